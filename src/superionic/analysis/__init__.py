@@ -1,0 +1,1 @@
+"""Pure analysis functions: arrays or Trajectory in, labelled xarray Datasets out."""

@@ -1,0 +1,21 @@
+"""The typer application object and the registration of every command module."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="superionic",
+    help="Machine-learned MD and neutron-comparable analysis of solid-state electrolytes.\n\n"
+         "Start with:  superionic run examples/quickstart.yaml",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+analyze_app = typer.Typer(help="Analyse a trajectory (H5MD, extxyz, ASE .traj, XDATCAR, LAMMPS dump …).",
+                          no_args_is_help=True)
+app.add_typer(analyze_app, name="analyze")
+
+# command modules register themselves on import
+from . import analyze_vdos, analyze_diffusion  # noqa: E402,F401
+from . import md_cmd, info_cmd  # noqa: E402,F401

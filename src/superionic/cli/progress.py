@@ -1,0 +1,21 @@
+"""Progress bars for long work (rich)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+
+@contextmanager
+def md_progress(label: str):
+    """Yield a callback(step, total, temperature) that drives a progress bar on stderr."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
+                  TextColumn("T={task.fields[temp]:.0f} K"), TimeElapsedColumn(), TimeRemainingColumn(),
+                  transient=False) as bar:
+        task = bar.add_task(label, total=None, temp=0.0)
+
+        def update(step: int, total: int, temperature: float) -> None:
+            bar.update(task, completed=step, total=total, temp=temperature)
+
+        yield update
