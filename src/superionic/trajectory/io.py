@@ -85,6 +85,11 @@ def _ase_frames(p: Path, format: str | None) -> Iterable:
             f"cannot tell the format of {p} ({err}); give it with --format "
             "(an ASE format name such as extxyz, traj, vasp-xdatcar, vasp-xml, lammps-dump-text)"
         ) from None
+    if fmt not in ase.io.formats.ioformats:
+        raise InputError(
+            f"unknown trajectory format {fmt!r} for {p.name}; give an ASE format name with --format "
+            "(extxyz, traj, vasp-xdatcar, vasp-xml, lammps-dump-text, …) or use H5MD (.h5)"
+        )
     try:
         it = ase.io.iread(str(p), index=":", format=fmt)
         first = next(it)

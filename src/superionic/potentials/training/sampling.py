@@ -1,0 +1,157 @@
+"""Sample labelled configurations from a teacher ASE calculator (or read the user's labelled data).
+
+Teacher MD (Langevin, ASE) over a temperature ladder gives configurations *and* their labels for free:
+every MD step already evaluates energy, forces and stress, so every `label_every`-th step is stored
+with its labels. Strained and rattled cells add off-equilibrium configurations (single points).
+Optionally the teacher MD also writes an H5MD trajectory (positions + velocities) that the validation
+compares against (VDOS, RDF, D_Li).
+
+Labels are stored on each Atoms as a SinglePointCalculator: energy eV, forces eV/Å, stress eV/Å³ (Voigt),
+so that extxyz files written here are read back with `ase.io.read(..., index=":")`.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+from ase import Atoms
+
+from ...errors import InputError
+
+
+def _labelled_copy(atoms: Atoms, energy: float, forces: np.ndarray, stress: np.ndarray | None,
+                   **info) -> Atoms:
+    from ase.calculators.singlepoint import SinglePointCalculator
+    a = Atoms(atoms.get_chemical_symbols(), positions=atoms.get_positions(), cell=atoms.cell, pbc=True)
+    kw = {"energy": float(energy), "forces": np.array(forces, dtype=float)}
+    if stress is not None:
+        kw["stress"] = np.array(stress, dtype=float)
+    a.calc = SinglePointCalculator(a, **kw)
+    a.info.update(info)
+    return a
+
+
+def label(atoms: Atoms, calculator, **info) -> Atoms:
+    """One single-point teacher evaluation; returns a labelled copy."""
+    a = atoms.copy()
+    a.calc = calculator
+    e = a.get_potential_energy()
+    f = a.get_forces()
+    try:
+        s = a.get_stress()
+    except Exception:  # a teacher without stress
+        s = None
+    return _labelled_copy(a, e, f, s, **info)
+
+
+def teacher_md(atoms: Atoms, calculator, temperature: float, steps: int, *, dt: float = 2.0,
+               label_every: int = 25, equilibration: int = 200, friction: float = 0.01,
+               seed: int = 0, h5md_path: str | Path | None = None, h5md_stride: int = 5,
+               on_label: Callable[[Atoms], None] | None = None) -> list[Atoms]:
+    """Langevin MD with the teacher at `temperature` (K); returns labelled snapshots every `label_every` steps.
+
+    If `h5md_path` is given the production part is also written as H5MD (positions, velocities Å/fs)
+    every `h5md_stride` steps, for validation against the student. Units: dt fs, friction 1/fs.
+    """
+    import ase.units as u
+    from ase.md.langevin import Langevin
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+
+    from ...trajectory.h5md import H5MDWriter
+
+    if temperature <= 0 or steps < 1:
+        raise InputError("teacher MD needs temperature > 0 K and steps ≥ 1")
+    rng = np.random.default_rng(seed)
+    a = atoms.copy()
+    a.calc = calculator
+    MaxwellBoltzmannDistribution(a, temperature_K=temperature, rng=rng)
+    Stationary(a)
+    dyn = Langevin(a, dt * u.fs, temperature_K=temperature, friction=friction / u.fs, rng=rng, fixcm=True)
+    if equilibration:
+        dyn.run(equilibration)
+    writer = None
+    if h5md_path is not None:
+        writer = H5MDWriter(h5md_path, a.get_chemical_symbols(), a.get_masses(), dt,
+                            metadata={"temperature": temperature, "thermostat": "Langevin",
+                                      "friction_per_fs": friction, "teacher": True})
+    out: list[Atoms] = []
+    t0 = time.time()
+    try:
+        for step in range(steps):
+            if writer is not None and step % h5md_stride == 0:
+                writer.append(step, a.get_positions(), np.asarray(a.cell), a.get_velocities() * u.fs)
+            if step % label_every == 0:
+                # results of the last force call belong to the current positions
+                res = a.calc.results
+                e = res.get("energy", None)
+                if e is None or "forces" not in res:
+                    snap = label(a, calculator, temperature=temperature, step=step, source="teacher-md")
+                else:
+                    snap = _labelled_copy(a, e, res["forces"], res.get("stress"), temperature=temperature,
+                                          step=step, source="teacher-md")
+                out.append(snap)
+                if on_label:
+                    on_label(snap)
+            dyn.run(1)
+    finally:
+        if writer is not None:
+            writer.close()
+    for s in out:
+        s.info["teacher_seconds_per_step"] = (time.time() - t0) / steps
+    return out
+
+
+def strained_rattled(atoms: Atoms, calculator, n: int, *, max_strain: float = 0.04,
+                     rattle: Sequence[float] = (0.05, 0.1, 0.15, 0.2), seed: int = 0) -> list[Atoms]:
+    """n single points on randomly strained (|ε| ≤ max_strain, symmetric) and rattled (σ Å) cells."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(n):
+        eps = rng.uniform(-max_strain, max_strain, size=(3, 3))
+        eps = 0.5 * (eps + eps.T)
+        a = atoms.copy()
+        a.set_cell(np.asarray(a.cell) @ (np.eye(3) + eps), scale_atoms=True)
+        sigma = float(rattle[k % len(rattle)])
+        a.positions += rng.normal(0.0, sigma, size=a.positions.shape)
+        out.append(label(a, calculator, source="strain-rattle", strain=eps.tolist(), rattle=sigma))
+    return out
+
+
+def read_labelled(paths: str | Path | Iterable[str | Path]) -> list[Atoms]:
+    """Read the user's labelled data (extxyz, vasprun.xml, OUTCAR … anything ASE reads with energies+forces).
+
+    Every configuration must carry a potential energy (eV) and forces (eV/Å); stress is optional.
+    """
+    import ase.io
+
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    frames: list[Atoms] = []
+    for p in paths:
+        p = Path(p)
+        if not p.exists():
+            raise InputError(f"training data file {p} does not exist")
+        try:
+            images = ase.io.read(p, index=":")
+        except Exception as err:
+            raise InputError(f"cannot read {p} as a labelled structure file ({err}); use extxyz with "
+                             "energy and forces, or vasprun.xml") from err
+        for i, a in enumerate(images):
+            if a.calc is None:
+                raise InputError(f"{p} frame {i} has no energy/forces; labelled data need both")
+            try:
+                e = a.get_potential_energy()
+                f = a.get_forces()
+            except Exception as err:
+                raise InputError(f"{p} frame {i} lacks energy or forces ({err})") from err
+            try:
+                s = a.get_stress()
+            except Exception:
+                s = None
+            frames.append(_labelled_copy(a, e, f, s, source=str(p), frame=i))
+    if not frames:
+        raise InputError("no labelled configurations were read")
+    return frames

@@ -1,0 +1,75 @@
+"""Study configuration (YAML → pydantic): material × temperatures × protocols, MD settings, analyses."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..errors import InputError
+
+ANALYSES = ("vdos", "diffusion")
+
+
+class MDConfig(BaseModel):
+    """MD settings shared by every temperature of a study (fs, 1/fs)."""
+
+    model_config = ConfigDict(extra="forbid")
+    dt: float = Field(2.0, gt=0, le=10, description="integration time step, fs")
+    steps: int = Field(1500, ge=1, description="production steps per temperature")
+    stride: int = Field(2, ge=1, description="store a frame every `stride` steps")
+    equilibration_steps: int = Field(250, ge=0)
+    friction: float = Field(0.01, gt=0, description="Langevin friction during equilibration, 1/fs")
+    production_friction: float = Field(0.001, gt=0, description="Langevin friction during production, 1/fs")
+    seed: int = 0
+
+
+class StudyConfig(BaseModel):
+    """One study: a material at several temperatures, analysed and reported."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = "study"
+    material: str = "Li6PS5Cl"
+    supercell: str = "1x1x1"
+    potential: str = "chgnet"
+    temperatures: list[float] = Field(default_factory=lambda: [600.0, 900.0], min_length=1)
+    md: MDConfig = Field(default_factory=MDConfig)
+    analyses: list[Literal["vdos", "diffusion"]] = Field(default_factory=lambda: list(ANALYSES))
+    mobile_species: str = "Li"
+    output: str = "results/study"
+
+    @field_validator("temperatures")
+    @classmethod
+    def _positive(cls, v: list[float]) -> list[float]:
+        if any(t <= 0 for t in v):
+            raise ValueError("every temperature must be > 0 K")
+        return v
+
+    def md_hash(self) -> str:
+        """Hash of everything that determines the MD (not the analyses): a cache key for the runs."""
+        key = {"material": self.material, "supercell": self.supercell, "potential": self.potential,
+               "md": self.md.model_dump()}
+        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_config(path: str | Path) -> StudyConfig:
+    """Read and validate a study YAML; errors name the offending key."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"study file not found: {p}")
+    try:
+        raw = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise InputError(f"{p} is not valid YAML: {err}") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"{p} must hold a mapping of settings (name:, material:, temperatures: …)")
+    try:
+        return StudyConfig(**raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise InputError(f"{p}: {where}: {first['msg']}") from None
