@@ -45,21 +45,18 @@ def self_power(pos: np.ndarray, qvec: np.ndarray, nfft: int, groups: np.ndarray,
     per_pair = nfft
     mb = max(1, min(m, BLOCK_COMPLEX // per_pair))
     nb = max(1, min(n, BLOCK_COMPLEX // (per_pair * mb)))
-    onehot_all = np.zeros((n_groups, n))
-    onehot_all[groups, np.arange(n)] = 1.0
+    x = np.empty((nb, nfft, mb), dtype=np.complex128)
     for a0 in range(0, n, nb):
         a1 = min(n, a0 + nb)
         r = np.ascontiguousarray(pos[:, a0:a1].transpose(1, 0, 2))       # (nb, T, 3)
         r = r - r[:, :1]                                                 # phase origin (precision)
+        g_ids = np.ascontiguousarray(groups[a0:a1], dtype=np.int64)
         for q0 in range(0, m, mb):
             q1 = min(m, q0 + mb)
-            theta = r @ qvec[q0:q1].T                                    # (nb, T, mb)
-            x = np.exp(1j * theta)
-            f = sfft.fft(x, n=nfft, axis=1, workers=workers)             # (nb, nfft, mb)
-            p = f.real**2 + f.imag**2
-            # sum atoms per group: (G, nb) @ (nb, nfft*mb)
-            s = onehot_all[:, a0:a1] @ p.reshape(a1 - a0, -1)
-            out[:, q0:q1] += s.reshape(n_groups, nfft, q1 - q0).transpose(0, 2, 1)
+            xb = x[: a1 - a0, :, : q1 - q0]
+            _fill_phases(r, np.ascontiguousarray(qvec[q0:q1]), xb)
+            f = sfft.fft(xb, axis=1, workers=workers, overwrite_x=True)  # (nb, nfft, mb)
+            _add_group_power(f, g_ids, out[:, q0:q1])
     return out
 
 
@@ -68,6 +65,49 @@ def power_to_correlation(power: np.ndarray, n_frames: int, max_lag: int, workers
     each divided by its number of time origins. Works on the last axis."""
     c = sfft.ifft(power, axis=-1, workers=workers)[..., :max_lag].real
     return c / origin_counts(n_frames, max_lag)
+
+
+def _fill_phases_np(r, q, x):
+    t = r.shape[1]
+    theta = r @ q.T                                                      # (nb, T, mb)
+    x[:, t:] = 0.0
+    np.cos(theta, out=x.real[:, :t])
+    np.sin(theta, out=x.imag[:, :t])
+
+
+def _add_group_power_np(f, groups, out):
+    p = f.real**2 + f.imag**2                                            # (nb, nfft, mb)
+    for g in np.unique(groups):
+        out[g] += p[groups == g].sum(axis=0).T
+
+
+if _nb is not None:
+    @_nb.njit(parallel=True, cache=True)
+    def _fill_phases(r, q, x):  # pragma: no cover - jit
+        nb, t, _ = r.shape
+        nfft = x.shape[1]
+        mb = q.shape[0]
+        for i in _nb.prange(nb):
+            for k in range(t):
+                for j in range(mb):
+                    th = r[i, k, 0] * q[j, 0] + r[i, k, 1] * q[j, 1] + r[i, k, 2] * q[j, 2]
+                    x[i, k, j] = complex(np.cos(th), np.sin(th))
+            for k in range(t, nfft):
+                for j in range(mb):
+                    x[i, k, j] = 0.0
+
+    @_nb.njit(parallel=True, cache=True)
+    def _add_group_power(f, groups, out):  # pragma: no cover - jit
+        nb, nfft, mb = f.shape
+        for j in _nb.prange(mb):
+            for i in range(nb):
+                g = groups[i]
+                for k in range(nfft):
+                    z = f[i, k, j]
+                    out[g, j, k] += z.real * z.real + z.imag * z.imag
+else:  # pragma: no cover
+    _fill_phases = _fill_phases_np
+    _add_group_power = _add_group_power_np
 
 
 # ----------------------------------------------------------------------------- densities

@@ -1,7 +1,27 @@
-"""Mean squared displacement and tracer diffusion coefficients.
+"""Mean squared displacement, non-Gaussian parameter, self van Hove function and tracer diffusion.
 
-MSD_α(t) = <|r_i(t0+t) − r_i(t0)|²> over atoms i of species α and all origins t0, from unwrapped
-positions. In the diffusive regime MSD = 6 D t; D is reported in cm²/s (1 Å²/fs = 0.1 cm²/s).
+MSD_α(t) = <|r_i(t0+t) − r_i(t0)|²> over atoms i of species α and all origins t0 (FFT kernel), from
+unwrapped positions with the framework drift removed. In the diffusive regime MSD = 2 d D t + c
+(d = 3 dimensions, c an offset from vibrations/ballistic motion); D is reported in cm²/s
+(1 Å²/fs = 0.1 cm²/s).
+
+Uncertainty (the point of this module): the MSD points at different lags share time origins and are
+strongly correlated, so an ordinary least-squares error bar is far too small. D is fitted by
+generalised least squares (GLS) with the covariance matrix
+
+    Σ_ij = s_i s_j ρ_ij / N,      ρ_ij = S(m_i, m_j) / [(T − m_i)(T − m_j) m_i m_j]
+
+where ρ is the exact overlap structure of the all-origin MSD estimator of a Gaussian random walk
+observed on T frames (Qian et al. 1991; Bullerjahn, von Bülow & Hummer, J. Chem. Phys. 153, 024116
+(2020)), computed in closed form (`rw_overlap`), N the number of independent atoms, and
+s_i² = Var(|Δr|²) at lag m_i for a single atom — the Gaussian value (2/d)·M_i² times the
+non-Gaussian inflation 1 + (d+2)/2·α₂(t) measured from the data, with M_i the fitted line (not the
+noisy data, to avoid weights correlated with the values). The fit is iterated twice. σ_D is the GLS
+standard error; no residual rescaling (χ²/dof is reported as a diagnostic).
+
+The diffusive window starts where the local (secant) slope of the MSD agrees with the long-time
+slope within `rel_tol` or within 3σ of its noise, for every later lag (ballistic and cage regimes
+are excluded); it ends at the last lag (default half the trajectory). Both are stated in attrs.
 """
 
 from __future__ import annotations
@@ -10,46 +30,453 @@ import numpy as np
 import xarray as xr
 
 from .. import units
+from ..errors import InputError
 from ..trajectory.model import Trajectory
 from ..trajectory.unwrap import unwrap_positions
+from .correlate import autocorrelation
 from .correlate import msd as msd_kernel
 
+AXES = ["x", "y", "z"]
 
-def msd(traj: Trajectory, species: list[str] | None = None, max_lag: int | None = None) -> xr.Dataset:
-    """MSD per species (Å²) from unwrapped positions, all time origins; max_lag defaults to T/2."""
-    species = species or traj.species
-    max_lag = max_lag or max(2, traj.n_frames // 2)
+
+# ----------------------------------------------------------------------------- positions
+def _species_list(traj: Trajectory, species) -> list[str]:
+    if species is None:
+        return traj.species
+    if isinstance(species, str):
+        species = [species]
+    for s in species:
+        traj.indices(s)          # raises a clear InputError if absent
+    return list(species)
+
+
+def mobile_positions(traj: Trajectory, species: str, remove_drift: bool = True) -> np.ndarray:
+    """Unwrapped positions (T, n, 3) Å of one species, minus the mean displacement of all other
+    atoms (the framework) when `remove_drift` and other atoms exist."""
     r = unwrap_positions(traj.positions, traj.cells)
-    data = np.array([msd_kernel(r[:, traj.indices(s)], max_lag).mean(axis=1) for s in species])
-    t = np.arange(max_lag) * traj.dt
+    idx = traj.indices(species)
+    out = r[:, idx]
+    if remove_drift:
+        others = np.setdiff1d(np.arange(traj.n_atoms), idx)
+        if others.size:
+            drift = r[:, others].mean(axis=1)
+            out = out - (drift - drift[0])[:, None, :]
+    return out
+
+
+def _default_max_lag(traj: Trajectory, max_lag: int | None) -> int:
+    if traj.n_frames < 4:
+        raise InputError(f"the trajectory has {traj.n_frames} frames; an MSD needs at least 4")
+    if max_lag is None:
+        return max(3, traj.n_frames // 2)
+    max_lag = int(max_lag)
+    if max_lag < 3 or max_lag > traj.n_frames:
+        raise InputError(f"max_lag must be between 3 and the number of frames ({traj.n_frames}), got {max_lag}")
+    return max_lag
+
+
+# ----------------------------------------------------------------------------- MSD
+def msd(traj: Trajectory, species: list[str] | str | None = None, max_lag: int | None = None,
+        remove_drift: bool = True) -> xr.Dataset:
+    """MSD per species (Å²) and per Cartesian axis, all time origins (FFT), unwrapped positions.
+
+    max_lag: number of lags kept (frames, including lag 0); default half the trajectory.
+    Returns `msd` (species, time) = Σ_axes `msd_axis` (species, time, axis), and `n_atoms`.
+    """
+    species = _species_list(traj, species)
+    max_lag = _default_max_lag(traj, max_lag)
+    total, axis, counts = [], [], []
+    for s in species:
+        r = mobile_positions(traj, s, remove_drift)
+        t, n, _ = r.shape
+        per_axis = msd_kernel(r.reshape(t, n * 3, 1), max_lag).reshape(max_lag, n, 3).mean(axis=1)
+        axis.append(per_axis)
+        total.append(per_axis.sum(axis=1))
+        counts.append(n)
+    time = np.arange(max_lag) * traj.dt
     ds = xr.Dataset(
-        {"msd": (("species", "time"), data, {"units": "angstrom2", "long_name": "mean squared displacement"})},
-        coords={"species": species, "time": ("time", t, {"units": units.TIME})},
+        {
+            "msd": (("species", "time"), np.array(total),
+                    {"units": "angstrom2", "long_name": "mean squared displacement"}),
+            "msd_axis": (("species", "time", "axis"), np.array(axis),
+                         {"units": "angstrom2", "long_name": "MSD per Cartesian component <Δx_a²>"}),
+            "n_atoms": ("species", np.array(counts), {"units": units.DIMENSIONLESS}),
+        },
+        coords={"species": species, "time": ("time", time, {"units": units.TIME}),
+                "axis": ("axis", AXES, {"units": units.DIMENSIONLESS})},
     )
     ds.attrs.update(analysis="msd", dt_fs=traj.dt, n_frames=traj.n_frames, max_lag=max_lag,
-                    unwrapped="minimum-image frame-to-frame")
+                    unwrapped="minimum-image frame-to-frame", drift_removed=int(bool(remove_drift)),
+                    normalisation="average over atoms of the species and all T−m time origins")
     return ds
 
 
-def diffusion(traj: Trajectory, species: list[str] | None = None, fit_window: tuple[float, float] = (0.1, 0.5),
-              max_lag: int | None = None) -> xr.Dataset:
-    """Tracer D per species from a straight-line fit MSD = 6Dt + c on a window of lag times.
+# ----------------------------------------------------------------------------- moments
+def _log_lags(max_lag: int, n: int = 40) -> np.ndarray:
+    """Integer lags 1 … max_lag−1, roughly log-spaced, unique."""
+    return np.unique(np.round(np.geomspace(1, max_lag - 1, n)).astype(int))
 
-    fit_window: (start, end) as fractions of the trajectory length. Returns the MSD Dataset plus
-    `D` (species) in cm²/s and the window in attrs.
+
+def displacement_moments(r: np.ndarray, lags: np.ndarray, max_samples: int = 4_000_000
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """Direct <|Δr|²> and <|Δr|⁴> (Å², Å⁴) at the given lags (frames), averaged over atoms and origins.
+
+    Origins are strided so at most `max_samples` displacements enter each lag (ratios such as α₂
+    are insensitive to this).
     """
-    ds = msd(traj, species, max_lag)
-    t = ds.time.values
-    total = traj.n_frames * traj.dt
-    lo, hi = fit_window
-    sel = (t >= lo * total) & (t <= hi * total)
-    if sel.sum() < 3:
-        sel = slice(len(t) // 4, None)
-    d = []
-    for row in ds.msd.values:
-        slope = np.polyfit(t[sel], row[sel], 1)[0]          # Å²/fs
-        d.append(slope / 6.0 * units.A2_PER_FS_TO_CM2_PER_S)
-    ds["D"] = ("species", np.array(d), {"units": units.DIFFUSION, "long_name": "tracer diffusion coefficient",
-                                          "method": "OLS line fit of MSD on the fit window"})
-    ds.attrs.update(analysis="diffusion", fit_window_fs=(float(lo * total), float(hi * total)))
+    t, n, _ = r.shape
+    m2 = np.empty(len(lags))
+    m4 = np.empty(len(lags))
+    for k, m in enumerate(lags):
+        n_orig = t - m
+        stride = max(1, int(np.ceil(n_orig * n / max_samples)))
+        d = r[m::stride][: len(range(0, n_orig, stride))] - r[:n_orig:stride]
+        sq = np.einsum("tnj,tnj->tn", d, d)
+        m2[k] = sq.mean()
+        m4[k] = (sq * sq).mean()
+    return m2, m4
+
+
+def alpha2_from_moments(m2: np.ndarray, m4: np.ndarray, dims: int = 3) -> np.ndarray:
+    """Non-Gaussian parameter α₂ = d<Δr⁴>/((d+2)<Δr²>²) − 1 (zero for a Gaussian)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return dims * m4 / ((dims + 2) * m2**2) - 1.0
+
+
+def non_gaussian(traj: Trajectory, species: list[str] | str | None = None, lags: np.ndarray | None = None,
+                 max_lag: int | None = None, remove_drift: bool = True) -> xr.Dataset:
+    """Non-Gaussian parameter α₂(t) = 3<Δr⁴>/(5<Δr²>²) − 1 per species on log-spaced lags.
+
+    lags: integer frame lags (default ~40 log-spaced lags up to max_lag). Computed directly (not FFT)
+    so short-lag values keep full precision.
+    """
+    species = _species_list(traj, species)
+    max_lag = _default_max_lag(traj, max_lag)
+    lags = _log_lags(max_lag) if lags is None else np.asarray(lags, dtype=int)
+    if lags.min() < 1 or lags.max() >= traj.n_frames:
+        raise InputError(f"lags must lie between 1 and {traj.n_frames - 1} frames")
+    a2, m2s, m4s = [], [], []
+    for s in species:
+        m2, m4 = displacement_moments(mobile_positions(traj, s, remove_drift), lags)
+        a2.append(alpha2_from_moments(m2, m4))
+        m2s.append(m2)
+        m4s.append(m4)
+    ds = xr.Dataset(
+        {"alpha2": (("species", "lag_time"), np.array(a2),
+                    {"units": units.DIMENSIONLESS, "long_name": "non-Gaussian parameter α₂"}),
+         "msd": (("species", "lag_time"), np.array(m2s), {"units": "angstrom2"}),
+         "m4": (("species", "lag_time"), np.array(m4s), {"units": "angstrom4", "long_name": "<|Δr|⁴>"})},
+        coords={"species": species, "lag_time": ("lag_time", lags * traj.dt, {"units": units.TIME})},
+    )
+    ds.attrs.update(analysis="non_gaussian", definition="α₂ = 3<Δr⁴>/(5<Δr²>²) − 1", dt_fs=traj.dt)
+    return ds
+
+
+def van_hove_self(traj: Trajectory, species: list[str] | str | None = None, times: list[float] | None = None,
+                  r_max: float = 10.0, n_bins: int = 200, remove_drift: bool = True) -> xr.Dataset:
+    """Self part of the van Hove function G_s(r, t) (Å⁻³) per species at the given lag times (fs).
+
+    Normalised so ∫ 4πr² G_s(r,t) dr = 1 (displacements beyond r_max are lost from the integral; the
+    fraction kept is returned as `integral`). `p_r` = 4πr² G_s (Å⁻¹) is the radial distribution.
+    Default times: 5 log-spaced lags up to half the trajectory.
+    """
+    species = _species_list(traj, species)
+    if times is None:
+        lags = np.unique(np.round(np.geomspace(1, max(1, traj.n_frames // 2), 5)).astype(int))
+    else:
+        lags = np.unique(np.round(np.asarray(times, float) / traj.dt).astype(int))
+    if lags.min() < 1 or lags.max() >= traj.n_frames:
+        raise InputError(f"van Hove times must lie between dt = {traj.dt} fs and the trajectory length")
+    edges = np.linspace(0.0, r_max, n_bins + 1)
+    rc = 0.5 * (edges[1:] + edges[:-1])
+    shell = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
+    out = np.empty((len(species), len(lags), n_bins))
+    for a, s in enumerate(species):
+        r = mobile_positions(traj, s, remove_drift)
+        for k, m in enumerate(lags):
+            dist = np.linalg.norm(r[m:] - r[:-m], axis=-1).ravel()
+            h, _ = np.histogram(dist, bins=edges)
+            out[a, k] = h / dist.size / shell
+    p_r = out * 4 * np.pi * rc**2
+    ds = xr.Dataset(
+        {"G_s": (("species", "lag_time", "r"), out, {"units": "angstrom-3", "long_name": "self van Hove G_s(r,t)",
+                                                      "normalisation": "∫ 4πr² G_s dr = 1"}),
+         "p_r": (("species", "lag_time", "r"), p_r, {"units": "angstrom-1", "long_name": "4πr² G_s(r,t)"}),
+         "integral": (("species", "lag_time"), p_r.sum(axis=-1) * (edges[1] - edges[0]),
+                      {"units": units.DIMENSIONLESS, "long_name": "fraction of displacements below r_max"})},
+        coords={"species": species, "lag_time": ("lag_time", lags * traj.dt, {"units": units.TIME}),
+                "r": ("r", rc, {"units": units.LENGTH})},
+    )
+    ds.attrs.update(analysis="van_hove_self", r_max=r_max, n_bins=n_bins, dt_fs=traj.dt)
+    return ds
+
+
+# ----------------------------------------------------------------------------- covariance model
+def _p2(x):
+    return x * (x + 1) * (2 * x + 1) / 6.0
+
+
+def _p3(x):
+    return (x * (x + 1) / 2.0) ** 2
+
+
+def rw_overlap(lags: np.ndarray, n_frames: int) -> np.ndarray:
+    """Overlap sums S(m, n) = Σ_{origins} ov² of the all-origin MSD estimator (closed form, vectorised).
+
+    For a d-dimensional Gaussian random walk with per-component step variance σ² and T frames,
+    Cov(MSD̂(m), MSD̂(n)) = 2dσ⁴ S(m, n) / ((T − m)(T − n)) per atom. With m ≤ n, L = max(1, m+n−T+1):
+    S = 2 Σ_{u=L}^{m−1} [(T−m−n)u² + u³] + (n−m+1)(T−n)m².
+    """
+    m0 = np.asarray(lags, dtype=float)
+    a = np.minimum.outer(m0, m0)
+    b = np.maximum.outer(m0, m0)
+    t = float(n_frames)
+    lo = np.maximum(1.0, a + b - t + 1.0)
+    hi = a - 1.0
+    s2 = np.where(hi >= lo, _p2(hi) - _p2(lo - 1.0), 0.0)
+    s3 = np.where(hi >= lo, _p3(hi) - _p3(lo - 1.0), 0.0)
+    return 2.0 * ((t - a - b) * s2 + s3) + (b - a + 1.0) * (t - b) * a * a
+
+
+def rw_correlation_structure(lags: np.ndarray, n_frames: int) -> np.ndarray:
+    """ρ_ij = S(m_i, m_j)/[(T−m_i)(T−m_j) m_i m_j]: Cov(MSD̂_i, MSD̂_j) = s_i s_j ρ_ij for one atom, where
+    s_i² = Var(|Δr|²) at lag m_i of a single displacement (s_i² = 2dσ⁴m_i² for the random walk)."""
+    m = np.asarray(lags, dtype=float)
+    w = (n_frames - m) * m
+    return rw_overlap(lags, n_frames) / np.outer(w, w)
+
+
+def gls_line(x: np.ndarray, y: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """GLS fit y = b x + c with covariance `cov`: returns ([b, c], 2×2 covariance of (b, c), χ²)."""
+    scale = np.sqrt(np.diag(cov))
+    corr = cov / np.outer(scale, scale)
+    jitter = 0.0
+    for _ in range(8):
+        try:
+            chol = np.linalg.cholesky(corr + jitter * np.eye(len(x)))
+            break
+        except np.linalg.LinAlgError:
+            jitter = 1e-12 if jitter == 0 else jitter * 100
+    else:  # pragma: no cover - pathological
+        raise InputError("the MSD covariance matrix is singular; use fewer, more widely spaced lags")
+    from scipy.linalg import solve_triangular
+    design = np.column_stack([x, np.ones_like(x)]) / scale[:, None]
+    xw = solve_triangular(chol, design, lower=True)
+    yw = solve_triangular(chol, y / scale, lower=True)
+    beta, *_ = np.linalg.lstsq(xw, yw, rcond=None)
+    cov_beta = np.linalg.inv(xw.T @ xw)
+    resid = yw - xw @ beta
+    return beta, cov_beta, float(resid @ resid)
+
+
+def fit_msd(time: np.ndarray, msd_values: np.ndarray, n_frames: int, n_independent: float, dims: int = 3,
+            alpha2: tuple[np.ndarray, np.ndarray] | None = None, t_start: float | None = None,
+            t_stop: float | None = None, rel_tol: float = 0.05, n_iter: int = 2,
+            max_points: int | None = 400) -> dict:
+    """GLS fit of MSD(t) = slope·t + intercept on the diffusive window with the random-walk covariance.
+
+    time, msd_values: (M,) with time[0] = 0 (fs, Å²); n_frames: frames of the trajectory (origins);
+    n_independent: independent particles averaged (atoms, or 1 for a collective MSD); dims: dimensions
+    summed in the MSD; alpha2: optional (lag_times, α₂) measured, used to inflate the per-lag variance
+    by 1 + (d+2)/2·max(α₂, 0). t_start/t_stop (fs): window; automatic start if None. max_points: at
+    most this many lags, evenly spaced over the window, enter the GLS (neighbouring MSD points are
+    almost perfectly correlated, so thinning loses almost nothing and keeps the covariance well
+    conditioned); None = all.
+    Returns slope and its σ (Å²/fs), intercept, window and diagnostics.
+    """
+    time = np.asarray(time, float)
+    y_all = np.asarray(msd_values, float)
+    dt = time[1] - time[0]
+    lags_all = np.round(time / dt).astype(int)
+    valid = lags_all >= 1
+    if alpha2 is not None:
+        lt, a2 = alpha2
+        good = np.isfinite(a2)
+        a2c = np.interp(np.log(np.maximum(time, dt)), np.log(np.asarray(lt)[good]), np.maximum(a2[good], 0.0))
+        inflation = 1.0 + (dims + 2) / 2.0 * a2c
+    else:
+        inflation = np.ones_like(time)
+    stop = time[-1] if t_stop is None else float(t_stop)
+
+    def cov_for(idx, line):
+        model = np.maximum(line[0] * time[idx] + line[1], 1e-3 * np.abs(y_all[idx]).max() + 1e-300)
+        s = np.sqrt(2.0 / dims * inflation[idx]) * model
+        return np.outer(s, s) * rw_correlation_structure(lags_all[idx], n_frames) / n_independent
+
+    def fit(idx):
+        line = np.polyfit(time[idx], y_all[idx], 1)
+        if line[0] <= 0:
+            line = np.array([max(y_all[idx].mean() / time[idx].mean(), 1e-300), 0.0])
+        for _ in range(n_iter):
+            beta, cb, chi2 = gls_line(time[idx], y_all[idx], cov_for(idx, line))
+            line = beta if beta[0] > 0 else line
+        return beta, cb, chi2
+
+    auto = t_start is None
+    window_ok = True
+    if auto:
+        t_start, window_ok = _auto_start(time, y_all, lags_all, stop, dims, n_frames, n_independent,
+                                         inflation, rel_tol)
+    sel = np.flatnonzero(valid & (time >= t_start - 1e-9 * dt) & (time <= stop + 1e-9 * dt))
+    if max_points and sel.size > max_points:
+        sel = np.unique(np.round(np.linspace(sel[0], sel[-1], max_points)).astype(int))
+    if sel.size < 3:
+        raise InputError(f"the fit window {t_start:g}–{stop:g} fs holds {sel.size} MSD points; "
+                         "it needs at least 3 (use a longer trajectory or a wider window)")
+    beta, cb, chi2 = fit(sel)
+    return dict(slope=float(beta[0]), slope_err=float(np.sqrt(cb[0, 0])), intercept=float(beta[1]),
+                intercept_err=float(np.sqrt(cb[1, 1])), t_start=float(time[sel[0]]), t_stop=float(time[sel[-1]]),
+                n_points=int(sel.size), chi2_dof=chi2 / max(1, sel.size - 2), window_auto=bool(auto),
+                window_ok=bool(window_ok), max_inflation=float(inflation[sel].max()))
+
+
+def _auto_start(time, y, lags, stop, dims, n_frames, n_independent, inflation, rel_tol):
+    """Start of the diffusive regime (see module doc).
+
+    On ~40 log-spaced lags g_k, the secant slope over (g_k, g_k+1) is compared with the GLS slope over
+    the later window [2 g_k, 8 g_k]; the regime starts at the first g_k where they agree within
+    `rel_tol` (relative) or 3σ of their difference, for three consecutive k. Noise model as in the fit,
+    with the per-lag scale taken from the measured MSD.
+    """
+    m_stop = int(np.flatnonzero(time <= stop + 1e-9)[-1])
+    if m_stop < 6:
+        return time[1], False
+    grid = _log_lags(m_stop + 1, 40)
+    s = np.sqrt(2.0 / dims * inflation[grid]) * np.maximum(y[grid], 1e-300)
+    cov = np.outer(s, s) * rw_correlation_structure(lags[grid], n_frames) / n_independent
+    ok = []
+    for k in range(len(grid) - 1):
+        later = np.flatnonzero((grid >= 2 * grid[k]) & (grid <= 8 * grid[k]))
+        if later.size < 3:
+            later = np.flatnonzero(grid >= 2 * grid[k])
+        if later.size < 3:
+            break
+        beta, cb, _ = gls_line(time[grid[later]], y[grid[later]], cov[np.ix_(later, later)])
+        dtk = time[grid[k + 1]] - time[grid[k]]
+        sec = (y[grid[k + 1]] - y[grid[k]]) / dtk
+        var = (cov[k + 1, k + 1] + cov[k, k] - 2 * cov[k, k + 1]) / dtk**2 + cb[0, 0]
+        ok.append(abs(sec - beta[0]) <= max(rel_tol * abs(beta[0]), 3.0 * np.sqrt(max(var, 0.0))))
+    ok = np.array(ok, dtype=bool)
+    for k in range(len(ok)):
+        if ok[k: k + 3].all():
+            t_s = time[grid[k]]
+            return t_s, bool(t_s <= time[m_stop] / 2)
+    return time[m_stop // 2], False
+
+
+# ----------------------------------------------------------------------------- Green–Kubo
+def green_kubo(traj: Trajectory, species: list[str] | str | None = None, t_cut: float | dict | None = None,
+               max_lag: int | None = None) -> xr.Dataset:
+    """Green–Kubo D = (1/3)∫₀^{t_cut} <v(0)·v(t)> dt per species (cm²/s), with σ from the spread over atoms.
+
+    t_cut (fs): upper integration limit, one value or {species: value}; default a quarter of the
+    trajectory. Returns the running integral `D_running` (species, time) as well.
+    """
+    v = traj.require_velocities()
+    species = _species_list(traj, species)
+    max_lag = _default_max_lag(traj, max_lag)
+    time = np.arange(max_lag) * traj.dt
+    run, d, de, cuts = [], [], [], []
+    for s in species:
+        z = autocorrelation(v[:, traj.indices(s)], max_lag)              # (M, n) Å²/fs²
+        integ = np.concatenate([np.zeros((1, z.shape[1])),
+                                np.cumsum(0.5 * (z[1:] + z[:-1]), axis=0) * traj.dt]) / 3.0
+        tc = t_cut.get(s) if isinstance(t_cut, dict) else t_cut
+        tc = time[-1] / 2 if tc is None else min(float(tc), time[-1])
+        k = int(np.argmin(np.abs(time - tc)))
+        per_atom = integ[k] * units.A2_PER_FS_TO_CM2_PER_S
+        d.append(per_atom.mean())
+        de.append(per_atom.std(ddof=1) / np.sqrt(per_atom.size) if per_atom.size > 1 else np.nan)
+        run.append(integ.mean(axis=1) * units.A2_PER_FS_TO_CM2_PER_S)
+        cuts.append(time[k])
+    ds = xr.Dataset(
+        {"D_GK": ("species", np.array(d), {"units": units.DIFFUSION, "long_name": "Green–Kubo D"}),
+         "D_GK_err": ("species", np.array(de), {"units": units.DIFFUSION,
+                                               "long_name": "σ of D_GK from the spread over atoms"}),
+         "t_cut": ("species", np.array(cuts), {"units": units.TIME}),
+         "D_running": (("species", "time"), np.array(run), {"units": units.DIFFUSION,
+                                                            "long_name": "(1/3)∫₀^t Z dt'"})},
+        coords={"species": species, "time": ("time", time, {"units": units.TIME})},
+    )
+    ds.attrs.update(analysis="green_kubo", definition="D = (1/3)∫₀^t_cut <v(0)·v(t)> dt (trapezoid)")
+    return ds
+
+
+# ----------------------------------------------------------------------------- D
+def diffusion(traj: Trajectory, species: list[str] | str | None = None, max_lag: int | None = None,
+              t_start: float | None = None, t_stop: float | None = None, remove_drift: bool = True,
+              rel_tol: float = 0.05, non_gaussian_correction: bool = True, per_axis: bool = True,
+              fit_window: tuple[float, float] | None = None) -> xr.Dataset:
+    """Tracer D ± σ per species (cm²/s) from a covariance-aware GLS fit of the MSD.
+
+    max_lag: MSD lags kept (frames), default half the trajectory. t_start/t_stop (fs): diffusive window;
+    t_start None → chosen automatically (ballistic/cage regime excluded), t_stop None → last lag.
+    fit_window: alternatively (start, stop) as fractions of the trajectory length.
+    non_gaussian_correction: inflate the per-lag variance by the measured α₂ (1 + 5α₂/2).
+    Returns the MSD Dataset plus `D`, `D_err`, `intercept`, `D_axis`, `D_axis_err`, window variables,
+    `alpha2` on log-spaced lags, and `D_GK` ± σ (Green–Kubo) when the trajectory has velocities.
+    """
+    ds = msd(traj, species, max_lag, remove_drift)
+    if fit_window is not None:
+        total = traj.n_frames * traj.dt
+        t_start, t_stop = fit_window[0] * total, fit_window[1] * total
+    species = list(ds.species.values)
+    time = ds.time.values
+    max_lag = ds.attrs["max_lag"]
+    lag_grid = _log_lags(max_lag)
+    res, res_axis, a2s = [], [], []
+    for s in species:
+        n = int(ds.n_atoms.sel(species=s))
+        a2 = None
+        if non_gaussian_correction:
+            m2, m4 = displacement_moments(mobile_positions(traj, s, remove_drift), lag_grid)
+            a2 = alpha2_from_moments(m2, m4)
+            a2s.append(a2)
+        else:
+            a2s.append(np.full(len(lag_grid), np.nan))
+        aa = None if a2 is None else (lag_grid * traj.dt, a2)
+        r = fit_msd(time, ds.msd.sel(species=s).values, traj.n_frames, n, 3, aa, t_start, t_stop, rel_tol)
+        res.append(r)
+        row = []
+        if per_axis:
+            for k in range(3):
+                # 1D α₂ of each component is not measured separately: reuse the 3D inflation factor
+                row.append(fit_msd(time, ds.msd_axis.sel(species=s).values[:, k], traj.n_frames, n, 1, None,
+                                   r["t_start"], r["t_stop"], rel_tol))
+        res_axis.append(row)
+    conv = units.A2_PER_FS_TO_CM2_PER_S
+    d = np.array([r["slope"] / 6.0 for r in res]) * conv
+    de = np.array([r["slope_err"] / 6.0 for r in res]) * conv
+    dunit = {"units": units.DIFFUSION}
+    ds["D"] = ("species", d, {**dunit, "long_name": "tracer diffusion coefficient",
+                              "method": "GLS fit of MSD = 6Dt + c with random-walk covariance"})
+    ds["D_err"] = ("species", de, {**dunit, "long_name": "standard error of D (1σ)"})
+    ds["intercept"] = ("species", np.array([r["intercept"] for r in res]), {"units": "angstrom2"})
+    ds["fit_start"] = ("species", np.array([r["t_start"] for r in res]), {"units": units.TIME})
+    ds["fit_stop"] = ("species", np.array([r["t_stop"] for r in res]), {"units": units.TIME})
+    ds["window_ok"] = ("species", np.array([int(r["window_ok"]) for r in res]),
+                       {"units": units.DIMENSIONLESS, "long_name": "1 if a diffusive regime was found"})
+    ds["chi2_dof"] = ("species", np.array([r["chi2_dof"] for r in res]), {"units": units.DIMENSIONLESS})
+    if per_axis:
+        ds["D_axis"] = (("species", "axis"), np.array([[a["slope"] / 2.0 for a in row] for row in res_axis]) * conv,
+                        {**dunit, "long_name": "D per Cartesian axis, <Δx_a²> = 2 D_a t"})
+        ds["D_axis_err"] = (("species", "axis"),
+                            np.array([[a["slope_err"] / 2.0 for a in row] for row in res_axis]) * conv, dunit)
+    ds["alpha2"] = (("species", "lag_time"), np.array(a2s), {"units": units.DIMENSIONLESS,
+                                                             "long_name": "non-Gaussian parameter α₂"})
+    ds = ds.assign_coords(lag_time=("lag_time", lag_grid * traj.dt, {"units": units.TIME}))
+    if traj.velocities is not None:
+        gk = green_kubo(traj, species, {s: float(ds.fit_start.sel(species=s)) * 2 for s in species}, max_lag)
+        ds["D_GK"] = gk.D_GK
+        ds["D_GK_err"] = gk.D_GK_err
+    ds.attrs.update(
+        analysis="diffusion",
+        fit_method="generalised least squares, covariance = random-walk overlap structure × per-lag variance "
+                   "(2/3)(6Dt+c)²(1+5α₂/2) / N_atoms; iterated twice; σ not rescaled by χ²",
+        fit_window_fs=[float(res[0]["t_start"]), float(res[0]["t_stop"])] if res else [],
+        window_rule=("automatic: first lag after which every secant slope agrees with the long-time slope "
+                     f"within {rel_tol:.0%} or 3σ" if t_start is None else "given by the caller"),
+        non_gaussian_correction=int(bool(non_gaussian_correction)),
+        reference="Bullerjahn, von Bülow, Hummer, J. Chem. Phys. 153, 024116 (2020)",
+    )
     return ds

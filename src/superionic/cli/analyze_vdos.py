@@ -1,4 +1,4 @@
-"""`superionic analyze vdos`: vibrational density of states per species."""
+"""`superionic analyze vdos`: vibrational density of states, its zero-frequency limit, GDOS."""
 
 from __future__ import annotations
 
@@ -7,46 +7,125 @@ from typing import Optional
 
 import typer
 
+from ..errors import InputError
 from .app import analyze_app
 from .common import load, parse_species, positive, print_json, save_dataset
 
 
+def _pair(text: str | None, name: str) -> tuple[float, float] | None:
+    if not text:
+        return None
+    try:
+        lo, hi = (float(x) for x in text.split(","))
+    except ValueError as exc:
+        raise InputError(f"{name} takes two numbers 'low,high' (THz), got {text!r}") from exc
+    return lo, hi
+
+
+def _mapping(text: str | None, name: str) -> dict[str, str]:
+    if not text:
+        return {}
+    out = {}
+    for part in text.split(","):
+        if "=" not in part:
+            raise InputError(f"{name} entries look like Li=7Li, got {part!r}")
+        k, v = part.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def _groups(specs: list[str] | None, traj) -> dict:
+    groups = {}
+    for spec in specs or []:
+        if spec.strip().lower() == "ps4":
+            from ..analysis.vdos import bonded_groups
+            groups.update(bonded_groups(traj))
+            continue
+        if "=" not in spec:
+            raise InputError(f"--group takes NAME=indices (e.g. S_PS4=0-15,20) or 'ps4', got {spec!r}")
+        name, rng = spec.split("=", 1)
+        idx = []
+        for part in rng.split(","):
+            if "-" in part:
+                a, b = part.split("-")
+                idx.extend(range(int(a), int(b) + 1))
+            elif part.strip():
+                idx.append(int(part))
+        groups[name.strip()] = idx
+    return groups
+
+
 @analyze_app.command("vdos")
 def vdos_cmd(
-    trajectory: Path = typer.Argument(..., help="Trajectory file with velocities (H5MD from `superionic md`, extxyz, ASE .traj …)."),
+    trajectory: Path = typer.Argument(..., help="Trajectory file (H5MD from `superionic md`, extxyz, ASE .traj, XDATCAR …). Velocities are used when present, else derived from positions (with a warning)."),
     species: Optional[str] = typer.Option(None, "--species", "-s", help="Comma-separated species, e.g. Li,S (default: all)."),
+    group: Optional[list[str]] = typer.Option(None, "--group", "-g", help="Extra atom group NAME=indices (0-based, ranges allowed: S_PS4=0-15,20), repeatable; 'ps4' splits S into PS4 and free S."),
     dt: Optional[float] = typer.Option(None, "--dt", help="Time between stored frames in fs (needed when the file does not carry it)."),
     fmt: Optional[str] = typer.Option(None, "--format", help="ASE format name when it cannot be told from the file name."),
-    max_lag: Optional[int] = typer.Option(None, "--max-lag", help="Correlation length in frames (default: half the trajectory)."),
+    max_lag: Optional[int] = typer.Option(None, "--max-lag", help="Correlation length in frames (default: half the trajectory); sets the resolution ≈ 1/(max_lag·dt)."),
     window: str = typer.Option("hann", "--window", help="Lag window: hann, blackman, triangle or none."),
+    fit_window: Optional[str] = typer.Option(None, "--fit-window", help="Low-frequency fit window 'low,high' in THz (default: from the resolution and the spectrum)."),
+    temperature: Optional[float] = typer.Option(None, "--temperature", "-T", help="Temperature (K) for C_v and S_vib (default: nominal from the file, else kinetic)."),
+    isotopes: Optional[str] = typer.Option(None, "--isotopes", help="Isotope choice for the neutron GDOS, e.g. Li=7Li."),
+    resolution: Optional[float] = typer.Option(None, "--resolution", help="Gaussian instrument resolution FWHM (meV) for the GDOS."),
+    atom_groups: int = typer.Option(8, "--atom-groups", help="Atom subsets per species for the bootstrap errors."),
+    time_blocks: int = typer.Option(1, "--time-blocks", help="Time blocks for the bootstrap errors (more FFT work)."),
+    n_boot: int = typer.Option(200, "--n-boot", help="Bootstrap resamples."),
+    msd: bool = typer.Option(True, "--msd/--no-msd", help="Also report D from the MSD of unwrapped positions (D_msd)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the spectra to this netCDF file."),
+    gdos_out: Optional[Path] = typer.Option(None, "--gdos-out", help="Write the neutron-weighted GDOS to this netCDF file."),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary on stdout."),
 ) -> None:
-    """VDOS g(ν) per species from the velocity autocorrelation; ∫g dν = 1 per species (ν in THz)."""
-    from ..analysis.vdos import vdos
+    """VDOS g(ν) per species from the velocity autocorrelation (∫g dν = 1 per species, ν in THz), its
+    zero-frequency limit g(0) → D, the low-frequency exponent n (Debye 2, liquid-like 1), band centre,
+    C_v/S_vib, and the neutron-weighted GDOS."""
+    import warnings
+
+    from ..analysis.vdos import FiniteDifferenceWarning, vdos, vdos_summary
+    from ..neutron.gdos import gdos
 
     positive(dt, "--dt")
+    positive(temperature, "--temperature")
+    positive(resolution, "--resolution")
     traj = load(trajectory, dt, fmt)
-    ds = vdos(traj, parse_species(species), max_lag=max_lag, window=window)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = vdos(traj, parse_species(species), max_lag=max_lag, window=window, groups=_groups(group, traj),
+                  atom_groups=atom_groups, time_blocks=time_blocks)
+        summary = vdos_summary(ds, temperature=temperature, fit_window=_pair(fit_window, "--fit-window"),
+                               n_boot=n_boot)
+    notes = sorted({str(w.message) for w in caught})
+    for w in caught:
+        if not as_json:
+            typer.echo(f"warning: {w.message}", err=True)
+    if msd:
+        from ..analysis.diffusion import diffusion
+        dd = diffusion(traj, list(ds.species.values))
+        for s in ds.species.values:
+            summary["species"][s]["D_msd"] = float(dd.D.sel(species=s))
+    iso = _mapping(isotopes, "--isotopes")
+    gd = gdos(ds, isotopes=iso, resolution_fwhm_mev=resolution)
+    summary["gdos_weights"] = {s: float(gd.weight.sel(species=s)) for s in gd.species.values}
+    summary["isotopes"] = iso
+    summary["trajectory"] = str(trajectory)
+    summary["warnings"] = notes
     if out:
         save_dataset(ds, out)
-    summary = {
-        "trajectory": str(trajectory),
-        "units": {"frequency": "THz", "g": "1/THz", "temperature": "K"},
-        "resolution_fwhm_THz": ds.attrs["resolution_fwhm_THz"],
-        "species": {
-            s: {"g0": float(ds.g.sel(species=s).values[0]),
-                "integral": float(ds.integral.sel(species=s)),
-                "kinetic_temperature": float(ds.kinetic_temperature.sel(species=s))}
-            for s in ds.species.values
-        },
-    }
+    if gdos_out:
+        save_dataset(gd, gdos_out)
     if as_json:
         print_json(summary)
-    else:
-        typer.echo(f"VDOS of {traj!r}; resolution {ds.attrs['resolution_fwhm_THz']:.3g} THz FWHM")
-        for s, v in summary["species"].items():
-            typer.echo(f"  {s:>3}: g(0) = {v['g0']:.4g} 1/THz, ∫g dν = {v['integral']:.4f}, "
-                       f"T_kin = {v['kinetic_temperature']:.1f} K")
-        if out:
-            typer.echo(f"wrote {out}")
+        return
+    typer.echo(f"VDOS of {traj!r}; resolution {ds.attrs['resolution_fwhm_THz']:.3g} THz FWHM "
+               f"({ds.attrs['resolution_fwhm_meV']:.3g} meV); velocities: {summary['velocities']}")
+    for kind in ("species", "groups"):
+        for s, v in summary[kind].items():
+            line = (f"  {s:>6}: g(0) = {v['g0']:.3g} ± {v['g0_err']:.2g} 1/THz, n = {v['exponent']:.2f} ± "
+                    f"{v['exponent_err']:.2f} ({v['classification']}), D_from_g0 = {v['D_from_g0']:.3g} cm²/s")
+            if "D_msd" in v:
+                line += f", D_msd = {v['D_msd']:.3g} cm²/s"
+            typer.echo(line + f", band centre {v['band_centre']:.1f} meV, T_kin = {v['kinetic_temperature']:.0f} K")
+    typer.echo("GDOS weights: " + ", ".join(f"{k} {v:.2f}" for k, v in summary["gdos_weights"].items()))
+    for p in (out, gdos_out):
+        if p:
+            typer.echo(f"wrote {p}")

@@ -18,4 +18,4 @@ app.add_typer(analyze_app, name="analyze")
 
 # command modules register themselves on import
 from . import analyze_vdos, analyze_diffusion  # noqa: E402,F401
-from . import md_cmd, run_cmd, info_cmd  # noqa: E402,F401
+from . import md_cmd, run_cmd, info_cmd, train_cmd, potentials_cmd  # noqa: E402,F401

@@ -1,7 +1,8 @@
-"""`superionic md`: run NVT MD of a material and write an H5MD trajectory."""
+"""`superionic md`: run MD of a material (one temperature or a ladder) and write H5MD trajectories."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Optional
 
@@ -12,47 +13,79 @@ from .app import app
 
 @app.command("md")
 def md_cmd(
-    material: Optional[str] = typer.Argument(None, help="A library material (e.g. Li6PS5Cl) or a structure file (CIF, POSCAR …)."),
-    temperature: Optional[float] = typer.Option(None, "--temperature", "-T", help="Temperature in K."),
-    steps: int = typer.Option(2000, "--steps", help="Production MD steps."),
+    material: Optional[str] = typer.Argument(
+        None, help="A library material (Li6PS5Cl, Li10GeP2S12, Li7La3Zr2O12, AgI; parameters as "
+                   "Li6PS5Cl:exchange=0.25,li=random,seed=1) or a structure file (CIF, POSCAR …; "
+                   "partial occupancies need FILE:disorder=approximant|random)."),
+    temperature: Optional[str] = typer.Option(
+        None, "--temperature", "-T", help="Temperature in K; a comma list (300,450,600) runs a ladder, "
+                                          "one sub-folder T<T>K per temperature."),
+    steps: int = typer.Option(2000, "--steps", help="Production MD steps (written)."),
     dt: float = typer.Option(2.0, "--dt", help="Integration time step in fs."),
     stride: int = typer.Option(5, "--stride", help="Write positions and velocities every this many steps."),
     equilibration: int = typer.Option(500, "--equilibration", help="Equilibration steps before production (not written)."),
-    supercell: str = typer.Option("1x1x1", "--supercell", help="Repeat the cell, e.g. 2x2x2."),
-    potential: str = typer.Option("chgnet", "--potential", help="Registered potential (see `superionic info`)."),
+    supercell: str = typer.Option("1x1x1", "--supercell", help="Repeat the cell: 2x2x2, or by size: 200atoms, 12A."),
+    potential: str = typer.Option("chgnet", "--potential", help="Registered potential (see `superionic potentials`) or a model file."),
+    protocol: str = typer.Option("free", "--protocol", help="free | frozen-host | tethered | rigid-anions (phonon suppression)."),
+    reference: Optional[Path] = typer.Option(None, "--reference", help="Free run folder at the same T (frozen-host, tethered)."),
+    stiffness: float = typer.Option(1.0, "--stiffness", help="Tether spring constant in eV/Å² (tethered)."),
+    thermostat: str = typer.Option("langevin", "--thermostat", help="Production thermostat: langevin | bussi | nose-hoover | nve."),
+    friction: float = typer.Option(0.001, "--friction", help="Langevin friction in production, 1/fs."),
+    tau: float = typer.Option(100.0, "--tau", help="Bussi / Nosé–Hoover coupling time, fs."),
     seed: int = typer.Option(0, "--seed", help="Random seed (velocities and thermostat)."),
-    out: Path = typer.Option(Path("md-run"), "--out", "-o", help="Output folder (trajectory.h5, run.json)."),
-    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the killed run in this folder."),
+    out: Path = typer.Option(Path("md-run"), "--out", "-o", help="Output folder (trajectory.h5, run.json, thermo.csv)."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the killed run (or ladder) in this folder."),
 ) -> None:
-    """Run NVT Langevin MD with a machine-learned potential; positions and velocities go to H5MD."""
-    import json
-
+    """Run MD with a machine-learned potential; positions and velocities go to H5MD, resumable after a kill."""
     from ..errors import InputError
     from ..materials import build_material
-    from ..md import MDSettings, run_nvt
+    from ..md import MDSettings, run_ladder, run_nvt
     from ..potentials import get_potential
     from .progress import md_progress
 
     if resume is not None:
-        info_path = resume / "run.json"
+        rungs = sorted(resume.glob("T*K/run.json")) if (resume / "ladder.json").exists() else []
+        info_path = rungs[0] if rungs else resume / "run.json"
         if not info_path.exists():
             raise InputError(f"{resume} is not a run folder (no run.json); start a run with --out first")
         info = json.loads(info_path.read_text())
-        settings = MDSettings(**info["settings"])
-        material = info["settings"]["metadata"].get("material")
-        supercell = info["settings"]["metadata"].get("supercell", "1x1x1")
-        potential = info["potential"].get("name", potential)
+        settings = MDSettings.from_dict(info["settings"])
+        meta = info["settings"].get("metadata", {})
+        material, supercell = meta.get("material"), meta.get("supercell", "1x1x1")
+        pot = info.get("potential", {})
+        potential = pot.get("model_file") or pot.get("name", potential)
+        temps = (json.loads((resume / "ladder.json").read_text())["temperatures"] if rungs
+                 else [settings.temperature])
         out = resume
+        if material is None:
+            raise InputError(f"{info_path} does not record the material; start a new run")
     else:
         if material is None or temperature is None:
             raise InputError("give a MATERIAL and --temperature (or --resume DIR)")
-        settings = MDSettings(temperature=temperature, steps=steps, dt=dt, stride=stride,
-                              equilibration_steps=equilibration, seed=seed,
+        try:
+            temps = [float(t) for t in temperature.split(",") if t.strip()]
+        except ValueError:
+            raise InputError(f"--temperature takes a number or a comma list, got {temperature!r}") from None
+        settings = MDSettings(temperature=temps[0], steps=steps, dt=dt, stride=stride,
+                              equilibration_steps=equilibration, seed=seed, thermostat=thermostat,
+                              production_friction=friction, tau=tau, protocol=protocol,
+                              reference=None if reference is None else str(reference), tether_stiffness=stiffness,
                               metadata={"material": material, "supercell": supercell})
+        settings.validate()
+        for T in temps:
+            if not T > 0:
+                raise InputError(f"temperature must be > 0 K, got {T}")
     atoms = build_material(material, supercell)
     spec = get_potential(potential)
-    calc = spec.factory()
-    with md_progress(f"MD {material} {settings.temperature:g} K") as cb:
-        path = run_nvt(atoms, calc, settings, out, potential=spec.identity(), resume=resume is not None,
-                       progress=cb)
-    typer.echo(f"wrote {path}")
+    calc = spec.make()
+    if len(temps) == 1 and not (out / "ladder.json").exists():
+        with md_progress(f"MD {material} {settings.temperature:g} K") as cb:
+            path = run_nvt(atoms, calc, settings, out, potential=spec.identity(), resume=resume is not None,
+                           progress=cb)
+        typer.echo(f"wrote {path}")
+        return
+    with md_progress(f"MD ladder {material}") as cb:
+        paths = run_ladder(atoms, calc, settings, temps, out, potential=spec.identity(), resume=resume is not None,
+                           progress=lambda T, s, n, temp: cb(s, n, temp))
+    for T, p in paths.items():
+        typer.echo(f"{T:g} K: wrote {p}")

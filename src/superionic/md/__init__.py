@@ -1,5 +1,12 @@
-"""Molecular dynamics protocols (ASE engine), checkpoints and writers."""
+"""Molecular dynamics protocols (ASE engine), phonon suppression, checkpoints, guards, ladders."""
 
-from .run import MDSettings, run_nvt
+from .dynamics import THERMOSTATS, minimise, npt_equilibrate
+from .equilibration import detect_equilibration, equilibration_report
+from .guards import MDExplodedError
+from .ladder import run_ladder
+from .protocols import PROTOCOLS, HarmonicTether, RigidUnits, apply_protocol, reference_from_trajectory
+from .run import MDSettings, read_thermo, run_nvt
 
-__all__ = ["MDSettings", "run_nvt"]
+__all__ = ["MDSettings", "run_nvt", "run_ladder", "read_thermo", "MDExplodedError", "PROTOCOLS", "THERMOSTATS",
+           "apply_protocol", "reference_from_trajectory", "HarmonicTether", "RigidUnits", "minimise",
+           "npt_equilibrate", "detect_equilibration", "equilibration_report"]

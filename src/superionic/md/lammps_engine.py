@@ -33,6 +33,7 @@ from ..potentials.lammps_potentials import LammpsPotential, LammpsSession, get_l
 from ..trajectory.h5md import H5MDWriter, read_h5md, write_h5md
 
 PROTOCOLS = ("free", "frozen-host", "tethered")
+THERMOSTATS = ("langevin", "nose-hoover", "bussi", "nve")
 
 
 def _atomic_json(path: Path, obj: dict) -> None:
@@ -81,9 +82,18 @@ def run_nvt_lammps(atoms: Atoms, potential_spec: "str | LammpsPotential | dict",
     pot = get_lammps_potential(potential_spec)
     protocol = protocol or getattr(settings, "protocol", None) or "free"
     if protocol not in PROTOCOLS:
-        raise InputError(f"protocol {protocol!r} is not one of {', '.join(PROTOCOLS)} on the LAMMPS engine")
-    host = host if host is not None else getattr(settings, "host", None)
-    tether_k = float(tether_k if tether_k is not None else getattr(settings, "tether_k", None) or 1.0)
+        raise InputError(f"protocol {protocol!r} is not one of {', '.join(PROTOCOLS)} on the LAMMPS engine "
+                         "(rigid-anions runs on the ASE engine)")
+    thermo = getattr(settings, "thermostat", "langevin") or "langevin"
+    if thermo not in THERMOSTATS:
+        raise InputError(f"thermostat {thermo!r} is not one of {', '.join(THERMOSTATS)} on the LAMMPS engine")
+    if host is None and getattr(settings, "mobile", None):
+        host = [s for s in dict.fromkeys(atoms.get_chemical_symbols()) if s not in settings.mobile]
+    if reference_positions is None and protocol != "free" and getattr(settings, "reference", None):
+        from .protocols import reference_from_trajectory
+        reference_positions = reference_from_trajectory(settings.reference)["mean"]
+    tether_k = float(tether_k if tether_k is not None else getattr(settings, "tether_stiffness", None)
+                     or getattr(settings, "tether_k", None) or 1.0)
     if protocol == "tethered" and not tether_k > 0:
         raise InputError(f"tether stiffness must be > 0 eV/Å², got {tether_k}")
 
@@ -99,7 +109,7 @@ def run_nvt_lammps(atoms: Atoms, potential_spec: "str | LammpsPotential | dict",
     masses = atoms.get_masses()
     n = len(atoms)
     hostmask = _host_mask(symbols, host) if protocol != "free" else np.zeros(n, bool)
-    mobile = ~hostmask
+    mobile = ~hostmask if protocol == "frozen-host" else np.ones(n, bool)   # integrated + thermostatted
     rng = np.random.default_rng(settings.seed)
     identity = pot.identity()
     info = {"settings": asdict(settings), "potential": identity, "engine": "lammps", "n_atoms": n,
@@ -129,23 +139,33 @@ def run_nvt_lammps(atoms: Atoms, potential_spec: "str | LammpsPotential | dict",
         ids = " ".join(str(i + 1) for i in np.flatnonzero(hostmask))
         if protocol != "free":
             c(f"group host id {ids}")
+        if protocol == "frozen-host":
             c("group mobile subtract all host")
         else:
             c("group mobile union all")
         if protocol == "tethered":
             # spring/self ties each host atom to where it is now: the reference positions
             c(f"fix tether host spring/self {tether_k!r}")
-        c("fix integrate mobile nve")
         c("compute tmobile mobile temp")
 
-        def thermostat(friction: float) -> None:
-            seed = int(rng.integers(1, 2**30))
-            damp_ps = 1.0 / friction / 1000.0   # 1/γ in fs → ps
-            if _has_fix(sess, "lang"):
-                c("unfix lang")
-            c(f"fix lang mobile langevin {settings.temperature!r} {settings.temperature!r} {damp_ps!r} {seed} "
-              "zero yes")
-            c("fix_modify lang temp tmobile")
+        def thermostat(friction: float, kind: str = "langevin") -> None:
+            """(Re)define the thermostat; its seed comes from the run's RNG (reproducible restarts)."""
+            seed = int(rng.integers(1, 900_000_000))   # RanMars accepts 1..9e8
+            T = repr(float(settings.temperature))
+            for fid in ("lang", "integrate"):
+                if _has_fix(sess, fid):
+                    c(f"unfix {fid}")
+            if kind == "nose-hoover":
+                c(f"fix integrate mobile nvt temp {T} {T} {getattr(settings, 'tau', 100.0) / 1000.0!r}")
+                c("fix_modify integrate temp tmobile")
+                return
+            c("fix integrate mobile nve")
+            if kind == "langevin":
+                damp_ps = 1.0 / friction / 1000.0   # 1/γ in fs → ps
+                c(f"fix lang mobile langevin {T} {T} {damp_ps!r} {seed} zero yes")
+            elif kind == "bussi":
+                c(f"fix lang mobile temp/csvr {T} {T} {getattr(settings, 'tau', 100.0) / 1000.0!r} {seed}")
+                c("fix_modify lang temp tmobile")
 
         if resumed:
             rng.bit_generator.state = json.loads(str(ck["rng_state"]))
@@ -161,17 +181,18 @@ def run_nvt_lammps(atoms: Atoms, potential_spec: "str | LammpsPotential | dict",
             v[hostmask] = 0.0 if protocol == "frozen-host" else v[hostmask]
             sess.set_state(atoms.get_positions(), v)
             if settings.equilibration_steps:
+                c(f"timestep {settings.dt / 1000.0!r}")
                 thermostat(settings.friction)
                 c(f"run {int(settings.equilibration_steps)}")
                 _guard(sess, masses, mobile, settings)
             step, n_frames = 0, 0
             meta = dict(settings.metadata, temperature=settings.temperature, dt_step_fs=settings.dt,
-                        stride=settings.stride, potential=identity, thermostat="Langevin (LAMMPS fix langevin)",
+                        stride=settings.stride, potential=identity, thermostat=f"{thermo} (LAMMPS)",
                         friction_per_fs=settings.production_friction, engine="lammps", protocol=protocol)
             writer = H5MDWriter(traj_path, symbols, masses, settings.dt, chunk=settings.chunk, metadata=meta)
         _atomic_json(info_path, info)
         c(f"timestep {settings.dt / 1000.0!r}")   # fs → ps
-        thermostat(settings.production_friction)
+        thermostat(settings.production_friction, thermo)
         t0 = time.time()
         write = not resumed                     # a resumed run's current frame is already on disk
         first = True
@@ -186,7 +207,7 @@ def run_nvt_lammps(atoms: Atoms, potential_spec: "str | LammpsPotential | dict",
                         temp = _guard(sess, masses, mobile, settings)
                         if progress:
                             progress(step, settings.steps, temp)
-                        thermostat(settings.production_friction)
+                        thermostat(settings.production_friction, thermo)
                         first = True
                 write = True
                 c(f"run {settings.stride}" + ("" if first else " pre no post no"))

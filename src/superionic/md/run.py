@@ -1,9 +1,21 @@
-"""NVT Langevin molecular dynamics through ASE, writing H5MD with checkpoints.
+"""NVT molecular dynamics through ASE: protocols, H5MD output, checkpoints, guards.
 
-A run folder holds ``trajectory.h5`` (H5MD, positions + velocities every `stride` steps),
-``checkpoint.npz`` (state after the last flushed frame: positions, momenta, step, RNG state) and
-``run.json`` (configuration, potential identity, status). A run killed at any moment resumes from its
-checkpoint with no frame lost or duplicated and the same random stream (`resume=True`).
+A run folder holds
+
+* ``trajectory.h5`` – H5MD, positions + velocities + cell every `stride` steps (float32), flushed every
+  `chunk` frames, written in SWMR mode (a killed writer leaves a file that still opens);
+* ``checkpoint.npz`` – exact state at the step of the next frame to write, with the number of frames
+  already flushed and the random-stream state (see `checkpoint`);
+* ``thermo.csv`` – step, time, T, E_pot, E_kin, conserved energy for every written frame;
+* ``protocol.npz`` – the suppression protocol's fixed data (reference positions, rigid units), so a
+  resume does not need the reference run;
+* ``run.json`` – settings, potential identity and version, protocol description ("what was
+  suppressed"), equilibration diagnostics, status (running / done / exploded).
+
+Order of a run: [minimise] → Maxwell–Boltzmann velocities → [NPT, free runs only] → protocol →
+equilibration (Langevin, `friction`, guarded, drift diagnostics) → production (`thermostat`, written).
+`resume=True` continues a killed run from its checkpoint with no frame lost or duplicated and the same
+random stream; without a checkpoint it restarts from scratch (deterministic for a given seed).
 """
 
 from __future__ import annotations
@@ -11,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,32 +31,75 @@ import numpy as np
 from ase import Atoms
 
 from ..errors import InputError
-from ..trajectory.h5md import H5MDWriter, read_h5md, write_h5md
+from ..trajectory.h5md import H5MDWriter
+from .checkpoint import load_checkpoint, restore_state, save_checkpoint, truncate_h5md
+from .dynamics import (THERMOSTATS, conserved_energy, make_dynamics, minimise, npt_equilibrate,
+                       set_thermostat_state, thermostat_state)
+from .equilibration import equilibration_report
+from .guards import MDExplodedError, check_state
+from .protocols import PROTOCOLS, apply_protocol, reference_from_trajectory
+
+THERMO_HEADER = "step,time_fs,temperature_K,epot_eV,ekin_eV,conserved_eV\n"
 
 
 @dataclass
 class MDSettings:
-    """Settings of one NVT run (ASE units: K, fs)."""
+    """Settings of one run (ASE units: K, fs, eV, Å)."""
 
     temperature: float                 # K
     steps: int                         # production steps
     dt: float = 2.0                    # fs, integration step
     stride: int = 5                    # write every `stride` steps
     friction: float = 0.01             # 1/fs, Langevin friction during equilibration
-    production_friction: float = 0.001  # 1/fs, weak coupling during production (keeps dynamics natural)
+    production_friction: float = 0.001  # 1/fs, Langevin friction during production (weak: natural dynamics)
     equilibration_steps: int = 0
     seed: int = 0
     chunk: int = 64                    # frames per H5MD chunk (and per checkpoint)
-    max_temperature_factor: float = 5.0  # stop if T exceeds this × target (explosion guard)
+    max_temperature_factor: float = 5.0  # guard: stop if T exceeds this × target
     metadata: dict[str, Any] = field(default_factory=dict)
+    thermostat: str = "langevin"       # production thermostat: langevin | bussi | nose-hoover | nve
+    tau: float = 100.0                 # fs, coupling time of bussi / nose-hoover
+    protocol: str = "free"             # free | frozen-host | tethered | rigid-anions
+    reference: str | None = None       # free-run folder or trajectory.h5 (frozen-host, tethered)
+    tether_stiffness: float = 1.0      # eV/Å², tethered protocol
+    mobile: list[str] | None = None    # mobile species (default: Li, else Na, Ag, …)
+    rigid_centre: str = "P"            # rigid-anions: unit centre species
+    rigid_ligand: str = "S"            # rigid-anions: ligand species
+    rigid_cutoff: float = 2.5          # Å, centre–ligand bond cutoff
+    minimise_steps: int = 0            # FIRE steps before MD (0: none)
+    minimise_fmax: float = 0.05        # eV/Å
+    npt_steps: int = 0                 # isotropic NPT steps before NVT equilibration (free runs only)
+    pressure: float = 0.0              # GPa, NPT
+    max_energy_rise: float = 1.0       # eV/atom, guard on E_pot above its production-start value
+    min_distance: float = 0.6          # Å, guard on the closest pair
+    fix_com: bool = True               # hold the centre of mass (free and rigid-anions runs)
 
     def validate(self) -> None:
-        if not self.temperature > 0:
+        if not (isinstance(self.temperature, (int, float)) and np.isfinite(self.temperature)
+                and self.temperature > 0):
             raise InputError(f"temperature must be > 0 K, got {self.temperature}")
-        if self.steps < 1 or self.stride < 1:
-            raise InputError("steps and stride must be positive integers")
+        if int(self.steps) < 1 or int(self.stride) < 1 or int(self.chunk) < 1:
+            raise InputError("steps, stride and chunk must be positive integers")
+        if self.equilibration_steps < 0 or self.minimise_steps < 0 or self.npt_steps < 0:
+            raise InputError("equilibration, minimisation and NPT step counts must be ≥ 0")
         if not 0 < self.dt <= 10:
             raise InputError(f"time step {self.dt} fs is outside (0, 10] fs")
+        if self.friction < 0 or self.production_friction < 0 or self.tau <= 0:
+            raise InputError("friction must be ≥ 0 (1/fs) and tau > 0 (fs)")
+        if self.thermostat not in THERMOSTATS:
+            raise InputError(f"unknown thermostat {self.thermostat!r}; choose one of {', '.join(THERMOSTATS)}")
+        if self.protocol not in PROTOCOLS:
+            raise InputError(f"unknown protocol {self.protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+        if self.protocol == "tethered" and not self.tether_stiffness >= 0:
+            raise InputError(f"tether stiffness must be ≥ 0 eV/Å², got {self.tether_stiffness}")
+        if self.npt_steps and self.protocol != "free":
+            raise InputError("NPT equilibration is for free runs; suppressed runs reuse the free run's cell")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "MDSettings":
+        """Rebuild from run.json's settings (unknown keys are ignored, missing ones take defaults)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 def _atomic_json(path: Path, obj: dict) -> None:
@@ -53,109 +108,255 @@ def _atomic_json(path: Path, obj: dict) -> None:
     os.replace(tmp, path)
 
 
-def _save_checkpoint(path: Path, atoms: Atoms, step: int, rng: np.random.Generator, n_frames: int) -> None:
-    tmp = path.with_name("checkpoint.part.npz")
-    np.savez(tmp, positions=atoms.get_positions(), momenta=atoms.get_momenta(), cell=np.asarray(atoms.cell),
-             step=step, n_frames=n_frames, rng_state=json.dumps(rng.bit_generator.state))
+def _thermo_row(step: int, dt: float, atoms: Atoms, dyn) -> str:
+    epot = float(atoms.get_potential_energy())
+    ekin = float(atoms.get_kinetic_energy())
+    return (f"{step},{step * dt:.6f},{atoms.get_temperature():.6f},{epot:.10f},{ekin:.10f},"
+            f"{conserved_energy(dyn, atoms):.10f}\n")
+
+
+def _truncate_thermo(path: Path, before_step: int) -> None:
+    if not path.exists():
+        path.write_text(THERMO_HEADER)
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    keep = [THERMO_HEADER] + [ln for ln in lines[1:] if ln.endswith("\n") and ln.split(",")[0].isdigit()
+                              and int(ln.split(",")[0]) < before_step]
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text("".join(keep))
     os.replace(tmp, path)
 
 
-def _temperature(atoms: Atoms) -> float:
-    return float(atoms.get_temperature())
+def read_thermo(run_dir: str | Path) -> dict[str, np.ndarray]:
+    """thermo.csv of a run folder as arrays (step, time_fs, temperature_K, epot_eV, ekin_eV, conserved_eV)."""
+    data = np.loadtxt(Path(run_dir) / "thermo.csv", delimiter=",", skiprows=1, ndmin=2)
+    names = THERMO_HEADER.strip().split(",")
+    return {n: data[:, i] for i, n in enumerate(names)}
 
 
 def run_nvt(atoms: Atoms, calculator, settings: MDSettings, out_dir: str | Path, *,
             potential: dict | None = None, resume: bool = False,
-            progress: Callable[[int, int, float], None] | None = None) -> Path:
-    """Equilibrate then run production NVT (Langevin) MD; returns the trajectory path.
+            progress: Callable[[int, int, float], None] | None = None,
+            reference: dict[str, Any] | None = None) -> Path:
+    """Run [minimise, NPT,] equilibration and production MD under `settings.protocol`; return trajectory path.
 
-    progress(step, total, temperature) is called every flushed chunk.
+    progress(step, total, temperature) is called at every checkpoint. `reference` (from
+    `protocols.reference_from_trajectory`) overrides `settings.reference` for suppressed protocols.
+    Raises MDExplodedError (and records status "exploded" in run.json) if a guard trips.
     """
-    from ase.md.langevin import Langevin
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
-    import ase.units as u
-
     settings.validate()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     traj_path, ckpt_path, info_path = out / "trajectory.h5", out / "checkpoint.npz", out / "run.json"
+    thermo_path, proto_path = out / "thermo.csv", out / "protocol.npz"
+
+    if resume and info_path.exists():
+        old = json.loads(info_path.read_text())
+        if old.get("status") == "done" and traj_path.exists():
+            return traj_path
+    can_resume = resume and ckpt_path.exists() and traj_path.exists() and proto_path.exists()
+
     atoms = atoms.copy()
+    atoms.set_constraint()
     atoms.calc = calculator
     rng = np.random.default_rng(settings.seed)
-    info = {"settings": asdict(settings), "potential": potential or {}, "n_atoms": len(atoms),
-            "formula": atoms.get_chemical_formula(), "status": "running"}
-    start_step = 0
-    n_frames = 0
+    info: dict[str, Any] = {"settings": asdict(settings), "potential": potential or {}, "n_atoms": len(atoms),
+                            "formula": atoms.get_chemical_formula(), "status": "running"}
+    if can_resume and info_path.exists():
+        prev = json.loads(info_path.read_text())
+        for key in ("protocol", "minimisation", "npt", "equilibration", "started"):
+            if key in prev:
+                info[key] = prev[key]
 
-    if resume and ckpt_path.exists() and traj_path.exists():
-        ck = np.load(ckpt_path)
-        atoms.set_positions(ck["positions"])
-        atoms.set_cell(ck["cell"])
-        atoms.set_momenta(ck["momenta"])
-        rng.bit_generator.state = json.loads(str(ck["rng_state"]))
-        start_step, n_frames = int(ck["step"]), int(ck["n_frames"])
-        _truncate(traj_path, n_frames)
-        writer = H5MDWriter.append_to(traj_path, chunk=settings.chunk)
-    else:
-        if resume and (out / "run.json").exists() and json.loads(info_path.read_text()).get("status") == "done":
-            return traj_path
-        MaxwellBoltzmannDistribution(atoms, temperature_K=settings.temperature, rng=rng)
-        Stationary(atoms)
-        if settings.equilibration_steps:
-            eq = Langevin(atoms, settings.dt * u.fs, temperature_K=settings.temperature,
-                          friction=settings.friction / u.fs, rng=rng, fixcm=True)
-            eq.run(settings.equilibration_steps)
-            _guard(atoms, settings)
-        meta = dict(settings.metadata, temperature=settings.temperature, dt_step_fs=settings.dt,
-                    stride=settings.stride, potential=potential or {}, thermostat="Langevin",
-                    friction_per_fs=settings.production_friction)
-        writer = H5MDWriter(traj_path, atoms.get_chemical_symbols(), atoms.get_masses(), settings.dt,
-                            chunk=settings.chunk, metadata=meta)
-    _atomic_json(info_path, info)
-
-    dyn = Langevin(atoms, settings.dt * u.fs, temperature_K=settings.temperature,
-                   friction=settings.production_friction / u.fs, rng=rng, fixcm=True)
-    t0 = time.time()
-    step = start_step
     try:
-        while step < settings.steps:
-            chunk_full = False
-            if step % settings.stride == 0:
-                # ASE velocities are Å per ASE time unit; × u.fs gives Å/fs
-                writer.append(step, atoms.get_positions(), np.asarray(atoms.cell),
-                              atoms.get_velocities() * u.fs)
-                n_frames += 1
-                chunk_full = n_frames % settings.chunk == 0
-            dyn.run(1)
-            step += 1
-            if chunk_full:
-                # state after the step that follows the last flushed frame: resuming here neither
-                # loses nor repeats a frame
-                writer.flush()
-                _save_checkpoint(ckpt_path, atoms, step, rng, n_frames)
-                _guard(atoms, settings)
-                if progress:
-                    progress(step, settings.steps, _temperature(atoms))
-        writer.flush()
-    finally:
-        writer.close()
-    info.update(status="done", wall_seconds=time.time() - t0, frames=n_frames)
+        if can_resume:
+            ck = load_checkpoint(ckpt_path)
+            desc = _install_protocol_from_file(atoms, settings, proto_path)
+            restore_state(atoms, ck, rng)
+            start_step, n_frames = ck["step"], ck["n_frames"]
+            epot_ref = ck["extra"].get("epot_ref_per_atom")
+            truncate_h5md(traj_path, n_frames)
+            _truncate_thermo(thermo_path, start_step)
+            writer = H5MDWriter.append_to(traj_path, chunk=settings.chunk)
+            writer.f.swmr_mode = True  # appended frames stay readable if this process is killed
+            dyn = _production_dynamics(atoms, settings, rng)
+            set_thermostat_state(dyn, ck["extra"].get("thermostat", {}))
+            info["resumed_from_step"] = start_step
+        else:
+            for p in (ckpt_path, thermo_path, proto_path):
+                p.unlink(missing_ok=True)
+            info["started"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+            _atomic_json(info_path, info)
+            desc = _prepare(atoms, settings, rng, info, proto_path, reference, out)
+            info["protocol"] = desc
+            _atomic_json(info_path, info)
+            dyn = _production_dynamics(atoms, settings, rng)
+            epot_ref = float(atoms.get_potential_energy()) / len(atoms)
+            start_step, n_frames = 0, 0
+            meta = dict(settings.metadata, temperature=settings.temperature, dt_step_fs=settings.dt,
+                        stride=settings.stride, potential=potential or {}, thermostat=settings.thermostat,
+                        friction_per_fs=settings.production_friction, tau_fs=settings.tau, protocol=desc,
+                        seed=settings.seed)
+            thermo_path.write_text(THERMO_HEADER)
+            writer = H5MDWriter(traj_path, atoms.get_chemical_symbols(), atoms.get_masses(), settings.dt,
+                                chunk=settings.chunk, metadata=meta)
+        _atomic_json(info_path, info)
+        n_frames = _production(atoms, dyn, settings, writer, rng, ckpt_path, thermo_path, start_step, n_frames,
+                               epot_ref, progress)
+    except MDExplodedError as err:
+        info.update(status="exploded", error=str(err))
+        _atomic_json(info_path, info)
+        raise
+    info.update(status="done", frames=n_frames, finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
     _atomic_json(info_path, info)
-    if ckpt_path.exists():
-        ckpt_path.unlink()
+    ckpt_path.unlink(missing_ok=True)
     if progress:
-        progress(settings.steps, settings.steps, _temperature(atoms))
+        progress(settings.steps, settings.steps, float(atoms.get_temperature()))
     return traj_path
 
 
-def _guard(atoms: Atoms, settings: MDSettings) -> None:
-    t = _temperature(atoms)
-    if not np.isfinite(t) or t > settings.max_temperature_factor * settings.temperature:
-        raise InputError(f"MD exploded: temperature {t:.0f} K exceeds {settings.max_temperature_factor}× the "
-                         f"target {settings.temperature} K; use a smaller time step or check the potential")
+def _use_fixcom(settings: MDSettings) -> bool:
+    """Hold the centre of mass with FixCom in free / rigid-anion runs (host springs or fixed atoms pin it
+    otherwise). Not with Nosé–Hoover: ASE's chain ignores constraints; its deterministic dynamics keeps
+    the zero total momentum set at the start anyway."""
+    return settings.fix_com and settings.protocol in ("free", "rigid-anions") and settings.thermostat != "nose-hoover"
 
 
-def _truncate(path: Path, n_frames: int) -> None:
-    """Rewrite an H5MD file keeping its first n_frames (after a killed run), atomically."""
-    traj = read_h5md(path, stop=n_frames)
-    write_h5md(path, traj)
+def _production_dynamics(atoms: Atoms, settings: MDSettings, rng):
+    return make_dynamics(atoms, settings.thermostat, settings.dt, settings.temperature,
+                         friction=settings.production_friction, tau_fs=settings.tau, rng=rng)
+
+
+def _prepare(atoms: Atoms, settings: MDSettings, rng, info: dict, proto_path: Path,
+             reference: dict | None, out: Path) -> dict[str, Any]:
+    """Minimise, draw velocities, NPT, install the protocol, equilibrate. Returns the protocol description."""
+    from ase.constraints import FixCom
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+
+    if settings.minimise_steps:
+        info["minimisation"] = minimise(atoms, settings.minimise_fmax, settings.minimise_steps)
+    if settings.protocol in ("frozen-host", "tethered") and reference is None:
+        if settings.reference is None:
+            raise InputError(f"protocol {settings.protocol} needs a free run at the same temperature: set "
+                             "reference (CLI: --reference DIR)")
+        reference = reference_from_trajectory(settings.reference)
+    desc = apply_protocol(atoms, settings.protocol, mobile=settings.mobile, reference=reference,
+                          stiffness=settings.tether_stiffness, rigid_centre=settings.rigid_centre,
+                          rigid_ligand=settings.rigid_ligand, rigid_cutoff=settings.rigid_cutoff)
+    _save_protocol_file(atoms, settings, desc, proto_path)
+    if _use_fixcom(settings):
+        atoms.set_constraint(list(atoms.constraints) + [FixCom()])
+    MaxwellBoltzmannDistribution(atoms, temperature_K=settings.temperature, rng=rng)
+    if settings.protocol in ("free", "rigid-anions"):
+        Stationary(atoms)
+    if settings.npt_steps:
+        cons = atoms.constraints
+        atoms.set_constraint()
+        info["npt"] = npt_equilibrate(atoms, settings.temperature, settings.npt_steps, settings.dt,
+                                      pressure_gpa=settings.pressure, tau_t_fs=settings.tau)
+        atoms.set_constraint(cons)
+    if settings.equilibration_steps:
+        info["equilibration"] = _equilibrate(atoms, settings, rng, out)
+    return desc
+
+
+def _equilibrate(atoms: Atoms, settings: MDSettings, rng, out: Path) -> dict[str, Any]:
+    """Langevin (strong friction) for equilibration_steps, guarded; returns drift diagnostics."""
+    dyn = make_dynamics(atoms, "langevin", settings.dt, settings.temperature, friction=settings.friction,
+                        tau_fs=settings.tau, rng=rng)
+    every = max(1, min(settings.stride, settings.equilibration_steps // 20 or 1))
+    times, temps, epots = [], [], []
+    done = 0
+    while done < settings.equilibration_steps:
+        n = min(every, settings.equilibration_steps - done)
+        dyn.run(n)
+        done += n
+        check_state(atoms, -settings.equilibration_steps + done, settings.temperature,
+                    max_temperature_factor=settings.max_temperature_factor, epot_ref_per_atom=None,
+                    max_energy_rise=settings.max_energy_rise, min_distance=settings.min_distance)
+        times.append(done * settings.dt)
+        temps.append(float(atoms.get_temperature()))
+        epots.append(float(atoms.get_potential_energy()) / len(atoms))
+    np.savetxt(out / "equilibration.csv", np.column_stack([times, temps, epots]), delimiter=",",
+               header="time_fs,temperature_K,epot_eV_per_atom", comments="")
+    rep = equilibration_report(np.array(times), np.array(temps), np.array(epots))
+    rep["steps"] = settings.equilibration_steps
+    return rep
+
+
+def _save_protocol_file(atoms: Atoms, settings: MDSettings, desc: dict, path: Path) -> None:
+    """Everything a resume needs to rebuild the constraints exactly (no reference run needed)."""
+    arrays: dict[str, Any] = {"protocol": settings.protocol, "desc": json.dumps(desc, default=str)}
+    for c in atoms.constraints:
+        name = type(c).__name__
+        if name == "FixAtoms":
+            arrays["fixed"] = np.asarray(c.index)
+        elif name == "HarmonicTether":
+            arrays.update(tether_index=c.index, tether_reference=c.reference, tether_k=c.k)
+        elif name == "RigidUnits":
+            arrays["units"] = np.asarray(c.units)
+            arrays["bondlengths"] = c.initialize_bond_lengths(atoms) if c.bondlengths is None else c.bondlengths
+            c.bondlengths = arrays["bondlengths"]
+    tmp = path.with_name(path.name + ".part.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def _install_protocol_from_file(atoms: Atoms, settings: MDSettings, path: Path) -> dict[str, Any]:
+    from ase.constraints import FixAtoms, FixCom
+
+    from .protocols import HarmonicTether, RigidUnits
+
+    with np.load(path) as p:
+        cons: list = []
+        if "fixed" in p.files:
+            cons.append(FixAtoms(indices=p["fixed"]))
+        if "tether_index" in p.files:
+            cons.append(HarmonicTether(p["tether_index"], p["tether_reference"], float(p["tether_k"])))
+        if "units" in p.files:
+            cons.append(RigidUnits(p["units"].tolist(), bondlengths=p["bondlengths"]))
+        desc = json.loads(str(p["desc"]))
+    if _use_fixcom(settings):
+        cons.append(FixCom())
+    atoms.set_constraint(cons)
+    return desc
+
+
+def _production(atoms: Atoms, dyn, settings: MDSettings, writer: H5MDWriter, rng, ckpt_path: Path,
+                thermo_path: Path, step: int, n_frames: int, epot_ref: float | None,
+                progress: Callable | None) -> int:
+    """The production loop; returns the number of frames written."""
+    import ase.units as u
+
+    stride, chunk = settings.stride, settings.chunk
+    thermo_buf: list[str] = []
+    try:
+        with open(thermo_path, "a") as thermo:
+            while step < settings.steps:
+                if step % stride == 0:
+                    if n_frames % chunk == 0 and n_frames > 0:
+                        writer.flush()
+                        thermo.writelines(thermo_buf)
+                        thermo.flush()
+                        os.fsync(thermo.fileno())
+                        thermo_buf.clear()
+                        save_checkpoint(ckpt_path, atoms, step, n_frames, rng,
+                                        {"thermostat": thermostat_state(dyn), "epot_ref_per_atom": epot_ref})
+                        if progress:
+                            progress(step, settings.steps, float(atoms.get_temperature()))
+                    # ASE velocities are Å per ASE time unit; × u.fs gives Å/fs
+                    writer.append(step, atoms.get_positions(), np.asarray(atoms.cell),
+                                  atoms.get_velocities() * u.fs)
+                    thermo_buf.append(_thermo_row(step, settings.dt, atoms, dyn))
+                    n_frames += 1
+                n = min(stride - step % stride, settings.steps - step)
+                dyn.run(n)
+                step += n
+                check_state(atoms, step, settings.temperature,
+                            max_temperature_factor=settings.max_temperature_factor, epot_ref_per_atom=epot_ref,
+                            max_energy_rise=settings.max_energy_rise, min_distance=settings.min_distance)
+            writer.flush()
+            thermo.writelines(thermo_buf)
+    finally:
+        writer.close()
+    return n_frames

@@ -42,11 +42,48 @@ REFERENCE = "Sears, Neutron News 3, 26 (1992); NIST neutron scattering lengths t
 
 
 def neutron_data(element: str, isotopes: dict[str, str] | None = None) -> NeutronData:
-    """Cross-section entry for an element, or for the isotope chosen for it in `isotopes`."""
+    """Cross-section entry for an element, or for the isotope chosen for it in `isotopes`.
+
+    The pinned table wins; other elements/isotopes come from the optional `periodictable` package.
+    """
     key = (isotopes or {}).get(element, element)
     if key not in TABLE:
+        return _from_periodictable(key)
+    return TABLE[key]
+
+
+def _from_periodictable(key: str) -> NeutronData:
+    """Fallback for entries missing from the pinned table: the `periodictable` package (NIST/Sears data).
+
+    key: an element ('Na') or an isotope written mass-number first ('7Li', '2H').
+    """
+    try:
+        import periodictable as pt
+    except ImportError as exc:  # pragma: no cover - depends on the environment
         raise InputError(
             f"no neutron cross sections for {key!r} in the pinned table (has {', '.join(TABLE)}); "
-            "add the element to superionic.neutron.crosssections.TABLE with its Sears (1992) values"
-        )
-    return TABLE[key]
+            "install the optional `periodictable` package or add the entry to "
+            "superionic.neutron.crosssections.TABLE") from exc
+    import re
+    m = re.fullmatch(r"(\d*)([A-Z][a-z]?)", key)
+    if not m:
+        raise InputError(f"cannot read {key!r} as an element or isotope (write e.g. 'Na' or '7Li')")
+    try:
+        el = pt.elements.symbol(m.group(2))
+    except ValueError as exc:
+        raise InputError(f"{m.group(2)!r} is not a chemical element") from exc
+    atom = el[int(m.group(1))] if m.group(1) else el
+    n = atom.neutron
+    if n is None or n.b_c is None or n.coherent is None:
+        raise InputError(f"periodictable has no neutron data for {key!r}")
+    b = complex(n.b_c, n.b_c_i) if getattr(n, "b_c_i", None) else float(n.b_c)
+    return NeutronData(b, float(n.coherent), float(n.incoherent or 0.0), float(n.absorption or 0.0),
+                       float(atom.mass))
+
+
+def lookup(element: str, isotopes: dict[str, str] | None = None) -> tuple[NeutronData, str]:
+    """(entry, source) for an element or its chosen isotope: the pinned table first, else periodictable."""
+    key = (isotopes or {}).get(element, element)
+    if key in TABLE:
+        return TABLE[key], REFERENCE
+    return _from_periodictable(key), "periodictable (NIST, Sears 1992)"

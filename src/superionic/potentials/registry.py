@@ -1,15 +1,21 @@
 """Registry of interatomic potentials as ASE calculators.
 
 Each entry records its engine, where its parameters come from, and how to build the calculator.
-The embedded default is CHGNet (weights ship inside the PyPI wheel; loads offline). Its identity and
-version go into every trajectory's metadata. Foundation models are systematically soft
-(shared/SCIENCE.md §7): results from them are model results and are labelled with the potential.
+The embedded default is CHGNet (weights ship inside the PyPI wheel; loads offline). SevenNet-0 is an
+optional extra (`pip install sevenn`), listed only when importable. Any user ASE calculator object
+(`from_calculator`) or model file (`from_model_file`: a CHGNet or SevenNet checkpoint) can be used too.
+The identity (name, engine, source, package and version, model-file SHA-256) goes into every
+trajectory's metadata. Foundation models are systematically soft (shared/SCIENCE.md §7): results from
+them are model results and are labelled with the potential.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import InputError
@@ -24,6 +30,8 @@ class PotentialSpec:
     package: str | None = None        # PyPI distribution that provides it
     description: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    model_file: str | None = None     # path of a user model file
+    model_sha256: str | None = None
 
     def version(self) -> str | None:
         if self.package is None:
@@ -33,20 +41,41 @@ class PotentialSpec:
         except metadata.PackageNotFoundError:
             return None
 
+    def available(self) -> bool:
+        return self.package is None or importlib.util.find_spec(self.package.replace("-", "_")) is not None
+
     def identity(self) -> dict[str, Any]:
         """What goes into trajectory metadata."""
-        return {"name": self.name, "engine": self.engine, "source": self.source,
-                "package": self.package, "version": self.version()}
+        out = {"name": self.name, "engine": self.engine, "source": self.source,
+               "package": self.package, "version": self.version()}
+        if self.options:
+            out["options"] = dict(self.options)
+        if self.model_file:
+            out.update(model_file=self.model_file, model_sha256=self.model_sha256)
+        return out
+
+    def make(self, **options: Any):
+        """Build the calculator (registered options, overridden by `options`)."""
+        return self.factory(**{**self.options, **options})
 
 
-def _chgnet(device: str = "cpu", **_: Any):
+def _chgnet(device: str = "cpu", model_file: str | None = None, **_: Any):
     try:
         from chgnet.model import CHGNet
         from chgnet.model.dynamics import CHGNetCalculator
     except ImportError as err:  # pragma: no cover - chgnet is a runtime dependency
         raise InputError("the 'chgnet' potential needs the chgnet package: pip install chgnet") from err
-    model = CHGNet.load(verbose=False)  # weights from inside the installed wheel, no download
+    # weights from inside the installed wheel (no download), or a user checkpoint
+    model = CHGNet.from_file(model_file) if model_file else CHGNet.load(verbose=False)
     return CHGNetCalculator(model=model, use_device=device)
+
+
+def _sevennet(model: str = "7net-0", device: str = "cpu", **_: Any):
+    try:
+        from sevenn.calculator import SevenNetCalculator
+    except ImportError as err:
+        raise InputError("the 'sevennet' potential is an optional extra: pip install sevenn") from err
+    return SevenNetCalculator(model=model, device=device)
 
 
 def _emt(**_: Any):
@@ -64,6 +93,10 @@ REGISTRY: dict[str, PotentialSpec] = {
         "chgnet", "ase", "CHGNet 0.3.0 universal potential (Deng et al., Nat. Mach. Intell. 2023), "
         "weights inside the chgnet wheel", _chgnet, package="chgnet",
         description="embedded default foundation MLIP; systematically soft (phonons underestimated)"),
+    "sevennet": PotentialSpec(
+        "sevennet", "ase", "SevenNet-0 universal potential (Park et al., J. Chem. Theory Comput. 2024), "
+        "weights inside the sevenn wheel", _sevennet, package="sevenn",
+        description="optional extra foundation MLIP (pip install sevenn)"),
     "emt": PotentialSpec("emt", "ase", "ASE effective-medium theory (metals only; for tests)", _emt,
                          package="ase", description="cheap test potential"),
     "lj": PotentialSpec("lj", "ase", "ASE Lennard-Jones, one parameter set for all pairs (for tests)", _lj,
@@ -73,13 +106,59 @@ REGISTRY: dict[str, PotentialSpec] = {
 DEFAULT_POTENTIAL = "chgnet"
 
 
+def list_potentials(include_unavailable: bool = False) -> list[PotentialSpec]:
+    """Registered potentials (optional extras only when their package is importable)."""
+    return [s for s in REGISTRY.values() if include_unavailable or s.available()]
+
+
 def get_potential(name: str) -> PotentialSpec:
-    if name not in REGISTRY:
-        raise InputError(f"unknown potential {name!r}; registered: {', '.join(REGISTRY)} "
-                         "(see `superionic potentials`)")
-    return REGISTRY[name]
+    """A registered potential by name, or a model file path (see `from_model_file`)."""
+    if name in REGISTRY:
+        spec = REGISTRY[name]
+        if not spec.available():
+            raise InputError(f"potential {name!r} needs the optional package {spec.package}: pip install {spec.package}")
+        return spec
+    if Path(name).is_file():
+        return from_model_file(name)
+    raise InputError(f"unknown potential {name!r}; registered: {', '.join(s.name for s in list_potentials())} "
+                     "(see `superionic potentials`), or give a model file path")
 
 
 def make_calculator(name: str = DEFAULT_POTENTIAL, **options: Any):
-    """Build the ASE calculator of a registered potential."""
-    return get_potential(name).factory(**options)
+    """Build the ASE calculator of a registered potential (or model file)."""
+    return get_potential(name).make(**options)
+
+
+def from_calculator(calculator: Any, name: str | None = None, source: str = "user-supplied ASE calculator",
+                    package: str | None = None) -> PotentialSpec:
+    """Wrap any ASE calculator object so its identity is recorded like a registered potential's."""
+    if not hasattr(calculator, "get_potential_energy") and not hasattr(calculator, "calculate"):
+        raise InputError(f"{type(calculator).__name__} is not an ASE calculator (no calculate method)")
+    cls = type(calculator)
+    pkg = package or cls.__module__.split(".")[0]
+    try:
+        metadata.version(pkg)
+    except metadata.PackageNotFoundError:
+        pkg = None
+    return PotentialSpec(name or f"user:{cls.__module__}.{cls.__name__}", "ase", source, lambda **_: calculator,
+                         package=pkg, description="user calculator")
+
+
+def from_model_file(path: str | Path, kind: str | None = None) -> PotentialSpec:
+    """A CHGNet (.pth.tar / .pt) or SevenNet (.pth) checkpoint file as a potential; its SHA-256 is recorded.
+
+    `kind` ('chgnet' | 'sevennet') overrides the guess from the file name (contains '7net'/'sevenn' → SevenNet).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"model file {path} not found")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    kind = kind or ("sevennet" if any(k in path.name.lower() for k in ("7net", "sevenn")) else "chgnet")
+    if kind == "chgnet":
+        factory, pkg = (lambda **kw: _chgnet(model_file=str(path), **kw)), "chgnet"
+    elif kind == "sevennet":
+        factory, pkg = (lambda **kw: _sevennet(model=str(path), **kw)), "sevenn"
+    else:
+        raise InputError(f"unknown model-file kind {kind!r}: chgnet or sevennet")
+    return PotentialSpec(f"file:{path.name}", "ase", f"{kind} model file {path}", factory, package=pkg,
+                         description=f"user {kind} checkpoint", model_file=str(path.resolve()), model_sha256=digest)

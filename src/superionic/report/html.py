@@ -66,10 +66,12 @@ def write_report(out: str | Path, summary: dict) -> Path:
         rows = []
         for label, r in results.items():
             for s, v in (r.get("vdos") or {}).items():
-                rows.append([label, s, _fmt(v.get("g0", v.get("g0_per_THz"))), _fmt(v.get("g0_err")),
-                             _fmt(v.get("exponent")), _fmt(v.get("D_from_g0", v.get("D_from_g0_cm2_per_s"))),
+                rows.append([label, s, f"{_fmt(v.get('g0'))} ± {_fmt(v.get('g0_err'), 2)}",
+                             f"{_fmt(v.get('exponent'))} ± {_fmt(v.get('exponent_err'), 2)}",
+                             html.escape(str(v.get("classification", "–"))),
+                             f"{_fmt(v.get('D_from_g0'))} ± {_fmt(v.get('D_from_g0_err'), 2)}",
                              _fmt(v.get("band_centre"))])
-        parts.append(_table(["run", "species", "g(0) (1/THz)", "± (1/THz)", "low-ω exponent n",
+        parts.append(_table(["run", "species", "g(0) (1/THz)", "low-ω exponent n", "class",
                              "D from g(0) (cm²/s)", "band centre (meV)"], rows))
     md = _load(out, "diffusion")
     if md:

@@ -102,17 +102,9 @@ def run_analysis_stage(cfg: StudyConfig, trajectories: dict[float, Path], out: P
 
 
 def _vdos_numbers(ds, temp: float) -> dict:
-    try:
-        from ..analysis.vdos import vdos_summary
-    except ImportError:
-        vdos_summary = None
-    if vdos_summary is not None:
-        return vdos_summary(ds, temperature=temp)
-    from ..analysis.vdos import diffusion_from_g0
-    return {s: {"g0_per_THz": float(ds.g.sel(species=s)[0]),
-                "D_from_g0_cm2_per_s": diffusion_from_g0(float(ds.g.sel(species=s)[0]),
-                                                          float(ds.mass.sel(species=s)), temp)}
-            for s in ds.species.values}
+    """Per-species zero-frequency numbers (g0, exponent, D_from_g0, band centre …) for the summary."""
+    from ..analysis.vdos import vdos_summary
+    return vdos_summary(ds, temperature=temp)["species"]
 
 
 def run_study(cfg: StudyConfig, output: str | Path | None = None, progress: Progress | None = None) -> Path:

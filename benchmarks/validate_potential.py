@@ -1,0 +1,106 @@
+"""Validate a distilled LAMMPS potential against its teacher in MD: VDOS overlap, RDFs, D_Li.
+
+Runs the student with the LAMMPS engine at each temperature of a teacher trajectory (H5MD with
+velocities, e.g. from `potentials.training.sampling.teacher_md`) and prints, per temperature:
+VDOS overlap ∫min(g_student, g_teacher) dν per species (1 = identical; each g normalised to 1),
+the largest |Δg(r)| of the Li–S, P–S, Li–Li RDFs, and D_Li (cm²/s, GLS fit with σ) of both.
+
+    python benchmarks/validate_potential.py --potential li6ps5cl-snap \
+        --teacher 600=/work/data-cache/li6ps5cl_chgnet/md_T600_s1.h5 --teacher 900=...h5 --steps 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np
+
+
+def rdf(traj, a: str, b: str, r_max: float = 4.9, nbins: int = 60, every: int = 5):
+    from ase.geometry import get_distances
+    edges = np.linspace(1.0, r_max, nbins + 1)
+    ia, ib = traj.indices(a), traj.indices(b)
+    vol = abs(np.linalg.det(traj.cells[0]))
+    shell = 4 / 3 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
+    h = np.zeros(nbins)
+    nf = 0
+    for f in range(0, traj.n_frames, every):
+        _, d = get_distances(traj.positions[f, ia], traj.positions[f, ib], cell=traj.cells[f], pbc=True)
+        d = d.ravel()
+        h += np.histogram(d[d > 1e-6], bins=edges)[0]
+        nf += 1
+    npairs_density = len(ia) * (len(ib) - (a == b)) / vol
+    return 0.5 * (edges[1:] + edges[:-1]), h / (nf * npairs_density * shell)
+
+
+def vdos_overlap(t1, t2, species, max_lag=400):
+    from superionic.analysis.vdos import vdos
+    g1 = vdos(t1, species, max_lag=min(max_lag, t1.n_frames // 2))
+    g2 = vdos(t2, species, max_lag=min(max_lag, t2.n_frames // 2))
+    out = {}
+    for s in species:
+        nu = g1["frequency"].values
+        a = g1["g"].sel(species=s).values
+        b = np.interp(nu, g2["frequency"].values, g2["g"].sel(species=s).values)
+        out[s] = float(np.trapezoid(np.minimum(a, b), nu) / np.trapezoid(a, nu))
+    return out
+
+
+def d_li(traj):
+    from superionic.analysis.diffusion import diffusion
+    ds = diffusion(traj, ["Li"])
+    names = [v for v in ds.data_vars if v.startswith("D")]
+    d = float(ds["D"].sel(species="Li")) if "D" in ds else float(ds[names[0]].sel(species="Li"))
+    err = ds.get("D_err", ds.get("D_sigma"))
+    return d, (float(err.sel(species="Li")) if err is not None else float("nan"))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--potential", default="li6ps5cl-snap")
+    ap.add_argument("--teacher", action="append", required=True, help="T=path.h5 (teacher trajectory)")
+    ap.add_argument("--steps", type=int, default=10000, help="student production steps (2 fs)")
+    ap.add_argument("--json", default=None, help="also write the numbers to this file")
+    args = ap.parse_args()
+
+    from superionic.md import MDSettings
+    from superionic.md.lammps_engine import run_nvt_lammps
+    from superionic.trajectory import read_h5md
+
+    report = {}
+    for item in args.teacher:
+        t_str, path = item.split("=", 1)
+        temp = float(t_str)
+        teacher = read_h5md(path)
+        from ase import Atoms
+        atoms = Atoms(teacher.symbols, positions=teacher.positions[0], cell=teacher.cells[0], pbc=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            s = MDSettings(temperature=temp, steps=args.steps, dt=2.0, stride=5, equilibration_steps=500, seed=1)
+            student = read_h5md(run_nvt_lammps(atoms, args.potential, s, tmp))
+        species = list(dict.fromkeys(teacher.symbols))
+        r = {"teacher_frames": teacher.n_frames, "student_frames": student.n_frames,
+             "vdos_overlap": vdos_overlap(student, teacher, species)}
+        for a, b in (("Li", "S"), ("P", "S"), ("Li", "Li")):
+            _, g1 = rdf(student, a, b)
+            _, g2 = rdf(teacher, a, b)
+            r[f"rdf_{a}-{b}_max_abs_diff"] = float(np.abs(g1 - g2).max())
+            r[f"rdf_{a}-{b}_peak_student_teacher"] = [float(g1.max()), float(g2.max())]
+        for name, tr in (("student", student), ("teacher", teacher)):
+            try:
+                r[f"D_Li_{name}_cm2_s"] = d_li(tr)
+            except Exception as err:  # too short for a diffusive window
+                r[f"D_Li_{name}_cm2_s"] = f"n/a ({err})"
+        report[temp] = r
+        print(f"T = {temp:g} K:", json.dumps(r, indent=1))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

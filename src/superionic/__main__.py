@@ -1,0 +1,5 @@
+"""`python -m superionic` is the `superionic` command."""
+
+from .cli import main
+
+main()

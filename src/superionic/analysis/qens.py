@@ -1,0 +1,401 @@
+"""QENS fits of S(Q,E) (simulated or measured alike) and models of the line width Γ(Q).
+
+Spectrum model (E in meV, shared/SCIENCE.md §3):
+
+    S(E) = a_el R(E − e0) + Σ_i a_i (R ⊗ L_Γi)(E − e0) + b0 + b1 E
+
+R the unit-area resolution (Gaussian, measured, or the effective elastic line of a simulated spectrum),
+L_Γ a unit-area Lorentzian of half width at half maximum Γ (meV). EISF A₀ = a_el / (a_el + Σ a_i).
+
+Line-width models (Γ half widths, ħ = 0.6582 meV·ps, Q in Å⁻¹, D reported in cm²/s):
+  Fick               Γ = ħ D Q²
+  Chudley–Elliott    Γ = (ħ/τ)[1 − sin(Ql)/(Ql)]       (powder),  D = l²/(6τ)
+  Singwi–Sjölander   Γ = ħ D Q² / (1 + D Q² τ₀)                   (l = √(6Dτ₀) reported)
+  Hall–Ross          Γ = (ħ/τ)[1 − exp(−l²Q²/2)],       D = l²/(2τ) (l: rms jump per Cartesian axis)
+Fits are weighted least squares (scipy.optimize), errors from the covariance (absolute sigma);
+models are compared by reduced χ² and AIC = χ² + 2k.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import xarray as xr
+from scipy.optimize import least_squares
+
+from .. import units
+from ..errors import InputError
+from ..neutron.instrument import Resolution, as_resolution
+
+HBAR_MEV_PS = units.HBAR_MEV_PS
+A2_PER_PS_TO_CM2_PER_S = 1e-4
+
+
+# ----------------------------------------------------------------------------- spectrum fits
+@dataclass
+class QENSFit:
+    """Result of one spectrum fit. Values in meV (Γ, e0), spectrum units (amplitudes, background)."""
+
+    params: dict
+    errors: dict
+    chi2: float
+    chi2_red: float
+    aic: float
+    n_points: int
+    n_lorentzians: int
+    success: bool
+    message: str = ""
+    covariance: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def gamma(self) -> float:
+        return self.params["gamma1"]
+
+    @property
+    def eisf(self) -> float:
+        return self.params["eisf"]
+
+    def summary(self) -> dict:
+        out = {"gamma_meV": self.params.get("gamma1"), "gamma_err_meV": self.errors.get("gamma1"),
+               "eisf": self.params.get("eisf"), "eisf_err": self.errors.get("eisf"),
+               "chi2_red": self.chi2_red, "aic": self.aic, "success": self.success}
+        if self.n_lorentzians == 2:
+            out.update(gamma2_meV=self.params["gamma2"], gamma2_err_meV=self.errors["gamma2"],
+                   gamma_mean_meV=self.params["gamma_mean"], gamma_mean_err_meV=self.errors["gamma_mean"])
+        return out
+
+
+def qens_model(energy, resolution: Resolution, a_el, amps, gammas, e0=0.0, b0=0.0, b1=0.0):
+    """Evaluate the QENS spectrum model (see module docstring) at `energy` (meV)."""
+    x = np.asarray(energy, dtype=float) - e0
+    s = a_el * resolution.shape(x) + b0 + b1 * np.asarray(energy)
+    for a, g in zip(amps, gammas):
+        s = s + a * resolution.lorentzian(x, g)
+    return s
+
+
+def fit_qens(energy, spectrum, errors=None, resolution=None, *, n_lorentzians: int = 1, elastic: bool = True,
+             background: str = "flat", fit_center: bool = False, energy_range=None,
+             gamma_guess: float | None = None) -> QENSFit:
+    """Fit elastic line + 1 or 2 Lorentzians + background, convolved with `resolution`, to S(E).
+
+    energy (meV), spectrum and errors (same units; None → unit weights and errors scaled by √χ²_red).
+    resolution: FWHM (meV), Resolution, or (E, R). background: 'none', 'flat' or 'linear'.
+    energy_range: (emin, emax) meV to fit. Returns a QENSFit with Γ_i (meV), EISF and their errors.
+    """
+    res = as_resolution(resolution)
+    if res is None:
+        raise InputError("a QENS fit needs a resolution (FWHM in meV, a resolution file, or the effective "
+                         "elastic line of the simulated spectrum)")
+    if n_lorentzians not in (1, 2):
+        raise InputError(f"n_lorentzians must be 1 or 2, got {n_lorentzians}")
+    if background not in ("none", "flat", "linear"):
+        raise InputError(f"background must be none, flat or linear, got {background!r}")
+    e = np.asarray(energy, dtype=float)
+    y = np.asarray(spectrum, dtype=float)
+    have_err = errors is not None
+    sig = np.asarray(errors, dtype=float) if have_err else np.ones_like(y)
+    ok = np.isfinite(y) & np.isfinite(sig) & (sig > 0)
+    if energy_range is not None:
+        ok &= (e >= energy_range[0]) & (e <= energy_range[1])
+    e, y, sig = e[ok], y[ok], sig[ok]
+    if len(e) < 6 + 2 * n_lorentzians:
+        raise InputError(f"only {len(e)} usable points in the fit range; widen energy_range")
+    de = np.median(np.diff(np.sort(e)))
+    area = float(np.sum(y) * de)
+    span = float(e.max() - e.min())
+    fwhm_r = max(float(res.fwhm), de)
+    # initial guesses: Γ from the excess width over the resolution
+    if gamma_guess is None:
+        half = y.max() / 2
+        above = e[y >= half]
+        w = (above.max() - above.min()) if len(above) > 1 else fwhm_r
+        gamma_guess = max(0.5 * max(w - fwhm_r, 0.3 * w), 0.2 * de)
+    names = []
+    p0, lo, hi = [], [], []
+
+    def add(name, v, l, h):
+        names.append(name)
+        p0.append(v)
+        lo.append(l)
+        hi.append(h)
+
+    amp0 = max(area, 1e-12)
+    if elastic:
+        add("a_el", 0.3 * amp0, 0.0, np.inf)
+    add("a1", 0.7 * amp0, 0.0, np.inf)
+    add("gamma1", gamma_guess, 1e-6 * fwhm_r, 10 * span)
+    if n_lorentzians == 2:
+        add("a2", 0.3 * amp0, 0.0, np.inf)
+        add("gamma2", 8 * gamma_guess, 1e-6 * fwhm_r, 50 * span)
+    if fit_center:
+        add("e0", 0.0, -0.5 * fwhm_r, 0.5 * fwhm_r)
+    if background in ("flat", "linear"):
+        add("b0", max(float(np.min(y)), 0.0) * 0.5, -np.inf, np.inf)
+    if background == "linear":
+        add("b1", 0.0, -np.inf, np.inf)
+
+    def unpack(p):
+        d = dict(zip(names, p))
+        amps = [d["a1"]] + ([d["a2"]] if n_lorentzians == 2 else [])
+        gams = [d["gamma1"]] + ([d["gamma2"]] if n_lorentzians == 2 else [])
+        return d, amps, gams
+
+    def resid(p):
+        d, amps, gams = unpack(p)
+        m = qens_model(e, res, d.get("a_el", 0.0), amps, gams, d.get("e0", 0.0), d.get("b0", 0.0), d.get("b1", 0.0))
+        return (m - y) / sig
+
+    best = None
+    starts = [1.0, 0.3, 3.0]
+    for f in starts:
+        q0 = np.array(p0, dtype=float)
+        q0[names.index("gamma1")] = np.clip(gamma_guess * f, lo[names.index("gamma1")] * 1.01, hi[names.index("gamma1")] * 0.99)
+        try:
+            r = least_squares(resid, q0, bounds=(lo, hi), x_scale="jac", method="trf", max_nfev=4000)
+        except Exception as err:  # pragma: no cover - numerical failure
+            last = err
+            continue
+        if best is None or r.cost < best.cost:
+            best = r
+    if best is None:  # pragma: no cover
+        raise InputError(f"QENS fit failed: {last}")
+    p = best.x
+    chi2 = float(2 * best.cost)
+    k = len(p)
+    dof = max(len(e) - k, 1)
+    chi2_red = chi2 / dof
+    cov = _covariance(best.jac)
+    if not have_err:
+        cov = cov * chi2_red
+    perr = np.sqrt(np.clip(np.diag(cov), 0, None))
+    d, amps, gams = unpack(p)
+    params = {n: float(v) for n, v in zip(names, p)}
+    errors = {n: float(v) for n, v in zip(names, perr)}
+    if n_lorentzians == 2 and params["gamma2"] < params["gamma1"]:  # order: gamma1 the narrow one
+        for a, b in (("a1", "a2"), ("gamma1", "gamma2")):
+            params[a], params[b] = params[b], params[a]
+            errors[a], errors[b] = errors[b], errors[a]
+    # EISF and its error by the delta method
+    a_el = params.get("a_el", 0.0)
+    tot = a_el + sum(params[f"a{i + 1}"] for i in range(n_lorentzians))
+    eisf = a_el / tot if tot > 0 else np.nan
+    grad = np.zeros(k)
+    if elastic and tot > 0:
+        for i, n in enumerate(names):
+            if n == "a_el":
+                grad[i] = (tot - a_el) / tot**2
+            elif n in ("a1", "a2"):
+                grad[i] = -a_el / tot**2
+    params["eisf"] = float(eisf)
+    errors["eisf"] = float(np.sqrt(max(grad @ cov @ grad, 0.0))) if elastic else 0.0
+    if n_lorentzians == 2:
+        # amplitude-weighted mean width (first cumulant of a distribution of rates) and its error
+        def gmean(x):
+            dd = dict(zip(names, x))
+            return (dd["a1"] * dd["gamma1"] + dd["a2"] * dd["gamma2"]) / max(dd["a1"] + dd["a2"], 1e-300)
+        h = np.maximum(np.abs(p) * 1e-6, 1e-12)
+        gg = np.array([(gmean(p + np.eye(k)[i] * h[i]) - gmean(p - np.eye(k)[i] * h[i])) / (2 * h[i])
+                       for i in range(k)])
+        params["gamma_mean"] = float(gmean(p))
+        errors["gamma_mean"] = float(np.sqrt(max(gg @ cov @ gg, 0.0)))
+    else:
+        params["gamma_mean"] = params["gamma1"]
+        errors["gamma_mean"] = errors["gamma1"]
+    params["total_area"] = float(tot)
+    return QENSFit(params, errors, chi2, chi2_red, chi2 + 2 * k, len(e), n_lorentzians, bool(best.success),
+                   best.message, cov)
+
+
+def _covariance(jac: np.ndarray) -> np.ndarray:
+    jtj = jac.T @ jac
+    try:
+        return np.linalg.inv(jtj)
+    except np.linalg.LinAlgError:
+        return np.linalg.pinv(jtj)
+
+
+def fit_qens_dataset(sqe: xr.Dataset, var: str = "S_inc", resolution=None, **kw) -> xr.Dataset:
+    """Fit every Q of a spectrum Dataset (dims q, energy). Errors from `<var>_err` when present.
+
+    resolution: None uses the dataset's effective elastic line (`resolution` variable, simulated
+    spectra); otherwise a FWHM/Resolution for all Q, or a dict/list with one Resolution per Q.
+    Returns gamma, gamma_err, eisf, eisf_err, chi2_red (and gamma2 for two Lorentzians) per q.
+    """
+    from ..neutron.instrument import TabulatedResolution
+
+    if var not in sqe:
+        raise InputError(f"{var!r} not in the spectrum dataset; it has {', '.join(sqe.data_vars)}")
+    da = sqe[var]
+    extra = [d for d in da.dims if d not in ("q", "energy")]
+    if extra:
+        raise InputError(f"select a single {extra[0]} first (e.g. ds.sel({extra[0]}=...)) before fitting")
+    err = sqe.get(f"{var}_err")
+    energy = sqe.energy.values
+    rows = []
+    for i in range(sqe.sizes["q"]):
+        if resolution is None:
+            if "resolution" not in sqe:
+                raise InputError("no resolution given and the dataset carries no `resolution` variable")
+            r = sqe.resolution.values if sqe.resolution.ndim == 1 else sqe.resolution.values[i]
+            res_i = TabulatedResolution(energy, r)
+        elif isinstance(resolution, (list, tuple)) and not np.isscalar(resolution[0]) and len(resolution) == sqe.sizes["q"]:
+            res_i = as_resolution(resolution[i])
+        else:
+            res_i = as_resolution(resolution)
+        y = da.isel(q=i).values
+        s = None if err is None else err.isel(q=i).values
+        rows.append(fit_qens(energy, y, s, res_i, **kw))
+    nl = rows[0].n_lorentzians
+    data = {
+        "gamma": ("q", [r.params["gamma1"] for r in rows], {"units": units.ENERGY_MEV, "long_name": "Lorentzian HWHM Γ"}),
+        "gamma_err": ("q", [r.errors["gamma1"] for r in rows], {"units": units.ENERGY_MEV}),
+        "eisf": ("q", [r.params["eisf"] for r in rows], {"units": units.DIMENSIONLESS, "long_name": "EISF A0"}),
+        "eisf_err": ("q", [r.errors["eisf"] for r in rows], {"units": units.DIMENSIONLESS}),
+        "chi2_red": ("q", [r.chi2_red for r in rows], {"units": units.DIMENSIONLESS}),
+        "aic": ("q", [r.aic for r in rows], {"units": units.DIMENSIONLESS}),
+    }
+    if nl == 2:
+        data["gamma2"] = ("q", [r.params["gamma2"] for r in rows], {"units": units.ENERGY_MEV})
+        data["gamma2_err"] = ("q", [r.errors["gamma2"] for r in rows], {"units": units.ENERGY_MEV})
+        data["gamma_mean"] = ("q", [r.params["gamma_mean"] for r in rows],
+                              {"units": units.ENERGY_MEV, "long_name": "amplitude-weighted mean Γ"})
+        data["gamma_mean_err"] = ("q", [r.errors["gamma_mean"] for r in rows], {"units": units.ENERGY_MEV})
+    ds = xr.Dataset(data, coords={"q": sqe.q})
+    ds.attrs.update({f"fit_{k}": str(v) for k, v in kw.items()})
+    ds.attrs.update(analysis="qens_fit", variable=var, n_lorentzians=nl,
+                    model="a_el R + Σ a_i R⊗L_Γi + background; Γ half width (meV)")
+    return ds
+
+
+# ----------------------------------------------------------------------------- Γ(Q) models
+def _fick(q, d):
+    return HBAR_MEV_PS * d * q**2
+
+
+def _ce(q, tau, l):
+    x = q * l
+    return HBAR_MEV_PS / tau * (1.0 - np.sinc(x / np.pi))
+
+
+def _ss(q, d, tau0):
+    return HBAR_MEV_PS * d * q**2 / (1.0 + d * q**2 * tau0)
+
+
+def _hr(q, tau, l):
+    return HBAR_MEV_PS / tau * (1.0 - np.exp(-0.5 * (l * q) ** 2))
+
+
+GAMMA_MODELS = {
+    # name: (function, parameter names, units)
+    "fick": (_fick, ("D",), ("angstrom2 ps-1",)),
+    "chudley_elliott": (_ce, ("tau", "l"), ("ps", "angstrom")),
+    "singwi_sjolander": (_ss, ("D", "tau0"), ("angstrom2 ps-1", "ps")),
+    "hall_ross": (_hr, ("tau", "l"), ("ps", "angstrom")),
+}
+
+
+def gamma_model(name: str, q, **params) -> np.ndarray:
+    """Γ(Q) in meV of a named model (parameters in Å²/ps, ps, Å)."""
+    if name not in GAMMA_MODELS:
+        raise InputError(f"unknown Γ(Q) model {name!r}; choose {', '.join(GAMMA_MODELS)}")
+    f, pn, _ = GAMMA_MODELS[name]
+    return f(np.asarray(q, dtype=float), *[params[p] for p in pn])
+
+
+def _derived(name, p, cov):
+    """D (cm²/s), τ (ps), l (Å) with errors from the fitted parameters (delta method)."""
+    def with_err(fun):
+        v = fun(p)
+        g = np.array([(fun(p + h) - fun(p - h)) / (2 * h[i]) for i, h in
+                      enumerate(np.diag(np.maximum(np.abs(p) * 1e-6, 1e-12)))])
+        return float(v), float(np.sqrt(max(g @ cov @ g, 0.0)))
+
+    out = {}
+    if name == "fick":
+        out["D"] = with_err(lambda x: x[0])
+    elif name == "chudley_elliott":
+        out["D"] = with_err(lambda x: x[1] ** 2 / (6 * x[0]))
+        out["tau"] = with_err(lambda x: x[0])
+        out["l"] = with_err(lambda x: x[1])
+    elif name == "singwi_sjolander":
+        out["D"] = with_err(lambda x: x[0])
+        out["tau"] = with_err(lambda x: x[1])
+        out["l"] = with_err(lambda x: np.sqrt(6 * x[0] * max(x[1], 0.0)))
+    elif name == "hall_ross":
+        out["D"] = with_err(lambda x: x[1] ** 2 / (2 * x[0]))
+        out["tau"] = with_err(lambda x: x[0])
+        out["l"] = with_err(lambda x: x[1])
+    d, de = out["D"]
+    out["D"] = (d * A2_PER_PS_TO_CM2_PER_S, de * A2_PER_PS_TO_CM2_PER_S)
+    return out
+
+
+def fit_gamma_model(name: str, q, gamma, gamma_err=None, q_max: float | None = None) -> dict:
+    """Fit one Γ(Q) model. Returns parameters, errors, D (cm²/s), τ (ps), l (Å), χ²_red, AIC."""
+    if name not in GAMMA_MODELS:
+        raise InputError(f"unknown Γ(Q) model {name!r}; choose {', '.join(GAMMA_MODELS)}")
+    q = np.asarray(q, dtype=float)
+    g = np.asarray(gamma, dtype=float)
+    have_err = gamma_err is not None
+    s = np.asarray(gamma_err, dtype=float) if have_err else np.ones_like(g)
+    ok = np.isfinite(g) & np.isfinite(s) & (s > 0)
+    if q_max is not None:
+        ok &= q <= q_max
+    q, g, s = q[ok], g[ok], s[ok]
+    f, pn, pu = GAMMA_MODELS[name]
+    k = len(pn)
+    if len(q) < k + 1:
+        return {"model": name, "success": False, "message": f"needs ≥ {k + 1} Q points, got {len(q)}"}
+    small = np.argsort(q)[: max(2, len(q) // 3)]
+    d0 = float(np.median(g[small] / (HBAR_MEV_PS * q[small] ** 2)))
+    gmax = float(g.max())
+    starts = {
+        "fick": [[d0]],
+        "chudley_elliott": [[HBAR_MEV_PS / gmax * f_, np.sqrt(6 * d0 * HBAR_MEV_PS / gmax * f_)] for f_ in (0.5, 1.0, 2.0)],
+        "singwi_sjolander": [[d0, HBAR_MEV_PS / gmax * f_] for f_ in (0.1, 1.0, 3.0)],
+        "hall_ross": [[HBAR_MEV_PS / gmax * f_, np.sqrt(2 * d0 * HBAR_MEV_PS / gmax * f_)] for f_ in (0.5, 1.0, 2.0)],
+    }[name]
+    best = None
+    for p0 in starts:
+        try:
+            r = least_squares(lambda p: (f(q, *p) - g) / s, np.asarray(p0, float), bounds=(1e-12, np.inf),
+                              x_scale="jac", max_nfev=5000)
+        except Exception:  # pragma: no cover
+            continue
+        if best is None or r.cost < best.cost:
+            best = r
+    if best is None:  # pragma: no cover
+        return {"model": name, "success": False, "message": "optimiser failed"}
+    chi2 = float(2 * best.cost)
+    dof = max(len(q) - k, 1)
+    cov = _covariance(best.jac)
+    if not have_err:
+        cov = cov * chi2 / dof
+    perr = np.sqrt(np.clip(np.diag(cov), 0, None))
+    der = _derived(name, best.x, cov)
+    return {
+        "model": name, "success": bool(best.success),
+        "params": {n: float(v) for n, v in zip(pn, best.x)},
+        "errors": {n: float(v) for n, v in zip(pn, perr)},
+        "param_units": dict(zip(pn, pu)),
+        "D": der["D"][0], "D_err": der["D"][1], "D_units": units.DIFFUSION,
+        "tau": der.get("tau", (None, None))[0], "tau_err": der.get("tau", (None, None))[1],
+        "l": der.get("l", (None, None))[0], "l_err": der.get("l", (None, None))[1],
+        "tau_units": "ps", "l_units": "angstrom",
+        "chi2": chi2, "chi2_red": chi2 / dof, "aic": chi2 + 2 * k, "n_points": int(len(q)),
+    }
+
+
+def fit_gamma_models(q, gamma, gamma_err=None, models=None, q_max: float | None = None) -> dict:
+    """Fit all (or the named) Γ(Q) models; adds `best_by_aic` and ΔAIC to each model."""
+    models = list(models or GAMMA_MODELS)
+    res = {m: fit_gamma_model(m, q, gamma, gamma_err, q_max) for m in models}
+    ok = {m: r for m, r in res.items() if r.get("success") and np.isfinite(r.get("aic", np.nan))}
+    if ok:
+        best = min(ok, key=lambda m: ok[m]["aic"])
+        for m, r in ok.items():
+            r["delta_aic"] = r["aic"] - ok[best]["aic"]
+        res["best_by_aic"] = best
+    return res

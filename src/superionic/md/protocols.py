@@ -1,0 +1,223 @@
+"""Phonon-suppression protocols (shared/SCIENCE.md §5). The project defines them as follows.
+
+The *host* is every atom that is not of a mobile species (by default: everything but Li; for α-AgI
+everything but Ag). Its reference positions are the **time averages of the unwrapped host positions in
+a free (unsuppressed) run at the same temperature and cell** (`reference_from_trajectory`).
+
+* ``free`` – nothing suppressed.
+* ``frozen-host`` – every host atom sits at its reference position with zero velocity for the whole run
+  (ASE `FixAtoms`). Only the mobile ions move; they see a static, thermally averaged host.
+* ``tethered`` – every host atom is bound to its reference position by an isotropic harmonic spring
+  E = ½ k |r − r_ref|² (k in eV/Å², `HarmonicTether`, added to the potential energy and forces).
+  k → 0 recovers the free run, k → ∞ the frozen host; a scan over k interpolates between them
+  (a host atom's mean-square displacement from its reference is ≤ 3k_BT/k).
+* ``rigid-anions`` – every polyanion (a centre atom, default P, with its ligands within a cutoff,
+  default S within 2.5 Å: the PS4 tetrahedra) becomes a rigid body: all ligand–ligand distances and
+  three centre–ligand distances are held by SHAKE/RATTLE (`RigidUnits`, an ASE `FixBondLengths`),
+  which removes the internal vibrations (stretching, bending, "breathing") and keeps translations and
+  rotations. Counter-ions not in a unit (free S²⁻, Cl⁻) stay free.
+
+In every protocol the mobile ions keep the same thermostat, coupling and target temperature as in the
+free run; only the host dynamics is changed. The temperature reported is computed over the remaining
+degrees of freedom (ASE removes constrained ones).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+from ase.constraints import FixAtoms, FixBondLengths
+from ase.geometry import find_mic
+
+from ..errors import InputError
+
+PROTOCOLS = ("free", "frozen-host", "tethered", "rigid-anions")
+MOBILE_DEFAULT = ("Li", "Na", "Ag", "Cu", "K", "Mg")
+
+
+def mobile_species(atoms: Atoms, mobile: list[str] | tuple[str, ...] | None = None) -> list[str]:
+    """The mobile species: given, or the first of Li, Na, Ag, Cu, K, Mg present."""
+    present = set(atoms.get_chemical_symbols())
+    if mobile:
+        missing = [m for m in mobile if m not in present]
+        if missing:
+            raise InputError(f"mobile species {missing} not in the structure ({', '.join(sorted(present))})")
+        return list(mobile)
+    for m in MOBILE_DEFAULT:
+        if m in present:
+            return [m]
+    raise InputError("no mobile species found (Li, Na, Ag, Cu, K, Mg): pass mobile=['X']")
+
+
+def host_indices(atoms: Atoms, mobile: list[str]) -> np.ndarray:
+    return np.flatnonzero(~np.isin(atoms.get_chemical_symbols(), mobile))
+
+
+def reference_from_trajectory(path: str | Path, discard_fraction: float = 0.0) -> dict[str, Any]:
+    """Time-averaged unwrapped positions of every atom in a free run, plus its last frame.
+
+    Returns {'mean': (N,3) Å, 'last': (N,3) Å (unwrapped, consistent with 'mean'), 'cell': (3,3),
+    'symbols', 'frames', 'source'}. `discard_fraction` drops that leading fraction of frames.
+    """
+    from ..trajectory import read_trajectory
+    from ..trajectory.unwrap import unwrap_positions
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / "trajectory.h5"
+    if not path.exists():
+        raise InputError(f"reference run {path} not found: run the free (unsuppressed) MD at this "
+                         "temperature first and pass its folder or trajectory.h5")
+    traj = read_trajectory(path)
+    start = int(discard_fraction * traj.n_frames)
+    if traj.n_frames - start < 2:
+        raise InputError(f"reference run {path} has {traj.n_frames} frames; time averages need more")
+    unwrapped = unwrap_positions(traj.positions, traj.cells)[start:]
+    return {"mean": unwrapped.mean(axis=0), "last": unwrapped[-1], "cell": traj.cells[start:].mean(axis=0),
+            "symbols": list(traj.symbols), "frames": int(traj.n_frames - start), "source": str(path)}
+
+
+class HarmonicTether:
+    """ASE constraint-like term: E = ½ k Σ_i |r_i − r_ref,i|² on atoms `indices` (k eV/Å², minimum image).
+
+    Adds energy via `adjust_potential_energy` and forces −k(r − r_ref) via `adjust_forces`; removes no
+    degrees of freedom. Works with any calculator and any ASE integrator that calls get_forces().
+    """
+
+    def __init__(self, indices, reference: np.ndarray, stiffness: float):
+        if not stiffness >= 0:
+            raise InputError(f"tether stiffness must be ≥ 0 eV/Å², got {stiffness}")
+        self.index = np.asarray(indices, dtype=int)
+        self.reference = np.asarray(reference, dtype=float).reshape(len(self.index), 3)
+        self.k = float(stiffness)
+
+    def _displacement(self, atoms: Atoms) -> np.ndarray:
+        d = atoms.positions[self.index] - self.reference
+        return find_mic(d, atoms.cell, atoms.pbc)[0]
+
+    def adjust_positions(self, atoms, new):
+        pass
+
+    def adjust_momenta(self, atoms, momenta):
+        pass
+
+    def adjust_forces(self, atoms, forces):
+        forces[self.index] -= self.k * self._displacement(atoms)
+
+    def adjust_potential_energy(self, atoms):
+        d = self._displacement(atoms)
+        return 0.5 * self.k * float(np.sum(d * d))
+
+    def get_removed_dof(self, atoms):
+        return 0
+
+    def index_shuffle(self, atoms, ind):
+        raise NotImplementedError("HarmonicTether does not support reordering atoms")
+
+    def copy(self):
+        return HarmonicTether(self.index.copy(), self.reference.copy(), self.k)
+
+    def todict(self):
+        return {"name": "HarmonicTether", "kwargs": {"indices": self.index.tolist(),
+                                                     "reference": self.reference.tolist(), "stiffness": self.k}}
+
+    def __repr__(self):
+        return f"HarmonicTether({len(self.index)} atoms, k={self.k:g} eV/Å²)"
+
+
+class RigidUnits(FixBondLengths):
+    """Rigid polyatomic units held by SHAKE/RATTLE; each unit of n atoms removes 3n − 6 degrees of freedom."""
+
+    def __init__(self, units: list[list[int]], bondlengths=None, tolerance: float = 1e-10):
+        self.units = [list(map(int, u)) for u in units]
+        pairs = []
+        for u in self.units:
+            centre, ligands = u[0], u[1:]
+            pairs += [(a, b) for i, a in enumerate(ligands) for b in ligands[i + 1:]]
+            pairs += [(centre, ligand) for ligand in ligands[:3]]
+        super().__init__(pairs, tolerance=tolerance, bondlengths=bondlengths)
+
+    def get_removed_dof(self, atoms):
+        return sum(3 * len(u) - 6 for u in self.units)
+
+    def todict(self):
+        return {"name": "RigidUnits", "kwargs": {"units": self.units}}
+
+
+def find_units(atoms: Atoms, centre: str = "P", ligand: str = "S", cutoff: float = 2.5) -> list[list[int]]:
+    """Polyanion units: each `centre` atom with its `ligand` neighbours within `cutoff` Å (minimum image)."""
+    from ase.neighborlist import neighbor_list
+
+    sym = np.array(atoms.get_chemical_symbols())
+    centres = np.flatnonzero(sym == centre)
+    if len(centres) == 0:
+        raise InputError(f"rigid-anions needs {centre} centres; the structure has {', '.join(sorted(set(sym)))}")
+    i, j = neighbor_list("ij", atoms, cutoff)
+    units = []
+    claimed: set[int] = set()
+    for c in centres:
+        lig = sorted(int(x) for x in j[(i == c) & (sym[j] == ligand)])
+        if len(lig) < 3:
+            raise InputError(f"{centre} atom {c} has {len(lig)} {ligand} neighbours within {cutoff} Å; "
+                             "a rigid unit needs at least 3 (check the cutoff)")
+        if claimed & set(lig):
+            raise InputError(f"ligands shared between {centre} units within {cutoff} Å: lower the cutoff")
+        claimed |= set(lig)
+        units.append([int(c)] + lig)
+    return units
+
+
+def apply_protocol(atoms: Atoms, protocol: str, *, mobile: list[str] | None = None,
+                   reference: dict[str, Any] | None = None, stiffness: float = 1.0,
+                   rigid_centre: str = "P", rigid_ligand: str = "S", rigid_cutoff: float = 2.5,
+                   units: list[list[int]] | None = None, bondlengths=None) -> dict[str, Any]:
+    """Install the constraints of `protocol` on `atoms` (in place) and return its description.
+
+    For frozen-host and tethered, `reference` (from `reference_from_trajectory`) is required: host atoms
+    are moved to their reference (mean) positions and mobile ions to the reference run's last frame.
+    The returned dict goes into run.json and the trajectory metadata ("what was suppressed").
+    """
+    if protocol not in PROTOCOLS:
+        raise InputError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+    desc: dict[str, Any] = {"name": protocol}
+    if protocol == "free":
+        desc["suppressed"] = "nothing"
+        return desc
+    mob = mobile_species(atoms, mobile)
+    host = host_indices(atoms, mob)
+    desc["mobile_species"] = mob
+    desc["host_species"] = sorted(set(np.array(atoms.get_chemical_symbols())[host]))
+    if protocol in ("frozen-host", "tethered"):
+        if reference is None:
+            raise InputError(f"protocol {protocol} needs the time-averaged host positions of a free run at "
+                             "the same temperature: pass reference=<free-run folder> (CLI: --reference DIR)")
+        if list(reference["symbols"]) != atoms.get_chemical_symbols():
+            raise InputError("the reference run has different atoms (order or species) than this structure: "
+                             "build the structure exactly as for the free run")
+        if not np.allclose(reference["cell"], np.asarray(atoms.cell), atol=1e-3):
+            raise InputError("the reference run's cell differs from this structure's cell: suppressed runs "
+                             "must use the same cell (NVT) as the free run they compare with")
+        pos = np.asarray(reference["last"], dtype=float).copy()
+        pos[host] = reference["mean"][host]
+        atoms.set_positions(pos, apply_constraint=False)
+        desc["reference"] = reference.get("source")
+        desc["reference_frames"] = reference.get("frames")
+        if protocol == "frozen-host":
+            atoms.set_constraint(FixAtoms(indices=host))
+            desc["suppressed"] = (f"all host vibrations: {', '.join(desc['host_species'])} fixed at their time-averaged "
+                                  "positions from the free run, zero velocity")
+        else:
+            atoms.set_constraint(HarmonicTether(host, reference["mean"][host], stiffness))
+            desc["stiffness_eV_per_A2"] = float(stiffness)
+            desc["suppressed"] = (f"host vibrations damped by harmonic springs k = {stiffness:g} eV/Å² tying "
+                                  f"{', '.join(desc['host_species'])} to their time-averaged free-run positions")
+    else:  # rigid-anions
+        units = units if units is not None else find_units(atoms, rigid_centre, rigid_ligand, rigid_cutoff)
+        atoms.set_constraint(RigidUnits(units, bondlengths=bondlengths))
+        desc.update(units=len(units), unit=f"{rigid_centre}{rigid_ligand}{len(units[0]) - 1}",
+                    suppressed=f"internal vibrations of the {rigid_centre}{rigid_ligand}{len(units[0]) - 1} units "
+                               "(rigid bodies: translation and rotation kept)")
+    return desc

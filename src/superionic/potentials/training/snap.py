@@ -1,0 +1,201 @@
+"""Linear and quadratic SNAP: descriptors from LAMMPS `compute snap`, ridge fit in NumPy, LAMMPS files.
+
+SNAP (Thompson et al., J. Comput. Phys. 285, 316 (2015)): the energy of atom i of element e is
+E_i = β_e0 + Σ_k β_ek B_k(i) (+ ½ Σ_kl α_ekl B_k B_l for quadratic SNAP), with B the bispectrum
+components of the neighbour density inside the cutoff r_ij < rcutfac·(R_e + R_e'). `compute snap`
+returns, per configuration, the per-element sums of B (energy row) and their derivatives (3N force
+rows, in atom-id order, LAMMPS frame), so energy and forces are linear in β: the fit is a weighted
+ridge regression. An optional fixed baseline (ZBL core repulsion, pair_style hybrid/overlay) is
+subtracted from the targets before the fit and added back in the potential.
+
+Units: energies eV, forces eV/Å, lengths Å.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from ase import Atoms
+from ase.data import atomic_numbers
+
+from ...errors import InputError
+from ..lammps_potentials import LammpsPotential, LammpsSession
+
+
+@dataclass
+class SnapHyper:
+    """SNAP hyper-parameters. radii/weights per element (Å / dimensionless); cutoff = rcutfac·(Ri+Rj)."""
+
+    elements: list[str]
+    radii: list[float]
+    weights: list[float]
+    rcutfac: float = 1.0
+    twojmax: int = 6
+    rfac0: float = 0.99363
+    rmin0: float = 0.0
+    quadratic: bool = False
+    zbl: tuple[float, float] | None = None    # (inner, outer) Å switching of the ZBL baseline, or None
+
+    def __post_init__(self) -> None:
+        if not (len(self.elements) == len(self.radii) == len(self.weights)):
+            raise InputError("SNAP needs one radius and one weight per element")
+        if self.twojmax < 0 or self.twojmax % 2:
+            raise InputError(f"twojmax must be an even non-negative integer, got {self.twojmax}")
+
+    @property
+    def cutoff(self) -> float:
+        return float(2 * self.rcutfac * max(self.radii))
+
+    def compute_args(self) -> str:
+        radii = " ".join(repr(float(r)) for r in self.radii)
+        weights = " ".join(repr(float(w)) for w in self.weights)
+        return (f"{self.rcutfac!r} {self.rfac0!r} {self.twojmax} {radii} {weights} rmin0 {self.rmin0!r} "
+                f"quadraticflag {int(self.quadratic)} bzeroflag 1 switchflag 1")
+
+    def param_file(self) -> str:
+        return (f"# SNAP parameters (superionic)\nrcutfac {self.rcutfac!r}\ntwojmax {self.twojmax}\n"
+                f"rfac0 {self.rfac0!r}\nrmin0 {self.rmin0!r}\nswitchflag 1\nbzeroflag 1\n"
+                f"quadraticflag {int(self.quadratic)}\n")
+
+    def baseline(self) -> LammpsPotential:
+        """The fixed part (ZBL or nothing) with a neighbour cutoff covering the SNAP cutoff."""
+        rc = self.cutoff
+        if self.zbl is None:
+            return LammpsPotential("baseline", f"zero {rc!r}", ["* *"], list(self.elements))
+        inner, outer = self.zbl
+        return LammpsPotential("baseline", f"hybrid/overlay zbl {inner!r} {outer!r} zero {rc!r}",
+                               ["* * zero"] + self._zbl_coeffs(), list(self.elements))
+
+    def _zbl_coeffs(self) -> list[str]:
+        z = [atomic_numbers[e] for e in self.elements]
+        n = len(z)
+        return [f"{i + 1} {j + 1} zbl {z[i]} {z[j]}" for i in range(n) for j in range(i, n)]
+
+    def potential(self, name: str, coeff_file: str, param_file: str, directory: str | None = None,
+                  **meta) -> LammpsPotential:
+        """The fitted potential: SNAP (+ the baseline) as LAMMPS lines; files relative to {dir}."""
+        snap_coeff = f"* * snap {{dir}}/{coeff_file} {{dir}}/{param_file} {{elements}}"
+        if self.zbl is None:
+            return LammpsPotential(name, "snap", [snap_coeff.replace("snap ", "", 1)], list(self.elements),
+                                   directory=directory, cutoff=self.cutoff, **meta)
+        inner, outer = self.zbl
+        return LammpsPotential(name, f"hybrid/overlay zbl {inner!r} {outer!r} snap",
+                               [snap_coeff] + self._zbl_coeffs(), list(self.elements),
+                               directory=directory, cutoff=self.cutoff, **meta)
+
+
+@dataclass
+class Design:
+    """Linear system of a dataset: energy rows (one per config) and force rows (3N per config)."""
+
+    A_energy: np.ndarray        # (n_configs, n_params) per-config sums (incl. per-element atom counts)
+    y_energy: np.ndarray        # (n_configs,) teacher − baseline energy, eV
+    n_atoms: np.ndarray         # (n_configs,)
+    A_force: np.ndarray         # (n_force_rows, n_params)
+    y_force: np.ndarray         # (n_force_rows,) teacher − baseline force components, eV/Å (LAMMPS frame)
+    force_species: np.ndarray   # (n_force_rows,) element index of the atom of each row
+    force_config: np.ndarray    # (n_force_rows,) config index of each row
+    n_per_element: int = 0      # parameters per element (1 + descriptors)
+    meta: dict = field(default_factory=dict)
+
+
+def descriptors(frames: Sequence[Atoms], hyper: SnapHyper) -> Design:
+    """Build the SNAP design matrix of labelled frames (each with energy and forces) via `compute snap`."""
+    if not frames:
+        raise InputError("no configurations to featurise")
+    ne = len(hyper.elements)
+    rows_e, ye, nat, rows_f, yf, spf, cfg = [], [], [], [], [], [], []
+    base = hyper.baseline()
+    sess = None
+    key = None
+    for k, a in enumerate(frames):
+        syms = tuple(a.get_chemical_symbols())
+        # a fresh LAMMPS instance per configuration: reusing one after a box change gave stale
+        # `compute snap` rows for some configurations (LAMMPS 2025.7); the cost is ~10 ms each
+        if True:
+            if sess is not None:
+                sess.close()
+            sess = LammpsSession(a, base)
+            sess.command(f"compute snapd all snap {hyper.compute_args()}")
+            key = syms
+        else:
+            sess.set_cell(np.asarray(a.cell))
+            sess.set_state(a.get_positions(), np.zeros((len(a), 3)))
+            # compute snap re-creates its helper pressure compute at every init (LAMMPS 2025.7)
+            if sess.lmp.has_id("compute", "snapd_press"):
+                sess.command("uncompute snapd_press")
+        e_base, f_base, _ = sess.evaluate()
+        arr = np.array(sess.lmp.numpy.extract_compute("snapd", 0, 2), dtype=float)
+        n = len(a)
+        types = sess.types - 1
+        nd = (arr.shape[1] - 1) // ne                      # descriptors per element
+        counts = np.bincount(types, minlength=ne).astype(float)
+        row_e = np.concatenate([np.concatenate([[counts[t]], arr[0, t * nd:(t + 1) * nd]]) for t in range(ne)])
+        try:
+            e_t = a.get_potential_energy()
+            f_t = a.get_forces()
+        except Exception as err:
+            raise InputError(f"configuration {k} has no energy/forces label") from err
+        fr = arr[1:1 + 3 * n, :-1]
+        row_f = np.concatenate([np.concatenate([np.zeros((3 * n, 1)), fr[:, t * nd:(t + 1) * nd]], axis=1)
+                                for t in range(ne)], axis=1)
+        # teacher forces into the LAMMPS frame (the session's rotation Q), same atom-id order
+        f_l = (np.asarray(f_t) - f_base) @ sess.Q
+        rows_e.append(row_e)
+        ye.append(e_t - e_base)
+        nat.append(n)
+        rows_f.append(row_f)
+        yf.append(f_l.ravel())
+        spf.append(np.repeat(types, 3))
+        cfg.append(np.full(3 * n, k))
+    if sess is not None:
+        sess.close()
+    return Design(np.array(rows_e), np.array(ye), np.array(nat), np.vstack(rows_f), np.concatenate(yf),
+                  np.concatenate(spf), np.concatenate(cfg), n_per_element=1 + nd)
+
+
+def fit(design: Design, *, energy_weight: float = 1.0, ridge: float = 1e-6,
+        select: np.ndarray | None = None) -> np.ndarray:
+    """Weighted ridge regression → coefficients β (n_params,).
+
+    Loss: Σ_c w_E² (ΔE_c/N_c)² + Σ_rows ΔF² + ridge·‖β‖² on standardised columns (the constant
+    per-element columns are not penalised). select: boolean mask of configurations to fit.
+    """
+    ce = np.ones(len(design.y_energy), bool) if select is None else np.asarray(select)
+    cf = ce[design.force_config]
+    Ae = design.A_energy[ce] / design.n_atoms[ce, None] * energy_weight
+    ye = design.y_energy[ce] / design.n_atoms[ce] * energy_weight
+    A = np.vstack([Ae, design.A_force[cf]])
+    y = np.concatenate([ye, design.y_force[cf]])
+    scale = np.sqrt((A**2).mean(axis=0))
+    scale[scale == 0] = 1.0
+    As = A / scale
+    lam = np.full(A.shape[1], ridge)
+    lam[:: design.n_per_element] = 0.0                  # β_e0: unpenalised
+    lhs = As.T @ As + np.diag(lam * len(y))
+    rhs = As.T @ y
+    beta = np.linalg.lstsq(lhs, rhs, rcond=None)[0]
+    return beta / scale
+
+
+def predict(design: Design, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(energies − baseline, force components − baseline) predicted by β (eV, eV/Å)."""
+    return design.A_energy @ beta, design.A_force @ beta
+
+
+def write_coeff(path: str | Path, hyper: SnapHyper, beta: np.ndarray, comment: str = "") -> None:
+    """LAMMPS .snapcoeff: 'nelem ncoeff', then per element 'El R w' and ncoeff coefficients."""
+    ne = len(hyper.elements)
+    per = len(beta) // ne
+    lines = [f"# SNAP coefficients (superionic) {comment}".rstrip(), "", f"{ne} {per}"]
+    for t, el in enumerate(hyper.elements):
+        lines.append(f"{el} {hyper.radii[t]!r} {hyper.weights[t]!r}")
+        lines += [f"{b:.16e}" for b in beta[t * per:(t + 1) * per]]
+    Path(path).write_text("\n".join(lines) + "\n")
+
+
+def hyper_dict(h: SnapHyper) -> dict:
+    return asdict(h)

@@ -1,0 +1,209 @@
+"""Fit, compare and write distilled SNAP potentials.
+
+`train_snap(frames, out_dir, name)` splits labelled configurations into train/validation/test, fits
+every candidate family (linear / quadratic SNAP, with or without a ZBL core baseline), picks the
+ridge strength and energy weight on the validation set, measures held-out accuracy (energy RMSE
+meV/atom, force RMSE eV/Å per species) and LAMMPS speed, chooses the fastest candidate that meets
+the accuracy target (else the most accurate), and writes a versioned potential:
+``<name>-v<version>.snapcoeff``, ``.snapparam`` and ``<name>.lammps.json`` (LAMMPS lines + training
+metadata: teacher, data, hyper-parameters, metrics, the candidate comparison).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from ase import Atoms
+
+from ...errors import InputError
+from ..lammps_potentials import LammpsPotential, LammpsSession
+from .snap import Design, SnapHyper, descriptors, fit, predict, write_coeff
+
+# element radii (Å, cutoff = rcutfac·2R) and density weights: anions weigh most, Li least
+DEFAULT_RADII = {"Li": 2.5, "P": 2.5, "S": 2.5, "Cl": 2.5, "Ge": 2.5, "Si": 2.5, "Sn": 2.5, "Br": 2.5,
+                 "I": 2.5, "O": 2.5}
+DEFAULT_WEIGHTS = {"Li": 0.4, "P": 0.6, "S": 1.0, "Cl": 0.95, "Br": 0.97, "I": 0.99, "O": 0.9, "Ge": 0.65,
+                   "Si": 0.62, "Sn": 0.68}
+
+
+def candidates(elements: Sequence[str], families: Sequence[str] = ("linear-6", "linear-8", "quadratic-4",
+                                                                      "quadratic-6"),
+               zbl: tuple[float, float] | None = (1.2, 1.6), radius: float | None = None) -> dict[str, SnapHyper]:
+    """Named SNAP hyper-parameter sets: '<linear|quadratic>-<twojmax>'."""
+    out = {}
+    for fam in families:
+        kind, _, j = fam.partition("-")
+        if kind not in ("linear", "quadratic") or not j.isdigit():
+            raise InputError(f"unknown family {fam!r}: use linear-<2J> or quadratic-<2J>, e.g. linear-8")
+        out[fam] = SnapHyper(list(elements), [radius or DEFAULT_RADII.get(e, 2.5) for e in elements],
+                             [DEFAULT_WEIGHTS.get(e, 0.8) for e in elements], twojmax=int(j),
+                             quadratic=kind == "quadratic", zbl=zbl)
+    return out
+
+
+def split_indices(frames: Sequence[Atoms], test_fraction: float = 0.2, val_fraction: float = 0.15,
+                  seed: int = 0) -> np.ndarray:
+    """'train'/'val'/'test' per frame; a frame with info['split'] keeps it."""
+    rng = np.random.default_rng(seed)
+    u = rng.random(len(frames))
+    lab = np.where(u < test_fraction, "test", np.where(u < test_fraction + val_fraction, "val", "train"))
+    for i, a in enumerate(frames):
+        if a.info.get("split") in ("train", "val", "test"):
+            lab[i] = a.info["split"]
+    if not (lab == "train").any():
+        raise InputError("no training configurations left after the split; give more data")
+    return lab
+
+
+def metrics(design: Design, beta: np.ndarray, mask: np.ndarray, elements: Sequence[str]) -> dict[str, Any]:
+    """Energy RMSE (meV/atom), force RMSE (eV/Å, per component) overall and per species, force spread."""
+    pe, pf = predict(design, beta)
+    de = (pe - design.y_energy) / design.n_atoms
+    rows = mask[design.force_config]
+    df = (pf - design.y_force)[rows]
+    out = {"n_configs": int(mask.sum()),
+           "energy_rmse_meV_per_atom": float(1000 * np.sqrt(np.mean(de[mask] ** 2))),
+           "force_rmse_eV_per_A": float(np.sqrt(np.mean(df**2))),
+           "force_std_eV_per_A": float(np.std(design.y_force[rows])),
+           "force_rmse_per_species_eV_per_A": {}}
+    sp = design.force_species[rows]
+    for t, el in enumerate(elements):
+        if (sp == t).any():
+            out["force_rmse_per_species_eV_per_A"][el] = float(np.sqrt(np.mean(df[sp == t] ** 2)))
+    return out
+
+
+def _select(design: Design, labels: np.ndarray, elements, grid_e=(3.0, 10.0, 30.0),
+            grid_r=(1e-9, 1e-7, 1e-5)) -> tuple[np.ndarray, dict]:
+    """Pick (energy_weight, ridge) by validation loss (force RMSE + energy RMSE in eV/atom × 10)."""
+    tr, va = labels == "train", labels == "val"
+    if not va.any():
+        va = tr
+    best = None
+    for we in grid_e:
+        for lam in grid_r:
+            beta = fit(design, energy_weight=we, ridge=lam, select=tr)
+            m = metrics(design, beta, va, elements)
+            loss = m["force_rmse_eV_per_A"] + 10 * m["energy_rmse_meV_per_atom"] / 1000
+            if best is None or loss < best[0]:
+                best = (loss, we, lam)
+    _, we, lam = best
+    beta = fit(design, energy_weight=we, ridge=lam, select=tr | (labels == "val"))
+    return beta, {"energy_weight": we, "ridge": lam}
+
+
+def speed(pot: LammpsPotential, atoms: Atoms, steps: int = 200, dt_fs: float = 2.0) -> float:
+    """Wall seconds per NVE MD step of `pot` on `atoms` in LAMMPS (one rank, one thread)."""
+    s = LammpsSession(atoms, pot)
+    try:
+        s.command("velocity all create 600 1 mom yes rot no dist gaussian")
+        s.command(f"timestep {dt_fs / 1000}")
+        s.command("fix nve all nve")
+        s.command("run 10")
+        t = time.perf_counter()
+        s.command(f"run {steps} pre no post no")
+        return (time.perf_counter() - t) / steps
+    finally:
+        s.close()
+
+
+def _hash_frames(frames: Sequence[Atoms]) -> str:
+    h = hashlib.sha256()
+    for a in frames:
+        h.update(np.ascontiguousarray(a.get_positions(), dtype=np.float64).tobytes())
+        h.update(np.ascontiguousarray(a.get_forces(), dtype=np.float64).tobytes())
+    return h.hexdigest()[:16]
+
+
+def train_snap(frames: Sequence[Atoms], out_dir: str | Path, name: str, *, version: str = "1",
+               families: Sequence[str] = ("linear-6", "linear-8", "quadratic-4", "quadratic-6"),
+               zbl: tuple[float, float] | None = (1.2, 1.6), radius: float | None = None,
+               force_target: float = 0.08, energy_target: float = 5.0, test_fraction: float = 0.2,
+               seed: int = 0, teacher: dict | None = None, speed_atoms: Atoms | None = None,
+               log=print) -> dict[str, Any]:
+    """Fit every candidate family, compare, write the chosen potential; returns the training record."""
+    if len(frames) < 3:
+        raise InputError(f"{len(frames)} labelled configurations are too few to train and test (need ≥ 3)")
+    elements = list(dict.fromkeys(s for a in frames for s in a.get_chemical_symbols()))
+    order = ["Li", "Na", "Ag", "P", "Ge", "Si", "Sn", "La", "Zr", "Y", "S", "O", "Cl", "Br", "I"]
+    elements.sort(key=lambda e: order.index(e) if e in order else len(order))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    labels = split_indices(frames, test_fraction, seed=seed)
+    speed_atoms = speed_atoms or frames[0]
+    results: dict[str, Any] = {}
+    fitted: dict[str, tuple[SnapHyper, np.ndarray]] = {}
+    for fam, hyper in candidates(elements, families, zbl, radius).items():
+        t0 = time.perf_counter()
+        design = descriptors(frames, hyper)
+        t1 = time.perf_counter()
+        beta, chosen = _select(design, labels, elements)
+        t2 = time.perf_counter()
+        test = labels == "test"
+        m = metrics(design, beta, test if test.any() else labels == "train", elements)
+        m_train = metrics(design, beta, labels == "train", elements)
+        tmpdir = out / f".candidate-{fam}"
+        tmpdir.mkdir(exist_ok=True)
+        pot = _write(tmpdir, name, version, hyper, beta)
+        sps = speed(pot, speed_atoms)
+        results[fam] = {"test": m, "train": m_train, "n_parameters": int(beta.size), **chosen,
+                        "featurise_seconds": t1 - t0, "fit_seconds": t2 - t1,
+                        "seconds_per_step": sps, "speed_atoms": len(speed_atoms),
+                        "cutoff_A": hyper.cutoff}
+        fitted[fam] = (hyper, beta)
+        log(f"{fam:>12}: F {m['force_rmse_eV_per_A']:.4f} eV/Å  E {m['energy_rmse_meV_per_atom']:.2f} meV/atom  "
+            f"{sps * 1e3:.2f} ms/step ({len(speed_atoms)} atoms)  fit {t2 - t0:.1f} s")
+        for f in tmpdir.iterdir():
+            f.unlink()
+        tmpdir.rmdir()
+    ok = [f for f, r in results.items() if r["test"]["force_rmse_eV_per_A"] <= force_target
+          and r["test"]["energy_rmse_meV_per_atom"] <= energy_target]
+    if ok:
+        chosen = min(ok, key=lambda f: results[f]["seconds_per_step"])
+        why = f"fastest candidate meeting F ≤ {force_target} eV/Å and E ≤ {energy_target} meV/atom"
+    else:
+        chosen = min(results, key=lambda f: results[f]["test"]["force_rmse_eV_per_A"])
+        why = "no candidate met the accuracy targets: the most accurate one"
+    hyper, beta = fitted[chosen]
+    record = {
+        "name": name, "version": version, "family": f"SNAP {chosen}" + (" + ZBL" if hyper.zbl else ""),
+        "chosen_because": why, "elements": elements, "hyper": asdict(hyper), "teacher": teacher or {},
+        "data": {"n_configs": len(frames), "n_train": int((labels == "train").sum()),
+                 "n_val": int((labels == "val").sum()), "n_test": int((labels == "test").sum()),
+                 "sha256_16": _hash_frames(frames),
+                 "sources": sorted({str(a.info.get("source", "?")) for a in frames}),
+                 "temperatures_K": sorted({float(a.info["temperature"]) for a in frames
+                                           if "temperature" in a.info})},
+        "metrics": results[chosen], "comparison": results,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    pot = _write(out, name, version, hyper, beta, record)
+    (out / f"{name}-v{version}.training.json").write_text(json.dumps(record, indent=2))
+    record["potential_json"] = str(out / f"{name}.lammps.json")
+    record["lammps"] = pot.commands()
+    return record
+
+
+def _write(folder: Path, name: str, version: str, hyper: SnapHyper, beta: np.ndarray,
+           record: dict | None = None) -> LammpsPotential:
+    stem = f"{name}-v{version}"
+    write_coeff(folder / f"{stem}.snapcoeff", hyper, beta, comment=f"{name} v{version}")
+    (folder / f"{stem}.snapparam").write_text(hyper.param_file())
+    desc = ""
+    if record:
+        m = record["metrics"]["test"]
+        desc = (f"{record['family']} distilled from {record['teacher'].get('name', 'labelled data')}; "
+                f"held-out F RMSE {m['force_rmse_eV_per_A']:.3f} eV/Å, "
+                f"E RMSE {m['energy_rmse_meV_per_atom']:.1f} meV/atom")
+    pot = hyper.potential(name, f"{stem}.snapcoeff", f"{stem}.snapparam", directory=str(folder),
+                          source=f"superionic train-potential ({stem})", description=desc, version=version)
+    if record is not None:
+        pot.to_json(folder / f"{name}.lammps.json", training=record)
+    return pot
