@@ -182,3 +182,17 @@ def test_frozen_and_tethered_host(tmp_path):
     # stiff springs: equipartition bound <Δr²> ≈ 3 kT / k (plus LJ stiffness) → tiny
     assert disp[50.0] < np.sqrt(3 * units.KB_EV * 174.0 / 50.0) * 1.2
     assert disp[0.05] > 3 * disp[50.0]
+
+
+def test_shipped_potential_registers_and_runs(tmp_path):
+    from superionic.materials import build_material
+    from superionic.md.lammps_engine import run_nvt_lammps
+    from superionic.potentials.lammps_potentials import register_lammps_potentials, shipped_potentials
+    pots = shipped_potentials()
+    assert "li6ps5cl-snap" in pots
+    reg = register_lammps_potentials({})
+    assert reg["li6ps5cl-snap"].engine == "lammps"
+    s = MDSettings(temperature=600.0, steps=200, dt=2.0, stride=10, seed=0, chunk=5)
+    t = read_h5md(run_nvt_lammps(build_material("Li6PS5Cl"), "li6ps5cl-snap", s, tmp_path))
+    assert t.n_frames == 20 and np.isfinite(t.velocities).all()
+    assert t.metadata["engine"] == "lammps"

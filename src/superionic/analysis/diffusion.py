@@ -37,6 +37,10 @@ from .correlate import autocorrelation
 from .correlate import msd as msd_kernel
 
 AXES = ["x", "y", "z"]
+#: the automatic window starts at this multiple of the lag where the local slope has converged
+START_MARGIN = 3.0
+#: time step of the random-walk noise model as a fraction of the window start
+RESOLUTION_FRACTION = 1.0
 
 
 # ----------------------------------------------------------------------------- positions
@@ -272,16 +276,17 @@ def gls_line(x: np.ndarray, y: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray,
 def fit_msd(time: np.ndarray, msd_values: np.ndarray, n_frames: int, n_independent: float, dims: int = 3,
             alpha2: tuple[np.ndarray, np.ndarray] | None = None, t_start: float | None = None,
             t_stop: float | None = None, rel_tol: float = 0.05, n_iter: int = 2,
-            max_points: int | None = 400) -> dict:
+            max_points: int | None = 400, resolution: float | None = None) -> dict:
     """GLS fit of MSD(t) = slope·t + intercept on the diffusive window with the random-walk covariance.
 
     time, msd_values: (M,) with time[0] = 0 (fs, Å²); n_frames: frames of the trajectory (origins);
     n_independent: independent particles averaged (atoms, or 1 for a collective MSD); dims: dimensions
     summed in the MSD; alpha2: optional (lag_times, α₂) measured, used to inflate the per-lag variance
-    by 1 + (d+2)/2·max(α₂, 0). t_start/t_stop (fs): window; automatic start if None. max_points: at
+    by 1 + (d+2)/2·max(α₂, 0) (smoothed over 5 log-spaced lags). t_start/t_stop (fs): window; automatic start if None. max_points: at
     most this many lags, evenly spaced over the window, enter the GLS (neighbouring MSD points are
     almost perfectly correlated, so thinning loses almost nothing and keeps the covariance well
-    conditioned); None = all.
+    conditioned); None = all. resolution (fs): time step of the random-walk noise model; default
+    half the window start (fit lags are multiples of it).
     Returns slope and its σ (Å²/fs), intercept, window and diagnostics.
     """
     time = np.asarray(time, float)
@@ -292,52 +297,60 @@ def fit_msd(time: np.ndarray, msd_values: np.ndarray, n_frames: int, n_independe
     if alpha2 is not None:
         lt, a2 = alpha2
         good = np.isfinite(a2)
-        a2c = np.interp(np.log(np.maximum(time, dt)), np.log(np.asarray(lt)[good]), np.maximum(a2[good], 0.0))
+        a2s = np.convolve(np.pad(np.maximum(a2[good], 0.0), 2, mode="edge"), np.ones(5) / 5, mode="valid")
+        a2c = np.interp(np.log(np.maximum(time, dt)), np.log(np.asarray(lt)[good]), a2s)
         inflation = 1.0 + (dims + 2) / 2.0 * a2c
     else:
         inflation = np.ones_like(time)
     stop = time[-1] if t_stop is None else float(t_stop)
-
-    def cov_for(idx, line):
-        model = np.maximum(line[0] * time[idx] + line[1], 1e-3 * np.abs(y_all[idx]).max() + 1e-300)
-        s = np.sqrt(2.0 / dims * inflation[idx]) * model
-        return np.outer(s, s) * rw_correlation_structure(lags_all[idx], n_frames) / n_independent
-
-    def fit(idx):
-        line = np.polyfit(time[idx], y_all[idx], 1)
-        if line[0] <= 0:
-            line = np.array([max(y_all[idx].mean() / time[idx].mean(), 1e-300), 0.0])
-        for _ in range(n_iter):
-            beta, cb, chi2 = gls_line(time[idx], y_all[idx], cov_for(idx, line))
-            line = beta if beta[0] > 0 else line
-        return beta, cb, chi2
 
     auto = t_start is None
     window_ok = True
     if auto:
         t_start, window_ok = _auto_start(time, y_all, lags_all, stop, dims, n_frames, n_independent,
                                          inflation, rel_tol)
-    sel = np.flatnonzero(valid & (time >= t_start - 1e-9 * dt) & (time <= stop + 1e-9 * dt))
-    if max_points and sel.size > max_points:
-        sel = np.unique(np.round(np.linspace(sel[0], sel[-1], max_points)).astype(int))
-    if sel.size < 3:
-        raise InputError(f"the fit window {t_start:g}–{stop:g} fs holds {sel.size} MSD points; "
-                         "it needs at least 3 (use a longer trajectory or a wider window)")
-    beta, cb, chi2 = fit(sel)
+    # model resolution: the random-walk model is applied to increments of q frames (≥ t_start/2), so that
+    # the smooth (ballistic/vibrational) motion below that scale is not mistaken for independent steps
+    q = max(1, int(np.floor(resolution / dt))) if resolution else max(1, int(np.floor(RESOLUTION_FRACTION * t_start / dt)))
+    first = max(1, int(np.ceil(t_start / dt - 1e-9)))
+    hi = min(int(np.floor(stop / dt + 1e-9)), len(time) - 1)
+    if not resolution and (hi - first) // q < 4:       # short window: finer model steps, ≥ 5 points
+        q = max(1, (hi - first) // 4)
+    lo = max(q, int(np.ceil(first / q)) * q)
+    cand = np.arange(lo, hi + 1, q)
+    if max_points and cand.size > max_points:
+        cand = cand[:: int(np.ceil(cand.size / max_points))]
+    if cand.size < 3:
+        raise InputError(f"the fit window {t_start:g}–{stop:g} fs holds {cand.size} usable MSD points; "
+                         "it needs at least 3 (use a longer trajectory, a wider window or a finer model resolution)")
+    sel = cand
+    rho = rw_correlation_structure(lags_all[sel] // q, n_frames // q) / n_independent
+    a2_scale = np.sqrt(2.0 / dims * inflation[sel])
+    x, y = time[sel], y_all[sel]
+    line = np.polyfit(x, y, 1)
+    if line[0] <= 0:
+        line = np.array([max(y.mean() / x.mean(), 1e-300), 0.0])
+    for _ in range(n_iter):
+        model = np.maximum(line[0] * x + line[1], 1e-3 * np.abs(y).max() + 1e-300)
+        s = a2_scale * model
+        beta, cb, chi2 = gls_line(x, y, np.outer(s, s) * rho)
+        line = beta if beta[0] > 0 else line
     return dict(slope=float(beta[0]), slope_err=float(np.sqrt(cb[0, 0])), intercept=float(beta[1]),
-                intercept_err=float(np.sqrt(cb[1, 1])), t_start=float(time[sel[0]]), t_stop=float(time[sel[-1]]),
+                intercept_err=float(np.sqrt(cb[1, 1])), t_start=float(x[0]), t_stop=float(x[-1]),
                 n_points=int(sel.size), chi2_dof=chi2 / max(1, sel.size - 2), window_auto=bool(auto),
-                window_ok=bool(window_ok), max_inflation=float(inflation[sel].max()))
+                window_ok=bool(window_ok), max_inflation=float(inflation[sel].max()),
+                model_resolution=float(q * dt))
 
 
-def _auto_start(time, y, lags, stop, dims, n_frames, n_independent, inflation, rel_tol):
+def _auto_start(time, y, lags, stop, dims, n_frames, n_independent, inflation, rel_tol, margin=None):
     """Start of the diffusive regime (see module doc).
 
     On ~40 log-spaced lags g_k, the secant slope over (g_k, g_k+1) is compared with the GLS slope over
     the later window [2 g_k, 8 g_k]; the regime starts at the first g_k where they agree within
-    `rel_tol` (relative) or 3σ of their difference, for three consecutive k. Noise model as in the fit,
-    with the per-lag scale taken from the measured MSD.
+    `rel_tol` (relative) or 3σ of their difference, for three consecutive k; the window starts at
+    `margin` × that lag. Noise model as in the fit, with the per-lag scale from the measured MSD.
     """
+    margin = START_MARGIN if margin is None else margin
     m_stop = int(np.flatnonzero(time <= stop + 1e-9)[-1])
     if m_stop < 6:
         return time[1], False
@@ -359,7 +372,8 @@ def _auto_start(time, y, lags, stop, dims, n_frames, n_independent, inflation, r
     ok = np.array(ok, dtype=bool)
     for k in range(len(ok)):
         if ok[k: k + 3].all():
-            t_s = time[grid[k]]
+            # safety margin: the GLS weights the earliest lags most, so residual curvature there biases D
+            t_s = time[min(m_stop, int(round(margin * grid[k])))]
             return t_s, bool(t_s <= time[m_stop] / 2)
     return time[m_stop // 2], False
 

@@ -178,8 +178,9 @@ def analyse_lowfreq(ds: xr.Dataset, name: str, fit_window: tuple[float, float] |
         floor = 1e-3 * np.abs(y).max() + 1e-300
         w = 1.0 / np.maximum(sig, floor) ** 2
     else:
-        warnings.warn(f"{name}: only {k} bootstrap unit(s); uncertainties are not available "
-                      "(use more atoms, atom_groups or time_blocks)", RuntimeWarning, stacklevel=2)
+        if n_boot > 1:
+            warnings.warn(f"{name}: only {k} bootstrap unit(s); uncertainties are not available "
+                          "(use more atoms, atom_groups or time_blocks)", RuntimeWarning, stacklevel=2)
         w = 1.0 / np.maximum(np.abs(y), 1e-3 * np.abs(y).max() + 1e-300) ** 2
 
     main = fit_power_law(model, y, w)

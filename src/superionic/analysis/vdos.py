@@ -33,8 +33,8 @@ from ..trajectory.unwrap import unwrap_positions
 from .correlate import autocorrelation, cosine_transform
 from .windows import WINDOWS, lag_window, resolution_fwhm
 
-#: floats held by one FFT block of the fast kernel (keeps memory bounded, ~64 MB complex)
-_BLOCK_FLOATS = 4_000_000
+#: threads for scipy.fft in the fast kernel (-1: all cores)
+FFT_WORKERS = -1
 
 
 class FiniteDifferenceWarning(UserWarning):
@@ -126,45 +126,77 @@ def bonded_groups(traj: Trajectory, species: str = "S", partner: str = "P", cuto
 
 # --------------------------------------------------------------------------- kernels
 def _atom_subsets(idx: np.ndarray, n_sub: int, seed: int = 0) -> list[np.ndarray]:
-    """Split atom indices into at most n_sub random, nearly equal subsets (bootstrap units)."""
+    """Split atom indices (in file order) into at most n_sub nearly equal consecutive subsets
+    (bootstrap units; consecutive indices keep the velocity reads contiguous)."""
     n_sub = max(1, min(n_sub, len(idx)))
-    perm = np.random.default_rng(seed).permutation(idx)
-    return [np.sort(p) for p in np.array_split(perm, n_sub)]
+    return [np.asarray(p) for p in np.array_split(np.sort(np.asarray(idx)), n_sub)]
+
+
+try:  # fused accumulation of spectra (no temporaries); NumPy fallback below
+    import numba as _nb
+
+    @_nb.njit(cache=True, nogil=True)
+    def _acc_power(f, p):                                           # pragma: no cover - compiled
+        n, nf = f.shape
+        for i in range(n):
+            for j in range(nf):
+                z = f[i, j]
+                p[j] += z.real * z.real + z.imag * z.imag
+
+    @_nb.njit(cache=True, nogil=True)
+    def _acc_cross(fm, fy, p):                                      # pragma: no cover - compiled
+        n, nf = fm.shape
+        for i in range(n):
+            for j in range(nf):
+                p[j] += fm[i, j] * fy[i, j].conjugate()
+except ImportError:  # pragma: no cover - numba is a runtime dependency, but stay importable without it
+    def _acc_power(f, p):
+        p += (f.real * f.real + f.imag * f.imag).sum(axis=0)
+
+    def _acc_cross(fm, fy, p):
+        p += (fm * np.conj(fy)).sum(axis=0)
+
+#: velocity columns per FFT block (cache-friendly; larger blocks are slower here)
+_COLS = 16
+
+
+def _column_blocks(v: np.ndarray, atoms: np.ndarray):
+    """Yield (T, ≤_COLS) arrays of velocity components of consecutive atom blocks."""
+    t = v.shape[0]
+    per = max(1, _COLS // 3)
+    for s in range(0, len(atoms), per):
+        a = atoms[s:s + per]
+        if a.size > 1 and np.all(np.diff(a) == 1):
+            yield v[:, a[0]:a[-1] + 1, :].reshape(t, -1)
+        else:
+            yield v[:, a, :].reshape(t, -1)
 
 
 def _power_sum(v: np.ndarray, atoms: np.ndarray, nfft: int, dtype) -> np.ndarray:
     """Σ over atoms and components of |rfft(v)|² (zero-padded to nfft)."""
     t = v.shape[0]
-    cols = v[:, atoms, :].reshape(t, -1) if atoms is not None else v.reshape(t, -1)
-    ncol = cols.shape[1]
-    blk = max(1, min(ncol, _BLOCK_FLOATS // nfft))
     p = np.zeros(nfft // 2 + 1)
-    buf = np.zeros((blk, nfft), dtype=dtype)
-    for s in range(0, ncol, blk):
-        n = min(blk, ncol - s)
-        buf[:n, :t] = cols[:, s:s + n].T
-        buf[:n, t:] = 0.0
-        f = sfft.rfft(buf[:n], axis=1, workers=-1)
-        p += (f.real * f.real + f.imag * f.imag).sum(axis=0)
+    buf = np.zeros((_COLS, nfft), dtype=dtype)
+    for cols in _column_blocks(v, atoms):
+        n = cols.shape[1]
+        buf[:n, :t] = cols.T
+        f = sfft.rfft(buf[:n], axis=1, workers=FFT_WORKERS)
+        _acc_power(f, p)
     return p
 
 
 def _cross_sum(y: np.ndarray, start: int, atoms: np.ndarray, nfft: int, dtype) -> np.ndarray:
-    """Σ over atoms/components of conj(FFT y) · FFT(y with frames < start zeroed) (for chunking)."""
+    """Σ over atoms/components of FFT(y with frames < start zeroed) · conj(FFT y) (for chunking)."""
     t = y.shape[0]
-    cols = y[:, atoms, :].reshape(t, -1)
-    ncol = cols.shape[1]
-    blk = max(1, min(ncol, _BLOCK_FLOATS // (2 * nfft)))
     p = np.zeros(nfft // 2 + 1, dtype=complex)
-    buf = np.zeros((blk, nfft), dtype=dtype)
-    for s in range(0, ncol, blk):
-        n = min(blk, ncol - s)
-        buf[:n, :t] = cols[:, s:s + n].T
-        buf[:n, t:] = 0.0
-        fy = sfft.rfft(buf[:n], axis=1, workers=-1)
+    buf = np.zeros((_COLS, nfft), dtype=dtype)
+    for cols in _column_blocks(y, atoms):
+        n = cols.shape[1]
+        buf[:n, :t] = cols.T
+        fy = sfft.rfft(buf[:n], axis=1, workers=FFT_WORKERS)
         buf[:n, :start] = 0.0
-        fm = sfft.rfft(buf[:n], axis=1, workers=-1)
-        p += (fm * np.conj(fy)).sum(axis=0)
+        fm = sfft.rfft(buf[:n], axis=1, workers=FFT_WORKERS)
+        _acc_cross(fm, fy, p)
     return p
 
 
@@ -344,8 +376,11 @@ def vdos(traj: Trajectory, species: list[str] | None = None, max_lag: int | None
     names, idx, kinds = _selections(traj, species, groups)
     dtype = _dtype(precision)
     z, usum, ucnt = vacf_fast(v, idx, max_lag, atom_groups=atom_groups, time_blocks=time_blocks, dtype=dtype)
-    v2 = np.einsum("tac,tac->a", v, v)
-    mv2 = np.array([traj.masses[i] @ v2[i] / (v.shape[0] * len(i)) for i in idx])
+    if all(np.ptp(traj.masses[i]) == 0 for i in idx):      # Z(0) = <v²> already holds Σv²/(T n)
+        mv2 = np.array([traj.masses[i][0] for i in idx]) * z[:, 0]
+    else:
+        v2 = np.einsum("tac,tac->a", v, v)
+        mv2 = np.array([traj.masses[i] @ v2[i] / (v.shape[0] * len(i)) for i in idx])
     meta = {"velocities": source, "time_blocks": time_blocks, "atom_groups": atom_groups,
             "n_frames_used": v.shape[0]}
     return _assemble(traj, names, idx, kinds, z, usum, ucnt, mv2, max_lag, window, meta, precision)

@@ -1,40 +1,108 @@
-"""`superionic analyze diffusion`: MSD and tracer diffusion coefficients."""
+"""`superionic analyze diffusion`: MSD, tracer D ± σ, conductivity and Haven ratio."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
+from ..errors import InputError
 from .app import analyze_app
 from .common import load, parse_species, positive, print_json, save_dataset
+
+
+def _charges(text: str | None) -> dict[str, float] | None:
+    if not text:
+        return None
+    out = {}
+    for part in text.split(","):
+        if "=" not in part:
+            raise InputError(f"--charges entries look like Li=1, got {part!r}")
+        k, v = part.split("=", 1)
+        try:
+            out[k.strip()] = float(v)
+        except ValueError:
+            raise InputError(f"--charges: {v!r} is not a number") from None
+    return out
 
 
 @analyze_app.command("diffusion")
 def diffusion_cmd(
     trajectory: Path = typer.Argument(..., help="Trajectory file (wrapped or unwrapped positions)."),
-    species: Optional[str] = typer.Option(None, "--species", "-s", help="Comma-separated species, e.g. Li (default: all)."),
+    species: Optional[str] = typer.Option(None, "--species", "-s", help="Comma-separated mobile species, e.g. Li (default: all)."),
     dt: Optional[float] = typer.Option(None, "--dt", help="Time between stored frames in fs (needed when the file does not carry it, e.g. XDATCAR)."),
-    fmt: Optional[str] = typer.Option(None, "--format", help="ASE format name when it cannot be told from the file name."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write MSD and D to this netCDF file."),
+    temperature: Optional[float] = typer.Option(None, "--temperature", "-T", help="Temperature in K, for the conductivity (needed when the file does not carry it)."),
+    charges: Optional[str] = typer.Option(None, "--charges", help="Formal charges, e.g. Li=1,Mg=2 (defaults: Li/Na/K/Ag/Cu +1 …)."),
+    t_start: Optional[float] = typer.Option(None, "--fit-start", help="Start of the diffusive fit window in fs (default: chosen automatically, ballistic/cage regime excluded)."),
+    t_stop: Optional[float] = typer.Option(None, "--fit-stop", help="End of the fit window in fs (default: the longest lag)."),
+    max_lag: Optional[int] = typer.Option(None, "--max-lag", help="Longest MSD lag in frames (default: half the trajectory)."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="ASE format name when it cannot be told from the file name (e.g. vasp-xdatcar)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write MSD, D and conductivity to this netCDF file."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Save an MSD figure with the fit window (PNG/PDF)."),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary on stdout."),
 ) -> None:
-    """Mean squared displacement (all time origins) and tracer D in cm²/s per species."""
+    """Tracer D ± σ (cm²/s) from a covariance-aware fit of the MSD, and for the mobile species the
+    conductivity σ ± err from the charge MSD, Nernst–Einstein σ_NE (mS/cm) and the Haven ratio."""
+    from ..analysis.conductivity import conductivity, resolve_charges
     from ..analysis.diffusion import diffusion
 
     positive(dt, "--dt")
+    positive(temperature, "--temperature")
     traj = load(trajectory, dt, fmt)
-    ds = diffusion(traj, parse_species(species))
+    sp = parse_species(species)
+    ds = diffusion(traj, sp, max_lag=max_lag, t_start=t_start, t_stop=t_stop)
+    q = _charges(charges)
+    summary = {"trajectory": str(trajectory), "units": {"D": "cm2/s", "sigma": "mS/cm", "time": "fs"},
+               "species": {}}
+    for s in ds.species.values:
+        summary["species"][str(s)] = {
+            "D": float(ds.D.sel(species=s)), "D_err": float(ds.D_err.sel(species=s)),
+            "fit_window_fs": [float(ds.fit_start.sel(species=s)), float(ds.fit_stop.sel(species=s))],
+            "diffusive_regime_found": bool(ds.window_ok.sel(species=s)),
+        }
+        if "D_GK" in ds:
+            summary["species"][str(s)]["D_GK"] = float(ds.D_GK.sel(species=s))
+    mobile = sp or [s for s in ds.species.values if s in ("Li", "Na", "K", "Ag", "Cu", "H", "Mg", "Zn")]
+    temp = temperature if temperature is not None else traj.metadata.get("temperature")
+    cond = None
+    if mobile and temp is not None:
+        resolve_charges(list(mobile), q)
+        cond = conductivity(traj, list(mobile), temp, q, max_lag=max_lag, t_stop=t_stop,
+                            tracer=ds.sel(species=list(mobile)))
+        summary.update({k: float(cond[k]) for k in ("sigma", "sigma_err", "sigma_NE", "sigma_NE_err",
+                                                     "haven_ratio", "haven_ratio_err", "D_sigma", "D_sigma_err")})
+        summary["temperature"] = float(temp)
+    else:
+        summary.update(sigma=None, sigma_err=None, sigma_NE=None, sigma_NE_err=None, haven_ratio=None)
+        if mobile:
+            print("superionic: note: temperature unknown; give --temperature K for the conductivity",
+                  file=sys.stderr)
+    if len(ds.species) == 1 or (sp and len(sp) == 1):
+        first = summary["species"][str(ds.species.values[0])]
+        summary["D"], summary["D_err"] = first["D"], first["D_err"]
     if out:
-        save_dataset(ds, out)
-    summary = {"trajectory": str(trajectory), "units": {"D": "cm2/s"},
-               "species": {s: {"D": float(ds.D.sel(species=s))} for s in ds.species.values}}
+        merged = ds
+        if cond is not None:
+            merged = ds.merge(cond.drop_vars(["D", "D_err"]).rename({"time": "time"}), compat="override")
+        save_dataset(merged, out)
+    if plot:
+        from ..report.figures_diffusion import plot_msd
+        plot_msd(ds).savefig(plot, dpi=150, bbox_inches="tight")
     if as_json:
         print_json(summary)
-    else:
-        typer.echo(f"Diffusion from {traj!r}")
-        for s, v in summary["species"].items():
-            typer.echo(f"  {s:>3}: D = {v['D']:.4g} cm²/s")
-        if out:
-            typer.echo(f"wrote {out}")
+        return
+    typer.echo(f"Diffusion from {traj!r}")
+    for s, v in summary["species"].items():
+        flag = "" if v["diffusive_regime_found"] else "  (no clear diffusive regime!)"
+        typer.echo(f"  {s:>3}: D = {v['D']:.4g} ± {v['D_err']:.2g} cm²/s  "
+                   f"(fit {v['fit_window_fs'][0]:g}–{v['fit_window_fs'][1]:g} fs){flag}")
+    if cond is not None:
+        typer.echo(f"  σ = {summary['sigma']:.4g} ± {summary['sigma_err']:.2g} mS/cm, "
+                   f"σ_NE = {summary['sigma_NE']:.4g} ± {summary['sigma_NE_err']:.2g} mS/cm, "
+                   f"H_R = {summary['haven_ratio']:.3g} ± {summary['haven_ratio_err']:.2g}  (T = {temp:g} K)")
+    if out:
+        typer.echo(f"wrote {out}")
+    if plot:
+        typer.echo(f"wrote {plot}")

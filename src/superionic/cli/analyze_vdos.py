@@ -100,9 +100,16 @@ def vdos_cmd(
             typer.echo(f"warning: {w.message}", err=True)
     if msd:
         from ..analysis.diffusion import diffusion
-        dd = diffusion(traj, list(ds.species.values))
-        for s in ds.species.values:
-            summary["species"][s]["D_msd"] = float(dd.D.sel(species=s))
+        try:                                   # best effort: short runs may have no diffusive window
+            dd = diffusion(traj, list(ds.species.values))
+            for s in ds.species.values:
+                summary["species"][s]["D_msd"] = float(dd["D"].sel(species=s))
+                if "D_err" in dd:
+                    summary["species"][s]["D_msd_err"] = float(dd["D_err"].sel(species=s))
+        except (InputError, ValueError) as exc:
+            notes.append(f"D_msd not available: {exc}")
+            if not as_json:
+                typer.echo(f"warning: D_msd not available: {exc}", err=True)
     iso = _mapping(isotopes, "--isotopes")
     gd = gdos(ds, isotopes=iso, resolution_fwhm_mev=resolution)
     summary["gdos_weights"] = {s: float(gd.weight.sel(species=s)) for s in gd.species.values}

@@ -33,7 +33,7 @@ def train_potential_cmd(
 ) -> None:
     """Fit a SNAP potential for LAMMPS, compare candidate families on held-out data, write it with metadata.
 
-    Example (your DFT data):  superionic train-potential --data examples/training/li6ps5cl_small.extxyz --name mine
+    Example (your DFT data):  superionic train-potential --data examples/training/li6ps5cl_chgnet_small.extxyz --name mine
     """
     import ase.io
 

@@ -295,7 +295,7 @@ def _save_protocol_file(atoms: Atoms, settings: MDSettings, desc: dict, path: Pa
             arrays.update(tether_index=c.index, tether_reference=c.reference, tether_k=c.k)
         elif name == "RigidUnits":
             arrays["units"] = np.asarray(c.units)
-            arrays["bondlengths"] = c.initialize_bond_lengths(atoms) if c.bondlengths is None else c.bondlengths
+            arrays["bondlengths"] = c.initialize_bond_lengths(atoms) if c.bondlengths is None else np.asarray(c.bondlengths)
             c.bondlengths = arrays["bondlengths"]
     tmp = path.with_name(path.name + ".part.npz")
     np.savez(tmp, **arrays)

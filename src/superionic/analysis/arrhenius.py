@@ -1,0 +1,135 @@
+"""Arrhenius analysis of a temperature series: activation energy and prefactor with uncertainty.
+
+    D(T) = D₀ exp(−E_a / k_B T)          (quantity="D", D in cm²/s)
+    σT   = A  exp(−E_a / k_B T)          (quantity="sigma", σ in mS/cm; the fit is on σ·T)
+
+Weighted least squares on y = ln(value) against x = 1/(k_B T) with σ_y = σ_value/value (first-order
+propagation). Parameter covariance = (XᵀWX)⁻¹, multiplied by χ²/dof when that exceeds one (the
+scatter between temperatures is then larger than the error bars say; stated in attrs). Values at other
+temperatures (default 300 K) carry the propagated σ and are flagged `extrapolated` when outside the
+fitted temperature range.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import xarray as xr
+
+from .. import units
+from ..errors import InputError
+
+_UNITS = {"D": units.DIFFUSION, "sigma": units.CONDUCTIVITY}
+
+
+def arrhenius(temperature: Sequence[float], value: Sequence[float], error: Sequence[float],
+              quantity: str = "D", predict_at: Sequence[float] = (300.0,), scale_by_chi2: bool = True,
+              n_curve: int = 100) -> xr.Dataset:
+    """Fit E_a (eV) and the prefactor to values ± 1σ at temperatures (K); see module doc.
+
+    quantity: "D" (cm²/s) or "sigma" (mS/cm; fitted as σT). predict_at: temperatures (K) for predicted
+    values (flagged when extrapolated). Returns a Dataset with E_a, E_a_err, prefactor (D₀ in cm²/s or
+    A in mS·K/cm), prefactor_err, ln_prefactor, their correlation, predictions and a fitted curve.
+    """
+    if quantity not in _UNITS:
+        raise InputError(f"quantity must be 'D' or 'sigma', got {quantity!r}")
+    t = np.asarray(temperature, float)
+    v = np.asarray(value, float)
+    e = np.asarray(error, float)
+    if not (t.shape == v.shape == e.shape) or t.ndim != 1:
+        raise InputError("temperature, value and error must be 1-D sequences of the same length")
+    if t.size < 2:
+        raise InputError("an Arrhenius fit needs at least two temperatures")
+    if np.unique(t).size < 2:
+        raise InputError("an Arrhenius fit needs at least two different temperatures")
+    if np.any(t <= 0) or np.any(v <= 0) or np.any(e <= 0) or not np.all(np.isfinite(v * e)):
+        raise InputError("temperatures, values and errors must be positive and finite (a value ≤ 0 has no logarithm: "
+                         "drop temperatures where the species did not diffuse)")
+    fit_v = v * t if quantity == "sigma" else v
+    fit_e = e * t if quantity == "sigma" else e
+    x = 1.0 / (units.KB_EV * t)                                # 1/eV
+    y = np.log(fit_v)
+    sy = fit_e / fit_v
+    w = 1.0 / sy**2
+    a = np.column_stack([np.ones_like(x), -x])                 # y = ln P − E_a x
+    cov = np.linalg.inv(a.T @ (w[:, None] * a))
+    beta = cov @ (a.T @ (w * y))
+    resid = y - a @ beta
+    dof = t.size - 2
+    chi2 = float((w * resid**2).sum())
+    chi2_dof = chi2 / dof if dof > 0 else np.nan
+    scale = max(1.0, chi2_dof) if (scale_by_chi2 and dof > 0) else 1.0
+    cov = cov * scale
+    ln_p, ea = beta
+    ln_p_err, ea_err = np.sqrt(np.diag(cov))
+    corr = cov[0, 1] / (ln_p_err * ea_err)
+    pref = np.exp(ln_p)
+
+    def predict(temps):
+        temps = np.asarray(temps, float)
+        xx = 1.0 / (units.KB_EV * temps)
+        g = np.column_stack([np.ones_like(xx), -xx])
+        ln_val = g @ beta
+        ln_err = np.sqrt(np.einsum("ij,jk,ik->i", g, cov, g))
+        val = np.exp(ln_val)
+        if quantity == "sigma":
+            val = val / temps
+        return val, val * ln_err
+
+    p_t = np.asarray(predict_at, float)
+    p_v, p_e = predict(p_t) if p_t.size else (np.array([]), np.array([]))
+    extrap = (p_t < t.min()) | (p_t > t.max())
+    curve_t = np.linspace(min(t.min(), p_t.min() if p_t.size else t.min()),
+                          max(t.max(), p_t.max() if p_t.size else t.max()), n_curve)
+    c_v, c_e = predict(curve_t)
+    u = _UNITS[quantity]
+    pu = units.DIFFUSION if quantity == "D" else "mS K cm-1"
+    ds = xr.Dataset(
+        {
+            "value": ("temperature", v, {"units": u, "long_name": f"input {quantity}"}),
+            "error": ("temperature", e, {"units": u, "long_name": "input 1σ"}),
+            "E_a": ((), ea, {"units": units.ENERGY, "long_name": "activation energy"}),
+            "E_a_err": ((), ea_err, {"units": units.ENERGY}),
+            "prefactor": ((), pref, {"units": pu, "long_name": "D₀" if quantity == "D" else "A in σT = A exp(−E_a/kT)"}),
+            "prefactor_err": ((), pref * ln_p_err, {"units": pu, "long_name": "first-order 1σ of the prefactor"}),
+            "ln_prefactor": ((), ln_p, {"units": units.DIMENSIONLESS}),
+            "ln_prefactor_err": ((), ln_p_err, {"units": units.DIMENSIONLESS}),
+            "correlation": ((), corr, {"units": units.DIMENSIONLESS, "long_name": "corr(ln prefactor, E_a)"}),
+            "chi2_dof": ((), chi2_dof, {"units": units.DIMENSIONLESS}),
+            "predicted": ("predict_temperature", p_v, {"units": u, "long_name": f"{quantity} from the fit"}),
+            "predicted_err": ("predict_temperature", p_e, {"units": u}),
+            "extrapolated": ("predict_temperature", extrap.astype(int),
+                             {"units": units.DIMENSIONLESS,
+                              "long_name": "1 = EXTRAPOLATED outside the fitted temperature range"}),
+            "curve": ("curve_temperature", c_v, {"units": u}),
+            "curve_err": ("curve_temperature", c_e, {"units": u}),
+        },
+        coords={
+            "temperature": ("temperature", t, {"units": units.TEMPERATURE}),
+            "predict_temperature": ("predict_temperature", p_t, {"units": units.TEMPERATURE}),
+            "curve_temperature": ("curve_temperature", curve_t, {"units": units.TEMPERATURE}),
+        },
+    )
+    ds.attrs.update(analysis="arrhenius", quantity=quantity,
+                    model="D = D0 exp(-Ea/kT)" if quantity == "D" else "sigma T = A exp(-Ea/kT)",
+                    fit="weighted least squares on ln(value) vs 1/kT, σ_ln = σ/value",
+                    error_scaling=f"covariance × {scale:.3g} (max(1, χ²/dof))" if scale_by_chi2 else "none",
+                    fitted_range_K=[float(t.min()), float(t.max())],
+                    extrapolation_warning="values at temperatures outside fitted_range_K are extrapolations "
+                                          "and assume the same mechanism (no phase change) there")
+    return ds
+
+
+def arrhenius_from_datasets(datasets: Sequence[xr.Dataset], species: str = "Li", temperatures=None,
+                            **kwargs) -> xr.Dataset:
+    """Arrhenius fit of D from `diffusion` Datasets (temperature from `temperatures` or attrs)."""
+    temps = []
+    for k, ds in enumerate(datasets):
+        t = temperatures[k] if temperatures is not None else ds.attrs.get("temperature")
+        if t is None:
+            raise InputError("a diffusion Dataset carries no temperature: pass temperatures=[…] (K)")
+        temps.append(float(t))
+    d = [float(ds.D.sel(species=species)) for ds in datasets]
+    de = [float(ds.D_err.sel(species=species)) for ds in datasets]
+    return arrhenius(temps, d, de, "D", **kwargs)

@@ -1,0 +1,139 @@
+"""`superionic analyze scattering`: F_s(Q,t), S(Q,E), QENS line widths Γ(Q) and jump-model fits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import InputError
+from .app import analyze_app
+from .common import load, parse_species, positive, print_json, save_dataset
+
+
+def parse_floats(text: str, name: str) -> list[float]:
+    try:
+        vals = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise InputError(f"{name} must be comma-separated numbers, e.g. 0.5,1.0,1.5; got {text!r}") from None
+    if not vals:
+        raise InputError(f"{name} is empty")
+    return vals
+
+
+def parse_isotopes(text: Optional[str]) -> dict:
+    """'Li=7Li,Cl=Cl' → {'Li': '7Li', 'Cl': 'Cl'}."""
+    if not text:
+        return {}
+    out = {}
+    for item in text.split(","):
+        if "=" not in item:
+            raise InputError(f"--isotopes takes ELEMENT=ISOTOPE pairs such as Li=7Li; got {item!r}")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def gamma_models_summary(models: dict) -> dict:
+    out = {}
+    for name, r in models.items():
+        if name == "best_by_aic":
+            out[name] = r
+            continue
+        if not r.get("success"):
+            out[name] = {"success": False, "message": r.get("message", "")}
+            continue
+        out[name] = {k: r.get(k) for k in ("D", "D_err", "tau", "tau_err", "l", "l_err", "chi2_red", "aic",
+                                          "delta_aic", "params", "errors")}
+        out[name]["units"] = {"D": "cm2/s", "tau": "ps", "l": "angstrom"}
+    return out
+
+
+@analyze_app.command("scattering")
+def scattering_cmd(
+    trajectory: Path = typer.Argument(..., help="Trajectory file (H5MD from `superionic md`, extxyz, XDATCAR, …)."),
+    q: str = typer.Option(..., "--q", help="Comma-separated |Q| values in 1/Å, e.g. 0.5,1.0,1.5 (powder average)."),
+    species: Optional[str] = typer.Option(None, "--species", "-s", help="Species to include (default: all)."),
+    dt: Optional[float] = typer.Option(None, "--dt", help="Time between stored frames in fs (when the file lacks it)."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="ASE format name when it cannot be told from the file name."),
+    max_lag: Optional[int] = typer.Option(None, "--max-lag", help="Longest correlation time in frames (default: half the trajectory)."),
+    n_directions: int = typer.Option(24, "--n-directions", help="Q directions per |Q| for the powder average."),
+    window: str = typer.Option("hann", "--window", help="Lag window before the Fourier transform: hann, blackman, triangle, none."),
+    resolution_fwhm: Optional[float] = typer.Option(None, "--resolution-fwhm", help="Gaussian instrument resolution FWHM in meV (e.g. 0.0035 for backscattering)."),
+    isotopes: Optional[str] = typer.Option(None, "--isotopes", help="Isotope choices for cross sections, e.g. Li=7Li."),
+    temperature: Optional[float] = typer.Option(None, "--temperature", help="Temperature in K (for detailed balance; default from the file)."),
+    detailed_balance: bool = typer.Option(False, "--detailed-balance", help="Multiply S by exp(E/2k_BT) (quantum correction)."),
+    fit_species: Optional[str] = typer.Option(None, "--fit-species", help="Fit one species' self part instead of the neutron-weighted incoherent sum."),
+    n_lorentzians: int = typer.Option(1, "--n-lorentzians", help="Quasi-elastic Lorentzians in the fit (1 or 2)."),
+    fit_range: Optional[float] = typer.Option(None, "--fit-range", help="Fit |E| ≤ this (meV); default 30× the effective resolution FWHM."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write F_s, S(Q,E) and the fits to this netCDF file."),
+    as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary on stdout."),
+) -> None:
+    """Self intermediate scattering, S(Q,E) with resolution, QENS fits per Q and Γ(Q) jump models.
+
+    Γ is the Lorentzian half width (meV); D is reported in cm²/s for the Fick, Chudley–Elliott,
+    Singwi–Sjölander and Hall–Ross models.
+    """
+    import xarray as xr
+
+    from ..analysis.qens import fit_gamma_models, fit_qens_dataset
+    from ..analysis.scattering import dynamic_structure_factor, self_intermediate_scattering
+
+    positive(dt, "--dt")
+    positive(resolution_fwhm, "--resolution-fwhm")
+    positive(fit_range, "--fit-range")
+    qv = parse_floats(q, "--q")
+    traj = load(trajectory, dt, fmt)
+    iso = parse_isotopes(isotopes)
+    fqt = self_intermediate_scattering(traj, qv, parse_species(species), n_directions=n_directions,
+                                       max_lag=max_lag, isotopes=iso)
+    if temperature is not None:
+        fqt.attrs["temperature"] = temperature
+    sqe = dynamic_structure_factor(fqt, ["F_s", "F_inc"], window=window, resolution=resolution_fwhm,
+                                   temperature=temperature, detailed_balance=detailed_balance, pad=4)
+    if fit_species:
+        if fit_species not in list(sqe.species.values):
+            raise InputError(f"--fit-species {fit_species!r} is not among the analysed species {list(sqe.species.values)}")
+        spec = sqe[["S_s", "resolution"]].sel(species=fit_species).drop_vars("species")
+        var = "S_s"
+    else:
+        spec, var = sqe, "S_inc"
+    erange = fit_range or 30 * sqe.attrs["effective_resolution_fwhm_meV"]
+    spec = spec.sel(energy=slice(-erange, erange))
+    fits = fit_qens_dataset(spec, var, n_lorentzians=n_lorentzians)
+    gcol = "gamma_mean" if n_lorentzians == 2 else "gamma"
+    models = fit_gamma_models(fits.q.values, fits[gcol].values, fits[f"{gcol}_err"].values)
+    if out:
+        res = xr.merge([fqt.drop_vars(["F_inc_blocks"]), sqe.rename({"resolution": "resolution_effective"}),
+                        fits.rename({k: f"fit_{k}" for k in fits.data_vars})], combine_attrs="drop_conflicts")
+        res.attrs["gamma_models"] = gamma_models_summary(models)
+        res.attrs["fit_variable"] = var
+        save_dataset(res, out)
+    summary = {
+        "trajectory": str(trajectory),
+        "units": {"q": "1/angstrom", "gamma": "meV (HWHM)", "D": "cm2/s", "tau": "ps", "l": "angstrom"},
+        "fitted": fit_species or "neutron-weighted incoherent sum",
+        "resolution_fwhm_meV": resolution_fwhm,
+        "effective_resolution_fwhm_meV": sqe.attrs["effective_resolution_fwhm_meV"],
+        "fit_range_meV": [-erange, erange],
+        "q": {f"{float(qq):g}": {"gamma": float(fits[gcol].values[i]), "gamma_err": float(fits[f"{gcol}_err"].values[i]),
+                                 "eisf": float(fits.eisf.values[i]), "eisf_err": float(fits.eisf_err.values[i]),
+                                 "chi2_red": float(fits.chi2_red.values[i])}
+              for i, qq in enumerate(fits.q.values)},
+        "models": gamma_models_summary(models),
+    }
+    if as_json:
+        print_json(summary)
+        return
+    typer.echo(f"S(Q,E) of {traj!r}; effective resolution {summary['effective_resolution_fwhm_meV']:.4g} meV FWHM")
+    for k, v in summary["q"].items():
+        typer.echo(f"  Q = {k:>5} 1/Å: Γ = {v['gamma']:.4g} ± {v['gamma_err']:.2g} meV, EISF = {v['eisf']:.3f}")
+    for name, r in summary["models"].items():
+        if name == "best_by_aic" or not isinstance(r, dict) or r.get("D") is None:
+            continue
+        typer.echo(f"  {name:>17}: D = {r['D']:.3e} ± {r['D_err']:.1e} cm²/s, χ²_red = {r['chi2_red']:.3g}")
+    if "best_by_aic" in summary["models"]:
+        typer.echo(f"  best model by AIC: {summary['models']['best_by_aic']}")
+    if out:
+        typer.echo(f"wrote {out}")

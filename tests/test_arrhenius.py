@@ -1,0 +1,83 @@
+"""Arrhenius fits: exact recovery, propagated errors, coverage, extrapolation flag, figure."""
+
+import numpy as np
+import pytest
+
+from superionic import units
+from superionic.analysis.arrhenius import arrhenius
+from superionic.errors import InputError
+
+EA, D0 = 0.25, 3e-3
+T = np.array([500.0, 600.0, 700.0, 800.0, 900.0])
+
+
+def _d(t):
+    return D0 * np.exp(-EA / (units.KB_EV * t))
+
+
+def test_exact_data_recovered():
+    ds = arrhenius(T, _d(T), 0.05 * _d(T))
+    assert np.isclose(float(ds.E_a), EA, rtol=1e-10)
+    assert np.isclose(float(ds.prefactor), D0, rtol=1e-10)
+    assert float(ds.chi2_dof) < 1e-20
+    assert ds.E_a.attrs["units"] == "eV"
+
+
+def test_two_point_error_propagation_is_analytic():
+    t = np.array([500.0, 800.0])
+    rel = np.array([0.1, 0.05])
+    ds = arrhenius(t, _d(t), rel * _d(t))
+    x = 1 / (units.KB_EV * t)
+    assert np.isclose(float(ds.E_a_err), np.hypot(*rel) / abs(x[0] - x[1]), rtol=1e-10)
+
+
+def test_coverage_of_activation_energy():
+    rng = np.random.default_rng(0)
+    hits = []
+    for _ in range(300):
+        rel = 0.1
+        d = _d(T) * np.exp(rng.normal(0, rel, T.size))
+        ds = arrhenius(T, d, rel * d, scale_by_chi2=False)
+        hits.append(abs(float(ds.E_a) - EA) < 2 * float(ds.E_a_err))
+    assert 0.9 < np.mean(hits) < 0.99
+
+
+def test_extrapolation_flag_and_prediction():
+    ds = arrhenius(T, _d(T), 0.05 * _d(T), predict_at=[300.0, 650.0])
+    assert list(ds.extrapolated.values) == [1, 0]
+    assert np.allclose(ds.predicted.values, _d(np.array([300.0, 650.0])), rtol=1e-9)
+    rel = ds.predicted_err.values / ds.predicted.values
+    assert rel[0] > 2 * rel[1]   # the extrapolation is less certain
+    assert "EXTRAPOLATED" in ds.extrapolated.attrs["long_name"]
+
+
+def test_sigma_t_form():
+    a = 5e6
+    sig = a * np.exp(-EA / (units.KB_EV * T)) / T
+    ds = arrhenius(T, sig, 0.05 * sig, quantity="sigma")
+    assert np.isclose(float(ds.E_a), EA, rtol=1e-10) and np.isclose(float(ds.prefactor), a, rtol=1e-10)
+
+
+def test_chi2_scaling_inflates_errors_for_scattered_data():
+    d = _d(T) * np.array([1.3, 0.8, 1.25, 0.75, 1.2])
+    a = arrhenius(T, d, 0.01 * d)
+    b = arrhenius(T, d, 0.01 * d, scale_by_chi2=False)
+    assert float(a.E_a_err) > 3 * float(b.E_a_err)
+
+
+def test_input_errors():
+    with pytest.raises(InputError):
+        arrhenius([500.0], [1e-5], [1e-6])
+    with pytest.raises(InputError, match="positive"):
+        arrhenius([500.0, 600.0], [1e-5, -1e-6], [1e-6, 1e-6])
+    with pytest.raises(InputError, match="quantity"):
+        arrhenius(T, _d(T), _d(T), quantity="x")
+
+
+def test_arrhenius_figure_marks_extrapolation():
+    from superionic.report.figures_diffusion import plot_arrhenius
+    fig = plot_arrhenius(arrhenius(T, _d(T), 0.05 * _d(T)))
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "extrapolation" in texts
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert any("extrapolated 300 K" in lab for lab in labels)

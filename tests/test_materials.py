@@ -1,0 +1,155 @@
+"""Materials library: every structure passes its sanity checks; disorder, supercells, CIF, defects, errors."""
+
+import numpy as np
+import pytest
+
+from superionic.errors import InputError
+from superionic.materials import (LIBRARY, build_material, check_material, check_structure, formal_charge,
+                                  parse_supercell, substitute, supercell_for_size, vacancies)
+from superionic.materials.argyrodite import li6ps5cl, li6ps5cl_full_sites, li6ps5cl_ordered
+from superionic.materials.checks import host_spacegroup, pair_min_distances
+
+AGI_CIF = """data_agi
+_symmetry_space_group_name_H-M 'I m -3 m'
+_symmetry_Int_Tables_number 229
+_cell_length_a 5.07
+_cell_length_b 5.07
+_cell_length_c 5.07
+_cell_angle_alpha 90
+_cell_angle_beta 90
+_cell_angle_gamma 90
+loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+_atom_site_occupancy
+I1 I 0 0 0 1
+Ag1 Ag 0.25 0 0.5 0.16667
+"""
+
+
+@pytest.mark.parametrize("name", list(LIBRARY))
+def test_library_structure_passes_sanity_checks(name):
+    atoms = build_material(name)
+    rep = check_material(atoms, name)
+    assert rep["formal_charge"] == 0
+    assert str(LIBRARY[name].spacegroup) in rep["host_spacegroup"]
+
+
+@pytest.mark.parametrize("name,expected", [("Li6PS5Cl", "Cl4Li24P4S20"), ("Li10GeP2S12", "Ge2Li20P4S24"),
+                                           ("Li7La3Zr2O12", "La24Li56O96Zr16"), ("AgI", "Ag2I2")])
+def test_library_compositions(name, expected):
+    assert build_material(name).get_chemical_formula() == expected
+
+
+def test_li6ps5cl_bond_lengths_match_published_geometry():
+    d = pair_min_distances(li6ps5cl_ordered())
+    assert d[("P", "S")] == pytest.approx(2.05, abs=0.03)   # PS4 tetrahedron (SCIENCE.md §6)
+    assert d[("Li", "S")] == pytest.approx(2.38, abs=0.05)
+    assert d[("Li", "Li")] > 2.0                             # one Li per 48h doublet
+
+
+def test_ordered_approximant_is_backwards_compatible():
+    full = li6ps5cl_full_sites()
+    a = li6ps5cl_ordered()
+    assert len(full) == 28 + 48 and len(a) == 52
+    np.testing.assert_allclose(build_material("Li6PS5Cl").get_positions(), a.get_positions() % 9.859, atol=1e-9)
+
+
+def test_li6ps5cl_site_exchange_fraction_realised():
+    a = li6ps5cl((2, 2, 2), exchange=0.25)
+    kinds = a.arrays["site_kind"]
+    sym = np.array(a.get_chemical_symbols())
+    assert np.sum((kinds == "S4c") & (sym == "Cl")) == 8          # 0.25 × 32 sites of 4c hold Cl
+    assert np.sum((kinds == "Cl4a") & (sym == "S")) == 8
+    assert a.info["exchange"] == 0.25
+    check_material(a, "Li6PS5Cl")
+
+
+def test_li6ps5cl_random_li_is_seeded_and_one_per_doublet():
+    a = li6ps5cl((2, 1, 1), li="random", seed=1)
+    b = li6ps5cl((2, 1, 1), li="random", seed=1)
+    c = li6ps5cl((2, 1, 1), li="random", seed=2)
+    np.testing.assert_array_equal(a.positions, b.positions)
+    assert not np.allclose(a.positions, c.positions)
+    assert pair_min_distances(a)[("Li", "Li")] > 2.0
+    check_material(c, "Li6PS5Cl")
+
+
+def test_cl_rich_argyrodite_is_charge_compensated():
+    a = build_material("Li6PS5Cl:x=0.5", "2x2x2")   # Li5.5PS4.5Cl1.5
+    counts = {s: a.get_chemical_symbols().count(s) for s in ("Li", "P", "S", "Cl")}
+    assert counts == {"Li": 176, "P": 32, "S": 144, "Cl": 48}
+    assert formal_charge(a) == 0
+    assert host_spacegroup(a, ("Li",), [("S", "Cl")])[0] == 216
+
+
+def test_supercell_specs():
+    unit = build_material("Li6PS5Cl")
+    assert parse_supercell("2x1x3") == (2, 1, 3)
+    assert parse_supercell("200atoms", unit) == supercell_for_size(unit, min_atoms=200)
+    reps = supercell_for_size(unit, min_atoms=200)
+    assert 52 * np.prod(reps) >= 200 and 52 * np.prod(reps) == 208
+    assert parse_supercell("12A", build_material("AgI")) == (3, 3, 3)   # 3 × 5.07 Å ≥ 12 Å
+    assert len(build_material("LGPS", "1x1x2")) == 100
+    with pytest.raises(InputError, match="supercell"):
+        parse_supercell("2x2")
+
+
+def test_cif_with_partial_occupancy_needs_disorder_choice(tmp_path):
+    p = tmp_path / "agi.cif"
+    p.write_text(AGI_CIF)
+    with pytest.raises(InputError, match="partially occupied"):
+        build_material(str(p))
+    a = build_material(f"{p}:disorder=random,seed=3", "2x2x2")
+    assert a.get_chemical_formula() == "Ag16I16"
+    check_structure(a, formula="AgI", spacegroup=229, mobile=("Ag",))
+    b = build_material(str(p), "2x2x2", disorder="approximant")
+    assert pair_min_distances(b)[("Ag", "Ag")] >= pair_min_distances(a)[("Ag", "Ag")] - 1e-9
+
+
+def test_plain_structure_file_round_trip(tmp_path):
+    import ase.io
+    p = tmp_path / "POSCAR"
+    ase.io.write(p, li6ps5cl_ordered(), format="vasp")
+    a = build_material(str(p), "1x1x2")
+    assert len(a) == 104
+    check_material(a, "Li6PS5Cl")
+
+
+def test_substitution_and_vacancies_keep_neutrality():
+    a = substitute(build_material("Li6PS5Cl"), "S", "Cl", 2, sites=np.arange(4, 8))
+    assert formal_charge(a) == 0 and a.get_chemical_symbols().count("Li") == 22
+    b = vacancies(build_material("Li6PS5Cl"), "Li", 1, compensate="Cl")
+    assert formal_charge(b) == 0 and len(b) == 50
+    with pytest.raises(InputError, match="neutrality"):
+        vacancies(build_material("Li6PS5Cl"), "Li", 1, compensate="P")
+
+
+def test_sanity_checks_catch_bad_structures():
+    a = li6ps5cl_ordered()
+    a.positions[1] = a.positions[0] + [0.5, 0, 0]
+    with pytest.raises(InputError, match="too close"):
+        check_structure(a)
+    b = li6ps5cl_ordered()
+    del b[-1]
+    with pytest.raises(InputError, match="formal charge"):
+        check_structure(b)
+    with pytest.raises(InputError, match="composition"):
+        check_structure(li6ps5cl_ordered(), formula="Li7PS6")
+
+
+@pytest.mark.parametrize("spec,msg", [("Unobtainium", "unknown material"), ("Li6PS5Cl:exchange=1.5", r"\[0, 1\]"),
+                                      ("Li6PS5Cl:exchange=-0.1", r"\[0, 1\]"), ("Li6PS5Cl:li=glassy", "arrangement"),
+                                      ("Li6PS5Cl:colour=red", "no parameter"), ("Li6PS5Cl:x=1.2", "Cl excess"),
+                                      ("Li6PS5Cl:exchange", "key=value")])
+def test_bad_material_inputs(spec, msg):
+    with pytest.raises(InputError, match=msg):
+        build_material(spec)
+
+
+def test_exchange_too_small_for_cell_is_refused():
+    with pytest.raises(InputError, match="larger supercell"):
+        build_material("Li6PS5Cl:exchange=0.05")   # 0.05 × 4 sites rounds to no swap
