@@ -77,6 +77,7 @@ def test_cli_potentials_json():
     assert all({"engine", "source", "version"} <= set(r) for r in rows)
 
 
+@pytest.mark.slow
 def test_chgnet_smoke_li6ps5cl(tmp_path):
     """The embedded default on the 52-atom argyrodite: a few steps, finite, identity recorded."""
     from superionic.materials import build_material

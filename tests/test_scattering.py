@@ -96,6 +96,9 @@ def test_incoherent_weights_and_isotopes():
         expect = w[0] * ds.F_s.sel(species="Li") + w[1] * ds.F_s.sel(species="Cl")
         assert np.allclose(ds.F_inc.values, expect.values)
         assert np.allclose(ds.F_s.values[..., 0], 1.0) and np.allclose(ds.F_inc.values[:, 0], 1.0)
+    sq = dynamic_structure_factor(nat)
+    assert sq.S_s_err.dims == ("species", "q", "energy") and sq.S_inc_err.dims == ("q", "energy")
+    assert np.all(sq.S_s_err.values >= 0)
 
 
 def test_spectrum_of_exponential_with_gaussian_resolution_is_voigt():

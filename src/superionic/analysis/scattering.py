@@ -141,6 +141,8 @@ def self_intermediate_scattering(traj: Trajectory, q, species=None, *, n_directi
                                              "long_name": "neutron-weighted incoherent F(Q,t)"}),
             "F_inc_err": (("q", "time"), f_inc_err, {"units": units.DIMENSIONLESS,
                                                      "long_name": "standard error from atom blocks"}),
+            "F_s_blocks": (("species", "block", "q", "time"), fs_blocks,
+                           {"units": units.DIMENSIONLESS, "long_name": "F_s from independent atom groups"}),
             "F_inc_blocks": (("block", "q", "time"), f_inc_blocks,
                              {"units": units.DIMENSIONLESS, "long_name": "F_inc from independent atom groups"}),
             "atom_fraction": ("species", w["atom_fraction"], {"units": units.DIMENSIONLESS}),
@@ -322,9 +324,10 @@ def dynamic_structure_factor(fqt: xr.Dataset, variables=None, *, window: str = "
         blocks = f"{v}_blocks"
         if blocks in fqt:
             _, sb, bdims = transform(fqt[blocks])
-            nb = sb.shape[0]
-            err = sb.std(axis=0, ddof=1) / np.sqrt(nb) if nb > 1 else np.full(sb.shape[1:], np.nan)
-            out[name + "_err"] = (tuple(bdims[1:]) + ("energy",), err,
+            ax = bdims.index("block")
+            nb = sb.shape[ax]
+            err = sb.std(axis=ax, ddof=1) / np.sqrt(nb) if nb > 1 else np.full(np.delete(sb.shape, ax), np.nan)
+            out[name + "_err"] = (tuple(d for d in bdims if d != "block") + ("energy",), err,
                                   {"units": "meV-1", "long_name": "standard error from atom blocks"})
     e1, r_eff = time_to_energy(tw[:, None], dt, pad)
     r_eff = r_eff[:, 0]

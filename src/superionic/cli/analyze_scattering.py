@@ -95,7 +95,7 @@ def scattering_cmd(
     if fit_species:
         if fit_species not in list(sqe.species.values):
             raise InputError(f"--fit-species {fit_species!r} is not among the analysed species {list(sqe.species.values)}")
-        spec = sqe[["S_s", "resolution"]].sel(species=fit_species).drop_vars("species")
+        spec = sqe[["S_s", "S_s_err", "resolution"]].sel(species=fit_species).drop_vars("species")
         var = "S_s"
     else:
         spec, var = sqe, "S_inc"
@@ -105,7 +105,7 @@ def scattering_cmd(
     gcol = "gamma_mean" if n_lorentzians == 2 else "gamma"
     models = fit_gamma_models(fits.q.values, fits[gcol].values, fits[f"{gcol}_err"].values)
     if out:
-        res = xr.merge([fqt.drop_vars(["F_inc_blocks"]), sqe.rename({"resolution": "resolution_effective"}),
+        res = xr.merge([fqt.drop_vars(["F_inc_blocks", "F_s_blocks"]), sqe.rename({"resolution": "resolution_effective"}),
                         fits.rename({k: f"fit_{k}" for k in fits.data_vars})], combine_attrs="drop_conflicts")
         res.attrs["gamma_models"] = gamma_models_summary(models)
         res.attrs["fit_variable"] = var
