@@ -80,6 +80,16 @@ def test_tether_stiffness_limits(free_run, tmp_path):
     assert msd[1e-3] > 0.5 * msd_free, (msd, msd_free)           # k → 0 recovers the free host
 
 
+def test_stiffness_scan_folders(free_run, tmp_path):
+    from superionic.md import run_stiffness_scan
+    paths = run_stiffness_scan(cuag(), EMT(), settings(reference=str(free_run), steps=20, equilibration_steps=0),
+                               [0.5, 5.0], tmp_path)
+    assert sorted(paths) == [0.5, 5.0]
+    desc = json.loads((tmp_path / "k5" / "run.json").read_text())["protocol"]
+    assert desc["name"] == "tethered" and desc["stiffness_eV_per_A2"] == 5.0
+    assert json.loads((tmp_path / "scan.json").read_text())["folders"] == ["k0.5", "k5"]
+
+
 def test_tether_energy_is_harmonic():
     from superionic.md import HarmonicTether
     atoms = cuag()

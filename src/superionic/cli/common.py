@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import numpy as np
 import typer
 
 from ..errors import InputError
+from ..results import save_dataset  # noqa: F401  (re-exported for the commands)
 
 
 def parse_species(species: str | None) -> list[str] | None:
@@ -25,30 +25,6 @@ def load(path: Path, dt: float | None, fmt: str | None, start: int = 0, stop: in
          stride: int = 1):
     from ..trajectory.io import read_trajectory
     return read_trajectory(path, dt=dt, format=fmt, start=start, stop=stop, stride=stride)
-
-
-def save_dataset(ds, out: Path) -> None:
-    """Write a Dataset to netCDF atomically (temporary file, then rename)."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
-    clean = ds.copy()
-    clean.attrs = {k: _attr(v) for k, v in ds.attrs.items()}
-    for v in clean.variables.values():
-        v.attrs = {k: _attr(x) for k, x in v.attrs.items()}
-    clean.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=True)
-    os.replace(tmp, out)
-
-
-def _attr(v: Any):
-    if isinstance(v, (dict, list, tuple)) and not (isinstance(v, (list, tuple)) and all(
-            isinstance(x, (int, float)) for x in v)):
-        return json.dumps(v, default=str)
-    if isinstance(v, bool):
-        return int(v)
-    if v is None:
-        return "none"
-    return v
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -3,10 +3,10 @@
 from .dynamics import THERMOSTATS, minimise, npt_equilibrate
 from .equilibration import detect_equilibration, equilibration_report
 from .guards import MDExplodedError
-from .ladder import run_ladder
+from .ladder import run_ladder, run_stiffness_scan
 from .protocols import PROTOCOLS, HarmonicTether, RigidUnits, apply_protocol, reference_from_trajectory
 from .run import MDSettings, read_thermo, run_nvt
 
-__all__ = ["MDSettings", "run_nvt", "run_ladder", "read_thermo", "MDExplodedError", "PROTOCOLS", "THERMOSTATS",
+__all__ = ["MDSettings", "run_nvt", "run_ladder", "run_stiffness_scan", "read_thermo", "MDExplodedError", "PROTOCOLS", "THERMOSTATS",
            "apply_protocol", "reference_from_trajectory", "HarmonicTether", "RigidUnits", "minimise",
            "npt_equilibrate", "detect_equilibration", "equilibration_report"]

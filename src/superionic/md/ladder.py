@@ -45,3 +45,22 @@ def run_ladder(atoms, calculator, settings: MDSettings, temperatures: Sequence[f
         summary["rungs"][temperature_dirname(T)] = json.loads((sub / "run.json").read_text()).get("status")
         _atomic_json(out / "ladder.json", summary)
     return results
+
+
+def run_stiffness_scan(atoms, calculator, settings: MDSettings, stiffnesses: Sequence[float], out_dir: str | Path,
+                       *, potential: dict | None = None, resume: bool = False) -> dict[float, Path]:
+    """Tethered-host runs over a list of spring constants k (eV/Å²), each in out_dir/k<k>/ (SCIENCE.md §5:
+    the scan interpolates between the free run, k → 0, and the frozen host, k → ∞). `settings.reference`
+    must name the free run at the same temperature. out_dir/scan.json lists the folders."""
+    ks = [float(k) for k in stiffnesses]
+    if not ks or any(not k >= 0 for k in ks):
+        raise InputError(f"stiffnesses must be a non-empty list of values ≥ 0 eV/Å², got {list(stiffnesses)}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results: dict[float, Path] = {}
+    for k in ks:
+        s = replace(settings, protocol="tethered", tether_stiffness=k)
+        results[k] = run_nvt(atoms, calculator, s, out / f"k{k:g}", potential=potential, resume=resume)
+        _atomic_json(out / "scan.json", {"temperature": settings.temperature, "reference": settings.reference,
+                                         "stiffness_eV_per_A2": list(results), "folders": [f"k{x:g}" for x in results]})
+    return results

@@ -1,4 +1,4 @@
-"""Basic study figures (matplotlib, Agg backend): VDOS and MSD across temperatures."""
+"""Study-level figures (matplotlib, Agg backend): VDOS across temperatures; PNG embedding."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
 
@@ -29,23 +28,6 @@ def vdos_figure(datasets: dict[str, xr.Dataset]):
     return fig
 
 
-def msd_figure(datasets: dict[str, xr.Dataset], species: str | None = None):
-    """MSD of each species vs time (log–log) for each temperature."""
-    first = next(iter(datasets.values()))
-    species_list = [species] if species else list(first.species.values)
-    fig, axes = plt.subplots(1, len(species_list), figsize=(3.6 * len(species_list), 3.2), squeeze=False)
-    for ax, s in zip(axes[0], species_list):
-        for label, ds in datasets.items():
-            t = ds.time.values[1:] / 1000.0
-            ax.loglog(t, ds.msd.sel(species=s).values[1:], lw=1, label=label)
-        ax.set_title(s)
-        ax.set_xlabel("time (ps)")
-    axes[0][0].set_ylabel("MSD (Å²)")
-    axes[0][-1].legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
 def to_png_base64(fig) -> str:
     import base64
     import io
@@ -55,4 +37,4 @@ def to_png_base64(fig) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
-__all__ = ["vdos_figure", "msd_figure", "to_png_base64", "np"]
+__all__ = ["vdos_figure", "to_png_base64"]

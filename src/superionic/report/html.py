@@ -8,7 +8,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from .figures import msd_figure, to_png_base64, vdos_figure
+from .figures import to_png_base64, vdos_figure
 
 CSS = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;line-height:1.45}
@@ -40,11 +40,29 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _img(fig, alt: str) -> str:
+    return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{to_png_base64(fig)}'>"
+
+
+def _pm(v: dict, key: str, digits: int = 3) -> str:
+    """'value ± error' from v[key] and v[key + '_err']."""
+    if key not in v:
+        return "–"
+    err = v.get(f"{key}_err")
+    return _fmt(v[key], digits) + ("" if err is None else f" ± {_fmt(err, 2)}")
+
+
 def write_report(out: str | Path, summary: dict) -> Path:
     """Write out/report.html from the analysis files and the summary; returns its path."""
+    from .figures_diffusion import plot_arrhenius, plot_msd
+    from .figures_vdos import vdos_lowfreq_figure
+
     out = Path(out)
     cfg = summary["config"]
     pot = summary["potential"]
+    mobile = cfg.get("mobile_species", "Li")
+    results = {k: v for k, v in summary["results"].items() if k != "series"}
+    series = summary["results"].get("series", {})
     parts = [f"<h1>superionic study: {html.escape(cfg['name'])}</h1>",
              f"<p>{html.escape(cfg['material'])} ({html.escape(cfg['supercell'])} cell), potential "
              f"<b>{html.escape(str(pot.get('name')))}</b> {html.escape(str(pot.get('version') or ''))} — "
@@ -54,34 +72,69 @@ def write_report(out: str | Path, summary: dict) -> Path:
              f"(+{cfg['md']['equilibration_steps']} equilibration), frame every {cfg['md']['stride']} steps.</p>",
              "<p class='note'>Results from a universal (foundation) potential are model results: such potentials "
              "are systematically soft (phonon frequencies and barriers underestimated). Short runs give large "
-             "statistical uncertainty; treat them as a demonstration unless the trajectories are long.</p>"]
-    results = summary["results"]
+             "statistical uncertainty; the error bars below say how large.</p>"]
+
+    # --- key numbers -------------------------------------------------------------------------------
+    rows = []
+    for label, r in results.items():
+        d = (r.get("diffusion") or {}).get(mobile, {})
+        c = r.get("conductivity") or {}
+        v = (r.get("vdos") or {}).get(mobile, {})
+        rows.append([label, _fmt(r.get("duration_ps")), _pm(d, "D"), _pm(c, "sigma"), _pm(c, "sigma_NE"),
+                     _pm(c, "haven_ratio"), _pm(v, "g0"), _pm(v, "exponent", 2),
+                     html.escape(str(v.get("classification", "–")))])
+    parts.append(f"<h2>Key results for {html.escape(mobile)}</h2>")
+    parts.append(_table(["run", "length (ps)", f"D* (cm²/s)", "σ (mS/cm)", "σ_NE (mS/cm)", "Haven ratio",
+                         "g(0) (1/THz)", "low-ω exponent n", "VDOS class"], rows))
+    parts.append("<p class='note'>D* from a generalised-least-squares fit of the MSD with its correlated "
+                 "covariance (1σ); σ from the charge MSD, σ_NE = n q² D*/k_BT (Nernst–Einstein). "
+                 "g(0) and n from g ≈ g₀ + aν^n fitted on the low-frequency window (block bootstrap, 1σ); "
+                 "n ≈ 2 Debye solid, n ≈ 1 liquid-like, g₀ > 0 diffusive.</p>")
+
+    arr = series.get("arrhenius")
+    if arr:
+        parts.append("<h2>Arrhenius</h2>")
+        parts.append(f"<p>E<sub>a</sub> = {_pm(arr, 'E_a')} eV, D<sub>0</sub> = {_pm(arr, 'D0')} cm²/s; "
+                     f"D({mobile}, 300 K) = {_pm(arr, 'D_300K')} cm²/s"
+                     f"{' — <b>extrapolated</b> beyond the simulated range' if arr.get('D_300K_extrapolated') else ''}."
+                     "</p>")
+        p = out / "analysis" / "arrhenius.nc"
+        if p.exists():
+            parts.append(_img(plot_arrhenius(xr.load_dataset(p, engine="h5netcdf"), label=f"D {mobile}"),
+                              "Arrhenius plot"))
 
     vd = _load(out, "vdos")
     if vd:
         parts.append("<h2>Vibrational density of states</h2>")
-        parts.append(f"<img alt='VDOS' src='data:image/png;base64,{to_png_base64(vdos_figure(vd))}'>")
+        parts.append(_img(vdos_figure(vd), "VDOS"))
         parts.append("<p class='note'>g_α(ν) = 4∫₀^∞ Ẑ_α(t) cos(2πνt) dt from the velocity autocorrelation, "
-                     "normalised to ∫g dν = 1 per species (ν in THz); g(0) = 4mD/(k_BT).</p>")
+                     "normalised to ∫g dν = 1 per species (ν in THz; 1 THz = 4.136 meV); g(0) = 4mD/(k_BT).</p>")
+        for label, ds in vd.items():
+            parts.append(f"<h3>{html.escape(label)}: low-frequency limit</h3>")
+            parts.append(_img(vdos_lowfreq_figure(ds), f"low-frequency VDOS {label}"))
         rows = []
         for label, r in results.items():
-            for s, v in (r.get("vdos") or {}).items():
-                rows.append([label, s, f"{_fmt(v.get('g0'))} ± {_fmt(v.get('g0_err'), 2)}",
-                             f"{_fmt(v.get('exponent'))} ± {_fmt(v.get('exponent_err'), 2)}",
-                             html.escape(str(v.get("classification", "–"))),
-                             f"{_fmt(v.get('D_from_g0'))} ± {_fmt(v.get('D_from_g0_err'), 2)}",
-                             _fmt(v.get("band_centre"))])
-        parts.append(_table(["run", "species", "g(0) (1/THz)", "low-ω exponent n", "class",
-                             "D from g(0) (cm²/s)", "band centre (meV)"], rows))
+            for sp, v in (r.get("vdos") or {}).items():
+                rows.append([label, sp, _pm(v, "g0"), _pm(v, "exponent", 2),
+                             html.escape(str(v.get("classification", "–"))), _pm(v, "D_from_g0"),
+                             _fmt(v.get("band_centre")), _fmt(v.get("Cv")), _fmt(v.get("S_vib"))])
+        parts.append(_table(["run", "species", "g(0) (1/THz)", "exponent n", "class", "D from g(0) (cm²/s)",
+                             "band centre (meV)", "C_v (k_B/atom)", "S_vib (k_B/atom)"], rows))
+
     md = _load(out, "diffusion")
     if md:
         parts.append("<h2>Mean squared displacement and diffusion</h2>")
-        parts.append(f"<img alt='MSD' src='data:image/png;base64,{to_png_base64(msd_figure(md))}'>")
+        for label, ds in md.items():
+            parts.append(f"<h3>{html.escape(label)}</h3>")
+            parts.append(_img(plot_msd(ds, loglog=True), f"MSD {label}"))
         rows = []
         for label, r in results.items():
-            for s, v in (r.get("diffusion") or {}).items():
-                rows.append([label, s, _fmt(v.get("D_cm2_per_s")), _fmt(v.get("D_err_cm2_per_s"))])
-        parts.append(_table(["run", "species", "D (cm²/s)", "± (cm²/s)"], rows))
+            for sp, v in (r.get("diffusion") or {}).items():
+                w = v.get("fit_window_fs") or [None, None]
+                rows.append([label, sp, _pm(v, "D"), f"{_fmt(w[0])}–{_fmt(w[1])}",
+                             "yes" if v.get("window_ok") else "<b>no</b> (run too short)"])
+        parts.append(_table(["run", "species", "D (cm²/s)", "fit window (fs)", "diffusive regime reached"], rows))
+
     parts.append("<h2>Provenance</h2>")
     parts.append(_table(["package", "version"], [[html.escape(k), html.escape(str(v))]
                                                   for k, v in summary["versions"].items()]))

@@ -13,7 +13,6 @@ Every file is written atomically; re-running the same study reuses finished MD w
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Callable
@@ -28,12 +27,6 @@ Progress = Callable[[str, int, int, float], None]
 
 def _label(t: float) -> str:
     return f"T{t:g}K"
-
-
-def _write_json(path: Path, obj: dict) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(obj, indent=2, default=str))
-    os.replace(tmp, path)
 
 
 def run_md_stage(cfg: StudyConfig, out: Path, progress: Progress | None = None) -> dict[float, Path]:
@@ -74,30 +67,66 @@ def run_md_stage(cfg: StudyConfig, out: Path, progress: Progress | None = None) 
 
 
 def run_analysis_stage(cfg: StudyConfig, trajectories: dict[float, Path], out: Path) -> dict:
-    """Analyse each trajectory; write netCDF per analysis; return key numbers per temperature."""
+    """Analyse each trajectory (netCDF per analysis), then the temperature series; return key numbers.
+
+    Per temperature: VDOS + zero-frequency analysis, tracer diffusion (GLS), conductivity of the mobile
+    species. Across temperatures (≥ 2): Arrhenius fit of D_mobile and the VDOS exponent series.
+    """
+    from ..analysis.conductivity import conductivity
     from ..analysis.diffusion import diffusion
     from ..analysis.vdos import vdos
-    from ..cli.common import save_dataset  # atomic netCDF writer
     from ..trajectory.io import read_trajectory
+    from ..results import save_dataset, write_json
 
     adir = out / "analysis"
     adir.mkdir(parents=True, exist_ok=True)
     results: dict = {}
+    vdos_sets, diff_sets = {}, {}
+    mobile = cfg.mobile_species
     for temp, path in trajectories.items():
         traj = read_trajectory(path)
+        label = _label(temp)
         entry: dict = {"temperature_K": temp, "frames": traj.n_frames, "dt_fs": traj.dt,
                        "duration_ps": traj.n_frames * traj.dt / 1000.0}
         if "vdos" in cfg.analyses:
             ds = vdos(traj)
-            save_dataset(ds, adir / f"{_label(temp)}_vdos.nc")
+            save_dataset(ds, adir / f"{label}_vdos.nc")
+            vdos_sets[temp] = ds
             entry["vdos"] = _vdos_numbers(ds, temp)
         if "diffusion" in cfg.analyses:
             ds = diffusion(traj)
-            save_dataset(ds, adir / f"{_label(temp)}_diffusion.nc")
-            entry["diffusion"] = {s: {"D_cm2_per_s": float(ds.D.sel(species=s)),
-                                      **({"D_err_cm2_per_s": float(ds.D_err.sel(species=s))} if "D_err" in ds else {})}
+            save_dataset(ds, adir / f"{label}_diffusion.nc")
+            diff_sets[temp] = ds
+            entry["diffusion"] = {s: {"D": float(ds.D.sel(species=s)), "D_err": float(ds.D_err.sel(species=s)),
+                                      "fit_window_fs": [float(ds.fit_start.sel(species=s)),
+                                                        float(ds.fit_stop.sel(species=s))],
+                                      "window_ok": bool(ds.window_ok.sel(species=s))}
                                   for s in ds.species.values}
-        results[_label(temp)] = entry
+            if mobile in traj.species:
+                c = conductivity(traj, mobile, temperature=temp, tracer=ds)
+                save_dataset(c, adir / f"{label}_conductivity.nc")
+                entry["conductivity"] = {k: float(c[k]) for k in
+                                         ("sigma", "sigma_err", "sigma_NE", "sigma_NE_err", "haven_ratio",
+                                          "haven_ratio_err")}
+        results[label] = entry
+    series: dict = {}
+    temps = sorted(diff_sets)
+    if len(temps) >= 2 and any(mobile in ds.species.values for ds in diff_sets.values()):
+        from ..analysis.arrhenius import arrhenius_from_datasets
+        arr = arrhenius_from_datasets([diff_sets[t] for t in temps], species=mobile, temperatures=temps)
+        save_dataset(arr, adir / "arrhenius.nc")
+        series["arrhenius"] = {"species": mobile, "E_a": float(arr.E_a), "E_a_err": float(arr.E_a_err),
+                               "D0": float(arr.prefactor), "D0_err": float(arr.prefactor_err),
+                               "D_300K": float(arr.predicted[0]), "D_300K_err": float(arr.predicted_err[0]),
+                               "D_300K_extrapolated": bool(arr.extrapolated[0])}
+    temps = sorted(vdos_sets)
+    if len(temps) >= 2:
+        from ..analysis.vdos_series import vdos_series
+        ser = vdos_series([vdos_sets[t] for t in temps], temperatures=temps)
+        save_dataset(ser, adir / "vdos_series.nc")
+        series["vdos_series"] = {"units": {"crossover_temperature": "K"}}
+    if series:
+        results["series"] = series
     return results
 
 
@@ -124,11 +153,14 @@ def run_study(cfg: StudyConfig, output: str | Path | None = None, progress: Prog
     from ..potentials import get_potential
     summary = {"superionic": __version__, "versions": versions(), "config": cfg.model_dump(),
                "potential": get_potential(cfg.potential).identity(), "results": results,
-               "units": {"temperature": "K", "D": "cm2/s", "g0": "1/THz", "time": "fs"}, "timings": timings}
+               "units": {"temperature": "K", "D": "cm2/s", "sigma": "mS/cm", "E_a": "eV", "g0": "1/THz",
+                         "band_centre": "meV", "time": "fs", "fit_window": "fs"},
+               "timings": timings}
     t2 = time.time()
     from ..report.html import write_report
     report = write_report(out, summary)
     timings["report_s"] = time.time() - t2
     timings["total_s"] = time.time() - t0
-    _write_json(out / "summary.json", summary)
+    from ..results import write_json
+    write_json(out / "summary.json", summary)
     return report

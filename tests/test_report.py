@@ -1,0 +1,66 @@
+"""The analysis stage and the HTML report on synthetic trajectories at two temperatures (no MD)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from superionic import synthetic
+from superionic.results import write_json
+from superionic.trajectory import Trajectory, write_h5md
+from superionic.workflow import StudyConfig
+from superionic.workflow.study import run_analysis_stage
+from superionic.report.html import write_report
+
+
+def _mixed(temp, gamma, seed):
+    """Diffusing Li (Langevin) + vibrating P and S (Einstein oscillators) at one temperature."""
+    li = synthetic.langevin_particles(n_atoms=24, n_frames=1500, dt=4.0, gamma=gamma, temperature=temp,
+                                      box=10.0, seed=seed)
+    host = synthetic.harmonic_oscillators([5.0, 9.0], n_per_frequency=8, n_frames=1500, dt=4.0,
+                                          temperature=temp, box=10.0, seed=seed)
+    return Trajectory(positions=np.concatenate([li.positions, host.positions], axis=1), cells=np.eye(3) * 10.0,
+                      symbols=li.symbols + host.symbols, dt=4.0,
+                      velocities=np.concatenate([li.velocities, host.velocities], axis=1),
+                      masses=np.concatenate([li.masses, host.masses]), metadata={"temperature": temp})
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    out = tmp_path_factory.mktemp("study")
+    paths = {}
+    for temp, gamma in ((600.0, 0.02), (900.0, 0.008)):
+        p = out / f"T{temp:g}.h5"
+        write_h5md(p, _mixed(temp, gamma, seed=int(temp)))
+        paths[temp] = p
+    cfg = StudyConfig(name="synthetic", temperatures=[600.0, 900.0], output=str(out))
+    results = run_analysis_stage(cfg, paths, out)
+    summary = {"config": cfg.model_dump(), "potential": {"name": "synthetic", "source": "test"},
+               "results": results, "versions": {"superionic": "test"}, "timings": {}}
+    write_json(out / "summary.json", summary)
+    return out, results, write_report(out, summary)
+
+
+def test_numbers_follow_the_physics(study):
+    _, results, _ = study
+    for label, temp, gamma in (("T600K", 600.0, 0.02), ("T900K", 900.0, 0.008)):
+        exact = synthetic.langevin_diffusion_coefficient(temp, 6.94, gamma)
+        d = results[label]["diffusion"]["Li"]
+        assert abs(d["D"] - exact) < 4 * d["D_err"] + 0.05 * exact
+        v = results[label]["vdos"]
+        assert v["Li"]["classification"] == "diffusive" and v["Li"]["g0"] > 0
+        assert v["P"]["g0"] < 5 * v["P"]["g0_err"] + 1e-3            # vibrating host: g(0) ≈ 0
+        assert results[label]["conductivity"]["sigma_NE"] > 0
+    arr = results["series"]["arrhenius"]
+    assert arr["E_a"] > 0 and arr["D_300K_extrapolated"]
+
+
+def test_report_is_complete_and_self_contained(study):
+    out, _, report = study
+    text = report.read_text()
+    assert text.count("data:image/png;base64,") >= 6
+    assert "extrapolated" in text and "E<sub>a</sub>" in text
+    assert "src='http" not in text and 'src="http' not in text      # nothing fetched by the page
+    for name in ("T600K_vdos.nc", "T900K_diffusion.nc", "T600K_conductivity.nc", "arrhenius.nc"):
+        assert (out / "analysis" / name).exists()
+    json.loads((out / "summary.json").read_text())
