@@ -8,28 +8,15 @@ from .app import app
 
 
 def main() -> None:
-    """Entry point: run the app; a SuperionicError becomes one clear line on stderr and exit code 2."""
+    """Entry point: typer reports usage errors itself; a SuperionicError becomes one clear line on
+    stderr and exit code 2 (no traceback)."""
     from ..errors import SuperionicError
 
     try:
-        app(standalone_mode=False)
+        app()
     except SuperionicError as err:
         print(f"superionic: error: {err}", file=sys.stderr)
         sys.exit(2)
-    except KeyboardInterrupt:
-        print("superionic: interrupted", file=sys.stderr)
-        sys.exit(130)
-    except SystemExit:
-        raise
-    except Exception as err:  # click's own usage errors
-        import click
-
-        if isinstance(err, click.exceptions.ClickException):
-            err.show()
-            sys.exit(err.exit_code)
-        if isinstance(err, click.exceptions.Abort):
-            sys.exit(1)
-        raise
 
 
 __all__ = ["app", "main"]

@@ -26,6 +26,7 @@ def md_cmd(
     equilibration: int = typer.Option(500, "--equilibration", help="Equilibration steps before production (not written)."),
     supercell: str = typer.Option("1x1x1", "--supercell", help="Repeat the cell: 2x2x2, or by size: 200atoms, 12A."),
     potential: str = typer.Option("chgnet", "--potential", help="Registered potential (see `superionic potentials`) or a model file."),
+    engine: str = typer.Option("auto", "--engine", help="MD engine: auto (the potential's own), ase, or lammps (fast distilled potentials)."),
     protocol: str = typer.Option("free", "--protocol", help="free | frozen-host | tethered | rigid-anions (phonon suppression)."),
     reference: Optional[Path] = typer.Option(None, "--reference", help="Free run folder at the same T (frozen-host, tethered)."),
     stiffness: float = typer.Option(1.0, "--stiffness", help="Tether spring constant in eV/Å² (tethered)."),
@@ -39,7 +40,7 @@ def md_cmd(
     """Run MD with a machine-learned potential; positions and velocities go to H5MD, resumable after a kill."""
     from ..errors import InputError
     from ..materials import build_material
-    from ..md import MDSettings, run_ladder, run_nvt
+    from ..md import MDSettings, run_ladder, run_md
     from ..potentials import get_potential
     from .progress import md_progress
 
@@ -77,13 +78,14 @@ def md_cmd(
                 raise InputError(f"temperature must be > 0 K, got {T}")
     atoms = build_material(material, supercell)
     spec = get_potential(potential)
-    calc = spec.make()
     if len(temps) == 1 and not (out / "ladder.json").exists():
         with md_progress(f"MD {material} {settings.temperature:g} K") as cb:
-            path = run_nvt(atoms, calc, settings, out, potential=spec.identity(), resume=resume is not None,
-                           progress=cb)
+            path = run_md(atoms, spec, settings, out, engine=engine, resume=resume is not None, progress=cb)
         typer.echo(f"wrote {path}")
         return
+    if (spec.engine if engine == "auto" else engine) == "lammps":
+        raise InputError("temperature ladders run on the ASE engine; for LAMMPS run one temperature per call")
+    calc = spec.make()
     with md_progress(f"MD ladder {material}") as cb:
         paths = run_ladder(atoms, calc, settings, temps, out, potential=spec.identity(), resume=resume is not None,
                            progress=lambda T, s, n, temp: cb(s, n, temp))

@@ -6,7 +6,8 @@ from .guards import MDExplodedError
 from .ladder import run_ladder, run_stiffness_scan
 from .protocols import PROTOCOLS, HarmonicTether, RigidUnits, apply_protocol, reference_from_trajectory
 from .run import MDSettings, read_thermo, run_nvt
+from .engine import ENGINES, run_md
 
-__all__ = ["MDSettings", "run_nvt", "run_ladder", "run_stiffness_scan", "read_thermo", "MDExplodedError", "PROTOCOLS", "THERMOSTATS",
+__all__ = ["MDSettings", "run_nvt", "run_md", "ENGINES", "run_ladder", "run_stiffness_scan", "read_thermo", "MDExplodedError", "PROTOCOLS", "THERMOSTATS",
            "apply_protocol", "reference_from_trajectory", "HarmonicTether", "RigidUnits", "minimise",
            "npt_equilibrate", "detect_equilibration", "equilibration_report"]

@@ -178,7 +178,6 @@ def run_nvt(atoms: Atoms, calculator, settings: MDSettings, out_dir: str | Path,
             truncate_h5md(traj_path, n_frames)
             _truncate_thermo(thermo_path, start_step)
             writer = H5MDWriter.append_to(traj_path, chunk=settings.chunk)
-            writer.f.swmr_mode = True  # appended frames stay readable if this process is killed
             dyn = _production_dynamics(atoms, settings, rng)
             set_thermostat_state(dyn, ck["extra"].get("thermostat", {}))
             info["resumed_from_step"] = start_step

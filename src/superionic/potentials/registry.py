@@ -162,3 +162,12 @@ def from_model_file(path: str | Path, kind: str | None = None) -> PotentialSpec:
         raise InputError(f"unknown model-file kind {kind!r}: chgnet or sevennet")
     return PotentialSpec(f"file:{path.name}", "ase", f"{kind} model file {path}", factory, package=pkg,
                          description=f"user {kind} checkpoint", model_file=str(path.resolve()), model_sha256=digest)
+
+
+def _register_shipped_lammps() -> None:
+    """Shipped LAMMPS potentials (distilled, files under potentials/data/) join the registry."""
+    from .lammps_potentials import register_lammps_potentials
+    register_lammps_potentials(REGISTRY)
+
+
+_register_shipped_lammps()

@@ -63,6 +63,7 @@ class H5MDWriter:
             self.f = h5py.File(self.path, "a", libver="latest")
             self.g = self.f["particles"][group]
             self.has_velocities = "velocity" in self.g
+            self.f.swmr_mode = True     # appended frames stay readable if the writer is killed
         else:
             self.f = h5py.File(self.path, "w", libver="latest")
             h5 = self.f.create_group("h5md")

@@ -36,6 +36,7 @@ class StudyConfig(BaseModel):
     material: str = "Li6PS5Cl"
     supercell: str = "1x1x1"
     potential: str = "chgnet"
+    engine: Literal["auto", "ase", "lammps"] = "auto"
     temperatures: list[float] = Field(default_factory=lambda: [600.0, 900.0], min_length=1)
     md: MDConfig = Field(default_factory=MDConfig)
     analyses: list[Literal["vdos", "diffusion"]] = Field(default_factory=lambda: list(ANALYSES))
@@ -52,6 +53,7 @@ class StudyConfig(BaseModel):
     def md_hash(self) -> str:
         """Hash of everything that determines the MD (not the analyses): a cache key for the runs."""
         key = {"material": self.material, "supercell": self.supercell, "potential": self.potential,
+               "engine": self.engine,
                "md": self.md.model_dump()}
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 

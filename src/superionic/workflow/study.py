@@ -32,7 +32,7 @@ def _label(t: float) -> str:
 def run_md_stage(cfg: StudyConfig, out: Path, progress: Progress | None = None) -> dict[float, Path]:
     """Run (or reuse, or resume) the MD of every temperature; returns {T: trajectory path}."""
     from ..materials import build_material
-    from ..md import MDSettings, run_nvt
+    from ..md import MDSettings, run_md
     from ..potentials import get_potential
 
     spec = get_potential(cfg.potential)
@@ -54,15 +54,16 @@ def run_md_stage(cfg: StudyConfig, out: Path, progress: Progress | None = None) 
             resume = same
         else:
             resume = False
-        if calc is None:
-            calc = spec.factory()
+        if calc is None and (spec.engine if cfg.engine == "auto" else cfg.engine) == "ase":
+            calc = spec.make()
         m = cfg.md
         settings = MDSettings(temperature=temp, steps=m.steps, dt=m.dt, stride=m.stride, friction=m.friction,
                               production_friction=m.production_friction, equilibration_steps=m.equilibration_steps,
                               seed=m.seed, metadata={"material": cfg.material, "supercell": cfg.supercell,
                                                      "md_hash": cfg.md_hash(), "study": cfg.name})
         cb = (lambda s, n, tk, _t=temp: progress(f"MD {_label(_t)}", s, n, tk)) if progress else None
-        paths[temp] = run_nvt(atoms, calc, settings, folder, potential=spec.identity(), resume=resume, progress=cb)
+        paths[temp] = run_md(atoms, spec, settings, folder, engine=cfg.engine, resume=resume, progress=cb,
+                             calculator=calc)
     return paths
 
 

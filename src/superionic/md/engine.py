@@ -1,0 +1,33 @@
+"""One entry point for every MD engine: the potential's registry entry says which engine runs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from ase import Atoms
+
+from ..errors import InputError
+
+ENGINES = ("auto", "ase", "lammps")
+
+
+def run_md(atoms: Atoms, spec, settings, out_dir: str | Path, *, engine: str = "auto", resume: bool = False,
+           progress: Callable[[int, int, float], None] | None = None, calculator=None) -> Path:
+    """Run one MD (settings: MDSettings) with a registered potential `spec` on its engine; returns trajectory.h5.
+
+    engine: "auto" (the potential's own engine), "ase" (any potential, through its ASE calculator) or
+    "lammps" (potentials whose engine is LAMMPS). `calculator` reuses an already built ASE calculator.
+    """
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    engine = spec.engine if engine == "auto" else engine
+    if engine == "lammps":
+        if spec.engine != "lammps":
+            raise InputError(f"potential {spec.name!r} runs on the {spec.engine} engine, not LAMMPS; "
+                             "choose a LAMMPS potential (superionic potentials) or --engine ase")
+        from .lammps_engine import run_nvt_lammps
+        return run_nvt_lammps(atoms, spec.name, settings, out_dir, resume=resume, progress=progress)
+    from .run import run_nvt
+    return run_nvt(atoms, calculator or spec.make(), settings, out_dir, potential=spec.identity(), resume=resume,
+                   progress=progress)
