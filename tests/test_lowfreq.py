@@ -83,3 +83,23 @@ def test_classification_rules():
     assert classify(1e-3, 1e-4, 2.0) == "diffusive"
     assert classify(1e-5, 1e-4, 2.0) == "Debye-like"
     assert classify(1e-5, 1e-4, 1.1) == "liquid-like"
+
+
+def test_leakage_bound_covers_side_lobe_leakage_of_a_sharp_band():
+    """A pure cosine VACF (Einstein band, true g(0) = 0): the windowed spectrum at ν = 0 is pure
+    side-lobe leakage, and the bound must cover it for every window and band position."""
+    from superionic.analysis.correlate import cosine_transform
+    from superionic.analysis.lowfreq import leakage_bound
+    from superionic.analysis.windows import lag_window
+
+    dt, m = 4.0, 400                                   # fs, lags
+    t = np.arange(m) * dt
+    for window in ("hann", "blackman", "triangle"):
+        for nu0_thz in (4.7, 6.05, 9.1, 13.33):   # ≥ 7 resolution widths above 0
+            z = np.cos(2 * np.pi * nu0_thz * 1e-3 * t) * lag_window(window, m)
+            nu, spec = cosine_transform(z, dt)
+            nu, g = nu * 1e3, spec * 1e-3              # THz, 1/THz
+            leak = abs(g[0])
+            bound = leakage_bound(nu, g, 0.5 * nu0_thz, window, m, dt)
+            assert bound >= leak
+            assert bound < 0.05 * g.max()              # and it is a side-lobe level, not the band

@@ -29,7 +29,7 @@ def _mixed(temp, gamma, seed):
 def study(tmp_path_factory):
     out = tmp_path_factory.mktemp("study")
     paths = {}
-    for temp, gamma in ((600.0, 0.02), (900.0, 0.008)):
+    for temp, gamma in ((600.0, 0.05), (900.0, 0.04)):
         p = out / f"T{temp:g}.h5"
         write_h5md(p, _mixed(temp, gamma, seed=int(temp)))
         paths[temp] = p
@@ -43,12 +43,12 @@ def study(tmp_path_factory):
 
 def test_numbers_follow_the_physics(study):
     _, results, _ = study
-    for label, temp, gamma in (("T600K", 600.0, 0.02), ("T900K", 900.0, 0.008)):
+    for label, temp, gamma in (("T600K", 600.0, 0.05), ("T900K", 900.0, 0.03)):
         exact = synthetic.langevin_diffusion_coefficient(temp, 6.94, gamma)
         d = results[label]["diffusion"]["Li"]
         assert abs(d["D"] - exact) < 4 * d["D_err"] + 0.05 * exact
         v = results[label]["vdos"]
-        assert v["Li"]["classification"] == "diffusive" and v["Li"]["g0"] > 0
+        assert v["Li"]["classification"] == "diffusive" and v["Li"]["g0"] > 0, (label, v["Li"])
         assert v["P"]["g0"] < 5 * v["P"]["g0_err"] + 1e-3            # vibrating host: g(0) ≈ 0
         assert results[label]["conductivity"]["sigma_NE"] > 0
     arr = results["series"]["arrhenius"]

@@ -20,8 +20,10 @@ fitted line (not the noisy data, to avoid weights correlated with the values); i
 The random-walk model is applied on a coarse time grid of q frames, q·dt = the window start, with
 the fit lags multiples of q: below that scale real motion is smooth (ballistic, vibrational), and a
 frame-level random-walk model would mistake it for independent steps and give too small an error.
-σ_D is the GLS standard error; no residual rescaling (χ²/dof is reported as a diagnostic).
-Calibration (tests): D within 2σ of the exact value in ~95 % of Langevin realisations.
+σ_D is the GLS standard error. Two checks flag a window that is not diffusive (`window_ok` = 0):
+the log–log slope of the MSD on the window must lie in LOGLOG_RANGE (a caged or vibrating species has
+a slope well below 1), and χ² must stay below its 99.9 % quantile; when the random-walk model fails
+that test, σ_D is scaled by √(χ²/dof) (Birge ratio). Calibration (tests): D within 2σ of the exact value in ~95 % of Langevin realisations.
 
 Diffusive window (automatic unless given): on ~40 log-spaced lags the secant slope of the MSD is
 compared with the GLS slope over the later window [2t, 8t]; the first lag t_c where they agree (within
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+from scipy.stats import chi2 as chi2_dist
 
 from .. import units
 from ..errors import InputError
@@ -47,6 +50,8 @@ AXES = ["x", "y", "z"]
 START_MARGIN = 3.0
 #: time step of the random-walk noise model as a fraction of the window start
 RESOLUTION_FRACTION = 1.0
+#: log–log MSD slope accepted as diffusive on the fit window (1 = Fickian; < 1 still caged/subdiffusive)
+LOGLOG_RANGE = (0.7, 1.3)
 
 
 # ----------------------------------------------------------------------------- positions
@@ -342,10 +347,20 @@ def fit_msd(time: np.ndarray, msd_values: np.ndarray, n_frames: int, n_independe
         s = a2_scale * model
         beta, cb, chi2 = gls_line(x, y, np.outer(s, s) * rho)
         line = beta if beta[0] > 0 else line
-    return dict(slope=float(beta[0]), slope_err=float(np.sqrt(cb[0, 0])), intercept=float(beta[1]),
+    dof = max(1, sel.size - 2)
+    slope_err = float(np.sqrt(cb[0, 0]))
+    # two checks that the window is really diffusive: the MSD grows ∝ t there (log–log slope near 1),
+    # and the random-walk noise model fits (χ² below its 99.9 % quantile). When the model fails, σ is
+    # scaled by √(χ²/dof) (Birge ratio) and the window is flagged.
+    loglog = float(np.polyfit(np.log(x), np.log(y), 1)[0]) if np.all(y > 0) else float("nan")
+    model_ok = chi2 <= chi2_dist.ppf(0.999, dof)
+    if not model_ok:
+        slope_err *= float(np.sqrt(chi2 / dof))
+    window_ok = window_ok and model_ok and LOGLOG_RANGE[0] <= loglog <= LOGLOG_RANGE[1]
+    return dict(slope=float(beta[0]), slope_err=slope_err, intercept=float(beta[1]),
                 intercept_err=float(np.sqrt(cb[1, 1])), t_start=float(x[0]), t_stop=float(x[-1]),
-                n_points=int(sel.size), chi2_dof=chi2 / max(1, sel.size - 2), window_auto=bool(auto),
-                window_ok=bool(window_ok), max_inflation=float(inflation[sel].max()),
+                n_points=int(sel.size), chi2_dof=chi2 / dof, window_auto=bool(auto),
+                window_ok=bool(window_ok), loglog_slope=loglog, max_inflation=float(inflation[sel].max()),
                 model_resolution=float(q * dt))
 
 
@@ -380,8 +395,9 @@ def _auto_start(time, y, lags, stop, dims, n_frames, n_independent, inflation, r
     for k in range(len(ok)):
         if ok[k: k + 3].all():
             # safety margin: the GLS weights the earliest lags most, so residual curvature there biases D
-            t_s = time[min(m_stop, int(round(margin * grid[k])))]
-            return t_s, bool(t_s <= time[m_stop] / 2)
+            # a window starting past half the lags is too short to fit: cap it there and flag it
+            start = int(round(margin * grid[k]))
+            return time[min(start, m_stop // 2)], bool(start <= m_stop // 2)
     return time[m_stop // 2], False
 
 
@@ -478,6 +494,8 @@ def diffusion(traj: Trajectory, species: list[str] | str | None = None, max_lag:
     ds["window_ok"] = ("species", np.array([int(r["window_ok"]) for r in res]),
                        {"units": units.DIMENSIONLESS, "long_name": "1 if a diffusive regime was found"})
     ds["chi2_dof"] = ("species", np.array([r["chi2_dof"] for r in res]), {"units": units.DIMENSIONLESS})
+    ds["loglog_slope"] = ("species", np.array([r["loglog_slope"] for r in res]),
+                          {"units": units.DIMENSIONLESS, "long_name": "d ln MSD / d ln t on the fit window"})
     if per_axis:
         ds["D_axis"] = (("species", "axis"), np.array([[a["slope"] / 2.0 for a in row] for row in res_axis]) * conv,
                         {**dunit, "long_name": "D per Cartesian axis, <Δx_a²> = 2 D_a t"})

@@ -14,7 +14,12 @@ For a species (or atom group) of a `vdos` Dataset:
 * the alternative fit g₀ + aν + bν² (same forward model, linear least squares).
 * uncertainties from a bootstrap over the units kept by `vdos` (atom subsets × time blocks): the
   units are resampled with replacement, the spectrum is recomputed and refitted.
-* classification: 'diffusive' when g₀ > 3 g0_err (and > 0), else 'Debye-like' when n ≥ 1.5,
+* 'unresolved' instead of a class when the default window has to reach into the band (resolution
+  too coarse: run longer) or the exponent hits the bounds of its search; the numbers are then kept
+  but must not be read as a law, and no class is claimed (the plain g(ν=0) then also holds the
+  main-lobe smear of the band).
+* classification: 'diffusive' when g₀ > 3 g0_err and g₀ exceeds the bound on side-lobe leakage of
+  the vibrational band through the lag window (`leakage_bound`), else 'Debye-like' when n ≥ 1.5,
   else 'liquid-like' (n < 1.5; the liquid/INM limit is n ≈ 1, Debye n = 2).
 
 Fit weights are 1/σ_i² with σ_i the bootstrap spread of each spectral point (relative weights 1/g²
@@ -114,15 +119,48 @@ def fit_quadratic(model: ForwardModel, y: np.ndarray, w: np.ndarray) -> dict:
     return {"g0": float(coef[0]), "a": float(coef[1]), "b": float(coef[2]), "chi2": chi2}
 
 
+def leakage_bound(nu: np.ndarray, g: np.ndarray, above: float, window: str, max_lag: int,
+                  dt_fs: float) -> float:
+    """Upper bound (1/THz) on what the lag window's side lobes carry from the band above `above` THz
+    down to ν = 0: 2 Σ_j g_j |K|_env(ν_j) Δν, with |K|_env the envelope of the window kernel (its
+    oscillation removed by a running maximum over ±2 bins of a 4× oversampled kernel, so a band that
+    falls between grid points is covered too). A g₀ below this bound is not evidence of
+    diffusion: it can be leakage of the vibrational band (sharp bands, short lag windows).
+    """
+    from .correlate import cosine_transform
+
+    over = 4                                                        # kernel on a 4× finer grid
+    w = np.concatenate([lag_window(window, max_lag), np.zeros((over - 1) * max_lag)])
+    _, k = cosine_transform(w, dt_fs)                               # 2K(ν), fs
+    k = np.abs(k) * 0.5e-3                                          # |K| in 1/THz
+    half = 2 * over                                                 # running max over ±2 coarse bins
+    pad = np.concatenate([k, np.full(half, k[-1])])
+    env_fine = np.max(np.stack([np.roll(pad, s) for s in range(-half, half + 1)]), axis=0)[: len(k)]
+    env = env_fine[::over][: len(nu)]
+    if len(env) < len(nu):
+        env = np.concatenate([env, np.full(len(nu) - len(env), env[-1])])
+    far = nu > above
+    dnu = float(nu[1] - nu[0])
+    return float(2.0 * np.sum(np.clip(g[far], 0.0, None) * env[far]) * dnu)
+
+
 # --------------------------------------------------------------------------- windows
+#: a default fit window reaching above this fraction of the band's median frequency is "unresolved"
+COARSE_FRACTION = 0.6
+
+
+def band_median(nu: np.ndarray, g: np.ndarray) -> float:
+    """Median frequency of the spectrum (THz): half of ∫g dν lies below it."""
+    cum = np.concatenate([[0.0], np.cumsum(0.5 * (g[1:] + g[:-1]) * np.diff(nu))])
+    return float(np.interp(0.5, cum / cum[-1], nu))
+
+
 def default_fit_window(nu: np.ndarray, g: np.ndarray, fwhm: float) -> tuple[float, float]:
     """(lo, hi) THz: lo = one resolution FWHM; hi = max(0.15 × median frequency, lo + 8 FWHM)."""
-    cum = np.concatenate([[0.0], np.cumsum(0.5 * (g[1:] + g[:-1]) * np.diff(nu))])
-    cum /= cum[-1]
-    median = float(np.interp(0.5, cum, nu))
+    median = band_median(nu, g)
     lo = float(fwhm)
     hi = max(0.15 * median, lo + 8.0 * fwhm)
-    if hi > 0.6 * median:
+    if hi > COARSE_FRACTION * median:
         warnings.warn(f"the resolution ({fwhm:.3g} THz FWHM) is coarse for this band (median "
                       f"{median:.3g} THz): the low-frequency window {lo:.3g}–{hi:.3g} THz reaches into the "
                       "band; use a longer max_lag or trajectory", RuntimeWarning, stacklevel=3)
@@ -154,7 +192,12 @@ def analyse_lowfreq(ds: xr.Dataset, name: str, fit_window: tuple[float, float] |
     dt, window, max_lag = float(ds.attrs["dt_fs"]), ds.attrs["window"], int(ds.attrs["max_lag"])
     fwhm = float(ds.attrs["resolution_fwhm_THz"])
     dnu = float(nu[1] - nu[0])
-    lo, hi = fit_window if fit_window is not None else default_fit_window(nu, g, fwhm)
+    if fit_window is not None:
+        lo, hi = fit_window
+        resolved = True
+    else:
+        lo, hi = default_fit_window(nu, g, fwhm)
+        resolved = hi <= COARSE_FRACTION * band_median(nu, g)
     if not (0 <= lo < hi):
         raise InputError(f"fit window must satisfy 0 ≤ low < high (THz), got {lo}, {hi}")
     mask = (nu >= lo) & (nu <= hi)
@@ -213,13 +256,22 @@ def analyse_lowfreq(ds: xr.Dataset, name: str, fit_window: tuple[float, float] |
             res["quadratic"][key + "_err"] = nan
     res["D_from_g0"] = res["g0"] * 1e3 * z0 / 12.0 * units.A2_PER_FS_TO_CM2_PER_S
     res["D_at_zero"] = res["g_at_zero"] * 1e3 * z0 / 12.0 * units.A2_PER_FS_TO_CM2_PER_S
-    res["classification"] = classify(res["g0"], res["g0_err"], res["exponent"])
+    res["leakage_bound"] = leakage_bound(nu, g, hi, window, max_lag, dt)
+    # the law is not determined when the window reaches into the band (too short a run for the
+    # resolution) or when the exponent runs into the bounds of its search
+    at_bound = min(abs(res["exponent"] - N_BOUNDS[0]), abs(res["exponent"] - N_BOUNDS[1])) < 1e-3
+    res["resolved"] = bool(resolved and not at_bound)
+    # a coarse window: the plain g(ν=0) then also holds the main-lobe smear of the low-frequency band,
+    # so neither the law nor diffusion can be read, and no class is claimed
+    cls = classify(res["g0"], res["g0_err"], res["exponent"], res["leakage_bound"]) if resolved else "unresolved"
+    res["classification"] = cls if (cls == "diffusive" or res["resolved"]) else "unresolved"
     return res
 
 
-def classify(g0: float, g0_err: float, n: float) -> str:
-    """'diffusive' if g₀ > 3σ > 0; else 'Debye-like' for n ≥ 1.5, 'liquid-like' for n < 1.5."""
-    if np.isfinite(g0_err) and g0 > 3.0 * g0_err and g0 > 0:
+def classify(g0: float, g0_err: float, n: float, leakage: float = 0.0) -> str:
+    """'diffusive' if g₀ > 3σ and g₀ > the window-leakage bound; else 'Debye-like' for n ≥ 1.5,
+    'liquid-like' for n < 1.5."""
+    if np.isfinite(g0_err) and g0 > 3.0 * g0_err and g0 > max(leakage, 0.0) and g0 > 0:
         return "diffusive"
     return "Debye-like" if n >= 1.5 else "liquid-like"
 

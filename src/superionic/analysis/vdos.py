@@ -573,6 +573,7 @@ def vdos_summary(ds: xr.Dataset, temperature: float | None = None, fit_window: t
             "exponent": lf["exponent"], "exponent_err": lf["exponent_err"],
             "amplitude": lf["amplitude"], "fit_window_THz": lf["fit_window"],
             "quadratic_fit": lf["quadratic"], "classification": lf["classification"],
+            "resolved": lf["resolved"], "leakage_bound": lf["leakage_bound"],
             "D_from_g0": lf["D_from_g0"], "D_from_g0_err": lf["D_from_g0_err"],
             "band_centre": band_centre(nu, g) * units.THZ_TO_MEV,
             "debye_frequency": debye_frequency(lf),

@@ -25,4 +25,9 @@ def run_cmd(
     cfg = load_config(study)
     with md_progress(f"study {cfg.name}") as cb:
         report = run_study(cfg, out, progress=lambda label, s, n, t: cb(s, n, t))
+    import json
+    notes = json.loads((report.parent / "summary.json").read_text()).get("warnings", [])
+    if notes:
+        typer.echo(f"{len(notes)} warning(s) about the analyses (e.g. runs too short for the resolution): "
+                   "listed in the report and summary.json")
     typer.echo(f"report: {report}")

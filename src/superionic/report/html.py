@@ -6,6 +6,7 @@ import html
 import os
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from .figures import to_png_base64, vdos_figure
@@ -22,6 +23,8 @@ def _fmt(x, digits: int = 3) -> str:
     if x is None:
         return "–"
     try:
+        if not np.isfinite(float(x)):
+            return "–"
         return f"{float(x):.{digits}g}"
     except (TypeError, ValueError):
         return html.escape(str(x))
@@ -46,10 +49,32 @@ def _img(fig, alt: str) -> str:
 
 def _pm(v: dict, key: str, digits: int = 3) -> str:
     """'value ± error' from v[key] and v[key + '_err']."""
-    if key not in v:
+    if key not in v or _fmt(v[key]) == "–":
         return "–"
     err = v.get(f"{key}_err")
-    return _fmt(v[key], digits) + ("" if err is None else f" ± {_fmt(err, 2)}")
+    return _fmt(v[key], digits) + ("" if _fmt(err) == "–" else f" ± {_fmt(err, 2)}")
+
+
+def _d(v: dict) -> str:
+    """D ± σ, marked † when no diffusive regime was found on the fit window."""
+    return _pm(v, "D") + ("" if v.get("window_ok", True) or not v else " †")
+
+
+def _g0(v: dict) -> str:
+    """g(0): the low-frequency fit when resolved, else the plain windowed value g(ν=0)."""
+    if not v:
+        return "–"
+    return _pm(v, "g0") if v.get("resolved", True) else _pm(v, "g_at_zero") + " ‡"
+
+
+def _n(v: dict) -> str:
+    return _pm(v, "exponent", 2) if v.get("resolved", True) else "unresolved ‡"
+
+
+FOOTNOTES = ("<p class='note'>† the MSD is not yet linear in t on the fit window (log–log slope outside "
+             "0.7–1.3 or the random-walk noise model rejected): the run is too short for this species, the value "
+             "is indicative only. ‡ the frequency resolution of this run is too coarse to fit the low-frequency "
+             "law; g(ν = 0) is the plain windowed Green–Kubo value, which then also holds the smear of the vibrational band (an upper bound on g₀). Longer runs resolve both.</p>")
 
 
 def write_report(out: str | Path, summary: dict) -> Path:
@@ -80,16 +105,15 @@ def write_report(out: str | Path, summary: dict) -> Path:
         d = (r.get("diffusion") or {}).get(mobile, {})
         c = r.get("conductivity") or {}
         v = (r.get("vdos") or {}).get(mobile, {})
-        rows.append([label, _fmt(r.get("duration_ps")), _pm(d, "D"), _pm(c, "sigma"), _pm(c, "sigma_NE"),
-                     _pm(c, "haven_ratio"), _pm(v, "g0"), _pm(v, "exponent", 2),
-                     html.escape(str(v.get("classification", "–")))])
+        rows.append([label, _fmt(r.get("duration_ps")), _d(d), _pm(c, "sigma"), _pm(c, "sigma_NE"),
+                     _pm(c, "haven_ratio"), _g0(v), _n(v), html.escape(str(v.get("classification", "–")))])
     parts.append(f"<h2>Key results for {html.escape(mobile)}</h2>")
     parts.append(_table(["run", "length (ps)", f"D* (cm²/s)", "σ (mS/cm)", "σ_NE (mS/cm)", "Haven ratio",
                          "g(0) (1/THz)", "low-ω exponent n", "VDOS class"], rows))
     parts.append("<p class='note'>D* from a generalised-least-squares fit of the MSD with its correlated "
                  "covariance (1σ); σ from the charge MSD, σ_NE = n q² D*/k_BT (Nernst–Einstein). "
                  "g(0) and n from g ≈ g₀ + aν^n fitted on the low-frequency window (block bootstrap, 1σ); "
-                 "n ≈ 2 Debye solid, n ≈ 1 liquid-like, g₀ > 0 diffusive.</p>")
+                 "n ≈ 2 Debye solid, n ≈ 1 liquid-like, g₀ > 0 diffusive.</p>" + FOOTNOTES)
 
     arr = series.get("arrhenius")
     if arr:
@@ -98,6 +122,9 @@ def write_report(out: str | Path, summary: dict) -> Path:
                      f"D({mobile}, 300 K) = {_pm(arr, 'D_300K')} cm²/s"
                      f"{' — <b>extrapolated</b> beyond the simulated range' if arr.get('D_300K_extrapolated') else ''}."
                      "</p>")
+        if not arr.get("all_windows_diffusive", True):
+            parts.append("<p class='note'><b>Caution:</b> at least one D entering this fit comes from a window "
+                         "that is not yet diffusive (†): the activation energy is indicative only.</p>")
         p = out / "analysis" / "arrhenius.nc"
         if p.exists():
             parts.append(_img(plot_arrhenius(xr.load_dataset(p, engine="h5netcdf"), label=f"D {mobile}"),
@@ -115,7 +142,7 @@ def write_report(out: str | Path, summary: dict) -> Path:
         rows = []
         for label, r in results.items():
             for sp, v in (r.get("vdos") or {}).items():
-                rows.append([label, sp, _pm(v, "g0"), _pm(v, "exponent", 2),
+                rows.append([label, sp, _g0(v), _n(v),
                              html.escape(str(v.get("classification", "–"))), _pm(v, "D_from_g0"),
                              _fmt(v.get("band_centre")), _fmt(v.get("Cv")), _fmt(v.get("S_vib"))])
         parts.append(_table(["run", "species", "g(0) (1/THz)", "exponent n", "class", "D from g(0) (cm²/s)",
@@ -131,10 +158,13 @@ def write_report(out: str | Path, summary: dict) -> Path:
         for label, r in results.items():
             for sp, v in (r.get("diffusion") or {}).items():
                 w = v.get("fit_window_fs") or [None, None]
-                rows.append([label, sp, _pm(v, "D"), f"{_fmt(w[0])}–{_fmt(w[1])}",
+                rows.append([label, sp, _d(v), f"{_fmt(w[0])}–{_fmt(w[1])}",
                              "yes" if v.get("window_ok") else "<b>no</b> (run too short)"])
         parts.append(_table(["run", "species", "D (cm²/s)", "fit window (fs)", "diffusive regime reached"], rows))
 
+    if summary.get("warnings"):
+        parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in summary["warnings"])
+                     + "</ul>")
     parts.append("<h2>Provenance</h2>")
     parts.append(_table(["package", "version"], [[html.escape(k), html.escape(str(v))]
                                                   for k, v in summary["versions"].items()]))

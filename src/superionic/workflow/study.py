@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -119,7 +120,9 @@ def run_analysis_stage(cfg: StudyConfig, trajectories: dict[float, Path], out: P
         series["arrhenius"] = {"species": mobile, "E_a": float(arr.E_a), "E_a_err": float(arr.E_a_err),
                                "D0": float(arr.prefactor), "D0_err": float(arr.prefactor_err),
                                "D_300K": float(arr.predicted[0]), "D_300K_err": float(arr.predicted_err[0]),
-                               "D_300K_extrapolated": bool(arr.extrapolated[0])}
+                               "D_300K_extrapolated": bool(arr.extrapolated[0]),
+                               "all_windows_diffusive": all(bool(diff_sets[t].window_ok.sel(species=mobile))
+                                                            for t in temps)}
     temps = sorted(vdos_sets)
     if len(temps) >= 2:
         from ..analysis.vdos_series import vdos_series
@@ -146,20 +149,27 @@ def run_study(cfg: StudyConfig, output: str | Path | None = None, progress: Prog
         raise InputError(f"cannot create the output folder {out}: {err}") from None
     timings: dict[str, float] = {}
     t0 = time.time()
-    trajectories = run_md_stage(cfg, out, progress)
-    timings["md_s"] = time.time() - t0
-    t1 = time.time()
-    results = run_analysis_stage(cfg, trajectories, out)
-    timings["analysis_s"] = time.time() - t1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trajectories = run_md_stage(cfg, out, progress)
+        timings["md_s"] = time.time() - t0
+        t1 = time.time()
+        results = run_analysis_stage(cfg, trajectories, out)
+        timings["analysis_s"] = time.time() - t1
+    # our own warnings (resolution, finite differences …) go to the summary and the report, once each;
+    # third-party chatter (torch, pymatgen deprecations) is dropped
+    notes = list(dict.fromkeys(str(w.message) for w in caught if "superionic" in (w.filename or "")))
     from ..potentials import get_potential
     summary = {"superionic": __version__, "versions": versions(), "config": cfg.model_dump(),
                "potential": get_potential(cfg.potential).identity(), "results": results,
                "units": {"temperature": "K", "D": "cm2/s", "sigma": "mS/cm", "E_a": "eV", "g0": "1/THz",
                          "band_centre": "meV", "time": "fs", "fit_window": "fs"},
-               "timings": timings}
+               "timings": timings, "warnings": notes}
     t2 = time.time()
     from ..report.html import write_report
-    report = write_report(out, summary)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")      # figures refit what the analysis stage already reported
+        report = write_report(out, summary)
     timings["report_s"] = time.time() - t2
     timings["total_s"] = time.time() - t0
     from ..results import write_json
