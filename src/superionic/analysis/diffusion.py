@@ -55,16 +55,6 @@ LOGLOG_RANGE = (0.7, 1.3)
 
 
 # ----------------------------------------------------------------------------- positions
-def _species_list(traj: Trajectory, species) -> list[str]:
-    if species is None:
-        return traj.species
-    if isinstance(species, str):
-        species = [species]
-    for s in species:
-        traj.indices(s)          # raises a clear InputError if absent
-    return list(species)
-
-
 def mobile_positions(traj: Trajectory, species: str, remove_drift: bool = True) -> np.ndarray:
     """Unwrapped positions (T, n, 3) Å of one species, minus the mean displacement of all other
     atoms (the framework) when `remove_drift` and other atoms exist."""
@@ -98,7 +88,7 @@ def msd(traj: Trajectory, species: list[str] | str | None = None, max_lag: int |
     max_lag: number of lags kept (frames, including lag 0); default half the trajectory.
     Returns `msd` (species, time) = Σ_axes `msd_axis` (species, time, axis), and `n_atoms`.
     """
-    species = _species_list(traj, species)
+    species = traj.species_list(species)
     max_lag = _default_max_lag(traj, max_lag)
     total, axis, counts = [], [], []
     for s in species:
@@ -165,7 +155,7 @@ def non_gaussian(traj: Trajectory, species: list[str] | str | None = None, lags:
     lags: integer frame lags (default ~40 log-spaced lags up to max_lag). Computed directly (not FFT)
     so short-lag values keep full precision.
     """
-    species = _species_list(traj, species)
+    species = traj.species_list(species)
     max_lag = _default_max_lag(traj, max_lag)
     lags = _log_lags(max_lag) if lags is None else np.asarray(lags, dtype=int)
     if lags.min() < 1 or lags.max() >= traj.n_frames:
@@ -195,7 +185,7 @@ def van_hove_self(traj: Trajectory, species: list[str] | str | None = None, time
     fraction kept is returned as `integral`). `p_r` = 4πr² G_s (Å⁻¹) is the radial distribution.
     Default times: 5 log-spaced lags up to half the trajectory.
     """
-    species = _species_list(traj, species)
+    species = traj.species_list(species)
     if times is None:
         lags = np.unique(np.round(np.geomspace(1, max(1, traj.n_frames // 2), 5)).astype(int))
     else:
@@ -410,7 +400,7 @@ def green_kubo(traj: Trajectory, species: list[str] | str | None = None, t_cut: 
     trajectory. Returns the running integral `D_running` (species, time) as well.
     """
     v = traj.require_velocities()
-    species = _species_list(traj, species)
+    species = traj.species_list(species)
     max_lag = _default_max_lag(traj, max_lag)
     time = np.arange(max_lag) * traj.dt
     run, d, de, cuts = [], [], [], []

@@ -399,3 +399,36 @@ def fit_gamma_models(q, gamma, gamma_err=None, models=None, q_max: float | None 
             r["delta_aic"] = r["aic"] - ok[best]["aic"]
         res["best_by_aic"] = best
     return res
+
+
+def gamma_models_summary(models: dict) -> dict:
+    """Plain-number summary of `fit_gamma_models` results (D cm²/s, τ ps, l Å, χ²_red, AIC)."""
+    out = {}
+    for name, r in models.items():
+        if name == "best_by_aic":
+            out[name] = r
+            continue
+        if not r.get("success"):
+            out[name] = {"success": False, "message": r.get("message", "")}
+            continue
+        out[name] = {k: r.get(k) for k in ("D", "D_err", "tau", "tau_err", "l", "l_err", "chi2_red", "aic",
+                                          "delta_aic", "params", "errors")}
+        out[name]["units"] = {"D": "cm2/s", "tau": "ps", "l": "angstrom"}
+    return out
+
+
+def linewidth_summary(fits: xr.Dataset, n_lorentzians: int = 1) -> dict:
+    """Per-Q Γ (meV, HWHM), EISF and χ²_red of `fit_qens_dataset` results, and the Γ(Q) model fits.
+
+    With two Lorentzians the intensity-weighted mean width `gamma_mean` enters the Γ(Q) models.
+    """
+    gcol = "gamma_mean" if n_lorentzians == 2 else "gamma"
+    models = fit_gamma_models(fits.q.values, fits[gcol].values, fits[f"{gcol}_err"].values)
+    return {
+        "units": {"q": "1/angstrom", "gamma": "meV (HWHM)", "D": "cm2/s", "tau": "ps", "l": "angstrom"},
+        "q": {f"{float(q):g}": {"gamma": float(fits[gcol].values[i]), "gamma_err": float(fits[f"{gcol}_err"].values[i]),
+                                "eisf": float(fits.eisf.values[i]), "eisf_err": float(fits.eisf_err.values[i]),
+                                "chi2_red": float(fits.chi2_red.values[i])}
+              for i, q in enumerate(fits.q.values)},
+        "models": gamma_models_summary(models),
+    }

@@ -40,16 +40,6 @@ INV_A = "angstrom-1"
 
 
 # ----------------------------------------------------------------------------- helpers
-def _species(traj: Trajectory, species) -> list[str]:
-    if species is None:
-        return traj.species
-    if isinstance(species, str):
-        species = [species]
-    for s in species:
-        traj.indices(s)                                # raises a clear InputError when absent
-    return list(species)
-
-
 def _max_lag(traj: Trajectory, max_lag) -> int:
     if max_lag is None:
         return max(2, traj.n_frames // 2)
@@ -101,7 +91,7 @@ def self_intermediate_scattering(traj: Trajectory, q, species=None, *, n_directi
     Returns a Dataset with F_s (species, q, time), F_inc (q, time), their errors, per-group F_inc_blocks,
     and the weights; time in fs, q in Å⁻¹.
     """
-    species = _species(traj, species)
+    species = traj.species_list(species)
     max_lag = _max_lag(traj, max_lag)
     qs = _self_qset(q, n_directions, traj.cells[0])
     pos = unwrap_positions(traj.positions, traj.cells)
@@ -202,7 +192,7 @@ def coherent_intermediate_scattering(traj: Trajectory, q, species=None, *, q_wid
     Positions may be wrapped (Q commensurate). Returns F (species_a, species_b, q, time), F_total (q, time)
     and S(Q) = F_total(Q, 0) as `S_static`.
     """
-    species = _species(traj, species)
+    species = traj.species_list(species)
     max_lag = _max_lag(traj, max_lag)
     qs = _coherent_qset(traj, q, q_width, max_per_shell, seed)
     if weights not in ("neutron", "number"):

@@ -35,21 +35,6 @@ def parse_isotopes(text: Optional[str]) -> dict:
     return out
 
 
-def gamma_models_summary(models: dict) -> dict:
-    out = {}
-    for name, r in models.items():
-        if name == "best_by_aic":
-            out[name] = r
-            continue
-        if not r.get("success"):
-            out[name] = {"success": False, "message": r.get("message", "")}
-            continue
-        out[name] = {k: r.get(k) for k in ("D", "D_err", "tau", "tau_err", "l", "l_err", "chi2_red", "aic",
-                                          "delta_aic", "params", "errors")}
-        out[name]["units"] = {"D": "cm2/s", "tau": "ps", "l": "angstrom"}
-    return out
-
-
 @analyze_app.command("scattering")
 def scattering_cmd(
     trajectory: Path = typer.Argument(..., help="Trajectory file (H5MD from `superionic md`, extxyz, XDATCAR, …)."),
@@ -77,7 +62,7 @@ def scattering_cmd(
     """
     import xarray as xr
 
-    from ..analysis.qens import fit_gamma_models, fit_qens_dataset
+    from ..analysis.qens import fit_qens_dataset, linewidth_summary
     from ..analysis.scattering import dynamic_structure_factor, self_intermediate_scattering
 
     positive(dt, "--dt")
@@ -102,26 +87,20 @@ def scattering_cmd(
     erange = fit_range or 30 * sqe.attrs["effective_resolution_fwhm_meV"]
     spec = spec.sel(energy=slice(-erange, erange))
     fits = fit_qens_dataset(spec, var, n_lorentzians=n_lorentzians)
-    gcol = "gamma_mean" if n_lorentzians == 2 else "gamma"
-    models = fit_gamma_models(fits.q.values, fits[gcol].values, fits[f"{gcol}_err"].values)
+    widths = linewidth_summary(fits, n_lorentzians)
     if out:
         res = xr.merge([fqt.drop_vars(["F_inc_blocks", "F_s_blocks"]), sqe.rename({"resolution": "resolution_effective"}),
                         fits.rename({k: f"fit_{k}" for k in fits.data_vars})], combine_attrs="drop_conflicts")
-        res.attrs["gamma_models"] = gamma_models_summary(models)
+        res.attrs["gamma_models"] = widths["models"]
         res.attrs["fit_variable"] = var
         save_dataset(res, out)
     summary = {
         "trajectory": str(trajectory),
-        "units": {"q": "1/angstrom", "gamma": "meV (HWHM)", "D": "cm2/s", "tau": "ps", "l": "angstrom"},
         "fitted": fit_species or "neutron-weighted incoherent sum",
         "resolution_fwhm_meV": resolution_fwhm,
         "effective_resolution_fwhm_meV": sqe.attrs["effective_resolution_fwhm_meV"],
         "fit_range_meV": [-erange, erange],
-        "q": {f"{float(qq):g}": {"gamma": float(fits[gcol].values[i]), "gamma_err": float(fits[f"{gcol}_err"].values[i]),
-                                 "eisf": float(fits.eisf.values[i]), "eisf_err": float(fits.eisf_err.values[i]),
-                                 "chi2_red": float(fits.chi2_red.values[i])}
-              for i, qq in enumerate(fits.q.values)},
-        "models": gamma_models_summary(models),
+        **widths,
     }
     if as_json:
         print_json(summary)

@@ -25,9 +25,8 @@ def fit_qens_cmd(
 ) -> None:
     """Γ(Q) (meV, half width) and EISF per Q of a measured spectrum, then Fick / Chudley–Elliott /
     Singwi–Sjölander / Hall–Ross fits of Γ(Q) with D in cm²/s."""
-    from ..analysis.qens import fit_gamma_models, fit_qens_dataset
+    from ..analysis.qens import fit_qens_dataset, linewidth_summary
     from ..neutron.measured import load_resolution, load_spectrum
-    from .analyze_scattering import gamma_models_summary
 
     ds = load_spectrum(measured)
     res = load_resolution(resolution, q=ds.q.values)
@@ -36,20 +35,14 @@ def fit_qens_cmd(
         erange = (emin if emin is not None else -float("inf"), emax if emax is not None else float("inf"))
     fits = fit_qens_dataset(ds, "S", res, n_lorentzians=n_lorentzians, background=background,
                             fit_center=fit_center, energy_range=erange)
-    gcol = "gamma_mean" if n_lorentzians == 2 else "gamma"
-    models = fit_gamma_models(fits.q.values, fits[gcol].values, fits[f"{gcol}_err"].values)
+    widths = linewidth_summary(fits, n_lorentzians)
     if out:
-        fits.attrs["gamma_models"] = gamma_models_summary(models)
+        fits.attrs["gamma_models"] = widths["models"]
         fits.attrs["source"] = str(measured)
         save_dataset(fits, out)
     summary = {
         "measured": str(measured), "resolution": str(resolution),
-        "units": {"q": "1/angstrom", "gamma": "meV (HWHM)", "D": "cm2/s", "tau": "ps", "l": "angstrom"},
-        "q": {f"{float(q):g}": {"gamma": float(fits[gcol].values[i]), "gamma_err": float(fits[f"{gcol}_err"].values[i]),
-                                "eisf": float(fits.eisf.values[i]), "eisf_err": float(fits.eisf_err.values[i]),
-                                "chi2_red": float(fits.chi2_red.values[i])}
-              for i, q in enumerate(fits.q.values)},
-        "models": gamma_models_summary(models),
+        **widths,
     }
     if as_json:
         print_json(summary)

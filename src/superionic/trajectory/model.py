@@ -108,6 +108,16 @@ class Trajectory:
             )
         return np.flatnonzero(np.asarray(self.symbols) == species)
 
+    def species_list(self, species: str | list[str] | None = None) -> list[str]:
+        """Validated list of species: None → all, 'Li' → ['Li']; an absent species raises InputError."""
+        if species is None:
+            return self.species
+        if isinstance(species, str):
+            species = [species]
+        for s in species:
+            self.indices(s)
+        return list(species)
+
     def select_frames(self, start: int = 0, stop: int | None = None, stride: int = 1) -> "Trajectory":
         """A new Trajectory with frames[start:stop:stride] (dt scaled by stride)."""
         sl = slice(start, stop, stride)
