@@ -38,6 +38,8 @@ class SnapHyper:
     rmin0: float = 0.0
     quadratic: bool = False
     zbl: tuple[float, float] | None = None    # (inner, outer) Å switching of the ZBL baseline, or None
+    chemflag: bool = False     # explicit multi-element bispectrum (B per element triple; linear only is sane)
+    bnormflag: bool = False    # normalise B by (2j+1) (LAMMPS recommends it with chemflag)
 
     def __post_init__(self) -> None:
         if not (len(self.elements) == len(self.radii) == len(self.weights)):
@@ -47,18 +49,25 @@ class SnapHyper:
 
     @property
     def cutoff(self) -> float:
+        """Largest pair cutoff rcutfac·(R_i + R_j), Å."""
         return float(2 * self.rcutfac * max(self.radii))
 
     def compute_args(self) -> str:
         radii = " ".join(repr(float(r)) for r in self.radii)
         weights = " ".join(repr(float(w)) for w in self.weights)
+        extra = ""
+        if self.chemflag:
+            extra += f" chem {len(self.elements)} " + " ".join(str(i) for i in range(len(self.elements)))
+        if self.bnormflag:
+            extra += " bnormflag 1"
         return (f"{self.rcutfac!r} {self.rfac0!r} {self.twojmax} {radii} {weights} rmin0 {self.rmin0!r} "
-                f"quadraticflag {int(self.quadratic)} bzeroflag 1 switchflag 1")
+                f"quadraticflag {int(self.quadratic)} bzeroflag 1 switchflag 1{extra}")
 
     def param_file(self) -> str:
         return (f"# SNAP parameters (superionic)\nrcutfac {self.rcutfac!r}\ntwojmax {self.twojmax}\n"
                 f"rfac0 {self.rfac0!r}\nrmin0 {self.rmin0!r}\nswitchflag 1\nbzeroflag 1\n"
-                f"quadraticflag {int(self.quadratic)}\n")
+                f"quadraticflag {int(self.quadratic)}\n"
+                + ("chemflag 1\n" if self.chemflag else "") + ("bnormflag 1\n" if self.bnormflag else ""))
 
     def baseline(self) -> LammpsPotential:
         """The fixed part (ZBL or nothing) with a neighbour cutoff covering the SNAP cutoff."""
@@ -155,6 +164,49 @@ def descriptors(frames: Sequence[Atoms], hyper: SnapHyper) -> Design:
         sess.close()
     return Design(np.array(rows_e), np.array(ye), np.array(nat), np.vstack(rows_f), np.concatenate(yf),
                   np.concatenate(spf), np.concatenate(cfg), n_per_element=1 + nd)
+
+
+@dataclass
+class NormalEquations:
+    """Gram matrices of the standardised energy rows (per atom) and force rows of selected configurations."""
+
+    G_energy: np.ndarray
+    b_energy: np.ndarray
+    G_force: np.ndarray
+    b_force: np.ndarray
+    scale: np.ndarray           # column scales (RMS over the selected energy and force rows)
+    n_rows: int
+    n_per_element: int
+
+
+def normal_equations(design: Design, select: np.ndarray | None = None) -> NormalEquations:
+    """AᵀA and Aᵀy of energy (÷N) and force rows, once, so that weights and ridge can be scanned cheaply."""
+    ce = np.ones(len(design.y_energy), bool) if select is None else np.asarray(select)
+    cf = ce[design.force_config]
+    Ae = design.A_energy[ce] / design.n_atoms[ce, None]
+    ye = design.y_energy[ce] / design.n_atoms[ce]
+    Af, yf = design.A_force[cf], design.y_force[cf]
+    scale = np.sqrt(((Ae**2).sum(axis=0) + (Af**2).sum(axis=0)) / (len(ye) + len(yf)))
+    scale[scale == 0] = 1.0
+    Ae, Af = Ae / scale, Af / scale
+    return NormalEquations(Ae.T @ Ae, Ae.T @ ye, Af.T @ Af, Af.T @ yf, scale, len(ye) + len(yf),
+                           design.n_per_element)
+
+
+def solve(ne: NormalEquations, *, energy_weight: float = 1.0, ridge: float = 1e-6) -> np.ndarray:
+    """β minimising w_E² Σ(ΔE/N)² + Σ ΔF² + ridge·n_rows·‖β_std‖² (β_e0 unpenalised)."""
+    lam = np.full(len(ne.scale), ridge * ne.n_rows)
+    lam[:: ne.n_per_element] = 0.0                  # β_e0: unpenalised
+    lhs = energy_weight**2 * ne.G_energy + ne.G_force + np.diag(lam)
+    rhs = energy_weight**2 * ne.b_energy + ne.b_force
+    try:
+        import scipy.linalg
+        beta = scipy.linalg.solve(lhs, rhs, assume_a="pos")
+        if not np.all(np.isfinite(beta)):
+            raise np.linalg.LinAlgError
+    except (np.linalg.LinAlgError, ValueError, ImportError, Exception):
+        beta = np.linalg.lstsq(lhs, rhs, rcond=None)[0]
+    return beta / ne.scale
 
 
 def fit(design: Design, *, energy_weight: float = 1.0, ridge: float = 1e-6,
