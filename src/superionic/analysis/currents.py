@@ -27,7 +27,7 @@ from .. import units
 from ..errors import InputError
 from ..trajectory.model import Trajectory
 from . import _scatter_kernels as K
-from .scattering import (INV_A, _coherent_qset, _max_lag, _fwhm, fractional_positions,
+from .scattering import (INV_A, _coherent_qset, _fwhm, fractional_positions,
                          time_to_energy)
 from .windows import WINDOWS, lag_window
 
@@ -43,7 +43,7 @@ def current_correlations(traj: Trajectory, q, species=None, *, q_width: float | 
     if window not in WINDOWS:
         raise InputError(f"unknown window {window!r}; choose one of {', '.join(WINDOWS)}")
     species = traj.species_list(species)
-    max_lag = _max_lag(traj, max_lag)
+    max_lag = traj.max_lag(max_lag)
     qs = _coherent_qset(traj, q, q_width, max_per_shell, seed)
     sel = np.concatenate([traj.indices(s) for s in species])
     groups = np.concatenate([np.full(len(traj.indices(s)), i) for i, s in enumerate(species)])

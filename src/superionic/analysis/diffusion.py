@@ -69,17 +69,6 @@ def mobile_positions(traj: Trajectory, species: str, remove_drift: bool = True) 
     return out
 
 
-def _default_max_lag(traj: Trajectory, max_lag: int | None) -> int:
-    if traj.n_frames < 4:
-        raise InputError(f"the trajectory has {traj.n_frames} frames; an MSD needs at least 4")
-    if max_lag is None:
-        return max(3, traj.n_frames // 2)
-    max_lag = int(max_lag)
-    if max_lag < 3 or max_lag > traj.n_frames:
-        raise InputError(f"max_lag must be between 3 and the number of frames ({traj.n_frames}), got {max_lag}")
-    return max_lag
-
-
 # ----------------------------------------------------------------------------- MSD
 def msd(traj: Trajectory, species: list[str] | str | None = None, max_lag: int | None = None,
         remove_drift: bool = True) -> xr.Dataset:
@@ -89,7 +78,7 @@ def msd(traj: Trajectory, species: list[str] | str | None = None, max_lag: int |
     Returns `msd` (species, time) = Σ_axes `msd_axis` (species, time, axis), and `n_atoms`.
     """
     species = traj.species_list(species)
-    max_lag = _default_max_lag(traj, max_lag)
+    max_lag = traj.max_lag(max_lag, minimum=3)
     total, axis, counts = [], [], []
     for s in species:
         r = mobile_positions(traj, s, remove_drift)
@@ -156,7 +145,7 @@ def non_gaussian(traj: Trajectory, species: list[str] | str | None = None, lags:
     so short-lag values keep full precision.
     """
     species = traj.species_list(species)
-    max_lag = _default_max_lag(traj, max_lag)
+    max_lag = traj.max_lag(max_lag, minimum=3)
     lags = _log_lags(max_lag) if lags is None else np.asarray(lags, dtype=int)
     if lags.min() < 1 or lags.max() >= traj.n_frames:
         raise InputError(f"lags must lie between 1 and {traj.n_frames - 1} frames")
@@ -401,7 +390,7 @@ def green_kubo(traj: Trajectory, species: list[str] | str | None = None, t_cut: 
     """
     v = traj.require_velocities()
     species = traj.species_list(species)
-    max_lag = _default_max_lag(traj, max_lag)
+    max_lag = traj.max_lag(max_lag, minimum=3)
     time = np.arange(max_lag) * traj.dt
     run, d, de, cuts = [], [], [], []
     for s in species:

@@ -40,15 +40,6 @@ INV_A = "angstrom-1"
 
 
 # ----------------------------------------------------------------------------- helpers
-def _max_lag(traj: Trajectory, max_lag) -> int:
-    if max_lag is None:
-        return max(2, traj.n_frames // 2)
-    max_lag = int(max_lag)
-    if max_lag < 2 or max_lag > traj.n_frames:
-        raise InputError(f"max_lag must be between 2 and the number of frames ({traj.n_frames}), got {max_lag}")
-    return max_lag
-
-
 def _temperature(traj: Trajectory, temperature):
     if temperature is not None:
         return float(temperature)
@@ -92,7 +83,7 @@ def self_intermediate_scattering(traj: Trajectory, q, species=None, *, n_directi
     and the weights; time in fs, q in Å⁻¹.
     """
     species = traj.species_list(species)
-    max_lag = _max_lag(traj, max_lag)
+    max_lag = traj.max_lag(max_lag)
     qs = _self_qset(q, n_directions, traj.cells[0])
     pos = unwrap_positions(traj.positions, traj.cells)
     t_n = traj.n_frames
@@ -193,7 +184,7 @@ def coherent_intermediate_scattering(traj: Trajectory, q, species=None, *, q_wid
     and S(Q) = F_total(Q, 0) as `S_static`.
     """
     species = traj.species_list(species)
-    max_lag = _max_lag(traj, max_lag)
+    max_lag = traj.max_lag(max_lag)
     qs = _coherent_qset(traj, q, q_width, max_per_shell, seed)
     if weights not in ("neutron", "number"):
         raise InputError(f"weights must be 'neutron' or 'number', got {weights!r}")

@@ -9,7 +9,7 @@ import typer
 
 from ..errors import InputError
 from .app import analyze_app
-from .common import load, parse_species, positive, print_json, save_dataset
+from .common import load, parse_mapping, parse_species, positive, print_json, save_dataset
 
 
 def parse_floats(text: str, name: str) -> list[float]:
@@ -20,19 +20,6 @@ def parse_floats(text: str, name: str) -> list[float]:
     if not vals:
         raise InputError(f"{name} is empty")
     return vals
-
-
-def parse_isotopes(text: Optional[str]) -> dict:
-    """'Li=7Li,Cl=Cl' → {'Li': '7Li', 'Cl': 'Cl'}."""
-    if not text:
-        return {}
-    out = {}
-    for item in text.split(","):
-        if "=" not in item:
-            raise InputError(f"--isotopes takes ELEMENT=ISOTOPE pairs such as Li=7Li; got {item!r}")
-        k, v = item.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
 
 
 @analyze_app.command("scattering")
@@ -70,7 +57,7 @@ def scattering_cmd(
     positive(fit_range, "--fit-range")
     qv = parse_floats(q, "--q")
     traj = load(trajectory, dt, fmt)
-    iso = parse_isotopes(isotopes)
+    iso = parse_mapping(isotopes, "--isotopes")
     fqt = self_intermediate_scattering(traj, qv, parse_species(species), n_directions=n_directions,
                                        max_lag=max_lag, isotopes=iso)
     if temperature is not None:

@@ -9,7 +9,7 @@ import typer
 
 from ..errors import InputError
 from .app import analyze_app
-from .common import load, parse_species, positive, print_json, save_dataset
+from .common import load, parse_mapping, parse_species, positive, print_json, save_dataset
 
 
 def _pair(text: str | None, name: str) -> tuple[float, float] | None:
@@ -20,18 +20,6 @@ def _pair(text: str | None, name: str) -> tuple[float, float] | None:
     except ValueError as exc:
         raise InputError(f"{name} takes two numbers 'low,high' (THz), got {text!r}") from exc
     return lo, hi
-
-
-def _mapping(text: str | None, name: str) -> dict[str, str]:
-    if not text:
-        return {}
-    out = {}
-    for part in text.split(","):
-        if "=" not in part:
-            raise InputError(f"{name} entries look like Li=7Li, got {part!r}")
-        k, v = part.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
 
 
 def _groups(specs: list[str] | None, traj) -> dict:
@@ -111,7 +99,7 @@ def vdos_cmd(
             notes.append(f"D_msd not available: {exc}")
             if not as_json:
                 typer.echo(f"warning: D_msd not available: {exc}", err=True)
-    iso = _mapping(isotopes, "--isotopes")
+    iso = parse_mapping(isotopes, "--isotopes")
     gd = gdos(ds, isotopes=iso, resolution_fwhm_mev=resolution)
     summary["gdos_weights"] = {s: float(gd.weight.sel(species=s)) for s in gd.species.values}
     summary["isotopes"] = iso

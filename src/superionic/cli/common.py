@@ -21,6 +21,19 @@ def parse_species(species: str | None) -> list[str] | None:
     return [s.strip() for s in species.split(",") if s.strip()]
 
 
+def parse_mapping(text: str | None, option: str) -> dict[str, str]:
+    """'Li=7Li,Cl=Cl' → {'Li': '7Li', 'Cl': 'Cl'}; None/'' → {}; a malformed entry is a clear error."""
+    if not text:
+        return {}
+    out = {}
+    for part in text.split(","):
+        if "=" not in part:
+            raise InputError(f"{option} entries look like Li=7Li, got {part!r}")
+        k, v = part.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
 def load(path: Path, dt: float | None, fmt: str | None, start: int = 0, stop: int | None = None,
          stride: int = 1):
     from ..trajectory.io import read_trajectory

@@ -118,6 +118,18 @@ class Trajectory:
             self.indices(s)
         return list(species)
 
+    def max_lag(self, max_lag: int | None = None, minimum: int = 2) -> int:
+        """Number of correlation lags (frames): default half the trajectory, validated against its length."""
+        if self.n_frames <= minimum:
+            raise InputError(f"the trajectory has {self.n_frames} frames; this analysis needs more than {minimum}")
+        if max_lag is None:
+            return max(minimum, self.n_frames // 2)
+        max_lag = int(max_lag)
+        if max_lag < minimum or max_lag > self.n_frames:
+            raise InputError(f"max_lag must be between {minimum} and the number of frames ({self.n_frames}), "
+                             f"got {max_lag}")
+        return max_lag
+
     def select_frames(self, start: int = 0, stop: int | None = None, stride: int = 1) -> "Trajectory":
         """A new Trajectory with frames[start:stop:stride] (dt scaled by stride)."""
         sl = slice(start, stop, stride)
