@@ -51,6 +51,11 @@ def test_numbers_follow_the_physics(study):
         assert v["Li"]["classification"] == "diffusive" and v["Li"]["g0"] > 0, (label, v["Li"])
         assert v["P"]["g0"] < 5 * v["P"]["g0_err"] + 1e-3            # vibrating host: g(0) ≈ 0
         assert results[label]["conductivity"]["sigma_NE"] > 0
+        # GDOS weights c_α σ_α/m_α / Σ, from SCIENCE.md's table (⁷Li, P, S; 24:8:8 atoms)
+        raw = {"Li": 24 * (0.619 + 0.78) / 7.016, "P": 8 * (3.307 + 0.005) / 30.97, "S": 8 * (1.0186 + 0.007) / 32.06}
+        w = results[label]["neutron"]["gdos_weights"]
+        for sp, r in raw.items():
+            assert w[sp] == pytest.approx(r / sum(raw.values()), rel=1e-3)
     arr = results["series"]["arrhenius"]
     assert arr["E_a"] > 0 and arr["D_300K_extrapolated"]
 
@@ -61,6 +66,8 @@ def test_report_is_complete_and_self_contained(study):
     assert text.count("data:image/png;base64,") >= 6
     assert "extrapolated" in text and "E<sub>a</sub>" in text
     assert "src='http" not in text and 'src="http' not in text      # nothing fetched by the page
-    for name in ("T600K_vdos.nc", "T900K_diffusion.nc", "T600K_conductivity.nc", "arrhenius.nc"):
+    assert "Neutron scattering" in text
+    for name in ("T600K_vdos.nc", "T900K_diffusion.nc", "T600K_conductivity.nc", "arrhenius.nc",
+                 "T600K_gdos.nc", "T900K_fqt.nc", "T900K_sqe.nc"):
         assert (out / "analysis" / name).exists()
     json.loads((out / "summary.json").read_text())

@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
 
@@ -28,6 +29,24 @@ def vdos_figure(datasets: dict[str, xr.Dataset]):
     return fig
 
 
+def sqe_overview_figure(sqe: xr.Dataset, var: str = "S_inc", emax: float | None = None):
+    """S(Q,E) of one variable, one line per Q, E in meV over ±emax (default 10× the effective
+    resolution), log scale; points ≤ 0 (noise of a short run) are left out."""
+    emax = emax or 10.0 * float(sqe.attrs.get("effective_resolution_fwhm_meV", 1.0))
+    sel = sqe[var].sel(energy=slice(-emax, emax))
+    fig, ax = plt.subplots(figsize=(5.0, 3.4))
+    for q in sel.q.values:
+        y = sel.sel(q=q).values
+        ax.semilogy(sel.energy, np.where(y > 0, y, np.nan), lw=1, label=f"Q = {q:g} Å⁻¹")
+    ax.set_xlabel("energy transfer E (meV)")
+    ax.set_ylabel(f"{var.replace('_', ' ')}(Q,E) (1/meV)")
+    ax.set_title(f"resolution {sqe.attrs.get('effective_resolution_fwhm_meV', float('nan')):.3g} meV FWHM",
+                 fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
 def to_png_base64(fig) -> str:
     import base64
     import io
@@ -37,4 +56,4 @@ def to_png_base64(fig) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
-__all__ = ["vdos_figure", "to_png_base64"]
+__all__ = ["vdos_figure", "sqe_overview_figure", "to_png_base64"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .figures import to_png_base64, vdos_figure
+from .figures import sqe_overview_figure, to_png_base64, vdos_figure
 
 CSS = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;line-height:1.45}
@@ -161,6 +161,33 @@ def write_report(out: str | Path, summary: dict) -> Path:
                 rows.append([label, sp, _d(v), f"{_fmt(w[0])}–{_fmt(w[1])}",
                              "yes" if v.get("window_ok") else "<b>no</b> (run too short)"])
         parts.append(_table(["run", "species", "D (cm²/s)", "fit window (fs)", "diffusive regime reached"], rows))
+
+    fq = _load(out, "fqt")
+    if fq:
+        from .figures_scattering import fs_figure
+        from .figures_vdos import gdos_figure
+
+        nconf = cfg.get("neutron", {})
+        parts.append("<h2>Neutron scattering</h2>")
+        parts.append(f"<p>Cross sections: Sears (1992), isotopes {html.escape(str(nconf.get('isotopes', {})))}. "
+                     "G(E) = Σ c_α (σ_α/m_α) g_α(E) / Σ c_α σ_α/m_α (incoherent approximation, ∫G dE = 1, "
+                     f"Gaussian resolution {_fmt(nconf.get('ins_resolution_meV'))} meV FWHM). "
+                     "F_s,α(Q,t) per species (F_s(Q,0) = 1), F_inc = σ_inc-weighted sum; S(Q,E) its "
+                     "windowed Fourier transform (1/meV), powder averaged.</p>")
+        gd = _load(out, "gdos")
+        for label, ds in fq.items():
+            parts.append(f"<h3>{html.escape(label)}</h3>")
+            if label in gd:
+                parts.append(_img(gdos_figure(gd[label]), f"GDOS {label}"))
+            if mobile in ds.species.values:
+                parts.append(_img(fs_figure(ds, species=mobile), f"F_s {label}"))
+            parts.append(_img(fs_figure(ds), f"F_inc {label}"))
+            sq = _load(out, "sqe").get(label)
+            if sq is not None:
+                parts.append(_img(sqe_overview_figure(sq), f"S(Q,E) {label}"))
+                parts.append(f"<p class='note'>S(Q,E) effective resolution "
+                             f"{_fmt(sq.attrs.get('effective_resolution_fwhm_meV'))} meV FWHM (set by the run "
+                             "length): compare with backscattering data (µeV) only with ns trajectories.</p>")
 
     if summary.get("warnings"):
         parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in summary["warnings"])

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import InputError
 
-ANALYSES = ("vdos", "diffusion")
+ANALYSES = ("vdos", "diffusion", "neutron")
 
 
 class MDConfig(BaseModel):
@@ -28,6 +28,24 @@ class MDConfig(BaseModel):
     seed: int = 0
 
 
+class NeutronConfig(BaseModel):
+    """What the neutron stage computes: INS generalised DOS and the self/incoherent F(Q,t), S(Q,E)."""
+
+    model_config = ConfigDict(extra="forbid")
+    isotopes: dict[str, str] = Field(default_factory=lambda: {"Li": "7Li"},
+                                     description="isotope per element, e.g. {Li: 7Li} (pinned Sears table)")
+    q: list[float] = Field(default_factory=lambda: [0.5, 1.0, 1.5, 2.0], min_length=1,
+                           description="|Q| values for F_s(Q,t) and S(Q,E), 1/angstrom (powder averaged)")
+    ins_resolution_meV: float = Field(1.0, gt=0, description="Gaussian FWHM applied to the GDOS, meV")
+
+    @field_validator("q")
+    @classmethod
+    def _q_positive(cls, v: list[float]) -> list[float]:
+        if any(x <= 0 for x in v):
+            raise ValueError("every Q must be > 0 1/angstrom")
+        return v
+
+
 class StudyConfig(BaseModel):
     """One study: a material at several temperatures, analysed and reported."""
 
@@ -39,7 +57,8 @@ class StudyConfig(BaseModel):
     engine: Literal["auto", "ase", "lammps"] = "auto"
     temperatures: list[float] = Field(default_factory=lambda: [600.0, 900.0], min_length=1)
     md: MDConfig = Field(default_factory=MDConfig)
-    analyses: list[Literal["vdos", "diffusion"]] = Field(default_factory=lambda: list(ANALYSES))
+    analyses: list[Literal["vdos", "diffusion", "neutron"]] = Field(default_factory=lambda: list(ANALYSES))
+    neutron: NeutronConfig = Field(default_factory=NeutronConfig)
     mobile_species: str = "Li"
     output: str = "results/study"
 

@@ -110,6 +110,8 @@ def run_analysis_stage(cfg: StudyConfig, trajectories: dict[float, Path], out: P
                 entry["conductivity"] = {k: float(c[k]) for k in
                                          ("sigma", "sigma_err", "sigma_NE", "sigma_NE_err", "haven_ratio",
                                           "haven_ratio_err")}
+        if "neutron" in cfg.analyses:
+            entry["neutron"] = _neutron(cfg, traj, vdos_sets.get(temp), adir / label)
         results[label] = entry
     series: dict = {}
     temps = sorted(diff_sets)
@@ -132,6 +134,27 @@ def run_analysis_stage(cfg: StudyConfig, trajectories: dict[float, Path], out: P
     if series:
         results["series"] = series
     return results
+
+
+def _neutron(cfg: StudyConfig, traj, vdos_ds, stem: Path) -> dict:
+    """INS GDOS (from the VDOS) and incoherent F(Q,t), S(Q,E) with the pinned cross sections."""
+    from ..analysis.scattering import dynamic_structure_factor, self_intermediate_scattering
+    from ..results import save_dataset
+
+    n = cfg.neutron
+    out: dict = {"isotopes": n.isotopes, "q_per_angstrom": n.q}
+    if vdos_ds is not None:
+        from ..neutron.gdos import gdos
+        g = gdos(vdos_ds, isotopes=n.isotopes, resolution_fwhm_mev=n.ins_resolution_meV)
+        save_dataset(g, stem.with_name(stem.name + "_gdos.nc"))
+        out["gdos_weights"] = {str(s): float(g.weight.sel(species=s)) for s in g.species.values}
+    fqt = self_intermediate_scattering(traj, n.q, isotopes=n.isotopes)
+    sqe = dynamic_structure_factor(fqt, ["F_s", "F_inc"])
+    save_dataset(fqt.drop_vars([v for v in ("F_inc_blocks", "F_s_blocks") if v in fqt]),
+                 stem.with_name(stem.name + "_fqt.nc"))
+    save_dataset(sqe, stem.with_name(stem.name + "_sqe.nc"))
+    out["sqe_resolution_fwhm_meV"] = float(sqe.attrs["effective_resolution_fwhm_meV"])
+    return out
 
 
 def _vdos_numbers(ds, temp: float) -> dict:

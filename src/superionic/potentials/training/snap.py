@@ -40,6 +40,7 @@ class SnapHyper:
     zbl: tuple[float, float] | None = None    # (inner, outer) Å switching of the ZBL baseline, or None
     chemflag: bool = False     # explicit multi-element bispectrum (B per element triple; linear only is sane)
     bnormflag: bool = False    # normalise B by (2j+1) (LAMMPS recommends it with chemflag)
+    pair: tuple[float, float, int] | None = None   # (r_min Å, r_cut Å, n_basis): fitted pair term φ_ab(r)
 
     def __post_init__(self) -> None:
         if not (len(self.elements) == len(self.radii) == len(self.weights)):
@@ -48,9 +49,24 @@ class SnapHyper:
             raise InputError(f"twojmax must be an even non-negative integer, got {self.twojmax}")
 
     @property
-    def cutoff(self) -> float:
-        """Largest pair cutoff rcutfac·(R_i + R_j), Å."""
+    def snap_cutoff(self) -> float:
+        """Largest SNAP pair cutoff rcutfac·(R_i + R_j), Å."""
         return float(2 * self.rcutfac * max(self.radii))
+
+    @property
+    def cutoff(self) -> float:
+        """Largest interaction range (SNAP or the pair term), Å."""
+        return max(self.snap_cutoff, float(self.pair[1]) if self.pair else 0.0)
+
+    @property
+    def pairs(self) -> list[tuple[int, int]]:
+        """Element index pairs (a ≤ b) of the pair term, in column order."""
+        n = len(self.elements)
+        return [(i, j) for i in range(n) for j in range(i, n)]
+
+    @property
+    def n_pair_params(self) -> int:
+        return len(self.pairs) * int(self.pair[2]) if self.pair else 0
 
     def compute_args(self) -> str:
         radii = " ".join(repr(float(r)) for r in self.radii)
@@ -84,9 +100,19 @@ class SnapHyper:
         return [f"{i + 1} {j + 1} zbl {z[i]} {z[j]}" for i in range(n) for j in range(i, n)]
 
     def potential(self, name: str, coeff_file: str, param_file: str, directory: str | None = None,
-                  **meta) -> LammpsPotential:
-        """The fitted potential: SNAP (+ the baseline) as LAMMPS lines; files relative to {dir}."""
+                  table_file: str | None = None, **meta) -> LammpsPotential:
+        """The fitted potential: SNAP (+ the baseline, + the pair table) as LAMMPS lines; files relative to {dir}."""
         snap_coeff = f"* * snap {{dir}}/{coeff_file} {{dir}}/{param_file} {{elements}}"
+        if self.pair:
+            if table_file is None:
+                raise InputError("a SNAP with a pair term needs its table file")
+            styles = (f"zbl {self.zbl[0]!r} {self.zbl[1]!r} " if self.zbl else "") + \
+                f"snap table linear {PAIR_TABLE_POINTS}"
+            coeffs = [snap_coeff] + (self._zbl_coeffs() if self.zbl else [])
+            coeffs += [f"{i + 1} {j + 1} table {{dir}}/{table_file} {_pair_key(self.elements, i, j)} "
+                       f"{float(self.pair[1])!r}" for i, j in self.pairs]
+            return LammpsPotential(name, f"hybrid/overlay {styles}", coeffs, list(self.elements),
+                                   directory=directory, cutoff=self.cutoff, **meta)
         if self.zbl is None:
             return LammpsPotential(name, "snap", [snap_coeff.replace("snap ", "", 1)], list(self.elements),
                                    directory=directory, cutoff=self.cutoff, **meta)
@@ -109,6 +135,7 @@ class Design:
     force_config: np.ndarray    # (n_force_rows,) config index of each row
     n_per_element: int = 0      # parameters per element (1 + descriptors)
     meta: dict = field(default_factory=dict)
+    n_snap: int = 0             # SNAP parameters (the first columns); pair-term columns follow; 0 → all SNAP
 
 
 def descriptors(frames: Sequence[Atoms], hyper: SnapHyper) -> Design:
@@ -153,6 +180,11 @@ def descriptors(frames: Sequence[Atoms], hyper: SnapHyper) -> Design:
                                 for t in range(ne)], axis=1)
         # teacher forces into the LAMMPS frame (the session's rotation Q), same atom-id order
         f_l = (np.asarray(f_t) - f_base) @ sess.Q
+        if hyper.pair:
+            pe_, pf_ = pair_columns(a, hyper, types)
+            row_e = np.concatenate([row_e, pe_])
+            row_f = np.concatenate([row_f, np.einsum("nck,cd->ndk", pf_.reshape(n, 3, -1), sess.Q)
+                                    .reshape(3 * n, -1)], axis=1)
         rows_e.append(row_e)
         ye.append(e_t - e_base)
         nat.append(n)
@@ -163,7 +195,7 @@ def descriptors(frames: Sequence[Atoms], hyper: SnapHyper) -> Design:
     if sess is not None:
         sess.close()
     return Design(np.array(rows_e), np.array(ye), np.array(nat), np.vstack(rows_f), np.concatenate(yf),
-                  np.concatenate(spf), np.concatenate(cfg), n_per_element=1 + nd)
+                  np.concatenate(spf), np.concatenate(cfg), n_per_element=1 + nd, n_snap=ne * (1 + nd))
 
 
 @dataclass
@@ -177,26 +209,43 @@ class NormalEquations:
     scale: np.ndarray           # column scales (RMS over the selected energy and force rows)
     n_rows: int
     n_per_element: int
+    n_snap: int = 0
 
 
-def normal_equations(design: Design, select: np.ndarray | None = None) -> NormalEquations:
-    """AᵀA and Aᵀy of energy (÷N) and force rows, once, so that weights and ridge can be scanned cheaply."""
+def config_weights(design: Design, reference: float | None = None) -> np.ndarray:
+    """Per-configuration weights 1/max(1, F_rms,c/F_ref): far-from-equilibrium cells (strong rattles, hot
+    snapshots) with huge forces would otherwise dominate the least squares. F_ref = median F_rms (eV/Å)."""
+    n = len(design.y_energy)
+    ss = np.bincount(design.force_config, weights=design.y_force**2, minlength=n)
+    cnt = np.bincount(design.force_config, minlength=n)
+    rms = np.sqrt(ss / np.maximum(cnt, 1))
+    ref = float(np.median(rms)) if reference is None else reference
+    return 1.0 / np.maximum(1.0, rms / ref)
+
+
+def normal_equations(design: Design, select: np.ndarray | None = None,
+                     weights: np.ndarray | None = None) -> NormalEquations:
+    """AᵀA and Aᵀy of energy (÷N) and force rows, once, so that weights and ridge can be scanned cheaply.
+
+    weights: optional per-configuration weights (multiply the residuals of that configuration's rows)."""
     ce = np.ones(len(design.y_energy), bool) if select is None else np.asarray(select)
     cf = ce[design.force_config]
-    Ae = design.A_energy[ce] / design.n_atoms[ce, None]
-    ye = design.y_energy[ce] / design.n_atoms[ce]
-    Af, yf = design.A_force[cf], design.y_force[cf]
+    w = np.ones(len(design.y_energy)) if weights is None else np.asarray(weights, dtype=float)
+    Ae = design.A_energy[ce] / design.n_atoms[ce, None] * w[ce, None]
+    ye = design.y_energy[ce] / design.n_atoms[ce] * w[ce]
+    wf = w[design.force_config[cf]]
+    Af, yf = design.A_force[cf] * wf[:, None], design.y_force[cf] * wf
     scale = np.sqrt(((Ae**2).sum(axis=0) + (Af**2).sum(axis=0)) / (len(ye) + len(yf)))
     scale[scale == 0] = 1.0
     Ae, Af = Ae / scale, Af / scale
     return NormalEquations(Ae.T @ Ae, Ae.T @ ye, Af.T @ Af, Af.T @ yf, scale, len(ye) + len(yf),
-                           design.n_per_element)
+                           design.n_per_element, design.n_snap)
 
 
 def solve(ne: NormalEquations, *, energy_weight: float = 1.0, ridge: float = 1e-6) -> np.ndarray:
     """β minimising w_E² Σ(ΔE/N)² + Σ ΔF² + ridge·n_rows·‖β_std‖² (β_e0 unpenalised)."""
     lam = np.full(len(ne.scale), ridge * ne.n_rows)
-    lam[:: ne.n_per_element] = 0.0                  # β_e0: unpenalised
+    lam[: ne.n_snap or None: ne.n_per_element] = 0.0     # β_e0: unpenalised
     lhs = energy_weight**2 * ne.G_energy + ne.G_force + np.diag(lam)
     rhs = energy_weight**2 * ne.b_energy + ne.b_force
     try:
@@ -226,7 +275,7 @@ def fit(design: Design, *, energy_weight: float = 1.0, ridge: float = 1e-6,
     scale[scale == 0] = 1.0
     As = A / scale
     lam = np.full(A.shape[1], ridge)
-    lam[:: design.n_per_element] = 0.0                  # β_e0: unpenalised
+    lam[: design.n_snap or None: design.n_per_element] = 0.0     # β_e0: unpenalised
     lhs = As.T @ As + np.diag(lam * len(y))
     rhs = As.T @ y
     beta = np.linalg.lstsq(lhs, rhs, rcond=None)[0]
@@ -239,8 +288,9 @@ def predict(design: Design, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def write_coeff(path: str | Path, hyper: SnapHyper, beta: np.ndarray, comment: str = "") -> None:
-    """LAMMPS .snapcoeff: 'nelem ncoeff', then per element 'El R w' and ncoeff coefficients."""
+    """LAMMPS .snapcoeff: 'nelem ncoeff', then per element 'El R w' and ncoeff coefficients (SNAP part of β)."""
     ne = len(hyper.elements)
+    beta = np.asarray(beta)[: len(beta) - hyper.n_pair_params]
     per = len(beta) // ne
     lines = [f"# SNAP coefficients (superionic) {comment}".rstrip(), "", f"{ne} {per}"]
     for t, el in enumerate(hyper.elements):
@@ -251,3 +301,76 @@ def write_coeff(path: str | Path, hyper: SnapHyper, beta: np.ndarray, comment: s
 
 def hyper_dict(h: SnapHyper) -> dict:
     return asdict(h)
+
+
+# -- fitted pair term: cubic B-splines φ_ab(r) = Σ_k c_abk B_k(r), tabulated for pair_style table ----
+
+PAIR_TABLE_POINTS = 5000          # LAMMPS interpolation table length (pair_style table linear N)
+PAIR_TABLE_RMIN = 0.5             # Å, first tabulated distance (the ZBL core dominates below ~1.6 Å)
+
+
+def _pair_key(elements: Sequence[str], i: int, j: int) -> str:
+    return f"{elements[i]}_{elements[j]}"
+
+
+def pair_basis(r: np.ndarray, r_min: float, r_cut: float, n_basis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform cubic B-splines (n, n_basis) and their r-derivatives (1/Å).
+
+    Knot spacing h = (r_cut − r_min)/n_basis, knots t_k = r_min + (k − 3)h: the basis is complete on
+    [r_min, r_cut − 3h] and every function vanishes with its first two derivatives at r_cut.
+    """
+    r = np.asarray(r, dtype=float)
+    h = (r_cut - r_min) / n_basis
+    u = (r[:, None] - (r_min + (np.arange(n_basis) - 3) * h)) / h          # (n, K) in [0, 4) on support
+    B = np.zeros_like(u)
+    dB = np.zeros_like(u)
+    for lo, f, df in ((0, lambda x: x**3 / 6, lambda x: x**2 / 2),
+                      (1, lambda x: (-3 * x**3 + 12 * x**2 - 12 * x + 4) / 6, lambda x: (-9 * x**2 + 24 * x - 12) / 6),
+                      (2, lambda x: (3 * x**3 - 24 * x**2 + 60 * x - 44) / 6, lambda x: (9 * x**2 - 48 * x + 60) / 6),
+                      (3, lambda x: (4 - x) ** 3 / 6, lambda x: -((4 - x) ** 2) / 2)):
+        m = (u >= lo) & (u < lo + 1)
+        B[m] = f(u[m])
+        dB[m] = df(u[m]) / h
+    return B, dB
+
+
+def pair_columns(atoms: Atoms, hyper: SnapHyper, types: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Energy row (P,) and force rows (3N, P) of the pair term, ASE frame, atom order; types 0-based."""
+    from ase.neighborlist import neighbor_list
+
+    r_min, r_cut, nb = float(hyper.pair[0]), float(hyper.pair[1]), int(hyper.pair[2])
+    ne = len(hyper.elements)
+    pidx = np.full((ne, ne), -1)
+    for p, (a, b) in enumerate(hyper.pairs):
+        pidx[a, b] = pidx[b, a] = p
+    i, j, d, D = neighbor_list("ijdD", atoms, r_cut)
+    B, dB = pair_basis(d, r_min, r_cut, nb)
+    p = pidx[types[i], types[j]]
+    P = len(hyper.pairs) * nb
+    cols = p[:, None] * nb + np.arange(nb)                                      # (n_pairs, nb)
+    row_e = np.zeros(P)
+    np.add.at(row_e, cols.ravel(), 0.5 * B.ravel())                             # each pair seen twice
+    n = len(atoms)
+    rows_f = np.zeros((n, 3, P))
+    # F_i = Σ_j φ'(d_ij) D_ij / d_ij with D_ij = r_j − r_i
+    g = dB[:, None, :] * (D / d[:, None])[:, :, None]                          # (n_pairs, 3, nb)
+    for c in range(3):
+        np.add.at(rows_f[:, c, :], (np.repeat(i, nb), cols.ravel()), g[:, c, :].ravel())
+    return row_e, rows_f.reshape(3 * n, P)
+
+
+def write_pair_table(path: str | Path, hyper: SnapHyper, beta: np.ndarray, n: int = 2000) -> None:
+    """The pair term of β (the last columns) as a LAMMPS `pair_style table` file (eV, eV/Å)."""
+    r_min, r_cut, nb = float(hyper.pair[0]), float(hyper.pair[1]), int(hyper.pair[2])
+    c = np.asarray(beta)[len(beta) - hyper.n_pair_params:].reshape(len(hyper.pairs), nb)
+    r = np.linspace(PAIR_TABLE_RMIN, r_cut, n).tolist()
+    r = np.asarray(r)
+    B, dB = pair_basis(r, r_min, r_cut, nb)
+    lines = ["# pair term of a superionic SNAP fit: cubic B-splines, "
+             f"r_min {r_min} r_cut {r_cut} n_basis {nb}", ""]
+    for p, (a, b) in enumerate(hyper.pairs):
+        e, f = B @ c[p], -(dB @ c[p])
+        lines += [_pair_key(hyper.elements, a, b), f"N {n} R {float(r[0])!r} {float(r[-1])!r}", ""]
+        lines += [f"{k + 1} {r[k]:.10f} {e[k]:.12e} {f[k]:.12e}" for k in range(n)]
+        lines.append("")
+    Path(path).write_text("\n".join(lines))

@@ -24,7 +24,7 @@ from ase import Atoms
 
 from ...errors import InputError
 from ..lammps_potentials import LammpsPotential, LammpsSession
-from .snap import Design, SnapHyper, descriptors, fit, predict, write_coeff
+from .snap import Design, SnapHyper, descriptors, fit, normal_equations, predict, solve, write_coeff, write_pair_table
 
 # element radii (Å, cutoff = rcutfac·2R) and density weights: anions weigh most, Li least
 DEFAULT_RADII = {"Li": 2.5, "P": 2.5, "S": 2.5, "Cl": 2.5, "Ge": 2.5, "Si": 2.5, "Sn": 2.5, "Br": 2.5,
@@ -196,6 +196,10 @@ def _write(folder: Path, name: str, version: str, hyper: SnapHyper, beta: np.nda
     stem = f"{name}-v{version}"
     write_coeff(folder / f"{stem}.snapcoeff", hyper, beta, comment=f"{name} v{version}")
     (folder / f"{stem}.snapparam").write_text(hyper.param_file())
+    table = None
+    if hyper.pair:
+        table = f"{stem}.pairtable"
+        write_pair_table(folder / table, hyper, beta)
     desc = ""
     if record:
         m = record["metrics"]["test"]
@@ -203,7 +207,7 @@ def _write(folder: Path, name: str, version: str, hyper: SnapHyper, beta: np.nda
                 f"held-out F RMSE {m['force_rmse_eV_per_A']:.3f} eV/Å, "
                 f"E RMSE {m['energy_rmse_meV_per_atom']:.1f} meV/atom")
     pot = hyper.potential(name, f"{stem}.snapcoeff", f"{stem}.snapparam", directory=str(folder),
-                          source=f"superionic train-potential ({stem})", description=desc, version=version)
+                          table_file=table, source=f"superionic train-potential ({stem})", description=desc, version=version)
     if record is not None:
         pot.to_json(folder / f"{name}.lammps.json", training=record)
     return pot
