@@ -95,8 +95,12 @@ def main() -> None:
                 r[f"D_Li_{name}_cm2_s"] = d_li(tr)
             except Exception as err:  # too short for a diffusive window
                 r[f"D_Li_{name}_cm2_s"] = f"n/a ({err})"
-        report[temp] = r
-        print(f"T = {temp:g} K:", json.dumps(r, indent=1))
+        r["teacher_file"] = os.path.basename(path)
+        r["teacher_ps"] = float(teacher.n_frames * teacher.dt / 1000)
+        r["student_ps"] = float(student.n_frames * student.dt / 1000)
+        key = f"{temp:g} K ({os.path.splitext(os.path.basename(path))[0]})"
+        report[key] = r
+        print(f"T = {key}:", json.dumps(r, indent=1), flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)

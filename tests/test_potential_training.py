@@ -106,3 +106,54 @@ def test_cli_train_potential_on_shipped_example(tmp_path):
     s = MDSettings(temperature=300.0, steps=20, dt=1.0, stride=5, chunk=4)
     t = read_h5md(run_nvt_lammps(atoms, str(pj), s, tmp_path / "md"))
     assert t.n_frames == 4 and np.isfinite(t.positions).all()
+
+
+def test_pair_basis_is_a_partition_of_unity_with_exact_derivatives():
+    from superionic.potentials.training.snap import pair_basis
+
+    r_min, r_cut, k = 1.5, 5.5, 16
+    h = (r_cut - r_min) / k
+    r = np.linspace(r_min, r_cut - 3 * h, 200)
+    B, dB = pair_basis(r, r_min, r_cut, k)
+    np.testing.assert_allclose(B.sum(axis=1), 1.0, atol=1e-12)      # complete on [r_min, r_cut − 3h]
+    eps = 1e-6
+    fd = (pair_basis(r + eps, r_min, r_cut, k)[0] - pair_basis(r - eps, r_min, r_cut, k)[0]) / (2 * eps)
+    np.testing.assert_allclose(dB, fd, atol=1e-6)
+    Bc, dBc = pair_basis(np.array([r_cut, r_cut + 0.3]), r_min, r_cut, k)
+    assert np.abs(Bc).max() == 0 and np.abs(dBc).max() == 0         # smooth cutoff
+
+
+def test_snap_with_pair_term_matches_lammps_table(tmp_path):
+    """SNAP + fitted pair term: the design matrix with a known β reproduces LAMMPS (snap + table + zbl)."""
+    from superionic.potentials.lammps_potentials import LammpsSession
+    from superionic.potentials.training.snap import (SnapHyper, config_weights, descriptors,
+                                                     normal_equations, predict, solve)
+    from superionic.potentials.training.train import _write
+
+    h = SnapHyper(["Na", "Cl"], [2.3, 2.3], [0.6, 1.0], twojmax=2, zbl=(1.0, 1.5), pair=(1.8, 5.0, 10))
+    frames = _label_with(_structures(4, seed=3), _zero_calc())
+    d = descriptors(frames, h)
+    assert d.A_energy.shape[1] == d.n_snap + 3 * 10
+    rng = np.random.default_rng(2)
+    beta = rng.normal(0, 0.02, d.A_energy.shape[1])
+    pot = _write(tmp_path, "pt", "x", h, beta)
+    pe, pf = predict(d, beta)
+    for k, a in enumerate(frames):
+        s = LammpsSession(a, pot)
+        e, f, _ = s.evaluate()
+        q = s.Q
+        s.close()
+        s = LammpsSession(a, h.baseline())
+        e0, f0, _ = s.evaluate()
+        s.close()
+        # only the tabulation (linear interpolation) separates the two
+        assert abs(e - e0 - pe[k]) < 1e-3
+        np.testing.assert_allclose(((f - f0) @ q).ravel(), pf[d.force_config == k], atol=2e-3)
+    # labels made by that β are recovered exactly by the weighted normal-equation fit (ridge 0)
+    d.y_energy, d.y_force = pe, pf
+    w = config_weights(d)
+    assert w.min() < 1.0 and w.max() == 1.0
+    b = solve(normal_equations(d, weights=w), energy_weight=3.0, ridge=0.0)
+    pe2, pf2 = predict(d, b)
+    assert np.sqrt(np.mean((pf2 - pf) ** 2)) < 1e-6
+    assert np.abs((pe2 - pe) / d.n_atoms).max() < 1e-6

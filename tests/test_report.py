@@ -9,7 +9,7 @@ from superionic import synthetic
 from superionic.results import write_json
 from superionic.trajectory import Trajectory, write_h5md
 from superionic.workflow import StudyConfig
-from superionic.workflow.study import run_analysis_stage
+from superionic.workflow.study import Run, run_analysis_stage
 from superionic.report.html import write_report
 
 
@@ -28,13 +28,17 @@ def _mixed(temp, gamma, seed):
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     out = tmp_path_factory.mktemp("study")
-    paths = {}
+    runs = []
     for temp, gamma in ((600.0, 0.05), (900.0, 0.04)):
         p = out / f"T{temp:g}.h5"
         write_h5md(p, _mixed(temp, gamma, seed=int(temp)))
-        paths[temp] = p
+        runs.append(Run(temp, "free", p))
+    # a "suppressed" run at 600 K: the same physics with 4× the friction, so D drops exactly 4×
+    p = out / "T600-frozen.h5"
+    write_h5md(p, _mixed(600.0, 0.2, seed=7))
+    runs.append(Run(600.0, "frozen-host", p))
     cfg = StudyConfig(name="synthetic", temperatures=[600.0, 900.0], output=str(out))
-    results = run_analysis_stage(cfg, paths, out)
+    results = run_analysis_stage(cfg, runs, out)
     summary = {"config": cfg.model_dump(), "potential": {"name": "synthetic", "source": "test"},
                "results": results, "versions": {"superionic": "test"}, "timings": {}}
     write_json(out / "summary.json", summary)
@@ -56,6 +60,8 @@ def test_numbers_follow_the_physics(study):
         w = results[label]["neutron"]["gdos_weights"]
         for sp, r in raw.items():
             assert w[sp] == pytest.approx(r / sum(raw.values()), rel=1e-3)
+    enh = results["series"]["phonon_enhancement"]["T600K-frozen-host"]
+    assert abs(enh["ratio"] - 4.0) < 3 * enh["ratio_err"] + 0.4
     arr = results["series"]["arrhenius"]
     assert arr["E_a"] > 0 and arr["D_300K_extrapolated"]
 
@@ -66,7 +72,7 @@ def test_report_is_complete_and_self_contained(study):
     assert text.count("data:image/png;base64,") >= 6
     assert "extrapolated" in text and "E<sub>a</sub>" in text
     assert "src='http" not in text and 'src="http' not in text      # nothing fetched by the page
-    assert "Neutron scattering" in text
+    assert "Neutron scattering" in text and "Phonon-induced enhancement" in text
     for name in ("T600K_vdos.nc", "T900K_diffusion.nc", "T600K_conductivity.nc", "arrhenius.nc",
                  "T600K_gdos.nc", "T900K_fqt.nc", "T900K_sqe.nc"):
         assert (out / "analysis" / name).exists()

@@ -33,8 +33,9 @@ def test_embedded_potential_loads_offline(no_network):
 
 
 def test_tiny_study_end_to_end(tmp_path, no_network):
-    cfg = StudyConfig(name="tiny", temperatures=[700.0],
+    cfg = StudyConfig(name="tiny", temperatures=[700.0], protocols=["frozen-host"],
                       md={"steps": 60, "stride": 2, "equilibration_steps": 10}, output=str(tmp_path / "out"))
+    assert cfg.protocols == ["free", "frozen-host"]        # the free run comes first: it is the reference
     report = run_study(cfg)
     out = tmp_path / "out"
     assert report == out / "report.html"
@@ -46,6 +47,13 @@ def test_tiny_study_end_to_end(tmp_path, no_network):
     assert r["frames"] == 30 and r["dt_fs"] == pytest.approx(4.0)
     ds = xr.load_dataset(out / "analysis" / "T700K_vdos.nc", engine="h5netcdf")
     assert set(ds.species.values) == {"Li", "P", "S", "Cl"}
+    # frozen host: P, S, Cl never move; Li does; the enhancement ratio is reported
+    from superionic.trajectory import read_trajectory
+    frozen = read_trajectory(out / "md" / "T700K-frozen-host" / "trajectory.h5")
+    host = np.array([s != "Li" for s in frozen.symbols])
+    assert np.ptp(frozen.positions[:, host], axis=0).max() < 1e-5
+    assert np.ptp(frozen.positions[:, ~host], axis=0).max() > 0.05
+    assert "T700K-frozen-host" in summary["results"]["series"]["phonon_enhancement"]
     # second run reuses the finished MD (same settings) and gives identical results
     mtime = (out / "md" / "T700K" / "trajectory.h5").stat().st_mtime
     run_study(cfg)

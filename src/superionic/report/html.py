@@ -115,6 +115,21 @@ def write_report(out: str | Path, summary: dict) -> Path:
                  "g(0) and n from g ≈ g₀ + aν^n fitted on the low-frequency window (block bootstrap, 1σ); "
                  "n ≈ 2 Debye solid, n ≈ 1 liquid-like, g₀ > 0 diffusive.</p>" + FOOTNOTES)
 
+    enh = series.get("phonon_enhancement")
+    if enh:
+        parts.append("<h2>Phonon-induced enhancement of diffusion</h2>")
+        rows = [[html.escape(k), html.escape(v["protocol"]), _fmt(v["temperature_K"]),
+                 _pm({"D": v["D_free"], "D_err": v["D_free_err"]}, "D"),
+                 _pm({"D": v["D_suppressed"], "D_err": v["D_suppressed_err"]}, "D"),
+                 _pm(v, "ratio", 2) + ("" if v.get("windows_diffusive") else " †")] for k, v in enh.items()]
+        parts.append(_table(["run", "protocol", "T (K)", f"D {mobile} free (cm²/s)",
+                             f"D {mobile} suppressed (cm²/s)", "D_free / D_suppressed"], rows))
+        parts.append("<p class='note'>Suppression protocols (docs/md.md): frozen host — P, S, Cl held at their "
+                     "time-averaged positions of the free run at the same temperature, zero velocity; tethered "
+                     "host — harmonic springs to those positions; rigid anions — PS4 internal vibrations removed, "
+                     "rigid-body motion kept. The Li thermostat and temperature are those of the free run. The "
+                     "seed study reports a ratio of about 10 at ambient temperature.</p>")
+
     arr = series.get("arrhenius")
     if arr:
         parts.append("<h2>Arrhenius</h2>")

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..errors import InputError
 
 ANALYSES = ("vdos", "diffusion", "neutron")
+PROTOCOLS = ("free", "frozen-host", "tethered", "rigid-anions")
 
 
 class MDConfig(BaseModel):
@@ -59,6 +60,10 @@ class StudyConfig(BaseModel):
     md: MDConfig = Field(default_factory=MDConfig)
     analyses: list[Literal["vdos", "diffusion", "neutron"]] = Field(default_factory=lambda: list(ANALYSES))
     neutron: NeutronConfig = Field(default_factory=NeutronConfig)
+    protocols: list[Literal["free", "frozen-host", "tethered", "rigid-anions"]] = Field(
+        default_factory=lambda: ["free"],
+        description="phonon-suppression protocols run at every temperature beside the free run")
+    tether_stiffness: float = Field(1.0, gt=0, description="spring constant of the tethered host, eV/Å²")
     mobile_species: str = "Li"
     output: str = "results/study"
 
@@ -69,11 +74,17 @@ class StudyConfig(BaseModel):
             raise ValueError("every temperature must be > 0 K")
         return v
 
-    def md_hash(self) -> str:
-        """Hash of everything that determines the MD (not the analyses): a cache key for the runs."""
+    @field_validator("protocols")
+    @classmethod
+    def _free_first(cls, v: list[str]) -> list[str]:
+        """The free run comes first: frozen and tethered hosts take their positions from it."""
+        return ["free"] + [p for p in dict.fromkeys(v) if p != "free"]
+
+    def md_hash(self, protocol: str = "free") -> str:
+        """Hash of everything that determines one MD run (not the analyses): a cache key for the runs."""
         key = {"material": self.material, "supercell": self.supercell, "potential": self.potential,
-               "engine": self.engine,
-               "md": self.md.model_dump()}
+               "engine": self.engine, "md": self.md.model_dump(), "protocol": protocol,
+               **({"tether_stiffness": self.tether_stiffness} if protocol == "tethered" else {})}
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -1,9 +1,10 @@
-"""Run a whole study: MD at each temperature → analyses → summary.json → report.html.
+"""Run a whole study: MD at each temperature and protocol → analyses → summary.json → report.html.
 
 Folder layout under the study's output::
 
-    md/T600K/{trajectory.h5, run.json}     one MD run per temperature (resumed if killed, reused if done)
-    analysis/T600K_vdos.nc, T600K_diffusion.nc
+    md/T600K/{trajectory.h5, run.json}     the free run at 600 K (resumed if killed, reused if done)
+    md/T600K-frozen-host/…                 a phonon-suppressed run at 600 K (host from the free run)
+    analysis/T600K_vdos.nc, T600K_diffusion.nc, …   one file per run and analysis
     summary.json                           versions, config, timings, key numbers (with units)
     report.html                            figures and tables, self-contained
 
@@ -15,8 +16,11 @@ from __future__ import annotations
 import json
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+import numpy as np
 
 from .. import __version__
 from ..errors import InputError
@@ -26,12 +30,26 @@ from .config import StudyConfig
 Progress = Callable[[str, int, int, float], None]
 
 
-def _label(t: float) -> str:
-    return f"T{t:g}K"
+@dataclass(frozen=True)
+class Run:
+    """One MD run of a study: a temperature (K) under a protocol, and its trajectory file."""
+
+    temperature: float
+    protocol: str
+    path: Path
+
+    @property
+    def label(self) -> str:
+        return _label(self.temperature, self.protocol)
 
 
-def run_md_stage(cfg: StudyConfig, out: Path, progress: Progress | None = None) -> dict[float, Path]:
-    """Run (or reuse, or resume) the MD of every temperature; returns {T: trajectory path}."""
+def _label(t: float, protocol: str = "free") -> str:
+    return f"T{t:g}K" + ("" if protocol == "free" else f"-{protocol}")
+
+
+def run_md_stage(cfg: StudyConfig, out: Path, progress: Progress | None = None) -> list[Run]:
+    """Run (or reuse, or resume) the MD of every temperature and protocol; the free run of a temperature
+    comes first, and suppressed-phonon runs take their host reference positions from it."""
     from ..materials import build_material
     from ..md import MDSettings, run_md
     from ..potentials import get_potential
@@ -39,66 +57,78 @@ def run_md_stage(cfg: StudyConfig, out: Path, progress: Progress | None = None) 
     spec = get_potential(cfg.potential)
     atoms = build_material(cfg.material, cfg.supercell)
     calc = None
-    paths: dict[float, Path] = {}
+    runs: list[Run] = []
     for temp in cfg.temperatures:
-        folder = out / "md" / _label(temp)
-        info_path = folder / "run.json"
-        traj_path = folder / "trajectory.h5"
-        if info_path.exists():
-            info = json.loads(info_path.read_text())
-            same = info.get("settings", {}).get("metadata", {}).get("md_hash") == cfg.md_hash()
-            if same and info.get("status") == "done" and traj_path.exists():
-                paths[temp] = traj_path
-                if progress:
-                    progress(f"MD {_label(temp)} (reused)", cfg.md.steps, cfg.md.steps, temp)
-                continue
-            resume = same
-        else:
+        for protocol in cfg.protocols:
+            label = _label(temp, protocol)
+            folder = out / "md" / label
+            info_path = folder / "run.json"
+            traj_path = folder / "trajectory.h5"
+            key = cfg.md_hash(protocol)
             resume = False
-        if calc is None and (spec.engine if cfg.engine == "auto" else cfg.engine) == "ase":
-            calc = spec.make()
-        m = cfg.md
-        settings = MDSettings(temperature=temp, steps=m.steps, dt=m.dt, stride=m.stride, friction=m.friction,
-                              production_friction=m.production_friction, equilibration_steps=m.equilibration_steps,
-                              seed=m.seed, metadata={"material": cfg.material, "supercell": cfg.supercell,
-                                                     "md_hash": cfg.md_hash(), "study": cfg.name})
-        cb = (lambda s, n, tk, _t=temp: progress(f"MD {_label(_t)}", s, n, tk)) if progress else None
-        paths[temp] = run_md(atoms, spec, settings, folder, engine=cfg.engine, resume=resume, progress=cb,
-                             calculator=calc)
-    return paths
+            if info_path.exists():
+                info = json.loads(info_path.read_text())
+                resume = info.get("settings", {}).get("metadata", {}).get("md_hash") == key
+                if resume and info.get("status") == "done" and traj_path.exists():
+                    runs.append(Run(temp, protocol, traj_path))
+                    if progress:
+                        progress(f"MD {label} (reused)", cfg.md.steps, cfg.md.steps, temp)
+                    continue
+            if calc is None and (spec.engine if cfg.engine == "auto" else cfg.engine) == "ase":
+                calc = spec.make()
+            m = cfg.md
+            settings = MDSettings(
+                temperature=temp, steps=m.steps, dt=m.dt, stride=m.stride, friction=m.friction,
+                production_friction=m.production_friction, equilibration_steps=m.equilibration_steps, seed=m.seed,
+                protocol=protocol, tether_stiffness=cfg.tether_stiffness,
+                reference=None if protocol in ("free", "rigid-anions") else str(out / "md" / _label(temp)),
+                mobile=[cfg.mobile_species],
+                metadata={"material": cfg.material, "supercell": cfg.supercell, "md_hash": key, "study": cfg.name})
+            cb = (lambda s, n, tk, _l=label: progress(f"MD {_l}", s, n, tk)) if progress else None
+            path = run_md(atoms, spec, settings, folder, engine=cfg.engine, resume=resume, progress=cb,
+                          calculator=calc)
+            runs.append(Run(temp, protocol, path))
+    return runs
 
 
-def run_analysis_stage(cfg: StudyConfig, trajectories: dict[float, Path], out: Path) -> dict:
+def run_analysis_stage(cfg: StudyConfig, runs: list[Run], out: Path) -> dict:
     """Analyse each trajectory (netCDF per analysis), then the temperature series; return key numbers.
 
-    Per temperature: VDOS + zero-frequency analysis, tracer diffusion (GLS), conductivity of the mobile
-    species. Across temperatures (≥ 2): Arrhenius fit of D_mobile and the VDOS exponent series.
+    Per run: VDOS + zero-frequency analysis, tracer diffusion (GLS), conductivity of the mobile species,
+    neutron spectra. Across the free runs (≥ 2 temperatures): Arrhenius fit of D_mobile and the VDOS
+    exponent series. Per suppressed run: the enhancement D_mobile(free)/D_mobile(suppressed) ± σ.
     """
     from ..analysis.conductivity import conductivity
     from ..analysis.diffusion import diffusion
     from ..analysis.vdos import vdos
     from ..trajectory.io import read_trajectory
-    from ..results import save_dataset, write_json
+    from ..results import save_dataset
 
     adir = out / "analysis"
     adir.mkdir(parents=True, exist_ok=True)
     results: dict = {}
     vdos_sets, diff_sets = {}, {}
     mobile = cfg.mobile_species
-    for temp, path in trajectories.items():
-        traj = read_trajectory(path)
-        label = _label(temp)
+    for run in runs:
+        temp, traj = run.temperature, read_trajectory(run.path)
+        label = run.label
         entry: dict = {"temperature_K": temp, "frames": traj.n_frames, "dt_fs": traj.dt,
                        "duration_ps": traj.n_frames * traj.dt / 1000.0}
+        # a frozen host does not move: its species have no VDOS or D, and a GDOS of Li alone would
+        # mislead; analyse the mobile species only
+        frozen = run.protocol == "frozen-host"
+        species = [mobile] if frozen and mobile in traj.species else None
+        run_vdos = None
         if "vdos" in cfg.analyses:
-            ds = vdos(traj)
-            save_dataset(ds, adir / f"{label}_vdos.nc")
-            vdos_sets[temp] = ds
-            entry["vdos"] = _vdos_numbers(ds, temp)
+            run_vdos = vdos(traj, species)
+            save_dataset(run_vdos, adir / f"{label}_vdos.nc")
+            if run.protocol == "free":
+                vdos_sets[temp] = run_vdos
+            entry["vdos"] = _vdos_numbers(run_vdos, temp)
         if "diffusion" in cfg.analyses:
-            ds = diffusion(traj)
+            ds = diffusion(traj, species)
             save_dataset(ds, adir / f"{label}_diffusion.nc")
-            diff_sets[temp] = ds
+            diff_sets[(temp, run.protocol)] = ds
             entry["diffusion"] = {s: {"D": float(ds.D.sel(species=s)), "D_err": float(ds.D_err.sel(species=s)),
                                       "fit_window_fs": [float(ds.fit_start.sel(species=s)),
                                                         float(ds.fit_stop.sel(species=s))],
@@ -110,10 +140,15 @@ def run_analysis_stage(cfg: StudyConfig, trajectories: dict[float, Path], out: P
                 entry["conductivity"] = {k: float(c[k]) for k in
                                          ("sigma", "sigma_err", "sigma_NE", "sigma_NE_err", "haven_ratio",
                                           "haven_ratio_err")}
-        if "neutron" in cfg.analyses:
-            entry["neutron"] = _neutron(cfg, traj, vdos_sets.get(temp), adir / label)
+        if "neutron" in cfg.analyses and not frozen:
+            entry["neutron"] = _neutron(cfg, traj, run_vdos, adir / label)
+        entry["protocol"] = run.protocol
         results[label] = entry
     series: dict = {}
+    enhancement = _enhancement(diff_sets, mobile)
+    if enhancement:
+        series["phonon_enhancement"] = enhancement
+    diff_sets = {t: ds for (t, p), ds in diff_sets.items() if p == "free"}
     temps = sorted(diff_sets)
     if len(temps) >= 2 and any(mobile in ds.species.values for ds in diff_sets.values()):
         from ..analysis.arrhenius import arrhenius_from_datasets
@@ -134,6 +169,24 @@ def run_analysis_stage(cfg: StudyConfig, trajectories: dict[float, Path], out: P
     if series:
         results["series"] = series
     return results
+
+
+def _enhancement(diff_sets: dict, mobile: str) -> dict:
+    """D_mobile(free)/D_mobile(protocol) ± σ per suppressed run (errors propagated in quadrature)."""
+    out = {}
+    for (temp, protocol), ds in diff_sets.items():
+        free = diff_sets.get((temp, "free"))
+        if protocol == "free" or free is None or mobile not in ds.species.values:
+            continue
+        a, sa = float(free.D.sel(species=mobile)), float(free.D_err.sel(species=mobile))
+        b, sb = float(ds.D.sel(species=mobile)), float(ds.D_err.sel(species=mobile))
+        ratio = a / b if b > 0 else float("nan")
+        err = abs(ratio) * float(np.hypot(sa / a, sb / b)) if a > 0 and b > 0 else float("nan")
+        out[_label(temp, protocol)] = {
+            "temperature_K": temp, "protocol": protocol, "species": mobile, "D_free": a, "D_free_err": sa,
+            "D_suppressed": b, "D_suppressed_err": sb, "ratio": ratio, "ratio_err": err,
+            "windows_diffusive": bool(free.window_ok.sel(species=mobile)) and bool(ds.window_ok.sel(species=mobile))}
+    return out
 
 
 def _neutron(cfg: StudyConfig, traj, vdos_ds, stem: Path) -> dict:
@@ -174,10 +227,10 @@ def run_study(cfg: StudyConfig, output: str | Path | None = None, progress: Prog
     t0 = time.time()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        trajectories = run_md_stage(cfg, out, progress)
+        runs = run_md_stage(cfg, out, progress)
         timings["md_s"] = time.time() - t0
         t1 = time.time()
-        results = run_analysis_stage(cfg, trajectories, out)
+        results = run_analysis_stage(cfg, runs, out)
         timings["analysis_s"] = time.time() - t1
     # our own warnings (resolution, finite differences …) go to the summary and the report, once each;
     # third-party chatter (torch, pymatgen deprecations) is dropped

@@ -359,7 +359,7 @@ def pair_columns(atoms: Atoms, hyper: SnapHyper, types: np.ndarray) -> tuple[np.
     return row_e, rows_f.reshape(3 * n, P)
 
 
-def write_pair_table(path: str | Path, hyper: SnapHyper, beta: np.ndarray, n: int = 2000) -> None:
+def write_pair_table(path: str | Path, hyper: SnapHyper, beta: np.ndarray, n: int = 600) -> None:
     """The pair term of β (the last columns) as a LAMMPS `pair_style table` file (eV, eV/Å)."""
     r_min, r_cut, nb = float(hyper.pair[0]), float(hyper.pair[1]), int(hyper.pair[2])
     c = np.asarray(beta)[len(beta) - hyper.n_pair_params:].reshape(len(hyper.pairs), nb)
@@ -371,6 +371,6 @@ def write_pair_table(path: str | Path, hyper: SnapHyper, beta: np.ndarray, n: in
     for p, (a, b) in enumerate(hyper.pairs):
         e, f = B @ c[p], -(dB @ c[p])
         lines += [_pair_key(hyper.elements, a, b), f"N {n} R {float(r[0])!r} {float(r[-1])!r}", ""]
-        lines += [f"{k + 1} {r[k]:.10f} {e[k]:.12e} {f[k]:.12e}" for k in range(n)]
+        lines += [f"{k + 1} {r[k]:.6f} {e[k]:.9e} {f[k]:.9e}" for k in range(n)]
         lines.append("")
     Path(path).write_text("\n".join(lines))
