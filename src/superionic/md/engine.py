@@ -8,6 +8,7 @@ from typing import Callable
 from ase import Atoms
 
 from ..errors import InputError
+from .guards import MDExplodedError
 
 ENGINES = ("auto", "ase", "lammps")
 
@@ -27,7 +28,16 @@ def run_md(atoms: Atoms, spec, settings, out_dir: str | Path, *, engine: str = "
             raise InputError(f"potential {spec.name!r} runs on the {spec.engine} engine, not LAMMPS; "
                              "choose a LAMMPS potential (superionic potentials) or --engine ase")
         from .lammps_engine import run_nvt_lammps
-        return run_nvt_lammps(atoms, spec.name, settings, out_dir, resume=resume, progress=progress)
+        try:
+            return run_nvt_lammps(atoms, spec.name, settings, out_dir, resume=resume, progress=progress)
+        except Exception as err:
+            # the LAMMPS Python module raises plain Exceptions whose text starts with "ERROR"
+            if type(err) is Exception and str(err).lstrip().startswith("ERROR"):
+                raise MDExplodedError(
+                    f"LAMMPS stopped the run in {out_dir}: {str(err).strip()}. Atoms came too close or "
+                    "the run went unstable: use a smaller time step or a longer equilibration, or check the "
+                    "potential's training range") from None
+            raise
     from .run import run_nvt
     return run_nvt(atoms, calculator or spec.make(), settings, out_dir, potential=spec.identity(), resume=resume,
                    progress=progress)
