@@ -1,8 +1,10 @@
 """Validate a distilled LAMMPS potential against its teacher in MD: VDOS overlap, RDFs, D_Li.
 
 Runs the student with the LAMMPS engine at each temperature of a teacher trajectory (H5MD with
-velocities, e.g. from `potentials.training.sampling.teacher_md`) and prints, per temperature:
-VDOS overlap ∫min(g_student, g_teacher) dν per species (1 = identical; each g normalised to 1),
+velocities, e.g. from `potentials.training.sampling.teacher_md`), from the teacher's first frame and with
+the teacher's Langevin friction (H5MD metadata `friction_per_fs`, else --friction), and prints, per
+teacher: VDOS overlap ∫min(g_student, g_teacher) dν per species (1 = identical; each g normalised to 1;
+same correlation window for both) and its noise ceiling (the teacher's first half against its second half),
 the largest |Δg(r)| of the Li–S, P–S, Li–Li RDFs, and D_Li (cm²/s, GLS fit with σ) of both.
 
     python benchmarks/validate_potential.py --potential li6ps5cl-snap \
@@ -39,9 +41,12 @@ def rdf(traj, a: str, b: str, r_max: float = 4.9, nbins: int = 60, every: int = 
 
 
 def vdos_overlap(t1, t2, species, max_lag=400):
+    """∫min(g1, g2)dν / ∫g1 dν per species, both VDOS with the SAME correlation window (max_lag frames):
+    different windows give different spectral resolution and an overlap < 1 even for equal dynamics."""
     from superionic.analysis.vdos import vdos
-    g1 = vdos(t1, species, max_lag=min(max_lag, t1.n_frames // 2))
-    g2 = vdos(t2, species, max_lag=min(max_lag, t2.n_frames // 2))
+    lag = min(max_lag, t1.n_frames // 2, t2.n_frames // 2)
+    g1 = vdos(t1, species, max_lag=lag)
+    g2 = vdos(t2, species, max_lag=lag)
     out = {}
     for s in species:
         nu = g1["frequency"].values
@@ -66,6 +71,8 @@ def main() -> None:
     ap.add_argument("--teacher", action="append", required=True, help="T=path.h5 (teacher trajectory)")
     ap.add_argument("--steps", type=int, default=10000, help="student production steps (2 fs)")
     ap.add_argument("--json", default=None, help="also write the numbers to this file")
+    ap.add_argument("--friction", type=float, default=0.01,
+                    help="student Langevin friction 1/fs when the teacher file does not record one")
     args = ap.parse_args()
 
     from superionic.md import MDSettings
@@ -79,12 +86,28 @@ def main() -> None:
         teacher = read_h5md(path)
         from ase import Atoms
         atoms = Atoms(teacher.symbols, positions=teacher.positions[0], cell=teacher.cells[0], pbc=True)
+        key = f"{temp:g} K ({os.path.splitext(os.path.basename(path))[0]})"
         with tempfile.TemporaryDirectory() as tmp:
-            s = MDSettings(temperature=temp, steps=args.steps, dt=2.0, stride=5, equilibration_steps=500, seed=1)
-            student = read_h5md(run_nvt_lammps(atoms, args.potential, s, tmp))
+            # the student runs under the teacher's thermostat: Langevin friction broadens VDOS peaks
+            # (FWHM ≈ γ/2π) and slows diffusion, so a different γ biases both comparisons
+            gamma = float(teacher.metadata.get("friction_per_fs", args.friction))
+            s = MDSettings(temperature=temp, steps=args.steps, dt=2.0, stride=5, equilibration_steps=500, seed=1,
+                           friction=gamma, production_friction=gamma)
+            try:
+                student = read_h5md(run_nvt_lammps(atoms, args.potential, s, tmp))
+            except Exception as err:    # an unstable student is a result, not a crash of the validation
+                report[key] = {"teacher_file": os.path.basename(path), "failed": f"{type(err).__name__}: {err}"}
+                print(f"T = {key}: student MD FAILED: {err}", flush=True)
+                continue
         species = list(dict.fromkeys(teacher.symbols))
+        half = teacher.n_frames // 2
         r = {"teacher_frames": teacher.n_frames, "student_frames": student.n_frames,
-             "vdos_overlap": vdos_overlap(student, teacher, species)}
+             "vdos_overlap": vdos_overlap(student, teacher, species),
+             # noise ceiling: the teacher's first half against its second half (same window)
+             "vdos_overlap_teacher_halves": vdos_overlap(teacher.select_frames(0, half),
+                                                         teacher.select_frames(half, 2 * half), species,
+                                                         max_lag=half // 2),
+             "vdos_overlap_window_of_halves": vdos_overlap(student, teacher, species, max_lag=half // 2)}
         for a, b in (("Li", "S"), ("P", "S"), ("Li", "Li")):
             _, g1 = rdf(student, a, b)
             _, g2 = rdf(teacher, a, b)
@@ -96,9 +119,9 @@ def main() -> None:
             except Exception as err:  # too short for a diffusive window
                 r[f"D_Li_{name}_cm2_s"] = f"n/a ({err})"
         r["teacher_file"] = os.path.basename(path)
+        r["langevin_friction_per_fs"] = gamma
         r["teacher_ps"] = float(teacher.n_frames * teacher.dt / 1000)
         r["student_ps"] = float(student.n_frames * student.dt / 1000)
-        key = f"{temp:g} K ({os.path.splitext(os.path.basename(path))[0]})"
         report[key] = r
         print(f"T = {key}:", json.dumps(r, indent=1), flush=True)
     if args.json:

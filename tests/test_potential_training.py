@@ -118,7 +118,12 @@ def test_pair_basis_is_a_partition_of_unity_with_exact_derivatives():
     np.testing.assert_allclose(B.sum(axis=1), 1.0, atol=1e-12)      # complete on [r_min, r_cut − 3h]
     eps = 1e-6
     fd = (pair_basis(r + eps, r_min, r_cut, k)[0] - pair_basis(r - eps, r_min, r_cut, k)[0]) / (2 * eps)
-    np.testing.assert_allclose(dB, fd, atol=1e-6)
+    np.testing.assert_allclose(dB, fd, atol=1e-4)     # (the second derivative jumps at r_min)
+    # below r_min: linear continuation (value + slope at r_min)
+    B0, dB0 = pair_basis(np.array([r_min]), r_min, r_cut, k)
+    Bi, dBi = pair_basis(np.array([0.7]), r_min, r_cut, k)
+    np.testing.assert_allclose(Bi, B0 + dB0 * (0.7 - r_min), atol=1e-12)
+    np.testing.assert_allclose(dBi, dB0, atol=1e-12)
     Bc, dBc = pair_basis(np.array([r_cut, r_cut + 0.3]), r_min, r_cut, k)
     assert np.abs(Bc).max() == 0 and np.abs(dBc).max() == 0         # smooth cutoff
 

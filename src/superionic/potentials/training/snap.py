@@ -307,6 +307,7 @@ def hyper_dict(h: SnapHyper) -> dict:
 
 PAIR_TABLE_POINTS = 5000          # LAMMPS interpolation table length (pair_style table linear N)
 PAIR_TABLE_RMIN = 0.5             # Å, first tabulated distance (the ZBL core dominates below ~1.6 Å)
+PAIR_WALL = 50.0                  # eV/Å², repulsive wall added to the table below r_min (not in the fit)
 
 
 def _pair_key(elements: Sequence[str], i: int, j: int) -> str:
@@ -317,9 +318,16 @@ def pair_basis(r: np.ndarray, r_min: float, r_cut: float, n_basis: int) -> tuple
     """Uniform cubic B-splines (n, n_basis) and their r-derivatives (1/Å).
 
     Knot spacing h = (r_cut − r_min)/n_basis, knots t_k = r_min + (k − 3)h: the basis is complete on
-    [r_min, r_cut − 3h] and every function vanishes with its first two derivatives at r_cut.
+    [r_min, r_cut − 3h] and every function vanishes with its first two derivatives at r_cut. Below r_min
+    each function continues linearly (value and slope at r_min), so that a pair term repulsive at r_min
+    stays repulsive inwards instead of tapering to zero (which would pull atoms together).
     """
     r = np.asarray(r, dtype=float)
+    inner = r < r_min
+    if inner.any():
+        B, dB = pair_basis(np.maximum(r, r_min), r_min, r_cut, n_basis)
+        B[inner] += dB[inner] * (r[inner] - r_min)[:, None]
+        return B, dB
     h = (r_cut - r_min) / n_basis
     u = (r[:, None] - (r_min + (np.arange(n_basis) - 3) * h)) / h          # (n, K) in [0, 4) on support
     B = np.zeros_like(u)
@@ -370,6 +378,14 @@ def write_pair_table(path: str | Path, hyper: SnapHyper, beta: np.ndarray, n: in
              f"r_min {r_min} r_cut {r_cut} n_basis {nb}", ""]
     for p, (a, b) in enumerate(hyper.pairs):
         e, f = B @ c[p], -(dB @ c[p])
+        # safety below r_min (hardly any training pairs there): never attractive inwards, plus a fixed
+        # repulsive wall K·(r_min − r)² so that no SNAP extrapolation can pull two atoms together
+        Bm, dBm = pair_basis(np.array([r_min]), r_min, r_cut, nb)
+        inner = r < r_min
+        if float(dBm[0] @ c[p]) > 0:
+            e[inner], f[inner] = float(Bm[0] @ c[p]), 0.0
+        e[inner] += PAIR_WALL * (r_min - r[inner]) ** 2
+        f[inner] += 2 * PAIR_WALL * (r_min - r[inner])
         lines += [_pair_key(hyper.elements, a, b), f"N {n} R {float(r[0])!r} {float(r[-1])!r}", ""]
         lines += [f"{k + 1} {r[k]:.6f} {e[k]:.9e} {f[k]:.9e}" for k in range(n)]
         lines.append("")
