@@ -146,3 +146,23 @@ def test_suppressed_protocols_need_a_compatible_reference(free_run, tmp_path):
                 tmp_path / "c")
     with pytest.raises(InputError, match="not found"):
         run_nvt(cuag(), EMT(), settings(protocol="tethered", reference=str(tmp_path / "nothing")), tmp_path / "d")
+
+
+def test_time_averaged_host_that_is_not_a_structure_is_refused():
+    """Anion rotations in the free run average S positions toward P: a frozen host built from such a
+    mean would put atoms on top of each other, so it is refused with a clear message."""
+    import numpy as np
+    import pytest
+    from superionic.errors import InputError
+    from superionic.materials import build_material
+    from superionic.md.protocols import check_host_reference
+
+    atoms = build_material("Li6PS5Cl")
+    symbols = atoms.get_chemical_symbols()
+    host = np.array([s != "Li" for s in symbols])
+    check_host_reference(atoms.get_positions(), atoms.cell, symbols, host)          # the crystal passes
+    pos = atoms.get_positions().copy()
+    p, s = symbols.index("P"), symbols.index("S")
+    pos[s] = pos[p] + np.array([0.3, 0.0, 0.0])                                   # S averaged onto its P
+    with pytest.raises(InputError, match="not a structure"):
+        check_host_reference(pos, atoms.cell, symbols, host)

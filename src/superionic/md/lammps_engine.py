@@ -128,6 +128,9 @@ def run_nvt_lammps(atoms: Atoms, potential_spec: "str | LammpsPotential | dict",
                else atoms.get_positions()) if protocol != "free" else None
         if ref is not None and ref.shape != (n, 3):
             raise InputError(f"reference_positions must have shape ({n}, 3), got {ref.shape}")
+        if ref is not None:
+            from .protocols import check_host_reference
+            check_host_reference(ref, atoms.cell, symbols, hostmask)
     if ref is not None:
         pos0 = atoms.get_positions()
         pos0[hostmask] = ref[hostmask]

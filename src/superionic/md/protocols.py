@@ -238,6 +238,27 @@ def find_units(atoms: Atoms, centre: str = "P", ligand: str = "S", cutoff: float
     return units
 
 
+def check_host_reference(positions: np.ndarray, cell, symbols, host, min_distance: float = 1.2) -> None:
+    """Refuse a time-averaged host that is not a structure: host atoms that changed sites during the free
+    run (anion rotations, host diffusion) average to points between sites, possibly on top of each other.
+
+    positions: (N, 3) Å; host: host atom indices (or a boolean mask); min_distance: Å.
+    """
+    idx = np.flatnonzero(host) if np.asarray(host).dtype == bool else np.asarray(host, dtype=int)
+    if idx.size < 2:
+        return
+    probe = Atoms([symbols[i] for i in idx], positions=np.asarray(positions)[idx], cell=cell, pbc=True)
+    d = probe.get_all_distances(mic=True)
+    np.fill_diagonal(d, np.inf)
+    i, j = np.unravel_index(np.argmin(d), d.shape)
+    if d[i, j] < min_distance:
+        raise InputError(
+            f"the free run's time-averaged host is not a structure: {symbols[idx[i]]} atom {idx[i]} and "
+            f"{symbols[idx[j]]} atom {idx[j]} sit {d[i, j]:.2f} Å apart, so host atoms changed sites during "
+            "that run (anion rotations or host diffusion). Use a free run at lower temperature or a shorter "
+            "one as the reference, or the rigid-anions protocol")
+
+
 def apply_protocol(atoms: Atoms, protocol: str, *, mobile: list[str] | None = None,
                    reference: dict[str, Any] | None = None, stiffness: float = 1.0,
                    rigid_centre: str = "P", rigid_ligand: str = "S", rigid_cutoff: float = 2.5,
@@ -270,6 +291,7 @@ def apply_protocol(atoms: Atoms, protocol: str, *, mobile: list[str] | None = No
                              "must use the same cell (NVT) as the free run they compare with")
         pos = np.asarray(reference["last"], dtype=float).copy()
         pos[host] = reference["mean"][host]
+        check_host_reference(pos, atoms.cell, atoms.get_chemical_symbols(), host)
         atoms.set_positions(pos, apply_constraint=False)
         desc["reference"] = reference.get("source")
         desc["reference_frames"] = reference.get("frames")
