@@ -148,7 +148,8 @@ def write_report(out: str | Path, summary: dict) -> Path:
     vd = _load(out, "vdos")
     if vd:
         parts.append("<h2>Vibrational density of states</h2>")
-        parts.append(_img(vdos_figure(vd), "VDOS"))
+        free = {k: v for k, v in vd.items() if "-" not in k}      # suppressed runs lack host species
+        parts.append(_img(vdos_figure(free or vd), "VDOS"))
         parts.append("<p class='note'>g_α(ν) = 4∫₀^∞ Ẑ_α(t) cos(2πνt) dt from the velocity autocorrelation, "
                      "normalised to ∫g dν = 1 per species (ν in THz; 1 THz = 4.136 meV); g(0) = 4mD/(k_BT).</p>")
         for label, ds in vd.items():
