@@ -35,21 +35,6 @@ def time_chgnet(atoms, steps: int, dt_fs: float = 2.0) -> float:
     return (time.perf_counter() - t) / steps
 
 
-def time_lammps(atoms, pot, steps: int, threads: int, dt_fs: float = 2.0) -> float:
-    from superionic.potentials.lammps_potentials import LammpsSession
-    s = LammpsSession(atoms, pot, threads=threads)
-    try:
-        s.command("velocity all create 600 1 mom yes rot no dist gaussian")
-        s.command(f"timestep {dt_fs / 1000}")
-        s.command("fix nve all nve")
-        s.command("run 20")
-        t = time.perf_counter()
-        s.command(f"run {steps} pre no post no")
-        return (time.perf_counter() - t) / steps
-    finally:
-        s.close()
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--potential", default="li6ps5cl-snap", help="shipped LAMMPS potential or .lammps.json")
@@ -62,6 +47,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from superionic.materials import build_material
     from superionic.potentials.lammps_potentials import get_lammps_potential
+    from superionic.potentials.training.train import speed
 
     pot = get_lammps_potential(args.potential)
     print(f"potential: {pot.name} v{pot.version} ({pot.pair_style}); baseline: CHGNet on ASE; "
@@ -72,7 +58,7 @@ def main() -> None:
         atoms = build_material("Li6PS5Cl", reps)
         n = len(atoms)
         c = time_chgnet(atoms, max(2, args.chgnet_steps // (1 if n < 100 else 4)))
-        lm = time_lammps(atoms, pot, max(50, args.lammps_steps // (1 if n < 100 else 8)), args.threads)
+        lm = speed(pot, atoms, max(50, args.lammps_steps // (1 if n < 100 else 8)), threads=args.threads)
         print(f"{n:>6} {c:>14.4f} {lm:>14.5f} {ns_per_day(c):>14.3f} {ns_per_day(lm):>14.2f} {c / lm:>8.1f}")
 
 

@@ -134,9 +134,9 @@ def _select(design: Design, labels: np.ndarray, elements, grid_e=(10.0, 30.0, 10
     return beta, {"energy_weight": we, "ridge": lam, "config_weighting": weighted}
 
 
-def speed(pot: LammpsPotential, atoms: Atoms, steps: int = 200, dt_fs: float = 2.0) -> float:
-    """Wall seconds per NVE MD step of `pot` on `atoms` in LAMMPS (one rank, one thread)."""
-    s = LammpsSession(atoms, pot)
+def speed(pot: LammpsPotential, atoms: Atoms, steps: int = 200, dt_fs: float = 2.0, threads: int = 1) -> float:
+    """Wall seconds per NVE MD step of `pot` on `atoms` in LAMMPS (one rank, `threads` OpenMP threads)."""
+    s = LammpsSession(atoms, pot, threads=threads)
     try:
         s.command("velocity all create 600 1 mom yes rot no dist gaussian")
         s.command(f"timestep {dt_fs / 1000}")
