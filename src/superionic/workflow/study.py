@@ -234,7 +234,8 @@ def run_study(cfg: StudyConfig, output: str | Path | None = None, progress: Prog
         timings["analysis_s"] = time.time() - t1
     # our own warnings (resolution, finite differences …) go to the summary and the report, once each;
     # third-party chatter (torch, pymatgen deprecations) is dropped
-    notes = list(dict.fromkeys(str(w.message) for w in caught if "superionic" in (w.filename or "")))
+    notes = list(dict.fromkeys(str(w.message) for w in caught if "superionic" in (w.filename or "")
+                               and not issubclass(w.category, (DeprecationWarning, FutureWarning))))
     from ..potentials import get_potential
     summary = {"superionic": __version__, "versions": versions(), "config": cfg.model_dump(),
                "potential": get_potential(cfg.potential).identity(), "results": results,
