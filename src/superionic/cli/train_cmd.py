@@ -23,8 +23,10 @@ def train_potential_cmd(
     md_steps: int = typer.Option(2000, "--md-steps", help="Teacher MD steps per temperature (2 fs)."),
     label_every: int = typer.Option(20, "--label-every", help="Keep a labelled snapshot every this many MD steps."),
     strained: int = typer.Option(40, "--strained", help="Extra strained (±4 %) and rattled single points."),
-    families: str = typer.Option("linear-6,quadratic-4", "--families",
-                                 help="Candidate SNAP families to compare, e.g. linear-6,linear-8,quadratic-4,quadratic-6."),
+    families: str = typer.Option("linear-6,quadratic-4,quadratic-4+pair", "--families",
+                                 help="Candidate SNAP families to compare: linear-N or quadratic-N (2J = N), with "
+                                      "suffixes +pair (fitted pair table; +pair6 for a 6 Å range), +r<radius>, +chem "
+                                      "(explicit multi-element). The shipped potential is quadratic-4+pair."),
     zbl: bool = typer.Option(True, "--zbl/--no-zbl", help="Add a fixed ZBL core repulsion (1.2–1.6 Å) baseline."),
     radius: Optional[float] = typer.Option(None, "--radius", help="SNAP element radius in Å (cutoff = 2 × radius; default 2.5)."),
     version: str = typer.Option("1", "--version", help="Version written into the file names and metadata."),

@@ -201,8 +201,16 @@ def train_snap(frames: Sequence[Atoms], out_dir: str | Path, name: str, *, versi
         tmpdir = out / f".candidate-{fam}"
         tmpdir.mkdir(exist_ok=True)
         pot = _write(tmpdir, name, version, hyper, beta)
-        sps = speed(pot, speed_atoms)
+        try:
+            sps, stable = speed(pot, speed_atoms), True
+        except Exception as err:          # LAMMPS raises plain Exceptions ("ERROR: Lost atoms" …)
+            if type(err) is not Exception:
+                raise
+            sps, stable = float("nan"), False
+            log(f"{fam:>12}: unstable — a short 600 K NVE test run failed ({str(err).splitlines()[0]}); "
+                "more or more varied training data are needed")
         results[fam] = {"test": m, "train": m_train, "test_operating": m_op, "test_by_temperature": by_t,
+                        "stable_in_md_test": stable,
                         "n_parameters": int(beta.size), **chosen,
                         "featurise_seconds": t1 - t0, "fit_seconds": t2 - t1,
                         "seconds_per_step": sps, "speed_atoms": len(speed_atoms),
@@ -214,10 +222,15 @@ def train_snap(frames: Sequence[Atoms], out_dir: str | Path, name: str, *, versi
             f.unlink()
         tmpdir.rmdir()
     key = "test_operating"
-    fast = [f for f, r in results.items()
-            if max_seconds_per_step is None or r["seconds_per_step"] <= max_seconds_per_step]
+    stable = [f for f, r in results.items() if r["stable_in_md_test"]]
+    if not stable:
+        raise InputError("every candidate potential was unstable in a short 600 K MD test (atoms lost): the "
+                         f"training data ({len(frames)} configurations) are too few or too narrow; add MD "
+                         "snapshots over the temperature range and rattled cells")
+    fast = [f for f in stable
+            if max_seconds_per_step is None or results[f]["seconds_per_step"] <= max_seconds_per_step]
     if not fast:
-        fast = [min(results, key=lambda f: results[f]["seconds_per_step"])]
+        fast = [min(stable, key=lambda f: results[f]["seconds_per_step"])]
     ok = [f for f in fast if results[f][key]["force_rmse_eV_per_A"] <= force_target
           and results[f][key]["energy_rmse_meV_per_atom"] <= energy_target]
     rng_txt = "" if val_max_temperature is None else f" (test configurations ≤ {val_max_temperature:g} K)"
