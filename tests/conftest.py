@@ -25,3 +25,12 @@ def xdatcar_path(tmp_path):
     with gzip.open(XDATCAR, "rb") as src, open(p, "wb") as dst:
         shutil.copyfileobj(src, dst)
     return p
+
+
+@pytest.fixture(scope="session")
+def aimd():
+    """The shared real AIMD Li6PS5Cl trajectory (100 fs between frames), read once per test session."""
+    from superionic.trajectory.io import read_trajectory
+    if not os.path.exists(XDATCAR):
+        pytest.skip("shared/data/li6ps5cl_aimd_XDATCAR.gz not present")
+    return read_trajectory(XDATCAR, dt=100.0, format="vasp-xdatcar")

@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 
 from superionic import synthetic
-from superionic.trajectory import Trajectory, write_h5md
+from superionic.trajectory import write_h5md
 
 
 def run_cli(*args):

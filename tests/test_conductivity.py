@@ -77,13 +77,8 @@ def test_input_errors():
         conductivity(tr2, "Xe", temperature=300)
 
 
-def test_real_aimd_conductivity_finite():
-    import os
-    from superionic.trajectory.io import read_trajectory
-    path = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "li6ps5cl_aimd_XDATCAR.gz")
-    if not os.path.exists(path):
-        pytest.skip("shared data absent")
-    tr = read_trajectory(path, dt=100.0, format="vasp-xdatcar")
+def test_real_aimd_conductivity_finite(aimd):
+    tr = aimd
     ds = conductivity(tr, "Li", temperature=700.0)
     for v in ("sigma", "sigma_err", "sigma_NE", "sigma_NE_err", "haven_ratio"):
         assert np.isfinite(float(ds[v])), v

@@ -164,16 +164,6 @@ def test_input_errors():
 
 
 # ----------------------------------------------------------------------------- real AIMD data
-@pytest.fixture(scope="module")
-def aimd():
-    import os
-    from superionic.trajectory.io import read_trajectory
-    path = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "li6ps5cl_aimd_XDATCAR.gz")
-    if not os.path.exists(path):
-        pytest.skip("shared/data/li6ps5cl_aimd_XDATCAR.gz not present")
-    return read_trajectory(path, dt=100.0, format="vasp-xdatcar")
-
-
 def test_real_aimd_sane_and_wrapped_equals_unwrapped(aimd):
     ds = dm.diffusion(aimd, "Li")
     d, de = float(ds.D.values[0]), float(ds.D_err.values[0])

@@ -114,16 +114,6 @@ def test_input_errors(walk):
         hopping(walk, _lattice_sites(), species="Na")
 
 
-@pytest.fixture(scope="module")
-def aimd():
-    import os
-    from superionic.trajectory.io import read_trajectory
-    path = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "li6ps5cl_aimd_XDATCAR.gz")
-    if not os.path.exists(path):
-        pytest.skip("shared data absent")
-    return read_trajectory(path, dt=100.0, format="vasp-xdatcar")
-
-
 def test_real_argyrodite_hopping(aimd):
     s = argyrodite_sites(aimd)
     assert s.info["supercell"] == [2, 2, 2] and len(s) == 384

@@ -47,13 +47,15 @@ def test_trajectory_validation_messages():
     assert t.select_frames(stride=2).dt == 2.0
 
 
-def _frames(n=7):
+def _frames(n=7, with_time=True):
+    """n small Li2S frames with velocities; a `time` entry (fs) in each frame's info when with_time."""
     rng = np.random.default_rng(1)
     out = []
     for i in range(n):
         a = Atoms("Li2S", positions=rng.random((3, 3)) * 4, cell=np.eye(3) * 4, pbc=True)
         a.set_velocities(rng.normal(size=(3, 3)) / ase.units.fs * 0.01)   # 0.01 Å/fs scale
-        a.info["time"] = 5.0 * i
+        if with_time:
+            a.info["time"] = 5.0 * i
         out.append(a)
     return out
 
@@ -71,10 +73,7 @@ def test_extxyz_velocities_converted_and_dt_from_file(tmp_path):
 
 def test_chunked_iteration_equals_whole(tmp_path):
     p = tmp_path / "t.traj"
-    frames = _frames(11)
-    for a in frames:
-        a.info.pop("time")
-    ase.io.write(p, frames)
+    ase.io.write(p, _frames(11, with_time=False))
     whole = read_trajectory(p, dt=2.0)
     parts = list(iter_trajectory(p, chunk=4, dt=2.0))
     assert [c.n_frames for c in parts] == [4, 4, 3]
@@ -83,10 +82,7 @@ def test_chunked_iteration_equals_whole(tmp_path):
 
 def test_time_step_is_never_guessed(tmp_path):
     p = tmp_path / "t.traj"
-    frames = _frames(3)
-    for a in frames:
-        a.info.pop("time")
-    ase.io.write(p, frames)
+    ase.io.write(p, _frames(3, with_time=False))
     with pytest.raises(InputError, match="--dt"):
         read_trajectory(p)
 

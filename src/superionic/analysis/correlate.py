@@ -76,7 +76,6 @@ def cosine_transform(c: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
     integrates to exactly c(0).
     """
     c = np.asarray(c, dtype=float)
-    m = c.shape[0]
     sym = np.concatenate([c, c[-2:0:-1]], axis=0)     # even extension, length 2M−2
     spec = 2.0 * dt * sfft.rfft(sym, axis=0, workers=-1).real
     nu = sfft.rfftfreq(sym.shape[0], d=dt)

@@ -283,7 +283,6 @@ def fit_msd(time: np.ndarray, msd_values: np.ndarray, n_frames: int, n_independe
     y_all = np.asarray(msd_values, float)
     dt = time[1] - time[0]
     lags_all = np.round(time / dt).astype(int)
-    valid = lags_all >= 1
     if alpha2 is not None:
         lt, a2 = alpha2
         good = np.isfinite(a2)

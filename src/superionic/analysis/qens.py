@@ -75,6 +75,14 @@ def qens_model(energy, resolution: Resolution, a_el, amps, gammas, e0=0.0, b0=0.
     return s
 
 
+def _usable(values, errors):
+    """(values, σ, whether σ was given, mask of finite points with σ > 0); σ = 1 when not given."""
+    y = np.asarray(values, dtype=float)
+    have_err = errors is not None
+    sig = np.asarray(errors, dtype=float) if have_err else np.ones_like(y)
+    return y, sig, have_err, np.isfinite(y) & np.isfinite(sig) & (sig > 0)
+
+
 def fit_qens(energy, spectrum, errors=None, resolution=None, *, n_lorentzians: int = 1, elastic: bool = True,
              background: str = "flat", fit_center: bool = False, energy_range=None,
              gamma_guess: float | None = None) -> QENSFit:
@@ -93,10 +101,7 @@ def fit_qens(energy, spectrum, errors=None, resolution=None, *, n_lorentzians: i
     if background not in ("none", "flat", "linear"):
         raise InputError(f"background must be none, flat or linear, got {background!r}")
     e = np.asarray(energy, dtype=float)
-    y = np.asarray(spectrum, dtype=float)
-    have_err = errors is not None
-    sig = np.asarray(errors, dtype=float) if have_err else np.ones_like(y)
-    ok = np.isfinite(y) & np.isfinite(sig) & (sig > 0)
+    y, sig, have_err, ok = _usable(spectrum, errors)
     if energy_range is not None:
         ok &= (e >= energy_range[0]) & (e <= energy_range[1])
     e, y, sig = e[ok], y[ok], sig[ok]
@@ -337,10 +342,7 @@ def fit_gamma_model(name: str, q, gamma, gamma_err=None, q_max: float | None = N
     if name not in GAMMA_MODELS:
         raise InputError(f"unknown Γ(Q) model {name!r}; choose {', '.join(GAMMA_MODELS)}")
     q = np.asarray(q, dtype=float)
-    g = np.asarray(gamma, dtype=float)
-    have_err = gamma_err is not None
-    s = np.asarray(gamma_err, dtype=float) if have_err else np.ones_like(g)
-    ok = np.isfinite(g) & np.isfinite(s) & (s > 0)
+    g, s, have_err, ok = _usable(gamma, gamma_err)
     if q_max is not None:
         ok &= q <= q_max
     q, g, s = q[ok], g[ok], s[ok]

@@ -270,7 +270,7 @@ class VACFAccumulator:
         if self.n_frames <= self.max_lag - 1 or not self.blocks:
             raise InputError(f"max_lag {self.max_lag} needs more than {self.max_lag} frames; "
                              f"got {self.n_frames}")
-        S, U, M = len(self.units), self.n_u, self.max_lag
+        S, U = len(self.units), self.n_u
         sizes = np.zeros((S, U))
         for si, subs in enumerate(self.units):
             sizes[si, :len(subs)] = [len(a) for a in subs]

@@ -70,7 +70,7 @@ def vdos_cmd(
     C_v/S_vib, and the neutron-weighted GDOS."""
     import warnings
 
-    from ..analysis.vdos import FiniteDifferenceWarning, vdos, vdos_summary
+    from ..analysis.vdos import vdos, vdos_summary
     from ..neutron.gdos import gdos
 
     positive(dt, "--dt")

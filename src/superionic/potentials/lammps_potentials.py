@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ctypes
 import json
-import os
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path

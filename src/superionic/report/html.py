@@ -108,7 +108,7 @@ def write_report(out: str | Path, summary: dict) -> Path:
         rows.append([label, _fmt(r.get("duration_ps")), _d(d), _pm(c, "sigma"), _pm(c, "sigma_NE"),
                      _pm(c, "haven_ratio"), _g0(v), _n(v), html.escape(str(v.get("classification", "–")))])
     parts.append(f"<h2>Key results for {html.escape(mobile)}</h2>")
-    parts.append(_table(["run", "length (ps)", f"D* (cm²/s)", "σ (mS/cm)", "σ_NE (mS/cm)", "Haven ratio",
+    parts.append(_table(["run", "length (ps)", "D* (cm²/s)", "σ (mS/cm)", "σ_NE (mS/cm)", "Haven ratio",
                          "g(0) (1/THz)", "low-ω exponent n", "VDOS class"], rows))
     parts.append("<p class='note'>D* from a generalised-least-squares fit of the MSD with its correlated "
                  "covariance (1σ); σ from the charge MSD, σ_NE = n q² D*/k_BT (Nernst–Einstein). "

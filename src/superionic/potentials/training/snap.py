@@ -146,23 +146,13 @@ def descriptors(frames: Sequence[Atoms], hyper: SnapHyper) -> Design:
     rows_e, ye, nat, rows_f, yf, spf, cfg = [], [], [], [], [], [], []
     base = hyper.baseline()
     sess = None
-    key = None
     for k, a in enumerate(frames):
-        syms = tuple(a.get_chemical_symbols())
         # a fresh LAMMPS instance per configuration: reusing one after a box change gave stale
         # `compute snap` rows for some configurations (LAMMPS 2025.7); the cost is ~10 ms each
-        if True:
-            if sess is not None:
-                sess.close()
-            sess = LammpsSession(a, base)
-            sess.command(f"compute snapd all snap {hyper.compute_args()}")
-            key = syms
-        else:
-            sess.set_cell(np.asarray(a.cell))
-            sess.set_state(a.get_positions(), np.zeros((len(a), 3)))
-            # compute snap re-creates its helper pressure compute at every init (LAMMPS 2025.7)
-            if sess.lmp.has_id("compute", "snapd_press"):
-                sess.command("uncompute snapd_press")
+        if sess is not None:
+            sess.close()
+        sess = LammpsSession(a, base)
+        sess.command(f"compute snapd all snap {hyper.compute_args()}")
         e_base, f_base, _ = sess.evaluate()
         arr = np.array(sess.lmp.numpy.extract_compute("snapd", 0, 2), dtype=float)
         n = len(a)
