@@ -39,7 +39,7 @@ def test_library_structure_passes_sanity_checks(name):
 
 
 @pytest.mark.parametrize("name,expected", [("Li6PS5Cl", "Cl4Li24P4S20"), ("Li10GeP2S12", "Ge2Li20P4S24"),
-                                           ("Li7La3Zr2O12", "La24Li56O96Zr16"), ("AgI", "Ag2I2")])
+                                           ("Li3PS4", "Li12P4S16"), ("Li7La3Zr2O12", "La24Li56O96Zr16"), ("AgI", "Ag2I2")])
 def test_library_compositions(name, expected):
     assert build_material(name).get_chemical_formula() == expected
 
@@ -49,6 +49,24 @@ def test_li6ps5cl_bond_lengths_match_published_geometry():
     assert d[("P", "S")] == pytest.approx(2.05, abs=0.03)   # PS4 tetrahedron (SCIENCE.md §6)
     assert d[("Li", "S")] == pytest.approx(2.38, abs=0.05)
     assert d[("Li", "Li")] > 2.0                             # one Li per 48h doublet
+
+
+def test_beta_li3ps4_matches_published_geometry():
+    """β-Li3PS4 (Homma 2011): isolated PS4 tetrahedra (P–S 2.01–2.07 Å), Li–S ≥ 2.1 Å, Pnma host,
+    published Li content on 8d + 4b and the published density (1.85 g/cm³ for a = 12.819, b = 8.2195,
+    c = 6.1236 Å, Z = 4)."""
+    a = build_material("beta-Li3PS4")
+    d = a.get_all_distances(mic=True)
+    sym = np.array(a.get_chemical_symbols())
+    for p in np.flatnonzero(sym == "P"):
+        ps = np.sort(d[p][sym == "S"])
+        assert 2.00 < ps[0] and ps[3] < 2.08 and ps[4] > 3.0          # four S, then nothing bonded
+    assert pair_min_distances(a)[("Li", "S")] > 2.1
+    kinds = a.arrays["site_kind"][sym == "Li"]
+    assert sorted(set(kinds)) == ["Li1", "Li2"] and np.sum(kinds == "Li1") == 8
+    density = a.get_masses().sum() / a.get_volume() * 1.66054
+    assert density == pytest.approx(1.853, abs=0.005)
+    assert check_material(build_material("Li3PS4", "1x1x2"), "Li3PS4")["formal_charge"] == 0
 
 
 def test_ordered_approximant_is_backwards_compatible():

@@ -14,7 +14,7 @@ from .app import app
 @app.command("md")
 def md_cmd(
     material: Optional[str] = typer.Argument(
-        None, help="A library material (Li6PS5Cl, Li10GeP2S12, Li7La3Zr2O12, AgI; parameters as "
+        None, help="A library material (Li6PS5Cl, Li3PS4, Li10GeP2S12, Li7La3Zr2O12, AgI; parameters as "
                    "Li6PS5Cl:exchange=0.25,li=random,seed=1) or a structure file (CIF, POSCAR …; "
                    "partial occupancies need FILE:disorder=approximant|random)."),
     temperature: Optional[str] = typer.Option(

@@ -20,7 +20,7 @@ from .agi import alpha_agi
 from .argyrodite import li6ps5cl, li6ps5cl_ordered
 from .cif import read_structure
 from .garnet import li7la3zr2o12
-from .thiophosphates import li10gep2s12
+from .thiophosphates import beta_li3ps4, li10gep2s12
 
 
 @dataclass(frozen=True)
@@ -44,12 +44,15 @@ LIBRARY: dict[str, Material] = {m.name: m for m in [
               "x": "Cl excess of Li6-xPS5-xCl1+x", "seed": "random seed"}),
     Material("Li10GeP2S12", li10gep2s12, "Kamaya et al., Nat. Mater. 10, 682 (2011)", "Li10GeP2S12", 137,
              ("Li",), (("Ge", "P"),), {"disorder": "approximant | random", "seed": "random seed"}),
+    Material("Li3PS4", beta_li3ps4, "Homma et al., Solid State Ionics 182, 53 (2011) (β phase, Pnma)",
+             "Li3PS4", 62, ("Li",), (), {}),
     Material("Li7La3Zr2O12", li7la3zr2o12, "Awaka et al., Chem. Lett. 40, 60 (2011) (cubic, Ia-3d)",
              "Li7La3Zr2O12", 230, ("Li",), (), {"disorder": "approximant", "seed": "random seed"}),
     Material("AgI", alpha_agi, "Strock, Z. Phys. Chem. B 25, 441 (1934); Cava et al., SSC 24, 411 (1977)",
              "AgI", 229, ("Ag",), (), {"disorder": "approximant | random", "seed": "random seed"}),
 ]}
-ALIASES = {"LGPS": "Li10GeP2S12", "LLZO": "Li7La3Zr2O12", "alpha-AgI": "AgI", "a-AgI": "AgI",
+ALIASES = {"beta-Li3PS4": "Li3PS4", "β-Li3PS4": "Li3PS4", "LGPS": "Li10GeP2S12", "LLZO": "Li7La3Zr2O12",
+           "alpha-AgI": "AgI", "a-AgI": "AgI",
            "argyrodite": "Li6PS5Cl"}
 MATERIALS: dict[str, Callable[[], Atoms]] = {"Li6PS5Cl": li6ps5cl_ordered}  # backwards-compatible view
 MATERIALS.update({name: (lambda m=m: m.builder()) for name, m in LIBRARY.items() if name != "Li6PS5Cl"})
@@ -137,7 +140,7 @@ def supercell_for_size(atoms: Atoms, min_atoms: int | None = None, min_width: fl
 def build_material(name_or_file: str, supercell=None, **params) -> Atoms:
     """A named library material (with parameters) or any structure file ASE reads, in a supercell.
 
-    Library names: see `LIBRARY` (aliases LGPS, LLZO, alpha-AgI). Parameters from the name string
+    Library names: see `LIBRARY` (aliases beta-Li3PS4, LGPS, LLZO, alpha-AgI). Parameters from the name string
     (``NAME:key=value,…``) and keyword arguments are merged. Files with partially occupied sites need
     ``disorder=approximant|random``. The result passes `check_material` for library entries.
     """
