@@ -178,3 +178,38 @@ def test_candidate_unstable_in_md_is_excluded_not_fatal(tmp_path):
     assert np.isnan(comparison["quadratic-4"]["seconds_per_step"])
     assert comparison["linear-2"]["stable_in_md_test"]
     assert rec["family"].startswith("SNAP linear-2")
+
+
+def test_close_contacts_push_one_ion_into_the_requested_range():
+    """Exactly one Li moves per configuration, along the bond to a near neighbour, to a distance in
+    [0.7 (R_i + R_j), r_ij]; the labels are the teacher's single points (EMT here)."""
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+    from ase.data import covalent_radii
+
+    from superionic.potentials.training.sampling import close_contacts
+
+    base = bulk("Cu", "fcc", a=3.6, cubic=True).repeat(2)
+    base.symbols[[0, 5, 9]] = "Li"       # EMT has no Li: relabel for the mobile choice, evaluate as Cu below
+    calc = EMT()
+
+    class AsCu(type(calc)):
+        def calculate(self, atoms=None, properties=("energy",), system_changes=()):
+            cu = atoms.copy()
+            cu.set_chemical_symbols(["Cu"] * len(cu))
+            super().calculate(cu, properties, system_changes)
+            self.atoms = atoms.copy()
+
+    out = close_contacts([base], AsCu(), 12, mobile="Li", seed=4)
+    again = close_contacts([base], AsCu(), 12, mobile="Li", seed=4)
+    assert len(out) == 12
+    for a, b in zip(out, again):
+        np.testing.assert_array_equal(a.positions, b.positions)             # reproducible by seed
+        moved = np.flatnonzero(np.linalg.norm(a.positions - base.positions, axis=1) > 1e-9)
+        assert len(moved) == 1 and a.get_chemical_symbols()[moved[0]] == "Li"
+        i = moved[0]
+        lo = 0.7 * (covalent_radii[3] + covalent_radii[29 if a.info["pair"].endswith("Cu") else 3])
+        r_new = np.min(np.delete(a.get_distances(i, range(len(a)), mic=True), i))
+        assert lo - 1e-9 <= a.info["distance"] <= 3.6 / np.sqrt(2) + 1e-9
+        assert r_new == pytest.approx(a.info["distance"], abs=1e-9)
+        assert np.isfinite(a.get_potential_energy()) and a.get_forces().shape == (len(a), 3)

@@ -23,6 +23,9 @@ def train_potential_cmd(
     md_steps: int = typer.Option(2000, "--md-steps", help="Teacher MD steps per temperature (2 fs)."),
     label_every: int = typer.Option(20, "--label-every", help="Keep a labelled snapshot every this many MD steps."),
     strained: int = typer.Option(40, "--strained", help="Extra strained (±4 %) and rattled single points."),
+    contacts: int = typer.Option(0, "--close-contacts", help="Extra single points with one mobile ion pushed "
+                                 "towards a neighbour (samples the repulsive wall; helps stability at high T)."),
+    mobile: str = typer.Option("Li", "--mobile", help="Mobile species for --close-contacts."),
     families: str = typer.Option("linear-6,quadratic-4,quadratic-4+pair", "--families",
                                  help="Candidate SNAP families to compare: linear-N or quadratic-N (2J = N), with "
                                       "suffixes +pair (fitted pair table; +pair6 for a 6 Å range), +r<radius>, +chem "
@@ -50,7 +53,7 @@ def train_potential_cmd(
     else:
         from ..materials import build_material
         from ..potentials import get_potential
-        from ..potentials.training.sampling import strained_rattled, teacher_md
+        from ..potentials.training.sampling import close_contacts, strained_rattled, teacher_md
         try:
             temps = [float(t) for t in temperatures.split(",") if t.strip()]
         except ValueError as err:
@@ -63,6 +66,8 @@ def train_potential_cmd(
         for i, t in enumerate(temps):
             typer.echo(f"teacher MD {t:g} K, {md_steps} steps …")
             frames += teacher_md(atoms, calc, t, md_steps, label_every=label_every, seed=seed + i)
+        if contacts:
+            frames += close_contacts(frames, calc, contacts, mobile=mobile, seed=seed)
         if strained:
             frames += strained_rattled(atoms, calc, strained, seed=seed)
     if save_data:

@@ -3,6 +3,7 @@
 Teacher MD (Langevin, ASE) over a temperature ladder gives configurations *and* their labels for free:
 every MD step already evaluates energy, forces and stress, so every `label_every`-th step is stored
 with its labels. Strained and rattled cells add off-equilibrium configurations (single points).
+Close contacts (`close_contacts`) push one mobile ion towards a neighbour to sample the repulsive wall.
 Optionally the teacher MD also writes an H5MD trajectory (positions + velocities) that the validation
 compares against (VDOS, RDF, D_Li).
 
@@ -117,6 +118,40 @@ def strained_rattled(atoms: Atoms, calculator, n: int, *, max_strain: float = 0.
         sigma = float(rattle[k % len(rattle)])
         a.positions += rng.normal(0.0, sigma, size=a.positions.shape)
         out.append(label(a, calculator, source="strain-rattle", strain=eps.tolist(), rattle=sigma))
+    return out
+
+
+def close_contacts(frames: Sequence[Atoms], calculator, n: int, *, mobile: str = "Li",
+                   shortest: float = 0.7, neighbours: int = 3, seed: int = 0) -> list[Atoms]:
+    """n single points in which one mobile ion is pushed towards a neighbour (the repulsive wall).
+
+    For each configuration: a random source frame, a random `mobile` atom i and one of its `neighbours`
+    nearest atoms j; i moves along j→i until r_ij is uniform in [shortest·(R_i + R_j), r_ij] (R: ASE
+    covalent radii, Å). Thermal MD rarely visits these distances, but a hot student run does, and a
+    potential that never saw them can pull the two atoms together (a collapse).
+    """
+    from ase.data import atomic_numbers, covalent_radii
+
+    rng = np.random.default_rng(seed)
+    sources = [a for a in frames if mobile in a.get_chemical_symbols()]
+    if not sources:
+        raise InputError(f"no source configuration contains {mobile}")
+    out = []
+    while len(out) < n:
+        a = sources[int(rng.integers(len(sources)))].copy()
+        sym = a.get_chemical_symbols()
+        i = int(rng.choice([k for k, s in enumerate(sym) if s == mobile]))
+        d = a.get_distances(i, range(len(a)), mic=True, vector=True)     # r_j − r_i
+        r = np.linalg.norm(d, axis=1)
+        r[i] = np.inf
+        j = int(rng.choice(np.argsort(r)[:neighbours]))
+        lo = shortest * (covalent_radii[atomic_numbers[sym[i]]] + covalent_radii[atomic_numbers[sym[j]]])
+        if r[j] <= lo:
+            continue
+        target = rng.uniform(lo, r[j])
+        a.positions[i] += d[j] / r[j] * (r[j] - target)
+        out.append(label(a, calculator, source="close-contact", pair=f"{sym[i]}-{sym[j]}",
+                         distance=float(target)))
     return out
 
 
