@@ -5,7 +5,9 @@ velocities, e.g. from `potentials.training.sampling.teacher_md`), from the teach
 the teacher's Langevin friction (H5MD metadata `friction_per_fs`, else --friction), and prints, per
 teacher: VDOS overlap ∫min(g_student, g_teacher) dν per species (1 = identical; each g normalised to 1;
 same correlation window for both) and its noise ceiling (the teacher's first half against its second half),
-the largest |Δg(r)| of the Li–S, P–S, Li–Li RDFs, and D_Li (cm²/s, GLS fit with σ) of both.
+the largest |Δg(r)| of the Li–S, P–S, Li–Li RDFs, and D_Li (cm²/s, GLS fit with σ) of both. With
+--stability it also runs long hot runs and reports the closest approach of every species pair
+(`superionic.potentials.stability`).
 
     python benchmarks/validate_potential.py --potential li6ps5cl-snap \
         --teacher 600=/work/data-cache/li6ps5cl_chgnet/md_T600_s1.h5 --teacher 900=...h5 --steps 10000
@@ -68,9 +70,12 @@ def d_li(traj):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--potential", default="li6ps5cl-snap")
-    ap.add_argument("--teacher", action="append", required=True, help="T=path.h5 (teacher trajectory)")
+    ap.add_argument("--teacher", action="append", default=[], help="T=path.h5 (teacher trajectory)")
     ap.add_argument("--steps", type=int, default=10000, help="student production steps (2 fs)")
     ap.add_argument("--json", default=None, help="also write the numbers to this file")
+    ap.add_argument("--stability", action="append", default=[],
+                    help="T=PS[@MATERIAL:SUPERCELL]: also run PS picoseconds at T K and check that no species pair "
+                         "comes closer than its bound (e.g. 900=100@Li6PS5Cl:2x2x2)")
     ap.add_argument("--friction", type=float, default=0.01,
                     help="student Langevin friction 1/fs when the teacher file does not record one")
     args = ap.parse_args()
@@ -124,6 +129,16 @@ def main() -> None:
         r["student_ps"] = float(student.n_frames * student.dt / 1000)
         report[key] = r
         print(f"T = {key}:", json.dumps(r, indent=1), flush=True)
+    from superionic.materials import build_material
+    from superionic.potentials.stability import stability_check
+    for item in args.stability:
+        t_str, rest = item.split("=", 1)
+        ps_str, _, where = rest.partition("@")
+        material, _, cell = (where or "Li6PS5Cl:2x2x2").rpartition(":")
+        atoms = build_material(material or "Li6PS5Cl", cell or None)
+        rep = stability_check(atoms, args.potential, float(t_str), float(ps_str), friction=args.friction)
+        report[f"stability {float(t_str):g} K, {len(atoms)} atoms"] = rep
+        print(f"stability {t_str} K ({material}, {len(atoms)} atoms):", json.dumps(rep, indent=1), flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)

@@ -1,0 +1,70 @@
+"""Stability of a LAMMPS potential in MD: does a long hot run finish without unphysical contacts?
+
+`stability_check` runs Langevin NVT on the LAMMPS engine (the engine's guards stop a run whose
+temperature or energy explodes or whose closest pair falls below 0.6 Å) and then scans the trajectory
+for the closest approach of every species pair, compared with the sanity-check bound of that pair
+(0.7 × the sum of covalent radii, `materials.checks.pair_bound`). A run is *stable* when it finishes and
+no pair ever comes closer than its bound. Units: K, fs, Å, ps.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+
+
+def closest_approach(traj, cutoff: float = 4.0, every: int = 1) -> dict[str, float]:
+    """Smallest distance (Å, if below `cutoff`) of every species pair "A-B" over the frames of a Trajectory."""
+    from ase.neighborlist import neighbor_list
+
+    sym = np.asarray(traj.symbols)
+    out: dict[str, float] = {}
+    for f in range(0, traj.n_frames, every):
+        a = Atoms(traj.symbols, positions=traj.positions[f], cell=traj.cells[f], pbc=True)
+        i, j, d = neighbor_list("ijd", a, cutoff)
+        keep = i < j
+        for si, sj, dd in zip(sym[i[keep]], sym[j[keep]], d[keep]):
+            key = "-".join(sorted((str(si), str(sj))))
+            if dd < out.get(key, np.inf):
+                out[key] = float(dd)
+    return out
+
+
+def stability_check(atoms: Atoms, potential, temperature: float, ps: float = 100.0, *, dt: float = 2.0,
+                    friction: float = 0.01, seed: int = 1, stride: int = 50, threads: int = 1,
+                    out_dir: str | Path | None = None) -> dict:
+    """Run `ps` picoseconds of Langevin NVT at `temperature` and report whether the potential stays sane.
+
+    Returns {"stable", "completed", "failed" (message or None), "ps", "closest_approach_A",
+    "pair_bounds_A", "too_close" (pairs below their bound), "seconds"}.
+    """
+    from ..materials.checks import pair_bound
+    from ..md import MDSettings
+    from ..md.lammps_engine import run_nvt_lammps
+    from ..trajectory import read_h5md
+
+    steps = int(round(ps * 1000.0 / dt))
+    settings = MDSettings(temperature=temperature, steps=steps, dt=dt, stride=stride, equilibration_steps=500,
+                          seed=seed, friction=friction, production_friction=friction)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(out_dir) if out_dir is not None else Path(tmp)
+        failed = None
+        try:
+            path = run_nvt_lammps(atoms, potential, settings, folder, threads=threads)
+        except Exception as err:    # the engine's guards and LAMMPS errors are the result here
+            failed = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+            path = folder / "trajectory.h5"
+        traj = read_h5md(path) if Path(path).exists() else None
+    closest = closest_approach(traj) if traj is not None and traj.n_frames else {}
+    bounds = {k: pair_bound(*k.split("-")) for k in closest}
+    too_close = {k: d for k, d in closest.items() if d < bounds[k]}
+    done_ps = float(traj.n_frames * traj.dt / 1000.0) if traj is not None else 0.0
+    return {"stable": failed is None and not too_close, "completed": failed is None, "failed": failed,
+            "temperature_K": float(temperature), "ps": done_ps, "n_atoms": len(atoms),
+            "closest_approach_A": closest, "pair_bounds_A": bounds, "too_close": too_close,
+            "seconds": time.perf_counter() - t0}
