@@ -76,6 +76,7 @@ def main() -> None:
     ap.add_argument("--stability", action="append", default=[],
                     help="T=PS[@MATERIAL:SUPERCELL]: also run PS picoseconds at T K and check that no species pair "
                          "comes closer than its bound (e.g. 900=100@Li6PS5Cl:2x2x2)")
+    ap.add_argument("--ranks", type=int, default=1, help="MPI ranks of the student LAMMPS runs")
     ap.add_argument("--friction", type=float, default=0.01,
                     help="student Langevin friction 1/fs when the teacher file does not record one")
     args = ap.parse_args()
@@ -99,7 +100,7 @@ def main() -> None:
             s = MDSettings(temperature=temp, steps=args.steps, dt=2.0, stride=5, equilibration_steps=500, seed=1,
                            friction=gamma, production_friction=gamma)
             try:
-                student = read_h5md(run_nvt_lammps(atoms, args.potential, s, tmp))
+                student = read_h5md(run_nvt_lammps(atoms, args.potential, s, tmp, ranks=args.ranks))
             except Exception as err:    # an unstable student is a result, not a crash of the validation
                 report[key] = {"teacher_file": os.path.basename(path), "failed": f"{type(err).__name__}: {err}"}
                 print(f"T = {key}: student MD FAILED: {err}", flush=True)
@@ -136,7 +137,8 @@ def main() -> None:
         ps_str, _, where = rest.partition("@")
         material, _, cell = (where or "Li6PS5Cl:2x2x2").rpartition(":")
         atoms = build_material(material or "Li6PS5Cl", cell or None)
-        rep = stability_check(atoms, args.potential, float(t_str), float(ps_str), friction=args.friction)
+        rep = stability_check(atoms, args.potential, float(t_str), float(ps_str), friction=args.friction,
+                              ranks=args.ranks)
         report[f"stability {float(t_str):g} K, {len(atoms)} atoms"] = rep
         print(f"stability {t_str} K ({material}, {len(atoms)} atoms):", json.dumps(rep, indent=1), flush=True)
     if args.json:

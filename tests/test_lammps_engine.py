@@ -196,3 +196,59 @@ def test_shipped_potential_registers_and_runs(tmp_path):
     t = read_h5md(run_nvt_lammps(build_material("Li6PS5Cl"), "li6ps5cl-snap", s, tmp_path))
     assert t.n_frames == 20 and np.isfinite(t.velocities).all()
     assert t.metadata["engine"] == "lammps"
+
+
+def test_two_mpi_ranks_give_the_serial_nve_trajectory_and_resume(tmp_path):
+    """ranks=2 (mpiexec, domain decomposition, rank 0 writes): NVE from the same start equals the serial
+    run to round-off; a 2-rank run stopped at its checkpoint resumes to the same frames."""
+    from superionic.md.lammps_mpi import mpiexec
+    from superionic.md.lammps_engine import run_nvt_lammps
+    try:
+        mpiexec()
+    except Exception:
+        pytest.skip("no mpiexec")
+    s = MDSettings(temperature=174.0, steps=100, dt=5.0, stride=5, seed=3, chunk=4)
+    s.thermostat = "nve"
+    serial = read_h5md(run_nvt_lammps(lj_liquid(), lj_lammps(), s, tmp_path / "one"))
+    seen = []
+    par = read_h5md(run_nvt_lammps(lj_liquid(), lj_lammps(), s, tmp_path / "two", ranks=2,
+                                   progress=lambda st, n, t: seen.append(st)))
+    assert par.n_frames == serial.n_frames == 20 and seen[-1] == 100
+    np.testing.assert_array_equal(par.steps, serial.steps)
+    np.testing.assert_allclose(par.positions, serial.positions, atol=1e-7)
+    np.testing.assert_allclose(par.velocities, serial.velocities, atol=1e-9)
+    import json
+    assert json.loads((tmp_path / "two" / "run.json").read_text())["mpi_ranks"] == 2
+    # resume: a finished 2-rank folder is left alone; a truncated one continues from its checkpoint
+    from superionic.trajectory.h5md import read_h5md as rd
+    np.savez(tmp_path / "two" / "checkpoint.npz", positions=par.positions[11], velocities=par.velocities[11],
+             cell=np.asarray(lj_liquid().cell), step=55, n_frames=12,
+             rng_state=json.dumps(np.random.default_rng(3).bit_generator.state))
+    info = json.loads((tmp_path / "two" / "run.json").read_text())
+    info["status"] = "running"
+    (tmp_path / "two" / "run.json").write_text(json.dumps(info))
+    res = rd(run_nvt_lammps(lj_liquid(), lj_lammps(), s, tmp_path / "two", resume=True, ranks=2))
+    assert res.n_frames == 20
+    np.testing.assert_array_equal(res.steps, serial.steps)
+    np.testing.assert_allclose(res.positions, serial.positions, atol=1e-6)
+
+
+def test_mpi_run_failure_is_reported_with_its_reason(tmp_path):
+    from superionic.md.guards import MDExplodedError
+    from superionic.md.lammps_mpi import mpiexec
+    from superionic.md.lammps_engine import run_nvt_lammps
+    from superionic.potentials.lammps_potentials import lennard_jones
+    try:
+        mpiexec()
+    except Exception:
+        pytest.skip("no mpiexec")
+    from superionic.errors import InputError
+    s = MDSettings(temperature=174.0, steps=200, dt=5.0, stride=5, seed=3, chunk=4, max_temperature_factor=1.5)
+    with pytest.raises(InputError, match="no host atoms"):       # a wrong input: the worker's message
+        run_nvt_lammps(lj_liquid(), lj_lammps(), s, tmp_path / "host", ranks=2, protocol="frozen-host",
+                       host=["Xx"])
+    hot = lj_liquid()
+    hot.rattle(0.35, seed=1)
+    bad = lennard_jones(["Ar"], epsilon=0.5, sigma=2.0, rc=5.0)     # 50× deeper well, disordered start
+    with pytest.raises((InputError, MDExplodedError), match="exploded|stopped"):
+        run_nvt_lammps(hot, bad, s, tmp_path / "bad", ranks=2)

@@ -27,6 +27,8 @@ def md_cmd(
     supercell: str = typer.Option("1x1x1", "--supercell", help="Repeat the cell: 2x2x2, or by size: 200atoms, 12A."),
     potential: str = typer.Option("chgnet", "--potential", help="Registered potential (see `superionic potentials`) or a model file."),
     engine: str = typer.Option("auto", "--engine", help="MD engine: auto (the potential's own), ase, or lammps (fast distilled potentials)."),
+    ranks: int = typer.Option(1, "--ranks", min=1, help="MPI ranks for the LAMMPS engine (e.g. 2 on a 2-core "
+                                                        "machine: about twice as fast); the ASE engine ignores it."),
     protocol: str = typer.Option("free", "--protocol", help="free | frozen-host | tethered | rigid-anions (phonon suppression)."),
     reference: Optional[Path] = typer.Option(None, "--reference", help="Free run folder at the same T (frozen-host, tethered)."),
     stiffness: float = typer.Option(1.0, "--stiffness", help="Tether spring constant in eV/Å² (tethered)."),
@@ -80,7 +82,8 @@ def md_cmd(
     spec = get_potential(potential)
     if len(temps) == 1 and not (out / "ladder.json").exists():
         with md_progress(f"MD {material} {settings.temperature:g} K") as cb:
-            path = run_md(atoms, spec, settings, out, engine=engine, resume=resume is not None, progress=cb)
+            path = run_md(atoms, spec, settings, out, engine=engine, resume=resume is not None, progress=cb,
+                          ranks=ranks)
         typer.echo(f"wrote {path}")
         return
     if (spec.engine if engine == "auto" else engine) == "lammps":

@@ -14,11 +14,12 @@ ENGINES = ("auto", "ase", "lammps")
 
 
 def run_md(atoms: Atoms, spec, settings, out_dir: str | Path, *, engine: str = "auto", resume: bool = False,
-           progress: Callable[[int, int, float], None] | None = None, calculator=None) -> Path:
+           progress: Callable[[int, int, float], None] | None = None, calculator=None, ranks: int = 1) -> Path:
     """Run one MD (settings: MDSettings) with a registered potential `spec` on its engine; returns trajectory.h5.
 
     engine: "auto" (the potential's own engine), "ase" (any potential, through its ASE calculator) or
     "lammps" (potentials whose engine is LAMMPS). `calculator` reuses an already built ASE calculator.
+    ranks: MPI ranks of a LAMMPS run (use the machine's cores; the ASE engine ignores it).
     """
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
@@ -29,7 +30,8 @@ def run_md(atoms: Atoms, spec, settings, out_dir: str | Path, *, engine: str = "
                              "choose a LAMMPS potential (superionic potentials) or --engine ase")
         from .lammps_engine import run_nvt_lammps
         try:
-            return run_nvt_lammps(atoms, spec.name, settings, out_dir, resume=resume, progress=progress)
+            return run_nvt_lammps(atoms, spec.name, settings, out_dir, resume=resume, progress=progress,
+                                  ranks=ranks)
         except Exception as err:
             # the LAMMPS Python module raises plain Exceptions whose text starts with "ERROR"
             if type(err) is Exception and str(err).lstrip().startswith("ERROR"):

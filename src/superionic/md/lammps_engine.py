@@ -13,6 +13,10 @@ Phonon-suppression protocols (SCIENCE.md §5) act on a *host* group (default: ev
 thermostatted; the Li temperature is measured and thermostatted on the mobile atoms only);
 ``tethered``: ``fix spring/self`` with stiffness `tether_k` (eV/Å²) ties every host atom to its
 reference position; all atoms are thermostatted. Reference positions default to the starting ones.
+
+Parallel runs: ``ranks > 1`` runs the same function under ``mpiexec`` (`md.lammps_mpi`): every rank
+executes it on one shared LAMMPS instance (domain decomposition), per-atom data are gathered on every
+rank, and only rank 0 writes files.
 """
 
 from __future__ import annotations
@@ -67,16 +71,22 @@ def run_nvt_lammps(atoms: Atoms, potential_spec: "str | LammpsPotential | dict",
                    resume: bool = False, progress: Callable[[int, int, float], None] | None = None, *,
                    protocol: str | None = None, host: Sequence[str] | None = None,
                    tether_k: float | None = None, reference_positions: np.ndarray | None = None,
-                   threads: int = 1) -> Path:
+                   threads: int = 1, ranks: int = 1) -> Path:
     """Equilibrate then run production NVT Langevin MD on LAMMPS; returns the trajectory path.
 
     atoms: the structure (ASE units); potential_spec: a LammpsPotential, a dict of its fields, a
     ``.lammps.json`` file or a shipped name; settings: `superionic.md.MDSettings` (K, fs, 1/fs).
     protocol/host/tether_k default to the attributes of the same names on `settings` when present,
     else "free", every non-Li species, 1.0 eV/Å². progress(step, total, temperature) is called
-    every flushed chunk. threads > 1 uses the OPENMP package.
+    every flushed chunk. threads > 1 uses the OPENMP package; ranks > 1 runs on that many MPI ranks.
     """
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+
+    if ranks > 1 and not os.environ.get("SUPERIONIC_MPI_WORKER"):
+        from .lammps_mpi import run_parallel
+        return run_parallel(atoms, potential_spec, settings, out_dir, ranks, resume=resume, progress=progress,
+                            protocol=protocol, host=host, tether_k=tether_k,
+                            reference_positions=reference_positions, threads=threads)
 
     settings.validate()
     pot = get_lammps_potential(potential_spec)
@@ -137,6 +147,7 @@ def run_nvt_lammps(atoms: Atoms, potential_spec: "str | LammpsPotential | dict",
         atoms.set_positions(pos0)
 
     sess = LammpsSession(atoms, pot, masses=masses, threads=threads)
+    root = sess.rank == 0                     # MPI: only rank 0 writes files
     c = sess.command
     try:
         ids = " ".join(str(i + 1) for i in np.flatnonzero(hostmask))
@@ -174,8 +185,9 @@ def run_nvt_lammps(atoms: Atoms, potential_spec: "str | LammpsPotential | dict",
             rng.bit_generator.state = json.loads(str(ck["rng_state"]))
             step, n_frames = int(ck["step"]), int(ck["n_frames"])
             sess.set_state(ck["positions"], ck["velocities"])
-            _truncate(traj_path, n_frames)
-            writer = H5MDWriter.append_to(traj_path, chunk=settings.chunk)
+            if root:
+                _truncate(traj_path, n_frames)
+            writer = H5MDWriter.append_to(traj_path, chunk=settings.chunk) if root else _NullWriter()
         else:
             MaxwellBoltzmannDistribution(atoms, temperature_K=settings.temperature, rng=rng)
             Stationary(atoms)
@@ -192,8 +204,10 @@ def run_nvt_lammps(atoms: Atoms, potential_spec: "str | LammpsPotential | dict",
             meta = dict(settings.metadata, temperature=settings.temperature, dt_step_fs=settings.dt,
                         stride=settings.stride, potential=identity, thermostat=f"{thermo} (LAMMPS)",
                         friction_per_fs=settings.production_friction, engine="lammps", protocol=protocol)
-            writer = H5MDWriter(traj_path, symbols, masses, settings.dt, chunk=settings.chunk, metadata=meta)
-        _atomic_json(info_path, info)
+            writer = H5MDWriter(traj_path, symbols, masses, settings.dt, chunk=settings.chunk,
+                                metadata=meta) if root else _NullWriter()
+        if root:
+            _atomic_json(info_path, info)
         c(f"timestep {settings.dt / 1000.0!r}")   # fs → ps
         thermostat(settings.production_friction, thermo)
         t0 = time.time()
@@ -202,11 +216,13 @@ def run_nvt_lammps(atoms: Atoms, potential_spec: "str | LammpsPotential | dict",
         try:
             while step < settings.steps:
                 if write:
-                    writer.append(step, sess.positions(), np.asarray(atoms.cell), sess.velocities())
+                    pos, vel = sess.positions(), sess.velocities()      # collective under MPI
+                    writer.append(step, pos, np.asarray(atoms.cell), vel)
                     n_frames += 1
                     if n_frames % settings.chunk == 0:
                         writer.flush()
-                        _save_checkpoint(ckpt_path, sess, np.asarray(atoms.cell), step, n_frames, rng, ref)
+                        if root:
+                            _save_checkpoint(ckpt_path, pos, vel, np.asarray(atoms.cell), step, n_frames, rng, ref)
                         temp = _guard(sess, masses, mobile, settings)
                         if progress:
                             progress(step, settings.steps, temp)
@@ -222,10 +238,11 @@ def run_nvt_lammps(atoms: Atoms, potential_spec: "str | LammpsPotential | dict",
         temp = _guard(sess, masses, mobile, settings)
     finally:
         sess.close()
-    info.update(status="done", wall_seconds=time.time() - t0, frames=n_frames)
-    _atomic_json(info_path, info)
-    if ckpt_path.exists():
-        ckpt_path.unlink()
+    info.update(status="done", wall_seconds=time.time() - t0, frames=n_frames, mpi_ranks=sess.nprocs)
+    if root:
+        _atomic_json(info_path, info)
+        if ckpt_path.exists():
+            ckpt_path.unlink()
     if progress:
         progress(settings.steps, settings.steps, temp)
     return traj_path
@@ -235,11 +252,24 @@ def _has_fix(sess: LammpsSession, fid: str) -> bool:
     return bool(sess.lmp.has_id("fix", fid))
 
 
-def _save_checkpoint(path: Path, sess: LammpsSession, cell: np.ndarray, step: int, n_frames: int,
-                     rng: np.random.Generator, ref: np.ndarray | None) -> None:
+class _NullWriter:
+    """What the non-root MPI ranks write: nothing."""
+
+    def append(self, *_args, **_kw) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _save_checkpoint(path: Path, positions: np.ndarray, velocities: np.ndarray, cell: np.ndarray, step: int,
+                     n_frames: int, rng: np.random.Generator, ref: np.ndarray | None) -> None:
     tmp = path.with_name("checkpoint.part.npz")
     extra = {} if ref is None else {"reference": ref}
-    np.savez(tmp, positions=sess.positions(), velocities=sess.velocities(), cell=cell, step=step,
+    np.savez(tmp, positions=positions, velocities=velocities, cell=cell, step=step,
              n_frames=n_frames, rng_state=json.dumps(rng.bit_generator.state), **extra)
     os.replace(tmp, path)
 

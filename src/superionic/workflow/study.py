@@ -85,7 +85,7 @@ def run_md_stage(cfg: StudyConfig, out: Path, progress: Progress | None = None) 
                 mobile=[cfg.mobile_species],
                 metadata={"material": cfg.material, "supercell": cfg.supercell, "md_hash": key, "study": cfg.name})
             cb = (lambda s, n, tk, _l=label: progress(f"MD {_l}", s, n, tk)) if progress else None
-            path = run_md(atoms, spec, settings, folder, engine=cfg.engine, resume=resume, progress=cb,
+            path = run_md(atoms, spec, settings, folder, engine=cfg.engine, resume=resume, progress=cb, ranks=cfg.ranks,
                           calculator=calc)
             runs.append(Run(temp, protocol, path))
     return runs

@@ -45,8 +45,8 @@ class SnapHyper:
     def __post_init__(self) -> None:
         if not (len(self.elements) == len(self.radii) == len(self.weights)):
             raise InputError("SNAP needs one radius and one weight per element")
-        if self.twojmax < 0 or self.twojmax % 2:
-            raise InputError(f"twojmax must be an even non-negative integer, got {self.twojmax}")
+        if self.twojmax < 0 or int(self.twojmax) != self.twojmax:
+            raise InputError(f"twojmax must be a non-negative integer, got {self.twojmax}")
 
     @property
     def snap_cutoff(self) -> float:
