@@ -167,8 +167,9 @@ def train_snap(frames: Sequence[Atoms], out_dir: str | Path, name: str, *, versi
     """Fit every candidate family, compare, write the chosen potential; returns the training record.
 
     val_max_temperature (K): only validation configurations at or below it (or without a temperature,
-    e.g. strained cells) score the hyper-parameter choice and the choice of the family — the operating
-    range of the potential ('test_operating'); the test metrics are also given per teacher temperature.
+    e.g. strained cells) score the hyper-parameter choice; the family is chosen on 'test_operating', the
+    teacher-MD test configurations at 0 < T ≤ val_max_temperature (the operating range). The test metrics
+    are also given per teacher temperature and, with several materials (info['material']), per material.
     max_seconds_per_step: candidates slower than this on `speed_atoms` (LAMMPS MD, one core) are not chosen
     (e.g. the teacher's time per step / 30 for a ≥ 30× speed-up)."""
     if len(frames) < 3:
@@ -183,6 +184,7 @@ def train_snap(frames: Sequence[Atoms], out_dir: str | Path, name: str, *, versi
     results: dict[str, Any] = {}
     fitted: dict[str, tuple[SnapHyper, np.ndarray]] = {}
     temps = np.array([float(a.info.get("temperature", 0.0)) for a in frames])
+    materials = np.array([str(a.info.get("material", "")) for a in frames])
     val_mask = None if val_max_temperature is None else temps <= val_max_temperature
     for fam, hyper in candidates(elements, families, zbl, radius, weights).items():
         t0 = time.perf_counter()
@@ -193,11 +195,16 @@ def train_snap(frames: Sequence[Atoms], out_dir: str | Path, name: str, *, versi
         test = labels == "test"
         m = metrics(design, beta, test if test.any() else labels == "train", elements)
         m_train = metrics(design, beta, labels == "train", elements)
-        op = test & (val_mask if val_mask is not None else True)
+        # operating range: teacher-MD configurations at 0 < T ≤ val_max_temperature (single points excluded)
+        op = test & ((temps > 0) & (temps <= val_max_temperature) if val_max_temperature is not None else True)
         m_op = metrics(design, beta, op if op.any() else test, elements)
         by_t = {}
         for t in sorted(set(temps[test].tolist())):
             by_t[f"{t:g}"] = metrics(design, beta, test & (temps == t), elements)
+        by_mat = {}
+        if len(set(materials.tolist())) > 1:
+            for mat in sorted(set(materials[op].tolist())):
+                by_mat[mat] = metrics(design, beta, op & (materials == mat), elements)
         tmpdir = out / f".candidate-{fam}"
         tmpdir.mkdir(exist_ok=True)
         pot = _write(tmpdir, name, version, hyper, beta)
@@ -210,6 +217,7 @@ def train_snap(frames: Sequence[Atoms], out_dir: str | Path, name: str, *, versi
             log(f"{fam:>12}: unstable — a short 600 K NVE test run failed ({str(err).splitlines()[0]}); "
                 "more or more varied training data are needed")
         results[fam] = {"test": m, "train": m_train, "test_operating": m_op, "test_by_temperature": by_t,
+                        **({"test_operating_by_material": by_mat} if by_mat else {}),
                         "stable_in_md_test": stable,
                         "n_parameters": int(beta.size), **chosen,
                         "featurise_seconds": t1 - t0, "fit_seconds": t2 - t1,
@@ -245,6 +253,7 @@ def train_snap(frames: Sequence[Atoms], out_dir: str | Path, name: str, *, versi
     record = {
         "name": name, "version": version, "family": f"SNAP {chosen}" + (" + ZBL" if hyper.zbl else ""),
         "chosen_because": why, "elements": elements, "hyper": asdict(hyper), "teacher": teacher or {},
+        "operating_max_temperature_K": val_max_temperature,
         "data": {"n_configs": len(frames), "n_train": int((labels == "train").sum()),
                  "n_val": int((labels == "val").sum()), "n_test": int((labels == "test").sum()),
                  "sha256_16": _hash_frames(frames),
@@ -272,9 +281,10 @@ def _write(folder: Path, name: str, version: str, hyper: SnapHyper, beta: np.nda
         write_pair_table(folder / table, hyper, beta)
     desc = ""
     if record:
-        m = record["metrics"]["test"]
+        op = "test_operating" in record["metrics"] and record.get("operating_max_temperature_K")
+        m = record["metrics"]["test_operating" if op else "test"]
         desc = (f"{record['family']} distilled from {record['teacher'].get('name', 'labelled data')}; "
-                f"held-out F RMSE {m['force_rmse_eV_per_A']:.3f} eV/Å, "
+                f"held-out{f' MD (≤ {op:g} K)' if op else ''} F RMSE {m['force_rmse_eV_per_A']:.3f} eV/Å, "
                 f"E RMSE {m['energy_rmse_meV_per_atom']:.1f} meV/atom")
     pot = hyper.potential(name, f"{stem}.snapcoeff", f"{stem}.snapparam", directory=str(folder),
                           table_file=table, source=f"superionic train-potential ({stem})", description=desc, version=version)
