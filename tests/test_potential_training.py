@@ -213,3 +213,33 @@ def test_close_contacts_push_one_ion_into_the_requested_range():
         assert lo - 1e-9 <= a.info["distance"] <= 3.6 / np.sqrt(2) + 1e-9
         assert r_new == pytest.approx(a.info["distance"], abs=1e-9)
         assert np.isfinite(a.get_potential_energy()) and a.get_forces().shape == (len(a), 3)
+
+
+def test_data_walls_follow_the_closest_approach_and_only_act_below_it(tmp_path):
+    """data_walls = closest A–B distance in the data − margin; the written table adds PAIR_WALL·(d0 − r)²
+    below d0 and is unchanged above it."""
+    from ase import Atoms
+
+    from superionic.potentials.training.snap import (PAIR_WALL, SnapHyper, data_walls, pair_basis,
+                                                      write_pair_table)
+    a = Atoms("LiSLiS", positions=[[0, 0, 0], [2.3, 0, 0], [5, 5, 5], [5, 5, 7.9]], cell=[12, 12, 12], pbc=True)
+    walls = data_walls([a], ["Li", "S"], cutoff=6.0, margin=0.15)
+    assert walls["Li_S"] == pytest.approx(2.3 - 0.15)
+    assert "S_S" not in walls and "Li_Li" not in walls          # never within the cutoff: no wall
+    h = SnapHyper(["Li", "S"], [2.5, 2.5], [0.3, 1.0], twojmax=2, pair=(1.5, 5.5, 16))
+    beta = np.r_[np.zeros(2 * 7), np.random.default_rng(0).normal(0, 0.01, 3 * 16)]   # SNAP part + pair part
+    write_pair_table(tmp_path / "plain.table", h, beta)
+    h.walls = {"Li_S": 2.15}
+    write_pair_table(tmp_path / "wall.table", h, beta)
+
+    def block(path, key):
+        lines = (tmp_path / path).read_text().splitlines()
+        k = lines.index(key)
+        return np.array([[float(x) for x in ln.split()[1:]] for ln in lines[k + 3:k + 603]])
+    p, w = block("plain.table", "Li_S"), block("wall.table", "Li_S")
+    r = p[:, 0]
+    inside = (r < 2.15) & (r >= 1.5)
+    np.testing.assert_allclose(w[r >= 2.15], p[r >= 2.15])
+    np.testing.assert_allclose(w[inside, 1] - p[inside, 1], PAIR_WALL * (2.15 - r[inside]) ** 2, atol=1e-3)  # r printed to 1e-6 Å
+    np.testing.assert_allclose(w[inside, 2] - p[inside, 2], 2 * PAIR_WALL * (2.15 - r[inside]), atol=1e-3)
+    np.testing.assert_allclose(block("wall.table", "Li_Li"), block("plain.table", "Li_Li"))  # no wall there

@@ -41,6 +41,7 @@ class SnapHyper:
     chemflag: bool = False     # explicit multi-element bispectrum (B per element triple; linear only is sane)
     bnormflag: bool = False    # normalise B by (2j+1) (LAMMPS recommends it with chemflag)
     pair: tuple[float, float, int] | None = None   # (r_min Å, r_cut Å, n_basis): fitted pair term φ_ab(r)
+    walls: dict[str, float] | None = None   # {"A_B": d0 Å}: repulsive wall PAIR_WALL·(d0 − r)² below d0 (table)
 
     def __post_init__(self) -> None:
         if not (len(self.elements) == len(self.radii) == len(self.weights)):
@@ -298,6 +299,26 @@ def hyper_dict(h: SnapHyper) -> dict:
 PAIR_TABLE_POINTS = 5000          # LAMMPS interpolation table length (pair_style table linear N)
 PAIR_TABLE_RMIN = 0.5             # Å, first tabulated distance (the ZBL core dominates below ~1.6 Å)
 PAIR_WALL = 50.0                  # eV/Å², repulsive wall added to the table below r_min (not in the fit)
+WALL_MARGIN = 0.15                # Å, data walls start this far below the closest approach in the data
+
+
+def data_walls(frames: Sequence[Atoms], elements: Sequence[str], cutoff: float,
+               margin: float = WALL_MARGIN) -> dict[str, float]:
+    """{"A_B": closest A–B distance in the frames − margin} (Å) for every pair seen within `cutoff` Å."""
+    from ase.neighborlist import neighbor_list
+
+    idx = {e: k for k, e in enumerate(elements)}
+    best: dict[str, float] = {}
+    for a in frames:
+        i, j, d = neighbor_list("ijd", a, cutoff)
+        t = np.array([idx[s] for s in a.get_chemical_symbols()])
+        lo, hi = np.minimum(t[i], t[j]), np.maximum(t[i], t[j])
+        key = lo * len(elements) + hi
+        for k in np.unique(key):
+            dmin = float(d[key == k].min())
+            name = _pair_key(elements, int(k) // len(elements), int(k) % len(elements))
+            best[name] = min(best.get(name, np.inf), dmin)
+    return {k: round(v - margin, 4) for k, v in best.items()}
 
 
 def _pair_key(elements: Sequence[str], i: int, j: int) -> str:
@@ -376,6 +397,13 @@ def write_pair_table(path: str | Path, hyper: SnapHyper, beta: np.ndarray, n: in
             e[inner], f[inner] = float(Bm[0] @ c[p]), 0.0
         e[inner] += PAIR_WALL * (r_min - r[inner]) ** 2
         f[inner] += 2 * PAIR_WALL * (r_min - r[inner])
+        # data wall: below the closest approach the training data ever showed for this pair (minus a
+        # margin) nothing was fitted, and a many-body SNAP can turn attractive there (a collapse)
+        d0 = (hyper.walls or {}).get(_pair_key(hyper.elements, a, b))
+        if d0 is not None and d0 > r_min:
+            w = r < d0
+            e[w] += PAIR_WALL * (d0 - r[w]) ** 2
+            f[w] += 2 * PAIR_WALL * (d0 - r[w])
         lines += [_pair_key(hyper.elements, a, b), f"N {n} R {float(r[0])!r} {float(r[-1])!r}", ""]
         lines += [f"{k + 1} {r[k]:.6f} {e[k]:.9e} {f[k]:.9e}" for k in range(n)]
         lines.append("")

@@ -2,7 +2,8 @@
 
 `train_snap(frames, out_dir, name)` splits labelled configurations into train/validation/test, fits
 every candidate family (linear / quadratic SNAP, with or without a ZBL core baseline, with or without
-a fitted spline pair term, "+pair"), picks the ridge strength and energy weight on the validation set
+a fitted spline pair term, "+pair"; pair tables carry a repulsive wall below the closest approach of each
+pair in the data, `snap.data_walls`), picks the ridge strength and energy weight on the validation set
 (configurations weighted by 1/max(1, F_rms/median F_rms) so that strongly rattled cells do not dominate), measures held-out accuracy (energy RMSE
 meV/atom, force RMSE eV/Å per species) and LAMMPS speed, chooses the fastest candidate that meets
 the accuracy target (else the most accurate), and writes a versioned potential:
@@ -25,8 +26,8 @@ from ase import Atoms
 
 from ...errors import InputError
 from ..lammps_potentials import LammpsPotential, LammpsSession
-from .snap import (Design, SnapHyper, config_weights, descriptors, normal_equations, predict, solve, write_coeff,
-                   write_pair_table)
+from .snap import (Design, SnapHyper, config_weights, data_walls, descriptors, normal_equations, predict, solve,
+                   write_coeff, write_pair_table)
 
 # element radii (Å, cutoff = rcutfac·2R) and density weights: anions and P weigh most, Li least
 # (Li 0.3 / P 1.0 / S 1.0 / Cl 0.9 gave 0.13 vs 0.20 eV/Å held-out force RMSE against Li 0.4 / P 0.6 / S 1.0 /
@@ -186,7 +187,12 @@ def train_snap(frames: Sequence[Atoms], out_dir: str | Path, name: str, *, versi
     temps = np.array([float(a.info.get("temperature", 0.0)) for a in frames])
     materials = np.array([str(a.info.get("material", "")) for a in frames])
     val_mask = None if val_max_temperature is None else temps <= val_max_temperature
-    for fam, hyper in candidates(elements, families, zbl, radius, weights).items():
+    cands = candidates(elements, families, zbl, radius, weights)
+    pair_cut = max((h.pair[1] for h in cands.values() if h.pair), default=0.0)
+    walls = data_walls(frames, elements, pair_cut) if pair_cut else {}
+    for fam, hyper in cands.items():
+        if hyper.pair:
+            hyper.walls = {k: v for k, v in walls.items() if v < hyper.pair[1]}
         t0 = time.perf_counter()
         design = descriptors(frames, hyper)
         t1 = time.perf_counter()
