@@ -8,10 +8,10 @@ Definitions (the project defines these; shared/SCIENCE.md §5):
   that touches the cell is exact), each tetrahedron kept once (the image whose centroid lies in the
   cell). Any triclinic cell works. The reference positions get a deterministic 1e-5 Å jitter so that
   perfect lattices (cospherical points) have one consistent tessellation.
-- *Membership.* A mobile ion is in the tetrahedron whose barycentric coordinates of its position are all
-  ≥ 0 (scipy's `find_simplex`), the position taken in fractional coordinates of its frame's cell, minus
-  the framework drift (mean fractional displacement of the anions from the reference), and mapped to the
-  reference cell.
+- *Membership.* A mobile ion is in the tetrahedron where its four barycentric coordinates are all ≥ 0
+  (candidates: the 16 nearest tetrahedron centroids), the position taken in fractional coordinates of its
+  frame's cell, minus the framework drift (mean minimum-image fractional displacement of the anions from
+  the reference), and mapped to the reference cell.
 - *Li sites* are the tetrahedra with time-averaged occupation (mean number of mobile ions inside) of at
   least `min_occupancy` (default 0.05). *Windows* are the triangular faces shared by two Li sites.
 - *Geometry.* Edges a, b, c are minimum-image anion–anion distances in each frame's cell. Area
@@ -28,7 +28,7 @@ Definitions (the project defines these; shared/SCIENCE.md §5):
   window, at the first frame of the new stay. Other changes (no shared window) are counted as
   `n_unassigned` in attrs. An ion that rattles across a face and returns within the threshold counts none.
 - *Hop statistics.* The window variable (in-radius by default) at the crossing frames is compared with
-  the same windows at all times (each window weighted by its number of crossings). shift = mean over
+  the same windows at all times (each window weighted by its number of crossings). mean_shift = mean over
   crossings of [r_w(t_c) − <r_w>_t], bootstrap 1σ over crossings (treated as independent); two-sample KS
   statistic between the two weighted distributions, p-value treating the all-time one as the population.
 - *Hop-triggered averages.* For lags −τ … +τ about each crossing: the mean displacement magnitude of the
@@ -94,7 +94,8 @@ class _Tess:
         n = len(ref)
         if n < 4:
             raise InputError(f"{n} anions found; a tessellation needs at least 4 (check the `anions` species)")
-        self.cell, inv = cell, np.linalg.inv(cell)
+        self.cell = cell
+        self.inv = inv = np.linalg.inv(cell)
         jit = np.random.default_rng(0).normal(scale=_JITTER_A, size=ref.shape)
         frac = np.mod(ref @ inv + jit @ inv, 1.0)
         widths = _widths(cell)
@@ -120,7 +121,7 @@ class _Tess:
             if np.all((pad >= need) | (pf >= 1.0)):
                 break
             pad = np.maximum(pad, need)
-        if np.any((pad < need) & (pf >= 1.0)):
+        if np.any(pad < need):
             raise InputError(f"the cell is too small for a periodic tessellation of its anions (largest "
                              f"empty sphere {r_max:.2f} Å vs cell widths {np.round(widths, 2).tolist()} Å); "
                              f"replicate the cell (a supercell) before the analysis")
@@ -197,34 +198,39 @@ def _need_frames(traj: Trajectory, n: int, what: str):
 
 
 def _reference(traj: Trajectory, idx: np.ndarray, reference: str):
-    """Reference anion positions (Å) and cell, and per-frame framework drift in fractional units."""
+    """Reference anion positions (Å, unwrapped) and cell."""
     un = unwrap_positions(traj.positions[:, idx], traj.cells)
-    frac = np.einsum("fai,fij->faj", un, np.linalg.inv(traj.cells))
     if reference == "mean":
-        cell, ref_frac = traj.cells.mean(axis=0), frac.mean(axis=0)
-    elif reference in ("frame0", "first"):
-        cell, ref_frac = traj.cells[0], frac[0]
-    else:
-        raise InputError(f"reference must be 'mean' (time-averaged anions) or 'frame0', got {reference!r}")
-    drift = (frac - ref_frac).mean(axis=1)                                   # (F, 3)
-    return ref_frac @ cell, cell, drift
+        cell = traj.cells.mean(axis=0)
+        return np.einsum("fai,fij->faj", un, np.linalg.inv(traj.cells)).mean(axis=0) @ cell, cell
+    if reference in ("frame0", "first"):
+        return un[0], traj.cells[0]
+    raise InputError(f"reference must be 'mean' (time-averaged anions) or 'frame0', got {reference!r}")
 
 
-def _tess_of(ws: xr.Dataset) -> _Tess:
-    return _Tess(ws.reference_positions.values, ws.reference_cell.values)
+def _checksum(traj: Trajectory, idx: np.ndarray) -> float:
+    return float(np.sum(traj.positions[:, idx], dtype=float))
 
 
 def _membership(traj: Trajectory, ws: xr.Dataset, mobile: str, tess: _Tess | None = None) -> np.ndarray:
-    """(F, n_mobile) tetrahedron id of each mobile ion per frame (−1 outside all)."""
+    """(F, n_mobile) tetrahedron id of each mobile ion per frame (−1 outside all).
+
+    Positions are taken in fractional coordinates of their frame's cell, minus the framework drift (mean
+    minimum-image fractional displacement of the anions from the reference), and placed in the reference cell.
+    """
     idx = traj.indices(mobile)
+    if ("membership" in ws and ws.attrs.get("mobile") == mobile and ws.membership.shape == (traj.n_frames, idx.size)
+            and ws.attrs.get("membership_checksum") == _checksum(traj, idx)):
+        return ws.membership.values                                          # same trajectory: reuse
     aidx = ws.anion_index.values
     if aidx.max() >= traj.n_atoms or any(traj.symbols[i] not in ws.attrs["anions"].split(",") for i in aidx):
-        raise InputError("these windows were built from another trajectory (anion indices do not match); "
+        raise InputError("these windows were built from another system (anion indices do not match); "
                          "call windows() on this trajectory")
-    tess = tess or _tess_of(ws)
-    _, _, drift = _reference(traj, aidx, ws.attrs["reference"])
-    frac = np.einsum("fai,fij->faj", traj.positions[:, idx], np.linalg.inv(traj.cells)) - drift[:, None]
-    frac = np.mod(frac, 1.0)
+    tess = tess or _Tess(ws.reference_positions.values, ws.reference_cell.values)
+    inv = np.linalg.inv(traj.cells)
+    d = np.einsum("fai,fij->faj", traj.positions[:, aidx], inv) - (ws.reference_positions.values @ tess.inv)
+    drift = (d - np.round(d)).mean(axis=1)                                   # (F, 3) fractional
+    frac = np.mod(np.einsum("fai,fij->faj", traj.positions[:, idx], inv) - drift[:, None], 1.0)
     return tess.locate(frac @ tess.cell)
 
 
@@ -264,10 +270,10 @@ def windows(traj: Trajectory, anions=("S", "Cl"), mobile: str = "Li", reference:
     traj.indices(mobile)
     if min_occupancy < 0:
         raise InputError(f"min_occupancy must be ≥ 0 (mean ions per tetrahedron), got {min_occupancy}")
-    ref, cell, _ = _reference(traj, aidx, reference)
+    ref, cell = _reference(traj, aidx, reference)
     tess = _Tess(ref, cell)
     t = len(tess.keys)
-    attrs = dict(analysis="bottleneck windows", anions=",".join(present), mobile=mobile, reference=reference)
+    attrs = {"analysis": "bottleneck windows", "anions": ",".join(present), "mobile": mobile, "reference": reference}
     ws = xr.Dataset({"anion_index": ("anion", aidx, {"units": units.DIMENSIONLESS}),
                      "reference_positions": (("anion", "xyz"), ref, {"units": units.LENGTH}),
                      "reference_cell": (("cell_vector", "xyz"), cell, {"units": units.LENGTH})}, attrs=attrs)
@@ -300,7 +306,11 @@ def windows(traj: Trajectory, anions=("S", "Cl"), mobile: str = "Li", reference:
         "tet_volume": ("tetrahedron", tess.volume, {"units": "angstrom3"}),
         "tet_centroid": (("tetrahedron", "xyz"), centroid, {"units": units.LENGTH}),
     })
-    ws.attrs.update(min_occupancy=float(min_occupancy), n_tetrahedra=t, n_sites=int(site.sum()),
+    ws["membership"] = (("time", "ion"), member.astype(np.int32),
+                        {"units": units.DIMENSIONLESS, "long_name": f"tetrahedron of each {mobile} (−1: none)"})
+    ws = ws.assign_coords(ion=("ion", traj.indices(mobile), {"units": units.DIMENSIONLESS, "long_name": "atom index"}))
+    ws.attrs.update(membership_checksum=_checksum(traj, traj.indices(mobile)), min_occupancy=float(min_occupancy),
+                    n_tetrahedra=t, n_sites=int(site.sum()),
                     n_windows=len(pk), padding_A=float(tess.pad.min()), largest_circumradius_A=tess.r_max,
                     definition="windows = faces shared by two tetrahedra with mean occupation >= min_occupancy")
     return ws
@@ -338,8 +348,8 @@ def window_geometry(traj: Trajectory, windows, radii: dict | None = None, block:
          "anions": (("window", "vertex"), tri, {"units": units.DIMENSIONLESS})},
         coords={"time": ("time", traj.times, {"units": units.TIME}),
                 "window": ("window", np.arange(nw), {"units": units.DIMENSIONLESS})},
-        attrs=dict(analysis="bottleneck geometry", dt_fs=traj.dt,
-                   definition="A = Heron(minimum-image edges); r = 2A/(a+b+c); R_c = abc/4A"))
+        attrs={"analysis": "bottleneck geometry", "dt_fs": traj.dt,
+                   "definition": "A = Heron(minimum-image edges); r = 2A/(a+b+c); R_c = abc/4A"})
     if radii:
         missing = sorted({traj.symbols[i] for i in tri.ravel()} - set(radii))
         if missing:
@@ -386,9 +396,10 @@ def breathing_spectrum(geometry: xr.Dataset, variable: str = "inradius", max_lag
         coords={"frequency": ("frequency", nu_thz, {"units": units.FREQUENCY}),
                 "energy": ("frequency", nu_thz * units.THZ_TO_MEV, {"units": units.ENERGY_MEV}),
                 "lag_time": ("lag_time", np.arange(max_lag) * dt, {"units": units.TIME})},
-        attrs=dict(analysis="bottleneck breathing spectrum", variable=variable, window=window, max_lag=max_lag,
-                   dt_fs=dt, n_windows=x.shape[1], resolution_fwhm_THz=resolution_fwhm(window, max_lag, dt) * 1e3,
-                   normalisation="S(ν) = 4∫ w C cos(2πνt) dt, one-sided; trapezoid ∫S dν = <δx²>"))
+        attrs={"analysis": "bottleneck breathing spectrum", "variable": variable, "window": window,
+               "max_lag": max_lag, "dt_fs": dt, "n_windows": x.shape[1],
+               "resolution_fwhm_THz": resolution_fwhm(window, max_lag, dt) * 1e3,
+               "normalisation": "S(ν) = 4∫ w C cos(2πνt) dt, one-sided; trapezoid ∫S dν = <δx²>"})
     return ds
 
 
@@ -429,16 +440,18 @@ def window_crossings(traj: Trajectory, windows: xr.Dataset, mobile: str | None =
     r = np.array(sorted(rows), dtype=int).reshape(-1, 5)
     d = units.DIMENSIONLESS
     ds = xr.Dataset(
-        {"time": ("crossing", r[:, 0] * traj.dt * 1e-3, {"units": "ps", "long_name": "first frame in the new tetrahedron"}),
+        {"time": ("crossing", r[:, 0] * traj.dt * 1e-3,
+                  {"units": "ps", "long_name": "first frame in the new tetrahedron"}),
          "frame": ("crossing", r[:, 0], {"units": d}),
          "ion": ("crossing", r[:, 1], {"units": d, "long_name": "atom index"}),
          "window": ("crossing", r[:, 2], {"units": d}),
          "from_tetrahedron": ("crossing", r[:, 3], {"units": d}),
          "to_tetrahedron": ("crossing", r[:, 4], {"units": d})},
-        attrs=dict(analysis="window crossings", mobile=mobile, min_residence_fs=res, min_residence_frames=min_frames,
-                   dt_fs=traj.dt, n_crossings=len(r), n_transitions=n_trans, n_unassigned=n_unassigned,
-                   outside_fraction=float((member < 0).mean()),
-                   definition="change between stays >= min_residence in two tetrahedra sharing a window"))
+        attrs={"analysis": "window crossings", "mobile": mobile, "min_residence_fs": res,
+               "min_residence_frames": min_frames,
+                   "dt_fs": traj.dt, "n_crossings": len(r), "n_transitions": n_trans, "n_unassigned": n_unassigned,
+                   "outside_fraction": float((member < 0).mean()),
+                   "definition": "change between stays >= min_residence in two tetrahedra sharing a window"})
     return ds
 
 
@@ -452,6 +465,8 @@ def hop_statistics(geometry: xr.Dataset, crossings: xr.Dataset, variable: str = 
     """
     if variable not in geometry:
         raise InputError(f"geometry has no variable {variable!r}; choose one of {', '.join(geometry.data_vars)}")
+    if bins < 1 or n_boot < 2:
+        raise InputError(f"bins must be ≥ 1 and n_boot ≥ 2, got {bins} and {n_boot}")
     x = geometry[variable].values
     u = geometry[variable].attrs.get("units", "")
     nf = x.shape[0]
@@ -495,14 +510,17 @@ def hop_statistics(geometry: xr.Dataset, crossings: xr.Dataset, variable: str = 
          "ks_pvalue": ((), ks_p, {"units": units.DIMENSIONLESS}),
          "n_crossings": ((), n, {"units": units.DIMENSIONLESS})},
         coords={"bin": ("bin", 0.5 * (edges[1:] + edges[:-1]), {"units": u, "long_name": f"{variable} bin centre"})},
-        attrs=dict(analysis="bottleneck hop statistics", variable=variable, lag_frames=int(lag), n_boot=n_boot,
-                   seed=seed, definition="all-time distribution weights each window by its crossings"))
+        attrs={"analysis": "bottleneck hop statistics", "variable": variable, "lag_frames": int(lag), "n_boot": n_boot,
+                   "seed": seed, "definition": "all-time distribution weights each window by its crossings"})
     return ds
 
 
-def hop_triggered_average(traj: Trajectory, windows: xr.Dataset, crossings: xr.Dataset, window_frames: int = 10,
+def hop_triggered_average(traj: Trajectory, windows, crossings: xr.Dataset, window_frames: int = 10,
                           geometry: xr.Dataset | None = None) -> xr.Dataset:
     """Averages over crossings of window quantities at lags −τ … +τ frames (τ = window_frames) of the crossing.
+
+    windows: the Dataset from `windows()` (framework = all its anions) or (W, 3) atom indices (framework =
+    those atoms). crossings: from `window_crossings` (only `frame` and `window` are used).
 
     `anion_displacement` (lag): mean |u| of the window's three anions, u = x − <x> with the framework drift
     removed (Å); `inradius` and `inradius_deviation` = r − <r_w> (Å); `*_err` standard errors over
@@ -511,9 +529,9 @@ def hop_triggered_average(traj: Trajectory, windows: xr.Dataset, crossings: xr.D
     tau = int(window_frames)
     if tau < 0:
         raise InputError(f"window_frames must be ≥ 0, got {window_frames}")
-    tri = windows.anions.values
+    tri = np.asarray(windows.anions.values if isinstance(windows, xr.Dataset) else windows, dtype=int)
     geometry = window_geometry(traj, tri) if geometry is None else geometry
-    aidx = windows.anion_index.values
+    aidx = windows.anion_index.values if isinstance(windows, xr.Dataset) else np.unique(tri)
     un = unwrap_positions(traj.positions[:, aidx], traj.cells)
     u = un - un.mean(axis=0)
     u -= u.mean(axis=1, keepdims=True)                                       # framework drift
@@ -553,7 +571,7 @@ def hop_triggered_average(traj: Trajectory, windows: xr.Dataset, crossings: xr.D
          "inradius_baseline": ((), base_r, {"units": L, "long_name": "all-time mean, same windows"})},
         coords={"lag": ("lag", lags, {"units": units.DIMENSIONLESS, "long_name": "frames after the crossing"}),
                 "lag_time": ("lag", lags * traj.dt, {"units": units.TIME})},
-        attrs=dict(analysis="hop-triggered average", window_frames=tau, dt_fs=traj.dt, n_crossings=len(fr)))
+        attrs={"analysis": "hop-triggered average", "window_frames": tau, "dt_fs": traj.dt, "n_crossings": len(fr)})
     return ds
 
 
@@ -591,13 +609,14 @@ def bottleneck_summary(traj: Trajectory, anions=("S", "Cl"), mobile: str = "Li",
                                inradius_deviation="hta_inradius_deviation",
                                inradius_deviation_err="hta_inradius_deviation_err", count="hta_count",
                                lag="hta_lag", lag_time="hta_lag_time")],
-                   combine_attrs="drop")
-    out.attrs.update(analysis="bottleneck breathing", anions=ws.attrs["anions"], mobile=mobile, reference=reference,
-                     min_occupancy=float(min_occupancy), n_tetrahedra=ws.attrs["n_tetrahedra"],
-                     n_sites=ws.attrs["n_sites"], n_windows=ws.attrs["n_windows"],
-                     min_residence_fs=cr.attrs["min_residence_fs"], n_crossings=cr.attrs["n_crossings"],
-                     n_transitions=cr.attrs["n_transitions"], n_unassigned=cr.attrs["n_unassigned"],
-                     resolution_fwhm_THz=spec.attrs["resolution_fwhm_THz"], window_frames=int(window_frames),
-                     dt_fs=traj.dt, n_frames=traj.n_frames, radii_A=str(radii or {}),
-                     normalisation=spec.attrs["normalisation"])
+                   combine_attrs="override")
+    out.attrs = {"analysis": "bottleneck breathing", "anions": ws.attrs["anions"], "mobile": mobile,
+                 "reference": reference,
+                     "min_occupancy": float(min_occupancy), "n_tetrahedra": ws.attrs["n_tetrahedra"],
+                     "n_sites": ws.attrs["n_sites"], "n_windows": ws.attrs["n_windows"],
+                     "min_residence_fs": cr.attrs["min_residence_fs"], "n_crossings": cr.attrs["n_crossings"],
+                     "n_transitions": cr.attrs["n_transitions"], "n_unassigned": cr.attrs["n_unassigned"],
+                     "resolution_fwhm_THz": spec.attrs["resolution_fwhm_THz"], "window_frames": int(window_frames),
+                     "dt_fs": traj.dt, "n_frames": traj.n_frames, "radii_A": str(radii or {}),
+                     "normalisation": spec.attrs["normalisation"]}
     return out

@@ -7,7 +7,7 @@ Definitions (the project pins these; docs/rotations.md):
 - u_k(t) = b_k/|b_k|, b_k the minimum-image centre→ligand vector of bond k in frame t (Å).
 - *Orientation*: the proper rotation R(t) that best maps the reference vectors u_k^ref onto u_k(t)
   (least squares over the bonds, Kabsch/SVD); a unit quaternion (w, x, y, z), w ≥ 0, and its angle
-  θ(t) ∈ [0°, 180°]. Reference: frame 0 (default) or the renormalised time average of each u_k.
+  θ(t) ∈ [0°, 180°]. Reference: frame 0 (default) or the symmetrised time average of each u_k.
 - *Symmetry*: the ligand permutations π for which a proper rotation maps the reference onto itself
   (RMS unit-vector misfit < `sym_tol`; for a tetrahedron the 12 even permutations = the group T).
   θ_sym(t) = min_π angle(best rotation of u^ref_π(k) onto u_k(t)) is the misorientation from the nearest
@@ -151,13 +151,37 @@ def _symmetry_permutations(ref: np.ndarray, sym_tol: float) -> tuple[np.ndarray,
 
 
 # ----------------------------------------------------------------------------- orientations
+def _orient(u: np.ndarray, ref: np.ndarray, perms: np.ndarray, valid: np.ndarray):
+    """Quaternions (F, U, 4) of the best rotation ref → u (identity labels), θ and θ_sym (deg) and the
+    nearest symmetry assignment (index into perms) for unit vectors u (F, U, k, 3), ref (U, k, 3)."""
+    from scipy.spatial.transform import Rotation
+
+    n_f, n_u = u.shape[:2]
+    refp = ref[:, perms]                                                  # (U, P, k, 3)
+    quat = np.empty((n_f, n_u, 4))
+    theta, theta_sym = np.empty((n_f, n_u)), np.empty((n_f, n_u))
+    assign = np.empty((n_f, n_u), int)
+    step = max(1, _BATCH // (n_u * len(perms)))
+    for s in range(0, n_f, step):
+        r, _ = _kabsch(refp[None], u[s:s + step, :, None])               # (f, U, P, 3, 3)
+        ang = np.where(valid[None], _angle(r), np.inf)
+        assign[s:s + step] = ang.argmin(axis=-1)
+        theta_sym[s:s + step] = ang.min(axis=-1)
+        theta[s:s + step] = ang[..., 0]
+        q = Rotation.from_matrix(r[..., 0, :, :].reshape(-1, 3, 3)).as_quat(scalar_first=True)
+        quat[s:s + step] = (q * np.where(q[:, :1] < 0, -1.0, 1.0)).reshape(-1, n_u, 4)
+    return quat, np.degrees(theta), np.degrees(theta_sym), assign
+
+
 def orientations(traj: Trajectory, centre: str = "P", ligand: str = "S", cutoff: float = 2.5,
                  n_ligands: int | None = 4, anions: AnionUnits | None = None, reference: str = "first",
                  libration_angle: float = 15.0, sym_tol: float = 0.35) -> xr.Dataset:
     """Orientation of every anion unit in every frame, libration fraction and reorientation events.
 
-    reference: "first" (frame-0 bond directions) or "mean" (time-averaged bond directions, renormalised;
-    only meaningful for units that do not reorient). libration_angle (deg): θ_sym below it is libration.
+    reference: "first" (frame-0 bond directions) or "mean" (bond directions averaged over all frames
+    after relabelling the ligands by their nearest symmetry assignment, renormalised: the mean
+    orientation, free of the frame-0 libration; advised for libration statistics).
+    libration_angle (deg): θ_sym below it is libration.
     sym_tol: RMS unit-vector misfit (dimensionless) below which a ligand permutation counts as a symmetry
     of the reference shape. Returns `quaternion` (time, unit, quat), `angle` θ and `angle_sym` θ_sym
     (time, unit) in degrees, `assignment` (index into `symmetry_permutation`), `libration_fraction`,
@@ -172,25 +196,18 @@ def orientations(traj: Trajectory, centre: str = "P", ligand: str = "S", cutoff:
     if not 0 < libration_angle < 90:
         raise InputError(f"libration_angle must be between 0 and 90 degrees, got {libration_angle}")
     u = _unit_vectors(traj, anions)                                       # (F, U, k, 3)
-    ref = u[0] if reference == "first" else u.mean(axis=0)
-    ref = ref / np.linalg.norm(ref, axis=-1, keepdims=True)
-    perms, valid = _symmetry_permutations(ref, sym_tol)
     n_f, n_u = u.shape[:2]
-    refp = ref[:, perms]                                                  # (U, P, k, 3)
-    quat = np.empty((n_f, n_u, 4))
-    theta = np.empty((n_f, n_u))
-    theta_sym = np.empty((n_f, n_u))
-    assign = np.empty((n_f, n_u), int)
-    step = max(1, _BATCH // (n_u * len(perms)))
-    for s in range(0, n_f, step):
-        r, _ = _kabsch(refp[None], u[s:s + step, :, None])               # (f, U, P, 3, 3)
-        ang = np.where(valid[None], _angle(r), np.inf)
-        assign[s:s + step] = ang.argmin(axis=-1)
-        theta_sym[s:s + step] = ang.min(axis=-1)
-        theta[s:s + step] = ang[..., 0]
-        q = Rotation.from_matrix(r[..., 0, :, :].reshape(-1, 3, 3)).as_quat(scalar_first=True)
-        quat[s:s + step] = (q * np.where(q[:, :1] < 0, -1.0, 1.0)).reshape(-1, n_u, 4)
-    theta, theta_sym = np.degrees(theta), np.degrees(theta_sym)
+    ref = u[0]
+    perms, valid = _symmetry_permutations(ref, sym_tol)
+    quat, theta, theta_sym, assign = _orient(u, ref, perms, valid)
+    if reference == "mean":
+        # symmetrised time average: relabel each frame's ligands onto the frame-0 labels by the nearest
+        # symmetry assignment (so symmetry jumps do not smear the average), then average
+        aligned = np.empty_like(u)
+        np.put_along_axis(aligned, np.repeat(perms[assign][..., None], 3, -1), u, axis=2)
+        ref = aligned.mean(axis=0)
+        ref /= np.linalg.norm(ref, axis=-1, keepdims=True)
+        quat, theta, theta_sym, assign = _orient(u, ref, perms, valid)
 
     # events: settled assignment, forward-filled through transit frames; an event = a change of it
     lib = theta_sym < libration_angle
@@ -204,14 +221,15 @@ def orientations(traj: Trajectory, centre: str = "P", ligand: str = "S", cutoff:
     ef, eu = ef[order], eu[order]
     first_settled = np.where(lib.any(axis=0), lib.argmax(axis=0), 0)
     prev = np.where(np.r_[True, eu[1:] != eu[:-1]], first_settled[eu], np.r_[0, ef[:-1]])
-    rot = Rotation.from_quat(quat[ef, eu], scalar_first=True) * \
-        Rotation.from_quat(quat[prev, eu], scalar_first=True).inv() if ef.size else None
-    ev_angle = np.degrees(rot.magnitude()) if ef.size else np.zeros(0)
+    ev_angle = np.zeros(0)
+    if ef.size:                                  # angle of R(t_event) R(t_prev)ᵀ
+        ev_angle = np.degrees((Rotation.from_quat(quat[ef, eu], scalar_first=True)
+                               * Rotation.from_quat(quat[prev, eu], scalar_first=True).inv()).magnitude())
     order = np.lexsort((eu, ef))
     ef, eu, ev_angle = ef[order], eu[order], ev_angle[order]
 
     dt_ps = traj.dt * 1e-3
-    t_total = n_f * dt_ps
+    t_total = max(n_f - 1, 1) * dt_ps                                     # duration, ps
     deg = {"units": DEG}
     one = {"units": units.DIMENSIONLESS}
     ds = xr.Dataset(
@@ -252,14 +270,17 @@ def orientations(traj: Trajectory, centre: str = "P", ligand: str = "S", cutoff:
 
 
 # ----------------------------------------------------------------------------- correlation functions
-def _fit_tau(t: np.ndarray, c: np.ndarray, floor: float) -> tuple[float, float, int]:
-    """Fit c = A exp(−t/τ) on 0 < t up to the first c < floor (log-linear). Returns τ, A, points used."""
+def _fit_tau(t: np.ndarray, c: np.ndarray, err: np.ndarray, floor: float) -> tuple[float, float, int]:
+    """Fit c = A exp(−t/τ) on 0 < t up to the first c < floor: weighted line through ln c with
+    σ(ln c) = σ_c/c (σ_c = err where finite and > 0, else uniform). Returns τ, A, points used."""
     below = np.flatnonzero(c < floor)
     stop = below[0] if below.size else len(c)
     sel = np.arange(1, stop)
     if sel.size < 3:
         return np.nan, np.nan, int(sel.size)
-    slope, icpt = np.polyfit(t[sel], np.log(c[sel]), 1)
+    e = err[sel]
+    w = c[sel] / e if np.all(np.isfinite(e) & (e > 0)) else c[sel]
+    slope, icpt = np.polyfit(t[sel], np.log(c[sel]), 1, w=w)
     return (-1.0 / slope if slope < 0 else np.nan), float(np.exp(icpt)), int(sel.size)
 
 
@@ -271,8 +292,8 @@ def rotational_acf(traj: Trajectory, centre: str = "P", ligand: str = "S", cutof
     C_1 = Σ_a <u_a(0)u_a(t)>; C_2 = (3<(u(0)·u(t))²> − 1)/2 with <(u·u')²> = Σ_ab <u_a u_b(0) u_a u_b(t)>
     from the FFT autocorrelations of the 6 products u_a u_b (off-diagonal weight 2). `C1_err`, `C2_err`:
     standard error from the spread over units. τ_ℓ (ps): fit of A exp(−t/τ) from the first lag to the
-    first lag where C_ℓ < fit_floor (NaN if C_ℓ does not decay); `tau_extrapolated` = 1 when C_ℓ stays
-    above 1/e over all lags. max_lag (frames): default half the trajectory.
+    first lag where C_ℓ < fit_floor, weighted by C_ℓ/σ (NaN if C_ℓ does not decay); `tau_extrapolated`
+    = 1 when C_ℓ stays above 1/e over all lags. max_lag (frames): default half the trajectory.
     """
     anions = anions or anion_units(traj, centre, ligand, cutoff, n_ligands)
     m = traj.max_lag(max_lag)
@@ -292,7 +313,7 @@ def rotational_acf(traj: Trajectory, centre: str = "P", ligand: str = "S", cutof
         err = c.std(axis=1, ddof=1) / np.sqrt(n_u) if n_u > 1 else np.full(m, np.nan)
         data[f"C{ell}"] = ("time", mean, {**one, "long_name": f"<P{ell}(u(0)·u(t))>"})
         data[f"C{ell}_err"] = ("time", err, {**one, "long_name": "standard error over units"})
-        tau, amp, n = _fit_tau(t, mean, fit_floor)
+        tau, amp, n = _fit_tau(t, mean, err, fit_floor)
         taus.append(tau), amps.append(amp), npts.append(n), extra.append(int(mean[-1] > np.exp(-1)))
     data["tau"] = ("ell", np.array(taus), {"units": PS, "long_name": "τ_ℓ of A exp(−t/τ)"})
     data["tau_amplitude"] = ("ell", np.array(amps), one)
