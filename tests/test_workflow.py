@@ -54,6 +54,13 @@ def test_tiny_study_end_to_end(tmp_path, no_network):
     assert np.ptp(frozen.positions[:, host], axis=0).max() < 1e-5
     assert np.ptp(frozen.positions[:, ~host], axis=0).max() > 0.05
     assert "T700K-frozen-host" in summary["results"]["series"]["phonon_enhancement"]
+    # mechanism stage on the free run only: windows of the S/Cl framework, PS4 units (4 per cell)
+    mech = r["mechanism"]
+    assert mech["bottleneck"]["anions"] == ["S", "Cl"] or set(mech["bottleneck"]["anions"]) == {"S", "Cl"}
+    assert mech["bottleneck"]["n_windows"] > 0 and 0.5 < mech["bottleneck"]["inradius_mean_A"] < 2.5
+    assert 0.0 <= mech["rotations"]["libration_fraction"] <= 1.0
+    assert "mechanism" not in summary["results"]["T700K-frozen-host"]
+    assert "bottleneck breathing" in html and (out / "analysis" / "T700K_rotations.nc").exists()
     # second run reuses the finished MD (same settings) and gives identical results
     mtime = (out / "md" / "T700K" / "trajectory.h5").stat().st_mtime
     run_study(cfg)

@@ -77,6 +77,59 @@ FOOTNOTES = ("<p class='note'>† the MSD is not yet linear in t on the fit wind
              "law; g(ν = 0) is the plain windowed Green–Kubo value, which then also holds the smear of the vibrational band (an upper bound on g₀). Longer runs resolve both.</p>")
 
 
+def _mechanism_section(out: Path, mech: dict, mobile: str) -> str:
+    """Bottleneck breathing and anion rotations per free run (tables + figures)."""
+    from .figures_mechanism import bottleneck_figure, rotation_figure
+
+    parts = ["<h2>Mechanism: bottleneck breathing and anion rotations</h2>"]
+    rows = []
+    for label, m in mech.items():
+        b = m.get("bottleneck", {})
+        if "skipped" in b or not b:
+            rows.append([label] + ["–"] * 6 + [html.escape(b.get("skipped", "not run"))])
+            continue
+        rows.append([label, str(b["n_windows"]), _fmt(b["inradius_mean_A"]), _fmt(b["breathing_rms_A"]),
+                     _fmt(b["breathing_nu_half_THz"]),
+                     f"{_fmt(b['inradius_shift_at_hops_A'])} ± {_fmt(b['inradius_shift_at_hops_err_A'], 2)}",
+                     f"{b['n_crossings']} (KS D = {_fmt(b['ks_statistic'], 2)})", ""])
+    parts.append(_table(["run", "windows", "<r> (Å)", "breathing rms (Å)", "ν½ (THz)",
+                         f"r at {mobile} crossings − <r> (Å)", "crossings", "note"], rows))
+    parts.append("<p class='note'>Windows: triangles of anions shared by face-sharing anion tetrahedra that "
+                 f"hold {mobile} (periodic Delaunay tessellation of the time-averaged anion framework). r: in-radius "
+                 "2A/perimeter (A by Heron); breathing rms = std of r; ν½: half of ⟨δr²⟩ lies below this "
+                 "frequency. A positive shift at crossings means hops happen when the window is open "
+                 "(bootstrap 1σ; crossings treated as independent). docs/bottleneck.md.</p>")
+    rows = []
+    for label, m in mech.items():
+        r = m.get("rotations")
+        if not r:
+            continue
+        if "skipped" in r:
+            rows.append([label] + ["–"] * 5 + [html.escape(r["skipped"])])
+            continue
+        h = r.get("hop_correlation", {})
+        tau = f"{_fmt(r['tau1_ps'])} / {_fmt(r['tau2_ps'])}" + (" (extrapolated)" if r["tau_extrapolated"] else "")
+        hop = (f"{_fmt(h.get('ratio_li_hops'), 2)} ± {_fmt(h.get('ratio_err_li_hops'), 2)}" if h else "–")
+        rows.append([label, _fmt(r["libration_fraction"], 3), _fmt(r["mean_angle_deg"]),
+                     f"{r['n_events']} ({_fmt(r['event_rate_per_ps'])} /ps)", tau, hop, ""])
+    if rows:
+        parts.append(_table(["run", "libration fraction (θ < 15°)", "mean angle (°)", "reorientations",
+                             "τ₁ / τ₂ (ps)", f"{mobile} hops near a rotation: observed / shuffled", "note"], rows))
+        parts.append("<p class='note'>Orientation of each anion from its centre→ligand vectors (Kabsch rotation "
+                     "onto the time-averaged unit, minimum over the tetrahedral symmetry operations); "
+                     "C_ℓ(t) = ⟨P_ℓ(u(0)·u(t))⟩, τ_ℓ from exponential fits. Rotation–hop correlation: hops "
+                     "with a reorientation within 0.5 ps and 5 Å, against event times shifted at random "
+                     "(1 ≈ no correlation; Jun et al., PNAS 2024). docs/rotations.md.</p>")
+    for label in mech:
+        p = out / "analysis" / f"{label}_bottleneck.nc"
+        if p.exists():
+            parts.append(_img(bottleneck_figure(xr.load_dataset(p, engine="h5netcdf"), label), f"bottleneck {label}"))
+        p = out / "analysis" / f"{label}_rotations.nc"
+        if p.exists():
+            parts.append(_img(rotation_figure(xr.load_dataset(p, engine="h5netcdf"), label), f"rotations {label}"))
+    return "".join(parts)
+
+
 def write_report(out: str | Path, summary: dict) -> Path:
     """Write out/report.html from the analysis files and the summary; returns its path."""
     from .figures_diffusion import plot_arrhenius, plot_msd
@@ -129,6 +182,10 @@ def write_report(out: str | Path, summary: dict) -> Path:
                      "host — harmonic springs to those positions; rigid anions — PS4 internal vibrations removed, "
                      "rigid-body motion kept. The Li thermostat and temperature are those of the free run. The "
                      "seed study reports a ratio of about 10 at ambient temperature.</p>")
+
+    mech = {k: r["mechanism"] for k, r in results.items() if r.get("mechanism")}
+    if mech:
+        parts.append(_mechanism_section(out, mech, mobile))
 
     arr = series.get("arrhenius")
     if arr:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import InputError
 
-ANALYSES = ("vdos", "diffusion", "neutron")
+ANALYSES = ("vdos", "diffusion", "neutron", "mechanism")
 PROTOCOLS = ("free", "frozen-host", "tethered", "rigid-anions")
 
 
@@ -59,7 +59,7 @@ class StudyConfig(BaseModel):
     ranks: int = Field(1, ge=1, description="MPI ranks of each LAMMPS run (not part of the run's cache key)")
     temperatures: list[float] = Field(default_factory=lambda: [600.0, 900.0], min_length=1)
     md: MDConfig = Field(default_factory=MDConfig)
-    analyses: list[Literal["vdos", "diffusion", "neutron"]] = Field(default_factory=lambda: list(ANALYSES))
+    analyses: list[Literal["vdos", "diffusion", "neutron", "mechanism"]] = Field(default_factory=lambda: list(ANALYSES))
     neutron: NeutronConfig = Field(default_factory=NeutronConfig)
     protocols: list[Literal["free", "frozen-host", "tethered", "rigid-anions"]] = Field(
         default_factory=lambda: ["free"],

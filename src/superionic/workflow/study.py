@@ -95,8 +95,9 @@ def run_analysis_stage(cfg: StudyConfig, runs: list[Run], out: Path) -> dict:
     """Analyse each trajectory (netCDF per analysis), then the temperature series; return key numbers.
 
     Per run: VDOS + zero-frequency analysis, tracer diffusion (GLS), conductivity of the mobile species,
-    neutron spectra. Across the free runs (≥ 2 temperatures): Arrhenius fit of D_mobile and the VDOS
-    exponent series. Per suppressed run: the enhancement D_mobile(free)/D_mobile(suppressed) ± σ.
+    neutron spectra, and for free runs the mechanism stage (bottleneck breathing, PS4 rotations,
+    rotation–hop correlation; `workflow.mechanism`). Across the free runs (≥ 2 temperatures): Arrhenius
+    fit of D_mobile and the VDOS exponent series. Per suppressed run: the enhancement D_mobile(free)/D_mobile(suppressed) ± σ.
     """
     from ..analysis.conductivity import conductivity
     from ..analysis.diffusion import diffusion
@@ -142,6 +143,9 @@ def run_analysis_stage(cfg: StudyConfig, runs: list[Run], out: Path) -> dict:
                                           "haven_ratio_err")}
         if "neutron" in cfg.analyses and not frozen:
             entry["neutron"] = _neutron(cfg, traj, run_vdos, adir / label)
+        if "mechanism" in cfg.analyses and run.protocol == "free":
+            from .mechanism import mechanism
+            entry["mechanism"] = mechanism(traj, mobile, adir / label)
         entry["protocol"] = run.protocol
         results[label] = entry
     series: dict = {}
