@@ -13,8 +13,14 @@ import xarray as xr  # noqa: E402
 def bottleneck_figure(ds: xr.Dataset, label: str = ""):
     """Left: breathing spectrum S(ν) of the window in-radius (Å²/THz, ∫S dν = <δr²>); right: in-radius
     density at window crossings vs at all times (1/Å). `ds` is a `bottleneck_summary` Dataset."""
+    import numpy as np
+
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9.0, 3.4))
-    a1.plot(ds.frequency.values, ds.breathing_spectrum.values, lw=1.2)
+    nu, sp = ds.frequency.values, ds.breathing_spectrum.values
+    a1.plot(nu, sp, lw=1.2)
+    cum = np.concatenate([[0.0], np.cumsum(0.5 * (sp[1:] + sp[:-1]) * np.diff(nu))])
+    if cum[-1] > 0:                      # show the band that holds 99.5 % of <δr²>, not up to Nyquist
+        a1.set_xlim(0, min(nu[-1], 1.2 * float(np.interp(0.995 * cum[-1], cum, nu))))
     a1.set_xlabel("ν (THz)")
     a1.set_ylabel("S_r(ν) (Å²/THz)")
     a1.set_title(f"bottleneck breathing {label}".strip(), fontsize=9)

@@ -109,7 +109,10 @@ def _mechanism_section(out: Path, mech: dict, mobile: str) -> str:
             continue
         h = r.get("hop_correlation", {})
         tau = f"{_fmt(r['tau1_ps'])} / {_fmt(r['tau2_ps'])}" + (" (extrapolated)" if r["tau_extrapolated"] else "")
-        hop = (f"{_fmt(h.get('ratio_li_hops'), 2)} ± {_fmt(h.get('ratio_err_li_hops'), 2)}" if h else "–")
+        if not r["n_events"]:
+            hop = "no reorientations"
+        else:
+            hop = f"{_fmt(h.get('ratio_li_hops'), 2)} ± {_fmt(h.get('ratio_err_li_hops'), 2)}" if h else "–"
         rows.append([label, _fmt(r["libration_fraction"], 3), _fmt(r["mean_angle_deg"]),
                      f"{r['n_events']} ({_fmt(r['event_rate_per_ps'])} /ps)", tau, hop, ""])
     if rows:
