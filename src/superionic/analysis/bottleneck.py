@@ -580,7 +580,8 @@ def bottleneck_summary(traj: Trajectory, anions=("S", "Cl"), mobile: str = "Li",
                        radii: dict | None = None, max_lag: int | None = None, bins: int = 30, n_boot: int = 1000,
                        seed: int = 0) -> xr.Dataset:
     """All of the above in one Dataset for reports: per-window table (reference and mean geometry, breathing
-    amplitude, crossings), in-radius breathing spectrum, hop statistics and hop-triggered averages."""
+    amplitude, crossings), the crossings themselves (`crossing_time` ps, `crossing_ion`, `crossing_window`),
+    in-radius breathing spectrum, hop statistics and hop-triggered averages."""
     _need_frames(traj, 8, "bottleneck analysis")
     ws = windows(traj, anions, mobile, reference, min_occupancy)
     if ws.attrs["n_windows"] == 0:
@@ -600,7 +601,10 @@ def bottleneck_summary(traj: Trajectory, anions=("S", "Cl"), mobile: str = "Li",
         "mean_inradius": ("window", geo.inradius.mean("time").values, {"units": L}),
         "std_inradius": ("window", geo.inradius.std("time").values, {"units": L, "long_name": "breathing amplitude"}),
         "n_crossings_window": ("window", np.bincount(cr.window.values, minlength=len(ws.window)),
-                               {"units": units.DIMENSIONLESS})})
+                               {"units": units.DIMENSIONLESS}),
+        "crossing_time": ("crossing", cr.time.values, {"units": "ps"}),
+        "crossing_ion": ("crossing", cr.ion.values, {"units": units.DIMENSIONLESS, "long_name": "atom index"}),
+        "crossing_window": ("crossing", cr.window.values, {"units": units.DIMENSIONLESS})})
     if radii:
         per["mean_passage_radius"] = ("window", geo.passage_radius.mean("time").values, {"units": L})
     out = xr.merge([per, spec.rename(spectrum="breathing_spectrum", acf="breathing_acf", variance="inradius_variance"),
@@ -611,12 +615,11 @@ def bottleneck_summary(traj: Trajectory, anions=("S", "Cl"), mobile: str = "Li",
                                lag="hta_lag", lag_time="hta_lag_time")],
                    combine_attrs="override")
     out.attrs = {"analysis": "bottleneck breathing", "anions": ws.attrs["anions"], "mobile": mobile,
-                 "reference": reference,
-                     "min_occupancy": float(min_occupancy), "n_tetrahedra": ws.attrs["n_tetrahedra"],
-                     "n_sites": ws.attrs["n_sites"], "n_windows": ws.attrs["n_windows"],
-                     "min_residence_fs": cr.attrs["min_residence_fs"], "n_crossings": cr.attrs["n_crossings"],
-                     "n_transitions": cr.attrs["n_transitions"], "n_unassigned": cr.attrs["n_unassigned"],
-                     "resolution_fwhm_THz": spec.attrs["resolution_fwhm_THz"], "window_frames": int(window_frames),
-                     "dt_fs": traj.dt, "n_frames": traj.n_frames, "radii_A": str(radii or {}),
-                     "normalisation": spec.attrs["normalisation"]}
+                 "reference": reference, "min_occupancy": float(min_occupancy),
+                 "n_tetrahedra": ws.attrs["n_tetrahedra"], "n_sites": ws.attrs["n_sites"],
+                 "n_windows": ws.attrs["n_windows"], "min_residence_fs": cr.attrs["min_residence_fs"],
+                 "n_crossings": cr.attrs["n_crossings"], "n_transitions": cr.attrs["n_transitions"],
+                 "n_unassigned": cr.attrs["n_unassigned"], "resolution_fwhm_THz": spec.attrs["resolution_fwhm_THz"],
+                 "window_frames": int(window_frames), "dt_fs": traj.dt, "n_frames": traj.n_frames,
+                 "radii_A": str(radii or {}), "normalisation": spec.attrs["normalisation"]}
     return out

@@ -459,8 +459,9 @@ def rotation_hop_correlation(traj: Trajectory, hops, rotation_events, time_windo
 def rotation_summary(traj: Trajectory, centre: str = "P", ligand: str = "S", cutoff: float = 2.5,
                      n_ligands: int | None = 4, reference: str = "first", libration_angle: float = 15.0,
                      max_lag: int | None = None, n_bins: int = 36) -> xr.Dataset:
-    """Report Dataset: θ and θ_sym distributions (1/deg on `angle_bin`), libration fraction, events and
-    their rate, C_1(t), C_2(t) (time in ps) with errors, τ_1, τ_2 (ps)."""
+    """Report Dataset: θ and θ_sym distributions (1/deg on `angle_bin`), libration fraction, events
+    (`event_time` ps, `event_centre`) and their rate, C_1(t), C_2(t) (time in ps) with errors, τ_1, τ_2 (ps);
+    it can stand for the `orientations` Dataset in `rotation_hop_correlation`."""
     anions = anion_units(traj, centre, ligand, cutoff, n_ligands)
     ori = orientations(traj, anions=anions, reference=reference, libration_angle=libration_angle)
     acf = rotational_acf(traj, anions=anions, max_lag=max_lag)
@@ -470,7 +471,7 @@ def rotation_summary(traj: Trajectory, centre: str = "P", ligand: str = "S", cut
     ds["angle_hist"] = ("angle_bin", h["angle"], {"units": "degree-1", "long_name": "distribution of θ"})
     ds["angle_sym_hist"] = ("angle_bin", h["angle_sym"], {"units": "degree-1",
                                                           "long_name": "distribution of θ_sym"})
-    for k in ("libration_fraction", "rotated_fraction", "n_events", "event_rate"):
+    for k in ("libration_fraction", "rotated_fraction", "n_events", "event_rate", "event_time", "event_centre"):
         ds[k] = ori[k]
     ds["mean_angle_sym"] = ((), float(ori.angle_sym.mean()), {"units": DEG})
     ds = ds.assign_coords(angle_bin=("angle_bin", 0.5 * (edges[1:] + edges[:-1]), {"units": DEG}))

@@ -28,8 +28,8 @@ def _nu_half(ds) -> float:
 
 def mechanism(traj, mobile: str, stem: Path, centre: str = "P", ligand: str = "S") -> dict:
     """Bottleneck and rotation numbers of one trajectory (netCDF files beside `stem`); see module doc."""
-    from ..analysis.bottleneck import bottleneck_summary, window_crossings, windows
-    from ..analysis.rotations import orientations, rotation_hop_correlation, rotation_summary
+    from ..analysis.bottleneck import bottleneck_summary
+    from ..analysis.rotations import rotation_hop_correlation, rotation_summary
     from ..materials.checks import FORMAL_CHARGES
     from ..results import save_dataset
 
@@ -39,8 +39,7 @@ def mechanism(traj, mobile: str, stem: Path, centre: str = "P", ligand: str = "S
     try:
         b = bottleneck_summary(traj, anions=tuple(anions), mobile=mobile)
         save_dataset(b, Path(f"{stem}_bottleneck.nc"))
-        ws = windows(traj, anions=tuple(anions), mobile=mobile)
-        crossings = window_crossings(traj, ws, mobile=mobile)
+        crossings = np.column_stack([b.crossing_time.values, b.crossing_ion.values])     # (time ps, atom)
         out["bottleneck"] = {
             "anions": anions, "n_windows": int(b.attrs["n_windows"]), "n_crossings": int(b.n_crossings),
             "inradius_mean_A": float(b.mean_inradius.mean()), "breathing_rms_A": float(np.sqrt(b.inradius_variance)),
@@ -59,10 +58,8 @@ def mechanism(traj, mobile: str, stem: Path, centre: str = "P", ligand: str = "S
                 "event_rate_per_ps": float(r.event_rate), "n_events": int(r.n_events),
                 "mean_angle_deg": float(r.mean_angle_sym), "tau1_ps": float(tau[0]), "tau2_ps": float(tau[1]),
                 "tau_extrapolated": bool(np.any(r.tau_extrapolated.values))}
-            if crossings is not None and int(crossings.sizes.get("crossing", 0)) > 0:
-                hops = np.column_stack([crossings.time.values, crossings.ion.values])
-                ev = orientations(traj, centre=centre, ligand=ligand, reference="mean")
-                h = rotation_hop_correlation(traj, hops, ev, HOP_TIME_WINDOW_PS, HOP_DISTANCE_WINDOW_A)
+            if crossings is not None and len(crossings):
+                h = rotation_hop_correlation(traj, crossings, r, HOP_TIME_WINDOW_PS, HOP_DISTANCE_WINDOW_A)
                 save_dataset(h, Path(f"{stem}_rotation_hop.nc"))
                 out["rotations"]["hop_correlation"] = {
                     "time_window_ps": HOP_TIME_WINDOW_PS, "distance_window_A": HOP_DISTANCE_WINDOW_A,
