@@ -82,3 +82,26 @@ def test_diffusion_json_on_real_xdatcar(xdatcar_path):
 def test_help_is_friendly():
     res = run_cli("--help")
     assert res.returncode == 0 and "superionic run examples/quickstart.yaml" in res.stdout
+
+
+def test_analyze_mechanism_json_and_files(xdatcar_path, tmp_path):
+    """Li6PS5Cl AIMD: the S/Cl windows tile the Li network; PS4 units librate; the in-radius when Li
+    crosses a window is not below the all-time mean (bootstrap 3σ)."""
+    res = run_cli("analyze", "mechanism", xdatcar_path, "--dt", "100", "--json", "-o", tmp_path / "m")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    b, r = out["bottleneck"], out["rotations"]
+    assert set(b["anions"]) == {"S", "Cl"} and b["n_windows"] > 100 and b["n_crossings"] > 100
+    assert 0.9 < b["inradius_mean_A"] < 1.6 and 0 < b["breathing_rms_A"] < 0.2
+    assert b["inradius_shift_at_hops_A"] > -3 * b["inradius_shift_at_hops_err_A"]
+    assert r["unit"] == "PS4" and 0.5 < r["libration_fraction"] <= 1.0
+    for kind in ("bottleneck", "rotations", "rotation_hop"):
+        assert (tmp_path / f"m_{kind}.nc").exists()
+
+
+def test_analyze_mechanism_without_anion_units(langevin_h5):
+    """A trajectory without the mobile species' framework: one clear line, no traceback."""
+    res = run_cli("analyze", "mechanism", langevin_h5, "--json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert "skipped" in out["bottleneck"] and "rotations" not in out

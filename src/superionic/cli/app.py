@@ -17,5 +17,6 @@ analyze_app = typer.Typer(help="Analyse a trajectory (H5MD, extxyz, ASE .traj, X
 app.add_typer(analyze_app, name="analyze")
 
 # command modules register themselves on import
-from . import analyze_vdos, analyze_diffusion, analyze_hopping, analyze_scattering, fit_qens  # noqa: E402,F401
+from . import analyze_vdos, analyze_diffusion, analyze_hopping, analyze_scattering, analyze_mechanism  # noqa: E402,F401
+from . import fit_qens  # noqa: E402,F401
 from . import md_cmd, run_cmd, info_cmd, train_cmd, potentials_cmd  # noqa: E402,F401

@@ -26,19 +26,23 @@ def _nu_half(ds) -> float:
     return float(np.interp(0.5 * cum[-1], cum, nu)) if cum[-1] > 0 else float("nan")
 
 
-def mechanism(traj, mobile: str, stem: Path, centre: str = "P", ligand: str = "S") -> dict:
-    """Bottleneck and rotation numbers of one trajectory (netCDF files beside `stem`); see module doc."""
+def mechanism(traj, mobile: str, stem: Path | None, centre: str = "P", ligand: str = "S") -> dict:
+    """Bottleneck and rotation numbers of one trajectory (netCDF files `<stem>_*.nc` unless stem is None)."""
     from ..analysis.bottleneck import bottleneck_summary
     from ..analysis.rotations import rotation_hop_correlation, rotation_summary
     from ..materials.checks import FORMAL_CHARGES
     from ..results import save_dataset
+
+    def save(ds, kind: str) -> None:
+        if stem is not None:
+            save_dataset(ds, Path(f"{stem}_{kind}.nc"))
 
     out: dict = {}
     anions = [s for s in traj.species if FORMAL_CHARGES.get(s, 0) < 0 and s != mobile]
     crossings = None
     try:
         b = bottleneck_summary(traj, anions=tuple(anions), mobile=mobile)
-        save_dataset(b, Path(f"{stem}_bottleneck.nc"))
+        save(b, "bottleneck")
         crossings = np.column_stack([b.crossing_time.values, b.crossing_ion.values])     # (time ps, atom)
         out["bottleneck"] = {
             "anions": anions, "n_windows": int(b.attrs["n_windows"]), "n_crossings": int(b.n_crossings),
@@ -51,7 +55,7 @@ def mechanism(traj, mobile: str, stem: Path, centre: str = "P", ligand: str = "S
     if centre in traj.species and ligand in traj.species:
         try:
             r = rotation_summary(traj, centre=centre, ligand=ligand, reference="mean")
-            save_dataset(r, Path(f"{stem}_rotations.nc"))
+            save(r, "rotations")
             tau = r.tau.values
             out["rotations"] = {
                 "unit": f"{centre}{ligand}4", "libration_fraction": float(r.libration_fraction),
@@ -60,7 +64,7 @@ def mechanism(traj, mobile: str, stem: Path, centre: str = "P", ligand: str = "S
                 "tau_extrapolated": bool(np.any(r.tau_extrapolated.values))}
             if crossings is not None and len(crossings):
                 h = rotation_hop_correlation(traj, crossings, r, HOP_TIME_WINDOW_PS, HOP_DISTANCE_WINDOW_A)
-                save_dataset(h, Path(f"{stem}_rotation_hop.nc"))
+                save(h, "rotation_hop")
                 out["rotations"]["hop_correlation"] = {
                     "time_window_ps": HOP_TIME_WINDOW_PS, "distance_window_A": HOP_DISTANCE_WINDOW_A,
                     **{f"{k}_{c}": float(h[k].sel(counted=c)) for k in ("ratio", "ratio_err", "p_value")
