@@ -46,17 +46,15 @@ def reduced_formula(atoms_or_counts) -> dict[str, int]:
 
 
 def pair_min_distances(atoms: Atoms, cutoff: float = 4.0) -> dict[tuple[str, str], float]:
-    """Shortest distance (Å, minimum image) for every species pair closer than `cutoff`."""
+    """Shortest distance (Å, minimum image) for every species pair closer than `cutoff`; keys sorted."""
     from ase.neighborlist import neighbor_list
 
     i, j, d = neighbor_list("ijd", atoms, cutoff)
-    sym = np.array(atoms.get_chemical_symbols())
-    out: dict[tuple[str, str], float] = {}
-    for a, b, x in zip(sym[i], sym[j], d):
-        key = tuple(sorted((str(a), str(b))))
-        if x < out.get(key, np.inf):
-            out[key] = float(x)
-    return out
+    species, t = np.unique(np.array(atoms.get_chemical_symbols()), return_inverse=True)
+    n = len(species)
+    best = np.full(n * n, np.inf)
+    np.minimum.at(best, np.minimum(t[i], t[j]) * n + np.maximum(t[i], t[j]), d)
+    return {(str(species[k // n]), str(species[k % n])): float(best[k]) for k in np.flatnonzero(np.isfinite(best))}
 
 
 def pair_bound(a: str, b: str, bounds: dict | None = None) -> float:

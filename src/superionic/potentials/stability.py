@@ -19,18 +19,13 @@ from ase import Atoms
 
 def closest_approach(traj, cutoff: float = 4.0, every: int = 1) -> dict[str, float]:
     """Smallest distance (Å, if below `cutoff`) of every species pair "A-B" over the frames of a Trajectory."""
-    from ase.neighborlist import neighbor_list
+    from ..materials.checks import pair_min_distances
 
-    sym = np.asarray(traj.symbols)
     out: dict[str, float] = {}
     for f in range(0, traj.n_frames, every):
         a = Atoms(traj.symbols, positions=traj.positions[f], cell=traj.cells[f], pbc=True)
-        i, j, d = neighbor_list("ijd", a, cutoff)
-        keep = i < j
-        for si, sj, dd in zip(sym[i[keep]], sym[j[keep]], d[keep]):
-            key = "-".join(sorted((str(si), str(sj))))
-            if dd < out.get(key, np.inf):
-                out[key] = float(dd)
+        for (x, y), d in pair_min_distances(a, cutoff).items():
+            out[f"{x}-{y}"] = min(out.get(f"{x}-{y}", np.inf), d)
     return out
 
 

@@ -305,19 +305,14 @@ WALL_MARGIN = 0.15                # Å, data walls start this far below the clos
 def data_walls(frames: Sequence[Atoms], elements: Sequence[str], cutoff: float,
                margin: float = WALL_MARGIN) -> dict[str, float]:
     """{"A_B": closest A–B distance in the frames − margin} (Å) for every pair seen within `cutoff` Å."""
-    from ase.neighborlist import neighbor_list
+    from ...materials.checks import pair_min_distances
 
     idx = {e: k for k, e in enumerate(elements)}
     best: dict[str, float] = {}
     for a in frames:
-        i, j, d = neighbor_list("ijd", a, cutoff)
-        t = np.array([idx[s] for s in a.get_chemical_symbols()])
-        lo, hi = np.minimum(t[i], t[j]), np.maximum(t[i], t[j])
-        key = lo * len(elements) + hi
-        for k in np.unique(key):
-            dmin = float(d[key == k].min())
-            name = _pair_key(elements, int(k) // len(elements), int(k) % len(elements))
-            best[name] = min(best.get(name, np.inf), dmin)
+        for pair, d in pair_min_distances(a, cutoff).items():
+            name = _pair_key(elements, *sorted(idx[e] for e in pair))
+            best[name] = min(best.get(name, np.inf), d)
     return {k: round(v - margin, 4) for k, v in best.items()}
 
 
