@@ -166,3 +166,125 @@ def test_time_averaged_host_that_is_not_a_structure_is_refused():
     pos[s] = pos[p] + np.array([0.3, 0.0, 0.0])                                   # S averaged onto its P
     with pytest.raises(InputError, match="not a structure"):
         check_host_reference(pos, atoms.cell, symbols, host)
+
+
+# -- host references: mean | snapshot | quenched | auto -------------------------------------------------
+
+def quick(**kw):
+    return settings(steps=20, equilibration_steps=0, **kw)
+
+
+def max_force(positions, calc=None):
+    a = cuag()
+    a.set_positions(positions)
+    a.calc = calc or EMT()
+    return float(np.linalg.norm(a.get_forces(), axis=1).max())
+
+
+def test_snapshot_reference_is_the_free_runs_last_frame(free_run, tmp_path):
+    from superionic.md.protocols import resolve_host_reference
+    ref = reference_from_trajectory(free_run)
+    host = np.arange(32)[np.array(cuag().get_chemical_symbols()) == "Cu"]
+    np.testing.assert_array_equal(resolve_host_reference(ref, "snapshot", host)["host"], ref["last"])
+    run_nvt(cuag(), EMT(), quick(protocol="frozen-host", reference=str(free_run), host_reference="snapshot"), tmp_path)
+    t = read_trajectory(tmp_path / "trajectory.h5")
+    np.testing.assert_allclose(t.positions[0], ref["last"], atol=1e-4)      # host and mobile ions: last frame
+    desc = json.loads((tmp_path / "run.json").read_text())["protocol"]
+    assert desc["host_reference"] == "snapshot" and "last frame" in desc["suppressed"]
+
+
+def test_quenched_reference_is_a_force_minimum(free_run, tmp_path):
+    from superionic.md.protocols import QUENCH_FMAX, resolve_host_reference
+    ref = reference_from_trajectory(free_run)
+    host = np.flatnonzero(np.array(cuag().get_chemical_symbols()) == "Cu")
+    assert max_force(ref["last"]) > 10 * QUENCH_FMAX                       # a thermal frame is far from a minimum
+    q = resolve_host_reference(ref, "quenched", host, EMT())
+    assert q["host_reference"] == "quenched" and q["quench"]["converged"]
+    assert max_force(q["host"]) < QUENCH_FMAX
+    assert q["quench"]["fmax_eV_per_A"] == pytest.approx(max_force(q["host"]))
+    assert q["quench"]["energy_final_eV"] < q["quench"]["energy_initial_eV"]
+    # a tethered run ties the host to the quenched positions; its description records the quench
+    run_nvt(cuag(), EMT(), quick(protocol="tethered", reference=str(free_run), host_reference="quenched",
+                                 tether_stiffness=2.0), tmp_path)
+    with np.load(tmp_path / "protocol.npz") as p:
+        np.testing.assert_allclose(p["tether_reference"], q["host"][host], atol=1e-10)
+    desc = json.loads((tmp_path / "run.json").read_text())["protocol"]
+    assert desc["host_reference"] == "quenched" and desc["quench"]["fmax_eV_per_A"] < QUENCH_FMAX
+    assert "energy minimum" in desc["suppressed"]
+    with pytest.raises(InputError, match="calculator"):
+        resolve_host_reference(ref, "quenched", host, None)
+
+
+def swapping_free_run(path):
+    """A fake free run of Cu28Ag4 in which two neighbouring Cu atoms exchange sites half-way: their time
+    averages coincide (the mean is not a structure); every frame is one."""
+    from superionic.trajectory.h5md import H5MDWriter
+    atoms = cuag()
+    rng = np.random.default_rng(3)
+    w = H5MDWriter(path, atoms.get_chemical_symbols(), atoms.get_masses(), 1.0, chunk=4)
+    for i in range(10):
+        pos = atoms.get_positions() + rng.normal(0, 0.05, (32, 3))
+        if i >= 5:
+            pos[[1, 2]] = pos[[2, 1]]
+        w.append(i * 4, pos, np.asarray(atoms.cell), np.zeros((32, 3)))
+    w.close()
+    return path
+
+
+def test_auto_falls_back_to_quenched_when_the_mean_is_not_a_structure(tmp_path):
+    from superionic.md.protocols import QUENCH_FMAX, resolve_host_reference
+    ref = reference_from_trajectory(swapping_free_run(tmp_path / "free.h5"))
+    assert np.linalg.norm(ref["mean"][1] - ref["mean"][2]) < 0.2                    # collapsed onto each other
+    with pytest.raises(InputError, match="not a structure.*host-reference"):
+        run_nvt(cuag(), EMT(), quick(protocol="frozen-host", reference=str(tmp_path / "free.h5")), tmp_path / "m")
+    run_nvt(cuag(), EMT(), quick(protocol="frozen-host", reference=str(tmp_path / "free.h5"), host_reference="auto"),
+            tmp_path / "a")
+    desc = json.loads((tmp_path / "a" / "run.json").read_text())["protocol"]
+    assert desc["host_reference"] == "quenched" and "not a structure" in desc["host_reference_reason"]
+    assert "Cu atom 1 and Cu atom 2" in desc["host_reference_reason"]
+    host = np.flatnonzero(np.array(cuag().get_chemical_symbols()) == "Cu")
+    q = resolve_host_reference(ref, "auto", host, EMT())
+    assert max_force(q["host"]) < QUENCH_FMAX
+    t = read_trajectory(tmp_path / "a" / "trajectory.h5")
+    np.testing.assert_allclose(t.positions[0, host], q["host"][host], atol=1e-4)
+
+
+def test_auto_keeps_the_mean_when_it_is_a_structure(free_run):
+    from superionic.md.protocols import resolve_host_reference
+    ref = reference_from_trajectory(free_run)
+    host = np.flatnonzero(np.array(cuag().get_chemical_symbols()) == "Cu")
+    r = resolve_host_reference(ref, "auto", host)                     # no calculator needed: no quench
+    assert r["host_reference"] == "mean" and "is a structure" in r["host_reference_reason"] and "quench" not in r
+    np.testing.assert_array_equal(r["host"], ref["mean"])
+
+
+def test_host_reference_settings_are_checked():
+    with pytest.raises(InputError, match="unknown host reference"):
+        settings(protocol="frozen-host", host_reference="average").validate()
+    with pytest.raises(InputError, match="frozen-host and tethered"):
+        settings(protocol="free", host_reference="snapshot").validate()
+
+
+def test_lammps_start_holds_the_host_at_the_chosen_reference(free_run, tmp_path):
+    """The LAMMPS engine ties the host to its starting positions when no reference run is named:
+    `host_reference_start` puts the host there and records the choice in the run's metadata."""
+    from superionic.md.run import host_reference_start
+    ref = reference_from_trajectory(free_run)
+    s = quick(protocol="frozen-host", reference=str(free_run), host_reference="snapshot")
+    start, s2 = host_reference_start(cuag(), s, None)
+    np.testing.assert_allclose(start.get_positions(), ref["last"])
+    assert s2.reference is None and s2.metadata["host_reference"]["host_reference"] == "snapshot"
+    assert s2.metadata["host_reference"]["reference"] == str(free_run / "trajectory.h5")
+    again = host_reference_start(cuag(), s2, None)[0]                    # a resumed run resolves it again
+    np.testing.assert_allclose(again.get_positions(), ref["last"])
+    assert host_reference_start(cuag(), settings(protocol="frozen-host", reference=str(free_run)))[1].reference
+    from superionic.potentials.lammps_potentials import lammps_available, lennard_jones
+    if not lammps_available():
+        pytest.skip("LAMMPS not installed")
+    from superionic.md.lammps_engine import run_nvt_lammps
+    t = read_trajectory(run_nvt_lammps(start, lennard_jones(["Cu", "Ag"], sigma=2.3, epsilon=0.05), s2, tmp_path))
+    host = t.indices("Cu")
+    np.testing.assert_allclose(t.positions[:, host], np.broadcast_to(ref["last"][host], (t.n_frames, 28, 3)),
+                               atol=1e-4)
+    assert json.loads((tmp_path / "run.json").read_text())["settings"]["metadata"]["host_reference"][
+        "host_reference"] == "snapshot"

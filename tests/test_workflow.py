@@ -77,3 +77,126 @@ def test_bad_study_file(tmp_path):
         load_config(p)
     with pytest.raises(InputError, match="not found"):
         load_config(tmp_path / "missing.yaml")
+
+
+# -- cache keys, host references and the tethered stiffness scan ----------------------------------------
+
+DING = {"name": "x", "material": "Li6PS5Cl", "supercell": "2x2x2", "potential": "li6ps5cl-snap",
+        "temperatures": [400, 700], "md": {"steps": 12500, "stride": 5, "equilibration_steps": 2500},
+        "protocols": ["free", "frozen-host", "tethered"], "tether_stiffness": 0.5}
+
+
+def test_md_hash_of_existing_runs_is_unchanged():
+    """The cache keys of runs made before host_reference and stiffness scans existed (pinned values)."""
+    pins = {"free": "7282349aa5766628", "frozen-host": "cd79ff000ff4436b", "tethered": "a6ebff410e4e200a",
+            "rigid-anions": "870e5b5755b3f38f"}
+    for cfg in (StudyConfig(), StudyConfig(host_reference="mean"), StudyConfig(tether_stiffness=1)):
+        assert {p: cfg.md_hash(p) for p in pins} == pins
+    ding = {"free": "c3f5fdca6940231e", "frozen-host": "35d857aa04d7bd64", "tethered": "1df4696c43f96b54"}
+    assert {p: StudyConfig(**DING).md_hash(p) for p in ding} == ding
+    # a scan entry hashes as the single-valued study with that stiffness
+    scan = StudyConfig(**{**DING, "tether_stiffness": [0.1, 0.5, 2]})
+    assert scan.md_hash("tethered", 0.5) == ding["tethered"] and scan.md_hash("free") == ding["free"]
+    assert StudyConfig(tether_stiffness=[2.0, 1.0]).md_hash("tethered", 1.0) == pins["tethered"]
+    with pytest.raises(InputError, match="stiffness"):
+        scan.md_hash("tethered")
+    # a non-default host reference changes only the suppressed runs' keys
+    q = StudyConfig(host_reference="quenched")
+    assert q.md_hash("free") == pins["free"] and q.md_hash("rigid-anions") == pins["rigid-anions"]
+    assert q.md_hash("frozen-host") != pins["frozen-host"] and q.md_hash("tethered") != pins["tethered"]
+    assert q.md_hash("frozen-host") != StudyConfig(host_reference="auto").md_hash("frozen-host")
+
+
+def test_study_file_takes_a_stiffness_list_and_a_host_reference(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text("protocols: [frozen-host, tethered]\ntether_stiffness: [0.5, 2]\nhost_reference: auto\n")
+    cfg = load_config(p)
+    assert cfg.stiffness_scan() == [0.5, 2.0] and cfg.host_reference == "auto"
+    assert StudyConfig().stiffness_scan() is None
+    for bad, msg in (("tether_stiffness: [0.5, -1]", "tether_stiffness"), ("tether_stiffness: []", "tether_stiffness"),
+                     ("host_reference: average", "host_reference")):
+        p.write_text(bad + "\n")
+        with pytest.raises(InputError, match=msg):
+            load_config(p)
+
+
+def fake_md(calls):
+    """Stands in for run_md: records the call and writes a finished run (2 frames of the start structure)."""
+    from superionic.md.run import _atomic_json
+    from superionic.trajectory.h5md import H5MDWriter
+
+    def run_md(atoms, spec, settings, folder, **kw):
+        calls.append((folder.name, atoms.copy(), settings))
+        folder.mkdir(parents=True, exist_ok=True)
+        w = H5MDWriter(folder / "trajectory.h5", atoms.get_chemical_symbols(), atoms.get_masses(), 1.0, chunk=2)
+        for i in range(2):
+            w.append(i, atoms.get_positions() + 0.01 * i, np.asarray(atoms.cell), np.zeros((len(atoms), 3)))
+        w.close()
+        _atomic_json(folder / "run.json", {"settings": {"metadata": settings.metadata}, "status": "done"})
+        return folder / "trajectory.h5"
+    return run_md
+
+
+def test_stiffness_scan_runs_and_labels(tmp_path, monkeypatch):
+    from superionic.workflow.study import run_md_stage
+    calls: list = []
+    monkeypatch.setattr("superionic.md.run_md", fake_md(calls))
+    cfg = StudyConfig(potential="emt", temperatures=[500], protocols=["frozen-host", "tethered"],
+                      tether_stiffness=[0.5, 2.0], host_reference="snapshot")
+    runs = run_md_stage(cfg, tmp_path)
+    assert [r.label for r in runs] == ["T500K", "T500K-frozen-host", "T500K-tethered-k0.5", "T500K-tethered-k2"]
+    assert [r.stiffness for r in runs] == [None, None, 0.5, 2.0]
+    s = {name: st for name, _, st in calls}
+    assert s["T500K-tethered-k2"].tether_stiffness == 2.0 and s["T500K-tethered-k0.5"].host_reference == "snapshot"
+    assert s["T500K"].host_reference == "mean" and s["T500K-frozen-host"].reference == str(tmp_path / "md" / "T500K")
+    assert s["T500K-tethered-k0.5"].metadata["md_hash"] == cfg.md_hash("tethered", 0.5)
+    assert len(run_md_stage(cfg, tmp_path)) == 4 and len(calls) == 4          # finished runs are reused
+    # a single stiffness keeps the old folder name (old studies are reused)
+    assert [r.label for r in run_md_stage(StudyConfig(potential="emt", temperatures=[500], protocols=["tethered"]),
+                                          tmp_path)] == ["T500K", "T500K-tethered"]
+
+
+def test_lammps_study_starts_suppressed_runs_at_the_chosen_host_reference(tmp_path, monkeypatch):
+    """On the LAMMPS engine the host is held where the run starts: the study puts it at the snapshot."""
+    from superionic.md import reference_from_trajectory
+    from superionic.workflow.study import run_md_stage
+    calls: list = []
+    monkeypatch.setattr("superionic.md.run_md", fake_md(calls))
+    cfg = StudyConfig(potential="li6ps5cl-snap", temperatures=[700], protocols=["frozen-host"],
+                      host_reference="snapshot")
+    run_md_stage(cfg, tmp_path)
+    (_, free_atoms, _), (_, start, s) = calls
+    last = reference_from_trajectory(tmp_path / "md" / "T700K")["last"]
+    np.testing.assert_allclose(start.get_positions(), last)
+    assert not np.allclose(start.get_positions(), free_atoms.get_positions())
+    assert s.reference is None and s.metadata["host_reference"]["host_reference"] == "snapshot"
+
+
+def test_enhancement_rows_carry_the_host_reference_and_stiffness(tmp_path):
+    from superionic.workflow.study import Run, _enhancement
+
+    def ds(D):
+        return xr.Dataset({"D": ("species", [D]), "D_err": ("species", [0.1 * D]), "window_ok": ("species", [1])},
+                          coords={"species": ["Li"]})
+
+    def run(label, protocol, info, k=None):
+        d = tmp_path / label
+        d.mkdir()
+        (d / "run.json").write_text(json.dumps(info))
+        return Run(500.0, protocol, d / "trajectory.h5", k)
+
+    sets = {run("free", "free", {"protocol": {"name": "free"}}): ds(4.0),
+            run("fro", "frozen-host", {"protocol": {"name": "frozen-host", "host_reference": "quenched"}}): ds(1.0),
+            run("old", "rigid-anions", {"protocol": {"name": "rigid-anions"}}): ds(2.0),
+            run("k05", "tethered", {"protocol": {"name": "tethered", "stiffness_eV_per_A2": 0.5}}, 0.5): ds(2.0),
+            run("k2", "tethered", {"protocol": "tethered", "settings": {   # LAMMPS run.json
+                "tether_stiffness": 2.0, "metadata": {"host_reference": {"host_reference": "snapshot"}}}}, 2.0):
+                ds(1.0)}
+    rows = _enhancement(sets, "Li")
+    assert sorted(rows) == ["T500K-frozen-host", "T500K-rigid-anions", "T500K-tethered-k0.5", "T500K-tethered-k2"]
+    assert rows["T500K-frozen-host"]["host_reference"] == "quenched" and rows["T500K-frozen-host"]["ratio"] == 4.0
+    assert rows["T500K-tethered-k0.5"]["host_reference"] == "mean"                     # runs made before the choice
+    assert rows["T500K-tethered-k0.5"]["stiffness_eV_per_A2"] == 0.5
+    k2, rigid = rows["T500K-tethered-k2"], rows["T500K-rigid-anions"]
+    assert k2["host_reference"] == "snapshot" and k2["stiffness_eV_per_A2"] == 2.0
+    assert "host_reference" not in rigid and "stiffness_eV_per_A2" not in rigid

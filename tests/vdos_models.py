@@ -19,6 +19,17 @@ from superionic.synthetic import thermal_sigma_v
 from superionic.trajectory.model import Trajectory
 
 
+def finite_cell_dos_bins(nu_max: float, n_cell: int, n_frames: int, dt_fs: float):
+    """Like `lattice_dos_bins` for a periodic cell of n_cell³ sites: only the commensurate wavevectors
+    k = 2π(i, j, l)/n_cell exist, so the lowest non-zero frequency is ν_max/√3 · sin(π/n_cell)."""
+    k = 2 * np.pi * np.stack(np.meshgrid(*[np.arange(n_cell)] * 3, indexing="ij"), -1).reshape(-1, 3) / n_cell
+    nu = nu_max / np.sqrt(3.0) * np.sqrt((np.sin(k / 2) ** 2).sum(axis=-1))
+    freqs = np.fft.rfftfreq(n_frames, d=dt_fs) * 1e3
+    hist = np.bincount(np.rint(nu / freqs[1]).astype(int), minlength=freqs.size)[: freqs.size].astype(float)
+    hist[0] = 0.0                                          # the uniform translation carries no vibration
+    return freqs, hist / hist.sum()
+
+
 def lattice_dos_bins(nu_max: float, n_frames: int, dt_fs: float, n_dir: int = 1200, n_rad: int = 2000):
     """Fraction of modes in each rfft frequency bin (THz grid of a series of n_frames, step dt_fs)."""
     i = np.arange(n_dir) + 0.5
@@ -105,8 +116,10 @@ def ou_chunks(n_atoms: int, n_frames: int, chunk: int, dt: float, gamma: float, 
 
 def harmonic_lattice(n_atoms: int = 128, n_frames: int = 8192, dt: float = 10.0, nu_max: float = 8.0,
                      temperature: float = 300.0, mass: float = 30.97, symbol: str = "P", a: float = 3.0,
-                     seed: int = 0) -> Trajectory:
-    """Velocities and positions of atoms of a harmonic SC lattice (see module docstring)."""
-    freqs, frac = lattice_dos_bins(nu_max, n_frames, dt)
+                     seed: int = 0, n_cell: int | None = None) -> Trajectory:
+    """Velocities and positions of atoms of a harmonic SC lattice (see module docstring); with n_cell,
+    the lattice is a periodic cell of n_cell³ sites (only its commensurate modes, `finite_cell_dos_bins`)."""
+    freqs, frac = (lattice_dos_bins(nu_max, n_frames, dt) if n_cell is None
+                   else finite_cell_dos_bins(nu_max, n_cell, n_frames, dt))
     vel, disp = gaussian_process(freqs, frac, n_atoms, temperature, mass, np.random.default_rng(seed))
     return _traj(vel, disp, symbol, mass, dt, temperature, a)

@@ -1,8 +1,9 @@
-"""Atomic writing of results (netCDF via h5netcdf, JSON)."""
+"""Atomic writing of results (netCDF via h5netcdf, JSON), and the rule that decides whether a number is a result."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -42,3 +43,33 @@ def write_json(path: str | Path, obj: dict) -> None:
     tmp = path.with_name(path.name + ".part")
     tmp.write_text(json.dumps(obj, indent=2, default=str))
     os.replace(tmp, path)
+
+
+#: a value is a result only when its 1σ is at most this fraction of it
+RESOLVED_FRACTION = 0.5
+
+
+def finite(*xs) -> bool:
+    """True when every argument is a finite real number."""
+    return all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in xs)
+
+
+def needed_length(value: float, err: float, length_ps: float | None) -> float:
+    """Run length (ps) at which err/|value| would fall to RESOLVED_FRACTION (statistical σ ∝ 1/√length)."""
+    if not (finite(value, err, length_ps) and value):
+        return float("nan")
+    return float(length_ps * (err / abs(value) / RESOLVED_FRACTION) ** 2)
+
+
+def resolved_text(value: float, err: float, unit: str = "", length_ps: float | None = None, digits: int = 3) -> str:
+    """'v ± σ unit', or 'not resolved (±σ unit; needs ≳ L ps)' when σ > |v|/2; '–' when v is not finite."""
+    u = f" {unit}" if unit else ""
+    if not finite(value):
+        return "–"
+    if not finite(err):
+        return f"{value:.{digits}g}{u} (no error estimate)"
+    if err > RESOLVED_FRACTION * abs(value):
+        need = needed_length(value, err, length_ps)
+        tail = f"; needs ≳ {need:.0f} ps" if finite(need) else ""
+        return f"not resolved (±{err:.2g}{u}{tail})"
+    return f"{value:.{digits}g} ± {err:.2g}{u}"

@@ -1,26 +1,33 @@
-"""Zero-frequency limit and low-frequency law of the VDOS.
+"""Zero-frequency limit and low-frequency law of the VDOS, as two separate verdicts.
 
 For a species (or atom group) of a `vdos` Dataset:
 
-* g(0): the zero-frequency limit of the model fit g(ν) = g₀ + a ν^n (below), and the plain spectrum
-  value at ν = 0 (`g_at_zero`, a lag-windowed Green–Kubo integral). D_from_g0 = g₀ Z(0)/12, i.e.
-  g_ν(0) = 4mD/(k_B T) with T the kinetic temperature m<v²>/3k_B of the same velocities (exact
-  Green–Kubo, also for central-difference velocities).
-* the power law g − g₀ ≈ a ν^n on a low-frequency window. The fit is a *forward model*: the trial
-  spectrum is convolved with the spectral kernel of the lag window before it is compared with the
-  data, so the finite resolution (which turns a Debye ν² into ν² + σ², a spurious g₀ > 0) does not
-  bias g₀ or n. Default window: from one resolution FWHM to max(0.15 × the median frequency of the
-  band, 8 FWHM above the start); overridable.
-* the alternative fit g₀ + aν + bν² (same forward model, linear least squares).
+* the model g(ν) = g₀ + a νⁿ with **g₀ ≥ 0 and g ≥ 0 on the whole window** (non-negative least
+  squares on the end values g(0), g(ν_hi)), so the fitted spectrum is admissible by construction. The fit is a *forward model*: the trial spectrum is convolved with
+  the spectral kernel of the lag window before it is compared with the data, so the finite resolution
+  (which turns a Debye ν² into ν² + σ², a spurious g₀ > 0) biases neither g₀ nor n. Default window:
+  from one resolution FWHM to max(0.15 × the median frequency of the band, 8 FWHM above the start).
+* verdict (a), the zero-frequency limit: g(0) > 0 is *resolved* (the species diffuses) when g₀ > 3σ,
+  g₀ exceeds the bound on side-lobe leakage of the band through the lag window (`leakage_bound`),
+  fewer than 2.5 % of the bootstrap fits end on g₀ = 0, and the MSD of the same atoms confirms
+  diffusion when it is given (a windowed g₀ > 0 can also come from a slow bounded relaxation, e.g. anion
+  reorientations, longer than the lag window); otherwise g(0) is *consistent with zero* and only an
+  upper bound (95 %) is reported (an estimate pinned at g₀ = 0 gets no error bar). D_from_g0 = g₀ Z(0)/12, i.e. g_ν(0) = 4mD/(k_B T)
+  with T the kinetic temperature m<v²>/3k_B of the same velocities (exact Green–Kubo), never negative.
+* verdict (b), the law: 'linear' (n ≈ 1, liquid-like), 'Debye' (n ≈ 2), 'other' (a resolved exponent
+  that is neither, e.g. a sublinear rise) or 'unresolved'. Unresolved
+  when the window reaches into the band (too short a run), when the window lies below the lowest
+  phonon of the cell (`finite_size.lowest_phonon`: a cell of edge L holds no vibration below ~v_s/L,
+  so such a window is not a bulk property), when the exponent ends on its search bound or a = 0 (a fit
+  on a bound is a failed fit, never a number), when the spectrum falls on the window (a < 0:
+  relaxational, not vibrational), or when n is too uncertain to exclude either law at 2σ.
+  With the lowest phonon known, the law is fitted on a window starting at 2 ν_min (just above ν_min
+  the cell holds only a few discrete shells of modes), with g₀ held at the zero-frequency fit's value
+  (per bootstrap replica); the verdict then describes the cell's continuum above that frequency.
+* the seed's 'liquid-like' is (a) and (b) together: g(0) > 0 *and* a linear law (`classify`).
+* the alternative fit g₀ + aν + bν² (all ≥ 0, same forward model) and a Debye fit g₀ + aν².
 * uncertainties from a bootstrap over the units kept by `vdos` (atom subsets × time blocks): the
   units are resampled with replacement, the spectrum is recomputed and refitted.
-* 'unresolved' instead of a class when the default window has to reach into the band (resolution
-  too coarse: run longer) or the exponent hits the bounds of its search; the numbers are then kept
-  but must not be read as a law, and no class is claimed (the plain g(ν=0) then also holds the
-  main-lobe smear of the band).
-* classification: 'diffusive' when g₀ > 3 g0_err and g₀ exceeds the bound on side-lobe leakage of
-  the vibrational band through the lag window (`leakage_bound`), else 'Debye-like' when n ≥ 1.5,
-  else 'liquid-like' (n < 1.5; the liquid/INM limit is n ≈ 1, Debye n = 2).
 
 Fit weights are 1/σ_i² with σ_i the bootstrap spread of each spectral point (relative weights 1/g²
 when fewer than 3 units exist).
@@ -32,7 +39,7 @@ import warnings
 
 import numpy as np
 import xarray as xr
-from scipy.optimize import minimize_scalar
+from scipy.optimize import lsq_linear, minimize_scalar, nnls
 
 from .. import units
 from ..errors import InputError
@@ -84,39 +91,52 @@ class ForwardModel:
         return self.kmat @ (self.absgrid ** n)
 
 
-def _wlsq(cols: list[np.ndarray], y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
-    a = np.column_stack(cols) * np.sqrt(w)[:, None]
-    b = y * np.sqrt(w)
-    coef, *_ = np.linalg.lstsq(a, b, rcond=None)
-    r = b - a @ coef
-    return coef, float(r @ r)
+def _nnls(cols: list[np.ndarray], y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
+    """Weighted least squares with every coefficient ≥ 0 (scipy NNLS); returns (coef, χ²)."""
+    sw = np.sqrt(w)
+    coef, rnorm = nnls(np.column_stack(cols) * sw[:, None], y * sw, maxiter=50 * len(cols))
+    return coef, float(rnorm * rnorm)
 
 
-def fit_power_law(model: ForwardModel, y: np.ndarray, w: np.ndarray,
-                  fix_n: float | None = None) -> dict:
-    """Weighted fit of g₀ + a ν^n (forward-modelled); returns g0, a, n, chi2."""
-    ones = np.ones_like(y)
+def fit_power_law(model: ForwardModel, y: np.ndarray, w: np.ndarray, fix_n: float | None = None,
+                  g0: float | None = None) -> dict:
+    """Weighted fit of g₀ + a νⁿ (forward-modelled), admissible by construction: g₀ ≥ 0 and g ≥ 0 on
+    the whole window [0, ν_hi] (a may be < 0, a falling spectrum, down to g(ν_hi) = 0).
 
-    def sse(n):
-        return _wlsq([ones, model.basis(n)], y, w)[1]
+    Parametrised by the two end values g₀ = g(0) ≥ 0 and g_hi = g(ν_hi) ≥ 0 (NNLS), a = (g_hi − g₀)/ν_hiⁿ.
+    n is searched in `N_BOUNDS` unless `fix_n`; `g0` fixes the intercept (then only g_hi ≥ 0 is fitted).
+    Returns g0, a, n, chi2 and the flags n_at_bound (n on its search bound) and rising (a > 0).
+    """
+    top = float(model.nu_fit.max())
+
+    def solve(n: float) -> tuple[float, float, float]:
+        b = model.basis(n) / top ** n
+        if g0 is None:
+            coef, chi2 = _nnls([1.0 - b, b], y, w)
+            return float(coef[0]), float(coef[1] - coef[0]) / top ** n, chi2
+        coef, chi2 = _nnls([b], y - g0 * (1.0 - b), w)
+        return float(g0), float(coef[0] - g0) / top ** n, chi2
 
     if fix_n is None:
         grid = np.linspace(*N_BOUNDS, 18)
-        vals = [sse(n) for n in grid]
+        vals = [solve(n)[2] for n in grid]
         i = int(np.argmin(vals))
         lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
-        n = float(minimize_scalar(sse, bounds=(lo, hi), method="bounded",
+        n = float(minimize_scalar(lambda x: solve(x)[2], bounds=(lo, hi), method="bounded",
                                   options={"xatol": 1e-5}).x)
     else:
         n = float(fix_n)
-    coef, chi2 = _wlsq([ones, model.basis(n)], y, w)
-    return {"g0": float(coef[0]), "a": float(coef[1]), "n": n, "chi2": chi2}
+    g0_fit, a, chi2 = solve(n)
+    at_bound = fix_n is None and min(abs(n - N_BOUNDS[0]), abs(n - N_BOUNDS[1])) < 1e-3
+    return {"g0": g0_fit, "a": a, "n": n, "chi2": chi2, "n_at_bound": bool(at_bound), "rising": bool(a > 0.0)}
 
 
 def fit_quadratic(model: ForwardModel, y: np.ndarray, w: np.ndarray) -> dict:
-    """Weighted linear fit of g₀ + aν + bν² (forward-modelled)."""
-    coef, chi2 = _wlsq([np.ones_like(y), model.basis(1.0), model.basis(2.0)], y, w)
-    return {"g0": float(coef[0]), "a": float(coef[1]), "b": float(coef[2]), "chi2": chi2}
+    """Weighted fit of g₀ + aν + bν² (forward-modelled) with g₀ ≥ 0 (a, b free)."""
+    sw = np.sqrt(w)
+    a = np.column_stack([np.ones_like(y), model.basis(1.0), model.basis(2.0)]) * sw[:, None]
+    sol = lsq_linear(a, y * sw, bounds=([0.0, -np.inf, -np.inf], np.inf), method="bvls")
+    return {"g0": float(sol.x[0]), "a": float(sol.x[1]), "b": float(sol.x[2]), "chi2": float(2 * sol.cost)}
 
 
 def leakage_bound(nu: np.ndarray, g: np.ndarray, above: float, window: str, max_lag: int,
@@ -147,6 +167,15 @@ def leakage_bound(nu: np.ndarray, g: np.ndarray, above: float, window: str, max_
 # --------------------------------------------------------------------------- windows
 #: a default fit window reaching above this fraction of the band's median frequency is "unresolved"
 COARSE_FRACTION = 0.6
+#: confidence level of the upper bound quoted for a g(0) consistent with zero
+UPPER_QUANTILE = 0.95
+#: a law needs the exponent to this precision (larger bootstrap errors: "unresolved")
+MAX_EXPONENT_ERR = 0.5
+#: with the cell's lowest phonon ν_min known, the law window starts at this multiple of ν_min: just above
+#: ν_min a small cell holds a few discrete commensurate shells (ν_min·√(h²+k²+l²)), not a continuum
+FINITE_SIZE_START = 2.0
+#: |n − 1| (linear) or |n − 2| (Debye) up to this much (plus 2σ) counts as that law
+LAW_TOLERANCE = 0.35
 
 
 def band_median(nu: np.ndarray, g: np.ndarray) -> float:
@@ -155,16 +184,23 @@ def band_median(nu: np.ndarray, g: np.ndarray) -> float:
     return float(np.interp(0.5, cum / cum[-1], nu))
 
 
-def default_fit_window(nu: np.ndarray, g: np.ndarray, fwhm: float) -> tuple[float, float]:
-    """(lo, hi) THz: lo = one resolution FWHM; hi = max(0.15 × median frequency, lo + 8 FWHM)."""
+def default_fit_window(nu: np.ndarray, g: np.ndarray, fwhm: float, start: float | None = None) -> tuple[float, float]:
+    """(lo, hi) THz: lo = max(one resolution FWHM, start); hi = max(0.15 × median frequency, lo + 8 FWHM, 2 lo)
+    (an exponent needs a lever arm of at least a factor 2 in frequency)."""
     median = band_median(nu, g)
-    lo = float(fwhm)
-    hi = max(0.15 * median, lo + 8.0 * fwhm)
-    if hi > COARSE_FRACTION * median:
-        warnings.warn(f"the resolution ({fwhm:.3g} THz FWHM) is coarse for this band (median "
-                      f"{median:.3g} THz): the low-frequency window {lo:.3g}–{hi:.3g} THz reaches into the "
-                      "band; use a longer max_lag or trajectory", RuntimeWarning, stacklevel=3)
+    lo = max(float(fwhm), float(start or 0.0))
+    hi = max(0.15 * median, lo + 8.0 * fwhm, 2.0 * lo)
     return lo, hi
+
+
+def _check_window(nu: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    if not (0 <= lo < hi):
+        raise InputError(f"fit window must satisfy 0 ≤ low < high (THz), got {lo}, {hi}")
+    mask = (nu >= lo) & (nu <= hi)
+    if mask.sum() < 5:
+        raise InputError(f"the fit window {lo:.3g}–{hi:.3g} THz holds {mask.sum()} spectral points "
+                         f"(step {float(nu[1] - nu[0]):.3g} THz); widen it or use a longer max_lag")
+    return mask
 
 
 # --------------------------------------------------------------------------- bootstrap
@@ -178,13 +214,94 @@ def _spectra_from_units(sums: np.ndarray, cnt: np.ndarray, dt: float, window: st
     return g, z[:, 0]
 
 
+def _std(values) -> float:
+    v = np.asarray(values, dtype=float)
+    return float(v.std(ddof=1)) if v.size > 1 else float("nan")
+
+
+# --------------------------------------------------------------------------- verdicts
+def zero_frequency_verdict(g0: float, g0_err: float, boot_g0: np.ndarray | None, leakage: float,
+                           noise: float = 0.0, msd_D: tuple[float, float] | None = None) -> dict:
+    """Verdict (a): is g(0) > 0 resolved? Returns {'resolved': bool, 'upper': 95 % bound or NaN, 'reason'}.
+
+    Resolved (diffusive) when g₀ > 3σ, g₀ exceeds the window-leakage bound, fewer than 2.5 % of the
+    bootstrap fits end on the bound g₀ = 0, and — when the MSD route is given as `msd_D` = (D, σ) in
+    cm²/s — the MSD confirms diffusion (D > 2σ): a g₀ > 0 that the MSD does not confirm is a slow
+    non-diffusive relaxation (rotations, rattling between sites) longer than the lag window. Otherwise
+    g(0) is consistent with zero and only its upper bound is a result: the 95 % bootstrap quantile, at
+    least g₀ + 2σ and twice the spectrum's noise at the lowest fitted frequency (`noise`, 1/THz).
+    """
+    if boot_g0 is None or not np.isfinite(g0_err):
+        return {"resolved": False, "upper": float("nan"),
+                "reason": "no uncertainty (fewer than 3 bootstrap units): g(0) is not assessed"}
+    on_bound = float(np.mean(boot_g0 <= 0.0))
+    upper = max(float(np.quantile(boot_g0, UPPER_QUANTILE)), g0 + 2.0 * g0_err, 2.0 * noise)
+    if g0 <= 3.0 * g0_err or on_bound >= 0.025:
+        return {"resolved": False, "upper": upper, "reason": f"g(0) is consistent with zero: < {upper:.2g} 1/THz "
+                f"(95 %; {100 * on_bound:.0f} % of bootstrap fits at g(0) = 0)"}
+    if g0 <= leakage:
+        return {"resolved": False, "upper": upper, "reason": f"g(0) = {g0:.2g} 1/THz is below the lag window's "
+                f"side-lobe leakage of the band ({leakage:.2g} 1/THz): run longer"}
+    if msd_D is not None and np.all(np.isfinite(msd_D)) and not msd_D[0] > 2.0 * msd_D[1]:
+        return {"resolved": False, "upper": upper, "reason": f"g(0) = {g0:.2g} ± {g0_err:.2g} 1/THz on this window, "
+                f"but the MSD shows no diffusion (D = {msd_D[0]:.2g} ± {msd_D[1]:.2g} cm²/s): a slow "
+                "non-diffusive relaxation (anion rotations, rattling) longer than the lag window, not diffusion"}
+    return {"resolved": True, "upper": float("nan"), "reason": "g(0) > 0 resolved: the species diffuses"}
+
+
+def law_verdict(n: float, n_err: float, flags: list[str]) -> tuple[str, str]:
+    """Verdict (b): the low-frequency law from the exponent n ± σ of g − g₀ ∝ νⁿ.
+
+    A law is consistent with n when |n − n_law| ≤ LAW_TOLERANCE + 2σ. 'linear' (liquid-like, n_law = 1) or
+    'Debye' (n_law = 2) when n is consistent with that law only; 'other' when it is consistent with neither
+    (e.g. a sublinear rise); 'unresolved' when with both, when σ > MAX_EXPONENT_ERR, or when `flags` give
+    reasons that make any law unresolved (window, finite size, fit on a bound). Returns (law, reason).
+    """
+    if flags:
+        return "unresolved", "; ".join(flags)
+    if not np.isfinite(n_err):
+        return "unresolved", "no uncertainty on the exponent (fewer than 3 bootstrap units)"
+    if n_err > MAX_EXPONENT_ERR:
+        return "unresolved", f"n = {n:.2f} ± {n_err:.2f} is too uncertain: run longer"
+    linear = abs(n - 1.0) <= LAW_TOLERANCE + 2 * n_err
+    debye = abs(n - 2.0) <= LAW_TOLERANCE + 2 * n_err
+    txt = f"n = {n:.2f} ± {n_err:.2f}"
+    if linear and not debye:
+        return "linear", f"{txt}: linear (liquid-like); Debye n = 2 excluded"
+    if debye and not linear:
+        return "Debye", f"{txt}: quadratic (Debye); linear n = 1 excluded"
+    if linear and debye:
+        return "unresolved", f"{txt}: neither linear nor Debye is excluded"
+    return "other", f"{txt}: neither linear (n ≈ 1) nor Debye (n ≈ 2)"
+
+
+def classify(g0_resolved: bool, law: str) -> str:
+    """One label from the two verdicts: the seed's 'liquid-like' is g(0) > 0 *and* a linear law.
+    ('other' laws count as unresolved for the label; the law itself is reported beside it.)
+
+    'liquid-like' (diffusive + linear), 'diffusive' (g(0) > 0, law Debye or unresolved), 'Debye-like'
+    (g(0) ≈ 0, n ≈ 2), 'linear' (g(0) ≈ 0, n ≈ 1: a liquid's INM law without diffusion), 'unresolved'.
+    """
+    if g0_resolved:
+        return "liquid-like" if law == "linear" else "diffusive"
+    return {"Debye": "Debye-like", "linear": "linear"}.get(law, "unresolved")
+
+
+# --------------------------------------------------------------------------- analysis
 def analyse_lowfreq(ds: xr.Dataset, name: str, fit_window: tuple[float, float] | None = None,
-                    n_boot: int = 200, seed: int = 0) -> dict:
+                    n_boot: int = 200, seed: int = 0, lowest_phonon: dict | None = None,
+                    msd_D: tuple[float, float] | None = None) -> dict:
     """Low-frequency analysis of one species/group of a `vdos` Dataset (see module docstring).
 
-    Returns a dict: g0, g0_err (1/THz), g_at_zero(_err), exponent, exponent_err, amplitude (a in
-    1/THz^(n+1)), quadratic {g0, a, b and errors}, D_from_g0(_err) (cm²/s), fit_window (THz),
-    classification, n_units, debye_a (a of g₀ + aν² with n fixed at 2) and its error.
+    lowest_phonon: `finite_size.lowest_phonon` of the same cell ({'nu_min_THz', 'v_T_m_s', …}); the
+    law is then measured only above the cell's lowest phonon. msd_D: (D, σ) cm²/s of the same species
+    from the MSD; a g(0) > 0 counts as diffusion only when the MSD confirms it (`zero_frequency_verdict`).
+
+    Returns a dict with the zero-frequency verdict (g0 ≥ 0, g0_err, g0_resolved, g0_upper, g0_reason,
+    D_from_g0(_err/_upper) cm²/s), the law verdict (exponent, exponent_err, law, law_reason,
+    law_window THz), the combined classification, the fit windows, the quadratic fit g₀ + aν + bν²,
+    debye_a (a of g₀ + aν²) and diagnostics (g_at_zero: the plain windowed spectrum at ν = 0,
+    leakage_bound, n_units, z0, finite_size).
     """
     sel = selection(ds, name)
     nu = ds.frequency.values
@@ -192,104 +309,128 @@ def analyse_lowfreq(ds: xr.Dataset, name: str, fit_window: tuple[float, float] |
     dt, window, max_lag = float(ds.attrs["dt_fs"]), ds.attrs["window"], int(ds.attrs["max_lag"])
     fwhm = float(ds.attrs["resolution_fwhm_THz"])
     dnu = float(nu[1] - nu[0])
-    if fit_window is not None:
-        lo, hi = fit_window
-        resolved = True
-    else:
-        lo, hi = default_fit_window(nu, g, fwhm)
-        resolved = hi <= COARSE_FRACTION * band_median(nu, g)
-    if not (0 <= lo < hi):
-        raise InputError(f"fit window must satisfy 0 ≤ low < high (THz), got {lo}, {hi}")
-    mask = (nu >= lo) & (nu <= hi)
-    if mask.sum() < 5:
-        raise InputError(f"the fit window {lo:.3g}–{hi:.3g} THz holds {mask.sum()} spectral points "
-                         f"(step {dnu:.3g} THz); widen it or use a longer max_lag")
-    nu_fit, y = nu[mask], g[mask]
-    model = ForwardModel(nu_fit, window, max_lag, dt, dnu, fwhm)
+    median = band_median(nu, g)
+    lo, hi = fit_window if fit_window is not None else default_fit_window(nu, g, fwhm)
+    mask = _check_window(nu, lo, hi)
+    model = ForwardModel(nu[mask], window, max_lag, dt, dnu, fwhm)
+
+    # the law's window: above the lowest phonon of the cell when it is known
+    flags: list[str] = []
+    finite = None
+    law_lo, law_hi = lo, hi
+    if fit_window is None and hi > COARSE_FRACTION * median:
+        flags.append(f"the resolution ({fwhm:.3g} THz FWHM) is coarse for this band (median {median:.3g} THz): "
+                     "the window reaches into the band; run longer")
+    if lowest_phonon is not None and np.isfinite(lowest_phonon.get("nu_min_THz", np.nan)):
+        from .finite_size import needed_cell_length
+        nu_min = float(lowest_phonon["nu_min_THz"])
+        v_s = float(lowest_phonon.get("v_T_m_s", np.nan))
+        # the edge at which the resolution-limited window would lie above FINITE_SIZE_START × ν_min
+        need = FINITE_SIZE_START * needed_cell_length(v_s, lo) if np.isfinite(v_s) else float("nan")
+        finite = {"nu_min_THz": nu_min, "v_s_m_s": v_s, "method": lowest_phonon.get("method", ""),
+                  "needed_L_A": float(need)}
+        if fit_window is not None and lo < FINITE_SIZE_START * nu_min:
+            flags.append(f"the window starts below {FINITE_SIZE_START:g}× the lowest phonon of this cell ({nu_min:.3g} THz): "
+                         f"not a bulk property; needs L ≥ {finite['needed_L_A']:.0f} Å")
+        elif fit_window is None and FINITE_SIZE_START * nu_min > lo:
+            law_lo, law_hi = default_fit_window(nu, g, fwhm, start=FINITE_SIZE_START * nu_min)
+            if law_hi > COARSE_FRACTION * median:
+                flags.append(f"below the lowest phonon of this cell ({nu_min:.3g} THz) there are no vibrations, "
+                             f"and above it the window reaches into the band: not a bulk property; needs "
+                             f"L ≥ {finite['needed_L_A']:.0f} Å")
+    law_mask = mask if (law_lo, law_hi) == (lo, hi) else _check_window(nu, law_lo, law_hi)
+    law_model = model if law_mask is mask else ForwardModel(nu[law_mask], window, max_lag, dt, dnu, fwhm)
 
     sums, cnt = sel.vacf_units.values, sel.unit_pairs.values
     keep = cnt[:, 0] > 0
     sums, cnt = sums[keep], cnt[keep]
     k = sums.shape[0]
     z0 = float(sel.vacf.values[0])
-    rng = np.random.default_rng(seed)
     boot = k >= 3 and n_boot > 1
+    gb = z0b = None
     if boot:
-        samples = rng.integers(0, k, (n_boot, k))
+        samples = np.random.default_rng(seed).integers(0, k, (n_boot, k))
         gb, z0b = _spectra_from_units(sums, cnt, dt, window, samples)
-        sig = gb[:, mask].std(axis=0, ddof=1)
-        floor = 1e-3 * np.abs(y).max() + 1e-300
-        w = 1.0 / np.maximum(sig, floor) ** 2
-    else:
-        if n_boot > 1:
-            warnings.warn(f"{name}: only {k} bootstrap unit(s); uncertainties are not available "
-                          "(use more atoms, atom_groups or time_blocks)", RuntimeWarning, stacklevel=2)
-        w = 1.0 / np.maximum(np.abs(y), 1e-3 * np.abs(y).max() + 1e-300) ** 2
 
-    main = fit_power_law(model, y, w)
-    quad = fit_quadratic(model, y, w)
-    deb = fit_power_law(model, y, w, fix_n=2.0)
-    res = {
-        "g0": main["g0"], "exponent": main["n"], "amplitude": main["a"],
-        "g_at_zero": float(g[0]), "fit_window": [float(lo), float(hi)], "n_fit_points": int(mask.sum()),
-        "quadratic": {"g0": quad["g0"], "a": quad["a"], "b": quad["b"]},
-        "debye_a": deb["a"], "n_units": k, "z0": z0,
-    }
+    def weights(m: np.ndarray) -> np.ndarray:
+        y = g[m]
+        floor = 1e-3 * np.abs(y).max() + 1e-300
+        if gb is None:
+            return 1.0 / np.maximum(np.abs(y), floor) ** 2
+        return 1.0 / np.maximum(gb[:, m].std(axis=0, ddof=1), floor) ** 2
+
+    if not boot and n_boot > 1:
+        warnings.warn(f"{name}: only {k} bootstrap unit(s); uncertainties are not available "
+                      "(use more atoms, atom_groups or time_blocks)", RuntimeWarning, stacklevel=2)
+    w, lw = weights(mask), weights(law_mask)
+    same = law_mask is mask
+
+    def fits(y_all: np.ndarray) -> tuple[dict, dict, dict, dict]:
+        zero = fit_power_law(model, y_all[mask], w)
+        law = zero if same else fit_power_law(law_model, y_all[law_mask], lw, g0=zero["g0"])
+        return zero, law, fit_quadratic(model, y_all[mask], w), fit_power_law(model, y_all[mask], w, fix_n=2.0)
+
+    zero, law, quad, deb = fits(g)
+    res = {"g0": zero["g0"], "exponent": law["n"], "amplitude": law["a"], "g_at_zero": float(g[0]),
+           "fit_window": [float(lo), float(hi)], "law_window": [float(law_lo), float(law_hi)],
+           "n_fit_points": int(mask.sum()), "quadratic": {"g0": quad["g0"], "a": quad["a"], "b": quad["b"]},
+           "debye_a": deb["a"], "n_units": k, "z0": z0, "finite_size": finite}
     nan = float("nan")
+    boot_g0 = None
     if boot:
-        fits = [fit_power_law(model, gb[i, mask], w) for i in range(n_boot)]
-        quads = [fit_quadratic(model, gb[i, mask], w) for i in range(n_boot)]
-        debs = [fit_power_law(model, gb[i, mask], w, fix_n=2.0) for i in range(n_boot)]
-        res["g0_err"] = float(np.std([f["g0"] for f in fits], ddof=1))
-        res["exponent_err"] = float(np.std([f["n"] for f in fits], ddof=1))
-        res["amplitude_err"] = float(np.std([f["a"] for f in fits], ddof=1))
-        res["g_at_zero_err"] = float(gb[:, 0].std(ddof=1))
+        reps = [fits(gb[i]) for i in range(n_boot)]
+        boot_g0 = np.array([r[0]["g0"] for r in reps])
+        res["g0_err"] = _std(boot_g0)
+        res["exponent_err"] = _std([r[1]["n"] for r in reps])
+        res["amplitude_err"] = _std([r[1]["a"] for r in reps])
+        res["g_at_zero_err"] = _std(gb[:, 0])
         for key in ("g0", "a", "b"):
-            res["quadratic"][key + "_err"] = float(np.std([q[key] for q in quads], ddof=1))
-        res["debye_a_err"] = float(np.std([d["a"] for d in debs], ddof=1))
-        d_b = np.array([f["g0"] for f in fits]) * 1e3 * z0b / 12.0 * units.A2_PER_FS_TO_CM2_PER_S
-        res["D_from_g0_err"] = float(d_b.std(ddof=1))
+            res["quadratic"][key + "_err"] = _std([r[2][key] for r in reps])
+        res["debye_a_err"] = _std([r[3]["a"] for r in reps])
+        res["D_from_g0_err"] = _std(boot_g0 * 1e3 * z0b / 12.0 * units.A2_PER_FS_TO_CM2_PER_S)
     else:
         for key in ("g0_err", "exponent_err", "amplitude_err", "g_at_zero_err", "debye_a_err", "D_from_g0_err"):
             res[key] = nan
         for key in ("g0", "a", "b"):
             res["quadratic"][key + "_err"] = nan
-    res["D_from_g0"] = res["g0"] * 1e3 * z0 / 12.0 * units.A2_PER_FS_TO_CM2_PER_S
-    res["D_at_zero"] = res["g_at_zero"] * 1e3 * z0 / 12.0 * units.A2_PER_FS_TO_CM2_PER_S
+    to_d = 1e3 * z0 / 12.0 * units.A2_PER_FS_TO_CM2_PER_S          # g(0) in 1/THz → D in cm²/s
+    res["D_from_g0"] = res["g0"] * to_d
+    res["D_at_zero"] = res["g_at_zero"] * to_d                     # windowed Green–Kubo: a diagnostic, may be < 0
     res["leakage_bound"] = leakage_bound(nu, g, hi, window, max_lag, dt)
-    # the law is not determined when the window reaches into the band (too short a run for the
-    # resolution) or when the exponent runs into the bounds of its search
-    at_bound = min(abs(res["exponent"] - N_BOUNDS[0]), abs(res["exponent"] - N_BOUNDS[1])) < 1e-3
-    res["resolved"] = bool(resolved and not at_bound)
-    # a coarse window: the plain g(ν=0) then also holds the main-lobe smear of the low-frequency band,
-    # so neither the law nor diffusion can be read, and no class is claimed
-    cls = classify(res["g0"], res["g0_err"], res["exponent"], res["leakage_bound"]) if resolved else "unresolved"
-    res["classification"] = cls if (cls == "diffusive" or res["resolved"]) else "unresolved"
+    noise = float(gb[:, mask][:, 0].std(ddof=1)) if gb is not None else 0.0
+    zv = zero_frequency_verdict(res["g0"], res["g0_err"], boot_g0, res["leakage_bound"], noise, msd_D)
+    res.update(g0_resolved=zv["resolved"], g0_upper=zv["upper"], g0_reason=zv["reason"],
+               D_from_g0_upper=zv["upper"] * to_d)
+    if res["g0"] <= 0.0:          # an estimate pinned on its bound has no error bar: only the upper bound
+        res["g0_err"] = res["D_from_g0_err"] = nan
+    if law["n_at_bound"]:
+        flags.append(f"the exponent ended on its search bound ({law['n']:.2f}): the fit failed")
+    if not law["rising"]:
+        flags.append("the spectrum does not rise on the window (relaxational, e.g. a Lorentzian of diffusion): "
+                     "no vibrational law")
+    res["law"], res["law_reason"] = law_verdict(law["n"], res["exponent_err"], flags)
+    res["resolved"] = res["law"] != "unresolved"
+    res["classification"] = classify(res["g0_resolved"], res["law"])
     return res
 
 
-def classify(g0: float, g0_err: float, n: float, leakage: float = 0.0) -> str:
-    """'diffusive' if g₀ > 3σ and g₀ > the window-leakage bound; else 'Debye-like' for n ≥ 1.5,
-    'liquid-like' for n < 1.5."""
-    if np.isfinite(g0_err) and g0 > 3.0 * g0_err and g0 > max(leakage, 0.0) and g0 > 0:
-        return "diffusive"
-    return "Debye-like" if n >= 1.5 else "liquid-like"
-
-
 def lowfreq(ds: xr.Dataset, fit_window: tuple[float, float] | None = None, n_boot: int = 200,
-            seed: int = 0) -> xr.Dataset:
-    """`analyse_lowfreq` for every species and group, as a Dataset over `name`."""
+            seed: int = 0, lowest_phonon: dict | None = None, msd_D: dict | None = None) -> xr.Dataset:
+    """`analyse_lowfreq` for every species and group, as a Dataset over `name` (msd_D: {name: (D, σ)})."""
     from .vdos import names_of
     names = names_of(ds)
-    rows = [analyse_lowfreq(ds, n, fit_window, n_boot, seed) for n in names]
-    spec = {"g0": "THz-1", "g0_err": "THz-1", "g_at_zero": "THz-1", "g_at_zero_err": "THz-1",
-            "exponent": units.DIMENSIONLESS, "exponent_err": units.DIMENSIONLESS,
-            "D_from_g0": units.DIFFUSION, "D_from_g0_err": units.DIFFUSION}
+    rows = [analyse_lowfreq(ds, n, fit_window, n_boot, seed, lowest_phonon, (msd_D or {}).get(n)) for n in names]
+    spec = {"g0": "THz-1", "g0_err": "THz-1", "g0_upper": "THz-1", "exponent": units.DIMENSIONLESS,
+            "exponent_err": units.DIMENSIONLESS, "D_from_g0": units.DIFFUSION, "D_from_g0_err": units.DIFFUSION,
+            "D_from_g0_upper": units.DIFFUSION}
     data = {k: ("name", np.array([r[k] for r in rows]), {"units": u}) for k, u in spec.items()}
-    data["classification"] = ("name", np.array([r["classification"] for r in rows]),
-                              {"units": units.DIMENSIONLESS})
-    data["fit_window"] = (("name", "bound"), np.array([r["fit_window"] for r in rows]), {"units": units.FREQUENCY})
+    for key in ("g0_resolved", "law", "classification"):
+        data[key] = ("name", np.array([r[key] for r in rows]), {"units": units.DIMENSIONLESS})
+    for key in ("fit_window", "law_window"):
+        data[key] = (("name", "bound"), np.array([r[key] for r in rows]), {"units": units.FREQUENCY})
     out = xr.Dataset(data, coords={"name": names, "bound": ["low", "high"]})
-    out.attrs.update(analysis="lowfreq", model="g0 + a nu^n convolved with the lag-window kernel",
-                     n_boot=n_boot, window=ds.attrs["window"])
+    out.attrs.update(analysis="lowfreq", model="g0 + a nu^n (g0 >= 0, g >= 0 on the window) convolved with the lag-window kernel",
+                     n_boot=n_boot, window=ds.attrs["window"],
+                     verdicts="g0_resolved: g(0) > 0 at 3 sigma above leakage; law: linear | Debye | unresolved; "
+                              "liquid-like = g(0) > 0 and linear")
     return out

@@ -548,10 +548,14 @@ def diffusion_from_g0_vacf(g0_per_thz: float, z0: float) -> float:
 
 
 def vdos_summary(ds: xr.Dataset, temperature: float | None = None, fit_window: tuple[float, float] | None = None,
-                 n_boot: int = 200, seed: int = 0) -> dict:
-    """Per species and group: g0 (1/THz), g0_err, exponent, exponent_err, D_from_g0 (cm²/s), D_from_g0_err,
-    band_centre (meV), debye_frequency (THz), classification, fit window, quadratic-fit coefficients,
-    Cv and S_vib (k_B/atom, harmonic) at `temperature` (default: nominal, else kinetic temperature)."""
+                 n_boot: int = 200, seed: int = 0, lowest_phonon: dict | None = None,
+                 msd_D: dict | None = None) -> dict:
+    """Per species and group: the zero-frequency verdict (g0 ≥ 0 in 1/THz ± err, g0_resolved, g0_upper,
+    D_from_g0 cm²/s), the law verdict (exponent ± err, law, law_reason), the combined classification,
+    band_centre (meV), debye_frequency (THz), fit windows, quadratic-fit coefficients, and Cv, S_vib
+    (k_B/atom, harmonic) at `temperature` (default: nominal, else kinetic temperature).
+    lowest_phonon: `finite_size.lowest_phonon` of the cell (the law is then measured above it).
+    msd_D: {species: (D, σ) cm²/s} from the MSD; g(0) > 0 counts as diffusion only where it confirms it."""
     from .lowfreq import analyse_lowfreq
     from .descriptors import band_centre, debye_frequency
     from .thermo import heat_capacity, vibrational_entropy
@@ -561,26 +565,26 @@ def vdos_summary(ds: xr.Dataset, temperature: float | None = None, fit_window: t
                            "temperature": "K"},
                  "resolution_fwhm_THz": float(ds.attrs.get("resolution_fwhm_THz", np.nan)),
                  "velocities": ds.attrs.get("velocities", "file"),
+                 "lowest_phonon": lowest_phonon,
                  "species": {}, "groups": {}}
+    keys = ("g0", "g0_err", "g0_resolved", "g0_upper", "g0_reason", "g_at_zero", "g_at_zero_err", "exponent",
+            "exponent_err", "amplitude", "law", "law_reason", "law_window", "classification", "resolved",
+            "leakage_bound", "D_from_g0", "D_from_g0_err", "D_from_g0_upper", "finite_size")
     for name in names_of(ds):
         sel = selection(ds, name)
-        lf = analyse_lowfreq(ds, name, fit_window=fit_window, n_boot=n_boot, seed=seed)
+        lf = analyse_lowfreq(ds, name, fit_window=fit_window, n_boot=n_boot, seed=seed, lowest_phonon=lowest_phonon,
+                             msd_D=(msd_D or {}).get(name))
         t_use = temperature or ds.attrs.get("temperature_nominal_K") or float(sel.kinetic_temperature)
         nu, g = ds.frequency.values, sel.g.values
-        entry = {
-            "g0": lf["g0"], "g0_err": lf["g0_err"], "g_at_zero": lf["g_at_zero"],
-            "g_at_zero_err": lf["g_at_zero_err"],
-            "exponent": lf["exponent"], "exponent_err": lf["exponent_err"],
-            "amplitude": lf["amplitude"], "fit_window_THz": lf["fit_window"],
-            "quadratic_fit": lf["quadratic"], "classification": lf["classification"],
-            "resolved": lf["resolved"], "leakage_bound": lf["leakage_bound"],
-            "D_from_g0": lf["D_from_g0"], "D_from_g0_err": lf["D_from_g0_err"],
+        entry = {k: lf[k] for k in keys}
+        entry.update({
+            "fit_window_THz": lf["fit_window"], "quadratic_fit": lf["quadratic"],
             "band_centre": band_centre(nu, g) * units.THZ_TO_MEV,
             "debye_frequency": debye_frequency(lf),
             "kinetic_temperature": float(sel.kinetic_temperature),
             "integral": float(sel.integral), "n_atoms": int(sel.n_atoms), "mass": float(sel.mass),
             "temperature": float(t_use),
             "Cv": float(heat_capacity(nu, g, t_use)), "S_vib": float(vibrational_entropy(nu, g, t_use)),
-        }
+        })
         out["species" if name in ds.species.values else "groups"][name] = entry
     return out

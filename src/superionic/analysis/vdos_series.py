@@ -1,11 +1,12 @@
 """Temperature series of the low-frequency VDOS: exponent n(T), g(0)(T) and the crossover temperature.
 
 Input: one trajectory (or one finished `vdos` Dataset) per temperature. Output: a Dataset over
-`temperature` (and `name`: species/groups) with g0, g0_err, exponent, exponent_err, D_from_g0 and the
-classification. Crossover (the project's definition): the temperature T_x at which n(T), linearly
-interpolated between the measured temperatures, first falls below `threshold` (default 1.5, midway
-between the Debye value 2 and the liquid-like value 1). Its uncertainty comes from a Monte Carlo over
-the per-temperature exponent errors (Gaussian); NaN when n never crosses.
+`temperature` (and `name`: species/groups) with g0, g0_err, g0_upper, g0_resolved, exponent,
+exponent_err, law, D_from_g0 and the classification (`lowfreq`). Crossover (the project's
+definition): the temperature T_x at which n(T), linearly interpolated between the temperatures whose
+law is resolved, first falls below `threshold` (default 1.5, midway between the Debye value 2 and the
+liquid-like value 1). Its uncertainty comes from a Monte Carlo over the per-temperature exponent errors
+(Gaussian); NaN when n never crosses or fewer than two temperatures have a resolved law.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..trajectory.model import Trajectory
 from .lowfreq import analyse_lowfreq
 from .vdos import names_of, vdos
 
-KEYS = {"g0": "THz-1", "g0_err": "THz-1", "exponent": units.DIMENSIONLESS, "exponent_err": units.DIMENSIONLESS,
+KEYS = {"g0": "THz-1", "g0_err": "THz-1", "g0_upper": "THz-1", "exponent": units.DIMENSIONLESS, "exponent_err": units.DIMENSIONLESS,
         "D_from_g0": units.DIFFUSION, "D_from_g0_err": units.DIFFUSION}
 
 
@@ -50,11 +51,12 @@ def crossover_temperature(temps, n, n_err, threshold: float = 1.5, n_mc: int = 2
 
 def vdos_series(items: Sequence[Trajectory | xr.Dataset], temperatures: Sequence[float] | None = None,
                 fit_window: tuple[float, float] | None = None, threshold: float = 1.5, n_boot: int = 200,
-                **vdos_kwargs) -> xr.Dataset:
+                lowest_phonon: dict | None = None, **vdos_kwargs) -> xr.Dataset:
     """Low-frequency VDOS analysis at several temperatures (see module docstring).
 
     items: Trajectories (analysed with `vdos(**vdos_kwargs)`) or `vdos` Datasets. temperatures (K)
     default to each trajectory's metadata['temperature'] / the Dataset's nominal temperature.
+    lowest_phonon: `finite_size.lowest_phonon` of the (common) cell, passed to `analyse_lowfreq`.
     """
     if len(items) < 2:
         raise InputError("a temperature series needs at least two trajectories")
@@ -73,20 +75,31 @@ def vdos_series(items: Sequence[Trajectory | xr.Dataset], temperatures: Sequence
     for ds in dss[1:]:
         if names_of(ds) != names:
             raise InputError("all trajectories of a series must have the same species and groups")
-    res = [[analyse_lowfreq(ds, n, fit_window, n_boot) for n in names] for ds in dss]
-    data = {k: (("temperature", "name"), np.array([[r[k] for r in row] for row in res]), {"units": u})
+    res = [[analyse_lowfreq(ds, n, fit_window, n_boot, lowest_phonon=lowest_phonon) for n in names] for ds in dss]
+    return series_dataset(temps, names, res, threshold)
+
+
+def series_dataset(temperatures: Sequence[float], names: Sequence[str], rows: Sequence[Sequence[dict]],
+                   threshold: float = 1.5) -> xr.Dataset:
+    """The series Dataset from per-temperature `analyse_lowfreq` results rows[t][name] (dicts with the
+    KEYS, 'law', 'g0_resolved', 'classification'); the crossover uses the temperatures with a resolved law."""
+    temps = np.asarray(temperatures, dtype=float)
+    data = {k: (("temperature", "name"), np.array([[r[k] for r in row] for row in rows], dtype=float), {"units": u})
             for k, u in KEYS.items()}
-    data["classification"] = (("temperature", "name"),
-                              np.array([[r["classification"] for r in row] for row in res]),
-                              {"units": units.DIMENSIONLESS})
-    cx = [crossover_temperature(temps, data["exponent"][1][:, j], data["exponent_err"][1][:, j], threshold)
+    for key in ("classification", "law", "g0_resolved"):
+        data[key] = (("temperature", "name"), np.array([[r[key] for r in row] for row in rows]),
+                     {"units": units.DIMENSIONLESS})
+    ok = data["law"][1] != "unresolved"
+    cx = [crossover_temperature(temps[ok[:, j]], data["exponent"][1][ok[:, j], j], data["exponent_err"][1][ok[:, j], j],
+                                threshold) if ok[:, j].sum() >= 2 else (float("nan"), float("nan"))
           for j in range(len(names))]
     data["crossover_temperature"] = ("name", np.array([c[0] for c in cx]),
                                      {"units": units.TEMPERATURE, "long_name": f"T where n(T) < {threshold}"})
     data["crossover_temperature_err"] = ("name", np.array([c[1] for c in cx]), {"units": units.TEMPERATURE})
     out = xr.Dataset(data, coords={"temperature": ("temperature", temps, {"units": units.TEMPERATURE}),
-                                   "name": names})
+                                   "name": list(names)})
     out = out.sortby("temperature")
     out.attrs.update(analysis="vdos_series", threshold=threshold,
-                     crossover="linear interpolation of n(T) through the threshold; Monte Carlo error")
+                     crossover="linear interpolation of n(T) through the threshold over the temperatures with a "
+                               "resolved law; Monte Carlo error")
     return out

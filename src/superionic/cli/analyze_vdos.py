@@ -43,6 +43,20 @@ def _groups(specs: list[str] | None, traj) -> dict:
     return groups
 
 
+def _verdict_line(v: dict) -> str:
+    """g(0) verdict, law verdict and the combined class of one species, with units."""
+    if v["g0_resolved"]:
+        g0 = (f"g(0) = {v['g0']:.3g} ± {v['g0_err']:.2g} 1/THz (diffusive; D_from_g0 = {v['D_from_g0']:.3g} ± "
+              f"{v['D_from_g0_err']:.2g} cm²/s)")
+    else:
+        g0 = f"g(0) consistent with zero (< {v['g0_upper']:.2g} 1/THz, 95 %)"
+    if v["law"] == "unresolved":
+        law = f"law unresolved ({v['law_reason']})"
+    else:
+        law = f"law {v['law']} (n = {v['exponent']:.2f} ± {v['exponent_err']:.2f})"
+    return f"{g0}; {law}; class {v['classification']}"
+
+
 @analyze_app.command("vdos")
 def vdos_cmd(
     trajectory: Path = typer.Argument(..., help="Trajectory file (H5MD from `superionic md`, extxyz, ASE .traj, XDATCAR …). Velocities are used when present, else derived from positions (with a warning)."),
@@ -77,28 +91,37 @@ def vdos_cmd(
     positive(temperature, "--temperature")
     positive(resolution, "--resolution")
     traj = load(trajectory, dt, fmt)
+    notes: list[str] = []
+    msd_d: dict = {}
+    if msd:
+        from ..analysis.diffusion import diffusion
+        try:                                   # best effort: short runs may have no diffusive window
+            dd = diffusion(traj, parse_species(species))
+            msd_d = {str(s): (float(dd["D"].sel(species=s)), float(dd["D_err"].sel(species=s)))
+                     for s in dd.species.values}
+        except (InputError, ValueError) as exc:
+            notes.append(f"D_msd not available: {exc}")
+    lowest = None
+    if traj.velocities is not None and fit_window is None:
+        from ..analysis.finite_size import lowest_phonon
+        try:
+            lowest = lowest_phonon(traj)
+        except InputError as exc:
+            notes.append(f"lowest phonon of the cell not estimated ({exc}): the low-frequency law is not "
+                         "checked against the cell size")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ds = vdos(traj, parse_species(species), max_lag=max_lag, window=window, groups=_groups(group, traj),
                   atom_groups=atom_groups, time_blocks=time_blocks, precision=precision)
         summary = vdos_summary(ds, temperature=temperature, fit_window=_pair(fit_window, "--fit-window"),
-                               n_boot=n_boot)
-    notes = sorted({str(w.message) for w in caught})
-    for w in caught:
-        if not as_json:
-            typer.echo(f"warning: {w.message}", err=True)
-    if msd:
-        from ..analysis.diffusion import diffusion
-        try:                                   # best effort: short runs may have no diffusive window
-            dd = diffusion(traj, list(ds.species.values))
-            for s in ds.species.values:
-                summary["species"][s]["D_msd"] = float(dd["D"].sel(species=s))
-                if "D_err" in dd:
-                    summary["species"][s]["D_msd_err"] = float(dd["D_err"].sel(species=s))
-        except (InputError, ValueError) as exc:
-            notes.append(f"D_msd not available: {exc}")
-            if not as_json:
-                typer.echo(f"warning: D_msd not available: {exc}", err=True)
+                               n_boot=n_boot, lowest_phonon=lowest, msd_D=msd_d)
+    notes += sorted({str(w.message) for w in caught})
+    if not as_json:
+        for note in notes:
+            typer.echo(f"warning: {note}", err=True)
+    for s, (d, d_err) in msd_d.items():
+        if s in summary["species"]:
+            summary["species"][s].update(D_msd=d, D_msd_err=d_err)
     iso = parse_mapping(isotopes, "--isotopes")
     gd = gdos(ds, isotopes=iso, resolution_fwhm_mev=resolution)
     summary["gdos_weights"] = {s: float(gd.weight.sel(species=s)) for s in gd.species.values}
@@ -114,13 +137,17 @@ def vdos_cmd(
         return
     typer.echo(f"VDOS of {traj!r}; resolution {ds.attrs['resolution_fwhm_THz']:.3g} THz FWHM "
                f"({ds.attrs['resolution_fwhm_meV']:.3g} meV); velocities: {summary['velocities']}")
+    lp = summary.get("lowest_phonon")
+    if lp:
+        typer.echo(f"lowest phonon of this cell: {lp['nu_min_THz']:.3g} THz (v_T = {lp['v_T_m_s']:.0f} m/s; "
+                   f"{lp['method']}); the low-frequency law is measured above it")
     for kind in ("species", "groups"):
         for s, v in summary[kind].items():
-            line = (f"  {s:>6}: g(0) = {v['g0']:.3g} ± {v['g0_err']:.2g} 1/THz, n = {v['exponent']:.2f} ± "
-                    f"{v['exponent_err']:.2f} ({v['classification']}), D_from_g0 = {v['D_from_g0']:.3g} cm²/s")
+            typer.echo(f"  {s:>6}: {_verdict_line(v)}")
+            line = f"          band centre {v['band_centre']:.1f} meV, T_kin = {v['kinetic_temperature']:.0f} K"
             if "D_msd" in v:
-                line += f", D_msd = {v['D_msd']:.3g} cm²/s"
-            typer.echo(line + f", band centre {v['band_centre']:.1f} meV, T_kin = {v['kinetic_temperature']:.0f} K")
+                line += f", D_msd = {v['D_msd']:.3g} ± {v.get('D_msd_err', float('nan')):.2g} cm²/s"
+            typer.echo(line)
     typer.echo("GDOS weights: " + ", ".join(f"{k} {v:.2f}" for k, v in summary["gdos_weights"].items()))
     for p in (out, gdos_out):
         if p:

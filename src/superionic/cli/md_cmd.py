@@ -32,6 +32,13 @@ def md_cmd(
     protocol: str = typer.Option("free", "--protocol", help="free | frozen-host | tethered | rigid-anions (phonon suppression)."),
     reference: Optional[Path] = typer.Option(None, "--reference", help="Free run folder at the same T (frozen-host, tethered)."),
     stiffness: float = typer.Option(1.0, "--stiffness", help="Tether spring constant in eV/Å² (tethered)."),
+    host_reference: str = typer.Option(
+        "mean", "--host-reference",
+        help="Where frozen-host and tethered runs hold the host atoms (everything but the mobile ions), taken from "
+             "the --reference free run: mean = their average positions over that run (default; refused when atoms "
+             "changed places, e.g. PS4 units rotating at high T); snapshot = the run's last frame; quenched = that "
+             "frame relaxed to its nearest energy minimum with the same potential; auto = mean when it is a "
+             "valid structure, else quenched. The enhancement D_free/D_suppressed depends on this choice."),
     thermostat: str = typer.Option("langevin", "--thermostat", help="Production thermostat: langevin | bussi | nose-hoover | nve."),
     friction: float = typer.Option(0.001, "--friction", help="Langevin friction in production, 1/fs."),
     tau: float = typer.Option(100.0, "--tau", help="Bussi / Nosé–Hoover coupling time, fs."),
@@ -73,6 +80,7 @@ def md_cmd(
                               equilibration_steps=equilibration, seed=seed, thermostat=thermostat,
                               production_friction=friction, tau=tau, protocol=protocol,
                               reference=None if reference is None else str(reference), tether_stiffness=stiffness,
+                              host_reference=host_reference,
                               metadata={"material": material, "supercell": supercell})
         settings.validate()
         for T in temps:
@@ -81,6 +89,10 @@ def md_cmd(
     atoms = build_material(material, supercell)
     spec = get_potential(potential)
     if len(temps) == 1 and not (out / "ladder.json").exists():
+        if (spec.engine if engine == "auto" else engine) == "lammps":
+            from ..md.run import host_reference_start
+            quench = settings.host_reference in ("quenched", "auto")
+            atoms, settings = host_reference_start(atoms, settings, spec.make() if quench else None)
         with md_progress(f"MD {material} {settings.temperature:g} K") as cb:
             path = run_md(atoms, spec, settings, out, engine=engine, resume=resume is not None, progress=cb,
                           ranks=ranks)

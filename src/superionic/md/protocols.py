@@ -1,8 +1,19 @@
 """Phonon-suppression protocols (shared/SCIENCE.md §5). The project defines them as follows.
 
 The *host* is every atom that is not of a mobile species (by default: everything but Li; for α-AgI
-everything but Ag). Its reference positions are the **time averages of the unwrapped host positions in
-a free (unsuppressed) run at the same temperature and cell** (`reference_from_trajectory`).
+everything but Ag). Its reference positions come from a free (unsuppressed) run at the same temperature
+and cell (`reference_from_trajectory`), chosen by `host_reference` (`resolve_host_reference`):
+
+* ``mean`` (default) – the time averages of the unwrapped host positions. Refused when it is not a
+  structure (`check_host_reference`: host atoms changed sites, e.g. PS4 rotations at high T).
+* ``snapshot`` – the free run's last frame: one instantaneous thermal structure (always exists).
+* ``quenched`` – that last frame relaxed to its nearest energy minimum with the run's own potential at
+  fixed cell (FIRE to max |F| < 0.05 eV/Å, at most 500 steps; `quench`): the inherent structure.
+* ``auto`` – ``mean`` when it passes `check_host_reference`, otherwise ``quenched`` (reason recorded).
+
+The ratio D(free)/D(suppressed) depends on this choice: a mean host is the most symmetric and open, a
+snapshot carries one frozen thermal distortion, a quenched host none at all. Mobile ions start from the
+free run's last frame in every case.
 
 * ``free`` – nothing suppressed.
 * ``frozen-host`` – every host atom sits at its reference position with zero velocity for the whole run
@@ -35,6 +46,13 @@ from ase.geometry import find_mic
 from ..errors import InputError
 
 PROTOCOLS = ("free", "frozen-host", "tethered", "rigid-anions")
+HOST_REFERENCES = ("mean", "snapshot", "quenched", "auto")
+QUENCH_FMAX = 0.05                     # eV/Å, force criterion of the quenched host reference
+QUENCH_STEPS = 500                     # FIRE steps at most
+MIN_HOST_DISTANCE = 1.2                # Å, closer host atoms in a time average: not a structure
+_WHERE = {"mean": "their time-averaged positions from the free run",
+          "snapshot": "their positions in the free run's last frame",
+          "quenched": "their positions in the free run's last frame quenched to its nearest energy minimum"}
 MOBILE_DEFAULT = ("Li", "Na", "Ag", "Cu", "K", "Mg")
 
 
@@ -238,36 +256,107 @@ def find_units(atoms: Atoms, centre: str = "P", ligand: str = "S", cutoff: float
     return units
 
 
-def check_host_reference(positions: np.ndarray, cell, symbols, host, min_distance: float = 1.2) -> None:
+def check_host_reference(positions: np.ndarray, cell, symbols, host,
+                         min_distance: float = MIN_HOST_DISTANCE) -> None:
     """Refuse a time-averaged host that is not a structure: host atoms that changed sites during the free
     run (anion rotations, host diffusion) average to points between sites, possibly on top of each other.
 
     positions: (N, 3) Å; host: host atom indices (or a boolean mask); min_distance: Å.
     """
+    close = _closest_host_pair(positions, cell, symbols, host)
+    if close is not None and close[2] < min_distance:
+        a, b, d = close
+        raise InputError(
+            f"the free run's time-averaged host is not a structure: {symbols[a]} atom {a} and "
+            f"{symbols[b]} atom {b} sit {d:.2f} Å apart, so host atoms changed sites during "
+            "that run (anion rotations or host diffusion). Use host_reference 'quenched' or 'snapshot' "
+            "(CLI: --host-reference), a free run at lower temperature or a shorter one as the reference, "
+            "or the rigid-anions protocol")
+
+
+def _closest_host_pair(positions: np.ndarray, cell, symbols, host) -> tuple[int, int, float] | None:
+    """(atom a, atom b, distance Å) of the closest pair of host atoms (minimum image); None for < 2 atoms."""
     idx = np.flatnonzero(host) if np.asarray(host).dtype == bool else np.asarray(host, dtype=int)
     if idx.size < 2:
-        return
+        return None
     probe = Atoms([symbols[i] for i in idx], positions=np.asarray(positions)[idx], cell=cell, pbc=True)
     d = probe.get_all_distances(mic=True)
     np.fill_diagonal(d, np.inf)
     i, j = np.unravel_index(np.argmin(d), d.shape)
-    if d[i, j] < min_distance:
-        raise InputError(
-            f"the free run's time-averaged host is not a structure: {symbols[idx[i]]} atom {idx[i]} and "
-            f"{symbols[idx[j]]} atom {idx[j]} sit {d[i, j]:.2f} Å apart, so host atoms changed sites during "
-            "that run (anion rotations or host diffusion). Use a free run at lower temperature or a shorter "
-            "one as the reference, or the rigid-anions protocol")
+    return int(idx[i]), int(idx[j]), float(d[i, j])
+
+
+def quench(positions: np.ndarray, cell, symbols, calculator, fmax: float = QUENCH_FMAX,
+           steps: int = QUENCH_STEPS) -> tuple[np.ndarray, dict[str, Any]]:
+    """Relax one configuration to its nearest energy minimum (the inherent structure) at fixed cell.
+
+    FIRE (`dynamics.minimise`) with `calculator` until max |F| < fmax eV/Å or `steps` steps; positions (N, 3)
+    Å. Returns the relaxed positions and a record: energy_initial_eV, energy_final_eV, fmax_eV_per_A (the
+    final max force), steps, converged. A quench that does not converge is kept, with a warning.
+    """
+    import warnings
+
+    from .dynamics import minimise
+
+    if calculator is None:
+        raise InputError("host_reference 'quenched' relaxes the free run's last frame with the run's potential: "
+                         "give the calculator (the atoms of the run carry none)")
+    atoms = Atoms(list(symbols), positions=np.asarray(positions, dtype=float), cell=cell, pbc=True)
+    atoms.calc = calculator
+    rec = minimise(atoms, fmax, steps)
+    rec = {k: rec[k] for k in ("energy_initial_eV", "energy_final_eV", "fmax_eV_per_A", "steps", "converged")}
+    rec.update(optimizer="FIRE", fmax_target_eV_per_A=float(fmax), max_steps=int(steps), cell="fixed")
+    if not rec["converged"]:
+        warnings.warn(f"the quenched host reference did not converge in {steps} FIRE steps: max force "
+                      f"{rec['fmax_eV_per_A']:.3f} eV/Å > {fmax} eV/Å (used as it is)", stacklevel=2)
+    return atoms.get_positions(), rec
+
+
+def resolve_host_reference(reference: dict[str, Any], kind: str, host, calculator=None, *,
+                           fmax: float = QUENCH_FMAX, steps: int = QUENCH_STEPS) -> dict[str, Any]:
+    """Choose the host reference of a frozen-host or tethered run (module docstring: mean | snapshot |
+    quenched | auto) from a free run's `reference_from_trajectory` dict.
+
+    host: host atom indices (or mask); calculator: the run's potential (quenched, and auto when the mean
+    is refused). Returns a copy of `reference` with 'host' (N, 3) Å, whose host rows are the chosen
+    reference, 'host_reference' (mean | snapshot | quenched), and 'host_reference_reason' (auto) and
+    'quench' (the `quench` record) where they apply.
+    """
+    if kind not in HOST_REFERENCES:
+        raise InputError(f"unknown host reference {kind!r}; choose one of {', '.join(HOST_REFERENCES)}")
+    out = dict(reference)
+    if kind == "auto":
+        sym = reference["symbols"]
+        a, b, d = _closest_host_pair(reference["mean"], reference["cell"], sym, host) or (0, 0, np.inf)
+        if d >= MIN_HOST_DISTANCE:
+            kind, out["host_reference_reason"] = "mean", (
+                f"the time-averaged host is a structure (closest host atoms {d:.2f} Å ≥ {MIN_HOST_DISTANCE} Å "
+                "apart)")
+        else:
+            kind, out["host_reference_reason"] = "quenched", (
+                f"the time-averaged host is not a structure ({sym[a]} atom {a} and {sym[b]} atom {b} "
+                f"{d:.2f} Å < {MIN_HOST_DISTANCE} Å apart: host atoms changed sites in the free run)")
+    if kind == "mean":
+        out["host"] = np.asarray(reference["mean"], dtype=float)
+    elif kind == "snapshot":
+        out["host"] = np.asarray(reference["last"], dtype=float)
+    else:
+        out["host"], out["quench"] = quench(reference["last"], reference["cell"], reference["symbols"], calculator,
+                                            fmax, steps)
+    out["host_reference"] = kind
+    return out
 
 
 def apply_protocol(atoms: Atoms, protocol: str, *, mobile: list[str] | None = None,
-                   reference: dict[str, Any] | None = None, stiffness: float = 1.0,
+                   reference: dict[str, Any] | None = None, stiffness: float = 1.0, host_reference: str = "mean",
                    rigid_centre: str = "P", rigid_ligand: str = "S", rigid_cutoff: float = 2.5,
                    units: list[list[int]] | None = None, bondlengths=None) -> dict[str, Any]:
     """Install the constraints of `protocol` on `atoms` (in place) and return its description.
 
-    For frozen-host and tethered, `reference` (from `reference_from_trajectory`) is required: host atoms
-    are moved to their reference (mean) positions and mobile ions to the reference run's last frame.
-    The returned dict goes into run.json and the trajectory metadata ("what was suppressed").
+    For frozen-host and tethered, `reference` (from `reference_from_trajectory`, or already resolved by
+    `resolve_host_reference`) is required: host atoms are moved to the `host_reference` positions (mean |
+    snapshot | quenched | auto; a quench uses `atoms.calc`) and mobile ions to the reference run's last
+    frame. The returned dict goes into run.json and the trajectory metadata ("what was suppressed").
     """
     if protocol not in PROTOCOLS:
         raise InputError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
@@ -281,7 +370,7 @@ def apply_protocol(atoms: Atoms, protocol: str, *, mobile: list[str] | None = No
     desc["host_species"] = sorted(set(np.array(atoms.get_chemical_symbols())[host]))
     if protocol in ("frozen-host", "tethered"):
         if reference is None:
-            raise InputError(f"protocol {protocol} needs the time-averaged host positions of a free run at "
+            raise InputError(f"protocol {protocol} needs the host positions of a free run at "
                              "the same temperature: pass reference=<free-run folder> (CLI: --reference DIR)")
         if list(reference["symbols"]) != atoms.get_chemical_symbols():
             raise InputError("the reference run has different atoms (order or species) than this structure: "
@@ -289,21 +378,27 @@ def apply_protocol(atoms: Atoms, protocol: str, *, mobile: list[str] | None = No
         if not np.allclose(reference["cell"], np.asarray(atoms.cell), atol=1e-3):
             raise InputError("the reference run's cell differs from this structure's cell: suppressed runs "
                              "must use the same cell (NVT) as the free run they compare with")
+        if "host" not in reference:
+            reference = resolve_host_reference(reference, host_reference, host, atoms.calc)
+        kind = reference["host_reference"]
         pos = np.asarray(reference["last"], dtype=float).copy()
-        pos[host] = reference["mean"][host]
-        check_host_reference(pos, atoms.cell, atoms.get_chemical_symbols(), host)
+        pos[host] = reference["host"][host]
+        if kind == "mean":
+            check_host_reference(pos, atoms.cell, atoms.get_chemical_symbols(), host)
         atoms.set_positions(pos, apply_constraint=False)
         desc["reference"] = reference.get("source")
         desc["reference_frames"] = reference.get("frames")
+        desc["host_reference"] = kind
+        desc.update({k: reference[k] for k in ("host_reference_reason", "quench") if k in reference})
         if protocol == "frozen-host":
             atoms.set_constraint(FixAtoms(indices=host))
-            desc["suppressed"] = (f"all host vibrations: {', '.join(desc['host_species'])} fixed at their time-averaged "
-                                  "positions from the free run, zero velocity")
+            desc["suppressed"] = (f"all host vibrations: {', '.join(desc['host_species'])} fixed at {_WHERE[kind]}, "
+                                  "zero velocity")
         else:
-            atoms.set_constraint(HarmonicTether(host, reference["mean"][host], stiffness))
+            atoms.set_constraint(HarmonicTether(host, reference["host"][host], stiffness))
             desc["stiffness_eV_per_A2"] = float(stiffness)
             desc["suppressed"] = (f"host vibrations damped by harmonic springs k = {stiffness:g} eV/Å² tying "
-                                  f"{', '.join(desc['host_species'])} to their time-averaged free-run positions")
+                                  f"{', '.join(desc['host_species'])} to {_WHERE[kind]}")
     else:  # rigid-anions
         units = units if units is not None else find_units(atoms, rigid_centre, rigid_ligand, rigid_cutoff)
         atoms.set_constraint(RigidUnits(units, bondlengths=bondlengths))

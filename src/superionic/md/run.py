@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -37,7 +37,7 @@ from .dynamics import (THERMOSTATS, conserved_energy, make_dynamics, minimise, n
                        set_thermostat_state, thermostat_state)
 from .equilibration import equilibration_report
 from .guards import MDExplodedError, check_state
-from .protocols import PROTOCOLS, apply_protocol, reference_from_trajectory
+from .protocols import HOST_REFERENCES, PROTOCOLS, apply_protocol, reference_from_trajectory
 
 THERMO_HEADER = "step,time_fs,temperature_K,epot_eV,ekin_eV,conserved_eV\n"
 
@@ -61,6 +61,7 @@ class MDSettings:
     tau: float = 100.0                 # fs, coupling time of bussi / nose-hoover
     protocol: str = "free"             # free | frozen-host | tethered | rigid-anions
     reference: str | None = None       # free-run folder or trajectory.h5 (frozen-host, tethered)
+    host_reference: str = "mean"       # host positions from that run: mean | snapshot | quenched | auto
     tether_stiffness: float = 1.0      # eV/Å², tethered protocol
     mobile: list[str] | None = None    # mobile species (default: Li, else Na, Ag, …)
     rigid_centre: str = "P"            # rigid-anions: unit centre species
@@ -90,6 +91,12 @@ class MDSettings:
             raise InputError(f"unknown thermostat {self.thermostat!r}; choose one of {', '.join(THERMOSTATS)}")
         if self.protocol not in PROTOCOLS:
             raise InputError(f"unknown protocol {self.protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+        if self.host_reference not in HOST_REFERENCES:
+            raise InputError(f"unknown host reference {self.host_reference!r}; choose one of "
+                             f"{', '.join(HOST_REFERENCES)}")
+        if self.host_reference != "mean" and self.protocol not in ("frozen-host", "tethered"):
+            raise InputError(f"host_reference {self.host_reference!r} applies to the frozen-host and tethered "
+                             f"protocols, not to {self.protocol}")
         if self.protocol == "tethered" and not self.tether_stiffness >= 0:
             raise InputError(f"tether stiffness must be ≥ 0 eV/Å², got {self.tether_stiffness}")
         if self.npt_steps and self.protocol != "free":
@@ -214,6 +221,33 @@ def run_nvt(atoms: Atoms, calculator, settings: MDSettings, out_dir: str | Path,
     return traj_path
 
 
+def host_reference_start(atoms: Atoms, settings: MDSettings, calculator=None) -> tuple[Atoms, MDSettings]:
+    """The starting structure of a frozen-host or tethered run on the LAMMPS engine with a host reference
+    other than 'mean'.
+
+    The LAMMPS engine holds the host at the time average of `settings.reference`, or, when that is None,
+    at its starting positions. This returns the structure with the host at the chosen reference
+    (`settings.host_reference`; a quench uses `calculator`, an ASE calculator of the run's potential) and
+    the mobile ions at the free run's last frame, and settings with `reference` None and
+    metadata['host_reference'] recording the choice (host_reference, reason, quench, reference, frames),
+    as the ASE engine's protocol description does. Other runs are returned unchanged.
+    """
+    meta = settings.metadata.get("host_reference") or {}
+    source = settings.reference or meta.get("reference")
+    if settings.protocol not in ("frozen-host", "tethered") or settings.host_reference == "mean" or source is None:
+        return atoms, settings
+    start = atoms.copy()
+    start.set_constraint()
+    start.calc = calculator
+    desc = apply_protocol(start, settings.protocol, mobile=settings.mobile, reference=reference_from_trajectory(source),
+                          stiffness=settings.tether_stiffness, host_reference=settings.host_reference)
+    start.set_constraint()
+    start.calc = None
+    keep = ("host_reference", "host_reference_reason", "quench", "reference", "reference_frames")
+    record = {k: desc[k] for k in keep if k in desc}
+    return start, replace(settings, reference=None, metadata={**settings.metadata, "host_reference": record})
+
+
 def _use_fixcom(settings: MDSettings) -> bool:
     """Hold the centre of mass with FixCom in free / rigid-anion runs (host springs or fixed atoms pin it
     otherwise). Not with Nosé–Hoover: ASE's chain ignores constraints; its deterministic dynamics keeps
@@ -240,7 +274,8 @@ def _prepare(atoms: Atoms, settings: MDSettings, rng, info: dict, proto_path: Pa
                              "reference (CLI: --reference DIR)")
         reference = reference_from_trajectory(settings.reference)
     desc = apply_protocol(atoms, settings.protocol, mobile=settings.mobile, reference=reference,
-                          stiffness=settings.tether_stiffness, rigid_centre=settings.rigid_centre,
+                          stiffness=settings.tether_stiffness, host_reference=settings.host_reference,
+                          rigid_centre=settings.rigid_centre,
                           rigid_ligand=settings.rigid_ligand, rigid_cutoff=settings.rigid_cutoff)
     _save_protocol_file(atoms, settings, desc, proto_path)
     if _use_fixcom(settings):

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from ..results import resolved_text
 from .figures import sqe_overview_figure, to_png_base64, vdos_figure
 
 CSS = """
@@ -61,20 +62,67 @@ def _d(v: dict) -> str:
 
 
 def _g0(v: dict) -> str:
-    """g(0): the low-frequency fit when resolved, else the plain windowed value g(ν=0)."""
+    """g(0) ± σ when resolved (> 0), else its upper bound ('< x': consistent with zero)."""
     if not v:
         return "–"
-    return _pm(v, "g0") if v.get("resolved", True) else _pm(v, "g_at_zero") + " ‡"
+    if v.get("g0_resolved"):
+        return _pm(v, "g0")
+    return f"< {_fmt(v.get('g0_upper'), 2)} ‡" if np.isfinite(v.get("g0_upper", np.nan)) else "–"
+
+
+def _d_g0(v: dict) -> str:
+    """D from g(0), or its upper bound when g(0) is consistent with zero."""
+    if not v:
+        return "–"
+    if v.get("g0_resolved"):
+        return _pm(v, "D_from_g0")
+    return f"< {_fmt(v.get('D_from_g0_upper'), 2)}" if np.isfinite(v.get("D_from_g0_upper", np.nan)) else "–"
 
 
 def _n(v: dict) -> str:
-    return _pm(v, "exponent", 2) if v.get("resolved", True) else "unresolved ‡"
+    """n ± σ and the law, or 'unresolved' with its reason as a tooltip."""
+    if not v:
+        return "–"
+    if v.get("law", "unresolved") == "unresolved":
+        return f"<span title='{html.escape(str(v.get('law_reason', '')))}'>unresolved ‡</span>"
+    return f"{_pm(v, 'exponent', 2)} ({html.escape(v['law'])})"
+
+
+def _res(value, err, length_ps=None, unit: str = "") -> str:
+    return html.escape(resolved_text(value, err, unit, length_ps))
 
 
 FOOTNOTES = ("<p class='note'>† the MSD is not yet linear in t on the fit window (log–log slope outside "
              "0.7–1.3 or the random-walk noise model rejected): the run is too short for this species, the value "
-             "is indicative only. ‡ the frequency resolution of this run is too coarse to fit the low-frequency "
-             "law; g(ν = 0) is the plain windowed Green–Kubo value, which then also holds the smear of the vibrational band (an upper bound on g₀). Longer runs resolve both.</p>")
+             "is indicative only. ‡ g(0) &lt; x: g(0) is consistent with zero (not diffusive at this precision) and x "
+             "is its 95 % upper bound; 'unresolved' law: the low-frequency exponent cannot decide between linear "
+             "and Debye (too short a run, a window below the lowest phonon of the cell, or a fit on a bound; hover "
+             "for the reason). 'not resolved (±σ)': the 1σ error exceeds half the value, with the run length that "
+             "would resolve it.</p>")
+
+
+def _findings_section(found: dict) -> str:
+    """The first section: the seed's claims, this study's numbers, verdicts."""
+    colour = {"reproduced": "#1a7f37", "partly": "#9a6700", "not reproduced": "#cf222e",
+              "not resolved": "#57606a", "not measured": "#57606a", "measured": "#0969da"}
+    rows = [[f"<span title='{html.escape(r['rule'])}'>{html.escape(r['claim'])}</span>", html.escape(r["seed"]),
+             html.escape(r["ours"]),
+             f"<b style='color:{colour.get(r['verdict'], '#222')}'>{html.escape(r['verdict'])}</b>"]
+            for r in found["rows"]]
+    return ("<h2>What this study found</h2>"
+            + _table(["claim of the seed study (Ding et al. 2025)", "seed", "this study (1σ)", "verdict"], rows)
+            + "<p class='note'>Verdicts follow fixed rules (hover a claim to read its rule; "
+              "docs/reproduction.md); nothing is tuned to the published values. The seed's 'liquid-like' VDOS is "
+              "g(0) &gt; 0 <i>and</i> a linear law together.</p>")
+
+
+def _protocol_text(v: dict) -> str:
+    text = v["protocol"]
+    if v.get("stiffness_eV_per_A2") is not None:
+        text += f", k = {v['stiffness_eV_per_A2']:g} eV/Å²"
+    if v.get("host_reference"):
+        text += f" ({v['host_reference']} host)"
+    return text
 
 
 def _mechanism_section(out: Path, mech: dict, mobile: str) -> str:
@@ -156,35 +204,49 @@ def write_report(out: str | Path, summary: dict) -> Path:
              "statistical uncertainty; the error bars below say how large.</p>"]
 
     # --- key numbers -------------------------------------------------------------------------------
+    if summary.get("findings"):
+        parts.append(_findings_section(summary["findings"]))
     rows = []
     for label, r in results.items():
         d = (r.get("diffusion") or {}).get(mobile, {})
         c = r.get("conductivity") or {}
         v = (r.get("vdos") or {}).get(mobile, {})
-        rows.append([label, _fmt(r.get("duration_ps")), _d(d), _pm(c, "sigma"), _pm(c, "sigma_NE"),
-                     _pm(c, "haven_ratio"), _g0(v), _n(v), html.escape(str(v.get("classification", "–")))])
+        length = r.get("duration_ps")
+        rows.append([label, _fmt(length), _d(d), _res(c.get("sigma"), c.get("sigma_err"), length),
+                     _res(c.get("sigma_NE"), c.get("sigma_NE_err"), length),
+                     _res(c.get("haven_ratio"), c.get("haven_ratio_err"), length), _g0(v), _n(v),
+                     html.escape(str(v.get("classification", "–")))])
     parts.append(f"<h2>Key results for {html.escape(mobile)}</h2>")
     parts.append(_table(["run", "length (ps)", "D* (cm²/s)", "σ (mS/cm)", "σ_NE (mS/cm)", "Haven ratio",
                          "g(0) (1/THz)", "low-ω exponent n", "VDOS class"], rows))
     parts.append("<p class='note'>D* from a generalised-least-squares fit of the MSD with its correlated "
                  "covariance (1σ); σ from the charge MSD, σ_NE = n q² D*/k_BT (Nernst–Einstein). "
-                 "g(0) and n from g ≈ g₀ + aν^n fitted on the low-frequency window (block bootstrap, 1σ); "
-                 "n ≈ 2 Debye solid, n ≈ 1 liquid-like, g₀ > 0 diffusive.</p>" + FOOTNOTES)
+                 "g(0) and n from g ≈ g₀ + aν^n (g₀ ≥ 0, g ≥ 0) fitted on the low-frequency window, the law above "
+                 "the lowest phonon of the cell (block bootstrap, 1σ); n ≈ 2 Debye solid, n ≈ 1 linear; class: "
+                 "liquid-like = g(0) &gt; 0 and linear, diffusive = g(0) &gt; 0 only.</p>" + FOOTNOTES)
 
     enh = series.get("phonon_enhancement")
     if enh:
         parts.append("<h2>Phonon-induced enhancement of diffusion</h2>")
-        rows = [[html.escape(k), html.escape(v["protocol"]), _fmt(v["temperature_K"]),
+        rows = [[html.escape(k), html.escape(_protocol_text(v)), _fmt(v["temperature_K"]),
                  _pm({"D": v["D_free"], "D_err": v["D_free_err"]}, "D"),
                  _pm({"D": v["D_suppressed"], "D_err": v["D_suppressed_err"]}, "D"),
-                 _pm(v, "ratio", 2) + ("" if v.get("windows_diffusive") else " †")] for k, v in enh.items()]
+                 _res(v["ratio"], v["ratio_err"], (results.get(k) or {}).get("duration_ps"))
+                 + ("" if v.get("windows_diffusive") else " †")] for k, v in enh.items()]
+        for name, v in (series.get("phonon_enhancement_300K") or {}).items():
+            rows.append(["Arrhenius fits", html.escape(name), "300" + (" (extrapolated)" if v["extrapolated"] else ""),
+                         _pm({"D": v["D_free"], "D_err": v["D_free_err"]}, "D"),
+                         _pm({"D": v["D_suppressed"], "D_err": v["D_suppressed_err"]}, "D"),
+                         _res(v["ratio"], v["ratio_err"])])
         parts.append(_table(["run", "protocol", "T (K)", f"D {mobile} free (cm²/s)",
                              f"D {mobile} suppressed (cm²/s)", "D_free / D_suppressed"], rows))
         parts.append("<p class='note'>Suppression protocols (docs/md.md): frozen host — P, S, Cl held at their "
-                     "time-averaged positions of the free run at the same temperature, zero velocity; tethered "
+                     "positions of the free run at the same temperature (time average unless another host "
+                     "reference is named), zero velocity; tethered "
                      "host — harmonic springs to those positions; rigid anions — PS4 internal vibrations removed, "
                      "rigid-body motion kept. The Li thermostat and temperature are those of the free run. The "
-                     "seed study reports a ratio of about 10 at ambient temperature.</p>")
+                     "seed study reports a ratio of about 10 at ambient temperature. The 300 K rows divide the "
+                     "Arrhenius fits of both D series (errors in quadrature).</p>")
 
     mech = {k: r["mechanism"] for k, r in results.items() if r.get("mechanism")}
     if mech:
@@ -219,7 +281,7 @@ def write_report(out: str | Path, summary: dict) -> Path:
         for label, r in results.items():
             for sp, v in (r.get("vdos") or {}).items():
                 rows.append([label, sp, _g0(v), _n(v),
-                             html.escape(str(v.get("classification", "–"))), _pm(v, "D_from_g0"),
+                             html.escape(str(v.get("classification", "–"))), _d_g0(v),
                              _fmt(v.get("band_centre")), _fmt(v.get("Cv")), _fmt(v.get("S_vib"))])
         parts.append(_table(["run", "species", "g(0) (1/THz)", "exponent n", "class", "D from g(0) (cm²/s)",
                              "band centre (meV)", "C_v (k_B/atom)", "S_vib (k_B/atom)"], rows))

@@ -64,7 +64,13 @@ class StudyConfig(BaseModel):
     protocols: list[Literal["free", "frozen-host", "tethered", "rigid-anions"]] = Field(
         default_factory=lambda: ["free"],
         description="phonon-suppression protocols run at every temperature beside the free run")
-    tether_stiffness: float = Field(1.0, gt=0, description="spring constant of the tethered host, eV/Å²")
+    tether_stiffness: float | list[float] = Field(
+        1.0, description="spring constant of the tethered host, eV/Å² (> 0); a list runs a stiffness scan: the "
+                         "tethered protocol once per value at every temperature (folders T<K>K-tethered-k<k>)")
+    host_reference: Literal["mean", "snapshot", "quenched", "auto"] = Field(
+        "mean", description="host positions of frozen-host and tethered runs, from the free run at the same "
+                            "temperature: its time average (mean), last frame (snapshot), last frame relaxed to "
+                            "its energy minimum (quenched), or mean if it is a structure else quenched (auto)")
     mobile_species: str = "Li"
     output: str = "results/study"
 
@@ -75,17 +81,42 @@ class StudyConfig(BaseModel):
             raise ValueError("every temperature must be > 0 K")
         return v
 
+    @field_validator("tether_stiffness")
+    @classmethod
+    def _stiffness(cls, v: float | list[float]) -> float | list[float]:
+        ks = v if isinstance(v, list) else [v]
+        if not ks or any(not k > 0 for k in ks):
+            raise ValueError("tether stiffness must be > 0 eV/Å² (a number or a non-empty list of numbers)")
+        if len(set(ks)) != len(ks):
+            raise ValueError("the tether stiffness scan lists a value twice")
+        return v
+
+    def stiffness_scan(self) -> list[float] | None:
+        """The tethered stiffnesses (eV/Å²) when `tether_stiffness` is a list, else None (one tethered run)."""
+        return list(self.tether_stiffness) if isinstance(self.tether_stiffness, list) else None
+
     @field_validator("protocols")
     @classmethod
     def _free_first(cls, v: list[str]) -> list[str]:
         """The free run comes first: frozen and tethered hosts take their positions from it."""
         return ["free"] + [p for p in dict.fromkeys(v) if p != "free"]
 
-    def md_hash(self, protocol: str = "free") -> str:
-        """Hash of everything that determines one MD run (not the analyses): a cache key for the runs."""
+    def md_hash(self, protocol: str = "free", stiffness: float | None = None) -> str:
+        """Hash of everything that determines one MD run (not the analyses): a cache key for the runs.
+
+        stiffness: the tethered run's spring constant, eV/Å² (required for a stiffness scan; a scan entry
+        hashes as a single-valued study with that stiffness). host_reference enters only when not 'mean',
+        so runs made before it existed keep their keys.
+        """
+        extra: dict = {}
+        if protocol == "tethered":
+            if stiffness is None and isinstance(self.tether_stiffness, list):
+                raise InputError("a tethered stiffness scan has one run per stiffness: pass md_hash(stiffness=k)")
+            extra["tether_stiffness"] = float(self.tether_stiffness if stiffness is None else stiffness)
+        if protocol in ("frozen-host", "tethered") and self.host_reference != "mean":
+            extra["host_reference"] = self.host_reference
         key = {"material": self.material, "supercell": self.supercell, "potential": self.potential,
-               "engine": self.engine, "md": self.md.model_dump(), "protocol": protocol,
-               **({"tether_stiffness": self.tether_stiffness} if protocol == "tethered" else {})}
+               "engine": self.engine, "md": self.md.model_dump(), "protocol": protocol, **extra}
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -32,62 +32,74 @@ Progress = Callable[[str, int, int, float], None]
 
 @dataclass(frozen=True)
 class Run:
-    """One MD run of a study: a temperature (K) under a protocol, and its trajectory file."""
+    """One MD run of a study: a temperature (K) under a protocol, and its trajectory file; `stiffness`
+    (eV/Å²) only for a tethered run of a stiffness scan."""
 
     temperature: float
     protocol: str
     path: Path
+    stiffness: float | None = None
 
     @property
     def label(self) -> str:
-        return _label(self.temperature, self.protocol)
+        return _label(self.temperature, self.protocol, self.stiffness)
 
 
-def _label(t: float, protocol: str = "free") -> str:
-    return f"T{t:g}K" + ("" if protocol == "free" else f"-{protocol}")
+def _label(t: float, protocol: str = "free", stiffness: float | None = None) -> str:
+    """T600K, T600K-frozen-host, T600K-tethered-k0.5 (scan entry, k in eV/Å²)."""
+    return (f"T{t:g}K" + ("" if protocol == "free" else f"-{protocol}")
+            + ("" if stiffness is None else f"-k{stiffness:g}"))
 
 
 def run_md_stage(cfg: StudyConfig, out: Path, progress: Progress | None = None) -> list[Run]:
     """Run (or reuse, or resume) the MD of every temperature and protocol; the free run of a temperature
-    comes first, and suppressed-phonon runs take their host reference positions from it."""
+    comes first, and suppressed-phonon runs take their host reference positions from it (`host_reference`).
+    A tethered stiffness scan runs once per stiffness (folders T<K>K-tethered-k<k>)."""
     from ..materials import build_material
     from ..md import MDSettings, run_md
+    from ..md.run import host_reference_start
     from ..potentials import get_potential
 
     spec = get_potential(cfg.potential)
     atoms = build_material(cfg.material, cfg.supercell)
+    lammps = (spec.engine if cfg.engine == "auto" else cfg.engine) == "lammps"
+    scan = cfg.stiffness_scan()
     calc = None
     runs: list[Run] = []
     for temp in cfg.temperatures:
-        for protocol in cfg.protocols:
-            label = _label(temp, protocol)
+        for protocol, k in [(p, k) for p in cfg.protocols for k in (scan if p == "tethered" and scan else [None])]:
+            label = _label(temp, protocol, k)
             folder = out / "md" / label
             info_path = folder / "run.json"
             traj_path = folder / "trajectory.h5"
-            key = cfg.md_hash(protocol)
+            key = cfg.md_hash(protocol, k)
             resume = False
             if info_path.exists():
                 info = json.loads(info_path.read_text())
                 resume = info.get("settings", {}).get("metadata", {}).get("md_hash") == key
                 if resume and info.get("status") == "done" and traj_path.exists():
-                    runs.append(Run(temp, protocol, traj_path))
+                    runs.append(Run(temp, protocol, traj_path, k))
                     if progress:
                         progress(f"MD {label} (reused)", cfg.md.steps, cfg.md.steps, temp)
                     continue
-            if calc is None and (spec.engine if cfg.engine == "auto" else cfg.engine) == "ase":
-                calc = spec.make()
+            suppressed = protocol in ("frozen-host", "tethered")
+            if calc is None and (not lammps or (suppressed and cfg.host_reference in ("quenched", "auto"))):
+                calc = spec.make()              # the LAMMPS engine needs an ASE calculator only to quench
             m = cfg.md
             settings = MDSettings(
                 temperature=temp, steps=m.steps, dt=m.dt, stride=m.stride, friction=m.friction,
                 production_friction=m.production_friction, equilibration_steps=m.equilibration_steps, seed=m.seed,
-                protocol=protocol, tether_stiffness=cfg.tether_stiffness,
-                reference=None if protocol in ("free", "rigid-anions") else str(out / "md" / _label(temp)),
-                mobile=[cfg.mobile_species],
+                protocol=protocol, tether_stiffness=k if k is not None else (scan or [cfg.tether_stiffness])[0],
+                reference=str(out / "md" / _label(temp)) if suppressed else None,
+                host_reference=cfg.host_reference if suppressed else "mean", mobile=[cfg.mobile_species],
                 metadata={"material": cfg.material, "supercell": cfg.supercell, "md_hash": key, "study": cfg.name})
+            start = atoms
+            if lammps:
+                start, settings = host_reference_start(atoms, settings, calc)
             cb = (lambda s, n, tk, _l=label: progress(f"MD {_l}", s, n, tk)) if progress else None
-            path = run_md(atoms, spec, settings, folder, engine=cfg.engine, resume=resume, progress=cb, ranks=cfg.ranks,
-                          calculator=calc)
-            runs.append(Run(temp, protocol, path))
+            path = run_md(start, spec, settings, folder, engine=cfg.engine, resume=resume, progress=cb, ranks=cfg.ranks,
+                          calculator=None if lammps else calc)
+            runs.append(Run(temp, protocol, path, k))
     return runs
 
 
@@ -101,95 +113,135 @@ def run_analysis_stage(cfg: StudyConfig, runs: list[Run], out: Path) -> dict:
     """
     from ..analysis.conductivity import conductivity
     from ..analysis.diffusion import diffusion
-    from ..analysis.vdos import vdos
+    from ..analysis.vdos import vdos, vdos_summary
     from ..trajectory.io import read_trajectory
     from ..results import save_dataset
 
     adir = out / "analysis"
     adir.mkdir(parents=True, exist_ok=True)
     results: dict = {}
-    vdos_sets, diff_sets = {}, {}
+    diff_sets: dict[Run, object] = {}
     mobile = cfg.mobile_species
     for run in runs:
         temp, traj = run.temperature, read_trajectory(run.path)
         label = run.label
         entry: dict = {"temperature_K": temp, "frames": traj.n_frames, "dt_fs": traj.dt,
-                       "duration_ps": traj.n_frames * traj.dt / 1000.0}
+                       "duration_ps": traj.n_frames * traj.dt / 1000.0, "protocol": run.protocol}
         # a frozen host does not move: its species have no VDOS or D, and a GDOS of Li alone would
         # mislead; analyse the mobile species only
         frozen = run.protocol == "frozen-host"
         species = [mobile] if frozen and mobile in traj.species else None
-        run_vdos = None
-        if "vdos" in cfg.analyses:
-            run_vdos = vdos(traj, species)
-            save_dataset(run_vdos, adir / f"{label}_vdos.nc")
-            if run.protocol == "free":
-                vdos_sets[temp] = run_vdos
-            entry["vdos"] = _vdos_numbers(run_vdos, temp)
+        msd_d: dict = {}
         if "diffusion" in cfg.analyses:
             ds = diffusion(traj, species)
             save_dataset(ds, adir / f"{label}_diffusion.nc")
-            diff_sets[(temp, run.protocol)] = ds
+            diff_sets[run] = ds
             entry["diffusion"] = {s: {"D": float(ds.D.sel(species=s)), "D_err": float(ds.D_err.sel(species=s)),
                                       "fit_window_fs": [float(ds.fit_start.sel(species=s)),
                                                         float(ds.fit_stop.sel(species=s))],
                                       "window_ok": bool(ds.window_ok.sel(species=s))}
                                   for s in ds.species.values}
+            msd_d = {s: (v["D"], v["D_err"]) for s, v in entry["diffusion"].items()}
             if mobile in traj.species:
                 c = conductivity(traj, mobile, temperature=temp, tracer=ds)
                 save_dataset(c, adir / f"{label}_conductivity.nc")
                 entry["conductivity"] = {k: float(c[k]) for k in
                                          ("sigma", "sigma_err", "sigma_NE", "sigma_NE_err", "haven_ratio",
                                           "haven_ratio_err")}
+        run_vdos = None
+        if "vdos" in cfg.analyses:
+            run_vdos = vdos(traj, species)
+            save_dataset(run_vdos, adir / f"{label}_vdos.nc")
+            lowest = _lowest_phonon(traj, mobile) if run.protocol == "free" else None
+            if lowest:
+                entry["lowest_phonon"] = lowest
+            entry["vdos"] = vdos_summary(run_vdos, temperature=temp, lowest_phonon=lowest, msd_D=msd_d)["species"]
         if "neutron" in cfg.analyses and not frozen:
             entry["neutron"] = _neutron(cfg, traj, run_vdos, adir / label)
         if "mechanism" in cfg.analyses and run.protocol == "free":
             from .mechanism import mechanism
             entry["mechanism"] = mechanism(traj, mobile, adir / label)
-        entry["protocol"] = run.protocol
         results[label] = entry
     series: dict = {}
     enhancement = _enhancement(diff_sets, mobile)
     if enhancement:
+        from .findings import enhancement_at
         series["phonon_enhancement"] = enhancement
-    diff_sets = {t: ds for (t, p), ds in diff_sets.items() if p == "free"}
-    temps = sorted(diff_sets)
-    if len(temps) >= 2 and any(mobile in ds.species.values for ds in diff_sets.values()):
+        series["phonon_enhancement_300K"] = enhancement_at(enhancement)
+    free_sets = {r.temperature: ds for r, ds in diff_sets.items() if r.protocol == "free"}
+    temps = sorted(free_sets)
+    if len(temps) >= 2 and any(mobile in ds.species.values for ds in free_sets.values()):
         from ..analysis.arrhenius import arrhenius_from_datasets
-        arr = arrhenius_from_datasets([diff_sets[t] for t in temps], species=mobile, temperatures=temps)
+        arr = arrhenius_from_datasets([free_sets[t] for t in temps], species=mobile, temperatures=temps)
         save_dataset(arr, adir / "arrhenius.nc")
         series["arrhenius"] = {"species": mobile, "E_a": float(arr.E_a), "E_a_err": float(arr.E_a_err),
                                "D0": float(arr.prefactor), "D0_err": float(arr.prefactor_err),
                                "D_300K": float(arr.predicted[0]), "D_300K_err": float(arr.predicted_err[0]),
                                "D_300K_extrapolated": bool(arr.extrapolated[0]),
-                               "all_windows_diffusive": all(bool(diff_sets[t].window_ok.sel(species=mobile))
+                               "all_windows_diffusive": all(bool(free_sets[t].window_ok.sel(species=mobile))
                                                             for t in temps)}
-    temps = sorted(vdos_sets)
-    if len(temps) >= 2:
-        from ..analysis.vdos_series import vdos_series
-        ser = vdos_series([vdos_sets[t] for t in temps], temperatures=temps)
+    free = sorted((r for r in results.values() if r["protocol"] == "free" and r.get("vdos")),
+                  key=lambda r: r["temperature_K"])
+    if len(free) >= 2:
+        from ..analysis.vdos_series import series_dataset
+        names = list(free[0]["vdos"])
+        ser = series_dataset([r["temperature_K"] for r in free], names, [[r["vdos"][n] for n in names] for r in free])
         save_dataset(ser, adir / "vdos_series.nc")
-        series["vdos_series"] = {"units": {"crossover_temperature": "K"}}
+        series["vdos_series"] = {
+            "units": {"T_K": "K"},
+            "crossover": {n: {"T_K": float(ser.crossover_temperature.sel(name=n)),
+                              "T_err_K": float(ser.crossover_temperature_err.sel(name=n)),
+                              "laws": {f"{t:g}": str(law) for t, law in
+                                       zip(ser.temperature.values, ser.law.sel(name=n).values)}} for n in names}}
     if series:
         results["series"] = series
     return results
 
 
+def _lowest_phonon(traj, mobile: str) -> dict | None:
+    """The cell's lowest phonon (`finite_size.lowest_phonon` of the host) or None when it cannot be had."""
+    from ..analysis.finite_size import lowest_phonon
+    if traj.velocities is None:
+        return None
+    try:
+        return lowest_phonon(traj, mobile=(mobile,))
+    except InputError as err:
+        warnings.warn(f"lowest phonon of the cell not estimated ({err}): the low-frequency law is not checked "
+                      "against the cell size", RuntimeWarning, stacklevel=2)
+        return None
+
+
 def _enhancement(diff_sets: dict, mobile: str) -> dict:
-    """D_mobile(free)/D_mobile(protocol) ± σ per suppressed run (errors propagated in quadrature)."""
+    """D_mobile(free)/D_mobile(protocol) ± σ per suppressed run (errors propagated in quadrature).
+
+    diff_sets maps each `Run` to its diffusion dataset. A row also gives the host reference the suppressed
+    run used (`host_reference`, from its run.json; 'mean' for runs made before the choice existed) and, for
+    tethered runs, `stiffness_eV_per_A2`.
+    """
+    free_sets = {r.temperature: ds for r, ds in diff_sets.items() if r.protocol == "free"}
     out = {}
-    for (temp, protocol), ds in diff_sets.items():
-        free = diff_sets.get((temp, "free"))
-        if protocol == "free" or free is None or mobile not in ds.species.values:
+    for run, ds in diff_sets.items():
+        free = free_sets.get(run.temperature)
+        if run.protocol == "free" or free is None or mobile not in ds.species.values:
             continue
         a, sa = float(free.D.sel(species=mobile)), float(free.D_err.sel(species=mobile))
         b, sb = float(ds.D.sel(species=mobile)), float(ds.D_err.sel(species=mobile))
         ratio = a / b if b > 0 else float("nan")
         err = abs(ratio) * float(np.hypot(sa / a, sb / b)) if a > 0 and b > 0 else float("nan")
-        out[_label(temp, protocol)] = {
-            "temperature_K": temp, "protocol": protocol, "species": mobile, "D_free": a, "D_free_err": sa,
-            "D_suppressed": b, "D_suppressed_err": sb, "ratio": ratio, "ratio_err": err,
-            "windows_diffusive": bool(free.window_ok.sel(species=mobile)) and bool(ds.window_ok.sel(species=mobile))}
+        row = {"temperature_K": run.temperature, "protocol": run.protocol, "species": mobile, "D_free": a,
+               "D_free_err": sa, "D_suppressed": b, "D_suppressed_err": sb, "ratio": ratio, "ratio_err": err,
+               "windows_diffusive": bool(free.window_ok.sel(species=mobile)) and bool(ds.window_ok.sel(species=mobile))}
+        if run.path is not None and (run.path.parent / "run.json").exists():
+            info = json.loads((run.path.parent / "run.json").read_text())
+            desc = info.get("protocol")         # the LAMMPS engine records the choice in the settings' metadata
+            if not isinstance(desc, dict):
+                desc = info.get("settings", {}).get("metadata", {}).get("host_reference") or {}
+            if run.protocol in ("frozen-host", "tethered"):
+                row["host_reference"] = desc.get("host_reference", "mean")
+            if run.protocol == "tethered":
+                settings = info.get("settings", {})
+                row["stiffness_eV_per_A2"] = float(desc.get("stiffness_eV_per_A2", settings.get("tether_stiffness")))
+        out[run.label] = row
     return out
 
 
@@ -214,12 +266,6 @@ def _neutron(cfg: StudyConfig, traj, vdos_ds, stem: Path) -> dict:
     return out
 
 
-def _vdos_numbers(ds, temp: float) -> dict:
-    """Per-species zero-frequency numbers (g0, exponent, D_from_g0, band centre …) for the summary."""
-    from ..analysis.vdos import vdos_summary
-    return vdos_summary(ds, temperature=temp)["species"]
-
-
 def run_study(cfg: StudyConfig, output: str | Path | None = None, progress: Progress | None = None) -> Path:
     """Run the whole study; returns the path of report.html."""
     out = Path(output or cfg.output)
@@ -241,8 +287,10 @@ def run_study(cfg: StudyConfig, output: str | Path | None = None, progress: Prog
     notes = list(dict.fromkeys(str(w.message) for w in caught if "superionic" in (w.filename or "")
                                and not issubclass(w.category, (DeprecationWarning, FutureWarning))))
     from ..potentials import get_potential
+    from .findings import findings
     summary = {"superionic": __version__, "versions": versions(), "config": cfg.model_dump(),
-               "potential": get_potential(cfg.potential).identity(), "results": results,
+               "potential": get_potential(cfg.potential).identity(),
+               "findings": findings(results, cfg.mobile_species), "results": results,
                "units": {"temperature": "K", "D": "cm2/s", "sigma": "mS/cm", "E_a": "eV", "g0": "1/THz",
                          "band_centre": "meV", "time": "fs", "fit_window": "fs"},
                "timings": timings, "warnings": notes}

@@ -1,0 +1,190 @@
+"""Finite size: the lowest vibrational frequency a periodic cell can hold.
+
+A periodic cell of edge L holds only wave vectors commensurate with it, so no acoustic phonon lies
+below ν_min ≈ v_s/L (smallest commensurate |Q| = 2π/L for a cubic cell). A VDOS feature below ν_min
+(e.g. the Debye ν² law, or the boson-peak region) is not sampled by the cell; `needed_cell_length`
+gives the edge that would reach a target frequency.
+
+`lowest_phonon` measures ν_min directly: the longitudinal and transverse current correlations of the
+host (non-mobile) species at the smallest commensurate |Q| shell, combined with **mass weighting**
+(the centre-of-mass current J = Σ m_j v_j e^{iQ·r_j}, whose long-wavelength modes are the acoustic
+ones; `current_correlations` itself weights its totals by number, so the mass-weighted spectrum is
+built here from its per-pair partials: C_m = Σ_αβ m_α m_β √(N_α N_β) C_αβ / Σ_α N_α m_α), and a
+damped-harmonic-oscillator fit (`fit_dho`) of each spectrum; E₀ is the mode energy,
+v = 2π ν / q = ω/q the phase velocity of the branch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import units
+from ..errors import InputError
+from ..trajectory.model import Trajectory
+from .currents import current_correlations, fit_dho
+from .qpoints import QSet, commensurate_qpoints, reciprocal_cell
+from .windows import WINDOWS
+
+MOBILE_DEFAULT = ("Li", "Na", "Ag", "Cu", "K", "Mg")
+
+#: a cell with less than this number density (atoms/Å³) is taken as a non-periodic placeholder box
+MIN_NUMBER_DENSITY = 1e-3
+
+METHOD = ("transverse/longitudinal current-correlation peak of the host at the smallest commensurate Q, "
+          "DHO fit (mass-weighted host current, Hann lag window)")
+
+#: 1 THz·Å = 100 m/s
+_THZ_A_TO_M_S = 100.0
+
+
+def host_species(traj: Trajectory, mobile=MOBILE_DEFAULT) -> list[str]:
+    """Species of the trajectory that are not mobile (the host framework); the only species if there is one."""
+    species = traj.species
+    if len(species) == 1:
+        return list(species)
+    host = [s for s in species if s not in set(mobile)]
+    if not host:
+        raise InputError(f"every species of this trajectory ({', '.join(species)}) is listed as mobile "
+                         f"({', '.join(mobile)}); pass species= to choose the atoms that carry the phonon")
+    return host
+
+
+def smallest_q_shell(cell, shell_tol: float = 0.02) -> QSet:
+    """The commensurate Q vectors of smallest |Q| (one of each ±Q pair), within a relative `shell_tol`
+    of the minimum (so a nearly cubic cell keeps all three ⟨100⟩ vectors). One shell, with Miller indices."""
+    b = reciprocal_cell(cell)
+    q_top = float(np.linalg.norm(b, axis=1).min()) * (1.0 + shell_tol) + 1e-12
+    qv, hkl = commensurate_qpoints(cell, q_top)
+    qn = np.linalg.norm(qv, axis=1)
+    keep = qn <= qn.min() * (1.0 + shell_tol)
+    return QSet(qv[keep], np.zeros(int(keep.sum()), dtype=int), [float(qn[keep].mean())], hkl[keep],
+                "smallest commensurate shell", {"shell_tol": shell_tol})
+
+
+def needed_cell_length(v_s_m_s: float, nu_thz: float) -> float:
+    """Cell edge L (Å) whose lowest acoustic phonon ν_min = v_s/L equals ν: L = v_s/ν.
+
+    v_s in m/s (1 m/s = 1e-2 Å/ps), ν in THz (1/ps)."""
+    v = float(v_s_m_s)
+    nu = float(nu_thz)
+    if not (np.isfinite(v) and v > 0 and np.isfinite(nu) and nu > 0):
+        raise InputError(f"sound velocity (m/s) and frequency (THz) must be positive and finite, got "
+                         f"v_s={v_s_m_s!r}, nu={nu_thz!r}")
+    return v / _THZ_A_TO_M_S / nu
+
+
+def _check_cell(traj: Trajectory) -> np.ndarray:
+    cell = traj.cells.mean(axis=0)
+    vol = abs(float(np.linalg.det(cell)))
+    if not np.all(np.isfinite(cell)) or vol < 1e-9:
+        raise InputError("the lowest phonon needs a periodic cell (three lattice vectors); this trajectory has "
+                         "a singular or missing cell (non-periodic data)")
+    if traj.n_atoms / vol < MIN_NUMBER_DENSITY:
+        raise InputError(f"the cell holds {traj.n_atoms / vol:.2g} atoms/Å³ (volume {vol:.3g} Å³): a placeholder "
+                         "box of non-periodic data, not a periodic solid; the lowest phonon needs the real "
+                         f"periodic cell (density ≥ {MIN_NUMBER_DENSITY:g} atoms/Å³)")
+    return cell
+
+
+def _resolution_message(fwhm_thz: float, nu_thz: float, max_lag: int, dt: float, n_frames: int,
+                        default_lag: bool) -> str:
+    need_lag = int(np.ceil(max_lag * fwhm_thz / nu_thz)) + 1 if np.isfinite(nu_thz) and nu_thz > 0 else None
+    t_max = (max_lag - 1) * dt * 1e-3
+    msg = (f"too few frames to resolve the lowest phonon: the lag-window resolution (FWHM {fwhm_thz:.3g} THz from "
+           f"max_lag·Δt = {t_max:.3g} ps) must be finer than the fitted frequency "
+           f"({nu_thz:.3g} THz)")
+    if need_lag is not None:
+        frames = f"≥ {2 * need_lag} frames with the default max_lag = n_frames/2" if default_lag else \
+            f"max_lag ≥ {need_lag} (n_frames ≥ {need_lag})"
+        msg += (f"; need max_lag·Δt ≳ {need_lag * dt * 1e-3:.3g} ps, i.e. {frames} (now {n_frames} frames), "
+                "and several times that for a precise frequency")
+    else:
+        msg += f"; run longer (now {n_frames} frames of {dt:g} fs)"
+    return msg
+
+
+def lowest_phonon(traj: Trajectory, species=None, mobile=MOBILE_DEFAULT, *, max_lag: int | None = None,
+                  window: str = "hann", pad: int = 4, e_max: float | None = None, shell_tol: float = 0.02,
+                  backend: str = "auto") -> dict:
+    """Lowest acoustic frequency ν_min the periodic cell holds, from the host current correlations.
+
+    species: atoms that carry the phonon; default the host = every species not in `mobile`
+    (Li6PS5Cl: P, S, Cl), or the only species. The L and T current correlations at the smallest
+    commensurate |Q| shell (cubic cell: |Q| = 2π/L, Q = a*, b*, c*) are combined with mass weighting
+    from the per-pair partials (`current_correlations` weights its own totals by number only; the
+    host species of Li6PS5Cl, 31–35 u, would give nearly the same result either way) and each
+    spectrum is fitted with the DHO form (`fit_dho`) up to `e_max` meV (default 3 × the spectral peak,
+    at least 10 energy points); E₀ is the mode energy, ν = E₀/h.
+
+    Returns {nu_min_THz (min of the T and L branches), nu_T_THz, nu_L_THz, v_T_m_s, v_L_m_s
+    (v = 2πν/q), q_min_per_A (mean |Q| of the shell), cell_length_A (2π/q_min), overdamped_T,
+    overdamped_L (Γ/2 > E₀), gamma_T_THz, gamma_L_THz, method, …} with the fit errors as *_err (NaN
+    where the fit gives none). Γ includes the lag-window broadening (`resolution_fwhm_THz`) and any
+    thermostat friction, so the overdamped flags are upper bounds on the true damping.
+
+    Raises InputError without velocities, for a non-periodic (singular or placeholder-sized) cell, or
+    when the lag-window resolution FWHM is not finer than the fitted lowest frequency (too few frames).
+    """
+    traj.require_velocities()
+    if window not in WINDOWS:
+        raise InputError(f"unknown window {window!r}; choose one of {', '.join(WINDOWS)}")
+    cell = _check_cell(traj)
+    species = traj.species_list(host_species(traj, mobile) if species is None else species)
+    default_lag = max_lag is None
+    max_lag = traj.max_lag(max_lag, minimum=8)
+    qs = smallest_q_shell(cell, shell_tol)
+    ds = current_correlations(traj, qs, species, max_lag=max_lag, window=window, pad=pad, backend=backend)
+
+    counts = np.array([len(traj.indices(s)) for s in species], dtype=float)
+    mass = np.array([float(traj.masses[traj.indices(s)].mean()) for s in species])
+    coef = (mass[:, None] * mass[None, :] * np.sqrt(counts[:, None] * counts[None, :])) / float(np.sum(counts * mass))
+    energy = ds.energy.values
+    fwhm_mev = float(ds.attrs["effective_resolution_fwhm_meV"])
+    fwhm_thz = fwhm_mev / units.THZ_TO_MEV
+    q = float(qs.mean_norm()[0])
+
+    out: dict = {}
+    for kind in ("T", "L"):
+        spec = np.einsum("ab,abe->e", coef, ds[f"C_{kind}_w"].values[:, :, 0, :])
+        pos = energy > 0
+        e_pk = float(energy[pos][np.argmax(spec[pos])])
+        de = float(energy[pos][0])
+        top = max(3.0 * e_pk, 10.5 * de) if e_max is None else float(e_max)
+        try:
+            fit = fit_dho(energy, spec, e_max=top)
+        except InputError:
+            raise InputError(_resolution_message(fwhm_thz, e_pk / units.THZ_TO_MEV, max_lag, traj.dt,
+                                                 traj.n_frames, default_lag)) from None
+        nu = fit["E0_meV"] / units.THZ_TO_MEV
+        err = fit["E0_err_meV"] / units.THZ_TO_MEV
+        err = err if np.isfinite(err) and fit["success"] else float("nan")
+        if not fwhm_thz < nu:
+            raise InputError(_resolution_message(fwhm_thz, nu, max_lag, traj.dt, traj.n_frames, default_lag))
+        g_err = fit["gamma_err_meV"] / units.THZ_TO_MEV
+        out[f"nu_{kind}_THz"] = nu
+        out[f"nu_{kind}_THz_err"] = err
+        out[f"v_{kind}_m_s"] = 2 * np.pi * nu / q * _THZ_A_TO_M_S
+        out[f"v_{kind}_m_s_err"] = 2 * np.pi * err / q * _THZ_A_TO_M_S
+        out[f"gamma_{kind}_THz"] = fit["gamma_meV"] / units.THZ_TO_MEV
+        out[f"gamma_{kind}_THz_err"] = g_err if np.isfinite(g_err) and fit["success"] else float("nan")
+        out[f"overdamped_{kind}"] = bool(fit["overdamped"])
+        out[f"chi2_red_{kind}"] = fit["chi2_red"]
+        out[f"fit_e_max_{kind}_meV"] = top
+
+    low = "T" if out["nu_T_THz"] <= out["nu_L_THz"] else "L"
+    res = {"nu_min_THz": out[f"nu_{low}_THz"], "nu_min_THz_err": out[f"nu_{low}_THz_err"], "lowest_branch": low}
+    res.update(out)
+    res.update({
+        "q_min_per_A": q,
+        "cell_length_A": 2 * np.pi / q,
+        "n_qvectors": int(len(qs.vectors)),
+        "hkl": qs.hkl.tolist(),
+        "species": list(species),
+        "weighting": "mass (Σ m_j v_j e^{iQ·r_j})",
+        "resolution_fwhm_THz": fwhm_thz,
+        "max_lag": int(max_lag),
+        "dt_fs": traj.dt,
+        "n_frames": traj.n_frames,
+        "method": METHOD,
+    })
+    return res
