@@ -101,7 +101,10 @@ def test_liquid_like_is_diffusive_and_linear_with_exact_g0():
     r = analyse_lowfreq(vdos(traj), "P", n_boot=100)
     # exact: D = 0.2 k_BT/(mγ) from the Langevin part; the linear part adds no diffusion
     d_ref = 0.2 * langevin_diffusion_coefficient(temp, mass, gamma)
-    assert r["g0_resolved"] and abs(r["D_from_g0"] / d_ref - 1) < max(3 * r["D_from_g0_err"] / d_ref, 0.05)
+    # within the statistical error plus the stated resolution bias (the smear of the linear rise into ν = 0)
+    bias = r["g0_resolution_bias"] / r["g0"] * r["D_from_g0"]
+    assert r["g0_resolved"] and abs(r["D_from_g0"] - d_ref) < 3 * r["D_from_g0_err"] + bias
+    assert bias < 0.25 * d_ref
     assert r["law"] == "linear" and r["classification"] == "liquid-like"
 
 
@@ -125,18 +128,21 @@ def test_mixed_system_gets_one_verdict_per_species(lattice_vdos):
 def test_exponent_on_its_bound_is_a_failed_fit():
     # a ν⁶ rise lies beyond the exponent's search range: the fit ends on its bound and is not reported
     traj = spectrum_trajectory(lambda nu: nu ** 6 * np.exp(-(nu / 1.5) ** 2), n_atoms=96, n_frames=8192, dt=10.0)
-    r = analyse_lowfreq(vdos(traj), "P", n_boot=60)
+    r = analyse_lowfreq(vdos(traj), "P", n_boot=60, fit_window=(0.3, 1.2))
     assert r["law"] == "unresolved" and "bound" in r["law_reason"]
     assert r["classification"] == "unresolved"
 
 
 def test_verdict_rules():
-    boot = np.random.default_rng(0).normal(1e-3, 1e-4, 200)
-    assert zero_frequency_verdict(1e-3, 1e-4, boot, 0.0)["resolved"]
-    assert not zero_frequency_verdict(1e-3, 1e-4, boot, 2e-3)["resolved"]          # below the leakage bound
-    weak = np.clip(np.random.default_rng(1).normal(1e-5, 1e-4, 200), 0, None)
-    v = zero_frequency_verdict(1e-5, 1e-4, weak, 0.0)
-    assert not v["resolved"] and v["upper"] >= 1e-5 + 2e-4 and "consistent with zero" in v["reason"]
+    assert zero_frequency_verdict(1e-3, 1e-4, 0.0)["resolved"]
+    assert not zero_frequency_verdict(1e-3, 1e-4, 2e-3)["resolved"]                  # below the leakage bound
+    v = zero_frequency_verdict(1e-5, 1e-4, 0.0)
+    assert not v["resolved"] and v["upper"] == pytest.approx(2.1e-4) and "consistent with zero" in v["reason"]
+    assert zero_frequency_verdict(-3e-4, 1e-4, 0.0)["upper"] == pytest.approx(2e-4)   # never a negative bound
+    # a g(0) > 0 that the MSD does not confirm is a slow bounded relaxation, not diffusion
+    v = zero_frequency_verdict(1e-3, 1e-4, 0.0, msd_D=(1e-8, 5e-8))
+    assert not v["resolved"] and "MSD shows no diffusion" in v["reason"]
+    assert zero_frequency_verdict(1e-3, 1e-4, 0.0, msd_D=(1e-5, 1e-6))["resolved"]
     assert law_verdict(1.05, 0.1, [])[0] == "linear"
     assert law_verdict(2.0, 0.1, [])[0] == "Debye"
     assert law_verdict(1.5, 0.2, [])[0] == "unresolved"                              # neither excluded
@@ -183,3 +189,29 @@ def test_leakage_bound_covers_side_lobe_leakage_of_a_sharp_band():
             bound = leakage_bound(nu, g, 0.5 * nu0_thz, window, m, dt)
             assert bound >= leak
             assert bound < 0.05 * g.max()              # and it is a side-lobe level, not the band
+
+
+def test_real_mlmd_run_host_is_not_diffusive_and_li_g0_matches_the_msd():
+    """16 P, 16 Cl, 16 Li of a 25 ps li6ps5cl-snap run of the 416-atom cell at 400 K (tests/data, cut by
+    scripts/make_mlmd_fixture.py; the cell's lowest phonon stored with it): the host's g(0) is consistent
+    with zero (never negative, never 'diffusive'), and Li's g(0) gives the MSD's D within the errors."""
+    import json
+    from pathlib import Path
+
+    from superionic.analysis.diffusion import diffusion
+    from superionic.analysis.vdos import vdos_summary
+    from superionic.trajectory import read_trajectory
+
+    traj = read_trajectory(Path(__file__).parent / "data" / "li6ps5cl_snap_400K_subset.h5")
+    d = diffusion(traj)
+    msd = {s: (float(d.D.sel(species=s)), float(d.D_err.sel(species=s))) for s in d.species.values}
+    lowest = json.loads(traj.metadata["lowest_phonon_json"])
+    for msd_d in (None, msd):                      # the verdicts hold with and without the MSD cross-check
+        s = vdos_summary(vdos(traj), lowest_phonon=lowest, msd_D=msd_d, n_boot=100)["species"]
+        for host in ("P", "Cl"):
+            v = s[host]
+            assert not v["g0_resolved"] and v["classification"] not in ("diffusive", "liquid-like")
+            assert 0 <= v["g0"] <= v["g0_upper"] < 0.05 * s["Li"]["g0"] and v["D_from_g0"] >= 0
+        li = s["Li"]
+        assert li["g0_resolved"] and li["classification"] in ("diffusive", "liquid-like")
+        assert abs(li["D_from_g0"] - msd["Li"][0]) < 2 * np.hypot(li["D_from_g0_err"], msd["Li"][1])

@@ -2,35 +2,36 @@
 
 For a species (or atom group) of a `vdos` Dataset:
 
-* the model g(ν) = g₀ + a νⁿ with **g₀ ≥ 0 and g ≥ 0 on the whole window** (non-negative least
-  squares on the end values g(0), g(ν_hi)), so the fitted spectrum is admissible by construction. The fit is a *forward model*: the trial spectrum is convolved with
-  the spectral kernel of the lag window before it is compared with the data, so the finite resolution
-  (which turns a Debye ν² into ν² + σ², a spurious g₀ > 0) biases neither g₀ nor n. Default window:
-  from one resolution FWHM to max(0.15 × the median frequency of the band, 8 FWHM above the start).
-* verdict (a), the zero-frequency limit: g(0) > 0 is *resolved* (the species diffuses) when g₀ > 3σ,
-  g₀ exceeds the bound on side-lobe leakage of the band through the lag window (`leakage_bound`),
-  fewer than 2.5 % of the bootstrap fits end on g₀ = 0, and the MSD of the same atoms confirms
-  diffusion when it is given (a windowed g₀ > 0 can also come from a slow bounded relaxation, e.g. anion
-  reorientations, longer than the lag window); otherwise g(0) is *consistent with zero* and only an
-  upper bound (95 %) is reported (an estimate pinned at g₀ = 0 gets no error bar). D_from_g0 = g₀ Z(0)/12, i.e. g_ν(0) = 4mD/(k_B T)
-  with T the kinetic temperature m<v²>/3k_B of the same velocities (exact Green–Kubo), never negative.
-* verdict (b), the law: 'linear' (n ≈ 1, liquid-like), 'Debye' (n ≈ 2), 'other' (a resolved exponent
-  that is neither, e.g. a sublinear rise) or 'unresolved'. Unresolved
-  when the window reaches into the band (too short a run), when the window lies below the lowest
-  phonon of the cell (`finite_size.lowest_phonon`: a cell of edge L holds no vibration below ~v_s/L,
-  so such a window is not a bulk property), when the exponent ends on its search bound or a = 0 (a fit
-  on a bound is a failed fit, never a number), when the spectrum falls on the window (a < 0:
-  relaxational, not vibrational), or when n is too uncertain to exclude either law at 2σ.
-  With the lowest phonon known, the law is fitted on a window starting at 2 ν_min (just above ν_min
-  the cell holds only a few discrete shells of modes), with g₀ held at the zero-frequency fit's value
-  (per bootstrap replica); the verdict then describes the cell's continuum above that frequency.
+* verdict (a), the zero-frequency limit. The estimate is the windowed spectrum at ν = 0,
+  g(0) = 4∫w(t)Ẑ(t)dt, i.e. the Green–Kubo integral with the lag window: D_from_g0 = g(0)·Z(0)/12
+  (g_ν(0) = 4mD/k_BT with T the kinetic temperature m<v²>/3k_B of the same velocities), so the VDOS and
+  Green–Kubo routes agree by construction and the MSD route within its errors. g(0) > 0 is *resolved*
+  (the species diffuses) when g(0) > 3σ, when it exceeds what the window can carry to ν = 0 from a
+  spectrum that vanishes there — the side-lobe leakage of the band beyond the main lobe
+  (`leakage_bound`) plus the main-lobe smear of a linear rise from zero (`main_lobe_smear`; the smear
+  of the rise above g(0) is reported as the resolution's systematic bias on g(0), `g0_resolution_bias`)
+  — and, when the MSD D of the same atoms is given, when the
+  MSD confirms diffusion (a windowed g(0) > 0 can also come from a slow bounded relaxation, e.g. anion
+  reorientations, longer than the lag window). Otherwise g(0) is *consistent with zero*: the reported
+  g0 is clipped at 0 and only the upper bound max(g(0), 0) + 2σ is a result. Nothing is ever negative.
+* verdict (b), the law of g − g(0) ≈ a νⁿ on a low-frequency window, a *forward model*: the trial
+  spectrum is convolved with the spectral kernel of the lag window before it is compared with the
+  data, so the finite resolution (which turns a Debye ν² into ν² + σ²) does not bias n. g(0) is held at
+  verdict (a)'s value (0 when not resolved), and the fit is admissible by construction: g ≥ 0 on the
+  whole window (non-negative least squares on its end value). Default window: from one resolution FWHM
+  to max(0.15 × the median frequency of the band, 8 FWHM above the start, twice the start). The law is
+  'linear' (n ≈ 1, liquid-like), 'Debye' (n ≈ 2), 'other' (a resolved exponent that is neither, e.g. a
+  sublinear rise) or 'unresolved': when the window reaches into the band (too short a run), when it lies
+  below the lowest phonons of the cell (`finite_size.lowest_phonon`: a cell of edge L holds no vibration
+  below ν_min ≈ v_s/L and only a few discrete shells just above it, so with ν_min known the window starts
+  at 2 ν_min), when the exponent ends on its search bound (a fit on a bound is a failed fit, never a
+  number), when the spectrum falls on the window (relaxational, not vibrational), or when n is too
+  uncertain to tell the laws apart.
 * the seed's 'liquid-like' is (a) and (b) together: g(0) > 0 *and* a linear law (`classify`).
-* the alternative fit g₀ + aν + bν² (all ≥ 0, same forward model) and a Debye fit g₀ + aν².
+* alternatives on the same window: g − g(0) = aν + bν² and the Debye form aν² (for ν_D).
 * uncertainties from a bootstrap over the units kept by `vdos` (atom subsets × time blocks): the
-  units are resampled with replacement, the spectrum is recomputed and refitted.
-
-Fit weights are 1/σ_i² with σ_i the bootstrap spread of each spectral point (relative weights 1/g²
-when fewer than 3 units exist).
+  units are resampled with replacement, the spectrum is recomputed and refitted. Fit weights are 1/σ_i²
+  with σ_i the bootstrap spread of each spectral point (relative weights 1/g² without bootstrap units).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import warnings
 
 import numpy as np
 import xarray as xr
-from scipy.optimize import lsq_linear, minimize_scalar, nnls
+from scipy.optimize import minimize_scalar, nnls
 
 from .. import units
 from ..errors import InputError
@@ -132,11 +133,11 @@ def fit_power_law(model: ForwardModel, y: np.ndarray, w: np.ndarray, fix_n: floa
 
 
 def fit_quadratic(model: ForwardModel, y: np.ndarray, w: np.ndarray) -> dict:
-    """Weighted fit of g₀ + aν + bν² (forward-modelled) with g₀ ≥ 0 (a, b free)."""
+    """Weighted linear fit of aν + bν² (forward-modelled) to y = g − g(0)."""
     sw = np.sqrt(w)
-    a = np.column_stack([np.ones_like(y), model.basis(1.0), model.basis(2.0)]) * sw[:, None]
-    sol = lsq_linear(a, y * sw, bounds=([0.0, -np.inf, -np.inf], np.inf), method="bvls")
-    return {"g0": float(sol.x[0]), "a": float(sol.x[1]), "b": float(sol.x[2]), "chi2": float(2 * sol.cost)}
+    a = np.column_stack([model.basis(1.0), model.basis(2.0)]) * sw[:, None]
+    coef, *_ = np.linalg.lstsq(a, y * sw, rcond=None)
+    return {"a": float(coef[0]), "b": float(coef[1])}
 
 
 def leakage_bound(nu: np.ndarray, g: np.ndarray, above: float, window: str, max_lag: int,
@@ -162,6 +163,19 @@ def leakage_bound(nu: np.ndarray, g: np.ndarray, above: float, window: str, max_
     far = nu > above
     dnu = float(nu[1] - nu[0])
     return float(2.0 * np.sum(np.clip(g[far], 0.0, None) * env[far]) * dnu)
+
+
+def main_lobe_smear(nu: np.ndarray, g: np.ndarray, fwhm: float, window: str, max_lag: int, dt_fs: float,
+                    base: float = 0.0) -> float:
+    """What the window's main lobe (|ν| < 2 FWHM) carries to ν = 0 (1/THz) from a linear rise from `base`
+    at ν = 0 to the measured g(2 FWHM): ∫K(ν)·(g(2F) − base)₊|ν|/2F dν. With base = 0 it bounds what a
+    spectrum vanishing at ν = 0 can show there (a windowed g(0) below it can be the smear of a
+    vibrational rise, not diffusion); with base = g(0) it is the resolution's systematic bias on g(0)."""
+    edge = 2.0 * fwhm
+    rise = max(float(np.interp(edge, nu, g)) - base, 0.0)
+    grid = np.linspace(-edge, edge, 801)
+    k = window_kernel(window, max_lag, dt_fs, grid)
+    return float(np.trapezoid(k * rise * np.abs(grid) / edge, grid))
 
 
 # --------------------------------------------------------------------------- windows
@@ -220,25 +234,22 @@ def _std(values) -> float:
 
 
 # --------------------------------------------------------------------------- verdicts
-def zero_frequency_verdict(g0: float, g0_err: float, boot_g0: np.ndarray | None, leakage: float,
-                           noise: float = 0.0, msd_D: tuple[float, float] | None = None) -> dict:
-    """Verdict (a): is g(0) > 0 resolved? Returns {'resolved': bool, 'upper': 95 % bound or NaN, 'reason'}.
+def zero_frequency_verdict(g0: float, g0_err: float, leakage: float,
+                           msd_D: tuple[float, float] | None = None) -> dict:
+    """Verdict (a) on the windowed value g(ν = 0) ± σ (1/THz): {'resolved': bool, 'upper': bound or NaN, 'reason'}.
 
-    Resolved (diffusive) when g₀ > 3σ, g₀ exceeds the window-leakage bound, fewer than 2.5 % of the
-    bootstrap fits end on the bound g₀ = 0, and — when the MSD route is given as `msd_D` = (D, σ) in
-    cm²/s — the MSD confirms diffusion (D > 2σ): a g₀ > 0 that the MSD does not confirm is a slow
-    non-diffusive relaxation (rotations, rattling between sites) longer than the lag window. Otherwise
-    g(0) is consistent with zero and only its upper bound is a result: the 95 % bootstrap quantile, at
-    least g₀ + 2σ and twice the spectrum's noise at the lowest fitted frequency (`noise`, 1/THz).
+    Resolved (diffusive) when g(0) > 3σ, g(0) exceeds the side-lobe leakage of the spectrum beyond the
+    window's main lobe (`leakage`), and — when the MSD route is given as `msd_D` = (D, σ) in cm²/s — the
+    MSD confirms diffusion (D > 2σ): a g(0) > 0 that the MSD does not confirm is a slow non-diffusive
+    relaxation (rotations, rattling between sites) longer than the lag window. Otherwise g(0) is
+    consistent with zero and only its upper bound max(g(0), 0) + 2σ (≈ 97.5 %) is a result.
     """
-    if boot_g0 is None or not np.isfinite(g0_err):
+    if not np.isfinite(g0_err):
         return {"resolved": False, "upper": float("nan"),
                 "reason": "no uncertainty (fewer than 3 bootstrap units): g(0) is not assessed"}
-    on_bound = float(np.mean(boot_g0 <= 0.0))
-    upper = max(float(np.quantile(boot_g0, UPPER_QUANTILE)), g0 + 2.0 * g0_err, 2.0 * noise)
-    if g0 <= 3.0 * g0_err or on_bound >= 0.025:
-        return {"resolved": False, "upper": upper, "reason": f"g(0) is consistent with zero: < {upper:.2g} 1/THz "
-                f"(95 %; {100 * on_bound:.0f} % of bootstrap fits at g(0) = 0)"}
+    upper = max(g0, 0.0) + 2.0 * g0_err
+    if g0 <= 3.0 * g0_err:
+        return {"resolved": False, "upper": upper, "reason": f"g(0) is consistent with zero: < {upper:.2g} 1/THz"}
     if g0 <= leakage:
         return {"resolved": False, "upper": upper, "reason": f"g(0) = {g0:.2g} 1/THz is below the lag window's "
                 f"side-lobe leakage of the band ({leakage:.2g} 1/THz): run longer"}
@@ -310,14 +321,9 @@ def analyse_lowfreq(ds: xr.Dataset, name: str, fit_window: tuple[float, float] |
     fwhm = float(ds.attrs["resolution_fwhm_THz"])
     dnu = float(nu[1] - nu[0])
     median = band_median(nu, g)
-    lo, hi = fit_window if fit_window is not None else default_fit_window(nu, g, fwhm)
-    mask = _check_window(nu, lo, hi)
-    model = ForwardModel(nu[mask], window, max_lag, dt, dnu, fwhm)
-
-    # the law's window: above the lowest phonon of the cell when it is known
     flags: list[str] = []
     finite = None
-    law_lo, law_hi = lo, hi
+    lo, hi = fit_window if fit_window is not None else default_fit_window(nu, g, fwhm)
     if fit_window is None and hi > COARSE_FRACTION * median:
         flags.append(f"the resolution ({fwhm:.3g} THz FWHM) is coarse for this band (median {median:.3g} THz): "
                      "the window reaches into the band; run longer")
@@ -325,21 +331,22 @@ def analyse_lowfreq(ds: xr.Dataset, name: str, fit_window: tuple[float, float] |
         from .finite_size import needed_cell_length
         nu_min = float(lowest_phonon["nu_min_THz"])
         v_s = float(lowest_phonon.get("v_T_m_s", np.nan))
-        # the edge at which the resolution-limited window would lie above FINITE_SIZE_START × ν_min
-        need = FINITE_SIZE_START * needed_cell_length(v_s, lo) if np.isfinite(v_s) else float("nan")
+        # the edge at which the resolution-limited window would start at FINITE_SIZE_START × ν_min
+        need = FINITE_SIZE_START * needed_cell_length(v_s, max(lo, fwhm)) if np.isfinite(v_s) else float("nan")
         finite = {"nu_min_THz": nu_min, "v_s_m_s": v_s, "method": lowest_phonon.get("method", ""),
                   "needed_L_A": float(need)}
-        if fit_window is not None and lo < FINITE_SIZE_START * nu_min:
-            flags.append(f"the window starts below {FINITE_SIZE_START:g}× the lowest phonon of this cell ({nu_min:.3g} THz): "
-                         f"not a bulk property; needs L ≥ {finite['needed_L_A']:.0f} Å")
-        elif fit_window is None and FINITE_SIZE_START * nu_min > lo:
-            law_lo, law_hi = default_fit_window(nu, g, fwhm, start=FINITE_SIZE_START * nu_min)
-            if law_hi > COARSE_FRACTION * median:
-                flags.append(f"below the lowest phonon of this cell ({nu_min:.3g} THz) there are no vibrations, "
-                             f"and above it the window reaches into the band: not a bulk property; needs "
-                             f"L ≥ {finite['needed_L_A']:.0f} Å")
-    law_mask = mask if (law_lo, law_hi) == (lo, hi) else _check_window(nu, law_lo, law_hi)
-    law_model = model if law_mask is mask else ForwardModel(nu[law_mask], window, max_lag, dt, dnu, fwhm)
+        start = FINITE_SIZE_START * nu_min
+        if fit_window is not None and lo < start:
+            flags.append(f"the window starts below {FINITE_SIZE_START:g}× the lowest phonon of this cell "
+                         f"({nu_min:.3g} THz): not a bulk property; needs L ≥ {need:.0f} Å")
+        elif fit_window is None and start > lo:
+            lo, hi = default_fit_window(nu, g, fwhm, start=start)
+            if hi > COARSE_FRACTION * median:
+                flags.append(f"below {FINITE_SIZE_START:g}× the lowest phonon of this cell ({nu_min:.3g} THz) its "
+                             "modes are few and discrete, and above it the window reaches into the band: not a bulk "
+                             f"property; needs L ≥ {need:.0f} Å")
+    mask = _check_window(nu, lo, hi)
+    model = ForwardModel(nu[mask], window, max_lag, dt, dnu, fwhm)
 
     sums, cnt = sel.vacf_units.values, sel.unit_pairs.values
     keep = cnt[:, 0] > 0
@@ -351,58 +358,52 @@ def analyse_lowfreq(ds: xr.Dataset, name: str, fit_window: tuple[float, float] |
     if boot:
         samples = np.random.default_rng(seed).integers(0, k, (n_boot, k))
         gb, z0b = _spectra_from_units(sums, cnt, dt, window, samples)
-
-    def weights(m: np.ndarray) -> np.ndarray:
-        y = g[m]
-        floor = 1e-3 * np.abs(y).max() + 1e-300
-        if gb is None:
-            return 1.0 / np.maximum(np.abs(y), floor) ** 2
-        return 1.0 / np.maximum(gb[:, m].std(axis=0, ddof=1), floor) ** 2
-
-    if not boot and n_boot > 1:
+    elif n_boot > 1:
         warnings.warn(f"{name}: only {k} bootstrap unit(s); uncertainties are not available "
                       "(use more atoms, atom_groups or time_blocks)", RuntimeWarning, stacklevel=2)
-    w, lw = weights(mask), weights(law_mask)
-    same = law_mask is mask
-
-    def fits(y_all: np.ndarray) -> tuple[dict, dict, dict, dict]:
-        zero = fit_power_law(model, y_all[mask], w)
-        law = zero if same else fit_power_law(law_model, y_all[law_mask], lw, g0=zero["g0"])
-        return zero, law, fit_quadratic(model, y_all[mask], w), fit_power_law(model, y_all[mask], w, fix_n=2.0)
-
-    zero, law, quad, deb = fits(g)
-    res = {"g0": zero["g0"], "exponent": law["n"], "amplitude": law["a"], "g_at_zero": float(g[0]),
-           "fit_window": [float(lo), float(hi)], "law_window": [float(law_lo), float(law_hi)],
-           "n_fit_points": int(mask.sum()), "quadratic": {"g0": quad["g0"], "a": quad["a"], "b": quad["b"]},
-           "debye_a": deb["a"], "n_units": k, "z0": z0, "finite_size": finite}
+    y = g[mask]
+    floor = 1e-3 * np.abs(y).max() + 1e-300
+    w = 1.0 / np.maximum(np.abs(y) if gb is None else gb[:, mask].std(axis=0, ddof=1), floor) ** 2
     nan = float("nan")
-    boot_g0 = None
-    if boot:
-        reps = [fits(gb[i]) for i in range(n_boot)]
-        boot_g0 = np.array([r[0]["g0"] for r in reps])
-        res["g0_err"] = _std(boot_g0)
-        res["exponent_err"] = _std([r[1]["n"] for r in reps])
-        res["amplitude_err"] = _std([r[1]["a"] for r in reps])
-        res["g_at_zero_err"] = _std(gb[:, 0])
-        for key in ("g0", "a", "b"):
-            res["quadratic"][key + "_err"] = _std([r[2][key] for r in reps])
-        res["debye_a_err"] = _std([r[3]["a"] for r in reps])
-        res["D_from_g0_err"] = _std(boot_g0 * 1e3 * z0b / 12.0 * units.A2_PER_FS_TO_CM2_PER_S)
-    else:
-        for key in ("g0_err", "exponent_err", "amplitude_err", "g_at_zero_err", "debye_a_err", "D_from_g0_err"):
-            res[key] = nan
-        for key in ("g0", "a", "b"):
-            res["quadratic"][key + "_err"] = nan
     to_d = 1e3 * z0 / 12.0 * units.A2_PER_FS_TO_CM2_PER_S          # g(0) in 1/THz → D in cm²/s
-    res["D_from_g0"] = res["g0"] * to_d
-    res["D_at_zero"] = res["g_at_zero"] * to_d                     # windowed Green–Kubo: a diagnostic, may be < 0
-    res["leakage_bound"] = leakage_bound(nu, g, hi, window, max_lag, dt)
-    noise = float(gb[:, mask][:, 0].std(ddof=1)) if gb is not None else 0.0
-    zv = zero_frequency_verdict(res["g0"], res["g0_err"], boot_g0, res["leakage_bound"], noise, msd_D)
-    res.update(g0_resolved=zv["resolved"], g0_upper=zv["upper"], g0_reason=zv["reason"],
-               D_from_g0_upper=zv["upper"] * to_d)
-    if res["g0"] <= 0.0:          # an estimate pinned on its bound has no error bar: only the upper bound
-        res["g0_err"] = res["D_from_g0_err"] = nan
+
+    def fits(y_all: np.ndarray) -> tuple[dict, dict, dict]:
+        """(law, quadratic, Debye) fits of one spectrum on the window, g(0) held at its ν = 0 value (≥ 0)."""
+        g0, yw = max(float(y_all[0]), 0.0), y_all[mask]
+        return (fit_power_law(model, yw, w, g0=g0), fit_quadratic(model, yw - g0, w),
+                fit_power_law(model, yw, w, fix_n=2.0, g0=g0))
+
+    # (a) the zero-frequency limit: the windowed Green–Kubo value g(ν = 0) and its verdict
+    g_zero = float(g[0])
+    g_zero_err = _std(gb[:, 0]) if boot else nan
+    leak = leakage_bound(nu, g, 2.0 * fwhm, window, max_lag, dt)
+    smear = main_lobe_smear(nu, g, fwhm, window, max_lag, dt)
+    zv = zero_frequency_verdict(g_zero, g_zero_err, leak + smear, msd_D)
+    g0 = max(g_zero, 0.0)
+    res: dict = {"g0": g0, "g0_err": g_zero_err if g_zero > 0 else nan, "g0_resolved": zv["resolved"],
+                 "g0_upper": zv["upper"], "g0_reason": zv["reason"],
+                 "g0_resolution_bias": main_lobe_smear(nu, g, fwhm, window, max_lag, dt, base=g0),
+                 "leakage_bound": leak, "g_at_zero": g_zero, "g_at_zero_err": g_zero_err,
+                 "D_at_zero": g_zero * to_d, "D_from_g0": g0 * to_d,
+                 "D_from_g0_err": _std(gb[:, 0] * z0b) * 1e3 / 12.0 * units.A2_PER_FS_TO_CM2_PER_S
+                 if boot and g_zero > 0 else nan,
+                 "D_from_g0_upper": zv["upper"] * to_d, "n_units": k, "z0": z0, "finite_size": finite,
+                 "fit_window": [float(lo), float(hi)], "n_fit_points": int(mask.sum())}
+    law, quad, deb = fits(g)
+    reps = [fits(gb[i]) for i in range(n_boot)] if boot else []
+
+    # (b) the law of g − g(0) on the window
+    res.update(exponent=law["n"], amplitude=law["a"], quadratic={"a": quad["a"], "b": quad["b"]},
+               debye_a=deb["a"])
+    if boot:
+        res["exponent_err"] = _std([r[0]["n"] for r in reps])
+        res["amplitude_err"] = _std([r[0]["a"] for r in reps])
+        for key in ("a", "b"):
+            res["quadratic"][key + "_err"] = _std([r[1][key] for r in reps])
+        res["debye_a_err"] = _std([r[2]["a"] for r in reps])
+    else:
+        res.update(exponent_err=nan, amplitude_err=nan, debye_a_err=nan)
+        res["quadratic"].update(a_err=nan, b_err=nan)
     if law["n_at_bound"]:
         flags.append(f"the exponent ended on its search bound ({law['n']:.2f}): the fit failed")
     if not law["rising"]:
@@ -426,10 +427,9 @@ def lowfreq(ds: xr.Dataset, fit_window: tuple[float, float] | None = None, n_boo
     data = {k: ("name", np.array([r[k] for r in rows]), {"units": u}) for k, u in spec.items()}
     for key in ("g0_resolved", "law", "classification"):
         data[key] = ("name", np.array([r[key] for r in rows]), {"units": units.DIMENSIONLESS})
-    for key in ("fit_window", "law_window"):
-        data[key] = (("name", "bound"), np.array([r[key] for r in rows]), {"units": units.FREQUENCY})
+    data["fit_window"] = (("name", "bound"), np.array([r["fit_window"] for r in rows]), {"units": units.FREQUENCY})
     out = xr.Dataset(data, coords={"name": names, "bound": ["low", "high"]})
-    out.attrs.update(analysis="lowfreq", model="g0 + a nu^n (g0 >= 0, g >= 0 on the window) convolved with the lag-window kernel",
+    out.attrs.update(analysis="lowfreq", model="g(0): windowed Green-Kubo value; law: g(0) + a nu^n (g >= 0 on the window) convolved with the lag-window kernel",
                      n_boot=n_boot, window=ds.attrs["window"],
                      verdicts="g0_resolved: g(0) > 0 at 3 sigma above leakage; law: linear | Debye | unresolved; "
                               "liquid-like = g(0) > 0 and linear")
