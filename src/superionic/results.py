@@ -73,3 +73,16 @@ def resolved_text(value: float, err: float, unit: str = "", length_ps: float | N
         tail = f"; needs ≳ {need:.0f} ps" if finite(need) else ""
         return f"not resolved (±{err:.2g}{u}{tail})"
     return f"{value:.{digits}g} ± {err:.2g}{u}"
+
+
+def positive_text(value: float, err: float, unit: str = "", digits: int = 3) -> str:
+    """A quantity that cannot be negative (D, g(0)): 'v ± σ unit' when v > 2σ, else 'consistent with zero
+    (< max(v, 0) + 2σ unit)' — a negative estimate is never shown as a result."""
+    u = f" {unit}" if unit else ""
+    if not finite(value):
+        return "–"
+    if not finite(err):
+        return f"{value:.{digits}g}{u} (no error estimate)" if value >= 0 else "–"
+    if value > 2.0 * err:
+        return f"{value:.{digits}g} ± {err:.2g}{u}"
+    return f"consistent with zero (< {max(value, 0.0) + 2.0 * err:.2g}{u})"

@@ -189,7 +189,7 @@ MAX_EXPONENT_ERR = 0.5
 #: ν_min a small cell holds a few discrete commensurate shells (ν_min·√(h²+k²+l²)), not a continuum
 FINITE_SIZE_START = 2.0
 #: |n − 1| (linear) or |n − 2| (Debye) up to this much (plus 2σ) counts as that law
-LAW_TOLERANCE = 0.35
+LAW_TOLERANCE = 0.25
 
 
 def band_median(nu: np.ndarray, g: np.ndarray) -> float:

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from ..errors import InputError
+from ..results import positive_text
 from .app import analyze_app
 from .common import load, parse_mapping, parse_species, positive, print_json, save_dataset
 
@@ -49,7 +50,7 @@ def _verdict_line(v: dict) -> str:
         g0 = (f"g(0) = {v['g0']:.3g} ± {v['g0_err']:.2g} 1/THz (diffusive; D_from_g0 = {v['D_from_g0']:.3g} ± "
               f"{v['D_from_g0_err']:.2g} cm²/s)")
     else:
-        g0 = f"g(0) consistent with zero (< {v['g0_upper']:.2g} 1/THz, 95 %)"
+        g0 = f"g(0) consistent with zero (< {v['g0_upper']:.2g} 1/THz, 2σ)"
     if v["law"] == "unresolved":
         law = f"law unresolved ({v['law_reason']})"
     else:
@@ -146,7 +147,7 @@ def vdos_cmd(
             typer.echo(f"  {s:>6}: {_verdict_line(v)}")
             line = f"          band centre {v['band_centre']:.1f} meV, T_kin = {v['kinetic_temperature']:.0f} K"
             if "D_msd" in v:
-                line += f", D_msd = {v['D_msd']:.3g} ± {v.get('D_msd_err', float('nan')):.2g} cm²/s"
+                line += f", D_msd {positive_text(v['D_msd'], v.get('D_msd_err', float('nan')), 'cm²/s')}"
             typer.echo(line)
     typer.echo("GDOS weights: " + ", ".join(f"{k} {v:.2f}" for k, v in summary["gdos_weights"].items()))
     for p in (out, gdos_out):

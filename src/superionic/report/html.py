@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..results import resolved_text
+from ..results import positive_text, resolved_text
 from .figures import sqe_overview_figure, to_png_base64, vdos_figure
 
 CSS = """
@@ -57,8 +57,10 @@ def _pm(v: dict, key: str, digits: int = 3) -> str:
 
 
 def _d(v: dict) -> str:
-    """D ± σ, marked † when no diffusive regime was found on the fit window."""
-    return _pm(v, "D") + ("" if v.get("window_ok", True) or not v else " †")
+    """D ± σ (or 'consistent with zero (< bound)'), marked † when no diffusive regime was found on the fit window."""
+    if not v:
+        return "–"
+    return html.escape(positive_text(v.get("D"), v.get("D_err"))) + ("" if v.get("window_ok", True) else " †")
 
 
 def _g0(v: dict) -> str:
