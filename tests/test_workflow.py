@@ -200,3 +200,17 @@ def test_enhancement_rows_carry_the_host_reference_and_stiffness(tmp_path):
     k2, rigid = rows["T500K-tethered-k2"], rows["T500K-rigid-anions"]
     assert k2["host_reference"] == "snapshot" and k2["stiffness_eV_per_A2"] == 2.0
     assert "host_reference" not in rigid and "stiffness_eV_per_A2" not in rigid
+
+
+def test_every_example_study_validates():
+    from pathlib import Path
+
+    from superionic.workflow.config import load_config
+
+    examples = sorted((Path(__file__).parents[1] / "examples").glob("*.yaml"))
+    assert {p.name for p in examples} >= {"quickstart.yaml", "ding2025.yaml", "chgnet_quickstart.yaml"}
+    for p in examples:
+        cfg = load_config(p)
+        assert cfg.temperatures and cfg.md.steps > 0
+    quick = load_config(examples[[p.name for p in examples].index("quickstart.yaml")])
+    assert quick.potential == "li6ps5cl-snap" and "frozen-host" in quick.protocols and len(quick.temperatures) == 2

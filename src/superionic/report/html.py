@@ -257,8 +257,9 @@ def write_report(out: str | Path, summary: dict) -> Path:
     arr = series.get("arrhenius")
     if arr:
         parts.append("<h2>Arrhenius</h2>")
-        parts.append(f"<p>E<sub>a</sub> = {_pm(arr, 'E_a')} eV, D<sub>0</sub> = {_pm(arr, 'D0')} cm²/s; "
-                     f"D({mobile}, 300 K) = {_pm(arr, 'D_300K')} cm²/s"
+        parts.append(f"<p>E<sub>a</sub> = {_res(arr['E_a'], arr['E_a_err'], unit='eV')}, "
+                     f"D<sub>0</sub> = {_res(arr['D0'], arr['D0_err'], unit='cm²/s')}; "
+                     f"D({mobile}, 300 K) = {_res(arr['D_300K'], arr['D_300K_err'], unit='cm²/s')}"
                      f"{' — <b>extrapolated</b> beyond the simulated range' if arr.get('D_300K_extrapolated') else ''}."
                      "</p>")
         if not arr.get("all_windows_diffusive", True):
