@@ -121,19 +121,22 @@ def _crossover_row(series: dict, mobile: str) -> dict:
                 if all(v == "linear" for v in resolved) else "not reproduced", rule)
 
 
-def _arrhenius_at(temps, d, e, t0: float = 300.0) -> tuple[float, float] | None:
+def _arrhenius_at(temps, d, e, t0: float = 300.0) -> dict | None:
+    """Arrhenius fit of D(T) ± σ: {'D', 'D_err' at t0, 'E_a', 'E_a_err' eV}; None with < 2 usable temperatures."""
     from ..analysis.arrhenius import arrhenius
 
     ok = [i for i in range(len(temps)) if finite(d[i], e[i]) and d[i] > 0 and e[i] > 0]
     if len({temps[i] for i in ok}) < 2:
         return None
     ds = arrhenius([temps[i] for i in ok], [d[i] for i in ok], [e[i] for i in ok], predict_at=[t0])
-    return float(ds.predicted[0]), float(ds.predicted_err[0])
+    return {"D": float(ds.predicted[0]), "D_err": float(ds.predicted_err[0]), "E_a": float(ds.E_a),
+            "E_a_err": float(ds.E_a_err)}
 
 
 def enhancement_at(enh: dict, t0: float = 300.0) -> dict:
     """Per suppression protocol (and stiffness/reference): D_free/D_suppressed at t0 from the Arrhenius fits of
-    both D series (independent errors in quadrature on the log scale); marked extrapolated outside the range."""
+    both D series (independent errors in quadrature on the log scale), with both activation energies (eV);
+    marked extrapolated outside the fitted range."""
     groups: dict[str, list[dict]] = {}
     for v in enh.values():
         groups.setdefault(_protocol_name(v), []).append(v)
@@ -145,10 +148,12 @@ def enhancement_at(enh: dict, t0: float = 300.0) -> dict:
         sup = _arrhenius_at(temps, [v["D_suppressed"] for v in rows], [v["D_suppressed_err"] for v in rows], t0)
         if free is None or sup is None:
             continue
-        ratio = free[0] / sup[0]
-        err = ratio * float(np.hypot(free[1] / free[0], sup[1] / sup[0]))
-        out[name] = {"temperature_K": t0, "ratio": ratio, "ratio_err": err, "D_free": free[0], "D_free_err": free[1],
-                     "D_suppressed": sup[0], "D_suppressed_err": sup[1],
+        ratio = free["D"] / sup["D"]
+        err = ratio * float(np.hypot(free["D_err"] / free["D"], sup["D_err"] / sup["D"]))
+        out[name] = {"temperature_K": t0, "ratio": ratio, "ratio_err": err, "D_free": free["D"],
+                     "D_free_err": free["D_err"], "D_suppressed": sup["D"], "D_suppressed_err": sup["D_err"],
+                     "E_a_free": free["E_a"], "E_a_free_err": free["E_a_err"], "E_a_suppressed": sup["E_a"],
+                     "E_a_suppressed_err": sup["E_a_err"],
                      "extrapolated": bool(t0 < min(temps) or t0 > max(temps)), "fitted_K": [min(temps), max(temps)]}
     return out
 
@@ -173,7 +178,9 @@ def _enhancement_row(series: dict, durations: dict[float, float]) -> dict:
     parts, verdicts = [], []
     for name, v in at300.items():
         txt = resolved_text(v["ratio"], v["ratio_err"])
-        parts.append(f"{name}: {txt} at 300 K ({'extrapolated' if v['extrapolated'] else 'measured'})")
+        parts.append(f"{name}: {txt} at 300 K ({'extrapolated' if v['extrapolated'] else 'measured'}; E_a free "
+                     f"{resolved_text(v['E_a_free'], v['E_a_free_err'], 'eV')}, suppressed "
+                     f"{resolved_text(v['E_a_suppressed'], v['E_a_suppressed_err'], 'eV')})")
         verdicts.append(_ratio_verdict(v["ratio"], v["ratio_err"]))
     for v in sorted(enh.values(), key=lambda v: (_protocol_name(v), v["temperature_K"])):
         length = durations.get(v["temperature_K"])
