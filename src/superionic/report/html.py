@@ -16,7 +16,7 @@ CSS = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;line-height:1.45}
 h1{font-size:1.6em} h2{font-size:1.25em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
 table{border-collapse:collapse;margin:.6em 0} td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
-th{background:#f3f3f3} img{max-width:100%} .note{color:#555;font-size:.92em} code{background:#f5f5f5}
+th{background:#f3f3f3} img{max-width:100%} table.findings td{text-align:left;vertical-align:top} .note{color:#555;font-size:.92em} code{background:#f5f5f5}
 """
 
 
@@ -113,6 +113,7 @@ def _findings_section(found: dict) -> str:
             for r in found["rows"]]
     return ("<h2>What this study found</h2>"
             + _table(["claim of the seed study (Ding et al. 2025)", "seed", "this study (1σ)", "verdict"], rows)
+            .replace("<table>", "<table class='findings'>", 1)
             + "<p class='note'>Verdicts follow fixed rules (hover a claim to read its rule; "
               "docs/reproduction.md); nothing is tuned to the published values. The seed's 'liquid-like' VDOS is "
               "g(0) &gt; 0 <i>and</i> a linear law together.</p>")
