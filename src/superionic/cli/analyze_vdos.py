@@ -80,9 +80,12 @@ def vdos_cmd(
     gdos_out: Optional[Path] = typer.Option(None, "--gdos-out", help="Write the neutron-weighted GDOS to this netCDF file."),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary on stdout."),
 ) -> None:
-    """VDOS g(ν) per species from the velocity autocorrelation (∫g dν = 1 per species, ν in THz), its
-    zero-frequency limit g(0) → D, the low-frequency exponent n (Debye 2, liquid-like 1), band centre,
-    C_v/S_vib, and the neutron-weighted GDOS."""
+    """VDOS g(ν) per species from the velocity autocorrelation (∫g dν = 1 per species, ν in THz) and two
+    verdicts per species: (a) is g(0) > 0 resolved (the species diffuses; D = g(0)·<v²>/12, checked
+    against the MSD) or consistent with zero (an upper bound is printed); (b) the low-frequency law
+    g − g(0) ∝ νⁿ: linear (liquid-like, n ≈ 1), Debye (n ≈ 2), other or unresolved, measured above the
+    lowest phonon of the cell (estimated from the host's current correlations). Also the band centre,
+    C_v/S_vib and the neutron-weighted GDOS."""
     import warnings
 
     from ..analysis.vdos import vdos, vdos_summary
