@@ -26,7 +26,8 @@ For a species (or atom group) of a `vdos` Dataset:
   below ν_min ≈ v_s/L and only a few discrete shells just above it, so with ν_min known the window starts
   at 2 ν_min), when the exponent ends on its search bound (a fit on a bound is a failed fit, never a
   number), when the spectrum falls on the window (relaxational, not vibrational), or when n is too
-  uncertain to tell the laws apart.
+  uncertain to tell the laws apart, or when velocities derived from positions at frames > 20 fs apart
+  fold the bands above the Nyquist frequency into the spectrum.
 * the seed's 'liquid-like' is (a) and (b) together: g(0) > 0 *and* a linear law (`classify`).
 * alternatives on the same window: g − g(0) = aν + bν² and the Debye form aν² (for ν_D).
 * uncertainties from a bootstrap over the units kept by `vdos` (atom subsets × time blocks): the
@@ -188,6 +189,9 @@ MAX_EXPONENT_ERR = 0.5
 #: with the cell's lowest phonon ν_min known, the law window starts at this multiple of ν_min: just above
 #: ν_min a small cell holds a few discrete commensurate shells (ν_min·√(h²+k²+l²)), not a continuum
 FINITE_SIZE_START = 2.0
+#: with velocities from positions, a Nyquist frequency (THz) below this folds the vibrational bands of
+#: solids (up to ~20 THz) into the spectrum, so no law is read from it
+FOLDING_NYQUIST = 25.0
 #: |n − 1| (linear) or |n − 2| (Debye) up to this much (plus 2σ) counts as that law
 LAW_TOLERANCE = 0.25
 
@@ -324,6 +328,10 @@ def analyse_lowfreq(ds: xr.Dataset, name: str, fit_window: tuple[float, float] |
     flags: list[str] = []
     finite = None
     lo, hi = fit_window if fit_window is not None else default_fit_window(nu, g, fwhm)
+    nyquist = 0.5e3 / dt
+    if ds.attrs.get("velocities", "file") != "file" and nyquist < FOLDING_NYQUIST:
+        flags.append(f"velocities from positions at {dt:g} fs fold every mode above {nyquist:.3g} THz into the "
+                     "spectrum: no law (store velocities, or frames ≤ 20 fs apart)")
     if fit_window is None and hi > COARSE_FRACTION * median:
         flags.append(f"the resolution ({fwhm:.3g} THz FWHM) is coarse for this band (median {median:.3g} THz): "
                      "the window reaches into the band; run longer")
