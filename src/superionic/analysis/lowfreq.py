@@ -100,37 +100,32 @@ def _nnls(cols: list[np.ndarray], y: np.ndarray, w: np.ndarray) -> tuple[np.ndar
     return coef, float(rnorm * rnorm)
 
 
-def fit_power_law(model: ForwardModel, y: np.ndarray, w: np.ndarray, fix_n: float | None = None,
-                  g0: float | None = None) -> dict:
-    """Weighted fit of g₀ + a νⁿ (forward-modelled), admissible by construction: g₀ ≥ 0 and g ≥ 0 on
-    the whole window [0, ν_hi] (a may be < 0, a falling spectrum, down to g(ν_hi) = 0).
+def fit_power_law(model: ForwardModel, y: np.ndarray, w: np.ndarray, g0: float, fix_n: float | None = None) -> dict:
+    """Weighted fit of g(ν) = g₀ + a νⁿ with g₀ ≥ 0 held (forward-modelled), admissible by construction:
+    g ≥ 0 on the whole window [0, ν_hi] (a may be < 0, a falling spectrum, down to g(ν_hi) = 0).
 
-    Parametrised by the two end values g₀ = g(0) ≥ 0 and g_hi = g(ν_hi) ≥ 0 (NNLS), a = (g_hi − g₀)/ν_hiⁿ.
-    n is searched in `N_BOUNDS` unless `fix_n`; `g0` fixes the intercept (then only g_hi ≥ 0 is fitted).
-    Returns g0, a, n, chi2 and the flags n_at_bound (n on its search bound) and rising (a > 0).
+    Parametrised by the end value g_hi = g₀ + a ν_hiⁿ ≥ 0 (NNLS). n is searched in `N_BOUNDS` unless
+    `fix_n`. Returns a, n, chi2 and the flags n_at_bound (n on its search bound) and rising (a > 0).
     """
     top = float(model.nu_fit.max())
 
-    def solve(n: float) -> tuple[float, float, float]:
+    def solve(n: float) -> tuple[float, float]:
         b = model.basis(n) / top ** n
-        if g0 is None:
-            coef, chi2 = _nnls([1.0 - b, b], y, w)
-            return float(coef[0]), float(coef[1] - coef[0]) / top ** n, chi2
         coef, chi2 = _nnls([b], y - g0 * (1.0 - b), w)
-        return float(g0), float(coef[0] - g0) / top ** n, chi2
+        return float(coef[0] - g0) / top ** n, chi2
 
     if fix_n is None:
         grid = np.linspace(*N_BOUNDS, 18)
-        vals = [solve(n)[2] for n in grid]
+        vals = [solve(n)[1] for n in grid]
         i = int(np.argmin(vals))
         lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
-        n = float(minimize_scalar(lambda x: solve(x)[2], bounds=(lo, hi), method="bounded",
+        n = float(minimize_scalar(lambda x: solve(x)[1], bounds=(lo, hi), method="bounded",
                                   options={"xatol": 1e-5}).x)
     else:
         n = float(fix_n)
-    g0_fit, a, chi2 = solve(n)
+    a, chi2 = solve(n)
     at_bound = fix_n is None and min(abs(n - N_BOUNDS[0]), abs(n - N_BOUNDS[1])) < 1e-3
-    return {"g0": g0_fit, "a": a, "n": n, "chi2": chi2, "n_at_bound": bool(at_bound), "rising": bool(a > 0.0)}
+    return {"a": a, "n": n, "chi2": chi2, "n_at_bound": bool(at_bound), "rising": bool(a > 0.0)}
 
 
 def fit_quadratic(model: ForwardModel, y: np.ndarray, w: np.ndarray) -> dict:
@@ -378,8 +373,7 @@ def analyse_lowfreq(ds: xr.Dataset, name: str, fit_window: tuple[float, float] |
     def fits(y_all: np.ndarray) -> tuple[dict, dict, dict]:
         """(law, quadratic, Debye) fits of one spectrum on the window, g(0) held at its ν = 0 value (≥ 0)."""
         g0, yw = max(float(y_all[0]), 0.0), y_all[mask]
-        return (fit_power_law(model, yw, w, g0=g0), fit_quadratic(model, yw - g0, w),
-                fit_power_law(model, yw, w, fix_n=2.0, g0=g0))
+        return fit_power_law(model, yw, w, g0), fit_quadratic(model, yw - g0, w), fit_power_law(model, yw, w, g0, 2.0)
 
     # (a) the zero-frequency limit: the windowed Green–Kubo value g(ν = 0) and its verdict
     g_zero = float(g[0])
