@@ -143,6 +143,9 @@ def test_verdict_rules():
     v = zero_frequency_verdict(1e-3, 1e-4, 0.0, msd_D=(1e-8, 5e-8))
     assert not v["resolved"] and "MSD shows no diffusion" in v["reason"]
     assert zero_frequency_verdict(1e-3, 1e-4, 0.0, msd_D=(1e-5, 1e-6))["resolved"]
+    assert zero_frequency_verdict(1e-3, 1e-4, 0.0, msd_D=(1e-5, 1e-6, True))["resolved"]
+    v = zero_frequency_verdict(1e-3, 1e-4, 0.0, msd_D=(1e-5, 1e-6, False))     # MSD not yet linear in t
+    assert not v["resolved"] and "diffusive regime" in v["reason"]
     assert law_verdict(1.05, 0.1, [])[0] == "linear"
     assert law_verdict(2.0, 0.1, [])[0] == "Debye"
     assert law_verdict(1.5, 0.2, [])[0] == "unresolved"                              # neither excluded

@@ -11,8 +11,8 @@ For a species (or atom group) of a `vdos` Dataset:
   (`leakage_bound`) plus the main-lobe smear of a linear rise from zero (`main_lobe_smear`; the smear
   of the rise above g(0) is reported as the resolution's systematic bias on g(0), `g0_resolution_bias`)
   — and, when the MSD D of the same atoms is given, when the
-  MSD confirms diffusion (a windowed g(0) > 0 can also come from a slow bounded relaxation, e.g. anion
-  reorientations, longer than the lag window). Otherwise g(0) is *consistent with zero*: the reported
+  MSD confirms diffusion (D > 2σ and, when known, its diffusive regime reached: a windowed g(0) > 0 can
+  also come from a slow bounded relaxation, e.g. anion reorientations, longer than the lag window). Otherwise g(0) is *consistent with zero*: the reported
   g0 is clipped at 0 and only the upper bound max(g(0), 0) + 2σ is a result. Nothing is ever negative.
 * verdict (b), the law of g − g(0) ≈ a νⁿ on a low-frequency window, a *forward model*: the trial
   spectrum is convolved with the spectral kernel of the lag window before it is compared with the
@@ -238,9 +238,10 @@ def zero_frequency_verdict(g0: float, g0_err: float, leakage: float,
     """Verdict (a) on the windowed value g(ν = 0) ± σ (1/THz): {'resolved': bool, 'upper': bound or NaN, 'reason'}.
 
     Resolved (diffusive) when g(0) > 3σ, g(0) exceeds the side-lobe leakage of the spectrum beyond the
-    window's main lobe (`leakage`), and — when the MSD route is given as `msd_D` = (D, σ) in cm²/s — the
-    MSD confirms diffusion (D > 2σ): a g(0) > 0 that the MSD does not confirm is a slow non-diffusive
-    relaxation (rotations, rattling between sites) longer than the lag window. Otherwise g(0) is
+    window's main lobe (`leakage`), and — when the MSD route is given as `msd_D` = (D, σ[, diffusive
+    regime reached]) in cm²/s — the MSD confirms diffusion (D > 2σ, and its diffusive regime reached when
+    that flag is given): a g(0) > 0 that the MSD does not confirm is a slow relaxation (rotations,
+    rattling between sites, correlated hops) longer than the lag window. Otherwise g(0) is
     consistent with zero and only its upper bound max(g(0), 0) + 2σ (≈ 97.5 %) is a result.
     """
     if not np.isfinite(g0_err):
@@ -252,10 +253,15 @@ def zero_frequency_verdict(g0: float, g0_err: float, leakage: float,
     if g0 <= leakage:
         return {"resolved": False, "upper": upper, "reason": f"g(0) = {g0:.2g} 1/THz is below the lag window's "
                 f"side-lobe leakage of the band ({leakage:.2g} 1/THz): run longer"}
-    if msd_D is not None and np.all(np.isfinite(msd_D)) and not msd_D[0] > 2.0 * msd_D[1]:
-        return {"resolved": False, "upper": upper, "reason": f"g(0) = {g0:.2g} ± {g0_err:.2g} 1/THz on this window, "
-                f"but the MSD shows no diffusion (D = {msd_D[0]:.2g} ± {msd_D[1]:.2g} cm²/s): a slow "
-                "non-diffusive relaxation (anion rotations, rattling) longer than the lag window, not diffusion"}
+    if msd_D is not None and np.all(np.isfinite(msd_D[:2])):
+        if not msd_D[0] > 2.0 * msd_D[1]:
+            return {"resolved": False, "upper": upper, "reason": f"g(0) = {g0:.2g} ± {g0_err:.2g} 1/THz on this "
+                    f"window, but the MSD shows no diffusion (D = {msd_D[0]:.2g} ± {msd_D[1]:.2g} cm²/s): a slow "
+                    "non-diffusive relaxation (anion rotations, rattling) longer than the lag window, not diffusion"}
+        if len(msd_D) > 2 and not msd_D[2]:
+            return {"resolved": False, "upper": upper, "reason": f"g(0) = {g0:.2g} ± {g0_err:.2g} 1/THz on this "
+                    "window, but the MSD has not reached its diffusive regime (†): relaxational weight (hops not yet "
+                    "uncorrelated, or bounded motion such as anion reorientations), not yet diffusion; run longer"}
     return {"resolved": True, "upper": float("nan"), "reason": "g(0) > 0 resolved: the species diffuses"}
 
 
@@ -305,7 +311,8 @@ def analyse_lowfreq(ds: xr.Dataset, name: str, fit_window: tuple[float, float] |
 
     lowest_phonon: `finite_size.lowest_phonon` of the same cell ({'nu_min_THz', 'v_T_m_s', …}); the
     law is then measured only above the cell's lowest phonon. msd_D: (D, σ) cm²/s of the same species
-    from the MSD; a g(0) > 0 counts as diffusion only when the MSD confirms it (`zero_frequency_verdict`).
+    from the MSD, optionally with a third item, whether its diffusive regime was reached (`window_ok`); a
+    g(0) > 0 counts as diffusion only when the MSD confirms it (`zero_frequency_verdict`).
 
     Returns a dict with the zero-frequency verdict (g0 ≥ 0, g0_err, g0_resolved, g0_upper, g0_reason,
     D_from_g0(_err/_upper) cm²/s), the law verdict (exponent, exponent_err, law, law_reason,

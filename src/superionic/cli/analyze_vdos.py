@@ -101,8 +101,8 @@ def vdos_cmd(
         from ..analysis.diffusion import diffusion
         try:                                   # best effort: short runs may have no diffusive window
             dd = diffusion(traj, parse_species(species))
-            msd_d = {str(s): (float(dd["D"].sel(species=s)), float(dd["D_err"].sel(species=s)))
-                     for s in dd.species.values}
+            msd_d = {str(s): (float(dd["D"].sel(species=s)), float(dd["D_err"].sel(species=s)),
+                              bool(dd["window_ok"].sel(species=s))) for s in dd.species.values}
         except (InputError, ValueError) as exc:
             notes.append(f"D_msd not available: {exc}")
     lowest = None
@@ -123,9 +123,9 @@ def vdos_cmd(
     if not as_json:
         for note in notes:
             typer.echo(f"warning: {note}", err=True)
-    for s, (d, d_err) in msd_d.items():
+    for s, (d, d_err, ok) in msd_d.items():
         if s in summary["species"]:
-            summary["species"][s].update(D_msd=d, D_msd_err=d_err)
+            summary["species"][s].update(D_msd=d, D_msd_err=d_err, D_msd_diffusive_regime=ok)
     iso = parse_mapping(isotopes, "--isotopes")
     gd = gdos(ds, isotopes=iso, resolution_fwhm_mev=resolution)
     summary["gdos_weights"] = {s: float(gd.weight.sel(species=s)) for s in gd.species.values}

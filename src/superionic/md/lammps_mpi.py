@@ -50,20 +50,21 @@ def run_parallel(atoms, potential_spec, settings, out_dir, ranks: int, *, resume
     lib = Path(sys.prefix) / "lib"
     env["LD_LIBRARY_PATH"] = os.pathsep.join(filter(None, [str(lib), env.get("LD_LIBRARY_PATH", "")]))
     cmd = [mpiexec(), "-n", str(int(ranks)), sys.executable, "-m", "superionic.md.lammps_mpi", str(job)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     error = None
     try:
-        for line in proc.stdout:                      # type: ignore[union-attr]
-            if line.startswith("PROGRESS ") and progress:
-                step, total, temp = line.split()[1:4]
-                progress(int(step), int(total), float(temp))
-            elif line.startswith("ERROR "):
-                error = line[6:].strip()
-        stderr = proc.stderr.read() if proc.stderr else ""    # type: ignore[union-attr]
-        rc = proc.wait()
-    except BaseException:
-        proc.kill()
-        raise
+        with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as proc:
+            try:
+                for line in proc.stdout:                      # type: ignore[union-attr]
+                    if line.startswith("PROGRESS ") and progress:
+                        step, total, temp = line.split()[1:4]
+                        progress(int(step), int(total), float(temp))
+                    elif line.startswith("ERROR "):
+                        error = line[6:].strip()
+                stderr = proc.stderr.read() if proc.stderr else ""    # type: ignore[union-attr]
+                rc = proc.wait()
+            except BaseException:
+                proc.kill()
+                raise
     finally:
         job.unlink(missing_ok=True)
     if rc != 0 or error:

@@ -141,7 +141,7 @@ def run_analysis_stage(cfg: StudyConfig, runs: list[Run], out: Path) -> dict:
                                                         float(ds.fit_stop.sel(species=s))],
                                       "window_ok": bool(ds.window_ok.sel(species=s))}
                                   for s in ds.species.values}
-            msd_d = {s: (v["D"], v["D_err"]) for s, v in entry["diffusion"].items()}
+            msd_d = {s: (v["D"], v["D_err"], v["window_ok"]) for s, v in entry["diffusion"].items()}
             if mobile in traj.species:
                 c = conductivity(traj, mobile, temperature=temp, tracer=ds)
                 save_dataset(c, adir / f"{label}_conductivity.nc")
