@@ -117,8 +117,10 @@ def _crossover_row(series: dict, mobile: str) -> dict:
     resolved = [v for v in laws.values() if v != "unresolved"]
     if not resolved:
         return _row(claim, "crossover with temperature", f"no resolved law ({law_txt})", "not resolved", rule)
-    return _row(claim, "crossover with temperature", f"no crossing in the range ({law_txt})", "partly"
-                if all(v == "linear" for v in resolved) else "not reproduced", rule)
+    if "Debye" not in resolved:
+        return _row(claim, "crossover with temperature", f"no Debye law at any temperature ({law_txt}): a crossover, "
+                    "if any, lies below the studied range", "not resolved", rule)
+    return _row(claim, "crossover with temperature", f"no crossing in the range ({law_txt})", "not reproduced", rule)
 
 
 def _arrhenius_at(temps, d, e, t0: float = 300.0) -> dict | None:
