@@ -97,7 +97,7 @@ def _res(value, err, length_ps=None, unit: str = "") -> str:
 FOOTNOTES = ("<p class='note'>† the MSD is not yet linear in t on the fit window (log–log slope outside "
              "0.7–1.3 or the random-walk noise model rejected): the run is too short for this species, the value "
              "is indicative only. ‡ g(0) &lt; x: g(0) is consistent with zero (not diffusive at this precision) and x "
-             "is its 95 % upper bound; 'unresolved' law: the low-frequency exponent cannot decide between linear "
+             "is its 2σ upper bound; 'unresolved' law: the low-frequency exponent cannot decide between linear "
              "and Debye (too short a run, a window below the lowest phonon of the cell, or a fit on a bound; hover "
              "for the reason). 'not resolved (±σ)': the 1σ error exceeds half the value, with the run length that "
              "would resolve it.</p>")
@@ -224,9 +224,11 @@ def write_report(out: str | Path, summary: dict) -> Path:
                          "g(0) (1/THz)", "low-ω exponent n", "VDOS class"], rows))
     parts.append("<p class='note'>D* from a generalised-least-squares fit of the MSD with its correlated "
                  "covariance (1σ); σ from the charge MSD, σ_NE = n q² D*/k_BT (Nernst–Einstein). "
-                 "g(0) and n from g ≈ g₀ + aν^n (g₀ ≥ 0, g ≥ 0) fitted on the low-frequency window, the law above "
-                 "the lowest phonon of the cell (block bootstrap, 1σ); n ≈ 2 Debye solid, n ≈ 1 linear; class: "
-                 "liquid-like = g(0) &gt; 0 and linear, diffusive = g(0) &gt; 0 only.</p>" + FOOTNOTES)
+                 "g(0): the windowed Green–Kubo value of the VDOS at ν = 0 (D = g(0)⟨v²⟩/12), resolved when above "
+                 "3σ, above what the lag window carries from a spectrum vanishing at 0, and confirmed by a diffusive "
+                 "MSD; n: g − g(0) ∝ νⁿ fitted (forward-modelled, g ≥ 0) above twice the lowest phonon of the cell "
+                 "(block bootstrap, 1σ); n ≈ 2 Debye solid, n ≈ 1 linear; class: liquid-like = g(0) &gt; 0 and "
+                 "linear, diffusive = g(0) &gt; 0 only (docs/vdos.md).</p>" + FOOTNOTES)
 
     enh = series.get("phonon_enhancement")
     if enh:
