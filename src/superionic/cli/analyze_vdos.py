@@ -152,6 +152,8 @@ def vdos_cmd(
             if "D_msd" in v:
                 line += f", D_msd {positive_text(v['D_msd'], v.get('D_msd_err', float('nan')), 'cm²/s')}"
             typer.echo(line)
+    typer.echo("  class: liquid-like = g(0) > 0 and a linear law together (the seed's definition); diffusive = "
+               "g(0) > 0 only; Debye-like / linear = g(0) consistent with zero and that law")
     typer.echo("GDOS weights: " + ", ".join(f"{k} {v:.2f}" for k, v in summary["gdos_weights"].items()))
     for p in (out, gdos_out):
         if p:
