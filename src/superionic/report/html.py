@@ -63,22 +63,13 @@ def _d(v: dict) -> str:
     return html.escape(positive_text(v.get("D"), v.get("D_err"))) + ("" if v.get("window_ok", True) else " †")
 
 
-def _g0(v: dict) -> str:
-    """g(0) ± σ when resolved (> 0), else its upper bound ('< x': consistent with zero)."""
+def _g0(v: dict, key: str = "g0") -> str:
+    """g(0) (or D_from_g0 with key='D_from_g0') ± σ when g(0) is resolved, else its upper bound ('< x')."""
     if not v:
         return "–"
     if v.get("g0_resolved"):
-        return _pm(v, "g0")
-    return f"< {_fmt(v.get('g0_upper'), 2)} ‡" if np.isfinite(v.get("g0_upper", np.nan)) else "–"
-
-
-def _d_g0(v: dict) -> str:
-    """D from g(0), or its upper bound when g(0) is consistent with zero."""
-    if not v:
-        return "–"
-    if v.get("g0_resolved"):
-        return _pm(v, "D_from_g0")
-    return f"< {_fmt(v.get('D_from_g0_upper'), 2)}" if np.isfinite(v.get("D_from_g0_upper", np.nan)) else "–"
+        return _pm(v, key)
+    return f"< {_fmt(v.get(key + '_upper'), 2)} ‡" if np.isfinite(v.get(key + "_upper", np.nan)) else "–"
 
 
 def _n(v: dict) -> str:
@@ -287,7 +278,7 @@ def write_report(out: str | Path, summary: dict) -> Path:
         for label, r in results.items():
             for sp, v in (r.get("vdos") or {}).items():
                 rows.append([label, sp, _g0(v), _n(v),
-                             html.escape(str(v.get("classification", "–"))), _d_g0(v),
+                             html.escape(str(v.get("classification", "–"))), _g0(v, "D_from_g0"),
                              _fmt(v.get("band_centre")), _fmt(v.get("Cv")), _fmt(v.get("S_vib"))])
         parts.append(_table(["run", "species", "g(0) (1/THz)", "exponent n", "class", "D from g(0) (cm²/s)",
                              "band centre (meV)", "C_v (k_B/atom)", "S_vib (k_B/atom)"], rows))
