@@ -235,7 +235,8 @@ def _std(values) -> float:
 # --------------------------------------------------------------------------- verdicts
 def zero_frequency_verdict(g0: float, g0_err: float, leakage: float,
                            msd_D: tuple[float, float] | None = None) -> dict:
-    """Verdict (a) on the windowed value g(ν = 0) ± σ (1/THz): {'resolved': bool, 'upper': bound or NaN, 'reason'}.
+    """Verdict (a) on the windowed value g(ν = 0) ± σ (1/THz): {'resolved': bool, 'upper': bound or NaN, 'status':
+    'resolved' | 'consistent with zero' | 'not diffusion' | 'not confirmed' | 'not assessed', 'reason'}.
 
     Resolved (diffusive) when g(0) > 3σ, g(0) exceeds the side-lobe leakage of the spectrum beyond the
     window's main lobe (`leakage`), and — when the MSD route is given as `msd_D` = (D, σ[, diffusive
@@ -246,23 +247,27 @@ def zero_frequency_verdict(g0: float, g0_err: float, leakage: float,
     """
     if not np.isfinite(g0_err):
         return {"resolved": False, "upper": float("nan"),
+                "status": "not assessed",
                 "reason": "no uncertainty (fewer than 3 bootstrap units): g(0) is not assessed"}
     upper = max(g0, 0.0) + 2.0 * g0_err
     if g0 <= 3.0 * g0_err:
-        return {"resolved": False, "upper": upper, "reason": f"g(0) is consistent with zero: < {upper:.2g} 1/THz"}
+        return {"resolved": False, "upper": upper, "status": "consistent with zero",
+                "reason": f"g(0) is consistent with zero: < {upper:.2g} 1/THz"}
     if g0 <= leakage:
-        return {"resolved": False, "upper": upper, "reason": f"g(0) = {g0:.2g} 1/THz is below the lag window's "
+        return {"resolved": False, "upper": upper, "status": "consistent with zero",
+                "reason": f"g(0) = {g0:.2g} 1/THz is below the lag window's "
                 f"side-lobe leakage of the band ({leakage:.2g} 1/THz): run longer"}
     if msd_D is not None and np.all(np.isfinite(msd_D[:2])):
         if not msd_D[0] > 2.0 * msd_D[1]:
-            return {"resolved": False, "upper": upper, "reason": f"g(0) = {g0:.2g} ± {g0_err:.2g} 1/THz on this "
-                    f"window, but the MSD shows no diffusion (D = {msd_D[0]:.2g} ± {msd_D[1]:.2g} cm²/s): a slow "
+            return {"resolved": False, "upper": upper, "status": "not diffusion",
+                    "reason": f"g(0) = {g0:.2g} ± {g0_err:.2g} 1/THz on this window, but the MSD shows no diffusion (D = {msd_D[0]:.2g} ± {msd_D[1]:.2g} cm²/s): a slow "
                     "non-diffusive relaxation (anion rotations, rattling) longer than the lag window, not diffusion"}
         if len(msd_D) > 2 and not msd_D[2]:
-            return {"resolved": False, "upper": upper, "reason": f"g(0) = {g0:.2g} ± {g0_err:.2g} 1/THz on this "
-                    "window, but the MSD has not reached its diffusive regime (†): relaxational weight (hops not yet "
+            return {"resolved": False, "upper": upper, "status": "not confirmed",
+                    "reason": f"g(0) = {g0:.2g} ± {g0_err:.2g} 1/THz on this window, but the MSD has not reached its diffusive regime (†): relaxational weight (hops not yet "
                     "uncorrelated, or bounded motion such as anion reorientations), not yet diffusion; run longer"}
-    return {"resolved": True, "upper": float("nan"), "reason": "g(0) > 0 resolved: the species diffuses"}
+    return {"resolved": True, "upper": float("nan"), "status": "resolved",
+            "reason": "g(0) > 0 resolved: the species diffuses"}
 
 
 def law_verdict(n: float, n_err: float, flags: list[str]) -> tuple[str, str]:
@@ -390,7 +395,7 @@ def analyse_lowfreq(ds: xr.Dataset, name: str, fit_window: tuple[float, float] |
     zv = zero_frequency_verdict(g_zero, g_zero_err, leak + smear, msd_D)
     g0 = max(g_zero, 0.0)
     res: dict = {"g0": g0, "g0_err": g_zero_err if g_zero > 0 else nan, "g0_resolved": zv["resolved"],
-                 "g0_upper": zv["upper"], "g0_reason": zv["reason"],
+                 "g0_upper": zv["upper"], "g0_status": zv["status"], "g0_reason": zv["reason"],
                  "g0_resolution_bias": main_lobe_smear(nu, g, fwhm, window, max_lag, dt, base=g0),
                  "leakage_bound": leak, "g_at_zero": g_zero, "g_at_zero_err": g_zero_err,
                  "D_at_zero": g_zero * to_d, "D_from_g0": g0 * to_d,

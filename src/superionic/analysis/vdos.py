@@ -567,7 +567,7 @@ def vdos_summary(ds: xr.Dataset, temperature: float | None = None, fit_window: t
                  "velocities": ds.attrs.get("velocities", "file"),
                  "lowest_phonon": lowest_phonon,
                  "species": {}, "groups": {}}
-    keys = ("g0", "g0_err", "g0_resolved", "g0_upper", "g0_reason", "g0_resolution_bias", "g_at_zero", "g_at_zero_err", "exponent",
+    keys = ("g0", "g0_err", "g0_resolved", "g0_upper", "g0_status", "g0_reason", "g0_resolution_bias", "g_at_zero", "g_at_zero_err", "exponent",
             "exponent_err", "amplitude", "law", "law_reason", "classification", "resolved",
             "leakage_bound", "D_from_g0", "D_from_g0_err", "D_from_g0_upper", "finite_size")
     for name in names_of(ds):

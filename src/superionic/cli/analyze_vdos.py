@@ -49,8 +49,10 @@ def _verdict_line(v: dict) -> str:
     if v["g0_resolved"]:
         g0 = (f"g(0) = {v['g0']:.3g} ± {v['g0_err']:.2g} 1/THz (diffusive; D_from_g0 = {v['D_from_g0']:.3g} ± "
               f"{v['D_from_g0_err']:.2g} cm²/s)")
-    else:
+    elif v.get("g0_status") == "consistent with zero":
         g0 = f"g(0) consistent with zero (< {v['g0_upper']:.2g} 1/THz, 2σ)"
+    else:
+        g0 = v["g0_reason"]
     if v["law"] == "unresolved":
         law = f"law unresolved ({v['law_reason']})"
     else:

@@ -69,6 +69,8 @@ def _g0(v: dict, key: str = "g0") -> str:
         return "–"
     if v.get("g0_resolved"):
         return _pm(v, key)
+    if v.get("g0_status") == "not confirmed":            # g(0) > 0 but the MSD is not yet diffusive
+        return _pm(v, key) + " †"
     return f"< {_fmt(v.get(key + '_upper'), 2)} ‡" if np.isfinite(v.get(key + "_upper", np.nan)) else "–"
 
 
@@ -87,7 +89,7 @@ def _res(value, err, length_ps=None, unit: str = "") -> str:
 
 FOOTNOTES = ("<p class='note'>† the MSD is not yet linear in t on the fit window (log–log slope outside "
              "0.7–1.3 or the random-walk noise model rejected): the run is too short for this species, the value "
-             "is indicative only. ‡ g(0) &lt; x: g(0) is consistent with zero (not diffusive at this precision) and x "
+             "is indicative only (for g(0): positive on the lag window, but not yet confirmed as diffusion by the MSD). ‡ g(0) &lt; x: g(0) is consistent with zero (not diffusive at this precision) and x "
              "is its 2σ upper bound; 'unresolved' law: the low-frequency exponent cannot decide between linear "
              "and Debye (too short a run, a window below the lowest phonon of the cell, or a fit on a bound; hover "
              "for the reason). 'not resolved (±σ)': the 1σ error exceeds half the value, with the run length that "

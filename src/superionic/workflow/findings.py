@@ -76,9 +76,14 @@ def _g0_row(free, mobile: str) -> dict:
                 txt += f"; MSD D = {d['D']:.3g} ± {d['D_err']:.2g}"
             parts.append(txt + ")")
             flags.append(True)
-        else:
+        elif v.get("g0_status", "consistent with zero") == "consistent with zero":
             parts.append(f"{t:g} K: consistent with zero, g(0) < {v['g0_upper']:.2g} 1/THz")
             flags.append(None if not finite(v.get("g0_upper")) else False)
+        else:       # g(0) > 0 on the window but not (yet) diffusion by the MSD: undecided
+            parts.append(f"{t:g} K: g(0) = {v['g0']:.3g} ± {v['g0_err']:.2g} 1/THz, {v['g0_status']} as diffusion "
+                         "(the MSD has not reached its diffusive regime)" if v["g0_status"] == "not confirmed" else
+                         f"{t:g} K: {v['g0_reason']}")
+            flags.append(None)
     return _row(f"The VDOS of {mobile} does not vanish at ω → 0", "g(0) > 0 (diffusing Li)",
                 "; ".join(parts) or "–", _tally(flags) if parts else "not measured",
                 "g(0) (windowed Green–Kubo) resolved when > 3σ, above what the lag window carries from a spectrum "
