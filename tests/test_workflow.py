@@ -214,3 +214,16 @@ def test_every_example_study_validates():
         assert cfg.temperatures and cfg.md.steps > 0
     quick = load_config(examples[[p.name for p in examples].index("quickstart.yaml")])
     assert quick.potential == "li6ps5cl-snap" and "frozen-host" in quick.protocols and len(quick.temperatures) == 2
+
+
+def test_suppressed_runs_can_run_longer_without_touching_the_free_runs():
+    from superionic.workflow.config import StudyConfig
+
+    base = StudyConfig(protocols=["free", "frozen-host"])
+    longer = StudyConfig(protocols=["free", "frozen-host"], md={"suppressed_steps": 9000})
+    assert longer.md_hash("free") == base.md_hash("free")                  # the free runs are reused
+    assert longer.md_hash("frozen-host") != base.md_hash("frozen-host")
+    assert longer.md.steps_for("frozen-host") == 9000 and longer.md.steps_for("free") == base.md.steps
+    # a suppressed_steps equal to steps is the same run as none
+    same = StudyConfig(protocols=["free", "frozen-host"], md={"suppressed_steps": base.md.steps})
+    assert same.md_hash("frozen-host") == base.md_hash("frozen-host")

@@ -194,7 +194,8 @@ def write_report(out: str | Path, summary: dict) -> Path:
              f"{html.escape(str(pot.get('source')))}. Temperatures: "
              f"{', '.join(_fmt(t) for t in cfg['temperatures'])} K; "
              f"NVT Langevin, dt = {_fmt(cfg['md']['dt'])} fs, {cfg['md']['steps']} production steps "
-             f"(+{cfg['md']['equilibration_steps']} equilibration), frame every {cfg['md']['stride']} steps.</p>",
+             + (f"({cfg['md']['suppressed_steps']} with a suppressed host) " if cfg["md"].get("suppressed_steps") else "")
+             + f"(+{cfg['md']['equilibration_steps']} equilibration), frame every {cfg['md']['stride']} steps.</p>",
              "<p class='note'>Results from a universal (foundation) potential are model results: such potentials "
              "are systematically soft (phonon frequencies and barriers underestimated). Short runs give large "
              "statistical uncertainty; the error bars below say how large.</p>"]

@@ -27,6 +27,13 @@ class MDConfig(BaseModel):
     friction: float = Field(0.01, gt=0, description="Langevin friction during equilibration, 1/fs")
     production_friction: float = Field(0.001, gt=0, description="Langevin friction during production, 1/fs")
     seed: int = 0
+    suppressed_steps: int | None = Field(
+        None, ge=1, description="production steps of the frozen-host, tethered and rigid-anions runs (default: "
+                                "steps); Li in a suppressed host needs longer runs to reach its diffusive regime")
+
+    def steps_for(self, protocol: str) -> int:
+        """Production steps of a run under `protocol`."""
+        return self.suppressed_steps if protocol != "free" and self.suppressed_steps else self.steps
 
 
 class NeutronConfig(BaseModel):
@@ -115,8 +122,9 @@ class StudyConfig(BaseModel):
             extra["tether_stiffness"] = float(self.tether_stiffness if stiffness is None else stiffness)
         if protocol in ("frozen-host", "tethered") and self.host_reference != "mean":
             extra["host_reference"] = self.host_reference
+        md = {**self.md.model_dump(exclude={"suppressed_steps"}), "steps": self.md.steps_for(protocol)}
         key = {"material": self.material, "supercell": self.supercell, "potential": self.potential,
-               "engine": self.engine, "md": self.md.model_dump(), "protocol": protocol, **extra}
+               "engine": self.engine, "md": md, "protocol": protocol, **extra}
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -80,14 +80,14 @@ def run_md_stage(cfg: StudyConfig, out: Path, progress: Progress | None = None) 
                 if resume and info.get("status") == "done" and traj_path.exists():
                     runs.append(Run(temp, protocol, traj_path, k))
                     if progress:
-                        progress(f"MD {label} (reused)", cfg.md.steps, cfg.md.steps, temp)
+                        progress(f"MD {label} (reused)", cfg.md.steps_for(protocol), cfg.md.steps_for(protocol), temp)
                     continue
             suppressed = protocol in ("frozen-host", "tethered")
             if calc is None and (not lammps or (suppressed and cfg.host_reference in ("quenched", "auto"))):
                 calc = spec.make()              # the LAMMPS engine needs an ASE calculator only to quench
             m = cfg.md
             settings = MDSettings(
-                temperature=temp, steps=m.steps, dt=m.dt, stride=m.stride, friction=m.friction,
+                temperature=temp, steps=m.steps_for(protocol), dt=m.dt, stride=m.stride, friction=m.friction,
                 production_friction=m.production_friction, equilibration_steps=m.equilibration_steps, seed=m.seed,
                 protocol=protocol, tether_stiffness=k if k is not None else (scan or [cfg.tether_stiffness])[0],
                 reference=str(out / "md" / _label(temp)) if suppressed else None,
