@@ -86,3 +86,15 @@ def positive_text(value: float, err: float, unit: str = "", digits: int = 3) -> 
     if value > 2.0 * err:
         return f"{value:.{digits}g} ± {err:.2g}{u}"
     return f"consistent with zero (< {max(value, 0.0) + 2.0 * err:.2g}{u})"
+
+
+def protocol_label(row: dict, mean_reference: bool = False) -> str:
+    """'frozen-host', 'tethered k = 1 eV/Å²', '… (quenched host)' for an enhancement row of a study summary;
+    the default host reference 'mean' is named only with `mean_reference`."""
+    label = row["protocol"]
+    if row.get("stiffness_eV_per_A2") is not None:
+        label += f" k = {row['stiffness_eV_per_A2']:g} eV/Å²"
+    ref = row.get("host_reference")
+    if ref and (mean_reference or ref != "mean"):
+        label += f" ({ref} host)"
+    return label

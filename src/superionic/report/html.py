@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..results import positive_text, resolved_text
+from ..results import positive_text, protocol_label, resolved_text
 from .figures import sqe_overview_figure, to_png_base64, vdos_figure
 
 CSS = """
@@ -110,15 +110,6 @@ def _findings_section(found: dict) -> str:
             + "<p class='note'>Verdicts follow fixed rules (hover a claim to read its rule; "
               "docs/reproduction.md); nothing is tuned to the published values. The seed's 'liquid-like' VDOS is "
               "g(0) &gt; 0 <i>and</i> a linear law together.</p>")
-
-
-def _protocol_text(v: dict) -> str:
-    text = v["protocol"]
-    if v.get("stiffness_eV_per_A2") is not None:
-        text += f", k = {v['stiffness_eV_per_A2']:g} eV/Å²"
-    if v.get("host_reference"):
-        text += f" ({v['host_reference']} host)"
-    return text
 
 
 def _mechanism_section(out: Path, mech: dict, mobile: str) -> str:
@@ -227,7 +218,7 @@ def write_report(out: str | Path, summary: dict) -> Path:
     enh = series.get("phonon_enhancement")
     if enh:
         parts.append("<h2>Phonon-induced enhancement of diffusion</h2>")
-        rows = [[html.escape(k), html.escape(_protocol_text(v)), _fmt(v["temperature_K"]),
+        rows = [[html.escape(k), html.escape(protocol_label(v, mean_reference=True)), _fmt(v["temperature_K"]),
                  _pm({"D": v["D_free"], "D_err": v["D_free_err"]}, "D"),
                  _pm({"D": v["D_suppressed"], "D_err": v["D_suppressed_err"]}, "D"),
                  _res(v["ratio"], v["ratio_err"], (results.get(k) or {}).get("duration_ps"))

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..results import RESOLVED_FRACTION, finite, resolved_text
+from ..results import RESOLVED_FRACTION, finite, protocol_label, resolved_text
 
 def _row(claim: str, seed: str, ours: str, verdict: str, rule: str, **numbers) -> dict:
     return {"claim": claim, "seed": seed, "ours": ours, "verdict": verdict, "rule": rule, "numbers": numbers}
@@ -144,7 +144,7 @@ def enhancement_at(enh: dict, t0: float = 300.0) -> dict:
     marked extrapolated outside the fitted range."""
     groups: dict[str, list[dict]] = {}
     for v in enh.values():
-        groups.setdefault(_protocol_name(v), []).append(v)
+        groups.setdefault(protocol_label(v), []).append(v)
     out = {}
     for name, rows in groups.items():
         rows = sorted(rows, key=lambda v: v["temperature_K"])
@@ -161,15 +161,6 @@ def enhancement_at(enh: dict, t0: float = 300.0) -> dict:
                      "E_a_suppressed_err": sup["E_a_err"],
                      "extrapolated": bool(t0 < min(temps) or t0 > max(temps)), "fitted_K": [min(temps), max(temps)]}
     return out
-
-
-def _protocol_name(v: dict) -> str:
-    name = v["protocol"]
-    if v.get("stiffness_eV_per_A2") is not None:
-        name += f" k = {v['stiffness_eV_per_A2']:g} eV/Å²"
-    if v.get("host_reference") and v["host_reference"] != "mean":
-        name += f" ({v['host_reference']} host)"
-    return name
 
 
 def _enhancement_row(series: dict, durations: dict[float, float]) -> dict:
@@ -189,10 +180,10 @@ def _enhancement_row(series: dict, durations: dict[float, float]) -> dict:
                      f"{resolved_text(v['E_a_free'], v['E_a_free_err'], 'eV')}, suppressed "
                      f"{resolved_text(v['E_a_suppressed'], v['E_a_suppressed_err'], 'eV')})")
         verdicts.append(_ratio_verdict(v["ratio"], v["ratio_err"]))
-    for v in sorted(enh.values(), key=lambda v: (_protocol_name(v), v["temperature_K"])):
+    for v in sorted(enh.values(), key=lambda v: (protocol_label(v), v["temperature_K"])):
         length = durations.get(v["temperature_K"])
         flag = "" if v.get("windows_diffusive", True) else " †"
-        parts.append(f"{_protocol_name(v)} {v['temperature_K']:g} K: "
+        parts.append(f"{protocol_label(v)} {v['temperature_K']:g} K: "
                      f"{resolved_text(v['ratio'], v['ratio_err'], '', length)}{flag}")
         if not at300:      # without a 300 K value the seed's number (at ambient) is not tested: at best partly
             verdict = _ratio_verdict(v["ratio"], v["ratio_err"])
@@ -213,12 +204,17 @@ def _ratio_verdict(r: float, e: float) -> str:
     return "not reproduced"
 
 
+def _mechanism(free, kind: str):
+    """(run entry, its mechanism numbers of `kind`: 'bottleneck' or 'rotations') of every free run that has them."""
+    for _, r in free:
+        m = ((r.get("mechanism") or {}).get(kind)) or {}
+        if m and "skipped" not in m:
+            yield r, m
+
+
 def _breathing_row(free, mobile: str) -> dict:
     parts, flags = [], []
-    for label, r in free:
-        b = ((r.get("mechanism") or {}).get("bottleneck")) or {}
-        if not b or "skipped" in b:
-            continue
+    for r, b in _mechanism(free, "bottleneck"):
         s, e = b["inradius_shift_at_hops_A"], b["inradius_shift_at_hops_err_A"]
         parts.append(f"{r['temperature_K']:g} K: in-radius at {b['n_crossings']} crossings − mean = "
                      f"{s:+.3f} ± {e:.3f} Å (breathing rms {b['breathing_rms_A']:.3f} Å)")
@@ -231,10 +227,7 @@ def _breathing_row(free, mobile: str) -> dict:
 
 def _rotation_row(free, mobile: str) -> dict:
     parts, flags = [], []
-    for label, r in free:
-        rot = ((r.get("mechanism") or {}).get("rotations")) or {}
-        if not rot or "skipped" in rot:
-            continue
+    for r, rot in _mechanism(free, "rotations"):
         t = r["temperature_K"]
         if not rot["n_events"]:
             parts.append(f"{t:g} K: no PS4 reorientation (libration fraction {rot['libration_fraction']:.3f})")
