@@ -109,7 +109,8 @@ def test_md_hash_of_existing_runs_is_unchanged():
 
 def test_study_file_takes_a_stiffness_list_and_a_host_reference(tmp_path):
     p = tmp_path / "s.yaml"
-    p.write_text("protocols: [frozen-host, tethered]\ntether_stiffness: [0.5, 2]\nhost_reference: auto\n")
+    p.write_text("material: Li6PS5Cl\ntemperatures: [500]\n"
+                 "protocols: [frozen-host, tethered]\ntether_stiffness: [0.5, 2]\nhost_reference: auto\n")
     cfg = load_config(p)
     assert cfg.stiffness_scan() == [0.5, 2.0] and cfg.host_reference == "auto"
     assert StudyConfig().stiffness_scan() is None

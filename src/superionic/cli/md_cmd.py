@@ -13,6 +13,7 @@ from .app import app
 
 @app.command("md")
 def md_cmd(
+    ctx: typer.Context,
     material: Optional[str] = typer.Argument(
         None, help="A library material (Li6PS5Cl, Li3PS4, Li10GeP2S12, Li7La3Zr2O12, AgI; parameters as "
                    "Li6PS5Cl:exchange=0.25,li=random,seed=1) or a structure file (CIF, POSCAR …; "
@@ -44,31 +45,54 @@ def md_cmd(
     tau: float = typer.Option(100.0, "--tau", help="Bussi / Nosé–Hoover coupling time, fs."),
     seed: int = typer.Option(0, "--seed", help="Random seed (velocities and thermostat)."),
     out: Path = typer.Option(Path("md-run"), "--out", "-o", help="Output folder (trajectory.h5, run.json, thermo.csv)."),
-    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the killed run (or ladder) in this folder."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the killed run (or ladder) in this folder, "
+                                                                 "with the settings it was started with."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run already in --out (its files are "
+                                                              "deleted). Without it a finished run is kept when the "
+                                                              "settings are the same and refused when they differ."),
 ) -> None:
-    """Run MD with a machine-learned potential; positions and velocities go to H5MD, resumable after a kill."""
+    """Run MD with a machine-learned potential; positions and velocities go to H5MD, resumable after a kill.
+
+    A run folder is locked while a run writes it, and a run already there is never replaced without
+    --overwrite.
+    """
     from ..errors import InputError
     from ..materials import build_material
     from ..md import MDSettings, run_ladder, run_md
+    from ..md.lock import folder_lock
+    from ..md.run import check_run_folder, clear_run
     from ..potentials import get_potential
     from .progress import md_progress
 
     if resume is not None:
-        rungs = sorted(resume.glob("T*K/run.json")) if (resume / "ladder.json").exists() else []
+        if overwrite:
+            raise typer.BadParameter("--resume continues the run in a folder and --overwrite replaces it: give "
+                                     "one of them", param_hint="--overwrite")
+        ladder_file = resume / "ladder.json"
+        rungs = sorted(resume.glob("T*K/run.json")) if ladder_file.exists() else []
         info_path = rungs[0] if rungs else resume / "run.json"
         if not info_path.exists():
             raise InputError(f"{resume} is not a run folder (no run.json); start a run with --out first")
         info = json.loads(info_path.read_text())
         settings = MDSettings.from_dict(info["settings"])
         meta = info["settings"].get("metadata", {})
-        material, supercell = meta.get("material"), meta.get("supercell", "1x1x1")
+        if rungs:           # rung i of a ladder runs with seed + i: the ladder's own seed
+            settings.seed -= int(meta.get("ladder_index", 0))
+        stored_material, stored_supercell = meta.get("material"), meta.get("supercell", "1x1x1")
         pot = info.get("potential", {})
-        potential = pot.get("model_file") or pot.get("name", potential)
-        temps = (json.loads((resume / "ladder.json").read_text())["temperatures"] if rungs
-                 else [settings.temperature])
-        out = resume
-        if material is None:
+        stored_potential = pot.get("model_file") or pot.get("name", potential)
+        temps = (json.loads(ladder_file.read_text())["temperatures"] if rungs else [settings.temperature])
+        if stored_material is None:
             raise InputError(f"{info_path} does not record the material; start a new run")
+        conflicts = _resume_conflicts(ctx, locals(), settings, info, temps, stored_material, stored_supercell,
+                                      stored_potential, resume)
+        if conflicts:
+            raise InputError(f"--resume continues the run in {resume} with the settings it was started with, and "
+                             f"these options differ from them: {'; '.join(conflicts)}. Drop them, or start a new run "
+                             "with another --out (a finished run is not extended)")
+        material, supercell, potential, out = stored_material, stored_supercell, stored_potential, resume
+        if info.get("engine") and _given(ctx, "engine") is False:
+            engine = info["engine"]
     else:
         if material is None or temperature is None:
             raise InputError("give a MATERIAL and --temperature (or --resume DIR)")
@@ -86,23 +110,100 @@ def md_cmd(
         for T in temps:
             if not T > 0:
                 raise InputError(f"temperature must be > 0 K, got {T}")
-    atoms = build_material(material, supercell)
     spec = get_potential(potential)
-    if len(temps) == 1 and not (out / "ladder.json").exists():
-        if (spec.engine if engine == "auto" else engine) == "lammps":
-            from ..md.run import host_reference_start
-            quench = settings.host_reference in ("quenched", "auto")
-            atoms, settings = host_reference_start(atoms, settings, spec.make() if quench else None)
-        with md_progress(f"MD {material} {settings.temperature:g} K") as cb:
-            path = run_md(atoms, spec, settings, out, engine=engine, resume=resume is not None, progress=cb,
-                          ranks=ranks)
-        typer.echo(f"wrote {path}")
-        return
-    if (spec.engine if engine == "auto" else engine) == "lammps":
-        raise InputError("temperature ladders run on the ASE engine; for LAMMPS run one temperature per call")
-    calc = spec.make()
-    with md_progress(f"MD ladder {material}") as cb:
-        paths = run_ladder(atoms, calc, settings, temps, out, potential=spec.identity(), resume=resume is not None,
-                           progress=lambda T, s, n, temp: cb(s, n, temp))
+    engine_name = spec.engine if engine == "auto" else engine
+    resuming = resume is not None
+    with folder_lock(out, "superionic md"):
+        if len(temps) == 1 and not (out / "ladder.json").exists():
+            action = check_run_folder(out, settings, potential={"name": spec.name}, engine=engine_name,
+                                      resume=resuming, overwrite=overwrite)
+            if action == "keep":
+                typer.echo(f"the run in {out} is finished, nothing to resume: {out / 'trajectory.h5'}" if resuming
+                           else f"{out} already holds this run, finished with the same settings: kept "
+                                f"{out / 'trajectory.h5'} (--overwrite runs it again)")
+                return
+            if action == "overwrite":
+                clear_run(out)
+            atoms = build_material(material, supercell)
+            if engine_name == "lammps" and action != "resume":     # a resume starts from its checkpoint
+                from ..md.run import host_reference_start
+                quench = settings.host_reference in ("quenched", "auto")
+                atoms, settings = host_reference_start(atoms, settings, spec.make() if quench else None)
+            with md_progress(f"MD {material} {settings.temperature:g} K") as cb:
+                path = run_md(atoms, spec, settings, out, engine=engine, resume=action == "resume", progress=cb,
+                              ranks=ranks)
+            typer.echo(f"{'resumed and finished' if action == 'resume' else 'wrote'} {path}")
+            return
+        if engine_name == "lammps":
+            raise InputError("temperature ladders run on the ASE engine; for LAMMPS run one temperature per call")
+        from dataclasses import replace
+
+        from ..md.ladder import temperature_dirname
+        actions = {}
+        for i, T in enumerate(temps):      # the rungs as run_ladder makes them: check them all before any MD
+            rung = replace(settings, temperature=float(T), seed=settings.seed + i)
+            actions[T] = check_run_folder(out / temperature_dirname(float(T)), rung, potential={"name": spec.name},
+                                          engine="ase", resume=resuming, overwrite=overwrite)
+        if overwrite:
+            for T in temps:
+                clear_run(out / temperature_dirname(float(T)))
+        if all(a == "keep" for a in actions.values()):
+            typer.echo(f"the ladder in {out} is finished, nothing to resume" if resuming
+                       else f"{out} already holds this ladder, finished with the same settings: kept "
+                            "(--overwrite runs it again)")
+            return
+        atoms = build_material(material, supercell)
+        calc = spec.make()
+        with md_progress(f"MD ladder {material}") as cb:
+            paths = run_ladder(atoms, calc, settings, temps, out, potential=spec.identity(), resume=resuming,
+                               progress=lambda T, s, n, temp: cb(s, n, temp))
     for T, p in paths.items():
-        typer.echo(f"{T:g} K: wrote {p}")
+        verb = {"keep": "kept (finished)", "resume": "resumed and finished"}.get(actions[T], "wrote")
+        typer.echo(f"{T:g} K: {verb} {p}")
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether the option `name` was given on the command line (or by environment), not defaulted."""
+    src = ctx.get_parameter_source(name)      # typer may vendor click: compare by name
+    return getattr(src, "name", None) in ("COMMANDLINE", "ENVIRONMENT", "PROMPT")
+
+
+def _resume_conflicts(ctx: typer.Context, given: dict, settings, info: dict, temps: list, material: str,
+                      supercell: str, potential: str, folder: Path) -> list[str]:
+    """The options given with --resume that differ from the stored run: 'option given (run: stored)'."""
+    import os
+
+    def same_path(a, b) -> bool:
+        return a is not None and b is not None and os.path.realpath(str(a)) == os.path.realpath(str(b))
+
+    stored = {
+        "material": (material, lambda v: v == material or same_path(v, material)),
+        "temperature": (",".join(f"{t:g}" for t in temps),
+                        lambda v: _floats(v) == [float(t) for t in temps]),
+        "steps": (settings.steps, None), "dt": (settings.dt, None), "stride": (settings.stride, None),
+        "equilibration": (settings.equilibration_steps, None), "supercell": (supercell, None),
+        "potential": (potential, lambda v: v == potential or same_path(v, potential)),
+        "engine": (info.get("engine", "ase"), lambda v: v in ("auto", info.get("engine", "ase"))),
+        "protocol": (settings.protocol, None),
+        "reference": (settings.reference, lambda v: same_path(v, settings.reference)),
+        "stiffness": (settings.tether_stiffness, None), "host_reference": (settings.host_reference, None),
+        "thermostat": (settings.thermostat, None), "friction": (settings.production_friction, None),
+        "tau": (settings.tau, None), "seed": (settings.seed, None),
+        "out": (folder, lambda v: same_path(v, folder)),
+    }
+    out = []
+    for name, (value, same) in stored.items():
+        if not _given(ctx, name):
+            continue
+        v = given[name]
+        if not (same(v) if same else v == value):
+            flag = {"temperature": "-T", "host_reference": "--host-reference"}.get(name, f"--{name}")
+            out.append(f"{flag} {v} (run: {value})")
+    return out
+
+
+def _floats(text: str) -> list[float] | None:
+    try:
+        return [float(t) for t in str(text).split(",") if t.strip()]
+    except ValueError:
+        return None

@@ -16,6 +16,11 @@ Order of a run: [minimise] → Maxwell–Boltzmann velocities → [NPT, free run
 equilibration (Langevin, `friction`, guarded, drift diagnostics) → production (`thermostat`, written).
 `resume=True` continues a killed run from its checkpoint with no frame lost or duplicated and the same
 random stream; without a checkpoint it restarts from scratch (deterministic for a given seed).
+
+A run folder is never replaced silently (`check_run_folder`): a finished run with the same settings is
+kept, one with other settings is refused unless `overwrite=True`, an unfinished run with a checkpoint is
+refused unless resumed (with the settings it was started with) or overwritten. The folder is locked
+(`lock.folder_lock`) for the whole run, so two processes never write one folder.
 """
 
 from __future__ import annotations
@@ -31,12 +36,14 @@ import numpy as np
 from ase import Atoms
 
 from ..errors import InputError
+from ..results import write_json
 from ..trajectory.h5md import H5MDWriter
 from .checkpoint import load_checkpoint, restore_state, save_checkpoint, truncate_h5md
 from .dynamics import (THERMOSTATS, conserved_energy, make_dynamics, minimise, npt_equilibrate,
                        set_thermostat_state, thermostat_state)
 from .equilibration import equilibration_report
 from .guards import MDExplodedError, check_state
+from .lock import LOCK_NAME, folder_lock
 from .protocols import HOST_REFERENCES, PROTOCOLS, apply_protocol, reference_from_trajectory
 
 THERMO_HEADER = "step,time_fs,temperature_K,epot_eV,ekin_eV,conserved_eV\n"
@@ -110,9 +117,7 @@ class MDSettings:
 
 
 def _atomic_json(path: Path, obj: dict) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(obj, indent=2, default=str))
-    os.replace(tmp, path)
+    write_json(path, obj)             # temporary file, then rename (superionic.results)
 
 
 def _thermo_row(step: int, dt: float, atoms: Atoms, dyn) -> str:
@@ -141,34 +146,204 @@ def read_thermo(run_dir: str | Path) -> dict[str, np.ndarray]:
     return {n: data[:, i] for i, n in enumerate(names)}
 
 
+#: what a run writes into its folder: what `clear_run` removes and `move_run_aside` moves
+RUN_FILES = ("trajectory.h5", "checkpoint.npz", "thermo.csv", "protocol.npz", "run.json", "equilibration.csv")
+_TEMP_FILES = ("*.part", "*.part.npz", "*.trunc")
+
+
+def read_run_info(run_dir: str | Path) -> dict | None:
+    """run.json of a run folder, or None when there is none."""
+    path = Path(run_dir) / "run.json"
+    if not path.exists():
+        return None
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise InputError(f"{path} is unreadable ({err}); move the folder away or pass --overwrite") from None
+    if not isinstance(info, dict):
+        raise InputError(f"{path} is not a run description; move the folder away or pass --overwrite")
+    return info
+
+
+def _fmt_setting(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, list):
+        return ",".join(_fmt_setting(x) for x in v)
+    return str(v)
+
+
+def _reference_of(settings: MDSettings) -> str | None:
+    """The free run a suppressed run took its host from (the LAMMPS engine keeps it in the metadata)."""
+    ref = settings.reference or (settings.metadata.get("host_reference") or {}).get("reference")
+    if ref is None:
+        return None
+    ref = Path(os.path.realpath(str(ref)))
+    return str(ref.parent if ref.name == "trajectory.h5" else ref)      # a run folder or its trajectory
+
+
+def differing_settings(info: dict, settings: MDSettings, potential: dict | None = None, engine: str | None = None,
+                       *, ignore: tuple[str, ...] = ()) -> list[str]:
+    """The settings that determine a trajectory and differ between a stored run (its run.json `info`) and
+    `settings`, as 'name old → new' (only those that apply: tau with Bussi/Nosé–Hoover, the stiffness
+    with a tethered host …); `potential` (its name) and `engine` are compared when given."""
+    try:
+        old = MDSettings.from_dict(info.get("settings") or {})
+    except (TypeError, ValueError):
+        return ["settings (run.json unreadable)"]
+    new = settings
+    names = ["temperature", "steps", "dt", "stride", "equilibration_steps", "seed", "thermostat", "protocol",
+             "minimise_steps", "npt_steps", "fix_com"]
+    if new.equilibration_steps:
+        names.append("friction")
+    if new.thermostat == "langevin":
+        names.append("production_friction")
+    if new.thermostat in ("bussi", "nose-hoover") or new.npt_steps:
+        names.append("tau")
+    if new.minimise_steps:
+        names.append("minimise_fmax")
+    if new.npt_steps:
+        names.append("pressure")
+    if new.protocol in ("frozen-host", "tethered"):
+        names += ["host_reference", "reference"]
+    if new.protocol == "tethered":
+        names.append("tether_stiffness")
+    if new.protocol == "rigid-anions":
+        names += ["rigid_centre", "rigid_ligand", "rigid_cutoff"]
+    if new.protocol != "free" and old.mobile is not None and new.mobile is not None:
+        names.append("mobile")
+    out = []
+    for name in names:
+        if name in ignore:
+            continue
+        a, b = ((_reference_of(old), _reference_of(new)) if name == "reference"
+                else (getattr(old, name), getattr(new, name)))
+        if a != b and not (isinstance(a, (int, float)) and isinstance(b, (int, float)) and float(a) == float(b)):
+            out.append(f"{name} {_fmt_setting(a)} → {_fmt_setting(b)}")
+    for key in ("material", "supercell"):
+        a, b = old.metadata.get(key), new.metadata.get(key)
+        if key not in ignore and a is not None and b is not None and str(a) != str(b):
+            out.append(f"{key} {a} → {b}")
+    a, b = (info.get("potential") or {}).get("name"), (potential or {}).get("name")
+    if "potential" not in ignore and a and b and a != b:
+        out.append(f"potential {a} → {b}")
+    a = info.get("engine", "ase")
+    if "engine" not in ignore and engine and a != engine:
+        out.append(f"engine {a} → {engine}")
+    return out
+
+
+def check_run_folder(out_dir: str | Path, settings: MDSettings, *, potential: dict | None = None,
+                     engine: str | None = None, resume: bool = False, overwrite: bool = False) -> str:
+    """What a run into `out_dir` does with what is already there (call it holding the folder's lock):
+
+    * "new": nothing to keep (no run, a run killed before its first checkpoint, or one stopped by a guard);
+    * "keep": a finished run with the same settings (`differing_settings`): nothing to do;
+    * "resume": an unfinished run with a checkpoint, `resume` asked and the same settings;
+    * "overwrite": `overwrite` asked and a run is there: the caller clears it (`clear_run`).
+
+    Raises InputError (one line, with the fix) for a finished run with other settings, an unfinished run
+    that is not resumed, a resume with other settings than the stored run's, and a trajectory.h5 without
+    a run.json.
+    """
+    out = Path(out_dir)
+    if not (out / "run.json").exists():
+        if (out / "trajectory.h5").exists() and not overwrite:
+            raise InputError(f"{out} holds a trajectory.h5 that no run.json describes: pass --overwrite to replace "
+                             "it, or choose another folder (--out)")
+        return "overwrite" if overwrite and (out / "trajectory.h5").exists() else "new"
+    if overwrite:
+        return "overwrite"
+    info = read_run_info(out)
+    status = info.get("status")
+    traj, ckpt = out / "trajectory.h5", out / "checkpoint.npz"
+    # a resumed run keeps its protocol.npz, so the reference run's path may have moved since
+    diffs = differing_settings(info, settings, potential, engine, ignore=("reference",) if resume else ())
+    what = "; ".join(diffs)
+    if status == "done" and traj.exists():
+        if not diffs:
+            return "keep"
+        if resume:
+            raise InputError(f"{out} holds a finished run with other settings ({what}); a resume continues a run "
+                             "as it was started and a finished run is not extended: start a new run in another "
+                             "folder (--out)")
+        raise InputError(f"{out} holds a finished run with other settings ({what}): pass --overwrite to replace "
+                         "it, or choose another folder (--out)")
+    if status == "exploded" and not resume:
+        return "new"                    # a guard stopped it: nothing to analyse or continue
+    if ckpt.exists() and traj.exists():
+        if resume:
+            if diffs:
+                raise InputError(f"{out}: the unfinished run there was started with other settings ({what}); "
+                                 "resume it as it was started, or pass --overwrite to start afresh")
+            return "resume"
+        try:
+            at = f" at step {load_checkpoint(ckpt)['step']} of {info.get('settings', {}).get('steps', '?')}"
+        except InputError:
+            at = ""
+        raise InputError(f"{out} holds an unfinished run (checkpoint{at}): continue it with --resume {out}, or "
+                         "pass --overwrite to start afresh")
+    return "new"
+
+
+def clear_run(run_dir: str | Path) -> None:
+    """Remove the files a run wrote (RUN_FILES and temporary files); other files and the lock stay."""
+    run_dir = Path(run_dir)
+    for name in RUN_FILES:
+        (run_dir / name).unlink(missing_ok=True)
+    for pattern in _TEMP_FILES:
+        for p in run_dir.glob(pattern):
+            p.unlink(missing_ok=True)
+
+
+def move_run_aside(run_dir: str | Path, dest: str | Path) -> Path:
+    """Move everything in `run_dir` but its lock file into the new folder `dest` (nothing is deleted)."""
+    run_dir, dest = Path(run_dir), Path(dest)
+    dest.mkdir(parents=True, exist_ok=False)
+    for p in sorted(run_dir.iterdir()):
+        if p.name != LOCK_NAME:
+            os.replace(p, dest / p.name)
+    return dest
+
+
 def run_nvt(atoms: Atoms, calculator, settings: MDSettings, out_dir: str | Path, *,
             potential: dict | None = None, resume: bool = False,
             progress: Callable[[int, int, float], None] | None = None,
-            reference: dict[str, Any] | None = None) -> Path:
+            reference: dict[str, Any] | None = None, overwrite: bool = False) -> Path:
     """Run [minimise, NPT,] equilibration and production MD under `settings.protocol`; return trajectory path.
 
     progress(step, total, temperature) is called at every checkpoint. `reference` (from
     `protocols.reference_from_trajectory`) overrides `settings.reference` for suppressed protocols.
-    Raises MDExplodedError (and records status "exploded" in run.json) if a guard trips.
+    Raises MDExplodedError (and records status "exploded" in run.json) if a guard trips. What is already
+    in `out_dir` is kept, resumed, refused or (`overwrite`) replaced as `check_run_folder` says; the folder
+    is locked while the run lasts (`lock.FolderLockedError` when another process holds it).
     """
     settings.validate()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    with folder_lock(out, "superionic MD run"):
+        return _run_nvt(atoms, calculator, settings, out, potential=potential, resume=resume, progress=progress,
+                        reference=reference, overwrite=overwrite)
+
+
+def _run_nvt(atoms: Atoms, calculator, settings: MDSettings, out: Path, *, potential: dict | None, resume: bool,
+             progress: Callable[[int, int, float], None] | None, reference: dict[str, Any] | None,
+             overwrite: bool) -> Path:
     traj_path, ckpt_path, info_path = out / "trajectory.h5", out / "checkpoint.npz", out / "run.json"
     thermo_path, proto_path = out / "thermo.csv", out / "protocol.npz"
 
-    if resume and info_path.exists():
-        old = json.loads(info_path.read_text())
-        if old.get("status") == "done" and traj_path.exists():
-            return traj_path
-    can_resume = resume and ckpt_path.exists() and traj_path.exists() and proto_path.exists()
+    action = check_run_folder(out, settings, potential=potential, engine="ase", resume=resume, overwrite=overwrite)
+    if action == "keep":
+        return traj_path
+    if action == "overwrite":
+        clear_run(out)
+    can_resume = action == "resume" and proto_path.exists()
 
     atoms = atoms.copy()
     atoms.set_constraint()
     atoms.calc = calculator
     rng = np.random.default_rng(settings.seed)
-    info: dict[str, Any] = {"settings": asdict(settings), "potential": potential or {}, "n_atoms": len(atoms),
-                            "formula": atoms.get_chemical_formula(), "status": "running"}
+    info: dict[str, Any] = {"settings": asdict(settings), "potential": potential or {}, "engine": "ase",
+                            "n_atoms": len(atoms), "formula": atoms.get_chemical_formula(), "status": "running"}
     if can_resume and info_path.exists():
         prev = json.loads(info_path.read_text())
         for key in ("protocol", "minimisation", "npt", "equilibration", "started"):
@@ -311,8 +486,10 @@ def _equilibrate(atoms: Atoms, settings: MDSettings, rng, out: Path) -> dict[str
         times.append(done * settings.dt)
         temps.append(float(atoms.get_temperature()))
         epots.append(float(atoms.get_potential_energy()) / len(atoms))
-    np.savetxt(out / "equilibration.csv", np.column_stack([times, temps, epots]), delimiter=",",
+    tmp = out / "equilibration.csv.part"
+    np.savetxt(tmp, np.column_stack([times, temps, epots]), delimiter=",",
                header="time_fs,temperature_K,epot_eV_per_atom", comments="")
+    os.replace(tmp, out / "equilibration.csv")
     rep = equilibration_report(np.array(times), np.array(temps), np.array(epots))
     rep["steps"] = settings.equilibration_steps
     return rep
@@ -391,6 +568,8 @@ def _production(atoms: Atoms, dyn, settings: MDSettings, writer: H5MDWriter, rng
                             max_energy_rise=settings.max_energy_rise, min_distance=settings.min_distance)
             writer.flush()
             thermo.writelines(thermo_buf)
+            thermo.flush()
+            os.fsync(thermo.fileno())        # durable before run.json says "done"
     finally:
         writer.close()
     return n_frames

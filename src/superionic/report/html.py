@@ -191,6 +191,10 @@ def write_report(out: str | Path, summary: dict) -> Path:
              "are systematically soft (phonon frequencies and barriers underestimated). Short runs give large "
              "statistical uncertainty; the error bars below say how large.</p>"]
 
+    if summary.get("failed_runs"):        # runs that failed (MD or analysis): not in the results below
+        parts.append("<h2>Failed runs</h2><ul>" + "".join(
+            f"<li><b>{html.escape(str(f.get('label')))}</b> ({html.escape(str(f.get('stage')))}): "
+            f"{html.escape(str(f.get('reason')))}</li>" for f in summary["failed_runs"]) + "</ul>")
     # --- key numbers -------------------------------------------------------------------------------
     if summary.get("findings"):
         parts.append(_findings_section(summary["findings"]))

@@ -128,20 +128,33 @@ class StudyConfig(BaseModel):
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
+#: keys a study file must set: no study runs on defaults it did not ask for
+REQUIRED_KEYS = ("material", "temperatures")
+
+
 def load_config(path: str | Path) -> StudyConfig:
-    """Read and validate a study YAML; errors name the offending key."""
+    """Read and validate a study YAML; errors name the offending key. `REQUIRED_KEYS` must be present
+    (an empty file or one without a material is refused, not run on the defaults)."""
     p = Path(path)
     if not p.exists():
         raise InputError(f"study file not found: {p}")
     try:
-        raw = yaml.safe_load(p.read_text()) or {}
+        raw = yaml.safe_load(p.read_text())
     except yaml.YAMLError as err:
         raise InputError(f"{p} is not valid YAML: {err}") from None
+    if raw is None:
+        raise InputError(f"{p} is empty: a study file sets at least {' and '.join(REQUIRED_KEYS)} "
+                         "(see examples/quickstart.yaml)")
     if not isinstance(raw, dict):
         raise InputError(f"{p} must hold a mapping of settings (name:, material:, temperatures: …)")
     try:
-        return StudyConfig(**raw)
+        cfg = StudyConfig(**raw)
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(x) for x in first["loc"])
         raise InputError(f"{p}: {where}: {first['msg']}") from None
+    missing = [k for k in REQUIRED_KEYS if raw.get(k) is None]
+    if missing:
+        raise InputError(f"{p}: missing {' and '.join(missing)}: a study file names its "
+                         f"{' and '.join(REQUIRED_KEYS)} (see examples/quickstart.yaml)")
+    return cfg

@@ -8,13 +8,22 @@ Folder layout under the study's output::
     summary.json                           versions, config, timings, key numbers (with units)
     report.html                            figures and tables, self-contained
 
-Every file is written atomically; re-running the same study reuses finished MD whose settings match.
+Every file is written atomically; re-running the same study reuses finished MD whose settings match
+(`md_hash`) and resumes unfinished MD. A finished run whose settings no longer match is never replaced
+silently: the study stops before any MD and names it, unless `overwrite` (CLI --overwrite) moves it to
+``md/.replaced/<run>-<time>/``; an unfinished one with other settings is moved there without asking
+(nothing is deleted). The study folder and every run folder are locked while they are written
+(`md.lock`). A run that fails (MD or analysis) does not stop the study: the others are analysed and
+summary.json lists it under ``failed_runs``. Analysis files of runs that are no longer part of the study
+are removed, so the folder holds what the summary describes; MD runs are never removed.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
+import traceback
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,41 +60,37 @@ def _label(t: float, protocol: str = "free", stiffness: float | None = None) -> 
             + ("" if stiffness is None else f"-k{stiffness:g}"))
 
 
-def run_md_stage(cfg: StudyConfig, out: Path, progress: Progress | None = None) -> list[Run]:
-    """Run (or reuse, or resume) the MD of every temperature and protocol; the free run of a temperature
-    comes first, and suppressed-phonon runs take their host reference positions from it (`host_reference`).
-    A tethered stiffness scan runs once per stiffness (folders T<K>K-tethered-k<k>)."""
-    from ..materials import build_material
-    from ..md import MDSettings, run_md
-    from ..md.run import host_reference_start
+@dataclass
+class _Planned:
+    """One run the study asks for, its folder, cache key, settings and what the folder holds now."""
+
+    temperature: float
+    protocol: str
+    stiffness: float | None
+    label: str
+    folder: Path
+    key: str
+    settings: object                  # MDSettings
+    info: dict | None                 # the folder's run.json, if any
+
+
+def _plan(cfg: StudyConfig, out: Path) -> tuple[list[_Planned], object, str]:
+    """Every run of the study with its settings (before any MD); also the potential spec and engine name."""
+    from ..md import MDSettings
+    from ..md.run import read_run_info
     from ..potentials import get_potential
 
     spec = get_potential(cfg.potential)
-    atoms = build_material(cfg.material, cfg.supercell)
-    lammps = (spec.engine if cfg.engine == "auto" else cfg.engine) == "lammps"
+    engine = spec.engine if cfg.engine == "auto" else cfg.engine
     scan = cfg.stiffness_scan()
-    calc = None
-    runs: list[Run] = []
+    m = cfg.md
+    plan = []
     for temp in cfg.temperatures:
         for protocol, k in [(p, k) for p in cfg.protocols for k in (scan if p == "tethered" and scan else [None])]:
             label = _label(temp, protocol, k)
             folder = out / "md" / label
-            info_path = folder / "run.json"
-            traj_path = folder / "trajectory.h5"
             key = cfg.md_hash(protocol, k)
-            resume = False
-            if info_path.exists():
-                info = json.loads(info_path.read_text())
-                resume = info.get("settings", {}).get("metadata", {}).get("md_hash") == key
-                if resume and info.get("status") == "done" and traj_path.exists():
-                    runs.append(Run(temp, protocol, traj_path, k))
-                    if progress:
-                        progress(f"MD {label} (reused)", cfg.md.steps_for(protocol), cfg.md.steps_for(protocol), temp)
-                    continue
             suppressed = protocol in ("frozen-host", "tethered")
-            if calc is None and (not lammps or (suppressed and cfg.host_reference in ("quenched", "auto"))):
-                calc = spec.make()              # the LAMMPS engine needs an ASE calculator only to quench
-            m = cfg.md
             settings = MDSettings(
                 temperature=temp, steps=m.steps_for(protocol), dt=m.dt, stride=m.stride, friction=m.friction,
                 production_friction=m.production_friction, equilibration_steps=m.equilibration_steps, seed=m.seed,
@@ -93,75 +98,226 @@ def run_md_stage(cfg: StudyConfig, out: Path, progress: Progress | None = None) 
                 reference=str(out / "md" / _label(temp)) if suppressed else None,
                 host_reference=cfg.host_reference if suppressed else "mean", mobile=[cfg.mobile_species],
                 metadata={"material": cfg.material, "supercell": cfg.supercell, "md_hash": key, "study": cfg.name})
-            start = atoms
-            if lammps:
-                start, settings = host_reference_start(atoms, settings, calc)
-            cb = (lambda s, n, tk, _l=label: progress(f"MD {_l}", s, n, tk)) if progress else None
-            path = run_md(start, spec, settings, folder, engine=cfg.engine, resume=resume, progress=cb, ranks=cfg.ranks,
-                          calculator=None if lammps else calc)
-            runs.append(Run(temp, protocol, path, k))
+            try:
+                info = read_run_info(folder)
+            except InputError:
+                info = {"status": "unreadable"}     # no cache key: moved aside, never deleted
+            plan.append(_Planned(temp, protocol, k, label, folder, key, settings, info))
+    return plan, spec, engine
+
+
+def _stale(p: _Planned) -> bool:
+    """The folder holds a run made with other settings than the study's (another cache key)."""
+    return p.info is not None and (p.info.get("settings", {}).get("metadata", {}) or {}).get("md_hash") != p.key
+
+
+def _finished(p: _Planned) -> bool:
+    return p.info is not None and p.info.get("status") == "done" and (p.folder / "trajectory.h5").exists()
+
+
+def check_md_stage(cfg: StudyConfig, out: str | Path, overwrite: bool = False) -> None:
+    """Refuse (InputError, before anything is run or moved) when a finished run of the study was made with
+    other settings and `overwrite` is not set; the message names the runs, what differs and the fix."""
+    from ..md.run import differing_settings
+
+    out = Path(out)
+    plan, spec, engine = _plan(cfg, out)
+    if overwrite:
+        return
+    clash = []
+    for p in plan:
+        if _stale(p) and _finished(p):
+            diffs = differing_settings(p.info, p.settings, {"name": spec.name}, engine)
+            clash.append(f"{p.label}: {', '.join(diffs) or 'cache key (md_hash)'}")
+    if clash:
+        more = f" and {len(clash) - 3} more" if len(clash) > 3 else ""
+        raise InputError(f"{len(clash)} finished run(s) in {out / 'md'} were made with other settings than this "
+                         f"study ({'; '.join(clash[:3])}{more}): run it with --overwrite to move them to "
+                         f"{out / 'md' / '.replaced'} and run them afresh, or write the study to another folder "
+                         "(--out or output:)")
+
+
+def run_md_stage(cfg: StudyConfig, out: Path, progress: Progress | None = None, *, overwrite: bool = False,
+                 failed: list | None = None, replaced: list | None = None) -> list[Run]:
+    """Run (or reuse, or resume) the MD of every temperature and protocol; the free run of a temperature
+    comes first, and suppressed-phonon runs take their host reference positions from it (`host_reference`).
+    A tethered stiffness scan runs once per stiffness (folders T<K>K-tethered-k<k>).
+
+    A finished run with another cache key is refused (`check_md_stage`) unless `overwrite`; with it, and
+    for an unfinished run with another key, the old run is moved to md/.replaced/ (listed in `replaced`).
+    With a `failed` list, a run that raises is recorded there ({label, stage, reason}) and the others go
+    on (suppressed runs whose free run failed are recorded too); without one the error propagates.
+    """
+    from ..materials import build_material
+    from ..md import run_md
+    from ..md.lock import folder_lock
+    from ..md.run import differing_settings, host_reference_start, move_run_aside
+
+    out = Path(out)
+    check_md_stage(cfg, out, overwrite)
+    plan, spec, engine = _plan(cfg, out)
+    atoms = build_material(cfg.material, cfg.supercell)
+    lammps = engine == "lammps"
+    for p in plan:
+        if _stale(p):
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            with folder_lock(p.folder, "superionic run"):
+                dest = move_run_aside(p.folder, out / "md" / ".replaced" / f"{p.label}-{stamp}")
+            diffs = differing_settings(p.info, p.settings, {"name": spec.name}, engine)
+            why = ", ".join(diffs) or "cache key (md_hash)"
+            state = {"done": "finished", "exploded": "exploded", "unreadable": "unreadable"}.get(
+                p.info.get("status"), "unfinished")
+            warnings.warn(f"md/{p.label}: the {state} run there had other settings "
+                          f"({why}); moved to {dest.relative_to(out)} and run afresh", RuntimeWarning)
+            if replaced is not None:
+                replaced.append({"label": p.label, "status": p.info.get("status"), "settings_changed": why,
+                                 "moved_to": str(dest.relative_to(out))})
+            p.info = None
+    calc = None
+    runs: list[Run] = []
+    failed_labels: set[str] = set()
+    for p in plan:
+        label, temp, protocol, k, folder = p.label, p.temperature, p.protocol, p.stiffness, p.folder
+        traj_path = folder / "trajectory.h5"
+        resume = p.info is not None            # same cache key (others were moved aside)
+        if resume and _finished(p):
+            runs.append(Run(temp, protocol, traj_path, k))
+            if progress:
+                progress(f"MD {label} (reused)", cfg.md.steps_for(protocol), cfg.md.steps_for(protocol), temp)
+            continue
+        suppressed = protocol in ("frozen-host", "tethered")
+        if suppressed and _label(temp) in failed_labels:
+            failed.append({"label": label, "stage": "md",
+                           "reason": f"not run: it takes its host from the free run {_label(temp)}, which failed"})
+            failed_labels.add(label)
+            continue
+        if calc is None and (not lammps or (suppressed and cfg.host_reference in ("quenched", "auto"))):
+            calc = spec.make()              # the LAMMPS engine needs an ASE calculator only to quench
+        settings = p.settings
+        try:
+            with folder_lock(folder, "superionic run"):
+                start = atoms
+                if lammps:
+                    start, settings = host_reference_start(atoms, settings, calc)
+                cb = (lambda s, n, tk, _l=label: progress(f"MD {_l}", s, n, tk)) if progress else None
+                path = run_md(start, spec, settings, folder, engine=cfg.engine, resume=resume, progress=cb,
+                              ranks=cfg.ranks, calculator=None if lammps else calc)
+        except Exception as err:
+            if failed is None:
+                raise
+            failed.append(_failure(label, "md", err))
+            failed_labels.add(label)
+            continue
+        runs.append(Run(temp, protocol, path, k))
     return runs
 
 
-def run_analysis_stage(cfg: StudyConfig, runs: list[Run], out: Path) -> dict:
+def _failure(label: str, stage: str, err: BaseException) -> dict:
+    """{label, stage, reason}: the reason in one line; a traceback too when it is not a SuperionicError."""
+    from ..errors import SuperionicError
+
+    text = " ".join(str(err).split())
+    reason = text if isinstance(err, SuperionicError) and text else f"{type(err).__name__}: {text}".rstrip(": ")
+    row = {"label": label, "stage": stage, "reason": reason[:500]}
+    if not isinstance(err, SuperionicError):
+        row["traceback"] = "".join(traceback.format_exception(type(err), err, err.__traceback__))[-4000:]
+    return row
+
+
+def run_analysis_stage(cfg: StudyConfig, runs: list[Run], out: Path, failed: list | None = None) -> dict:
     """Analyse each trajectory (netCDF per analysis), then the temperature series; return key numbers.
 
     Per run: VDOS + zero-frequency analysis, tracer diffusion (GLS), conductivity of the mobile species,
     neutron spectra, and for free runs the mechanism stage (bottleneck breathing, PS4 rotations,
     rotation–hop correlation; `workflow.mechanism`). Across the free runs (≥ 2 temperatures): Arrhenius
     fit of D_mobile and the VDOS exponent series. Per suppressed run: the enhancement D_mobile(free)/D_mobile(suppressed) ± σ.
+    With a `failed` list, a run whose analysis raises is recorded there and left out (the others go on);
+    a series that cannot be fitted (e.g. a D ≤ 0) is a warning.
     """
-    from ..analysis.conductivity import conductivity
-    from ..analysis.diffusion import diffusion
-    from ..analysis.vdos import vdos, vdos_summary
-    from ..trajectory.io import read_trajectory
-    from ..results import save_dataset
-
     adir = out / "analysis"
     adir.mkdir(parents=True, exist_ok=True)
     results: dict = {}
     diff_sets: dict[Run, object] = {}
     mobile = cfg.mobile_species
     for run in runs:
-        temp, traj = run.temperature, read_trajectory(run.path)
-        label = run.label
-        entry: dict = {"temperature_K": temp, "frames": traj.n_frames, "dt_fs": traj.dt,
-                       "duration_ps": traj.n_frames * traj.dt / 1000.0, "protocol": run.protocol}
-        # a frozen host does not move: its species have no VDOS or D, and a GDOS of Li alone would
-        # mislead; analyse the mobile species only
-        frozen = run.protocol == "frozen-host"
-        species = [mobile] if frozen and mobile in traj.species else None
-        msd_d: dict = {}
-        if "diffusion" in cfg.analyses:
-            ds = diffusion(traj, species)
-            save_dataset(ds, adir / f"{label}_diffusion.nc")
+        try:
+            entry, ds = _analyse_run(cfg, run, adir)
+        except Exception as err:
+            if failed is None:
+                raise
+            failed.append(_failure(run.label, "analysis", err))
+            continue
+        if ds is not None:
             diff_sets[run] = ds
-            entry["diffusion"] = {s: {"D": float(ds.D.sel(species=s)), "D_err": float(ds.D_err.sel(species=s)),
-                                      "fit_window_fs": [float(ds.fit_start.sel(species=s)),
-                                                        float(ds.fit_stop.sel(species=s))],
-                                      "window_ok": bool(ds.window_ok.sel(species=s))}
-                                  for s in ds.species.values}
-            msd_d = {s: (v["D"], v["D_err"], v["window_ok"]) for s, v in entry["diffusion"].items()}
-            if mobile in traj.species:
-                c = conductivity(traj, mobile, temperature=temp, tracer=ds)
-                save_dataset(c, adir / f"{label}_conductivity.nc")
-                entry["conductivity"] = {k: float(c[k]) for k in
-                                         ("sigma", "sigma_err", "sigma_NE", "sigma_NE_err", "haven_ratio",
-                                          "haven_ratio_err")}
-        run_vdos = None
-        if "vdos" in cfg.analyses:
-            run_vdos = vdos(traj, species)
-            save_dataset(run_vdos, adir / f"{label}_vdos.nc")
-            lowest = _lowest_phonon(traj, mobile) if run.protocol == "free" else None
-            if lowest:
-                entry["lowest_phonon"] = lowest
-            entry["vdos"] = vdos_summary(run_vdos, temperature=temp, lowest_phonon=lowest, msd_D=msd_d)["species"]
-        if "neutron" in cfg.analyses and not frozen:
-            entry["neutron"] = _neutron(cfg, traj, run_vdos, adir / label)
-        if "mechanism" in cfg.analyses and run.protocol == "free":
-            from .mechanism import mechanism
-            entry["mechanism"] = mechanism(traj, mobile, adir / label)
-        results[label] = entry
+        results[run.label] = entry
+    try:
+        series = _series(cfg, results, diff_sets, adir)
+    except Exception as err:
+        if failed is None:
+            raise
+        failed.append(_failure("series", "analysis", err))
+        series = {}
+    if series:
+        results["series"] = series
+    return results
+
+
+def _analyse_run(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, object]:
+    """The analyses of one run: its summary entry and its diffusion dataset (None without diffusion)."""
+    from ..analysis.conductivity import conductivity
+    from ..analysis.diffusion import diffusion
+    from ..analysis.vdos import vdos, vdos_summary
+    from ..results import save_dataset
+    from ..trajectory.io import read_trajectory
+
+    mobile = cfg.mobile_species
+    diff_ds = None
+    temp, traj = run.temperature, read_trajectory(run.path)
+    label = run.label
+    entry: dict = {"temperature_K": temp, "frames": traj.n_frames, "dt_fs": traj.dt,
+                   "duration_ps": traj.n_frames * traj.dt / 1000.0, "protocol": run.protocol}
+    # a frozen host does not move: its species have no VDOS or D, and a GDOS of Li alone would
+    # mislead; analyse the mobile species only
+    frozen = run.protocol == "frozen-host"
+    species = [mobile] if frozen and mobile in traj.species else None
+    msd_d: dict = {}
+    if "diffusion" in cfg.analyses:
+        ds = diffusion(traj, species)
+        save_dataset(ds, adir / f"{label}_diffusion.nc")
+        diff_ds = ds
+        entry["diffusion"] = {s: {"D": float(ds.D.sel(species=s)), "D_err": float(ds.D_err.sel(species=s)),
+                                  "fit_window_fs": [float(ds.fit_start.sel(species=s)),
+                                                    float(ds.fit_stop.sel(species=s))],
+                                  "window_ok": bool(ds.window_ok.sel(species=s))}
+                              for s in ds.species.values}
+        msd_d = {s: (v["D"], v["D_err"], v["window_ok"]) for s, v in entry["diffusion"].items()}
+        if mobile in traj.species:
+            c = conductivity(traj, mobile, temperature=temp, tracer=ds)
+            save_dataset(c, adir / f"{label}_conductivity.nc")
+            entry["conductivity"] = {k: float(c[k]) for k in
+                                     ("sigma", "sigma_err", "sigma_NE", "sigma_NE_err", "haven_ratio",
+                                      "haven_ratio_err")}
+    run_vdos = None
+    if "vdos" in cfg.analyses:
+        run_vdos = vdos(traj, species)
+        save_dataset(run_vdos, adir / f"{label}_vdos.nc")
+        lowest = _lowest_phonon(traj, mobile) if run.protocol == "free" else None
+        if lowest:
+            entry["lowest_phonon"] = lowest
+        entry["vdos"] = vdos_summary(run_vdos, temperature=temp, lowest_phonon=lowest, msd_D=msd_d)["species"]
+    if "neutron" in cfg.analyses and not frozen:
+        entry["neutron"] = _neutron(cfg, traj, run_vdos, adir / label)
+    if "mechanism" in cfg.analyses and run.protocol == "free":
+        from .mechanism import mechanism
+        entry["mechanism"] = mechanism(traj, mobile, adir / label)
+    return entry, diff_ds
+
+
+def _series(cfg: StudyConfig, results: dict, diff_sets: dict, adir: Path) -> dict:
+    """Across runs: the enhancement rows, the Arrhenius fit of the free runs and the VDOS exponent series."""
+    from ..results import save_dataset
+
+    mobile = cfg.mobile_species
     series: dict = {}
     enhancement = _enhancement(diff_sets, mobile)
     if enhancement:
@@ -170,9 +326,14 @@ def run_analysis_stage(cfg: StudyConfig, runs: list[Run], out: Path) -> dict:
         series["phonon_enhancement_300K"] = enhancement_at(enhancement)
     free_sets = {r.temperature: ds for r, ds in diff_sets.items() if r.protocol == "free"}
     temps = sorted(free_sets)
+    arr = None
     if len(temps) >= 2 and any(mobile in ds.species.values for ds in free_sets.values()):
         from ..analysis.arrhenius import arrhenius_from_datasets
-        arr = arrhenius_from_datasets([free_sets[t] for t in temps], species=mobile, temperatures=temps)
+        try:
+            arr = arrhenius_from_datasets([free_sets[t] for t in temps], species=mobile, temperatures=temps)
+        except InputError as err:
+            warnings.warn(f"no Arrhenius fit of D_{mobile}: {err}", RuntimeWarning)
+    if arr is not None:
         save_dataset(arr, adir / "arrhenius.nc")
         series["arrhenius"] = {"species": mobile, "E_a": float(arr.E_a), "E_a_err": float(arr.E_a_err),
                                "D0": float(arr.prefactor), "D0_err": float(arr.prefactor_err),
@@ -193,9 +354,7 @@ def run_analysis_stage(cfg: StudyConfig, runs: list[Run], out: Path) -> dict:
                               "T_err_K": float(ser.crossover_temperature_err.sel(name=n)),
                               "laws": {f"{t:g}": str(law) for t, law in
                                        zip(ser.temperature.values, ser.law.sel(name=n).values)}} for n in names}}
-    if series:
-        results["series"] = series
-    return results
+    return series
 
 
 def _lowest_phonon(traj, mobile: str) -> dict | None:
@@ -266,22 +425,74 @@ def _neutron(cfg: StudyConfig, traj, vdos_ds, stem: Path) -> dict:
     return out
 
 
-def run_study(cfg: StudyConfig, output: str | Path | None = None, progress: Progress | None = None) -> Path:
-    """Run the whole study; returns the path of report.html."""
+#: the analysis files a study writes (analysis/<run>_<kind>.nc and the series files)
+_STUDY_OUTPUT = re.compile(r"^(T[^_/]+K[^_/]*_[A-Za-z0-9_]+|arrhenius|vdos_series)\.nc(\.part)?$")
+
+
+def _remove_stale_outputs(adir: Path, since_ns: int) -> list[str]:
+    """Remove the study's analysis files not rewritten since `since_ns` (runs no longer in the study,
+    analyses no longer asked for, a failed run's old files); return their names."""
+    removed = []
+    for p in sorted(adir.glob("*.nc*")):
+        if _STUDY_OUTPUT.match(p.name) and p.stat().st_mtime_ns < since_ns:
+            p.unlink()
+            removed.append(f"analysis/{p.name}")
+    return removed
+
+
+def _runs_not_in_study(out: Path, labels: set[str]) -> list[str]:
+    """MD run folders under out/md that the study no longer asks for (kept, not analysed)."""
+    md = out / "md"
+    if not md.is_dir():
+        return []
+    return sorted(f"md/{p.name}" for p in md.iterdir()
+                  if p.is_dir() and not p.name.startswith(".") and p.name not in labels and (p / "run.json").exists())
+
+
+def run_study(cfg: StudyConfig, output: str | Path | None = None, progress: Progress | None = None, *,
+              overwrite: bool = False) -> Path:
+    """Run the whole study; returns the path of report.html.
+
+    The output folder is locked for the study's lifetime (another process gets a FolderLockedError).
+    summary.json and report.html of an earlier run are removed once the MD settings are checked, and
+    written anew at the end (a killed study leaves none, rather than one that does not match the files).
+    Runs that fail are listed in summary.json["failed_runs"] and the report; the rest is analysed.
+    `overwrite`: finished runs made with other settings are moved to md/.replaced/ instead of refused.
+    """
+    from ..md.lock import folder_lock
+
     out = Path(output or cfg.output)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise InputError(f"cannot create the output folder {out}: {err}") from None
+    with folder_lock(out, f"superionic run ({cfg.name})"):
+        check_md_stage(cfg, out, overwrite)          # refuse before anything is touched
+        for name in ("summary.json", "report.html"):
+            (out / name).unlink(missing_ok=True)
+        return _run_study(cfg, out, progress, overwrite)
+
+
+def _run_study(cfg: StudyConfig, out: Path, progress: Progress | None, overwrite: bool) -> Path:
     timings: dict[str, float] = {}
+    failed: list[dict] = []
+    replaced: list[dict] = []
     t0 = time.time()
+    adir = out / "analysis"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        runs = run_md_stage(cfg, out, progress)
+        runs = run_md_stage(cfg, out, progress, overwrite=overwrite, failed=failed, replaced=replaced)
         timings["md_s"] = time.time() - t0
         t1 = time.time()
-        results = run_analysis_stage(cfg, runs, out)
+        adir.mkdir(parents=True, exist_ok=True)
+        marker = adir / ".analysis-started"
+        marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+        since = marker.stat().st_mtime_ns     # the file system's clock, as the outputs' mtimes
+        results = run_analysis_stage(cfg, runs, out, failed=failed)
         timings["analysis_s"] = time.time() - t1
+    stale = _remove_stale_outputs(adir, since)
+    marker.unlink(missing_ok=True)
+    labels = {p.label for p in _plan(cfg, out)[0]}
     # our own warnings (resolution, finite differences …) go to the summary and the report, once each;
     # third-party chatter (torch, pymatgen deprecations) is dropped
     notes = list(dict.fromkeys(str(w.message) for w in caught if "superionic" in (w.filename or "")
@@ -293,7 +504,8 @@ def run_study(cfg: StudyConfig, output: str | Path | None = None, progress: Prog
                "findings": findings(results, cfg.mobile_species), "results": results,
                "units": {"temperature": "K", "D": "cm2/s", "sigma": "mS/cm", "E_a": "eV", "g0": "1/THz",
                          "band_centre": "meV", "time": "fs", "fit_window": "fs"},
-               "timings": timings, "warnings": notes}
+               "timings": timings, "warnings": notes, "failed_runs": failed, "replaced_runs": replaced,
+               "removed_stale_outputs": stale, "md_runs_not_in_study": _runs_not_in_study(out, labels)}
     t2 = time.time()
     from ..report.html import write_report
     with warnings.catch_warnings():
