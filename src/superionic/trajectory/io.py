@@ -3,6 +3,7 @@ vasprun.xml, LAMMPS dumps …) through `ase.io`, whole or in chunks.
 
 The time step is never guessed: it comes from the file (H5MD time datasets, or a ``time`` entry in
 each frame's info, in fs) or from the caller (`dt`, fs between stored frames); otherwise InputError.
+It is never overridden either: a `dt` that disagrees with the file's own is an InputError.
 """
 
 from __future__ import annotations
@@ -37,28 +38,33 @@ def _is_h5md(p: Path) -> bool:
 
 
 def read_trajectory(path: str | Path, dt: float | None = None, format: str | None = None,
-                    start: int = 0, stop: int | None = None, stride: int = 1) -> Trajectory:
+                    start: int = 0, stop: int | None = None, stride: int = 1, *,
+                    symbols: list[str] | None = None) -> Trajectory:
     """Read a whole trajectory (frames[start:stop:stride]).
 
-    dt: fs between consecutive frames of the file; overrides the file's own value when given.
-    format: ASE format name (e.g. "vasp-xdatcar", "lammps-dump-text"); guessed from the name if None.
+    dt: fs between consecutive frames of the file, for files that store no time; when the file stores
+    one, a `dt` that differs from it by more than 1e-6 (relative) is an InputError.
+    format: ASE format name (e.g. "vasp-xdatcar", "lammps-dump-text") or "h5md"; guessed if None.
+    symbols: chemical symbols for an H5MD file without a species dataset (e.g. written by MDAnalysis).
     """
     p = _check_path(path)
-    if format in (None, "h5md") and _is_h5md(p):
-        return read_h5md(p, start=start, stop=stop, stride=stride, dt=dt)
+    if format == "h5md" or (format is None and _is_h5md(p)):
+        return read_h5md(p, start=start, stop=stop, stride=stride, dt=dt, symbols=symbols)
     chunks = list(iter_trajectory(p, dt=dt, format=format, chunk=10**9, start=start, stop=stop, stride=stride))
     return chunks[0]
 
 
 def iter_trajectory(path: str | Path, chunk: int = 1024, dt: float | None = None, format: str | None = None,
-                    start: int = 0, stop: int | None = None, stride: int = 1) -> Iterator[Trajectory]:
-    """Yield the trajectory in consecutive chunks of at most `chunk` frames (dt as in `read_trajectory`)."""
+                    start: int = 0, stop: int | None = None, stride: int = 1, *,
+                    symbols: list[str] | None = None) -> Iterator[Trajectory]:
+    """Yield the trajectory in consecutive chunks of at most `chunk` frames (arguments as in
+    `read_trajectory`)."""
     p = _check_path(path)
-    if format in (None, "h5md") and _is_h5md(p):
+    if format == "h5md" or (format is None and _is_h5md(p)):
         if (start, stop, stride) == (0, None, 1):
-            yield from iter_h5md(p, chunk=chunk, dt=dt)
+            yield from iter_h5md(p, chunk=chunk, dt=dt, symbols=symbols)
         else:
-            yield read_h5md(p, start=start, stop=stop, stride=stride, dt=dt)
+            yield read_h5md(p, start=start, stop=stop, stride=stride, dt=dt, symbols=symbols)
         return
     frames = _ase_frames(p, format)
     frames = itertools.islice(frames, start, stop, stride)
@@ -101,11 +107,29 @@ def _ase_frames(p: Path, format: str | None) -> Iterable:
 
 
 def _frame_dt(block: list, dt: float | None, p: Path, stride: int) -> float:
-    if dt is not None:
-        return float(dt) * stride
+    """fs between the frames of `block` (already strided): from the frames' ``time`` info (fs), or `dt`
+    (fs between the file's frames) when they carry none; a `dt` that disagrees with the file is refused."""
     t = [a.info.get("time") for a in block[:2]]
+    stored = None
     if len(block) >= 2 and t[0] is not None and t[1] is not None and t[1] != t[0]:
-        return float(t[1] - t[0])
+        try:
+            stored = float(t[1]) - float(t[0])
+        except (TypeError, ValueError):
+            raise InputError(f"{p.name}: the frames' time entries ({t[0]!r}, {t[1]!r}) are not numbers of fs; "
+                             "remove them or fix them") from None
+    if dt is not None:
+        given = float(dt) * stride
+        # times written as text carry ~8 significant digits: allow for that on top of 1e-6
+        tol = 1e-6 * abs(given) + 1e-7 * max(abs(float(t[0])), abs(float(t[1]))) if stored is not None else 0
+        if stored is not None and abs(stored - given) > tol:
+            raise InputError(f"{p.name} stores dt = {stored / stride:.9g} fs between frames (its time entries); "
+                             f"--dt {float(dt):g} fs disagrees: drop --dt")
+        return stored if stored is not None else given
+    if stored is not None:
+        if stored < 0:
+            raise InputError(f"{p.name}: the frames' time entries decrease ({t[0]} → {t[1]} fs); "
+                             "give the time between frames with --dt")
+        return stored
     raise InputError(
         f"{p.name} does not carry the time between frames: give it with --dt (fs between stored frames)"
     )
