@@ -46,7 +46,7 @@ def test_layout_and_units(tmp_path, rng):
         assert g["position/value"].dtype == np.float32
         assert g["position/value"].chunks[0] == 64
         assert g["position/value"].attrs["unit"] == "angstrom"
-        assert g["velocity/value"].attrs["unit"] == "angstrom fs-1"
+        assert g["velocity/value"].attrs["unit"] == "Angstrom fs-1"   # the spelling MDAnalysis reads
         assert g["position/time"].attrs["unit"] == "fs"
         assert g["box/edges/value"].attrs["unit"] == "angstrom"
         assert g["mass"].attrs["unit"] == "amu"
