@@ -1,19 +1,27 @@
-"""Study-level figures (matplotlib, Agg backend): VDOS across temperatures; PNG embedding."""
+"""Study-level figures (matplotlib Figures, no pyplot state): VDOS across temperatures; PNG embedding."""
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
+import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
 
 
-def vdos_figure(datasets: dict[str, xr.Dataset]):
+def new_axes(ax=None, nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (5.0, 3.4), **kw):
+    """(Figure, axes) to draw on: the caller's `ax` (one matplotlib Axes, or an array of Axes for a
+    multi-panel figure) and its figure, or a new pyplot-free Figure with an nrows × ncols grid (tight
+    layout). No matplotlib backend is selected or switched."""
+    if ax is not None:
+        first = ax.flat[0] if isinstance(ax, np.ndarray) else ax
+        return first.figure, ax
+    fig = Figure(figsize=figsize, layout="tight")
+    return fig, fig.subplots(nrows, ncols, **kw)
+
+
+def vdos_figure(datasets: dict[str, xr.Dataset], axes=None):
     """g(ν) per species (panels) for each temperature (lines); linear axes, energy on top."""
     species = list(next(iter(datasets.values())).species.values)
-    fig, axes = plt.subplots(1, len(species), figsize=(3.6 * len(species), 3.2), squeeze=False)
+    fig, axes = new_axes(axes, 1, len(species), figsize=(3.6 * len(species), 3.2), squeeze=False)
     for ax, s in zip(axes[0], species):
         for label, ds in datasets.items():
             ax.plot(ds.frequency, ds.g.sel(species=s), lw=1, label=label)
@@ -25,16 +33,15 @@ def vdos_figure(datasets: dict[str, xr.Dataset]):
         sec.set_xlabel("energy (meV)")
     axes[0][0].set_ylabel("g(ν) (1/THz), ∫g dν = 1")
     axes[0][-1].legend(fontsize=8)
-    fig.tight_layout()
     return fig
 
 
-def sqe_overview_figure(sqe: xr.Dataset, var: str = "S_inc", emax: float | None = None):
+def sqe_overview_figure(sqe: xr.Dataset, var: str = "S_inc", emax: float | None = None, ax=None):
     """S(Q,E) of one variable, one line per Q, E in meV over ±emax (default 10× the effective
     resolution), log scale; points ≤ 0 (noise of a short run) are left out."""
     emax = emax or 10.0 * float(sqe.attrs.get("effective_resolution_fwhm_meV", 1.0))
     sel = sqe[var].sel(energy=slice(-emax, emax))
-    fig, ax = plt.subplots(figsize=(5.0, 3.4))
+    fig, ax = new_axes(ax, figsize=(5.0, 3.4))
     for q in sel.q.values:
         y = sel.sel(q=q).values
         ax.semilogy(sel.energy, np.where(y > 0, y, np.nan), lw=1, label=f"Q = {q:g} Å⁻¹")
@@ -43,7 +50,6 @@ def sqe_overview_figure(sqe: xr.Dataset, var: str = "S_inc", emax: float | None 
     ax.set_title(f"resolution {sqe.attrs.get('effective_resolution_fwhm_meV', float('nan')):.3g} meV FWHM",
                  fontsize=9)
     ax.legend(fontsize=7)
-    fig.tight_layout()
     return fig
 
 
@@ -52,8 +58,7 @@ def to_png_base64(fig) -> str:
     import io
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode()
 
 
-__all__ = ["vdos_figure", "sqe_overview_figure", "to_png_base64"]
+__all__ = ["new_axes", "vdos_figure", "sqe_overview_figure", "to_png_base64"]

@@ -1,23 +1,21 @@
-"""Diffusion figures (matplotlib, Agg backend): MSD with the fit window and D ± σ, Arrhenius plot with
+"""Diffusion figures (matplotlib Figures, no pyplot state): MSD with the fit window and D ± σ, Arrhenius plot with
 the extrapolation marked, residence-time distribution. Every function returns a Figure."""
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import xarray as xr
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
+from .figures import new_axes
 
-from .. import units  # noqa: E402
+from .. import units
 
 
-def plot_msd(ds: xr.Dataset, species: list[str] | None = None, loglog: bool = False):
+def plot_msd(ds: xr.Dataset, species: list[str] | None = None, loglog: bool = False, ax=None):
     """MSD(t) per species (ps on x, Å² on y) with the GLS line on its diffusive window (shaded) and
     D ± σ in the legend. `ds` is a `diffusion` Dataset."""
     species = species or [str(s) for s in ds.species.values]
-    fig, ax = plt.subplots(figsize=(5.0, 3.8))
+    fig, ax = new_axes(ax, figsize=(5.0, 3.8))
     t_ps = ds.time.values * 1e-3
     for k, s in enumerate(species):
         color = f"C{k}"
@@ -38,16 +36,15 @@ def plot_msd(ds: xr.Dataset, species: list[str] | None = None, loglog: bool = Fa
         ax.set_yscale("log")
     ax.legend(fontsize=8, frameon=False)
     ax.set_title("MSD; shaded: diffusive fit window (GLS, 1σ)", fontsize=9)
-    fig.tight_layout()
     return fig
 
 
-def plot_arrhenius(ds: xr.Dataset, label: str | None = None):
+def plot_arrhenius(ds: xr.Dataset, label: str | None = None, ax=None):
     """ln-scale value vs 1000/T with error bars, the fitted line over the data (solid) and beyond it
     (dashed, 'extrapolation'), and predicted points marked 'extrapolated'. `ds` from `arrhenius`."""
     q = ds.attrs.get("quantity", "D")
     unit = ds.value.attrs.get("units", "")
-    fig, ax = plt.subplots(figsize=(5.0, 3.8))
+    fig, ax = new_axes(ax, figsize=(5.0, 3.8))
     t = ds.temperature.values
     ax.errorbar(1000.0 / t, ds.value.values, yerr=ds.error.values, fmt="o", color="C0", capsize=3,
                 label=label or f"{q} (MD)")
@@ -74,13 +71,12 @@ def plot_arrhenius(ds: xr.Dataset, label: str | None = None):
     ax.set_xlabel("1000 / T (1/K)")
     ax.set_ylabel(f"{q} ({unit})")
     ax.legend(fontsize=8, frameon=False)
-    fig.tight_layout()
     return fig
 
 
-def plot_residence(ds: xr.Dataset):
+def plot_residence(ds: xr.Dataset, ax=None):
     """Residence-time density from a `hopping` Dataset (log y), with the mean marked."""
-    fig, ax = plt.subplots(figsize=(5.0, 3.5))
+    fig, ax = new_axes(ax, figsize=(5.0, 3.5))
     ax.step(ds.residence_time.values * 1e-3, ds.residence_hist.values * 1e3, where="mid", color="C0")
     if np.isfinite(float(ds.mean_residence)):
         ax.axvline(float(ds.mean_residence) * 1e-3, ls="--", color="k", lw=1,
@@ -89,5 +85,4 @@ def plot_residence(ds: xr.Dataset):
     ax.set_yscale("log")
     ax.set_xlabel("residence time (ps)")
     ax.set_ylabel("density (1/ps)")
-    fig.tight_layout()
     return fig

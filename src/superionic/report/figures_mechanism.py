@@ -1,21 +1,19 @@
-"""Mechanism figures (matplotlib, Agg): bottleneck breathing spectrum with the hop-time in-radius
+"""Mechanism figures (matplotlib Figures, no pyplot state): bottleneck breathing spectrum with the hop-time in-radius
 distribution, and PS4 rotational autocorrelations. Every function returns a Figure."""
 
 from __future__ import annotations
 
-import matplotlib
+import xarray as xr
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import xarray as xr  # noqa: E402
+from .figures import new_axes
 
 
-def bottleneck_figure(ds: xr.Dataset, label: str = ""):
+def bottleneck_figure(ds: xr.Dataset, label: str = "", axes=None):
     """Left: breathing spectrum S(ν) of the window in-radius (Å²/THz, ∫S dν = <δr²>); right: in-radius
     density at window crossings vs at all times (1/Å). `ds` is a `bottleneck_summary` Dataset."""
     import numpy as np
 
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9.0, 3.4))
+    fig, (a1, a2) = new_axes(axes, 1, 2, figsize=(9.0, 3.4))
     nu, sp = ds.frequency.values, ds.breathing_spectrum.values
     a1.plot(nu, sp, lw=1.2)
     cum = np.concatenate([[0.0], np.cumsum(0.5 * (sp[1:] + sp[:-1]) * np.diff(nu))])
@@ -30,13 +28,12 @@ def bottleneck_figure(ds: xr.Dataset, label: str = ""):
     a2.set_xlabel("window in-radius r (Å)")
     a2.set_ylabel("density (1/Å)")
     a2.legend(fontsize=8, frameon=False)
-    fig.tight_layout()
     return fig
 
 
-def rotation_figure(ds: xr.Dataset, label: str = ""):
+def rotation_figure(ds: xr.Dataset, label: str = "", ax=None):
     """C_1(t), C_2(t) of the anion bond vectors (± standard error); `ds` is a `rotation_summary` Dataset."""
-    fig, ax = plt.subplots(figsize=(5.0, 3.4))
+    fig, ax = new_axes(ax, figsize=(5.0, 3.4))
     t = ds.time.values
     for name in ("C1", "C2"):
         y, e = ds[name].values, ds[f"{name}_err"].values
@@ -47,5 +44,4 @@ def rotation_figure(ds: xr.Dataset, label: str = ""):
     ax.set_ylim(min(0.0, float(ds.C2.min())), 1.02)
     ax.legend(fontsize=8, frameon=False)
     ax.set_title(f"anion reorientation {label}".strip(), fontsize=9)
-    fig.tight_layout()
     return fig

@@ -1,21 +1,19 @@
-"""Scattering figures (matplotlib, Agg): F_s(Q,t), S(Q,E) vs measured, Γ(Q) with model fits, dispersion."""
+"""Scattering figures (matplotlib Figures, no pyplot state): F_s(Q,t), S(Q,E) vs measured, Γ(Q) with model fits, dispersion."""
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import xarray as xr
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
+from .figures import new_axes
 
-from ..analysis.qens import GAMMA_MODELS, gamma_model  # noqa: E402
+from ..analysis.qens import GAMMA_MODELS, gamma_model
 
 
-def fs_figure(fqt: xr.Dataset, species: str | None = None):
+def fs_figure(fqt: xr.Dataset, species: str | None = None, ax=None):
     """F_s(Q,t) (one line per Q, log time axis in ps); F_inc when species is None."""
     da = fqt.F_inc if species is None else fqt.F_s.sel(species=species)
-    fig, ax = plt.subplots(figsize=(4.4, 3.2))
+    fig, ax = new_axes(ax, figsize=(4.4, 3.2))
     t = fqt.time.values[1:] / 1000.0
     for i, q in enumerate(fqt.q.values):
         ax.semilogx(t, da.isel(q=i).values[1:], lw=1, label=f"Q = {q:g} Å⁻¹")
@@ -24,15 +22,15 @@ def fs_figure(fqt: xr.Dataset, species: str | None = None):
     ax.set_title(species or "incoherent")
     ax.set_ylim(-0.05, 1.05)
     ax.legend(fontsize=7)
-    fig.tight_layout()
     return fig
 
 
 def sqe_figure(sim: xr.DataArray, measured: xr.Dataset | None = None, fits: xr.Dataset | None = None,
-               log: bool = True):
-    """S(Q,E) per Q (panels): simulated (line, on the measured grid when given) and measured (points)."""
+               log: bool = True, axes=None):
+    """S(Q,E) per Q (panels): simulated (line, on the measured grid when given) and measured (points).
+    axes: a (1, n_Q) array of Axes to draw on (default: a new Figure)."""
     qs = measured.q.values if measured is not None else sim.q.values
-    fig, axes = plt.subplots(1, len(qs), figsize=(3.2 * len(qs), 3.0), squeeze=False, sharey=False)
+    fig, axes = new_axes(axes, 1, len(qs), figsize=(3.2 * len(qs), 3.0), squeeze=False, sharey=False)
     for ax, q in zip(axes[0], qs):
         s = sim.sel(q=q, method="nearest")
         ax.plot(s.energy * 1e3, s.values, lw=1, label="simulation")
@@ -49,14 +47,13 @@ def sqe_figure(sim: xr.DataArray, measured: xr.Dataset | None = None, fits: xr.D
             ax.set_yscale("log")
     axes[0][0].set_ylabel("S(Q,E)")
     axes[0][-1].legend(fontsize=7)
-    fig.tight_layout()
     return fig
 
 
-def gamma_figure(fits: xr.Dataset, models: dict | None = None, gamma_var: str = "gamma"):
+def gamma_figure(fits: xr.Dataset, models: dict | None = None, gamma_var: str = "gamma", ax=None):
     """Γ(Q) with error bars against Q², and the fitted jump models."""
     q = fits.q.values
-    fig, ax = plt.subplots(figsize=(4.4, 3.2))
+    fig, ax = new_axes(ax, figsize=(4.4, 3.2))
     ax.errorbar(q**2, fits[gamma_var].values, fits[f"{gamma_var}_err"].values, fmt="o", ms=3, color="k", label="fits")
     qq = np.linspace(0, q.max() * 1.1, 200)
     for name, r in (models or {}).items():
@@ -67,13 +64,12 @@ def gamma_figure(fits: xr.Dataset, models: dict | None = None, gamma_var: str = 
     ax.set_xlabel("Q² (Å⁻²)")
     ax.set_ylabel("Γ (meV, HWHM)")
     ax.legend(fontsize=7)
-    fig.tight_layout()
     return fig
 
 
-def dispersion_figure(disp: xr.Dataset):
+def dispersion_figure(disp: xr.Dataset, ax=None):
     """DHO frequencies E₀(Q) of C_L and C_T with damping bars; overdamped points open symbols."""
-    fig, ax = plt.subplots(figsize=(4.4, 3.2))
+    fig, ax = new_axes(ax, figsize=(4.4, 3.2))
     q = disp.q.values
     for kind, color in (("L", "C0"), ("T", "C3")):
         e0 = disp[f"E0_{kind}"].values
@@ -87,5 +83,4 @@ def dispersion_figure(disp: xr.Dataset):
     ax.set_ylabel("E₀ (meV); bars: damping Γ/2")
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=7)
-    fig.tight_layout()
     return fig

@@ -1,17 +1,15 @@
-"""VDOS figures (matplotlib, Agg backend): g(ν) per species on linear and log–log axes with the
+"""VDOS figures (matplotlib Figures, no pyplot state): g(ν) per species on linear and log–log axes with the
 fitted low-frequency law, and the neutron-weighted GDOS. Every function returns a Figure."""
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import xarray as xr
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
+from .figures import new_axes
 
-from .. import units  # noqa: E402
-from ..analysis.vdos import names_of, selection  # noqa: E402
+from .. import units
+from ..analysis.vdos import names_of, selection
 
 
 def _law(nu, fit):
@@ -19,8 +17,9 @@ def _law(nu, fit):
 
 
 def vdos_lowfreq_figure(ds: xr.Dataset, fits: dict | None = None, names: list[str] | None = None,
-                        fmax: float | None = None):
+                        fmax: float | None = None, axes=None):
     """Two rows per call: top g(ν) linear, bottom log–log with g₀ + aν^n (dashed) on its fit window.
+    axes: a (2, n_names) array of Axes to draw on (default: a new Figure).
 
     fits: {name: analyse_lowfreq(...) result} (computed here when None).
     """
@@ -29,7 +28,7 @@ def vdos_lowfreq_figure(ds: xr.Dataset, fits: dict | None = None, names: list[st
     names = names or names_of(ds)
     fits = fits or {n: analyse_lowfreq(ds, n) for n in names}
     nu = ds.frequency.values
-    fig, axes = plt.subplots(2, len(names), figsize=(3.6 * len(names), 6.0), squeeze=False)
+    fig, axes = new_axes(axes, 2, len(names), figsize=(3.6 * len(names), 6.0), squeeze=False)
     top = fmax or min(25.0, float(nu.max()))
     for j, n in enumerate(names):
         g = selection(ds, n).g.values
@@ -54,17 +53,16 @@ def vdos_lowfreq_figure(ds: xr.Dataset, fits: dict | None = None, names: list[st
         ax.legend(fontsize=7)
     axes[0][0].set_ylabel("g(ν) (1/THz)")
     axes[1][0].set_ylabel("g(ν) (1/THz), log–log")
-    fig.tight_layout()
     return fig
 
 
-def gdos_figure(gds: xr.Dataset, emax: float | None = None):
+def gdos_figure(gds: xr.Dataset, emax: float | None = None, ax=None):
     """Neutron-weighted GDOS G(E) with the weighted species contributions (resolved when available)."""
     e = gds.energy.values
     resolved = "G_resolved" in gds
     tot = gds.G_resolved if resolved else gds.G
     part = gds.G_partial_resolved if resolved else gds.G_partial
-    fig, ax = plt.subplots(figsize=(5.0, 3.4))
+    fig, ax = new_axes(ax, figsize=(5.0, 3.4))
     ax.plot(e, tot, color="k", lw=1.5, label="G(E)" + (" ⊗ R" if resolved else ""))
     for s in gds.species.values:
         ax.plot(e, part.sel(species=s), lw=1, label=f"{s} (w = {float(gds.weight.sel(species=s)):.2f})")
@@ -74,5 +72,4 @@ def gdos_figure(gds: xr.Dataset, emax: float | None = None):
     ax.set_ylabel("G(E) (1/meV), ∫G dE = 1")
     ax.legend(fontsize=8)
     ax.set_title(f"neutron-weighted GDOS; resolution: {gds.attrs.get('resolution', 'none')}", fontsize=9)
-    fig.tight_layout()
     return fig
