@@ -44,6 +44,7 @@ from scipy.spatial import Delaunay, cKDTree
 
 from .. import units
 from ..errors import InputError
+from ..geometry import minimum_image
 from ..trajectory.model import Trajectory
 from ..trajectory.unwrap import unwrap_positions
 from .correlate import autocorrelation, cosine_transform
@@ -234,13 +235,6 @@ def _membership(traj: Trajectory, ws: xr.Dataset, mobile: str, tess: _Tess | Non
     return tess.locate(frac @ tess.cell)
 
 
-def _mic(d: np.ndarray, cells: np.ndarray, inv: np.ndarray) -> np.ndarray:
-    """Minimum-image vectors d (F, …, 3) in per-frame cells (F, 3, 3)."""
-    f = np.einsum("f...i,fij->f...j", d, inv) if cells.ndim == 3 else d @ inv
-    f -= np.round(f)
-    return np.einsum("f...i,fij->f...j", f, cells) if cells.ndim == 3 else f @ cells
-
-
 def _triangle(a, b, c):
     """Area (Heron, stable ordering), in-radius, circumradius, passage radius ρ from edge lengths."""
     e = np.sort(np.stack([a, b, c]), axis=0)[::-1]                          # a ≥ b ≥ c
@@ -290,7 +284,7 @@ def windows(traj: Trajectory, anions=("S", "Cl"), mobile: str = "Li", reference:
     order = np.lexsort(pk.T[::-1])
     fatoms, pk = fatoms[order], pk[order]
     p = ref[fatoms]                                                          # (W, 3, 3)
-    e = np.linalg.norm(_mic(p[:, [1, 2, 0]] - p, cell, np.linalg.inv(cell)), axis=-1).T
+    e = np.linalg.norm(minimum_image(p[:, [1, 2, 0]] - p, cell, np.linalg.inv(cell)), axis=-1).T
     area, rin, _, _ = _triangle(*e)
     centroid = np.mod(tess.xyz.mean(axis=1) @ np.linalg.inv(cell), 1.0) @ cell
     ws = ws.assign({
@@ -336,7 +330,7 @@ def window_geometry(traj: Trajectory, windows, radii: dict | None = None, block:
     for s in range(0, nf, step):
         sl = slice(s, min(nf, s + step))
         p = traj.positions[sl][:, tri]                                       # (f, W, 3, 3)
-        e = np.linalg.norm(_mic(p[:, :, [1, 2, 0]] - p, traj.cells[sl], inv[sl]), axis=-1)
+        e = np.linalg.norm(minimum_image(p[:, :, [1, 2, 0]] - p, traj.cells[sl], inv[sl]), axis=-1)
         res = _triangle(e[..., 0], e[..., 1], e[..., 2])
         for k, v in zip(out, res):
             out[k][sl] = v

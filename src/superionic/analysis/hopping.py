@@ -26,6 +26,7 @@ import xarray as xr
 
 from .. import units
 from ..errors import InputError
+from ..geometry import pair_distances, pair_vectors
 from ..trajectory.model import Trajectory
 
 
@@ -56,22 +57,10 @@ class Sites:
 
     def distances(self) -> np.ndarray:
         """Minimum-image site–site distances (S, S), Å."""
-        return _mic_distances(self.positions, self.positions, self.cell)
+        return pair_distances(self.positions, self.positions, self.cell)
 
 
 # ----------------------------------------------------------------------------- geometry
-def _mic_vectors(a: np.ndarray, b: np.ndarray, cell: np.ndarray) -> np.ndarray:
-    """Minimum-image vectors b − a for all pairs (|a|, |b|, 3) (exact for reasonably shaped cells)."""
-    inv = np.linalg.inv(cell)
-    df = (b[None, :, :] - a[:, None, :]) @ inv
-    df -= np.round(df)
-    return df @ cell
-
-
-def _mic_distances(a, b, cell):
-    return np.linalg.norm(_mic_vectors(a, b, cell), axis=-1)
-
-
 def nearest_site(positions: np.ndarray, sites: Sites, cell: np.ndarray | None = None,
                  block: int = 2_000_000) -> tuple[np.ndarray, np.ndarray]:
     """Index of the nearest site and its distance (Å) for positions (..., 3), periodic in `cell`.
@@ -99,7 +88,7 @@ def nearest_site(positions: np.ndarray, sites: Sites, cell: np.ndarray | None = 
         d = np.empty(len(pos))
         step = max(1, block // len(sp))
         for s in range(0, len(pos), step):
-            dd = _mic_distances(pos[s:s + step], sp, cell)
+            dd = pair_distances(pos[s:s + step], sp, cell)
             i[s:s + step] = dd.argmin(axis=1)
             d[s:s + step] = dd[np.arange(len(dd)), i[s:s + step]]
     return i.reshape(shape), d.reshape(shape)
@@ -144,7 +133,7 @@ def argyrodite_sites(traj: Trajectory | None = None, supercell=None, a: float | 
     for k, (i, j) in enumerate(li_doublets(full)):
         pair_of[i] = pair_of[j] = k
     c4 = np.flatnonzero((sym == "S") & np.all(np.isclose(np.mod(frac, 0.5), 0.25, atol=1e-3), axis=1))
-    cage_of = _mic_distances(full.positions[li], full.positions[c4], np.asarray(full.cell[:])).argmin(axis=1)
+    cage_of = pair_distances(full.positions[li], full.positions[c4], np.asarray(full.cell[:])).argmin(axis=1)
     if traj is not None:
         cell = traj.cells.mean(axis=0)
         reps = tuple(int(max(1, round(np.linalg.norm(cell[k]) / (a or A_LI6PS5CL)))) for k in range(3))
@@ -171,7 +160,7 @@ def argyrodite_sites(traj: Trajectory | None = None, supercell=None, a: float | 
             r = np.mod(sign * ref, 1.0)
             for k in range(len(r)):
                 shift = host_frac[0] - r[k]
-                d = _mic_distances(host_frac @ cell, np.mod(r + shift, 1.0) @ cell, cell).min(axis=1)
+                d = pair_distances(host_frac @ cell, np.mod(r + shift, 1.0) @ cell, cell).min(axis=1)
                 rms = float(np.sqrt(np.mean(d**2)))
                 if best is None or rms < best[0]:
                     best = (rms, sign, shift)
@@ -200,7 +189,7 @@ def sites_from_density(traj: Trajectory, species: str = "Li", spacing: float = 0
     cand = ((idx[order] + 0.5) / nb) @ cell
     kept: list[np.ndarray] = []
     for c in cand:
-        if not kept or _mic_distances(c[None], np.array(kept), cell).min() >= min_separation:
+        if not kept or pair_distances(c[None], np.array(kept), cell).min() >= min_separation:
             kept.append(c)
     sites = Sites(np.array(kept), cell, ["density"] * len(kept), source="density")
     # refine: mean of the nearby positions (minimum image about the peak)
@@ -209,7 +198,7 @@ def sites_from_density(traj: Trajectory, species: str = "Li", spacing: float = 0
     for k in range(len(sites)):
         m = (i == k) & (d < min_separation / 2)
         if m.any():
-            v = _mic_vectors(sites.positions[k][None], pos[m], cell)[0]
+            v = pair_vectors(sites.positions[k][None], pos[m], cell)[0]
             refined[k] = sites.positions[k] + v.mean(axis=0)
     sites.positions = refined
     return sites

@@ -34,6 +34,7 @@ import xarray as xr
 
 from .. import units
 from ..errors import InputError
+from ..geometry import minimum_image
 from ..trajectory.model import Trajectory
 from .correlate import autocorrelation
 
@@ -62,15 +63,6 @@ class AnionUnits:
         return self.ligands.shape[1]
 
 
-def _mic(d: np.ndarray, cells: np.ndarray) -> np.ndarray:
-    """Minimum-image vectors: d (F, ..., 3) Å with cells (F, 3, 3) → (F, ..., 3) Å."""
-    shape = d.shape
-    d = d.reshape(shape[0], -1, 3)
-    f = d @ np.linalg.inv(cells)
-    f -= np.round(f)
-    return (f @ cells).reshape(shape)
-
-
 def anion_units(traj: Trajectory, centre: str = "P", ligand: str = "S", cutoff: float = 2.5,
                 n_ligands: int | None = 4) -> AnionUnits:
     """Find each `centre` atom's ligands: `ligand` atoms within `cutoff` Å in frame 0 (minimum image).
@@ -84,7 +76,7 @@ def anion_units(traj: Trajectory, centre: str = "P", ligand: str = "S", cutoff: 
         raise InputError(f"anion units ({centre}{ligand}_n): {e}") from None
     if cutoff <= 0:
         raise InputError(f"cutoff must be a positive distance in Å, got {cutoff}")
-    d = _mic(traj.positions[:1, li][:, None, :, :] - traj.positions[:1, ci][:, :, None, :], traj.cells[:1])[0]
+    d = minimum_image(traj.positions[:1, li][:, None, :, :] - traj.positions[:1, ci][:, :, None, :], traj.cells[:1])[0]
     near = np.linalg.norm(d, axis=-1) < cutoff                       # (n_centre, n_ligand)
     counts = near.sum(axis=1)
     shared = np.flatnonzero(near.sum(axis=0) > 1)
@@ -107,7 +99,7 @@ def anion_units(traj: Trajectory, centre: str = "P", ligand: str = "S", cutoff: 
 def bond_vectors(traj: Trajectory, anions: AnionUnits) -> np.ndarray:
     """Minimum-image centre→ligand vectors (F, U, k, 3), Å, for every frame."""
     pos = traj.positions
-    return _mic(pos[:, anions.ligands] - pos[:, anions.centre][:, :, None, :], traj.cells)
+    return minimum_image(pos[:, anions.ligands] - pos[:, anions.centre][:, :, None, :], traj.cells)
 
 
 def _unit_vectors(traj: Trajectory, anions: AnionUnits) -> np.ndarray:
@@ -379,7 +371,7 @@ def rotation_hop_correlation(traj: Trajectory, hops, rotation_events, time_windo
         else:
             sp = hops.site_position.values
             a, b = sp[hops.jump_from.values.astype(int)], sp[hops.jump_to.values.astype(int)]
-            x_hop = a + 0.5 * _mic((b - a)[:, None], traj.cells[f_hop])[:, 0]
+            x_hop = a + 0.5 * minimum_image((b - a)[:, None], traj.cells[f_hop])[:, 0]
     else:
         t_hop, atom = _events_array(hops, "hops", "time_ps, atom_index")
         if atom.size and (atom.min() < 0 or atom.max() >= traj.n_atoms):
@@ -398,7 +390,7 @@ def rotation_hop_correlation(traj: Trajectory, hops, rotation_events, time_windo
             raise InputError(f"{name} times must lie within the trajectory (0–{period:g} ps); got "
                              f"{tt.min():g}–{tt.max():g} ps: are they in ps?")
     centres, c_of = np.unique(c_rot, return_inverse=True)
-    d = _mic(traj.positions[f_hop[:, None], centres[None, :]] - x_hop[:, None, :], traj.cells[f_hop]) \
+    d = minimum_image(traj.positions[f_hop[:, None], centres[None, :]] - x_hop[:, None, :], traj.cells[f_hop]) \
         if centres.size and t_hop.size else np.zeros((t_hop.size, centres.size, 3))
     near = np.linalg.norm(d, axis=-1) <= distance_window_A                 # (n_hops, n_centres)
 
