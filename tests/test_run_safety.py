@@ -231,6 +231,28 @@ def test_study_refuses_to_replace_finished_runs_and_moves_them_aside_with_overwr
     assert json.loads((out / "md" / "T600K" / "run.json").read_text())["settings"]["steps"] == 900
 
 
+def test_a_suppressed_run_goes_stale_with_its_free_run(tmp_path, poscar, monkeypatch):
+    """md.steps changes only the free run's cache key when suppressed_steps is set; the frozen-host run built
+    on the old free run must not be reused silently."""
+    from superionic.workflow.study import run_md_stage
+    calls: list = []
+    monkeypatch.setattr("superionic.md.run_md", fake_md(calls=calls))
+    monkeypatch.setattr("superionic.md.run.host_reference_start", lambda atoms, settings, calc: (atoms, settings))
+    out = tmp_path / "s"
+    md = {"steps": 600, "suppressed_steps": 900, "stride": 5, "equilibration_steps": 0}
+    cfg = study(poscar, out, protocols=["free", "frozen-host"], md=md)
+    run_md_stage(cfg, out)
+    assert calls == ["T600K", "T600K-frozen-host"]
+    longer_free = study(poscar, out, protocols=["free", "frozen-host"], md={**md, "steps": 700})
+    assert cfg.md_hash("frozen-host") == longer_free.md_hash("frozen-host")     # the gap this closes
+    with pytest.raises(InputError, match=r"T600K-frozen-host: its free run T600K now has other settings"):
+        run_md_stage(longer_free, out)
+    replaced: list = []
+    run_md_stage(longer_free, out, overwrite=True, replaced=replaced)
+    assert {r["label"] for r in replaced} == {"T600K", "T600K-frozen-host"}
+    assert calls[2:] == ["T600K", "T600K-frozen-host"]
+
+
 def test_failed_runs_do_not_sink_the_study(tmp_path, poscar, monkeypatch):
     fail = {"T900K": InputError("host reference refused: PS4 units rotated"),
             "T600K-frozen-host": RuntimeError("boom")}

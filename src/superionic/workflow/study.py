@@ -97,7 +97,9 @@ def _plan(cfg: StudyConfig, out: Path) -> tuple[list[_Planned], object, str]:
                 protocol=protocol, tether_stiffness=k if k is not None else (scan or [cfg.tether_stiffness])[0],
                 reference=str(out / "md" / _label(temp)) if suppressed else None,
                 host_reference=cfg.host_reference if suppressed else "mean", mobile=[cfg.mobile_species],
-                metadata={"material": cfg.material, "supercell": cfg.supercell, "md_hash": key, "study": cfg.name})
+                metadata={"material": cfg.material, "supercell": cfg.supercell, "md_hash": key, "study": cfg.name,
+                          # a suppressed run is only as current as the free run whose host it holds
+                          **({"reference_md_hash": cfg.md_hash("free")} if suppressed else {})})
             try:
                 info = read_run_info(folder)
             except InputError:
@@ -107,8 +109,29 @@ def _plan(cfg: StudyConfig, out: Path) -> tuple[list[_Planned], object, str]:
 
 
 def _stale(p: _Planned) -> bool:
-    """The folder holds a run made with other settings than the study's (another cache key)."""
-    return p.info is not None and (p.info.get("settings", {}).get("metadata", {}) or {}).get("md_hash") != p.key
+    """The folder holds a run made with other settings than the study's (another cache key), or a suppressed
+    run whose free run (its host reference) has since been made with other settings."""
+    if p.info is None:
+        return False
+    meta = p.info.get("settings", {}).get("metadata", {}) or {}
+    return meta.get("md_hash") != p.key or _reference_changed(p)
+
+
+def _reference_changed(p: _Planned) -> bool:
+    """A suppressed run recorded its free run's cache key and that key has changed (runs made before the key
+    was recorded are not checked)."""
+    meta = (p.info or {}).get("settings", {}).get("metadata", {}) or {}
+    ref = meta.get("reference_md_hash")
+    return ref is not None and ref != p.settings.metadata.get("reference_md_hash")
+
+
+def _why_stale(p: _Planned, spec, engine: str) -> str:
+    from ..md.run import differing_settings
+
+    diffs = differing_settings(p.info, p.settings, {"name": spec.name}, engine)
+    if _reference_changed(p):
+        diffs.append(f"its free run {_label(p.temperature)} now has other settings")
+    return ", ".join(diffs) or "cache key (md_hash)"
 
 
 def _finished(p: _Planned) -> bool:
@@ -118,7 +141,6 @@ def _finished(p: _Planned) -> bool:
 def check_md_stage(cfg: StudyConfig, out: str | Path, overwrite: bool = False) -> None:
     """Refuse (InputError, before anything is run or moved) when a finished run of the study was made with
     other settings and `overwrite` is not set; the message names the runs, what differs and the fix."""
-    from ..md.run import differing_settings
 
     out = Path(out)
     plan, spec, engine = _plan(cfg, out)
@@ -127,8 +149,7 @@ def check_md_stage(cfg: StudyConfig, out: str | Path, overwrite: bool = False) -
     clash = []
     for p in plan:
         if _stale(p) and _finished(p):
-            diffs = differing_settings(p.info, p.settings, {"name": spec.name}, engine)
-            clash.append(f"{p.label}: {', '.join(diffs) or 'cache key (md_hash)'}")
+            clash.append(f"{p.label}: {_why_stale(p, spec, engine)}")
     if clash:
         more = f" and {len(clash) - 3} more" if len(clash) > 3 else ""
         raise InputError(f"{len(clash)} finished run(s) in {out / 'md'} were made with other settings than this "
@@ -151,7 +172,7 @@ def run_md_stage(cfg: StudyConfig, out: Path, progress: Progress | None = None, 
     from ..materials import build_material
     from ..md import run_md
     from ..md.lock import folder_lock
-    from ..md.run import differing_settings, host_reference_start, move_run_aside
+    from ..md.run import host_reference_start, move_run_aside
 
     out = Path(out)
     check_md_stage(cfg, out, overwrite)
@@ -163,8 +184,7 @@ def run_md_stage(cfg: StudyConfig, out: Path, progress: Progress | None = None, 
             stamp = time.strftime("%Y%m%d-%H%M%S")
             with folder_lock(p.folder, "superionic run"):
                 dest = move_run_aside(p.folder, out / "md" / ".replaced" / f"{p.label}-{stamp}")
-            diffs = differing_settings(p.info, p.settings, {"name": spec.name}, engine)
-            why = ", ".join(diffs) or "cache key (md_hash)"
+            why = _why_stale(p, spec, engine)
             state = {"done": "finished", "exploded": "exploded", "unreadable": "unreadable"}.get(
                 p.info.get("status"), "unfinished")
             warnings.warn(f"md/{p.label}: the {state} run there had other settings "
@@ -238,7 +258,6 @@ def run_analysis_stage(cfg: StudyConfig, runs: list[Run], out: Path, failed: lis
     adir.mkdir(parents=True, exist_ok=True)
     results: dict = {}
     diff_sets: dict[Run, object] = {}
-    mobile = cfg.mobile_species
     for run in runs:
         try:
             entry, ds = _analyse_run(cfg, run, adir)
@@ -270,7 +289,6 @@ def _analyse_run(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, object]:
     from ..results import save_dataset
     from ..trajectory.io import read_trajectory
 
-    mobile = cfg.mobile_species
     diff_ds = None
     temp, traj = run.temperature, read_trajectory(run.path)
     label = run.label
@@ -317,7 +335,6 @@ def _series(cfg: StudyConfig, results: dict, diff_sets: dict, adir: Path) -> dic
     """Across runs: the enhancement rows, the Arrhenius fit of the free runs and the VDOS exponent series."""
     from ..results import save_dataset
 
-    mobile = cfg.mobile_species
     series: dict = {}
     enhancement = _enhancement(diff_sets, mobile)
     if enhancement:
