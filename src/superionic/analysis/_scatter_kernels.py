@@ -10,9 +10,12 @@ Correlations use zero-padded FFTs over time: all time origins, lag m averaged ov
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.fft as sfft
 
+_nb: Any
 try:  # numba is optional
     import numba as _nb
 except Exception:  # pragma: no cover
@@ -126,7 +129,7 @@ def densities_numpy(frac: np.ndarray, hkl: np.ndarray, groups: np.ndarray, n_gro
         f1 = min(t, f0 + tc)
         ph = np.exp(1j * (frac[f0:f1] @ hk))                            # (tc, n, M)
         rho[f0:f1] = np.einsum("tnm,ng->tgm", ph, onehot)
-        if vel is not None:
+        if vel is not None and jj is not None:
             for d in range(3):
                 jj[f0:f1, :, :, d] = np.einsum("tnm,tn,ng->tgm", ph, vel[f0:f1, :, d], onehot)
     return rho, jj

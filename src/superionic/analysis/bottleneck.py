@@ -365,7 +365,7 @@ def breathing_spectrum(geometry: xr.Dataset, variable: str = "inradius", max_lag
     the trajectory; its resolution (FWHM ≈ 1/(max_lag·Δt)) is in attrs.
     """
     if variable not in geometry:
-        raise InputError(f"geometry has no variable {variable!r}; choose one of {', '.join(geometry.data_vars)}")
+        raise InputError(f"geometry has no variable {variable!r}; choose one of {', '.join(map(str, geometry.data_vars))}")
     x = geometry[variable].values
     t = x.shape[0]
     if t < 8:
@@ -458,7 +458,7 @@ def hop_statistics(geometry: xr.Dataset, crossings: xr.Dataset, variable: str = 
     `ks_statistic` and `ks_pvalue` (all-time distribution as the population).
     """
     if variable not in geometry:
-        raise InputError(f"geometry has no variable {variable!r}; choose one of {', '.join(geometry.data_vars)}")
+        raise InputError(f"geometry has no variable {variable!r}; choose one of {', '.join(map(str, geometry.data_vars))}")
     if bins < 1 or n_boot < 2:
         raise InputError(f"bins must be ≥ 1 and n_boot ≥ 2, got {bins} and {n_boot}")
     x = geometry[variable].values

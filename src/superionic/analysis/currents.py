@@ -139,6 +139,10 @@ def fit_dho(energy, spectrum, errors=None, e_max: float | None = None, e0_guess:
             continue
         if best is None or r.cost < best.cost:
             best = r
+    if best is None:                     # every start failed: a failed fit, never a number
+        nan = float("nan")
+        return {"B": nan, "E0_meV": nan, "E0_err_meV": nan, "gamma_meV": nan, "gamma_err_meV": nan,
+                "omega0_THz": nan, "damping_meV": nan, "overdamped": False, "chi2_red": nan, "success": False}
     b, e0, g = best.x
     dof = max(len(e) - 3, 1)
     chi2 = 2 * best.cost

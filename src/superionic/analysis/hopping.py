@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from typing import Any
+
 import numpy as np
 import xarray as xr
 
@@ -37,8 +39,8 @@ class Sites:
     positions: np.ndarray
     cell: np.ndarray
     labels: list[str]
-    doublet: np.ndarray | None = None
-    cage: np.ndarray | None = None
+    doublet: np.ndarray = None  # type: ignore[assignment]   # None → no doublets (−1 everywhere)
+    cage: np.ndarray = None  # type: ignore[assignment]      # None → no cages
     source: str = ""
     info: dict = field(default_factory=dict)
 
@@ -149,13 +151,13 @@ def argyrodite_sites(traj: Trajectory | None = None, supercell=None, a: float | 
     li_frac = tile(frac[li])
     doublet = (pair_of[li][None, :] + 24 * np.arange(nrep)[:, None]).ravel()
     cage = (cage_of[None, :] + len(c4) * np.arange(nrep)[:, None]).ravel()
-    info = {"supercell": list(reps)}
+    info: dict[str, Any] = {"supercell": list(reps)}
     if traj is not None and anion in traj.species and anion in set(sym):
         from ..trajectory.unwrap import unwrap_positions
         host = unwrap_positions(traj.positions[:, traj.indices(anion)], traj.cells).mean(axis=0)
         host_frac = np.mod(host @ np.linalg.inv(cell), 1.0)
         ref = tile(frac[sym == anion])
-        best = None
+        best: tuple[float, float, np.ndarray] | None = None
         for sign in (1.0, -1.0):
             r = np.mod(sign * ref, 1.0)
             for k in range(len(r)):
@@ -164,6 +166,7 @@ def argyrodite_sites(traj: Trajectory | None = None, supercell=None, a: float | 
                 rms = float(np.sqrt(np.mean(d**2)))
                 if best is None or rms < best[0]:
                     best = (rms, sign, shift)
+        assert best is not None
         rms, sign, shift = best
         li_frac = np.mod(sign * li_frac + shift, 1.0)
         info.update(alignment_rms=rms, inverted=int(sign < 0), origin_shift=[float(x) for x in shift])
@@ -266,16 +269,19 @@ def hopping(traj: Trajectory, sites: Sites, species: str = "Li", radius: float |
             i, d = nearest_site(traj.positions[f, idx], sites, traj.cells[f])
             core[f] = np.where(d < radius, i, -1)
     min_frames = residence / traj.dt
-    src, dst, when, dwell = [], [], [], []
+    src_l: list[int] = []
+    dst_l: list[int] = []
+    when_l: list[int] = []
+    dwell: list[int] = []
     for a in range(idx.size):
         est = _established(_visits(core[:, a]), n_frames, min_frames)
         for k in range(1, len(est)):
-            src.append(est[k - 1][0])
-            dst.append(est[k][0])
-            when.append(est[k][1])
+            src_l.append(est[k - 1][0])
+            dst_l.append(est[k][0])
+            when_l.append(est[k][1])
         for k in range(1, len(est) - 1):
             dwell.append(est[k + 1][1] - est[k][1])
-    src, dst, when = np.array(src, int), np.array(dst, int), np.array(when, int)
+    src, dst, when = np.array(src_l, int), np.array(dst_l, int), np.array(when_l, int)
     t_total = (n_frames - 1) * traj.dt
     length = dist[src, dst] if src.size else np.zeros(0)
     kinds = [jump_class(sites, i, j) for i, j in zip(src, dst)]
@@ -289,7 +295,7 @@ def hopping(traj: Trajectory, sites: Sites, species: str = "Li", radius: float |
     t_max = max(traj.dt, dwell_t.max() if dwell_t.size else t_total)
     edges = np.linspace(0, t_max, n_bins + 1)
     hist, _ = np.histogram(dwell_t, bins=edges, density=dwell_t.size > 0)
-    f = d_tracer / d_jump if (d_tracer is not None and d_jump > 0) else np.nan
+    corr_f = d_tracer / d_jump if (d_tracer is not None and d_jump > 0) else np.nan
     occupancy = np.bincount(core[core >= 0], minlength=len(sites)) / n_frames
     ds = xr.Dataset(
         {
@@ -300,7 +306,7 @@ def hopping(traj: Trajectory, sites: Sites, species: str = "Li", radius: float |
             "jump_length": ("jump_type", mean_len, {"units": units.LENGTH, "long_name": "mean jump length"}),
             "total_rate": ((), count.sum() / (n_at * t_total) * 1e3, {"units": "ps-1"}),
             "D_jump": ((), d_jump, {"units": units.DIFFUSION, "long_name": "Σl²/(6 N t): uncorrelated jump D"}),
-            "correlation_factor": ((), f, {"units": units.DIMENSIONLESS, "long_name": "f = D*/D_jump"}),
+            "correlation_factor": ((), corr_f, {"units": units.DIMENSIONLESS, "long_name": "f = D*/D_jump"}),
             "mean_residence": ((), dwell_t.mean() if dwell_t.size else np.nan,
                                {"units": units.TIME, "long_name": "mean residence time (uncensored visits)"}),
             "residence_hist": ("residence_time", hist, {"units": "fs-1", "long_name": "residence-time density"}),

@@ -369,7 +369,7 @@ def analyse_lowfreq(ds: xr.Dataset, name: str, fit_window: tuple[float, float] |
     k = sums.shape[0]
     z0 = float(sel.vacf.values[0])
     boot = k >= 3 and n_boot > 1
-    gb = z0b = None
+    gb = z0b = np.zeros((0, 1))          # bootstrap spectra (n_boot, n_freq) and their Z(0); empty without
     if boot:
         samples = np.random.default_rng(seed).integers(0, k, (n_boot, k))
         gb, z0b = _spectra_from_units(sums, cnt, dt, window, samples)
@@ -378,7 +378,7 @@ def analyse_lowfreq(ds: xr.Dataset, name: str, fit_window: tuple[float, float] |
                       "(use more atoms, atom_groups or time_blocks)", RuntimeWarning, stacklevel=2)
     y = g[mask]
     floor = 1e-3 * np.abs(y).max() + 1e-300
-    w = 1.0 / np.maximum(np.abs(y) if gb is None else gb[:, mask].std(axis=0, ddof=1), floor) ** 2
+    w = 1.0 / np.maximum(np.abs(y) if not boot else gb[:, mask].std(axis=0, ddof=1), floor) ** 2
     nan = float("nan")
     to_d = 1e3 * z0 / 12.0 * units.A2_PER_FS_TO_CM2_PER_S          # g(0) in 1/THz → D in cm²/s
 
@@ -438,7 +438,7 @@ def lowfreq(ds: xr.Dataset, fit_window: tuple[float, float] | None = None, n_boo
     spec = {"g0": "THz-1", "g0_err": "THz-1", "g0_upper": "THz-1", "exponent": units.DIMENSIONLESS,
             "exponent_err": units.DIMENSIONLESS, "D_from_g0": units.DIFFUSION, "D_from_g0_err": units.DIFFUSION,
             "D_from_g0_upper": units.DIFFUSION}
-    data = {k: ("name", np.array([r[k] for r in rows]), {"units": u}) for k, u in spec.items()}
+    data: dict[str, tuple] = {k: ("name", np.array([r[k] for r in rows]), {"units": u}) for k, u in spec.items()}
     for key in ("g0_resolved", "law", "classification"):
         data[key] = ("name", np.array([r[key] for r in rows]), {"units": units.DIMENSIONLESS})
     data["fit_window"] = (("name", "bound"), np.array([r["fit_window"] for r in rows]), {"units": units.FREQUENCY})

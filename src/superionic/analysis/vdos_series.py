@@ -79,13 +79,14 @@ def vdos_series(items: Sequence[Trajectory | xr.Dataset], temperatures: Sequence
     return series_dataset(temps, names, res, threshold)
 
 
-def series_dataset(temperatures: Sequence[float], names: Sequence[str], rows: Sequence[Sequence[dict]],
+def series_dataset(temperatures: Sequence[float] | np.ndarray, names: Sequence[str], rows: Sequence[Sequence[dict]],
                    threshold: float = 1.5) -> xr.Dataset:
     """The series Dataset from per-temperature `analyse_lowfreq` results rows[t][name] (dicts with the
     KEYS, 'law', 'g0_resolved', 'classification'); the crossover uses the temperatures with a resolved law."""
     temps = np.asarray(temperatures, dtype=float)
-    data = {k: (("temperature", "name"), np.array([[r[k] for r in row] for row in rows], dtype=float), {"units": u})
-            for k, u in KEYS.items()}
+    data: dict[str, tuple] = {
+        k: (("temperature", "name"), np.array([[r[k] for r in row] for row in rows], dtype=float), {"units": u})
+        for k, u in KEYS.items()}
     for key in ("classification", "law", "g0_resolved"):
         data[key] = (("temperature", "name"), np.array([[r[key] for r in row] for row in rows]),
                      {"units": units.DIMENSIONLESS})

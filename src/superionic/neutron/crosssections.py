@@ -10,6 +10,7 @@ Isotopes are chosen per element: ``isotopes={"Li": "7Li"}`` uses ⁷Li for every
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..errors import InputError
@@ -41,7 +42,7 @@ TABLE: dict[str, NeutronData] = {
 REFERENCE = "Sears, Neutron News 3, 26 (1992); NIST neutron scattering lengths table"
 
 
-def neutron_data(element: str, isotopes: dict[str, str] | None = None) -> NeutronData:
+def neutron_data(element: str, isotopes: Mapping[str, str] | None = None) -> NeutronData:
     """Cross-section entry for an element, or for the isotope chosen for it in `isotopes`.
 
     The pinned table wins; other elements/isotopes come from the optional `periodictable` package.
@@ -76,7 +77,8 @@ def _from_periodictable(key: str) -> NeutronData:
     n = atom.neutron
     if n is None or n.b_c is None or n.coherent is None:
         raise InputError(f"periodictable has no neutron data for {key!r}")
-    b = complex(n.b_c, n.b_c_i) if getattr(n, "b_c_i", None) else float(n.b_c)
+    b_i = getattr(n, "b_c_i", None)
+    b = complex(n.b_c, b_i) if b_i else float(n.b_c)
     return NeutronData(b, float(n.coherent), float(n.incoherent or 0.0), float(n.absorption or 0.0),
                        float(atom.mass))
 

@@ -25,11 +25,8 @@ from .resolution import convolve
 def gdos_weights(species, atom_fraction, isotopes: Mapping[str, str] | None = None,
                  dw: Mapping[str, float] | None = None) -> np.ndarray:
     """Normalised weights c_α σ_α/m_α e^{-2W_α} (sum 1); dw maps species to e^{-2W} factors."""
-    w = []
-    for s, c in zip(species, atom_fraction):
-        nd = neutron_data(s, isotopes)
-        w.append(c * nd.sigma_total / nd.mass * (dw or {}).get(s, 1.0))
-    w = np.array(w)
+    w = np.array([c * neutron_data(s, isotopes).sigma_total / neutron_data(s, isotopes).mass * (dw or {}).get(s, 1.0)
+                  for s, c in zip(species, atom_fraction)])
     return w / w.sum()
 
 

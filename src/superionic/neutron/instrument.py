@@ -35,6 +35,10 @@ class Resolution:
     def lorentzian(self, energy, gamma):  # pragma: no cover - interface
         raise NotImplementedError
 
+    def describe(self) -> str:  # pragma: no cover - interface
+        """One line naming the resolution and its width."""
+        raise NotImplementedError
+
     def time_factor(self, t_fs):
         """Fourier pair R(t) (R(0) = 1) when the resolution is applied in the time domain, else None."""
         return None
@@ -185,7 +189,7 @@ def as_resolution(res) -> Resolution | None:
     if res is None or isinstance(res, Resolution):
         return res
     if np.isscalar(res):
-        return GaussianResolution(float(res))
+        return GaussianResolution(float(res))  # type: ignore[arg-type]
     if isinstance(res, (tuple, list)) and len(res) == 2:
         return TabulatedResolution(np.asarray(res[0]), np.asarray(res[1]))
     raise InputError(f"cannot interpret {type(res).__name__} as a resolution: give a FWHM in meV, "

@@ -68,7 +68,7 @@ def q_values_from(values, unit) -> np.ndarray:
 
 
 def _dataset(q, energy, s, err, edges=None, source="", intensity_units="arbitrary") -> xr.Dataset:
-    data = {
+    data: dict[str, tuple] = {
         "S": (("q", "energy"), s, {"units": intensity_units, "long_name": "measured S(Q,E)"}),
         "S_err": (("q", "energy"), err, {"units": intensity_units, "long_name": "standard error"}),
     }
@@ -162,8 +162,8 @@ def load_text(path, energy_unit: str | None = None, q_unit: str | None = None) -
                 q_comment = float(m.group(1))
     try:
         a = np.loadtxt(path, comments="#", ndmin=2)
-    except ValueError as err:
-        raise InputError(f"{path}: cannot read numeric columns ({err})") from err
+    except ValueError as exc:
+        raise InputError(f"{path}: cannot read numeric columns ({exc})") from exc
     eu = energy_unit or header_units.get("e") or header_units.get("energy") or "meV"
     qu = q_unit or header_units.get("q") or "1/angstrom"
     ef = energy_factor(eu)

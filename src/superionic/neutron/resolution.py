@@ -68,7 +68,7 @@ def convolve(energy, spectrum, fwhm: float | Callable[[np.ndarray], np.ndarray] 
         raise InputError("symmetric=True needs a grid starting at E = 0")
     if callable(fwhm):
         return _convolve_variable(e, s, fwhm, step, symmetric)
-    k = gaussian_kernel(step, float(fwhm)) if fwhm is not None else kernel_on_grid(step, *kernel)
+    k = gaussian_kernel(step, float(fwhm)) if fwhm is not None else kernel_on_grid(step, *(kernel or ()))
     h = k.size // 2
     if symmetric:
         if h >= s.shape[-1]:
