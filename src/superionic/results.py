@@ -1,14 +1,49 @@
-"""Atomic writing of results (netCDF via h5netcdf, JSON), and the rule that decides whether a number is a result."""
+"""Atomic writing of results (netCDF via h5netcdf, JSON, text, figures), and the rule that decides whether a
+number is a result.
+
+`atomic_write` is the project's one atomic writer: the content goes to ``<name>.part`` beside the target and is
+renamed onto it only when complete, so a crash or a full disk never leaves a half-written file under the final
+name and never destroys the previous version of it.
+"""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import xarray as xr
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], Any], *, mkdir: bool = True) -> Path:
+    """Call ``write(tmp)`` with a temporary path beside `path`, then rename it onto `path` (atomic on POSIX).
+
+    On any failure the temporary file is removed and the error propagates; `path` is then untouched.
+    `write` receives a path ending in ``.part``: writers that infer the format from the suffix (matplotlib,
+    ASE) must be told the format explicitly. `mkdir`: create missing parent folders first.
+    """
+    path = Path(path)
+    if mkdir:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def atomic_text(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
+    """Write text atomically (see `atomic_write`)."""
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding=encoding))
 
 
 def _attr(v: Any):
@@ -25,24 +60,22 @@ def _attr(v: Any):
 
 def save_dataset(ds: xr.Dataset, out: str | Path) -> Path:
     """Write a Dataset to netCDF atomically (temporary file, then rename); returns the path."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
     clean = ds.copy()
     clean.attrs = {k: _attr(v) for k, v in ds.attrs.items()}
     for name, var in clean.variables.items():
         var.attrs = {k: _attr(x) for k, x in ds.variables[name].attrs.items()}
-    clean.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=True)
-    os.replace(tmp, out)
-    return out
+    return atomic_write(out, lambda tmp: clean.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=True))
+
+
+def save_figure(fig, out: str | Path, dpi: int = 150) -> Path:
+    """Save a matplotlib figure atomically; the format comes from the suffix of `out` (png, pdf, svg …)."""
+    fmt = Path(out).suffix.lstrip(".").lower() or None
+    return atomic_write(out, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight"))
 
 
 def write_json(path: str | Path, obj: dict) -> None:
     """Write JSON atomically."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(obj, indent=2, default=str))
-    os.replace(tmp, path)
+    atomic_text(path, json.dumps(obj, indent=2, default=str))
 
 
 #: a value is a result only when its 1σ is at most this fraction of it

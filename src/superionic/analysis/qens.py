@@ -18,6 +18,7 @@ models are compared by reduced χ² and AIC = χ² + 2k.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -209,8 +210,23 @@ def fit_qens(energy, spectrum, errors=None, resolution=None, *, n_lorentzians: i
         params["gamma_mean"] = params["gamma1"]
         errors["gamma_mean"] = errors["gamma1"]
     params["total_area"] = float(tot)
-    return QENSFit(params, errors, chi2, chi2_red, chi2 + 2 * k, len(e), n_lorentzians, bool(best.success),
-                   best.message, cov)
+    success, message = bool(best.success), str(best.message)
+    # a width the fitted window cannot tell is not a result: not finite, wider than the window (the line is a
+    # flat background there), pinned at the lower bound (narrower than the resolution), or σ_Γ > Γ
+    half = float(np.max(np.abs(e - params.get("e0", 0.0))))
+    for i in range(1, n_lorentzians + 1):
+        g, label = params[f"gamma{i}"], "Γ" if n_lorentzians == 1 else f"Γ{i}"
+        if not np.isfinite(g) or not np.isfinite(errors[f"gamma{i}"]):
+            success, message = False, f"{label} is not finite"
+        elif g > half:
+            success, message = False, (f"{label} = {g:.3g} meV is wider than the fitted energy range "
+                                       f"(|E| ≤ {half:.3g} meV): the line is not resolved in this window")
+        elif g <= 1.01 * lo[names.index(f"gamma{i}")]:
+            success, message = False, f"{label} = {g:.3g} meV sits at its lower bound (narrower than the resolution)"
+        elif errors[f"gamma{i}"] > g:
+            success, message = False, (f"{label} = {g:.3g} ± {errors[f'gamma{i}']:.2g} meV is not determined by "
+                                       "the spectrum (its error exceeds it)")
+    return QENSFit(params, errors, chi2, chi2_red, chi2 + 2 * k, len(e), n_lorentzians, success, message, cov)
 
 
 def _covariance(jac: np.ndarray) -> np.ndarray:
@@ -260,6 +276,8 @@ def fit_qens_dataset(sqe: xr.Dataset, var: str = "S_inc", resolution=None, **kw)
         "eisf_err": ("q", [r.errors["eisf"] for r in rows], {"units": units.DIMENSIONLESS}),
         "chi2_red": ("q", [r.chi2_red for r in rows], {"units": units.DIMENSIONLESS}),
         "aic": ("q", [r.aic for r in rows], {"units": units.DIMENSIONLESS}),
+        "fit_ok": ("q", [int(r.success) for r in rows],
+                   {"units": units.DIMENSIONLESS, "long_name": "1 if the fit converged with a determined Γ inside the fitted range"}),
     }
     if nl == 2:
         data["gamma2"] = ("q", [r.params["gamma2"] for r in rows], {"units": units.ENERGY_MEV})
@@ -270,7 +288,8 @@ def fit_qens_dataset(sqe: xr.Dataset, var: str = "S_inc", resolution=None, **kw)
     ds = xr.Dataset(data, coords={"q": sqe.q})
     ds.attrs.update({f"fit_{k}": str(v) for k, v in kw.items()})
     ds.attrs.update(analysis="qens_fit", variable=var, n_lorentzians=nl,
-                    model="a_el R + Σ a_i R⊗L_Γi + background; Γ half width (meV)")
+                    model="a_el R + Σ a_i R⊗L_Γi + background; Γ half width (meV)",
+                    fit_failures={f"{float(q):g}": r.message for q, r in zip(sqe.q.values, rows) if not r.success})
     return ds
 
 
@@ -370,6 +389,10 @@ def fit_gamma_model(name: str, q, gamma, gamma_err=None, q_max: float | None = N
             best = r
     if best is None:  # pragma: no cover
         return {"model": name, "success": False, "message": "optimiser failed"}
+    pinned = [n for n, v in zip(pn, best.x) if v <= 1e-9]
+    if pinned:                       # a parameter at its bound of 1e-12 is not determined by these Γ(Q)
+        return {"model": name, "success": False,
+                "message": f"{', '.join(pinned)} at its lower bound: these Γ(Q) do not determine it"}
     chi2 = float(2 * best.cost)
     dof = max(len(q) - k, 1)
     cov = _covariance(best.jac)
@@ -423,14 +446,29 @@ def linewidth_summary(fits: xr.Dataset, n_lorentzians: int = 1) -> dict:
     """Per-Q Γ (meV, HWHM), EISF and χ²_red of `fit_qens_dataset` results, and the Γ(Q) model fits.
 
     With two Lorentzians the intensity-weighted mean width `gamma_mean` enters the Γ(Q) models.
+    A Q whose spectrum fit failed (`fit_ok` 0: no convergence, Γ outside the fitted range or undetermined) has
+    gamma/eisf None, `fit_ok` False and the reason in `failure`, and is left out of the Γ(Q) models.
     """
     gcol = "gamma_mean" if n_lorentzians == 2 else "gamma"
-    models = fit_gamma_models(fits.q.values, fits[gcol].values, fits[f"{gcol}_err"].values)
+    ok = fits["fit_ok"].values.astype(bool) if "fit_ok" in fits else np.ones(fits.sizes["q"], bool)
+    failures = fits.attrs.get("fit_failures", {})
+    if isinstance(failures, str):                    # read back from a netCDF file: a JSON string
+        failures = json.loads(failures)
+    g = np.where(ok, fits[gcol].values, np.nan)
+    models = fit_gamma_models(fits.q.values, g, fits[f"{gcol}_err"].values)
+    per_q: dict[str, dict[str, object]] = {}
+    for i, q in enumerate(fits.q.values):
+        key = f"{float(q):g}"
+        if ok[i]:
+            per_q[key] = {"gamma": float(fits[gcol].values[i]), "gamma_err": float(fits[f"{gcol}_err"].values[i]),
+                          "eisf": float(fits.eisf.values[i]), "eisf_err": float(fits.eisf_err.values[i]),
+                          "chi2_red": float(fits.chi2_red.values[i]), "fit_ok": True}
+        else:
+            per_q[key] = {"gamma": None, "gamma_err": None, "eisf": None, "eisf_err": None,
+                          "chi2_red": float(fits.chi2_red.values[i]), "fit_ok": False,
+                          "failure": failures.get(key, "the fit did not converge")}
     return {
         "units": {"q": "1/angstrom", "gamma": "meV (HWHM)", "D": "cm2/s", "tau": "ps", "l": "angstrom"},
-        "q": {f"{float(q):g}": {"gamma": float(fits[gcol].values[i]), "gamma_err": float(fits[f"{gcol}_err"].values[i]),
-                                "eisf": float(fits.eisf.values[i]), "eisf_err": float(fits.eisf_err.values[i]),
-                                "chi2_red": float(fits.chi2_red.values[i])}
-              for i, q in enumerate(fits.q.values)},
+        "q": per_q,
         "models": gamma_models_summary(models),
     }

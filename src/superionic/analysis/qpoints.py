@@ -108,7 +108,8 @@ class QSet:
 def _check_q_values(q_values) -> np.ndarray:
     q = np.atleast_1d(np.asarray(q_values, dtype=float))
     if q.ndim != 1 or len(q) == 0 or np.any(~np.isfinite(q)) or np.any(q <= 0):
-        raise InputError(f"Q values must be positive numbers in Å⁻¹, got {q_values!r}")
+        shown = ", ".join(f"{x:g}" for x in q.ravel()) if q.size else "none"
+        raise InputError(f"Q values must be positive numbers in Å⁻¹, got {shown}")
     return q
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Optional
@@ -9,8 +10,20 @@ from typing import Optional
 import typer
 
 from ..errors import InputError
+from ..results import positive_text, resolved_text
 from .app import analyze_app
-from .common import load, parse_species, positive, print_json, save_dataset
+from .common import (
+    OVERWRITE_HELP,
+    at_least,
+    check_max_lag,
+    check_outputs,
+    load,
+    parse_species,
+    positive,
+    print_json,
+    save_dataset,
+    save_figure,
+)
 
 
 def _charges(text: str | None) -> dict[str, float] | None:
@@ -25,7 +38,25 @@ def _charges(text: str | None) -> dict[str, float] | None:
             out[k.strip()] = float(v)
         except ValueError:
             raise InputError(f"--charges: {v!r} is not a number") from None
+        if not math.isfinite(out[k.strip()]) or out[k.strip()] == 0:
+            raise InputError(f"--charges: the charge of {k.strip()} must be a finite non-zero number, got {v!r}")
     return out
+
+
+def check_fit_window(traj, max_lag: int | None, t_start: float | None, t_stop: float | None) -> None:
+    """Refuse a fit window outside the MSD's lags (0 ≤ start < stop ≤ longest lag) instead of clamping it."""
+    check_max_lag(traj, max_lag, minimum=3)
+    n_lags = traj.max_lag(max_lag, minimum=3)
+    longest = (n_lags - 1) * traj.dt
+    hint = f"the MSD reaches lags up to {longest:g} fs ({n_lags} lags of {traj.dt:g} fs; --max-lag sets it)"
+    at_least(t_start, 0.0, "--fit-start", "fs")
+    positive(t_stop, "--fit-stop")
+    if t_start is not None and t_start >= longest:
+        raise InputError(f"--fit-start {t_start:g} fs is not below the longest MSD lag: {hint}")
+    if t_stop is not None and t_stop > longest * (1 + 1e-9):
+        raise InputError(f"--fit-stop {t_stop:g} fs lies beyond the longest MSD lag: {hint}")
+    if t_start is not None and t_stop is not None and t_stop <= t_start:
+        raise InputError(f"--fit-stop ({t_stop:g} fs) must be larger than --fit-start ({t_start:g} fs)")
 
 
 @analyze_app.command("diffusion")
@@ -41,6 +72,7 @@ def diffusion_cmd(
     fmt: Optional[str] = typer.Option(None, "--format", help="ASE format name when it cannot be told from the file name (e.g. vasp-xdatcar)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write MSD, D and conductivity to this netCDF file."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Save an MSD figure with the fit window (PNG/PDF)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary on stdout."),
 ) -> None:
     """Tracer D ± σ (cm²/s) from a covariance-aware fit of the MSD, and for the mobile species the
@@ -50,10 +82,19 @@ def diffusion_cmd(
 
     positive(dt, "--dt")
     positive(temperature, "--temperature")
+    at_least(t_start, 0.0, "--fit-start", "fs")
+    positive(t_stop, "--fit-stop")
+    q = _charges(charges)
+    check_outputs([("--out", out, "netcdf"), ("--plot", plot, "plot")], [trajectory], overwrite)
     traj = load(trajectory, dt, fmt)
     sp = parse_species(species)
+    traj.species_list(sp)
+    for s in q or {}:
+        if s not in traj.species:                        # a charge for an absent species is a typo
+            raise InputError(f"--charges names {s!r}, which is not in this trajectory; it has "
+                             f"{', '.join(traj.species)}")
+    check_fit_window(traj, max_lag, t_start, t_stop)
     ds = diffusion(traj, sp, max_lag=max_lag, t_start=t_start, t_stop=t_stop)
-    q = _charges(charges)
     summary = {"trajectory": str(trajectory), "units": {"D": "cm2/s", "sigma": "mS/cm", "time": "fs"},
                "species": {}}
     for s in ds.species.values:
@@ -89,19 +130,19 @@ def diffusion_cmd(
         save_dataset(merged, out)
     if plot:
         from ..report.figures_diffusion import plot_msd
-        plot_msd(ds).savefig(plot, dpi=150, bbox_inches="tight")
+        save_figure(plot_msd(ds), plot)
     if as_json:
         print_json(summary)
         return
     typer.echo(f"Diffusion from {traj!r}")
     for s, v in summary["species"].items():
         flag = "" if v["diffusive_regime_found"] else "  (no clear diffusive regime!)"
-        typer.echo(f"  {s:>3}: D = {v['D']:.4g} ± {v['D_err']:.2g} cm²/s  "
+        typer.echo(f"  {s:>3}: D = {positive_text(v['D'], v['D_err'], 'cm²/s', digits=4)}  "
                    f"(fit {v['fit_window_fs'][0]:g}–{v['fit_window_fs'][1]:g} fs){flag}")
     if cond is not None:
-        typer.echo(f"  σ = {summary['sigma']:.4g} ± {summary['sigma_err']:.2g} mS/cm, "
-                   f"σ_NE = {summary['sigma_NE']:.4g} ± {summary['sigma_NE_err']:.2g} mS/cm, "
-                   f"H_R = {summary['haven_ratio']:.3g} ± {summary['haven_ratio_err']:.2g}  (T = {temp:g} K)")
+        typer.echo(f"  σ = {positive_text(summary['sigma'], summary['sigma_err'], 'mS/cm', digits=4)}, "
+                   f"σ_NE = {positive_text(summary['sigma_NE'], summary['sigma_NE_err'], 'mS/cm', digits=4)}, "
+                   f"H_R = {resolved_text(summary['haven_ratio'], summary['haven_ratio_err'])}  (T = {temp:g} K)")
     if out:
         typer.echo(f"wrote {out}")
     if plot:

@@ -9,7 +9,7 @@ import typer
 
 from ..errors import InputError
 from .app import analyze_app
-from .common import load, positive, print_json, save_dataset
+from .common import OVERWRITE_HELP, at_least, check_outputs, load, positive, print_json, save_dataset
 
 
 def _looks_like_argyrodite(traj) -> bool:
@@ -31,6 +31,7 @@ def hopping_cmd(
     dt: Optional[float] = typer.Option(None, "--dt", help="Time between stored frames in fs (needed when the file does not carry it)."),
     fmt: Optional[str] = typer.Option(None, "--format", help="ASE format name when it cannot be told from the file name."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the jump analysis to this netCDF file."),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary on stdout."),
 ) -> None:
     """Count site-to-site jumps (rattling excluded), rates per jump type, residence times and the
@@ -40,7 +41,16 @@ def hopping_cmd(
 
     positive(dt, "--dt")
     positive(radius, "--radius")
+    at_least(residence, 0.0, "--residence", "fs")
+    if sites not in ("auto", "argyrodite", "density") and not Path(sites).is_file():
+        raise InputError(f"--sites must be auto, argyrodite, density or an existing structure file, got {sites!r}")
+    check_outputs([("--out", out, "netcdf")], [trajectory] + ([Path(sites)] if Path(sites).is_file() else []),
+                  overwrite)
     traj = load(trajectory, dt, fmt)
+    traj.indices(species)
+    if residence is not None and residence >= traj.n_frames * traj.dt:
+        raise InputError(f"--residence {residence:g} fs is not shorter than the trajectory "
+                         f"({traj.n_frames * traj.dt:g} fs): no jump could count")
     choice = sites
     if sites == "auto":
         choice = "argyrodite" if _looks_like_argyrodite(traj) else "density"
@@ -48,11 +58,14 @@ def hopping_cmd(
         st = argyrodite_sites(traj)
     elif choice == "density":
         st = sites_from_density(traj, species)
-    elif Path(sites).exists():
-        import ase.io
-        st = sites_from_structure(ase.io.read(sites), species)
     else:
-        raise InputError(f"--sites must be auto, argyrodite, density or an existing structure file, got {sites!r}")
+        import ase.io
+        try:
+            structure = ase.io.read(sites)
+        except Exception as err:                    # ASE raises many kinds for a file it cannot parse
+            raise InputError(f"--sites: cannot read {sites} as a structure file ({type(err).__name__}: "
+                             f"{' '.join(str(err).split())})") from None
+        st = sites_from_structure(structure, species)
     d_tracer = float(diffusion(traj, [species], per_axis=False).D.values[0])
     ds = hopping(traj, st, species, radius=radius, residence=residence, d_tracer=d_tracer)
     summary = {

@@ -7,20 +7,27 @@ from typing import Optional
 
 import typer
 
+from ..errors import InputError
 from .app import analyze_app
-from .common import load, positive, print_json
+from .common import OVERWRITE_HELP, check_outputs, load, positive, print_json
+
+#: the files `--out PREFIX` writes
+KINDS = ("bottleneck", "rotations", "rotation_hop")
 
 
 @analyze_app.command("mechanism")
 def mechanism_cmd(
     trajectory: Path = typer.Argument(..., help="Trajectory file with all atoms (the anion framework moves)."),
     mobile: str = typer.Option("Li", "--mobile", help="The mobile species whose hops through the windows count."),
-    centre: str = typer.Option("P", "--centre", help="Centre of the tetrahedral anion (PS4: P); absent → no rotations."),
-    ligand: str = typer.Option("S", "--ligand", help="Ligand of the tetrahedral anion (PS4: S)."),
+    centre: str | None = typer.Option(None, "--centre", help="Centre of the tetrahedral anion (default P; "
+                                         "without P in the trajectory no rotations). A species given here must be "
+                                         "in the trajectory."),
+    ligand: str | None = typer.Option(None, "--ligand", help="Ligand of the tetrahedral anion (default S)."),
     dt: Optional[float] = typer.Option(None, "--dt", help="Time between stored frames in fs (needed when the file does not carry it)."),
     fmt: Optional[str] = typer.Option(None, "--format", help="ASE format name when it cannot be told from the file name."),
     out: Optional[str] = typer.Option(None, "--out", "-o", help="Prefix of the netCDF files written "
                                       "(<prefix>_bottleneck.nc, _rotations.nc, _rotation_hop.nc)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary on stdout."),
 ) -> None:
     """Breathing of the bottleneck windows (triangles of anions between face-sharing Li tetrahedra: in-radius,
@@ -29,7 +36,16 @@ def mechanism_cmd(
     from ..workflow.mechanism import mechanism
 
     positive(dt, "--dt")
+    if out is not None:
+        if not out.strip() or out.endswith(("/", "\\")) or Path(out).is_dir():
+            raise InputError(f"--out is a prefix of file names (e.g. results/run1 → results/run1_bottleneck.nc), "
+                             f"got {out!r}")
+        check_outputs([("--out", f"{out}_{kind}.nc", "netcdf") for kind in KINDS], [trajectory], overwrite)
     traj = load(trajectory, dt, fmt)
+    for option, value in (("--mobile", mobile), ("--centre", centre), ("--ligand", ligand)):
+        if value is not None and value not in traj.species:
+            raise InputError(f"{option} {value!r} is not in this trajectory; it has {', '.join(traj.species)}")
+    centre, ligand = centre or "P", ligand or "S"
     res = mechanism(traj, mobile, Path(out) if out else None, centre=centre, ligand=ligand)
     if as_json:
         print_json({"trajectory": str(trajectory), "units": {"length": "angstrom", "frequency": "THz",

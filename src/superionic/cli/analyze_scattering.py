@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -9,7 +10,20 @@ import typer
 
 from ..errors import InputError
 from .app import analyze_app
-from .common import load, parse_mapping, parse_species, positive, print_json, save_dataset
+from .common import (
+    OVERWRITE_HELP,
+    at_least,
+    check_isotopes,
+    check_max_lag,
+    check_outputs,
+    load,
+    one_of,
+    parse_mapping,
+    parse_species,
+    positive,
+    print_json,
+    save_dataset,
+)
 
 
 def parse_floats(text: str, name: str) -> list[float]:
@@ -20,6 +34,11 @@ def parse_floats(text: str, name: str) -> list[float]:
     if not vals:
         raise InputError(f"{name} is empty")
     return vals
+
+
+def _failed_fits_message(widths: dict) -> str:
+    bad = [f"Q = {k} 1/Å: {v['failure']}" for k, v in widths["q"].items() if not v["fit_ok"]]
+    return "; ".join(bad)
 
 
 @analyze_app.command("scattering")
@@ -40,6 +59,7 @@ def scattering_cmd(
     n_lorentzians: int = typer.Option(1, "--n-lorentzians", help="Quasi-elastic Lorentzians in the fit (1 or 2)."),
     fit_range: Optional[float] = typer.Option(None, "--fit-range", help="Fit |E| ≤ this (meV); default 30× the effective resolution FWHM."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write F_s, S(Q,E) and the fits to this netCDF file."),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary on stdout."),
 ) -> None:
     """Self intermediate scattering, S(Q,E) with resolution, QENS fits per Q and Γ(Q) jump models.
@@ -51,14 +71,31 @@ def scattering_cmd(
 
     from ..analysis.qens import fit_qens_dataset, linewidth_summary
     from ..analysis.scattering import dynamic_structure_factor, self_intermediate_scattering
+    from ..analysis.windows import WINDOWS
 
     positive(dt, "--dt")
     positive(resolution_fwhm, "--resolution-fwhm")
     positive(fit_range, "--fit-range")
+    positive(temperature, "--temperature")
+    at_least(n_directions, 1, "--n-directions")
+    one_of(window, WINDOWS, "--window")
+    if n_lorentzians not in (1, 2):
+        raise InputError(f"--n-lorentzians must be 1 or 2, got {n_lorentzians}")
     qv = parse_floats(q, "--q")
-    traj = load(trajectory, dt, fmt)
+    bad_q = [x for x in qv if not (math.isfinite(x) and x > 0)]
+    if bad_q:
+        raise InputError(f"--q values must be positive |Q| in 1/Å, got {', '.join(f'{x:g}' for x in bad_q)}")
     iso = parse_mapping(isotopes, "--isotopes")
-    fqt = self_intermediate_scattering(traj, qv, parse_species(species), n_directions=n_directions,
+    check_outputs([("--out", out, "netcdf")], [trajectory], overwrite)
+    traj = load(trajectory, dt, fmt)
+    sp = parse_species(species)
+    traj.species_list(sp)
+    if fit_species is not None and fit_species not in (sp or traj.species):
+        raise InputError(f"--fit-species {fit_species!r} is not among the analysed species "
+                         f"{', '.join(sp or traj.species)}")
+    check_max_lag(traj, max_lag)
+    check_isotopes(iso, traj)
+    fqt = self_intermediate_scattering(traj, qv, sp, n_directions=n_directions,
                                        max_lag=max_lag, isotopes=iso)
     if temperature is not None:
         fqt.attrs["temperature"] = temperature
@@ -66,18 +103,26 @@ def scattering_cmd(
                                    temperature=temperature, detailed_balance=detailed_balance, pad=4)
     if fit_species:
         if fit_species not in list(sqe.species.values):
-            raise InputError(f"--fit-species {fit_species!r} is not among the analysed species {list(sqe.species.values)}")
+            raise InputError(f"--fit-species {fit_species!r} is not among the analysed species "
+                             f"{', '.join(map(str, sqe.species.values))}")
         spec = sqe[["S_s", "S_s_err", "resolution"]].sel(species=fit_species).drop_vars("species")
         var = "S_s"
     else:
         spec, var = sqe, "S_inc"
-    erange = fit_range or 30 * sqe.attrs["effective_resolution_fwhm_meV"]
+    e_max = float(abs(sqe.energy.values).max())
+    if fit_range is not None and fit_range > e_max:
+        raise InputError(f"--fit-range {fit_range:g} meV exceeds the spectrum, which ends at ±{e_max:.4g} meV "
+                         f"(set by the frame spacing {traj.dt:g} fs)")
+    erange = min(fit_range or 30 * sqe.attrs["effective_resolution_fwhm_meV"], e_max)
     spec = spec.sel(energy=slice(-erange, erange))
     fits = fit_qens_dataset(spec, var, n_lorentzians=n_lorentzians)
     widths = linewidth_summary(fits, n_lorentzians)
+    if not any(v["fit_ok"] for v in widths["q"].values()):
+        raise InputError(f"no Q gave a line width inside the fit range |E| ≤ {erange:.3g} meV "
+                         f"({_failed_fits_message(widths)}); use smaller --q or a larger --fit-range")
     if out:
         res = xr.merge([fqt.drop_vars(["F_inc_blocks", "F_s_blocks"]), sqe.rename({"resolution": "resolution_effective"}),
-                        fits.rename({k: f"fit_{k}" for k in fits.data_vars})], combine_attrs="drop_conflicts")
+                        fits.rename({k: k if k.startswith("fit_") else f"fit_{k}" for k in fits.data_vars})], combine_attrs="drop_conflicts")
         res.attrs["gamma_models"] = widths["models"]
         res.attrs["fit_variable"] = var
         save_dataset(res, out)
@@ -89,11 +134,19 @@ def scattering_cmd(
         "fit_range_meV": [-erange, erange],
         **widths,
     }
+    failed = _failed_fits_message(widths)
+    if failed:
+        summary["warnings"] = [f"fit failed, left out of the Γ(Q) models: {failed}"]
+        if not as_json:
+            typer.echo(f"warning: {summary['warnings'][0]}", err=True)
     if as_json:
         print_json(summary)
         return
     typer.echo(f"S(Q,E) of {traj!r}; effective resolution {summary['effective_resolution_fwhm_meV']:.4g} meV FWHM")
     for k, v in summary["q"].items():
+        if not v["fit_ok"]:
+            typer.echo(f"  Q = {k:>5} 1/Å: fit failed ({v['failure']})")
+            continue
         typer.echo(f"  Q = {k:>5} 1/Å: Γ = {v['gamma']:.4g} ± {v['gamma_err']:.2g} meV, EISF = {v['eisf']:.3f}")
     for name, r in summary["models"].items():
         if name == "best_by_aic" or not isinstance(r, dict) or r.get("D") is None:

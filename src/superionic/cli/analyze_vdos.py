@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -10,7 +11,20 @@ import typer
 from ..errors import InputError
 from ..results import positive_text
 from .app import analyze_app
-from .common import load, parse_mapping, parse_species, positive, print_json, save_dataset
+from .common import (
+    OVERWRITE_HELP,
+    at_least,
+    check_isotopes,
+    check_max_lag,
+    check_outputs,
+    load,
+    one_of,
+    parse_mapping,
+    parse_species,
+    positive,
+    print_json,
+    save_dataset,
+)
 
 
 def _pair(text: str | None, name: str) -> tuple[float, float] | None:
@@ -18,9 +32,22 @@ def _pair(text: str | None, name: str) -> tuple[float, float] | None:
         return None
     try:
         lo, hi = (float(x) for x in text.split(","))
-    except ValueError as exc:
-        raise InputError(f"{name} takes two numbers 'low,high' (THz), got {text!r}") from exc
+    except ValueError:
+        raise InputError(f"{name} takes two numbers 'low,high' (THz), got {text!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and 0 <= lo < hi):
+        raise InputError(f"{name} must satisfy 0 ≤ low < high (THz), got {text!r}")
     return lo, hi
+
+
+def _index(text: str, spec: str) -> int:
+    try:
+        i = int(text)
+    except ValueError:
+        raise InputError(f"--group {spec!r}: {text.strip()!r} is not an atom index (0-based integers, ranges "
+                         "like 0-15)") from None
+    if i < 0:
+        raise InputError(f"--group {spec!r}: atom indices start at 0, got {i}")
+    return i
 
 
 def _groups(specs: list[str] | None, traj) -> dict:
@@ -33,13 +60,24 @@ def _groups(specs: list[str] | None, traj) -> dict:
         if "=" not in spec:
             raise InputError(f"--group takes NAME=indices (e.g. S_PS4=0-15,20) or 'ps4', got {spec!r}")
         name, rng = spec.split("=", 1)
+        if not name.strip():
+            raise InputError(f"--group {spec!r} needs a name before '='")
         idx = []
         for part in rng.split(","):
+            if part.strip().startswith("-"):
+                raise InputError(f"--group {spec!r}: atom indices start at 0, got {part.strip()!r}")
             if "-" in part:
-                a, b = part.split("-")
-                idx.extend(range(int(a), int(b) + 1))
+                a, _, b = part.partition("-")
+                lo, hi = _index(a, spec), _index(b, spec)
+                if hi < lo:
+                    raise InputError(f"--group {spec!r}: the range {part.strip()!r} runs backwards")
+                idx.extend(range(lo, hi + 1))
             elif part.strip():
-                idx.append(int(part))
+                idx.append(_index(part, spec))
+        if not idx:
+            raise InputError(f"--group {spec!r} lists no atoms")
+        if max(idx) >= traj.n_atoms:
+            raise InputError(f"--group {spec!r}: atom index {max(idx)} is outside 0…{traj.n_atoms - 1}")
         groups[name.strip()] = idx
     return groups
 
@@ -80,6 +118,7 @@ def vdos_cmd(
     msd: bool = typer.Option(True, "--msd/--no-msd", help="Also report D from the MSD of unwrapped positions (D_msd)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the spectra to this netCDF file."),
     gdos_out: Optional[Path] = typer.Option(None, "--gdos-out", help="Write the neutron-weighted GDOS to this netCDF file."),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary on stdout."),
 ) -> None:
     """VDOS g(ν) per species from the velocity autocorrelation (∫g dν = 1 per species, ν in THz) and two
@@ -91,12 +130,29 @@ def vdos_cmd(
     import warnings
 
     from ..analysis.vdos import vdos, vdos_summary
+    from ..analysis.windows import WINDOWS
     from ..neutron.gdos import gdos
 
     positive(dt, "--dt")
     positive(temperature, "--temperature")
     positive(resolution, "--resolution")
+    for value, name, least in ((atom_groups, "--atom-groups", 1), (time_blocks, "--time-blocks", 1),
+                               (n_boot, "--n-boot", 2)):
+        at_least(value, least, name)
+    one_of(window, WINDOWS, "--window")
+    one_of(precision, ("float64", "float32"), "--precision")
+    pair = _pair(fit_window, "--fit-window")
+    iso = parse_mapping(isotopes, "--isotopes")
+    check_outputs([("--out", out, "netcdf"), ("--gdos-out", gdos_out, "netcdf")], [trajectory], overwrite)
     traj = load(trajectory, dt, fmt)
+    traj.species_list(parse_species(species))
+    check_max_lag(traj, max_lag)
+    groups = _groups(group, traj)
+    check_isotopes(iso, traj)
+    nyquist = 500.0 / traj.dt                                       # THz, dt in fs
+    if pair is not None and pair[1] > nyquist:
+        raise InputError(f"--fit-window {fit_window}: the spectrum ends at the Nyquist frequency {nyquist:.4g} THz "
+                         f"(1/(2·dt), dt = {traj.dt:g} fs)")
     notes: list[str] = []
     msd_d: dict = {}
     if msd:
@@ -117,9 +173,9 @@ def vdos_cmd(
                          "checked against the cell size")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ds = vdos(traj, parse_species(species), max_lag=max_lag, window=window, groups=_groups(group, traj),
+        ds = vdos(traj, parse_species(species), max_lag=max_lag, window=window, groups=groups,
                   atom_groups=atom_groups, time_blocks=time_blocks, precision=precision)
-        summary = vdos_summary(ds, temperature=temperature, fit_window=_pair(fit_window, "--fit-window"),
+        summary = vdos_summary(ds, temperature=temperature, fit_window=pair,
                                n_boot=n_boot, lowest_phonon=lowest, msd_D=msd_d)
     notes += sorted({str(w.message) for w in caught})
     if not as_json:
@@ -128,7 +184,6 @@ def vdos_cmd(
     for s, (d, d_err, ok) in msd_d.items():
         if s in summary["species"]:
             summary["species"][s].update(D_msd=d, D_msd_err=d_err, D_msd_diffusive_regime=ok)
-    iso = parse_mapping(isotopes, "--isotopes")
     gd = gdos(ds, isotopes=iso, resolution_fwhm_mev=resolution)
     summary["gdos_weights"] = {s: float(gd.weight.sel(species=s)) for s in gd.species.values}
     summary["isotopes"] = iso

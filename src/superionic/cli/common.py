@@ -1,9 +1,11 @@
-"""Helpers shared by CLI commands: trajectory loading, output writing, JSON printing."""
+"""Helpers shared by CLI commands: trajectory loading, checks of options and output paths, JSON printing."""
 
 from __future__ import annotations
 
 import json
 import math
+import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -11,14 +13,19 @@ import numpy as np
 import typer
 
 from ..errors import InputError
-from ..results import save_dataset  # noqa: F401  (re-exported for the commands)
+from ..results import atomic_write, save_dataset, save_figure  # noqa: F401  (re-exported for the commands)
+
+#: file name endings accepted for netCDF outputs (netCDF-4 files are HDF5 files)
+NETCDF_SUFFIXES = (".nc", ".nc4", ".cdf", ".netcdf", ".h5", ".hdf5")
+#: the --overwrite option every command that writes files has
+OVERWRITE_HELP = "Replace output files that already exist (an output never replaces an input)."
 
 
 def parse_species(species: str | None) -> list[str] | None:
     """'Li,S' → ['Li', 'S']; None/'' → None (all species)."""
     if not species:
         return None
-    return [s.strip() for s in species.split(",") if s.strip()]
+    return list(dict.fromkeys(s.strip() for s in species.split(",") if s.strip())) or None
 
 
 def parse_mapping(text: str | None, option: str) -> dict[str, str]:
@@ -36,8 +43,46 @@ def parse_mapping(text: str | None, option: str) -> dict[str, str]:
 
 def load(path: Path, dt: float | None, fmt: str | None, start: int = 0, stop: int | None = None,
          stride: int = 1):
+    """Read a trajectory for a command; refuses a non-positive --dt and non-finite frames.
+
+    The reader refuses missing, empty, folder and damaged files; frames with NaN/inf positions, cells or
+    velocities are refused here whatever the format (a damaged file must not turn into wrong numbers).
+    """
     from ..trajectory.io import read_trajectory
-    return read_trajectory(path, dt=dt, format=fmt, start=start, stop=stop, stride=stride)
+
+    positive(dt, "--dt")
+    traj = read_trajectory(path, dt=dt, format=fmt, start=start, stop=stop, stride=stride)
+    check_finite(traj, path)
+    return traj
+
+
+def _frame_ranges(frames: np.ndarray) -> str:
+    """[3, 4, 5, 9] → '3–5, 9' (at most four ranges shown)."""
+    runs: list[list[int]] = []
+    for f in (int(x) for x in frames):
+        if runs and f == runs[-1][1] + 1:
+            runs[-1][1] = f
+        else:
+            runs.append([f, f])
+    text = ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in runs[:4])
+    return text + (f" and {len(runs) - 4} more ranges" if len(runs) > 4 else "")
+
+
+def check_finite(traj, path: Path | str, chunk: int = 4096) -> None:
+    """InputError naming the frames when positions, cells or velocities hold NaN or inf."""
+    for name in ("positions", "cells", "velocities"):
+        arr = getattr(traj, name, None)
+        if arr is None:
+            continue
+        bad = []
+        for i in range(0, len(arr), chunk):          # in chunks: no full-size temporary for long runs
+            block = np.asarray(arr[i:i + chunk])
+            finite = np.isfinite(block).reshape(len(block), -1).all(axis=1)
+            bad.append(np.flatnonzero(~finite) + i)
+        bad = np.concatenate(bad) if bad else np.zeros(0, int)
+        if bad.size:
+            raise InputError(f"{path}: {name} are not finite (NaN or inf) in {bad.size} of {len(arr)} frames "
+                             f"(frames {_frame_ranges(bad)}); the file is damaged or the simulation blew up")
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -60,6 +105,110 @@ def print_json(obj: Any) -> None:
 
 
 def positive(value: float | None, name: str) -> float | None:
-    if value is not None and value <= 0:
-        raise InputError(f"{name} must be positive, got {value}")
+    """The value, or InputError when it is given and not a finite number > 0."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise InputError(f"{name} must be a positive number, got {value:g}")
     return value
+
+
+def at_least(value: float | None, minimum: float, name: str, unit: str = "") -> float | None:
+    """The value, or InputError when it is given and not a finite number ≥ minimum."""
+    if value is not None and not (math.isfinite(value) and value >= minimum):
+        u = f" {unit}" if unit else ""
+        raise InputError(f"{name} must be at least {minimum:g}{u}, got {value:g}{u}")
+    return value
+
+
+def check_isotopes(iso: dict[str, str], traj, option: str = "--isotopes") -> None:
+    """Refuse an isotope for a species the trajectory lacks, or one the cross-section table does not know."""
+    from ..neutron.crosssections import neutron_data
+
+    for element, isotope in iso.items():
+        if element not in traj.species:
+            raise InputError(f"{option} names {element!r}, which is not in this trajectory; it has "
+                             f"{', '.join(traj.species)}")
+        try:
+            neutron_data(element, iso)
+        except InputError as err:
+            raise InputError(f"{option} {element}={isotope}: {err}") from None
+
+
+def check_max_lag(traj, max_lag: int | None, minimum: int = 3) -> None:
+    """Refuse a --max-lag outside [minimum, number of frames] (a correlation cannot be longer than the run)."""
+    if max_lag is not None and not minimum <= max_lag <= traj.n_frames:
+        raise InputError(f"--max-lag must be between {minimum} and the number of frames ({traj.n_frames}), "
+                         f"got {max_lag}")
+
+
+def one_of(value: str, choices: Iterable[str], name: str) -> str:
+    """The value, or InputError naming the choices."""
+    choices = list(choices)
+    if value not in choices:
+        raise InputError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def plot_suffixes() -> list[str]:
+    """Suffixes matplotlib can save to (png, pdf, svg, …)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+    return sorted(f".{k}" for k in FigureCanvasBase.get_supported_filetypes())
+
+
+def check_outputs(outputs: Iterable[tuple[str, Path | str | None, str]], inputs: Iterable[Path | str | None],
+                  overwrite: bool) -> None:
+    """Refuse, before any work, output paths that would go wrong: a folder, a wrong suffix, an input file
+    (never replaced, even with --overwrite), the same path twice, an existing file without --overwrite, a
+    place that cannot be written.
+
+    outputs: (option, path or None, kind) with kind 'netcdf', 'plot', 'extxyz' or 'any'.
+    """
+    inputs = [Path(p) for p in inputs if p is not None]
+    seen: dict[Path, str] = {}
+    for option, path, kind in outputs:
+        if path is None:
+            continue
+        path = Path(path)
+        if str(path) in ("", "."):
+            raise InputError(f"{option} needs a file name")
+        if path.is_dir():
+            raise InputError(f"{option} {path} is a folder; give a file name inside it")
+        for src in inputs:
+            if _same_file(path, src):
+                raise InputError(f"{option} {path} is an input of this command; choose another file name "
+                                 "(outputs never replace inputs)")
+        suffix = path.suffix.lower()
+        if kind == "netcdf" and suffix not in NETCDF_SUFFIXES:
+            raise InputError(f"{option} writes netCDF: give a file name ending in .nc (got {path.name!r})")
+        if kind == "plot":
+            allowed = plot_suffixes()
+            if suffix not in allowed:
+                raise InputError(f"{option} saves a figure: give a file name ending in .png, .pdf or .svg "
+                                 f"(or {', '.join(s for s in allowed if s not in ('.png', '.pdf', '.svg'))}); "
+                                 f"got {path.name!r}")
+        if kind == "extxyz" and suffix not in (".extxyz", ".xyz"):
+            raise InputError(f"{option} writes extended XYZ: give a file name ending in .extxyz (got {path.name!r})")
+        key = path.resolve()
+        if key in seen:
+            raise InputError(f"{option} and {seen[key]} name the same file {path}")
+        seen[key] = option
+        if path.exists() or path.is_symlink():
+            if not path.is_file():
+                raise InputError(f"{option} {path} exists and is not a regular file; choose another name")
+            if not overwrite:
+                raise InputError(f"{option} {path} exists; give --overwrite to replace it, or choose another name")
+        parent = path.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir():
+            raise InputError(f"{option} {path}: {parent} is a file, not a folder")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise InputError(f"{option} {path}: cannot write in {parent} (permission denied or read-only)")

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from .app import app
-from .common import print_json
+from .common import load, print_json
 
 
 @app.command("info")
@@ -22,8 +22,7 @@ def info_cmd(
 
     out: dict = {"versions": versions()}
     if trajectory is not None:
-        from ..trajectory.io import read_trajectory
-        traj = read_trajectory(trajectory, dt=dt)
+        traj = load(trajectory, dt, None)
         out["trajectory"] = {"file": str(trajectory), "frames": traj.n_frames, "atoms": traj.n_atoms,
                              "species": {s: len(traj.indices(s)) for s in traj.species},
                              "dt_fs": traj.dt, "velocities": traj.velocities is not None,

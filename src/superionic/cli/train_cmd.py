@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 
 from .app import app
+from .common import at_least, atomic_write, check_outputs, positive
 
 
 @app.command("train-potential")
@@ -35,6 +36,8 @@ def train_potential_cmd(
     version: str = typer.Option("1", "--version", help="Version written into the file names and metadata."),
     seed: int = typer.Option(0, "--seed", help="Random seed (sampling and train/test split)."),
     save_data: Optional[Path] = typer.Option(None, "--save-data", help="Also write the labelled samples to this extxyz."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing potential of this name and "
+                                   "version in --out, and an existing --save-data file."),
 ) -> None:
     """Fit a SNAP potential for LAMMPS, compare candidate families on held-out data, write it with metadata.
 
@@ -45,6 +48,26 @@ def train_potential_cmd(
     from ..errors import InputError
     from ..potentials.training.train import train_snap
 
+    if not name.strip() or any(c in name for c in "/\\") or name.startswith("."):
+        raise InputError(f"--name becomes part of file names: no path separators or leading dot, got {name!r}")
+    if any(c in version for c in "/\\") or not version.strip():
+        raise InputError(f"--version becomes part of file names: no path separators, got {version!r}")
+    for value, opt, least in ((md_steps, "--md-steps", 1), (label_every, "--label-every", 1),
+                              (strained, "--strained", 0), (contacts, "--close-contacts", 0)):
+        at_least(value, least, opt)
+    positive(radius, "--radius")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file; give a folder for the potential")
+    stem = f"{name}-v{version}"
+    made = [out / f"{name}.lammps.json"] + [out / f"{stem}.{ext}" for ext in ("snapcoeff", "snapparam", "pairtable",
+                                                                          "training.json")]
+    for p in data or []:
+        if any(p.exists() and q.exists() and p.resolve() == q.resolve() for q in made):
+            raise InputError(f"--data {p} would be overwritten by the new potential; move it or change --name")
+    if not overwrite and any(p.exists() for p in made):
+        raise InputError(f"{out} already holds a potential {name!r} version {version}; give --overwrite to "
+                         "replace it, or another --name/--version")
+    check_outputs([("--save-data", save_data, "extxyz")], list(data or []), overwrite)
     teacher_info = {}
     if data:
         from ..potentials.training.sampling import read_labelled
@@ -56,8 +79,10 @@ def train_potential_cmd(
         from ..potentials.training.sampling import close_contacts, strained_rattled, teacher_md
         try:
             temps = [float(t) for t in temperatures.split(",") if t.strip()]
-        except ValueError as err:
-            raise InputError(f"--temperatures must be a comma list of numbers, got {temperatures!r}") from err
+        except ValueError:
+            raise InputError(f"--temperatures must be a comma list of numbers, got {temperatures!r}") from None
+        if not temps or any(not (0 < t < float("inf")) for t in temps):
+            raise InputError(f"--temperatures must be positive numbers in K, got {temperatures!r}")
         atoms = build_material(material)
         spec = get_potential(teacher)
         calc = spec.factory()
@@ -71,7 +96,7 @@ def train_potential_cmd(
         if strained:
             frames += strained_rattled(atoms, calc, strained, seed=seed)
     if save_data:
-        ase.io.write(save_data, frames)
+        atomic_write(save_data, lambda tmp: ase.io.write(tmp, frames, format="extxyz"))
     fams = [f.strip() for f in families.split(",") if f.strip()]
     rec = train_snap(frames, out, name, version=version, families=fams, zbl=(1.2, 1.6) if zbl else None,
                      radius=radius, seed=seed, teacher=teacher_info, log=typer.echo)
