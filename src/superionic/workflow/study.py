@@ -290,6 +290,7 @@ def _analyse_run(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, object]:
     from ..trajectory.io import read_trajectory
 
     diff_ds = None
+    mobile = cfg.mobile_species
     temp, traj = run.temperature, read_trajectory(run.path)
     label = run.label
     entry: dict = {"temperature_K": temp, "frames": traj.n_frames, "dt_fs": traj.dt,
@@ -336,6 +337,7 @@ def _series(cfg: StudyConfig, results: dict, diff_sets: dict, adir: Path) -> dic
     from ..results import save_dataset
 
     series: dict = {}
+    mobile = cfg.mobile_species
     enhancement = _enhancement(diff_sets, mobile)
     if enhancement:
         from .findings import enhancement_at
