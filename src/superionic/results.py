@@ -18,12 +18,13 @@ from typing import Any
 import xarray as xr
 
 
-def atomic_write(path: str | Path, write: Callable[[Path], Any], *, mkdir: bool = True) -> Path:
+def atomic_write(path: str | Path, write: Callable[[Path], Any], *, mkdir: bool = True, durable: bool = False) -> Path:
     """Call ``write(tmp)`` with a temporary path beside `path`, then rename it onto `path` (atomic on POSIX).
 
     On any failure the temporary file is removed and the error propagates; `path` is then untouched.
     `write` receives a path ending in ``.part``: writers that infer the format from the suffix (matplotlib,
-    ASE) must be told the format explicitly. `mkdir`: create missing parent folders first.
+    ASE) must be told the format explicitly. `mkdir`: create missing parent folders first. `durable`: fsync the
+    bytes before the rename publishes them (checkpoints, run records), so a power loss cannot leave an empty file.
     """
     path = Path(path)
     if mkdir:
@@ -31,6 +32,9 @@ def atomic_write(path: str | Path, write: Callable[[Path], Any], *, mkdir: bool 
     tmp = path.with_name(path.name + ".part")
     try:
         write(tmp)
+        if durable:
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -41,9 +45,9 @@ def atomic_write(path: str | Path, write: Callable[[Path], Any], *, mkdir: bool 
     return path
 
 
-def atomic_text(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
+def atomic_text(path: str | Path, text: str, encoding: str = "utf-8", durable: bool = False) -> Path:
     """Write text atomically (see `atomic_write`)."""
-    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding=encoding))
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding=encoding), durable=durable)
 
 
 def _attr(v: Any):
@@ -73,9 +77,9 @@ def save_figure(fig, out: str | Path, dpi: int = 150) -> Path:
     return atomic_write(out, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight"))
 
 
-def write_json(path: str | Path, obj: dict) -> None:
-    """Write JSON atomically."""
-    atomic_text(path, json.dumps(obj, indent=2, default=str))
+def write_json(path: str | Path, obj: dict, durable: bool = False) -> None:
+    """Write JSON atomically (`durable`: fsync before the rename)."""
+    atomic_text(path, json.dumps(obj, indent=2, default=str), durable=durable)
 
 
 #: a value is a result only when its 1σ is at most this fraction of it

@@ -11,7 +11,6 @@ its frame count continues the run bit-for-bit: no frame lost, none duplicated, s
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import numpy as np
 from ase import Atoms
 
 from ..errors import InputError
+from ..results import atomic_write
 
 _TIME_SERIES_KEYS = {"value", "step", "time"}
 
@@ -27,14 +27,14 @@ _TIME_SERIES_KEYS = {"value", "step", "time"}
 def save_checkpoint(path: Path, atoms: Atoms, step: int, n_frames: int, rng: np.random.Generator,
                     extra: dict[str, Any] | None = None) -> None:
     """Atomically write the state needed to continue a run exactly (see module docstring)."""
-    tmp = path.with_name(path.name + ".part.npz")
-    np.savez(tmp, positions=atoms.get_positions(), momenta=atoms.get_momenta(),
-             cell=np.asarray(atoms.cell), step=int(step), n_frames=int(n_frames),
-             rng_state=json.dumps(rng.bit_generator.state),
-             extra=json.dumps(extra or {}, default=_jsonable))
-    with open(tmp, "rb") as fh:  # make the bytes durable before the rename publishes them
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:            # a file object: np.savez would append .npz to a path
+            np.savez(fh, positions=atoms.get_positions(), momenta=atoms.get_momenta(),
+                     cell=np.asarray(atoms.cell), step=int(step), n_frames=int(n_frames),
+                     rng_state=json.dumps(rng.bit_generator.state),
+                     extra=json.dumps(extra or {}, default=_jsonable))
+
+    atomic_write(path, write, durable=True)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
@@ -77,13 +77,12 @@ def truncate_h5md(path: Path, n_frames: int) -> None:
     if available < n_frames:
         raise InputError(f"{path} holds {available} frames but the checkpoint expects {n_frames}: the "
                          "trajectory and checkpoint do not belong together; restart the run without --resume")
-    tmp = path.with_name(path.name + ".trunc")
-    with h5py.File(path, "r", swmr=True) as src, h5py.File(tmp, "w", libver="latest") as dst:
-        _copy_attrs(src, dst)
-        _copy_group(src, dst, n_frames)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    def write(tmp: Path) -> None:
+        with h5py.File(path, "r", swmr=True) as src, h5py.File(tmp, "w", libver="latest") as dst:
+            _copy_attrs(src, dst)
+            _copy_group(src, dst, n_frames)
+
+    atomic_write(path, write, durable=True)
 
 
 def _copy_attrs(src, dst) -> None:

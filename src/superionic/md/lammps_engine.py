@@ -33,6 +33,7 @@ from ase import Atoms
 
 from .. import units
 from ..errors import InputError
+from ..results import atomic_write, write_json
 from ..potentials.lammps_potentials import LammpsPotential, LammpsSession, get_lammps_potential
 from ..trajectory.h5md import H5MDWriter, read_h5md, write_h5md
 
@@ -40,10 +41,6 @@ PROTOCOLS = ("free", "frozen-host", "tethered")
 THERMOSTATS = ("langevin", "nose-hoover", "bussi", "nve")
 
 
-def _atomic_json(path: Path, obj: dict) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(obj, indent=2, default=str))
-    os.replace(tmp, path)
 
 
 def _temperature(v: np.ndarray, masses: np.ndarray, mask: np.ndarray) -> float:
@@ -207,7 +204,7 @@ def run_nvt_lammps(atoms: Atoms, potential_spec: "str | LammpsPotential | dict",
             writer = H5MDWriter(traj_path, symbols, masses, settings.dt, chunk=settings.chunk,
                                 metadata=meta) if root else _NullWriter()
         if root:
-            _atomic_json(info_path, info)
+            write_json(info_path, info, durable=True)
         c(f"timestep {settings.dt / 1000.0!r}")   # fs → ps
         thermostat(settings.production_friction, thermo)
         t0 = time.time()
@@ -240,7 +237,7 @@ def run_nvt_lammps(atoms: Atoms, potential_spec: "str | LammpsPotential | dict",
         sess.close()
     info.update(status="done", wall_seconds=time.time() - t0, frames=n_frames, mpi_ranks=sess.nprocs)
     if root:
-        _atomic_json(info_path, info)
+        write_json(info_path, info, durable=True)
         if ckpt_path.exists():
             ckpt_path.unlink()
     if progress:
@@ -267,11 +264,14 @@ class _NullWriter:
 
 def _save_checkpoint(path: Path, positions: np.ndarray, velocities: np.ndarray, cell: np.ndarray, step: int,
                      n_frames: int, rng: np.random.Generator, ref: np.ndarray | None) -> None:
-    tmp = path.with_name("checkpoint.part.npz")
     extra = {} if ref is None else {"reference": ref}
-    np.savez(tmp, positions=positions, velocities=velocities, cell=cell, step=step,
-             n_frames=n_frames, rng_state=json.dumps(rng.bit_generator.state), **extra)
-    os.replace(tmp, path)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:            # a file object: np.savez would append .npz to a path
+            np.savez(fh, positions=positions, velocities=velocities, cell=cell, step=step,
+                     n_frames=n_frames, rng_state=json.dumps(rng.bit_generator.state), **extra)
+
+    atomic_write(path, write, durable=True)
 
 
 def _guard(sess: LammpsSession, masses: np.ndarray, mobile: np.ndarray, settings) -> float:

@@ -36,7 +36,7 @@ import numpy as np
 from ase import Atoms
 
 from ..errors import InputError
-from ..results import write_json
+from ..results import atomic_text, write_json
 from ..trajectory.h5md import H5MDWriter
 from .checkpoint import load_checkpoint, restore_state, save_checkpoint, truncate_h5md
 from .dynamics import (THERMOSTATS, conserved_energy, make_dynamics, minimise, npt_equilibrate,
@@ -117,7 +117,7 @@ class MDSettings:
 
 
 def _atomic_json(path: Path, obj: dict) -> None:
-    write_json(path, obj)             # temporary file, then rename (superionic.results)
+    write_json(path, obj, durable=True)   # the run record: temporary file, fsync, rename (superionic.results)
 
 
 def _thermo_row(step: int, dt: float, atoms: Atoms, dyn) -> str:
@@ -134,9 +134,7 @@ def _truncate_thermo(path: Path, before_step: int) -> None:
     lines = path.read_text().splitlines(keepends=True)
     keep = [THERMO_HEADER] + [ln for ln in lines[1:] if ln.endswith("\n") and ln.split(",")[0].isdigit()
                               and int(ln.split(",")[0]) < before_step]
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text("".join(keep))
-    os.replace(tmp, path)
+    atomic_text(path, "".join(keep), durable=True)
 
 
 def read_thermo(run_dir: str | Path) -> dict[str, np.ndarray]:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import html
-import os
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from ..results import positive_text, protocol_label, resolved_text
+from ..results import atomic_text, positive_text, protocol_label, resolved_text
 from .figures import sqe_overview_figure, to_png_base64, vdos_figure
 
 CSS = """
@@ -333,8 +332,4 @@ def write_report(out: str | Path, summary: dict) -> Path:
                  "Numbers and spectra: summary.json and analysis/*.nc beside this report.</p>")
     doc = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>superionic: "
            f"{html.escape(cfg['name'])}</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>")
-    path = out / "report.html"
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(doc, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return atomic_text(out / "report.html", doc)
