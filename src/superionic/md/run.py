@@ -36,7 +36,7 @@ import numpy as np
 from ase import Atoms
 
 from ..errors import InputError
-from ..results import atomic_text, write_json
+from ..results import atomic_text, atomic_write, write_json
 from ..trajectory.h5md import H5MDWriter
 from .checkpoint import load_checkpoint, restore_state, save_checkpoint, truncate_h5md
 from .dynamics import (THERMOSTATS, conserved_energy, make_dynamics, minimise, npt_equilibrate,
@@ -484,10 +484,9 @@ def _equilibrate(atoms: Atoms, settings: MDSettings, rng, out: Path) -> dict[str
         times.append(done * settings.dt)
         temps.append(float(atoms.get_temperature()))
         epots.append(float(atoms.get_potential_energy()) / len(atoms))
-    tmp = out / "equilibration.csv.part"
-    np.savetxt(tmp, np.column_stack([times, temps, epots]), delimiter=",",
-               header="time_fs,temperature_K,epot_eV_per_atom", comments="")
-    os.replace(tmp, out / "equilibration.csv")
+    atomic_write(out / "equilibration.csv", lambda tmp: np.savetxt(
+        tmp, np.column_stack([times, temps, epots]), delimiter=",", header="time_fs,temperature_K,epot_eV_per_atom",
+        comments=""))
     rep = equilibration_report(np.array(times), np.array(temps), np.array(epots))
     rep["steps"] = settings.equilibration_steps
     return rep
@@ -506,9 +505,11 @@ def _save_protocol_file(atoms: Atoms, settings: MDSettings, desc: dict, path: Pa
             arrays["units"] = np.asarray(c.units)
             arrays["bondlengths"] = c.initialize_bond_lengths(atoms) if c.bondlengths is None else np.asarray(c.bondlengths)
             c.bondlengths = arrays["bondlengths"]
-    tmp = path.with_name(path.name + ".part.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:            # a file object: np.savez would append .npz to a path
+            np.savez(fh, **arrays)
+
+    atomic_write(path, write, durable=True)
 
 
 def _install_protocol_from_file(atoms: Atoms, settings: MDSettings, path: Path) -> dict[str, Any]:
