@@ -394,8 +394,12 @@ def _enhancement(diff_sets: dict, mobile: str) -> dict:
 
     diff_sets maps each `Run` to its diffusion dataset. A row also gives the host reference the suppressed
     run used (`host_reference`, from its run.json; 'mean' for runs made before the choice existed) and, for
-    tethered runs, `stiffness_eV_per_A2`.
+    tethered runs, `stiffness_eV_per_A2`. When the suppressed run's MSD has not reached its diffusive regime but
+    bends over (concave, `analysis.subdiffusion.late_slope_bound`), the row carries `D_suppressed_upper` and the
+    lower bound `ratio_lower` = (D_free − 2σ)/D_suppressed_upper: a caged run makes the ratio a bound, not a number.
     """
+    from ..analysis.subdiffusion import late_slope_bound
+
     free_sets = {r.temperature: ds for r, ds in diff_sets.items() if r.protocol == "free"}
     out = {}
     for run, ds in diff_sets.items():
@@ -409,6 +413,12 @@ def _enhancement(diff_sets: dict, mobile: str) -> dict:
         row = {"temperature_K": run.temperature, "protocol": run.protocol, "species": mobile, "D_free": a,
                "D_free_err": sa, "D_suppressed": b, "D_suppressed_err": sb, "ratio": ratio, "ratio_err": err,
                "windows_diffusive": bool(free.window_ok.sel(species=mobile)) and bool(ds.window_ok.sel(species=mobile))}
+        if bool(free.window_ok.sel(species=mobile)) and not bool(ds.window_ok.sel(species=mobile)):
+            bound = late_slope_bound(ds, mobile)
+            row["bound_reason"] = bound["reason"]
+            if bound["valid"] and a - 2 * sa > 0:
+                row["D_suppressed_upper"] = bound["D_upper"]
+                row["ratio_lower"] = (a - 2 * sa) / bound["D_upper"]
         if run.path is not None and (run.path.parent / "run.json").exists():
             info = json.loads((run.path.parent / "run.json").read_text())
             desc = info.get("protocol")         # the LAMMPS engine records the choice in the settings' metadata
