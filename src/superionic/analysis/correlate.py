@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft as sfft
 
-#: cap on the floats held by one FFT block (~256 MB of complex128)
-_BLOCK_FLOATS = 16_000_000
+#: cap on the floats of one FFT block: its transform and temporaries take ~64 MB whatever T (the
+#: atom-block streaming analyses count on this bounded workspace)
+_BLOCK_FLOATS = 4_000_000
 
 
 def _atom_blocks(t: int, n: int, d: int):

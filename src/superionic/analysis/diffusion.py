@@ -40,6 +40,7 @@ from scipy.stats import chi2 as chi2_dist
 
 from .. import units
 from ..errors import InputError
+from ..trajectory.blocks import FrameSource, atom_blocks, opened, position_sums, unwrapped_positions
 from ..trajectory.model import Trajectory
 from ..trajectory.unwrap import unwrap_positions
 from .correlate import autocorrelation
@@ -87,7 +88,12 @@ def msd(traj: Trajectory, species: list[str] | str | None = None, max_lag: int |
         axis.append(per_axis)
         total.append(per_axis.sum(axis=1))
         counts.append(n)
-    time = np.arange(max_lag) * traj.dt
+    return _msd_dataset(species, total, axis, counts, max_lag, traj.dt, traj.n_frames, remove_drift)
+
+
+def _msd_dataset(species, total, axis, counts, max_lag: int, dt: float, n_frames: int,
+                 remove_drift: bool) -> xr.Dataset:
+    time = np.arange(max_lag) * dt
     ds = xr.Dataset(
         {
             "msd": (("species", "time"), np.array(total),
@@ -99,7 +105,7 @@ def msd(traj: Trajectory, species: list[str] | str | None = None, max_lag: int |
         coords={"species": species, "time": ("time", time, {"units": units.TIME}),
                 "axis": ("axis", AXES, {"units": units.DIMENSIONLESS})},
     )
-    ds.attrs.update(analysis="msd", dt_fs=traj.dt, n_frames=traj.n_frames, max_lag=max_lag,
+    ds.attrs.update(analysis="msd", dt_fs=dt, n_frames=n_frames, max_lag=max_lag,
                     unwrapped="minimum-image frame-to-frame", drift_removed=int(bool(remove_drift)),
                     normalisation="average over atoms of the species and all T−m time origins")
     return ds
@@ -118,17 +124,28 @@ def displacement_moments(r: np.ndarray, lags: np.ndarray, max_samples: int = 4_0
     Origins are strided so at most `max_samples` displacements enter each lag (ratios such as α₂
     are insensitive to this).
     """
-    t, n, _ = r.shape
-    m2 = np.empty(len(lags))
-    m4 = np.empty(len(lags))
+    s2, s4, count = _moment_sums(r, lags, r.shape[1], max_samples)
+    return s2 / count, s4 / count
+
+
+def _moment_sums(r: np.ndarray, lags: np.ndarray, n_atoms: int, max_samples: int = 4_000_000
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sums of |Δr|² and |Δr|⁴ and their number at the given lags, over the atoms of `r` (T, n, 3) and
+    origins strided as `displacement_moments` strides them for `n_atoms` atoms (so that sums over blocks
+    of atoms add up to the moments of all of them)."""
+    t = r.shape[0]
+    s2 = np.empty(len(lags))
+    s4 = np.empty(len(lags))
+    count = np.empty(len(lags))
     for k, m in enumerate(lags):
         n_orig = t - m
-        stride = max(1, int(np.ceil(n_orig * n / max_samples)))
+        stride = max(1, int(np.ceil(n_orig * n_atoms / max_samples)))
         d = r[m::stride][: len(range(0, n_orig, stride))] - r[:n_orig:stride]
         sq = np.einsum("tnj,tnj->tn", d, d)
-        m2[k] = sq.mean()
-        m4[k] = (sq * sq).mean()
-    return m2, m4
+        s2[k] = sq.sum()
+        s4[k] = (sq * sq).sum()
+        count[k] = sq.size
+    return s2, s4, count
 
 
 def alpha2_from_moments(m2: np.ndarray, m4: np.ndarray, dims: int = 3) -> np.ndarray:
@@ -390,19 +407,31 @@ def green_kubo(traj: Trajectory, species: list[str] | str | None = None, t_cut: 
     v = traj.require_velocities()
     species = traj.species_list(species)
     max_lag = traj.max_lag(max_lag, minimum=3)
-    time = np.arange(max_lag) * traj.dt
+    return _green_kubo(species, lambda s: [v[:, traj.indices(s)]], t_cut, max_lag, traj.dt)
+
+
+def _green_kubo(species: list[str], velocity_blocks, t_cut, max_lag: int, dt: float) -> xr.Dataset:
+    """`green_kubo` from the velocities of each species delivered as blocks of atoms (T, n_b, 3) by
+    velocity_blocks(species); per-atom integrals do not depend on the blocks."""
+    time = np.arange(max_lag) * dt
     run, d, de, cuts = [], [], [], []
     for s in species:
-        z = autocorrelation(v[:, traj.indices(s)], max_lag)              # (M, n) Å²/fs²
-        integ = np.concatenate([np.zeros((1, z.shape[1])),
-                                np.cumsum(0.5 * (z[1:] + z[:-1]), axis=0) * traj.dt]) / 3.0
         tc = t_cut.get(s) if isinstance(t_cut, dict) else t_cut
         tc = time[-1] / 2 if tc is None else min(float(tc), time[-1])
         k = int(np.argmin(np.abs(time - tc)))
-        per_atom = integ[k] * units.A2_PER_FS_TO_CM2_PER_S
+        ends, run_sum, n = [], 0.0, 0
+        for vb in velocity_blocks(s):
+            z = autocorrelation(vb, max_lag)                             # (M, n_b) Å²/fs²
+            integ = np.concatenate([np.zeros((1, z.shape[1])),
+                                    np.cumsum(0.5 * (z[1:] + z[:-1]), axis=0) * dt]) / 3.0
+            ends.append(integ[k])
+            run_sum = run_sum + integ.sum(axis=1)
+            n += z.shape[1]
+            del vb, z, integ                                             # one block alive at a time
+        per_atom = np.concatenate(ends) * units.A2_PER_FS_TO_CM2_PER_S
         d.append(per_atom.mean())
         de.append(per_atom.std(ddof=1) / np.sqrt(per_atom.size) if per_atom.size > 1 else np.nan)
-        run.append(integ.mean(axis=1) * units.A2_PER_FS_TO_CM2_PER_S)
+        run.append(run_sum / n * units.A2_PER_FS_TO_CM2_PER_S)
         cuts.append(time[k])
     ds = xr.Dataset(
         {"D_GK": ("species", np.array(d), {"units": units.DIFFUSION, "long_name": "Green–Kubo D"}),
@@ -432,8 +461,24 @@ def diffusion(traj: Trajectory, species: list[str] | str | None = None, max_lag:
     `alpha2` on log-spaced lags, and `D_GK` ± σ (Green–Kubo) when the trajectory has velocities.
     """
     ds = msd(traj, species, max_lag, remove_drift)
+    lag_grid = _log_lags(ds.attrs["max_lag"])
+    moments = {s: displacement_moments(mobile_positions(traj, s, remove_drift), lag_grid)
+               for s in ds.species.values} if non_gaussian_correction else None
+    gk = None
+    if traj.velocities is not None:
+        def gk(cuts, max_lag):
+            return green_kubo(traj, list(cuts), cuts, max_lag)
+    return _fit_diffusion(ds, moments, traj.n_frames, traj.dt, traj.metadata, t_start, t_stop, rel_tol,
+                          per_axis, fit_window, gk)
+
+
+def _fit_diffusion(ds: xr.Dataset, moments: dict | None, n_frames: int, dt: float, metadata: dict,
+                   t_start, t_stop, rel_tol: float, per_axis: bool, fit_window, gk) -> xr.Dataset:
+    """The fits of `diffusion` on an MSD Dataset: `moments` {species: (m2, m4) on _log_lags(max_lag)} or
+    None (no α₂ correction); gk(t_cut per species, max_lag) → a `green_kubo` Dataset, or None."""
+    non_gaussian_correction = moments is not None
     if fit_window is not None:
-        total = traj.n_frames * traj.dt
+        total = n_frames * dt
         t_start, t_stop = fit_window[0] * total, fit_window[1] * total
     species = list(ds.species.values)
     time = ds.time.values
@@ -443,20 +488,20 @@ def diffusion(traj: Trajectory, species: list[str] | str | None = None, max_lag:
     for s in species:
         n = int(ds.n_atoms.sel(species=s))
         a2 = None
-        if non_gaussian_correction:
-            m2, m4 = displacement_moments(mobile_positions(traj, s, remove_drift), lag_grid)
+        if moments is not None:
+            m2, m4 = moments[s]
             a2 = alpha2_from_moments(m2, m4)
             a2s.append(a2)
         else:
             a2s.append(np.full(len(lag_grid), np.nan))
-        aa = None if a2 is None else (lag_grid * traj.dt, a2)
-        r = fit_msd(time, ds.msd.sel(species=s).values, traj.n_frames, n, 3, aa, t_start, t_stop, rel_tol)
+        aa = None if a2 is None else (lag_grid * dt, a2)
+        r = fit_msd(time, ds.msd.sel(species=s).values, n_frames, n, 3, aa, t_start, t_stop, rel_tol)
         res.append(r)
         row = []
         if per_axis:
             for k in range(3):
                 # per-axis fits on the same window, Gaussian variance model (no α₂ inflation)
-                row.append(fit_msd(time, ds.msd_axis.sel(species=s).values[:, k], traj.n_frames, n, 1, None,
+                row.append(fit_msd(time, ds.msd_axis.sel(species=s).values[:, k], n_frames, n, 1, None,
                                    r["t_start"], r["t_stop"], rel_tol))
         res_axis.append(row)
     conv = units.A2_PER_FS_TO_CM2_PER_S
@@ -481,13 +526,13 @@ def diffusion(traj: Trajectory, species: list[str] | str | None = None, max_lag:
                             np.array([[a["slope_err"] / 2.0 for a in row] for row in res_axis]) * conv, dunit)
     ds["alpha2"] = (("species", "lag_time"), np.array(a2s), {"units": units.DIMENSIONLESS,
                                                              "long_name": "non-Gaussian parameter α₂"})
-    ds = ds.assign_coords(lag_time=("lag_time", lag_grid * traj.dt, {"units": units.TIME}))
-    if traj.velocities is not None:
-        gk = green_kubo(traj, species, {s: float(ds.fit_start.sel(species=s)) * 2 for s in species}, max_lag)
-        ds["D_GK"] = gk.D_GK
-        ds["D_GK_err"] = gk.D_GK_err
-    if traj.metadata.get("temperature") is not None:
-        ds.attrs["temperature"] = float(traj.metadata["temperature"])
+    ds = ds.assign_coords(lag_time=("lag_time", lag_grid * dt, {"units": units.TIME}))
+    if gk is not None:
+        g = gk({s: float(ds.fit_start.sel(species=s)) * 2 for s in species}, max_lag)
+        ds["D_GK"] = g.D_GK
+        ds["D_GK_err"] = g.D_GK_err
+    if metadata.get("temperature") is not None:
+        ds.attrs["temperature"] = float(metadata["temperature"])
     ds.attrs.update(
         analysis="diffusion",
         fit_method="generalised least squares, covariance = random-walk overlap structure × per-lag variance "
@@ -501,3 +546,153 @@ def diffusion(traj: Trajectory, species: list[str] | str | None = None, max_lag:
         reference="Bullerjahn, von Bülow, Hummer, J. Chem. Phys. 153, 024116 (2020)",
     )
     return ds
+
+
+# ----------------------------------------------------------------------------- streaming (bounded memory)
+# The same analyses from a file (or any FrameSource) in atom blocks: every frame of a few atoms at a time
+# (trajectory.blocks). MSD, per-axis MSD and the α₂ moments are sums over atoms, Green–Kubo integrals are
+# per atom; the framework drift is a per-frame sum over all other atoms, taken in one pass over time.
+
+#: bytes per atom and frame that a block holds: unwrapped positions, the MSD of each component, the
+#: displacements of one lag (float64: 3 + 1.5 + ≤ 1.5 values of 8 bytes per component)
+_MSD_BYTES = 48
+#: velocities, their per-atom autocorrelation and running integral (float64, with margin)
+_GK_BYTES = 48
+
+
+def _drifts(src: FrameSource, species: list[str], remove_drift: bool, sums: dict | None = None) -> dict:
+    """Per species the framework drift subtracted by `mobile_positions`: the mean unwrapped position of
+    all other atoms minus its first value, (T, 3) Å; None when not removed or no other atoms exist.
+    Fills `sums` (if given) with every species' per-frame sum of unwrapped positions."""
+    if not remove_drift:
+        return {s: None for s in species}
+    every = src.species
+    groups = [src.indices(s) for s in every]
+    total = position_sums(src, groups)                                    # (T, G, 3), one pass
+    if sums is not None:
+        sums.update({s: total[:, k] for k, s in enumerate(every)})
+    out: dict[str, np.ndarray | None] = {}
+    for s in species:
+        others = [k for k, o in enumerate(every) if o != s]
+        n_others = sum(len(groups[k]) for k in others)
+        if n_others == 0:
+            out[s] = None
+            continue
+        drift = total[:, others].sum(axis=1) / n_others
+        out[s] = drift - drift[0]
+    return out
+
+
+def _mobile_blocks(src: FrameSource, species: str, drift, bytes_per_atom_frame: float, memory, block_atoms):
+    """Yield (block atoms, unwrapped positions minus the drift (T, n_b, 3)), as `mobile_positions`."""
+    for blk in atom_blocks(src.indices(species), src.n_frames, bytes_per_atom_frame, memory, block_atoms):
+        r = unwrapped_positions(src, blk)
+        if drift is not None:
+            r -= drift[:, None, :]
+        yield blk, r
+        del r
+
+
+def _streamed_msd(src: FrameSource, species: list[str], max_lag: int, remove_drift: bool, lags, memory,
+                  block_atoms):
+    """(total, per-axis MSD, atom counts, {species: (m2, m4)} at `lags` or None) summed over atom blocks."""
+    drifts = _drifts(src, species, remove_drift)
+    t = src.n_frames
+    total, axis, counts = [], [], []
+    moments: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for s in species:
+        n = len(src.indices(s))
+        acc = np.zeros((max_lag, 3))
+        sums = np.zeros((3, 0 if lags is None else len(lags)))
+        for blk, r in _mobile_blocks(src, s, drifts[s], _MSD_BYTES, memory, block_atoms):
+            k = len(blk)
+            acc += msd_kernel(r.reshape(t, k * 3, 1), max_lag).reshape(max_lag, k, 3).sum(axis=1)
+            if lags is not None:
+                sums += np.array(_moment_sums(r, lags, n))
+            del r
+        per_axis = acc / n
+        axis.append(per_axis)
+        total.append(per_axis.sum(axis=1))
+        counts.append(n)
+        moments[s] = (sums[0] / sums[2], sums[1] / sums[2])
+    return total, axis, counts, (moments if lags is not None else None)
+
+
+def _velocity_blocks(src: FrameSource, memory, block_atoms):
+    def blocks(species: str):
+        for blk in atom_blocks(src.indices(species), src.n_frames, _GK_BYTES, memory, block_atoms):
+            yield src.read_velocities(blk)
+    return blocks
+
+
+def msd_from_file(trajectory, species: list[str] | str | None = None, max_lag: int | None = None,
+                  remove_drift: bool = True, *, dt: float | None = None, format: str | None = None,
+                  memory: int | None = None, block_atoms: int | None = None) -> xr.Dataset:
+    """`msd` in bounded memory. trajectory: a path (H5MD is read piece by piece; other formats are read
+    whole through ASE), an open FrameSource (`trajectory.blocks.open_trajectory`) or a Trajectory.
+    dt/format: as in `read_trajectory`, for a path. memory: bytes for one atom block (default
+    `blocks.MEMORY_BUDGET`); block_atoms: atoms per block instead. Same Dataset as `msd`."""
+    with opened(trajectory, dt, format) as src:
+        species = src.species_list(species)
+        max_lag = src.max_lag(max_lag, minimum=3)
+        total, axis, counts, _ = _streamed_msd(src, species, max_lag, remove_drift, None, memory, block_atoms)
+        return _msd_dataset(species, total, axis, counts, max_lag, src.dt, src.n_frames, remove_drift)
+
+
+def green_kubo_from_file(trajectory, species: list[str] | str | None = None, t_cut: float | dict | None = None,
+                         max_lag: int | None = None, *, dt: float | None = None, format: str | None = None,
+                         memory: int | None = None, block_atoms: int | None = None) -> xr.Dataset:
+    """`green_kubo` in bounded memory (velocities in atom blocks); arguments as in `msd_from_file`."""
+    with opened(trajectory, dt, format) as src:
+        src.require_velocities()
+        species = src.species_list(species)
+        max_lag = src.max_lag(max_lag, minimum=3)
+        return _green_kubo(species, _velocity_blocks(src, memory, block_atoms), t_cut, max_lag, src.dt)
+
+
+def diffusion_from_file(trajectory, species: list[str] | str | None = None, max_lag: int | None = None,
+                        t_start: float | None = None, t_stop: float | None = None, remove_drift: bool = True,
+                        rel_tol: float = 0.05, non_gaussian_correction: bool = True, per_axis: bool = True,
+                        fit_window: tuple[float, float] | None = None, *, dt: float | None = None,
+                        format: str | None = None, memory: int | None = None,
+                        block_atoms: int | None = None) -> xr.Dataset:
+    """`diffusion` in bounded memory: the same Dataset (to float rounding) from a path, an open
+    FrameSource or a Trajectory, holding every frame of a block of atoms at a time.
+
+    Passes over the data: the framework drift (all atoms, in time chunks; only with remove_drift), the
+    positions of each species in atom blocks (MSD, per-axis MSD, α₂ moments), and after the fit, whose
+    window sets the Green–Kubo cut-off, the velocities in atom blocks. dt/format/memory/block_atoms as in
+    `msd_from_file`; the other arguments as in `diffusion`."""
+    with opened(trajectory, dt, format) as src:
+        species = src.species_list(species)
+        max_lag = src.max_lag(max_lag, minimum=3)
+        lags = _log_lags(max_lag) if non_gaussian_correction else None
+        total, axis, counts, moments = _streamed_msd(src, species, max_lag, remove_drift, lags, memory,
+                                                     block_atoms)
+        ds = _msd_dataset(species, total, axis, counts, max_lag, src.dt, src.n_frames, remove_drift)
+        gk = None
+        if src.has_velocities:
+            def gk(cuts, max_lag):
+                return _green_kubo(list(cuts), _velocity_blocks(src, memory, block_atoms), cuts, max_lag, src.dt)
+        return _fit_diffusion(ds, moments, src.n_frames, src.dt, src.metadata, t_start, t_stop, rel_tol,
+                              per_axis, fit_window, gk)
+
+
+def mobile_position_sums(trajectory, species: list[str] | str, remove_drift: bool = True, *,
+                         dt: float | None = None, format: str | None = None) -> dict[str, np.ndarray]:
+    """{species: Σ_i r_i(t)} (T, 3) Å over the atoms of each species of their unwrapped positions minus the
+    framework drift, i.e. ``mobile_positions(traj, s, remove_drift).sum(axis=1)`` (a charge displacement
+    is Σ_s q_s of these), in one pass over time chunks: memory ∝ frames, not frames × atoms."""
+    with opened(trajectory, dt, format) as src:
+        species = src.species_list(species)
+        sums: dict = {}
+        drifts = _drifts(src, species, remove_drift, sums)
+        if not sums:
+            sums = dict(zip(species, np.moveaxis(position_sums(src, [src.indices(s) for s in species]), 1, 0)))
+        out = {}
+        for s in species:
+            total = sums[s]
+            if drifts[s] is not None:
+                total = total - len(src.indices(s)) * drifts[s]
+            out[s] = total
+        return out

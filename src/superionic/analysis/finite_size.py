@@ -6,7 +6,8 @@ below ν_min ≈ v_s/L (smallest commensurate |Q| = 2π/L for a cubic cell). A V
 gives the edge that would reach a target frequency.
 
 `lowest_phonon` measures ν_min directly: the longitudinal and transverse current correlations of the
-host (non-mobile) species at the smallest commensurate |Q| shell, combined with **mass weighting**
+host (non-mobile) species at the smallest commensurate |Q| shell (`lowest_phonon_from_file`: the same from
+a file in bounded memory, the currents being per-frame sums over atoms taken in time chunks), combined with **mass weighting**
 (the centre-of-mass current J = Σ m_j v_j e^{iQ·r_j}, whose long-wavelength modes are the acoustic
 ones; `current_correlations` itself weights its totals by number, so the mass-weighted spectrum is
 built here from its per-pair partials: C_m = Σ_αβ m_α m_β √(N_α N_β) C_αβ / Σ_α N_α m_α), and a
@@ -20,10 +21,13 @@ import numpy as np
 
 from .. import units
 from ..errors import InputError
+from ..trajectory.blocks import FrameSource, opened, time_chunks
 from ..trajectory.model import Trajectory
+from . import _scatter_kernels as K
 from .currents import current_correlations, fit_dho
 from .qpoints import QSet, commensurate_qpoints, reciprocal_cell
-from .windows import WINDOWS
+from .scattering import _fwhm, time_to_energy
+from .windows import WINDOWS, lag_window
 
 MOBILE_DEFAULT = ("Li", "Na", "Ag", "Cu", "K", "Mg")
 
@@ -37,7 +41,7 @@ METHOD = ("transverse/longitudinal current-correlation peak of the host at the s
 _THZ_A_TO_M_S = 100.0
 
 
-def host_species(traj: Trajectory, mobile=MOBILE_DEFAULT) -> list[str]:
+def host_species(traj: Trajectory | FrameSource, mobile=MOBILE_DEFAULT) -> list[str]:
     """Species of the trajectory that are not mobile (the host framework); the only species if there is one."""
     species = traj.species
     if len(species) == 1:
@@ -73,7 +77,7 @@ def needed_cell_length(v_s_m_s: float, nu_thz: float) -> float:
     return v / _THZ_A_TO_M_S / nu
 
 
-def _check_cell(traj: Trajectory) -> np.ndarray:
+def _check_cell(traj: Trajectory | FrameSource) -> np.ndarray:
     cell = traj.cells.mean(axis=0)
     vol = abs(float(np.linalg.det(cell)))
     if not np.all(np.isfinite(cell)) or vol < 1e-9:
@@ -134,18 +138,23 @@ def lowest_phonon(traj: Trajectory, species=None, mobile=MOBILE_DEFAULT, *, max_
     max_lag = traj.max_lag(max_lag, minimum=8)
     qs = smallest_q_shell(cell, shell_tol)
     ds = current_correlations(traj, qs, species, max_lag=max_lag, window=window, pad=pad, backend=backend)
+    return _lowest_from_spectra(traj, species, qs, ds.energy.values, ds["C_T_w"].values, ds["C_L_w"].values,
+                                float(ds.attrs["effective_resolution_fwhm_meV"]), max_lag, default_lag, e_max)
 
+
+def _lowest_from_spectra(traj, species, qs: QSet, energy, c_t_w, c_l_w, fwhm_mev: float, max_lag: int,
+                         default_lag: bool, e_max) -> dict:
+    """DHO fits of the mass-weighted T and L host current spectra (species, species, q, energy) → the
+    result of `lowest_phonon`."""
     counts = np.array([len(traj.indices(s)) for s in species], dtype=float)
     mass = np.array([float(traj.masses[traj.indices(s)].mean()) for s in species])
     coef = (mass[:, None] * mass[None, :] * np.sqrt(counts[:, None] * counts[None, :])) / float(np.sum(counts * mass))
-    energy = ds.energy.values
-    fwhm_mev = float(ds.attrs["effective_resolution_fwhm_meV"])
     fwhm_thz = fwhm_mev / units.THZ_TO_MEV
     q = float(qs.mean_norm()[0])
 
     out: dict = {}
     for kind in ("T", "L"):
-        spec = np.einsum("ab,abe->e", coef, ds[f"C_{kind}_w"].values[:, :, 0, :])
+        spec = np.einsum("ab,abe->e", coef, {"T": c_t_w, "L": c_l_w}[kind][:, :, 0, :])
         pos = energy > 0
         e_pk = float(energy[pos][np.argmax(spec[pos])])
         de = float(energy[pos][0])
@@ -188,3 +197,63 @@ def lowest_phonon(traj: Trajectory, species=None, mobile=MOBILE_DEFAULT, *, max_
         "method": METHOD,
     })
     return res
+
+
+def _host_spectra(src, qs: QSet, species: list[str], max_lag: int, window: str, pad: int, backend: str):
+    """The C_T and C_L spectra (species, species, q, energy ≥ 0) of `current_correlations` and its effective
+    resolution, with the currents j(Q,t) = Σ_j v_j exp(2πi hkl·s_j(t)) summed over atoms in time chunks
+    (memory ∝ frames × species × Q, not frames × atoms); the rest as in `current_correlations`."""
+    sel = np.concatenate([src.indices(s) for s in species])
+    groups = np.concatenate([np.full(len(src.indices(s)), i) for i, s in enumerate(species)])
+    atoms = np.unique(sel)
+    order = np.searchsorted(atoms, sel)                   # the atoms in the order of `sel`
+    t_n = src.n_frames
+    cells = src.cells
+    j = np.empty((t_n, len(species), len(qs.vectors), 3), dtype=complex)
+    for s, e in time_chunks(t_n, 2 * len(atoms)):
+        pos = src.read_positions(atoms, s, e)[:, order]
+        vel = src.read_velocities(atoms, s, e)[:, order]
+        frac = np.matmul(pos, np.linalg.inv(cells[s:e]))                # fractional coordinates
+        j[s:e] = K.densities(frac, qs.hkl, groups, len(species), vel, backend)[1]
+        del pos, vel, frac
+    qhat = qs.vectors / np.linalg.norm(qs.vectors, axis=1)[:, None]
+    jl = np.einsum("tgmd,md->tgm", j, qhat)
+    jt = j - jl[..., None] * qhat[None, None]
+    del j
+    nfft = K.nfft_for(t_n, max_lag)
+    counts = np.array([len(src.indices(s)) for s in species], dtype=float)
+    norm = np.sqrt(counts[:, None] * counts[None, :])[:, :, None, None] * qs.counts()[None, None, :, None]
+    cl = K.power_to_correlation(K.cross_spectra(jl, qs.shell, qs.n_shells, nfft), t_n, max_lag) / norm
+    ct = 0.5 * K.power_to_correlation(K.cross_spectra(jt, qs.shell, qs.n_shells, nfft), t_n, max_lag) / norm
+    w = lag_window(window, max_lag)
+
+    def spec(arr):
+        a = np.moveaxis(arr, -1, 0) * w.reshape((-1,) + (1,) * (arr.ndim - 1))
+        e, sp = time_to_energy(a, src.dt, pad)
+        keep = e >= 0
+        return e[keep], np.moveaxis(sp[keep], 0, -1)
+
+    energy, cl_w = spec(cl)
+    _, ct_w = spec(ct)
+    e_all, r_eff = time_to_energy(w[:, None], src.dt, pad)
+    return energy, ct_w, cl_w, _fwhm(e_all, r_eff[:, 0])
+
+
+def lowest_phonon_from_file(trajectory, species=None, mobile=MOBILE_DEFAULT, *, max_lag: int | None = None,
+                            window: str = "hann", pad: int = 4, e_max: float | None = None,
+                            shell_tol: float = 0.02, backend: str = "auto", dt: float | None = None,
+                            format: str | None = None) -> dict:
+    """`lowest_phonon` in bounded memory, from a path (H5MD read piece by piece; other formats read whole
+    through ASE), an open FrameSource (`trajectory.blocks.open_trajectory`) or a Trajectory: the same
+    result (to float rounding). dt/format as in `read_trajectory`; the other arguments as in `lowest_phonon`."""
+    with opened(trajectory, dt, format) as src:
+        src.require_velocities()
+        if window not in WINDOWS:
+            raise InputError(f"unknown window {window!r}; choose one of {', '.join(WINDOWS)}")
+        cell = _check_cell(src)
+        species = src.species_list(host_species(src, mobile) if species is None else species)
+        default_lag = max_lag is None
+        max_lag = src.max_lag(max_lag, minimum=8)
+        qs = smallest_q_shell(cell, shell_tol)
+        energy, ct_w, cl_w, fwhm_mev = _host_spectra(src, qs, species, max_lag, window, pad, backend)
+        return _lowest_from_spectra(src, species, qs, energy, ct_w, cl_w, fwhm_mev, max_lag, default_lag, e_max)

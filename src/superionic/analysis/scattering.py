@@ -15,7 +15,8 @@ Normalisations (stated again in every result's attrs):
   time domain); tabulated resolutions are convolved in energy. The variable `resolution` is the
   effective elastic line (the same transform of F ≡ 1), which QENS fits of simulated spectra use.
 
-All time origins via FFT; the self part streams over atoms and Q in bounded blocks.
+All time origins via FFT; the self part streams over atoms and Q in bounded blocks, and
+`self_intermediate_scattering_from_file` reads the atoms from the file block by block (bounded memory).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ..errors import InputError
 from ..neutron.crosssections import REFERENCE as XS_REFERENCE
 from ..neutron.crosssections import neutron_data
 from ..neutron.instrument import HBAR_MEV_FS, Instrument, Resolution, as_resolution
+from ..trajectory.blocks import atom_blocks, opened, unwrapped_positions
 from ..trajectory.model import Trajectory
 from ..trajectory.unwrap import unwrap_positions
 from . import _scatter_kernels as K
@@ -104,6 +106,12 @@ def self_intermediate_scattering(traj: Trajectory, q, species=None, *, n_directi
         gcount = np.bincount(groups, minlength=nb)
         fs_blocks[i] = corr / (gcount[:, None, None] * n_per_shell[None, :, None])
         fs[i] = corr.sum(axis=0) / (len(idx) * n_per_shell[:, None])
+    return _self_dataset(traj, species, qs, counts, fs, fs_blocks, nb, max_lag, isotopes)
+
+
+def _self_dataset(traj, species, qs: QSet, counts, fs, fs_blocks, nb: int, max_lag: int, isotopes) -> xr.Dataset:
+    """The Dataset of `self_intermediate_scattering` from F_s (species, q, lag) and its atom-group parts."""
+    t_n = traj.n_frames
     w = neutron_weights(species, counts, isotopes)
     f_inc = np.einsum("s,sqt->qt", w["incoherent_weight"], fs)
     f_inc_blocks = np.einsum("s,sbqt->bqt", w["incoherent_weight"], fs_blocks)
@@ -146,6 +154,63 @@ def self_intermediate_scattering(traj: Trajectory, q, species=None, *, n_directi
         temperature=temp if temp is not None else "unknown",
     )
     return ds
+
+
+#: bytes per atom and frame that a block holds: its unwrapped positions (float64, with margin)
+_FS_BYTES = 48
+#: complex numbers per call of the self-part kernel (its phase buffer, FFT and power output are about
+#: this size each: ~64 MB), however long the run
+_FS_WORK = 4_000_000
+
+
+def self_intermediate_scattering_from_file(trajectory, q, species=None, *, n_directions: int = 24,
+                                           max_lag: int | None = None, isotopes: dict | None = None,
+                                           error_blocks: int = 8, dt: float | None = None,
+                                           format: str | None = None, memory: int | None = None,
+                                           block_atoms: int | None = None) -> xr.Dataset:
+    """`self_intermediate_scattering` in bounded memory: the same Dataset (to float rounding) from a path
+    (H5MD read piece by piece; other formats read whole through ASE), an open FrameSource
+    (`trajectory.blocks.open_trajectory`) or a Trajectory. Every frame of a block of atoms is held at a
+    time (memory: bytes for one block, default `trajectory.blocks.MEMORY_BUDGET`, or block_atoms atoms per
+    block); the power spectra |FFT_t exp(iQ·r_j)|² are summed over the atoms of each error group and the
+    vectors of each shell as they come. The other arguments as in `self_intermediate_scattering`."""
+    with opened(trajectory, dt, format) as src:
+        species = src.species_list(species)
+        max_lag = src.max_lag(max_lag)
+        qs = _self_qset(q, n_directions, src.cells[0])
+        t_n = src.n_frames
+        nfft = K.nfft_for(t_n, max_lag)
+        counts = np.array([len(src.indices(s)) for s in species])
+        nb = int(max(1, min(error_blocks, counts.min())))
+        fs = np.empty((len(species), qs.n_shells, max_lag))
+        fs_blocks = np.empty((len(species), nb, qs.n_shells, max_lag))
+        n_per_shell = qs.counts()
+        per_q = max(1, _FS_WORK // nfft)                 # Q vectors per kernel call (one shell at a time)
+        calls = [(sh, part) for sh in range(qs.n_shells)
+                 for part in np.array_split(np.flatnonzero(qs.shell == sh),
+                                            max(1, -(-int(n_per_shell[sh]) // per_q))) if part.size]
+        for i, s in enumerate(species):
+            idx = src.indices(s)
+            groups = np.arange(len(idx)) % nb
+            power = np.zeros((nb, qs.n_shells, nfft))
+            done = 0
+            for blk in atom_blocks(idx, t_n, _FS_BYTES, memory, block_atoms):
+                r = unwrapped_positions(src, blk)
+                g_blk = groups[done:done + len(blk)]
+                done += len(blk)
+                for sh, qi in calls:
+                    per_atoms = max(1, _FS_WORK // (nfft * len(qi)))
+                    for a0 in range(0, len(blk), per_atoms):
+                        present, local = np.unique(g_blk[a0:a0 + per_atoms], return_inverse=True)
+                        p = K.self_power(r[:, a0:a0 + per_atoms], qs.vectors[qi], nfft, local, len(present))
+                        power[present, sh] += p.sum(axis=1)
+                        del p
+                del r
+            corr = K.power_to_correlation(power, t_n, max_lag)                # (nb, S, lag)
+            gcount = np.bincount(groups, minlength=nb)
+            fs_blocks[i] = corr / (gcount[:, None, None] * n_per_shell[None, :, None])
+            fs[i] = corr.sum(axis=0) / (len(idx) * n_per_shell[:, None])
+        return _self_dataset(src, species, qs, counts, fs, fs_blocks, nb, max_lag, isotopes)
 
 
 # ----------------------------------------------------------------------------- coherent part

@@ -11,9 +11,10 @@ is given alongside; g per meV is g/4.1357.
 
 Kernels: the fast route sums the power spectra |FFT v|² of all atoms of a selection before a single
 inverse FFT (one forward FFT per velocity component, any number of atoms); the NumPy reference is
-`vacf_reference` (per-atom all-origin autocorrelation, then the mean). Long trajectories are
-accumulated chunk by chunk (`VACFAccumulator`, `vdos_from_chunks`, `vdos_from_file`) with exact
-all-origin sums. Bootstrap units (atom subsets × time blocks) are kept so `lowfreq` can put error bars
+`vacf_reference` (per-atom all-origin autocorrelation, then the mean). Long trajectories: `vdos_from_file`
+gives `vdos` in bounded memory (every frame of a block of atoms at a time; the power spectra are sums
+over atoms); a stream of time chunks is accumulated by `VACFAccumulator`/`vdos_from_chunks` with exact
+all-origin sums up to a short max_lag. Bootstrap units (atom subsets × time blocks) are kept so `lowfreq` can put error bars
 on g(0) and on the low-frequency exponent.
 """
 
@@ -28,6 +29,7 @@ import xarray as xr
 
 from .. import units
 from ..errors import InputError
+from ..trajectory.blocks import FrameSource, atom_blocks, opened, unwrapped_positions
 from ..trajectory.model import Trajectory
 from ..trajectory.unwrap import unwrap_positions
 from .correlate import autocorrelation, cosine_transform
@@ -80,7 +82,7 @@ def _velocities(traj: Trajectory) -> tuple[np.ndarray, str]:
 
 
 # --------------------------------------------------------------------------- selections
-def _selections(traj: Trajectory, species: Sequence[str] | None,
+def _selections(traj: Trajectory | FrameSource, species: Sequence[str] | None,
                 groups: Mapping[str, Sequence[int]] | None) -> tuple[list[str], list[np.ndarray], list[str]]:
     """(names, index arrays, kinds) for the requested species followed by the user groups."""
     species = list(species) if species else traj.species
@@ -108,15 +110,17 @@ def _selections(traj: Trajectory, species: Sequence[str] | None,
     return names, idx, kinds
 
 
-def bonded_groups(traj: Trajectory, species: str = "S", partner: str = "P", cutoff: float = 2.5,
+def bonded_groups(traj: Trajectory | FrameSource, species: str = "S", partner: str = "P", cutoff: float = 2.5,
                   names: tuple[str, str] | None = None) -> dict[str, np.ndarray]:
     """Split `species` into atoms within `cutoff` Å of a `partner` atom (first frame, minimum image)
-    and the rest, e.g. PS4 sulfur vs free S in argyrodites: {'S_PS4': idx, 'S_free': idx}."""
+    and the rest, e.g. PS4 sulfur vs free S in argyrodites: {'S_PS4': idx, 'S_free': idx}.
+    traj: a Trajectory or an open FrameSource."""
     names = names or (f"{species}_{partner}{species}4" if (species, partner) == ("S", "P")
                       else f"{species}_bonded", f"{species}_free")
     a, b = traj.indices(species), traj.indices(partner)
     cell = traj.cells[0]
-    d = traj.positions[0][a][:, None, :] - traj.positions[0][b][None, :, :]
+    pos0 = traj.read_positions(None, 0, 1)[0] if isinstance(traj, FrameSource) else traj.positions[0]
+    d = pos0[a][:, None, :] - pos0[b][None, :, :]
     frac = d @ np.linalg.inv(cell)
     frac -= np.round(frac)
     dist = np.linalg.norm(frac @ cell, axis=-1)
@@ -315,7 +319,7 @@ def vacf_reference(v: np.ndarray, idx: np.ndarray, max_lag: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- public API
-def _check(traj: Trajectory, max_lag: int | None, window: str, n_frames: int | None = None) -> int:
+def _check(traj: Trajectory | FrameSource, max_lag: int | None, window: str, n_frames: int | None = None) -> int:
     if window not in WINDOWS:
         raise InputError(f"unknown window {window!r}; choose one of {', '.join(WINDOWS)}")
     n = n_frames if n_frames is not None else traj.n_frames
@@ -440,11 +444,72 @@ def vdos_from_chunks(chunks: Iterable[Trajectory], species: list[str] | None = N
     return ds
 
 
-def vdos_from_file(path, chunk: int = 4096, dt: float | None = None, format: str | None = None,
-                   **kwargs) -> xr.Dataset:
-    """Chunked VDOS straight from a trajectory file (H5MD streams; other formats via ASE)."""
-    from ..trajectory.io import iter_trajectory
-    return vdos_from_chunks(iter_trajectory(path, chunk=chunk, dt=dt, format=format), **kwargs)
+#: bytes per atom and frame that a block holds: velocities, or the unwrapped positions and the velocities
+#: derived from them (float64)
+_VDOS_BYTES = 48
+
+
+def _block_velocities(src: FrameSource, atoms: np.ndarray) -> np.ndarray:
+    """Velocities (T, n, 3) of `atoms` from the file, else central differences of unwrapped positions
+    (frames 1 … T−2), as `_velocities` gives them for a whole Trajectory."""
+    if src.has_velocities:
+        return src.read_velocities(atoms)
+    r = unwrapped_positions(src, atoms)
+    v = (r[2:] - r[:-2]) / (2.0 * src.dt)
+    return v
+
+
+def vdos_from_file(trajectory, species: list[str] | None = None, max_lag: int | None = None,
+                   window: str = "hann", groups: Mapping[str, Sequence[int]] | None = None,
+                   atom_groups: int = 8, time_blocks: int = 1, precision: str = "float64", *,
+                   dt: float | None = None, format: str | None = None, memory: int | None = None,
+                   block_atoms: int | None = None) -> xr.Dataset:
+    """`vdos` in bounded memory: the same Dataset (to float rounding) from a path, an open FrameSource or a
+    Trajectory, holding every frame of a block of atoms at a time (the VACF power spectra of each bootstrap
+    unit are sums over its atoms). dt/format: as in `read_trajectory`, for a path; memory: bytes for one
+    atom block (default `trajectory.blocks.MEMORY_BUDGET`), or block_atoms atoms per block. The other
+    arguments as in `vdos`; max_lag defaults to half the trajectory, as there."""
+    with opened(trajectory, dt, format) as src:
+        if src.has_velocities:
+            source, n_used = "file", src.n_frames
+        else:
+            if src.n_frames < 3:
+                raise InputError("need at least 3 frames to derive velocities from positions")
+            warnings.warn(finite_difference_message(src.dt), FiniteDifferenceWarning, stacklevel=2)
+            source, n_used = "central differences of positions", src.n_frames - 2
+        max_lag = _check(src, max_lag, window, n_used)
+        names, idx, kinds = _selections(src, species, groups)
+        dtype = _dtype(precision)
+        units_all = [_atom_subsets(np.asarray(i), atom_groups) for i in idx]
+        n_u = max(len(u) for u in units_all)
+        uniform = all(np.ptp(src.masses[i]) == 0 for i in idx)
+        per_atom_frame = _VDOS_BYTES * (2 if time_blocks > 1 else 1)
+        usum: np.ndarray | None = None
+        ucnt = np.zeros(0)
+        mv2 = np.zeros(len(idx))
+        for si, subs in enumerate(units_all):
+            for ui, atoms in enumerate(subs):
+                for blk in atom_blocks(atoms, src.n_frames, per_atom_frame, memory, block_atoms):
+                    v = _block_velocities(src, blk)
+                    _, us, uc = vacf_fast(v, [np.arange(len(blk))], max_lag, atom_groups=1,
+                                          time_blocks=time_blocks, dtype=dtype)
+                    if usum is None:                 # (selections, time blocks × units, lags), as vacf_fast
+                        usum = np.zeros((len(idx), us.shape[1] * n_u, max_lag))
+                        ucnt = np.zeros_like(usum)
+                    usum[si, ui::n_u] += us[0]
+                    ucnt[si, ui::n_u] += uc[0]
+                    if not uniform:
+                        mv2[si] += src.masses[blk] @ np.einsum("tac,tac->a", v, v)
+                    del v
+        assert usum is not None
+        z = usum.sum(axis=1) / ucnt.sum(axis=1)
+        if uniform:                                  # Z(0) = <v²> already holds Σv²/(T n)
+            mv2 = np.array([src.masses[i][0] for i in idx]) * z[:, 0]
+        else:
+            mv2 = mv2 / (n_used * np.array([len(i) for i in idx]))
+        meta = {"velocities": source, "time_blocks": time_blocks, "atom_groups": atom_groups,
+                "n_frames_used": n_used}
+        return _assemble(src, names, idx, kinds, z, usum, ucnt, mv2, max_lag, window, meta, precision)
 
 
 def _assemble(traj, names, idx, kinds, z, usum, ucnt, mv2, max_lag, window, meta, precision) -> xr.Dataset:

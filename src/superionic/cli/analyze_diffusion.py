@@ -15,6 +15,7 @@ from .app import analyze_app
 from .common import (
     OVERWRITE_HELP,
     at_least,
+    check_finite,
     check_max_lag,
     check_outputs,
     load,
@@ -78,7 +79,8 @@ def diffusion_cmd(
     """Tracer D ± σ (cm²/s) from a covariance-aware fit of the MSD, and for the mobile species the
     conductivity σ ± err from the charge MSD, Nernst–Einstein σ_NE (mS/cm) and the Haven ratio."""
     from ..analysis.conductivity import conductivity, resolve_charges
-    from ..analysis.diffusion import diffusion
+    from ..analysis.diffusion import diffusion_from_file
+    from ..trajectory.blocks import TrajectorySource, open_trajectory
 
     positive(dt, "--dt")
     positive(temperature, "--temperature")
@@ -86,7 +88,9 @@ def diffusion_cmd(
     positive(t_stop, "--fit-stop")
     q = _charges(charges)
     check_outputs([("--out", out, "netcdf"), ("--plot", plot, "plot")], [trajectory], overwrite)
-    traj = load(trajectory, dt, fmt)
+    traj = open_trajectory(trajectory, dt, fmt)     # H5MD: checked once, then read in pieces (bounded memory)
+    if isinstance(traj, TrajectorySource):          # formats ASE reads are read whole: refuse non-finite frames
+        check_finite(traj.traj, trajectory)
     sp = parse_species(species)
     traj.species_list(sp)
     for s in q or {}:
@@ -94,7 +98,7 @@ def diffusion_cmd(
             raise InputError(f"--charges names {s!r}, which is not in this trajectory; it has "
                              f"{', '.join(traj.species)}")
     check_fit_window(traj, max_lag, t_start, t_stop)
-    ds = diffusion(traj, sp, max_lag=max_lag, t_start=t_start, t_stop=t_stop)
+    ds = diffusion_from_file(traj, sp, max_lag=max_lag, t_start=t_start, t_stop=t_stop)
     summary = {"trajectory": str(trajectory), "units": {"D": "cm2/s", "sigma": "mS/cm", "time": "fs"},
                "species": {}}
     for s in ds.species.values:
@@ -110,8 +114,11 @@ def diffusion_cmd(
     cond = None
     if mobile and temp is not None:
         resolve_charges(list(mobile), q)
-        cond = conductivity(traj, list(mobile), temp, q, max_lag=max_lag, t_stop=t_stop,
+        # conductivity() takes the positions of a Trajectory (mobile_positions): the whole file for now
+        whole = traj.traj if isinstance(traj, TrajectorySource) else load(trajectory, dt, fmt)
+        cond = conductivity(whole, list(mobile), temp, q, max_lag=max_lag, t_stop=t_stop,
                             tracer=ds.sel(species=list(mobile)))
+        del whole
         summary.update({k: float(cond[k]) for k in ("sigma", "sigma_err", "sigma_NE", "sigma_NE_err",
                                                      "haven_ratio", "haven_ratio_err", "D_sigma", "D_sigma_err")})
         summary["temperature"] = float(temp)

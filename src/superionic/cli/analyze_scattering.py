@@ -13,10 +13,10 @@ from .app import analyze_app
 from .common import (
     OVERWRITE_HELP,
     at_least,
+    check_finite,
     check_isotopes,
     check_max_lag,
     check_outputs,
-    load,
     one_of,
     parse_mapping,
     parse_species,
@@ -70,8 +70,9 @@ def scattering_cmd(
     import xarray as xr
 
     from ..analysis.qens import fit_qens_dataset, linewidth_summary
-    from ..analysis.scattering import dynamic_structure_factor, self_intermediate_scattering
+    from ..analysis.scattering import dynamic_structure_factor, self_intermediate_scattering_from_file
     from ..analysis.windows import WINDOWS
+    from ..trajectory.blocks import TrajectorySource, open_trajectory
 
     positive(dt, "--dt")
     positive(resolution_fwhm, "--resolution-fwhm")
@@ -87,7 +88,9 @@ def scattering_cmd(
         raise InputError(f"--q values must be positive |Q| in 1/Å, got {', '.join(f'{x:g}' for x in bad_q)}")
     iso = parse_mapping(isotopes, "--isotopes")
     check_outputs([("--out", out, "netcdf")], [trajectory], overwrite)
-    traj = load(trajectory, dt, fmt)
+    traj = open_trajectory(trajectory, dt, fmt)     # H5MD: checked once, then read in pieces (bounded memory)
+    if isinstance(traj, TrajectorySource):          # formats ASE reads are read whole: refuse non-finite frames
+        check_finite(traj.traj, trajectory)
     sp = parse_species(species)
     traj.species_list(sp)
     if fit_species is not None and fit_species not in (sp or traj.species):
@@ -95,8 +98,8 @@ def scattering_cmd(
                          f"{', '.join(sp or traj.species)}")
     check_max_lag(traj, max_lag)
     check_isotopes(iso, traj)
-    fqt = self_intermediate_scattering(traj, qv, sp, n_directions=n_directions,
-                                       max_lag=max_lag, isotopes=iso)
+    fqt = self_intermediate_scattering_from_file(traj, qv, sp, n_directions=n_directions,
+                                                 max_lag=max_lag, isotopes=iso)
     if temperature is not None:
         fqt.attrs["temperature"] = temperature
     sqe = dynamic_structure_factor(fqt, ["F_s", "F_inc"], window=window, resolution=resolution_fwhm,

@@ -14,10 +14,10 @@ from .app import analyze_app
 from .common import (
     OVERWRITE_HELP,
     at_least,
+    check_finite,
     check_isotopes,
     check_max_lag,
     check_outputs,
-    load,
     one_of,
     parse_mapping,
     parse_species,
@@ -129,9 +129,10 @@ def vdos_cmd(
     C_v/S_vib and the neutron-weighted GDOS."""
     import warnings
 
-    from ..analysis.vdos import vdos, vdos_summary
+    from ..analysis.vdos import vdos_from_file, vdos_summary
     from ..analysis.windows import WINDOWS
     from ..neutron.gdos import gdos
+    from ..trajectory.blocks import TrajectorySource, open_trajectory
 
     positive(dt, "--dt")
     positive(temperature, "--temperature")
@@ -144,7 +145,9 @@ def vdos_cmd(
     pair = _pair(fit_window, "--fit-window")
     iso = parse_mapping(isotopes, "--isotopes")
     check_outputs([("--out", out, "netcdf"), ("--gdos-out", gdos_out, "netcdf")], [trajectory], overwrite)
-    traj = load(trajectory, dt, fmt)
+    traj = open_trajectory(trajectory, dt, fmt)     # H5MD: checked once, then read in pieces (bounded memory)
+    if isinstance(traj, TrajectorySource):          # formats ASE reads are read whole: refuse non-finite frames
+        check_finite(traj.traj, trajectory)
     traj.species_list(parse_species(species))
     check_max_lag(traj, max_lag)
     groups = _groups(group, traj)
@@ -156,25 +159,25 @@ def vdos_cmd(
     notes: list[str] = []
     msd_d: dict = {}
     if msd:
-        from ..analysis.diffusion import diffusion
+        from ..analysis.diffusion import diffusion_from_file
         try:                                   # best effort: short runs may have no diffusive window
-            dd = diffusion(traj, parse_species(species))
+            dd = diffusion_from_file(traj, parse_species(species))
             msd_d = {str(s): (float(dd["D"].sel(species=s)), float(dd["D_err"].sel(species=s)),
                               bool(dd["window_ok"].sel(species=s))) for s in dd.species.values}
         except (InputError, ValueError) as exc:
             notes.append(f"D_msd not available: {exc}")
     lowest = None
-    if traj.velocities is not None and fit_window is None:
-        from ..analysis.finite_size import lowest_phonon
+    if traj.has_velocities and fit_window is None:
+        from ..analysis.finite_size import lowest_phonon_from_file
         try:
-            lowest = lowest_phonon(traj)
+            lowest = lowest_phonon_from_file(traj)
         except InputError as exc:
             notes.append(f"lowest phonon of the cell not estimated ({exc}): the low-frequency law is not "
                          "checked against the cell size")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ds = vdos(traj, parse_species(species), max_lag=max_lag, window=window, groups=groups,
-                  atom_groups=atom_groups, time_blocks=time_blocks, precision=precision)
+        ds = vdos_from_file(traj, parse_species(species), max_lag=max_lag, window=window, groups=groups,
+                            atom_groups=atom_groups, time_blocks=time_blocks, precision=precision)
         summary = vdos_summary(ds, temperature=temperature, fit_window=pair,
                                n_boot=n_boot, lowest_phonon=lowest, msd_D=msd_d)
     notes += sorted({str(w.message) for w in caught})
