@@ -232,3 +232,14 @@ def test_lowest_phonon_streamed(real, small_chunks):
         else:
             assert got[k] == v, k
     assert_bounded(src, 0)                                          # time chunks only
+
+
+def test_conductivity_streamed_equals_in_memory():
+    from superionic.analysis.conductivity import conductivity
+
+    traj = read_trajectory(FIXTURE)
+    ref = conductivity(traj, "Li", 400.0)
+    with H5MDReader(FIXTURE) as src:
+        got = conductivity(src, "Li", 400.0)
+    for k in ("sigma", "sigma_err", "sigma_NE", "haven_ratio", "D_sigma"):
+        np.testing.assert_allclose(float(got[k]), float(ref[k]), rtol=1e-6)

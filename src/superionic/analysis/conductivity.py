@@ -19,9 +19,10 @@ import xarray as xr
 
 from .. import units
 from ..errors import InputError
+from ..trajectory.blocks import FrameSource
 from ..trajectory.model import Trajectory
 from .correlate import msd as msd_kernel
-from .diffusion import diffusion, fit_msd, mobile_positions
+from .diffusion import diffusion_from_file, fit_msd, mobile_position_sums
 
 #: default formal charges (e); pass `charges` for anything else
 FORMAL_CHARGES: dict[str, float] = {
@@ -65,7 +66,7 @@ def resolve_charges(species: list[str], charges: dict[str, float] | None) -> dic
     return out
 
 
-def conductivity(traj: Trajectory, species: list[str] | str = "Li", temperature: float | None = None,
+def conductivity(traj: Trajectory | FrameSource, species: list[str] | str = "Li", temperature: float | None = None,
                  charges: dict[str, float] | None = None, max_lag: int | None = None,
                  t_start: float | None = None, t_stop: float | None = None, remove_drift: bool = True,
                  tracer: xr.Dataset | None = None) -> xr.Dataset:
@@ -74,17 +75,20 @@ def conductivity(traj: Trajectory, species: list[str] | str = "Li", temperature:
     species: the mobile species (their charges from `charges` or `FORMAL_CHARGES`). temperature (K):
     default `traj.metadata['temperature']`. t_start/t_stop (fs): fit window of the charge MSD; default
     the tracer window of the first species. tracer: a `diffusion` Dataset to reuse (else computed).
+    traj may be an open source (`trajectory.blocks.open_trajectory`): the charge displacement is summed over
+    atoms in time chunks, so memory grows with the frames, not frames × atoms.
     """
     species = [species] if isinstance(species, str) else list(species)
     temperature = resolve_temperature(traj, temperature)
     q = resolve_charges(species, charges)
     if tracer is None:
-        tracer = diffusion(traj, species, max_lag=max_lag, remove_drift=remove_drift, per_axis=False)
+        tracer = diffusion_from_file(traj, species, max_lag=max_lag, remove_drift=remove_drift, per_axis=False)
     max_lag = int(tracer.attrs["max_lag"])
     volume = traj.volume()                                           # Å³
     counts = np.array([len(traj.indices(s)) for s in species])
     qs = np.array([q[s] for s in species])
-    total = sum(qs[a] * mobile_positions(traj, s, remove_drift).sum(axis=1) for a, s in enumerate(species))
+    sums = mobile_position_sums(traj, species, remove_drift)          # {species: Σ_i r_i(t)} (T, 3) Å
+    total = sum(qs[a] * sums[s] for a, s in enumerate(species))
     msd_q = msd_kernel(total[:, None, :], max_lag)[:, 0]              # (M,) e²Å²
     time = np.arange(max_lag) * traj.dt
     norm = float((counts * qs**2).sum())                             # Σ N q²

@@ -217,14 +217,25 @@ def _check_window(nu: np.ndarray, lo: float, hi: float) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- bootstrap
-def _spectra_from_units(sums: np.ndarray, cnt: np.ndarray, dt: float, window: str,
-                        samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Spectra (B, F) and Z(0) (B,) of resampled units; samples (B, K) unit indices."""
-    s = sums[samples].sum(axis=1)
-    c = cnt[samples].sum(axis=1)
-    z = s / np.where(c > 0, c, 1)
-    _, g = spectrum_from_vacf(z, dt, window)
-    return g, z[:, 0]
+#: bootstrap resamples turned into spectra at once (bounds the memory of long lag windows)
+BOOT_BATCH = 16
+
+
+def _spectra_from_units(sums: np.ndarray, cnt: np.ndarray, dt: float, window: str, samples: np.ndarray,
+                        columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Spectra at the frequency indices `columns` (B, C) and Z(0) (B,) of resampled units; samples (B, K) unit
+    indices. A resample is a count per unit, so its sums are one matrix product; BOOT_BATCH spectra at a time."""
+    k = sums.shape[0]
+    g = np.empty((len(samples), len(columns)))
+    z0 = np.empty(len(samples))
+    for b0 in range(0, len(samples), BOOT_BATCH):
+        counts = np.stack([np.bincount(r, minlength=k) for r in samples[b0:b0 + BOOT_BATCH]]).astype(float)
+        c = counts @ cnt
+        z = (counts @ sums) / np.where(c > 0, c, 1)
+        _, spec = spectrum_from_vacf(z, dt, window)
+        g[b0:b0 + len(counts)] = spec[:, columns]
+        z0[b0:b0 + len(counts)] = z[:, 0]
+    return g, z0
 
 
 def _std(values) -> float:
@@ -369,22 +380,23 @@ def analyse_lowfreq(ds: xr.Dataset, name: str, fit_window: tuple[float, float] |
     k = sums.shape[0]
     z0 = float(sel.vacf.values[0])
     boot = k >= 3 and n_boot > 1
-    gb = z0b = np.zeros((0, 1))          # bootstrap spectra (n_boot, n_freq) and their Z(0); empty without
+    # bootstrap spectra at ν = 0 and on the window (n_boot, 1 + n_window) and their Z(0); empty without
+    gb = z0b = np.zeros((0, 1))
     if boot:
         samples = np.random.default_rng(seed).integers(0, k, (n_boot, k))
-        gb, z0b = _spectra_from_units(sums, cnt, dt, window, samples)
+        gb, z0b = _spectra_from_units(sums, cnt, dt, window, samples, np.concatenate([[0], np.flatnonzero(mask)]))
     elif n_boot > 1:
         warnings.warn(f"{name}: only {k} bootstrap unit(s); uncertainties are not available "
                       "(use more atoms, atom_groups or time_blocks)", RuntimeWarning, stacklevel=2)
     y = g[mask]
     floor = 1e-3 * np.abs(y).max() + 1e-300
-    w = 1.0 / np.maximum(np.abs(y) if not boot else gb[:, mask].std(axis=0, ddof=1), floor) ** 2
+    w = 1.0 / np.maximum(np.abs(y) if not boot else gb[:, 1:].std(axis=0, ddof=1), floor) ** 2
     nan = float("nan")
     to_d = 1e3 * z0 / 12.0 * units.A2_PER_FS_TO_CM2_PER_S          # g(0) in 1/THz → D in cm²/s
 
-    def fits(y_all: np.ndarray) -> tuple[dict, dict, dict]:
+    def fits(y_zero: float, yw: np.ndarray) -> tuple[dict, dict, dict]:
         """(law, quadratic, Debye) fits of one spectrum on the window, g(0) held at its ν = 0 value (≥ 0)."""
-        g0, yw = max(float(y_all[0]), 0.0), y_all[mask]
+        g0 = max(float(y_zero), 0.0)
         return fit_power_law(model, yw, w, g0), fit_quadratic(model, yw - g0, w), fit_power_law(model, yw, w, g0, 2.0)
 
     # (a) the zero-frequency limit: the windowed Green–Kubo value g(ν = 0) and its verdict
@@ -403,8 +415,8 @@ def analyse_lowfreq(ds: xr.Dataset, name: str, fit_window: tuple[float, float] |
                  if boot and g_zero > 0 else nan,
                  "D_from_g0_upper": zv["upper"] * to_d, "n_units": k, "z0": z0, "finite_size": finite,
                  "fit_window": [float(lo), float(hi)], "n_fit_points": int(mask.sum())}
-    law, quad, deb = fits(g)
-    reps = [fits(gb[i]) for i in range(n_boot)] if boot else []
+    law, quad, deb = fits(g[0], g[mask])
+    reps = [fits(gb[i, 0], gb[i, 1:]) for i in range(n_boot)] if boot else []
 
     # (b) the law of g − g(0) on the window
     res.update(exponent=law["n"], amplitude=law["a"], quadratic={"a": quad["a"], "b": quad["b"]},

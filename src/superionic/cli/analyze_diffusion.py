@@ -18,7 +18,6 @@ from .common import (
     check_finite,
     check_max_lag,
     check_outputs,
-    load,
     parse_species,
     positive,
     print_json,
@@ -114,11 +113,8 @@ def diffusion_cmd(
     cond = None
     if mobile and temp is not None:
         resolve_charges(list(mobile), q)
-        # conductivity() takes the positions of a Trajectory (mobile_positions): the whole file for now
-        whole = traj.traj if isinstance(traj, TrajectorySource) else load(trajectory, dt, fmt)
-        cond = conductivity(whole, list(mobile), temp, q, max_lag=max_lag, t_stop=t_stop,
+        cond = conductivity(traj, list(mobile), temp, q, max_lag=max_lag, t_stop=t_stop,
                             tracer=ds.sel(species=list(mobile)))
-        del whole
         summary.update({k: float(cond[k]) for k in ("sigma", "sigma_err", "sigma_NE", "sigma_NE_err",
                                                      "haven_ratio", "haven_ratio_err", "D_sigma", "D_sigma_err")})
         summary["temperature"] = float(temp)
