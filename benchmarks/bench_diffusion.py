@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "li6ps5cl_aimd_XDATCAR.gz"
 
-KINISI_RUNNER = r'''
+KINISI_RUNNER = r"""
 import json, sys, time
 import numpy as np
 import scipp as sc
@@ -65,11 +65,12 @@ t4 = time.perf_counter()
 d = a.D.values
 print(json.dumps({"D": float(np.mean(d)), "D_err": float(np.std(d)), "t_parse": t1 - t0, "t_msd": t2 - t1,
                   "t_covariance": t3 - t2, "t_fit": t4 - t3, "t_total": (t2 - t0) + (t4 - t3)}))
-'''
+"""
 
 
 def run_superionic(traj, species, max_lag, repeats=5):
     from superionic.analysis.diffusion import diffusion
+
     best = np.inf
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -80,19 +81,33 @@ def run_superionic(traj, species, max_lag, repeats=5):
 
 def run_kinisi(python, traj, species, max_lag, start):
     from superionic.trajectory.unwrap import unwrap_positions
+
     pos = unwrap_positions(traj.positions, traj.cells)
     frac = np.einsum("fai,fij->faj", pos, np.linalg.inv(traj.cells))
     mobile = traj.indices(species)
     framework = np.setdiff1d(np.arange(traj.n_atoms), mobile)
     with tempfile.TemporaryDirectory() as tmp:
         npz = os.path.join(tmp, "traj.npz")
-        np.savez(npz, frac=frac, cells=traj.cells, lags=np.arange(1, max_lag + 1), dt=traj.dt, start=start,
-                 mobile=mobile, framework=framework)
+        np.savez(
+            npz,
+            frac=frac,
+            cells=traj.cells,
+            lags=np.arange(1, max_lag + 1),
+            dt=traj.dt,
+            start=start,
+            mobile=mobile,
+            framework=framework,
+        )
         script = os.path.join(tmp, "run_kinisi.py")
         Path(script).write_text(KINISI_RUNNER)
         t0 = time.perf_counter()
-        res = subprocess.run([python, script, npz], capture_output=True, text=True, timeout=3600,
-                             env={**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")})
+        res = subprocess.run(
+            [python, script, npz],
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            env={**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")},
+        )
         wall = time.perf_counter() - t0
     if res.returncode != 0:
         raise RuntimeError(f"kinisi failed:\n{res.stderr[-3000:]}")
@@ -109,11 +124,15 @@ def compare(name, traj, species, max_lag, python):
     overlap = abs(d - k["D"]) <= de + k["D_err"]
     print(f"\n== {name}: {traj!r}, lags 1…{max_lag} frames, window from {start:g} fs")
     print(f"  superionic D = {d:.4e} ± {de:.2e} cm²/s   time {t_si:.3f} s (MSD + α₂ + window + GLS)")
-    print(f"  kinisi     D = {k['D']:.4e} ± {k['D_err']:.2e} cm²/s   time {k['t_total']:.3f} s "
-          f"(parse {k['t_parse']:.2f}, MSD {k['t_msd']:.2f}, covariance {k['t_covariance']:.2f}, "
-          f"fit incl. its covariance + MCMC {k['t_fit']:.2f}; process wall {k['wall']:.1f} s)")
-    print(f"  error bars overlap: {'yes' if overlap else 'NO'}; σ ratio superionic/kinisi = {de / k['D_err']:.2f}; "
-          f"speed-up = {k['t_total'] / t_si:.1f}×  (goal ≥ 10×)")
+    print(
+        f"  kinisi     D = {k['D']:.4e} ± {k['D_err']:.2e} cm²/s   time {k['t_total']:.3f} s "
+        f"(parse {k['t_parse']:.2f}, MSD {k['t_msd']:.2f}, covariance {k['t_covariance']:.2f}, "
+        f"fit incl. its covariance + MCMC {k['t_fit']:.2f}; process wall {k['wall']:.1f} s)"
+    )
+    print(
+        f"  error bars overlap: {'yes' if overlap else 'NO'}; σ ratio superionic/kinisi = {de / k['D_err']:.2f}; "
+        f"speed-up = {k['t_total'] / t_si:.1f}×  (goal ≥ 10×)"
+    )
     return dict(name=name, D=d, D_err=de, kinisi=k, speedup=k["t_total"] / t_si, overlap=bool(overlap))
 
 
@@ -127,17 +146,25 @@ def main():
         sys.exit(f"kinisi interpreter not found at {args.kinisi_python}; see the module docstring")
     from superionic import synthetic
     from superionic.trajectory.io import read_trajectory
+
     results = []
     if DATA.exists():
         traj = read_trajectory(DATA, dt=100.0, format="vasp-xdatcar")
-        results.append(compare("real AIMD Li6PS5Cl (kinisi docs data)", traj, "Li", traj.n_frames // 2 - 1,
-                               args.kinisi_python))
+        results.append(
+            compare("real AIMD Li6PS5Cl (kinisi docs data)", traj, "Li", traj.n_frames // 2 - 1, args.kinisi_python)
+        )
     if args.synthetic_lags:
         m = args.synthetic_lags
         traj = synthetic.langevin_particles(n_atoms=64, n_frames=2 * m + 2, dt=1.0, stride=10, gamma=0.01, seed=1)
-        results.append(compare(f"Langevin particles (exact D = "
-                               f"{synthetic.langevin_diffusion_coefficient(600, 6.94, 0.01):.4e})",
-                               traj, "Li", m, args.kinisi_python))
+        results.append(
+            compare(
+                f"Langevin particles (exact D = {synthetic.langevin_diffusion_coefficient(600, 6.94, 0.01):.4e})",
+                traj,
+                "Li",
+                m,
+                args.kinisi_python,
+            )
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

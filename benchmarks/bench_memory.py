@@ -32,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-DT_STEP = 2.0      # fs per MD step
-STRIDE = 5         # steps per stored frame → 10 fs between frames
+DT_STEP = 2.0  # fs per MD step
+STRIDE = 5  # steps per stored frame → 10 fs between frames
 
 
 def make_file(path: Path, n_atoms: int, n_frames: int, seed: int = 0) -> Path:
@@ -52,7 +52,7 @@ def make_file(path: Path, n_atoms: int, n_frames: int, seed: int = 0) -> Path:
     pos = sites.copy()
     vel = np.zeros((n_atoms, 3))
     dt = DT_STEP * STRIDE
-    step_sigma = np.sqrt(2 * 1e-4 * dt)               # Å per frame for D = 1e-4 Å²/fs = 1e-5 cm²/s
+    step_sigma = np.sqrt(2 * 1e-4 * dt)  # Å per frame for D = 1e-4 Å²/fs = 1e-5 cm²/s
     tmp = path.with_name(path.name + ".part")
     with H5MDWriter(tmp, symbols, masses, DT_STEP, chunk=256) as w:
         for f in range(n_frames):
@@ -125,8 +125,11 @@ def main() -> None:
     p.add_argument("--atoms", type=int, default=1000)
     p.add_argument("--frames", default="10000,100000", help="comma-separated frame counts")
     p.add_argument("--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "superionic-bench")
-    p.add_argument("--only", default=None, help="comma-separated substrings: run only the rows whose name "
-                   "contains one (the baseline always runs)")
+    p.add_argument(
+        "--only",
+        default=None,
+        help="comma-separated substrings: run only the rows whose name contains one (the baseline always runs)",
+    )
     args = p.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     py = sys.executable
@@ -135,16 +138,29 @@ def main() -> None:
         "baseline: read whole file": lambda f: [py, "-c", f"import superionic as s; s.read_trajectory({str(f)!r})"],
         "analyze diffusion": lambda f: [py, "-m", "superionic", "analyze", "diffusion", str(f), "-s", "Li"],
         "analyze vdos": lambda f: [py, "-m", "superionic", "analyze", "vdos", str(f)],
-        "analyze scattering": lambda f: [py, "-m", "superionic", "analyze", "scattering", str(f), "--q", "1.0",
-                                         "-s", "Li", "--max-lag", "2000"],
+        "analyze scattering": lambda f: [
+            py,
+            "-m",
+            "superionic",
+            "analyze",
+            "scattering",
+            str(f),
+            "--q",
+            "1.0",
+            "-s",
+            "Li",
+            "--max-lag",
+            "2000",
+        ],
         "library diffusion": lambda f: [py, "-c", LIB_DIFFUSION, str(f)],
         "library vdos": lambda f: [py, "-c", LIB_VDOS, str(f)],
         "library scattering": lambda f: [py, "-c", LIB_SCATTERING, str(f)],
     }
     if args.only:
         keys = [k.strip() for k in args.only.split(",") if k.strip()]
-        analyses = {name: cmd for name, cmd in analyses.items()
-                    if name.startswith("baseline") or any(k in name for k in keys)}
+        analyses = {
+            name: cmd for name, cmd in analyses.items() if name.startswith("baseline") or any(k in name for k in keys)
+        }
     rows = []
     for n in frames:
         t0 = time.perf_counter()
@@ -156,14 +172,19 @@ def main() -> None:
             rows.append((name, n, wall, rss, code))
             print(f"  {name:28s} {wall:8.1f} s  {1e6 * wall / n:8.1f} µs/frame  peak RSS {rss:8.0f} MB", flush=True)
     print(f"\nSummary ({args.atoms} atoms)")
-    print(f"{'analysis':28s} " + " ".join(f"{'RSS@' + str(n):>12s}" for n in frames) + "   time/frame ratio "
-          f"{frames[-1]}/{frames[0]}   RSS vs baseline @{frames[-1]}")
+    print(
+        f"{'analysis':28s} " + " ".join(f"{'RSS@' + str(n):>12s}" for n in frames) + "   time/frame ratio "
+        f"{frames[-1]}/{frames[0]}   RSS vs baseline @{frames[-1]}"
+    )
     base = {n: r for (name, n, w, r, c) in rows if name.startswith("baseline")}
     for name in analyses:
         sel = [(n, w, r) for (nm, n, w, r, c) in rows if nm == name]
         ratio = (sel[-1][1] / sel[-1][0]) / (sel[0][1] / sel[0][0])
-        print(f"{name:28s} " + " ".join(f"{r:10.0f}MB" for _, _, r in sel)
-              + f"   {ratio:14.2f}            {sel[-1][2] / base[frames[-1]]:6.2f}×")
+        print(
+            f"{name:28s} "
+            + " ".join(f"{r:10.0f}MB" for _, _, r in sel)
+            + f"   {ratio:14.2f}            {sel[-1][2] / base[frames[-1]]:6.2f}×"
+        )
 
 
 if __name__ == "__main__":

@@ -26,11 +26,12 @@ def time_chgnet(atoms, steps: int, dt_fs: float = 2.0) -> float:
     from ase.md.verlet import VelocityVerlet
 
     from superionic.potentials import make_calculator
+
     a = atoms.copy()
     a.calc = make_calculator("chgnet")
     MaxwellBoltzmannDistribution(a, temperature_K=600)
     dyn = VelocityVerlet(a, dt_fs * u.fs)
-    dyn.run(2)                                      # warm-up (graph build, first call)
+    dyn.run(2)  # warm-up (graph build, first call)
     t = time.perf_counter()
     dyn.run(steps)
     return (time.perf_counter() - t) / steps
@@ -42,21 +43,26 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="threads for both engines")
     ap.add_argument("--chgnet-steps", type=int, default=10)
     ap.add_argument("--lammps-steps", type=int, default=500)
-    ap.add_argument("--lammps-only", default=None, help=argparse.SUPPRESS)   # internal: NxNxN under mpiexec
+    ap.add_argument("--lammps-only", default=None, help=argparse.SUPPRESS)  # internal: NxNxN under mpiexec
     args = ap.parse_args()
     if args.lammps_only:
         return lammps_only(args)
 
     import torch
+
     torch.set_num_threads(args.threads)
     from superionic.materials import build_material
     from superionic.potentials.lammps_potentials import get_lammps_potential
 
     pot = get_lammps_potential(args.potential)
-    print(f"potential: {pot.name} v{pot.version} ({pot.pair_style}); baseline: CHGNet on ASE; "
-          f"cores: {args.threads} (CHGNet torch threads, LAMMPS MPI ranks); dt 2 fs")
-    print(f"{'atoms':>6} {'CHGNet s/step':>14} {'LAMMPS s/step':>14} {'CHGNet ns/day':>14} "
-          f"{'LAMMPS ns/day':>14} {'ratio':>8}")
+    print(
+        f"potential: {pot.name} v{pot.version} ({pot.pair_style}); baseline: CHGNet on ASE; "
+        f"cores: {args.threads} (CHGNet torch threads, LAMMPS MPI ranks); dt 2 fs"
+    )
+    print(
+        f"{'atoms':>6} {'CHGNet s/step':>14} {'LAMMPS s/step':>14} {'CHGNet ns/day':>14} "
+        f"{'LAMMPS ns/day':>14} {'ratio':>8}"
+    )
     for reps in ("1x1x1", "2x2x2"):
         atoms = build_material("Li6PS5Cl", reps)
         n = len(atoms)
@@ -71,15 +77,32 @@ def time_lammps(args, reps: str, steps: int) -> float:
         from superionic.materials import build_material
         from superionic.potentials.lammps_potentials import get_lammps_potential
         from superionic.potentials.training.train import speed
+
         return speed(get_lammps_potential(args.potential), build_material("Li6PS5Cl", reps), steps)
     import subprocess
     import sys
 
     from superionic.md.lammps_mpi import mpiexec
-    out = subprocess.run([mpiexec(), "-n", str(args.threads), sys.executable, __file__, "--potential", args.potential,
-                          "--lammps-only", reps, "--lammps-steps", str(steps)],
-                         capture_output=True, text=True, check=True,
-                         env=dict(os.environ, OMP_NUM_THREADS="1")).stdout
+
+    out = subprocess.run(
+        [
+            mpiexec(),
+            "-n",
+            str(args.threads),
+            sys.executable,
+            __file__,
+            "--potential",
+            args.potential,
+            "--lammps-only",
+            reps,
+            "--lammps-steps",
+            str(steps),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
+    ).stdout
     return float([ln for ln in out.splitlines() if ln.startswith("SECONDS ")][0].split()[1])
 
 
@@ -87,6 +110,7 @@ def lammps_only(args) -> None:
     from superionic.materials import build_material
     from superionic.potentials.lammps_potentials import get_lammps_potential
     from superionic.potentials.training.train import speed
+
     sps = speed(get_lammps_potential(args.potential), build_material("Li6PS5Cl", args.lammps_only), args.lammps_steps)
     if int(os.environ.get("PMI_RANK", "0")) == 0:
         print(f"SECONDS {sps}", flush=True)

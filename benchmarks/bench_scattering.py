@@ -62,8 +62,10 @@ def write_dump(path: Path, pos: np.ndarray, types: np.ndarray, box: float) -> No
     ids = np.arange(1, n + 1)
     with open(path, "w") as fh:
         for f, p in enumerate(pos):
-            fh.write(f"ITEM: TIMESTEP\n{f}\nITEM: NUMBER OF ATOMS\n{n}\nITEM: BOX BOUNDS pp pp pp\n"
-                     f"0 {box}\n0 {box}\n0 {box}\nITEM: ATOMS id type x y z\n")
+            fh.write(
+                f"ITEM: TIMESTEP\n{f}\nITEM: NUMBER OF ATOMS\n{n}\nITEM: BOX BOUNDS pp pp pp\n"
+                f"0 {box}\n0 {box}\n0 {box}\nITEM: ATOMS id type x y z\n"
+            )
             np.savetxt(fh, np.column_stack([ids, types, p]), fmt=["%d", "%d", "%.6f", "%.6f", "%.6f"])
 
 
@@ -101,15 +103,19 @@ def main() -> None:
     qvec = shells.vectors
     qs = QSet(qvec, np.arange(len(qvec)), np.linalg.norm(qvec, axis=1), shells.hkl, "user")
     dt = 10.0
-    print(f"trajectory: {args.atoms} atoms ({n_li} Li, {args.atoms - n_li} Cl), {args.frames} frames; "
-          f"{len(qvec)} Q points; lags 0..{args.lags}")
+    print(
+        f"trajectory: {args.atoms} atoms ({n_li} Li, {args.atoms - n_li} Cl), {args.frames} frames; "
+        f"{len(qvec)} Q points; lags 0..{args.lags}"
+    )
     coh, inc, t_coh, t_inc = run_superionic(pos, symbols, args.box, qs, args.lags, dt)
     t_ours = t_coh + t_inc
     print(f"superionic: coherent {t_coh:.2f} s + self {t_inc:.2f} s = {t_ours:.2f} s")
 
     if not DYNASOR_PY.exists():
-        print(f"dynasor venv not found at {DYNASOR_PY}: create it with "
-              "`python3 -m venv /work/venvs/dynasor && /work/venvs/dynasor/bin/pip install dynasor`")
+        print(
+            f"dynasor venv not found at {DYNASOR_PY}: create it with "
+            "`python3 -m venv /work/venvs/dynasor && /work/venvs/dynasor/bin/pip install dynasor`"
+        )
         return
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -121,18 +127,31 @@ def main() -> None:
         script = tmp / "run_dynasor.py"
         script.write_text(DYNASOR_SCRIPT)
         env = dict(os.environ)
-        r = subprocess.run([str(DYNASOR_PY), str(script), str(dump), str(tmp / "q.npy"), str(tmp / "out.npz"),
-                            str(args.lags), str(dt),
-                            json.dumps({"Li": list(range(n_li)), "Cl": list(range(n_li, args.atoms))})],
-                           capture_output=True, text=True, env=env)
+        r = subprocess.run(
+            [
+                str(DYNASOR_PY),
+                str(script),
+                str(dump),
+                str(tmp / "q.npy"),
+                str(tmp / "out.npz"),
+                str(args.lags),
+                str(dt),
+                json.dumps({"Li": list(range(n_li)), "Cl": list(range(n_li, args.atoms))}),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         if r.returncode != 0:
             print("dynasor failed:\n" + r.stderr[-3000:])
             return
         info = json.loads(r.stdout.strip().splitlines()[-1])
         ref = dict(np.load(tmp / "out.npz"))
     t_dyn = info["t_total"] - info["t_read"]
-    print(f"dynasor:    total {info['t_total']:.2f} s, of which reading the file {info['t_read']:.2f} s "
-          f"→ compute {t_dyn:.2f} s")
+    print(
+        f"dynasor:    total {info['t_total']:.2f} s, of which reading the file {info['t_read']:.2f} s "
+        f"→ compute {t_dyn:.2f} s"
+    )
 
     n = args.atoms
     counts = {"Li": n_li, "Cl": args.atoms - n_li}

@@ -70,8 +70,14 @@ def main() -> None:
     ap.add_argument("--skip-reference", action="store_true", help="skip the slow per-atom NumPy reference")
     a = ap.parse_args()
     n_freq = 4
-    traj = harmonic_oscillators(np.linspace(2, 12, n_freq), n_per_frequency=a.atoms // n_freq, n_frames=a.frames,
-                                dt=5.0, symbols=["Li"] * n_freq, seed=0)
+    traj = harmonic_oscillators(
+        np.linspace(2, 12, n_freq),
+        n_per_frequency=a.atoms // n_freq,
+        n_frames=a.frames,
+        dt=5.0,
+        symbols=["Li"] * n_freq,
+        seed=0,
+    )
     v = traj.velocities
     max_lag = a.frames // 2
     print(f"data: {traj.n_atoms} atoms × {traj.n_frames} frames, max_lag {max_lag}; CPU cores {os.cpu_count()}")
@@ -81,7 +87,9 @@ def main() -> None:
     z_ours = ds.vacf.values[0]
     rows.append(("superionic vdos float64 (all cores)", t64, 0.0))
     t32, ds32 = best_of(lambda: vmod.vdos(traj, precision="float32"), a.repeat)
-    rows.append(("superionic vdos float32 (all cores)", t32, float(np.abs(ds32.vacf.values[0] - z_ours).max() / z_ours[0])))
+    rows.append(
+        ("superionic vdos float32 (all cores)", t32, float(np.abs(ds32.vacf.values[0] - z_ours).max() / z_ours[0]))
+    )
     vmod.FFT_WORKERS = 1
     t1, _ = best_of(lambda: vmod.vdos(traj), a.repeat)
     vmod.FFT_WORKERS = -1
@@ -96,18 +104,28 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             vin, zout = Path(tmp) / "v.npy", Path(tmp) / "z.npy"
             np.save(vin, v)
-            res = subprocess.run([str(DYNASOR_PY), "-c", DYNASOR_SCRIPT, str(vin), str(traj.dt), str(max_lag),
-                                  str(a.repeat), str(zout)], capture_output=True, text=True)
+            res = subprocess.run(
+                [str(DYNASOR_PY), "-c", DYNASOR_SCRIPT, str(vin), str(traj.dt), str(max_lag), str(a.repeat), str(zout)],
+                capture_output=True,
+                text=True,
+            )
             if res.returncode == 0:
                 info = json.loads(res.stdout.strip().splitlines()[-1])
                 zd = np.load(zout)
-                rows.append((f"dynasor {info['version']} compute_acf route (1 core)", info["time"],
-                             float(np.abs(zd - z_ours).max() / z_ours[0])))
+                rows.append(
+                    (
+                        f"dynasor {info['version']} compute_acf route (1 core)",
+                        info["time"],
+                        float(np.abs(zd - z_ours).max() / z_ours[0]),
+                    )
+                )
             else:
                 print("dynasor route failed:", res.stderr[-500:])
     else:
-        print(f"dynasor venv not found at {DYNASOR_PY}; create it with: python3 -m venv /work/venvs/vdosbench && "
-              "/work/venvs/vdosbench/bin/pip install dynasor")
+        print(
+            f"dynasor venv not found at {DYNASOR_PY}; create it with: python3 -m venv /work/venvs/vdosbench && "
+            "/work/venvs/vdosbench/bin/pip install dynasor"
+        )
 
     print(f"{'route':52s} {'time (s)':>9s} {'max|ΔZ|/Z0':>11s}")
     for name, t, d in rows:
@@ -116,8 +134,10 @@ def main() -> None:
     if baselines:
         fastest = min(baselines, key=lambda r: r[1])
         print(f"\nfastest baseline: {fastest[0]} ({fastest[1]:.3f} s)")
-        print(f"speed-up float64 all cores: {fastest[1] / t64:.1f}×   float32: {fastest[1] / t32:.1f}×   "
-              f"float64 one core: {fastest[1] / t1:.1f}×   (goal ≥ 5×)")
+        print(
+            f"speed-up float64 all cores: {fastest[1] / t64:.1f}×   float32: {fastest[1] / t32:.1f}×   "
+            f"float64 one core: {fastest[1] / t1:.1f}×   (goal ≥ 5×)"
+        )
 
 
 if __name__ == "__main__":

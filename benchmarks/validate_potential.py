@@ -27,6 +27,7 @@ import numpy as np
 
 def rdf(traj, a: str, b: str, r_max: float = 4.9, nbins: int = 60, every: int = 5):
     from ase.geometry import get_distances
+
     edges = np.linspace(1.0, r_max, nbins + 1)
     ia, ib = traj.indices(a), traj.indices(b)
     vol = abs(np.linalg.det(traj.cells[0]))
@@ -46,6 +47,7 @@ def vdos_overlap(t1, t2, species, max_lag=400):
     """∫min(g1, g2)dν / ∫g1 dν per species, both VDOS with the SAME correlation window (max_lag frames):
     different windows give different spectral resolution and an overlap < 1 even for equal dynamics."""
     from superionic.analysis.vdos import vdos
+
     lag = min(max_lag, t1.n_frames // 2, t2.n_frames // 2)
     g1 = vdos(t1, species, max_lag=lag)
     g2 = vdos(t2, species, max_lag=lag)
@@ -60,6 +62,7 @@ def vdos_overlap(t1, t2, species, max_lag=400):
 
 def d_li(traj):
     from superionic.analysis.diffusion import diffusion
+
     ds = diffusion(traj, ["Li"])
     names = [v for v in ds.data_vars if v.startswith("D")]
     d = float(ds["D"].sel(species="Li")) if "D" in ds else float(ds[names[0]].sel(species="Li"))
@@ -73,12 +76,20 @@ def main() -> None:
     ap.add_argument("--teacher", action="append", default=[], help="T=path.h5 (teacher trajectory)")
     ap.add_argument("--steps", type=int, default=10000, help="student production steps (2 fs)")
     ap.add_argument("--json", default=None, help="also write the numbers to this file")
-    ap.add_argument("--stability", action="append", default=[],
-                    help="T=PS[@MATERIAL:SUPERCELL]: also run PS picoseconds at T K and check that no species pair "
-                         "comes closer than its bound (e.g. 900=100@Li6PS5Cl:2x2x2)")
+    ap.add_argument(
+        "--stability",
+        action="append",
+        default=[],
+        help="T=PS[@MATERIAL:SUPERCELL]: also run PS picoseconds at T K and check that no species pair "
+        "comes closer than its bound (e.g. 900=100@Li6PS5Cl:2x2x2)",
+    )
     ap.add_argument("--ranks", type=int, default=1, help="MPI ranks of the student LAMMPS runs")
-    ap.add_argument("--friction", type=float, default=0.01,
-                    help="student Langevin friction 1/fs when the teacher file does not record one")
+    ap.add_argument(
+        "--friction",
+        type=float,
+        default=0.01,
+        help="student Langevin friction 1/fs when the teacher file does not record one",
+    )
     args = ap.parse_args()
 
     from superionic.md import MDSettings
@@ -91,29 +102,41 @@ def main() -> None:
         temp = float(t_str)
         teacher = read_h5md(path)
         from ase import Atoms
+
         atoms = Atoms(teacher.symbols, positions=teacher.positions[0], cell=teacher.cells[0], pbc=True)
         key = f"{temp:g} K ({os.path.splitext(os.path.basename(path))[0]})"
         with tempfile.TemporaryDirectory() as tmp:
             # the student runs under the teacher's thermostat: Langevin friction broadens VDOS peaks
             # (FWHM ≈ γ/2π) and slows diffusion, so a different γ biases both comparisons
             gamma = float(teacher.metadata.get("friction_per_fs", args.friction))
-            s = MDSettings(temperature=temp, steps=args.steps, dt=2.0, stride=5, equilibration_steps=500, seed=1,
-                           friction=gamma, production_friction=gamma)
+            s = MDSettings(
+                temperature=temp,
+                steps=args.steps,
+                dt=2.0,
+                stride=5,
+                equilibration_steps=500,
+                seed=1,
+                friction=gamma,
+                production_friction=gamma,
+            )
             try:
                 student = read_h5md(run_nvt_lammps(atoms, args.potential, s, tmp, ranks=args.ranks))
-            except Exception as err:    # an unstable student is a result, not a crash of the validation
+            except Exception as err:  # an unstable student is a result, not a crash of the validation
                 report[key] = {"teacher_file": os.path.basename(path), "failed": f"{type(err).__name__}: {err}"}
                 print(f"T = {key}: student MD FAILED: {err}", flush=True)
                 continue
         species = list(dict.fromkeys(teacher.symbols))
         half = teacher.n_frames // 2
-        r = {"teacher_frames": teacher.n_frames, "student_frames": student.n_frames,
-             "vdos_overlap": vdos_overlap(student, teacher, species),
-             # noise ceiling: the teacher's first half against its second half (same window)
-             "vdos_overlap_teacher_halves": vdos_overlap(teacher.select_frames(0, half),
-                                                         teacher.select_frames(half, 2 * half), species,
-                                                         max_lag=half // 2),
-             "vdos_overlap_window_of_halves": vdos_overlap(student, teacher, species, max_lag=half // 2)}
+        r = {
+            "teacher_frames": teacher.n_frames,
+            "student_frames": student.n_frames,
+            "vdos_overlap": vdos_overlap(student, teacher, species),
+            # noise ceiling: the teacher's first half against its second half (same window)
+            "vdos_overlap_teacher_halves": vdos_overlap(
+                teacher.select_frames(0, half), teacher.select_frames(half, 2 * half), species, max_lag=half // 2
+            ),
+            "vdos_overlap_window_of_halves": vdos_overlap(student, teacher, species, max_lag=half // 2),
+        }
         for a, b in (("Li", "S"), ("P", "S"), ("Li", "Li")):
             _, g1 = rdf(student, a, b)
             _, g2 = rdf(teacher, a, b)
@@ -132,13 +155,15 @@ def main() -> None:
         print(f"T = {key}:", json.dumps(r, indent=1), flush=True)
     from superionic.materials import build_material
     from superionic.potentials.stability import stability_check
+
     for item in args.stability:
         t_str, rest = item.split("=", 1)
         ps_str, _, where = rest.partition("@")
         material, _, cell = (where or "Li6PS5Cl:2x2x2").rpartition(":")
         atoms = build_material(material or "Li6PS5Cl", cell or None)
-        rep = stability_check(atoms, args.potential, float(t_str), float(ps_str), friction=args.friction,
-                              ranks=args.ranks)
+        rep = stability_check(
+            atoms, args.potential, float(t_str), float(ps_str), friction=args.friction, ranks=args.ranks
+        )
         report[f"stability {float(t_str):g} K, {len(atoms)} atoms"] = rep
         print(f"stability {t_str} K ({material}, {len(atoms)} atoms):", json.dumps(rep, indent=1), flush=True)
     if args.json:

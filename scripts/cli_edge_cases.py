@@ -61,9 +61,9 @@ def make_inputs(d: Path) -> None:
     from superionic.neutron.measured import write_mantid_nexus
     from superionic.trajectory import read_trajectory, write_h5md
 
-    traj = read_trajectory(FIXTURE, stop=400)               # 8 ps of Li6PS5Cl at 400 K, 48 atoms, velocities
+    traj = read_trajectory(FIXTURE, stop=400)  # 8 ps of Li6PS5Cl at 400 K, 48 atoms, velocities
     write_h5md(d / "traj.h5", traj)
-    bad = copy.deepcopy(traj)                               # (select_frames shares the arrays: copy)
+    bad = copy.deepcopy(traj)  # (select_frames shares the arrays: copy)
     bad.velocities[5:10] = np.nan
     write_h5md(d / "nan_velocities.h5", bad)
     bad = copy.deepcopy(traj)
@@ -76,16 +76,15 @@ def make_inputs(d: Path) -> None:
     (d / "empty.h5").write_bytes(b"")
     (d / "notes.unknownext").write_text("1 2 3\n")
     (d / "a_folder.h5").mkdir()
-    frames = [ase.Atoms(traj.symbols, positions=traj.positions[i], cell=traj.cells[i], pbc=True)
-              for i in range(0, 200)]
-    ase.io.write(d / "traj.extxyz", frames, format="extxyz")          # no time step in the file
+    frames = [ase.Atoms(traj.symbols, positions=traj.positions[i], cell=traj.cells[i], pbc=True) for i in range(0, 200)]
+    ase.io.write(d / "traj.extxyz", frames, format="extxyz")  # no time step in the file
     # a measured QENS spectrum (Mantid layout) and its resolution
     q = np.array([0.4, 0.7, 1.0, 1.3])
     e = np.linspace(-0.1, 0.1, 201)
     res = GaussianResolution(0.0035)
     rng = np.random.default_rng(7)
     vals, errs = [], []
-    for g in 0.6582 * 0.05 * q ** 2:
+    for g in 0.6582 * 0.05 * q**2:
         truth = 2.0 * qens_model(e, res, 0.2, [0.8], [g], b0=0.5e-3)
         sig = np.sqrt(np.abs(truth) * 1e-3 + 1e-6)
         vals.append(truth + rng.normal(0, sig))
@@ -99,13 +98,13 @@ def make_inputs(d: Path) -> None:
 @dataclass
 class Case:
     id: str
-    args: list[str]                      # {in} = shared inputs folder, {case} = this case's own folder
-    expect: str                          # "ok" or "error"
-    words: tuple[str, ...] = ()          # an error message must contain each (case-insensitive)
-    check: Callable | None = None        # ok cases: check(stdout, casedir) → problem text or None
-    setup: Callable | None = None        # setup(casedir) before the run
-    may_change: tuple[str, ...] = ()     # files in the case folder that the run may replace (--overwrite)
-    stderr_has: tuple[str, ...] = ()     # ok cases: words a warning on stderr must contain
+    args: list[str]  # {in} = shared inputs folder, {case} = this case's own folder
+    expect: str  # "ok" or "error"
+    words: tuple[str, ...] = ()  # an error message must contain each (case-insensitive)
+    check: Callable | None = None  # ok cases: check(stdout, casedir) → problem text or None
+    setup: Callable | None = None  # setup(casedir) before the run
+    may_change: tuple[str, ...] = ()  # files in the case folder that the run may replace (--overwrite)
+    stderr_has: tuple[str, ...] = ()  # ok cases: words a warning on stderr must contain
     note: str = ""
 
 
@@ -116,6 +115,7 @@ def _json_check(fn):
         except ValueError:
             return "stdout is not JSON"
         return fn(out, casedir)
+
     return check
 
 
@@ -123,6 +123,7 @@ def _exists(*names):
     def check(stdout, casedir):
         missing = [n for n in names if not (casedir / n).is_file() or (casedir / n).stat().st_size == 0]
         return f"not written: {', '.join(missing)}" if missing else None
+
     return check
 
 
@@ -172,6 +173,7 @@ def _diffusion_ok(out, casedir):
 
 def _version_ok(stdout, casedir):
     import re
+
     return None if re.fullmatch(r"superionic \d+\.\d+\S*\s*", stdout) else f"unexpected output {stdout[:60]!r}"
 
 
@@ -179,6 +181,7 @@ def _fit_window_honoured(lo, hi):
     def check(out, casedir):
         w = out["species"]["Li"]["fit_window_fs"]
         return None if lo <= w[0] < w[1] <= hi else f"fit window {w} is not inside the requested {lo}–{hi} fs"
+
     return check
 
 
@@ -197,14 +200,23 @@ def cases() -> list[Case]:
         Case("empty-file", D + [f"{I}/empty.h5"], "error", ("empty",)),
         Case("garbage-h5", D + [f"{I}/garbage.h5"], "error", ("garbage.h5",)),
         Case("garbage-h5-info", ["info", f"{I}/garbage.h5"], "error", ("garbage.h5",)),
-        Case("truncated-h5", ["info", f"{I}/truncated.h5", "--json"], "ok", stderr_has=("dropped",),
-             check=_json_check(lambda o, c: None if 0 < o["trajectory"]["frames"] < 400 else "frame count"),
-             note="the reader keeps the complete frames and warns"),
+        Case(
+            "truncated-h5",
+            ["info", f"{I}/truncated.h5", "--json"],
+            "ok",
+            stderr_has=("dropped",),
+            check=_json_check(lambda o, c: None if 0 < o["trajectory"]["frames"] < 400 else "frame count"),
+            note="the reader keeps the complete frames and warns",
+        ),
         Case("text-as-h5", V + [f"{I}/text.h5"], "error", ("text.h5",)),
         Case("unknown-suffix", D + [f"{I}/notes.unknownext", "--dt", "1"], "error", ("format",)),
         Case("extxyz-without-dt", D + [f"{I}/traj.extxyz", "--species", "Li"], "error", ("--dt",)),
-        Case("extxyz-with-dt", D + [f"{I}/traj.extxyz", "--dt", "20", "--species", "Li", "--json"], "ok",
-             check=_json_check(lambda o, c: None if o["species"]["Li"]["D"] > 0 else "D ≤ 0")),
+        Case(
+            "extxyz-with-dt",
+            D + [f"{I}/traj.extxyz", "--dt", "20", "--species", "Li", "--json"],
+            "ok",
+            check=_json_check(lambda o, c: None if o["species"]["Li"]["D"] > 0 else "D ≤ 0"),
+        ),
         Case("nan-velocities-diffusion", D + [f"{I}/nan_velocities.h5"], "error", ("velocities", "finite")),
         Case("nan-velocities-vdos", V + [f"{I}/nan_velocities.h5"] + VB, "error", ("velocities", "finite")),
         Case("inf-positions-diffusion", D + [f"{I}/nan_positions.h5"], "error", ("positions", "finite")),
@@ -214,16 +226,24 @@ def cases() -> list[Case]:
         Case("dt-negative", D + [T, "--dt", "-5"], "error", ("--dt",)),
         Case("dt-nan", D + [T, "--dt", "nan"], "error", ("--dt",)),
         Case("dt-inf", D + [T, "--dt", "inf"], "error", ("--dt",)),
-        Case("dt-disagrees-with-file", D + [T, "--dt", "40"], "error", ("--dt",),
-             note="trajectory reader's check (other owner)"),
+        Case(
+            "dt-disagrees-with-file",
+            D + [T, "--dt", "40"],
+            "error",
+            ("--dt",),
+            note="trajectory reader's check (other owner)",
+        ),
         Case("fit-start-negative", D + [T, "--fit-start", "-100"], "error", ("--fit-start",)),
         Case("fit-start-beyond-run", D + [T, "--fit-start", "1e9"], "error", ("--fit-start",)),
         Case("fit-stop-zero", D + [T, "--fit-stop", "0"], "error", ("--fit-stop",)),
-        Case("fit-stop-before-start", D + [T, "--fit-start", "2000", "--fit-stop", "1000"], "error",
-             ("--fit-stop",)),
+        Case("fit-stop-before-start", D + [T, "--fit-start", "2000", "--fit-stop", "1000"], "error", ("--fit-stop",)),
         Case("fit-stop-beyond-lags", D + [T, "--fit-stop", "1e9"], "error", ("--fit-stop",)),
-        Case("fit-window-honoured", D + [T, "--species", "Li", "--fit-start", "500", "--fit-stop", "3000",
-                                         "--json"], "ok", check=_json_check(_fit_window_honoured(500, 3000))),
+        Case(
+            "fit-window-honoured",
+            D + [T, "--species", "Li", "--fit-start", "500", "--fit-stop", "3000", "--json"],
+            "ok",
+            check=_json_check(_fit_window_honoured(500, 3000)),
+        ),
         Case("max-lag-zero", D + [T, "--max-lag", "0"], "error", ("--max-lag",)),
         Case("max-lag-negative", D + [T, "--max-lag", "-3"], "error", ("--max-lag",)),
         Case("max-lag-huge", D + [T, "--max-lag", "1000000000"], "error", ("--max-lag",)),
@@ -255,19 +275,20 @@ def cases() -> list[Case]:
         Case("scattering-q-zero", S + [T, "--q", "0"], "error", ("--q",)),
         Case("scattering-q-text", S + [T, "--q", "abc"], "error", ("--q",)),
         Case("scattering-q-empty", S + [T, "--q", ","], "error", ("--q",)),
-        Case("scattering-n-directions-zero", S + [T, "--q", "1", "--n-directions", "0"], "error",
-             ("--n-directions",)),
-        Case("scattering-three-lorentzians", S + [T, "--q", "1", "--n-lorentzians", "3"], "error",
-             ("lorentzians",)),
+        Case("scattering-n-directions-zero", S + [T, "--q", "1", "--n-directions", "0"], "error", ("--n-directions",)),
+        Case("scattering-three-lorentzians", S + [T, "--q", "1", "--n-lorentzians", "3"], "error", ("lorentzians",)),
         Case("scattering-fit-range-negative", S + [T, "--q", "1", "--fit-range", "-1"], "error", ("--fit-range",)),
-        Case("scattering-fit-range-beyond-spectrum", S + [T, "--q", "1", "--fit-range", "1e6"], "error",
-             ("--fit-range",)),
+        Case(
+            "scattering-fit-range-beyond-spectrum", S + [T, "--q", "1", "--fit-range", "1e6"], "error", ("--fit-range",)
+        ),
         Case("scattering-fit-species-unknown", S + [T, "--q", "1", "--fit-species", "Xx"], "error", ("Xx",)),
         Case("scattering-window-unknown", S + [T, "--q", "1", "--window", "foo"], "error", ("window",)),
-        Case("scattering-temperature-negative", S + [T, "--q", "1", "--temperature", "-5"], "error",
-             ("--temperature",)),
-        Case("scattering-resolution-zero", S + [T, "--q", "1", "--resolution-fwhm", "0"], "error",
-             ("--resolution-fwhm",)),
+        Case(
+            "scattering-temperature-negative", S + [T, "--q", "1", "--temperature", "-5"], "error", ("--temperature",)
+        ),
+        Case(
+            "scattering-resolution-zero", S + [T, "--q", "1", "--resolution-fwhm", "0"], "error", ("--resolution-fwhm",)
+        ),
         Case("mechanism-centre-unknown", M + [T, "--centre", "Xx"], "error", ("Xx",)),
         Case("mechanism-mobile-unknown", M + [T, "--mobile", "Xx"], "error", ("Xx",)),
         Case("mechanism-ligand-unknown", M + [T, "--ligand", "Xx"], "error", ("Xx",)),
@@ -275,57 +296,106 @@ def cases() -> list[Case]:
         Case("hopping-radius-negative", H + [T, "--radius", "-1"], "error", ("--radius",)),
         Case("hopping-residence-negative", H + [T, "--residence", "-5"], "error", ("--residence",)),
         Case("hopping-sites-missing-file", H + [T, "--sites", "nope.cif"], "error", ("--sites",)),
-        Case("fit-qens-missing-measured", ["fit-qens", f"{I}/nope.nxs", "--resolution", f"{I}/vanadium.nxs"],
-             "error", ("not found",)),
+        Case(
+            "fit-qens-missing-measured",
+            ["fit-qens", f"{I}/nope.nxs", "--resolution", f"{I}/vanadium.nxs"],
+            "error",
+            ("not found",),
+        ),
         Case("fit-qens-emin-above-emax", FQ + ["--emin", "0.05", "--emax", "-0.05"], "error", ("--emin",)),
         Case("fit-qens-zero-lorentzians", FQ + ["--n-lorentzians", "0"], "error", ("lorentzians",)),
         Case("fit-qens-background-unknown", FQ + ["--background", "cubic"], "error", ("background",)),
         # ---- outputs
-        Case("out-is-input-diffusion", D + [f"{C}/traj.h5", "-o", f"{C}/traj.h5"], "error", ("input",),
-             setup=_copy_traj),
-        Case("out-is-input-vdos", V + [f"{C}/traj.h5", "-o", f"{C}/traj.h5"] + VB, "error", ("input",),
-             setup=_copy_traj),
-        Case("gdos-out-is-input-vdos", V + [f"{C}/traj.h5", "--gdos-out", f"{C}/traj.h5"] + VB, "error",
-             ("input",), setup=_copy_traj),
-        Case("out-is-input-hopping", H + [f"{C}/traj.h5", "-o", f"{C}/traj.h5"], "error", ("input",),
-             setup=_copy_traj),
-        Case("out-is-input-scattering", S + [f"{C}/traj.h5", "--q", "1", "-o", f"{C}/traj.h5"], "error",
-             ("input",), setup=_copy_traj),
-        Case("out-is-input-relative-path", D + [f"{C}/traj.h5", "-o", f"{C}/./sub/../traj.h5"], "error",
-             ("input",), setup=_copy_traj),
-        Case("out-is-input-fit-qens", ["fit-qens", f"{C}/traj.h5", "--resolution", f"{I}/vanadium.nxs", "-o",
-                                       f"{C}/traj.h5"], "error", ("input",), setup=_copy_traj),
+        Case(
+            "out-is-input-diffusion", D + [f"{C}/traj.h5", "-o", f"{C}/traj.h5"], "error", ("input",), setup=_copy_traj
+        ),
+        Case(
+            "out-is-input-vdos", V + [f"{C}/traj.h5", "-o", f"{C}/traj.h5"] + VB, "error", ("input",), setup=_copy_traj
+        ),
+        Case(
+            "gdos-out-is-input-vdos",
+            V + [f"{C}/traj.h5", "--gdos-out", f"{C}/traj.h5"] + VB,
+            "error",
+            ("input",),
+            setup=_copy_traj,
+        ),
+        Case("out-is-input-hopping", H + [f"{C}/traj.h5", "-o", f"{C}/traj.h5"], "error", ("input",), setup=_copy_traj),
+        Case(
+            "out-is-input-scattering",
+            S + [f"{C}/traj.h5", "--q", "1", "-o", f"{C}/traj.h5"],
+            "error",
+            ("input",),
+            setup=_copy_traj,
+        ),
+        Case(
+            "out-is-input-relative-path",
+            D + [f"{C}/traj.h5", "-o", f"{C}/./sub/../traj.h5"],
+            "error",
+            ("input",),
+            setup=_copy_traj,
+        ),
+        Case(
+            "out-is-input-fit-qens",
+            ["fit-qens", f"{C}/traj.h5", "--resolution", f"{I}/vanadium.nxs", "-o", f"{C}/traj.h5"],
+            "error",
+            ("input",),
+            setup=_copy_traj,
+        ),
         Case("mechanism-out-exists", M + [T, "-o", f"{C}/m"], "error", ("exists",), setup=_mech_existing),
-        Case("out-exists", D + [T, "-o", f"{C}/existing.nc"], "error", ("exists", "--overwrite"),
-             setup=_existing_nc),
-        Case("out-exists-overwrite", D + [T, "-o", f"{C}/existing.nc", "--overwrite"], "ok",
-             check=lambda s, c: None if (c / "existing.nc").read_bytes()[:4] == b"\x89HDF" else "not replaced",
-             setup=_existing_nc, may_change=("existing.nc",)),
+        Case("out-exists", D + [T, "-o", f"{C}/existing.nc"], "error", ("exists", "--overwrite"), setup=_existing_nc),
+        Case(
+            "out-exists-overwrite",
+            D + [T, "-o", f"{C}/existing.nc", "--overwrite"],
+            "ok",
+            check=lambda s, c: None if (c / "existing.nc").read_bytes()[:4] == b"\x89HDF" else "not replaced",
+            setup=_existing_nc,
+            may_change=("existing.nc",),
+        ),
         Case("out-is-folder", D + [T, "-o", C], "error", ("folder",)),
-        Case("out-read-only-folder", D + [T, "-o", f"{C}/readonly/x.nc"], "ok" if IS_ROOT else "error",
-             ("readonly",), setup=_readonly, check=_exists("readonly/x.nc") if IS_ROOT else None,
-             note="run as root, who writes into read-only folders: expected ok" if IS_ROOT else ""),
+        Case(
+            "out-read-only-folder",
+            D + [T, "-o", f"{C}/readonly/x.nc"],
+            "ok" if IS_ROOT else "error",
+            ("readonly",),
+            setup=_readonly,
+            check=_exists("readonly/x.nc") if IS_ROOT else None,
+            note="run as root, who writes into read-only folders: expected ok" if IS_ROOT else "",
+        ),
         Case("out-read-only-filesystem", D + [T, "-o", "/sys/superionic-edge-case.nc"], "error", ("/sys",)),
-        Case("out-parent-is-file", D + [T, "-o", f"{C}/plainfile/x.nc"], "error", ("plainfile",),
-             setup=_file_parent),
+        Case("out-parent-is-file", D + [T, "-o", f"{C}/plainfile/x.nc"], "error", ("plainfile",), setup=_file_parent),
         Case("out-not-regular-file", D + [T, "-o", f"{C}/pipe.nc"], "error", ("pipe.nc",), setup=_fifo),
         Case("out-wrong-suffix", D + [T, "-o", f"{C}/result.png"], "error", (".nc",)),
         Case("out-new-subfolder", D + [T, "-o", f"{C}/new/sub/d.nc"], "ok", check=_exists("new/sub/d.nc")),
-        Case("out-and-gdos-out-same", V + [T, "-o", f"{C}/a.nc", "--gdos-out", f"{C}/a.nc"] + VB, "error",
-             ("same file",)),
+        Case(
+            "out-and-gdos-out-same", V + [T, "-o", f"{C}/a.nc", "--gdos-out", f"{C}/a.nc"] + VB, "error", ("same file",)
+        ),
         Case("plot-suffix-h5", D + [T, "--plot", f"{C}/x.h5"], "error", ("--plot",)),
         Case("plot-no-suffix", D + [T, "--plot", f"{C}/figure"], "error", ("--plot",)),
-        Case("plot-is-input", D + [f"{C}/traj.h5", "--plot", f"{C}/traj.h5"], "error", ("input",),
-             setup=_copy_traj),
+        Case("plot-is-input", D + [f"{C}/traj.h5", "--plot", f"{C}/traj.h5"], "error", ("input",), setup=_copy_traj),
         Case("plot-png", D + [T, "--species", "Li", "--plot", f"{C}/msd.png"], "ok", check=_exists("msd.png")),
         Case("plot-pdf", D + [T, "--species", "Li", "--plot", f"{C}/msd.pdf"], "ok", check=_exists("msd.pdf")),
         # ---- JSON mode, usage, version
-        Case("json-missing-file", D + [f"{I}/nope.h5", "--json"], "error", ("not found",),
-             check=_json_check(lambda o, c: None if o.get("exit_code") == 1 and "error" in o else "no JSON error")),
-        Case("json-usage-error", D + [T, "--max-lag", "x", "--json"], "error", ("--max-lag",),
-             check=_json_check(lambda o, c: None if o.get("exit_code") == 2 else "no JSON usage error")),
-        Case("json-bad-option-value", V + [T, "--n-boot", "0", "--json"], "error", ("--n-boot",),
-             check=_json_check(lambda o, c: None if o.get("exit_code") == 1 else "no JSON error")),
+        Case(
+            "json-missing-file",
+            D + [f"{I}/nope.h5", "--json"],
+            "error",
+            ("not found",),
+            check=_json_check(lambda o, c: None if o.get("exit_code") == 1 and "error" in o else "no JSON error"),
+        ),
+        Case(
+            "json-usage-error",
+            D + [T, "--max-lag", "x", "--json"],
+            "error",
+            ("--max-lag",),
+            check=_json_check(lambda o, c: None if o.get("exit_code") == 2 else "no JSON usage error"),
+        ),
+        Case(
+            "json-bad-option-value",
+            V + [T, "--n-boot", "0", "--json"],
+            "error",
+            ("--n-boot",),
+            check=_json_check(lambda o, c: None if o.get("exit_code") == 1 else "no JSON error"),
+        ),
         Case("unknown-command", ["frobnicate"], "error", ("frobnicate",)),
         Case("unknown-option", D + [T, "--frobnicate"], "error", ("--frobnicate",)),
         Case("missing-argument", D, "error", ("trajectory",)),
@@ -333,15 +403,27 @@ def cases() -> list[Case]:
         # ---- real runs that must work (and give sane numbers)
         Case("diffusion-json", D + [T, "--species", "Li", "--json"], "ok", check=_json_check(_diffusion_ok)),
         Case("diffusion-netcdf", D + [T, "--species", "Li", "-o", f"{C}/d.nc"], "ok", check=_exists("d.nc")),
-        Case("vdos-json", V + [T, "--species", "Li", "--json", "-o", f"{C}/v.nc", "--gdos-out", f"{C}/g.nc"] + VB,
-             "ok", check=_json_check(lambda o, c: _exists("v.nc", "g.nc")("", c))),
+        Case(
+            "vdos-json",
+            V + [T, "--species", "Li", "--json", "-o", f"{C}/v.nc", "--gdos-out", f"{C}/g.nc"] + VB,
+            "ok",
+            check=_json_check(lambda o, c: _exists("v.nc", "g.nc")("", c)),
+        ),
         Case("hopping-json", H + [T, "--json", "-o", f"{C}/h.nc"], "ok", check=_exists("h.nc")),
-        Case("scattering-json", S + [T, "--q", "0.5,1,1.5", "--json", "-o", f"{C}/s.nc"], "ok",
-             check=_json_check(_gamma_in_range)),
+        Case(
+            "scattering-json",
+            S + [T, "--q", "0.5,1,1.5", "--json", "-o", f"{C}/s.nc"],
+            "ok",
+            check=_json_check(_gamma_in_range),
+        ),
         Case("mechanism-json", M + [T, "--json", "-o", f"{C}/m"], "ok", check=_exists("m_bottleneck.nc")),
         Case("fit-qens-json", FQ + ["--json", "-o", f"{C}/f.nc"], "ok", check=_json_check(_gamma_in_range_measured)),
-        Case("info-json", ["info", T, "--json"], "ok",
-             check=_json_check(lambda o, c: None if o["trajectory"]["frames"] == 400 else "wrong frame count")),
+        Case(
+            "info-json",
+            ["info", T, "--json"],
+            "ok",
+            check=_json_check(lambda o, c: None if o["trajectory"]["frames"] == 400 else "wrong frame count"),
+        ),
         Case("potentials-json", ["potentials", "--json"], "ok", check=_json_check(lambda o, c: None)),
     ]
     return c
@@ -393,8 +475,15 @@ def run_case(case: Case, work: Path, python: str, env: dict, timeout: float) -> 
     before = {**_digest(inputs), **_digest(casedir)}
     t0 = time.perf_counter()
     try:
-        p = subprocess.run([python, "-m", "superionic", *_subst(case.args, inputs, casedir)], capture_output=True,
-                           text=True, timeout=timeout, env=env, cwd=casedir, stdin=subprocess.DEVNULL)
+        p = subprocess.run(
+            [python, "-m", "superionic", *_subst(case.args, inputs, casedir)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            cwd=casedir,
+            stdin=subprocess.DEVNULL,
+        )
         rc, out, err = p.returncode, p.stdout, p.stderr
     except subprocess.TimeoutExpired as exc:
         rc, out, err = -9, exc.stdout or "", (exc.stderr or "") + f"\n(timed out after {timeout:g} s)"
@@ -462,7 +551,7 @@ _WORK: Path | None = None
 def _run_check(c: Case, r: Result) -> str | None:
     try:
         return c.check(r.stdout, _casedir_of(r))
-    except Exception as exc:                # a check that cannot read the output is a failed check
+    except Exception as exc:  # a check that cannot read the output is a failed check
         return f"output unreadable ({type(exc).__name__}: {exc})"
 
 
@@ -472,7 +561,7 @@ def _casedir_of(r: Result) -> Path:
 
 # ----------------------------------------------------------------------------- reporting
 def _short(text: str, n: int) -> str:
-    if _WORK is not None:                   # the temporary folder's name is noise in the table
+    if _WORK is not None:  # the temporary folder's name is noise in the table
         for sub in ("inputs", "cases"):
             text = text.replace(f"{_WORK / sub}/", "").replace(str(_WORK / sub), "DIR")
     text = " ".join(text.split()).replace("|", "\\|")
@@ -480,24 +569,34 @@ def _short(text: str, n: int) -> str:
 
 
 def _command(case: Case) -> str:
-    return _short("superionic " + " ".join(a.replace("{in}/", "").replace("{case}/", "").replace("{case}", "DIR")
-                                           .replace("{in}", "DIR") for a in case.args), 70)
+    return _short(
+        "superionic "
+        + " ".join(
+            a.replace("{in}/", "").replace("{case}/", "").replace("{case}", "DIR").replace("{in}", "DIR")
+            for a in case.args
+        ),
+        70,
+    )
 
 
 def markdown(results: list[Result], label: str) -> str:
     counts = {o: sum(r.outcome == o for r in results) for o in OUTCOMES}
     passed = sum(r.passed for r in results)
-    out = [f"{label}: {len(results)} cases, {passed} as expected; "
-           + ", ".join(f"{o} {n}" for o, n in counts.items()), "",
-           "| case | command | expected | outcome | exit | message or problem |",
-           "|---|---|---|---|---|---|"]
+    out = [
+        f"{label}: {len(results)} cases, {passed} as expected; " + ", ".join(f"{o} {n}" for o, n in counts.items()),
+        "",
+        "| case | command | expected | outcome | exit | message or problem |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in results:
         mark = "" if r.passed else " ✗"
         why = r.why.replace("superionic: error: ", "").replace("superionic: usage error: ", "usage: ")
         if r.case.note:
             why = f"{why} ({r.case.note})" if why else r.case.note
-        out.append(f"| {r.case.id} | `{_command(r.case)}` | {r.case.expect} | {r.outcome}{mark} | {r.rc} | "
-                   f"{_short(why, 150)} |")
+        out.append(
+            f"| {r.case.id} | `{_command(r.case)}` | {r.case.expect} | {r.outcome}{mark} | {r.rc} | "
+            f"{_short(why, 150)} |"
+        )
     return "\n".join(out) + "\n"
 
 

@@ -29,11 +29,20 @@ def main(run: str, out: str = "tests/data/li6ps5cl_snap_400K_subset.h5") -> None
     sub = traj.select_frames(0, None, 2)
     info = json.loads((folder / "run.json").read_text())
     meta = {k: v for k, v in sub.metadata.items() if isinstance(v, (int, float, str))}
-    meta.update(source=f"{info['potential'].get('name')} {info['potential'].get('version')}, 416-atom Li6PS5Cl, "
-                       "every 2nd frame, 16 P + 16 Cl + 16 Li",
-                lowest_phonon_json=json.dumps({k: v for k, v in lp.items() if isinstance(v, (int, float, str))}))
-    small = Trajectory(positions=sub.positions[:, keep], cells=sub.cells, symbols=[sub.symbols[i] for i in keep],
-                       dt=sub.dt, velocities=sub.velocities[:, keep], masses=sub.masses[keep], metadata=meta)
+    meta.update(
+        source=f"{info['potential'].get('name')} {info['potential'].get('version')}, 416-atom Li6PS5Cl, "
+        "every 2nd frame, 16 P + 16 Cl + 16 Li",
+        lowest_phonon_json=json.dumps({k: v for k, v in lp.items() if isinstance(v, (int, float, str))}),
+    )
+    small = Trajectory(
+        positions=sub.positions[:, keep],
+        cells=sub.cells,
+        symbols=[sub.symbols[i] for i in keep],
+        dt=sub.dt,
+        velocities=sub.velocities[:, keep],
+        masses=sub.masses[keep],
+        metadata=meta,
+    )
     write_h5md(out, small)
     print(f"wrote {out}: {small!r}; lowest phonon {lp['nu_min_THz']:.3f} THz")
 

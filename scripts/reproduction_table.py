@@ -18,9 +18,11 @@ def main(paths: list[str]) -> None:
     for path in paths:
         summary = json.load(open(path))
         cfg = summary["config"]
-        print(f"### {cfg['name']}: {cfg['material']} {cfg['supercell']}, {summary['potential'].get('name')} "
-              f"{summary['potential'].get('version') or ''}, {cfg['md']['steps'] * cfg['md']['dt'] / 1000:g} ps "
-              f"per run at {', '.join(f'{t:g}' for t in cfg['temperatures'])} K\n")
+        print(
+            f"### {cfg['name']}: {cfg['material']} {cfg['supercell']}, {summary['potential'].get('name')} "
+            f"{summary['potential'].get('version') or ''}, {cfg['md']['steps'] * cfg['md']['dt'] / 1000:g} ps "
+            f"per run at {', '.join(f'{t:g}' for t in cfg['temperatures'])} K\n"
+        )
         print(markdown_table(findings(summary["results"], cfg.get("mobile_species", "Li"))))
         print()
 

@@ -25,10 +25,22 @@ def main() -> int:
         print("no Chromium found: apt-get install chromium", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as profile:
-        cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               f"--user-data-dir={profile}", "--hide-scrollbars", "--window-size=1200,2400",
-               f"--screenshot={out}", report.as_uri()]
+        cmd = [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--hide-scrollbars",
+            "--window-size=1200,2400",
+            f"--screenshot={out}",
+            report.as_uri(),
+        ]
         subprocess.run(cmd, check=True, capture_output=True, timeout=120)
     if not out.exists() or out.stat().st_size < 10_000:
         print(f"screenshot missing or blank: {out}", file=sys.stderr)

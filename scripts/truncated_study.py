@@ -28,7 +28,7 @@ def main(study: str, source: str, fraction: str, out: str) -> None:
     runs = []
     for temp in cfg.temperatures:
         for protocol in cfg.protocols:
-            for k in (scan if protocol == "tethered" and scan else [None]):
+            for k in scan if protocol == "tethered" and scan else [None]:
                 label = _label(temp, protocol, k)
                 traj_path = src / "md" / label / "trajectory.h5"
                 if not traj_path.exists():

@@ -19,6 +19,7 @@ def xdatcar_path(tmp_path):
     """The shared real AIMD XDATCAR of Li6PS5Cl, decompressed (skips where shared/ is absent)."""
     import gzip
     import shutil
+
     if not os.path.exists(XDATCAR):
         pytest.skip("shared/data/li6ps5cl_aimd_XDATCAR.gz not present")
     p = tmp_path / "XDATCAR"
@@ -31,6 +32,7 @@ def xdatcar_path(tmp_path):
 def aimd():
     """The shared real AIMD Li6PS5Cl trajectory (100 fs between frames), read once per test session."""
     from superionic.trajectory.io import read_trajectory
+
     if not os.path.exists(XDATCAR):
         pytest.skip("shared/data/li6ps5cl_aimd_XDATCAR.gz not present")
     return read_trajectory(XDATCAR, dt=100.0, format="vasp-xdatcar")

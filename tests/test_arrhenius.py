@@ -47,7 +47,7 @@ def test_extrapolation_flag_and_prediction():
     assert list(ds.extrapolated.values) == [1, 0]
     assert np.allclose(ds.predicted.values, _d(np.array([300.0, 650.0])), rtol=1e-9)
     rel = ds.predicted_err.values / ds.predicted.values
-    assert rel[0] > 2 * rel[1]   # the extrapolation is less certain
+    assert rel[0] > 2 * rel[1]  # the extrapolation is less certain
     assert "EXTRAPOLATED" in ds.extrapolated.attrs["long_name"]
 
 
@@ -76,6 +76,7 @@ def test_input_errors():
 
 def test_arrhenius_figure_marks_extrapolation():
     from superionic.report.figures_diffusion import plot_arrhenius
+
     fig = plot_arrhenius(arrhenius(T, _d(T), 0.05 * _d(T)))
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert "extrapolation" in texts

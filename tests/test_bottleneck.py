@@ -32,7 +32,7 @@ def test_heron_area_and_inradius_across_the_boundary(cell):
     sc = np.array([[0, 0, 0], [3.1, 0.4, -0.2], [0.7, 2.6, 1.1]]) + [-0.4, 8.5, 7.6]
     frame0 = np.concatenate([eq, sc])
     frame1 = frame0 + np.array([cell[0], -cell[1], cell[2], 2 * cell[2], cell[0] - cell[1], 0 * cell[0]])
-    pos = np.stack([_wrap(frame0, cell), frame1])                        # wrapped, and shifted by lattice vectors
+    pos = np.stack([_wrap(frame0, cell), frame1])  # wrapped, and shifted by lattice vectors
     tr = Trajectory(positions=pos, cells=cell, symbols=["S", "Cl", "S", "S", "S", "Cl"], dt=1.0)
     g = window_geometry(tr, [[0, 1, 2], [3, 4, 5]], radii={"S": 1.84, "Cl": 1.81})
     for w, tri in enumerate([eq, sc]):
@@ -56,7 +56,7 @@ def test_heron_area_and_inradius_across_the_boundary(cell):
 # ----------------------------------------------------------------------------- breathing triangles
 def _breathing(n_win=2, frames=2000, dt=5.0, nu=3.0, r0=2.2, delta=0.1, phases=None, static=(), seed=None):
     """n_win equilateral S3 windows far apart, circumradius R(t) = r0 + δ sin(2πνt + φ) → in-radius R/2."""
-    t = np.arange(frames) * dt * 1e-3                                   # ps
+    t = np.arange(frames) * dt * 1e-3  # ps
     phases = np.zeros(n_win) if phases is None else np.asarray(phases)
     ang = np.array([0, 2 * np.pi / 3, 4 * np.pi / 3])
     unit = np.stack([np.cos(ang), np.sin(ang), np.zeros(3)], axis=1)
@@ -64,20 +64,20 @@ def _breathing(n_win=2, frames=2000, dt=5.0, nu=3.0, r0=2.2, delta=0.1, phases=N
     for w in range(n_win):
         amp = 0.0 if w in static else delta
         rad = r0 + amp * np.sin(2 * np.pi * nu * t + phases[w])
-        pos[:, 3 * w:3 * w + 3] = [8.0 * w + 4, 4.0, 4.0] + rad[:, None, None] * unit[None]
+        pos[:, 3 * w : 3 * w + 3] = [8.0 * w + 4, 4.0, 4.0] + rad[:, None, None] * unit[None]
     cell = np.eye(3) * max(20.0, 8.0 * n_win + 8)
     return Trajectory(positions=pos, cells=cell, symbols=["S"] * 3 * n_win, dt=dt)
 
 
 def test_breathing_spectrum_peak_and_parseval():
     delta = 0.1
-    tr = _breathing(n_win=2, static=(1,), delta=delta)                 # one breathing, one static window
+    tr = _breathing(n_win=2, static=(1,), delta=delta)  # one breathing, one static window
     g = window_geometry(tr, [[0, 1, 2], [3, 4, 5]])
     assert np.allclose(g.inradius.values[:, 1], 1.1, rtol=1e-12)
     s = breathing_spectrum(g)
     nu, S = s.frequency.values, s.spectrum.values
     assert abs(nu[S.argmax()] - 3.0) <= s.attrs["resolution_fwhm_THz"]
-    assert abs(np.trapezoid(S, nu) / float(s.variance) - 1) < 1e-6    # ∫ S dν = <δr²>
+    assert abs(np.trapezoid(S, nu) / float(s.variance) - 1) < 1e-6  # ∫ S dν = <δr²>
     # <δr²> = (δ/2)²/2 for the breathing window (30 whole periods), halved by averaging with the static one
     assert abs(float(s.variance) / ((delta / 2) ** 2 / 2 / 2) - 1) < 1e-9
     assert S[np.argmin(abs(nu - 1.0))] < 1e-3 * S.max()
@@ -108,15 +108,20 @@ def _hop_trajectory(supercell, frames=200, dt=10.0, k1=80, k2=140, rattle=(40, 3
     s, cell = _bcc(supercell)
     a = A_BCC
     site_a, site_b = np.array([0.5, 0.25, 0.0]) * a, np.array([0.25, 0.5, 0.0]) * a
-    shift = np.array([1.5, 1.5, 1.5]) * a                              # a bcc lattice vector
+    shift = np.array([1.5, 1.5, 1.5]) * a  # a bcc lattice vector
     face = np.array([[0, 0, 0], [0.5, 0.5, 0.5], [0.5, 0.5, -0.5]]) * a
     li = np.zeros((frames, 2, 3))
     li[:, 0] = np.where(np.arange(frames)[:, None] < k1, site_a, site_b)
     li[:, 1] = np.where(np.arange(frames)[:, None] < k2, site_a + shift, site_b + shift)
-    li[rattle[0]:rattle[0] + rattle[1], 1] = site_b + shift
-    pos = np.concatenate([np.repeat(s[None], frames, axis=0) + rng.normal(0, 0.03, (frames, len(s), 3)),
-                          li + rng.normal(0, 0.05, li.shape)], axis=1)
-    pos = np.mod(pos @ np.linalg.inv(cell), 1.0) @ cell                 # wrapped, as read from files
+    li[rattle[0] : rattle[0] + rattle[1], 1] = site_b + shift
+    pos = np.concatenate(
+        [
+            np.repeat(s[None], frames, axis=0) + rng.normal(0, 0.03, (frames, len(s), 3)),
+            li + rng.normal(0, 0.05, li.shape),
+        ],
+        axis=1,
+    )
+    pos = np.mod(pos @ np.linalg.inv(cell), 1.0) @ cell  # wrapped, as read from files
     tr = Trajectory(positions=pos, cells=cell, symbols=["S"] * len(s) + ["Li"] * 2, dt=dt)
 
     def atoms_at(xyz):
@@ -130,7 +135,7 @@ def _hop_trajectory(supercell, frames=200, dt=10.0, k1=80, k2=140, rattle=(40, 3
 def test_periodic_tessellation_of_bcc_in_a_triclinic_cell():
     s, cell = _bcc([[3, 0, 0], [1, 3, 0], [0, 1, 3]])
     assert len(s) == 54
-    pos = np.concatenate([s, [[0.5 * A_BCC, 0.25 * A_BCC, 0.0]]])        # one Li on a tetrahedral site
+    pos = np.concatenate([s, [[0.5 * A_BCC, 0.25 * A_BCC, 0.0]]])  # one Li on a tetrahedral site
     tr = Trajectory(positions=np.repeat(pos[None], 2, axis=0), cells=cell, symbols=["S"] * 54 + ["Li"], dt=1.0)
     ws = windows(tr, anions="S", min_occupancy=0.0)
     # bcc: Delaunay = 6 congruent tetragonal disphenoids per atom, volume a³/12; 2 faces per tetrahedron
@@ -147,12 +152,13 @@ def test_random_framework_tessellation_fills_a_triclinic_cell():
     cell = TRICLINIC * 1.3
     n = 150
     pos = rng.random((n, 3)) @ cell
-    tr = Trajectory(positions=np.repeat(pos[None], 3, axis=0), cells=cell, symbols=["Cl"] * (n - 5) + ["Li"] * 5,
-                    dt=1.0)
+    tr = Trajectory(
+        positions=np.repeat(pos[None], 3, axis=0), cells=cell, symbols=["Cl"] * (n - 5) + ["Li"] * 5, dt=1.0
+    )
     ws = windows(tr, anions=("S", "Cl"), min_occupancy=0.0)
     assert abs(ws.tet_volume.sum().item() / abs(np.linalg.det(cell)) - 1) < 1e-9
-    assert ws.attrs["n_windows"] == 2 * ws.attrs["n_tetrahedra"]         # each face shared by two tetrahedra
-    assert ws.tet_occupancy.sum().item() == pytest.approx(5.0)           # every Li is in some tetrahedron
+    assert ws.attrs["n_windows"] == 2 * ws.attrs["n_tetrahedra"]  # each face shared by two tetrahedra
+    assert ws.tet_occupancy.sum().item() == pytest.approx(5.0)  # every Li is in some tetrahedron
     # point-in-tetrahedron check of the occupancy against an independent barycentric test
     ref = ws.reference_positions.values
     loc = {int(a): k for k, a in enumerate(ws.anion_index.values)}
@@ -162,7 +168,7 @@ def test_random_framework_tessellation_fills_a_triclinic_cell():
         for t in np.flatnonzero(ws.tet_occupancy.values > 0):
             v = ref[[loc[int(a)] for a in tet[t]]]
             d = v[1:] - v[0]
-            f = (d @ np.linalg.inv(cell))
+            f = d @ np.linalg.inv(cell)
             # place the vertices by minimum image about vertex 0 and the Li about it as well
             d = (f - np.round(f)) @ cell
             x = li - v[0]
@@ -172,20 +178,19 @@ def test_random_framework_tessellation_fills_a_triclinic_cell():
         assert hits == 1
 
 
-@pytest.mark.parametrize("supercell", [np.eye(3) * 3, [[3, 0, 0], [1, 3, 0], [0, 1, 3]]],
-                         ids=["cubic", "triclinic"])
+@pytest.mark.parametrize("supercell", [np.eye(3) * 3, [[3, 0, 0], [1, 3, 0], [0, 1, 3]]], ids=["cubic", "triclinic"])
 def test_crossing_detected_at_the_right_frame_and_window(supercell):
     tr, (li1, li2), (face1, face2), (site_a, site_b, _) = _hop_trajectory(supercell)
     ws = windows(tr, anions="S")
-    assert ws.attrs["n_tetrahedra"] == 6 * 54                           # bcc: 6 tetrahedra per atom
-    assert ws.attrs["n_sites"] == 4 and ws.attrs["n_windows"] == 2      # A, B, C, D; windows A|B and C|D
+    assert ws.attrs["n_tetrahedra"] == 6 * 54  # bcc: 6 tetrahedra per atom
+    assert ws.attrs["n_sites"] == 4 and ws.attrs["n_windows"] == 2  # A, B, C, D; windows A|B and C|D
     assert {frozenset(t) for t in ws.anions.values.tolist()} == {frozenset(face1), frozenset(face2)}
     cr = window_crossings(tr, ws, min_residence_fs=100.0)
-    assert cr.frame.values.tolist() == [80, 140]                        # the rattle at 40–42 is not counted
+    assert cr.frame.values.tolist() == [80, 140]  # the rattle at 40–42 is not counted
     assert cr.ion.values.tolist() == [li1, li2]
     assert set(ws.anions.values[cr.window.values[0]].tolist()) == face1
     assert set(ws.anions.values[cr.window.values[1]].tolist()) == face2
-    assert np.allclose(cr.time.values, [0.8, 1.4])                      # ps
+    assert np.allclose(cr.time.values, [0.8, 1.4])  # ps
     # from A to B: the tetrahedra's centroids are the two sites
     cen = ws.tet_centroid.values
     cell = tr.cells[0]
@@ -193,9 +198,10 @@ def test_crossing_detected_at_the_right_frame_and_window(supercell):
     def dist(x, y):
         f = (x - y) @ np.linalg.inv(cell)
         return np.linalg.norm((f - np.round(f)) @ cell)
+
     assert dist(cen[cr.from_tetrahedron.values[0]], site_a) < 0.1
     assert dist(cen[cr.to_tetrahedron.values[0]], site_b) < 0.1
-    raw = window_crossings(tr, ws, min_residence_fs=0.0)                # without the threshold the rattle counts
+    raw = window_crossings(tr, ws, min_residence_fs=0.0)  # without the threshold the rattle counts
     assert raw.frame.values.tolist() == [40, 43, 80, 140]
     # membership recomputed (not reused) for another run of the same framework: Li shifted by a lattice vector
     moved = tr.positions.copy()
@@ -203,7 +209,7 @@ def test_crossing_detected_at_the_right_frame_and_window(supercell):
     tr2 = Trajectory(positions=moved, cells=tr.cells, symbols=tr.symbols, dt=tr.dt)
     cr2 = window_crossings(tr2, ws, min_residence_fs=100.0)
     assert cr2.frame.values.tolist() == [80, 140] and cr2.window.values.tolist() == cr.window.values.tolist()
-    ws0 = windows(tr, anions="S", reference="frame0")                   # frame-0 framework: same windows
+    ws0 = windows(tr, anions="S", reference="frame0")  # frame-0 framework: same windows
     assert {frozenset(t) for t in ws0.anions.values.tolist()} == {frozenset(face1), frozenset(face2)}
 
 
@@ -223,7 +229,7 @@ def _crossings(frames, wins):
 
 
 def test_hops_at_the_widest_window_shift_by_the_constructed_amount():
-    period, delta, n_win = 80, 0.12, 5                                  # 80 frames per period, 25 periods
+    period, delta, n_win = 80, 0.12, 5  # 80 frames per period, 25 periods
     phases = 2 * np.pi * np.arange(n_win) * 7 / period
     tr = _breathing(n_win=n_win, frames=2000, dt=5.0, nu=2.5, delta=delta, phases=phases)
     tri = np.arange(3 * n_win).reshape(n_win, 3)
@@ -236,7 +242,7 @@ def test_hops_at_the_widest_window_shift_by_the_constructed_amount():
             wins.append(w)
     cr = _crossings(frames, wins)
     st = hop_statistics(g, cr)
-    assert abs(float(st.mean_shift) - delta / 2) < 1e-9                # widest window: shift = δ/2 exactly
+    assert abs(float(st.mean_shift) - delta / 2) < 1e-9  # widest window: shift = δ/2 exactly
     assert abs(float(st.mean_hop) - float(st.mean_all) - delta / 2) < 1e-9
     assert float(st.ks_statistic) > 0.95
     hta = hop_triggered_average(tr, tri, cr, window_frames=40, geometry=g)
@@ -264,8 +270,9 @@ def test_hops_at_random_times_show_no_shift():
 
 # ----------------------------------------------------------------------------- bad input
 def test_bad_input_messages():
-    tr = Trajectory(positions=np.zeros((3, 2, 3)) + [[1, 1, 1], [2, 2, 2]], cells=np.eye(3) * 10,
-                    symbols=["Li", "P"], dt=1.0)
+    tr = Trajectory(
+        positions=np.zeros((3, 2, 3)) + [[1, 1, 1], [2, 2, 2]], cells=np.eye(3) * 10, symbols=["Li", "P"], dt=1.0
+    )
     with pytest.raises(InputError, match=r"none of the anion species \['S', 'Cl'\].*it has Li, P"):
         windows(tr)
     g = window_geometry(tr, [[0, 1, 1]])
@@ -280,15 +287,22 @@ def test_bad_input_messages():
     with pytest.raises(InputError, match="species 'Li' is not in this trajectory"):
         windows(tr2, anions="S")
     with pytest.raises(InputError, match="at least 4"):
-        windows(Trajectory(positions=np.random.default_rng(0).random((2, 4, 3)) * 5, cells=np.eye(3) * 5,
-                           symbols=["S", "S", "S", "Li"], dt=1.0), anions="S")
+        windows(
+            Trajectory(
+                positions=np.random.default_rng(0).random((2, 4, 3)) * 5,
+                cells=np.eye(3) * 5,
+                symbols=["S", "S", "S", "Li"],
+                dt=1.0,
+            ),
+            anions="S",
+        )
 
 
 def test_aimd_li6ps5cl_windows(aimd):
     ws = windows(aimd)
     assert ws.attrs["anions"] == "S,Cl"
     assert abs(ws.tet_volume.sum().item() / aimd.volume() - 1) < 1e-6
-    assert ws.tet_occupancy.sum().item() == pytest.approx(len(aimd.indices("Li")))   # every Li located
+    assert ws.tet_occupancy.sum().item() == pytest.approx(len(aimd.indices("Li")))  # every Li located
     assert 0 < ws.attrs["n_windows"] < 2 * ws.attrs["n_tetrahedra"]
     r = ws.ref_inradius.values
-    assert 0.8 < r.min() and r.max() < 1.8                               # S/Cl triangles, Å
+    assert 0.8 < r.min() and r.max() < 1.8  # S/Cl triangles, Å

@@ -33,8 +33,18 @@ run_nvt(atoms, EMT(), s, out, resume=resume)
 
 
 def _settings(thermostat, steps):
-    return MDSettings(temperature=500, steps=steps, dt=4.0, stride=2, chunk=5, equilibration_steps=20, seed=7,
-                      thermostat=thermostat, production_friction=0.01, tau=80.0)
+    return MDSettings(
+        temperature=500,
+        steps=steps,
+        dt=4.0,
+        stride=2,
+        chunk=5,
+        equilibration_steps=20,
+        seed=7,
+        thermostat=thermostat,
+        production_friction=0.01,
+        tau=80.0,
+    )
 
 
 def _kill_and_resume(tmp_path, thermostat, steps, kills, rng):
@@ -64,7 +74,7 @@ def _kill_and_resume(tmp_path, thermostat, steps, kills, rng):
 
 def _assert_continuous_and_identical(run, ref, steps):
     a, b = read_trajectory(ref / "trajectory.h5"), read_trajectory(run / "trajectory.h5")
-    np.testing.assert_array_equal(b.steps, np.arange(0, steps, 2))          # no frame lost or duplicated
+    np.testing.assert_array_equal(b.steps, np.arange(0, steps, 2))  # no frame lost or duplicated
     assert b.n_frames == a.n_frames and len(np.unique(b.steps)) == b.n_frames
     # same random stream ⇒ same trajectory (float32 storage; ulp-level summation-order noise allowed)
     np.testing.assert_allclose(b.positions, a.positions, atol=2e-4)
@@ -100,13 +110,14 @@ def test_resume_without_checkpoint_restarts_and_done_run_is_kept(tmp_path):
     p = run_nvt(atoms, EMT(), s, tmp_path)
     mtime = p.stat().st_mtime_ns
     assert run_nvt(atoms, EMT(), s, tmp_path, resume=True) == p and p.stat().st_mtime_ns == mtime
-    (tmp_path / "run.json").write_text(json.dumps({"status": "running"}))   # killed before its first checkpoint
+    (tmp_path / "run.json").write_text(json.dumps({"status": "running"}))  # killed before its first checkpoint
     run_nvt(atoms, EMT(), s, tmp_path, resume=True)
     assert read_trajectory(p).n_frames == 20
 
 
 def test_truncate_keeps_metadata_and_cuts_series(tmp_path):
     from superionic.trajectory import H5MDWriter
+
     p = tmp_path / "t.h5"
     rng = np.random.default_rng(0)
     with H5MDWriter(p, ["Cu"] * 3, np.full(3, 63.5), 2.0, chunk=4, metadata={"k": 1}) as w:
@@ -119,5 +130,6 @@ def test_truncate_keeps_metadata_and_cuts_series(tmp_path):
     np.testing.assert_array_equal(after.positions, before.positions[:7])
     np.testing.assert_array_equal(after.steps, before.steps[:7])
     from superionic.errors import InputError
+
     with pytest.raises(InputError, match="do not belong together"):
         truncate_h5md(p, 9)

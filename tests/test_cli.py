@@ -13,8 +13,9 @@ from superionic.trajectory import write_h5md
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "superionic", *map(str, args)], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "superionic", *map(str, args)], capture_output=True, text=True, timeout=120
+    )
 
 
 def _one_line_error(res, pattern):
@@ -56,7 +57,9 @@ def test_no_velocities_for_vdos_warns_about_finite_differences(xdatcar_path):
 
 
 def test_unknown_species(langevin_h5):
-    _one_line_error(run_cli("analyze", "vdos", langevin_h5, "--species", "Na"), "species 'Na' is not in this trajectory")
+    _one_line_error(
+        run_cli("analyze", "vdos", langevin_h5, "--species", "Na"), "species 'Na' is not in this trajectory"
+    )
 
 
 def test_vdos_json_and_netcdf(langevin_h5, tmp_path):
@@ -67,7 +70,7 @@ def test_vdos_json_and_netcdf(langevin_h5, tmp_path):
     assert "Li" in summary["species"]
     ds = xr.load_dataset(out, engine="h5netcdf")
     for name in list(ds.data_vars) + list(ds.coords):
-        if ds[name].dtype.kind in "fiuc":          # numbers carry units; labels (species) do not
+        if ds[name].dtype.kind in "fiuc":  # numbers carry units; labels (species) do not
             assert "units" in ds[name].attrs, name
     assert float(np.trapezoid(ds.g.sel(species="Li"), ds.frequency)) == pytest.approx(1.0, abs=1e-6)
 
@@ -76,7 +79,7 @@ def test_diffusion_json_on_real_xdatcar(xdatcar_path):
     res = run_cli("analyze", "diffusion", xdatcar_path, "--dt", "100", "--species", "Li", "--json")
     assert res.returncode == 0, res.stderr
     d = json.loads(res.stdout)["species"]["Li"]["D"]
-    assert 1e-7 < d < 1e-3   # cm²/s: a superionic Li6PS5Cl AIMD run
+    assert 1e-7 < d < 1e-3  # cm²/s: a superionic Li6PS5Cl AIMD run
 
 
 def test_help_is_friendly():

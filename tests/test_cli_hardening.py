@@ -82,12 +82,13 @@ def test_version_is_the_package_version(capsys):
 def test_version_single_source():
     """pyproject.toml's version (what pip and importlib.metadata see) is superionic.__version__."""
     import tomllib
+
     pyproject = Path(__file__).parents[1] / "pyproject.toml"
     if not pyproject.exists():
         pytest.skip("no pyproject.toml beside the tests")
     meta = tomllib.loads(pyproject.read_text())["project"]
     if "version" in meta.get("dynamic", []):
-        return                                           # setuptools reads superionic.__version__ itself
+        return  # setuptools reads superionic.__version__ itself
     assert meta["version"] == superionic.__version__
 
 
@@ -103,8 +104,13 @@ def test_usage_error_exits_2_with_one_line(capsys, inputs):
     one_line_error(code, err, "--frobnicate", exit_code=2)
 
 
-@pytest.mark.parametrize("args, exit_code", [(["analyze", "diffusion", "nope.h5", "--json"], 1),
-                                             (["analyze", "vdos", "nope.h5", "--max-lag", "x", "--json"], 2)])
+@pytest.mark.parametrize(
+    "args, exit_code",
+    [
+        (["analyze", "diffusion", "nope.h5", "--json"], 1),
+        (["analyze", "vdos", "nope.h5", "--max-lag", "x", "--json"], 2),
+    ],
+)
 def test_json_errors_are_one_object_on_stdout(capsys, args, exit_code):
     code, out, err = cli(capsys, *args)
     one_line_error(code, err, exit_code=exit_code)
@@ -113,12 +119,12 @@ def test_json_errors_are_one_object_on_stdout(capsys, args, exit_code):
 
 
 def test_a_bug_is_one_line_and_the_traceback_comes_with_debug(capsys, inputs, monkeypatch):
-    import superionic.cli.analyze_diffusion as mod
+    import superionic.analysis.diffusion as mod      # analyze diffusion imports it when it runs
 
     def broken(*a, **k):
         raise ZeroDivisionError("planted")
 
-    monkeypatch.setattr(mod, "load", broken)
+    monkeypatch.setattr(mod, "diffusion_from_file", broken)
     monkeypatch.delenv("SUPERIONIC_DEBUG", raising=False)
     code, _, err = cli(capsys, "analyze", "diffusion", inputs / "traj.h5")
     line = one_line_error(code, err, "bug", "planted", "SUPERIONIC_DEBUG")
@@ -131,8 +137,13 @@ def test_a_bug_is_one_line_and_the_traceback_comes_with_debug(capsys, inputs, mo
 def test_entry_point_exit_code_in_a_subprocess(tmp_path):
     """The installed entry point path (python -m superionic): an input error exits 1, not 2."""
     import subprocess
-    res = subprocess.run([sys.executable, "-m", "superionic", "analyze", "vdos", str(tmp_path / "nope.h5")],
-                         capture_output=True, text=True, timeout=120)
+
+    res = subprocess.run(
+        [sys.executable, "-m", "superionic", "analyze", "vdos", str(tmp_path / "nope.h5")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 1 and res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
 
 
@@ -150,37 +161,54 @@ def test_nan_velocities_are_named_as_such(capsys, inputs):
 
 
 # ----------------------------------------------------------------------------- out-of-range options
-@pytest.mark.parametrize("opts, words", [
-    (["--fit-start", "-100"], ["--fit-start"]),
-    (["--fit-start", "1e9"], ["--fit-start", "longest"]),
-    (["--fit-stop", "1e9"], ["--fit-stop", "longest"]),
-    (["--fit-start", "800", "--fit-stop", "400"], ["--fit-stop", "--fit-start"]),
-    (["--max-lag", "0"], ["--max-lag"]),
-    (["--dt", "-1"], ["--dt"]),
-    (["--temperature", "0"], ["--temperature"]),
-    (["--charges", "Xx=1"], ["--charges", "Xx"]),
-    (["--species", "Xx"], ["Xx"]),
-])
+@pytest.mark.parametrize(
+    "opts, words",
+    [
+        (["--fit-start", "-100"], ["--fit-start"]),
+        (["--fit-start", "1e9"], ["--fit-start", "longest"]),
+        (["--fit-stop", "1e9"], ["--fit-stop", "longest"]),
+        (["--fit-start", "800", "--fit-stop", "400"], ["--fit-stop", "--fit-start"]),
+        (["--max-lag", "0"], ["--max-lag"]),
+        (["--dt", "-1"], ["--dt"]),
+        (["--temperature", "0"], ["--temperature"]),
+        (["--charges", "Xx=1"], ["--charges", "Xx"]),
+        (["--species", "Xx"], ["Xx"]),
+    ],
+)
 def test_diffusion_refuses_out_of_range_options(capsys, inputs, opts, words):
     one_line_error(*cli(capsys, "analyze", "diffusion", inputs / "traj.h5", *opts)[::2], *words)
 
 
 def test_diffusion_fit_window_inside_the_request(capsys, inputs):
-    code, out, err = cli(capsys, "analyze", "diffusion", inputs / "traj.h5", "--species", "Li", "--fit-start", "200",
-                         "--fit-stop", "1500", "--json")
+    code, out, err = cli(
+        capsys,
+        "analyze",
+        "diffusion",
+        inputs / "traj.h5",
+        "--species",
+        "Li",
+        "--fit-start",
+        "200",
+        "--fit-stop",
+        "1500",
+        "--json",
+    )
     assert code == 0, err
     lo, hi = json.loads(out)["species"]["Li"]["fit_window_fs"]
     assert 200 <= lo < hi <= 1500
 
 
-@pytest.mark.parametrize("opts, words", [
-    (["--q", "-1"], ["--q", "-1"]),
-    (["--q", "0,1"], ["--q"]),
-    (["--q", "1", "--n-lorentzians", "3"], ["--n-lorentzians"]),
-    (["--q", "1", "--fit-range", "1e6"], ["--fit-range", "spectrum"]),
-    (["--q", "1", "--fit-species", "Xx"], ["Xx"]),
-    (["--q", "1000"], ["fit range", "1000"]),
-])
+@pytest.mark.parametrize(
+    "opts, words",
+    [
+        (["--q", "-1"], ["--q", "-1"]),
+        (["--q", "0,1"], ["--q"]),
+        (["--q", "1", "--n-lorentzians", "3"], ["--n-lorentzians"]),
+        (["--q", "1", "--fit-range", "1e6"], ["--fit-range", "spectrum"]),
+        (["--q", "1", "--fit-species", "Xx"], ["Xx"]),
+        (["--q", "1000"], ["fit range", "1000"]),
+    ],
+)
 def test_scattering_refuses(capsys, inputs, opts, words):
     one_line_error(*cli(capsys, "analyze", "scattering", inputs / "traj.h5", *opts)[::2], *words)
 
@@ -202,20 +230,30 @@ def test_mechanism_refuses_absent_species(capsys, inputs, opt):
     one_line_error(*cli(capsys, "analyze", "mechanism", inputs / "traj.h5", opt, "Xx")[::2], opt, "Xx")
 
 
-@pytest.mark.parametrize("opts, words", [
-    (["--n-boot", "0"], ["--n-boot"]),
-    (["--window", "foo"], ["--window"]),
-    (["--group", "A=-1"], ["--group"]),
-    (["--group", "A=x"], ["--group"]),
-    (["--fit-window", "5,1"], ["--fit-window"]),
-    (["--fit-window", "1,1e6"], ["Nyquist"]),
-])
+@pytest.mark.parametrize(
+    "opts, words",
+    [
+        (["--n-boot", "0"], ["--n-boot"]),
+        (["--window", "foo"], ["--window"]),
+        (["--group", "A=-1"], ["--group"]),
+        (["--group", "A=x"], ["--group"]),
+        (["--fit-window", "5,1"], ["--fit-window"]),
+        (["--fit-window", "1,1e6"], ["Nyquist"]),
+    ],
+)
 def test_vdos_refuses(capsys, inputs, opts, words):
     one_line_error(*cli(capsys, "analyze", "vdos", inputs / "traj.h5", *opts)[::2], *words)
 
 
-@pytest.mark.parametrize("opts, words", [(["--radius", "-1"], ["--radius"]), (["--residence", "-5"], ["--residence"]),
-                                         (["--species", "Xx"], ["Xx"]), (["--sites", "nope.cif"], ["--sites"])])
+@pytest.mark.parametrize(
+    "opts, words",
+    [
+        (["--radius", "-1"], ["--radius"]),
+        (["--residence", "-5"], ["--residence"]),
+        (["--species", "Xx"], ["Xx"]),
+        (["--sites", "nope.cif"], ["--sites"]),
+    ],
+)
 def test_hopping_refuses(capsys, inputs, opts, words):
     one_line_error(*cli(capsys, "analyze", "hopping", inputs / "traj.h5", *opts)[::2], *words)
 
@@ -234,8 +272,9 @@ def test_property_non_positive_dt_is_refused(capsys, inputs, value):
 @BAD
 @given(value=st.floats(max_value=-1e-9, allow_nan=False))
 def test_property_negative_fit_start_is_refused(capsys, inputs, value):
-    one_line_error(*cli(capsys, "analyze", "diffusion", inputs / "traj.h5", "--fit-start", repr(value))[::2],
-                   "--fit-start")
+    one_line_error(
+        *cli(capsys, "analyze", "diffusion", inputs / "traj.h5", "--fit-start", repr(value))[::2], "--fit-start"
+    )
 
 
 @BAD
@@ -252,17 +291,23 @@ def test_property_too_few_bootstrap_resamples_are_refused(capsys, inputs, n):
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(lags=st.integers(min_value=-10**6, max_value=10**6).filter(lambda m: not 3 <= m <= 200))
+@given(lags=st.integers(min_value=-(10**6), max_value=10**6).filter(lambda m: not 3 <= m <= 200))
 def test_property_max_lag_outside_the_run_is_refused(capsys, inputs, lags):
-    one_line_error(*cli(capsys, "analyze", "diffusion", inputs / "traj.h5", "--max-lag", str(lags))[::2],
-                   "--max-lag")
+    one_line_error(*cli(capsys, "analyze", "diffusion", inputs / "traj.h5", "--max-lag", str(lags))[::2], "--max-lag")
 
 
 # ----------------------------------------------------------------------------- outputs
-@pytest.mark.parametrize("cmd, out_opt", [
-    (["analyze", "diffusion"], "-o"), (["analyze", "diffusion"], "--plot"), (["analyze", "vdos"], "-o"),
-    (["analyze", "vdos"], "--gdos-out"), (["analyze", "hopping"], "-o"), (["analyze", "scattering", "--q", "1"], "-o"),
-])
+@pytest.mark.parametrize(
+    "cmd, out_opt",
+    [
+        (["analyze", "diffusion"], "-o"),
+        (["analyze", "diffusion"], "--plot"),
+        (["analyze", "vdos"], "-o"),
+        (["analyze", "vdos"], "--gdos-out"),
+        (["analyze", "hopping"], "-o"),
+        (["analyze", "scattering", "--q", "1"], "-o"),
+    ],
+)
 def test_output_never_replaces_the_input(capsys, traj_copy, cmd, out_opt):
     before = digest(traj_copy)
     for extra in ([], ["--overwrite"]):
@@ -300,22 +345,29 @@ def test_existing_output_needs_overwrite(capsys, inputs, tmp_path):
     assert out.read_bytes()[:4] == b"\x89HDF" and not out.with_name("d.nc.part").exists()
 
 
-@pytest.mark.parametrize("make, opt, name, words", [
-    (lambda d: (d / "dir").mkdir(), "-o", "dir", ["folder"]),
-    (lambda d: (d / "plain").write_text("x"), "-o", "plain/x.nc", ["plain"]),
-    (lambda d: None, "-o", "result.png", [".nc"]),
-    (lambda d: None, "--plot", "figure", ["--plot"]),
-    (lambda d: None, "--plot", "x.h5", ["--plot"]),
-    (lambda d: os.mkfifo(d / "pipe.nc"), "-o", "pipe.nc", ["regular file"]),
-])
+@pytest.mark.parametrize(
+    "make, opt, name, words",
+    [
+        (lambda d: (d / "dir").mkdir(), "-o", "dir", ["folder"]),
+        (lambda d: (d / "plain").write_text("x"), "-o", "plain/x.nc", ["plain"]),
+        (lambda d: None, "-o", "result.png", [".nc"]),
+        (lambda d: None, "--plot", "figure", ["--plot"]),
+        (lambda d: None, "--plot", "x.h5", ["--plot"]),
+        (lambda d: os.mkfifo(d / "pipe.nc"), "-o", "pipe.nc", ["regular file"]),
+    ],
+)
 def test_bad_output_paths(capsys, inputs, tmp_path, make, opt, name, words):
     make(tmp_path)
     one_line_error(*cli(capsys, "analyze", "diffusion", inputs / "traj.h5", opt, tmp_path / name)[::2], *words)
 
 
 def test_two_outputs_on_one_file(capsys, inputs, tmp_path):
-    one_line_error(*cli(capsys, "analyze", "vdos", inputs / "traj.h5", "-o", tmp_path / "a.nc", "--gdos-out",
-                        tmp_path / "a.nc")[::2], "same file")
+    one_line_error(
+        *cli(capsys, "analyze", "vdos", inputs / "traj.h5", "-o", tmp_path / "a.nc", "--gdos-out", tmp_path / "a.nc")[
+            ::2
+        ],
+        "same file",
+    )
 
 
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root writes into read-only folders")
@@ -342,8 +394,9 @@ def test_write_failure_is_one_line(capsys, inputs, tmp_path, monkeypatch):
 
 
 def test_plot_is_written(capsys, inputs, tmp_path):
-    code, _, err = cli(capsys, "analyze", "diffusion", inputs / "traj.h5", "--species", "Li", "--plot",
-                       tmp_path / "msd.png")
+    code, _, err = cli(
+        capsys, "analyze", "diffusion", inputs / "traj.h5", "--species", "Li", "--plot", tmp_path / "msd.png"
+    )
     assert code == 0, err
     assert (tmp_path / "msd.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -365,6 +418,7 @@ def test_atomic_write_keeps_the_old_file_when_the_writer_fails(tmp_path):
 
 def test_save_dataset_is_atomic(tmp_path):
     import xarray as xr
+
     target = tmp_path / "new" / "d.nc"
     save_dataset(xr.Dataset({"x": ("t", np.arange(3.0), {"units": "1"})}, attrs={"nested": {"a": 1}}), target)
     assert xr.load_dataset(target, engine="h5netcdf").x.values.tolist() == [0.0, 1.0, 2.0]
@@ -387,8 +441,10 @@ def test_qens_fit_wider_than_its_window_is_a_failure():
     f = fit_qens(e, broad, np.full_like(e, 1e-4), res)
     assert not f.success and "wider than the fitted energy range" in f.message
     assert fit_qens(e, narrow, np.full_like(e, 1e-4), res).success
-    ds = xr.Dataset({"S": (("q", "energy"), np.array([narrow, broad])),
-                     "S_err": (("q", "energy"), np.full((2, e.size), 1e-4))}, coords={"q": [0.5, 1.0], "energy": e})
+    ds = xr.Dataset(
+        {"S": (("q", "energy"), np.array([narrow, broad])), "S_err": (("q", "energy"), np.full((2, e.size), 1e-4))},
+        coords={"q": [0.5, 1.0], "energy": e},
+    )
     summary = linewidth_summary(fit_qens_dataset(ds, "S", res))
     assert summary["q"]["0.5"]["fit_ok"] and summary["q"]["0.5"]["gamma"] == pytest.approx(0.2, rel=1e-3)
     assert not summary["q"]["1"]["fit_ok"] and summary["q"]["1"]["gamma"] is None and summary["q"]["1"]["failure"]

@@ -24,7 +24,7 @@ def _langevin(seed, n=16, frames=1000):
 
 def test_independent_particles_haven_one_and_sigma_ne_exact():
     tr = _langevin(3, 32, 2000)
-    ds = conductivity(tr, "Li")                           # temperature from metadata (600 K)
+    ds = conductivity(tr, "Li")  # temperature from metadata (600 K)
     n = 32 / tr.volume()
     exact_ne = conductivity_prefactor(n, 1.0, 600.0) * D_EXACT
     assert abs(float(ds.sigma_NE) - exact_ne) < 3 * float(ds.sigma_NE_err)
@@ -36,8 +36,10 @@ def test_independent_particles_haven_one_and_sigma_ne_exact():
 
 
 def test_haven_coverage_over_realisations():
-    hits = [abs(float(ds.haven_ratio) - 1) < 2 * float(ds.haven_ratio_err)
-            for ds in (conductivity(_langevin(s, 8, 800), "Li") for s in range(20))]
+    hits = [
+        abs(float(ds.haven_ratio) - 1) < 2 * float(ds.haven_ratio_err)
+        for ds in (conductivity(_langevin(s, 8, 800), "Li") for s in range(20))
+    ]
     assert np.mean(hits) >= 0.8
 
 
@@ -48,8 +50,9 @@ def test_fully_correlated_motion_gives_haven_one_over_n():
     n, frames = 8, 3000
     path = np.cumsum(rng.normal(size=(frames, 1, 3)) * 0.3, axis=0)
     offsets = rng.uniform(0, 20, (1, n, 3))
-    tr = Trajectory(positions=path + offsets, cells=np.eye(3) * 1000.0, symbols=["Li"] * n, dt=10.0,
-                    metadata={"temperature": 500.0})
+    tr = Trajectory(
+        positions=path + offsets, cells=np.eye(3) * 1000.0, symbols=["Li"] * n, dt=10.0, metadata={"temperature": 500.0}
+    )
     ds = conductivity(tr, "Li")
     assert np.isclose(float(ds.haven_ratio), 1.0 / n, rtol=0.02)
     assert np.isclose(float(ds.D_sigma), n * float(ds.D.values[0]), rtol=0.02)
@@ -58,13 +61,13 @@ def test_fully_correlated_motion_gives_haven_one_over_n():
 def test_two_species_charges_enter_squared():
     tr = _langevin(1, 16, 600)
     sym = ["Li"] * 8 + ["Mg"] * 8
-    tr2 = Trajectory(positions=tr.positions, cells=tr.cells, symbols=sym, dt=tr.dt, masses=tr.masses,
-                     metadata=tr.metadata)
+    tr2 = Trajectory(
+        positions=tr.positions, cells=tr.cells, symbols=sym, dt=tr.dt, masses=tr.masses, metadata=tr.metadata
+    )
     ds = conductivity(tr2, ["Li", "Mg"], remove_drift=False)
     assert list(ds.charge.values) == [1.0, 2.0]
     vol = tr.volume()
-    ne = sum(conductivity_prefactor(8 / vol, q, 600.0) * float(ds.D.sel(species=s))
-             for s, q in (("Li", 1), ("Mg", 2)))
+    ne = sum(conductivity_prefactor(8 / vol, q, 600.0) * float(ds.D.sel(species=s)) for s, q in (("Li", 1), ("Mg", 2)))
     assert np.isclose(float(ds.sigma_NE), ne, rtol=1e-10)
 
 

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
+from superionic import synthetic
 from superionic.analysis.correlate import autocorrelation, cosine_transform, msd
 from superionic.analysis.diffusion import diffusion
 from superionic.analysis.vdos import diffusion_from_g0, vacf, vdos
-from superionic import synthetic
 
 
 def _direct_acf(x, max_lag):
@@ -25,7 +25,7 @@ def test_autocorrelation_matches_direct_sum(rng):
 
 
 def test_msd_matches_direct_sum(rng):
-    r = np.cumsum(rng.normal(size=(257, 5, 3)), axis=0) + 1000.0   # large offset: precision check
+    r = np.cumsum(rng.normal(size=(257, 5, 3)), axis=0) + 1000.0  # large offset: precision check
     np.testing.assert_allclose(msd(r, 200), _direct_msd(r, 200), rtol=1e-8, atol=1e-8)
 
 
@@ -41,8 +41,9 @@ def test_cosine_transform_integrates_to_c0():
 def test_langevin_D_from_msd_and_vacf_within_2_percent():
     # τ = 1/γ = 200 fs, frames every 20 fs over 120 ps, 1000 particles: statistical error ≈ 0.5 %
     gamma, temp, mass = 0.005, 600.0, 6.94
-    traj = synthetic.langevin_particles(n_atoms=1000, n_frames=6000, dt=2.0, stride=10, gamma=gamma,
-                                        temperature=temp, mass=mass, seed=3)
+    traj = synthetic.langevin_particles(
+        n_atoms=1000, n_frames=6000, dt=2.0, stride=10, gamma=gamma, temperature=temp, mass=mass, seed=3
+    )
     exact = synthetic.langevin_diffusion_coefficient(temp, mass, gamma)
     d_msd = float(diffusion(traj, fit_window=(0.02, 0.1)).D.sel(species="Li"))
     # Green–Kubo: D = (1/3)∫Z dt over 10 τ (trapezoid), Å²/fs → cm²/s

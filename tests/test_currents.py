@@ -10,8 +10,8 @@ from superionic.analysis.qpoints import QSet
 from superionic.analysis.scattering import self_intermediate_scattering
 from superionic.trajectory.model import Trajectory
 
-A = 3.0          # lattice constant, Å
-MASS = 30.0      # amu
+A = 3.0  # lattice constant, Å
+MASS = 30.0  # amu
 KL, KT = 1.0, 0.3  # nearest-neighbour stiffness along / across the bond, eV/Å²
 TEMP = 300.0
 
@@ -29,8 +29,8 @@ def harmonic_crystal(n_cells=6, n_frames=1200, dt=5.0, seed=0):
     rng = np.random.default_rng(seed)
     n = n_cells
     kk = 2 * np.pi * np.fft.fftfreq(n, d=A)
-    k = np.stack(np.meshgrid(kk, kk, kk, indexing="ij"), axis=-1)       # (n, n, n, 3)
-    kt_m = units.KB_EV * TEMP / (MASS * units.AMU_A2_PER_FS2_IN_EV)    # kT/m, Å²/fs²
+    k = np.stack(np.meshgrid(kk, kk, kk, indexing="ij"), axis=-1)  # (n, n, n, 3)
+    kt_m = units.KB_EV * TEMP / (MASS * units.AMU_A2_PER_FS2_IN_EV)  # kT/m, Å²/fs²
     t = np.arange(n_frames) * dt
     grid = np.stack(np.meshgrid(*(np.arange(n),) * 3, indexing="ij"), axis=-1).reshape(-1, 3) * A
     u = np.zeros((n_frames, n**3, 3))
@@ -48,8 +48,15 @@ def harmonic_crystal(n_cells=6, n_frames=1200, dt=5.0, seed=0):
             v[i, :, c] = np.fft.ifftn(w * (-fa * sn + fb * cs)).real.reshape(-1)
         if c == 0:
             cx = (s.ravel() ** 2 * np.cos(np.outer(t, w.ravel()))).sum(axis=1) / n**3
-    traj = Trajectory(positions=grid[None] + u, cells=np.eye(3) * n * A, symbols=["P"] * n**3, dt=dt,
-                      velocities=v, masses=np.full(n**3, MASS), metadata={"temperature": TEMP})
+    traj = Trajectory(
+        positions=grid[None] + u,
+        cells=np.eye(3) * n * A,
+        symbols=["P"] * n**3,
+        dt=dt,
+        velocities=v,
+        masses=np.full(n**3, MASS),
+        metadata={"temperature": TEMP},
+    )
     return traj, cx
 
 
@@ -66,15 +73,16 @@ def test_fs_plateau_is_debye_waller(crystal):
     # Debye–Waller factor of this crystal: exp(−Q²<u_x²>), u from the time-averaged positions
     x = traj.positions[..., 0]
     u2 = np.mean((x - x.mean(axis=0)) ** 2)
-    assert u2 == pytest.approx(cx[0], rel=0.2)        # realised amplitudes vs the ensemble value
-    dw = np.exp(-q**2 * u2)
+    assert u2 == pytest.approx(cx[0], rel=0.2)  # realised amplitudes vs the ensemble value
+    dw = np.exp(-(q**2) * u2)
     plateau = fs[:, 300:].mean(axis=1)
     assert np.allclose(plateau, dw, rtol=0.01)
-    assert dw[1] < 0.85                               # a real Debye–Waller reduction
+    assert dw[1] < 0.85  # a real Debye–Waller reduction
     # Gaussian (harmonic) identity at all times: F_s = exp(−Q² <Δx²(t)>/2)
     from superionic.analysis.correlate import msd
+
     mx = msd(traj.positions[:, :, :1], 600).mean(axis=1)
-    assert np.abs(fs - np.exp(-q[:, None] ** 2 * mx / 2)).max() < 0.005
+    assert np.abs(fs - np.exp(-(q[:, None] ** 2) * mx / 2)).max() < 0.005
 
 
 def test_current_peaks_follow_dispersion(crystal):

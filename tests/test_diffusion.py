@@ -37,11 +37,11 @@ def test_rw_overlap_closed_form_equals_brute_force():
 def test_rw_covariance_matches_monte_carlo():
     rng = np.random.default_rng(7)
     t, n = 40, 20000
-    r = np.cumsum(rng.normal(size=(t, n, 3)), axis=0)       # σ² = 1 per component per frame
+    r = np.cumsum(rng.normal(size=(t, n, 3)), axis=0)  # σ² = 1 per component per frame
     lags = np.array([1, 4, 12, 25])
-    per_atom = msd_kernel(r, 30)[lags]                       # (4, n)
+    per_atom = msd_kernel(r, 30)[lags]  # (4, n)
     emp = np.cov(per_atom)
-    s = np.sqrt(2 * 3) * lags                                # Var|Δr|² = 2dσ⁴m²
+    s = np.sqrt(2 * 3) * lags  # Var|Δr|² = 2dσ⁴m²
     model = np.outer(s, s) * dm.rw_correlation_structure(lags, t)
     assert np.allclose(np.diag(emp), np.diag(model), rtol=0.05)
     corr = lambda c: c / np.sqrt(np.outer(np.diag(c), np.diag(c)))  # noqa: E731
@@ -64,7 +64,7 @@ def test_alpha2_of_single_jumps_is_analytic():
     tr = synthetic.lattice_random_walk(n_atoms=400, n_frames=3000, dt=10.0, rate=2e-3, seed=3)
     p = 1 - np.exp(-2e-3 * 10.0)
     ng = dm.non_gaussian(tr, "Li", lags=[1])
-    p_obs = float(ng.msd.values[0, 0]) / 4.0                 # <Δr²> = p l², l = 2 Å
+    p_obs = float(ng.msd.values[0, 0]) / 4.0  # <Δr²> = p l², l = 2 Å
     assert np.isclose(float(ng.alpha2.values[0, 0]), 3 / (5 * p_obs) - 1, rtol=1e-9)
     assert abs(p_obs / p - 1) < 0.03
 
@@ -79,12 +79,12 @@ def test_alpha2_vanishes_for_gaussian_walk():
 
 def test_van_hove_gaussian_and_normalised():
     rng = np.random.default_rng(4)
-    pos = np.cumsum(rng.normal(size=(300, 200, 3)) * 0.3, axis=0)   # σ² per frame per component 0.09
+    pos = np.cumsum(rng.normal(size=(300, 200, 3)) * 0.3, axis=0)  # σ² per frame per component 0.09
     tr = Trajectory(positions=pos, cells=np.eye(3) * 1e4, symbols=["Li"] * 200, dt=1.0)
     vh = dm.van_hove_self(tr, "Li", times=[10.0], r_max=8.0, n_bins=80)
     r = vh.r.values
     s2 = 0.09 * 10
-    exact = (2 * np.pi * s2) ** -1.5 * np.exp(-r**2 / (2 * s2))
+    exact = (2 * np.pi * s2) ** -1.5 * np.exp(-(r**2) / (2 * s2))
     g = vh.G_s.values[0, 0]
     assert abs(float(vh.integral.values[0, 0]) - 1) < 1e-3
     peak = r < 2.5
@@ -103,7 +103,7 @@ def test_coverage_of_error_bars_langevin():
         d, de = float(ds.D.values[0]), float(ds.D_err.values[0])
         hits.append(abs(d - D_EXACT) <= 2 * de)
         assert ds.window_ok.values[0] == 1
-        assert ds.fit_start.values[0] >= 200.0        # ballistic regime (τ = 1/γ = 100 fs) excluded
+        assert ds.fit_start.values[0] >= 200.0  # ballistic regime (τ = 1/γ = 100 fs) excluded
     assert np.mean(hits) >= 0.85, np.mean(hits)
 
 
@@ -147,7 +147,7 @@ def test_wrapped_input_gives_same_d():
 def test_lattice_walk_diffusion_coefficient():
     tr = synthetic.lattice_random_walk(n_atoms=200, n_frames=4000, dt=10.0, rate=1e-3, jump_length=2.0, seed=2)
     p = 1 - np.exp(-1e-3 * 10.0)
-    exact = 4.0 * p / 10.0 / 6.0 * units.A2_PER_FS_TO_CM2_PER_S      # l² Γ / 6 with Γ = p/dt
+    exact = 4.0 * p / 10.0 / 6.0 * units.A2_PER_FS_TO_CM2_PER_S  # l² Γ / 6 with Γ = p/dt
     ds = dm.diffusion(tr, "Li")
     d, de = float(ds.D.values[0]), float(ds.D_err.values[0])
     assert abs(d - exact) < 3 * de and de / exact < 0.05
@@ -169,12 +169,12 @@ def test_real_aimd_sane_and_wrapped_equals_unwrapped(aimd):
     d, de = float(ds.D.values[0]), float(ds.D_err.values[0])
     assert np.isfinite(d) and np.isfinite(de) and 0 < de < 0.3 * d
     assert 1e-7 < d < 1e-3 and ds.window_ok.values[0] == 1
-    assert ds.fit_start.values[0] > 100.0                   # the vibrational rise is excluded
-    unwrapped = Trajectory(positions=unwrap_positions(aimd.positions, aimd.cells), cells=aimd.cells,
-                           symbols=aimd.symbols, dt=aimd.dt)
+    assert ds.fit_start.values[0] > 100.0  # the vibrational rise is excluded
+    unwrapped = Trajectory(
+        positions=unwrap_positions(aimd.positions, aimd.cells), cells=aimd.cells, symbols=aimd.symbols, dt=aimd.dt
+    )
     du = dm.diffusion(unwrapped, "Li")
-    assert np.allclose(du.D.values, ds.D.values, rtol=1e-9) and np.allclose(du.D_err.values, ds.D_err.values,
-                                                                            rtol=1e-9)
+    assert np.allclose(du.D.values, ds.D.values, rtol=1e-9) and np.allclose(du.D_err.values, ds.D_err.values, rtol=1e-9)
     # OLS on the same points would claim an error far smaller than the GLS one
     t = ds.time.values
     sel = (t >= ds.fit_start.values[0]) & (t <= ds.fit_stop.values[0])
@@ -185,9 +185,26 @@ def test_real_aimd_sane_and_wrapped_equals_unwrapped(aimd):
 
 
 def test_cli_json_on_real_xdatcar(xdatcar_path):
-    res = subprocess.run([sys.executable, "-m", "superionic", "analyze", "diffusion", str(xdatcar_path), "--dt", "100",
-                          "--species", "Li", "--temperature", "650", "--json"], capture_output=True, text=True,
-                         timeout=120)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "superionic",
+            "analyze",
+            "diffusion",
+            str(xdatcar_path),
+            "--dt",
+            "100",
+            "--species",
+            "Li",
+            "--temperature",
+            "650",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     for key in ("D", "D_err", "sigma_NE", "sigma", "sigma_err", "haven_ratio"):

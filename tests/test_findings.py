@@ -17,32 +17,66 @@ def test_resolved_text_refuses_numbers_whose_error_exceeds_half_their_value():
 
 
 def _vdos(law="linear", n=1.1, n_err=0.1, g0=0.02, g0_err=0.002, resolved=True, upper=np.nan):
-    return {"law": law, "law_reason": "r", "exponent": n, "exponent_err": n_err, "g0": g0, "g0_err": g0_err,
-            "g0_resolved": resolved, "g0_upper": upper, "D_from_g0": 1e-5, "D_from_g0_err": 1e-6,
-            "n_atoms": 10, "Cv": 1.0, "S_vib": 3.0}
+    return {
+        "law": law,
+        "law_reason": "r",
+        "exponent": n,
+        "exponent_err": n_err,
+        "g0": g0,
+        "g0_err": g0_err,
+        "g0_resolved": resolved,
+        "g0_upper": upper,
+        "D_from_g0": 1e-5,
+        "D_from_g0_err": 1e-6,
+        "n_atoms": 10,
+        "Cv": 1.0,
+        "S_vib": 3.0,
+    }
 
 
 def _run(t, protocol="free", host_resolved=False, ratio_hops=1.0):
-    return {"temperature_K": t, "protocol": protocol, "duration_ps": 25.0,
-            "vdos": {"Li": _vdos(), "P": _vdos("Debye", 2.0, 0.1, 0.0, 1e-4, host_resolved, 3e-4)},
-            "diffusion": {"Li": {"D": 1.1e-5, "D_err": 1e-6}},
-            "mechanism": {"bottleneck": {"inradius_shift_at_hops_A": 0.05, "inradius_shift_at_hops_err_A": 0.01,
-                                         "n_crossings": 100, "breathing_rms_A": 0.1},
-                          "rotations": {"n_events": 5, "libration_fraction": 0.99,
-                                        "hop_correlation": {"ratio_li_hops": ratio_hops, "ratio_err_li_hops": 0.2}}}}
+    return {
+        "temperature_K": t,
+        "protocol": protocol,
+        "duration_ps": 25.0,
+        "vdos": {"Li": _vdos(), "P": _vdos("Debye", 2.0, 0.1, 0.0, 1e-4, host_resolved, 3e-4)},
+        "diffusion": {"Li": {"D": 1.1e-5, "D_err": 1e-6}},
+        "mechanism": {
+            "bottleneck": {
+                "inradius_shift_at_hops_A": 0.05,
+                "inradius_shift_at_hops_err_A": 0.01,
+                "n_crossings": 100,
+                "breathing_rms_A": 0.1,
+            },
+            "rotations": {
+                "n_events": 5,
+                "libration_fraction": 0.99,
+                "hop_correlation": {"ratio_li_hops": ratio_hops, "ratio_err_li_hops": 0.2},
+            },
+        },
+    }
 
 
 def _enh(t, d_free, d_sup, err=0.05):
-    return {"temperature_K": t, "protocol": "frozen-host", "D_free": d_free, "D_free_err": err * d_free,
-            "D_suppressed": d_sup, "D_suppressed_err": err * d_sup, "ratio": d_free / d_sup,
-            "ratio_err": d_free / d_sup * err * np.sqrt(2)}
+    return {
+        "temperature_K": t,
+        "protocol": "frozen-host",
+        "D_free": d_free,
+        "D_free_err": err * d_free,
+        "D_suppressed": d_sup,
+        "D_suppressed_err": err * d_sup,
+        "ratio": d_free / d_sup,
+        "ratio_err": d_free / d_sup * err * np.sqrt(2),
+    }
 
 
 def test_enhancement_at_300K_divides_the_two_arrhenius_fits():
     # D_free = 1e-3 exp(−0.2/kT), D_sup = 1e-3 exp(−0.3/kT): the ratio at 300 K is exp(0.1/kT)
     kb = 8.617333262e-5
-    enh = {f"T{t}K-frozen-host": _enh(t, 1e-3 * np.exp(-0.2 / (kb * t)), 1e-3 * np.exp(-0.3 / (kb * t)))
-           for t in (400, 500, 600)}
+    enh = {
+        f"T{t}K-frozen-host": _enh(t, 1e-3 * np.exp(-0.2 / (kb * t)), 1e-3 * np.exp(-0.3 / (kb * t)))
+        for t in (400, 500, 600)
+    }
     out = enhancement_at(enh)["frozen-host"]
     assert out["ratio"] == pytest.approx(np.exp(0.1 / (kb * 300)), rel=1e-6)
     assert out["extrapolated"] and out["ratio_err"] > 0
@@ -51,11 +85,19 @@ def test_enhancement_at_300K_divides_the_two_arrhenius_fits():
 def test_findings_rows_and_verdicts():
     results = {"T400K": _run(400), "T500K": _run(500, ratio_hops=2.0)}
     kb = 8.617333262e-5
-    enh = {f"T{t}K-frozen-host": _enh(t, 1e-3 * np.exp(-0.2 / (kb * t)), 1e-3 * np.exp(-0.3 / (kb * t)))
-           for t in (400, 500)}
-    results["series"] = {"phonon_enhancement": enh, "phonon_enhancement_300K": enhancement_at(enh),
-                         "vdos_series": {"crossover": {"Li": {"T_K": float("nan"), "T_err_K": float("nan"),
-                                                              "laws": {"400": "linear", "500": "linear"}}}}}
+    enh = {
+        f"T{t}K-frozen-host": _enh(t, 1e-3 * np.exp(-0.2 / (kb * t)), 1e-3 * np.exp(-0.3 / (kb * t)))
+        for t in (400, 500)
+    }
+    results["series"] = {
+        "phonon_enhancement": enh,
+        "phonon_enhancement_300K": enhancement_at(enh),
+        "vdos_series": {
+            "crossover": {
+                "Li": {"T_K": float("nan"), "T_err_K": float("nan"), "laws": {"400": "linear", "500": "linear"}}
+            }
+        },
+    }
     rows = {r["claim"].split()[0] + str(i): r for i, r in enumerate(findings(results)["rows"])}
     verdicts = [r["verdict"] for r in rows.values()]
     by_claim = {r["claim"]: r for r in rows.values()}
@@ -67,7 +109,7 @@ def test_findings_rows_and_verdicts():
     # exp(0.1/kT) at 300 K = 47.7: an enhancement, but beyond an order of magnitude of 10 → partly
     assert enh_row["verdict"] == "partly" and "extrapolated" in enh_row["ours"]
     rot = next(r for c, r in by_claim.items() if c.startswith("PS4"))
-    assert rot["verdict"] == "partly"                      # 1.0 ± 0.2 at 400 K, 2.0 ± 0.2 at 500 K
+    assert rot["verdict"] == "partly"  # 1.0 ± 0.2 at 400 K, 2.0 ± 0.2 at 500 K
     host = next(r for c, r in by_claim.items() if "host does not diffuse" in c)
     assert host["verdict"] == "reproduced"
     assert "measured" in verdicts and "| claim of the seed |" in markdown_table(findings(results))

@@ -9,12 +9,12 @@ from superionic.analysis.finite_size import host_species, lowest_phonon, needed_
 from superionic.errors import InputError
 from superionic.trajectory.model import Trajectory
 
-N = 6            # atoms per edge
-A = 3.0          # lattice spacing, Å
-MASS = 31.0      # amu
-K = 1.0          # nearest-neighbour spring per Cartesian component, eV/Å²
+N = 6  # atoms per edge
+A = 3.0  # lattice spacing, Å
+MASS = 31.0  # amu
+K = 1.0  # nearest-neighbour spring per Cartesian component, eV/Å²
 TEMP = 300.0
-W0 = np.sqrt(K / (MASS * units.AMU_A2_PER_FS2_IN_EV))      # √(K/m), 1/fs
+W0 = np.sqrt(K / (MASS * units.AMU_A2_PER_FS2_IN_EV))  # √(K/m), 1/fs
 
 
 def harmonic_crystal(n=N, n_frames=2000, dt=10.0, seed=1, symbols=None):
@@ -30,20 +30,26 @@ def harmonic_crystal(n=N, n_frames=2000, dt=10.0, seed=1, symbols=None):
     k, w = k[w > 0], w[w > 0]
     grid = np.stack(np.meshgrid(*(np.arange(n),) * 3, indexing="ij"), axis=-1).reshape(-1, 3) * A
     n_atoms = n**3
-    kt = units.KB_EV * TEMP / units.AMU_A2_PER_FS2_IN_EV          # k_BT in amu Å²/fs²
+    kt = units.KB_EV * TEMP / units.AMU_A2_PER_FS2_IN_EV  # k_BT in amu Å²/fs²
     amp = np.sqrt(2 * kt / (n_atoms * MASS * w**2))
     t = np.arange(n_frames) * dt
-    space = np.exp(1j * grid @ k.T)                                 # (atoms, modes)
-    time = np.exp(-1j * np.outer(t, w))                             # (frames, modes)
+    space = np.exp(1j * grid @ k.T)  # (atoms, modes)
+    time = np.exp(-1j * np.outer(t, w))  # (frames, modes)
     u = np.empty((n_frames, n_atoms, 3))
     v = np.empty_like(u)
     for c in range(3):
         ca = amp * np.exp(1j * rng.uniform(0, 2 * np.pi, w.size))
         u[:, :, c] = ((time * ca) @ space.T).real
         v[:, :, c] = ((time * (-1j * w * ca)) @ space.T).real
-    return Trajectory(positions=grid[None] + u, cells=np.eye(3) * n * A,
-                      symbols=symbols or ["P"] * n_atoms, dt=dt, velocities=v,
-                      masses=np.full(n_atoms, MASS), metadata={"temperature": TEMP})
+    return Trajectory(
+        positions=grid[None] + u,
+        cells=np.eye(3) * n * A,
+        symbols=symbols or ["P"] * n_atoms,
+        dt=dt,
+        velocities=v,
+        masses=np.full(n_atoms, MASS),
+        metadata={"temperature": TEMP},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +63,9 @@ def result(crystal):
 
 
 def exact():
-    w = 2 * W0 * np.sin(np.pi / N)                                  # 1/fs, both branches along x
+    w = 2 * W0 * np.sin(np.pi / N)  # 1/fs, both branches along x
     q = 2 * np.pi / (N * A)
-    return w / (2 * np.pi) * 1e3, w / q * 1e5                        # THz, m/s (1 Å/fs = 1e5 m/s)
+    return w / (2 * np.pi) * 1e3, w / q * 1e5  # THz, m/s (1 Å/fs = 1e5 m/s)
 
 
 def test_harmonic_crystal_is_exact(crystal):
@@ -75,7 +81,7 @@ def test_harmonic_crystal_is_exact(crystal):
 
 def test_lowest_phonon_matches_exact_dispersion(result):
     nu, v = exact()
-    assert nu == pytest.approx(2.8078, rel=1e-4)     # √(K/m)/2π
+    assert nu == pytest.approx(2.8078, rel=1e-4)  # √(K/m)/2π
     assert result["nu_min_THz"] == pytest.approx(nu, rel=0.01)
     assert result["nu_T_THz"] == pytest.approx(nu, rel=0.01)
     assert result["nu_L_THz"] == pytest.approx(nu, rel=0.01)
@@ -96,8 +102,14 @@ def test_mass_weighted_host_of_two_species_equals_one_species(crystal, result):
     # the same crystal with its atoms labelled S / Cl (same masses; Li absent): the host default takes
     # both and the mass-weighted partial sum is the same total current as the single species
     sym = ["S" if i % 2 else "Cl" for i in range(crystal.n_atoms)]
-    two = Trajectory(positions=crystal.positions, cells=crystal.cells, symbols=sym, dt=crystal.dt,
-                     velocities=crystal.velocities, masses=crystal.masses)
+    two = Trajectory(
+        positions=crystal.positions,
+        cells=crystal.cells,
+        symbols=sym,
+        dt=crystal.dt,
+        velocities=crystal.velocities,
+        masses=crystal.masses,
+    )
     r2 = lowest_phonon(two)
     assert sorted(r2["species"]) == ["Cl", "S"]
     assert r2["nu_T_THz"] == pytest.approx(result["nu_T_THz"], rel=1e-8)
@@ -109,7 +121,7 @@ def test_host_species_default():
     assert host_species(t) == ["P", "S", "Cl"]
     assert host_species(t, mobile=("Li", "Cl")) == ["P", "S"]
     li = Trajectory(positions=np.zeros((3, 2, 3)), cells=np.eye(3) * 10, symbols=["Li", "Li"], dt=1.0)
-    assert host_species(li) == ["Li"]                       # one species: use it
+    assert host_species(li) == ["Li"]  # one species: use it
     lina = Trajectory(positions=np.zeros((3, 2, 3)), cells=np.eye(3) * 10, symbols=["Li", "Na"], dt=1.0)
     with pytest.raises(InputError, match="mobile"):
         host_species(lina)
@@ -125,17 +137,34 @@ def test_needed_cell_length():
 
 
 def test_refusals(crystal):
-    novel = Trajectory(positions=crystal.positions[:50], cells=crystal.cells[:50], symbols=crystal.symbols,
-                       dt=crystal.dt, masses=crystal.masses)
+    novel = Trajectory(
+        positions=crystal.positions[:50],
+        cells=crystal.cells[:50],
+        symbols=crystal.symbols,
+        dt=crystal.dt,
+        masses=crystal.masses,
+    )
     with pytest.raises(InputError, match="velocities"):
         lowest_phonon(novel)
-    huge = Trajectory(positions=crystal.positions[:50], cells=np.eye(3) * 1e4, symbols=crystal.symbols,
-                      dt=crystal.dt, velocities=crystal.velocities[:50], masses=crystal.masses)
+    huge = Trajectory(
+        positions=crystal.positions[:50],
+        cells=np.eye(3) * 1e4,
+        symbols=crystal.symbols,
+        dt=crystal.dt,
+        velocities=crystal.velocities[:50],
+        masses=crystal.masses,
+    )
     with pytest.raises(InputError, match="periodic"):
         lowest_phonon(huge)
     flat = np.diag([N * A, N * A, 0.0])
-    nocell = Trajectory(positions=crystal.positions[:50], cells=flat, symbols=crystal.symbols,
-                        dt=crystal.dt, velocities=crystal.velocities[:50], masses=crystal.masses)
+    nocell = Trajectory(
+        positions=crystal.positions[:50],
+        cells=flat,
+        symbols=crystal.symbols,
+        dt=crystal.dt,
+        velocities=crystal.velocities[:50],
+        masses=crystal.masses,
+    )
     with pytest.raises(InputError, match="periodic"):
         lowest_phonon(nocell)
     # 60 frames × 10 fs: max_lag·Δt = 0.29 ps, resolution ≈ 3.4 THz > ν ≈ 2.8 THz

@@ -4,11 +4,11 @@ cross-section fallback."""
 import numpy as np
 import pytest
 
+from superionic.analysis.vdos import vdos
 from superionic.errors import InputError
 from superionic.neutron.crosssections import lookup, neutron_data
 from superionic.neutron.gdos import gdos, gdos_weights, harmonic_msd
 from superionic.neutron.resolution import convolve, gaussian_kernel
-from superionic.analysis.vdos import vdos
 from superionic.synthetic import harmonic_oscillators
 
 
@@ -58,7 +58,7 @@ def test_debye_waller_suppresses_light_species(two_species):
 def test_gaussian_resolution_conserves_area_and_sets_width():
     e = np.arange(0, 200, 0.05)
     s = np.zeros_like(e)
-    s[1000] = 1 / 0.05                                     # unit-area line at 50 meV
+    s[1000] = 1 / 0.05  # unit-area line at 50 meV
     out = convolve(e, s, fwhm=2.0)
     assert abs(np.trapezoid(out, e) - 1) < 1e-6
     half = out >= out.max() / 2
@@ -84,7 +84,7 @@ def test_cross_section_fallback_to_periodictable():
     pytest.importorskip("periodictable")
     na, src = lookup("Na")
     assert na.sigma_coh == pytest.approx(1.66, rel=0.02) and "periodictable" in src
-    assert lookup("Li")[0] is neutron_data("Li")          # pinned table wins
+    assert lookup("Li")[0] is neutron_data("Li")  # pinned table wins
     assert neutron_data("H", {"H": "2H"}).mass == pytest.approx(2.014, rel=1e-3)
     with pytest.raises(InputError):
         neutron_data("Xx")

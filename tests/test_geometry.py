@@ -15,7 +15,7 @@ def test_minimum_image_matches_brute_force_in_orthorhombic_and_mildly_sheared_ce
     rng = np.random.default_rng(3)
     for cell in (np.diag([10.0, 12.0, 9.0]), np.array([[10.0, 0, 0], [1.5, 11.0, 0], [0.5, -1.0, 9.5]])):
         frac = rng.uniform(-0.45, 0.45, (500, 3))
-        d = frac @ cell + rng.integers(-3, 4, (500, 3)) @ cell        # short vectors hidden behind images
+        d = frac @ cell + rng.integers(-3, 4, (500, 3)) @ cell  # short vectors hidden behind images
         ref = frac @ cell
         np.testing.assert_allclose(minimum_image(d, cell), ref, atol=1e-9)
         # the shortest image is found for every vector shorter than half the smallest cell height
@@ -23,8 +23,11 @@ def test_minimum_image_matches_brute_force_in_orthorhombic_and_mildly_sheared_ce
         h = min(vol / np.linalg.norm(np.cross(cell[i - 1], cell[i - 2])) for i in range(3))
         short = np.linalg.norm(ref, axis=-1) < h / 2
         assert short.sum() > 100
-        np.testing.assert_allclose(np.linalg.norm(minimum_image(d, cell), axis=-1)[short],
-                                   np.linalg.norm(_brute(ref, cell), axis=-1)[short], atol=1e-9)
+        np.testing.assert_allclose(
+            np.linalg.norm(minimum_image(d, cell), axis=-1)[short],
+            np.linalg.norm(_brute(ref, cell), axis=-1)[short],
+            atol=1e-9,
+        )
 
 
 def test_per_frame_cells_and_pair_distances():

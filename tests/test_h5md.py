@@ -16,11 +16,15 @@ from superionic.trajectory import H5MDWriter, Trajectory, read_h5md, read_trajec
 
 
 def _traj(rng, frames=150, atoms=5):
-    return Trajectory(positions=rng.normal(size=(frames, atoms, 3)) * 3,
-                      cells=np.broadcast_to(np.diag([10.0, 11.0, 12.0]), (frames, 3, 3)),
-                      symbols=["Li", "Li", "P", "S", "Cl"][:atoms], dt=4.0,
-                      velocities=rng.normal(size=(frames, atoms, 3)) * 0.01,
-                      steps=np.arange(frames) * 2, metadata={"temperature": 600.0})
+    return Trajectory(
+        positions=rng.normal(size=(frames, atoms, 3)) * 3,
+        cells=np.broadcast_to(np.diag([10.0, 11.0, 12.0]), (frames, 3, 3)),
+        symbols=["Li", "Li", "P", "S", "Cl"][:atoms],
+        dt=4.0,
+        velocities=rng.normal(size=(frames, atoms, 3)) * 0.01,
+        steps=np.arange(frames) * 2,
+        metadata={"temperature": 600.0},
+    )
 
 
 def test_round_trip_is_exact_to_float32(tmp_path, rng):
@@ -46,7 +50,7 @@ def test_layout_and_units(tmp_path, rng):
         assert g["position/value"].dtype == np.float32
         assert g["position/value"].chunks[0] == 64
         assert g["position/value"].attrs["unit"] == "angstrom"
-        assert g["velocity/value"].attrs["unit"] == "Angstrom fs-1"   # the spelling MDAnalysis reads
+        assert g["velocity/value"].attrs["unit"] == "Angstrom fs-1"  # the spelling MDAnalysis reads
         assert g["position/time"].attrs["unit"] == "fs"
         assert g["box/edges/value"].attrs["unit"] == "angstrom"
         assert g["mass"].attrs["unit"] == "amu"

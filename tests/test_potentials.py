@@ -6,14 +6,21 @@ import numpy as np
 import pytest
 
 from superionic.errors import InputError
-from superionic.potentials import (DEFAULT_POTENTIAL, REGISTRY, from_calculator, from_model_file, get_potential,
-                                   list_potentials, make_calculator)
+from superionic.potentials import (
+    DEFAULT_POTENTIAL,
+    REGISTRY,
+    from_calculator,
+    from_model_file,
+    get_potential,
+    list_potentials,
+    make_calculator,
+)
 
 
 def test_registry_lists_default_and_test_potentials():
     names = [s.name for s in list_potentials()]
     assert DEFAULT_POTENTIAL == "chgnet" and "chgnet" in names and "emt" in names
-    assert "sevennet" in REGISTRY                      # optional extra, listed when importable
+    assert "sevennet" in REGISTRY  # optional extra, listed when importable
     ident = get_potential("emt").identity()
     assert ident["name"] == "emt" and ident["engine"] == "ase" and ident["version"]
 
@@ -33,6 +40,7 @@ def test_unknown_potential_is_a_clear_error():
 
 def test_user_calculator_identity():
     from ase.calculators.emt import EMT
+
     calc = EMT()
     spec = from_calculator(calc)
     assert spec.make() is calc
@@ -46,6 +54,7 @@ def test_model_file_identity_has_checksum(tmp_path):
     p.write_bytes(b"not really a model")
     spec = from_model_file(p)
     import hashlib
+
     assert spec.identity()["model_sha256"] == hashlib.sha256(b"not really a model").hexdigest()
     assert get_potential(str(p)).name == "file:my-model.pth.tar"
     with pytest.raises(InputError, match="not found"):
@@ -54,13 +63,19 @@ def test_model_file_identity_has_checksum(tmp_path):
 
 def test_identity_recorded_in_trajectory_metadata(tmp_path):
     from ase.build import bulk
+
     from superionic.md import MDSettings, run_nvt
     from superionic.trajectory import read_trajectory
 
     spec = get_potential("emt")
     atoms = bulk("Cu", "fcc", a=3.61, cubic=True)
-    p = run_nvt(atoms, spec.make(), MDSettings(temperature=300, steps=20, stride=5, chunk=2), tmp_path,
-                potential=spec.identity())
+    p = run_nvt(
+        atoms,
+        spec.make(),
+        MDSettings(temperature=300, steps=20, stride=5, chunk=2),
+        tmp_path,
+        potential=spec.identity(),
+    )
     meta = read_trajectory(p).metadata
     assert meta["potential"]["name"] == "emt" and meta["potential"]["version"] == spec.version()
     assert json.loads((tmp_path / "run.json").read_text())["potential"]["name"] == "emt"
@@ -68,6 +83,7 @@ def test_identity_recorded_in_trajectory_metadata(tmp_path):
 
 def test_cli_potentials_json():
     from typer.testing import CliRunner
+
     from superionic.cli import app
 
     res = CliRunner().invoke(app, ["potentials", "--json"])
@@ -86,8 +102,13 @@ def test_chgnet_smoke_li6ps5cl(tmp_path):
 
     spec = get_potential("chgnet")
     calc = make_calculator("chgnet")
-    p = run_nvt(build_material("Li6PS5Cl"), calc, MDSettings(temperature=300, steps=4, dt=1.0, stride=2, chunk=2),
-                tmp_path, potential=spec.identity())
+    p = run_nvt(
+        build_material("Li6PS5Cl"),
+        calc,
+        MDSettings(temperature=300, steps=4, dt=1.0, stride=2, chunk=2),
+        tmp_path,
+        potential=spec.identity(),
+    )
     traj = read_trajectory(p)
     assert traj.n_frames == 2 and traj.metadata["potential"]["package"] == "chgnet"
     th = read_thermo(tmp_path)

@@ -30,8 +30,17 @@ def cuag():
 
 
 def settings(**kw):
-    base = dict(temperature=T0, steps=400, dt=4.0, stride=4, chunk=20, equilibration_steps=100, seed=11,
-                mobile=["Ag"], production_friction=0.02)
+    base = dict(
+        temperature=T0,
+        steps=400,
+        dt=4.0,
+        stride=4,
+        chunk=20,
+        equilibration_steps=100,
+        seed=11,
+        mobile=["Ag"],
+        production_friction=0.02,
+    )
     return MDSettings(**{**base, **kw})
 
 
@@ -53,13 +62,13 @@ def test_frozen_host_never_moves(free_run, tmp_path):
     ref = reference_from_trajectory(free_run)
     host = t.indices("Cu")
     np.testing.assert_array_equal(t.positions[:, host], np.broadcast_to(t.positions[0, host], (t.n_frames, 28, 3)))
-    np.testing.assert_allclose(t.positions[0, host], ref["mean"][host], atol=1e-4)   # float32 storage
+    np.testing.assert_allclose(t.positions[0, host], ref["mean"][host], atol=1e-4)  # float32 storage
     assert np.all(t.velocities[:, host] == 0)
     ag = t.indices("Ag")
-    assert np.ptp(t.positions[:, ag], axis=0).max() > 0.1                            # mobile ions move
+    assert np.ptp(t.positions[:, ag], axis=0).max() > 0.1  # mobile ions move
     # the mobile-ion temperature stays at the target (3 N_Ag dof)
     v = t.velocities[:, ag]
-    T_ag = np.mean(np.sum(107.87 * v ** 2, axis=(1, 2))) * 103.6427 / (3 * len(ag) * kB)
+    T_ag = np.mean(np.sum(107.87 * v**2, axis=(1, 2))) * 103.6427 / (3 * len(ag) * kB)
     assert T_ag == pytest.approx(T0, rel=0.25)
     desc = json.loads((tmp_path / "run.json").read_text())["protocol"]
     assert desc["name"] == "frozen-host" and "Cu" in desc["suppressed"] and desc["host_species"] == ["Cu"]
@@ -75,15 +84,17 @@ def test_tether_stiffness_limits(free_run, tmp_path):
         d = tmp_path / f"k{k:g}"
         run_nvt(cuag(), EMT(), settings(protocol="tethered", reference=str(free_run), tether_stiffness=k), d)
         msd[k] = host_msd_about(read_trajectory(d / "trajectory.h5"), host, ref["mean"])
-    stiff_bound = 3 * kB * T0 / 20.0               # equipartition for the spring alone (lattice only stiffens)
+    stiff_bound = 3 * kB * T0 / 20.0  # equipartition for the spring alone (lattice only stiffens)
     assert msd[20.0] < 1.3 * stiff_bound and msd[20.0] < 0.3 * msd_free, (msd, msd_free)
-    assert msd[1e-3] > 0.5 * msd_free, (msd, msd_free)           # k → 0 recovers the free host
+    assert msd[1e-3] > 0.5 * msd_free, (msd, msd_free)  # k → 0 recovers the free host
 
 
 def test_stiffness_scan_folders(free_run, tmp_path):
     from superionic.md import run_stiffness_scan
-    paths = run_stiffness_scan(cuag(), EMT(), settings(reference=str(free_run), steps=20, equilibration_steps=0),
-                               [0.5, 5.0], tmp_path)
+
+    paths = run_stiffness_scan(
+        cuag(), EMT(), settings(reference=str(free_run), steps=20, equilibration_steps=0), [0.5, 5.0], tmp_path
+    )
     assert sorted(paths) == [0.5, 5.0]
     desc = json.loads((tmp_path / "k5" / "run.json").read_text())["protocol"]
     assert desc["name"] == "tethered" and desc["stiffness_eV_per_A2"] == 5.0
@@ -92,6 +103,7 @@ def test_stiffness_scan_folders(free_run, tmp_path):
 
 def test_tether_energy_is_harmonic():
     from superionic.md import HarmonicTether
+
     atoms = cuag()
     ref = atoms.positions.copy()
     atoms.calc = EMT()
@@ -109,8 +121,17 @@ def test_tether_energy_is_harmonic():
 def test_rigid_anions_keep_shape_and_move(tmp_path):
     atoms = li6ps5cl_ordered()
     calc = LennardJones(sigma=2.0, epsilon=0.05, rc=5.0, smooth=True)
-    s = MDSettings(temperature=300, steps=150, dt=2.0, stride=5, chunk=10, equilibration_steps=30, seed=2,
-                   protocol="rigid-anions", production_friction=0.02)
+    s = MDSettings(
+        temperature=300,
+        steps=150,
+        dt=2.0,
+        stride=5,
+        chunk=10,
+        equilibration_steps=30,
+        seed=2,
+        protocol="rigid-anions",
+        production_friction=0.02,
+    )
     run_nvt(atoms, calc, s, tmp_path)
     t = read_trajectory(tmp_path / "trajectory.h5")
     units = json.loads((tmp_path / "run.json").read_text())["protocol"]
@@ -121,17 +142,17 @@ def test_rigid_anions_keep_shape_and_move(tmp_path):
     rotations, shifts = [], []
     for u in unit_list:
         rel = pos[:, u] - pos[:, u[:1]]
-        rel -= t.cells[0, 0, 0] * np.round(rel / t.cells[0, 0, 0])                # minimum image (cubic cell)
-        d = np.linalg.norm(rel[:, :, None] - rel[:, None, :], axis=-1)            # all 5×5 distances
-        assert np.abs(d[0][0, 1:] - 2.049).max() < 0.01                          # P–S bonds of the structure
-        assert np.abs(d - d[0]).max() < 2e-4                                       # rigid (float32 storage)
+        rel -= t.cells[0, 0, 0] * np.round(rel / t.cells[0, 0, 0])  # minimum image (cubic cell)
+        d = np.linalg.norm(rel[:, :, None] - rel[:, None, :], axis=-1)  # all 5×5 distances
+        assert np.abs(d[0][0, 1:] - 2.049).max() < 0.01  # P–S bonds of the structure
+        assert np.abs(d - d[0]).max() < 2e-4  # rigid (float32 storage)
         p = u[0]
         v0, v1 = rel[0, 1], rel[-1, 1]
         rotations.append(np.degrees(np.arccos(np.clip(v0 @ v1 / (v0 @ v0), -1, 1))))
         shifts.append(np.linalg.norm(pos[-1, p] - pos[0, p]))
-    assert max(rotations) > 1.0 and max(shifts) > 0.01                            # rigid-body motion kept
+    assert max(rotations) > 1.0 and max(shifts) > 0.01  # rigid-body motion kept
     T = read_thermo(tmp_path)["temperature_K"]
-    assert T.mean() == pytest.approx(300, rel=0.2)                                # T over remaining dof
+    assert T.mean() == pytest.approx(300, rel=0.2)  # T over remaining dof
 
 
 def test_suppressed_protocols_need_a_compatible_reference(free_run, tmp_path):
@@ -142,8 +163,12 @@ def test_suppressed_protocols_need_a_compatible_reference(free_run, tmp_path):
     with pytest.raises(InputError, match="different atoms"):
         run_nvt(other, EMT(), settings(protocol="tethered", reference=str(free_run)), tmp_path / "b")
     with pytest.raises(InputError, match="nose-hoover"):
-        run_nvt(cuag(), EMT(), settings(protocol="frozen-host", reference=str(free_run), thermostat="nose-hoover"),
-                tmp_path / "c")
+        run_nvt(
+            cuag(),
+            EMT(),
+            settings(protocol="frozen-host", reference=str(free_run), thermostat="nose-hoover"),
+            tmp_path / "c",
+        )
     with pytest.raises(InputError, match="not found"):
         run_nvt(cuag(), EMT(), settings(protocol="tethered", reference=str(tmp_path / "nothing")), tmp_path / "d")
 
@@ -153,6 +178,7 @@ def test_time_averaged_host_that_is_not_a_structure_is_refused():
     mean would put atoms on top of each other, so it is refused with a clear message."""
     import numpy as np
     import pytest
+
     from superionic.errors import InputError
     from superionic.materials import build_material
     from superionic.md.protocols import check_host_reference
@@ -160,15 +186,16 @@ def test_time_averaged_host_that_is_not_a_structure_is_refused():
     atoms = build_material("Li6PS5Cl")
     symbols = atoms.get_chemical_symbols()
     host = np.array([s != "Li" for s in symbols])
-    check_host_reference(atoms.get_positions(), atoms.cell, symbols, host)          # the crystal passes
+    check_host_reference(atoms.get_positions(), atoms.cell, symbols, host)  # the crystal passes
     pos = atoms.get_positions().copy()
     p, s = symbols.index("P"), symbols.index("S")
-    pos[s] = pos[p] + np.array([0.3, 0.0, 0.0])                                   # S averaged onto its P
+    pos[s] = pos[p] + np.array([0.3, 0.0, 0.0])  # S averaged onto its P
     with pytest.raises(InputError, match="not a structure"):
         check_host_reference(pos, atoms.cell, symbols, host)
 
 
 # -- host references: mean | snapshot | quenched | auto -------------------------------------------------
+
 
 def quick(**kw):
     return settings(steps=20, equilibration_steps=0, **kw)
@@ -183,29 +210,35 @@ def max_force(positions, calc=None):
 
 def test_snapshot_reference_is_the_free_runs_last_frame(free_run, tmp_path):
     from superionic.md.protocols import resolve_host_reference
+
     ref = reference_from_trajectory(free_run)
     host = np.arange(32)[np.array(cuag().get_chemical_symbols()) == "Cu"]
     np.testing.assert_array_equal(resolve_host_reference(ref, "snapshot", host)["host"], ref["last"])
     run_nvt(cuag(), EMT(), quick(protocol="frozen-host", reference=str(free_run), host_reference="snapshot"), tmp_path)
     t = read_trajectory(tmp_path / "trajectory.h5")
-    np.testing.assert_allclose(t.positions[0], ref["last"], atol=1e-4)      # host and mobile ions: last frame
+    np.testing.assert_allclose(t.positions[0], ref["last"], atol=1e-4)  # host and mobile ions: last frame
     desc = json.loads((tmp_path / "run.json").read_text())["protocol"]
     assert desc["host_reference"] == "snapshot" and "last frame" in desc["suppressed"]
 
 
 def test_quenched_reference_is_a_force_minimum(free_run, tmp_path):
     from superionic.md.protocols import QUENCH_FMAX, resolve_host_reference
+
     ref = reference_from_trajectory(free_run)
     host = np.flatnonzero(np.array(cuag().get_chemical_symbols()) == "Cu")
-    assert max_force(ref["last"]) > 10 * QUENCH_FMAX                       # a thermal frame is far from a minimum
+    assert max_force(ref["last"]) > 10 * QUENCH_FMAX  # a thermal frame is far from a minimum
     q = resolve_host_reference(ref, "quenched", host, EMT())
     assert q["host_reference"] == "quenched" and q["quench"]["converged"]
     assert max_force(q["host"]) < QUENCH_FMAX
     assert q["quench"]["fmax_eV_per_A"] == pytest.approx(max_force(q["host"]))
     assert q["quench"]["energy_final_eV"] < q["quench"]["energy_initial_eV"]
     # a tethered run ties the host to the quenched positions; its description records the quench
-    run_nvt(cuag(), EMT(), quick(protocol="tethered", reference=str(free_run), host_reference="quenched",
-                                 tether_stiffness=2.0), tmp_path)
+    run_nvt(
+        cuag(),
+        EMT(),
+        quick(protocol="tethered", reference=str(free_run), host_reference="quenched", tether_stiffness=2.0),
+        tmp_path,
+    )
     with np.load(tmp_path / "protocol.npz") as p:
         np.testing.assert_allclose(p["tether_reference"], q["host"][host], atol=1e-10)
     desc = json.loads((tmp_path / "run.json").read_text())["protocol"]
@@ -219,6 +252,7 @@ def swapping_free_run(path):
     """A fake free run of Cu28Ag4 in which two neighbouring Cu atoms exchange sites half-way: their time
     averages coincide (the mean is not a structure); every frame is one."""
     from superionic.trajectory.h5md import H5MDWriter
+
     atoms = cuag()
     rng = np.random.default_rng(3)
     w = H5MDWriter(path, atoms.get_chemical_symbols(), atoms.get_masses(), 1.0, chunk=4)
@@ -233,12 +267,17 @@ def swapping_free_run(path):
 
 def test_auto_falls_back_to_quenched_when_the_mean_is_not_a_structure(tmp_path):
     from superionic.md.protocols import QUENCH_FMAX, resolve_host_reference
+
     ref = reference_from_trajectory(swapping_free_run(tmp_path / "free.h5"))
-    assert np.linalg.norm(ref["mean"][1] - ref["mean"][2]) < 0.2                    # collapsed onto each other
+    assert np.linalg.norm(ref["mean"][1] - ref["mean"][2]) < 0.2  # collapsed onto each other
     with pytest.raises(InputError, match="not a structure.*host-reference"):
         run_nvt(cuag(), EMT(), quick(protocol="frozen-host", reference=str(tmp_path / "free.h5")), tmp_path / "m")
-    run_nvt(cuag(), EMT(), quick(protocol="frozen-host", reference=str(tmp_path / "free.h5"), host_reference="auto"),
-            tmp_path / "a")
+    run_nvt(
+        cuag(),
+        EMT(),
+        quick(protocol="frozen-host", reference=str(tmp_path / "free.h5"), host_reference="auto"),
+        tmp_path / "a",
+    )
     desc = json.loads((tmp_path / "a" / "run.json").read_text())["protocol"]
     assert desc["host_reference"] == "quenched" and "not a structure" in desc["host_reference_reason"]
     assert "Cu atom 1 and Cu atom 2" in desc["host_reference_reason"]
@@ -251,9 +290,10 @@ def test_auto_falls_back_to_quenched_when_the_mean_is_not_a_structure(tmp_path):
 
 def test_auto_keeps_the_mean_when_it_is_a_structure(free_run):
     from superionic.md.protocols import resolve_host_reference
+
     ref = reference_from_trajectory(free_run)
     host = np.flatnonzero(np.array(cuag().get_chemical_symbols()) == "Cu")
-    r = resolve_host_reference(ref, "auto", host)                     # no calculator needed: no quench
+    r = resolve_host_reference(ref, "auto", host)  # no calculator needed: no quench
     assert r["host_reference"] == "mean" and "is a structure" in r["host_reference_reason"] and "quench" not in r
     np.testing.assert_array_equal(r["host"], ref["mean"])
 
@@ -269,22 +309,26 @@ def test_lammps_start_holds_the_host_at_the_chosen_reference(free_run, tmp_path)
     """The LAMMPS engine ties the host to its starting positions when no reference run is named:
     `host_reference_start` puts the host there and records the choice in the run's metadata."""
     from superionic.md.run import host_reference_start
+
     ref = reference_from_trajectory(free_run)
     s = quick(protocol="frozen-host", reference=str(free_run), host_reference="snapshot")
     start, s2 = host_reference_start(cuag(), s, None)
     np.testing.assert_allclose(start.get_positions(), ref["last"])
     assert s2.reference is None and s2.metadata["host_reference"]["host_reference"] == "snapshot"
     assert s2.metadata["host_reference"]["reference"] == str(free_run / "trajectory.h5")
-    again = host_reference_start(cuag(), s2, None)[0]                    # a resumed run resolves it again
+    again = host_reference_start(cuag(), s2, None)[0]  # a resumed run resolves it again
     np.testing.assert_allclose(again.get_positions(), ref["last"])
     assert host_reference_start(cuag(), settings(protocol="frozen-host", reference=str(free_run)))[1].reference
     from superionic.potentials.lammps_potentials import lammps_available, lennard_jones
+
     if not lammps_available():
         pytest.skip("LAMMPS not installed")
     from superionic.md.lammps_engine import run_nvt_lammps
+
     t = read_trajectory(run_nvt_lammps(start, lennard_jones(["Cu", "Ag"], sigma=2.3, epsilon=0.05), s2, tmp_path))
     host = t.indices("Cu")
-    np.testing.assert_allclose(t.positions[:, host], np.broadcast_to(ref["last"][host], (t.n_frames, 28, 3)),
-                               atol=1e-4)
-    assert json.loads((tmp_path / "run.json").read_text())["settings"]["metadata"]["host_reference"][
-        "host_reference"] == "snapshot"
+    np.testing.assert_allclose(t.positions[:, host], np.broadcast_to(ref["last"][host], (t.n_frames, 28, 3)), atol=1e-4)
+    assert (
+        json.loads((tmp_path / "run.json").read_text())["settings"]["metadata"]["host_reference"]["host_reference"]
+        == "snapshot"
+    )

@@ -4,8 +4,15 @@ import numpy as np
 import pytest
 
 from superionic import units
-from superionic.analysis.qens import (GAMMA_MODELS, fit_gamma_model, fit_gamma_models, fit_qens,
-                                      fit_qens_dataset, gamma_model, qens_model)
+from superionic.analysis.qens import (
+    GAMMA_MODELS,
+    fit_gamma_model,
+    fit_gamma_models,
+    fit_qens,
+    fit_qens_dataset,
+    gamma_model,
+    qens_model,
+)
 from superionic.analysis.scattering import dynamic_structure_factor, self_intermediate_scattering
 from superionic.errors import InputError
 from superionic.neutron.instrument import GaussianResolution, TabulatedResolution
@@ -58,9 +65,15 @@ def test_error_bars_are_calibrated():
     assert 0.7 < pulls.std() < 1.35
 
 
-@pytest.mark.parametrize("name,params", [("fick", {"D": 0.8}), ("chudley_elliott", {"tau": 2.0, "l": 2.5}),
-                                         ("singwi_sjolander", {"D": 0.8, "tau0": 1.5}),
-                                         ("hall_ross", {"tau": 2.0, "l": 1.2})])
+@pytest.mark.parametrize(
+    "name,params",
+    [
+        ("fick", {"D": 0.8}),
+        ("chudley_elliott", {"tau": 2.0, "l": 2.5}),
+        ("singwi_sjolander", {"D": 0.8, "tau0": 1.5}),
+        ("hall_ross", {"tau": 2.0, "l": 1.2}),
+    ],
+)
 def test_gamma_models_recover_parameters(name, params):
     q = np.linspace(0.2, 2.0, 12)
     g = gamma_model(name, q, **params)
@@ -71,11 +84,14 @@ def test_gamma_models_recover_parameters(name, params):
         assert abs(r["params"][k] - v) < 4 * r["errors"][k]
         assert r["params"][k] == pytest.approx(v, rel=0.05)
     # all models tend to ħDQ² at small Q
-    d = {"fick": params.get("D"), "singwi_sjolander": params.get("D"),
-         "chudley_elliott": params.get("l", 1) ** 2 / (6 * params.get("tau", 1)),
-         "hall_ross": params.get("l", 1) ** 2 / (2 * params.get("tau", 1))}[name]
+    d = {
+        "fick": params.get("D"),
+        "singwi_sjolander": params.get("D"),
+        "chudley_elliott": params.get("l", 1) ** 2 / (6 * params.get("tau", 1)),
+        "hall_ross": params.get("l", 1) ** 2 / (2 * params.get("tau", 1)),
+    }[name]
     assert gamma_model(name, [1e-3], **params)[0] == pytest.approx(HB * d * 1e-6, rel=1e-4)
-    assert r["D"] == pytest.approx(d * 1e-4, rel=0.05)                      # cm²/s
+    assert r["D"] == pytest.approx(d * 1e-4, rel=0.05)  # cm²/s
 
 
 def test_model_comparison_prefers_true_model():
@@ -102,9 +118,9 @@ def test_lattice_random_walk_follows_chudley_elliott():
     ds = self_intermediate_scattering(traj, q, n_directions=12, max_lag=1500)
     sq = dynamic_structure_factor(ds, "F_inc", window="hann", pad=8).sel(energy=slice(-3, 3))
     fit = fit_qens_dataset(sq, "S_inc")
-    assert np.all(fit.eisf.values < 0.03)                     # no elastic part for unbounded jumps
+    assert np.all(fit.eisf.values < 0.03)  # no elastic part for unbounded jumps
     ce = fit_gamma_model("chudley_elliott", q, fit.gamma.values, fit.gamma_err.values)
-    assert ce["tau"] == pytest.approx(1.0 / rate * 1e-3, rel=0.03)   # ps
+    assert ce["tau"] == pytest.approx(1.0 / rate * 1e-3, rel=0.03)  # ps
     assert ce["l"] == pytest.approx(jump, rel=0.03)
     assert ce["D"] == pytest.approx(jump**2 / 6 / 1.0 * 1e-4, rel=0.05)
 

@@ -3,9 +3,16 @@
 import numpy as np
 import pytest
 
-from superionic.analysis.qpoints import (QSet, commensurate_qpoints, fibonacci_directions, miller_indices,
-                                         powder_directions, qpoints_from_list, reciprocal_cell,
-                                         spherical_shells)
+from superionic.analysis.qpoints import (
+    QSet,
+    commensurate_qpoints,
+    fibonacci_directions,
+    miller_indices,
+    powder_directions,
+    qpoints_from_list,
+    reciprocal_cell,
+    spherical_shells,
+)
 from superionic.errors import InputError
 
 TRICLINIC = np.array([[7.0, 0.0, 0.0], [2.0, 6.5, 0.0], [1.0, -1.5, 8.0]])
@@ -30,7 +37,7 @@ def test_commensurate_points_are_periodic_and_complete():
     g = np.stack(np.meshgrid(h, h, h, indexing="ij"), -1).reshape(-1, 3) @ reciprocal_cell(TRICLINIC)
     gn = np.linalg.norm(g, axis=1)
     assert 2 * len(q) == np.count_nonzero((gn >= 0.5) & (gn <= 2.0))
-    assert not np.any(np.all(hkl[:, None] == -hkl[None], axis=-1))          # no ±Q duplicates
+    assert not np.any(np.all(hkl[:, None] == -hkl[None], axis=-1))  # no ±Q duplicates
 
 
 def test_spherical_shells():
@@ -40,7 +47,7 @@ def test_spherical_shells():
     assert np.all(np.abs(qn - qs.q[qs.shell]) <= 0.1 + 1e-12)
     assert miller_indices(qs.vectors, TRICLINIC) is not None
     with pytest.raises(InputError):
-        spherical_shells(np.eye(3) * 5, [0.3], q_width=0.01)          # nothing near 0.3 in a 5 Å box
+        spherical_shells(np.eye(3) * 5, [0.3], q_width=0.01)  # nothing near 0.3 in a 5 Å box
     with pytest.raises(InputError):
         spherical_shells(TRICLINIC, [0.0])
 
@@ -61,4 +68,4 @@ def test_user_list_and_miller():
     with pytest.raises(InputError):
         qpoints_from_list(np.ones((2, 2)))
     with pytest.raises(InputError):
-        QSet(np.ones((2, 3)), np.array([0, 0]), np.array([1.0, 2.0]))   # empty shell
+        QSet(np.ones((2, 3)), np.array([0, 0]), np.array([1.0, 2.0]))  # empty shell

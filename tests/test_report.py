@@ -5,26 +5,32 @@ import json
 import numpy as np
 import pytest
 
-from superionic.workflow.findings import findings
-
 from superionic import synthetic
+from superionic.report.html import write_report
 from superionic.results import write_json
 from superionic.trajectory import Trajectory, write_h5md
 from superionic.workflow import StudyConfig
+from superionic.workflow.findings import findings
 from superionic.workflow.study import Run, run_analysis_stage
-from superionic.report.html import write_report
 
 
 def _mixed(temp, gamma, seed):
     """Diffusing Li (Langevin) + vibrating P and S (Einstein oscillators) at one temperature."""
-    li = synthetic.langevin_particles(n_atoms=24, n_frames=1500, dt=4.0, gamma=gamma, temperature=temp,
-                                      box=10.0, seed=seed)
-    host = synthetic.harmonic_oscillators([5.0, 9.0], n_per_frequency=8, n_frames=1500, dt=4.0,
-                                          temperature=temp, box=10.0, seed=seed)
-    return Trajectory(positions=np.concatenate([li.positions, host.positions], axis=1), cells=np.eye(3) * 10.0,
-                      symbols=li.symbols + host.symbols, dt=4.0,
-                      velocities=np.concatenate([li.velocities, host.velocities], axis=1),
-                      masses=np.concatenate([li.masses, host.masses]), metadata={"temperature": temp})
+    li = synthetic.langevin_particles(
+        n_atoms=24, n_frames=1500, dt=4.0, gamma=gamma, temperature=temp, box=10.0, seed=seed
+    )
+    host = synthetic.harmonic_oscillators(
+        [5.0, 9.0], n_per_frequency=8, n_frames=1500, dt=4.0, temperature=temp, box=10.0, seed=seed
+    )
+    return Trajectory(
+        positions=np.concatenate([li.positions, host.positions], axis=1),
+        cells=np.eye(3) * 10.0,
+        symbols=li.symbols + host.symbols,
+        dt=4.0,
+        velocities=np.concatenate([li.velocities, host.velocities], axis=1),
+        masses=np.concatenate([li.masses, host.masses]),
+        metadata={"temperature": temp},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +47,14 @@ def study(tmp_path_factory):
     runs.append(Run(600.0, "frozen-host", p))
     cfg = StudyConfig(name="synthetic", temperatures=[600.0, 900.0], output=str(out))
     results = run_analysis_stage(cfg, runs, out)
-    summary = {"config": cfg.model_dump(), "potential": {"name": "synthetic", "source": "test"},
-               "findings": findings(results), "results": results, "versions": {"superionic": "test"}, "timings": {}}
+    summary = {
+        "config": cfg.model_dump(),
+        "potential": {"name": "synthetic", "source": "test"},
+        "findings": findings(results),
+        "results": results,
+        "versions": {"superionic": "test"},
+        "timings": {},
+    }
     write_json(out / "summary.json", summary)
     return out, results, write_report(out, summary)
 
@@ -54,7 +66,10 @@ def test_numbers_follow_the_physics(study):
         d = results[label]["diffusion"]["Li"]
         assert abs(d["D"] - exact) < 4 * d["D_err"] + 0.05 * exact
         v = results[label]["vdos"]
-        assert v["Li"]["classification"] == "diffusive" and v["Li"]["g0_resolved"] and v["Li"]["g0"] > 0, (label, v["Li"])
+        assert v["Li"]["classification"] == "diffusive" and v["Li"]["g0_resolved"] and v["Li"]["g0"] > 0, (
+            label,
+            v["Li"],
+        )
         # D from g(0) agrees with the MSD route within the stated errors
         assert abs(v["Li"]["D_from_g0"] - d["D"]) < 3 * np.hypot(v["Li"]["D_from_g0_err"], d["D_err"])
         # vibrating host: g(0) consistent with zero, given as a small upper bound, never negative
@@ -76,10 +91,17 @@ def test_report_is_complete_and_self_contained(study):
     text = report.read_text()
     assert text.count("data:image/png;base64,") >= 6
     assert "extrapolated" in text and "E<sub>a</sub>" in text
-    assert "src='http" not in text and 'src="http' not in text      # nothing fetched by the page
+    assert "src='http" not in text and 'src="http' not in text  # nothing fetched by the page
     assert "Neutron scattering" in text and "Phonon-induced enhancement" in text
     assert text.index("What this study found") < text.index("Key results")
-    for name in ("T600K_vdos.nc", "T900K_diffusion.nc", "T600K_conductivity.nc", "arrhenius.nc",
-                 "T600K_gdos.nc", "T900K_fqt.nc", "T900K_sqe.nc"):
+    for name in (
+        "T600K_vdos.nc",
+        "T900K_diffusion.nc",
+        "T600K_conductivity.nc",
+        "arrhenius.nc",
+        "T600K_gdos.nc",
+        "T900K_fqt.nc",
+        "T900K_sqe.nc",
+    ):
         assert (out / "analysis" / name).exists()
     json.loads((out / "summary.json").read_text())

@@ -3,7 +3,6 @@ a failed run does not sink a study, studies keep their outputs consistent with t
 name their material, and kill -9 at random moments (MD and study) loses nothing."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -41,19 +40,23 @@ def cuag():
 @pytest.fixture
 def poscar(tmp_path):
     import ase.io
+
     p = tmp_path / "CuAg.vasp"
     ase.io.write(p, cuag(), format="vasp")
     return p
 
 
 def cli(*args, cwd=None, timeout=120):
-    return subprocess.run([sys.executable, "-m", "superionic", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "superionic", *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=cwd
+    )
 
 
 def invoke(*args):
     from typer.testing import CliRunner
+
     from superionic.cli import app
+
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
@@ -65,6 +68,7 @@ def hold_lock(folder):
 
 # -- locks ---------------------------------------------------------------------------------------------
 
+
 def test_a_locked_folder_is_refused_and_a_killed_holder_does_not_block(tmp_path, poscar):
     run = tmp_path / "run"
     holder = hold_lock(run)
@@ -73,8 +77,9 @@ def test_a_locked_folder_is_refused_and_a_killed_holder_does_not_block(tmp_path,
             with folder_lock(run):
                 pass
         # a second `superionic md` into the folder: one line naming the holder, exit 1, nothing written
-        res = cli("md", poscar, "-T", "300", "--potential", "emt", "--steps", "10", "--equilibration", "0",
-                  "--out", run)
+        res = cli(
+            "md", poscar, "-T", "300", "--potential", "emt", "--steps", "10", "--equilibration", "0", "--out", run
+        )
         assert res.returncode != 0 and "Traceback" not in res.stderr
         assert res.stderr.strip().count("\n") == 0 and f"in use by pid {holder.pid}" in res.stderr
         assert not (run / "run.json").exists()
@@ -87,7 +92,7 @@ def test_a_locked_folder_is_refused_and_a_killed_holder_does_not_block(tmp_path,
     # the lock file stays behind, but a dead holder's flock went with it
     assert (run / ".lock").exists()
     with folder_lock(run):
-        with folder_lock(run):             # re-entrant within one process
+        with folder_lock(run):  # re-entrant within one process
             pass
     with folder_lock(run):
         pass
@@ -99,14 +104,14 @@ MD = ["-T", "300", "--potential", "emt", "--steps", "20", "--stride", "5", "--eq
 
 
 def test_md_never_replaces_a_finished_run_without_overwrite(tmp_path, poscar, monkeypatch):
-    monkeypatch.chdir(tmp_path)                          # the default folder md-run, too
+    monkeypatch.chdir(tmp_path)  # the default folder md-run, too
     for out in ([], ["--out", "elsewhere"]):
         folder = tmp_path / (out[1] if out else "md-run")
         res = invoke("md", poscar, *MD, *out)
         assert res.exit_code == 0, res.output
         traj = folder / "trajectory.h5"
         mtime = traj.stat().st_mtime_ns
-        res = invoke("md", poscar, *MD, *out)            # same settings: kept, not run again
+        res = invoke("md", poscar, *MD, *out)  # same settings: kept, not run again
         assert res.exit_code == 0 and "kept" in res.output and traj.stat().st_mtime_ns == mtime
         res = invoke("md", poscar, *MD, "--steps", "30", "--seed", "4", *out)
         assert res.exit_code == 1 and isinstance(res.exception, InputError)
@@ -121,20 +126,31 @@ def test_md_never_replaces_a_finished_run_without_overwrite(tmp_path, poscar, mo
 
 def test_md_resume_refuses_other_settings_and_an_unfinished_run_needs_resume(tmp_path, poscar):
     from superionic.potentials import get_potential
+
     spec = get_potential("emt")
     run = tmp_path / "run"
-    s = MDSettings(temperature=300, steps=40, dt=2.0, stride=5, equilibration_steps=10, chunk=2,
-                   production_friction=0.001, metadata={"material": str(poscar), "supercell": "1x1x1"})
+    s = MDSettings(
+        temperature=300,
+        steps=40,
+        dt=2.0,
+        stride=5,
+        equilibration_steps=10,
+        chunk=2,
+        production_friction=0.001,
+        metadata={"material": str(poscar), "supercell": "1x1x1"},
+    )
 
     def stop(step, total, temp):
         if step >= 20:
             raise RuntimeError("killed")
+
     with pytest.raises(RuntimeError):
         run_nvt(cuag(), spec.make(), s, run, potential=spec.identity(), progress=stop)
     assert (run / "checkpoint.npz").exists()
     # the same command again does not restart the unfinished run: it says how to continue it
-    res = invoke("md", poscar, "-T", "300", "--potential", "emt", "--steps", "40", "--equilibration", "10",
-                 "--out", run)
+    res = invoke(
+        "md", poscar, "-T", "300", "--potential", "emt", "--steps", "40", "--equilibration", "10", "--out", run
+    )
     assert res.exit_code == 1 and "unfinished run" in str(res.exception) and "--resume" in str(res.exception)
     # --resume with options that contradict the stored run: refused, each named
     res = invoke("md", "--resume", run, "--steps", "80", "-T", "500")
@@ -153,22 +169,23 @@ def test_md_resume_refuses_other_settings_and_an_unfinished_run_needs_resume(tmp
 
 def test_run_nvt_keeps_or_refuses_a_finished_run(tmp_path):
     from ase.calculators.emt import EMT
+
     s = MDSettings(temperature=300, steps=20, stride=5, chunk=2, seed=1)
     p = run_nvt(cuag(), EMT(), s, tmp_path)
     mtime = p.stat().st_mtime_ns
-    assert run_nvt(cuag(), EMT(), s, tmp_path) == p and p.stat().st_mtime_ns == mtime   # same settings: kept
+    assert run_nvt(cuag(), EMT(), s, tmp_path) == p and p.stat().st_mtime_ns == mtime  # same settings: kept
     other = MDSettings(temperature=400, steps=20, stride=5, chunk=2, seed=1)
     with pytest.raises(InputError, match="temperature 300 → 400"):
         run_nvt(cuag(), EMT(), other, tmp_path)
     with pytest.raises(InputError, match="not extended"):
-        run_nvt(cuag(), EMT(), MDSettings(temperature=300, steps=40, stride=5, chunk=2, seed=1), tmp_path,
-                resume=True)
+        run_nvt(cuag(), EMT(), MDSettings(temperature=300, steps=40, stride=5, chunk=2, seed=1), tmp_path, resume=True)
     assert p.stat().st_mtime_ns == mtime
     run_nvt(cuag(), EMT(), other, tmp_path, overwrite=True)
     assert json.loads((tmp_path / "run.json").read_text())["settings"]["temperature"] == 400
 
 
 # -- studies -------------------------------------------------------------------------------------------
+
 
 def fake_md(fail=None, calls=None):
     """Stands in for run_md: a finished run of 120 frames of a random walk (cheap to analyse); `fail` maps
@@ -189,21 +206,32 @@ def fake_md(fail=None, calls=None):
             w.append(5 * i, atoms.get_positions() + steps[i], np.asarray(atoms.cell), rng.normal(0, 0.01, (32, 3)))
         w.close()
         from dataclasses import asdict
-        _atomic_json(folder / "run.json", {"settings": asdict(settings), "potential": {"name": spec.name},
-                                           "status": "done"})
+
+        _atomic_json(
+            folder / "run.json", {"settings": asdict(settings), "potential": {"name": spec.name}, "status": "done"}
+        )
         return folder / "trajectory.h5"
+
     return run_md
 
 
 def study(poscar, out, **kw):
-    base = dict(name="t", material=str(poscar), potential="emt", temperatures=[600], mobile_species="Ag",
-                md={"steps": 600, "stride": 5, "equilibration_steps": 0}, analyses=["diffusion"], output=str(out))
+    base = dict(
+        name="t",
+        material=str(poscar),
+        potential="emt",
+        temperatures=[600],
+        mobile_species="Ag",
+        md={"steps": 600, "stride": 5, "equilibration_steps": 0},
+        analyses=["diffusion"],
+        output=str(out),
+    )
     return StudyConfig(**{**base, **kw})
 
 
-def test_study_refuses_to_replace_finished_runs_and_moves_them_aside_with_overwrite(tmp_path, poscar,
-                                                                                     monkeypatch):
+def test_study_refuses_to_replace_finished_runs_and_moves_them_aside_with_overwrite(tmp_path, poscar, monkeypatch):
     from superionic.workflow.study import run_md_stage
+
     calls: list = []
     monkeypatch.setattr("superionic.md.run_md", fake_md(calls=calls))
     out = tmp_path / "s"
@@ -235,6 +263,7 @@ def test_a_suppressed_run_goes_stale_with_its_free_run(tmp_path, poscar, monkeyp
     """md.steps changes only the free run's cache key when suppressed_steps is set; the frozen-host run built
     on the old free run must not be reused silently."""
     from superionic.workflow.study import run_md_stage
+
     calls: list = []
     monkeypatch.setattr("superionic.md.run_md", fake_md(calls=calls))
     monkeypatch.setattr("superionic.md.run.host_reference_start", lambda atoms, settings, calc: (atoms, settings))
@@ -244,7 +273,7 @@ def test_a_suppressed_run_goes_stale_with_its_free_run(tmp_path, poscar, monkeyp
     run_md_stage(cfg, out)
     assert calls == ["T600K", "T600K-frozen-host"]
     longer_free = study(poscar, out, protocols=["free", "frozen-host"], md={**md, "steps": 700})
-    assert cfg.md_hash("frozen-host") == longer_free.md_hash("frozen-host")     # the gap this closes
+    assert cfg.md_hash("frozen-host") == longer_free.md_hash("frozen-host")  # the gap this closes
     with pytest.raises(InputError, match=r"T600K-frozen-host: its free run T600K now has other settings"):
         run_md_stage(longer_free, out)
     replaced: list = []
@@ -254,13 +283,13 @@ def test_a_suppressed_run_goes_stale_with_its_free_run(tmp_path, poscar, monkeyp
 
 
 def test_failed_runs_do_not_sink_the_study(tmp_path, poscar, monkeypatch):
-    fail = {"T900K": InputError("host reference refused: PS4 units rotated"),
-            "T600K-frozen-host": RuntimeError("boom")}
+    fail = {"T900K": InputError("host reference refused: PS4 units rotated"), "T600K-frozen-host": RuntimeError("boom")}
     monkeypatch.setattr("superionic.md.run_md", fake_md(fail))
     out = tmp_path / "s"
     cfg = study(poscar, out, temperatures=[600, 900], protocols=["free", "frozen-host"])
     p = tmp_path / "s.yaml"
     import yaml
+
     p.write_text(yaml.safe_dump(cfg.model_dump()))
     res = invoke("run", p)
     assert res.exit_code == 1
@@ -271,7 +300,7 @@ def test_failed_runs_do_not_sink_the_study(tmp_path, poscar, monkeypatch):
     assert failed["T900K"]["reason"] == "host reference refused: PS4 units rotated"
     assert "free run T900K" in failed["T900K-frozen-host"]["reason"]
     assert failed["T600K-frozen-host"]["reason"] == "RuntimeError: boom" and "traceback" in failed["T600K-frozen-host"]
-    assert list(summary["results"]) == ["T600K"]                      # the finished run is analysed
+    assert list(summary["results"]) == ["T600K"]  # the finished run is analysed
     html = (out / "report.html").read_text()
     assert "Failed runs" in html and "PS4 units rotated" in html
 
@@ -285,34 +314,64 @@ def test_rerun_keeps_outputs_consistent_with_the_summary(tmp_path, poscar, monke
     run_study(study(poscar, out, temperatures=[600], analyses=["diffusion"]))
     summary = json.loads((out / "summary.json").read_text())
     names = {p.name for p in (out / "analysis").glob("*.nc")}
-    assert names == {"T600K_diffusion.nc", "T600K_conductivity.nc"}              # what the summary describes
-    assert set(summary["removed_stale_outputs"]) >= {"analysis/T900K_diffusion.nc", "analysis/T600K_vdos.nc",
-                                                     "analysis/arrhenius.nc"}
+    assert names == {"T600K_diffusion.nc", "T600K_conductivity.nc"}  # what the summary describes
+    assert set(summary["removed_stale_outputs"]) >= {
+        "analysis/T900K_diffusion.nc",
+        "analysis/T600K_vdos.nc",
+        "analysis/arrhenius.nc",
+    }
     assert summary["md_runs_not_in_study"] == ["md/T900K"] and (out / "md" / "T900K" / "trajectory.h5").exists()
     assert summary["failed_runs"] == [] and list(summary["results"]) == ["T600K"]
 
 
 def test_study_file_must_name_material_and_temperatures(tmp_path):
     p = tmp_path / "s.yaml"
-    for text, missing in (("", "empty"), ("# nothing\n", "empty"), ("temperatures: [600]\n", "missing material"),
-                          ("material: Li6PS5Cl\n", "missing temperatures"),
-                          ("name: x\n", "missing material and temperatures")):
+    for text, missing in (
+        ("", "empty"),
+        ("# nothing\n", "empty"),
+        ("temperatures: [600]\n", "missing material"),
+        ("material: Li6PS5Cl\n", "missing temperatures"),
+        ("name: x\n", "missing material and temperatures"),
+    ):
         p.write_text(text)
         with pytest.raises(InputError, match=missing):
             load_config(p)
     p.write_text("material: Li6PS5Cl\ntemperatures: [600]\n")
     assert load_config(p).material == "Li6PS5Cl"
     p.write_text("")
-    res = invoke("run", p)                       # nothing runs, no output folder is made
+    res = invoke("run", p)  # nothing runs, no output folder is made
     assert res.exit_code == 1 and "is empty" in str(res.exception) and not (tmp_path / "results").exists()
 
 
 # -- kill -9 at random moments ---------------------------------------------------------------------------
 
+
 def _md_command(poscar, out, steps):
-    return [sys.executable, "-m", "superionic", "md", str(poscar), "-T", "500", "--potential", "emt", "--steps",
-            str(steps), "--stride", "1", "--dt", "4", "--equilibration", "20", "--friction", "0.01", "--seed", "7",
-            "--out", str(out)]
+    return [
+        sys.executable,
+        "-m",
+        "superionic",
+        "md",
+        str(poscar),
+        "-T",
+        "500",
+        "--potential",
+        "emt",
+        "--steps",
+        str(steps),
+        "--stride",
+        "1",
+        "--dt",
+        "4",
+        "--equilibration",
+        "20",
+        "--friction",
+        "0.01",
+        "--seed",
+        "7",
+        "--out",
+        str(out),
+    ]
 
 
 def _wait_for(path, proc, limit=120.0):
@@ -328,8 +387,9 @@ def _kill_md_at_random_moments(tmp_path, poscar, kills, steps, seed):
 
     spec = get_potential("emt")
     ref = tmp_path / "ref"
-    s = MDSettings(temperature=500, steps=steps, dt=4.0, stride=1, equilibration_steps=20, seed=7,
-                   production_friction=0.01)
+    s = MDSettings(
+        temperature=500, steps=steps, dt=4.0, stride=1, equilibration_steps=20, seed=7, production_friction=0.01
+    )
     t0 = time.time()
     run_nvt(build_material(str(poscar), "1x1x1"), spec.make(), s, ref, potential=spec.identity())
     duration = time.time() - t0
@@ -338,22 +398,25 @@ def _kill_md_at_random_moments(tmp_path, poscar, kills, steps, seed):
     again = [sys.executable, "-m", "superionic", "md", "--resume", str(run)]
     for k in range(kills):
         # as a user would: the same command while there is no run.json yet, --resume after that
-        proc = subprocess.Popen(again if (run / "run.json").exists() else fresh, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
-        if k == 0:       # the first kill surely lands in production: after the first checkpoint
+        proc = subprocess.Popen(
+            again if (run / "run.json").exists() else fresh,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        if k == 0:  # the first kill surely lands in production: after the first checkpoint
             _wait_for(run / "checkpoint.npz", proc)
             time.sleep(rng.uniform(0.0, 0.3))
-        else:            # the others anywhere: start-up, equilibration, production, the end
+        else:  # the others anywhere: start-up, equilibration, production, the end
             time.sleep(rng.uniform(0.2, 1.5 + 1.5 * duration / kills))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
         _, err = proc.communicate()
-        assert "in use" not in err, err                          # a killed holder's lock never blocks
-    res = subprocess.run(again if (run / "run.json").exists() else fresh, capture_output=True, text=True,
-                         timeout=300)
+        assert "in use" not in err, err  # a killed holder's lock never blocks
+    res = subprocess.run(again if (run / "run.json").exists() else fresh, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     a, b = read_trajectory(ref / "trajectory.h5"), read_trajectory(run / "trajectory.h5")
-    np.testing.assert_array_equal(b.steps, np.arange(steps))    # no frame lost or duplicated
+    np.testing.assert_array_equal(b.steps, np.arange(steps))  # no frame lost or duplicated
     np.testing.assert_allclose(b.positions, a.positions, atol=2e-4)
     np.testing.assert_allclose(b.velocities, a.velocities, atol=2e-5)
     np.testing.assert_array_equal(read_thermo(run)["step"], np.arange(steps))
@@ -372,13 +435,15 @@ def test_md_killed_many_times_resumes_to_the_uninterrupted_run(tmp_path, poscar)
 
 def test_study_killed_midway_completes_with_a_consistent_summary(tmp_path, poscar):
     import yaml
+
     out = tmp_path / "s"
     cfg = study(poscar, out, md={"steps": 400, "stride": 2, "equilibration_steps": 10})
     p = tmp_path / "s.yaml"
     p.write_text(yaml.safe_dump(cfg.model_dump()))
-    proc = subprocess.Popen([sys.executable, "-m", "superionic", "run", str(p)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    _wait_for(out / "md" / "T600K" / "checkpoint.npz", proc)       # in production, then MD, analysis or report
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "superionic", "run", str(p)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    _wait_for(out / "md" / "T600K" / "checkpoint.npz", proc)  # in production, then MD, analysis or report
     time.sleep(np.random.default_rng().uniform(0.0, 2.0))
     assert proc.poll() is None or (out / "summary.json").exists()
     proc.send_signal(signal.SIGKILL)

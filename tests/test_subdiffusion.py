@@ -9,32 +9,49 @@ from superionic.workflow.findings import findings
 
 def _ds(msd, dt=10.0, n_atoms=200):
     t = np.arange(len(msd)) * dt
-    return xr.Dataset({"msd": (("species", "time"), msd[None]), "n_atoms": ("species", [n_atoms])},
-                      coords={"species": ["Li"], "time": t}, attrs={"n_frames": 2 * len(msd)})
+    return xr.Dataset(
+        {"msd": (("species", "time"), msd[None]), "n_atoms": ("species", [n_atoms])},
+        coords={"species": ["Li"], "time": t},
+        attrs={"n_frames": 2 * len(msd)},
+    )
 
 
 def test_concave_caged_msd_bounds_d_from_above():
-    t = np.arange(15000) * 10.0                                  # 150 ps of lags
-    d_true = 1e-5                                                # Å²/fs (1e-6 cm²/s)
-    msd = 6 * d_true * t + 12.0 * (1 - np.exp(-t / 40000.0))     # cage filling over 40 ps on top of diffusion
+    t = np.arange(15000) * 10.0  # 150 ps of lags
+    d_true = 1e-5  # Å²/fs (1e-6 cm²/s)
+    msd = 6 * d_true * t + 12.0 * (1 - np.exp(-t / 40000.0))  # cage filling over 40 ps on top of diffusion
     b = late_slope_bound(_ds(msd), "Li")
     assert b["valid"]
     assert np.all(np.diff(b["slopes"]) < 0)
-    assert d_true * 0.1 <= b["D_upper"] <= 4 * d_true * 0.1     # cm²/s: above the truth, within a factor 4
+    assert d_true * 0.1 <= b["D_upper"] <= 4 * d_true * 0.1  # cm²/s: above the truth, within a factor 4
 
 
 def test_convex_msd_gives_no_bound():
     t = np.arange(15000) * 10.0
-    msd = 6e-4 * t**2 / (t + 60000.0)                          # slope still rising: a crossover not reached
+    msd = 6e-4 * t**2 / (t + 60000.0)  # slope still rising: a crossover not reached
     b = late_slope_bound(_ds(msd, n_atoms=5000), "Li")
     assert not b["valid"] and np.isnan(b["D_upper"]) and "rises" in b["reason"]
 
 
 def test_enhancement_bound_in_the_findings():
-    row = {"temperature_K": 400.0, "protocol": "frozen-host", "species": "Li", "D_free": 1.1e-5, "D_free_err": 7e-7,
-           "D_suppressed": 7e-7, "D_suppressed_err": 2e-6, "ratio": 15.0, "ratio_err": 40.0, "windows_diffusive": False,
-           "host_reference": "mean", "D_suppressed_upper": 1.0e-6, "ratio_lower": 9.6}
-    results = {"T400K": {"temperature_K": 400.0, "protocol": "free", "duration_ps": 25.0},
-               "series": {"phonon_enhancement": {"T400K-frozen-host": row}}}
+    row = {
+        "temperature_K": 400.0,
+        "protocol": "frozen-host",
+        "species": "Li",
+        "D_free": 1.1e-5,
+        "D_free_err": 7e-7,
+        "D_suppressed": 7e-7,
+        "D_suppressed_err": 2e-6,
+        "ratio": 15.0,
+        "ratio_err": 40.0,
+        "windows_diffusive": False,
+        "host_reference": "mean",
+        "D_suppressed_upper": 1.0e-6,
+        "ratio_lower": 9.6,
+    }
+    results = {
+        "T400K": {"temperature_K": 400.0, "protocol": "free", "duration_ps": 25.0},
+        "series": {"phonon_enhancement": {"T400K-frozen-host": row}},
+    }
     enh = next(r for r in findings(results)["rows"] if "order of magnitude" in r["claim"])
     assert "≥ 9.6" in enh["ours"] and enh["verdict"] == "partly"

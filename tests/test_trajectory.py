@@ -53,7 +53,7 @@ def _frames(n=7, with_time=True):
     out = []
     for i in range(n):
         a = Atoms("Li2S", positions=rng.random((3, 3)) * 4, cell=np.eye(3) * 4, pbc=True)
-        a.set_velocities(rng.normal(size=(3, 3)) / ase.units.fs * 0.01)   # 0.01 Å/fs scale
+        a.set_velocities(rng.normal(size=(3, 3)) / ase.units.fs * 0.01)  # 0.01 Å/fs scale
         if with_time:
             a.info["time"] = 5.0 * i
         out.append(a)

@@ -7,8 +7,17 @@ import numpy as np
 import pytest
 
 from superionic.analysis.lowfreq import analyse_lowfreq
-from superionic.analysis.vdos import (FiniteDifferenceWarning, VACFAccumulator, bonded_groups, vacf, vacf_fast,
-                                      vacf_reference, vdos, vdos_from_chunks, vdos_summary)
+from superionic.analysis.vdos import (
+    FiniteDifferenceWarning,
+    VACFAccumulator,
+    bonded_groups,
+    vacf,
+    vacf_fast,
+    vacf_reference,
+    vdos,
+    vdos_from_chunks,
+    vdos_summary,
+)
 from superionic.errors import InputError
 from superionic.synthetic import harmonic_oscillators, langevin_diffusion_coefficient, langevin_particles
 from superionic.trajectory.model import Trajectory
@@ -59,12 +68,12 @@ def test_einstein_peak_and_normalisation():
     nu = ds.frequency.values
     i = int(np.argmax(g))
     # parabolic interpolation of the peak
-    y0, y1, y2 = g[i - 1:i + 2]
+    y0, y1, y2 = g[i - 1 : i + 2]
     peak = nu[i] + 0.5 * (y0 - y2) / (y0 - 2 * y1 + y2) * (nu[1] - nu[0])
     assert abs(peak / nu0 - 1) < 0.005
     assert abs(np.trapezoid(g, nu) - 1) < 0.005
     assert abs(float(ds.integral.sel(species="P")) - 1) < 0.005
-    assert abs(float(ds.kinetic_temperature.sel(species="P")) / 300 - 1) < 0.4   # 96 fixed-amplitude dof
+    assert abs(float(ds.kinetic_temperature.sel(species="P")) / 300 - 1) < 0.4  # 96 fixed-amplitude dof
     assert {ds[k].attrs["units"] for k in ds.data_vars} and all("units" in ds[c].attrs for c in ds.coords)
 
 
@@ -93,10 +102,15 @@ def test_mixed_trajectory_recovers_both_species():
     gamma, temp = 0.02, 600.0
     li = langevin_particles(n_atoms=96, n_frames=12000, dt=1.0, stride=5, gamma=gamma, temperature=temp, seed=3)
     osc = harmonic_oscillators([6.0], n_per_frequency=32, n_frames=12000, dt=5.0, temperature=temp, seed=4)
-    traj = Trajectory(positions=np.concatenate([li.positions, osc.positions], axis=1), cells=np.eye(3) * 20,
-                      symbols=li.symbols + osc.symbols, dt=5.0,
-                      velocities=np.concatenate([li.velocities, osc.velocities], axis=1),
-                      masses=np.concatenate([li.masses, osc.masses]), metadata={"temperature": temp})
+    traj = Trajectory(
+        positions=np.concatenate([li.positions, osc.positions], axis=1),
+        cells=np.eye(3) * 20,
+        symbols=li.symbols + osc.symbols,
+        dt=5.0,
+        velocities=np.concatenate([li.velocities, osc.velocities], axis=1),
+        masses=np.concatenate([li.masses, osc.masses]),
+        metadata={"temperature": temp},
+    )
     ds = vdos(traj, max_lag=2000)
     s = vdos_summary(ds, n_boot=60)
     d_ref = langevin_diffusion_coefficient(temp, 6.94, gamma)
@@ -120,14 +134,15 @@ def test_central_differences_warn_and_keep_green_kubo():
     assert ds_fd.attrs["velocities"].startswith("central")
     d_fd = analyse_lowfreq(ds_fd, "Li", n_boot=0)["D_at_zero"]
     d = analyse_lowfreq(ds, "Li", n_boot=0)["D_at_zero"]
-    assert abs(d_fd / d - 1) < 0.03          # Green–Kubo integral is unaffected by the differencing
+    assert abs(d_fd / d - 1) < 0.03  # Green–Kubo integral is unaffected by the differencing
     assert float(ds_fd.kinetic_temperature[0]) < float(ds.kinetic_temperature[0])
 
 
 def test_chunked_central_differences_match_in_memory():
     traj = harmonic_oscillators([4.0], n_per_frequency=8, n_frames=900, dt=5.0)
-    traj = Trajectory(positions=np.mod(traj.positions, 20.0), cells=traj.cells, symbols=traj.symbols, dt=5.0,
-                      masses=traj.masses)
+    traj = Trajectory(
+        positions=np.mod(traj.positions, 20.0), cells=traj.cells, symbols=traj.symbols, dt=5.0, masses=traj.masses
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FiniteDifferenceWarning)
         a = vdos(traj, max_lag=200)

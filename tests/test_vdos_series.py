@@ -2,12 +2,11 @@
 
 import numpy as np
 import pytest
+from vdos_models import spectrum_trajectory
 
 from superionic.analysis.vdos import vdos
 from superionic.analysis.vdos_series import crossover_temperature, vdos_series
 from superionic.errors import InputError
-
-from vdos_models import spectrum_trajectory
 
 
 def test_crossover_linear_interpolation_and_error():
@@ -21,11 +20,15 @@ def test_crossover_linear_interpolation_and_error():
 
 def test_series_from_synthetic_spectra():
     # Debye-like at low T turning into liquid-like (∝ ν) at high T
-    shapes = {100.0: lambda nu: nu ** 2 * np.exp(-(nu / 3) ** 2),
-              300.0: lambda nu: (0.4 * nu + nu ** 2) * np.exp(-(nu / 3) ** 2),
-              500.0: lambda nu: nu * np.exp(-(nu / 3) ** 2)}
-    dss = [vdos(spectrum_trajectory(f, n_atoms=64, n_frames=4096, dt=10.0, temperature=t, seed=i))
-           for i, (t, f) in enumerate(shapes.items())]
+    shapes = {
+        100.0: lambda nu: nu**2 * np.exp(-((nu / 3) ** 2)),
+        300.0: lambda nu: (0.4 * nu + nu**2) * np.exp(-((nu / 3) ** 2)),
+        500.0: lambda nu: nu * np.exp(-((nu / 3) ** 2)),
+    }
+    dss = [
+        vdos(spectrum_trajectory(f, n_atoms=64, n_frames=4096, dt=10.0, temperature=t, seed=i))
+        for i, (t, f) in enumerate(shapes.items())
+    ]
     out = vdos_series(dss[::-1], n_boot=60, fit_window=(0.05, 0.6))
     assert list(out.temperature.values) == [100.0, 300.0, 500.0]
     n = out.exponent.sel(name="P").values

@@ -17,6 +17,7 @@ from superionic.workflow import StudyConfig, load_config, run_study
 def no_network(monkeypatch):
     def refuse(*args, **kwargs):
         raise OSError("network disabled in this test")
+
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -28,14 +29,19 @@ def test_embedded_potential_loads_offline(no_network):
     atoms.calc = make_calculator("chgnet")
     e = atoms.get_potential_energy()
     f = atoms.get_forces()
-    assert np.isfinite(e) and -6.0 < e / len(atoms) < -2.0      # eV/atom, a bound sulfide
-    assert f.shape == (52, 3) and np.abs(f.sum(axis=0)).max() < 1e-3   # Newton's third law
+    assert np.isfinite(e) and -6.0 < e / len(atoms) < -2.0  # eV/atom, a bound sulfide
+    assert f.shape == (52, 3) and np.abs(f.sum(axis=0)).max() < 1e-3  # Newton's third law
 
 
 def test_tiny_study_end_to_end(tmp_path, no_network):
-    cfg = StudyConfig(name="tiny", temperatures=[700.0], protocols=["frozen-host"],
-                      md={"steps": 60, "stride": 2, "equilibration_steps": 10}, output=str(tmp_path / "out"))
-    assert cfg.protocols == ["free", "frozen-host"]        # the free run comes first: it is the reference
+    cfg = StudyConfig(
+        name="tiny",
+        temperatures=[700.0],
+        protocols=["frozen-host"],
+        md={"steps": 60, "stride": 2, "equilibration_steps": 10},
+        output=str(tmp_path / "out"),
+    )
+    assert cfg.protocols == ["free", "frozen-host"]  # the free run comes first: it is the reference
     report = run_study(cfg)
     out = tmp_path / "out"
     assert report == out / "report.html"
@@ -49,6 +55,7 @@ def test_tiny_study_end_to_end(tmp_path, no_network):
     assert set(ds.species.values) == {"Li", "P", "S", "Cl"}
     # frozen host: P, S, Cl never move; Li does; the enhancement ratio is reported
     from superionic.trajectory import read_trajectory
+
     frozen = read_trajectory(out / "md" / "T700K-frozen-host" / "trajectory.h5")
     host = np.array([s != "Li" for s in frozen.symbols])
     assert np.ptp(frozen.positions[:, host], axis=0).max() < 1e-5
@@ -81,15 +88,26 @@ def test_bad_study_file(tmp_path):
 
 # -- cache keys, host references and the tethered stiffness scan ----------------------------------------
 
-DING = {"name": "x", "material": "Li6PS5Cl", "supercell": "2x2x2", "potential": "li6ps5cl-snap",
-        "temperatures": [400, 700], "md": {"steps": 12500, "stride": 5, "equilibration_steps": 2500},
-        "protocols": ["free", "frozen-host", "tethered"], "tether_stiffness": 0.5}
+DING = {
+    "name": "x",
+    "material": "Li6PS5Cl",
+    "supercell": "2x2x2",
+    "potential": "li6ps5cl-snap",
+    "temperatures": [400, 700],
+    "md": {"steps": 12500, "stride": 5, "equilibration_steps": 2500},
+    "protocols": ["free", "frozen-host", "tethered"],
+    "tether_stiffness": 0.5,
+}
 
 
 def test_md_hash_of_existing_runs_is_unchanged():
     """The cache keys of runs made before host_reference and stiffness scans existed (pinned values)."""
-    pins = {"free": "7282349aa5766628", "frozen-host": "cd79ff000ff4436b", "tethered": "a6ebff410e4e200a",
-            "rigid-anions": "870e5b5755b3f38f"}
+    pins = {
+        "free": "7282349aa5766628",
+        "frozen-host": "cd79ff000ff4436b",
+        "tethered": "a6ebff410e4e200a",
+        "rigid-anions": "870e5b5755b3f38f",
+    }
     for cfg in (StudyConfig(), StudyConfig(host_reference="mean"), StudyConfig(tether_stiffness=1)):
         assert {p: cfg.md_hash(p) for p in pins} == pins
     ding = {"free": "c3f5fdca6940231e", "frozen-host": "35d857aa04d7bd64", "tethered": "1df4696c43f96b54"}
@@ -109,13 +127,18 @@ def test_md_hash_of_existing_runs_is_unchanged():
 
 def test_study_file_takes_a_stiffness_list_and_a_host_reference(tmp_path):
     p = tmp_path / "s.yaml"
-    p.write_text("material: Li6PS5Cl\ntemperatures: [500]\n"
-                 "protocols: [frozen-host, tethered]\ntether_stiffness: [0.5, 2]\nhost_reference: auto\n")
+    p.write_text(
+        "material: Li6PS5Cl\ntemperatures: [500]\n"
+        "protocols: [frozen-host, tethered]\ntether_stiffness: [0.5, 2]\nhost_reference: auto\n"
+    )
     cfg = load_config(p)
     assert cfg.stiffness_scan() == [0.5, 2.0] and cfg.host_reference == "auto"
     assert StudyConfig().stiffness_scan() is None
-    for bad, msg in (("tether_stiffness: [0.5, -1]", "tether_stiffness"), ("tether_stiffness: []", "tether_stiffness"),
-                     ("host_reference: average", "host_reference")):
+    for bad, msg in (
+        ("tether_stiffness: [0.5, -1]", "tether_stiffness"),
+        ("tether_stiffness: []", "tether_stiffness"),
+        ("host_reference: average", "host_reference"),
+    ):
         p.write_text(bad + "\n")
         with pytest.raises(InputError, match=msg):
             load_config(p)
@@ -135,15 +158,22 @@ def fake_md(calls):
         w.close()
         _atomic_json(folder / "run.json", {"settings": {"metadata": settings.metadata}, "status": "done"})
         return folder / "trajectory.h5"
+
     return run_md
 
 
 def test_stiffness_scan_runs_and_labels(tmp_path, monkeypatch):
     from superionic.workflow.study import run_md_stage
+
     calls: list = []
     monkeypatch.setattr("superionic.md.run_md", fake_md(calls))
-    cfg = StudyConfig(potential="emt", temperatures=[500], protocols=["frozen-host", "tethered"],
-                      tether_stiffness=[0.5, 2.0], host_reference="snapshot")
+    cfg = StudyConfig(
+        potential="emt",
+        temperatures=[500],
+        protocols=["frozen-host", "tethered"],
+        tether_stiffness=[0.5, 2.0],
+        host_reference="snapshot",
+    )
     runs = run_md_stage(cfg, tmp_path)
     assert [r.label for r in runs] == ["T500K", "T500K-frozen-host", "T500K-tethered-k0.5", "T500K-tethered-k2"]
     assert [r.stiffness for r in runs] == [None, None, 0.5, 2.0]
@@ -151,20 +181,24 @@ def test_stiffness_scan_runs_and_labels(tmp_path, monkeypatch):
     assert s["T500K-tethered-k2"].tether_stiffness == 2.0 and s["T500K-tethered-k0.5"].host_reference == "snapshot"
     assert s["T500K"].host_reference == "mean" and s["T500K-frozen-host"].reference == str(tmp_path / "md" / "T500K")
     assert s["T500K-tethered-k0.5"].metadata["md_hash"] == cfg.md_hash("tethered", 0.5)
-    assert len(run_md_stage(cfg, tmp_path)) == 4 and len(calls) == 4          # finished runs are reused
+    assert len(run_md_stage(cfg, tmp_path)) == 4 and len(calls) == 4  # finished runs are reused
     # a single stiffness keeps the old folder name (old studies are reused)
-    assert [r.label for r in run_md_stage(StudyConfig(potential="emt", temperatures=[500], protocols=["tethered"]),
-                                          tmp_path)] == ["T500K", "T500K-tethered"]
+    assert [
+        r.label
+        for r in run_md_stage(StudyConfig(potential="emt", temperatures=[500], protocols=["tethered"]), tmp_path)
+    ] == ["T500K", "T500K-tethered"]
 
 
 def test_lammps_study_starts_suppressed_runs_at_the_chosen_host_reference(tmp_path, monkeypatch):
     """On the LAMMPS engine the host is held where the run starts: the study puts it at the snapshot."""
     from superionic.md import reference_from_trajectory
     from superionic.workflow.study import run_md_stage
+
     calls: list = []
     monkeypatch.setattr("superionic.md.run_md", fake_md(calls))
-    cfg = StudyConfig(potential="li6ps5cl-snap", temperatures=[700], protocols=["frozen-host"],
-                      host_reference="snapshot")
+    cfg = StudyConfig(
+        potential="li6ps5cl-snap", temperatures=[700], protocols=["frozen-host"], host_reference="snapshot"
+    )
     run_md_stage(cfg, tmp_path)
     (_, free_atoms, _), (_, start, s) = calls
     last = reference_from_trajectory(tmp_path / "md" / "T700K")["last"]
@@ -177,8 +211,10 @@ def test_enhancement_rows_carry_the_host_reference_and_stiffness(tmp_path):
     from superionic.workflow.study import Run, _enhancement
 
     def ds(D):
-        return xr.Dataset({"D": ("species", [D]), "D_err": ("species", [0.1 * D]), "window_ok": ("species", [1])},
-                          coords={"species": ["Li"]})
+        return xr.Dataset(
+            {"D": ("species", [D]), "D_err": ("species", [0.1 * D]), "window_ok": ("species", [1])},
+            coords={"species": ["Li"]},
+        )
 
     def run(label, protocol, info, k=None):
         d = tmp_path / label
@@ -186,17 +222,28 @@ def test_enhancement_rows_carry_the_host_reference_and_stiffness(tmp_path):
         (d / "run.json").write_text(json.dumps(info))
         return Run(500.0, protocol, d / "trajectory.h5", k)
 
-    sets = {run("free", "free", {"protocol": {"name": "free"}}): ds(4.0),
-            run("fro", "frozen-host", {"protocol": {"name": "frozen-host", "host_reference": "quenched"}}): ds(1.0),
-            run("old", "rigid-anions", {"protocol": {"name": "rigid-anions"}}): ds(2.0),
-            run("k05", "tethered", {"protocol": {"name": "tethered", "stiffness_eV_per_A2": 0.5}}, 0.5): ds(2.0),
-            run("k2", "tethered", {"protocol": "tethered", "settings": {   # LAMMPS run.json
-                "tether_stiffness": 2.0, "metadata": {"host_reference": {"host_reference": "snapshot"}}}}, 2.0):
-                ds(1.0)}
+    sets = {
+        run("free", "free", {"protocol": {"name": "free"}}): ds(4.0),
+        run("fro", "frozen-host", {"protocol": {"name": "frozen-host", "host_reference": "quenched"}}): ds(1.0),
+        run("old", "rigid-anions", {"protocol": {"name": "rigid-anions"}}): ds(2.0),
+        run("k05", "tethered", {"protocol": {"name": "tethered", "stiffness_eV_per_A2": 0.5}}, 0.5): ds(2.0),
+        run(
+            "k2",
+            "tethered",
+            {
+                "protocol": "tethered",
+                "settings": {  # LAMMPS run.json
+                    "tether_stiffness": 2.0,
+                    "metadata": {"host_reference": {"host_reference": "snapshot"}},
+                },
+            },
+            2.0,
+        ): ds(1.0),
+    }
     rows = _enhancement(sets, "Li")
     assert sorted(rows) == ["T500K-frozen-host", "T500K-rigid-anions", "T500K-tethered-k0.5", "T500K-tethered-k2"]
     assert rows["T500K-frozen-host"]["host_reference"] == "quenched" and rows["T500K-frozen-host"]["ratio"] == 4.0
-    assert rows["T500K-tethered-k0.5"]["host_reference"] == "mean"                     # runs made before the choice
+    assert rows["T500K-tethered-k0.5"]["host_reference"] == "mean"  # runs made before the choice
     assert rows["T500K-tethered-k0.5"]["stiffness_eV_per_A2"] == 0.5
     k2, rigid = rows["T500K-tethered-k2"], rows["T500K-rigid-anions"]
     assert k2["host_reference"] == "snapshot" and k2["stiffness_eV_per_A2"] == 2.0
@@ -222,7 +269,7 @@ def test_suppressed_runs_can_run_longer_without_touching_the_free_runs():
 
     base = StudyConfig(protocols=["free", "frozen-host"])
     longer = StudyConfig(protocols=["free", "frozen-host"], md={"suppressed_steps": 9000})
-    assert longer.md_hash("free") == base.md_hash("free")                  # the free runs are reused
+    assert longer.md_hash("free") == base.md_hash("free")  # the free runs are reused
     assert longer.md_hash("frozen-host") != base.md_hash("frozen-host")
     assert longer.md.steps_for("frozen-host") == 9000 and longer.md.steps_for("free") == base.md.steps
     # a suppressed_steps equal to steps is the same run as none

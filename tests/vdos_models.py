@@ -26,7 +26,7 @@ def finite_cell_dos_bins(nu_max: float, n_cell: int, n_frames: int, dt_fs: float
     nu = nu_max / np.sqrt(3.0) * np.sqrt((np.sin(k / 2) ** 2).sum(axis=-1))
     freqs = np.fft.rfftfreq(n_frames, d=dt_fs) * 1e3
     hist = np.bincount(np.rint(nu / freqs[1]).astype(int), minlength=freqs.size)[: freqs.size].astype(float)
-    hist[0] = 0.0                                          # the uniform translation carries no vibration
+    hist[0] = 0.0  # the uniform translation carries no vibration
     return freqs, hist / hist.sum()
 
 
@@ -34,12 +34,12 @@ def lattice_dos_bins(nu_max: float, n_frames: int, dt_fs: float, n_dir: int = 12
     """Fraction of modes in each rfft frequency bin (THz grid of a series of n_frames, step dt_fs)."""
     i = np.arange(n_dir) + 0.5
     phi = np.arccos(1 - 2 * i / n_dir)
-    theta = np.pi * (1 + 5 ** 0.5) * i
+    theta = np.pi * (1 + 5**0.5) * i
     u = np.stack([np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi), np.cos(phi)], axis=1)
-    rmax = np.pi / np.abs(u).max(axis=1)                   # BZ cube boundary along each direction
-    s = (np.arange(n_rad) + 0.5) / n_rad                   # midpoint radial grid in units of rmax
+    rmax = np.pi / np.abs(u).max(axis=1)  # BZ cube boundary along each direction
+    s = (np.arange(n_rad) + 0.5) / n_rad  # midpoint radial grid in units of rmax
     k = s[None, :, None] * rmax[:, None, None] * u[:, None, :]
-    w = (s[None, :] ** 2) * rmax[:, None] ** 3             # k² dk (dΩ equal for all directions)
+    w = (s[None, :] ** 2) * rmax[:, None] ** 3  # k² dk (dΩ equal for all directions)
     nu = nu_max / np.sqrt(3.0) * np.sqrt((np.sin(k / 2) ** 2).sum(axis=-1))
     freqs = np.fft.rfftfreq(n_frames, d=dt_fs) * 1e3
     step = freqs[1]
@@ -64,8 +64,16 @@ def gaussian_process(freqs, frac, n_atoms: int, temperature: float, mass: float,
     return vel.transpose(2, 0, 1), disp.transpose(2, 0, 1)
 
 
-def spectrum_trajectory(density, n_atoms: int = 128, n_frames: int = 8192, dt: float = 10.0,
-                        temperature: float = 300.0, mass: float = 30.97, symbol: str = "P", seed: int = 0):
+def spectrum_trajectory(
+    density,
+    n_atoms: int = 128,
+    n_frames: int = 8192,
+    dt: float = 10.0,
+    temperature: float = 300.0,
+    mass: float = 30.97,
+    symbol: str = "P",
+    seed: int = 0,
+):
     """Trajectory of Gaussian-process velocities with spectral density ∝ density(ν THz) (ν > 0)."""
     freqs = np.fft.rfftfreq(n_frames, d=dt) * 1e3
     frac = np.zeros(freqs.size)
@@ -79,15 +87,33 @@ def _traj(vel, disp, symbol, mass, dt, temperature, a=3.0):
     n_atoms = vel.shape[1]
     side = int(np.ceil(n_atoms ** (1 / 3)))
     grid = np.stack(np.meshgrid(*[np.arange(side)] * 3, indexing="ij"), -1).reshape(-1, 3)[:n_atoms] * a
-    return Trajectory(positions=grid[None] + disp, cells=np.eye(3) * side * a, symbols=[symbol] * n_atoms,
-                      dt=dt, velocities=vel, masses=np.full(n_atoms, mass), metadata={"temperature": temperature})
+    return Trajectory(
+        positions=grid[None] + disp,
+        cells=np.eye(3) * side * a,
+        symbols=[symbol] * n_atoms,
+        dt=dt,
+        velocities=vel,
+        masses=np.full(n_atoms, mass),
+        metadata={"temperature": temperature},
+    )
 
 
-def ou_chunks(n_atoms: int, n_frames: int, chunk: int, dt: float, gamma: float, temperature: float,
-              mass: float = 6.94, symbol: str = "Li", seed: int = 0, positions: bool = True):
+def ou_chunks(
+    n_atoms: int,
+    n_frames: int,
+    chunk: int,
+    dt: float,
+    gamma: float,
+    temperature: float,
+    mass: float = 6.94,
+    symbol: str = "Li",
+    seed: int = 0,
+    positions: bool = True,
+):
     """Exact Ornstein–Uhlenbeck (free Langevin) velocities in chunks: Z(t) = (3k_BT/m) e^{-γt},
     D = k_BT/(mγ) exactly. Positions are the trapezoid integral of the velocities."""
     from scipy.signal import lfilter
+
     rng = np.random.default_rng(seed)
     sv = thermal_sigma_v(temperature, mass)
     c = np.exp(-gamma * dt)
@@ -104,22 +130,38 @@ def ou_chunks(n_atoms: int, n_frames: int, chunk: int, dt: float, gamma: float, 
             xt = x_prev + np.cumsum(0.5 * dt * (vt + np.concatenate([v_prev, vt[:, :-1]], axis=1)), axis=1)
             x_prev = xt[:, -1:]
             x = xt.T
-        else:                                   # VDOS-only tests: a read-only zero view, no memory
+        else:  # VDOS-only tests: a read-only zero view, no memory
             x = np.broadcast_to(np.zeros(1), (L, n_atoms * 3))
         v_prev = vt[:, -1:]
         v = vt.T
         done += L
-        yield Trajectory(positions=x.reshape(L, n_atoms, 3), cells=np.eye(3) * 1e4, symbols=[symbol] * n_atoms,
-                         dt=dt, velocities=v.reshape(L, n_atoms, 3), masses=np.full(n_atoms, mass),
-                         metadata={"temperature": temperature})
+        yield Trajectory(
+            positions=x.reshape(L, n_atoms, 3),
+            cells=np.eye(3) * 1e4,
+            symbols=[symbol] * n_atoms,
+            dt=dt,
+            velocities=v.reshape(L, n_atoms, 3),
+            masses=np.full(n_atoms, mass),
+            metadata={"temperature": temperature},
+        )
 
 
-def harmonic_lattice(n_atoms: int = 128, n_frames: int = 8192, dt: float = 10.0, nu_max: float = 8.0,
-                     temperature: float = 300.0, mass: float = 30.97, symbol: str = "P", a: float = 3.0,
-                     seed: int = 0, n_cell: int | None = None) -> Trajectory:
+def harmonic_lattice(
+    n_atoms: int = 128,
+    n_frames: int = 8192,
+    dt: float = 10.0,
+    nu_max: float = 8.0,
+    temperature: float = 300.0,
+    mass: float = 30.97,
+    symbol: str = "P",
+    a: float = 3.0,
+    seed: int = 0,
+    n_cell: int | None = None,
+) -> Trajectory:
     """Velocities and positions of atoms of a harmonic SC lattice (see module docstring); with n_cell,
     the lattice is a periodic cell of n_cell³ sites (only its commensurate modes, `finite_cell_dos_bins`)."""
-    freqs, frac = (lattice_dos_bins(nu_max, n_frames, dt) if n_cell is None
-                   else finite_cell_dos_bins(nu_max, n_cell, n_frames, dt))
+    freqs, frac = (
+        lattice_dos_bins(nu_max, n_frames, dt) if n_cell is None else finite_cell_dos_bins(nu_max, n_cell, n_frames, dt)
+    )
     vel, disp = gaussian_process(freqs, frac, n_atoms, temperature, mass, np.random.default_rng(seed))
     return _traj(vel, disp, symbol, mass, dt, temperature, a)

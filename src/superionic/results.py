@@ -56,8 +56,9 @@ def _attr(v: Any):
         return int(v)
     if v is None:
         return "none"
-    if isinstance(v, dict) or (isinstance(v, (list, tuple)) and not all(
-            isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)):
+    if isinstance(v, dict) or (
+        isinstance(v, (list, tuple)) and not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+    ):
         return json.dumps(v, default=str)
     return v
 
@@ -114,7 +115,8 @@ def resolved_text(value: float, err: float, unit: str = "", length_ps: float | N
 
 def positive_text(value: float, err: float, unit: str = "", digits: int = 3) -> str:
     """A quantity that cannot be negative (D, g(0)): 'v ± σ unit' when v > 2σ, else 'consistent with zero
-    (< max(v, 0) + 2σ unit)' — a negative estimate is never shown as a result."""
+    (< max(v, 0) + 2σ unit)' — a negative estimate is never shown as a result.
+    """
     u = f" {unit}" if unit else ""
     if not finite(value):
         return "–"
@@ -127,7 +129,8 @@ def positive_text(value: float, err: float, unit: str = "", digits: int = 3) -> 
 
 def protocol_label(row: dict, mean_reference: bool = False) -> str:
     """'frozen-host', 'tethered k = 1 eV/Å²', '… (quenched host)' for an enhancement row of a study summary;
-    the default host reference 'mean' is named only with `mean_reference`."""
+    the default host reference 'mean' is named only with `mean_reference`.
+    """
     label = row["protocol"]
     if row.get("stiffness_eV_per_A2") is not None:
         label += f" k = {row['stiffness_eV_per_A2']:g} eV/Å²"

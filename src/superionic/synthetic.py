@@ -21,9 +21,19 @@ def langevin_diffusion_coefficient(temperature: float, mass: float, gamma: float
     return thermal_sigma_v(temperature, mass) ** 2 / gamma * units.A2_PER_FS_TO_CM2_PER_S
 
 
-def langevin_particles(n_atoms: int = 64, n_frames: int = 20000, dt: float = 1.0, stride: int = 1,
-                       gamma: float = 0.01, temperature: float = 600.0, mass: float = 6.94,
-                       symbol: str = "Li", box: float = 20.0, seed: int = 0, wrap: bool = False) -> Trajectory:
+def langevin_particles(
+    n_atoms: int = 64,
+    n_frames: int = 20000,
+    dt: float = 1.0,
+    stride: int = 1,
+    gamma: float = 0.01,
+    temperature: float = 600.0,
+    mass: float = 6.94,
+    symbol: str = "Li",
+    box: float = 20.0,
+    seed: int = 0,
+    wrap: bool = False,
+) -> Trajectory:
     """Free Langevin particles integrated with BAOAB (no forces: B steps vanish, O step exact).
 
     D = k_B T/(m γ) up to a (γ dt)²/12 relative discretisation term. Frames every `stride` steps.
@@ -39,18 +49,33 @@ def langevin_particles(n_atoms: int = 64, n_frames: int = 20000, dt: float = 1.0
     for f in range(n_frames):
         pos[f], vel[f] = x, v
         for _ in range(stride):
-            x = x + 0.5 * dt * v                     # A
+            x = x + 0.5 * dt * v  # A
             v = c * v + s * rng.normal(size=v.shape)  # O
-            x = x + 0.5 * dt * v                     # A
+            x = x + 0.5 * dt * v  # A
     if wrap:
         pos = np.mod(pos, box)
-    return Trajectory(positions=pos, cells=np.eye(3) * box, symbols=[symbol] * n_atoms, dt=dt * stride,
-                      velocities=vel, masses=np.full(n_atoms, mass), metadata={"temperature": temperature})
+    return Trajectory(
+        positions=pos,
+        cells=np.eye(3) * box,
+        symbols=[symbol] * n_atoms,
+        dt=dt * stride,
+        velocities=vel,
+        masses=np.full(n_atoms, mass),
+        metadata={"temperature": temperature},
+    )
 
 
-def harmonic_oscillators(frequencies_thz, n_per_frequency: int = 64, n_frames: int = 8192, dt: float = 2.0,
-                         temperature: float = 300.0, mass: float = 30.97, symbols=None, box: float = 20.0,
-                         seed: int = 0) -> Trajectory:
+def harmonic_oscillators(
+    frequencies_thz,
+    n_per_frequency: int = 64,
+    n_frames: int = 8192,
+    dt: float = 2.0,
+    temperature: float = 300.0,
+    mass: float = 30.97,
+    symbols=None,
+    box: float = 20.0,
+    seed: int = 0,
+) -> Trajectory:
     """Independent 3D Einstein oscillators, exact solution x = x0 + A cos(ωt) + B sin(ωt).
 
     A and B/ω are drawn from the classical Boltzmann distribution, so <v²> = 3k_BT/m exactly on average.
@@ -63,7 +88,7 @@ def harmonic_oscillators(frequencies_thz, n_per_frequency: int = 64, n_frames: i
     t = np.arange(n_frames) * dt
     pos, vel, syms = [], [], []
     for f_thz, sym in zip(freqs, symbols):
-        w = 2 * np.pi * f_thz * 1e-3                 # rad/fs
+        w = 2 * np.pi * f_thz * 1e-3  # rad/fs
         n = n_per_frequency
         x0 = rng.uniform(0, box, (n, 3))
         a = rng.normal(0, sv / w, (n, 3))
@@ -72,14 +97,27 @@ def harmonic_oscillators(frequencies_thz, n_per_frequency: int = 64, n_frames: i
         pos.append(x0 + a * ct + b * st)
         vel.append(w * (-a * st + b * ct))
         syms += [sym] * n
-    return Trajectory(positions=np.concatenate(pos, axis=1), cells=np.eye(3) * box, symbols=syms, dt=dt,
-                      velocities=np.concatenate(vel, axis=1), masses=np.full(len(syms), mass),
-                      metadata={"temperature": temperature})
+    return Trajectory(
+        positions=np.concatenate(pos, axis=1),
+        cells=np.eye(3) * box,
+        symbols=syms,
+        dt=dt,
+        velocities=np.concatenate(vel, axis=1),
+        masses=np.full(len(syms), mass),
+        metadata={"temperature": temperature},
+    )
 
 
-def lattice_random_walk(n_atoms: int = 200, n_frames: int = 20000, dt: float = 10.0, rate: float = 1e-3,
-                        jump_length: float = 2.0, box_sites: int = 10, seed: int = 0,
-                        symbol: str = "Li") -> Trajectory:
+def lattice_random_walk(
+    n_atoms: int = 200,
+    n_frames: int = 20000,
+    dt: float = 10.0,
+    rate: float = 1e-3,
+    jump_length: float = 2.0,
+    box_sites: int = 10,
+    seed: int = 0,
+    symbol: str = "Li",
+) -> Trajectory:
     """Independent walkers on a simple cubic lattice (spacing `jump_length` Å), wrapped in a periodic box.
 
     Each walker jumps to one of its 6 neighbours at `rate` (1/fs); at most one jump per frame (choose
@@ -95,5 +133,10 @@ def lattice_random_walk(n_atoms: int = 200, n_frames: int = 20000, dt: float = 1
     path = np.concatenate([start[None], start[None] + np.cumsum(steps, axis=0)])
     box = box_sites * jump_length
     pos = np.mod(path * jump_length, box)
-    return Trajectory(positions=pos, cells=np.eye(3) * box, symbols=[symbol] * n_atoms, dt=dt,
-                      metadata={"rate_per_fs": rate, "jump_length": jump_length})
+    return Trajectory(
+        positions=pos,
+        cells=np.eye(3) * box,
+        symbols=[symbol] * n_atoms,
+        dt=dt,
+        metadata={"rate_per_fs": rate, "jump_length": jump_length},
+    )

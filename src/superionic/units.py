@@ -9,13 +9,13 @@ from __future__ import annotations
 import ase.units as _u
 
 # --- constants -------------------------------------------------------------
-KB_EV = _u.kB                      # Boltzmann constant, eV/K
-HBAR_MEV_PS = 0.6582119569         # ħ in meV·ps
-THZ_TO_MEV = 4.135667696           # h·(1 THz) in meV
+KB_EV = _u.kB  # Boltzmann constant, eV/K
+HBAR_MEV_PS = 0.6582119569  # ħ in meV·ps
+THZ_TO_MEV = 4.135667696  # h·(1 THz) in meV
 AMU_A2_FS2_TO_EV = 1.0 / (_u.fs**2 / _u._amu * _u._amu)  # placeholder, see below
-E_CHARGE_C = 1.602176634e-19       # elementary charge, C
-KB_J = 1.380649e-23                # J/K
-AMU_KG = 1.66053906660e-27         # kg
+E_CHARGE_C = 1.602176634e-19  # elementary charge, C
+KB_J = 1.380649e-23  # J/K
+AMU_KG = 1.66053906660e-27  # kg
 
 #: kinetic energy of 1 amu moving at 1 Å/fs, in eV: (1e-10 m / 1e-15 s)^2 * amu / e
 AMU_A2_PER_FS2_IN_EV = AMU_KG * 1e10 / E_CHARGE_C  # = 103.6427 eV

@@ -35,8 +35,9 @@ def origin_counts(n_frames: int, max_lag: int) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- self part
-def self_power(pos: np.ndarray, qvec: np.ndarray, nfft: int, groups: np.ndarray, n_groups: int,
-               workers: int = -1) -> np.ndarray:
+def self_power(
+    pos: np.ndarray, qvec: np.ndarray, nfft: int, groups: np.ndarray, n_groups: int, workers: int = -1
+) -> np.ndarray:
     """Σ over atoms of |FFT_t exp(iQ·r_j(t))|², per atom group: (n_groups, M, nfft) float.
 
     pos: (T, n, 3) unwrapped Cartesian positions, Å; qvec: (M, 3) Å⁻¹; groups: (n,) group of each atom.
@@ -51,8 +52,8 @@ def self_power(pos: np.ndarray, qvec: np.ndarray, nfft: int, groups: np.ndarray,
     x = np.empty((nb, nfft, mb), dtype=np.complex128)
     for a0 in range(0, n, nb):
         a1 = min(n, a0 + nb)
-        r = np.ascontiguousarray(pos[:, a0:a1].transpose(1, 0, 2))       # (nb, T, 3)
-        r = r - r[:, :1]                                                 # phase origin (precision)
+        r = np.ascontiguousarray(pos[:, a0:a1].transpose(1, 0, 2))  # (nb, T, 3)
+        r = r - r[:, :1]  # phase origin (precision)
         g_ids = np.ascontiguousarray(groups[a0:a1], dtype=np.int64)
         for q0 in range(0, m, mb):
             q1 = min(m, q0 + mb)
@@ -65,26 +66,28 @@ def self_power(pos: np.ndarray, qvec: np.ndarray, nfft: int, groups: np.ndarray,
 
 def power_to_correlation(power: np.ndarray, n_frames: int, max_lag: int, workers: int = -1) -> np.ndarray:
     """Inverse FFT of a (real, non-negative-lag) power spectrum → correlation for lags 0..max_lag−1,
-    each divided by its number of time origins. Works on the last axis."""
+    each divided by its number of time origins. Works on the last axis.
+    """
     c = sfft.ifft(power, axis=-1, workers=workers)[..., :max_lag].real
     return c / origin_counts(n_frames, max_lag)
 
 
 def _fill_phases_np(r, q, x):
     t = r.shape[1]
-    theta = r @ q.T                                                      # (nb, T, mb)
+    theta = r @ q.T  # (nb, T, mb)
     x[:, t:] = 0.0
     np.cos(theta, out=x.real[:, :t])
     np.sin(theta, out=x.imag[:, :t])
 
 
 def _add_group_power_np(f, groups, out):
-    p = f.real**2 + f.imag**2                                            # (nb, nfft, mb)
+    p = f.real**2 + f.imag**2  # (nb, nfft, mb)
     for g in np.unique(groups):
         out[g] += p[groups == g].sum(axis=0).T
 
 
 if _nb is not None:
+
     @_nb.njit(parallel=True, cache=True)
     def _fill_phases(r, q, x):  # pragma: no cover - jit
         nb, t, _ = r.shape
@@ -114,8 +117,9 @@ else:  # pragma: no cover
 
 
 # ----------------------------------------------------------------------------- densities
-def densities_numpy(frac: np.ndarray, hkl: np.ndarray, groups: np.ndarray, n_groups: int,
-                    vel: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+def densities_numpy(
+    frac: np.ndarray, hkl: np.ndarray, groups: np.ndarray, n_groups: int, vel: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Reference: ρ (T, G, M) complex and, with velocities, j (T, G, M, 3) complex."""
     t, n, _ = frac.shape
     m = len(hkl)
@@ -123,11 +127,11 @@ def densities_numpy(frac: np.ndarray, hkl: np.ndarray, groups: np.ndarray, n_gro
     jj = None if vel is None else np.zeros((t, n_groups, m, 3), dtype=complex)
     onehot = np.zeros((n, n_groups))
     onehot[np.arange(n), groups] = 1.0
-    hk = 2 * np.pi * np.asarray(hkl, dtype=float).T                   # (3, M)
+    hk = 2 * np.pi * np.asarray(hkl, dtype=float).T  # (3, M)
     tc = max(1, BLOCK_COMPLEX // max(1, n * m))
     for f0 in range(0, t, tc):
         f1 = min(t, f0 + tc)
-        ph = np.exp(1j * (frac[f0:f1] @ hk))                            # (tc, n, M)
+        ph = np.exp(1j * (frac[f0:f1] @ hk))  # (tc, n, M)
         rho[f0:f1] = np.einsum("tnm,ng->tgm", ph, onehot)
         if vel is not None and jj is not None:
             for d in range(3):
@@ -136,6 +140,7 @@ def densities_numpy(frac: np.ndarray, hkl: np.ndarray, groups: np.ndarray, n_gro
 
 
 if _nb is not None:
+
     @_nb.njit(parallel=True, cache=True)
     def _densities_nb(frac, hkl, groups, n_groups, vel, want_j, rho, jj):  # pragma: no cover - jit
         t_n, n, _ = frac.shape
@@ -184,8 +189,16 @@ def densities_numba(frac, hkl, groups, n_groups, vel=None):
     want_j = vel is not None
     jj = np.zeros((t, n_groups, m, 3) if want_j else (1, 1, 1, 3), dtype=np.complex128)
     v = np.ascontiguousarray(vel, dtype=np.float64) if want_j else np.zeros((1, 1, 3))
-    _densities_nb(np.ascontiguousarray(frac, dtype=np.float64), np.ascontiguousarray(hkl, dtype=np.int64),
-                  np.ascontiguousarray(groups, dtype=np.int64), int(n_groups), v, want_j, rho, jj)
+    _densities_nb(
+        np.ascontiguousarray(frac, dtype=np.float64),
+        np.ascontiguousarray(hkl, dtype=np.int64),
+        np.ascontiguousarray(groups, dtype=np.int64),
+        int(n_groups),
+        v,
+        want_j,
+        rho,
+        jj,
+    )
     return rho, (jj if want_j else None)
 
 
@@ -207,7 +220,7 @@ def cross_spectra(x: np.ndarray, shell: np.ndarray, n_shells: int, nfft: int, wo
     Returns (G, G, n_shells, nfft) real: inverse FFT of it gives Σ_{Q∈shell} Re <x_a(t+m) x_b*(t)> summed
     over origins, symmetrised in a ↔ b.
     """
-    f = sfft.fft(x, n=nfft, axis=0, workers=workers)                 # (nfft, G, M[, k])
+    f = sfft.fft(x, n=nfft, axis=0, workers=workers)  # (nfft, G, M[, k])
     if f.ndim == 3:
         f = f[..., None]
     g, m = f.shape[1], f.shape[2]
@@ -216,7 +229,7 @@ def cross_spectra(x: np.ndarray, shell: np.ndarray, n_shells: int, nfft: int, wo
     out = np.zeros((g, g, n_shells, nfft))
     for a in range(g):
         for b in range(a, g):
-            p = (f[:, a] * f[:, b].conj()).real.sum(axis=-1)         # (nfft, M)
+            p = (f[:, a] * f[:, b].conj()).real.sum(axis=-1)  # (nfft, M)
             s = onehot @ p.T
             out[a, b] = s
             out[b, a] = s

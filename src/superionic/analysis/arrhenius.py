@@ -12,7 +12,7 @@ fitted temperature range.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
@@ -23,9 +23,15 @@ from ..errors import InputError
 _UNITS = {"D": units.DIFFUSION, "sigma": units.CONDUCTIVITY}
 
 
-def arrhenius(temperature: Sequence[float], value: Sequence[float], error: Sequence[float],
-              quantity: str = "D", predict_at: Sequence[float] = (300.0,), scale_by_chi2: bool = True,
-              n_curve: int = 100) -> xr.Dataset:
+def arrhenius(
+    temperature: Sequence[float],
+    value: Sequence[float],
+    error: Sequence[float],
+    quantity: str = "D",
+    predict_at: Sequence[float] = (300.0,),
+    scale_by_chi2: bool = True,
+    n_curve: int = 100,
+) -> xr.Dataset:
     """Fit E_a (eV) and the prefactor to values ± 1σ at temperatures (K); see module doc.
 
     quantity: "D" (cm²/s) or "sigma" (mS/cm; fitted as σT). predict_at: temperatures (K) for predicted
@@ -44,15 +50,17 @@ def arrhenius(temperature: Sequence[float], value: Sequence[float], error: Seque
     if np.unique(t).size < 2:
         raise InputError("an Arrhenius fit needs at least two different temperatures")
     if np.any(t <= 0) or np.any(v <= 0) or np.any(e <= 0) or not np.all(np.isfinite(v * e)):
-        raise InputError("temperatures, values and errors must be positive and finite (a value ≤ 0 has no logarithm: "
-                         "drop temperatures where the species did not diffuse)")
+        raise InputError(
+            "temperatures, values and errors must be positive and finite (a value ≤ 0 has no logarithm: "
+            "drop temperatures where the species did not diffuse)"
+        )
     fit_v = v * t if quantity == "sigma" else v
     fit_e = e * t if quantity == "sigma" else e
-    x = 1.0 / (units.KB_EV * t)                                # 1/eV
+    x = 1.0 / (units.KB_EV * t)  # 1/eV
     y = np.log(fit_v)
     sy = fit_e / fit_v
     w = 1.0 / sy**2
-    a = np.column_stack([np.ones_like(x), -x])                 # y = ln P − E_a x
+    a = np.column_stack([np.ones_like(x), -x])  # y = ln P − E_a x
     cov = np.linalg.inv(a.T @ (w[:, None] * a))
     beta = cov @ (a.T @ (w * y))
     resid = y - a @ beta
@@ -80,8 +88,9 @@ def arrhenius(temperature: Sequence[float], value: Sequence[float], error: Seque
     p_t = np.asarray(predict_at, float)
     p_v, p_e = predict(p_t) if p_t.size else (np.array([]), np.array([]))
     extrap = (p_t < t.min()) | (p_t > t.max())
-    curve_t = np.linspace(min(t.min(), p_t.min() if p_t.size else t.min()),
-                          max(t.max(), p_t.max() if p_t.size else t.max()), n_curve)
+    curve_t = np.linspace(
+        min(t.min(), p_t.min() if p_t.size else t.min()), max(t.max(), p_t.max() if p_t.size else t.max()), n_curve
+    )
     c_v, c_e = predict(curve_t)
     u = _UNITS[quantity]
     pu = units.DIFFUSION if quantity == "D" else "mS K cm-1"
@@ -91,7 +100,11 @@ def arrhenius(temperature: Sequence[float], value: Sequence[float], error: Seque
             "error": ("temperature", e, {"units": u, "long_name": "input 1σ"}),
             "E_a": ((), ea, {"units": units.ENERGY, "long_name": "activation energy"}),
             "E_a_err": ((), ea_err, {"units": units.ENERGY}),
-            "prefactor": ((), pref, {"units": pu, "long_name": "D₀" if quantity == "D" else "A in σT = A exp(−E_a/kT)"}),
+            "prefactor": (
+                (),
+                pref,
+                {"units": pu, "long_name": "D₀" if quantity == "D" else "A in σT = A exp(−E_a/kT)"},
+            ),
             "prefactor_err": ((), pref * ln_p_err, {"units": pu, "long_name": "first-order 1σ of the prefactor"}),
             "ln_prefactor": ((), ln_p, {"units": units.DIMENSIONLESS}),
             "ln_prefactor_err": ((), ln_p_err, {"units": units.DIMENSIONLESS}),
@@ -99,9 +112,11 @@ def arrhenius(temperature: Sequence[float], value: Sequence[float], error: Seque
             "chi2_dof": ((), chi2_dof, {"units": units.DIMENSIONLESS}),
             "predicted": ("predict_temperature", p_v, {"units": u, "long_name": f"{quantity} from the fit"}),
             "predicted_err": ("predict_temperature", p_e, {"units": u}),
-            "extrapolated": ("predict_temperature", extrap.astype(int),
-                             {"units": units.DIMENSIONLESS,
-                              "long_name": "1 = EXTRAPOLATED outside the fitted temperature range"}),
+            "extrapolated": (
+                "predict_temperature",
+                extrap.astype(int),
+                {"units": units.DIMENSIONLESS, "long_name": "1 = EXTRAPOLATED outside the fitted temperature range"},
+            ),
             "curve": ("curve_temperature", c_v, {"units": u}),
             "curve_err": ("curve_temperature", c_e, {"units": u}),
         },
@@ -111,18 +126,22 @@ def arrhenius(temperature: Sequence[float], value: Sequence[float], error: Seque
             "curve_temperature": ("curve_temperature", curve_t, {"units": units.TEMPERATURE}),
         },
     )
-    ds.attrs.update(analysis="arrhenius", quantity=quantity,
-                    model="D = D0 exp(-Ea/kT)" if quantity == "D" else "sigma T = A exp(-Ea/kT)",
-                    fit="weighted least squares on ln(value) vs 1/kT, σ_ln = σ/value",
-                    error_scaling=f"covariance × {scale:.3g} (max(1, χ²/dof))" if scale_by_chi2 else "none",
-                    fitted_range_K=[float(t.min()), float(t.max())],
-                    extrapolation_warning="values at temperatures outside fitted_range_K are extrapolations "
-                                          "and assume the same mechanism (no phase change) there")
+    ds.attrs.update(
+        analysis="arrhenius",
+        quantity=quantity,
+        model="D = D0 exp(-Ea/kT)" if quantity == "D" else "sigma T = A exp(-Ea/kT)",
+        fit="weighted least squares on ln(value) vs 1/kT, σ_ln = σ/value",
+        error_scaling=f"covariance × {scale:.3g} (max(1, χ²/dof))" if scale_by_chi2 else "none",
+        fitted_range_K=[float(t.min()), float(t.max())],
+        extrapolation_warning="values at temperatures outside fitted_range_K are extrapolations "
+        "and assume the same mechanism (no phase change) there",
+    )
     return ds
 
 
-def arrhenius_from_datasets(datasets: Sequence[xr.Dataset], species: str = "Li", temperatures=None,
-                            **kwargs) -> xr.Dataset:
+def arrhenius_from_datasets(
+    datasets: Sequence[xr.Dataset], species: str = "Li", temperatures=None, **kwargs
+) -> xr.Dataset:
     """Arrhenius fit of D from `diffusion` Datasets (temperature from `temperatures` or attrs)."""
     temps = []
     for k, ds in enumerate(datasets):

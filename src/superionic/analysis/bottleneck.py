@@ -50,8 +50,8 @@ from ..trajectory.unwrap import unwrap_positions
 from .correlate import autocorrelation, cosine_transform
 from .windows import WINDOWS, lag_window, resolution_fwhm
 
-_JITTER_A = 1e-5          # Å, breaks lattice degeneracy identically in every periodic image
-_B = 16                   # base for the packed (atom, image) vertex codes; images in [−8, 8)
+_JITTER_A = 1e-5  # Å, breaks lattice degeneracy identically in every periodic image
+_B = 16  # base for the packed (atom, image) vertex codes; images in [−8, 8)
 
 
 # ----------------------------------------------------------------------------- tessellation
@@ -105,7 +105,7 @@ class _Tess:
             pf = np.minimum(1.0, pad / widths)
             rng = [np.arange(-int(np.ceil(p)), 1 + int(np.ceil(p))) for p in pf]
             sh = np.array(np.meshgrid(*rng, indexing="ij")).reshape(3, -1).T
-            pts = frac[None] + sh[:, None]                                   # (images, N, 3)
+            pts = frac[None] + sh[:, None]  # (images, N, 3)
             keep = np.all((pts >= -pf) & (pts < 1 + pf), axis=-1).ravel()
             pidx = np.flatnonzero(keep)
             tri = Delaunay((pts.reshape(-1, 3) @ cell)[keep])
@@ -116,22 +116,28 @@ class _Tess:
             is_tet[inv_k.ravel()[home]] = True
             tet_keys = uniq[is_tet]
             atom, img = _decode(tet_keys)
-            xyz = (frac[atom] + img) @ cell                                  # (T, 4, 3)
+            xyz = (frac[atom] + img) @ cell  # (T, 4, 3)
             r_max = float(_circumradius(xyz).max())
             need = 2.2 * r_max
             if np.all((pad >= need) | (pf >= 1.0)):
                 break
             pad = np.maximum(pad, need)
         if np.any(pad < need):
-            raise InputError(f"the cell is too small for a periodic tessellation of its anions (largest "
-                             f"empty sphere {r_max:.2f} Å vs cell widths {np.round(widths, 2).tolist()} Å); "
-                             f"replicate the cell (a supercell) before the analysis")
-        vol = np.abs(np.einsum("ti,ti->t", np.cross(xyz[:, 1] - xyz[:, 0], xyz[:, 2] - xyz[:, 0]),
-                               xyz[:, 3] - xyz[:, 0])) / 6.0
+            raise InputError(
+                f"the cell is too small for a periodic tessellation of its anions (largest "
+                f"empty sphere {r_max:.2f} Å vs cell widths {np.round(widths, 2).tolist()} Å); "
+                f"replicate the cell (a supercell) before the analysis"
+            )
+        vol = (
+            np.abs(np.einsum("ti,ti->t", np.cross(xyz[:, 1] - xyz[:, 0], xyz[:, 2] - xyz[:, 0]), xyz[:, 3] - xyz[:, 0]))
+            / 6.0
+        )
         if abs(vol.sum() / abs(np.linalg.det(cell)) - 1) > 1e-6:
-            raise InputError("the periodic tessellation of the anions does not fill the cell "
-                             f"({vol.sum():.4g} vs {abs(np.linalg.det(cell)):.4g} Å³): anions overlap or the "
-                             "reference structure is broken; check `anions` and `reference`")
+            raise InputError(
+                "the periodic tessellation of the anions does not fill the cell "
+                f"({vol.sum():.4g} vs {abs(np.linalg.det(cell)):.4g} Å³): anions overlap or the "
+                "reference structure is broken; check `anions` and `reference`"
+            )
         self.tri, self.frac, self.keys, self.atom, self.xyz, self.volume = tri, frac, tet_keys, atom, xyz, vol
         self.r_max, self.pad = r_max, pad
         # map every padded simplex to its canonical tetrahedron (−1: not an exact one); keep the exact ones
@@ -150,13 +156,15 @@ class _Tess:
         t = len(self.keys)
         atom, img = _decode(self.keys)
         drop = np.array([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]])
-        fa, fi = atom[:, drop], img[:, drop]                                 # (T, 4, 3), (T, 4, 3, 3)
+        fa, fi = atom[:, drop], img[:, drop]  # (T, 4, 3), (T, 4, 3, 3)
         home = np.floor((self.frac[fa] + fi).mean(axis=2) + 1e-12).astype(int)
         fk = np.sort(_code(fa, fi - home[:, :, None, :]), axis=-1).reshape(4 * t, 3)
         uniq, inv, cnt = np.unique(fk, axis=0, return_inverse=True, return_counts=True)
         if np.any(cnt != 2):
-            raise InputError("the anion tessellation is not closed (a face not shared by exactly two "
-                             "tetrahedra); the cell is probably too small: use a supercell")
+            raise InputError(
+                "the anion tessellation is not closed (a face not shared by exactly two "
+                "tetrahedra); the cell is probably too small: use a supercell"
+            )
         order = np.argsort(inv.ravel(), kind="stable")
         pairs = (order // 4).reshape(-1, 2)
         return _decode(uniq)[0], pairs
@@ -164,22 +172,23 @@ class _Tess:
     def locate(self, cart: np.ndarray, k: int = 16, block: int = 65536) -> np.ndarray:
         """Tetrahedron id of Cartesian points (…, 3) inside the reference cell (−1 if none): the candidate
         among the k nearest tetrahedron centroids whose smallest barycentric coordinate is largest (≥ 0
-        when inside); rare unresolved points fall back to scipy's exhaustive search."""
+        when inside); rare unresolved points fall back to scipy's exhaustive search.
+        """
         x = cart.reshape(-1, 3)
         out = np.empty(len(x), int)
         k = min(k, len(self.loc_tet))
         for s in range(0, len(x), block):
-            xb = x[s:s + block]
+            xb = x[s : s + block]
             cand = self.loc_tree.query(xb, k=k)[1].reshape(len(xb), k)
             lam = np.einsum("pkij,pkj->pki", self.loc_inv[cand], xb[:, None] - self.loc_p0[cand])
-            lmin = np.minimum(lam.min(axis=-1), 1.0 - lam.sum(axis=-1))          # (P, k)
+            lmin = np.minimum(lam.min(axis=-1), 1.0 - lam.sum(axis=-1))  # (P, k)
             best = lmin.argmax(axis=1)
             ok = lmin[np.arange(len(xb)), best] >= -1e-9
             res = self.loc_tet[cand[np.arange(len(xb)), best]]
             if not ok.all():
                 sx = self.tri.find_simplex(xb[~ok], bruteforce=True)
                 res[~ok] = np.where(sx >= 0, self.simplex_to_tet[sx], -1)
-            out[s:s + block] = res
+            out[s : s + block] = res
         return out.reshape(cart.shape[:-1])
 
 
@@ -188,8 +197,10 @@ def _anion_indices(traj: Trajectory, anions) -> tuple[np.ndarray, list[str]]:
     anions = [anions] if isinstance(anions, str) else list(anions)
     present = [s for s in anions if s in traj.species]
     if not present:
-        raise InputError(f"none of the anion species {anions} is in this trajectory (it has "
-                         f"{', '.join(traj.species)}); pass anions=(...) with the framework species")
+        raise InputError(
+            f"none of the anion species {anions} is in this trajectory (it has "
+            f"{', '.join(traj.species)}); pass anions=(...) with the framework species"
+        )
     return np.flatnonzero(np.isin(np.asarray(traj.symbols), present)), present
 
 
@@ -220,24 +231,30 @@ def _membership(traj: Trajectory, ws: xr.Dataset, mobile: str, tess: _Tess | Non
     minimum-image fractional displacement of the anions from the reference), and placed in the reference cell.
     """
     idx = traj.indices(mobile)
-    if ("membership" in ws and ws.attrs.get("mobile") == mobile and ws.membership.shape == (traj.n_frames, idx.size)
-            and ws.attrs.get("membership_checksum") == _checksum(traj, idx)):
-        return ws.membership.values                                          # same trajectory: reuse
+    if (
+        "membership" in ws
+        and ws.attrs.get("mobile") == mobile
+        and ws.membership.shape == (traj.n_frames, idx.size)
+        and ws.attrs.get("membership_checksum") == _checksum(traj, idx)
+    ):
+        return ws.membership.values  # same trajectory: reuse
     aidx = ws.anion_index.values
     if aidx.max() >= traj.n_atoms or any(traj.symbols[i] not in ws.attrs["anions"].split(",") for i in aidx):
-        raise InputError("these windows were built from another system (anion indices do not match); "
-                         "call windows() on this trajectory")
+        raise InputError(
+            "these windows were built from another system (anion indices do not match); "
+            "call windows() on this trajectory"
+        )
     tess = tess or _Tess(ws.reference_positions.values, ws.reference_cell.values)
     inv = np.linalg.inv(traj.cells)
     d = np.einsum("fai,fij->faj", traj.positions[:, aidx], inv) - (ws.reference_positions.values @ tess.inv)
-    drift = (d - np.round(d)).mean(axis=1)                                   # (F, 3) fractional
+    drift = (d - np.round(d)).mean(axis=1)  # (F, 3) fractional
     frac = np.mod(np.einsum("fai,fij->faj", traj.positions[:, idx], inv) - drift[:, None], 1.0)
     return tess.locate(frac @ tess.cell)
 
 
 def _triangle(a, b, c):
     """Area (Heron, stable ordering), in-radius, circumradius, passage radius ρ from edge lengths."""
-    e = np.sort(np.stack([a, b, c]), axis=0)[::-1]                          # a ≥ b ≥ c
+    e = np.sort(np.stack([a, b, c]), axis=0)[::-1]  # a ≥ b ≥ c
     a, b, c = e
     q = (a + (b + c)) * (c - (a - b)) * (c + (a - b)) * (a + (b - c))
     area = 0.25 * np.sqrt(np.clip(q, 0.0, None))
@@ -249,8 +266,9 @@ def _triangle(a, b, c):
 
 
 # ----------------------------------------------------------------------------- public API
-def windows(traj: Trajectory, anions=("S", "Cl"), mobile: str = "Li", reference: str = "mean",
-            min_occupancy: float = 0.05) -> xr.Dataset:
+def windows(
+    traj: Trajectory, anions=("S", "Cl"), mobile: str = "Li", reference: str = "mean", min_occupancy: float = 0.05
+) -> xr.Dataset:
     """Tetrahedra of the anion framework, their mobile-ion occupation, and the bottleneck windows.
 
     anions: framework species (those present are used). reference: 'mean' (time-averaged unwrapped anion
@@ -268,9 +286,14 @@ def windows(traj: Trajectory, anions=("S", "Cl"), mobile: str = "Li", reference:
     tess = _Tess(ref, cell)
     t = len(tess.keys)
     attrs = {"analysis": "bottleneck windows", "anions": ",".join(present), "mobile": mobile, "reference": reference}
-    ws = xr.Dataset({"anion_index": ("anion", aidx, {"units": units.DIMENSIONLESS}),
-                     "reference_positions": (("anion", "xyz"), ref, {"units": units.LENGTH}),
-                     "reference_cell": (("cell_vector", "xyz"), cell, {"units": units.LENGTH})}, attrs=attrs)
+    ws = xr.Dataset(
+        {
+            "anion_index": ("anion", aidx, {"units": units.DIMENSIONLESS}),
+            "reference_positions": (("anion", "xyz"), ref, {"units": units.LENGTH}),
+            "reference_cell": (("cell_vector", "xyz"), cell, {"units": units.LENGTH}),
+        },
+        attrs=attrs,
+    )
     member = _membership(traj, ws, mobile, tess)
     occ = np.bincount(member[member >= 0], minlength=t) / traj.n_frames
     site = occ >= min_occupancy
@@ -279,34 +302,53 @@ def windows(traj: Trajectory, anions=("S", "Cl"), mobile: str = "Li", reference:
     fatoms, pairs = fatoms[sel], pairs[sel]
     pk = np.sort(pairs, axis=1)
     if len(pk) and len(np.unique(pk, axis=0)) < len(pk):
-        raise InputError("two tetrahedra share more than one face through periodic images; the cell is too "
-                         "small for window analysis: use a supercell")
+        raise InputError(
+            "two tetrahedra share more than one face through periodic images; the cell is too "
+            "small for window analysis: use a supercell"
+        )
     order = np.lexsort(pk.T[::-1])
     fatoms, pk = fatoms[order], pk[order]
-    p = ref[fatoms]                                                          # (W, 3, 3)
+    p = ref[fatoms]  # (W, 3, 3)
     e = np.linalg.norm(minimum_image(p[:, [1, 2, 0]] - p, cell, np.linalg.inv(cell)), axis=-1).T
     area, rin, _, _ = _triangle(*e)
     centroid = np.mod(tess.xyz.mean(axis=1) @ np.linalg.inv(cell), 1.0) @ cell
-    ws = ws.assign({
-        "anions": (("window", "vertex"), aidx[fatoms].reshape(-1, 3), {"units": units.DIMENSIONLESS,
-                                                                     "long_name": "atom indices of the window"}),
-        "tetrahedra": (("window", "side"), pk.reshape(-1, 2), {"units": units.DIMENSIONLESS}),
-        "ref_area": ("window", area, {"units": "angstrom2", "long_name": "area in the reference"}),
-        "ref_inradius": ("window", rin, {"units": units.LENGTH, "long_name": "in-radius in the reference"}),
-        "tet_anions": (("tetrahedron", "corner"), aidx[tess.atom], {"units": units.DIMENSIONLESS}),
-        "tet_occupancy": ("tetrahedron", occ, {"units": units.DIMENSIONLESS,
-                                               "long_name": f"mean number of {mobile} inside"}),
-        "tet_site": ("tetrahedron", site, {"units": units.DIMENSIONLESS}),
-        "tet_volume": ("tetrahedron", tess.volume, {"units": "angstrom3"}),
-        "tet_centroid": (("tetrahedron", "xyz"), centroid, {"units": units.LENGTH}),
-    })
-    ws["membership"] = (("time", "ion"), member.astype(np.int32),
-                        {"units": units.DIMENSIONLESS, "long_name": f"tetrahedron of each {mobile} (−1: none)"})
+    ws = ws.assign(
+        {
+            "anions": (
+                ("window", "vertex"),
+                aidx[fatoms].reshape(-1, 3),
+                {"units": units.DIMENSIONLESS, "long_name": "atom indices of the window"},
+            ),
+            "tetrahedra": (("window", "side"), pk.reshape(-1, 2), {"units": units.DIMENSIONLESS}),
+            "ref_area": ("window", area, {"units": "angstrom2", "long_name": "area in the reference"}),
+            "ref_inradius": ("window", rin, {"units": units.LENGTH, "long_name": "in-radius in the reference"}),
+            "tet_anions": (("tetrahedron", "corner"), aidx[tess.atom], {"units": units.DIMENSIONLESS}),
+            "tet_occupancy": (
+                "tetrahedron",
+                occ,
+                {"units": units.DIMENSIONLESS, "long_name": f"mean number of {mobile} inside"},
+            ),
+            "tet_site": ("tetrahedron", site, {"units": units.DIMENSIONLESS}),
+            "tet_volume": ("tetrahedron", tess.volume, {"units": "angstrom3"}),
+            "tet_centroid": (("tetrahedron", "xyz"), centroid, {"units": units.LENGTH}),
+        }
+    )
+    ws["membership"] = (
+        ("time", "ion"),
+        member.astype(np.int32),
+        {"units": units.DIMENSIONLESS, "long_name": f"tetrahedron of each {mobile} (−1: none)"},
+    )
     ws = ws.assign_coords(ion=("ion", traj.indices(mobile), {"units": units.DIMENSIONLESS, "long_name": "atom index"}))
-    ws.attrs.update(membership_checksum=_checksum(traj, traj.indices(mobile)), min_occupancy=float(min_occupancy),
-                    n_tetrahedra=t, n_sites=int(site.sum()),
-                    n_windows=len(pk), padding_A=float(tess.pad.min()), largest_circumradius_A=tess.r_max,
-                    definition="windows = faces shared by two tetrahedra with mean occupation >= min_occupancy")
+    ws.attrs.update(
+        membership_checksum=_checksum(traj, traj.indices(mobile)),
+        min_occupancy=float(min_occupancy),
+        n_tetrahedra=t,
+        n_sites=int(site.sum()),
+        n_windows=len(pk),
+        padding_A=float(tess.pad.min()),
+        largest_circumradius_A=tess.r_max,
+        definition="windows = faces shared by two tetrahedra with mean occupation >= min_occupancy",
+    )
     return ws
 
 
@@ -329,35 +371,47 @@ def window_geometry(traj: Trajectory, windows, radii: dict | None = None, block:
     step = max(1, block // max(1, 9 * nw))
     for s in range(0, nf, step):
         sl = slice(s, min(nf, s + step))
-        p = traj.positions[sl][:, tri]                                       # (f, W, 3, 3)
+        p = traj.positions[sl][:, tri]  # (f, W, 3, 3)
         e = np.linalg.norm(minimum_image(p[:, :, [1, 2, 0]] - p, traj.cells[sl], inv[sl]), axis=-1)
         res = _triangle(e[..., 0], e[..., 1], e[..., 2])
         for k, v in zip(out, res):
             out[k][sl] = v
     dims = ("time", "window")
     ds = xr.Dataset(
-        {"area": (dims, out["area"], {"units": "angstrom2", "long_name": "window area (Heron)"}),
-         "inradius": (dims, out["inradius"], {"units": units.LENGTH, "long_name": "in-radius 2A/perimeter"}),
-         "circumradius": (dims, out["circumradius"], {"units": units.LENGTH}),
-         "anions": (("window", "vertex"), tri, {"units": units.DIMENSIONLESS})},
-        coords={"time": ("time", traj.times, {"units": units.TIME}),
-                "window": ("window", np.arange(nw), {"units": units.DIMENSIONLESS})},
-        attrs={"analysis": "bottleneck geometry", "dt_fs": traj.dt,
-                   "definition": "A = Heron(minimum-image edges); r = 2A/(a+b+c); R_c = abc/4A"})
+        {
+            "area": (dims, out["area"], {"units": "angstrom2", "long_name": "window area (Heron)"}),
+            "inradius": (dims, out["inradius"], {"units": units.LENGTH, "long_name": "in-radius 2A/perimeter"}),
+            "circumradius": (dims, out["circumradius"], {"units": units.LENGTH}),
+            "anions": (("window", "vertex"), tri, {"units": units.DIMENSIONLESS}),
+        },
+        coords={
+            "time": ("time", traj.times, {"units": units.TIME}),
+            "window": ("window", np.arange(nw), {"units": units.DIMENSIONLESS}),
+        },
+        attrs={
+            "analysis": "bottleneck geometry",
+            "dt_fs": traj.dt,
+            "definition": "A = Heron(minimum-image edges); r = 2A/(a+b+c); R_c = abc/4A",
+        },
+    )
     if radii:
         missing = sorted({traj.symbols[i] for i in tri.ravel()} - set(radii))
         if missing:
             raise InputError(f"radii lack the window species {missing}; give e.g. radii={{'S': 1.84, 'Cl': 1.81}}")
         rbar = np.array([[radii[traj.symbols[i]] for i in t] for t in tri]).mean(axis=1)
         ds["free_radius"] = (dims, out["inradius"] - rbar, {"units": units.LENGTH, "long_name": "r − mean R"})
-        ds["passage_radius"] = (dims, out["passage"] - rbar, {"units": units.LENGTH,
-                                "long_name": "largest hard sphere through the window plane"})
+        ds["passage_radius"] = (
+            dims,
+            out["passage"] - rbar,
+            {"units": units.LENGTH, "long_name": "largest hard sphere through the window plane"},
+        )
         ds.attrs["radii_A"] = str(dict(radii))
     return ds
 
 
-def breathing_spectrum(geometry: xr.Dataset, variable: str = "inradius", max_lag: int | None = None,
-                       window: str = "hann") -> xr.Dataset:
+def breathing_spectrum(
+    geometry: xr.Dataset, variable: str = "inradius", max_lag: int | None = None, window: str = "hann"
+) -> xr.Dataset:
     """Power spectrum of δx(t) = x(t) − <x>_t of a window variable (default in-radius), mean over windows.
 
     S(ν) = 4∫₀^∞ w(t) C(t) cos(2πνt) dt with C(t) = <δx(0)δx(t)> (all origins); ν in THz, S in
@@ -365,7 +419,9 @@ def breathing_spectrum(geometry: xr.Dataset, variable: str = "inradius", max_lag
     the trajectory; its resolution (FWHM ≈ 1/(max_lag·Δt)) is in attrs.
     """
     if variable not in geometry:
-        raise InputError(f"geometry has no variable {variable!r}; choose one of {', '.join(map(str, geometry.data_vars))}")
+        raise InputError(
+            f"geometry has no variable {variable!r}; choose one of {', '.join(map(str, geometry.data_vars))}"
+        )
     x = geometry[variable].values
     t = x.shape[0]
     if t < 8:
@@ -379,26 +435,38 @@ def breathing_spectrum(geometry: xr.Dataset, variable: str = "inradius", max_lag
         raise InputError(f"max_lag must be between 4 and the number of frames ({t}), got {max_lag}")
     dt = float(geometry.attrs["dt_fs"])
     dx = x - x.mean(axis=0)
-    c = autocorrelation(dx, max_lag).mean(axis=1)                            # (max_lag,), unit²
+    c = autocorrelation(dx, max_lag).mean(axis=1)  # (max_lag,), unit²
     nu, s = cosine_transform(c * lag_window(window, max_lag), dt)
     nu_thz, s_thz = nu * 1e3, s * 1e-3
     u = geometry[variable].attrs.get("units", "")
     ds = xr.Dataset(
-        {"spectrum": ("frequency", s_thz, {"units": f"{u}2 THz-1", "long_name": f"power spectrum of δ{variable}"}),
-         "acf": ("lag_time", c, {"units": f"{u}2", "long_name": f"<δ{variable}(0) δ{variable}(t)>"}),
-         "variance": ((), float((dx**2).mean()), {"units": f"{u}2", "long_name": "<δx²> = ∫S dν"})},
-        coords={"frequency": ("frequency", nu_thz, {"units": units.FREQUENCY}),
-                "energy": ("frequency", nu_thz * units.THZ_TO_MEV, {"units": units.ENERGY_MEV}),
-                "lag_time": ("lag_time", np.arange(max_lag) * dt, {"units": units.TIME})},
-        attrs={"analysis": "bottleneck breathing spectrum", "variable": variable, "window": window,
-               "max_lag": max_lag, "dt_fs": dt, "n_windows": x.shape[1],
-               "resolution_fwhm_THz": resolution_fwhm(window, max_lag, dt) * 1e3,
-               "normalisation": "S(ν) = 4∫ w C cos(2πνt) dt, one-sided; trapezoid ∫S dν = <δx²>"})
+        {
+            "spectrum": ("frequency", s_thz, {"units": f"{u}2 THz-1", "long_name": f"power spectrum of δ{variable}"}),
+            "acf": ("lag_time", c, {"units": f"{u}2", "long_name": f"<δ{variable}(0) δ{variable}(t)>"}),
+            "variance": ((), float((dx**2).mean()), {"units": f"{u}2", "long_name": "<δx²> = ∫S dν"}),
+        },
+        coords={
+            "frequency": ("frequency", nu_thz, {"units": units.FREQUENCY}),
+            "energy": ("frequency", nu_thz * units.THZ_TO_MEV, {"units": units.ENERGY_MEV}),
+            "lag_time": ("lag_time", np.arange(max_lag) * dt, {"units": units.TIME}),
+        },
+        attrs={
+            "analysis": "bottleneck breathing spectrum",
+            "variable": variable,
+            "window": window,
+            "max_lag": max_lag,
+            "dt_fs": dt,
+            "n_windows": x.shape[1],
+            "resolution_fwhm_THz": resolution_fwhm(window, max_lag, dt) * 1e3,
+            "normalisation": "S(ν) = 4∫ w C cos(2πνt) dt, one-sided; trapezoid ∫S dν = <δx²>",
+        },
+    )
     return ds
 
 
-def window_crossings(traj: Trajectory, windows: xr.Dataset, mobile: str | None = None,
-                     min_residence_fs: float | None = None) -> xr.Dataset:
+def window_crossings(
+    traj: Trajectory, windows: xr.Dataset, mobile: str | None = None, min_residence_fs: float | None = None
+) -> xr.Dataset:
     """Crossings of mobile ions through the windows: `time` (ps), `frame`, `ion` (atom index), `window`,
     `from_tetrahedron`, `to_tetrahedron` (dim `crossing`, sorted by frame).
 
@@ -434,23 +502,43 @@ def window_crossings(traj: Trajectory, windows: xr.Dataset, mobile: str | None =
     r = np.array(sorted(rows), dtype=int).reshape(-1, 5)
     d = units.DIMENSIONLESS
     ds = xr.Dataset(
-        {"time": ("crossing", r[:, 0] * traj.dt * 1e-3,
-                  {"units": "ps", "long_name": "first frame in the new tetrahedron"}),
-         "frame": ("crossing", r[:, 0], {"units": d}),
-         "ion": ("crossing", r[:, 1], {"units": d, "long_name": "atom index"}),
-         "window": ("crossing", r[:, 2], {"units": d}),
-         "from_tetrahedron": ("crossing", r[:, 3], {"units": d}),
-         "to_tetrahedron": ("crossing", r[:, 4], {"units": d})},
-        attrs={"analysis": "window crossings", "mobile": mobile, "min_residence_fs": res,
-               "min_residence_frames": min_frames,
-                   "dt_fs": traj.dt, "n_crossings": len(r), "n_transitions": n_trans, "n_unassigned": n_unassigned,
-                   "outside_fraction": float((member < 0).mean()),
-                   "definition": "change between stays >= min_residence in two tetrahedra sharing a window"})
+        {
+            "time": (
+                "crossing",
+                r[:, 0] * traj.dt * 1e-3,
+                {"units": "ps", "long_name": "first frame in the new tetrahedron"},
+            ),
+            "frame": ("crossing", r[:, 0], {"units": d}),
+            "ion": ("crossing", r[:, 1], {"units": d, "long_name": "atom index"}),
+            "window": ("crossing", r[:, 2], {"units": d}),
+            "from_tetrahedron": ("crossing", r[:, 3], {"units": d}),
+            "to_tetrahedron": ("crossing", r[:, 4], {"units": d}),
+        },
+        attrs={
+            "analysis": "window crossings",
+            "mobile": mobile,
+            "min_residence_fs": res,
+            "min_residence_frames": min_frames,
+            "dt_fs": traj.dt,
+            "n_crossings": len(r),
+            "n_transitions": n_trans,
+            "n_unassigned": n_unassigned,
+            "outside_fraction": float((member < 0).mean()),
+            "definition": "change between stays >= min_residence in two tetrahedra sharing a window",
+        },
+    )
     return ds
 
 
-def hop_statistics(geometry: xr.Dataset, crossings: xr.Dataset, variable: str = "inradius", bins: int = 30,
-                   n_boot: int = 1000, seed: int = 0, lag: int = 0) -> xr.Dataset:
+def hop_statistics(
+    geometry: xr.Dataset,
+    crossings: xr.Dataset,
+    variable: str = "inradius",
+    bins: int = 30,
+    n_boot: int = 1000,
+    seed: int = 0,
+    lag: int = 0,
+) -> xr.Dataset:
     """Window `variable` (default in-radius, Å) at crossing frames (+ lag) vs at all times, same windows.
 
     Returns histograms (`density_hop`, `density_all`, 1/unit), `mean_hop`, `mean_all` (windows weighted by
@@ -458,7 +546,9 @@ def hop_statistics(geometry: xr.Dataset, crossings: xr.Dataset, variable: str = 
     `ks_statistic` and `ks_pvalue` (all-time distribution as the population).
     """
     if variable not in geometry:
-        raise InputError(f"geometry has no variable {variable!r}; choose one of {', '.join(map(str, geometry.data_vars))}")
+        raise InputError(
+            f"geometry has no variable {variable!r}; choose one of {', '.join(map(str, geometry.data_vars))}"
+        )
     if bins < 1 or n_boot < 2:
         raise InputError(f"bins must be ≥ 1 and n_boot ≥ 2, got {bins} and {n_boot}")
     x = geometry[variable].values
@@ -470,7 +560,7 @@ def hop_statistics(geometry: xr.Dataset, crossings: xr.Dataset, variable: str = 
     fr, w = fr[ok], w[ok]
     n = len(fr)
     wins, cnt = np.unique(w, return_counts=True)
-    allv = x[:, wins]                                                      # (F, n_wins)
+    allv = x[:, wins]  # (F, n_wins)
     weights = np.broadcast_to(cnt / (nf * max(n, 1)), allv.shape).ravel()
     allv = allv.ravel()
     lo, hi = (np.nanmin(x), np.nanmax(x)) if n == 0 else (allv.min(), allv.max())
@@ -495,22 +585,33 @@ def hop_statistics(geometry: xr.Dataset, crossings: xr.Dataset, variable: str = 
     else:
         shift = shift_err = ks = ks_p = mean_hop = mean_all = np.nan
     ds = xr.Dataset(
-        {"density_hop": ("bin", h_hop, {"units": f"{u}-1", "long_name": f"{variable} at crossings"}),
-         "density_all": ("bin", h_all, {"units": f"{u}-1", "long_name": f"{variable} at all times (same windows)"}),
-         "mean_hop": ((), mean_hop, {"units": u}), "mean_all": ((), mean_all, {"units": u}),
-         "mean_shift": ((), shift, {"units": u, "long_name": "mean of x_w(t_c) − <x_w>"}),
-         "mean_shift_err": ((), shift_err, {"units": u, "long_name": "bootstrap 1σ over crossings"}),
-         "ks_statistic": ((), ks, {"units": units.DIMENSIONLESS}),
-         "ks_pvalue": ((), ks_p, {"units": units.DIMENSIONLESS}),
-         "n_crossings": ((), n, {"units": units.DIMENSIONLESS})},
+        {
+            "density_hop": ("bin", h_hop, {"units": f"{u}-1", "long_name": f"{variable} at crossings"}),
+            "density_all": ("bin", h_all, {"units": f"{u}-1", "long_name": f"{variable} at all times (same windows)"}),
+            "mean_hop": ((), mean_hop, {"units": u}),
+            "mean_all": ((), mean_all, {"units": u}),
+            "mean_shift": ((), shift, {"units": u, "long_name": "mean of x_w(t_c) − <x_w>"}),
+            "mean_shift_err": ((), shift_err, {"units": u, "long_name": "bootstrap 1σ over crossings"}),
+            "ks_statistic": ((), ks, {"units": units.DIMENSIONLESS}),
+            "ks_pvalue": ((), ks_p, {"units": units.DIMENSIONLESS}),
+            "n_crossings": ((), n, {"units": units.DIMENSIONLESS}),
+        },
         coords={"bin": ("bin", 0.5 * (edges[1:] + edges[:-1]), {"units": u, "long_name": f"{variable} bin centre"})},
-        attrs={"analysis": "bottleneck hop statistics", "variable": variable, "lag_frames": int(lag), "n_boot": n_boot,
-                   "seed": seed, "definition": "all-time distribution weights each window by its crossings"})
+        attrs={
+            "analysis": "bottleneck hop statistics",
+            "variable": variable,
+            "lag_frames": int(lag),
+            "n_boot": n_boot,
+            "seed": seed,
+            "definition": "all-time distribution weights each window by its crossings",
+        },
+    )
     return ds
 
 
-def hop_triggered_average(traj: Trajectory, windows, crossings: xr.Dataset, window_frames: int = 10,
-                          geometry: xr.Dataset | None = None) -> xr.Dataset:
+def hop_triggered_average(
+    traj: Trajectory, windows, crossings: xr.Dataset, window_frames: int = 10, geometry: xr.Dataset | None = None
+) -> xr.Dataset:
     """Averages over crossings of window quantities at lags −τ … +τ frames (τ = window_frames) of the crossing.
 
     windows: the Dataset from `windows()` (framework = all its anions) or (W, 3) atom indices (framework =
@@ -528,15 +629,15 @@ def hop_triggered_average(traj: Trajectory, windows, crossings: xr.Dataset, wind
     aidx = windows.anion_index.values if isinstance(windows, xr.Dataset) else np.unique(tri)
     un = unwrap_positions(traj.positions[:, aidx], traj.cells)
     u = un - un.mean(axis=0)
-    u -= u.mean(axis=1, keepdims=True)                                       # framework drift
+    u -= u.mean(axis=1, keepdims=True)  # framework drift
     umag = np.zeros((traj.n_frames, traj.n_atoms))
     umag[:, aidx] = np.linalg.norm(u, axis=-1)
     lags = np.arange(-tau, tau + 1)
     fr, w = crossings.frame.values.astype(int), crossings.window.values.astype(int)
-    f = fr[:, None] + lags[None]                                             # (C, L)
+    f = fr[:, None] + lags[None]  # (C, L)
     valid = (f >= 0) & (f < traj.n_frames)
     fc = np.clip(f, 0, traj.n_frames - 1)
-    disp = umag[fc[..., None], tri[w][:, None, :]].mean(axis=-1)             # (C, L)
+    disp = umag[fc[..., None], tri[w][:, None, :]].mean(axis=-1)  # (C, L)
     r = geometry.inradius.values
     rr = r[fc, w[:, None]]
     rdev = rr - r.mean(axis=0)[w][:, None]
@@ -555,65 +656,116 @@ def hop_triggered_average(traj: Trajectory, windows, crossings: xr.Dataset, wind
     base_r = float(r[:, w].mean()) if len(w) else np.nan
     L = units.LENGTH
     ds = xr.Dataset(
-        {"anion_displacement": ("lag", d_m, {"units": L, "long_name": "mean |x − <x>| of the window anions"}),
-         "anion_displacement_err": ("lag", d_e, {"units": L}),
-         "inradius": ("lag", r_m, {"units": L}), "inradius_err": ("lag", r_e, {"units": L}),
-         "inradius_deviation": ("lag", dv_m, {"units": L, "long_name": "r − <r_w>"}),
-         "inradius_deviation_err": ("lag", dv_e, {"units": L}),
-         "count": ("lag", cnt, {"units": units.DIMENSIONLESS}),
-         "anion_displacement_baseline": ((), base_d, {"units": L, "long_name": "all-time mean, same windows"}),
-         "inradius_baseline": ((), base_r, {"units": L, "long_name": "all-time mean, same windows"})},
-        coords={"lag": ("lag", lags, {"units": units.DIMENSIONLESS, "long_name": "frames after the crossing"}),
-                "lag_time": ("lag", lags * traj.dt, {"units": units.TIME})},
-        attrs={"analysis": "hop-triggered average", "window_frames": tau, "dt_fs": traj.dt, "n_crossings": len(fr)})
+        {
+            "anion_displacement": ("lag", d_m, {"units": L, "long_name": "mean |x − <x>| of the window anions"}),
+            "anion_displacement_err": ("lag", d_e, {"units": L}),
+            "inradius": ("lag", r_m, {"units": L}),
+            "inradius_err": ("lag", r_e, {"units": L}),
+            "inradius_deviation": ("lag", dv_m, {"units": L, "long_name": "r − <r_w>"}),
+            "inradius_deviation_err": ("lag", dv_e, {"units": L}),
+            "count": ("lag", cnt, {"units": units.DIMENSIONLESS}),
+            "anion_displacement_baseline": ((), base_d, {"units": L, "long_name": "all-time mean, same windows"}),
+            "inradius_baseline": ((), base_r, {"units": L, "long_name": "all-time mean, same windows"}),
+        },
+        coords={
+            "lag": ("lag", lags, {"units": units.DIMENSIONLESS, "long_name": "frames after the crossing"}),
+            "lag_time": ("lag", lags * traj.dt, {"units": units.TIME}),
+        },
+        attrs={"analysis": "hop-triggered average", "window_frames": tau, "dt_fs": traj.dt, "n_crossings": len(fr)},
+    )
     return ds
 
 
-def bottleneck_summary(traj: Trajectory, anions=("S", "Cl"), mobile: str = "Li", reference: str = "mean",
-                       min_occupancy: float = 0.05, min_residence_fs: float | None = None, window_frames: int = 10,
-                       radii: dict | None = None, max_lag: int | None = None, bins: int = 30, n_boot: int = 1000,
-                       seed: int = 0) -> xr.Dataset:
+def bottleneck_summary(
+    traj: Trajectory,
+    anions=("S", "Cl"),
+    mobile: str = "Li",
+    reference: str = "mean",
+    min_occupancy: float = 0.05,
+    min_residence_fs: float | None = None,
+    window_frames: int = 10,
+    radii: dict | None = None,
+    max_lag: int | None = None,
+    bins: int = 30,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> xr.Dataset:
     """All of the above in one Dataset for reports: per-window table (reference and mean geometry, breathing
     amplitude, crossings), the crossings themselves (`crossing_time` ps, `crossing_ion`, `crossing_window`),
-    in-radius breathing spectrum, hop statistics and hop-triggered averages."""
+    in-radius breathing spectrum, hop statistics and hop-triggered averages.
+    """
     _need_frames(traj, 8, "bottleneck analysis")
     ws = windows(traj, anions, mobile, reference, min_occupancy)
     if ws.attrs["n_windows"] == 0:
-        raise InputError(f"no windows: no two face-sharing tetrahedra have a mean {mobile} occupation ≥ "
-                         f"{min_occupancy}; lower min_occupancy or check the mobile species")
+        raise InputError(
+            f"no windows: no two face-sharing tetrahedra have a mean {mobile} occupation ≥ "
+            f"{min_occupancy}; lower min_occupancy or check the mobile species"
+        )
     geo = window_geometry(traj, ws, radii)
     spec = breathing_spectrum(geo, max_lag=max_lag)
     cr = window_crossings(traj, ws, mobile, min_residence_fs)
     st = hop_statistics(geo, cr, bins=bins, n_boot=n_boot, seed=seed)
     hta = hop_triggered_average(traj, ws, cr, window_frames, geo)
     L = units.LENGTH
-    per = xr.Dataset({
-        "window_anions": (("window", "vertex"), ws.anions.values, {"units": units.DIMENSIONLESS}),
-        "window_tetrahedra": (("window", "side"), ws.tetrahedra.values, {"units": units.DIMENSIONLESS}),
-        "ref_inradius": ("window", ws.ref_inradius.values, {"units": L}),
-        "mean_area": ("window", geo.area.mean("time").values, {"units": "angstrom2"}),
-        "mean_inradius": ("window", geo.inradius.mean("time").values, {"units": L}),
-        "std_inradius": ("window", geo.inradius.std("time").values, {"units": L, "long_name": "breathing amplitude"}),
-        "n_crossings_window": ("window", np.bincount(cr.window.values, minlength=len(ws.window)),
-                               {"units": units.DIMENSIONLESS}),
-        "crossing_time": ("crossing", cr.time.values, {"units": "ps"}),
-        "crossing_ion": ("crossing", cr.ion.values, {"units": units.DIMENSIONLESS, "long_name": "atom index"}),
-        "crossing_window": ("crossing", cr.window.values, {"units": units.DIMENSIONLESS})})
+    per = xr.Dataset(
+        {
+            "window_anions": (("window", "vertex"), ws.anions.values, {"units": units.DIMENSIONLESS}),
+            "window_tetrahedra": (("window", "side"), ws.tetrahedra.values, {"units": units.DIMENSIONLESS}),
+            "ref_inradius": ("window", ws.ref_inradius.values, {"units": L}),
+            "mean_area": ("window", geo.area.mean("time").values, {"units": "angstrom2"}),
+            "mean_inradius": ("window", geo.inradius.mean("time").values, {"units": L}),
+            "std_inradius": (
+                "window",
+                geo.inradius.std("time").values,
+                {"units": L, "long_name": "breathing amplitude"},
+            ),
+            "n_crossings_window": (
+                "window",
+                np.bincount(cr.window.values, minlength=len(ws.window)),
+                {"units": units.DIMENSIONLESS},
+            ),
+            "crossing_time": ("crossing", cr.time.values, {"units": "ps"}),
+            "crossing_ion": ("crossing", cr.ion.values, {"units": units.DIMENSIONLESS, "long_name": "atom index"}),
+            "crossing_window": ("crossing", cr.window.values, {"units": units.DIMENSIONLESS}),
+        }
+    )
     if radii:
         per["mean_passage_radius"] = ("window", geo.passage_radius.mean("time").values, {"units": L})
-    out = xr.merge([per, spec.rename(spectrum="breathing_spectrum", acf="breathing_acf", variance="inradius_variance"),
-                    st.rename(bin="inradius_bin"),
-                    hta.rename(inradius="hta_inradius", inradius_err="hta_inradius_err",
-                               inradius_deviation="hta_inradius_deviation",
-                               inradius_deviation_err="hta_inradius_deviation_err", count="hta_count",
-                               lag="hta_lag", lag_time="hta_lag_time")],
-                   combine_attrs="override")
-    out.attrs = {"analysis": "bottleneck breathing", "anions": ws.attrs["anions"], "mobile": mobile,
-                 "reference": reference, "min_occupancy": float(min_occupancy),
-                 "n_tetrahedra": ws.attrs["n_tetrahedra"], "n_sites": ws.attrs["n_sites"],
-                 "n_windows": ws.attrs["n_windows"], "min_residence_fs": cr.attrs["min_residence_fs"],
-                 "n_crossings": cr.attrs["n_crossings"], "n_transitions": cr.attrs["n_transitions"],
-                 "n_unassigned": cr.attrs["n_unassigned"], "resolution_fwhm_THz": spec.attrs["resolution_fwhm_THz"],
-                 "window_frames": int(window_frames), "dt_fs": traj.dt, "n_frames": traj.n_frames,
-                 "radii_A": str(radii or {}), "normalisation": spec.attrs["normalisation"]}
+    out = xr.merge(
+        [
+            per,
+            spec.rename(spectrum="breathing_spectrum", acf="breathing_acf", variance="inradius_variance"),
+            st.rename(bin="inradius_bin"),
+            hta.rename(
+                inradius="hta_inradius",
+                inradius_err="hta_inradius_err",
+                inradius_deviation="hta_inradius_deviation",
+                inradius_deviation_err="hta_inradius_deviation_err",
+                count="hta_count",
+                lag="hta_lag",
+                lag_time="hta_lag_time",
+            ),
+        ],
+        combine_attrs="override",
+    )
+    out.attrs = {
+        "analysis": "bottleneck breathing",
+        "anions": ws.attrs["anions"],
+        "mobile": mobile,
+        "reference": reference,
+        "min_occupancy": float(min_occupancy),
+        "n_tetrahedra": ws.attrs["n_tetrahedra"],
+        "n_sites": ws.attrs["n_sites"],
+        "n_windows": ws.attrs["n_windows"],
+        "min_residence_fs": cr.attrs["min_residence_fs"],
+        "n_crossings": cr.attrs["n_crossings"],
+        "n_transitions": cr.attrs["n_transitions"],
+        "n_unassigned": cr.attrs["n_unassigned"],
+        "resolution_fwhm_THz": spec.attrs["resolution_fwhm_THz"],
+        "window_frames": int(window_frames),
+        "dt_fs": traj.dt,
+        "n_frames": traj.n_frames,
+        "radii_A": str(radii or {}),
+        "normalisation": spec.attrs["normalisation"],
+    }
     return out

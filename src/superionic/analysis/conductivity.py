@@ -26,26 +26,46 @@ from .diffusion import diffusion_from_file, fit_msd, mobile_position_sums
 
 #: default formal charges (e); pass `charges` for anything else
 FORMAL_CHARGES: dict[str, float] = {
-    "H": 1, "Li": 1, "Na": 1, "K": 1, "Rb": 1, "Cs": 1, "Ag": 1, "Cu": 1, "Tl": 1,
-    "Mg": 2, "Ca": 2, "Zn": 2, "Sr": 2, "Ba": 2,
-    "F": -1, "Cl": -1, "Br": -1, "I": -1, "O": -2, "S": -2, "Se": -2,
+    "H": 1,
+    "Li": 1,
+    "Na": 1,
+    "K": 1,
+    "Rb": 1,
+    "Cs": 1,
+    "Ag": 1,
+    "Cu": 1,
+    "Tl": 1,
+    "Mg": 2,
+    "Ca": 2,
+    "Zn": 2,
+    "Sr": 2,
+    "Ba": 2,
+    "F": -1,
+    "Cl": -1,
+    "Br": -1,
+    "I": -1,
+    "O": -2,
+    "S": -2,
+    "Se": -2,
 }
 
 
 def conductivity_prefactor(n_per_a3: float, charge: float, temperature: float) -> float:
     """σ (mS/cm) per unit D (cm²/s): e² n q² / (k_B T) with n in Å⁻³."""
-    n_si = n_per_a3 * 1e30                           # m⁻³
+    n_si = n_per_a3 * 1e30  # m⁻³
     kt_j = units.KB_J * temperature
-    s_per_m = n_si * (charge * units.E_CHARGE_C) ** 2 * 1e-4 / kt_j   # D = 1 cm²/s = 1e-4 m²/s
-    return s_per_m * 10.0                            # S/m → mS/cm
+    s_per_m = n_si * (charge * units.E_CHARGE_C) ** 2 * 1e-4 / kt_j  # D = 1 cm²/s = 1e-4 m²/s
+    return s_per_m * 10.0  # S/m → mS/cm
 
 
 def resolve_temperature(traj: Trajectory, temperature: float | None) -> float:
     """Temperature (K) from the argument or the trajectory metadata; InputError if neither."""
     t = temperature if temperature is not None else traj.metadata.get("temperature")
     if t is None:
-        raise InputError("the temperature is not known from the trajectory: give it (temperature=…, "
-                         "or --temperature K on the command line)")
+        raise InputError(
+            "the temperature is not known from the trajectory: give it (temperature=…, "
+            "or --temperature K on the command line)"
+        )
     t = float(t)
     if not np.isfinite(t) or t <= 0:
         raise InputError(f"temperature must be a positive number of kelvin, got {t}")
@@ -66,10 +86,17 @@ def resolve_charges(species: list[str], charges: dict[str, float] | None) -> dic
     return out
 
 
-def conductivity(traj: Trajectory | FrameSource, species: list[str] | str = "Li", temperature: float | None = None,
-                 charges: dict[str, float] | None = None, max_lag: int | None = None,
-                 t_start: float | None = None, t_stop: float | None = None, remove_drift: bool = True,
-                 tracer: xr.Dataset | None = None) -> xr.Dataset:
+def conductivity(
+    traj: Trajectory | FrameSource,
+    species: list[str] | str = "Li",
+    temperature: float | None = None,
+    charges: dict[str, float] | None = None,
+    max_lag: int | None = None,
+    t_start: float | None = None,
+    t_stop: float | None = None,
+    remove_drift: bool = True,
+    tracer: xr.Dataset | None = None,
+) -> xr.Dataset:
     """σ ± err from the charge MSD, σ_NE from the tracer D*, and the Haven ratio; mS/cm.
 
     species: the mobile species (their charges from `charges` or `FORMAL_CHARGES`). temperature (K):
@@ -84,14 +111,14 @@ def conductivity(traj: Trajectory | FrameSource, species: list[str] | str = "Li"
     if tracer is None:
         tracer = diffusion_from_file(traj, species, max_lag=max_lag, remove_drift=remove_drift, per_axis=False)
     max_lag = int(tracer.attrs["max_lag"])
-    volume = traj.volume()                                           # Å³
+    volume = traj.volume()  # Å³
     counts = np.array([len(traj.indices(s)) for s in species])
     qs = np.array([q[s] for s in species])
-    sums = mobile_position_sums(traj, species, remove_drift)          # {species: Σ_i r_i(t)} (T, 3) Å
+    sums = mobile_position_sums(traj, species, remove_drift)  # {species: Σ_i r_i(t)} (T, 3) Å
     total = sum(qs[a] * sums[s] for a, s in enumerate(species))
-    msd_q = msd_kernel(total[:, None, :], max_lag)[:, 0]              # (M,) e²Å²
+    msd_q = msd_kernel(total[:, None, :], max_lag)[:, 0]  # (M,) e²Å²
     time = np.arange(max_lag) * traj.dt
-    norm = float((counts * qs**2).sum())                             # Σ N q²
+    norm = float((counts * qs**2).sum())  # Σ N q²
     if t_start is None:
         t_start = float(tracer.fit_start.values[0])
     fit = fit_msd(time, msd_q / norm, traj.n_frames, 1.0, 3, None, t_start, t_stop)
@@ -110,10 +137,12 @@ def conductivity(traj: Trajectory | FrameSource, species: list[str] | str = "Li"
     c = units.CONDUCTIVITY
     ds = xr.Dataset(
         {
-            "msd_charge": ("time", msd_q, {"units": "angstrom2",
-                                           "long_name": "charge MSD <|Σ q_i Δr_i|²> (q in e)"}),
-            "D_sigma": ((), d_sigma, {"units": units.DIFFUSION,
-                                      "long_name": "charge diffusion coefficient D_σ = slope/(6 Σ N q²)"}),
+            "msd_charge": ("time", msd_q, {"units": "angstrom2", "long_name": "charge MSD <|Σ q_i Δr_i|²> (q in e)"}),
+            "D_sigma": (
+                (),
+                d_sigma,
+                {"units": units.DIFFUSION, "long_name": "charge diffusion coefficient D_σ = slope/(6 Σ N q²)"},
+            ),
             "D_sigma_err": ((), d_sigma_err, {"units": units.DIFFUSION}),
             "sigma": ((), sigma, {"units": c, "long_name": "ionic conductivity from the charge MSD"}),
             "sigma_err": ((), sigma_err, {"units": c, "long_name": "1σ of sigma (GLS, one collective coordinate)"}),
@@ -130,8 +159,12 @@ def conductivity(traj: Trajectory | FrameSource, species: list[str] | str = "Li"
         },
         coords={"species": species, "time": ("time", time, {"units": units.TIME})},
     )
-    ds.attrs.update(analysis="conductivity", fit_window_fs=[fit["t_start"], fit["t_stop"]],
-                    charges=str(q), drift_removed=int(bool(remove_drift)),
-                    definition="σ = e² Σ n_α q_α² D_σ/(k_B T); σ_NE = e² Σ n_α q_α² D*_α/(k_B T); H_R = σ_NE/σ",
-                    fit_method="GLS with random-walk covariance, N_independent = 1 (collective coordinate)")
+    ds.attrs.update(
+        analysis="conductivity",
+        fit_window_fs=[fit["t_start"], fit["t_stop"]],
+        charges=str(q),
+        drift_removed=int(bool(remove_drift)),
+        definition="σ = e² Σ n_α q_α² D_σ/(k_B T); σ_NE = e² Σ n_α q_α² D*_α/(k_B T); H_R = σ_NE/σ",
+        fit_method="GLS with random-walk covariance, N_independent = 1 (collective coordinate)",
+    )
     return ds

@@ -55,14 +55,14 @@ def msd(r: np.ndarray, max_lag: int | None = None) -> np.ndarray:
     out = np.empty((max_lag, n))
     for sl in _atom_blocks(t, n, d):
         rb = r[:, sl]
-        r0 = rb - rb.mean(axis=0)          # shift invariance; improves float precision
+        r0 = rb - rb.mean(axis=0)  # shift invariance; improves float precision
         s2 = autocorrelation(r0, max_lag)
-        sq = (r0**2).sum(axis=-1)          # (T, nb)
+        sq = (r0**2).sum(axis=-1)  # (T, nb)
         # S1(m) = [sum_{t<T-m} |r(t)|² + sum_{t>=m} |r(t)|²] / (T-m), via prefix sums
         c = np.concatenate([np.zeros((1, sq.shape[1])), np.cumsum(sq, axis=0)])
         m = np.arange(max_lag)
-        head = c[t - m]                    # sum_{t=0}^{T-m-1}
-        tail = c[t] - c[m]                 # sum_{t=m}^{T-1}
+        head = c[t - m]  # sum_{t=0}^{T-m-1}
+        tail = c[t] - c[m]  # sum_{t=m}^{T-1}
         s1 = (head + tail) / (t - m)[:, None]
         out[:, sl] = s1 - 2.0 * s2
     out[0] = 0.0
@@ -77,7 +77,7 @@ def cosine_transform(c: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
     integrates to exactly c(0).
     """
     c = np.asarray(c, dtype=float)
-    sym = np.concatenate([c, c[-2:0:-1]], axis=0)     # even extension, length 2M−2
+    sym = np.concatenate([c, c[-2:0:-1]], axis=0)  # even extension, length 2M−2
     spec = 2.0 * dt * sfft.rfft(sym, axis=0, workers=-1).real
     nu = sfft.rfftfreq(sym.shape[0], d=dt)
     return nu, spec

@@ -58,7 +58,8 @@ LOGLOG_RANGE = (0.7, 1.3)
 # ----------------------------------------------------------------------------- positions
 def mobile_positions(traj: Trajectory, species: str, remove_drift: bool = True) -> np.ndarray:
     """Unwrapped positions (T, n, 3) Å of one species, minus the mean displacement of all other
-    atoms (the framework) when `remove_drift` and other atoms exist."""
+    atoms (the framework) when `remove_drift` and other atoms exist.
+    """
     r = unwrap_positions(traj.positions, traj.cells)
     idx = traj.indices(species)
     out = r[:, idx]
@@ -71,8 +72,9 @@ def mobile_positions(traj: Trajectory, species: str, remove_drift: bool = True) 
 
 
 # ----------------------------------------------------------------------------- MSD
-def msd(traj: Trajectory, species: list[str] | str | None = None, max_lag: int | None = None,
-        remove_drift: bool = True) -> xr.Dataset:
+def msd(
+    traj: Trajectory, species: list[str] | str | None = None, max_lag: int | None = None, remove_drift: bool = True
+) -> xr.Dataset:
     """MSD per species (Å²) and per Cartesian axis, all time origins (FFT), unwrapped positions.
 
     max_lag: number of lags kept (frames, including lag 0); default half the trajectory.
@@ -91,23 +93,39 @@ def msd(traj: Trajectory, species: list[str] | str | None = None, max_lag: int |
     return _msd_dataset(species, total, axis, counts, max_lag, traj.dt, traj.n_frames, remove_drift)
 
 
-def _msd_dataset(species, total, axis, counts, max_lag: int, dt: float, n_frames: int,
-                 remove_drift: bool) -> xr.Dataset:
+def _msd_dataset(
+    species, total, axis, counts, max_lag: int, dt: float, n_frames: int, remove_drift: bool
+) -> xr.Dataset:
     time = np.arange(max_lag) * dt
     ds = xr.Dataset(
         {
-            "msd": (("species", "time"), np.array(total),
-                    {"units": "angstrom2", "long_name": "mean squared displacement"}),
-            "msd_axis": (("species", "time", "axis"), np.array(axis),
-                         {"units": "angstrom2", "long_name": "MSD per Cartesian component <Δx_a²>"}),
+            "msd": (
+                ("species", "time"),
+                np.array(total),
+                {"units": "angstrom2", "long_name": "mean squared displacement"},
+            ),
+            "msd_axis": (
+                ("species", "time", "axis"),
+                np.array(axis),
+                {"units": "angstrom2", "long_name": "MSD per Cartesian component <Δx_a²>"},
+            ),
             "n_atoms": ("species", np.array(counts), {"units": units.DIMENSIONLESS}),
         },
-        coords={"species": species, "time": ("time", time, {"units": units.TIME}),
-                "axis": ("axis", AXES, {"units": units.DIMENSIONLESS})},
+        coords={
+            "species": species,
+            "time": ("time", time, {"units": units.TIME}),
+            "axis": ("axis", AXES, {"units": units.DIMENSIONLESS}),
+        },
     )
-    ds.attrs.update(analysis="msd", dt_fs=dt, n_frames=n_frames, max_lag=max_lag,
-                    unwrapped="minimum-image frame-to-frame", drift_removed=int(bool(remove_drift)),
-                    normalisation="average over atoms of the species and all T−m time origins")
+    ds.attrs.update(
+        analysis="msd",
+        dt_fs=dt,
+        n_frames=n_frames,
+        max_lag=max_lag,
+        unwrapped="minimum-image frame-to-frame",
+        drift_removed=int(bool(remove_drift)),
+        normalisation="average over atoms of the species and all T−m time origins",
+    )
     return ds
 
 
@@ -117,8 +135,9 @@ def _log_lags(max_lag: int, n: int = 40) -> np.ndarray:
     return np.unique(np.round(np.geomspace(1, max_lag - 1, n)).astype(int))
 
 
-def displacement_moments(r: np.ndarray, lags: np.ndarray, max_samples: int = 4_000_000
-                         ) -> tuple[np.ndarray, np.ndarray]:
+def displacement_moments(
+    r: np.ndarray, lags: np.ndarray, max_samples: int = 4_000_000
+) -> tuple[np.ndarray, np.ndarray]:
     """Direct <|Δr|²> and <|Δr|⁴> (Å², Å⁴) at the given lags (frames), averaged over atoms and origins.
 
     Origins are strided so at most `max_samples` displacements enter each lag (ratios such as α₂
@@ -128,11 +147,13 @@ def displacement_moments(r: np.ndarray, lags: np.ndarray, max_samples: int = 4_0
     return s2 / count, s4 / count
 
 
-def _moment_sums(r: np.ndarray, lags: np.ndarray, n_atoms: int, max_samples: int = 4_000_000
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _moment_sums(
+    r: np.ndarray, lags: np.ndarray, n_atoms: int, max_samples: int = 4_000_000
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sums of |Δr|² and |Δr|⁴ and their number at the given lags, over the atoms of `r` (T, n, 3) and
     origins strided as `displacement_moments` strides them for `n_atoms` atoms (so that sums over blocks
-    of atoms add up to the moments of all of them)."""
+    of atoms add up to the moments of all of them).
+    """
     t = r.shape[0]
     s2 = np.empty(len(lags))
     s4 = np.empty(len(lags))
@@ -154,8 +175,13 @@ def alpha2_from_moments(m2: np.ndarray, m4: np.ndarray, dims: int = 3) -> np.nda
         return dims * m4 / ((dims + 2) * m2**2) - 1.0
 
 
-def non_gaussian(traj: Trajectory, species: list[str] | str | None = None, lags: np.ndarray | None = None,
-                 max_lag: int | None = None, remove_drift: bool = True) -> xr.Dataset:
+def non_gaussian(
+    traj: Trajectory,
+    species: list[str] | str | None = None,
+    lags: np.ndarray | None = None,
+    max_lag: int | None = None,
+    remove_drift: bool = True,
+) -> xr.Dataset:
     """Non-Gaussian parameter α₂(t) = 3<Δr⁴>/(5<Δr²>²) − 1 per species on log-spaced lags.
 
     lags: integer frame lags (default ~40 log-spaced lags up to max_lag). Computed directly (not FFT)
@@ -173,18 +199,29 @@ def non_gaussian(traj: Trajectory, species: list[str] | str | None = None, lags:
         m2s.append(m2)
         m4s.append(m4)
     ds = xr.Dataset(
-        {"alpha2": (("species", "lag_time"), np.array(a2),
-                    {"units": units.DIMENSIONLESS, "long_name": "non-Gaussian parameter α₂"}),
-         "msd": (("species", "lag_time"), np.array(m2s), {"units": "angstrom2"}),
-         "m4": (("species", "lag_time"), np.array(m4s), {"units": "angstrom4", "long_name": "<|Δr|⁴>"})},
+        {
+            "alpha2": (
+                ("species", "lag_time"),
+                np.array(a2),
+                {"units": units.DIMENSIONLESS, "long_name": "non-Gaussian parameter α₂"},
+            ),
+            "msd": (("species", "lag_time"), np.array(m2s), {"units": "angstrom2"}),
+            "m4": (("species", "lag_time"), np.array(m4s), {"units": "angstrom4", "long_name": "<|Δr|⁴>"}),
+        },
         coords={"species": species, "lag_time": ("lag_time", lags * traj.dt, {"units": units.TIME})},
     )
     ds.attrs.update(analysis="non_gaussian", definition="α₂ = 3<Δr⁴>/(5<Δr²>²) − 1", dt_fs=traj.dt)
     return ds
 
 
-def van_hove_self(traj: Trajectory, species: list[str] | str | None = None, times: list[float] | None = None,
-                  r_max: float = 10.0, n_bins: int = 200, remove_drift: bool = True) -> xr.Dataset:
+def van_hove_self(
+    traj: Trajectory,
+    species: list[str] | str | None = None,
+    times: list[float] | None = None,
+    r_max: float = 10.0,
+    n_bins: int = 200,
+    remove_drift: bool = True,
+) -> xr.Dataset:
     """Self part of the van Hove function G_s(r, t) (Å⁻³) per species at the given lag times (fs).
 
     Normalised so ∫ 4πr² G_s(r,t) dr = 1 (displacements beyond r_max are lost from the integral; the
@@ -210,13 +247,24 @@ def van_hove_self(traj: Trajectory, species: list[str] | str | None = None, time
             out[a, k] = h / dist.size / shell
     p_r = out * 4 * np.pi * rc**2
     ds = xr.Dataset(
-        {"G_s": (("species", "lag_time", "r"), out, {"units": "angstrom-3", "long_name": "self van Hove G_s(r,t)",
-                                                      "normalisation": "∫ 4πr² G_s dr = 1"}),
-         "p_r": (("species", "lag_time", "r"), p_r, {"units": "angstrom-1", "long_name": "4πr² G_s(r,t)"}),
-         "integral": (("species", "lag_time"), p_r.sum(axis=-1) * (edges[1] - edges[0]),
-                      {"units": units.DIMENSIONLESS, "long_name": "fraction of displacements below r_max"})},
-        coords={"species": species, "lag_time": ("lag_time", lags * traj.dt, {"units": units.TIME}),
-                "r": ("r", rc, {"units": units.LENGTH})},
+        {
+            "G_s": (
+                ("species", "lag_time", "r"),
+                out,
+                {"units": "angstrom-3", "long_name": "self van Hove G_s(r,t)", "normalisation": "∫ 4πr² G_s dr = 1"},
+            ),
+            "p_r": (("species", "lag_time", "r"), p_r, {"units": "angstrom-1", "long_name": "4πr² G_s(r,t)"}),
+            "integral": (
+                ("species", "lag_time"),
+                p_r.sum(axis=-1) * (edges[1] - edges[0]),
+                {"units": units.DIMENSIONLESS, "long_name": "fraction of displacements below r_max"},
+            ),
+        },
+        coords={
+            "species": species,
+            "lag_time": ("lag_time", lags * traj.dt, {"units": units.TIME}),
+            "r": ("r", rc, {"units": units.LENGTH}),
+        },
     )
     ds.attrs.update(analysis="van_hove_self", r_max=r_max, n_bins=n_bins, dt_fs=traj.dt)
     return ds
@@ -251,7 +299,8 @@ def rw_overlap(lags: np.ndarray, n_frames: int) -> np.ndarray:
 
 def rw_correlation_structure(lags: np.ndarray, n_frames: int) -> np.ndarray:
     """ρ_ij = S(m_i, m_j)/[(T−m_i)(T−m_j) m_i m_j]: Cov(MSD̂_i, MSD̂_j) = s_i s_j ρ_ij for one atom, where
-    s_i² = Var(|Δr|²) at lag m_i of a single displacement (s_i² = 2dσ⁴m_i² for the random walk)."""
+    s_i² = Var(|Δr|²) at lag m_i of a single displacement (s_i² = 2dσ⁴m_i² for the random walk).
+    """
     m = np.asarray(lags, dtype=float)
     w = (n_frames - m) * m
     return rw_overlap(lags, n_frames) / np.outer(w, w)
@@ -271,6 +320,7 @@ def gls_line(x: np.ndarray, y: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray,
     else:  # pragma: no cover - pathological
         raise InputError("the MSD covariance matrix is singular; use fewer, more widely spaced lags")
     from scipy.linalg import solve_triangular
+
     design = np.column_stack([x, np.ones_like(x)]) / scale[:, None]
     xw = solve_triangular(chol, design, lower=True)
     yw = solve_triangular(chol, y / scale, lower=True)
@@ -280,10 +330,20 @@ def gls_line(x: np.ndarray, y: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray,
     return beta, cov_beta, float(resid @ resid)
 
 
-def fit_msd(time: np.ndarray, msd_values: np.ndarray, n_frames: int, n_independent: float, dims: int = 3,
-            alpha2: tuple[np.ndarray, np.ndarray] | None = None, t_start: float | None = None,
-            t_stop: float | None = None, rel_tol: float = 0.05, n_iter: int = 2,
-            max_points: int | None = 400, resolution: float | None = None) -> dict:
+def fit_msd(
+    time: np.ndarray,
+    msd_values: np.ndarray,
+    n_frames: int,
+    n_independent: float,
+    dims: int = 3,
+    alpha2: tuple[np.ndarray, np.ndarray] | None = None,
+    t_start: float | None = None,
+    t_stop: float | None = None,
+    rel_tol: float = 0.05,
+    n_iter: int = 2,
+    max_points: int | None = 400,
+    resolution: float | None = None,
+) -> dict:
     """GLS fit of MSD(t) = slope·t + intercept on the diffusive window with the random-walk covariance.
 
     time, msd_values: (M,) with time[0] = 0 (fs, Å²); n_frames: frames of the trajectory (origins);
@@ -313,23 +373,28 @@ def fit_msd(time: np.ndarray, msd_values: np.ndarray, n_frames: int, n_independe
     auto = t_start is None
     window_ok = True
     if auto:
-        t_start, window_ok = _auto_start(time, y_all, lags_all, stop, dims, n_frames, n_independent,
-                                         inflation, rel_tol)
+        t_start, window_ok = _auto_start(time, y_all, lags_all, stop, dims, n_frames, n_independent, inflation, rel_tol)
     # model resolution: the random-walk model is applied to increments of q frames (≥ t_start/2), so that
     # the smooth (ballistic/vibrational) motion below that scale is not mistaken for independent steps
-    q = max(1, int(np.floor(resolution / dt))) if resolution else max(1, int(np.floor(RESOLUTION_FRACTION * t_start / dt)))
+    q = (
+        max(1, int(np.floor(resolution / dt)))
+        if resolution
+        else max(1, int(np.floor(RESOLUTION_FRACTION * t_start / dt)))
+    )
     first = max(1, int(np.ceil(t_start / dt - 1e-9)))
     hi = min(int(np.floor(stop / dt + 1e-9)), len(time) - 1)
-    if not resolution and (hi - first) // q < 2:       # short window: finer model steps (≥ 3 points)
+    if not resolution and (hi - first) // q < 2:  # short window: finer model steps (≥ 3 points)
         cap = max(1, (hi - first) // 2)
-        q = max(d for d in range(1, cap + 1) if first % d == 0)   # keeps the window start on the grid
+        q = max(d for d in range(1, cap + 1) if first % d == 0)  # keeps the window start on the grid
     lo = max(q, int(np.ceil(first / q)) * q)
     cand = np.arange(lo, hi + 1, q)
     if max_points and cand.size > max_points:
         cand = cand[:: int(np.ceil(cand.size / max_points))]
     if cand.size < 3:
-        raise InputError(f"the fit window {t_start:g}–{stop:g} fs holds {cand.size} usable MSD points; "
-                         "it needs at least 3 (use a longer trajectory, a wider window or a finer model resolution)")
+        raise InputError(
+            f"the fit window {t_start:g}–{stop:g} fs holds {cand.size} usable MSD points; "
+            "it needs at least 3 (use a longer trajectory, a wider window or a finer model resolution)"
+        )
     sel = cand
     rho = rw_correlation_structure(lags_all[sel] // q, n_frames // q) / n_independent
     a2_scale = np.sqrt(2.0 / dims * inflation[sel])
@@ -352,11 +417,21 @@ def fit_msd(time: np.ndarray, msd_values: np.ndarray, n_frames: int, n_independe
     if not model_ok:
         slope_err *= float(np.sqrt(chi2 / dof))
     window_ok = window_ok and model_ok and LOGLOG_RANGE[0] <= loglog <= LOGLOG_RANGE[1]
-    return dict(slope=float(beta[0]), slope_err=slope_err, intercept=float(beta[1]),
-                intercept_err=float(np.sqrt(cb[1, 1])), t_start=float(x[0]), t_stop=float(x[-1]),
-                n_points=int(sel.size), chi2_dof=chi2 / dof, window_auto=bool(auto),
-                window_ok=bool(window_ok), loglog_slope=loglog, max_inflation=float(inflation[sel].max()),
-                model_resolution=float(q * dt))
+    return dict(
+        slope=float(beta[0]),
+        slope_err=slope_err,
+        intercept=float(beta[1]),
+        intercept_err=float(np.sqrt(cb[1, 1])),
+        t_start=float(x[0]),
+        t_stop=float(x[-1]),
+        n_points=int(sel.size),
+        chi2_dof=chi2 / dof,
+        window_auto=bool(auto),
+        window_ok=bool(window_ok),
+        loglog_slope=loglog,
+        max_inflation=float(inflation[sel].max()),
+        model_resolution=float(q * dt),
+    )
 
 
 def _auto_start(time, y, lags, stop, dims, n_frames, n_independent, inflation, rel_tol, margin=None):
@@ -388,7 +463,7 @@ def _auto_start(time, y, lags, stop, dims, n_frames, n_independent, inflation, r
         ok.append(abs(sec - beta[0]) <= max(rel_tol * abs(beta[0]), 3.0 * np.sqrt(max(var, 0.0))))
     ok = np.array(ok, dtype=bool)
     for k in range(len(ok)):
-        if ok[k: k + 3].all():
+        if ok[k : k + 3].all():
             # safety margin: the GLS weights the earliest lags most, so residual curvature there biases D
             # a window starting past half the lags is too short to fit: cap it there and flag it
             start = int(round(margin * grid[k]))
@@ -397,8 +472,12 @@ def _auto_start(time, y, lags, stop, dims, n_frames, n_independent, inflation, r
 
 
 # ----------------------------------------------------------------------------- Green–Kubo
-def green_kubo(traj: Trajectory, species: list[str] | str | None = None, t_cut: float | dict | None = None,
-               max_lag: int | None = None) -> xr.Dataset:
+def green_kubo(
+    traj: Trajectory,
+    species: list[str] | str | None = None,
+    t_cut: float | dict | None = None,
+    max_lag: int | None = None,
+) -> xr.Dataset:
     """Green–Kubo D = (1/3)∫₀^{t_cut} <v(0)·v(t)> dt per species (cm²/s), with σ from the spread over atoms.
 
     t_cut (fs): upper integration limit, one value or {species: value}; default a quarter of the
@@ -412,7 +491,8 @@ def green_kubo(traj: Trajectory, species: list[str] | str | None = None, t_cut: 
 
 def _green_kubo(species: list[str], velocity_blocks, t_cut, max_lag: int, dt: float) -> xr.Dataset:
     """`green_kubo` from the velocities of each species delivered as blocks of atoms (T, n_b, 3) by
-    velocity_blocks(species); per-atom integrals do not depend on the blocks."""
+    velocity_blocks(species); per-atom integrals do not depend on the blocks.
+    """
     time = np.arange(max_lag) * dt
     run, d, de, cuts = [], [], [], []
     for s in species:
@@ -421,25 +501,32 @@ def _green_kubo(species: list[str], velocity_blocks, t_cut, max_lag: int, dt: fl
         k = int(np.argmin(np.abs(time - tc)))
         ends, run_sum, n = [], 0.0, 0
         for vb in velocity_blocks(s):
-            z = autocorrelation(vb, max_lag)                             # (M, n_b) Å²/fs²
-            integ = np.concatenate([np.zeros((1, z.shape[1])),
-                                    np.cumsum(0.5 * (z[1:] + z[:-1]), axis=0) * dt]) / 3.0
+            z = autocorrelation(vb, max_lag)  # (M, n_b) Å²/fs²
+            integ = np.concatenate([np.zeros((1, z.shape[1])), np.cumsum(0.5 * (z[1:] + z[:-1]), axis=0) * dt]) / 3.0
             ends.append(integ[k])
             run_sum = run_sum + integ.sum(axis=1)
             n += z.shape[1]
-            del vb, z, integ                                             # one block alive at a time
+            del vb, z, integ  # one block alive at a time
         per_atom = np.concatenate(ends) * units.A2_PER_FS_TO_CM2_PER_S
         d.append(per_atom.mean())
         de.append(per_atom.std(ddof=1) / np.sqrt(per_atom.size) if per_atom.size > 1 else np.nan)
         run.append(run_sum / n * units.A2_PER_FS_TO_CM2_PER_S)
         cuts.append(time[k])
     ds = xr.Dataset(
-        {"D_GK": ("species", np.array(d), {"units": units.DIFFUSION, "long_name": "Green–Kubo D"}),
-         "D_GK_err": ("species", np.array(de), {"units": units.DIFFUSION,
-                                               "long_name": "σ of D_GK from the spread over atoms"}),
-         "t_cut": ("species", np.array(cuts), {"units": units.TIME}),
-         "D_running": (("species", "time"), np.array(run), {"units": units.DIFFUSION,
-                                                            "long_name": "(1/3)∫₀^t Z dt'"})},
+        {
+            "D_GK": ("species", np.array(d), {"units": units.DIFFUSION, "long_name": "Green–Kubo D"}),
+            "D_GK_err": (
+                "species",
+                np.array(de),
+                {"units": units.DIFFUSION, "long_name": "σ of D_GK from the spread over atoms"},
+            ),
+            "t_cut": ("species", np.array(cuts), {"units": units.TIME}),
+            "D_running": (
+                ("species", "time"),
+                np.array(run),
+                {"units": units.DIFFUSION, "long_name": "(1/3)∫₀^t Z dt'"},
+            ),
+        },
         coords={"species": species, "time": ("time", time, {"units": units.TIME})},
     )
     ds.attrs.update(analysis="green_kubo", definition="D = (1/3)∫₀^t_cut <v(0)·v(t)> dt (trapezoid)")
@@ -447,10 +534,18 @@ def _green_kubo(species: list[str], velocity_blocks, t_cut, max_lag: int, dt: fl
 
 
 # ----------------------------------------------------------------------------- D
-def diffusion(traj: Trajectory, species: list[str] | str | None = None, max_lag: int | None = None,
-              t_start: float | None = None, t_stop: float | None = None, remove_drift: bool = True,
-              rel_tol: float = 0.05, non_gaussian_correction: bool = True, per_axis: bool = True,
-              fit_window: tuple[float, float] | None = None) -> xr.Dataset:
+def diffusion(
+    traj: Trajectory,
+    species: list[str] | str | None = None,
+    max_lag: int | None = None,
+    t_start: float | None = None,
+    t_stop: float | None = None,
+    remove_drift: bool = True,
+    rel_tol: float = 0.05,
+    non_gaussian_correction: bool = True,
+    per_axis: bool = True,
+    fit_window: tuple[float, float] | None = None,
+) -> xr.Dataset:
     """Tracer D ± σ per species (cm²/s) from a covariance-aware GLS fit of the MSD.
 
     max_lag: MSD lags kept (frames), default half the trajectory. t_start/t_stop (fs): diffusive window;
@@ -462,20 +557,38 @@ def diffusion(traj: Trajectory, species: list[str] | str | None = None, max_lag:
     """
     ds = msd(traj, species, max_lag, remove_drift)
     lag_grid = _log_lags(ds.attrs["max_lag"])
-    moments = {s: displacement_moments(mobile_positions(traj, s, remove_drift), lag_grid)
-               for s in ds.species.values} if non_gaussian_correction else None
+    moments = (
+        {s: displacement_moments(mobile_positions(traj, s, remove_drift), lag_grid) for s in ds.species.values}
+        if non_gaussian_correction
+        else None
+    )
     gk = None
     if traj.velocities is not None:
+
         def gk(cuts, max_lag):
             return green_kubo(traj, list(cuts), cuts, max_lag)
-    return _fit_diffusion(ds, moments, traj.n_frames, traj.dt, traj.metadata, t_start, t_stop, rel_tol,
-                          per_axis, fit_window, gk)
+
+    return _fit_diffusion(
+        ds, moments, traj.n_frames, traj.dt, traj.metadata, t_start, t_stop, rel_tol, per_axis, fit_window, gk
+    )
 
 
-def _fit_diffusion(ds: xr.Dataset, moments: dict | None, n_frames: int, dt: float, metadata: dict,
-                   t_start, t_stop, rel_tol: float, per_axis: bool, fit_window, gk) -> xr.Dataset:
+def _fit_diffusion(
+    ds: xr.Dataset,
+    moments: dict | None,
+    n_frames: int,
+    dt: float,
+    metadata: dict,
+    t_start,
+    t_stop,
+    rel_tol: float,
+    per_axis: bool,
+    fit_window,
+    gk,
+) -> xr.Dataset:
     """The fits of `diffusion` on an MSD Dataset: `moments` {species: (m2, m4) on _log_lags(max_lag)} or
-    None (no α₂ correction); gk(t_cut per species, max_lag) → a `green_kubo` Dataset, or None."""
+    None (no α₂ correction); gk(t_cut per species, max_lag) → a `green_kubo` Dataset, or None.
+    """
     non_gaussian_correction = moments is not None
     if fit_window is not None:
         total = n_frames * dt
@@ -501,31 +614,64 @@ def _fit_diffusion(ds: xr.Dataset, moments: dict | None, n_frames: int, dt: floa
         if per_axis:
             for k in range(3):
                 # per-axis fits on the same window, Gaussian variance model (no α₂ inflation)
-                row.append(fit_msd(time, ds.msd_axis.sel(species=s).values[:, k], n_frames, n, 1, None,
-                                   r["t_start"], r["t_stop"], rel_tol))
+                row.append(
+                    fit_msd(
+                        time,
+                        ds.msd_axis.sel(species=s).values[:, k],
+                        n_frames,
+                        n,
+                        1,
+                        None,
+                        r["t_start"],
+                        r["t_stop"],
+                        rel_tol,
+                    )
+                )
         res_axis.append(row)
     conv = units.A2_PER_FS_TO_CM2_PER_S
     d = np.array([r["slope"] / 6.0 for r in res]) * conv
     de = np.array([r["slope_err"] / 6.0 for r in res]) * conv
     dunit = {"units": units.DIFFUSION}
-    ds["D"] = ("species", d, {**dunit, "long_name": "tracer diffusion coefficient",
-                              "method": "GLS fit of MSD = 6Dt + c with random-walk covariance"})
+    ds["D"] = (
+        "species",
+        d,
+        {
+            **dunit,
+            "long_name": "tracer diffusion coefficient",
+            "method": "GLS fit of MSD = 6Dt + c with random-walk covariance",
+        },
+    )
     ds["D_err"] = ("species", de, {**dunit, "long_name": "standard error of D (1σ)"})
     ds["intercept"] = ("species", np.array([r["intercept"] for r in res]), {"units": "angstrom2"})
     ds["fit_start"] = ("species", np.array([r["t_start"] for r in res]), {"units": units.TIME})
     ds["fit_stop"] = ("species", np.array([r["t_stop"] for r in res]), {"units": units.TIME})
-    ds["window_ok"] = ("species", np.array([int(r["window_ok"]) for r in res]),
-                       {"units": units.DIMENSIONLESS, "long_name": "1 if a diffusive regime was found"})
+    ds["window_ok"] = (
+        "species",
+        np.array([int(r["window_ok"]) for r in res]),
+        {"units": units.DIMENSIONLESS, "long_name": "1 if a diffusive regime was found"},
+    )
     ds["chi2_dof"] = ("species", np.array([r["chi2_dof"] for r in res]), {"units": units.DIMENSIONLESS})
-    ds["loglog_slope"] = ("species", np.array([r["loglog_slope"] for r in res]),
-                          {"units": units.DIMENSIONLESS, "long_name": "d ln MSD / d ln t on the fit window"})
+    ds["loglog_slope"] = (
+        "species",
+        np.array([r["loglog_slope"] for r in res]),
+        {"units": units.DIMENSIONLESS, "long_name": "d ln MSD / d ln t on the fit window"},
+    )
     if per_axis:
-        ds["D_axis"] = (("species", "axis"), np.array([[a["slope"] / 2.0 for a in row] for row in res_axis]) * conv,
-                        {**dunit, "long_name": "D per Cartesian axis, <Δx_a²> = 2 D_a t"})
-        ds["D_axis_err"] = (("species", "axis"),
-                            np.array([[a["slope_err"] / 2.0 for a in row] for row in res_axis]) * conv, dunit)
-    ds["alpha2"] = (("species", "lag_time"), np.array(a2s), {"units": units.DIMENSIONLESS,
-                                                             "long_name": "non-Gaussian parameter α₂"})
+        ds["D_axis"] = (
+            ("species", "axis"),
+            np.array([[a["slope"] / 2.0 for a in row] for row in res_axis]) * conv,
+            {**dunit, "long_name": "D per Cartesian axis, <Δx_a²> = 2 D_a t"},
+        )
+        ds["D_axis_err"] = (
+            ("species", "axis"),
+            np.array([[a["slope_err"] / 2.0 for a in row] for row in res_axis]) * conv,
+            dunit,
+        )
+    ds["alpha2"] = (
+        ("species", "lag_time"),
+        np.array(a2s),
+        {"units": units.DIMENSIONLESS, "long_name": "non-Gaussian parameter α₂"},
+    )
     ds = ds.assign_coords(lag_time=("lag_time", lag_grid * dt, {"units": units.TIME}))
     if gk is not None:
         g = gk({s: float(ds.fit_start.sel(species=s)) * 2 for s in species}, max_lag)
@@ -536,11 +682,14 @@ def _fit_diffusion(ds: xr.Dataset, moments: dict | None, n_frames: int, dt: floa
     ds.attrs.update(
         analysis="diffusion",
         fit_method="generalised least squares, covariance = random-walk overlap structure × per-lag variance "
-                   "(2/3)(6Dt+c)²(1+5α₂/2) / N_atoms; iterated twice; σ not rescaled by χ²",
+        "(2/3)(6Dt+c)²(1+5α₂/2) / N_atoms; iterated twice; σ not rescaled by χ²",
         fit_window_fs=[float(res[0]["t_start"]), float(res[0]["t_stop"])] if res else [],
-        window_rule=(f"automatic: {START_MARGIN:g} × the first lag where the local MSD slope agrees with the "
-                     f"slope over [2t, 8t] within {rel_tol:.0%} or 3σ (ballistic/cage regime excluded)"
-                     if t_start is None else "given by the caller"),
+        window_rule=(
+            f"automatic: {START_MARGIN:g} × the first lag where the local MSD slope agrees with the "
+            f"slope over [2t, 8t] within {rel_tol:.0%} or 3σ (ballistic/cage regime excluded)"
+            if t_start is None
+            else "given by the caller"
+        ),
         model_resolution_fs=[float(r["model_resolution"]) for r in res],
         non_gaussian_correction=int(bool(non_gaussian_correction)),
         reference="Bullerjahn, von Bülow, Hummer, J. Chem. Phys. 153, 024116 (2020)",
@@ -563,12 +712,13 @@ _GK_BYTES = 48
 def _drifts(src: FrameSource, species: list[str], remove_drift: bool, sums: dict | None = None) -> dict:
     """Per species the framework drift subtracted by `mobile_positions`: the mean unwrapped position of
     all other atoms minus its first value, (T, 3) Å; None when not removed or no other atoms exist.
-    Fills `sums` (if given) with every species' per-frame sum of unwrapped positions."""
+    Fills `sums` (if given) with every species' per-frame sum of unwrapped positions.
+    """
     if not remove_drift:
         return {s: None for s in species}
     every = src.species
     groups = [src.indices(s) for s in every]
-    total = position_sums(src, groups)                                    # (T, G, 3), one pass
+    total = position_sums(src, groups)  # (T, G, 3), one pass
     if sums is not None:
         sums.update({s: total[:, k] for k, s in enumerate(every)})
     out: dict[str, np.ndarray | None] = {}
@@ -593,8 +743,7 @@ def _mobile_blocks(src: FrameSource, species: str, drift, bytes_per_atom_frame: 
         del r
 
 
-def _streamed_msd(src: FrameSource, species: list[str], max_lag: int, remove_drift: bool, lags, memory,
-                  block_atoms):
+def _streamed_msd(src: FrameSource, species: list[str], max_lag: int, remove_drift: bool, lags, memory, block_atoms):
     """(total, per-axis MSD, atom counts, {species: (m2, m4)} at `lags` or None) summed over atom blocks."""
     drifts = _drifts(src, species, remove_drift)
     t = src.n_frames
@@ -622,16 +771,26 @@ def _velocity_blocks(src: FrameSource, memory, block_atoms):
     def blocks(species: str):
         for blk in atom_blocks(src.indices(species), src.n_frames, _GK_BYTES, memory, block_atoms):
             yield src.read_velocities(blk)
+
     return blocks
 
 
-def msd_from_file(trajectory, species: list[str] | str | None = None, max_lag: int | None = None,
-                  remove_drift: bool = True, *, dt: float | None = None, format: str | None = None,
-                  memory: int | None = None, block_atoms: int | None = None) -> xr.Dataset:
+def msd_from_file(
+    trajectory,
+    species: list[str] | str | None = None,
+    max_lag: int | None = None,
+    remove_drift: bool = True,
+    *,
+    dt: float | None = None,
+    format: str | None = None,
+    memory: int | None = None,
+    block_atoms: int | None = None,
+) -> xr.Dataset:
     """`msd` in bounded memory. trajectory: a path (H5MD is read piece by piece; other formats are read
     whole through ASE), an open FrameSource (`trajectory.blocks.open_trajectory`) or a Trajectory.
     dt/format: as in `read_trajectory`, for a path. memory: bytes for one atom block (default
-    `blocks.MEMORY_BUDGET`); block_atoms: atoms per block instead. Same Dataset as `msd`."""
+    `blocks.MEMORY_BUDGET`); block_atoms: atoms per block instead. Same Dataset as `msd`.
+    """
     with opened(trajectory, dt, format) as src:
         species = src.species_list(species)
         max_lag = src.max_lag(max_lag, minimum=3)
@@ -639,9 +798,17 @@ def msd_from_file(trajectory, species: list[str] | str | None = None, max_lag: i
         return _msd_dataset(species, total, axis, counts, max_lag, src.dt, src.n_frames, remove_drift)
 
 
-def green_kubo_from_file(trajectory, species: list[str] | str | None = None, t_cut: float | dict | None = None,
-                         max_lag: int | None = None, *, dt: float | None = None, format: str | None = None,
-                         memory: int | None = None, block_atoms: int | None = None) -> xr.Dataset:
+def green_kubo_from_file(
+    trajectory,
+    species: list[str] | str | None = None,
+    t_cut: float | dict | None = None,
+    max_lag: int | None = None,
+    *,
+    dt: float | None = None,
+    format: str | None = None,
+    memory: int | None = None,
+    block_atoms: int | None = None,
+) -> xr.Dataset:
     """`green_kubo` in bounded memory (velocities in atom blocks); arguments as in `msd_from_file`."""
     with opened(trajectory, dt, format) as src:
         src.require_velocities()
@@ -650,39 +817,60 @@ def green_kubo_from_file(trajectory, species: list[str] | str | None = None, t_c
         return _green_kubo(species, _velocity_blocks(src, memory, block_atoms), t_cut, max_lag, src.dt)
 
 
-def diffusion_from_file(trajectory, species: list[str] | str | None = None, max_lag: int | None = None,
-                        t_start: float | None = None, t_stop: float | None = None, remove_drift: bool = True,
-                        rel_tol: float = 0.05, non_gaussian_correction: bool = True, per_axis: bool = True,
-                        fit_window: tuple[float, float] | None = None, *, dt: float | None = None,
-                        format: str | None = None, memory: int | None = None,
-                        block_atoms: int | None = None) -> xr.Dataset:
+def diffusion_from_file(
+    trajectory,
+    species: list[str] | str | None = None,
+    max_lag: int | None = None,
+    t_start: float | None = None,
+    t_stop: float | None = None,
+    remove_drift: bool = True,
+    rel_tol: float = 0.05,
+    non_gaussian_correction: bool = True,
+    per_axis: bool = True,
+    fit_window: tuple[float, float] | None = None,
+    *,
+    dt: float | None = None,
+    format: str | None = None,
+    memory: int | None = None,
+    block_atoms: int | None = None,
+) -> xr.Dataset:
     """`diffusion` in bounded memory: the same Dataset (to float rounding) from a path, an open
     FrameSource or a Trajectory, holding every frame of a block of atoms at a time.
 
     Passes over the data: the framework drift (all atoms, in time chunks; only with remove_drift), the
     positions of each species in atom blocks (MSD, per-axis MSD, α₂ moments), and after the fit, whose
     window sets the Green–Kubo cut-off, the velocities in atom blocks. dt/format/memory/block_atoms as in
-    `msd_from_file`; the other arguments as in `diffusion`."""
+    `msd_from_file`; the other arguments as in `diffusion`.
+    """
     with opened(trajectory, dt, format) as src:
         species = src.species_list(species)
         max_lag = src.max_lag(max_lag, minimum=3)
         lags = _log_lags(max_lag) if non_gaussian_correction else None
-        total, axis, counts, moments = _streamed_msd(src, species, max_lag, remove_drift, lags, memory,
-                                                     block_atoms)
+        total, axis, counts, moments = _streamed_msd(src, species, max_lag, remove_drift, lags, memory, block_atoms)
         ds = _msd_dataset(species, total, axis, counts, max_lag, src.dt, src.n_frames, remove_drift)
         gk = None
         if src.has_velocities:
+
             def gk(cuts, max_lag):
                 return _green_kubo(list(cuts), _velocity_blocks(src, memory, block_atoms), cuts, max_lag, src.dt)
-        return _fit_diffusion(ds, moments, src.n_frames, src.dt, src.metadata, t_start, t_stop, rel_tol,
-                              per_axis, fit_window, gk)
+
+        return _fit_diffusion(
+            ds, moments, src.n_frames, src.dt, src.metadata, t_start, t_stop, rel_tol, per_axis, fit_window, gk
+        )
 
 
-def mobile_position_sums(trajectory, species: list[str] | str, remove_drift: bool = True, *,
-                         dt: float | None = None, format: str | None = None) -> dict[str, np.ndarray]:
+def mobile_position_sums(
+    trajectory,
+    species: list[str] | str,
+    remove_drift: bool = True,
+    *,
+    dt: float | None = None,
+    format: str | None = None,
+) -> dict[str, np.ndarray]:
     """{species: Σ_i r_i(t)} (T, 3) Å over the atoms of each species of their unwrapped positions minus the
     framework drift, i.e. ``mobile_positions(traj, s, remove_drift).sum(axis=1)`` (a charge displacement
-    is Σ_s q_s of these), in one pass over time chunks: memory ∝ frames, not frames × atoms."""
+    is Σ_s q_s of these), in one pass over time chunks: memory ∝ frames, not frames × atoms.
+    """
     with opened(trajectory, dt, format) as src:
         species = src.species_list(species)
         sums: dict = {}

@@ -34,8 +34,10 @@ MOBILE_DEFAULT = ("Li", "Na", "Ag", "Cu", "K", "Mg")
 #: a cell with less than this number density (atoms/Å³) is taken as a non-periodic placeholder box
 MIN_NUMBER_DENSITY = 1e-3
 
-METHOD = ("transverse/longitudinal current-correlation peak of the host at the smallest commensurate Q, "
-          "DHO fit (mass-weighted host current, Hann lag window)")
+METHOD = (
+    "transverse/longitudinal current-correlation peak of the host at the smallest commensurate Q, "
+    "DHO fit (mass-weighted host current, Hann lag window)"
+)
 
 #: 1 THz·Å = 100 m/s
 _THZ_A_TO_M_S = 100.0
@@ -48,32 +50,43 @@ def host_species(traj: Trajectory | FrameSource, mobile=MOBILE_DEFAULT) -> list[
         return list(species)
     host = [s for s in species if s not in set(mobile)]
     if not host:
-        raise InputError(f"every species of this trajectory ({', '.join(species)}) is listed as mobile "
-                         f"({', '.join(mobile)}); pass species= to choose the atoms that carry the phonon")
+        raise InputError(
+            f"every species of this trajectory ({', '.join(species)}) is listed as mobile "
+            f"({', '.join(mobile)}); pass species= to choose the atoms that carry the phonon"
+        )
     return host
 
 
 def smallest_q_shell(cell, shell_tol: float = 0.02) -> QSet:
     """The commensurate Q vectors of smallest |Q| (one of each ±Q pair), within a relative `shell_tol`
-    of the minimum (so a nearly cubic cell keeps all three ⟨100⟩ vectors). One shell, with Miller indices."""
+    of the minimum (so a nearly cubic cell keeps all three ⟨100⟩ vectors). One shell, with Miller indices.
+    """
     b = reciprocal_cell(cell)
     q_top = float(np.linalg.norm(b, axis=1).min()) * (1.0 + shell_tol) + 1e-12
     qv, hkl = commensurate_qpoints(cell, q_top)
     qn = np.linalg.norm(qv, axis=1)
     keep = qn <= qn.min() * (1.0 + shell_tol)
-    return QSet(qv[keep], np.zeros(int(keep.sum()), dtype=int), [float(qn[keep].mean())], hkl[keep],
-                "smallest commensurate shell", {"shell_tol": shell_tol})
+    return QSet(
+        qv[keep],
+        np.zeros(int(keep.sum()), dtype=int),
+        [float(qn[keep].mean())],
+        hkl[keep],
+        "smallest commensurate shell",
+        {"shell_tol": shell_tol},
+    )
 
 
 def needed_cell_length(v_s_m_s: float, nu_thz: float) -> float:
     """Cell edge L (Å) whose lowest acoustic phonon ν_min = v_s/L equals ν: L = v_s/ν.
 
-    v_s in m/s (1 m/s = 1e-2 Å/ps), ν in THz (1/ps)."""
+    v_s in m/s (1 m/s = 1e-2 Å/ps), ν in THz (1/ps).
+    """
     v = float(v_s_m_s)
     nu = float(nu_thz)
     if not (np.isfinite(v) and v > 0 and np.isfinite(nu) and nu > 0):
-        raise InputError(f"sound velocity (m/s) and frequency (THz) must be positive and finite, got "
-                         f"v_s={v_s_m_s!r}, nu={nu_thz!r}")
+        raise InputError(
+            f"sound velocity (m/s) and frequency (THz) must be positive and finite, got v_s={v_s_m_s!r}, nu={nu_thz!r}"
+        )
     return v / _THZ_A_TO_M_S / nu
 
 
@@ -81,35 +94,56 @@ def _check_cell(traj: Trajectory | FrameSource) -> np.ndarray:
     cell = traj.cells.mean(axis=0)
     vol = abs(float(np.linalg.det(cell)))
     if not np.all(np.isfinite(cell)) or vol < 1e-9:
-        raise InputError("the lowest phonon needs a periodic cell (three lattice vectors); this trajectory has "
-                         "a singular or missing cell (non-periodic data)")
+        raise InputError(
+            "the lowest phonon needs a periodic cell (three lattice vectors); this trajectory has "
+            "a singular or missing cell (non-periodic data)"
+        )
     if traj.n_atoms / vol < MIN_NUMBER_DENSITY:
-        raise InputError(f"the cell holds {traj.n_atoms / vol:.2g} atoms/Å³ (volume {vol:.3g} Å³): a placeholder "
-                         "box of non-periodic data, not a periodic solid; the lowest phonon needs the real "
-                         f"periodic cell (density ≥ {MIN_NUMBER_DENSITY:g} atoms/Å³)")
+        raise InputError(
+            f"the cell holds {traj.n_atoms / vol:.2g} atoms/Å³ (volume {vol:.3g} Å³): a placeholder "
+            "box of non-periodic data, not a periodic solid; the lowest phonon needs the real "
+            f"periodic cell (density ≥ {MIN_NUMBER_DENSITY:g} atoms/Å³)"
+        )
     return cell
 
 
-def _resolution_message(fwhm_thz: float, nu_thz: float, max_lag: int, dt: float, n_frames: int,
-                        default_lag: bool) -> str:
+def _resolution_message(
+    fwhm_thz: float, nu_thz: float, max_lag: int, dt: float, n_frames: int, default_lag: bool
+) -> str:
     need_lag = int(np.ceil(max_lag * fwhm_thz / nu_thz)) + 1 if np.isfinite(nu_thz) and nu_thz > 0 else None
     t_max = (max_lag - 1) * dt * 1e-3
-    msg = (f"too few frames to resolve the lowest phonon: the lag-window resolution (FWHM {fwhm_thz:.3g} THz from "
-           f"max_lag·Δt = {t_max:.3g} ps) must be finer than the fitted frequency "
-           f"({nu_thz:.3g} THz)")
+    msg = (
+        f"too few frames to resolve the lowest phonon: the lag-window resolution (FWHM {fwhm_thz:.3g} THz from "
+        f"max_lag·Δt = {t_max:.3g} ps) must be finer than the fitted frequency "
+        f"({nu_thz:.3g} THz)"
+    )
     if need_lag is not None:
-        frames = f"≥ {2 * need_lag} frames with the default max_lag = n_frames/2" if default_lag else \
-            f"max_lag ≥ {need_lag} (n_frames ≥ {need_lag})"
-        msg += (f"; need max_lag·Δt ≳ {need_lag * dt * 1e-3:.3g} ps, i.e. {frames} (now {n_frames} frames), "
-                "and several times that for a precise frequency")
+        frames = (
+            f"≥ {2 * need_lag} frames with the default max_lag = n_frames/2"
+            if default_lag
+            else f"max_lag ≥ {need_lag} (n_frames ≥ {need_lag})"
+        )
+        msg += (
+            f"; need max_lag·Δt ≳ {need_lag * dt * 1e-3:.3g} ps, i.e. {frames} (now {n_frames} frames), "
+            "and several times that for a precise frequency"
+        )
     else:
         msg += f"; run longer (now {n_frames} frames of {dt:g} fs)"
     return msg
 
 
-def lowest_phonon(traj: Trajectory, species=None, mobile=MOBILE_DEFAULT, *, max_lag: int | None = None,
-                  window: str = "hann", pad: int = 4, e_max: float | None = None, shell_tol: float = 0.02,
-                  backend: str = "auto") -> dict:
+def lowest_phonon(
+    traj: Trajectory,
+    species=None,
+    mobile=MOBILE_DEFAULT,
+    *,
+    max_lag: int | None = None,
+    window: str = "hann",
+    pad: int = 4,
+    e_max: float | None = None,
+    shell_tol: float = 0.02,
+    backend: str = "auto",
+) -> dict:
     """Lowest acoustic frequency ν_min the periodic cell holds, from the host current correlations.
 
     species: atoms that carry the phonon; default the host = every species not in `mobile`
@@ -138,14 +172,26 @@ def lowest_phonon(traj: Trajectory, species=None, mobile=MOBILE_DEFAULT, *, max_
     max_lag = traj.max_lag(max_lag, minimum=8)
     qs = smallest_q_shell(cell, shell_tol)
     ds = current_correlations(traj, qs, species, max_lag=max_lag, window=window, pad=pad, backend=backend)
-    return _lowest_from_spectra(traj, species, qs, ds.energy.values, ds["C_T_w"].values, ds["C_L_w"].values,
-                                float(ds.attrs["effective_resolution_fwhm_meV"]), max_lag, default_lag, e_max)
+    return _lowest_from_spectra(
+        traj,
+        species,
+        qs,
+        ds.energy.values,
+        ds["C_T_w"].values,
+        ds["C_L_w"].values,
+        float(ds.attrs["effective_resolution_fwhm_meV"]),
+        max_lag,
+        default_lag,
+        e_max,
+    )
 
 
-def _lowest_from_spectra(traj, species, qs: QSet, energy, c_t_w, c_l_w, fwhm_mev: float, max_lag: int,
-                         default_lag: bool, e_max) -> dict:
+def _lowest_from_spectra(
+    traj, species, qs: QSet, energy, c_t_w, c_l_w, fwhm_mev: float, max_lag: int, default_lag: bool, e_max
+) -> dict:
     """DHO fits of the mass-weighted T and L host current spectra (species, species, q, energy) → the
-    result of `lowest_phonon`."""
+    result of `lowest_phonon`.
+    """
     counts = np.array([len(traj.indices(s)) for s in species], dtype=float)
     mass = np.array([float(traj.masses[traj.indices(s)].mean()) for s in species])
     coef = (mass[:, None] * mass[None, :] * np.sqrt(counts[:, None] * counts[None, :])) / float(np.sum(counts * mass))
@@ -162,8 +208,9 @@ def _lowest_from_spectra(traj, species, qs: QSet, energy, c_t_w, c_l_w, fwhm_mev
         try:
             fit = fit_dho(energy, spec, e_max=top)
         except InputError:
-            raise InputError(_resolution_message(fwhm_thz, e_pk / units.THZ_TO_MEV, max_lag, traj.dt,
-                                                 traj.n_frames, default_lag)) from None
+            raise InputError(
+                _resolution_message(fwhm_thz, e_pk / units.THZ_TO_MEV, max_lag, traj.dt, traj.n_frames, default_lag)
+            ) from None
         nu = fit["E0_meV"] / units.THZ_TO_MEV
         err = fit["E0_err_meV"] / units.THZ_TO_MEV
         err = err if np.isfinite(err) and fit["success"] else float("nan")
@@ -183,37 +230,40 @@ def _lowest_from_spectra(traj, species, qs: QSet, energy, c_t_w, c_l_w, fwhm_mev
     low = "T" if out["nu_T_THz"] <= out["nu_L_THz"] else "L"
     res = {"nu_min_THz": out[f"nu_{low}_THz"], "nu_min_THz_err": out[f"nu_{low}_THz_err"], "lowest_branch": low}
     res.update(out)
-    res.update({
-        "q_min_per_A": q,
-        "cell_length_A": 2 * np.pi / q,
-        "n_qvectors": int(len(qs.vectors)),
-        "hkl": qs.hkl.tolist(),
-        "species": list(species),
-        "weighting": "mass (Σ m_j v_j e^{iQ·r_j})",
-        "resolution_fwhm_THz": fwhm_thz,
-        "max_lag": int(max_lag),
-        "dt_fs": traj.dt,
-        "n_frames": traj.n_frames,
-        "method": METHOD,
-    })
+    res.update(
+        {
+            "q_min_per_A": q,
+            "cell_length_A": 2 * np.pi / q,
+            "n_qvectors": int(len(qs.vectors)),
+            "hkl": qs.hkl.tolist(),
+            "species": list(species),
+            "weighting": "mass (Σ m_j v_j e^{iQ·r_j})",
+            "resolution_fwhm_THz": fwhm_thz,
+            "max_lag": int(max_lag),
+            "dt_fs": traj.dt,
+            "n_frames": traj.n_frames,
+            "method": METHOD,
+        }
+    )
     return res
 
 
 def _host_spectra(src, qs: QSet, species: list[str], max_lag: int, window: str, pad: int, backend: str):
     """The C_T and C_L spectra (species, species, q, energy ≥ 0) of `current_correlations` and its effective
     resolution, with the currents j(Q,t) = Σ_j v_j exp(2πi hkl·s_j(t)) summed over atoms in time chunks
-    (memory ∝ frames × species × Q, not frames × atoms); the rest as in `current_correlations`."""
+    (memory ∝ frames × species × Q, not frames × atoms); the rest as in `current_correlations`.
+    """
     sel = np.concatenate([src.indices(s) for s in species])
     groups = np.concatenate([np.full(len(src.indices(s)), i) for i, s in enumerate(species)])
     atoms = np.unique(sel)
-    order = np.searchsorted(atoms, sel)                   # the atoms in the order of `sel`
+    order = np.searchsorted(atoms, sel)  # the atoms in the order of `sel`
     t_n = src.n_frames
     cells = src.cells
     j = np.empty((t_n, len(species), len(qs.vectors), 3), dtype=complex)
     for s, e in time_chunks(t_n, 2 * len(atoms)):
         pos = src.read_positions(atoms, s, e)[:, order]
         vel = src.read_velocities(atoms, s, e)[:, order]
-        frac = np.matmul(pos, np.linalg.inv(cells[s:e]))                # fractional coordinates
+        frac = np.matmul(pos, np.linalg.inv(cells[s:e]))  # fractional coordinates
         j[s:e] = K.densities(frac, qs.hkl, groups, len(species), vel, backend)[1]
         del pos, vel, frac
     qhat = qs.vectors / np.linalg.norm(qs.vectors, axis=1)[:, None]
@@ -239,13 +289,24 @@ def _host_spectra(src, qs: QSet, species: list[str], max_lag: int, window: str, 
     return energy, ct_w, cl_w, _fwhm(e_all, r_eff[:, 0])
 
 
-def lowest_phonon_from_file(trajectory, species=None, mobile=MOBILE_DEFAULT, *, max_lag: int | None = None,
-                            window: str = "hann", pad: int = 4, e_max: float | None = None,
-                            shell_tol: float = 0.02, backend: str = "auto", dt: float | None = None,
-                            format: str | None = None) -> dict:
+def lowest_phonon_from_file(
+    trajectory,
+    species=None,
+    mobile=MOBILE_DEFAULT,
+    *,
+    max_lag: int | None = None,
+    window: str = "hann",
+    pad: int = 4,
+    e_max: float | None = None,
+    shell_tol: float = 0.02,
+    backend: str = "auto",
+    dt: float | None = None,
+    format: str | None = None,
+) -> dict:
     """`lowest_phonon` in bounded memory, from a path (H5MD read piece by piece; other formats read whole
     through ASE), an open FrameSource (`trajectory.blocks.open_trajectory`) or a Trajectory: the same
-    result (to float rounding). dt/format as in `read_trajectory`; the other arguments as in `lowest_phonon`."""
+    result (to float rounding). dt/format as in `read_trajectory`; the other arguments as in `lowest_phonon`.
+    """
     with opened(trajectory, dt, format) as src:
         src.require_velocities()
         if window not in WINDOWS:

@@ -20,7 +20,6 @@ Definitions (the project defines these; SCIENCE.md §4, §6):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
 from typing import Any
 
 import numpy as np
@@ -63,8 +62,9 @@ class Sites:
 
 
 # ----------------------------------------------------------------------------- geometry
-def nearest_site(positions: np.ndarray, sites: Sites, cell: np.ndarray | None = None,
-                 block: int = 2_000_000) -> tuple[np.ndarray, np.ndarray]:
+def nearest_site(
+    positions: np.ndarray, sites: Sites, cell: np.ndarray | None = None, block: int = 2_000_000
+) -> tuple[np.ndarray, np.ndarray]:
     """Index of the nearest site and its distance (Å) for positions (..., 3), periodic in `cell`.
 
     Sites are given in `sites.cell`; they are mapped to `cell` (e.g. a frame's cell) by fractional
@@ -78,11 +78,13 @@ def nearest_site(positions: np.ndarray, sites: Sites, cell: np.ndarray | None = 
     off = np.abs(cell - np.diag(np.diag(cell))).max()
     if off < 1e-6 * np.abs(np.diag(cell)).max():
         from scipy.spatial import cKDTree
+
         box = np.diag(cell)
 
         def wrap(x):
             x = np.mod(x, box)
             return np.where(x >= box, 0.0, x)
+
         tree = cKDTree(wrap(sp), boxsize=box)
         d, i = tree.query(wrap(pos))
     else:
@@ -90,9 +92,9 @@ def nearest_site(positions: np.ndarray, sites: Sites, cell: np.ndarray | None = 
         d = np.empty(len(pos))
         step = max(1, block // len(sp))
         for s in range(0, len(pos), step):
-            dd = pair_distances(pos[s:s + step], sp, cell)
-            i[s:s + step] = dd.argmin(axis=1)
-            d[s:s + step] = dd[np.arange(len(dd)), i[s:s + step]]
+            dd = pair_distances(pos[s : s + step], sp, cell)
+            i[s : s + step] = dd.argmin(axis=1)
+            d[s : s + step] = dd[np.arange(len(dd)), i[s : s + step]]
     return i.reshape(shape), d.reshape(shape)
 
 
@@ -106,19 +108,20 @@ def sites_from_structure(atoms, species: str = "Li", symprec: float = 1e-3) -> S
     labels = [species] * idx.size
     try:
         import spglib
-        data = spglib.get_symmetry_dataset((atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers),
-                                           symprec=symprec)
+
+        data = spglib.get_symmetry_dataset(
+            (atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers), symprec=symprec
+        )
         if data is not None:
             eq = np.asarray(data.equivalent_atoms)
             mult = np.bincount(eq, minlength=len(atoms))
-            labels = [f"{mult[eq[i]]}{data.wyckoffs[i]}" for i in idx]   # multiplicity in the given cell
+            labels = [f"{mult[eq[i]]}{data.wyckoffs[i]}" for i in idx]  # multiplicity in the given cell
     except Exception:  # spglib missing or failing: plain species labels
         pass
     return Sites(atoms.positions[idx], np.asarray(atoms.cell[:]), labels, source="structure")
 
 
-def argyrodite_sites(traj: Trajectory | None = None, supercell=None, a: float | None = None,
-                     anion: str = "P") -> Sites:
+def argyrodite_sites(traj: Trajectory | None = None, supercell=None, a: float | None = None, anion: str = "P") -> Sites:
     """All 48h Li sites of Li6PS5Cl (F-43m) with doublet and cage (nearest 4c anion) ids.
 
     With `traj`, the supercell is taken from its cell (≈ 9.9 Å per conventional cell), the sites are
@@ -127,6 +130,7 @@ def argyrodite_sites(traj: Trajectory | None = None, supercell=None, a: float | 
     `info['alignment_rms']`.
     """
     from ..materials.argyrodite import A_LI6PS5CL, li6ps5cl_full_sites, li_doublets
+
     full = li6ps5cl_full_sites(a or A_LI6PS5CL)
     sym = np.array(full.get_chemical_symbols())
     frac = full.get_scaled_positions()
@@ -154,6 +158,7 @@ def argyrodite_sites(traj: Trajectory | None = None, supercell=None, a: float | 
     info: dict[str, Any] = {"supercell": list(reps)}
     if traj is not None and anion in traj.species and anion in set(sym):
         from ..trajectory.unwrap import unwrap_positions
+
         host = unwrap_positions(traj.positions[:, traj.indices(anion)], traj.cells).mean(axis=0)
         host_frac = np.mod(host @ np.linalg.inv(cell), 1.0)
         ref = tile(frac[sym == anion])
@@ -173,12 +178,20 @@ def argyrodite_sites(traj: Trajectory | None = None, supercell=None, a: float | 
     return Sites(li_frac @ cell, cell, ["48h"] * len(li_frac), doublet, cage, source="argyrodite 48h", info=info)
 
 
-def sites_from_density(traj: Trajectory, species: str = "Li", spacing: float = 0.2, smooth: float = 0.3,
-                       min_separation: float = 1.0, threshold: float = 0.05) -> Sites:
+def sites_from_density(
+    traj: Trajectory,
+    species: str = "Li",
+    spacing: float = 0.2,
+    smooth: float = 0.3,
+    min_separation: float = 1.0,
+    threshold: float = 0.05,
+) -> Sites:
     """Sites = maxima of the time-averaged density of `species` (grid `spacing` Å, Gaussian smoothing
     `smooth` Å), at least `min_separation` Å apart and above `threshold` × the highest peak, each
-    refined to the mean position of the atoms within min_separation/2 of it."""
+    refined to the mean position of the atoms within min_separation/2 of it.
+    """
     from scipy import ndimage
+
     cell = traj.cells.mean(axis=0)
     pos = traj.positions[:, traj.indices(species)].reshape(-1, 3)
     frac = np.mod(pos @ np.linalg.inv(cell), 1.0)
@@ -241,8 +254,15 @@ def jump_class(sites: Sites, i: int, j: int) -> str:
     return f"{sites.labels[i]}-{sites.labels[j]}"
 
 
-def hopping(traj: Trajectory, sites: Sites, species: str = "Li", radius: float | None = None,
-            residence: float | None = None, d_tracer: float | None = None, n_bins: int = 50) -> xr.Dataset:
+def hopping(
+    traj: Trajectory,
+    sites: Sites,
+    species: str = "Li",
+    radius: float | None = None,
+    residence: float | None = None,
+    d_tracer: float | None = None,
+    n_bins: int = 50,
+) -> xr.Dataset:
     """Jump events, rates per jump type, residence-time distribution and correlation factor.
 
     radius (Å): site core radius, default half the shortest site–site distance. residence (fs): minimum
@@ -288,7 +308,7 @@ def hopping(traj: Trajectory, sites: Sites, species: str = "Li", radius: float |
     types = sorted(set(kinds))
     n_at = idx.size
     count = np.array([kinds.count(k) for k in types], int)
-    rate = count / (n_at * t_total) * 1e3                                   # 1/ps per atom
+    rate = count / (n_at * t_total) * 1e3  # 1/ps per atom
     mean_len = np.array([length[np.array(kinds) == k].mean() for k in types]) if types else np.zeros(0)
     d_jump = float((length**2).sum() / (6 * n_at * t_total)) * units.A2_PER_FS_TO_CM2_PER_S
     dwell_t = np.array(dwell, float) * traj.dt
@@ -301,30 +321,49 @@ def hopping(traj: Trajectory, sites: Sites, species: str = "Li", radius: float |
         {
             "jump_count": ("jump_type", count, {"units": units.DIMENSIONLESS}),
             "jump_rate": ("jump_type", rate, {"units": "ps-1", "long_name": "jumps per atom per ps"}),
-            "jump_rate_err": ("jump_type", np.sqrt(count) / (n_at * t_total) * 1e3,
-                              {"units": "ps-1", "long_name": "Poisson 1σ"}),
+            "jump_rate_err": (
+                "jump_type",
+                np.sqrt(count) / (n_at * t_total) * 1e3,
+                {"units": "ps-1", "long_name": "Poisson 1σ"},
+            ),
             "jump_length": ("jump_type", mean_len, {"units": units.LENGTH, "long_name": "mean jump length"}),
             "total_rate": ((), count.sum() / (n_at * t_total) * 1e3, {"units": "ps-1"}),
             "D_jump": ((), d_jump, {"units": units.DIFFUSION, "long_name": "Σl²/(6 N t): uncorrelated jump D"}),
             "correlation_factor": ((), corr_f, {"units": units.DIMENSIONLESS, "long_name": "f = D*/D_jump"}),
-            "mean_residence": ((), dwell_t.mean() if dwell_t.size else np.nan,
-                               {"units": units.TIME, "long_name": "mean residence time (uncensored visits)"}),
+            "mean_residence": (
+                (),
+                dwell_t.mean() if dwell_t.size else np.nan,
+                {"units": units.TIME, "long_name": "mean residence time (uncensored visits)"},
+            ),
             "residence_hist": ("residence_time", hist, {"units": "fs-1", "long_name": "residence-time density"}),
-            "site_occupancy": ("site", occupancy, {"units": units.DIMENSIONLESS,
-                                                   "long_name": "mean number of atoms in the site core"}),
+            "site_occupancy": (
+                "site",
+                occupancy,
+                {"units": units.DIMENSIONLESS, "long_name": "mean number of atoms in the site core"},
+            ),
             "site_position": (("site", "xyz"), sites.positions, {"units": units.LENGTH}),
             "jump_time": ("jump", when * traj.dt, {"units": units.TIME, "long_name": "arrival in the new site"}),
             "jump_from": ("jump", src, {"units": units.DIMENSIONLESS}),
             "jump_to": ("jump", dst, {"units": units.DIMENSIONLESS}),
             "jump_distance": ("jump", length, {"units": units.LENGTH}),
         },
-        coords={"jump_type": ("jump_type", types, {"units": units.DIMENSIONLESS}),
-                "residence_time": ("residence_time", 0.5 * (edges[1:] + edges[:-1]), {"units": units.TIME}),
-                "site": ("site", np.arange(len(sites)), {"units": units.DIMENSIONLESS}),
-                "xyz": ("xyz", ["x", "y", "z"], {"units": units.DIMENSIONLESS})},
+        coords={
+            "jump_type": ("jump_type", types, {"units": units.DIMENSIONLESS}),
+            "residence_time": ("residence_time", 0.5 * (edges[1:] + edges[:-1]), {"units": units.TIME}),
+            "site": ("site", np.arange(len(sites)), {"units": units.DIMENSIONLESS}),
+            "xyz": ("xyz", ["x", "y", "z"], {"units": units.DIMENSIONLESS}),
+        },
     )
-    ds.attrs.update(analysis="hopping", species=species, radius_A=radius, residence_fs=residence,
-                    sites=sites.source, n_sites=len(sites), n_atoms=int(n_at), duration_fs=t_total,
-                    site_info=str(sites.info),
-                    definition="jump = change of site between visits lasting ≥ residence; rattling removed")
+    ds.attrs.update(
+        analysis="hopping",
+        species=species,
+        radius_A=radius,
+        residence_fs=residence,
+        sites=sites.source,
+        n_sites=len(sites),
+        n_atoms=int(n_at),
+        duration_fs=t_total,
+        site_info=str(sites.info),
+        definition="jump = change of site between visits lasting ≥ residence; rattling removed",
+    )
     return ds

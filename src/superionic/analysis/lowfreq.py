@@ -59,7 +59,7 @@ def window_kernel(window: str, max_lag: int, dt_fs: float, nu_thz: np.ndarray) -
     """
     w = lag_window(window, max_lag)
     c = w.copy()
-    c[1:max_lag - 1] *= 2.0
+    c[1 : max_lag - 1] *= 2.0
     dt_ps = dt_fs * 1e-3
     m = np.arange(max_lag)
     nu = np.asarray(nu_thz, dtype=float)
@@ -68,19 +68,28 @@ def window_kernel(window: str, max_lag: int, dt_fs: float, nu_thz: np.ndarray) -
     step = max(1, 2_000_000 // max_lag)
     res = out.ravel()
     for s in range(0, flat.size, step):
-        res[s:s + step] = dt_ps * (np.cos(2 * np.pi * np.outer(flat[s:s + step], m) * dt_ps) @ c)
+        res[s : s + step] = dt_ps * (np.cos(2 * np.pi * np.outer(flat[s : s + step], m) * dt_ps) @ c)
     return res.reshape(nu.shape)
 
 
 class ForwardModel:
     """Convolution of trial spectra f(|ν|) with the window kernel, evaluated at the fit frequencies."""
 
-    def __init__(self, nu_fit: np.ndarray, window: str, max_lag: int, dt_fs: float, dnu: float,
-                 fwhm: float, oversample: int = 4, reach: float = 12.0):
+    def __init__(
+        self,
+        nu_fit: np.ndarray,
+        window: str,
+        max_lag: int,
+        dt_fs: float,
+        dnu: float,
+        fwhm: float,
+        oversample: int = 4,
+        reach: float = 12.0,
+    ):
         self.nu_fit = np.asarray(nu_fit, dtype=float)
         h = dnu / oversample
         ext = self.nu_fit.max() + reach * fwhm
-        self.grid = np.arange(-np.ceil(ext / h), np.ceil(ext / h) + 1) * h      # even grid
+        self.grid = np.arange(-np.ceil(ext / h), np.ceil(ext / h) + 1) * h  # even grid
         n_off = np.rint((self.nu_fit[:, None] - self.grid[None, :]) / h).astype(int)
         offs = np.unique(n_off)
         kv = window_kernel(window, max_lag, dt_fs, offs * h)
@@ -90,7 +99,7 @@ class ForwardModel:
 
     def basis(self, n: float) -> np.ndarray:
         """Smoothed |ν|^n at the fit frequencies."""
-        return self.kmat @ (self.absgrid ** n)
+        return self.kmat @ (self.absgrid**n)
 
 
 def _nnls(cols: list[np.ndarray], y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
@@ -110,17 +119,16 @@ def fit_power_law(model: ForwardModel, y: np.ndarray, w: np.ndarray, g0: float, 
     top = float(model.nu_fit.max())
 
     def solve(n: float) -> tuple[float, float]:
-        b = model.basis(n) / top ** n
+        b = model.basis(n) / top**n
         coef, chi2 = _nnls([b], y - g0 * (1.0 - b), w)
-        return float(coef[0] - g0) / top ** n, chi2
+        return float(coef[0] - g0) / top**n, chi2
 
     if fix_n is None:
         grid = np.linspace(*N_BOUNDS, 18)
         vals = [solve(n)[1] for n in grid]
         i = int(np.argmin(vals))
         lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
-        n = float(minimize_scalar(lambda x: solve(x)[1], bounds=(lo, hi), method="bounded",
-                                  options={"xatol": 1e-5}).x)
+        n = float(minimize_scalar(lambda x: solve(x)[1], bounds=(lo, hi), method="bounded", options={"xatol": 1e-5}).x)
     else:
         n = float(fix_n)
     a, chi2 = solve(n)
@@ -136,8 +144,7 @@ def fit_quadratic(model: ForwardModel, y: np.ndarray, w: np.ndarray) -> dict:
     return {"a": float(coef[0]), "b": float(coef[1])}
 
 
-def leakage_bound(nu: np.ndarray, g: np.ndarray, above: float, window: str, max_lag: int,
-                  dt_fs: float) -> float:
+def leakage_bound(nu: np.ndarray, g: np.ndarray, above: float, window: str, max_lag: int, dt_fs: float) -> float:
     """Upper bound (1/THz) on what the lag window's side lobes carry from the band above `above` THz
     down to ν = 0: 2 Σ_j g_j |K|_env(ν_j) Δν, with |K|_env the envelope of the window kernel (its
     oscillation removed by a running maximum over ±2 bins of a 4× oversampled kernel, so a band that
@@ -146,11 +153,11 @@ def leakage_bound(nu: np.ndarray, g: np.ndarray, above: float, window: str, max_
     """
     from .correlate import cosine_transform
 
-    over = 4                                                        # kernel on a 4× finer grid
+    over = 4  # kernel on a 4× finer grid
     w = np.concatenate([lag_window(window, max_lag), np.zeros((over - 1) * max_lag)])
-    _, k = cosine_transform(w, dt_fs)                               # 2K(ν), fs
-    k = np.abs(k) * 0.5e-3                                          # |K| in 1/THz
-    half = 2 * over                                                 # running max over ±2 coarse bins
+    _, k = cosine_transform(w, dt_fs)  # 2K(ν), fs
+    k = np.abs(k) * 0.5e-3  # |K| in 1/THz
+    half = 2 * over  # running max over ±2 coarse bins
     pad = np.concatenate([k, np.full(half, k[-1])])
     env_fine = np.max(np.stack([np.roll(pad, s) for s in range(-half, half + 1)]), axis=0)[: len(k)]
     env = env_fine[::over][: len(nu)]
@@ -161,12 +168,14 @@ def leakage_bound(nu: np.ndarray, g: np.ndarray, above: float, window: str, max_
     return float(2.0 * np.sum(np.clip(g[far], 0.0, None) * env[far]) * dnu)
 
 
-def main_lobe_smear(nu: np.ndarray, g: np.ndarray, fwhm: float, window: str, max_lag: int, dt_fs: float,
-                    base: float = 0.0) -> float:
+def main_lobe_smear(
+    nu: np.ndarray, g: np.ndarray, fwhm: float, window: str, max_lag: int, dt_fs: float, base: float = 0.0
+) -> float:
     """What the window's main lobe (|ν| < 2 FWHM) carries to ν = 0 (1/THz) from a linear rise from `base`
     at ν = 0 to the measured g(2 FWHM): ∫K(ν)·(g(2F) − base)₊|ν|/2F dν. With base = 0 it bounds what a
     spectrum vanishing at ν = 0 can show there (a windowed g(0) below it can be the smear of a
-    vibrational rise, not diffusion); with base = g(0) it is the resolution's systematic bias on g(0)."""
+    vibrational rise, not diffusion); with base = g(0) it is the resolution's systematic bias on g(0).
+    """
     edge = 2.0 * fwhm
     rise = max(float(np.interp(edge, nu, g)) - base, 0.0)
     grid = np.linspace(-edge, edge, 801)
@@ -199,7 +208,8 @@ def band_median(nu: np.ndarray, g: np.ndarray) -> float:
 
 def default_fit_window(nu: np.ndarray, g: np.ndarray, fwhm: float, start: float | None = None) -> tuple[float, float]:
     """(lo, hi) THz: lo = max(one resolution FWHM, start); hi = max(0.15 × median frequency, lo + 8 FWHM, 2 lo)
-    (an exponent needs a lever arm of at least a factor 2 in frequency)."""
+    (an exponent needs a lever arm of at least a factor 2 in frequency).
+    """
     median = band_median(nu, g)
     lo = max(float(fwhm), float(start or 0.0))
     hi = max(0.15 * median, lo + 8.0 * fwhm, 2.0 * lo)
@@ -211,8 +221,10 @@ def _check_window(nu: np.ndarray, lo: float, hi: float) -> np.ndarray:
         raise InputError(f"fit window must satisfy 0 ≤ low < high (THz), got {lo}, {hi}")
     mask = (nu >= lo) & (nu <= hi)
     if mask.sum() < 5:
-        raise InputError(f"the fit window {lo:.3g}–{hi:.3g} THz holds {mask.sum()} spectral points "
-                         f"(step {float(nu[1] - nu[0]):.3g} THz); widen it or use a longer max_lag")
+        raise InputError(
+            f"the fit window {lo:.3g}–{hi:.3g} THz holds {mask.sum()} spectral points "
+            f"(step {float(nu[1] - nu[0]):.3g} THz); widen it or use a longer max_lag"
+        )
     return mask
 
 
@@ -221,20 +233,22 @@ def _check_window(nu: np.ndarray, lo: float, hi: float) -> np.ndarray:
 BOOT_BATCH = 16
 
 
-def _spectra_from_units(sums: np.ndarray, cnt: np.ndarray, dt: float, window: str, samples: np.ndarray,
-                        columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _spectra_from_units(
+    sums: np.ndarray, cnt: np.ndarray, dt: float, window: str, samples: np.ndarray, columns: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Spectra at the frequency indices `columns` (B, C) and Z(0) (B,) of resampled units; samples (B, K) unit
-    indices. A resample is a count per unit, so its sums are one matrix product; BOOT_BATCH spectra at a time."""
+    indices. A resample is a count per unit, so its sums are one matrix product; BOOT_BATCH spectra at a time.
+    """
     k = sums.shape[0]
     g = np.empty((len(samples), len(columns)))
     z0 = np.empty(len(samples))
     for b0 in range(0, len(samples), BOOT_BATCH):
-        counts = np.stack([np.bincount(r, minlength=k) for r in samples[b0:b0 + BOOT_BATCH]]).astype(float)
+        counts = np.stack([np.bincount(r, minlength=k) for r in samples[b0 : b0 + BOOT_BATCH]]).astype(float)
         c = counts @ cnt
         z = (counts @ sums) / np.where(c > 0, c, 1)
         _, spec = spectrum_from_vacf(z, dt, window)
-        g[b0:b0 + len(counts)] = spec[:, columns]
-        z0[b0:b0 + len(counts)] = z[:, 0]
+        g[b0 : b0 + len(counts)] = spec[:, columns]
+        z0[b0 : b0 + len(counts)] = z[:, 0]
     return g, z0
 
 
@@ -244,8 +258,7 @@ def _std(values) -> float:
 
 
 # --------------------------------------------------------------------------- verdicts
-def zero_frequency_verdict(g0: float, g0_err: float, leakage: float,
-                           msd_D: tuple[float, float] | None = None) -> dict:
+def zero_frequency_verdict(g0: float, g0_err: float, leakage: float, msd_D: tuple[float, float] | None = None) -> dict:
     """Verdict (a) on the windowed value g(ν = 0) ± σ (1/THz): {'resolved': bool, 'upper': bound or NaN, 'status':
     'resolved' | 'consistent with zero' | 'not diffusion' | 'not confirmed' | 'not assessed', 'reason'}.
 
@@ -257,28 +270,51 @@ def zero_frequency_verdict(g0: float, g0_err: float, leakage: float,
     consistent with zero and only its upper bound max(g(0), 0) + 2σ (≈ 97.5 %) is a result.
     """
     if not np.isfinite(g0_err):
-        return {"resolved": False, "upper": float("nan"),
-                "status": "not assessed",
-                "reason": "no uncertainty (fewer than 3 bootstrap units): g(0) is not assessed"}
+        return {
+            "resolved": False,
+            "upper": float("nan"),
+            "status": "not assessed",
+            "reason": "no uncertainty (fewer than 3 bootstrap units): g(0) is not assessed",
+        }
     upper = max(g0, 0.0) + 2.0 * g0_err
     if g0 <= 3.0 * g0_err:
-        return {"resolved": False, "upper": upper, "status": "consistent with zero",
-                "reason": f"g(0) is consistent with zero: < {upper:.2g} 1/THz"}
+        return {
+            "resolved": False,
+            "upper": upper,
+            "status": "consistent with zero",
+            "reason": f"g(0) is consistent with zero: < {upper:.2g} 1/THz",
+        }
     if g0 <= leakage:
-        return {"resolved": False, "upper": upper, "status": "consistent with zero",
-                "reason": f"g(0) = {g0:.2g} 1/THz is below the lag window's "
-                f"side-lobe leakage of the band ({leakage:.2g} 1/THz): run longer"}
+        return {
+            "resolved": False,
+            "upper": upper,
+            "status": "consistent with zero",
+            "reason": f"g(0) = {g0:.2g} 1/THz is below the lag window's "
+            f"side-lobe leakage of the band ({leakage:.2g} 1/THz): run longer",
+        }
     if msd_D is not None and np.all(np.isfinite(msd_D[:2])):
         if not msd_D[0] > 2.0 * msd_D[1]:
-            return {"resolved": False, "upper": upper, "status": "not diffusion",
-                    "reason": f"g(0) = {g0:.2g} ± {g0_err:.2g} 1/THz on this window, but the MSD shows no diffusion (D = {msd_D[0]:.2g} ± {msd_D[1]:.2g} cm²/s): a slow "
-                    "non-diffusive relaxation (anion rotations, rattling) longer than the lag window, not diffusion"}
+            return {
+                "resolved": False,
+                "upper": upper,
+                "status": "not diffusion",
+                "reason": f"g(0) = {g0:.2g} ± {g0_err:.2g} 1/THz on this window, but the MSD shows no diffusion (D = {msd_D[0]:.2g} ± {msd_D[1]:.2g} cm²/s): a slow "
+                "non-diffusive relaxation (anion rotations, rattling) longer than the lag window, not diffusion",
+            }
         if len(msd_D) > 2 and not msd_D[2]:
-            return {"resolved": False, "upper": upper, "status": "not confirmed",
-                    "reason": f"g(0) = {g0:.2g} ± {g0_err:.2g} 1/THz on this window, but the MSD has not reached its diffusive regime (†): relaxational weight (hops not yet "
-                    "uncorrelated, or bounded motion such as anion reorientations), not yet diffusion; run longer"}
-    return {"resolved": True, "upper": float("nan"), "status": "resolved",
-            "reason": "g(0) > 0 resolved: the species diffuses"}
+            return {
+                "resolved": False,
+                "upper": upper,
+                "status": "not confirmed",
+                "reason": f"g(0) = {g0:.2g} ± {g0_err:.2g} 1/THz on this window, but the MSD has not reached its diffusive regime (†): relaxational weight (hops not yet "
+                "uncorrelated, or bounded motion such as anion reorientations), not yet diffusion; run longer",
+            }
+    return {
+        "resolved": True,
+        "upper": float("nan"),
+        "status": "resolved",
+        "reason": "g(0) > 0 resolved: the species diffuses",
+    }
 
 
 def law_verdict(n: float, n_err: float, flags: list[str]) -> tuple[str, str]:
@@ -320,9 +356,15 @@ def classify(g0_resolved: bool, law: str) -> str:
 
 
 # --------------------------------------------------------------------------- analysis
-def analyse_lowfreq(ds: xr.Dataset, name: str, fit_window: tuple[float, float] | None = None,
-                    n_boot: int = 200, seed: int = 0, lowest_phonon: dict | None = None,
-                    msd_D: tuple[float, float] | None = None) -> dict:
+def analyse_lowfreq(
+    ds: xr.Dataset,
+    name: str,
+    fit_window: tuple[float, float] | None = None,
+    n_boot: int = 200,
+    seed: int = 0,
+    lowest_phonon: dict | None = None,
+    msd_D: tuple[float, float] | None = None,
+) -> dict:
     """Low-frequency analysis of one species/group of a `vdos` Dataset (see module docstring).
 
     lowest_phonon: `finite_size.lowest_phonon` of the same cell ({'nu_min_THz', 'v_T_m_s', …}); the
@@ -348,29 +390,42 @@ def analyse_lowfreq(ds: xr.Dataset, name: str, fit_window: tuple[float, float] |
     lo, hi = fit_window if fit_window is not None else default_fit_window(nu, g, fwhm)
     nyquist = 0.5e3 / dt
     if ds.attrs.get("velocities", "file") != "file" and nyquist < FOLDING_NYQUIST:
-        flags.append(f"velocities from positions at {dt:g} fs fold every mode above {nyquist:.3g} THz into the "
-                     "spectrum: no law (store velocities, or frames ≤ 20 fs apart)")
+        flags.append(
+            f"velocities from positions at {dt:g} fs fold every mode above {nyquist:.3g} THz into the "
+            "spectrum: no law (store velocities, or frames ≤ 20 fs apart)"
+        )
     if fit_window is None and hi > COARSE_FRACTION * median:
-        flags.append(f"the resolution ({fwhm:.3g} THz FWHM) is coarse for this band (median {median:.3g} THz): "
-                     "the window reaches into the band; run longer")
+        flags.append(
+            f"the resolution ({fwhm:.3g} THz FWHM) is coarse for this band (median {median:.3g} THz): "
+            "the window reaches into the band; run longer"
+        )
     if lowest_phonon is not None and np.isfinite(lowest_phonon.get("nu_min_THz", np.nan)):
         from .finite_size import needed_cell_length
+
         nu_min = float(lowest_phonon["nu_min_THz"])
         v_s = float(lowest_phonon.get("v_T_m_s", np.nan))
         # the edge at which the resolution-limited window would start at FINITE_SIZE_START × ν_min
         need = FINITE_SIZE_START * needed_cell_length(v_s, max(lo, fwhm)) if np.isfinite(v_s) else float("nan")
-        finite = {"nu_min_THz": nu_min, "v_s_m_s": v_s, "method": lowest_phonon.get("method", ""),
-                  "needed_L_A": float(need)}
+        finite = {
+            "nu_min_THz": nu_min,
+            "v_s_m_s": v_s,
+            "method": lowest_phonon.get("method", ""),
+            "needed_L_A": float(need),
+        }
         start = FINITE_SIZE_START * nu_min
         if fit_window is not None and lo < start:
-            flags.append(f"the window starts below {FINITE_SIZE_START:g}× the lowest phonon of this cell "
-                         f"({nu_min:.3g} THz): not a bulk property; needs L ≥ {need:.0f} Å")
+            flags.append(
+                f"the window starts below {FINITE_SIZE_START:g}× the lowest phonon of this cell "
+                f"({nu_min:.3g} THz): not a bulk property; needs L ≥ {need:.0f} Å"
+            )
         elif fit_window is None and start > lo:
             lo, hi = default_fit_window(nu, g, fwhm, start=start)
             if hi > COARSE_FRACTION * median:
-                flags.append(f"below {FINITE_SIZE_START:g}× the lowest phonon of this cell ({nu_min:.3g} THz) its "
-                             "modes are few and discrete, and above it the window reaches into the band: not a bulk "
-                             f"property; needs L ≥ {need:.0f} Å")
+                flags.append(
+                    f"below {FINITE_SIZE_START:g}× the lowest phonon of this cell ({nu_min:.3g} THz) its "
+                    "modes are few and discrete, and above it the window reaches into the band: not a bulk "
+                    f"property; needs L ≥ {need:.0f} Å"
+                )
     mask = _check_window(nu, lo, hi)
     model = ForwardModel(nu[mask], window, max_lag, dt, dnu, fwhm)
 
@@ -386,13 +441,17 @@ def analyse_lowfreq(ds: xr.Dataset, name: str, fit_window: tuple[float, float] |
         samples = np.random.default_rng(seed).integers(0, k, (n_boot, k))
         gb, z0b = _spectra_from_units(sums, cnt, dt, window, samples, np.concatenate([[0], np.flatnonzero(mask)]))
     elif n_boot > 1:
-        warnings.warn(f"{name}: only {k} bootstrap unit(s); uncertainties are not available "
-                      "(use more atoms, atom_groups or time_blocks)", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"{name}: only {k} bootstrap unit(s); uncertainties are not available "
+            "(use more atoms, atom_groups or time_blocks)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     y = g[mask]
     floor = 1e-3 * np.abs(y).max() + 1e-300
     w = 1.0 / np.maximum(np.abs(y) if not boot else gb[:, 1:].std(axis=0, ddof=1), floor) ** 2
     nan = float("nan")
-    to_d = 1e3 * z0 / 12.0 * units.A2_PER_FS_TO_CM2_PER_S          # g(0) in 1/THz → D in cm²/s
+    to_d = 1e3 * z0 / 12.0 * units.A2_PER_FS_TO_CM2_PER_S  # g(0) in 1/THz → D in cm²/s
 
     def fits(y_zero: float, yw: np.ndarray) -> tuple[dict, dict, dict]:
         """(law, quadratic, Debye) fits of one spectrum on the window, g(0) held at its ν = 0 value (≥ 0)."""
@@ -406,21 +465,34 @@ def analyse_lowfreq(ds: xr.Dataset, name: str, fit_window: tuple[float, float] |
     smear = main_lobe_smear(nu, g, fwhm, window, max_lag, dt)
     zv = zero_frequency_verdict(g_zero, g_zero_err, leak + smear, msd_D)
     g0 = max(g_zero, 0.0)
-    res: dict = {"g0": g0, "g0_err": g_zero_err if g_zero > 0 else nan, "g0_resolved": zv["resolved"],
-                 "g0_upper": zv["upper"], "g0_status": zv["status"], "g0_reason": zv["reason"],
-                 "g0_resolution_bias": main_lobe_smear(nu, g, fwhm, window, max_lag, dt, base=g0),
-                 "leakage_bound": leak, "g_at_zero": g_zero, "g_at_zero_err": g_zero_err,
-                 "D_at_zero": g_zero * to_d, "D_from_g0": g0 * to_d,
-                 "D_from_g0_err": _std(gb[:, 0] * z0b) * 1e3 / 12.0 * units.A2_PER_FS_TO_CM2_PER_S
-                 if boot and g_zero > 0 else nan,
-                 "D_from_g0_upper": zv["upper"] * to_d, "n_units": k, "z0": z0, "finite_size": finite,
-                 "fit_window": [float(lo), float(hi)], "n_fit_points": int(mask.sum())}
+    res: dict = {
+        "g0": g0,
+        "g0_err": g_zero_err if g_zero > 0 else nan,
+        "g0_resolved": zv["resolved"],
+        "g0_upper": zv["upper"],
+        "g0_status": zv["status"],
+        "g0_reason": zv["reason"],
+        "g0_resolution_bias": main_lobe_smear(nu, g, fwhm, window, max_lag, dt, base=g0),
+        "leakage_bound": leak,
+        "g_at_zero": g_zero,
+        "g_at_zero_err": g_zero_err,
+        "D_at_zero": g_zero * to_d,
+        "D_from_g0": g0 * to_d,
+        "D_from_g0_err": _std(gb[:, 0] * z0b) * 1e3 / 12.0 * units.A2_PER_FS_TO_CM2_PER_S
+        if boot and g_zero > 0
+        else nan,
+        "D_from_g0_upper": zv["upper"] * to_d,
+        "n_units": k,
+        "z0": z0,
+        "finite_size": finite,
+        "fit_window": [float(lo), float(hi)],
+        "n_fit_points": int(mask.sum()),
+    }
     law, quad, deb = fits(g[0], g[mask])
     reps = [fits(gb[i, 0], gb[i, 1:]) for i in range(n_boot)] if boot else []
 
     # (b) the law of g − g(0) on the window
-    res.update(exponent=law["n"], amplitude=law["a"], quadratic={"a": quad["a"], "b": quad["b"]},
-               debye_a=deb["a"])
+    res.update(exponent=law["n"], amplitude=law["a"], quadratic={"a": quad["a"], "b": quad["b"]}, debye_a=deb["a"])
     if boot:
         res["exponent_err"] = _std([r[0]["n"] for r in reps])
         res["amplitude_err"] = _std([r[0]["a"] for r in reps])
@@ -433,30 +505,50 @@ def analyse_lowfreq(ds: xr.Dataset, name: str, fit_window: tuple[float, float] |
     if law["n_at_bound"]:
         flags.append(f"the exponent ended on its search bound ({law['n']:.2f}): the fit failed")
     if not law["rising"]:
-        flags.append("the spectrum does not rise on the window (relaxational, e.g. a Lorentzian of diffusion): "
-                     "no vibrational law")
+        flags.append(
+            "the spectrum does not rise on the window (relaxational, e.g. a Lorentzian of diffusion): "
+            "no vibrational law"
+        )
     res["law"], res["law_reason"] = law_verdict(law["n"], res["exponent_err"], flags)
     res["resolved"] = res["law"] != "unresolved"
     res["classification"] = classify(res["g0_resolved"], res["law"])
     return res
 
 
-def lowfreq(ds: xr.Dataset, fit_window: tuple[float, float] | None = None, n_boot: int = 200,
-            seed: int = 0, lowest_phonon: dict | None = None, msd_D: dict | None = None) -> xr.Dataset:
+def lowfreq(
+    ds: xr.Dataset,
+    fit_window: tuple[float, float] | None = None,
+    n_boot: int = 200,
+    seed: int = 0,
+    lowest_phonon: dict | None = None,
+    msd_D: dict | None = None,
+) -> xr.Dataset:
     """`analyse_lowfreq` for every species and group, as a Dataset over `name` (msd_D: {name: (D, σ)})."""
     from .vdos import names_of
+
     names = names_of(ds)
     rows = [analyse_lowfreq(ds, n, fit_window, n_boot, seed, lowest_phonon, (msd_D or {}).get(n)) for n in names]
-    spec = {"g0": "THz-1", "g0_err": "THz-1", "g0_upper": "THz-1", "exponent": units.DIMENSIONLESS,
-            "exponent_err": units.DIMENSIONLESS, "D_from_g0": units.DIFFUSION, "D_from_g0_err": units.DIFFUSION,
-            "D_from_g0_upper": units.DIFFUSION}
+    spec = {
+        "g0": "THz-1",
+        "g0_err": "THz-1",
+        "g0_upper": "THz-1",
+        "exponent": units.DIMENSIONLESS,
+        "exponent_err": units.DIMENSIONLESS,
+        "D_from_g0": units.DIFFUSION,
+        "D_from_g0_err": units.DIFFUSION,
+        "D_from_g0_upper": units.DIFFUSION,
+    }
     data: dict[str, tuple] = {k: ("name", np.array([r[k] for r in rows]), {"units": u}) for k, u in spec.items()}
     for key in ("g0_resolved", "law", "classification"):
         data[key] = ("name", np.array([r[key] for r in rows]), {"units": units.DIMENSIONLESS})
     data["fit_window"] = (("name", "bound"), np.array([r["fit_window"] for r in rows]), {"units": units.FREQUENCY})
     out = xr.Dataset(data, coords={"name": names, "bound": ["low", "high"]})
-    out.attrs.update(analysis="lowfreq", model="g(0): windowed Green-Kubo value; law: g(0) + a nu^n (g >= 0 on the window) convolved with the lag-window kernel",
-                     n_boot=n_boot, window=ds.attrs["window"],
-                     verdicts="g0_resolved: g(0) > 0 at 3 sigma above leakage; law: linear | Debye | unresolved; "
-                              "liquid-like = g(0) > 0 and linear")
+    out.attrs.update(
+        analysis="lowfreq",
+        model="g(0): windowed Green-Kubo value; law: g(0) + a nu^n (g >= 0 on the window) convolved with the lag-window kernel",
+        n_boot=n_boot,
+        window=ds.attrs["window"],
+        verdicts="g0_resolved: g(0) > 0 at 3 sigma above leakage; law: linear | Debye | unresolved; "
+        "liquid-like = g(0) > 0 and linear",
+    )
     return out

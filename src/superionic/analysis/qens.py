@@ -58,12 +58,22 @@ class QENSFit:
         return self.params["eisf"]
 
     def summary(self) -> dict:
-        out = {"gamma_meV": self.params.get("gamma1"), "gamma_err_meV": self.errors.get("gamma1"),
-               "eisf": self.params.get("eisf"), "eisf_err": self.errors.get("eisf"),
-               "chi2_red": self.chi2_red, "aic": self.aic, "success": self.success}
+        out = {
+            "gamma_meV": self.params.get("gamma1"),
+            "gamma_err_meV": self.errors.get("gamma1"),
+            "eisf": self.params.get("eisf"),
+            "eisf_err": self.errors.get("eisf"),
+            "chi2_red": self.chi2_red,
+            "aic": self.aic,
+            "success": self.success,
+        }
         if self.n_lorentzians == 2:
-            out.update(gamma2_meV=self.params["gamma2"], gamma2_err_meV=self.errors["gamma2"],
-                   gamma_mean_meV=self.params["gamma_mean"], gamma_mean_err_meV=self.errors["gamma_mean"])
+            out.update(
+                gamma2_meV=self.params["gamma2"],
+                gamma2_err_meV=self.errors["gamma2"],
+                gamma_mean_meV=self.params["gamma_mean"],
+                gamma_mean_err_meV=self.errors["gamma_mean"],
+            )
         return out
 
 
@@ -84,9 +94,19 @@ def _usable(values, errors):
     return y, sig, have_err, np.isfinite(y) & np.isfinite(sig) & (sig > 0)
 
 
-def fit_qens(energy, spectrum, errors=None, resolution=None, *, n_lorentzians: int = 1, elastic: bool = True,
-             background: str = "flat", fit_center: bool = False, energy_range=None,
-             gamma_guess: float | None = None) -> QENSFit:
+def fit_qens(
+    energy,
+    spectrum,
+    errors=None,
+    resolution=None,
+    *,
+    n_lorentzians: int = 1,
+    elastic: bool = True,
+    background: str = "flat",
+    fit_center: bool = False,
+    energy_range=None,
+    gamma_guess: float | None = None,
+) -> QENSFit:
     """Fit elastic line + 1 or 2 Lorentzians + background, convolved with `resolution`, to S(E).
 
     energy (meV), spectrum and errors (same units; None → unit weights and errors scaled by √χ²_red).
@@ -95,8 +115,10 @@ def fit_qens(energy, spectrum, errors=None, resolution=None, *, n_lorentzians: i
     """
     res = as_resolution(resolution)
     if res is None:
-        raise InputError("a QENS fit needs a resolution (FWHM in meV, a resolution file, or the effective "
-                         "elastic line of the simulated spectrum)")
+        raise InputError(
+            "a QENS fit needs a resolution (FWHM in meV, a resolution file, or the effective "
+            "elastic line of the simulated spectrum)"
+        )
     if n_lorentzians not in (1, 2):
         raise InputError(f"n_lorentzians must be 1 or 2, got {n_lorentzians}")
     if background not in ("none", "flat", "linear"):
@@ -157,7 +179,9 @@ def fit_qens(energy, spectrum, errors=None, resolution=None, *, n_lorentzians: i
     starts = [1.0, 0.3, 3.0]
     for f in starts:
         q0 = np.array(p0, dtype=float)
-        q0[names.index("gamma1")] = np.clip(gamma_guess * f, lo[names.index("gamma1")] * 1.01, hi[names.index("gamma1")] * 0.99)
+        q0[names.index("gamma1")] = np.clip(
+            gamma_guess * f, lo[names.index("gamma1")] * 1.01, hi[names.index("gamma1")] * 0.99
+        )
         try:
             r = least_squares(resid, q0, bounds=(lo, hi), x_scale="jac", method="trf", max_nfev=4000)
         except Exception as err:  # pragma: no cover - numerical failure
@@ -201,9 +225,11 @@ def fit_qens(energy, spectrum, errors=None, resolution=None, *, n_lorentzians: i
         def gmean(x):
             dd = dict(zip(names, x))
             return (dd["a1"] * dd["gamma1"] + dd["a2"] * dd["gamma2"]) / max(dd["a1"] + dd["a2"], 1e-300)
+
         h = np.maximum(np.abs(p) * 1e-6, 1e-12)
-        gg = np.array([(gmean(p + np.eye(k)[i] * h[i]) - gmean(p - np.eye(k)[i] * h[i])) / (2 * h[i])
-                       for i in range(k)])
+        gg = np.array(
+            [(gmean(p + np.eye(k)[i] * h[i]) - gmean(p - np.eye(k)[i] * h[i])) / (2 * h[i]) for i in range(k)]
+        )
         params["gamma_mean"] = float(gmean(p))
         errors["gamma_mean"] = float(np.sqrt(max(gg @ cov @ gg, 0.0)))
     else:
@@ -219,13 +245,23 @@ def fit_qens(energy, spectrum, errors=None, resolution=None, *, n_lorentzians: i
         if not np.isfinite(g) or not np.isfinite(errors[f"gamma{i}"]):
             success, message = False, f"{label} is not finite"
         elif g > half:
-            success, message = False, (f"{label} = {g:.3g} meV is wider than the fitted energy range "
-                                       f"(|E| ≤ {half:.3g} meV): the line is not resolved in this window")
+            success, message = (
+                False,
+                (
+                    f"{label} = {g:.3g} meV is wider than the fitted energy range "
+                    f"(|E| ≤ {half:.3g} meV): the line is not resolved in this window"
+                ),
+            )
         elif g <= 1.01 * lo[names.index(f"gamma{i}")]:
             success, message = False, f"{label} = {g:.3g} meV sits at its lower bound (narrower than the resolution)"
         elif errors[f"gamma{i}"] > g:
-            success, message = False, (f"{label} = {g:.3g} ± {errors[f'gamma{i}']:.2g} meV is not determined by "
-                                       "the spectrum (its error exceeds it)")
+            success, message = (
+                False,
+                (
+                    f"{label} = {g:.3g} ± {errors[f'gamma{i}']:.2g} meV is not determined by "
+                    "the spectrum (its error exceeds it)"
+                ),
+            )
     return QENSFit(params, errors, chi2, chi2_red, chi2 + 2 * k, len(e), n_lorentzians, success, message, cov)
 
 
@@ -261,7 +297,11 @@ def fit_qens_dataset(sqe: xr.Dataset, var: str = "S_inc", resolution=None, **kw)
                 raise InputError("no resolution given and the dataset carries no `resolution` variable")
             r = sqe.resolution.values if sqe.resolution.ndim == 1 else sqe.resolution.values[i]
             res_i = TabulatedResolution(energy, r)
-        elif isinstance(resolution, (list, tuple)) and not np.isscalar(resolution[0]) and len(resolution) == sqe.sizes["q"]:
+        elif (
+            isinstance(resolution, (list, tuple))
+            and not np.isscalar(resolution[0])
+            and len(resolution) == sqe.sizes["q"]
+        ):
             res_i = as_resolution(resolution[i])
         else:
             res_i = as_resolution(resolution)
@@ -270,26 +310,43 @@ def fit_qens_dataset(sqe: xr.Dataset, var: str = "S_inc", resolution=None, **kw)
         rows.append(fit_qens(energy, y, s, res_i, **kw))
     nl = rows[0].n_lorentzians
     data = {
-        "gamma": ("q", [r.params["gamma1"] for r in rows], {"units": units.ENERGY_MEV, "long_name": "Lorentzian HWHM Γ"}),
+        "gamma": (
+            "q",
+            [r.params["gamma1"] for r in rows],
+            {"units": units.ENERGY_MEV, "long_name": "Lorentzian HWHM Γ"},
+        ),
         "gamma_err": ("q", [r.errors["gamma1"] for r in rows], {"units": units.ENERGY_MEV}),
         "eisf": ("q", [r.params["eisf"] for r in rows], {"units": units.DIMENSIONLESS, "long_name": "EISF A0"}),
         "eisf_err": ("q", [r.errors["eisf"] for r in rows], {"units": units.DIMENSIONLESS}),
         "chi2_red": ("q", [r.chi2_red for r in rows], {"units": units.DIMENSIONLESS}),
         "aic": ("q", [r.aic for r in rows], {"units": units.DIMENSIONLESS}),
-        "fit_ok": ("q", [int(r.success) for r in rows],
-                   {"units": units.DIMENSIONLESS, "long_name": "1 if the fit converged with a determined Γ inside the fitted range"}),
+        "fit_ok": (
+            "q",
+            [int(r.success) for r in rows],
+            {
+                "units": units.DIMENSIONLESS,
+                "long_name": "1 if the fit converged with a determined Γ inside the fitted range",
+            },
+        ),
     }
     if nl == 2:
         data["gamma2"] = ("q", [r.params["gamma2"] for r in rows], {"units": units.ENERGY_MEV})
         data["gamma2_err"] = ("q", [r.errors["gamma2"] for r in rows], {"units": units.ENERGY_MEV})
-        data["gamma_mean"] = ("q", [r.params["gamma_mean"] for r in rows],
-                              {"units": units.ENERGY_MEV, "long_name": "amplitude-weighted mean Γ"})
+        data["gamma_mean"] = (
+            "q",
+            [r.params["gamma_mean"] for r in rows],
+            {"units": units.ENERGY_MEV, "long_name": "amplitude-weighted mean Γ"},
+        )
         data["gamma_mean_err"] = ("q", [r.errors["gamma_mean"] for r in rows], {"units": units.ENERGY_MEV})
     ds = xr.Dataset(data, coords={"q": sqe.q})
     ds.attrs.update({f"fit_{k}": str(v) for k, v in kw.items()})
-    ds.attrs.update(analysis="qens_fit", variable=var, n_lorentzians=nl,
-                    model="a_el R + Σ a_i R⊗L_Γi + background; Γ half width (meV)",
-                    fit_failures={f"{float(q):g}": r.message for q, r in zip(sqe.q.values, rows) if not r.success})
+    ds.attrs.update(
+        analysis="qens_fit",
+        variable=var,
+        n_lorentzians=nl,
+        model="a_el R + Σ a_i R⊗L_Γi + background; Γ half width (meV)",
+        fit_failures={f"{float(q):g}": r.message for q, r in zip(sqe.q.values, rows) if not r.success},
+    )
     return ds
 
 
@@ -330,10 +387,12 @@ def gamma_model(name: str, q, **params) -> np.ndarray:
 
 def _derived(name, p, cov):
     """D (cm²/s), τ (ps), l (Å) with errors from the fitted parameters (delta method)."""
+
     def with_err(fun):
         v = fun(p)
-        g = np.array([(fun(p + h) - fun(p - h)) / (2 * h[i]) for i, h in
-                      enumerate(np.diag(np.maximum(np.abs(p) * 1e-6, 1e-12)))])
+        g = np.array(
+            [(fun(p + h) - fun(p - h)) / (2 * h[i]) for i, h in enumerate(np.diag(np.maximum(np.abs(p) * 1e-6, 1e-12)))]
+        )
         return float(v), float(np.sqrt(max(g @ cov @ g, 0.0)))
 
     out = {}
@@ -374,15 +433,22 @@ def fit_gamma_model(name: str, q, gamma, gamma_err=None, q_max: float | None = N
     gmax = float(g.max())
     starts = {
         "fick": [[d0]],
-        "chudley_elliott": [[HBAR_MEV_PS / gmax * f_, np.sqrt(6 * d0 * HBAR_MEV_PS / gmax * f_)] for f_ in (0.5, 1.0, 2.0)],
+        "chudley_elliott": [
+            [HBAR_MEV_PS / gmax * f_, np.sqrt(6 * d0 * HBAR_MEV_PS / gmax * f_)] for f_ in (0.5, 1.0, 2.0)
+        ],
         "singwi_sjolander": [[d0, HBAR_MEV_PS / gmax * f_] for f_ in (0.1, 1.0, 3.0)],
         "hall_ross": [[HBAR_MEV_PS / gmax * f_, np.sqrt(2 * d0 * HBAR_MEV_PS / gmax * f_)] for f_ in (0.5, 1.0, 2.0)],
     }[name]
     best = None
     for p0 in starts:
         try:
-            r = least_squares(lambda p: (f(q, *p) - g) / s, np.asarray(p0, float), bounds=(1e-12, np.inf),
-                              x_scale="jac", max_nfev=5000)
+            r = least_squares(
+                lambda p: (f(q, *p) - g) / s,
+                np.asarray(p0, float),
+                bounds=(1e-12, np.inf),
+                x_scale="jac",
+                max_nfev=5000,
+            )
         except Exception:  # pragma: no cover
             continue
         if best is None or r.cost < best.cost:
@@ -390,9 +456,12 @@ def fit_gamma_model(name: str, q, gamma, gamma_err=None, q_max: float | None = N
     if best is None:  # pragma: no cover
         return {"model": name, "success": False, "message": "optimiser failed"}
     pinned = [n for n, v in zip(pn, best.x) if v <= 1e-9]
-    if pinned:                       # a parameter at its bound of 1e-12 is not determined by these Γ(Q)
-        return {"model": name, "success": False,
-                "message": f"{', '.join(pinned)} at its lower bound: these Γ(Q) do not determine it"}
+    if pinned:  # a parameter at its bound of 1e-12 is not determined by these Γ(Q)
+        return {
+            "model": name,
+            "success": False,
+            "message": f"{', '.join(pinned)} at its lower bound: these Γ(Q) do not determine it",
+        }
     chi2 = float(2 * best.cost)
     dof = max(len(q) - k, 1)
     cov = _covariance(best.jac)
@@ -401,15 +470,24 @@ def fit_gamma_model(name: str, q, gamma, gamma_err=None, q_max: float | None = N
     perr = np.sqrt(np.clip(np.diag(cov), 0, None))
     der = _derived(name, best.x, cov)
     return {
-        "model": name, "success": bool(best.success),
+        "model": name,
+        "success": bool(best.success),
         "params": {n: float(v) for n, v in zip(pn, best.x)},
         "errors": {n: float(v) for n, v in zip(pn, perr)},
         "param_units": dict(zip(pn, pu)),
-        "D": der["D"][0], "D_err": der["D"][1], "D_units": units.DIFFUSION,
-        "tau": der.get("tau", (None, None))[0], "tau_err": der.get("tau", (None, None))[1],
-        "l": der.get("l", (None, None))[0], "l_err": der.get("l", (None, None))[1],
-        "tau_units": "ps", "l_units": "angstrom",
-        "chi2": chi2, "chi2_red": chi2 / dof, "aic": chi2 + 2 * k, "n_points": int(len(q)),
+        "D": der["D"][0],
+        "D_err": der["D"][1],
+        "D_units": units.DIFFUSION,
+        "tau": der.get("tau", (None, None))[0],
+        "tau_err": der.get("tau", (None, None))[1],
+        "l": der.get("l", (None, None))[0],
+        "l_err": der.get("l", (None, None))[1],
+        "tau_units": "ps",
+        "l_units": "angstrom",
+        "chi2": chi2,
+        "chi2_red": chi2 / dof,
+        "aic": chi2 + 2 * k,
+        "n_points": int(len(q)),
     }
 
 
@@ -436,8 +514,10 @@ def gamma_models_summary(models: dict) -> dict:
         if not r.get("success"):
             out[name] = {"success": False, "message": r.get("message", "")}
             continue
-        out[name] = {k: r.get(k) for k in ("D", "D_err", "tau", "tau_err", "l", "l_err", "chi2_red", "aic",
-                                          "delta_aic", "params", "errors")}
+        out[name] = {
+            k: r.get(k)
+            for k in ("D", "D_err", "tau", "tau_err", "l", "l_err", "chi2_red", "aic", "delta_aic", "params", "errors")
+        }
         out[name]["units"] = {"D": "cm2/s", "tau": "ps", "l": "angstrom"}
     return out
 
@@ -452,7 +532,7 @@ def linewidth_summary(fits: xr.Dataset, n_lorentzians: int = 1) -> dict:
     gcol = "gamma_mean" if n_lorentzians == 2 else "gamma"
     ok = fits["fit_ok"].values.astype(bool) if "fit_ok" in fits else np.ones(fits.sizes["q"], bool)
     failures = fits.attrs.get("fit_failures", {})
-    if isinstance(failures, str):                    # read back from a netCDF file: a JSON string
+    if isinstance(failures, str):  # read back from a netCDF file: a JSON string
         failures = json.loads(failures)
     g = np.where(ok, fits[gcol].values, np.nan)
     models = fit_gamma_models(fits.q.values, g, fits[f"{gcol}_err"].values)
@@ -460,13 +540,24 @@ def linewidth_summary(fits: xr.Dataset, n_lorentzians: int = 1) -> dict:
     for i, q in enumerate(fits.q.values):
         key = f"{float(q):g}"
         if ok[i]:
-            per_q[key] = {"gamma": float(fits[gcol].values[i]), "gamma_err": float(fits[f"{gcol}_err"].values[i]),
-                          "eisf": float(fits.eisf.values[i]), "eisf_err": float(fits.eisf_err.values[i]),
-                          "chi2_red": float(fits.chi2_red.values[i]), "fit_ok": True}
+            per_q[key] = {
+                "gamma": float(fits[gcol].values[i]),
+                "gamma_err": float(fits[f"{gcol}_err"].values[i]),
+                "eisf": float(fits.eisf.values[i]),
+                "eisf_err": float(fits.eisf_err.values[i]),
+                "chi2_red": float(fits.chi2_red.values[i]),
+                "fit_ok": True,
+            }
         else:
-            per_q[key] = {"gamma": None, "gamma_err": None, "eisf": None, "eisf_err": None,
-                          "chi2_red": float(fits.chi2_red.values[i]), "fit_ok": False,
-                          "failure": failures.get(key, "the fit did not converge")}
+            per_q[key] = {
+                "gamma": None,
+                "gamma_err": None,
+                "eisf": None,
+                "eisf_err": None,
+                "chi2_red": float(fits.chi2_red.values[i]),
+                "fit_ok": False,
+                "failure": failures.get(key, "the fit did not converge"),
+            }
     return {
         "units": {"q": "1/angstrom", "gamma": "meV (HWHM)", "D": "cm2/s", "tau": "ps", "l": "angstrom"},
         "q": per_q,

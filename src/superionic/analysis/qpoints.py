@@ -52,14 +52,14 @@ def commensurate_qpoints(cell: np.ndarray, q_max: float, q_min: float = 0.0) -> 
 
 
 def fibonacci_directions(n: int) -> np.ndarray:
-    """n unit vectors spread evenly over a hemisphere (Fibonacci lattice), (n, 3).
+    """N unit vectors spread evenly over a hemisphere (Fibonacci lattice), (n, 3).
 
     A hemisphere suffices because correlation functions are taken as real parts (Q and −Q equal).
     """
     if n < 1:
         raise InputError(f"number of directions must be ≥ 1, got {n}")
     i = np.arange(n) + 0.5
-    z = 1.0 - i / n                       # uniform in cos θ over (0, 1]
+    z = 1.0 - i / n  # uniform in cos θ over (0, 1]
     phi = np.pi * (1.0 + 5**0.5) * i
     r = np.sqrt(1.0 - z * z)
     return np.stack([r * np.cos(phi), r * np.sin(phi), z], axis=1)
@@ -89,8 +89,10 @@ class QSet:
             raise InputError("Q vectors must be (M, 3) with one shell index each")
         missing = sorted(set(range(len(self.q))) - set(self.shell.tolist()))
         if missing:
-            raise InputError(f"no Q vectors in shell(s) {[float(self.q[i]) for i in missing]} Å⁻¹: "
-                             "widen the shell (q_width) or choose Q values that fit the cell")
+            raise InputError(
+                f"no Q vectors in shell(s) {[float(self.q[i]) for i in missing]} Å⁻¹: "
+                "widen the shell (q_width) or choose Q values that fit the cell"
+            )
 
     @property
     def n_shells(self) -> int:
@@ -122,8 +124,9 @@ def powder_directions(q_values, n_directions: int = 24) -> QSet:
     return QSet(vec, shell, q, None, "directions", {"n_directions": n_directions})
 
 
-def spherical_shells(cell: np.ndarray, q_values, q_width: float | None = None,
-                     max_per_shell: int | None = 64, seed: int = 0) -> QSet:
+def spherical_shells(
+    cell: np.ndarray, q_values, q_width: float | None = None, max_per_shell: int | None = 64, seed: int = 0
+) -> QSet:
     """Commensurate Q vectors within |Q| ∈ [q − w/2, q + w/2] for each requested q (powder shells).
 
     q_width defaults to the largest reciprocal lattice vector length (so every shell holds vectors).
@@ -143,15 +146,23 @@ def spherical_shells(cell: np.ndarray, q_values, q_width: float | None = None,
     for i, qi in enumerate(q):
         sel = np.flatnonzero(np.abs(qn - qi) <= q_width / 2 + 1e-12)
         if len(sel) == 0:
-            raise InputError(f"no Q vector of this cell lies within {q_width / 2:.4g} Å⁻¹ of {qi} Å⁻¹; "
-                             "increase q_width or use a larger supercell")
+            raise InputError(
+                f"no Q vector of this cell lies within {q_width / 2:.4g} Å⁻¹ of {qi} Å⁻¹; "
+                "increase q_width or use a larger supercell"
+            )
         if max_per_shell and len(sel) > max_per_shell:
             sel = np.sort(rng.choice(sel, max_per_shell, replace=False))
         vecs.append(allq[sel])
         hkls.append(allhkl[sel])
         shells.append(np.full(len(sel), i))
-    return QSet(np.concatenate(vecs), np.concatenate(shells), q, np.concatenate(hkls), "shells",
-                {"q_width": q_width, "max_per_shell": max_per_shell, "seed": seed})
+    return QSet(
+        np.concatenate(vecs),
+        np.concatenate(shells),
+        q,
+        np.concatenate(hkls),
+        "shells",
+        {"q_width": q_width, "max_per_shell": max_per_shell, "seed": seed},
+    )
 
 
 def qpoints_from_list(vectors, cell: np.ndarray | None = None) -> QSet:

@@ -63,8 +63,9 @@ class AnionUnits:
         return self.ligands.shape[1]
 
 
-def anion_units(traj: Trajectory, centre: str = "P", ligand: str = "S", cutoff: float = 2.5,
-                n_ligands: int | None = 4) -> AnionUnits:
+def anion_units(
+    traj: Trajectory, centre: str = "P", ligand: str = "S", cutoff: float = 2.5, n_ligands: int | None = 4
+) -> AnionUnits:
     """Find each `centre` atom's ligands: `ligand` atoms within `cutoff` Å in frame 0 (minimum image).
 
     n_ligands: required count per centre (4 for a tetrahedron such as PS4); None accepts any common
@@ -77,21 +78,28 @@ def anion_units(traj: Trajectory, centre: str = "P", ligand: str = "S", cutoff: 
     if cutoff <= 0:
         raise InputError(f"cutoff must be a positive distance in Å, got {cutoff}")
     d = minimum_image(traj.positions[:1, li][:, None, :, :] - traj.positions[:1, ci][:, :, None, :], traj.cells[:1])[0]
-    near = np.linalg.norm(d, axis=-1) < cutoff                       # (n_centre, n_ligand)
+    near = np.linalg.norm(d, axis=-1) < cutoff  # (n_centre, n_ligand)
     counts = near.sum(axis=1)
     shared = np.flatnonzero(near.sum(axis=0) > 1)
     if shared.size:
-        raise InputError(f"{shared.size} {ligand} atoms (e.g. atom {li[shared[0]]}) lie within {cutoff} Å of "
-                         f"more than one {centre}: reduce `cutoff` (a P–S bond is ≈ 2.05 Å)")
+        raise InputError(
+            f"{shared.size} {ligand} atoms (e.g. atom {li[shared[0]]}) lie within {cutoff} Å of "
+            f"more than one {centre}: reduce `cutoff` (a P–S bond is ≈ 2.05 Å)"
+        )
     found = ", ".join(f"{n} {ligand} around {c} {centre}" for n, c in zip(*np.unique(counts, return_counts=True)))
     want = n_ligands if n_ligands is not None else int(counts[0])
     if want < 2 or np.any(counts != want):
         bad = ci[counts != want][:5] if np.any(counts != want) else ci[:5]
-        need = f"exactly {n_ligands} (a tetrahedron)" if n_ligands == 4 else \
-            (f"exactly {n_ligands}" if n_ligands is not None else "the same number (≥ 2)")
-        raise InputError(f"each {centre} needs {need} {ligand} within {cutoff} Å in frame 0; found {found} "
-                         f"(e.g. {centre} atoms {bad.tolist()}): adjust `cutoff` (P–S ≈ 2.05 Å), or set "
-                         f"`n_ligands` for another anion shape")
+        need = (
+            f"exactly {n_ligands} (a tetrahedron)"
+            if n_ligands == 4
+            else (f"exactly {n_ligands}" if n_ligands is not None else "the same number (≥ 2)")
+        )
+        raise InputError(
+            f"each {centre} needs {need} {ligand} within {cutoff} Å in frame 0; found {found} "
+            f"(e.g. {centre} atoms {bad.tolist()}): adjust `cutoff` (P–S ≈ 2.05 Å), or set "
+            f"`n_ligands` for another anion shape"
+        )
     lig = li[np.nonzero(near)[1]].reshape(len(ci), want)
     return AnionUnits(ci, lig, centre, ligand, float(cutoff))
 
@@ -113,12 +121,12 @@ def _kabsch(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     ref, cur: (..., k, 3), broadcastable.
     """
-    h = np.swapaxes(ref, -1, -2) @ cur                       # Σ_k ref_k cur_kᵀ
+    h = np.swapaxes(ref, -1, -2) @ cur  # Σ_k ref_k cur_kᵀ
     u, s, vt = np.linalg.svd(h)
     d = np.sign(np.linalg.det(u @ vt))
     d[d == 0] = 1.0
     vt[..., 2, :] *= d[..., None]
-    r = np.swapaxes(vt, -1, -2) @ np.swapaxes(u, -1, -2)     # V diag(1, 1, d) Uᵀ
+    r = np.swapaxes(vt, -1, -2) @ np.swapaxes(u, -1, -2)  # V diag(1, 1, d) Uᵀ
     k = ref.shape[-2]
     sq = (ref**2).sum((-1, -2)) + (cur**2).sum((-1, -2)) - 2 * (s[..., 0] + s[..., 1] + d * s[..., 2])
     return r, np.sqrt(np.maximum(sq, 0.0) / k)
@@ -132,10 +140,11 @@ def _angle(r: np.ndarray) -> np.ndarray:
 
 def _symmetry_permutations(ref: np.ndarray, sym_tol: float) -> tuple[np.ndarray, np.ndarray]:
     """Ligand permutations (P, k) that a proper rotation maps the reference onto (identity first), and
-    which of them hold for each unit (U, P). Searched among all k! permutations for k ≤ 6."""
+    which of them hold for each unit (U, P). Searched among all k! permutations for k ≤ 6.
+    """
     k = ref.shape[1]
     cand = np.array(list(permutations(range(k))) if k <= 6 else [tuple(range(k))])
-    _, rms = _kabsch(ref[:, cand], ref[:, None])                     # (U, P_all)
+    _, rms = _kabsch(ref[:, cand], ref[:, None])  # (U, P_all)
     ok = rms < sym_tol
     ok[:, 0] = True
     keep = np.flatnonzero(ok.any(axis=0))
@@ -145,29 +154,38 @@ def _symmetry_permutations(ref: np.ndarray, sym_tol: float) -> tuple[np.ndarray,
 # ----------------------------------------------------------------------------- orientations
 def _orient(u: np.ndarray, ref: np.ndarray, perms: np.ndarray, valid: np.ndarray):
     """Quaternions (F, U, 4) of the best rotation ref → u (identity labels), θ and θ_sym (deg) and the
-    nearest symmetry assignment (index into perms) for unit vectors u (F, U, k, 3), ref (U, k, 3)."""
+    nearest symmetry assignment (index into perms) for unit vectors u (F, U, k, 3), ref (U, k, 3).
+    """
     from scipy.spatial.transform import Rotation
 
     n_f, n_u = u.shape[:2]
-    refp = ref[:, perms]                                                  # (U, P, k, 3)
+    refp = ref[:, perms]  # (U, P, k, 3)
     quat = np.empty((n_f, n_u, 4))
     theta, theta_sym = np.empty((n_f, n_u)), np.empty((n_f, n_u))
     assign = np.empty((n_f, n_u), int)
     step = max(1, _BATCH // (n_u * len(perms)))
     for s in range(0, n_f, step):
-        r, _ = _kabsch(refp[None], u[s:s + step, :, None])               # (f, U, P, 3, 3)
+        r, _ = _kabsch(refp[None], u[s : s + step, :, None])  # (f, U, P, 3, 3)
         ang = np.where(valid[None], _angle(r), np.inf)
-        assign[s:s + step] = ang.argmin(axis=-1)
-        theta_sym[s:s + step] = ang.min(axis=-1)
-        theta[s:s + step] = ang[..., 0]
+        assign[s : s + step] = ang.argmin(axis=-1)
+        theta_sym[s : s + step] = ang.min(axis=-1)
+        theta[s : s + step] = ang[..., 0]
         q = Rotation.from_matrix(r[..., 0, :, :].reshape(-1, 3, 3)).as_quat(scalar_first=True)
-        quat[s:s + step] = (q * np.where(q[:, :1] < 0, -1.0, 1.0)).reshape(-1, n_u, 4)
+        quat[s : s + step] = (q * np.where(q[:, :1] < 0, -1.0, 1.0)).reshape(-1, n_u, 4)
     return quat, np.degrees(theta), np.degrees(theta_sym), assign
 
 
-def orientations(traj: Trajectory, centre: str = "P", ligand: str = "S", cutoff: float = 2.5,
-                 n_ligands: int | None = 4, anions: AnionUnits | None = None, reference: str = "first",
-                 libration_angle: float = 15.0, sym_tol: float = 0.35) -> xr.Dataset:
+def orientations(
+    traj: Trajectory,
+    centre: str = "P",
+    ligand: str = "S",
+    cutoff: float = 2.5,
+    n_ligands: int | None = 4,
+    anions: AnionUnits | None = None,
+    reference: str = "first",
+    libration_angle: float = 15.0,
+    sym_tol: float = 0.35,
+) -> xr.Dataset:
     """Orientation of every anion unit in every frame, libration fraction and reorientation events.
 
     reference: "first" (frame-0 bond directions) or "mean" (bond directions averaged over all frames
@@ -187,7 +205,7 @@ def orientations(traj: Trajectory, centre: str = "P", ligand: str = "S", cutoff:
         raise InputError(f"reference must be 'first' or 'mean', got {reference!r}")
     if not 0 < libration_angle < 90:
         raise InputError(f"libration_angle must be between 0 and 90 degrees, got {libration_angle}")
-    u = _unit_vectors(traj, anions)                                       # (F, U, k, 3)
+    u = _unit_vectors(traj, anions)  # (F, U, k, 3)
     n_f, n_u = u.shape[:2]
     ref = u[0]
     perms, valid = _symmetry_permutations(ref, sym_tol)
@@ -204,67 +222,98 @@ def orientations(traj: Trajectory, centre: str = "P", ligand: str = "S", cutoff:
     # events: settled assignment, forward-filled through transit frames; an event = a change of it
     lib = theta_sym < libration_angle
     idx = np.where(lib, np.arange(n_f)[:, None], -1)
-    last = np.maximum.accumulate(idx, axis=0)                             # last settled frame (−1: none)
+    last = np.maximum.accumulate(idx, axis=0)  # last settled frame (−1: none)
     state = np.where(last >= 0, assign[np.maximum(last, 0), np.arange(n_u)], -1)
     change = (state[1:] != state[:-1]) & (state[:-1] >= 0)
     ef, eu = np.nonzero(change)
     ef = ef + 1
-    order = np.lexsort((ef, eu))                                           # by unit, then time
+    order = np.lexsort((ef, eu))  # by unit, then time
     ef, eu = ef[order], eu[order]
     first_settled = np.where(lib.any(axis=0), lib.argmax(axis=0), 0)
     prev = np.where(np.r_[True, eu[1:] != eu[:-1]], first_settled[eu], np.r_[0, ef[:-1]])
     ev_angle = np.zeros(0)
-    if ef.size:                                  # angle of R(t_event) R(t_prev)ᵀ
-        ev_angle = np.degrees((Rotation.from_quat(quat[ef, eu], scalar_first=True)
-                               * Rotation.from_quat(quat[prev, eu], scalar_first=True).inv()).magnitude())
+    if ef.size:  # angle of R(t_event) R(t_prev)ᵀ
+        ev_angle = np.degrees(
+            (
+                Rotation.from_quat(quat[ef, eu], scalar_first=True)
+                * Rotation.from_quat(quat[prev, eu], scalar_first=True).inv()
+            ).magnitude()
+        )
     order = np.lexsort((eu, ef))
     ef, eu, ev_angle = ef[order], eu[order], ev_angle[order]
 
     dt_ps = traj.dt * 1e-3
-    t_total = max(n_f - 1, 1) * dt_ps                                     # duration, ps
+    t_total = max(n_f - 1, 1) * dt_ps  # duration, ps
     deg = {"units": DEG}
     one = {"units": units.DIMENSIONLESS}
     ds = xr.Dataset(
-        {"quaternion": (("time", "unit", "quat"), quat,
-                        {**one, "long_name": "rotation from the reference onto the current bond directions "
-                                             "(scalar first, w ≥ 0)"}),
-         "angle": (("time", "unit"), theta, {**deg, "long_name": "θ: rotation angle from the reference"}),
-         "angle_sym": (("time", "unit"), theta_sym,
-                       {**deg, "long_name": "θ_sym: angle from the nearest symmetry-equivalent reference"}),
-         "assignment": (("time", "unit"), assign,
-                        {**one, "long_name": "index of the nearest symmetry permutation of the ligands"}),
-         "symmetry_permutation": (("symmetry_op", "ligand"), perms, one),
-         "ligand_index": (("unit", "ligand"), anions.ligands, {**one, "long_name": "ligand atom indices"}),
-         "libration_fraction": ((), float(lib.mean()), {**one, "long_name": f"unit-time fraction with θ_sym < "
-                                                                            f"{libration_angle:g}°"}),
-         "rotated_fraction": ((), float(1 - lib.mean()), {**one, "long_name": "1 − libration_fraction"}),
-         "libration_fraction_unit": ("unit", lib.mean(axis=0), one),
-         "n_events": ((), int(ef.size), one),
-         "event_rate": ((), ef.size / (n_u * t_total), {"units": "ps-1", "long_name": "events per unit per ps"}),
-         "event_time": ("event", ef * dt_ps, {"units": PS}),
-         "event_frame": ("event", ef, one),
-         "event_unit": ("event", eu, one),
-         "event_centre": ("event", anions.centre[eu], {**one, "long_name": "atom index of the centre"}),
-         "event_angle": ("event", ev_angle, {**deg, "long_name": "rotation since the unit last settled"})},
-        coords={"time": ("time", np.arange(n_f) * dt_ps, {"units": PS}),
-                "unit": ("unit", np.arange(n_u), one),
-                "centre": ("unit", anions.centre, {**one, "long_name": "atom index of the centre"}),
-                "quat": ("quat", ["w", "x", "y", "z"], one)},
+        {
+            "quaternion": (
+                ("time", "unit", "quat"),
+                quat,
+                {
+                    **one,
+                    "long_name": "rotation from the reference onto the current bond directions (scalar first, w ≥ 0)",
+                },
+            ),
+            "angle": (("time", "unit"), theta, {**deg, "long_name": "θ: rotation angle from the reference"}),
+            "angle_sym": (
+                ("time", "unit"),
+                theta_sym,
+                {**deg, "long_name": "θ_sym: angle from the nearest symmetry-equivalent reference"},
+            ),
+            "assignment": (
+                ("time", "unit"),
+                assign,
+                {**one, "long_name": "index of the nearest symmetry permutation of the ligands"},
+            ),
+            "symmetry_permutation": (("symmetry_op", "ligand"), perms, one),
+            "ligand_index": (("unit", "ligand"), anions.ligands, {**one, "long_name": "ligand atom indices"}),
+            "libration_fraction": (
+                (),
+                float(lib.mean()),
+                {**one, "long_name": f"unit-time fraction with θ_sym < {libration_angle:g}°"},
+            ),
+            "rotated_fraction": ((), float(1 - lib.mean()), {**one, "long_name": "1 − libration_fraction"}),
+            "libration_fraction_unit": ("unit", lib.mean(axis=0), one),
+            "n_events": ((), int(ef.size), one),
+            "event_rate": ((), ef.size / (n_u * t_total), {"units": "ps-1", "long_name": "events per unit per ps"}),
+            "event_time": ("event", ef * dt_ps, {"units": PS}),
+            "event_frame": ("event", ef, one),
+            "event_unit": ("event", eu, one),
+            "event_centre": ("event", anions.centre[eu], {**one, "long_name": "atom index of the centre"}),
+            "event_angle": ("event", ev_angle, {**deg, "long_name": "rotation since the unit last settled"}),
+        },
+        coords={
+            "time": ("time", np.arange(n_f) * dt_ps, {"units": PS}),
+            "unit": ("unit", np.arange(n_u), one),
+            "centre": ("unit", anions.centre, {**one, "long_name": "atom index of the centre"}),
+            "quat": ("quat", ["w", "x", "y", "z"], one),
+        },
     )
-    ds.attrs.update(analysis="orientations", centre=anions.centre_species, ligand=anions.ligand_species,
-                    cutoff_A=anions.cutoff, n_ligands=anions.n_ligands, reference=reference,
-                    libration_angle_deg=float(libration_angle), sym_tol=float(sym_tol),
-                    n_symmetry_operations=len(perms), dt_fs=traj.dt,
-                    definition="R = argmin Σ_k |R u_k^ref − u_k(t)|² (Kabsch, unit vectors); θ_sym = min over "
-                               "ligand symmetry permutations; event = settling (θ_sym < libration_angle) "
-                               "with a new ligand assignment")
+    ds.attrs.update(
+        analysis="orientations",
+        centre=anions.centre_species,
+        ligand=anions.ligand_species,
+        cutoff_A=anions.cutoff,
+        n_ligands=anions.n_ligands,
+        reference=reference,
+        libration_angle_deg=float(libration_angle),
+        sym_tol=float(sym_tol),
+        n_symmetry_operations=len(perms),
+        dt_fs=traj.dt,
+        definition="R = argmin Σ_k |R u_k^ref − u_k(t)|² (Kabsch, unit vectors); θ_sym = min over "
+        "ligand symmetry permutations; event = settling (θ_sym < libration_angle) "
+        "with a new ligand assignment",
+    )
     return ds
 
 
 # ----------------------------------------------------------------------------- correlation functions
 def _fit_tau(t: np.ndarray, c: np.ndarray, err: np.ndarray, floor: float) -> tuple[float, float, int]:
     """Fit c = A exp(−t/τ) on 0 < t up to the first c < floor: weighted line through ln c with
-    σ(ln c) = σ_c/c (σ_c = err where finite and > 0, else uniform). Returns τ, A, points used."""
+    σ(ln c) = σ_c/c (σ_c = err where finite and > 0, else uniform). Returns τ, A, points used.
+    """
     below = np.flatnonzero(c < floor)
     stop = below[0] if below.size else len(c)
     sel = np.arange(1, stop)
@@ -276,9 +325,16 @@ def _fit_tau(t: np.ndarray, c: np.ndarray, err: np.ndarray, floor: float) -> tup
     return (-1.0 / slope if slope < 0 else np.nan), float(np.exp(icpt)), int(sel.size)
 
 
-def rotational_acf(traj: Trajectory, centre: str = "P", ligand: str = "S", cutoff: float = 2.5,
-                   n_ligands: int | None = 4, anions: AnionUnits | None = None, max_lag: int | None = None,
-                   fit_floor: float = 0.1) -> xr.Dataset:
+def rotational_acf(
+    traj: Trajectory,
+    centre: str = "P",
+    ligand: str = "S",
+    cutoff: float = 2.5,
+    n_ligands: int | None = 4,
+    anions: AnionUnits | None = None,
+    max_lag: int | None = None,
+    fit_floor: float = 0.1,
+) -> xr.Dataset:
     """C_ℓ(t) = <P_ℓ(u(0)·u(t))> for ℓ = 1, 2 over all bonds and time origins (FFT), time in ps.
 
     C_1 = Σ_a <u_a(0)u_a(t)>; C_2 = (3<(u(0)·u(t))²> − 1)/2 with <(u·u')²> = Σ_ab <u_a u_b(0) u_a u_b(t)>
@@ -289,12 +345,12 @@ def rotational_acf(traj: Trajectory, centre: str = "P", ligand: str = "S", cutof
     """
     anions = anions or anion_units(traj, centre, ligand, cutoff, n_ligands)
     m = traj.max_lag(max_lag)
-    u = _unit_vectors(traj, anions)                                       # (F, U, k, 3)
+    u = _unit_vectors(traj, anions)  # (F, U, k, 3)
     n_f, n_u, k, _ = u.shape
     u = u.reshape(n_f, n_u * k, 3)
     a, b = np.triu_indices(3)
-    prod = u[..., a] * u[..., b] * np.where(a == b, 1.0, np.sqrt(2.0))      # weight 2 after squaring
-    c1 = autocorrelation(u, m).reshape(m, n_u, k).mean(axis=2)            # per unit
+    prod = u[..., a] * u[..., b] * np.where(a == b, 1.0, np.sqrt(2.0))  # weight 2 after squaring
+    c1 = autocorrelation(u, m).reshape(m, n_u, k).mean(axis=2)  # per unit
     c2 = (1.5 * autocorrelation(prod, m) - 0.5).reshape(m, n_u, k).mean(axis=2)
     t = np.arange(m) * traj.dt * 1e-3
     one = {"units": units.DIMENSIONLESS}
@@ -315,10 +371,18 @@ def rotational_acf(traj: Trajectory, centre: str = "P", ligand: str = "S", cutof
     data["tau_points"] = ("ell", np.array(npts), one)
     data["tau_extrapolated"] = ("ell", np.array(extra), {**one, "long_name": "1 if C_ℓ > 1/e at all lags"})
     ds = xr.Dataset(data, coords={"time": ("time", t, {"units": PS}), "ell": ("ell", [1, 2], one)})
-    ds.attrs.update(analysis="rotational_acf", centre=anions.centre_species, ligand=anions.ligand_species,
-                    n_units=n_u, n_ligands=k, max_lag=m, fit_floor=float(fit_floor), dt_fs=traj.dt,
-                    definition="C_l(t) = <P_l(u(t0)·u(t0+t))> over bonds and all T − m origins (FFT); "
-                               "u = unit centre→ligand vector, minimum image")
+    ds.attrs.update(
+        analysis="rotational_acf",
+        centre=anions.centre_species,
+        ligand=anions.ligand_species,
+        n_units=n_u,
+        n_ligands=k,
+        max_lag=m,
+        fit_floor=float(fit_floor),
+        dt_fs=traj.dt,
+        definition="C_l(t) = <P_l(u(t0)·u(t0+t))> over bonds and all T − m origins (FFT); "
+        "u = unit centre→ligand vector, minimum image",
+    )
     return ds
 
 
@@ -335,13 +399,22 @@ def _events_array(ev, what: str, first: str) -> tuple[np.ndarray, np.ndarray]:
     if a.size == 0:
         return np.zeros(0), np.zeros(0, int)
     if a.ndim != 2 or a.shape[1] != 2:
-        raise InputError(f"{what} must be an (n, 2) array of ({first}) rows or the Dataset of the matching "
-                         f"analysis, got shape {a.shape}")
+        raise InputError(
+            f"{what} must be an (n, 2) array of ({first}) rows or the Dataset of the matching "
+            f"analysis, got shape {a.shape}"
+        )
     return a[:, 0], a[:, 1].astype(int)
 
 
-def rotation_hop_correlation(traj: Trajectory, hops, rotation_events, time_window_ps: float,
-                             distance_window_A: float, n_shuffle: int = 200, seed: int = 0) -> xr.Dataset:
+def rotation_hop_correlation(
+    traj: Trajectory,
+    hops,
+    rotation_events,
+    time_window_ps: float,
+    distance_window_A: float,
+    n_shuffle: int = 200,
+    seed: int = 0,
+) -> xr.Dataset:
     """Rotation events near Li hops in time and space, against a time-shifted baseline.
 
     hops: the Dataset of `hopping.hopping` (`jump_time`; the hop position is the minimum-image midpoint of
@@ -356,8 +429,9 @@ def rotation_hop_correlation(traj: Trajectory, hops, rotation_events, time_windo
     correlation); p_value = (1 + #{baseline ≥ observed}) / (1 + n_shuffle).
     """
     if time_window_ps < 0 or distance_window_A <= 0:
-        raise InputError(f"time_window_ps must be ≥ 0 and distance_window_A > 0, got {time_window_ps}, "
-                         f"{distance_window_A}")
+        raise InputError(
+            f"time_window_ps must be ≥ 0 and distance_window_A > 0, got {time_window_ps}, {distance_window_A}"
+        )
     if int(n_shuffle) < 1:
         raise InputError(f"n_shuffle must be ≥ 1, got {n_shuffle}")
     n_f, dt_ps = traj.n_frames, traj.dt * 1e-3
@@ -365,8 +439,10 @@ def rotation_hop_correlation(traj: Trajectory, hops, rotation_events, time_windo
     # hops → times (ps), frames and positions (Å) at the hop frame
     if isinstance(hops, xr.Dataset):
         if "jump_time" not in hops:
-            raise InputError("the hops Dataset has no `jump_time`: pass the result of hopping.hopping or an "
-                             "(n, 2) array of (time_ps, atom_index)")
+            raise InputError(
+                "the hops Dataset has no `jump_time`: pass the result of hopping.hopping or an "
+                "(n, 2) array of (time_ps, atom_index)"
+            )
         t_hop = _time_ps(hops.jump_time.values, hops.jump_time.attrs.get("units"))
         f_hop = np.clip(np.round(t_hop / dt_ps).astype(int), 0, n_f - 1)
         if "jump_atom" in hops:
@@ -390,38 +466,43 @@ def rotation_hop_correlation(traj: Trajectory, hops, rotation_events, time_windo
         raise InputError(f"rotation-event centre indices must be atom indices in 0..{traj.n_atoms - 1}")
     for name, tt in (("hop", t_hop), ("rotation event", t_rot)):
         if tt.size and (tt.min() < -0.5 * dt_ps or tt.max() > period):
-            raise InputError(f"{name} times must lie within the trajectory (0–{period:g} ps); got "
-                             f"{tt.min():g}–{tt.max():g} ps: are they in ps?")
+            raise InputError(
+                f"{name} times must lie within the trajectory (0–{period:g} ps); got "
+                f"{tt.min():g}–{tt.max():g} ps: are they in ps?"
+            )
     centres, c_of = np.unique(c_rot, return_inverse=True)
-    d = minimum_image(traj.positions[f_hop[:, None], centres[None, :]] - x_hop[:, None, :], traj.cells[f_hop]) \
-        if centres.size and t_hop.size else np.zeros((t_hop.size, centres.size, 3))
-    near = np.linalg.norm(d, axis=-1) <= distance_window_A                 # (n_hops, n_centres)
+    d = (
+        minimum_image(traj.positions[f_hop[:, None], centres[None, :]] - x_hop[:, None, :], traj.cells[f_hop])
+        if centres.size and t_hop.size
+        else np.zeros((t_hop.size, centres.size, 3))
+    )
+    near = np.linalg.norm(d, axis=-1) <= distance_window_A  # (n_hops, n_centres)
 
     rng = np.random.default_rng(seed)
-    n_rows = int(n_shuffle) + 1                                          # row 0: observed
+    n_rows = int(n_shuffle) + 1  # row 0: observed
     shift = rng.integers(0, n_f, size=(n_rows, centres.size)) * dt_ps
     shift[0] = 0.0
     ev_hit = np.zeros((n_rows, t_rot.size), bool)
     hop_hit = np.zeros((n_rows, t_hop.size), bool)
-    span = period + 2 * time_window_ps + 1.0                               # row offset keeps rows apart
+    span = period + 2 * time_window_ps + 1.0  # row offset keeps rows apart
     off = np.arange(n_rows)[:, None] * span
     for j in range(centres.size):
         ev = np.flatnonzero(c_of == j)
         hp = np.flatnonzero(near[:, j])
         if hp.size == 0:
             continue
-        te = np.mod(t_rot[ev][None, :] + shift[:, j:j + 1], period)        # (rows, n_ev)
+        te = np.mod(t_rot[ev][None, :] + shift[:, j : j + 1], period)  # (rows, n_ev)
         th = np.sort(t_hop[hp])
         lo = np.searchsorted(th, te - time_window_ps, "left")
         hi = np.searchsorted(th, te + time_window_ps, "right")
         ev_hit[:, ev] |= hi > lo
-        srt = np.sort(te, axis=1) + off                                    # rows stacked on one time axis
+        srt = np.sort(te, axis=1) + off  # rows stacked on one time axis
         flat = srt.ravel()
         q = t_hop[hp][None, :] + off
         lo = np.searchsorted(flat, q - time_window_ps, "left")
         hi = np.searchsorted(flat, q + time_window_ps, "right")
         hop_hit[:, hp] |= hi > lo
-    counts = np.stack([ev_hit.sum(axis=1), hop_hit.sum(axis=1)])          # (2, rows)
+    counts = np.stack([ev_hit.sum(axis=1), hop_hit.sum(axis=1)])  # (2, rows)
     obs, base = counts[:, 0].astype(float), counts[:, 1:].astype(float)
     mean = base.mean(axis=1)
     std = base.std(axis=1, ddof=1) if n_shuffle > 1 else np.zeros(2)
@@ -431,32 +512,50 @@ def rotation_hop_correlation(traj: Trajectory, hops, rotation_events, time_windo
     p = (1 + (base >= obs[:, None]).sum(axis=1)) / (1 + n_shuffle)
     one = {"units": units.DIMENSIONLESS}
     ds = xr.Dataset(
-        {"observed": ("counted", obs, {**one, "long_name": "items with ≥ 1 partner inside both windows"}),
-         "total": ("counted", np.array([t_rot.size, t_hop.size], float), one),
-         "fraction": ("counted", obs / np.maximum([t_rot.size, t_hop.size], 1), one),
-         "baseline_mean": ("counted", mean, one),
-         "baseline_std": ("counted", std, one),
-         "ratio": ("counted", ratio, {**one, "long_name": "observed / baseline mean"}),
-         "ratio_err": ("counted", ratio_err, {**one, "long_name": "baseline std / baseline mean"}),
-         "p_value": ("counted", p, {**one, "long_name": "(1 + #{baseline ≥ observed}) / (1 + n_shuffle)"}),
-         "baseline": (("counted", "shuffle"), base, one)},
-        coords={"counted": ("counted", ["rotation_events", "li_hops"], one),
-                "shuffle": ("shuffle", np.arange(int(n_shuffle)), one)},
+        {
+            "observed": ("counted", obs, {**one, "long_name": "items with ≥ 1 partner inside both windows"}),
+            "total": ("counted", np.array([t_rot.size, t_hop.size], float), one),
+            "fraction": ("counted", obs / np.maximum([t_rot.size, t_hop.size], 1), one),
+            "baseline_mean": ("counted", mean, one),
+            "baseline_std": ("counted", std, one),
+            "ratio": ("counted", ratio, {**one, "long_name": "observed / baseline mean"}),
+            "ratio_err": ("counted", ratio_err, {**one, "long_name": "baseline std / baseline mean"}),
+            "p_value": ("counted", p, {**one, "long_name": "(1 + #{baseline ≥ observed}) / (1 + n_shuffle)"}),
+            "baseline": (("counted", "shuffle"), base, one),
+        },
+        coords={
+            "counted": ("counted", ["rotation_events", "li_hops"], one),
+            "shuffle": ("shuffle", np.arange(int(n_shuffle)), one),
+        },
     )
-    ds.attrs.update(analysis="rotation_hop_correlation", time_window_ps=float(time_window_ps),
-                    distance_window_A=float(distance_window_A), n_shuffle=int(n_shuffle), seed=int(seed),
-                    baseline="event times of each centre shifted circularly by a random whole number of frames",
-                    reference="K. Jun et al., PNAS 121, e2316493121 (2024)")
+    ds.attrs.update(
+        analysis="rotation_hop_correlation",
+        time_window_ps=float(time_window_ps),
+        distance_window_A=float(distance_window_A),
+        n_shuffle=int(n_shuffle),
+        seed=int(seed),
+        baseline="event times of each centre shifted circularly by a random whole number of frames",
+        reference="K. Jun et al., PNAS 121, e2316493121 (2024)",
+    )
     return ds
 
 
 # ----------------------------------------------------------------------------- summary
-def rotation_summary(traj: Trajectory, centre: str = "P", ligand: str = "S", cutoff: float = 2.5,
-                     n_ligands: int | None = 4, reference: str = "first", libration_angle: float = 15.0,
-                     max_lag: int | None = None, n_bins: int = 36) -> xr.Dataset:
+def rotation_summary(
+    traj: Trajectory,
+    centre: str = "P",
+    ligand: str = "S",
+    cutoff: float = 2.5,
+    n_ligands: int | None = 4,
+    reference: str = "first",
+    libration_angle: float = 15.0,
+    max_lag: int | None = None,
+    n_bins: int = 36,
+) -> xr.Dataset:
     """Report Dataset: θ and θ_sym distributions (1/deg on `angle_bin`), libration fraction, events
     (`event_time` ps, `event_centre`) and their rate, C_1(t), C_2(t) (time in ps) with errors, τ_1, τ_2 (ps);
-    it can stand for the `orientations` Dataset in `rotation_hop_correlation`."""
+    it can stand for the `orientations` Dataset in `rotation_hop_correlation`.
+    """
     anions = anion_units(traj, centre, ligand, cutoff, n_ligands)
     ori = orientations(traj, anions=anions, reference=reference, libration_angle=libration_angle)
     acf = rotational_acf(traj, anions=anions, max_lag=max_lag)
@@ -464,12 +563,15 @@ def rotation_summary(traj: Trajectory, centre: str = "P", ligand: str = "S", cut
     h = {k: np.histogram(ori[k].values.ravel(), bins=edges, density=True)[0] for k in ("angle", "angle_sym")}
     ds = acf.copy()
     ds["angle_hist"] = ("angle_bin", h["angle"], {"units": "degree-1", "long_name": "distribution of θ"})
-    ds["angle_sym_hist"] = ("angle_bin", h["angle_sym"], {"units": "degree-1",
-                                                          "long_name": "distribution of θ_sym"})
+    ds["angle_sym_hist"] = ("angle_bin", h["angle_sym"], {"units": "degree-1", "long_name": "distribution of θ_sym"})
     for k in ("libration_fraction", "rotated_fraction", "n_events", "event_rate", "event_time", "event_centre"):
         ds[k] = ori[k]
     ds["mean_angle_sym"] = ((), float(ori.angle_sym.mean()), {"units": DEG})
     ds = ds.assign_coords(angle_bin=("angle_bin", 0.5 * (edges[1:] + edges[:-1]), {"units": DEG}))
-    ds.attrs.update(analysis="rotation_summary", reference=reference,
-                    libration_angle_deg=float(libration_angle), n_units=len(anions))
+    ds.attrs.update(
+        analysis="rotation_summary",
+        reference=reference,
+        libration_angle_deg=float(libration_angle),
+        n_units=len(anions),
+    )
     return ds

@@ -37,7 +37,7 @@ from .correlate import cosine_transform
 from .qpoints import QSet, miller_indices, powder_directions, qpoints_from_list, spherical_shells
 from .windows import WINDOWS, lag_window
 
-H_MEV_FS = 2 * np.pi * HBAR_MEV_FS      # Planck constant, meV·fs (E = h ν)
+H_MEV_FS = 2 * np.pi * HBAR_MEV_FS  # Planck constant, meV·fs (E = h ν)
 INV_A = "angstrom-1"
 
 
@@ -70,9 +70,16 @@ def _self_qset(q, n_directions: int, cell) -> QSet:
 
 
 # ----------------------------------------------------------------------------- self part
-def self_intermediate_scattering(traj: Trajectory, q, species=None, *, n_directions: int = 24,
-                                 max_lag: int | None = None, isotopes: dict | None = None,
-                                 error_blocks: int = 8) -> xr.Dataset:
+def self_intermediate_scattering(
+    traj: Trajectory,
+    q,
+    species=None,
+    *,
+    n_directions: int = 24,
+    max_lag: int | None = None,
+    isotopes: dict | None = None,
+    error_blocks: int = 8,
+) -> xr.Dataset:
     """Self intermediate scattering F_s,α(Q,t) per species and the neutron-weighted F_inc(Q,t).
 
     q: |Q| values in Å⁻¹ (powder average over `n_directions` Fibonacci directions at exactly that |Q|),
@@ -100,9 +107,9 @@ def self_intermediate_scattering(traj: Trajectory, q, species=None, *, n_directi
     for i, s in enumerate(species):
         idx = traj.indices(s)
         groups = np.arange(len(idx)) % nb
-        power = K.self_power(pos[:, idx], qs.vectors, nfft, groups, nb)       # (nb, M, nfft)
-        power = np.einsum("sm,gmf->gsf", shell_onehot, power)                 # (nb, S, nfft)
-        corr = K.power_to_correlation(power, t_n, max_lag)                    # (nb, S, lag)
+        power = K.self_power(pos[:, idx], qs.vectors, nfft, groups, nb)  # (nb, M, nfft)
+        power = np.einsum("sm,gmf->gsf", shell_onehot, power)  # (nb, S, nfft)
+        corr = K.power_to_correlation(power, t_n, max_lag)  # (nb, S, lag)
         gcount = np.bincount(groups, minlength=nb)
         fs_blocks[i] = corr / (gcount[:, None, None] * n_per_shell[None, :, None])
         fs[i] = corr.sum(axis=0) / (len(idx) * n_per_shell[:, None])
@@ -122,35 +129,75 @@ def _self_dataset(traj, species, qs: QSet, counts, fs, fs_blocks, nb: int, max_l
     norm_inc = "F_inc = Σ c_α σ_inc,α F_s,α / Σ c_α σ_inc,α; F_inc(Q,0) = 1"
     ds = xr.Dataset(
         {
-            "F_s": (("species", "q", "time"), fs, {"units": units.DIMENSIONLESS, "normalisation": norm_s,
-                                                    "long_name": "self intermediate scattering function"}),
-            "F_s_err": (("species", "q", "time"), fs_err, {"units": units.DIMENSIONLESS,
-                                                            "long_name": "standard error from atom blocks"}),
-            "F_inc": (("q", "time"), f_inc, {"units": units.DIMENSIONLESS, "normalisation": norm_inc,
-                                             "long_name": "neutron-weighted incoherent F(Q,t)"}),
-            "F_inc_err": (("q", "time"), f_inc_err, {"units": units.DIMENSIONLESS,
-                                                     "long_name": "standard error from atom blocks"}),
-            "F_s_blocks": (("species", "block", "q", "time"), fs_blocks,
-                           {"units": units.DIMENSIONLESS, "long_name": "F_s from independent atom groups"}),
-            "F_inc_blocks": (("block", "q", "time"), f_inc_blocks,
-                             {"units": units.DIMENSIONLESS, "long_name": "F_inc from independent atom groups"}),
+            "F_s": (
+                ("species", "q", "time"),
+                fs,
+                {
+                    "units": units.DIMENSIONLESS,
+                    "normalisation": norm_s,
+                    "long_name": "self intermediate scattering function",
+                },
+            ),
+            "F_s_err": (
+                ("species", "q", "time"),
+                fs_err,
+                {"units": units.DIMENSIONLESS, "long_name": "standard error from atom blocks"},
+            ),
+            "F_inc": (
+                ("q", "time"),
+                f_inc,
+                {
+                    "units": units.DIMENSIONLESS,
+                    "normalisation": norm_inc,
+                    "long_name": "neutron-weighted incoherent F(Q,t)",
+                },
+            ),
+            "F_inc_err": (
+                ("q", "time"),
+                f_inc_err,
+                {"units": units.DIMENSIONLESS, "long_name": "standard error from atom blocks"},
+            ),
+            "F_s_blocks": (
+                ("species", "block", "q", "time"),
+                fs_blocks,
+                {"units": units.DIMENSIONLESS, "long_name": "F_s from independent atom groups"},
+            ),
+            "F_inc_blocks": (
+                ("block", "q", "time"),
+                f_inc_blocks,
+                {"units": units.DIMENSIONLESS, "long_name": "F_inc from independent atom groups"},
+            ),
             "atom_fraction": ("species", w["atom_fraction"], {"units": units.DIMENSIONLESS}),
             "sigma_inc": ("species", w["sigma_inc"], {"units": "barn"}),
-            "incoherent_weight": ("species", w["incoherent_weight"], {"units": units.DIMENSIONLESS,
-                                                                      "long_name": "c σ_inc / Σ c σ_inc"}),
+            "incoherent_weight": (
+                "species",
+                w["incoherent_weight"],
+                {"units": units.DIMENSIONLESS, "long_name": "c σ_inc / Σ c σ_inc"},
+            ),
             "n_atoms": ("species", counts, {"units": units.DIMENSIONLESS}),
             "q_mean": ("q", qs.mean_norm(), {"units": INV_A, "long_name": "mean |Q| of the vectors used"}),
             "n_qvectors": ("q", qs.counts(), {"units": units.DIMENSIONLESS}),
         },
-        coords={"species": species, "q": ("q", qs.q, {"units": INV_A}),
-                "time": ("time", time, {"units": units.TIME}), "block": np.arange(nb)},
+        coords={
+            "species": species,
+            "q": ("q", qs.q, {"units": INV_A}),
+            "time": ("time", time, {"units": units.TIME}),
+            "block": np.arange(nb),
+        },
     )
     temp = _temperature(traj, None)
     ds.attrs.update(
-        analysis="self_intermediate_scattering", normalisation=norm_s + "; " + norm_inc,
-        q_method=qs.method, q_info=qs.info, dt_fs=traj.dt, n_frames=t_n, max_lag=max_lag,
+        analysis="self_intermediate_scattering",
+        normalisation=norm_s + "; " + norm_inc,
+        q_method=qs.method,
+        q_info=qs.info,
+        dt_fs=traj.dt,
+        n_frames=t_n,
+        max_lag=max_lag,
         time_origins="all (FFT); lag m averaged over n_frames − m origins",
-        isotopes=dict(isotopes or {}), cross_sections=XS_REFERENCE, error_blocks=nb,
+        isotopes=dict(isotopes or {}),
+        cross_sections=XS_REFERENCE,
+        error_blocks=nb,
         temperature=temp if temp is not None else "unknown",
     )
     return ds
@@ -163,17 +210,27 @@ _FS_BYTES = 48
 _FS_WORK = 4_000_000
 
 
-def self_intermediate_scattering_from_file(trajectory, q, species=None, *, n_directions: int = 24,
-                                           max_lag: int | None = None, isotopes: dict | None = None,
-                                           error_blocks: int = 8, dt: float | None = None,
-                                           format: str | None = None, memory: int | None = None,
-                                           block_atoms: int | None = None) -> xr.Dataset:
+def self_intermediate_scattering_from_file(
+    trajectory,
+    q,
+    species=None,
+    *,
+    n_directions: int = 24,
+    max_lag: int | None = None,
+    isotopes: dict | None = None,
+    error_blocks: int = 8,
+    dt: float | None = None,
+    format: str | None = None,
+    memory: int | None = None,
+    block_atoms: int | None = None,
+) -> xr.Dataset:
     """`self_intermediate_scattering` in bounded memory: the same Dataset (to float rounding) from a path
     (H5MD read piece by piece; other formats read whole through ASE), an open FrameSource
     (`trajectory.blocks.open_trajectory`) or a Trajectory. Every frame of a block of atoms is held at a
     time (memory: bytes for one block, default `trajectory.blocks.MEMORY_BUDGET`, or block_atoms atoms per
     block); the power spectra |FFT_t exp(iQ·r_j)|² are summed over the atoms of each error group and the
-    vectors of each shell as they come. The other arguments as in `self_intermediate_scattering`."""
+    vectors of each shell as they come. The other arguments as in `self_intermediate_scattering`.
+    """
     with opened(trajectory, dt, format) as src:
         species = src.species_list(species)
         max_lag = src.max_lag(max_lag)
@@ -185,10 +242,13 @@ def self_intermediate_scattering_from_file(trajectory, q, species=None, *, n_dir
         fs = np.empty((len(species), qs.n_shells, max_lag))
         fs_blocks = np.empty((len(species), nb, qs.n_shells, max_lag))
         n_per_shell = qs.counts()
-        per_q = max(1, _FS_WORK // nfft)                 # Q vectors per kernel call (one shell at a time)
-        calls = [(sh, part) for sh in range(qs.n_shells)
-                 for part in np.array_split(np.flatnonzero(qs.shell == sh),
-                                            max(1, -(-int(n_per_shell[sh]) // per_q))) if part.size]
+        per_q = max(1, _FS_WORK // nfft)  # Q vectors per kernel call (one shell at a time)
+        calls = [
+            (sh, part)
+            for sh in range(qs.n_shells)
+            for part in np.array_split(np.flatnonzero(qs.shell == sh), max(1, -(-int(n_per_shell[sh]) // per_q)))
+            if part.size
+        ]
         for i, s in enumerate(species):
             idx = src.indices(s)
             groups = np.arange(len(idx)) % nb
@@ -196,17 +256,17 @@ def self_intermediate_scattering_from_file(trajectory, q, species=None, *, n_dir
             done = 0
             for blk in atom_blocks(idx, t_n, _FS_BYTES, memory, block_atoms):
                 r = unwrapped_positions(src, blk)
-                g_blk = groups[done:done + len(blk)]
+                g_blk = groups[done : done + len(blk)]
                 done += len(blk)
                 for sh, qi in calls:
                     per_atoms = max(1, _FS_WORK // (nfft * len(qi)))
                     for a0 in range(0, len(blk), per_atoms):
-                        present, local = np.unique(g_blk[a0:a0 + per_atoms], return_inverse=True)
-                        p = K.self_power(r[:, a0:a0 + per_atoms], qs.vectors[qi], nfft, local, len(present))
+                        present, local = np.unique(g_blk[a0 : a0 + per_atoms], return_inverse=True)
+                        p = K.self_power(r[:, a0 : a0 + per_atoms], qs.vectors[qi], nfft, local, len(present))
                         power[present, sh] += p.sum(axis=1)
                         del p
                 del r
-            corr = K.power_to_correlation(power, t_n, max_lag)                # (nb, S, lag)
+            corr = K.power_to_correlation(power, t_n, max_lag)  # (nb, S, lag)
             gcount = np.bincount(groups, minlength=nb)
             fs_blocks[i] = corr / (gcount[:, None, None] * n_per_shell[None, :, None])
             fs[i] = corr.sum(axis=0) / (len(idx) * n_per_shell[:, None])
@@ -220,13 +280,16 @@ def _coherent_qset(traj: Trajectory, q, q_width, max_per_shell, seed) -> QSet:
         qs = q
     else:
         arr = np.asarray(q, dtype=float)
-        qs = qpoints_from_list(arr, cell) if arr.ndim == 2 else spherical_shells(cell, arr, q_width,
-                                                                                 max_per_shell, seed)
+        qs = (
+            qpoints_from_list(arr, cell) if arr.ndim == 2 else spherical_shells(cell, arr, q_width, max_per_shell, seed)
+        )
     if qs.hkl is None:
         hkl = miller_indices(qs.vectors, cell)
         if hkl is None:
-            raise InputError("coherent scattering needs Q vectors commensurate with the cell "
-                             "(Q = hkl·B with integer hkl); use spherical_shells or |Q| values")
+            raise InputError(
+                "coherent scattering needs Q vectors commensurate with the cell "
+                "(Q = hkl·B with integer hkl); use spherical_shells or |Q| values"
+            )
         qs.hkl = hkl
     return qs
 
@@ -236,10 +299,19 @@ def fractional_positions(traj: Trajectory) -> np.ndarray:
     return np.einsum("fai,fij->faj", traj.positions, np.linalg.inv(traj.cells))
 
 
-def coherent_intermediate_scattering(traj: Trajectory, q, species=None, *, q_width: float | None = None,
-                                     max_per_shell: int | None = 64, max_lag: int | None = None,
-                                     isotopes: dict | None = None, weights: str = "neutron",
-                                     backend: str = "auto", seed: int = 0) -> xr.Dataset:
+def coherent_intermediate_scattering(
+    traj: Trajectory,
+    q,
+    species=None,
+    *,
+    q_width: float | None = None,
+    max_per_shell: int | None = 64,
+    max_lag: int | None = None,
+    isotopes: dict | None = None,
+    weights: str = "neutron",
+    backend: str = "auto",
+    seed: int = 0,
+) -> xr.Dataset:
     """Coherent F(Q,t): partials F_αβ (Ashcroft–Langreth, per-species normalised) and the weighted total.
 
     q: |Q| values (Å⁻¹) → shells of commensurate vectors (width `q_width`, at most `max_per_shell`
@@ -259,8 +331,8 @@ def coherent_intermediate_scattering(traj: Trajectory, q, species=None, *, q_wid
     rho, _ = K.densities(frac, qs.hkl, groups, len(species), None, backend)
     t_n = traj.n_frames
     nfft = K.nfft_for(t_n, max_lag)
-    spec = K.cross_spectra(rho, qs.shell, qs.n_shells, nfft)                # (G, G, S, nfft)
-    corr = K.power_to_correlation(spec, t_n, max_lag)                       # (G, G, S, lag)
+    spec = K.cross_spectra(rho, qs.shell, qs.n_shells, nfft)  # (G, G, S, nfft)
+    corr = K.power_to_correlation(spec, t_n, max_lag)  # (G, G, S, lag)
     counts = np.array([len(traj.indices(s)) for s in species], dtype=float)
     corr /= qs.counts()[None, None, :, None]
     f_ab = corr / np.sqrt(counts[:, None] * counts[None, :])[:, :, None, None]
@@ -270,29 +342,55 @@ def coherent_intermediate_scattering(traj: Trajectory, q, species=None, *, q_wid
     coef = np.sqrt(c[:, None] * c[None, :]) * b[:, None] * b[None, :] / np.sum(c * b * b)
     f_tot = np.einsum("ab,abqt->qt", coef, f_ab)
     time = np.arange(max_lag) * traj.dt
-    norm = ("F_αβ = (N_α N_β)^-1/2 Re<ρ_α(Q,t)ρ_β(-Q,0)> symmetrised (per-species, not total-N); "
-            "F = Σ √(c_α c_β) b_α b_β F_αβ / Σ c_α b_α²")
+    norm = (
+        "F_αβ = (N_α N_β)^-1/2 Re<ρ_α(Q,t)ρ_β(-Q,0)> symmetrised (per-species, not total-N); "
+        "F = Σ √(c_α c_β) b_α b_β F_αβ / Σ c_α b_α²"
+    )
     ds = xr.Dataset(
         {
-            "F": (("species_a", "species_b", "q", "time"), f_ab,
-                  {"units": units.DIMENSIONLESS, "normalisation": norm, "long_name": "coherent partial F_αβ(Q,t)"}),
-            "F_total": (("q", "time"), f_tot, {"units": units.DIMENSIONLESS, "normalisation": norm,
-                                               "long_name": f"{weights}-weighted coherent F(Q,t)"}),
+            "F": (
+                ("species_a", "species_b", "q", "time"),
+                f_ab,
+                {"units": units.DIMENSIONLESS, "normalisation": norm, "long_name": "coherent partial F_αβ(Q,t)"},
+            ),
+            "F_total": (
+                ("q", "time"),
+                f_tot,
+                {
+                    "units": units.DIMENSIONLESS,
+                    "normalisation": norm,
+                    "long_name": f"{weights}-weighted coherent F(Q,t)",
+                },
+            ),
             "S_static": ("q", f_tot[:, 0], {"units": units.DIMENSIONLESS, "long_name": "S(Q) = F(Q,0)"}),
             "atom_fraction": ("species_a", c, {"units": units.DIMENSIONLESS}),
             "b_coh": ("species_a", b, {"units": "fm" if weights == "neutron" else units.DIMENSIONLESS}),
             "q_mean": ("q", qs.mean_norm(), {"units": INV_A}),
             "n_qvectors": ("q", qs.counts(), {"units": units.DIMENSIONLESS}),
         },
-        coords={"species_a": species, "species_b": species, "q": ("q", qs.q, {"units": INV_A}),
-                "time": ("time", time, {"units": units.TIME})},
+        coords={
+            "species_a": species,
+            "species_b": species,
+            "q": ("q", qs.q, {"units": INV_A}),
+            "time": ("time", time, {"units": units.TIME}),
+        },
     )
     temp = _temperature(traj, None)
-    ds.attrs.update(analysis="coherent_intermediate_scattering", normalisation=norm, weights=weights,
-                    q_method=qs.method, q_info=qs.info, dt_fs=traj.dt, n_frames=t_n, max_lag=max_lag,
-                    time_origins="all (FFT); lag m averaged over n_frames − m origins",
-                    isotopes=dict(isotopes or {}), cross_sections=XS_REFERENCE, backend=backend,
-                    temperature=temp if temp is not None else "unknown")
+    ds.attrs.update(
+        analysis="coherent_intermediate_scattering",
+        normalisation=norm,
+        weights=weights,
+        q_method=qs.method,
+        q_info=qs.info,
+        dt_fs=traj.dt,
+        n_frames=t_n,
+        max_lag=max_lag,
+        time_origins="all (FFT); lag m averaged over n_frames − m origins",
+        isotopes=dict(isotopes or {}),
+        cross_sections=XS_REFERENCE,
+        backend=backend,
+        temperature=temp if temp is not None else "unknown",
+    )
     return ds
 
 
@@ -305,7 +403,7 @@ def time_to_energy(c: np.ndarray, dt_fs: float, pad: int = 4) -> tuple[np.ndarra
     """
     m = c.shape[0]
     cp = np.concatenate([c, np.zeros(((pad - 1) * m,) + c.shape[1:])], axis=0) if pad > 1 else c
-    nu, spec = cosine_transform(cp, dt_fs)                 # ν in 1/fs; one-sided, ∫ spec dν = c(0)
+    nu, spec = cosine_transform(cp, dt_fs)  # ν in 1/fs; one-sided, ∫ spec dν = c(0)
     e = nu * H_MEV_FS
     s = spec / (2.0 * H_MEV_FS)
     e2 = np.concatenate([-e[:0:-1], e])
@@ -315,15 +413,25 @@ def time_to_energy(c: np.ndarray, dt_fs: float, pad: int = 4) -> tuple[np.ndarra
 
 def detailed_balance_factor(energy_mev, temperature_k: float) -> np.ndarray:
     """exp(E/2k_BT): classical (symmetric) S → quantum S with S(−E) = e^{−E/k_BT} S(E), E energy gain
-    of the sample (neutron energy loss) positive."""
+    of the sample (neutron energy loss) positive.
+    """
     kt = units.KB_EV * 1e3 * float(temperature_k)
     return np.exp(np.asarray(energy_mev) / (2.0 * kt))
 
 
-def dynamic_structure_factor(fqt: xr.Dataset, variables=None, *, window: str = "hann", resolution=None,
-                             instrument: Instrument | None = None, temperature: float | None = None,
-                             detailed_balance: bool = False, pad: int = 4, energy_window=None,
-                             q_range=None) -> xr.Dataset:
+def dynamic_structure_factor(
+    fqt: xr.Dataset,
+    variables=None,
+    *,
+    window: str = "hann",
+    resolution=None,
+    instrument: Instrument | None = None,
+    temperature: float | None = None,
+    detailed_balance: bool = False,
+    pad: int = 4,
+    energy_window=None,
+    q_range=None,
+) -> xr.Dataset:
     """S(Q,E) (1/meV, E in meV) from F(Q,t) variables of `fqt` ('F_s', 'F_inc', 'F', 'F_total' …).
 
     window: lag window applied to F before the transform (hann, blackman, triangle, none).
@@ -373,29 +481,35 @@ def dynamic_structure_factor(fqt: xr.Dataset, variables=None, *, window: str = "
             ax = bdims.index("block")
             nb = sb.shape[ax]
             err = sb.std(axis=ax, ddof=1) / np.sqrt(nb) if nb > 1 else np.full(np.delete(sb.shape, ax), np.nan)
-            out[name + "_err"] = (tuple(d for d in bdims if d != "block") + ("energy",), err,
-                                  {"units": "meV-1", "long_name": "standard error from atom blocks"})
+            out[name + "_err"] = (
+                tuple(d for d in bdims if d != "block") + ("energy",),
+                err,
+                {"units": "meV-1", "long_name": "standard error from atom blocks"},
+            )
     e1, r_eff = time_to_energy(tw[:, None], dt, pad)
     r_eff = r_eff[:, 0]
     if res is not None and rt is None:
         r_eff = res.convolve(e1, r_eff)
-    out["resolution"] = ("energy", r_eff, {"units": "meV-1", "long_name": "effective elastic line "
-                                           "(window × resolution), unit area"})
+    out["resolution"] = (
+        "energy",
+        r_eff,
+        {"units": "meV-1", "long_name": "effective elastic line (window × resolution), unit area"},
+    )
     temp = temperature if temperature is not None else fqt.attrs.get("temperature")
     if isinstance(temp, str):
         temp = None
     if detailed_balance:
         if temp is None:
-            raise InputError("detailed balance needs the temperature: pass temperature=… (K) or store it "
-                             "in the trajectory metadata")
+            raise InputError(
+                "detailed balance needs the temperature: pass temperature=… (K) or store it in the trajectory metadata"
+            )
         fac = detailed_balance_factor(energy, temp)
         for k in list(out):
             if k != "resolution":
                 dims_k, arr, attrs = out[k]
                 out[k] = (dims_k, arr * fac, attrs)
     coords = {d: fqt.coords[d] for d in fqt.coords if d not in ("time",)}
-    coords["energy"] = ("energy", energy, {"units": units.ENERGY_MEV,
-                                           "long_name": "energy transfer to the sample ħω"})
+    coords["energy"] = ("energy", energy, {"units": units.ENERGY_MEV, "long_name": "energy transfer to the sample ħω"})
     ds = xr.Dataset(out, coords=coords)
     ds = ds.drop_vars([c for c in ds.coords if "time" in ds[c].dims], errors="ignore")
     if energy_window is not None:
@@ -407,13 +521,15 @@ def dynamic_structure_factor(fqt: xr.Dataset, variables=None, *, window: str = "
     eff_fwhm = _fwhm(energy, r_eff)
     ds.attrs.update(dict(fqt.attrs))
     ds.attrs.update(
-        analysis="dynamic_structure_factor", window=window, pad=pad,
+        analysis="dynamic_structure_factor",
+        window=window,
+        pad=pad,
         resolution=res.describe() if res is not None else "none",
         resolution_fwhm_meV=float(res.fwhm) if res is not None else 0.0,
         effective_resolution_fwhm_meV=eff_fwhm,
         detailed_balance="exp(E/2k_BT)" if detailed_balance else "none (classical, symmetric in E)",
         spectrum_normalisation="S(Q,E) = (2πħ)^-1 ∫ F w R e^{-iEt/ħ} dt, ∫ S dE = F(Q,0) (before detailed "
-                               "balance); E in meV, positive = energy given to the sample",
+        "balance); E in meV, positive = energy given to the sample",
         energy_window_meV=list(energy_window) if energy_window is not None else "full",
         q_range_invA=list(q_range) if q_range is not None else "all",
     )
@@ -424,10 +540,12 @@ def dynamic_structure_factor(fqt: xr.Dataset, variables=None, *, window: str = "
 
 def _fwhm(e, r) -> float:
     from ..neutron.instrument import _fwhm as f
+
     return f(np.asarray(e), np.asarray(r))
 
 
 def effective_resolution(sqe: xr.Dataset) -> Resolution:
     """The elastic line of a simulated spectrum as a TabulatedResolution (for QENS fits)."""
     from ..neutron.instrument import TabulatedResolution
+
     return TabulatedResolution(sqe.energy.values, sqe.resolution.values)

@@ -45,12 +45,22 @@ def late_slope_bound(ds: xr.Dataset, species: str, n_windows: int = N_WINDOWS) -
     rises = [k for k in range(1, len(s)) if s[k] - s[k - 1] > 2.0 * np.hypot(e[k], e[k - 1])]
     falls = s[-1] <= s[0]
     valid = not rises and falls and s[-1] > 0
-    reason = ("the MSD slope falls over the late windows: its last value bounds D from above" if valid
-              else "the MSD slope rises over the late windows (a crossover into diffusion not yet reached): no bound"
-              if rises or not falls else "the last window's slope is not positive")
+    reason = (
+        "the MSD slope falls over the late windows: its last value bounds D from above"
+        if valid
+        else "the MSD slope rises over the late windows (a crossover into diffusion not yet reached): no bound"
+        if rises or not falls
+        else "the last window's slope is not positive"
+    )
     d_upper = (s[-1] + 2.0 * e[-1]) / 6.0 * units.A2_PER_FS_TO_CM2_PER_S if valid else float("nan")
-    return {"D_upper": float(d_upper), "valid": bool(valid), "reason": reason, "slopes": s.tolist(),
-            "slope_errs": e.tolist(), "windows_fs": [[float(a), float(b)] for a, b in zip(edges[:-1], edges[1:])]}
+    return {
+        "D_upper": float(d_upper),
+        "valid": bool(valid),
+        "reason": reason,
+        "slopes": s.tolist(),
+        "slope_errs": e.tolist(),
+        "windows_fs": [[float(a), float(b)] for a, b in zip(edges[:-1], edges[1:])],
+    }
 
 
 __all__ = ["late_slope_bound", "N_WINDOWS"]

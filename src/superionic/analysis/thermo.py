@@ -84,14 +84,17 @@ def thermo(ds: xr.Dataset, temperatures, species: list[str] | None = None) -> xr
     frac = frac / frac.sum()
     kb = {"units": "k_B per atom"}
     out = xr.Dataset(
-        {"Cv": (("species", "temperature"), cv, {**kb, "long_name": "harmonic quantum heat capacity"}),
-         "S_vib": (("species", "temperature"), sv, {**kb, "long_name": "harmonic quantum vibrational entropy"}),
-         "Cv_total": ("temperature", frac @ cv, {**kb, "long_name": "atom-fraction weighted C_v"}),
-         "S_vib_total": ("temperature", frac @ sv, {**kb, "long_name": "atom-fraction weighted S_vib"})},
+        {
+            "Cv": (("species", "temperature"), cv, {**kb, "long_name": "harmonic quantum heat capacity"}),
+            "S_vib": (("species", "temperature"), sv, {**kb, "long_name": "harmonic quantum vibrational entropy"}),
+            "Cv_total": ("temperature", frac @ cv, {**kb, "long_name": "atom-fraction weighted C_v"}),
+            "S_vib_total": ("temperature", frac @ sv, {**kb, "long_name": "atom-fraction weighted S_vib"}),
+        },
         coords={"species": species, "temperature": ("temperature", temps, {"units": units.TEMPERATURE})},
     )
-    out.attrs.update(analysis="thermo", model="harmonic quantum oscillators weighted by the VDOS",
-                     to_J_per_mol_K=R_J_PER_MOL_K)
+    out.attrs.update(
+        analysis="thermo", model="harmonic quantum oscillators weighted by the VDOS", to_J_per_mol_K=R_J_PER_MOL_K
+    )
     return out
 
 
@@ -102,8 +105,14 @@ def fluidicity(delta: float) -> float:
         return 0.0
 
     def eq(f):
-        return (2 * delta ** -4.5 * f ** 7.5 - 6 * delta ** -3 * f ** 5 - delta ** -1.5 * f ** 3.5
-                + 6 * delta ** -1.5 * f ** 2.5 + 2 * f - 2)
+        return (
+            2 * delta**-4.5 * f**7.5
+            - 6 * delta**-3 * f**5
+            - delta**-1.5 * f**3.5
+            + 6 * delta**-1.5 * f**2.5
+            + 2 * f
+            - 2
+        )
 
     return float(brentq(eq, 1e-300, 1.0, xtol=1e-14))
 
@@ -130,23 +139,33 @@ def two_phase(nu_thz, g, g0: float, mass_amu: float, number_density: float, temp
     f = fluidicity(delta)
     if f > 0:
         g_gas = g0 / (1.0 + (np.pi * g0 * nu / (2.0 * f)) ** 2)
-        y = f ** 2.5 / delta ** 1.5
-        z = (1 + y + y * y - y ** 3) / (1 - y) ** 3
+        y = f**2.5 / delta**1.5
+        z = (1 + y + y * y - y**3) / (1 - y) ** 3
         lam = thermal_wavelength(mass_amu, temperature)
-        s_hs = 2.5 + np.log(z / (lam ** 3 * f * number_density)) + y * (3 * y - 4) / (1 - y) ** 2
+        s_hs = 2.5 + np.log(z / (lam**3 * f * number_density)) + y * (3 * y - 4) / (1 - y) ** 2
     else:
         g_gas, y, s_hs = np.zeros_like(g), 0.0, 0.0
     g_solid = g - g_gas
     s_gas = f * s_hs
     s_solid = vibrational_entropy(nu, g_solid, temperature)
     cv = 1.5 * f + heat_capacity(nu, g_solid, temperature)
-    return {"fluidicity": f, "delta": float(delta), "y": float(y), "g_gas": g_gas, "g_solid": g_solid,
-            "S_gas": float(s_gas), "S_solid": float(s_solid), "S_total": float(s_gas + s_solid),
-            "S_hard_sphere": float(s_hs), "Cv": float(cv)}
+    return {
+        "fluidicity": f,
+        "delta": float(delta),
+        "y": float(y),
+        "g_gas": g_gas,
+        "g_solid": g_solid,
+        "S_gas": float(s_gas),
+        "S_solid": float(s_solid),
+        "S_total": float(s_gas + s_solid),
+        "S_hard_sphere": float(s_hs),
+        "Cv": float(cv),
+    }
 
 
-def two_phase_dataset(ds: xr.Dataset, species: str, temperature: float | None = None,
-                      g0: float | None = None) -> xr.Dataset:
+def two_phase_dataset(
+    ds: xr.Dataset, species: str, temperature: float | None = None, g0: float | None = None
+) -> xr.Dataset:
     """2PT for one species of a `vdos` Dataset (density from the cell volume in attrs).
 
     g0 defaults to the spectrum value at ν = 0; temperature to the species' kinetic temperature.
@@ -159,14 +178,23 @@ def two_phase_dataset(ds: xr.Dataset, species: str, temperature: float | None = 
     r = two_phase(nu, g, float(g[0]) if g0 is None else g0, float(sel.mass), n, t)
     kb = {"units": "k_B per atom"}
     out = xr.Dataset(
-        {"g_gas": ("frequency", r["g_gas"], {"units": "THz-1", "long_name": "2PT gas-like (hard-sphere) DOS"}),
-         "g_solid": ("frequency", r["g_solid"], {"units": "THz-1", "long_name": "2PT solid-like DOS"}),
-         "fluidicity": ((), r["fluidicity"], {"units": units.DIMENSIONLESS}),
-         "delta": ((), r["delta"], {"units": units.DIMENSIONLESS, "long_name": "normalised diffusivity Δ"}),
-         "S_total": ((), r["S_total"], kb), "S_gas": ((), r["S_gas"], kb), "S_solid": ((), r["S_solid"], kb),
-         "Cv": ((), r["Cv"], kb)},
+        {
+            "g_gas": ("frequency", r["g_gas"], {"units": "THz-1", "long_name": "2PT gas-like (hard-sphere) DOS"}),
+            "g_solid": ("frequency", r["g_solid"], {"units": "THz-1", "long_name": "2PT solid-like DOS"}),
+            "fluidicity": ((), r["fluidicity"], {"units": units.DIMENSIONLESS}),
+            "delta": ((), r["delta"], {"units": units.DIMENSIONLESS, "long_name": "normalised diffusivity Δ"}),
+            "S_total": ((), r["S_total"], kb),
+            "S_gas": ((), r["S_gas"], kb),
+            "S_solid": ((), r["S_solid"], kb),
+            "Cv": ((), r["Cv"], kb),
+        },
         coords={"frequency": ds.frequency, "energy": ds.energy},
     )
-    out.attrs.update(analysis="2PT", species=species, temperature_K=t, number_density_A3=n,
-                     reference="Lin, Blanco, Goddard, J. Chem. Phys. 119, 11792 (2003)")
+    out.attrs.update(
+        analysis="2PT",
+        species=species,
+        temperature_K=t,
+        number_density_A3=n,
+        reference="Lin, Blanco, Goddard, J. Chem. Phys. 119, 11792 (2003)",
+    )
     return out

@@ -21,7 +21,7 @@ on g(0) and on the low-frequency exponent.
 from __future__ import annotations
 
 import warnings
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import scipy.fft as sfft
@@ -68,11 +68,13 @@ def velocities_from_positions(traj: Trajectory, warn: bool = True) -> np.ndarray
 def finite_difference_message(dt_fs: float) -> str:
     nyq = 1e3 / (2 * dt_fs)
     b1 = 1 - float(finite_difference_bias(1.0, dt_fs))
-    return (f"the trajectory has no velocities: using central differences of unwrapped positions "
-            f"(Δt = {dt_fs:g} fs). This multiplies the spectrum by sinc²(2πνΔt) ({100 * b1:.2g} % low at "
-            f"1 THz, zero at {nyq:.3g} THz) and folds everything above the Nyquist frequency {nyq:.3g} THz "
-            f"into the band, so the normalised g(ν) is biased towards low frequency and T_kin is too low; "
-            f"D from g(0) (Green–Kubo) stays unbiased. Store velocities during MD for a faithful VDOS.")
+    return (
+        f"the trajectory has no velocities: using central differences of unwrapped positions "
+        f"(Δt = {dt_fs:g} fs). This multiplies the spectrum by sinc²(2πνΔt) ({100 * b1:.2g} % low at "
+        f"1 THz, zero at {nyq:.3g} THz) and folds everything above the Nyquist frequency {nyq:.3g} THz "
+        f"into the band, so the normalised g(ν) is biased towards low frequency and T_kin is too low; "
+        f"D from g(0) (Green–Kubo) stays unbiased. Store velocities during MD for a faithful VDOS."
+    )
 
 
 def _velocities(traj: Trajectory) -> tuple[np.ndarray, str]:
@@ -82,8 +84,9 @@ def _velocities(traj: Trajectory) -> tuple[np.ndarray, str]:
 
 
 # --------------------------------------------------------------------------- selections
-def _selections(traj: Trajectory | FrameSource, species: Sequence[str] | None,
-                groups: Mapping[str, Sequence[int]] | None) -> tuple[list[str], list[np.ndarray], list[str]]:
+def _selections(
+    traj: Trajectory | FrameSource, species: Sequence[str] | None, groups: Mapping[str, Sequence[int]] | None
+) -> tuple[list[str], list[np.ndarray], list[str]]:
     """(names, index arrays, kinds) for the requested species followed by the user groups."""
     species = list(species) if species else traj.species
     names, idx, kinds = [], [], []
@@ -110,13 +113,21 @@ def _selections(traj: Trajectory | FrameSource, species: Sequence[str] | None,
     return names, idx, kinds
 
 
-def bonded_groups(traj: Trajectory | FrameSource, species: str = "S", partner: str = "P", cutoff: float = 2.5,
-                  names: tuple[str, str] | None = None) -> dict[str, np.ndarray]:
+def bonded_groups(
+    traj: Trajectory | FrameSource,
+    species: str = "S",
+    partner: str = "P",
+    cutoff: float = 2.5,
+    names: tuple[str, str] | None = None,
+) -> dict[str, np.ndarray]:
     """Split `species` into atoms within `cutoff` Å of a `partner` atom (first frame, minimum image)
     and the rest, e.g. PS4 sulfur vs free S in argyrodites: {'S_PS4': idx, 'S_free': idx}.
-    traj: a Trajectory or an open FrameSource."""
-    names = names or (f"{species}_{partner}{species}4" if (species, partner) == ("S", "P")
-                      else f"{species}_bonded", f"{species}_free")
+    traj: a Trajectory or an open FrameSource.
+    """
+    names = names or (
+        f"{species}_{partner}{species}4" if (species, partner) == ("S", "P") else f"{species}_bonded",
+        f"{species}_free",
+    )
     a, b = traj.indices(species), traj.indices(partner)
     cell = traj.cells[0]
     pos0 = traj.read_positions(None, 0, 1)[0] if isinstance(traj, FrameSource) else traj.positions[0]
@@ -131,7 +142,8 @@ def bonded_groups(traj: Trajectory | FrameSource, species: str = "S", partner: s
 # --------------------------------------------------------------------------- kernels
 def _atom_subsets(idx: np.ndarray, n_sub: int, seed: int = 0) -> list[np.ndarray]:
     """Split atom indices (in file order) into at most n_sub nearly equal consecutive subsets
-    (bootstrap units; consecutive indices keep the velocity reads contiguous)."""
+    (bootstrap units; consecutive indices keep the velocity reads contiguous).
+    """
     n_sub = max(1, min(n_sub, len(idx)))
     return [np.asarray(p) for p in np.array_split(np.sort(np.asarray(idx)), n_sub)]
 
@@ -140,7 +152,7 @@ try:  # fused accumulation of spectra (no temporaries); NumPy fallback below
     import numba as _nb
 
     @_nb.njit(cache=True, nogil=True)
-    def _acc_power(f, p):                                           # pragma: no cover - compiled
+    def _acc_power(f, p):  # pragma: no cover - compiled
         """p[j] += Σ_i |f[j, i]|² for f of shape (frequencies, columns)."""
         nf, n = f.shape
         for j in range(nf):
@@ -151,7 +163,7 @@ try:  # fused accumulation of spectra (no temporaries); NumPy fallback below
             p[j] += acc
 
     @_nb.njit(cache=True, nogil=True)
-    def _acc_cross(fm, fy, p):                                      # pragma: no cover - compiled
+    def _acc_cross(fm, fy, p):  # pragma: no cover - compiled
         """p[j] += Σ_i fm[j, i] · conj(fy[j, i])."""
         nf, n = fm.shape
         for j in range(nf):
@@ -160,11 +172,13 @@ try:  # fused accumulation of spectra (no temporaries); NumPy fallback below
                 acc += fm[j, i] * fy[j, i].conjugate()
             p[j] += acc
 except ImportError:  # pragma: no cover - numba is a runtime dependency, but stay importable without it
+
     def _acc_power(f, p):
         p += (f.real * f.real + f.imag * f.imag).sum(axis=1)
 
     def _acc_cross(fm, fy, p):
         p += (fm * np.conj(fy)).sum(axis=1)
+
 
 #: velocity columns per FFT block: the FFT runs down the time axis of a (T, columns) block, which
 #: pocketfft vectorises across columns; ~100 columns keep a block in cache (measured fastest here)
@@ -176,9 +190,9 @@ def _column_blocks(v: np.ndarray, atoms: np.ndarray):
     t = v.shape[0]
     per = max(1, _COLS // 3)
     for s in range(0, len(atoms), per):
-        a = atoms[s:s + per]
+        a = atoms[s : s + per]
         if a.size > 1 and np.all(np.diff(a) == 1):
-            yield v[:, a[0]:a[-1] + 1, :].reshape(t, -1)
+            yield v[:, a[0] : a[-1] + 1, :].reshape(t, -1)
         else:
             yield v[:, a, :].reshape(t, -1)
 
@@ -214,8 +228,16 @@ class VACFAccumulator:
     pairwise (adjacent in time) so memory stays bounded.
     """
 
-    def __init__(self, selections: Sequence[np.ndarray], max_lag: int, atom_groups: int = 8,
-                 max_blocks: int = 8, dtype=np.float64, masses: np.ndarray | None = None, seed: int = 0):
+    def __init__(
+        self,
+        selections: Sequence[np.ndarray],
+        max_lag: int,
+        atom_groups: int = 8,
+        max_blocks: int = 8,
+        dtype=np.float64,
+        masses: np.ndarray | None = None,
+        seed: int = 0,
+    ):
         self.max_lag = int(max_lag)
         self.units = [_atom_subsets(np.asarray(s), atom_groups, seed) for s in selections]
         self.max_blocks = max(1, int(max_blocks))
@@ -223,9 +245,9 @@ class VACFAccumulator:
         self.masses = masses
         self.tail: np.ndarray | None = None
         self.n_frames = 0
-        self.blocks: list[np.ndarray] = []     # each (S, U, M) sums
-        self.counts: list[np.ndarray] = []     # each (M,) pairs per atom
-        self.mv2 = np.zeros(len(selections))   # Σ m v² over frames and atoms (eV·2 for T_kin)
+        self.blocks: list[np.ndarray] = []  # each (S, U, M) sums
+        self.counts: list[np.ndarray] = []  # each (M,) pairs per atom
+        self.mv2 = np.zeros(len(selections))  # Σ m v² over frames and atoms (eV·2 for T_kin)
         self.n_u = max(len(u) for u in self.units)
 
     def update(self, v: np.ndarray) -> None:
@@ -259,7 +281,7 @@ class VACFAccumulator:
         self.blocks.append(sums)
         self.counts.append(counts)
         self.n_frames += L
-        self.tail = y[-(M - 1):] if M > 1 else y[:0]
+        self.tail = y[-(M - 1) :] if M > 1 else y[:0]
         if len(self.blocks) > 2 * self.max_blocks - 1:
             self._merge()
 
@@ -272,20 +294,26 @@ class VACFAccumulator:
     def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(vacf (S, M) Å²/fs², unit sums (S, K, M), unit pair counts (S, K, M)) with K = blocks × subsets."""
         if self.n_frames <= self.max_lag - 1 or not self.blocks:
-            raise InputError(f"max_lag {self.max_lag} needs more than {self.max_lag} frames; "
-                             f"got {self.n_frames}")
+            raise InputError(f"max_lag {self.max_lag} needs more than {self.max_lag} frames; got {self.n_frames}")
         S, U = len(self.units), self.n_u
         sizes = np.zeros((S, U))
         for si, subs in enumerate(self.units):
-            sizes[si, :len(subs)] = [len(a) for a in subs]
-        unit_sums = np.concatenate([b for b in self.blocks], axis=1)                  # (S, B*U, M)
+            sizes[si, : len(subs)] = [len(a) for a in subs]
+        unit_sums = np.concatenate([b for b in self.blocks], axis=1)  # (S, B*U, M)
         unit_cnt = np.concatenate([sizes[:, :, None] * c[None, None, :] for c in self.counts], axis=1)
         tot = unit_sums.sum(axis=1) / unit_cnt.sum(axis=1)
         return tot, unit_sums, unit_cnt
 
 
-def vacf_fast(v: np.ndarray, selections: Sequence[np.ndarray], max_lag: int, atom_groups: int = 8,
-              time_blocks: int = 1, dtype=np.float64, seed: int = 0):
+def vacf_fast(
+    v: np.ndarray,
+    selections: Sequence[np.ndarray],
+    max_lag: int,
+    atom_groups: int = 8,
+    time_blocks: int = 1,
+    dtype=np.float64,
+    seed: int = 0,
+):
     """Fast kernel: per selection the all-origin VACF (S, M) plus bootstrap unit sums and pair counts.
 
     time_blocks > 1 splits the origins into that many contiguous blocks (exact partition of the pairs).
@@ -329,8 +357,12 @@ def _check(traj: Trajectory | FrameSource, max_lag: int | None, window: str, n_f
     return max_lag
 
 
-def vacf(traj: Trajectory, species: list[str] | None = None, max_lag: int | None = None,
-         groups: Mapping[str, Sequence[int]] | None = None) -> xr.Dataset:
+def vacf(
+    traj: Trajectory,
+    species: list[str] | None = None,
+    max_lag: int | None = None,
+    groups: Mapping[str, Sequence[int]] | None = None,
+) -> xr.Dataset:
     """Velocity autocorrelation Z_α(t) per species (then per group), Å²/fs², all time origins.
 
     max_lag: number of lags (frames) kept; default half the trajectory. Velocities are derived from
@@ -342,11 +374,18 @@ def vacf(traj: Trajectory, species: list[str] | None = None, max_lag: int | None
     z, _, _ = vacf_fast(v, idx, max_lag, atom_groups=1)
     t = np.arange(max_lag) * traj.dt
     ds = xr.Dataset(
-        {"vacf": (("species", "time"), z, {"units": "angstrom2 fs-2",
-                                           "long_name": "velocity autocorrelation <v(0)·v(t)>"})},
-        coords={"species": ("species", names, {"units": units.DIMENSIONLESS}),
-                "time": ("time", t, {"units": units.TIME}),
-                "kind": ("species", kinds, {"units": units.DIMENSIONLESS})},
+        {
+            "vacf": (
+                ("species", "time"),
+                z,
+                {"units": "angstrom2 fs-2", "long_name": "velocity autocorrelation <v(0)·v(t)>"},
+            )
+        },
+        coords={
+            "species": ("species", names, {"units": units.DIMENSIONLESS}),
+            "time": ("time", t, {"units": units.TIME}),
+            "kind": ("species", kinds, {"units": units.DIMENSIONLESS}),
+        },
     )
     ds.attrs.update(dt_fs=traj.dt, n_frames=traj.n_frames, max_lag=max_lag, velocities=source)
     return ds
@@ -361,9 +400,16 @@ def spectrum_from_vacf(z: np.ndarray, dt_fs: float, window: str = "hann") -> tup
     return nu * 1e3, np.moveaxis(spec, 0, -1) * 1e-3
 
 
-def vdos(traj: Trajectory, species: list[str] | None = None, max_lag: int | None = None,
-         window: str = "hann", groups: Mapping[str, Sequence[int]] | None = None,
-         atom_groups: int = 8, time_blocks: int = 1, precision: str = "float64") -> xr.Dataset:
+def vdos(
+    traj: Trajectory,
+    species: list[str] | None = None,
+    max_lag: int | None = None,
+    window: str = "hann",
+    groups: Mapping[str, Sequence[int]] | None = None,
+    atom_groups: int = 8,
+    time_blocks: int = 1,
+    precision: str = "float64",
+) -> xr.Dataset:
     """VDOS per species (and per user atom group) and total, each normalised to ∫g dν = 1 (ν in THz).
 
     groups: {name: atom indices or boolean mask}, e.g. `bonded_groups(traj)` for PS4 vs free S.
@@ -380,13 +426,12 @@ def vdos(traj: Trajectory, species: list[str] | None = None, max_lag: int | None
     names, idx, kinds = _selections(traj, species, groups)
     dtype = _dtype(precision)
     z, usum, ucnt = vacf_fast(v, idx, max_lag, atom_groups=atom_groups, time_blocks=time_blocks, dtype=dtype)
-    if all(np.ptp(traj.masses[i]) == 0 for i in idx):      # Z(0) = <v²> already holds Σv²/(T n)
+    if all(np.ptp(traj.masses[i]) == 0 for i in idx):  # Z(0) = <v²> already holds Σv²/(T n)
         mv2 = np.array([traj.masses[i][0] for i in idx]) * z[:, 0]
     else:
         v2 = np.einsum("tac,tac->a", v, v)
         mv2 = np.array([traj.masses[i] @ v2[i] / (v.shape[0] * len(i)) for i in idx])
-    meta = {"velocities": source, "time_blocks": time_blocks, "atom_groups": atom_groups,
-            "n_frames_used": v.shape[0]}
+    meta = {"velocities": source, "time_blocks": time_blocks, "atom_groups": atom_groups, "n_frames_used": v.shape[0]}
     return _assemble(traj, names, idx, kinds, z, usum, ucnt, mv2, max_lag, window, meta, precision)
 
 
@@ -396,9 +441,16 @@ def _dtype(precision: str):
     return np.float64 if precision == "float64" else np.float32
 
 
-def vdos_from_chunks(chunks: Iterable[Trajectory], species: list[str] | None = None, max_lag: int = 2048,
-                     window: str = "hann", groups: Mapping[str, Sequence[int]] | None = None,
-                     atom_groups: int = 8, time_blocks: int = 8, precision: str = "float64") -> xr.Dataset:
+def vdos_from_chunks(
+    chunks: Iterable[Trajectory],
+    species: list[str] | None = None,
+    max_lag: int = 2048,
+    window: str = "hann",
+    groups: Mapping[str, Sequence[int]] | None = None,
+    atom_groups: int = 8,
+    time_blocks: int = 8,
+    precision: str = "float64",
+) -> xr.Dataset:
     """VDOS of a trajectory delivered in consecutive chunks (e.g. `iter_trajectory(path, chunk=...)`).
 
     Memory holds one chunk plus max_lag frames. The sums are exact all-origin sums; the chunks become
@@ -407,7 +459,7 @@ def vdos_from_chunks(chunks: Iterable[Trajectory], species: list[str] | None = N
     """
     acc = None
     first = None
-    prev_r = None            # last two unwrapped frames for finite differences
+    prev_r = None  # last two unwrapped frames for finite differences
     n_total = 0
     source = "file"
     for ch in chunks:
@@ -435,10 +487,21 @@ def vdos_from_chunks(chunks: Iterable[Trajectory], species: list[str] | None = N
         raise InputError("no frames were delivered")
     z, usum, ucnt = acc.result()
     mv2 = acc.mv2 / (acc.n_frames * np.array([sum(len(a) for a in u) for u in acc.units]))
-    traj_like = Trajectory(positions=first.positions[:1], cells=first.cells[:1], symbols=first.symbols,
-                           dt=first.dt, masses=first.masses, metadata=dict(first.metadata))
-    meta = {"velocities": source, "time_blocks": len(acc.blocks), "atom_groups": atom_groups,
-            "n_frames_used": acc.n_frames, "chunked": 1}
+    traj_like = Trajectory(
+        positions=first.positions[:1],
+        cells=first.cells[:1],
+        symbols=first.symbols,
+        dt=first.dt,
+        masses=first.masses,
+        metadata=dict(first.metadata),
+    )
+    meta = {
+        "velocities": source,
+        "time_blocks": len(acc.blocks),
+        "atom_groups": atom_groups,
+        "n_frames_used": acc.n_frames,
+        "chunked": 1,
+    }
     ds = _assemble(traj_like, names, idx, kinds, z, usum, ucnt, mv2, max_lag, window, meta, precision)
     ds.attrs["n_frames"] = n_total
     return ds
@@ -451,7 +514,8 @@ _VDOS_BYTES = 48
 
 def _block_velocities(src: FrameSource, atoms: np.ndarray) -> np.ndarray:
     """Velocities (T, n, 3) of `atoms` from the file, else central differences of unwrapped positions
-    (frames 1 … T−2), as `_velocities` gives them for a whole Trajectory."""
+    (frames 1 … T−2), as `_velocities` gives them for a whole Trajectory.
+    """
     if src.has_velocities:
         return src.read_velocities(atoms)
     r = unwrapped_positions(src, atoms)
@@ -459,16 +523,27 @@ def _block_velocities(src: FrameSource, atoms: np.ndarray) -> np.ndarray:
     return v
 
 
-def vdos_from_file(trajectory, species: list[str] | None = None, max_lag: int | None = None,
-                   window: str = "hann", groups: Mapping[str, Sequence[int]] | None = None,
-                   atom_groups: int = 8, time_blocks: int = 1, precision: str = "float64", *,
-                   dt: float | None = None, format: str | None = None, memory: int | None = None,
-                   block_atoms: int | None = None) -> xr.Dataset:
+def vdos_from_file(
+    trajectory,
+    species: list[str] | None = None,
+    max_lag: int | None = None,
+    window: str = "hann",
+    groups: Mapping[str, Sequence[int]] | None = None,
+    atom_groups: int = 8,
+    time_blocks: int = 1,
+    precision: str = "float64",
+    *,
+    dt: float | None = None,
+    format: str | None = None,
+    memory: int | None = None,
+    block_atoms: int | None = None,
+) -> xr.Dataset:
     """`vdos` in bounded memory: the same Dataset (to float rounding) from a path, an open FrameSource or a
     Trajectory, holding every frame of a block of atoms at a time (the VACF power spectra of each bootstrap
     unit are sums over its atoms). dt/format: as in `read_trajectory`, for a path; memory: bytes for one
     atom block (default `trajectory.blocks.MEMORY_BUDGET`), or block_atoms atoms per block. The other
-    arguments as in `vdos`; max_lag defaults to half the trajectory, as there."""
+    arguments as in `vdos`; max_lag defaults to half the trajectory, as there.
+    """
     with opened(trajectory, dt, format) as src:
         if src.has_velocities:
             source, n_used = "file", src.n_frames
@@ -491,9 +566,10 @@ def vdos_from_file(trajectory, species: list[str] | None = None, max_lag: int | 
             for ui, atoms in enumerate(subs):
                 for blk in atom_blocks(atoms, src.n_frames, per_atom_frame, memory, block_atoms):
                     v = _block_velocities(src, blk)
-                    _, us, uc = vacf_fast(v, [np.arange(len(blk))], max_lag, atom_groups=1,
-                                          time_blocks=time_blocks, dtype=dtype)
-                    if usum is None:                 # (selections, time blocks × units, lags), as vacf_fast
+                    _, us, uc = vacf_fast(
+                        v, [np.arange(len(blk))], max_lag, atom_groups=1, time_blocks=time_blocks, dtype=dtype
+                    )
+                    if usum is None:  # (selections, time blocks × units, lags), as vacf_fast
                         usum = np.zeros((len(idx), us.shape[1] * n_u, max_lag))
                         ucnt = np.zeros_like(usum)
                     usum[si, ui::n_u] += us[0]
@@ -503,12 +579,11 @@ def vdos_from_file(trajectory, species: list[str] | None = None, max_lag: int | 
                     del v
         assert usum is not None
         z = usum.sum(axis=1) / ucnt.sum(axis=1)
-        if uniform:                                  # Z(0) = <v²> already holds Σv²/(T n)
+        if uniform:  # Z(0) = <v²> already holds Σv²/(T n)
             mv2 = np.array([src.masses[i][0] for i in idx]) * z[:, 0]
         else:
             mv2 = mv2 / (n_used * np.array([len(i) for i in idx]))
-        meta = {"velocities": source, "time_blocks": time_blocks, "atom_groups": atom_groups,
-                "n_frames_used": n_used}
+        meta = {"velocities": source, "time_blocks": time_blocks, "atom_groups": atom_groups, "n_frames_used": n_used}
         return _assemble(src, names, idx, kinds, z, usum, ucnt, mv2, max_lag, window, meta, precision)
 
 
@@ -529,45 +604,76 @@ def _assemble(traj, names, idx, kinds, z, usum, ucnt, mv2, max_lag, window, meta
     def block(mask, dim):
         sfx = "" if dim == "species" else "_group"
         return {
-            "g" + sfx: ((dim, "frequency"), g[mask], {"units": "THz-1", "long_name": f"partial VDOS g(ν) per {dim}",
-                                                      "normalisation": "∫ g dν = 1 (ν in THz)"}),
-            "vacf" + sfx: ((dim, "time"), z[mask], {"units": "angstrom2 fs-2",
-                                                    "long_name": "velocity autocorrelation <v(0)·v(t)>"}),
+            "g" + sfx: (
+                (dim, "frequency"),
+                g[mask],
+                {
+                    "units": "THz-1",
+                    "long_name": f"partial VDOS g(ν) per {dim}",
+                    "normalisation": "∫ g dν = 1 (ν in THz)",
+                },
+            ),
+            "vacf" + sfx: (
+                (dim, "time"),
+                z[mask],
+                {"units": "angstrom2 fs-2", "long_name": "velocity autocorrelation <v(0)·v(t)>"},
+            ),
             "mass" + sfx: (dim, masses[mask], {"units": units.MASS, "long_name": "mean atomic mass"}),
             "kinetic_temperature" + sfx: (dim, temp[mask], {"units": units.TEMPERATURE, "long_name": "<m v²>/3k_B"}),
-            "integral" + sfx: (dim, integral[mask], {"units": units.DIMENSIONLESS,
-                                                     "long_name": "∫ g dν (check, should be 1)"}),
+            "integral" + sfx: (
+                dim,
+                integral[mask],
+                {"units": units.DIMENSIONLESS, "long_name": "∫ g dν (check, should be 1)"},
+            ),
             "n_atoms" + sfx: (dim, counts[mask], {"units": units.DIMENSIONLESS}),
-            "vacf_units" + sfx: ((dim, "unit", "time"), usum[mask], {
-                "units": "angstrom2 fs-2", "long_name": "bootstrap-unit sums of v(t0)·v(t0+t) over pairs"}),
-            "unit_pairs" + sfx: ((dim, "unit", "time"), ucnt[mask], {
-                "units": units.DIMENSIONLESS, "long_name": "number of (atom, origin) pairs per unit and lag"}),
+            "vacf_units" + sfx: (
+                (dim, "unit", "time"),
+                usum[mask],
+                {"units": "angstrom2 fs-2", "long_name": "bootstrap-unit sums of v(t0)·v(t0+t) over pairs"},
+            ),
+            "unit_pairs" + sfx: (
+                (dim, "unit", "time"),
+                ucnt[mask],
+                {"units": units.DIMENSIONLESS, "long_name": "number of (atom, origin) pairs per unit and lag"},
+            ),
         }
 
     data = block(sp, "species")
-    data["g_total"] = ("frequency", g_total, {"units": "THz-1", "long_name": "total VDOS Σ c_α g_α",
-                                              "normalisation": "∫ g dν = 1 (atom-fraction weights)"})
+    data["g_total"] = (
+        "frequency",
+        g_total,
+        {"units": "THz-1", "long_name": "total VDOS Σ c_α g_α", "normalisation": "∫ g dν = 1 (atom-fraction weights)"},
+    )
     data["atom_fraction"] = ("species", frac, {"units": units.DIMENSIONLESS})
     coords = {
         "species": ("species", sp_names, {"units": units.DIMENSIONLESS}),
         "frequency": ("frequency", nu, fr),
         "energy": ("frequency", nu * units.THZ_TO_MEV, {"units": units.ENERGY_MEV}),
         "time": ("time", t, {"units": units.TIME}),
-        "unit": ("unit", np.arange(usum.shape[1]), {"units": units.DIMENSIONLESS,
-                                                    "long_name": "bootstrap unit (atom subset × time block)"}),
+        "unit": (
+            "unit",
+            np.arange(usum.shape[1]),
+            {"units": units.DIMENSIONLESS, "long_name": "bootstrap unit (atom subset × time block)"},
+        ),
     }
     if (~sp).any():
         data.update(block(~sp, "group"))
-        coords["group"] = ("group", [n for n, k in zip(names, kinds) if k == "group"],
-                           {"units": units.DIMENSIONLESS})
+        coords["group"] = ("group", [n for n, k in zip(names, kinds) if k == "group"], {"units": units.DIMENSIONLESS})
     ds = xr.Dataset(data, coords=coords)
     fwhm = resolution_fwhm(window, max_lag, traj.dt) * 1e3
     ds.attrs.update(
-        analysis="vdos", window=window, max_lag=max_lag, dt_fs=traj.dt, n_frames=traj.n_frames,
-        resolution_fwhm_THz=fwhm, resolution_fwhm_meV=fwhm * units.THZ_TO_MEV,
-        frequency_step_THz=float(nu[1] - nu[0]), volume_A3=traj.volume(), precision=precision,
+        analysis="vdos",
+        window=window,
+        max_lag=max_lag,
+        dt_fs=traj.dt,
+        n_frames=traj.n_frames,
+        resolution_fwhm_THz=fwhm,
+        resolution_fwhm_meV=fwhm * units.THZ_TO_MEV,
+        frequency_step_THz=float(nu[1] - nu[0]),
+        volume_A3=traj.volume(),
+        precision=precision,
         normalisation="per species ∫g dν = 1 with ν in THz; total = atom-fraction sum; "
-                      "g(0) = 4mD/(k_B T); bootstrap units = atom subsets × time blocks",
+        "g(0) = 4mD/(k_B T); bootstrap units = atom subsets × time blocks",
         **meta,
     )
     if "temperature" in traj.metadata:
@@ -601,8 +707,8 @@ def names_of(ds: xr.Dataset) -> list[str]:
 
 def diffusion_from_g0(g0_per_thz: float, mass_amu: float, temperature_k: float) -> float:
     """D (cm²/s) from g_ν(0) = 4 m D /(k_B T) with g in 1/THz."""
-    g0_fs = g0_per_thz * 1e3                              # 1/THz → fs
-    kT = units.KB_EV * temperature_k                      # eV
+    g0_fs = g0_per_thz * 1e3  # 1/THz → fs
+    kT = units.KB_EV * temperature_k  # eV
     d_a2_fs = g0_fs * kT / (4.0 * mass_amu * units.AMU_A2_PER_FS2_IN_EV)
     return d_a2_fs * units.A2_PER_FS_TO_CM2_PER_S
 
@@ -612,44 +718,94 @@ def diffusion_from_g0_vacf(g0_per_thz: float, z0: float) -> float:
     return g0_per_thz * 1e3 * z0 / 12.0 * units.A2_PER_FS_TO_CM2_PER_S
 
 
-def vdos_summary(ds: xr.Dataset, temperature: float | None = None, fit_window: tuple[float, float] | None = None,
-                 n_boot: int = 200, seed: int = 0, lowest_phonon: dict | None = None,
-                 msd_D: dict | None = None) -> dict:
+def vdos_summary(
+    ds: xr.Dataset,
+    temperature: float | None = None,
+    fit_window: tuple[float, float] | None = None,
+    n_boot: int = 200,
+    seed: int = 0,
+    lowest_phonon: dict | None = None,
+    msd_D: dict | None = None,
+) -> dict:
     """Per species and group: the zero-frequency verdict (g0 ≥ 0 in 1/THz ± err, g0_resolved, g0_upper,
     D_from_g0 cm²/s), the law verdict (exponent ± err, law, law_reason), the combined classification,
     band_centre (meV), debye_frequency (THz), fit windows, quadratic-fit coefficients, and Cv, S_vib
     (k_B/atom, harmonic) at `temperature` (default: nominal, else kinetic temperature).
     lowest_phonon: `finite_size.lowest_phonon` of the cell (the law is then measured above it).
-    msd_D: {species: (D, σ) cm²/s} from the MSD; g(0) > 0 counts as diffusion only where it confirms it."""
-    from .lowfreq import analyse_lowfreq
+    msd_D: {species: (D, σ) cm²/s} from the MSD; g(0) > 0 counts as diffusion only where it confirms it.
+    """
     from .descriptors import band_centre, debye_frequency
+    from .lowfreq import analyse_lowfreq
     from .thermo import heat_capacity, vibrational_entropy
 
-    out: dict = {"units": {"g0": "1/THz", "D_from_g0": "cm2/s", "band_centre": "meV", "frequency": "THz",
-                           "debye_frequency": "THz", "Cv": "k_B per atom", "S_vib": "k_B per atom",
-                           "temperature": "K"},
-                 "resolution_fwhm_THz": float(ds.attrs.get("resolution_fwhm_THz", np.nan)),
-                 "velocities": ds.attrs.get("velocities", "file"),
-                 "lowest_phonon": lowest_phonon,
-                 "species": {}, "groups": {}}
-    keys = ("g0", "g0_err", "g0_resolved", "g0_upper", "g0_status", "g0_reason", "g0_resolution_bias", "g_at_zero", "g_at_zero_err", "exponent",
-            "exponent_err", "amplitude", "law", "law_reason", "classification", "resolved",
-            "leakage_bound", "D_from_g0", "D_from_g0_err", "D_from_g0_upper", "finite_size")
+    out: dict = {
+        "units": {
+            "g0": "1/THz",
+            "D_from_g0": "cm2/s",
+            "band_centre": "meV",
+            "frequency": "THz",
+            "debye_frequency": "THz",
+            "Cv": "k_B per atom",
+            "S_vib": "k_B per atom",
+            "temperature": "K",
+        },
+        "resolution_fwhm_THz": float(ds.attrs.get("resolution_fwhm_THz", np.nan)),
+        "velocities": ds.attrs.get("velocities", "file"),
+        "lowest_phonon": lowest_phonon,
+        "species": {},
+        "groups": {},
+    }
+    keys = (
+        "g0",
+        "g0_err",
+        "g0_resolved",
+        "g0_upper",
+        "g0_status",
+        "g0_reason",
+        "g0_resolution_bias",
+        "g_at_zero",
+        "g_at_zero_err",
+        "exponent",
+        "exponent_err",
+        "amplitude",
+        "law",
+        "law_reason",
+        "classification",
+        "resolved",
+        "leakage_bound",
+        "D_from_g0",
+        "D_from_g0_err",
+        "D_from_g0_upper",
+        "finite_size",
+    )
     for name in names_of(ds):
         sel = selection(ds, name)
-        lf = analyse_lowfreq(ds, name, fit_window=fit_window, n_boot=n_boot, seed=seed, lowest_phonon=lowest_phonon,
-                             msd_D=(msd_D or {}).get(name))
+        lf = analyse_lowfreq(
+            ds,
+            name,
+            fit_window=fit_window,
+            n_boot=n_boot,
+            seed=seed,
+            lowest_phonon=lowest_phonon,
+            msd_D=(msd_D or {}).get(name),
+        )
         t_use = temperature or ds.attrs.get("temperature_nominal_K") or float(sel.kinetic_temperature)
         nu, g = ds.frequency.values, sel.g.values
         entry = {k: lf[k] for k in keys}
-        entry.update({
-            "fit_window_THz": lf["fit_window"], "quadratic_fit": lf["quadratic"],
-            "band_centre": band_centre(nu, g) * units.THZ_TO_MEV,
-            "debye_frequency": debye_frequency(lf),
-            "kinetic_temperature": float(sel.kinetic_temperature),
-            "integral": float(sel.integral), "n_atoms": int(sel.n_atoms), "mass": float(sel.mass),
-            "temperature": float(t_use),
-            "Cv": float(heat_capacity(nu, g, t_use)), "S_vib": float(vibrational_entropy(nu, g, t_use)),
-        })
+        entry.update(
+            {
+                "fit_window_THz": lf["fit_window"],
+                "quadratic_fit": lf["quadratic"],
+                "band_centre": band_centre(nu, g) * units.THZ_TO_MEV,
+                "debye_frequency": debye_frequency(lf),
+                "kinetic_temperature": float(sel.kinetic_temperature),
+                "integral": float(sel.integral),
+                "n_atoms": int(sel.n_atoms),
+                "mass": float(sel.mass),
+                "temperature": float(t_use),
+                "Cv": float(heat_capacity(nu, g, t_use)),
+                "S_vib": float(vibrational_entropy(nu, g, t_use)),
+            }
+        )
         out["species" if name in ds.species.values else "groups"][name] = entry
     return out

@@ -11,7 +11,7 @@ liquid-like value 1). Its uncertainty comes from a Monte Carlo over the per-temp
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
@@ -22,11 +22,20 @@ from ..trajectory.model import Trajectory
 from .lowfreq import analyse_lowfreq
 from .vdos import names_of, vdos
 
-KEYS = {"g0": "THz-1", "g0_err": "THz-1", "g0_upper": "THz-1", "exponent": units.DIMENSIONLESS, "exponent_err": units.DIMENSIONLESS,
-        "D_from_g0": units.DIFFUSION, "D_from_g0_err": units.DIFFUSION}
+KEYS = {
+    "g0": "THz-1",
+    "g0_err": "THz-1",
+    "g0_upper": "THz-1",
+    "exponent": units.DIMENSIONLESS,
+    "exponent_err": units.DIMENSIONLESS,
+    "D_from_g0": units.DIFFUSION,
+    "D_from_g0_err": units.DIFFUSION,
+}
 
 
-def crossover_temperature(temps, n, n_err, threshold: float = 1.5, n_mc: int = 2000, seed: int = 0) -> tuple[float, float]:
+def crossover_temperature(
+    temps, n, n_err, threshold: float = 1.5, n_mc: int = 2000, seed: int = 0
+) -> tuple[float, float]:
     """(T_x, σ) where linearly interpolated n(T) first drops below threshold (sorted by T)."""
     temps = np.asarray(temps, dtype=float)
     order = np.argsort(temps)
@@ -49,9 +58,15 @@ def crossover_temperature(temps, n, n_err, threshold: float = 1.5, n_mc: int = 2
     return float(tx), err
 
 
-def vdos_series(items: Sequence[Trajectory | xr.Dataset], temperatures: Sequence[float] | None = None,
-                fit_window: tuple[float, float] | None = None, threshold: float = 1.5, n_boot: int = 200,
-                lowest_phonon: dict | None = None, **vdos_kwargs) -> xr.Dataset:
+def vdos_series(
+    items: Sequence[Trajectory | xr.Dataset],
+    temperatures: Sequence[float] | None = None,
+    fit_window: tuple[float, float] | None = None,
+    threshold: float = 1.5,
+    n_boot: int = 200,
+    lowest_phonon: dict | None = None,
+    **vdos_kwargs,
+) -> xr.Dataset:
     """Low-frequency VDOS analysis at several temperatures (see module docstring).
 
     items: Trajectories (analysed with `vdos(**vdos_kwargs)`) or `vdos` Datasets. temperatures (K)
@@ -79,28 +94,49 @@ def vdos_series(items: Sequence[Trajectory | xr.Dataset], temperatures: Sequence
     return series_dataset(temps, names, res, threshold)
 
 
-def series_dataset(temperatures: Sequence[float] | np.ndarray, names: Sequence[str], rows: Sequence[Sequence[dict]],
-                   threshold: float = 1.5) -> xr.Dataset:
+def series_dataset(
+    temperatures: Sequence[float] | np.ndarray,
+    names: Sequence[str],
+    rows: Sequence[Sequence[dict]],
+    threshold: float = 1.5,
+) -> xr.Dataset:
     """The series Dataset from per-temperature `analyse_lowfreq` results rows[t][name] (dicts with the
-    KEYS, 'law', 'g0_resolved', 'classification'); the crossover uses the temperatures with a resolved law."""
+    KEYS, 'law', 'g0_resolved', 'classification'); the crossover uses the temperatures with a resolved law.
+    """
     temps = np.asarray(temperatures, dtype=float)
     data: dict[str, tuple] = {
         k: (("temperature", "name"), np.array([[r[k] for r in row] for row in rows], dtype=float), {"units": u})
-        for k, u in KEYS.items()}
+        for k, u in KEYS.items()
+    }
     for key in ("classification", "law", "g0_resolved"):
-        data[key] = (("temperature", "name"), np.array([[r[key] for r in row] for row in rows]),
-                     {"units": units.DIMENSIONLESS})
+        data[key] = (
+            ("temperature", "name"),
+            np.array([[r[key] for r in row] for row in rows]),
+            {"units": units.DIMENSIONLESS},
+        )
     ok = data["law"][1] != "unresolved"
-    cx = [crossover_temperature(temps[ok[:, j]], data["exponent"][1][ok[:, j], j], data["exponent_err"][1][ok[:, j], j],
-                                threshold) if ok[:, j].sum() >= 2 else (float("nan"), float("nan"))
-          for j in range(len(names))]
-    data["crossover_temperature"] = ("name", np.array([c[0] for c in cx]),
-                                     {"units": units.TEMPERATURE, "long_name": f"T where n(T) < {threshold}"})
+    cx = [
+        crossover_temperature(
+            temps[ok[:, j]], data["exponent"][1][ok[:, j], j], data["exponent_err"][1][ok[:, j], j], threshold
+        )
+        if ok[:, j].sum() >= 2
+        else (float("nan"), float("nan"))
+        for j in range(len(names))
+    ]
+    data["crossover_temperature"] = (
+        "name",
+        np.array([c[0] for c in cx]),
+        {"units": units.TEMPERATURE, "long_name": f"T where n(T) < {threshold}"},
+    )
     data["crossover_temperature_err"] = ("name", np.array([c[1] for c in cx]), {"units": units.TEMPERATURE})
-    out = xr.Dataset(data, coords={"temperature": ("temperature", temps, {"units": units.TEMPERATURE}),
-                                   "name": list(names)})
+    out = xr.Dataset(
+        data, coords={"temperature": ("temperature", temps, {"units": units.TEMPERATURE}), "name": list(names)}
+    )
     out = out.sortby("temperature")
-    out.attrs.update(analysis="vdos_series", threshold=threshold,
-                     crossover="linear interpolation of n(T) through the threshold over the temperatures with a "
-                               "resolved law; Monte Carlo error")
+    out.attrs.update(
+        analysis="vdos_series",
+        threshold=threshold,
+        crossover="linear interpolation of n(T) through the threshold over the temperatures with a "
+        "resolved law; Monte Carlo error",
+    )
     return out

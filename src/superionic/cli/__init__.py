@@ -23,21 +23,23 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 #: set to 1 for the traceback of an error (bugs in particular)
 DEBUG_ENV = "SUPERIONIC_DEBUG"
 #: where a bug goes
-BUG_REPORT = ("please report it to the superionic developers (project issue tracker) with the command line and "
-              "the output of `superionic info`")
+BUG_REPORT = (
+    "please report it to the superionic developers (project issue tracker) with the command line and "
+    "the output of `superionic info`"
+)
 
 
 def _click_exceptions():
     """The click exception classes typer raises (typer ≥ 0.20 vendors click as typer._click)."""
     try:
         from typer._click import exceptions
-    except ImportError:                                     # pragma: no cover - older typer
+    except ImportError:  # pragma: no cover - older typer
         from click import exceptions
     return exceptions
 
 
 def _wants_json(args: list[str]) -> bool:
-    return "--json" in (args[:args.index("--")] if "--" in args else args)
+    return "--json" in (args[: args.index("--")] if "--" in args else args)
 
 
 def _debug() -> bool:
@@ -70,7 +72,8 @@ def _os_message(err: OSError) -> str:
 
 def run(args: list[str] | None = None) -> int:
     """Run the command line `args` (default sys.argv[1:]) and return the exit code (130 after Ctrl-C); only a
-    SystemExit raised inside a command passes through."""
+    SystemExit raised inside a command passes through.
+    """
     import traceback
     import warnings
 
@@ -88,7 +91,7 @@ def run(args: list[str] | None = None) -> int:
     try:
         rv = app(args=args, prog_name="superionic", standalone_mode=False)
         return rv if isinstance(rv, int) else EXIT_OK
-    except ex.NoArgsIsHelpError:            # the help was printed already
+    except ex.NoArgsIsHelpError:  # the help was printed already
         return EXIT_USAGE
     except ex.UsageError as err:
         where = f" (see '{err.ctx.command_path} --help')" if err.ctx is not None else ""
@@ -101,10 +104,10 @@ def run(args: list[str] | None = None) -> int:
         if _debug():
             traceback.print_exc()
         return _fail(_one_line(err), EXIT_ERROR, "input", as_json)
-    except BrokenPipeError:                 # e.g. `superionic … --json | head`: the reader went away
+    except BrokenPipeError:  # e.g. `superionic … --json | head`: the reader went away
         try:
             sys.stdout = open(os.devnull, "w")
-        except OSError:                     # pragma: no cover
+        except OSError:  # pragma: no cover
             pass
         return EXIT_ERROR
     except (OSError, MemoryError) as err:
@@ -112,9 +115,13 @@ def run(args: list[str] | None = None) -> int:
             traceback.print_exc()
         if isinstance(err, OSError):
             return _fail(_os_message(err), EXIT_ERROR, "file", as_json)
-        return _fail("out of memory: use a shorter --max-lag, fewer frames or a machine with more memory",
-                     EXIT_ERROR, "memory", as_json)
-    except Exception as err:                # a bug: one line, the traceback only on request
+        return _fail(
+            "out of memory: use a shorter --max-lag, fewer frames or a machine with more memory",
+            EXIT_ERROR,
+            "memory",
+            as_json,
+        )
+    except Exception as err:  # a bug: one line, the traceback only on request
         if _debug():
             traceback.print_exc()
         where = ""
@@ -122,8 +129,13 @@ def run(args: list[str] | None = None) -> int:
         if tb:
             where = f" at {os.path.basename(tb[-1].filename)}:{tb[-1].lineno}"
         hint = "" if _debug() else f"; set {DEBUG_ENV}=1 for the traceback"
-        return _fail(f"unexpected {type(err).__name__}: {_one_line(err)}{where} — this is a bug in superionic "
-                     f"{__version__}; {BUG_REPORT}{hint}", EXIT_ERROR, "bug", as_json)
+        return _fail(
+            f"unexpected {type(err).__name__}: {_one_line(err)}{where} — this is a bug in superionic "
+            f"{__version__}; {BUG_REPORT}{hint}",
+            EXIT_ERROR,
+            "bug",
+            as_json,
+        )
     finally:
         warnings.formatwarning = previous_format
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -62,21 +61,43 @@ def check_fit_window(traj, max_lag: int | None, t_start: float | None, t_stop: f
 @analyze_app.command("diffusion")
 def diffusion_cmd(
     trajectory: Path = typer.Argument(..., help="Trajectory file (wrapped or unwrapped positions)."),
-    species: Optional[str] = typer.Option(None, "--species", "-s", help="Comma-separated mobile species, e.g. Li (default: all)."),
-    dt: Optional[float] = typer.Option(None, "--dt", help="Time between stored frames in fs (needed when the file does not carry it, e.g. XDATCAR)."),
-    temperature: Optional[float] = typer.Option(None, "--temperature", "-T", help="Temperature in K, for the conductivity (needed when the file does not carry it)."),
-    charges: Optional[str] = typer.Option(None, "--charges", help="Formal charges, e.g. Li=1,Mg=2 (defaults: Li/Na/K/Ag/Cu +1 …)."),
-    t_start: Optional[float] = typer.Option(None, "--fit-start", help="Start of the diffusive fit window in fs (default: chosen automatically, ballistic/cage regime excluded)."),
-    t_stop: Optional[float] = typer.Option(None, "--fit-stop", help="End of the fit window in fs (default: the longest lag)."),
-    max_lag: Optional[int] = typer.Option(None, "--max-lag", help="Longest MSD lag in frames (default: half the trajectory)."),
-    fmt: Optional[str] = typer.Option(None, "--format", help="ASE format name when it cannot be told from the file name (e.g. vasp-xdatcar)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write MSD, D and conductivity to this netCDF file."),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Save an MSD figure with the fit window (PNG/PDF)."),
+    species: str | None = typer.Option(
+        None, "--species", "-s", help="Comma-separated mobile species, e.g. Li (default: all)."
+    ),
+    dt: float | None = typer.Option(
+        None, "--dt", help="Time between stored frames in fs (needed when the file does not carry it, e.g. XDATCAR)."
+    ),
+    temperature: float | None = typer.Option(
+        None,
+        "--temperature",
+        "-T",
+        help="Temperature in K, for the conductivity (needed when the file does not carry it).",
+    ),
+    charges: str | None = typer.Option(
+        None, "--charges", help="Formal charges, e.g. Li=1,Mg=2 (defaults: Li/Na/K/Ag/Cu +1 …)."
+    ),
+    t_start: float | None = typer.Option(
+        None,
+        "--fit-start",
+        help="Start of the diffusive fit window in fs (default: chosen automatically, ballistic/cage regime excluded).",
+    ),
+    t_stop: float | None = typer.Option(
+        None, "--fit-stop", help="End of the fit window in fs (default: the longest lag)."
+    ),
+    max_lag: int | None = typer.Option(
+        None, "--max-lag", help="Longest MSD lag in frames (default: half the trajectory)."
+    ),
+    fmt: str | None = typer.Option(
+        None, "--format", help="ASE format name when it cannot be told from the file name (e.g. vasp-xdatcar)."
+    ),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write MSD, D and conductivity to this netCDF file."),
+    plot: Path | None = typer.Option(None, "--plot", help="Save an MSD figure with the fit window (PNG/PDF)."),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary on stdout."),
 ) -> None:
     """Tracer D ± σ (cm²/s) from a covariance-aware fit of the MSD, and for the mobile species the
-    conductivity σ ± err from the charge MSD, Nernst–Einstein σ_NE (mS/cm) and the Haven ratio."""
+    conductivity σ ± err from the charge MSD, Nernst–Einstein σ_NE (mS/cm) and the Haven ratio.
+    """
     from ..analysis.conductivity import conductivity, resolve_charges
     from ..analysis.diffusion import diffusion_from_file
     from ..trajectory.blocks import TrajectorySource, open_trajectory
@@ -87,22 +108,23 @@ def diffusion_cmd(
     positive(t_stop, "--fit-stop")
     q = _charges(charges)
     check_outputs([("--out", out, "netcdf"), ("--plot", plot, "plot")], [trajectory], overwrite)
-    traj = open_trajectory(trajectory, dt, fmt)     # H5MD: checked once, then read in pieces (bounded memory)
-    if isinstance(traj, TrajectorySource):          # formats ASE reads are read whole: refuse non-finite frames
+    traj = open_trajectory(trajectory, dt, fmt)  # H5MD: checked once, then read in pieces (bounded memory)
+    if isinstance(traj, TrajectorySource):  # formats ASE reads are read whole: refuse non-finite frames
         check_finite(traj.traj, trajectory)
     sp = parse_species(species)
     traj.species_list(sp)
     for s in q or {}:
-        if s not in traj.species:                        # a charge for an absent species is a typo
-            raise InputError(f"--charges names {s!r}, which is not in this trajectory; it has "
-                             f"{', '.join(traj.species)}")
+        if s not in traj.species:  # a charge for an absent species is a typo
+            raise InputError(
+                f"--charges names {s!r}, which is not in this trajectory; it has {', '.join(traj.species)}"
+            )
     check_fit_window(traj, max_lag, t_start, t_stop)
     ds = diffusion_from_file(traj, sp, max_lag=max_lag, t_start=t_start, t_stop=t_stop)
-    summary = {"trajectory": str(trajectory), "units": {"D": "cm2/s", "sigma": "mS/cm", "time": "fs"},
-               "species": {}}
+    summary = {"trajectory": str(trajectory), "units": {"D": "cm2/s", "sigma": "mS/cm", "time": "fs"}, "species": {}}
     for s in ds.species.values:
         summary["species"][str(s)] = {
-            "D": float(ds.D.sel(species=s)), "D_err": float(ds.D_err.sel(species=s)),
+            "D": float(ds.D.sel(species=s)),
+            "D_err": float(ds.D_err.sel(species=s)),
             "fit_window_fs": [float(ds.fit_start.sel(species=s)), float(ds.fit_stop.sel(species=s))],
             "diffusive_regime_found": bool(ds.window_ok.sel(species=s)),
         }
@@ -113,16 +135,29 @@ def diffusion_cmd(
     cond = None
     if mobile and temp is not None:
         resolve_charges(list(mobile), q)
-        cond = conductivity(traj, list(mobile), temp, q, max_lag=max_lag, t_stop=t_stop,
-                            tracer=ds.sel(species=list(mobile)))
-        summary.update({k: float(cond[k]) for k in ("sigma", "sigma_err", "sigma_NE", "sigma_NE_err",
-                                                     "haven_ratio", "haven_ratio_err", "D_sigma", "D_sigma_err")})
+        cond = conductivity(
+            traj, list(mobile), temp, q, max_lag=max_lag, t_stop=t_stop, tracer=ds.sel(species=list(mobile))
+        )
+        summary.update(
+            {
+                k: float(cond[k])
+                for k in (
+                    "sigma",
+                    "sigma_err",
+                    "sigma_NE",
+                    "sigma_NE_err",
+                    "haven_ratio",
+                    "haven_ratio_err",
+                    "D_sigma",
+                    "D_sigma_err",
+                )
+            }
+        )
         summary["temperature"] = float(temp)
     else:
         summary.update(sigma=None, sigma_err=None, sigma_NE=None, sigma_NE_err=None, haven_ratio=None)
         if mobile:
-            print("superionic: note: temperature unknown; give --temperature K for the conductivity",
-                  file=sys.stderr)
+            print("superionic: note: temperature unknown; give --temperature K for the conductivity", file=sys.stderr)
     if len(ds.species) == 1 or (sp and len(sp) == 1):
         first = summary["species"][str(ds.species.values[0])]
         summary["D"], summary["D_err"] = first["D"], first["D_err"]
@@ -133,6 +168,7 @@ def diffusion_cmd(
         save_dataset(merged, out)
     if plot:
         from ..report.figures_diffusion import plot_msd
+
         save_figure(plot_msd(ds), plot)
     if as_json:
         print_json(summary)
@@ -140,12 +176,16 @@ def diffusion_cmd(
     typer.echo(f"Diffusion from {traj!r}")
     for s, v in summary["species"].items():
         flag = "" if v["diffusive_regime_found"] else "  (no clear diffusive regime!)"
-        typer.echo(f"  {s:>3}: D = {positive_text(v['D'], v['D_err'], 'cm²/s', digits=4)}  "
-                   f"(fit {v['fit_window_fs'][0]:g}–{v['fit_window_fs'][1]:g} fs){flag}")
+        typer.echo(
+            f"  {s:>3}: D = {positive_text(v['D'], v['D_err'], 'cm²/s', digits=4)}  "
+            f"(fit {v['fit_window_fs'][0]:g}–{v['fit_window_fs'][1]:g} fs){flag}"
+        )
     if cond is not None:
-        typer.echo(f"  σ = {positive_text(summary['sigma'], summary['sigma_err'], 'mS/cm', digits=4)}, "
-                   f"σ_NE = {positive_text(summary['sigma_NE'], summary['sigma_NE_err'], 'mS/cm', digits=4)}, "
-                   f"H_R = {resolved_text(summary['haven_ratio'], summary['haven_ratio_err'])}  (T = {temp:g} K)")
+        typer.echo(
+            f"  σ = {positive_text(summary['sigma'], summary['sigma_err'], 'mS/cm', digits=4)}, "
+            f"σ_NE = {positive_text(summary['sigma_NE'], summary['sigma_NE_err'], 'mS/cm', digits=4)}, "
+            f"H_R = {resolved_text(summary['haven_ratio'], summary['haven_ratio_err'])}  (T = {temp:g} K)"
+        )
     if out:
         typer.echo(f"wrote {out}")
     if plot:

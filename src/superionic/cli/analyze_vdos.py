@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -43,8 +42,9 @@ def _index(text: str, spec: str) -> int:
     try:
         i = int(text)
     except ValueError:
-        raise InputError(f"--group {spec!r}: {text.strip()!r} is not an atom index (0-based integers, ranges "
-                         "like 0-15)") from None
+        raise InputError(
+            f"--group {spec!r}: {text.strip()!r} is not an atom index (0-based integers, ranges like 0-15)"
+        ) from None
     if i < 0:
         raise InputError(f"--group {spec!r}: atom indices start at 0, got {i}")
     return i
@@ -55,6 +55,7 @@ def _groups(specs: list[str] | None, traj) -> dict:
     for spec in specs or []:
         if spec.strip().lower() == "ps4":
             from ..analysis.vdos import bonded_groups
+
             groups.update(bonded_groups(traj))
             continue
         if "=" not in spec:
@@ -85,8 +86,10 @@ def _groups(specs: list[str] | None, traj) -> dict:
 def _verdict_line(v: dict) -> str:
     """g(0) verdict, law verdict and the combined class of one species, with units."""
     if v["g0_resolved"]:
-        g0 = (f"g(0) = {v['g0']:.3g} ± {v['g0_err']:.2g} 1/THz (diffusive; D_from_g0 = {v['D_from_g0']:.3g} ± "
-              f"{v['D_from_g0_err']:.2g} cm²/s)")
+        g0 = (
+            f"g(0) = {v['g0']:.3g} ± {v['g0_err']:.2g} 1/THz (diffusive; D_from_g0 = {v['D_from_g0']:.3g} ± "
+            f"{v['D_from_g0_err']:.2g} cm²/s)"
+        )
     elif v.get("g0_status") == "consistent with zero":
         g0 = f"g(0) consistent with zero (< {v['g0_upper']:.2g} 1/THz, 2σ)"
     else:
@@ -100,24 +103,61 @@ def _verdict_line(v: dict) -> str:
 
 @analyze_app.command("vdos")
 def vdos_cmd(
-    trajectory: Path = typer.Argument(..., help="Trajectory file (H5MD from `superionic md`, extxyz, ASE .traj, XDATCAR …). Velocities are used when present, else derived from positions (with a warning)."),
-    species: Optional[str] = typer.Option(None, "--species", "-s", help="Comma-separated species, e.g. Li,S (default: all)."),
-    group: Optional[list[str]] = typer.Option(None, "--group", "-g", help="Extra atom group NAME=indices (0-based, ranges allowed: S_PS4=0-15,20), repeatable; 'ps4' splits S into PS4 and free S."),
-    dt: Optional[float] = typer.Option(None, "--dt", help="Time between stored frames in fs (needed when the file does not carry it)."),
-    fmt: Optional[str] = typer.Option(None, "--format", help="ASE format name when it cannot be told from the file name."),
-    max_lag: Optional[int] = typer.Option(None, "--max-lag", help="Correlation length in frames (default: half the trajectory); sets the resolution ≈ 1/(max_lag·dt)."),
+    trajectory: Path = typer.Argument(
+        ...,
+        help="Trajectory file (H5MD from `superionic md`, extxyz, ASE .traj, XDATCAR …). Velocities are used when present, else derived from positions (with a warning).",
+    ),
+    species: str | None = typer.Option(
+        None, "--species", "-s", help="Comma-separated species, e.g. Li,S (default: all)."
+    ),
+    group: list[str] | None = typer.Option(
+        None,
+        "--group",
+        "-g",
+        help="Extra atom group NAME=indices (0-based, ranges allowed: S_PS4=0-15,20), repeatable; 'ps4' splits S into PS4 and free S.",
+    ),
+    dt: float | None = typer.Option(
+        None, "--dt", help="Time between stored frames in fs (needed when the file does not carry it)."
+    ),
+    fmt: str | None = typer.Option(
+        None, "--format", help="ASE format name when it cannot be told from the file name."
+    ),
+    max_lag: int | None = typer.Option(
+        None,
+        "--max-lag",
+        help="Correlation length in frames (default: half the trajectory); sets the resolution ≈ 1/(max_lag·dt).",
+    ),
     window: str = typer.Option("hann", "--window", help="Lag window: hann, blackman, triangle or none."),
-    fit_window: Optional[str] = typer.Option(None, "--fit-window", help="Low-frequency fit window 'low,high' in THz (default: from the resolution and the spectrum)."),
-    temperature: Optional[float] = typer.Option(None, "--temperature", "-T", help="Temperature (K) for C_v and S_vib (default: nominal from the file, else kinetic)."),
-    isotopes: Optional[str] = typer.Option(None, "--isotopes", help="Isotope choice for the neutron GDOS, e.g. Li=7Li."),
-    resolution: Optional[float] = typer.Option(None, "--resolution", help="Gaussian instrument resolution FWHM (meV) for the GDOS."),
+    fit_window: str | None = typer.Option(
+        None,
+        "--fit-window",
+        help="Low-frequency fit window 'low,high' in THz (default: from the resolution and the spectrum).",
+    ),
+    temperature: float | None = typer.Option(
+        None,
+        "--temperature",
+        "-T",
+        help="Temperature (K) for C_v and S_vib (default: nominal from the file, else kinetic).",
+    ),
+    isotopes: str | None = typer.Option(
+        None, "--isotopes", help="Isotope choice for the neutron GDOS, e.g. Li=7Li."
+    ),
+    resolution: float | None = typer.Option(
+        None, "--resolution", help="Gaussian instrument resolution FWHM (meV) for the GDOS."
+    ),
     atom_groups: int = typer.Option(8, "--atom-groups", help="Atom subsets per species for the bootstrap errors."),
     time_blocks: int = typer.Option(1, "--time-blocks", help="Time blocks for the bootstrap errors (more FFT work)."),
     n_boot: int = typer.Option(200, "--n-boot", help="Bootstrap resamples."),
-    precision: str = typer.Option("float64", "--precision", help="FFT precision: float64, or float32 (faster; ~1e-7 relative noise, below float32 trajectory data)."),
+    precision: str = typer.Option(
+        "float64",
+        "--precision",
+        help="FFT precision: float64, or float32 (faster; ~1e-7 relative noise, below float32 trajectory data).",
+    ),
     msd: bool = typer.Option(True, "--msd/--no-msd", help="Also report D from the MSD of unwrapped positions (D_msd)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the spectra to this netCDF file."),
-    gdos_out: Optional[Path] = typer.Option(None, "--gdos-out", help="Write the neutron-weighted GDOS to this netCDF file."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the spectra to this netCDF file."),
+    gdos_out: Path | None = typer.Option(
+        None, "--gdos-out", help="Write the neutron-weighted GDOS to this netCDF file."
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary on stdout."),
 ) -> None:
@@ -126,7 +166,8 @@ def vdos_cmd(
     against the MSD) or consistent with zero (an upper bound is printed); (b) the low-frequency law
     g − g(0) ∝ νⁿ: linear (liquid-like, n ≈ 1), Debye (n ≈ 2), other or unresolved, measured above the
     lowest phonon of the cell (estimated from the host's current correlations). Also the band centre,
-    C_v/S_vib and the neutron-weighted GDOS."""
+    C_v/S_vib and the neutron-weighted GDOS.
+    """
     import warnings
 
     from ..analysis.vdos import vdos_from_file, vdos_summary
@@ -137,49 +178,73 @@ def vdos_cmd(
     positive(dt, "--dt")
     positive(temperature, "--temperature")
     positive(resolution, "--resolution")
-    for value, name, least in ((atom_groups, "--atom-groups", 1), (time_blocks, "--time-blocks", 1),
-                               (n_boot, "--n-boot", 2)):
+    for value, name, least in (
+        (atom_groups, "--atom-groups", 1),
+        (time_blocks, "--time-blocks", 1),
+        (n_boot, "--n-boot", 2),
+    ):
         at_least(value, least, name)
     one_of(window, WINDOWS, "--window")
     one_of(precision, ("float64", "float32"), "--precision")
     pair = _pair(fit_window, "--fit-window")
     iso = parse_mapping(isotopes, "--isotopes")
     check_outputs([("--out", out, "netcdf"), ("--gdos-out", gdos_out, "netcdf")], [trajectory], overwrite)
-    traj = open_trajectory(trajectory, dt, fmt)     # H5MD: checked once, then read in pieces (bounded memory)
-    if isinstance(traj, TrajectorySource):          # formats ASE reads are read whole: refuse non-finite frames
+    traj = open_trajectory(trajectory, dt, fmt)  # H5MD: checked once, then read in pieces (bounded memory)
+    if isinstance(traj, TrajectorySource):  # formats ASE reads are read whole: refuse non-finite frames
         check_finite(traj.traj, trajectory)
     traj.species_list(parse_species(species))
     check_max_lag(traj, max_lag)
     groups = _groups(group, traj)
     check_isotopes(iso, traj)
-    nyquist = 500.0 / traj.dt                                       # THz, dt in fs
+    nyquist = 500.0 / traj.dt  # THz, dt in fs
     if pair is not None and pair[1] > nyquist:
-        raise InputError(f"--fit-window {fit_window}: the spectrum ends at the Nyquist frequency {nyquist:.4g} THz "
-                         f"(1/(2·dt), dt = {traj.dt:g} fs)")
+        raise InputError(
+            f"--fit-window {fit_window}: the spectrum ends at the Nyquist frequency {nyquist:.4g} THz "
+            f"(1/(2·dt), dt = {traj.dt:g} fs)"
+        )
     notes: list[str] = []
     msd_d: dict = {}
     if msd:
         from ..analysis.diffusion import diffusion_from_file
-        try:                                   # best effort: short runs may have no diffusive window
+
+        try:  # best effort: short runs may have no diffusive window
             dd = diffusion_from_file(traj, parse_species(species))
-            msd_d = {str(s): (float(dd["D"].sel(species=s)), float(dd["D_err"].sel(species=s)),
-                              bool(dd["window_ok"].sel(species=s))) for s in dd.species.values}
+            msd_d = {
+                str(s): (
+                    float(dd["D"].sel(species=s)),
+                    float(dd["D_err"].sel(species=s)),
+                    bool(dd["window_ok"].sel(species=s)),
+                )
+                for s in dd.species.values
+            }
         except (InputError, ValueError) as exc:
             notes.append(f"D_msd not available: {exc}")
     lowest = None
     if traj.has_velocities and fit_window is None:
         from ..analysis.finite_size import lowest_phonon_from_file
+
         try:
             lowest = lowest_phonon_from_file(traj)
         except InputError as exc:
-            notes.append(f"lowest phonon of the cell not estimated ({exc}): the low-frequency law is not "
-                         "checked against the cell size")
+            notes.append(
+                f"lowest phonon of the cell not estimated ({exc}): the low-frequency law is not "
+                "checked against the cell size"
+            )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ds = vdos_from_file(traj, parse_species(species), max_lag=max_lag, window=window, groups=groups,
-                            atom_groups=atom_groups, time_blocks=time_blocks, precision=precision)
-        summary = vdos_summary(ds, temperature=temperature, fit_window=pair,
-                               n_boot=n_boot, lowest_phonon=lowest, msd_D=msd_d)
+        ds = vdos_from_file(
+            traj,
+            parse_species(species),
+            max_lag=max_lag,
+            window=window,
+            groups=groups,
+            atom_groups=atom_groups,
+            time_blocks=time_blocks,
+            precision=precision,
+        )
+        summary = vdos_summary(
+            ds, temperature=temperature, fit_window=pair, n_boot=n_boot, lowest_phonon=lowest, msd_D=msd_d
+        )
     notes += sorted({str(w.message) for w in caught})
     if not as_json:
         for note in notes:
@@ -199,12 +264,16 @@ def vdos_cmd(
     if as_json:
         print_json(summary)
         return
-    typer.echo(f"VDOS of {traj!r}; resolution {ds.attrs['resolution_fwhm_THz']:.3g} THz FWHM "
-               f"({ds.attrs['resolution_fwhm_meV']:.3g} meV); velocities: {summary['velocities']}")
+    typer.echo(
+        f"VDOS of {traj!r}; resolution {ds.attrs['resolution_fwhm_THz']:.3g} THz FWHM "
+        f"({ds.attrs['resolution_fwhm_meV']:.3g} meV); velocities: {summary['velocities']}"
+    )
     lp = summary.get("lowest_phonon")
     if lp:
-        typer.echo(f"lowest phonon of this cell: {lp['nu_min_THz']:.3g} THz (v_T = {lp['v_T_m_s']:.0f} m/s; "
-                   f"{lp['method']}); the low-frequency law is measured above it")
+        typer.echo(
+            f"lowest phonon of this cell: {lp['nu_min_THz']:.3g} THz (v_T = {lp['v_T_m_s']:.0f} m/s; "
+            f"{lp['method']}); the low-frequency law is measured above it"
+        )
     for kind in ("species", "groups"):
         for s, v in summary[kind].items():
             typer.echo(f"  {s:>6}: {_verdict_line(v)}")
@@ -212,8 +281,10 @@ def vdos_cmd(
             if "D_msd" in v:
                 line += f", D_msd {positive_text(v['D_msd'], v.get('D_msd_err', float('nan')), 'cm²/s')}"
             typer.echo(line)
-    typer.echo("  class: liquid-like = g(0) > 0 and a linear law together (the seed's definition); diffusive = "
-               "g(0) > 0 only; Debye-like / linear = g(0) consistent with zero and that law")
+    typer.echo(
+        "  class: liquid-like = g(0) > 0 and a linear law together (the seed's definition); diffusive = "
+        "g(0) > 0 only; Debye-like / linear = g(0) consistent with zero and that law"
+    )
     typer.echo("GDOS weights: " + ", ".join(f"{k} {v:.2f}" for k, v in summary["gdos_weights"].items()))
     for p in (out, gdos_out):
         if p:

@@ -7,32 +7,47 @@ import typer
 app = typer.Typer(
     name="superionic",
     help="Machine-learned MD and neutron-comparable analysis of solid-state electrolytes.\n\n"
-         "Start with:  superionic run examples/quickstart.yaml\n\n"
-         "Exit status: 0 success, 1 error (one line on stderr), 2 usage error; SUPERIONIC_DEBUG=1 adds the "
-         "traceback of an error (docs/reliability.md).",
+    "Start with:  superionic run examples/quickstart.yaml\n\n"
+    "Exit status: 0 success, 1 error (one line on stderr), 2 usage error; SUPERIONIC_DEBUG=1 adds the "
+    "traceback of an error (docs/reliability.md).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-analyze_app = typer.Typer(help="Analyse a trajectory (H5MD, extxyz, ASE .traj, XDATCAR, LAMMPS dump …).",
-                          no_args_is_help=True)
+analyze_app = typer.Typer(
+    help="Analyse a trajectory (H5MD, extxyz, ASE .traj, XDATCAR, LAMMPS dump …).", no_args_is_help=True
+)
 app.add_typer(analyze_app, name="analyze")
 
 
 def _print_version(value: bool) -> None:
     if value:
         from .. import __version__
+
         typer.echo(f"superionic {__version__}")
         raise typer.Exit()
 
 
 @app.callback()
-def _root(version: bool | None = typer.Option(None, "--version", callback=_print_version, is_eager=True,
-                                               help="Print the version and exit.")) -> None:
+def _root(
+    version: bool | None = typer.Option(
+        None, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
     pass
 
 
 # command modules register themselves on import
-from . import analyze_vdos, analyze_diffusion, analyze_hopping, analyze_scattering, analyze_mechanism  # noqa: E402,F401
-from . import fit_qens  # noqa: E402,F401
-from . import md_cmd, run_cmd, info_cmd, train_cmd, potentials_cmd  # noqa: E402,F401
+from . import (  # noqa: E402,F401  # noqa: E402,F401
+    analyze_diffusion,
+    analyze_hopping,
+    analyze_mechanism,
+    analyze_scattering,
+    analyze_vdos,
+    fit_qens,  # noqa: E402,F401
+    info_cmd,
+    md_cmd,
+    potentials_cmd,
+    run_cmd,
+    train_cmd,
+)

@@ -41,8 +41,7 @@ def parse_mapping(text: str | None, option: str) -> dict[str, str]:
     return out
 
 
-def load(path: Path, dt: float | None, fmt: str | None, start: int = 0, stop: int | None = None,
-         stride: int = 1):
+def load(path: Path, dt: float | None, fmt: str | None, start: int = 0, stop: int | None = None, stride: int = 1):
     """Read a trajectory for a command; refuses a non-positive --dt and non-finite frames.
 
     The reader refuses missing, empty, folder and damaged files; frames with NaN/inf positions, cells or
@@ -75,14 +74,16 @@ def check_finite(traj, path: Path | str, chunk: int = 4096) -> None:
         if arr is None:
             continue
         bad = []
-        for i in range(0, len(arr), chunk):          # in chunks: no full-size temporary for long runs
-            block = np.asarray(arr[i:i + chunk])
+        for i in range(0, len(arr), chunk):  # in chunks: no full-size temporary for long runs
+            block = np.asarray(arr[i : i + chunk])
             finite = np.isfinite(block).reshape(len(block), -1).all(axis=1)
             bad.append(np.flatnonzero(~finite) + i)
         bad = np.concatenate(bad) if bad else np.zeros(0, int)
         if bad.size:
-            raise InputError(f"{path}: {name} are not finite (NaN or inf) in {bad.size} of {len(arr)} frames "
-                             f"(frames {_frame_ranges(bad)}); the file is damaged or the simulation blew up")
+            raise InputError(
+                f"{path}: {name} are not finite (NaN or inf) in {bad.size} of {len(arr)} frames "
+                f"(frames {_frame_ranges(bad)}); the file is damaged or the simulation blew up"
+            )
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -125,8 +126,9 @@ def check_isotopes(iso: dict[str, str], traj, option: str = "--isotopes") -> Non
 
     for element, isotope in iso.items():
         if element not in traj.species:
-            raise InputError(f"{option} names {element!r}, which is not in this trajectory; it has "
-                             f"{', '.join(traj.species)}")
+            raise InputError(
+                f"{option} names {element!r}, which is not in this trajectory; it has {', '.join(traj.species)}"
+            )
         try:
             neutron_data(element, iso)
         except InputError as err:
@@ -136,8 +138,9 @@ def check_isotopes(iso: dict[str, str], traj, option: str = "--isotopes") -> Non
 def check_max_lag(traj, max_lag: int | None, minimum: int = 3) -> None:
     """Refuse a --max-lag outside [minimum, number of frames] (a correlation cannot be longer than the run)."""
     if max_lag is not None and not minimum <= max_lag <= traj.n_frames:
-        raise InputError(f"--max-lag must be between {minimum} and the number of frames ({traj.n_frames}), "
-                         f"got {max_lag}")
+        raise InputError(
+            f"--max-lag must be between {minimum} and the number of frames ({traj.n_frames}), got {max_lag}"
+        )
 
 
 def one_of(value: str, choices: Iterable[str], name: str) -> str:
@@ -160,11 +163,13 @@ def _same_file(a: Path, b: Path) -> bool:
 def plot_suffixes() -> list[str]:
     """Suffixes matplotlib can save to (png, pdf, svg, …)."""
     from matplotlib.backend_bases import FigureCanvasBase
+
     return sorted(f".{k}" for k in FigureCanvasBase.get_supported_filetypes())
 
 
-def check_outputs(outputs: Iterable[tuple[str, Path | str | None, str]], inputs: Iterable[Path | str | None],
-                  overwrite: bool) -> None:
+def check_outputs(
+    outputs: Iterable[tuple[str, Path | str | None, str]], inputs: Iterable[Path | str | None], overwrite: bool
+) -> None:
     """Refuse, before any work, output paths that would go wrong: a folder, a wrong suffix, an input file
     (never replaced, even with --overwrite), the same path twice, an existing file without --overwrite, a
     place that cannot be written.
@@ -183,17 +188,21 @@ def check_outputs(outputs: Iterable[tuple[str, Path | str | None, str]], inputs:
             raise InputError(f"{option} {path} is a folder; give a file name inside it")
         for src in inputs:
             if _same_file(path, src):
-                raise InputError(f"{option} {path} is an input of this command; choose another file name "
-                                 "(outputs never replace inputs)")
+                raise InputError(
+                    f"{option} {path} is an input of this command; choose another file name "
+                    "(outputs never replace inputs)"
+                )
         suffix = path.suffix.lower()
         if kind == "netcdf" and suffix not in NETCDF_SUFFIXES:
             raise InputError(f"{option} writes netCDF: give a file name ending in .nc (got {path.name!r})")
         if kind == "plot":
             allowed = plot_suffixes()
             if suffix not in allowed:
-                raise InputError(f"{option} saves a figure: give a file name ending in .png, .pdf or .svg "
-                                 f"(or {', '.join(s for s in allowed if s not in ('.png', '.pdf', '.svg'))}); "
-                                 f"got {path.name!r}")
+                raise InputError(
+                    f"{option} saves a figure: give a file name ending in .png, .pdf or .svg "
+                    f"(or {', '.join(s for s in allowed if s not in ('.png', '.pdf', '.svg'))}); "
+                    f"got {path.name!r}"
+                )
         if kind == "extxyz" and suffix not in (".extxyz", ".xyz"):
             raise InputError(f"{option} writes extended XYZ: give a file name ending in .extxyz (got {path.name!r})")
         key = path.resolve()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -16,18 +15,21 @@ from .common import OVERWRITE_HELP, check_outputs, one_of, print_json, save_data
 @app.command("fit-qens")
 def fit_qens_cmd(
     measured: Path = typer.Argument(..., help="Measured S(Q,E): Mantid NeXus (.nxs/.h5) or text columns Q E S dS."),
-    resolution: Path = typer.Option(..., "--resolution", help="Resolution file (vanadium or low-T run), same formats; per Q group or one spectrum."),
+    resolution: Path = typer.Option(
+        ..., "--resolution", help="Resolution file (vanadium or low-T run), same formats; per Q group or one spectrum."
+    ),
     n_lorentzians: int = typer.Option(1, "--n-lorentzians", help="Quasi-elastic Lorentzians (1 or 2)."),
-    emin: Optional[float] = typer.Option(None, "--emin", help="Lowest energy transfer to fit, meV."),
-    emax: Optional[float] = typer.Option(None, "--emax", help="Highest energy transfer to fit, meV."),
+    emin: float | None = typer.Option(None, "--emin", help="Lowest energy transfer to fit, meV."),
+    emax: float | None = typer.Option(None, "--emax", help="Highest energy transfer to fit, meV."),
     background: str = typer.Option("flat", "--background", help="Background: none, flat or linear."),
     fit_center: bool = typer.Option(False, "--fit-center", help="Fit a common shift of the elastic line."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the fit results to this netCDF file."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the fit results to this netCDF file."),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary on stdout."),
 ) -> None:
     """Γ(Q) (meV, half width) and EISF per Q of a measured spectrum, then Fick / Chudley–Elliott /
-    Singwi–Sjölander / Hall–Ross fits of Γ(Q) with D in cm²/s."""
+    Singwi–Sjölander / Hall–Ross fits of Γ(Q) with D in cm²/s.
+    """
     from ..analysis.qens import fit_qens_dataset, linewidth_summary
     from ..neutron.measured import load_resolution, load_spectrum
 
@@ -51,19 +53,23 @@ def fit_qens_cmd(
         e = ds.energy.values
         if (emin is not None and emin >= e.max()) or (emax is not None and emax <= e.min()):
             raise InputError(f"--emin/--emax select no energies: the spectrum covers {e.min():.4g} … {e.max():.4g} meV")
-    fits = fit_qens_dataset(ds, "S", res, n_lorentzians=n_lorentzians, background=background,
-                            fit_center=fit_center, energy_range=erange)
+    fits = fit_qens_dataset(
+        ds, "S", res, n_lorentzians=n_lorentzians, background=background, fit_center=fit_center, energy_range=erange
+    )
     widths = linewidth_summary(fits, n_lorentzians)
     failed = "; ".join(f"Q = {k} 1/Å: {v['failure']}" for k, v in widths["q"].items() if not v["fit_ok"])
     if not any(v["fit_ok"] for v in widths["q"].values()):
-        raise InputError(f"no Q gave a line width inside the fitted energy range ({failed}); check --emin/--emax "
-                         "and the resolution file")
+        raise InputError(
+            f"no Q gave a line width inside the fitted energy range ({failed}); check --emin/--emax "
+            "and the resolution file"
+        )
     if out:
         fits.attrs["gamma_models"] = widths["models"]
         fits.attrs["source"] = str(measured)
         save_dataset(fits, out)
     summary = {
-        "measured": str(measured), "resolution": str(resolution),
+        "measured": str(measured),
+        "resolution": str(resolution),
         **widths,
     }
     if failed:
@@ -78,8 +84,10 @@ def fit_qens_cmd(
         if not v["fit_ok"]:
             typer.echo(f"  Q = {k:>5} 1/Å: fit failed ({v['failure']})")
             continue
-        typer.echo(f"  Q = {k:>5} 1/Å: Γ = {v['gamma']:.4g} ± {v['gamma_err']:.2g} meV, EISF = {v['eisf']:.3f}, "
-                   f"χ²_red = {v['chi2_red']:.3g}")
+        typer.echo(
+            f"  Q = {k:>5} 1/Å: Γ = {v['gamma']:.4g} ± {v['gamma_err']:.2g} meV, EISF = {v['eisf']:.3f}, "
+            f"χ²_red = {v['chi2_red']:.3g}"
+        )
     for name, r in summary["models"].items():
         if name == "best_by_aic" or not isinstance(r, dict) or r.get("D") is None:
             continue

@@ -16,8 +16,10 @@ def potentials_cmd(
     """List the registered potentials: name, engine, version and where the parameters come from."""
     from ..potentials import DEFAULT_POTENTIAL, list_potentials
 
-    rows = [dict(s.identity(), available=s.available(), default=s.name == DEFAULT_POTENTIAL,
-                 description=s.description) for s in list_potentials(include_unavailable=all_)]
+    rows = [
+        dict(s.identity(), available=s.available(), default=s.name == DEFAULT_POTENTIAL, description=s.description)
+        for s in list_potentials(include_unavailable=all_)
+    ]
     if as_json:
         print_json(rows)
         return

@@ -10,9 +10,15 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 @contextmanager
 def md_progress(label: str):
     """Yield a callback(step, total, temperature) that drives a progress bar on stderr."""
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
-                  TextColumn("T={task.fields[temp]:.0f} K"), TimeElapsedColumn(), TimeRemainingColumn(),
-                  transient=False) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} steps"),
+        TextColumn("T={task.fields[temp]:.0f} K"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        transient=False,
+    ) as bar:
         task = bar.add_task(label, total=None, temp=0.0)
 
         def update(step: int, total: int, temperature: float) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -15,29 +14,49 @@ from .common import at_least, atomic_write, check_outputs, positive
 def train_potential_cmd(
     name: str = typer.Option(..., "--name", help="Name of the new potential (files <name>-v<version>.*)."),
     out: Path = typer.Option(Path("potential"), "--out", "-o", help="Output folder."),
-    data: Optional[List[Path]] = typer.Option(None, "--data", help="Your labelled configurations (extxyz with "
-                                              "energy+forces, vasprun.xml, OUTCAR …); repeat for several files. "
-                                              "Without it the teacher samples the material."),
+    data: list[Path] | None = typer.Option(
+        None,
+        "--data",
+        help="Your labelled configurations (extxyz with "
+        "energy+forces, vasprun.xml, OUTCAR …); repeat for several files. "
+        "Without it the teacher samples the material.",
+    ),
     material: str = typer.Option("Li6PS5Cl", "--material", help="Material the teacher samples (library name or file)."),
     teacher: str = typer.Option("chgnet", "--teacher", help="Registered ASE potential that labels the samples."),
-    temperatures: str = typer.Option("300,600,900,1200", "--temperatures", help="Teacher MD temperatures, K (comma list)."),
+    temperatures: str = typer.Option(
+        "300,600,900,1200", "--temperatures", help="Teacher MD temperatures, K (comma list)."
+    ),
     md_steps: int = typer.Option(2000, "--md-steps", help="Teacher MD steps per temperature (2 fs)."),
     label_every: int = typer.Option(20, "--label-every", help="Keep a labelled snapshot every this many MD steps."),
     strained: int = typer.Option(40, "--strained", help="Extra strained (±4 %) and rattled single points."),
-    contacts: int = typer.Option(0, "--close-contacts", help="Extra single points with one mobile ion pushed "
-                                 "towards a neighbour (samples the repulsive wall; helps stability at high T)."),
+    contacts: int = typer.Option(
+        0,
+        "--close-contacts",
+        help="Extra single points with one mobile ion pushed "
+        "towards a neighbour (samples the repulsive wall; helps stability at high T).",
+    ),
     mobile: str = typer.Option("Li", "--mobile", help="Mobile species for --close-contacts."),
-    families: str = typer.Option("linear-6,quadratic-4,quadratic-4+pair", "--families",
-                                 help="Candidate SNAP families to compare: linear-N or quadratic-N (2J = N), with "
-                                      "suffixes +pair (fitted pair table; +pair6 for a 6 Å range), +r<radius>, +chem "
-                                      "(explicit multi-element). The shipped potential is quadratic-4+pair."),
+    families: str = typer.Option(
+        "linear-6,quadratic-4,quadratic-4+pair",
+        "--families",
+        help="Candidate SNAP families to compare: linear-N or quadratic-N (2J = N), with "
+        "suffixes +pair (fitted pair table; +pair6 for a 6 Å range), +r<radius>, +chem "
+        "(explicit multi-element). The shipped potential is quadratic-4+pair.",
+    ),
     zbl: bool = typer.Option(True, "--zbl/--no-zbl", help="Add a fixed ZBL core repulsion (1.2–1.6 Å) baseline."),
-    radius: Optional[float] = typer.Option(None, "--radius", help="SNAP element radius in Å (cutoff = 2 × radius; default 2.5)."),
+    radius: float | None = typer.Option(
+        None, "--radius", help="SNAP element radius in Å (cutoff = 2 × radius; default 2.5)."
+    ),
     version: str = typer.Option("1", "--version", help="Version written into the file names and metadata."),
     seed: int = typer.Option(0, "--seed", help="Random seed (sampling and train/test split)."),
-    save_data: Optional[Path] = typer.Option(None, "--save-data", help="Also write the labelled samples to this extxyz."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing potential of this name and "
-                                   "version in --out, and an existing --save-data file."),
+    save_data: Path | None = typer.Option(
+        None, "--save-data", help="Also write the labelled samples to this extxyz."
+    ),
+    overwrite: bool = typer.Option(
+        False,
+        "--overwrite",
+        help="Replace an existing potential of this name and version in --out, and an existing --save-data file.",
+    ),
 ) -> None:
     """Fit a SNAP potential for LAMMPS, compare candidate families on held-out data, write it with metadata.
 
@@ -52,31 +71,40 @@ def train_potential_cmd(
         raise InputError(f"--name becomes part of file names: no path separators or leading dot, got {name!r}")
     if any(c in version for c in "/\\") or not version.strip():
         raise InputError(f"--version becomes part of file names: no path separators, got {version!r}")
-    for value, opt, least in ((md_steps, "--md-steps", 1), (label_every, "--label-every", 1),
-                              (strained, "--strained", 0), (contacts, "--close-contacts", 0)):
+    for value, opt, least in (
+        (md_steps, "--md-steps", 1),
+        (label_every, "--label-every", 1),
+        (strained, "--strained", 0),
+        (contacts, "--close-contacts", 0),
+    ):
         at_least(value, least, opt)
     positive(radius, "--radius")
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file; give a folder for the potential")
     stem = f"{name}-v{version}"
-    made = [out / f"{name}.lammps.json"] + [out / f"{stem}.{ext}" for ext in ("snapcoeff", "snapparam", "pairtable",
-                                                                          "training.json")]
+    made = [out / f"{name}.lammps.json"] + [
+        out / f"{stem}.{ext}" for ext in ("snapcoeff", "snapparam", "pairtable", "training.json")
+    ]
     for p in data or []:
         if any(p.exists() and q.exists() and p.resolve() == q.resolve() for q in made):
             raise InputError(f"--data {p} would be overwritten by the new potential; move it or change --name")
     if not overwrite and any(p.exists() for p in made):
-        raise InputError(f"{out} already holds a potential {name!r} version {version}; give --overwrite to "
-                         "replace it, or another --name/--version")
+        raise InputError(
+            f"{out} already holds a potential {name!r} version {version}; give --overwrite to "
+            "replace it, or another --name/--version"
+        )
     check_outputs([("--save-data", save_data, "extxyz")], list(data or []), overwrite)
     teacher_info = {}
     if data:
         from ..potentials.training.sampling import read_labelled
+
         frames = read_labelled(data)
         teacher_info = {"name": "user data", "files": [str(p) for p in data]}
     else:
         from ..materials import build_material
         from ..potentials import get_potential
         from ..potentials.training.sampling import close_contacts, strained_rattled, teacher_md
+
         try:
             temps = [float(t) for t in temperatures.split(",") if t.strip()]
         except ValueError:
@@ -98,10 +126,24 @@ def train_potential_cmd(
     if save_data:
         atomic_write(save_data, lambda tmp: ase.io.write(tmp, frames, format="extxyz"))
     fams = [f.strip() for f in families.split(",") if f.strip()]
-    rec = train_snap(frames, out, name, version=version, families=fams, zbl=(1.2, 1.6) if zbl else None,
-                     radius=radius, seed=seed, teacher=teacher_info, log=typer.echo)
+    rec = train_snap(
+        frames,
+        out,
+        name,
+        version=version,
+        families=fams,
+        zbl=(1.2, 1.6) if zbl else None,
+        radius=radius,
+        seed=seed,
+        teacher=teacher_info,
+        log=typer.echo,
+    )
     m = rec["metrics"]["test"]
-    typer.echo(f"chose {rec['family']} ({rec['chosen_because']}): held-out force RMSE "
-               f"{m['force_rmse_eV_per_A']:.4f} eV/Å, energy RMSE {m['energy_rmse_meV_per_atom']:.2f} meV/atom")
-    typer.echo(f"wrote {rec['potential_json']}  (run MD with it: superionic md … --engine lammps "
-               f"--potential {rec['potential_json']})")
+    typer.echo(
+        f"chose {rec['family']} ({rec['chosen_because']}): held-out force RMSE "
+        f"{m['force_rmse_eV_per_A']:.4f} eV/Å, energy RMSE {m['energy_rmse_meV_per_atom']:.2f} meV/atom"
+    )
+    typer.echo(
+        f"wrote {rec['potential_json']}  (run MD with it: superionic md … --engine lammps "
+        f"--potential {rec['potential_json']})"
+    )

@@ -20,7 +20,8 @@ AGI_CELL = (5.07, 5.07, 5.07, 90, 90, 90)
 
 
 def alpha_agi(supercell=(1, 1, 1), disorder: str = "approximant", seed: int = 0) -> Atoms:
-    atoms = build_from_sites(AGI_SITES, 229, AGI_CELL, supercell=supercell, mode=disorder, seed=seed,
-                             exclusion=2.5, mobile=("Ag",))
+    atoms = build_from_sites(
+        AGI_SITES, 229, AGI_CELL, supercell=supercell, mode=disorder, seed=seed, exclusion=2.5, mobile=("Ag",)
+    )
     atoms.info["material"] = "alpha-AgI"
     return atoms

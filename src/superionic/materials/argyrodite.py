@@ -32,8 +32,7 @@ from .disorder import select_sites
 A_LI6PS5CL = 9.859  # Å, room-temperature lattice parameter
 
 
-def li6ps5cl_full_sites(a: float = A_LI6PS5CL, x_s: float = 0.62, x_li: float = 0.31,
-                        z_li: float = 0.025) -> Atoms:
+def li6ps5cl_full_sites(a: float = A_LI6PS5CL, x_s: float = 0.62, x_li: float = 0.31, z_li: float = 0.025) -> Atoms:
     """All crystallographic sites, 48h fully occupied (Li48, unphysical; input for the approximant)."""
     atoms = crystal(
         ["P", "S", "S", "Cl", "Li"],
@@ -59,13 +58,20 @@ def li_doublets(atoms: Atoms) -> list[tuple[int, int]]:
     return sorted(pairs)
 
 
-def li6ps5cl(supercell=(1, 1, 1), exchange: float = 0.0, li: str = "ordered", x: float = 0.0, seed: int = 0,
-             a: float = A_LI6PS5CL) -> Atoms:
+def li6ps5cl(
+    supercell=(1, 1, 1),
+    exchange: float = 0.0,
+    li: str = "ordered",
+    x: float = 0.0,
+    seed: int = 0,
+    a: float = A_LI6PS5CL,
+) -> Atoms:
     """Li6−xPS5−xCl1+x in a supercell with S/Cl exchange and Li arrangement (see module docstring)."""
     exchange, x = float(exchange), float(x)
     if not 0.0 <= exchange <= 1.0:
-        raise InputError(f"S/Cl site-exchange fraction must lie in [0, 1] (fraction of 4c sites holding Cl), "
-                         f"got {exchange}")
+        raise InputError(
+            f"S/Cl site-exchange fraction must lie in [0, 1] (fraction of 4c sites holding Cl), got {exchange}"
+        )
     if not 0.0 <= x < 1.0:
         raise InputError(f"Cl excess x of Li6-xPS5-xCl1+x must lie in [0, 1), got {x}")
     if li not in ("ordered", "random"):
@@ -79,8 +85,9 @@ def li6ps5cl(supercell=(1, 1, 1), exchange: float = 0.0, li: str = "ordered", x:
     n_fu = len(s4c)
     n_x = int(round(x * n_fu))
     if x > 0 and n_x == 0:
-        raise InputError(f"x = {x} is below one substitution in this supercell ({n_fu} formula units): use a "
-                         "larger supercell")
+        raise InputError(
+            f"x = {x} is below one substitution in this supercell ({n_fu} formula units): use a larger supercell"
+        )
     # Cl excess: n_x free S on 4c become Cl
     extra = select_sites(full, s4c, n_x, mode=mode, rng=rng)
     sym[extra] = "Cl"
@@ -88,8 +95,9 @@ def li6ps5cl(supercell=(1, 1, 1), exchange: float = 0.0, li: str = "ordered", x:
     # site exchange among the remaining 4c S and the 4a Cl
     n_ex = int(round(exchange * len(rest4c)))
     if exchange > 0 and n_ex == 0:
-        raise InputError(f"exchange = {exchange} is below one swap in this supercell ({len(rest4c)} 4c S): use a "
-                         "larger supercell")
+        raise InputError(
+            f"exchange = {exchange} is below one swap in this supercell ({len(rest4c)} 4c S): use a larger supercell"
+        )
     cl_on_4c = select_sites(full, rest4c, n_ex, mode=mode, rng=rng)
     s_on_4a = select_sites(full, cl4a, n_ex, placed=cl_on_4c, mode=mode, rng=rng)
     sym[cl_on_4c], sym[s_on_4a] = "Cl", "S"
@@ -107,9 +115,17 @@ def li6ps5cl(supercell=(1, 1, 1), exchange: float = 0.0, li: str = "ordered", x:
     full.set_chemical_symbols(list(sym))
     atoms = full[keep]
     n_cl = int(np.sum(np.array(atoms.get_chemical_symbols()) == "Cl"))
-    atoms.info.update(material="Li6PS5Cl", exchange=n_ex / max(len(rest4c), 1), li_arrangement=li,
-                      x=n_x / n_fu, seed=seed, requested_exchange=exchange, requested_x=x,
-                      formula_units=n_fu, n_cl=n_cl)
+    atoms.info.update(
+        material="Li6PS5Cl",
+        exchange=n_ex / max(len(rest4c), 1),
+        li_arrangement=li,
+        x=n_x / n_fu,
+        seed=seed,
+        requested_exchange=exchange,
+        requested_x=x,
+        formula_units=n_fu,
+        n_cl=n_cl,
+    )
     return atoms
 
 

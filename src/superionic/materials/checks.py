@@ -10,8 +10,8 @@
 
 from __future__ import annotations
 
-from math import gcd
 from functools import reduce
+from math import gcd
 
 import numpy as np
 from ase import Atoms
@@ -20,9 +20,41 @@ from ase.data import atomic_numbers, covalent_radii
 from ..errors import InputError
 
 FORMAL_CHARGES: dict[str, int] = {
-    "Li": 1, "Na": 1, "K": 1, "Ag": 1, "Cu": 1, "Mg": 2, "Ca": 2, "Zn": 2, "Al": 3, "Ga": 3, "Y": 3, "La": 3,
-    "In": 3, "Sc": 3, "Zr": 4, "Ge": 4, "Si": 4, "Sn": 4, "Ti": 4, "Hf": 4, "Ta": 5, "Nb": 5, "P": 5, "Sb": 5,
-    "As": 5, "B": 3, "O": -2, "S": -2, "Se": -2, "Te": -2, "F": -1, "Cl": -1, "Br": -1, "I": -1, "N": -3,
+    "Li": 1,
+    "Na": 1,
+    "K": 1,
+    "Ag": 1,
+    "Cu": 1,
+    "Mg": 2,
+    "Ca": 2,
+    "Zn": 2,
+    "Al": 3,
+    "Ga": 3,
+    "Y": 3,
+    "La": 3,
+    "In": 3,
+    "Sc": 3,
+    "Zr": 4,
+    "Ge": 4,
+    "Si": 4,
+    "Sn": 4,
+    "Ti": 4,
+    "Hf": 4,
+    "Ta": 5,
+    "Nb": 5,
+    "P": 5,
+    "Sb": 5,
+    "As": 5,
+    "B": 3,
+    "O": -2,
+    "S": -2,
+    "Se": -2,
+    "Te": -2,
+    "F": -1,
+    "Cl": -1,
+    "Br": -1,
+    "I": -1,
+    "N": -3,
 }
 BOUND_FACTOR = 0.7
 
@@ -64,8 +96,9 @@ def pair_bound(a: str, b: str, bounds: dict | None = None) -> float:
     return BOUND_FACTOR * (covalent_radii[atomic_numbers[a]] + covalent_radii[atomic_numbers[b]])
 
 
-def host_spacegroup(atoms: Atoms, mobile=("Li",), merge: list[tuple[str, ...]] | None = None,
-                    symprec: float = 1e-2) -> tuple[int, str]:
+def host_spacegroup(
+    atoms: Atoms, mobile=("Li",), merge: list[tuple[str, ...]] | None = None, symprec: float = 1e-2
+) -> tuple[int, str]:
     """(number, symbol) of the space group of the non-mobile atoms, species in each `merge` group unified."""
     import spglib
 
@@ -83,9 +116,17 @@ def host_spacegroup(atoms: Atoms, mobile=("Li",), merge: list[tuple[str, ...]] |
     return int(ds.number), str(ds.international)
 
 
-def check_structure(atoms: Atoms, *, formula: dict[str, float] | str | None = None, spacegroup: int | None = None,
-                    mobile=("Li",), merge: list[tuple[str, ...]] | None = None, bounds: dict | None = None,
-                    charges: dict[str, int] | None = None, neutral: bool = True) -> dict:
+def check_structure(
+    atoms: Atoms,
+    *,
+    formula: dict[str, float] | str | None = None,
+    spacegroup: int | None = None,
+    mobile=("Li",),
+    merge: list[tuple[str, ...]] | None = None,
+    bounds: dict | None = None,
+    charges: dict[str, int] | None = None,
+    neutral: bool = True,
+) -> dict:
     """Run the sanity checks; raise InputError naming the first failure, else return a report dict."""
     report: dict = {"formula": atoms.get_chemical_formula(), "n_atoms": len(atoms)}
     if formula is not None:
@@ -96,8 +137,10 @@ def check_structure(atoms: Atoms, *, formula: dict[str, float] | str | None = No
     q = formal_charge(atoms, charges)
     report["formal_charge"] = q
     if neutral and q != 0:
-        raise InputError(f"structure {atoms.get_chemical_formula()} carries formal charge {q:+d}: adjust the "
-                         "composition (vacancies / substitution with compensation)")
+        raise InputError(
+            f"structure {atoms.get_chemical_formula()} carries formal charge {q:+d}: adjust the "
+            "composition (vacancies / substitution with compensation)"
+        )
     dmin = pair_min_distances(atoms)
     for (a, b), d in dmin.items():
         lim = pair_bound(a, b, bounds)

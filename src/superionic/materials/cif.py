@@ -16,8 +16,9 @@ from ..errors import InputError
 from .disorder import MODES, resolve_occupancies
 
 
-def read_structure(path: str | Path, supercell=(1, 1, 1), disorder: str | None = None, seed: int = 0,
-                   exclusion: float | None = None) -> Atoms:
+def read_structure(
+    path: str | Path, supercell=(1, 1, 1), disorder: str | None = None, seed: int = 0, exclusion: float | None = None
+) -> Atoms:
     """Read a structure file; resolve partial occupancies in the supercell by `disorder` (or refuse)."""
     import ase.io
 
@@ -36,19 +37,24 @@ def read_structure(path: str | Path, supercell=(1, 1, 1), disorder: str | None =
         return _clean(atoms)
     if disorder is None:
         bad = {k: v for k, v in occ.items() if len(v) > 1 or any(float(f) < 1 - 1e-6 for f in v.values())}
-        raise InputError(f"{path.name} has partially occupied sites {_fmt(bad)}: choose how to order them with "
-                         f"disorder='approximant' (deterministic, farthest-point) or disorder='random' (seeded); "
-                         f"CLI: MATERIAL:disorder=approximant")
+        raise InputError(
+            f"{path.name} has partially occupied sites {_fmt(bad)}: choose how to order them with "
+            f"disorder='approximant' (deterministic, farthest-point) or disorder='random' (seeded); "
+            f"CLI: MATERIAL:disorder=approximant"
+        )
     if disorder not in MODES:
         raise InputError(f"unknown disorder mode {disorder!r}; choose one of {', '.join(MODES)}")
     if "spacegroup_kinds" not in atoms.arrays:
-        raise InputError(f"{path.name}: ASE returned no site labels for the partial occupancies; "
-                         "convert the file to a standard CIF with symmetry operations")
+        raise InputError(
+            f"{path.name}: ASE returned no site labels for the partial occupancies; "
+            "convert the file to a standard CIF with symmetry operations"
+        )
     atoms.arrays["site_kind"] = np.array([str(t) for t in atoms.arrays.pop("spacegroup_kinds")])
     atoms = atoms.repeat(tuple(supercell))
     occupancy = {str(k): {s: float(f) for s, f in v.items()} for k, v in occ.items()}
-    out = resolve_occupancies(atoms, atoms.arrays["site_kind"], occupancy, mode=disorder, seed=seed,
-                              exclusion=exclusion)
+    out = resolve_occupancies(
+        atoms, atoms.arrays["site_kind"], occupancy, mode=disorder, seed=seed, exclusion=exclusion
+    )
     out.info["source_file"] = str(path)
     return _clean(out)
 

@@ -25,8 +25,18 @@ def _indices(atoms: Atoms, species: str, sites: np.ndarray | None) -> np.ndarray
     return idx
 
 
-def substitute(atoms: Atoms, old: str, new: str, n: int, *, sites=None, compensate: str | None = "Li",
-               mode: str = "approximant", seed: int = 0, charges: dict[str, int] | None = None) -> Atoms:
+def substitute(
+    atoms: Atoms,
+    old: str,
+    new: str,
+    n: int,
+    *,
+    sites=None,
+    compensate: str | None = "Li",
+    mode: str = "approximant",
+    seed: int = 0,
+    charges: dict[str, int] | None = None,
+) -> Atoms:
     """Replace n `old` atoms by `new`; remove `compensate` ions to restore neutrality (None: no compensation).
 
     Δq = n (q_new − q_old) must be a multiple of q_compensate; Δq > 0 removes Δq/q_c compensating ions.
@@ -45,15 +55,18 @@ def substitute(atoms: Atoms, old: str, new: str, n: int, *, sites=None, compensa
     if compensate is not None and dq != 0:
         qc = table[compensate]
         if dq % qc or dq * qc < 0:
-            raise InputError(f"a charge change of {dq:+d} cannot be compensated by removing {compensate} "
-                             f"(charge {qc:+d}); choose another compensating species")
+            raise InputError(
+                f"a charge change of {dq:+d} cannot be compensated by removing {compensate} "
+                f"(charge {qc:+d}); choose another compensating species"
+            )
         out = remove(out, compensate, dq // qc, mode=mode, seed=seed + 1, placed=chosen)
     out.info.setdefault("defects", []).append({"substitute": f"{old}->{new}", "n": n, "compensate": compensate})
     return out
 
 
-def remove(atoms: Atoms, species: str, n: int, *, sites=None, mode: str = "approximant", seed: int = 0,
-           placed=()) -> Atoms:
+def remove(
+    atoms: Atoms, species: str, n: int, *, sites=None, mode: str = "approximant", seed: int = 0, placed=()
+) -> Atoms:
     """Remove n atoms of `species` (vacancies), spread by the `mode` rule; no charge compensation."""
     cand = _indices(atoms, species, sites)
     if not 0 <= n <= len(cand):
@@ -65,18 +78,29 @@ def remove(atoms: Atoms, species: str, n: int, *, sites=None, mode: str = "appro
     return out
 
 
-def vacancies(atoms: Atoms, species: str, n: int, *, compensate: str | None = None, mode: str = "approximant",
-              seed: int = 0, charges: dict[str, int] | None = None) -> Atoms:
-    """n vacancies of `species`; with `compensate`, also remove counter-ions so the cell stays neutral
-    (e.g. a Li⁺ + Cl⁻ Schottky pair: vacancies(atoms, 'Li', 1, compensate='Cl'))."""
+def vacancies(
+    atoms: Atoms,
+    species: str,
+    n: int,
+    *,
+    compensate: str | None = None,
+    mode: str = "approximant",
+    seed: int = 0,
+    charges: dict[str, int] | None = None,
+) -> Atoms:
+    """N vacancies of `species`; with `compensate`, also remove counter-ions so the cell stays neutral
+    (e.g. a Li⁺ + Cl⁻ Schottky pair: vacancies(atoms, 'Li', 1, compensate='Cl')).
+    """
     table = dict(FORMAL_CHARGES, **(charges or {}))
     out = remove(atoms, species, n, mode=mode, seed=seed)
     dq = -n * table[species]
     if compensate is not None and dq:
         qc = table[compensate]
         if dq % qc or dq * qc < 0:
-            raise InputError(f"removing {n} {species} changes the charge by {dq:+d}; removing {compensate} "
-                             f"(charge {qc:+d}) cannot restore neutrality")
+            raise InputError(
+                f"removing {n} {species} changes the charge by {dq:+d}; removing {compensate} "
+                f"(charge {qc:+d}) cannot restore neutrality"
+            )
         out = remove(out, compensate, dq // qc, mode=mode, seed=seed + 1)
     out.info.setdefault("defects", []).append({"vacancy": species, "n": n, "compensate": compensate})
     return out

@@ -26,7 +26,7 @@ way: the minority species is placed first by the rule, the rest of the kind take
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from ase import Atoms
@@ -40,12 +40,21 @@ def _dist_matrix(atoms: Atoms, idx: np.ndarray, others: np.ndarray) -> np.ndarra
     if len(others) == 0:
         return np.full((len(idx), 0), np.inf)
     from ase.geometry import get_distances
+
     return get_distances(atoms.positions[idx], atoms.positions[others], cell=atoms.cell, pbc=atoms.pbc)[1]
 
 
-def select_sites(atoms: Atoms, candidates: Sequence[int], n: int, *, placed: Sequence[int] = (),
-                 mode: str = "approximant", rng: np.random.Generator | None = None,
-                 exclusion: float = 0.0, tries: int = 200) -> np.ndarray:
+def select_sites(
+    atoms: Atoms,
+    candidates: Sequence[int],
+    n: int,
+    *,
+    placed: Sequence[int] = (),
+    mode: str = "approximant",
+    rng: np.random.Generator | None = None,
+    exclusion: float = 0.0,
+    tries: int = 200,
+) -> np.ndarray:
     """Choose n of `candidates` (atom indices) by `mode`, keeping away from `placed` atoms (see module doc)."""
     cand = np.asarray(candidates, dtype=int)
     if not 0 <= n <= len(cand):
@@ -62,8 +71,10 @@ def select_sites(atoms: Atoms, candidates: Sequence[int], n: int, *, placed: Seq
             score = np.where(free, dmin, -np.inf)
             k = int(np.argmax(score))  # inf (nothing placed yet) beats finite; ties → lowest index
             if score[k] < exclusion:
-                raise InputError(f"cannot place {n} atoms on {len(cand)} sites at least {exclusion} Å apart "
-                                 "(farthest-point rule): use a larger supercell or a smaller exclusion")
+                raise InputError(
+                    f"cannot place {n} atoms on {len(cand)} sites at least {exclusion} Å apart "
+                    "(farthest-point rule): use a larger supercell or a smaller exclusion"
+                )
             chosen.append(k)
             free[k] = False
             dmin = np.minimum(dmin, full[:, k])
@@ -72,7 +83,9 @@ def select_sites(atoms: Atoms, candidates: Sequence[int], n: int, *, placed: Seq
         if rng is None:
             raise InputError("random site selection needs a seed")
         full = _dist_matrix(atoms, cand, cand)
-        base_ok = (_dist_matrix(atoms, cand, placed).min(axis=1) >= exclusion) if len(placed) else np.ones(len(cand), bool)
+        base_ok = (
+            (_dist_matrix(atoms, cand, placed).min(axis=1) >= exclusion) if len(placed) else np.ones(len(cand), bool)
+        )
         for _ in range(tries):
             ok = base_ok.copy()
             chosen = []
@@ -82,8 +95,10 @@ def select_sites(atoms: Atoms, candidates: Sequence[int], n: int, *, placed: Seq
                     ok &= full[:, k] >= exclusion
                     if len(chosen) == n:
                         return cand[np.sort(np.array(chosen))]
-        raise InputError(f"could not place {n} atoms on {len(cand)} sites at least {exclusion} Å apart "
-                         f"in {tries} random attempts: use a larger supercell or mode='approximant'")
+        raise InputError(
+            f"could not place {n} atoms on {len(cand)} sites at least {exclusion} Å apart "
+            f"in {tries} random attempts: use a larger supercell or mode='approximant'"
+        )
     raise InputError(f"unknown disorder mode {mode!r}; choose one of {', '.join(MODES)}")
 
 
@@ -100,9 +115,18 @@ def _counts(fracs: dict[str, float], n: int) -> dict[str, int]:
     return counts
 
 
-def resolve_occupancies(atoms: Atoms, site_kind: Sequence, occupancy: dict, *, mode: str = "approximant",
-                        seed: int = 0, exclusion: float | None = None, mobile: Sequence[str] = ("Li", "Na", "Ag", "Cu"),
-                        fix_charge: bool = True, charges: dict[str, int] | None = None) -> Atoms:
+def resolve_occupancies(
+    atoms: Atoms,
+    site_kind: Sequence,
+    occupancy: dict,
+    *,
+    mode: str = "approximant",
+    seed: int = 0,
+    exclusion: float | None = None,
+    mobile: Sequence[str] = ("Li", "Na", "Ag", "Cu"),
+    fix_charge: bool = True,
+    charges: dict[str, int] | None = None,
+) -> Atoms:
     """One ordered configuration of a structure whose sites carry fractional occupancies (module doc)."""
     from .checks import FORMAL_CHARGES, pair_bound
 

@@ -32,7 +32,6 @@ LLZO_CELL = (12.9827, 12.9827, 12.9827, 90, 90, 90)
 
 def li7la3zr2o12(supercell=(1, 1, 1), disorder: str = "approximant", seed: int = 0) -> Atoms:
     """Cubic Li7La3Zr2O12, Li ordered by the `disorder` rule (Li–Li ≥ 2.0 Å)."""
-    atoms = build_from_sites(LLZO_SITES, 230, LLZO_CELL, supercell=supercell, mode=disorder, seed=seed,
-                             exclusion=2.0)
+    atoms = build_from_sites(LLZO_SITES, 230, LLZO_CELL, supercell=supercell, mode=disorder, seed=seed, exclusion=2.0)
     atoms.info["material"] = "Li7La3Zr2O12 (cubic)"
     return atoms

@@ -8,9 +8,10 @@ repetition with at least 200 atoms) or ``"12A"`` (every perpendicular cell width
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from ase import Atoms
@@ -31,29 +32,81 @@ class Material:
     builder: Callable[..., Atoms]
     source: str
     formula: str
-    spacegroup: int                       # of the host framework
+    spacegroup: int  # of the host framework
     mobile: tuple[str, ...] = ("Li",)
     merge: tuple[tuple[str, ...], ...] = ()  # species sharing host sites (merged for the symmetry check)
     params: dict[str, str] = field(default_factory=dict)  # parameter → help
 
 
-LIBRARY: dict[str, Material] = {m.name: m for m in [
-    Material("Li6PS5Cl", li6ps5cl, "Deiseroth et al., Angew. Chem. Int. Ed. 47, 755 (2008); SCIENCE.md §6",
-             "Li6PS5Cl", 216, ("Li",), (("S", "Cl"),),
-             {"exchange": "S/Cl site-exchange fraction in [0, 1]", "li": "Li arrangement: ordered | random",
-              "x": "Cl excess of Li6-xPS5-xCl1+x", "seed": "random seed"}),
-    Material("Li10GeP2S12", li10gep2s12, "Kamaya et al., Nat. Mater. 10, 682 (2011)", "Li10GeP2S12", 137,
-             ("Li",), (("Ge", "P"),), {"disorder": "approximant | random", "seed": "random seed"}),
-    Material("Li3PS4", beta_li3ps4, "Homma et al., Solid State Ionics 182, 53 (2011) (β phase, Pnma)",
-             "Li3PS4", 62, ("Li",), (), {}),
-    Material("Li7La3Zr2O12", li7la3zr2o12, "Awaka et al., Chem. Lett. 40, 60 (2011) (cubic, Ia-3d)",
-             "Li7La3Zr2O12", 230, ("Li",), (), {"disorder": "approximant", "seed": "random seed"}),
-    Material("AgI", alpha_agi, "Strock, Z. Phys. Chem. B 25, 441 (1934); Cava et al., SSC 24, 411 (1977)",
-             "AgI", 229, ("Ag",), (), {"disorder": "approximant | random", "seed": "random seed"}),
-]}
-ALIASES = {"beta-Li3PS4": "Li3PS4", "β-Li3PS4": "Li3PS4", "LGPS": "Li10GeP2S12", "LLZO": "Li7La3Zr2O12",
-           "alpha-AgI": "AgI", "a-AgI": "AgI",
-           "argyrodite": "Li6PS5Cl"}
+LIBRARY: dict[str, Material] = {
+    m.name: m
+    for m in [
+        Material(
+            "Li6PS5Cl",
+            li6ps5cl,
+            "Deiseroth et al., Angew. Chem. Int. Ed. 47, 755 (2008); SCIENCE.md §6",
+            "Li6PS5Cl",
+            216,
+            ("Li",),
+            (("S", "Cl"),),
+            {
+                "exchange": "S/Cl site-exchange fraction in [0, 1]",
+                "li": "Li arrangement: ordered | random",
+                "x": "Cl excess of Li6-xPS5-xCl1+x",
+                "seed": "random seed",
+            },
+        ),
+        Material(
+            "Li10GeP2S12",
+            li10gep2s12,
+            "Kamaya et al., Nat. Mater. 10, 682 (2011)",
+            "Li10GeP2S12",
+            137,
+            ("Li",),
+            (("Ge", "P"),),
+            {"disorder": "approximant | random", "seed": "random seed"},
+        ),
+        Material(
+            "Li3PS4",
+            beta_li3ps4,
+            "Homma et al., Solid State Ionics 182, 53 (2011) (β phase, Pnma)",
+            "Li3PS4",
+            62,
+            ("Li",),
+            (),
+            {},
+        ),
+        Material(
+            "Li7La3Zr2O12",
+            li7la3zr2o12,
+            "Awaka et al., Chem. Lett. 40, 60 (2011) (cubic, Ia-3d)",
+            "Li7La3Zr2O12",
+            230,
+            ("Li",),
+            (),
+            {"disorder": "approximant", "seed": "random seed"},
+        ),
+        Material(
+            "AgI",
+            alpha_agi,
+            "Strock, Z. Phys. Chem. B 25, 441 (1934); Cava et al., SSC 24, 411 (1977)",
+            "AgI",
+            229,
+            ("Ag",),
+            (),
+            {"disorder": "approximant | random", "seed": "random seed"},
+        ),
+    ]
+}
+ALIASES = {
+    "beta-Li3PS4": "Li3PS4",
+    "β-Li3PS4": "Li3PS4",
+    "LGPS": "Li10GeP2S12",
+    "LLZO": "Li7La3Zr2O12",
+    "alpha-AgI": "AgI",
+    "a-AgI": "AgI",
+    "argyrodite": "Li6PS5Cl",
+}
 MATERIALS: dict[str, Callable[[], Atoms]] = {"Li6PS5Cl": li6ps5cl_ordered}  # backwards-compatible view
 MATERIALS.update({name: (lambda m=m: m.builder()) for name, m in LIBRARY.items() if name != "Li6PS5Cl"})
 
@@ -95,8 +148,11 @@ def parse_supercell(spec, atoms: Atoms | None = None) -> tuple[int, int, int]:
                 value = float(s[:-5] if s.endswith("atoms") else s[:-1])
             except ValueError:
                 raise InputError(f"supercell by size looks like 200atoms or 12A, got {spec!r}") from None
-            return supercell_for_size(atoms, min_atoms=int(value)) if s.endswith("atoms") else \
-                supercell_for_size(atoms, min_width=value)
+            return (
+                supercell_for_size(atoms, min_atoms=int(value))
+                if s.endswith("atoms")
+                else supercell_for_size(atoms, min_width=value)
+            )
         try:
             parts = tuple(int(x) for x in s.split("x"))
         except ValueError:
@@ -111,10 +167,12 @@ def parse_supercell(spec, atoms: Atoms | None = None) -> tuple[int, int, int]:
     return parts  # type: ignore[return-value]
 
 
-def supercell_for_size(atoms: Atoms, min_atoms: int | None = None, min_width: float | None = None,
-                       max_rep: int = 12) -> tuple[int, int, int]:
+def supercell_for_size(
+    atoms: Atoms, min_atoms: int | None = None, min_width: float | None = None, max_rep: int = 12
+) -> tuple[int, int, int]:
     """Smallest repetition (fewest atoms, then most cubic) with ≥ min_atoms atoms and/or every
-    perpendicular width ≥ min_width Å (e.g. twice the potential cutoff)."""
+    perpendicular width ≥ min_width Å (e.g. twice the potential cutoff).
+    """
     if min_atoms is None and min_width is None:
         raise InputError("give min_atoms or min_width")
     cell = np.asarray(atoms.cell)
@@ -151,19 +209,23 @@ def build_material(name_or_file: str, supercell=None, **params) -> Atoms:
         mat = LIBRARY[canonical]
         unknown = set(params) - set(mat.params)
         if unknown:
-            raise InputError(f"{canonical} has no parameter(s) {sorted(unknown)}; it takes "
-                             + ", ".join(f"{k} ({v})" for k, v in mat.params.items()))
+            raise InputError(
+                f"{canonical} has no parameter(s) {sorted(unknown)}; it takes "
+                + ", ".join(f"{k} ({v})" for k, v in mat.params.items())
+            )
         unit = mat.builder()
         reps = parse_supercell(supercell, unit)
         atoms = mat.builder(supercell=reps, **params) if (reps != (1, 1, 1) or params) else unit
-        atoms.info["material"] = canonical if not params else f"{canonical}:" + ",".join(
-            f"{k}={v}" for k, v in sorted(params.items()))
+        atoms.info["material"] = (
+            canonical if not params else f"{canonical}:" + ",".join(f"{k}={v}" for k, v in sorted(params.items()))
+        )
         atoms.info["source"] = mat.source
     elif Path(name).exists():
         unknown = set(params) - {"disorder", "seed", "exclusion"}
         if unknown:
             raise InputError(f"structure files take disorder, seed, exclusion; got {sorted(unknown)}")
         import ase.io
+
         try:
             unit = ase.io.read(name)
         except Exception as err:
@@ -172,8 +234,10 @@ def build_material(name_or_file: str, supercell=None, **params) -> Atoms:
         atoms = read_structure(name, reps, **params)
         atoms.info["material"] = str(name_or_file)
     else:
-        raise InputError(f"unknown material {name!r}: not in the library ({', '.join(LIBRARY)}; aliases "
-                         f"{', '.join(ALIASES)}) and not a file")
+        raise InputError(
+            f"unknown material {name!r}: not in the library ({', '.join(LIBRARY)}; aliases "
+            f"{', '.join(ALIASES)}) and not a file"
+        )
     atoms.info["supercell"] = list(reps)
     atoms.wrap()
     return atoms
@@ -185,8 +249,7 @@ def check_material(atoms: Atoms, name: str) -> dict:
 
     mat = LIBRARY[ALIASES.get(name, name)]
     formula = mat.formula if not atoms.info.get("x") else None
-    return check_structure(atoms, formula=formula, spacegroup=mat.spacegroup, mobile=mat.mobile,
-                           merge=list(mat.merge))
+    return check_structure(atoms, formula=formula, spacegroup=mat.spacegroup, mobile=mat.mobile, merge=list(mat.merge))
 
 
 def formula(atoms: Atoms) -> str:

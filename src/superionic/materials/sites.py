@@ -27,12 +27,20 @@ class Site:
         return len(self.species) > 1 or any(f < 1 for f in self.species.values())
 
 
-def all_sites(sites: list[Site], spacegroup: int, cellpar, setting: int = 1,
-              supercell=(1, 1, 1)) -> tuple[Atoms, np.ndarray]:
+def all_sites(
+    sites: list[Site], spacegroup: int, cellpar, setting: int = 1, supercell=(1, 1, 1)
+) -> tuple[Atoms, np.ndarray]:
     """Every site of the published structure (majority species on each), repeated; plus the site labels."""
     symbols = [max(s.species, key=s.species.get) for s in sites]
-    atoms = crystal(symbols, basis=[s.xyz for s in sites], spacegroup=spacegroup, setting=setting,
-                    cellpar=list(cellpar), primitive_cell=False, onduplicates="error")
+    atoms = crystal(
+        symbols,
+        basis=[s.xyz for s in sites],
+        spacegroup=spacegroup,
+        setting=setting,
+        cellpar=list(cellpar),
+        primitive_cell=False,
+        onduplicates="error",
+    )
     kinds = np.array([sites[k].label for k in atoms.arrays["spacegroup_kinds"]])
     del atoms.arrays["spacegroup_kinds"]
     atoms.arrays["site_kind"] = kinds
@@ -40,9 +48,18 @@ def all_sites(sites: list[Site], spacegroup: int, cellpar, setting: int = 1,
     return atoms, atoms.arrays["site_kind"].copy()
 
 
-def build_from_sites(sites: list[Site], spacegroup: int, cellpar, *, setting: int = 1, supercell=(1, 1, 1),
-                     mode: str = "approximant", seed: int = 0, exclusion: float | None = None,
-                     mobile=("Li", "Na", "Ag", "Cu")) -> Atoms:
+def build_from_sites(
+    sites: list[Site],
+    spacegroup: int,
+    cellpar,
+    *,
+    setting: int = 1,
+    supercell=(1, 1, 1),
+    mode: str = "approximant",
+    seed: int = 0,
+    exclusion: float | None = None,
+    mobile=("Li", "Na", "Ag", "Cu"),
+) -> Atoms:
     """The ordered structure: all sites expanded, repeated, partial occupancies resolved by `mode`."""
     atoms, kinds = all_sites(sites, spacegroup, cellpar, setting, supercell)
     occ = {s.label: dict(s.species) for s in sites}

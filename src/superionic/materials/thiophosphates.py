@@ -44,6 +44,7 @@ LGPS_SITES = [
 LGPS_PUBLISHED_OCCUPANCY = {"Li1 (16h)": 0.691, "Li2 (4d)": 1.0, "Li3 (8f)": 0.643}
 LGPS_CELL = (8.71771, 8.71771, 12.6338, 90, 90, 90)
 
+
 def li10gep2s12(supercell=(1, 1, 1), disorder: str = "approximant", seed: int = 0) -> Atoms:
     """Li10GeP2S12 (LGPS), ordered by the `disorder` rule in the given supercell."""
     atoms = build_from_sites(LGPS_SITES, 137, LGPS_CELL, setting=1, supercell=supercell, mode=disorder, seed=seed)

@@ -1,13 +1,30 @@
 """Molecular dynamics protocols (ASE engine), phonon suppression, checkpoints, guards, ladders."""
 
 from .dynamics import THERMOSTATS, minimise, npt_equilibrate
+from .engine import ENGINES, run_md
 from .equilibration import detect_equilibration, equilibration_report
 from .guards import MDExplodedError
 from .ladder import run_ladder, run_stiffness_scan
 from .protocols import PROTOCOLS, HarmonicTether, RigidUnits, apply_protocol, reference_from_trajectory
 from .run import MDSettings, read_thermo, run_nvt
-from .engine import ENGINES, run_md
 
-__all__ = ["MDSettings", "run_nvt", "run_md", "ENGINES", "run_ladder", "run_stiffness_scan", "read_thermo", "MDExplodedError", "PROTOCOLS", "THERMOSTATS",
-           "apply_protocol", "reference_from_trajectory", "HarmonicTether", "RigidUnits", "minimise",
-           "npt_equilibrate", "detect_equilibration", "equilibration_report"]
+__all__ = [
+    "MDSettings",
+    "run_nvt",
+    "run_md",
+    "ENGINES",
+    "run_ladder",
+    "run_stiffness_scan",
+    "read_thermo",
+    "MDExplodedError",
+    "PROTOCOLS",
+    "THERMOSTATS",
+    "apply_protocol",
+    "reference_from_trajectory",
+    "HarmonicTether",
+    "RigidUnits",
+    "minimise",
+    "npt_equilibrate",
+    "detect_equilibration",
+    "equilibration_report",
+]

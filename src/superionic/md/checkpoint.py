@@ -24,15 +24,23 @@ from ..results import atomic_write
 _TIME_SERIES_KEYS = {"value", "step", "time"}
 
 
-def save_checkpoint(path: Path, atoms: Atoms, step: int, n_frames: int, rng: np.random.Generator,
-                    extra: dict[str, Any] | None = None) -> None:
+def save_checkpoint(
+    path: Path, atoms: Atoms, step: int, n_frames: int, rng: np.random.Generator, extra: dict[str, Any] | None = None
+) -> None:
     """Atomically write the state needed to continue a run exactly (see module docstring)."""
+
     def write(tmp: Path) -> None:
-        with open(tmp, "wb") as fh:            # a file object: np.savez would append .npz to a path
-            np.savez(fh, positions=atoms.get_positions(), momenta=atoms.get_momenta(),
-                     cell=np.asarray(atoms.cell), step=int(step), n_frames=int(n_frames),
-                     rng_state=json.dumps(rng.bit_generator.state),
-                     extra=json.dumps(extra or {}, default=_jsonable))
+        with open(tmp, "wb") as fh:  # a file object: np.savez would append .npz to a path
+            np.savez(
+                fh,
+                positions=atoms.get_positions(),
+                momenta=atoms.get_momenta(),
+                cell=np.asarray(atoms.cell),
+                step=int(step),
+                n_frames=int(n_frames),
+                rng_state=json.dumps(rng.bit_generator.state),
+                extra=json.dumps(extra or {}, default=_jsonable),
+            )
 
     atomic_write(path, write, durable=True)
 
@@ -75,8 +83,11 @@ def truncate_h5md(path: Path, n_frames: int) -> None:
     path = Path(path)
     available = h5md_frame_count(path)
     if available < n_frames:
-        raise InputError(f"{path} holds {available} frames but the checkpoint expects {n_frames}: the "
-                         "trajectory and checkpoint do not belong together; restart the run without --resume")
+        raise InputError(
+            f"{path} holds {available} frames but the checkpoint expects {n_frames}: the "
+            "trajectory and checkpoint do not belong together; restart the run without --resume"
+        )
+
     def write(tmp: Path) -> None:
         with h5py.File(path, "r", swmr=True) as src, h5py.File(tmp, "w", libver="latest") as dst:
             _copy_attrs(src, dst)

@@ -16,7 +16,7 @@ import numpy as np
 
 
 def statistical_inefficiency(x: np.ndarray) -> float:
-    """g = 1 + 2 Σ_t (1 − t/N) C(t), summed until C first drops below zero (g ≥ 1)."""
+    """G = 1 + 2 Σ_t (1 − t/N) C(t), summed until C first drops below zero (g ≥ 1)."""
     x = np.asarray(x, dtype=float)
     n = len(x)
     if n < 3:
@@ -63,8 +63,9 @@ def drift(times: np.ndarray, x: np.ndarray) -> tuple[float, float]:
     return float(coef[0]), float(se)
 
 
-def equilibration_report(times_fs: np.ndarray, temperature: np.ndarray, epot_per_atom: np.ndarray,
-                         n_sigma: float = 3.0) -> dict:
+def equilibration_report(
+    times_fs: np.ndarray, temperature: np.ndarray, epot_per_atom: np.ndarray, n_sigma: float = 3.0
+) -> dict:
     """Drift of T (K/ps) and E_pot (eV/atom/ps) over the second half, and the detected transient.
 
     `equilibrated` is True when neither series drifts by more than `n_sigma` standard errors over the
@@ -72,16 +73,25 @@ def equilibration_report(times_fs: np.ndarray, temperature: np.ndarray, epot_per
     """
     times_fs = np.asarray(times_fs, dtype=float)
     half = len(times_fs) // 2
-    out: dict = {"window_fs": float(times_fs[-1] - times_fs[0]) if len(times_fs) else 0.0,
-                 "samples": int(len(times_fs))}
+    out: dict = {
+        "window_fs": float(times_fs[-1] - times_fs[0]) if len(times_fs) else 0.0,
+        "samples": int(len(times_fs)),
+    }
     ok = True
     for name, series, unit in (("temperature", temperature, "K/ps"), ("epot", epot_per_atom, "eV/atom/ps")):
         s, se = drift(times_fs[half:] / 1000.0, np.asarray(series)[half:])
         t0, g, neff = detect_equilibration(series)
         flat = bool(abs(s) <= n_sigma * se) if np.isfinite(se) else False
         ok &= flat
-        out[name] = {"drift": s, "drift_stderr": se, "drift_unit": unit, "drift_free": flat,
-                     "detected_start_index": t0, "statistical_inefficiency": g, "n_effective": neff,
-                     "mean_second_half": float(np.mean(np.asarray(series)[half:])) if len(series) else None}
+        out[name] = {
+            "drift": s,
+            "drift_stderr": se,
+            "drift_unit": unit,
+            "drift_free": flat,
+            "detected_start_index": t0,
+            "statistical_inefficiency": g,
+            "n_effective": neff,
+            "mean_second_half": float(np.mean(np.asarray(series)[half:])) if len(series) else None,
+        }
     out["equilibrated"] = bool(ok)
     return out

@@ -24,23 +24,21 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 from ase import Atoms
 
 from .. import units
 from ..errors import InputError
-from ..results import atomic_write, write_json
 from ..potentials.lammps_potentials import LammpsPotential, LammpsSession, get_lammps_potential
+from ..results import atomic_write, write_json
 from ..trajectory.h5md import H5MDWriter, read_h5md, write_h5md
 
 PROTOCOLS = ("free", "frozen-host", "tethered")
 THERMOSTATS = ("langevin", "nose-hoover", "bussi", "nve")
-
-
 
 
 def _temperature(v: np.ndarray, masses: np.ndarray, mask: np.ndarray) -> float:
@@ -64,11 +62,21 @@ def _host_mask(symbols: Sequence[str], host: Sequence[str] | None) -> np.ndarray
     return mask
 
 
-def run_nvt_lammps(atoms: Atoms, potential_spec: "str | LammpsPotential | dict", settings, out_dir: str | Path,
-                   resume: bool = False, progress: Callable[[int, int, float], None] | None = None, *,
-                   protocol: str | None = None, host: Sequence[str] | None = None,
-                   tether_k: float | None = None, reference_positions: np.ndarray | None = None,
-                   threads: int = 1, ranks: int = 1) -> Path:
+def run_nvt_lammps(
+    atoms: Atoms,
+    potential_spec: str | LammpsPotential | dict,
+    settings,
+    out_dir: str | Path,
+    resume: bool = False,
+    progress: Callable[[int, int, float], None] | None = None,
+    *,
+    protocol: str | None = None,
+    host: Sequence[str] | None = None,
+    tether_k: float | None = None,
+    reference_positions: np.ndarray | None = None,
+    threads: int = 1,
+    ranks: int = 1,
+) -> Path:
     """Equilibrate then run production NVT Langevin MD on LAMMPS; returns the trajectory path.
 
     atoms: the structure (ASE units); potential_spec: a LammpsPotential, a dict of its fields, a
@@ -81,16 +89,30 @@ def run_nvt_lammps(atoms: Atoms, potential_spec: "str | LammpsPotential | dict",
 
     if ranks > 1 and not os.environ.get("SUPERIONIC_MPI_WORKER"):
         from .lammps_mpi import run_parallel
-        return run_parallel(atoms, potential_spec, settings, out_dir, ranks, resume=resume, progress=progress,
-                            protocol=protocol, host=host, tether_k=tether_k,
-                            reference_positions=reference_positions, threads=threads)
+
+        return run_parallel(
+            atoms,
+            potential_spec,
+            settings,
+            out_dir,
+            ranks,
+            resume=resume,
+            progress=progress,
+            protocol=protocol,
+            host=host,
+            tether_k=tether_k,
+            reference_positions=reference_positions,
+            threads=threads,
+        )
 
     settings.validate()
     pot = get_lammps_potential(potential_spec)
     protocol = protocol or getattr(settings, "protocol", None) or "free"
     if protocol not in PROTOCOLS:
-        raise InputError(f"protocol {protocol!r} is not one of {', '.join(PROTOCOLS)} on the LAMMPS engine "
-                         "(rigid-anions runs on the ASE engine)")
+        raise InputError(
+            f"protocol {protocol!r} is not one of {', '.join(PROTOCOLS)} on the LAMMPS engine "
+            "(rigid-anions runs on the ASE engine)"
+        )
     thermo = getattr(settings, "thermostat", "langevin") or "langevin"
     if thermo not in THERMOSTATS:
         raise InputError(f"thermostat {thermo!r} is not one of {', '.join(THERMOSTATS)} on the LAMMPS engine")
@@ -98,17 +120,25 @@ def run_nvt_lammps(atoms: Atoms, potential_spec: "str | LammpsPotential | dict",
         host = [s for s in dict.fromkeys(atoms.get_chemical_symbols()) if s not in settings.mobile]
     if reference_positions is None and protocol != "free" and getattr(settings, "reference", None):
         from .protocols import reference_from_trajectory
+
         reference_positions = reference_from_trajectory(settings.reference)["mean"]
-    tether_k = float(tether_k if tether_k is not None else getattr(settings, "tether_stiffness", None)
-                     or getattr(settings, "tether_k", None) or 1.0)
+    tether_k = float(
+        tether_k
+        if tether_k is not None
+        else getattr(settings, "tether_stiffness", None) or getattr(settings, "tether_k", None) or 1.0
+    )
     if protocol == "tethered" and not tether_k > 0:
         raise InputError(f"tether stiffness must be > 0 eV/Å², got {tether_k}")
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     traj_path, ckpt_path, info_path = out / "trajectory.h5", out / "checkpoint.npz", out / "run.json"
-    if resume and not ckpt_path.exists() and info_path.exists() \
-            and json.loads(info_path.read_text()).get("status") == "done":
+    if (
+        resume
+        and not ckpt_path.exists()
+        and info_path.exists()
+        and json.loads(info_path.read_text()).get("status") == "done"
+    ):
         return traj_path
 
     atoms = atoms.copy()
@@ -116,14 +146,23 @@ def run_nvt_lammps(atoms: Atoms, potential_spec: "str | LammpsPotential | dict",
     masses = atoms.get_masses()
     n = len(atoms)
     hostmask = _host_mask(symbols, host) if protocol != "free" else np.zeros(n, bool)
-    mobile = ~hostmask if protocol == "frozen-host" else np.ones(n, bool)   # integrated + thermostatted
+    mobile = ~hostmask if protocol == "frozen-host" else np.ones(n, bool)  # integrated + thermostatted
     rng = np.random.default_rng(settings.seed)
     identity = pot.identity()
-    info = {"settings": asdict(settings), "potential": identity, "engine": "lammps", "n_atoms": n,
-            "formula": atoms.get_chemical_formula(), "protocol": protocol, "status": "running"}
+    info = {
+        "settings": asdict(settings),
+        "potential": identity,
+        "engine": "lammps",
+        "n_atoms": n,
+        "formula": atoms.get_chemical_formula(),
+        "protocol": protocol,
+        "status": "running",
+    }
     if protocol != "free":
-        info.update(host=sorted(set(np.asarray(symbols)[hostmask])), tether_k_eV_per_A2=tether_k
-                    if protocol == "tethered" else None)
+        info.update(
+            host=sorted(set(np.asarray(symbols)[hostmask])),
+            tether_k_eV_per_A2=tether_k if protocol == "tethered" else None,
+        )
 
     resumed = resume and ckpt_path.exists() and traj_path.exists()
     if resumed:
@@ -131,12 +170,16 @@ def run_nvt_lammps(atoms: Atoms, potential_spec: "str | LammpsPotential | dict",
         ref = ck["reference"] if "reference" in ck.files else None
         atoms.set_cell(ck["cell"])
     else:
-        ref = (np.asarray(reference_positions, float) if reference_positions is not None
-               else atoms.get_positions()) if protocol != "free" else None
+        ref = (
+            (np.asarray(reference_positions, float) if reference_positions is not None else atoms.get_positions())
+            if protocol != "free"
+            else None
+        )
         if ref is not None and ref.shape != (n, 3):
             raise InputError(f"reference_positions must have shape ({n}, 3), got {ref.shape}")
         if ref is not None:
             from .protocols import check_host_reference
+
             check_host_reference(ref, atoms.cell, symbols, hostmask)
     if ref is not None:
         pos0 = atoms.get_positions()
@@ -144,7 +187,7 @@ def run_nvt_lammps(atoms: Atoms, potential_spec: "str | LammpsPotential | dict",
         atoms.set_positions(pos0)
 
     sess = LammpsSession(atoms, pot, masses=masses, threads=threads)
-    root = sess.rank == 0                     # MPI: only rank 0 writes files
+    root = sess.rank == 0  # MPI: only rank 0 writes files
     c = sess.command
     try:
         ids = " ".join(str(i + 1) for i in np.flatnonzero(hostmask))
@@ -161,7 +204,7 @@ def run_nvt_lammps(atoms: Atoms, potential_spec: "str | LammpsPotential | dict",
 
         def thermostat(friction: float, kind: str = "langevin") -> None:
             """(Re)define the thermostat; its seed comes from the run's RNG (reproducible restarts)."""
-            seed = int(rng.integers(1, 900_000_000))   # RanMars accepts 1..9e8
+            seed = int(rng.integers(1, 900_000_000))  # RanMars accepts 1..9e8
             T = repr(float(settings.temperature))
             for fid in ("lang", "integrate"):
                 if _has_fix(sess, fid):
@@ -172,7 +215,7 @@ def run_nvt_lammps(atoms: Atoms, potential_spec: "str | LammpsPotential | dict",
                 return
             c("fix integrate mobile nve")
             if kind == "langevin":
-                damp_ps = 1.0 / friction / 1000.0   # 1/γ in fs → ps
+                damp_ps = 1.0 / friction / 1000.0  # 1/γ in fs → ps
                 c(f"fix lang mobile langevin {T} {T} {damp_ps!r} {seed} zero yes")
             elif kind == "bussi":
                 c(f"fix lang mobile temp/csvr {T} {T} {getattr(settings, 'tau', 100.0) / 1000.0!r} {seed}")
@@ -189,7 +232,8 @@ def run_nvt_lammps(atoms: Atoms, potential_spec: "str | LammpsPotential | dict",
             MaxwellBoltzmannDistribution(atoms, temperature_K=settings.temperature, rng=rng)
             Stationary(atoms)
             import ase.units as u
-            v = atoms.get_velocities() * u.fs          # Å/fs
+
+            v = atoms.get_velocities() * u.fs  # Å/fs
             v[hostmask] = 0.0 if protocol == "frozen-host" else v[hostmask]
             sess.set_state(atoms.get_positions(), v)
             if settings.equilibration_steps:
@@ -198,22 +242,33 @@ def run_nvt_lammps(atoms: Atoms, potential_spec: "str | LammpsPotential | dict",
                 c(f"run {int(settings.equilibration_steps)}")
                 _guard(sess, masses, mobile, settings)
             step, n_frames = 0, 0
-            meta = dict(settings.metadata, temperature=settings.temperature, dt_step_fs=settings.dt,
-                        stride=settings.stride, potential=identity, thermostat=f"{thermo} (LAMMPS)",
-                        friction_per_fs=settings.production_friction, engine="lammps", protocol=protocol)
-            writer = H5MDWriter(traj_path, symbols, masses, settings.dt, chunk=settings.chunk,
-                                metadata=meta) if root else _NullWriter()
+            meta = dict(
+                settings.metadata,
+                temperature=settings.temperature,
+                dt_step_fs=settings.dt,
+                stride=settings.stride,
+                potential=identity,
+                thermostat=f"{thermo} (LAMMPS)",
+                friction_per_fs=settings.production_friction,
+                engine="lammps",
+                protocol=protocol,
+            )
+            writer = (
+                H5MDWriter(traj_path, symbols, masses, settings.dt, chunk=settings.chunk, metadata=meta)
+                if root
+                else _NullWriter()
+            )
         if root:
             write_json(info_path, info, durable=True)
-        c(f"timestep {settings.dt / 1000.0!r}")   # fs → ps
+        c(f"timestep {settings.dt / 1000.0!r}")  # fs → ps
         thermostat(settings.production_friction, thermo)
         t0 = time.time()
-        write = not resumed                     # a resumed run's current frame is already on disk
+        write = not resumed  # a resumed run's current frame is already on disk
         first = True
         try:
             while step < settings.steps:
                 if write:
-                    pos, vel = sess.positions(), sess.velocities()      # collective under MPI
+                    pos, vel = sess.positions(), sess.velocities()  # collective under MPI
                     writer.append(step, pos, np.asarray(atoms.cell), vel)
                     n_frames += 1
                     if n_frames % settings.chunk == 0:
@@ -262,14 +317,30 @@ class _NullWriter:
         pass
 
 
-def _save_checkpoint(path: Path, positions: np.ndarray, velocities: np.ndarray, cell: np.ndarray, step: int,
-                     n_frames: int, rng: np.random.Generator, ref: np.ndarray | None) -> None:
+def _save_checkpoint(
+    path: Path,
+    positions: np.ndarray,
+    velocities: np.ndarray,
+    cell: np.ndarray,
+    step: int,
+    n_frames: int,
+    rng: np.random.Generator,
+    ref: np.ndarray | None,
+) -> None:
     extra = {} if ref is None else {"reference": ref}
 
     def write(tmp: Path) -> None:
-        with open(tmp, "wb") as fh:            # a file object: np.savez would append .npz to a path
-            np.savez(fh, positions=positions, velocities=velocities, cell=cell, step=step,
-                     n_frames=n_frames, rng_state=json.dumps(rng.bit_generator.state), **extra)
+        with open(tmp, "wb") as fh:  # a file object: np.savez would append .npz to a path
+            np.savez(
+                fh,
+                positions=positions,
+                velocities=velocities,
+                cell=cell,
+                step=step,
+                n_frames=n_frames,
+                rng_state=json.dumps(rng.bit_generator.state),
+                **extra,
+            )
 
     atomic_write(path, write, durable=True)
 
@@ -277,6 +348,8 @@ def _save_checkpoint(path: Path, positions: np.ndarray, velocities: np.ndarray, 
 def _guard(sess: LammpsSession, masses: np.ndarray, mobile: np.ndarray, settings) -> float:
     t = _temperature(sess.velocities(), masses, mobile)
     if not np.isfinite(t) or t > settings.max_temperature_factor * settings.temperature:
-        raise InputError(f"MD exploded: temperature {t:.0f} K exceeds {settings.max_temperature_factor}× the "
-                         f"target {settings.temperature} K; use a smaller time step or check the potential")
+        raise InputError(
+            f"MD exploded: temperature {t:.0f} K exceeds {settings.max_temperature_factor}× the "
+            f"target {settings.temperature} K; use a smaller time step or check the potential"
+        )
     return t

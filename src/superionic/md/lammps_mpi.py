@@ -15,8 +15,8 @@ import pickle
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ..errors import InputError
 from .guards import MDExplodedError
@@ -33,8 +33,17 @@ def mpiexec() -> str:
     return found
 
 
-def run_parallel(atoms, potential_spec, settings, out_dir, ranks: int, *, resume: bool = False,
-                 progress: Callable[[int, int, float], None] | None = None, **options) -> Path:
+def run_parallel(
+    atoms,
+    potential_spec,
+    settings,
+    out_dir,
+    ranks: int,
+    *,
+    resume: bool = False,
+    progress: Callable[[int, int, float], None] | None = None,
+    **options,
+) -> Path:
     """`run_nvt_lammps` on `ranks` MPI ranks (a child mpiexec process); returns the trajectory path."""
     if int(ranks) < 1:
         raise InputError(f"ranks must be ≥ 1, got {ranks}")
@@ -44,8 +53,17 @@ def run_parallel(atoms, potential_spec, settings, out_dir, ranks: int, *, resume
     out.mkdir(parents=True, exist_ok=True)
     job = out / JOB_FILE
     with open(job, "wb") as f:
-        pickle.dump({"atoms": atoms, "potential": get_lammps_potential(potential_spec), "settings": settings,
-                     "out_dir": str(out), "resume": resume, "options": options}, f)
+        pickle.dump(
+            {
+                "atoms": atoms,
+                "potential": get_lammps_potential(potential_spec),
+                "settings": settings,
+                "out_dir": str(out),
+                "resume": resume,
+                "options": options,
+            },
+            f,
+        )
     env = dict(os.environ, SUPERIONIC_MPI_WORKER="1", OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
     lib = Path(sys.prefix) / "lib"
     env["LD_LIBRARY_PATH"] = os.pathsep.join(filter(None, [str(lib), env.get("LD_LIBRARY_PATH", "")]))
@@ -54,13 +72,13 @@ def run_parallel(atoms, potential_spec, settings, out_dir, ranks: int, *, resume
     try:
         with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as proc:
             try:
-                for line in proc.stdout:                      # type: ignore[union-attr]
+                for line in proc.stdout:  # type: ignore[union-attr]
                     if line.startswith("PROGRESS ") and progress:
                         step, total, temp = line.split()[1:4]
                         progress(int(step), int(total), float(temp))
                     elif line.startswith("ERROR "):
                         error = line[6:].strip()
-                stderr = proc.stderr.read() if proc.stderr else ""    # type: ignore[union-attr]
+                stderr = proc.stderr.read() if proc.stderr else ""  # type: ignore[union-attr]
                 rc = proc.wait()
             except BaseException:
                 proc.kill()
@@ -87,9 +105,16 @@ def _worker(job_path: str) -> int:
             print(f"PROGRESS {step} {total} {temp}", flush=True)
 
     try:
-        run_nvt_lammps(job["atoms"], job["potential"], job["settings"], job["out_dir"], resume=job["resume"],
-                       progress=report, **job["options"])
-    except Exception as err:      # reported to the parent (rank 0 only), exit code 1
+        run_nvt_lammps(
+            job["atoms"],
+            job["potential"],
+            job["settings"],
+            job["out_dir"],
+            resume=job["resume"],
+            progress=report,
+            **job["options"],
+        )
+    except Exception as err:  # reported to the parent (rank 0 only), exit code 1
         if rank == 0:
             text = str(err).strip().splitlines()[0] if str(err).strip() else ""
             print(f"ERROR {type(err).__name__}: {text}", flush=True)

@@ -20,15 +20,15 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from ..errors import InputError, SuperionicError
 
 LOCK_NAME = ".lock"
 
-_held: dict[str, list] = {}          # realpath of the folder → [fd, depth]
+_held: dict[str, list] = {}  # realpath of the folder → [fd, depth]
 _guard = threading.Lock()
 
 
@@ -45,13 +45,14 @@ def _holder_text(fd: int) -> str:
     if not info:
         return "another process"
     what = f" ({info['what']})" if info.get("what") else ""
-    return (f"pid {info.get('pid', '?')} on {info.get('host', '?')}{what}, started {info.get('started', '?')}")
+    return f"pid {info.get('pid', '?')} on {info.get('host', '?')}{what}, started {info.get('started', '?')}"
 
 
 @contextmanager
 def folder_lock(folder: str | Path, what: str = "") -> Iterator[Path]:
     """Hold the exclusive lock of `folder` (created if missing) for the block; `what` names the holder's
-    job in the lock file (e.g. "superionic md"). Raises FolderLockedError, one line, when it is taken."""
+    job in the lock file (e.g. "superionic md"). Raises FolderLockedError, one line, when it is taken.
+    """
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -73,10 +74,15 @@ def folder_lock(folder: str | Path, what: str = "") -> Iterator[Path]:
                 holder = _holder_text(fd)
                 os.close(fd)
                 raise FolderLockedError(
-                    f"{folder} is in use by {holder}; wait until it finishes, or write to another folder "
-                    f"(--out)") from None
-            stamp = {"pid": os.getpid(), "host": socket.gethostname(), "what": what,
-                     "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "command": " ".join(sys.argv)[:500]}
+                    f"{folder} is in use by {holder}; wait until it finishes, or write to another folder (--out)"
+                ) from None
+            stamp = {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "what": what,
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "command": " ".join(sys.argv)[:500],
+            }
             os.ftruncate(fd, 0)
             os.lseek(fd, 0, os.SEEK_SET)
             os.write(fd, json.dumps(stamp).encode())

@@ -47,12 +47,14 @@ from ..errors import InputError
 
 PROTOCOLS = ("free", "frozen-host", "tethered", "rigid-anions")
 HOST_REFERENCES = ("mean", "snapshot", "quenched", "auto")
-QUENCH_FMAX = 0.05                     # eV/Å, force criterion of the quenched host reference
-QUENCH_STEPS = 500                     # FIRE steps at most
-MIN_HOST_DISTANCE = 1.2                # Å, closer host atoms in a time average: not a structure
-_WHERE = {"mean": "their time-averaged positions from the free run",
-          "snapshot": "their positions in the free run's last frame",
-          "quenched": "their positions in the free run's last frame quenched to its nearest energy minimum"}
+QUENCH_FMAX = 0.05  # eV/Å, force criterion of the quenched host reference
+QUENCH_STEPS = 500  # FIRE steps at most
+MIN_HOST_DISTANCE = 1.2  # Å, closer host atoms in a time average: not a structure
+_WHERE = {
+    "mean": "their time-averaged positions from the free run",
+    "snapshot": "their positions in the free run's last frame",
+    "quenched": "their positions in the free run's last frame quenched to its nearest energy minimum",
+}
 MOBILE_DEFAULT = ("Li", "Na", "Ag", "Cu", "K", "Mg")
 
 
@@ -87,15 +89,23 @@ def reference_from_trajectory(path: str | Path, discard_fraction: float = 0.0) -
     if path.is_dir():
         path = path / "trajectory.h5"
     if not path.exists():
-        raise InputError(f"reference run {path} not found: run the free (unsuppressed) MD at this "
-                         "temperature first and pass its folder or trajectory.h5")
+        raise InputError(
+            f"reference run {path} not found: run the free (unsuppressed) MD at this "
+            "temperature first and pass its folder or trajectory.h5"
+        )
     traj = read_trajectory(path)
     start = int(discard_fraction * traj.n_frames)
     if traj.n_frames - start < 2:
         raise InputError(f"reference run {path} has {traj.n_frames} frames; time averages need more")
     unwrapped = unwrap_positions(traj.positions, traj.cells)[start:]
-    return {"mean": unwrapped.mean(axis=0), "last": unwrapped[-1], "cell": traj.cells[start:].mean(axis=0),
-            "symbols": list(traj.symbols), "frames": int(traj.n_frames - start), "source": str(path)}
+    return {
+        "mean": unwrapped.mean(axis=0),
+        "last": unwrapped[-1],
+        "cell": traj.cells[start:].mean(axis=0),
+        "symbols": list(traj.symbols),
+        "frames": int(traj.n_frames - start),
+        "source": str(path),
+    }
 
 
 class HarmonicTether:
@@ -139,8 +149,10 @@ class HarmonicTether:
         return HarmonicTether(self.index.copy(), self.reference.copy(), self.k)
 
     def todict(self):
-        return {"name": "HarmonicTether", "kwargs": {"indices": self.index.tolist(),
-                                                     "reference": self.reference.tolist(), "stiffness": self.k}}
+        return {
+            "name": "HarmonicTether",
+            "kwargs": {"indices": self.index.tolist(), "reference": self.reference.tolist(), "stiffness": self.k},
+        }
 
     def __repr__(self):
         return f"HarmonicTether({len(self.index)} atoms, k={self.k:g} eV/Å²)"
@@ -161,7 +173,7 @@ class RigidUnits(FixBondLengths):
         pairs = []
         for u in self.units:
             centre, ligands = u[0], u[1:]
-            pairs += [(a, b) for i, a in enumerate(ligands) for b in ligands[i + 1:]]
+            pairs += [(a, b) for i, a in enumerate(ligands) for b in ligands[i + 1 :]]
             pairs += [(centre, ligand) for ligand in ligands[:3]]
         super().__init__(pairs, tolerance=tolerance, bondlengths=bondlengths)
         self._colours = self._colour(self.pairs)
@@ -197,7 +209,7 @@ class RigidUnits(FixBondLengths):
         m, d0 = self._setup(atoms)
         old = atoms.positions
         a, b = self.pairs[:, 0], self.pairs[:, 1]
-        shift = d0 - (old[a] - old[b])            # turns raw differences into minimum-image ones
+        shift = d0 - (old[a] - old[b])  # turns raw differences into minimum-image ones
         mu = 1 / (1 / m[a] + 1 / m[b])
         for _ in range(self.maxiter):
             worst = 0.0
@@ -247,8 +259,10 @@ def find_units(atoms: Atoms, centre: str = "P", ligand: str = "S", cutoff: float
     for c in centres:
         lig = sorted(int(x) for x in j[(i == c) & (sym[j] == ligand)])
         if len(lig) < 3:
-            raise InputError(f"{centre} atom {c} has {len(lig)} {ligand} neighbours within {cutoff} Å; "
-                             "a rigid unit needs at least 3 (check the cutoff)")
+            raise InputError(
+                f"{centre} atom {c} has {len(lig)} {ligand} neighbours within {cutoff} Å; "
+                "a rigid unit needs at least 3 (check the cutoff)"
+            )
         if claimed & set(lig):
             raise InputError(f"ligands shared between {centre} units within {cutoff} Å: lower the cutoff")
         claimed |= set(lig)
@@ -256,8 +270,7 @@ def find_units(atoms: Atoms, centre: str = "P", ligand: str = "S", cutoff: float
     return units
 
 
-def check_host_reference(positions: np.ndarray, cell, symbols, host,
-                         min_distance: float = MIN_HOST_DISTANCE) -> None:
+def check_host_reference(positions: np.ndarray, cell, symbols, host, min_distance: float = MIN_HOST_DISTANCE) -> None:
     """Refuse a time-averaged host that is not a structure: host atoms that changed sites during the free
     run (anion rotations, host diffusion) average to points between sites, possibly on top of each other.
 
@@ -271,7 +284,8 @@ def check_host_reference(positions: np.ndarray, cell, symbols, host,
             f"{symbols[b]} atom {b} sit {d:.2f} Å apart, so host atoms changed sites during "
             "that run (anion rotations or host diffusion). Use host_reference 'quenched' or 'snapshot' "
             "(CLI: --host-reference), a free run at lower temperature or a shorter one as the reference, "
-            "or the rigid-anions protocol")
+            "or the rigid-anions protocol"
+        )
 
 
 def _closest_host_pair(positions: np.ndarray, cell, symbols, host) -> tuple[int, int, float] | None:
@@ -286,8 +300,9 @@ def _closest_host_pair(positions: np.ndarray, cell, symbols, host) -> tuple[int,
     return int(idx[i]), int(idx[j]), float(d[i, j])
 
 
-def quench(positions: np.ndarray, cell, symbols, calculator, fmax: float = QUENCH_FMAX,
-           steps: int = QUENCH_STEPS) -> tuple[np.ndarray, dict[str, Any]]:
+def quench(
+    positions: np.ndarray, cell, symbols, calculator, fmax: float = QUENCH_FMAX, steps: int = QUENCH_STEPS
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Relax one configuration to its nearest energy minimum (the inherent structure) at fixed cell.
 
     FIRE (`dynamics.minimise`) with `calculator` until max |F| < fmax eV/Å or `steps` steps; positions (N, 3)
@@ -299,21 +314,27 @@ def quench(positions: np.ndarray, cell, symbols, calculator, fmax: float = QUENC
     from .dynamics import minimise
 
     if calculator is None:
-        raise InputError("host_reference 'quenched' relaxes the free run's last frame with the run's potential: "
-                         "give the calculator (the atoms of the run carry none)")
+        raise InputError(
+            "host_reference 'quenched' relaxes the free run's last frame with the run's potential: "
+            "give the calculator (the atoms of the run carry none)"
+        )
     atoms = Atoms(list(symbols), positions=np.asarray(positions, dtype=float), cell=cell, pbc=True)
     atoms.calc = calculator
     rec = minimise(atoms, fmax, steps)
     rec = {k: rec[k] for k in ("energy_initial_eV", "energy_final_eV", "fmax_eV_per_A", "steps", "converged")}
     rec.update(optimizer="FIRE", fmax_target_eV_per_A=float(fmax), max_steps=int(steps), cell="fixed")
     if not rec["converged"]:
-        warnings.warn(f"the quenched host reference did not converge in {steps} FIRE steps: max force "
-                      f"{rec['fmax_eV_per_A']:.3f} eV/Å > {fmax} eV/Å (used as it is)", stacklevel=2)
+        warnings.warn(
+            f"the quenched host reference did not converge in {steps} FIRE steps: max force "
+            f"{rec['fmax_eV_per_A']:.3f} eV/Å > {fmax} eV/Å (used as it is)",
+            stacklevel=2,
+        )
     return atoms.get_positions(), rec
 
 
-def resolve_host_reference(reference: dict[str, Any], kind: str, host, calculator=None, *,
-                           fmax: float = QUENCH_FMAX, steps: int = QUENCH_STEPS) -> dict[str, Any]:
+def resolve_host_reference(
+    reference: dict[str, Any], kind: str, host, calculator=None, *, fmax: float = QUENCH_FMAX, steps: int = QUENCH_STEPS
+) -> dict[str, Any]:
     """Choose the host reference of a frozen-host or tethered run (module docstring: mean | snapshot |
     quenched | auto) from a free run's `reference_from_trajectory` dict.
 
@@ -329,28 +350,44 @@ def resolve_host_reference(reference: dict[str, Any], kind: str, host, calculato
         sym = reference["symbols"]
         a, b, d = _closest_host_pair(reference["mean"], reference["cell"], sym, host) or (0, 0, np.inf)
         if d >= MIN_HOST_DISTANCE:
-            kind, out["host_reference_reason"] = "mean", (
-                f"the time-averaged host is a structure (closest host atoms {d:.2f} Å ≥ {MIN_HOST_DISTANCE} Å "
-                "apart)")
+            kind, out["host_reference_reason"] = (
+                "mean",
+                (f"the time-averaged host is a structure (closest host atoms {d:.2f} Å ≥ {MIN_HOST_DISTANCE} Å apart)"),
+            )
         else:
-            kind, out["host_reference_reason"] = "quenched", (
-                f"the time-averaged host is not a structure ({sym[a]} atom {a} and {sym[b]} atom {b} "
-                f"{d:.2f} Å < {MIN_HOST_DISTANCE} Å apart: host atoms changed sites in the free run)")
+            kind, out["host_reference_reason"] = (
+                "quenched",
+                (
+                    f"the time-averaged host is not a structure ({sym[a]} atom {a} and {sym[b]} atom {b} "
+                    f"{d:.2f} Å < {MIN_HOST_DISTANCE} Å apart: host atoms changed sites in the free run)"
+                ),
+            )
     if kind == "mean":
         out["host"] = np.asarray(reference["mean"], dtype=float)
     elif kind == "snapshot":
         out["host"] = np.asarray(reference["last"], dtype=float)
     else:
-        out["host"], out["quench"] = quench(reference["last"], reference["cell"], reference["symbols"], calculator,
-                                            fmax, steps)
+        out["host"], out["quench"] = quench(
+            reference["last"], reference["cell"], reference["symbols"], calculator, fmax, steps
+        )
     out["host_reference"] = kind
     return out
 
 
-def apply_protocol(atoms: Atoms, protocol: str, *, mobile: list[str] | None = None,
-                   reference: dict[str, Any] | None = None, stiffness: float = 1.0, host_reference: str = "mean",
-                   rigid_centre: str = "P", rigid_ligand: str = "S", rigid_cutoff: float = 2.5,
-                   units: list[list[int]] | None = None, bondlengths=None) -> dict[str, Any]:
+def apply_protocol(
+    atoms: Atoms,
+    protocol: str,
+    *,
+    mobile: list[str] | None = None,
+    reference: dict[str, Any] | None = None,
+    stiffness: float = 1.0,
+    host_reference: str = "mean",
+    rigid_centre: str = "P",
+    rigid_ligand: str = "S",
+    rigid_cutoff: float = 2.5,
+    units: list[list[int]] | None = None,
+    bondlengths=None,
+) -> dict[str, Any]:
     """Install the constraints of `protocol` on `atoms` (in place) and return its description.
 
     For frozen-host and tethered, `reference` (from `reference_from_trajectory`, or already resolved by
@@ -370,14 +407,20 @@ def apply_protocol(atoms: Atoms, protocol: str, *, mobile: list[str] | None = No
     desc["host_species"] = sorted(set(np.array(atoms.get_chemical_symbols())[host]))
     if protocol in ("frozen-host", "tethered"):
         if reference is None:
-            raise InputError(f"protocol {protocol} needs the host positions of a free run at "
-                             "the same temperature: pass reference=<free-run folder> (CLI: --reference DIR)")
+            raise InputError(
+                f"protocol {protocol} needs the host positions of a free run at "
+                "the same temperature: pass reference=<free-run folder> (CLI: --reference DIR)"
+            )
         if list(reference["symbols"]) != atoms.get_chemical_symbols():
-            raise InputError("the reference run has different atoms (order or species) than this structure: "
-                             "build the structure exactly as for the free run")
+            raise InputError(
+                "the reference run has different atoms (order or species) than this structure: "
+                "build the structure exactly as for the free run"
+            )
         if not np.allclose(reference["cell"], np.asarray(atoms.cell), atol=1e-3):
-            raise InputError("the reference run's cell differs from this structure's cell: suppressed runs "
-                             "must use the same cell (NVT) as the free run they compare with")
+            raise InputError(
+                "the reference run's cell differs from this structure's cell: suppressed runs "
+                "must use the same cell (NVT) as the free run they compare with"
+            )
         if "host" not in reference:
             reference = resolve_host_reference(reference, host_reference, host, atoms.calc)
         kind = reference["host_reference"]
@@ -392,17 +435,23 @@ def apply_protocol(atoms: Atoms, protocol: str, *, mobile: list[str] | None = No
         desc.update({k: reference[k] for k in ("host_reference_reason", "quench") if k in reference})
         if protocol == "frozen-host":
             atoms.set_constraint(FixAtoms(indices=host))
-            desc["suppressed"] = (f"all host vibrations: {', '.join(desc['host_species'])} fixed at {_WHERE[kind]}, "
-                                  "zero velocity")
+            desc["suppressed"] = (
+                f"all host vibrations: {', '.join(desc['host_species'])} fixed at {_WHERE[kind]}, zero velocity"
+            )
         else:
             atoms.set_constraint(HarmonicTether(host, reference["host"][host], stiffness))
             desc["stiffness_eV_per_A2"] = float(stiffness)
-            desc["suppressed"] = (f"host vibrations damped by harmonic springs k = {stiffness:g} eV/Å² tying "
-                                  f"{', '.join(desc['host_species'])} to {_WHERE[kind]}")
+            desc["suppressed"] = (
+                f"host vibrations damped by harmonic springs k = {stiffness:g} eV/Å² tying "
+                f"{', '.join(desc['host_species'])} to {_WHERE[kind]}"
+            )
     else:  # rigid-anions
         units = units if units is not None else find_units(atoms, rigid_centre, rigid_ligand, rigid_cutoff)
         atoms.set_constraint(RigidUnits(units, bondlengths=bondlengths))
-        desc.update(units=len(units), unit=f"{rigid_centre}{rigid_ligand}{len(units[0]) - 1}",
-                    suppressed=f"internal vibrations of the {rigid_centre}{rigid_ligand}{len(units[0]) - 1} units "
-                               "(rigid bodies: translation and rotation kept)")
+        desc.update(
+            units=len(units),
+            unit=f"{rigid_centre}{rigid_ligand}{len(units[0]) - 1}",
+            suppressed=f"internal vibrations of the {rigid_centre}{rigid_ligand}{len(units[0]) - 1} units "
+            "(rigid bodies: translation and rotation kept)",
+        )
     return desc

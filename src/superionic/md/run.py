@@ -28,9 +28,10 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from ase import Atoms
@@ -39,8 +40,15 @@ from ..errors import InputError
 from ..results import atomic_text, atomic_write, write_json
 from ..trajectory.h5md import H5MDWriter
 from .checkpoint import load_checkpoint, restore_state, save_checkpoint, truncate_h5md
-from .dynamics import (THERMOSTATS, conserved_energy, make_dynamics, minimise, npt_equilibrate,
-                       set_thermostat_state, thermostat_state)
+from .dynamics import (
+    THERMOSTATS,
+    conserved_energy,
+    make_dynamics,
+    minimise,
+    npt_equilibrate,
+    set_thermostat_state,
+    thermostat_state,
+)
 from .equilibration import equilibration_report
 from .guards import MDExplodedError, check_state
 from .lock import LOCK_NAME, folder_lock
@@ -53,38 +61,37 @@ THERMO_HEADER = "step,time_fs,temperature_K,epot_eV,ekin_eV,conserved_eV\n"
 class MDSettings:
     """Settings of one run (ASE units: K, fs, eV, Å)."""
 
-    temperature: float                 # K
-    steps: int                         # production steps
-    dt: float = 2.0                    # fs, integration step
-    stride: int = 5                    # write every `stride` steps
-    friction: float = 0.01             # 1/fs, Langevin friction during equilibration
+    temperature: float  # K
+    steps: int  # production steps
+    dt: float = 2.0  # fs, integration step
+    stride: int = 5  # write every `stride` steps
+    friction: float = 0.01  # 1/fs, Langevin friction during equilibration
     production_friction: float = 0.001  # 1/fs, Langevin friction during production (weak: natural dynamics)
     equilibration_steps: int = 0
     seed: int = 0
-    chunk: int = 64                    # frames per H5MD chunk (and per checkpoint)
+    chunk: int = 64  # frames per H5MD chunk (and per checkpoint)
     max_temperature_factor: float = 5.0  # guard: stop if T exceeds this × target
     metadata: dict[str, Any] = field(default_factory=dict)
-    thermostat: str = "langevin"       # production thermostat: langevin | bussi | nose-hoover | nve
-    tau: float = 100.0                 # fs, coupling time of bussi / nose-hoover
-    protocol: str = "free"             # free | frozen-host | tethered | rigid-anions
-    reference: str | None = None       # free-run folder or trajectory.h5 (frozen-host, tethered)
-    host_reference: str = "mean"       # host positions from that run: mean | snapshot | quenched | auto
-    tether_stiffness: float = 1.0      # eV/Å², tethered protocol
-    mobile: list[str] | None = None    # mobile species (default: Li, else Na, Ag, …)
-    rigid_centre: str = "P"            # rigid-anions: unit centre species
-    rigid_ligand: str = "S"            # rigid-anions: ligand species
-    rigid_cutoff: float = 2.5          # Å, centre–ligand bond cutoff
-    minimise_steps: int = 0            # FIRE steps before MD (0: none)
-    minimise_fmax: float = 0.05        # eV/Å
-    npt_steps: int = 0                 # isotropic NPT steps before NVT equilibration (free runs only)
-    pressure: float = 0.0              # GPa, NPT
-    max_energy_rise: float = 1.0       # eV/atom, guard on E_pot above its production-start value
-    min_distance: float = 0.6          # Å, guard on the closest pair
-    fix_com: bool = True               # hold the centre of mass (free and rigid-anions runs)
+    thermostat: str = "langevin"  # production thermostat: langevin | bussi | nose-hoover | nve
+    tau: float = 100.0  # fs, coupling time of bussi / nose-hoover
+    protocol: str = "free"  # free | frozen-host | tethered | rigid-anions
+    reference: str | None = None  # free-run folder or trajectory.h5 (frozen-host, tethered)
+    host_reference: str = "mean"  # host positions from that run: mean | snapshot | quenched | auto
+    tether_stiffness: float = 1.0  # eV/Å², tethered protocol
+    mobile: list[str] | None = None  # mobile species (default: Li, else Na, Ag, …)
+    rigid_centre: str = "P"  # rigid-anions: unit centre species
+    rigid_ligand: str = "S"  # rigid-anions: ligand species
+    rigid_cutoff: float = 2.5  # Å, centre–ligand bond cutoff
+    minimise_steps: int = 0  # FIRE steps before MD (0: none)
+    minimise_fmax: float = 0.05  # eV/Å
+    npt_steps: int = 0  # isotropic NPT steps before NVT equilibration (free runs only)
+    pressure: float = 0.0  # GPa, NPT
+    max_energy_rise: float = 1.0  # eV/atom, guard on E_pot above its production-start value
+    min_distance: float = 0.6  # Å, guard on the closest pair
+    fix_com: bool = True  # hold the centre of mass (free and rigid-anions runs)
 
     def validate(self) -> None:
-        if not (isinstance(self.temperature, (int, float)) and np.isfinite(self.temperature)
-                and self.temperature > 0):
+        if not (isinstance(self.temperature, (int, float)) and np.isfinite(self.temperature) and self.temperature > 0):
             raise InputError(f"temperature must be > 0 K, got {self.temperature}")
         if int(self.steps) < 1 or int(self.stride) < 1 or int(self.chunk) < 1:
             raise InputError("steps, stride and chunk must be positive integers")
@@ -99,32 +106,37 @@ class MDSettings:
         if self.protocol not in PROTOCOLS:
             raise InputError(f"unknown protocol {self.protocol!r}; choose one of {', '.join(PROTOCOLS)}")
         if self.host_reference not in HOST_REFERENCES:
-            raise InputError(f"unknown host reference {self.host_reference!r}; choose one of "
-                             f"{', '.join(HOST_REFERENCES)}")
+            raise InputError(
+                f"unknown host reference {self.host_reference!r}; choose one of {', '.join(HOST_REFERENCES)}"
+            )
         if self.host_reference != "mean" and self.protocol not in ("frozen-host", "tethered"):
-            raise InputError(f"host_reference {self.host_reference!r} applies to the frozen-host and tethered "
-                             f"protocols, not to {self.protocol}")
+            raise InputError(
+                f"host_reference {self.host_reference!r} applies to the frozen-host and tethered "
+                f"protocols, not to {self.protocol}"
+            )
         if self.protocol == "tethered" and not self.tether_stiffness >= 0:
             raise InputError(f"tether stiffness must be ≥ 0 eV/Å², got {self.tether_stiffness}")
         if self.npt_steps and self.protocol != "free":
             raise InputError("NPT equilibration is for free runs; suppressed runs reuse the free run's cell")
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "MDSettings":
+    def from_dict(cls, d: dict[str, Any]) -> MDSettings:
         """Rebuild from run.json's settings (unknown keys are ignored, missing ones take defaults)."""
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
 def _atomic_json(path: Path, obj: dict) -> None:
-    write_json(path, obj, durable=True)   # the run record: temporary file, fsync, rename (superionic.results)
+    write_json(path, obj, durable=True)  # the run record: temporary file, fsync, rename (superionic.results)
 
 
 def _thermo_row(step: int, dt: float, atoms: Atoms, dyn) -> str:
     epot = float(atoms.get_potential_energy())
     ekin = float(atoms.get_kinetic_energy())
-    return (f"{step},{step * dt:.6f},{atoms.get_temperature():.6f},{epot:.10f},{ekin:.10f},"
-            f"{conserved_energy(dyn, atoms):.10f}\n")
+    return (
+        f"{step},{step * dt:.6f},{atoms.get_temperature():.6f},{epot:.10f},{ekin:.10f},"
+        f"{conserved_energy(dyn, atoms):.10f}\n"
+    )
 
 
 def _truncate_thermo(path: Path, before_step: int) -> None:
@@ -132,8 +144,11 @@ def _truncate_thermo(path: Path, before_step: int) -> None:
         path.write_text(THERMO_HEADER)
         return
     lines = path.read_text().splitlines(keepends=True)
-    keep = [THERMO_HEADER] + [ln for ln in lines[1:] if ln.endswith("\n") and ln.split(",")[0].isdigit()
-                              and int(ln.split(",")[0]) < before_step]
+    keep = [THERMO_HEADER] + [
+        ln
+        for ln in lines[1:]
+        if ln.endswith("\n") and ln.split(",")[0].isdigit() and int(ln.split(",")[0]) < before_step
+    ]
     atomic_text(path, "".join(keep), durable=True)
 
 
@@ -177,21 +192,39 @@ def _reference_of(settings: MDSettings) -> str | None:
     if ref is None:
         return None
     ref = Path(os.path.realpath(str(ref)))
-    return str(ref.parent if ref.name == "trajectory.h5" else ref)      # a run folder or its trajectory
+    return str(ref.parent if ref.name == "trajectory.h5" else ref)  # a run folder or its trajectory
 
 
-def differing_settings(info: dict, settings: MDSettings, potential: dict | None = None, engine: str | None = None,
-                       *, ignore: tuple[str, ...] = ()) -> list[str]:
+def differing_settings(
+    info: dict,
+    settings: MDSettings,
+    potential: dict | None = None,
+    engine: str | None = None,
+    *,
+    ignore: tuple[str, ...] = (),
+) -> list[str]:
     """The settings that determine a trajectory and differ between a stored run (its run.json `info`) and
     `settings`, as 'name old → new' (only those that apply: tau with Bussi/Nosé–Hoover, the stiffness
-    with a tethered host …); `potential` (its name) and `engine` are compared when given."""
+    with a tethered host …); `potential` (its name) and `engine` are compared when given.
+    """
     try:
         old = MDSettings.from_dict(info.get("settings") or {})
     except (TypeError, ValueError):
         return ["settings (run.json unreadable)"]
     new = settings
-    names = ["temperature", "steps", "dt", "stride", "equilibration_steps", "seed", "thermostat", "protocol",
-             "minimise_steps", "npt_steps", "fix_com"]
+    names = [
+        "temperature",
+        "steps",
+        "dt",
+        "stride",
+        "equilibration_steps",
+        "seed",
+        "thermostat",
+        "protocol",
+        "minimise_steps",
+        "npt_steps",
+        "fix_com",
+    ]
     if new.equilibration_steps:
         names.append("friction")
     if new.thermostat == "langevin":
@@ -214,8 +247,11 @@ def differing_settings(info: dict, settings: MDSettings, potential: dict | None 
     for name in names:
         if name in ignore:
             continue
-        a, b = ((_reference_of(old), _reference_of(new)) if name == "reference"
-                else (getattr(old, name), getattr(new, name)))
+        a, b = (
+            (_reference_of(old), _reference_of(new))
+            if name == "reference"
+            else (getattr(old, name), getattr(new, name))
+        )
         if a != b and not (isinstance(a, (int, float)) and isinstance(b, (int, float)) and float(a) == float(b)):
             out.append(f"{name} {_fmt_setting(a)} → {_fmt_setting(b)}")
     for key in ("material", "supercell"):
@@ -231,8 +267,15 @@ def differing_settings(info: dict, settings: MDSettings, potential: dict | None 
     return out
 
 
-def check_run_folder(out_dir: str | Path, settings: MDSettings, *, potential: dict | None = None,
-                     engine: str | None = None, resume: bool = False, overwrite: bool = False) -> str:
+def check_run_folder(
+    out_dir: str | Path,
+    settings: MDSettings,
+    *,
+    potential: dict | None = None,
+    engine: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+) -> str:
     """What a run into `out_dir` does with what is already there (call it holding the folder's lock):
 
     * "new": nothing to keep (no run, a run killed before its first checkpoint, or one stopped by a guard);
@@ -247,8 +290,10 @@ def check_run_folder(out_dir: str | Path, settings: MDSettings, *, potential: di
     out = Path(out_dir)
     if not (out / "run.json").exists():
         if (out / "trajectory.h5").exists() and not overwrite:
-            raise InputError(f"{out} holds a trajectory.h5 that no run.json describes: pass --overwrite to replace "
-                             "it, or choose another folder (--out)")
+            raise InputError(
+                f"{out} holds a trajectory.h5 that no run.json describes: pass --overwrite to replace "
+                "it, or choose another folder (--out)"
+            )
         return "overwrite" if overwrite and (out / "trajectory.h5").exists() else "new"
     if overwrite:
         return "overwrite"
@@ -262,25 +307,33 @@ def check_run_folder(out_dir: str | Path, settings: MDSettings, *, potential: di
         if not diffs:
             return "keep"
         if resume:
-            raise InputError(f"{out} holds a finished run with other settings ({what}); a resume continues a run "
-                             "as it was started and a finished run is not extended: start a new run in another "
-                             "folder (--out)")
-        raise InputError(f"{out} holds a finished run with other settings ({what}): pass --overwrite to replace "
-                         "it, or choose another folder (--out)")
+            raise InputError(
+                f"{out} holds a finished run with other settings ({what}); a resume continues a run "
+                "as it was started and a finished run is not extended: start a new run in another "
+                "folder (--out)"
+            )
+        raise InputError(
+            f"{out} holds a finished run with other settings ({what}): pass --overwrite to replace "
+            "it, or choose another folder (--out)"
+        )
     if status == "exploded" and not resume:
-        return "new"                    # a guard stopped it: nothing to analyse or continue
+        return "new"  # a guard stopped it: nothing to analyse or continue
     if ckpt.exists() and traj.exists():
         if resume:
             if diffs:
-                raise InputError(f"{out}: the unfinished run there was started with other settings ({what}); "
-                                 "resume it as it was started, or pass --overwrite to start afresh")
+                raise InputError(
+                    f"{out}: the unfinished run there was started with other settings ({what}); "
+                    "resume it as it was started, or pass --overwrite to start afresh"
+                )
             return "resume"
         try:
             at = f" at step {load_checkpoint(ckpt)['step']} of {info.get('settings', {}).get('steps', '?')}"
         except InputError:
             at = ""
-        raise InputError(f"{out} holds an unfinished run (checkpoint{at}): continue it with --resume {out}, or "
-                         "pass --overwrite to start afresh")
+        raise InputError(
+            f"{out} holds an unfinished run (checkpoint{at}): continue it with --resume {out}, or "
+            "pass --overwrite to start afresh"
+        )
     return "new"
 
 
@@ -304,10 +357,18 @@ def move_run_aside(run_dir: str | Path, dest: str | Path) -> Path:
     return dest
 
 
-def run_nvt(atoms: Atoms, calculator, settings: MDSettings, out_dir: str | Path, *,
-            potential: dict | None = None, resume: bool = False,
-            progress: Callable[[int, int, float], None] | None = None,
-            reference: dict[str, Any] | None = None, overwrite: bool = False) -> Path:
+def run_nvt(
+    atoms: Atoms,
+    calculator,
+    settings: MDSettings,
+    out_dir: str | Path,
+    *,
+    potential: dict | None = None,
+    resume: bool = False,
+    progress: Callable[[int, int, float], None] | None = None,
+    reference: dict[str, Any] | None = None,
+    overwrite: bool = False,
+) -> Path:
     """Run [minimise, NPT,] equilibration and production MD under `settings.protocol`; return trajectory path.
 
     progress(step, total, temperature) is called at every checkpoint. `reference` (from
@@ -319,13 +380,31 @@ def run_nvt(atoms: Atoms, calculator, settings: MDSettings, out_dir: str | Path,
     settings.validate()
     out = Path(out_dir)
     with folder_lock(out, "superionic MD run"):
-        return _run_nvt(atoms, calculator, settings, out, potential=potential, resume=resume, progress=progress,
-                        reference=reference, overwrite=overwrite)
+        return _run_nvt(
+            atoms,
+            calculator,
+            settings,
+            out,
+            potential=potential,
+            resume=resume,
+            progress=progress,
+            reference=reference,
+            overwrite=overwrite,
+        )
 
 
-def _run_nvt(atoms: Atoms, calculator, settings: MDSettings, out: Path, *, potential: dict | None, resume: bool,
-             progress: Callable[[int, int, float], None] | None, reference: dict[str, Any] | None,
-             overwrite: bool) -> Path:
+def _run_nvt(
+    atoms: Atoms,
+    calculator,
+    settings: MDSettings,
+    out: Path,
+    *,
+    potential: dict | None,
+    resume: bool,
+    progress: Callable[[int, int, float], None] | None,
+    reference: dict[str, Any] | None,
+    overwrite: bool,
+) -> Path:
     traj_path, ckpt_path, info_path = out / "trajectory.h5", out / "checkpoint.npz", out / "run.json"
     thermo_path, proto_path = out / "thermo.csv", out / "protocol.npz"
 
@@ -340,8 +419,14 @@ def _run_nvt(atoms: Atoms, calculator, settings: MDSettings, out: Path, *, poten
     atoms.set_constraint()
     atoms.calc = calculator
     rng = np.random.default_rng(settings.seed)
-    info: dict[str, Any] = {"settings": asdict(settings), "potential": potential or {}, "engine": "ase",
-                            "n_atoms": len(atoms), "formula": atoms.get_chemical_formula(), "status": "running"}
+    info: dict[str, Any] = {
+        "settings": asdict(settings),
+        "potential": potential or {},
+        "engine": "ase",
+        "n_atoms": len(atoms),
+        "formula": atoms.get_chemical_formula(),
+        "status": "running",
+    }
     if can_resume and info_path.exists():
         prev = json.loads(info_path.read_text())
         for key in ("protocol", "minimisation", "npt", "equilibration", "started"):
@@ -372,16 +457,31 @@ def _run_nvt(atoms: Atoms, calculator, settings: MDSettings, out: Path, *, poten
             dyn = _production_dynamics(atoms, settings, rng)
             epot_ref = float(atoms.get_potential_energy()) / len(atoms)
             start_step, n_frames = 0, 0
-            meta = dict(settings.metadata, temperature=settings.temperature, dt_step_fs=settings.dt,
-                        stride=settings.stride, potential=potential or {}, thermostat=settings.thermostat,
-                        friction_per_fs=settings.production_friction, tau_fs=settings.tau, protocol=desc,
-                        seed=settings.seed)
+            meta = dict(
+                settings.metadata,
+                temperature=settings.temperature,
+                dt_step_fs=settings.dt,
+                stride=settings.stride,
+                potential=potential or {},
+                thermostat=settings.thermostat,
+                friction_per_fs=settings.production_friction,
+                tau_fs=settings.tau,
+                protocol=desc,
+                seed=settings.seed,
+            )
             thermo_path.write_text(THERMO_HEADER)
-            writer = H5MDWriter(traj_path, atoms.get_chemical_symbols(), atoms.get_masses(), settings.dt,
-                                chunk=settings.chunk, metadata=meta)
+            writer = H5MDWriter(
+                traj_path,
+                atoms.get_chemical_symbols(),
+                atoms.get_masses(),
+                settings.dt,
+                chunk=settings.chunk,
+                metadata=meta,
+            )
         _atomic_json(info_path, info)
-        n_frames = _production(atoms, dyn, settings, writer, rng, ckpt_path, thermo_path, start_step, n_frames,
-                               epot_ref, progress)
+        n_frames = _production(
+            atoms, dyn, settings, writer, rng, ckpt_path, thermo_path, start_step, n_frames, epot_ref, progress
+        )
     except MDExplodedError as err:
         info.update(status="exploded", error=str(err))
         _atomic_json(info_path, info)
@@ -412,8 +512,14 @@ def host_reference_start(atoms: Atoms, settings: MDSettings, calculator=None) ->
     start = atoms.copy()
     start.set_constraint()
     start.calc = calculator
-    desc = apply_protocol(start, settings.protocol, mobile=settings.mobile, reference=reference_from_trajectory(source),
-                          stiffness=settings.tether_stiffness, host_reference=settings.host_reference)
+    desc = apply_protocol(
+        start,
+        settings.protocol,
+        mobile=settings.mobile,
+        reference=reference_from_trajectory(source),
+        stiffness=settings.tether_stiffness,
+        host_reference=settings.host_reference,
+    )
     start.set_constraint()
     start.calc = None
     keep = ("host_reference", "host_reference_reason", "quench", "reference", "reference_frames")
@@ -424,17 +530,26 @@ def host_reference_start(atoms: Atoms, settings: MDSettings, calculator=None) ->
 def _use_fixcom(settings: MDSettings) -> bool:
     """Hold the centre of mass with FixCom in free / rigid-anion runs (host springs or fixed atoms pin it
     otherwise). Not with Nosé–Hoover: ASE's chain ignores constraints; its deterministic dynamics keeps
-    the zero total momentum set at the start anyway."""
+    the zero total momentum set at the start anyway.
+    """
     return settings.fix_com and settings.protocol in ("free", "rigid-anions") and settings.thermostat != "nose-hoover"
 
 
 def _production_dynamics(atoms: Atoms, settings: MDSettings, rng):
-    return make_dynamics(atoms, settings.thermostat, settings.dt, settings.temperature,
-                         friction=settings.production_friction, tau_fs=settings.tau, rng=rng)
+    return make_dynamics(
+        atoms,
+        settings.thermostat,
+        settings.dt,
+        settings.temperature,
+        friction=settings.production_friction,
+        tau_fs=settings.tau,
+        rng=rng,
+    )
 
 
-def _prepare(atoms: Atoms, settings: MDSettings, rng, info: dict, proto_path: Path,
-             reference: dict | None, out: Path) -> dict[str, Any]:
+def _prepare(
+    atoms: Atoms, settings: MDSettings, rng, info: dict, proto_path: Path, reference: dict | None, out: Path
+) -> dict[str, Any]:
     """Minimise, draw velocities, NPT, install the protocol, equilibrate. Returns the protocol description."""
     from ase.constraints import FixCom
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
@@ -443,13 +558,22 @@ def _prepare(atoms: Atoms, settings: MDSettings, rng, info: dict, proto_path: Pa
         info["minimisation"] = minimise(atoms, settings.minimise_fmax, settings.minimise_steps)
     if settings.protocol in ("frozen-host", "tethered") and reference is None:
         if settings.reference is None:
-            raise InputError(f"protocol {settings.protocol} needs a free run at the same temperature: set "
-                             "reference (CLI: --reference DIR)")
+            raise InputError(
+                f"protocol {settings.protocol} needs a free run at the same temperature: set "
+                "reference (CLI: --reference DIR)"
+            )
         reference = reference_from_trajectory(settings.reference)
-    desc = apply_protocol(atoms, settings.protocol, mobile=settings.mobile, reference=reference,
-                          stiffness=settings.tether_stiffness, host_reference=settings.host_reference,
-                          rigid_centre=settings.rigid_centre,
-                          rigid_ligand=settings.rigid_ligand, rigid_cutoff=settings.rigid_cutoff)
+    desc = apply_protocol(
+        atoms,
+        settings.protocol,
+        mobile=settings.mobile,
+        reference=reference,
+        stiffness=settings.tether_stiffness,
+        host_reference=settings.host_reference,
+        rigid_centre=settings.rigid_centre,
+        rigid_ligand=settings.rigid_ligand,
+        rigid_cutoff=settings.rigid_cutoff,
+    )
     _save_protocol_file(atoms, settings, desc, proto_path)
     if _use_fixcom(settings):
         atoms.set_constraint(list(atoms.constraints) + [FixCom()])
@@ -459,8 +583,14 @@ def _prepare(atoms: Atoms, settings: MDSettings, rng, info: dict, proto_path: Pa
     if settings.npt_steps:
         cons = atoms.constraints
         atoms.set_constraint()
-        info["npt"] = npt_equilibrate(atoms, settings.temperature, settings.npt_steps, settings.dt,
-                                      pressure_gpa=settings.pressure, tau_t_fs=settings.tau)
+        info["npt"] = npt_equilibrate(
+            atoms,
+            settings.temperature,
+            settings.npt_steps,
+            settings.dt,
+            pressure_gpa=settings.pressure,
+            tau_t_fs=settings.tau,
+        )
         atoms.set_constraint(cons)
     if settings.equilibration_steps:
         info["equilibration"] = _equilibrate(atoms, settings, rng, out)
@@ -469,8 +599,9 @@ def _prepare(atoms: Atoms, settings: MDSettings, rng, info: dict, proto_path: Pa
 
 def _equilibrate(atoms: Atoms, settings: MDSettings, rng, out: Path) -> dict[str, Any]:
     """Langevin (strong friction) for equilibration_steps, guarded; returns drift diagnostics."""
-    dyn = make_dynamics(atoms, "langevin", settings.dt, settings.temperature, friction=settings.friction,
-                        tau_fs=settings.tau, rng=rng)
+    dyn = make_dynamics(
+        atoms, "langevin", settings.dt, settings.temperature, friction=settings.friction, tau_fs=settings.tau, rng=rng
+    )
     every = max(1, min(settings.stride, settings.equilibration_steps // 20 or 1))
     times, temps, epots = [], [], []
     done = 0
@@ -478,15 +609,28 @@ def _equilibrate(atoms: Atoms, settings: MDSettings, rng, out: Path) -> dict[str
         n = min(every, settings.equilibration_steps - done)
         dyn.run(n)
         done += n
-        check_state(atoms, -settings.equilibration_steps + done, settings.temperature,
-                    max_temperature_factor=settings.max_temperature_factor, epot_ref_per_atom=None,
-                    max_energy_rise=settings.max_energy_rise, min_distance=settings.min_distance)
+        check_state(
+            atoms,
+            -settings.equilibration_steps + done,
+            settings.temperature,
+            max_temperature_factor=settings.max_temperature_factor,
+            epot_ref_per_atom=None,
+            max_energy_rise=settings.max_energy_rise,
+            min_distance=settings.min_distance,
+        )
         times.append(done * settings.dt)
         temps.append(float(atoms.get_temperature()))
         epots.append(float(atoms.get_potential_energy()) / len(atoms))
-    atomic_write(out / "equilibration.csv", lambda tmp: np.savetxt(
-        tmp, np.column_stack([times, temps, epots]), delimiter=",", header="time_fs,temperature_K,epot_eV_per_atom",
-        comments=""))
+    atomic_write(
+        out / "equilibration.csv",
+        lambda tmp: np.savetxt(
+            tmp,
+            np.column_stack([times, temps, epots]),
+            delimiter=",",
+            header="time_fs,temperature_K,epot_eV_per_atom",
+            comments="",
+        ),
+    )
     rep = equilibration_report(np.array(times), np.array(temps), np.array(epots))
     rep["steps"] = settings.equilibration_steps
     return rep
@@ -503,10 +647,13 @@ def _save_protocol_file(atoms: Atoms, settings: MDSettings, desc: dict, path: Pa
             arrays.update(tether_index=c.index, tether_reference=c.reference, tether_k=c.k)
         elif name == "RigidUnits":
             arrays["units"] = np.asarray(c.units)
-            arrays["bondlengths"] = c.initialize_bond_lengths(atoms) if c.bondlengths is None else np.asarray(c.bondlengths)
+            arrays["bondlengths"] = (
+                c.initialize_bond_lengths(atoms) if c.bondlengths is None else np.asarray(c.bondlengths)
+            )
             c.bondlengths = arrays["bondlengths"]
+
     def write(tmp: Path) -> None:
-        with open(tmp, "wb") as fh:            # a file object: np.savez would append .npz to a path
+        with open(tmp, "wb") as fh:  # a file object: np.savez would append .npz to a path
             np.savez(fh, **arrays)
 
     atomic_write(path, write, durable=True)
@@ -532,9 +679,19 @@ def _install_protocol_from_file(atoms: Atoms, settings: MDSettings, path: Path) 
     return desc
 
 
-def _production(atoms: Atoms, dyn, settings: MDSettings, writer: H5MDWriter, rng, ckpt_path: Path,
-                thermo_path: Path, step: int, n_frames: int, epot_ref: float | None,
-                progress: Callable | None) -> int:
+def _production(
+    atoms: Atoms,
+    dyn,
+    settings: MDSettings,
+    writer: H5MDWriter,
+    rng,
+    ckpt_path: Path,
+    thermo_path: Path,
+    step: int,
+    n_frames: int,
+    epot_ref: float | None,
+    progress: Callable | None,
+) -> int:
     """The production loop; returns the number of frames written."""
     import ase.units as u
 
@@ -550,25 +707,36 @@ def _production(atoms: Atoms, dyn, settings: MDSettings, writer: H5MDWriter, rng
                         thermo.flush()
                         os.fsync(thermo.fileno())
                         thermo_buf.clear()
-                        save_checkpoint(ckpt_path, atoms, step, n_frames, rng,
-                                        {"thermostat": thermostat_state(dyn), "epot_ref_per_atom": epot_ref})
+                        save_checkpoint(
+                            ckpt_path,
+                            atoms,
+                            step,
+                            n_frames,
+                            rng,
+                            {"thermostat": thermostat_state(dyn), "epot_ref_per_atom": epot_ref},
+                        )
                         if progress:
                             progress(step, settings.steps, float(atoms.get_temperature()))
                     # ASE velocities are Å per ASE time unit; × u.fs gives Å/fs
-                    writer.append(step, atoms.get_positions(), np.asarray(atoms.cell),
-                                  atoms.get_velocities() * u.fs)
+                    writer.append(step, atoms.get_positions(), np.asarray(atoms.cell), atoms.get_velocities() * u.fs)
                     thermo_buf.append(_thermo_row(step, settings.dt, atoms, dyn))
                     n_frames += 1
                 n = min(stride - step % stride, settings.steps - step)
                 dyn.run(n)
                 step += n
-                check_state(atoms, step, settings.temperature,
-                            max_temperature_factor=settings.max_temperature_factor, epot_ref_per_atom=epot_ref,
-                            max_energy_rise=settings.max_energy_rise, min_distance=settings.min_distance)
+                check_state(
+                    atoms,
+                    step,
+                    settings.temperature,
+                    max_temperature_factor=settings.max_temperature_factor,
+                    epot_ref_per_atom=epot_ref,
+                    max_energy_rise=settings.max_energy_rise,
+                    min_distance=settings.min_distance,
+                )
             writer.flush()
             thermo.writelines(thermo_buf)
             thermo.flush()
-            os.fsync(thermo.fileno())        # durable before run.json says "done"
+            os.fsync(thermo.fileno())  # durable before run.json says "done"
     finally:
         writer.close()
     return n_frames

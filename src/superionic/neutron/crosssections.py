@@ -18,11 +18,11 @@ from ..errors import InputError
 
 @dataclass(frozen=True)
 class NeutronData:
-    b_coh: complex     # fm
-    sigma_coh: float   # barn
-    sigma_inc: float   # barn
-    sigma_abs: float   # barn (2200 m/s)
-    mass: float        # u
+    b_coh: complex  # fm
+    sigma_coh: float  # barn
+    sigma_inc: float  # barn
+    sigma_abs: float  # barn (2200 m/s)
+    mass: float  # u
 
     @property
     def sigma_total(self) -> float:
@@ -64,8 +64,10 @@ def _from_periodictable(key: str) -> NeutronData:
         raise InputError(
             f"no neutron cross sections for {key!r} in the pinned table (has {', '.join(TABLE)}); "
             "install the optional `periodictable` package or add the entry to "
-            "superionic.neutron.crosssections.TABLE") from exc
+            "superionic.neutron.crosssections.TABLE"
+        ) from exc
     import re
+
     m = re.fullmatch(r"(\d*)([A-Z][a-z]?)", key)
     if not m:
         raise InputError(f"cannot read {key!r} as an element or isotope (write e.g. 'Na' or '7Li')")
@@ -79,8 +81,7 @@ def _from_periodictable(key: str) -> NeutronData:
         raise InputError(f"periodictable has no neutron data for {key!r}")
     b_i = getattr(n, "b_c_i", None)
     b = complex(n.b_c, b_i) if b_i else float(n.b_c)
-    return NeutronData(b, float(n.coherent), float(n.incoherent or 0.0), float(n.absorption or 0.0),
-                       float(atom.mass))
+    return NeutronData(b, float(n.coherent), float(n.incoherent or 0.0), float(n.absorption or 0.0), float(atom.mass))
 
 
 def lookup(element: str, isotopes: dict[str, str] | None = None) -> tuple[NeutronData, str]:

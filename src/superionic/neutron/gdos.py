@@ -11,7 +11,7 @@ resolution (Gaussian FWHM in meV, an energy-dependent FWHM function, or a measur
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import xarray as xr
@@ -22,26 +22,32 @@ from .crosssections import REFERENCE, neutron_data
 from .resolution import convolve
 
 
-def gdos_weights(species, atom_fraction, isotopes: Mapping[str, str] | None = None,
-                 dw: Mapping[str, float] | None = None) -> np.ndarray:
+def gdos_weights(
+    species, atom_fraction, isotopes: Mapping[str, str] | None = None, dw: Mapping[str, float] | None = None
+) -> np.ndarray:
     """Normalised weights c_α σ_α/m_α e^{-2W_α} (sum 1); dw maps species to e^{-2W} factors."""
-    w = np.array([c * neutron_data(s, isotopes).sigma_total / neutron_data(s, isotopes).mass * (dw or {}).get(s, 1.0)
-                  for s, c in zip(species, atom_fraction)])
+    w = np.array(
+        [
+            c * neutron_data(s, isotopes).sigma_total / neutron_data(s, isotopes).mass * (dw or {}).get(s, 1.0)
+            for s, c in zip(species, atom_fraction)
+        ]
+    )
     return w / w.sum()
 
 
 def harmonic_msd(nu_thz, g, mass_amu: float, temperature: float, quantum: bool = True) -> float:
     """Harmonic <u²> (Å², all three directions) of a species from its VDOS (∫g dν = 1, ν in THz):
     <u²> = 3 ∫ g(ν) ħ/(2mω) coth(ħω/2k_BT) dν (classical: 3 ∫ g k_BT/(mω²) dν). Diverges for
-    diffusive species (g(0) > 0): use a measured or MSD-plateau value there."""
+    diffusive species (g(0) > 0): use a measured or MSD-plateau value there.
+    """
     nu = np.asarray(nu_thz, dtype=float)
     g = np.asarray(g, dtype=float)
     num, gm, dnu = 0.5 * (nu[1:] + nu[:-1]), 0.5 * (g[1:] + g[:-1]), np.diff(nu)
-    w = 2 * np.pi * num * 1e-3                                     # rad/fs
-    m = mass_amu * units.AMU_A2_PER_FS2_IN_EV                       # eV fs²/Å²
+    w = 2 * np.pi * num * 1e-3  # rad/fs
+    m = mass_amu * units.AMU_A2_PER_FS2_IN_EV  # eV fs²/Å²
     kt = units.KB_EV * temperature
     if quantum:
-        hbar = units.HBAR_MEV_PS                                    # meV·ps equals eV·fs numerically
+        hbar = units.HBAR_MEV_PS  # meV·ps equals eV·fs numerically
         x = hbar * w / (2 * kt)
         per = hbar / (2 * m * w) / np.tanh(x)
     else:
@@ -49,10 +55,16 @@ def harmonic_msd(nu_thz, g, mass_amu: float, temperature: float, quantum: bool =
     return float(3.0 * np.sum(gm * per * dnu))
 
 
-def gdos(ds: xr.Dataset, isotopes: Mapping[str, str] | None = None, q: float | None = None,
-         msd: Mapping[str, float] | None = None, resolution_fwhm_mev: float | Callable | None = None,
-         resolution: tuple[np.ndarray, np.ndarray] | None = None, temperature: float | None = None,
-         species: list[str] | None = None) -> xr.Dataset:
+def gdos(
+    ds: xr.Dataset,
+    isotopes: Mapping[str, str] | None = None,
+    q: float | None = None,
+    msd: Mapping[str, float] | None = None,
+    resolution_fwhm_mev: float | Callable | None = None,
+    resolution: tuple[np.ndarray, np.ndarray] | None = None,
+    temperature: float | None = None,
+    species: list[str] | None = None,
+) -> xr.Dataset:
     """Neutron-weighted GDOS G(E) (1/meV) from a `vdos` Dataset.
 
     isotopes: e.g. {"Li": "7Li"}. Debye–Waller: give `q` (Å⁻¹) and `msd` {species: <u²> Å²}; with
@@ -61,7 +73,7 @@ def gdos(ds: xr.Dataset, isotopes: Mapping[str, str] | None = None, q: float | N
     """
     species = species or list(ds.species.values)
     e = ds.energy.values
-    g_e = ds.g.sel(species=species).values / units.THZ_TO_MEV         # per meV
+    g_e = ds.g.sel(species=species).values / units.THZ_TO_MEV  # per meV
     frac = ds.atom_fraction.sel(species=species).values
     frac = frac / frac.sum()
     dwf = None
@@ -83,26 +95,53 @@ def gdos(ds: xr.Dataset, isotopes: Mapping[str, str] | None = None, q: float | N
     partial = w[:, None] * g_e
     total = partial.sum(axis=0)
     data = {
-        "G": ("energy", total, {"units": "meV-1", "long_name": "neutron-weighted generalised DOS",
-                                "normalisation": "∫ G dE = 1 (E in meV) before resolution"}),
-        "G_partial": (("species", "energy"), partial, {"units": "meV-1",
-                                                       "long_name": "weighted species contributions"}),
+        "G": (
+            "energy",
+            total,
+            {
+                "units": "meV-1",
+                "long_name": "neutron-weighted generalised DOS",
+                "normalisation": "∫ G dE = 1 (E in meV) before resolution",
+            },
+        ),
+        "G_partial": (
+            ("species", "energy"),
+            partial,
+            {"units": "meV-1", "long_name": "weighted species contributions"},
+        ),
         "weight": ("species", w, {"units": units.DIMENSIONLESS, "long_name": "c σ/m e^{-2W}, normalised"}),
     }
     if resolution_fwhm_mev is not None or resolution is not None:
         gr = convolve(e, np.vstack([total, partial]), fwhm=resolution_fwhm_mev, kernel=resolution)
         data["G_resolved"] = ("energy", gr[0], {"units": "meV-1", "long_name": "G convolved with the resolution"})
         data["G_partial_resolved"] = (("species", "energy"), gr[1:], {"units": "meV-1"})
-    out = xr.Dataset(data, coords={"species": species,
-                                   "energy": ("energy", e, {"units": units.ENERGY_MEV}),
-                                   "frequency": ("energy", ds.frequency.values, {"units": units.FREQUENCY})})
+    out = xr.Dataset(
+        data,
+        coords={
+            "species": species,
+            "energy": ("energy", e, {"units": units.ENERGY_MEV}),
+            "frequency": ("energy", ds.frequency.values, {"units": units.FREQUENCY}),
+        },
+    )
     out.attrs.update(
-        analysis="gdos", cross_sections=REFERENCE, isotopes=dict(isotopes or {}),
-        weighting="c σ_total/m e^{-2W}", debye_waller="none" if q is None else f"Q = {q} 1/angstrom",
-        resolution=("none" if resolution_fwhm_mev is None and resolution is None else
-                    ("user kernel" if resolution is not None else
-                     ("energy-dependent Gaussian" if callable(resolution_fwhm_mev)
-                      else f"Gaussian FWHM {resolution_fwhm_mev} meV"))),
+        analysis="gdos",
+        cross_sections=REFERENCE,
+        isotopes=dict(isotopes or {}),
+        weighting="c σ_total/m e^{-2W}",
+        debye_waller="none" if q is None else f"Q = {q} 1/angstrom",
+        resolution=(
+            "none"
+            if resolution_fwhm_mev is None and resolution is None
+            else (
+                "user kernel"
+                if resolution is not None
+                else (
+                    "energy-dependent Gaussian"
+                    if callable(resolution_fwhm_mev)
+                    else f"Gaussian FWHM {resolution_fwhm_mev} meV"
+                )
+            )
+        ),
     )
     if u2:
         out["msd"] = ("species", np.array([u2[s] for s in species]), {"units": "angstrom2"})

@@ -19,13 +19,14 @@ from scipy.special import voigt_profile
 
 from ..errors import InputError
 
-HBAR_MEV_FS = 658.2119569          # ħ in meV·fs
+HBAR_MEV_FS = 658.2119569  # ħ in meV·fs
 FWHM_TO_SIGMA = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
 
 
 class Resolution:
     """Interface: `shape(E)` (1/meV, unit area), `lorentzian(E, gamma)` = (R ⊗ L_Γ)(E) with L_Γ a
-    unit-area Lorentzian of half width Γ (meV), and `convolve(E, S)` for a spectrum on a uniform grid."""
+    unit-area Lorentzian of half width Γ (meV), and `convolve(E, S)` for a spectrum on a uniform grid.
+    """
 
     fwhm: float
 
@@ -55,8 +56,9 @@ class Resolution:
         kern = self.shape(kern_e) * de
         s = np.moveaxis(np.asarray(spectrum, dtype=float), axis, -1)
         from scipy.signal import fftconvolve
+
         out = fftconvolve(s, np.broadcast_to(kern, s.shape[:-1] + kern.shape), mode="full", axes=-1)
-        out = out[..., n - 1: 2 * n - 1]
+        out = out[..., n - 1 : 2 * n - 1]
         return np.moveaxis(out, -1, axis)
 
 
@@ -132,8 +134,7 @@ class TabulatedResolution(Resolution):
 
     def lorentzian(self, energy, gamma):
         """(R ⊗ L_Γ)(E) = Σ_k R_k ∫_bin_k L_Γ(E − E') dE' (exact for piecewise-constant R)."""
-        return _binned_lorentzian(np.asarray(energy, dtype=float), self.edges, self.values,
-                                  max(float(gamma), 1e-12))
+        return _binned_lorentzian(np.asarray(energy, dtype=float), self.edges, self.values, max(float(gamma), 1e-12))
 
     def describe(self) -> str:
         return f"tabulated ({len(self.energy)} points, FWHM ≈ {self.fwhm:.4g} meV)"
@@ -142,7 +143,7 @@ class TabulatedResolution(Resolution):
 def _binned_lorentzian(x, edges, values, g):
     lo = (x[..., None] - edges[None, 1:]) / g
     hi = (x[..., None] - edges[None, :-1]) / g
-    p = (np.arctan(hi) - np.arctan(lo)) / np.pi           # probability of L in each bin, shifted
+    p = (np.arctan(hi) - np.arctan(lo)) / np.pi  # probability of L in each bin, shifted
     return p @ values
 
 
@@ -192,5 +193,6 @@ def as_resolution(res) -> Resolution | None:
         return GaussianResolution(float(res))  # type: ignore[arg-type]
     if isinstance(res, (tuple, list)) and len(res) == 2:
         return TabulatedResolution(np.asarray(res[0]), np.asarray(res[1]))
-    raise InputError(f"cannot interpret {type(res).__name__} as a resolution: give a FWHM in meV, "
-                     "a Resolution, or (energy, values)")
+    raise InputError(
+        f"cannot interpret {type(res).__name__} as a resolution: give a FWHM in meV, a Resolution, or (energy, values)"
+    )

@@ -23,17 +23,40 @@ from ..errors import InputError
 
 # unit strings → factor to meV
 _ENERGY_UNITS = {
-    "deltae": 1.0, "energy": 1.0, "mev": 1.0, "millielectronvolt": 1.0,
-    "uev": 1e-3, "µev": 1e-3, "μev": 1e-3, "microev": 1e-3, "microelectronvolt": 1e-3,
-    "ev": 1e3, "deltae_inwavenumber": 0.12398419843320026, "energy_inwavenumber": 0.12398419843320026,
-    "cm-1": 0.12398419843320026, "cm^-1": 0.12398419843320026, "1/cm": 0.12398419843320026,
-    "thz": 4.135667696, "deltae_infrequency": 4.135667696,
+    "deltae": 1.0,
+    "energy": 1.0,
+    "mev": 1.0,
+    "millielectronvolt": 1.0,
+    "uev": 1e-3,
+    "µev": 1e-3,
+    "μev": 1e-3,
+    "microev": 1e-3,
+    "microelectronvolt": 1e-3,
+    "ev": 1e3,
+    "deltae_inwavenumber": 0.12398419843320026,
+    "energy_inwavenumber": 0.12398419843320026,
+    "cm-1": 0.12398419843320026,
+    "cm^-1": 0.12398419843320026,
+    "1/cm": 0.12398419843320026,
+    "thz": 4.135667696,
+    "deltae_infrequency": 4.135667696,
 }
 # unit strings → factor to Å⁻¹ (QSquared handled separately)
 _Q_UNITS = {
-    "momentumtransfer": 1.0, "angstrom^-1": 1.0, "angstrom-1": 1.0, "1/angstrom": 1.0, "1/a": 1.0,
-    "a^-1": 1.0, "a-1": 1.0, "invangstrom": 1.0, "å^-1": 1.0, "å-1": 1.0, "1/å": 1.0,
-    "nm^-1": 0.1, "nm-1": 0.1, "1/nm": 0.1,
+    "momentumtransfer": 1.0,
+    "angstrom^-1": 1.0,
+    "angstrom-1": 1.0,
+    "1/angstrom": 1.0,
+    "1/a": 1.0,
+    "a^-1": 1.0,
+    "a-1": 1.0,
+    "invangstrom": 1.0,
+    "å^-1": 1.0,
+    "å-1": 1.0,
+    "1/å": 1.0,
+    "nm^-1": 0.1,
+    "nm-1": 0.1,
+    "1/nm": 0.1,
 }
 
 
@@ -51,7 +74,9 @@ def energy_factor(unit) -> float:
     """Multiplier that converts an energy in `unit` to meV."""
     u = _norm_unit(unit)
     if u not in _ENERGY_UNITS:
-        raise InputError(f"unknown energy unit {unit!r}; supported: DeltaE/meV, ueV, eV, cm-1 (DeltaE_inWavenumber), THz")
+        raise InputError(
+            f"unknown energy unit {unit!r}; supported: DeltaE/meV, ueV, eV, cm-1 (DeltaE_inWavenumber), THz"
+        )
     return _ENERGY_UNITS[u]
 
 
@@ -62,8 +87,10 @@ def q_values_from(values, unit) -> np.ndarray:
     if u in ("qsquared", "angstrom^-2", "1/angstrom^2", "a^-2"):
         return np.sqrt(v)
     if u not in _Q_UNITS:
-        raise InputError(f"unknown Q unit {unit!r} (the spectrum axis must be MomentumTransfer or QSquared; "
-                         "convert spectrum numbers to Q in Mantid with ConvertSpectrumAxis first)")
+        raise InputError(
+            f"unknown Q unit {unit!r} (the spectrum axis must be MomentumTransfer or QSquared; "
+            "convert spectrum numbers to Q in Mantid with ConvertSpectrumAxis first)"
+        )
     return v * _Q_UNITS[u]
 
 
@@ -72,8 +99,10 @@ def _dataset(q, energy, s, err, edges=None, source="", intensity_units="arbitrar
         "S": (("q", "energy"), s, {"units": intensity_units, "long_name": "measured S(Q,E)"}),
         "S_err": (("q", "energy"), err, {"units": intensity_units, "long_name": "standard error"}),
     }
-    coords = {"q": ("q", q, {"units": "angstrom-1"}),
-              "energy": ("energy", energy, {"units": units.ENERGY_MEV, "long_name": "energy transfer"})}
+    coords = {
+        "q": ("q", q, {"units": "angstrom-1"}),
+        "energy": ("energy", energy, {"units": units.ENERGY_MEV, "long_name": "energy transfer"}),
+    }
     if edges is not None:
         data["energy_edges"] = (("edge",), edges, {"units": units.ENERGY_MEV, "long_name": "bin edges"})
     ds = xr.Dataset(data, coords=coords)
@@ -117,7 +146,7 @@ def load_mantid_nexus(path, entry: str | None = None) -> xr.Dataset:
     if y.ndim == 1:
         y, e = y[None], e[None]
     nspec, nbin = y.shape
-    if len(qv) == nspec + 1:                       # Q given as bin edges
+    if len(qv) == nspec + 1:  # Q given as bin edges
         qv = 0.5 * (qv[1:] + qv[:-1])
     if len(qv) != nspec:
         raise InputError(f"{path}: axis2 has {len(qv)} values for {nspec} spectra")
@@ -170,8 +199,9 @@ def load_text(path, energy_unit: str | None = None, q_unit: str | None = None) -
     if a.shape[1] in (2, 3) and q_comment is not None:
         a = np.column_stack([np.full(len(a), q_comment), a])
     if a.shape[1] not in (3, 4):
-        raise InputError(f"{path}: expected columns Q E S [dS] (or E S [dS] with a '# Q = …' comment), "
-                         f"found {a.shape[1]} columns")
+        raise InputError(
+            f"{path}: expected columns Q E S [dS] (or E S [dS] with a '# Q = …' comment), found {a.shape[1]} columns"
+        )
     q_all = q_values_from(a[:, 0], qu)
     qs = np.unique(np.round(q_all, 10))
     es = np.unique(np.round(a[:, 1] * ef, 12))
@@ -192,9 +222,17 @@ def load_spectrum(path, **kw) -> xr.Dataset:
     return load_text(p, **kw)
 
 
-def write_mantid_nexus(path, q, energy, values, errors, energy_edges: bool = False,
-                       energy_unit: str = "DeltaE", q_unit: str = "MomentumTransfer",
-                       y_unit: str = "Counts") -> None:
+def write_mantid_nexus(
+    path,
+    q,
+    energy,
+    values,
+    errors,
+    energy_edges: bool = False,
+    energy_unit: str = "DeltaE",
+    q_unit: str = "MomentumTransfer",
+    y_unit: str = "Counts",
+) -> None:
     """Write S(Q,E) in the Mantid processed layout (for tests and for exporting simulated spectra).
 
     energy: centres (n_bins) or, with energy_edges=True, edges (n_bins + 1), in the given unit.
@@ -222,7 +260,8 @@ def write_mantid_nexus(path, q, energy, values, errors, energy_edges: bool = Fal
 
 def load_resolution(path, q=None, **kw):
     """A measured resolution file (same formats) → one TabulatedResolution per Q of `q` (nearest Q
-    group), or a single one when the file has one spectrum or q is None (Q-summed)."""
+    group), or a single one when the file has one spectrum or q is None (Q-summed).
+    """
     from .instrument import TabulatedResolution
 
     ds = load_spectrum(path, **kw)
@@ -248,8 +287,10 @@ def rebin_simulated(sim: xr.Dataset | xr.DataArray, measured: xr.Dataset, var: s
     qs = da.q.values
     qm = measured.q.values
     if qm.min() < qs.min() - 1e-9 or qm.max() > qs.max() + 1e-9:
-        raise InputError(f"measured Q {qm.min():.3g}–{qm.max():.3g} Å⁻¹ lies outside the simulated "
-                         f"{qs.min():.3g}–{qs.max():.3g} Å⁻¹; compute the simulation at the measured Q values")
+        raise InputError(
+            f"measured Q {qm.min():.3g}–{qm.max():.3g} Å⁻¹ lies outside the simulated "
+            f"{qs.min():.3g}–{qs.max():.3g} Å⁻¹; compute the simulation at the measured Q values"
+        )
     if len(qs) == 1:
         sq = np.repeat(da.values, len(qm), axis=0)
     else:
@@ -260,12 +301,16 @@ def rebin_simulated(sim: xr.Dataset | xr.DataArray, measured: xr.Dataset, var: s
         sq = (1 - w) * vals[j - 1] + w * vals[j]
     if "energy_edges" in measured:
         edges = measured.energy_edges.values
-        cum = np.concatenate([np.zeros((sq.shape[0], 1)),
-                              np.cumsum(0.5 * (sq[:, 1:] + sq[:, :-1]) * np.diff(es), axis=1)], axis=1)
+        cum = np.concatenate(
+            [np.zeros((sq.shape[0], 1)), np.cumsum(0.5 * (sq[:, 1:] + sq[:, :-1]) * np.diff(es), axis=1)], axis=1
+        )
         ce = np.array([np.interp(edges, es, c) for c in cum])
         out = np.diff(ce, axis=1) / np.diff(edges)
     else:
         out = np.array([np.interp(measured.energy.values, es, row) for row in sq])
-    return xr.DataArray(out, dims=("q", "energy"), coords={"q": measured.q, "energy": measured.energy},
-                        attrs={"units": da.attrs.get("units", "meV-1"),
-                               "long_name": "simulated S(Q,E) on the measured grid"})
+    return xr.DataArray(
+        out,
+        dims=("q", "energy"),
+        coords={"q": measured.q, "energy": measured.energy},
+        attrs={"units": da.attrs.get("units", "meV-1"), "long_name": "simulated S(Q,E) on the measured grid"},
+    )

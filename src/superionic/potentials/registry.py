@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import InputError
 
@@ -24,13 +25,13 @@ from ..errors import InputError
 @dataclass
 class PotentialSpec:
     name: str
-    engine: str                       # "ase" (an ASE calculator) or "lammps"
-    source: str                       # where the parameters come from
-    factory: Callable[..., Any]       # (**options) -> ASE calculator
-    package: str | None = None        # PyPI distribution that provides it
+    engine: str  # "ase" (an ASE calculator) or "lammps"
+    source: str  # where the parameters come from
+    factory: Callable[..., Any]  # (**options) -> ASE calculator
+    package: str | None = None  # PyPI distribution that provides it
     description: str = ""
     options: dict[str, Any] = field(default_factory=dict)
-    model_file: str | None = None     # path of a user model file
+    model_file: str | None = None  # path of a user model file
     model_sha256: str | None = None
 
     def version(self) -> str | None:
@@ -46,8 +47,13 @@ class PotentialSpec:
 
     def identity(self) -> dict[str, Any]:
         """What goes into trajectory metadata."""
-        out = {"name": self.name, "engine": self.engine, "source": self.source,
-               "package": self.package, "version": self.version()}
+        out = {
+            "name": self.name,
+            "engine": self.engine,
+            "source": self.source,
+            "package": self.package,
+            "version": self.version(),
+        }
         if self.options:
             out["options"] = dict(self.options)
         if self.model_file:
@@ -80,27 +86,49 @@ def _sevennet(model: str = "7net-0", device: str = "cpu", **_: Any):
 
 def _emt(**_: Any):
     from ase.calculators.emt import EMT
+
     return EMT()
 
 
 def _lj(sigma: float = 2.0, epsilon: float = 0.01, rc: float = 5.0, **_: Any):
     from ase.calculators.lj import LennardJones
+
     return LennardJones(sigma=sigma, epsilon=epsilon, rc=rc, smooth=True)
 
 
 REGISTRY: dict[str, PotentialSpec] = {
     "chgnet": PotentialSpec(
-        "chgnet", "ase", "CHGNet 0.3.0 universal potential (Deng et al., Nat. Mach. Intell. 2023), "
-        "weights inside the chgnet wheel", _chgnet, package="chgnet",
-        description="embedded default foundation MLIP; systematically soft (phonons underestimated)"),
+        "chgnet",
+        "ase",
+        "CHGNet 0.3.0 universal potential (Deng et al., Nat. Mach. Intell. 2023), weights inside the chgnet wheel",
+        _chgnet,
+        package="chgnet",
+        description="embedded default foundation MLIP; systematically soft (phonons underestimated)",
+    ),
     "sevennet": PotentialSpec(
-        "sevennet", "ase", "SevenNet-0 universal potential (Park et al., J. Chem. Theory Comput. 2024), "
-        "weights inside the sevenn wheel", _sevennet, package="sevenn",
-        description="optional extra foundation MLIP (pip install sevenn)"),
-    "emt": PotentialSpec("emt", "ase", "ASE effective-medium theory (metals only; for tests)", _emt,
-                         package="ase", description="cheap test potential"),
-    "lj": PotentialSpec("lj", "ase", "ASE Lennard-Jones, one parameter set for all pairs (for tests)", _lj,
-                        package="ase", description="cheap test potential"),
+        "sevennet",
+        "ase",
+        "SevenNet-0 universal potential (Park et al., J. Chem. Theory Comput. 2024), weights inside the sevenn wheel",
+        _sevennet,
+        package="sevenn",
+        description="optional extra foundation MLIP (pip install sevenn)",
+    ),
+    "emt": PotentialSpec(
+        "emt",
+        "ase",
+        "ASE effective-medium theory (metals only; for tests)",
+        _emt,
+        package="ase",
+        description="cheap test potential",
+    ),
+    "lj": PotentialSpec(
+        "lj",
+        "ase",
+        "ASE Lennard-Jones, one parameter set for all pairs (for tests)",
+        _lj,
+        package="ase",
+        description="cheap test potential",
+    ),
 }
 
 DEFAULT_POTENTIAL = "chgnet"
@@ -116,12 +144,16 @@ def get_potential(name: str) -> PotentialSpec:
     if name in REGISTRY:
         spec = REGISTRY[name]
         if not spec.available():
-            raise InputError(f"potential {name!r} needs the optional package {spec.package}: pip install {spec.package}")
+            raise InputError(
+                f"potential {name!r} needs the optional package {spec.package}: pip install {spec.package}"
+            )
         return spec
     if Path(name).is_file():
         return from_model_file(name)
-    raise InputError(f"unknown potential {name!r}; registered: {', '.join(s.name for s in list_potentials())} "
-                     "(see `superionic potentials`), or give a model file path")
+    raise InputError(
+        f"unknown potential {name!r}; registered: {', '.join(s.name for s in list_potentials())} "
+        "(see `superionic potentials`), or give a model file path"
+    )
 
 
 def make_calculator(name: str = DEFAULT_POTENTIAL, **options: Any):
@@ -129,8 +161,9 @@ def make_calculator(name: str = DEFAULT_POTENTIAL, **options: Any):
     return get_potential(name).make(**options)
 
 
-def from_calculator(calculator: Any, name: str | None = None, source: str = "user-supplied ASE calculator",
-                    package: str | None = None) -> PotentialSpec:
+def from_calculator(
+    calculator: Any, name: str | None = None, source: str = "user-supplied ASE calculator", package: str | None = None
+) -> PotentialSpec:
     """Wrap any ASE calculator object so its identity is recorded like a registered potential's."""
     if not hasattr(calculator, "get_potential_energy") and not hasattr(calculator, "calculate"):
         raise InputError(f"{type(calculator).__name__} is not an ASE calculator (no calculate method)")
@@ -140,8 +173,14 @@ def from_calculator(calculator: Any, name: str | None = None, source: str = "use
         metadata.version(pkg)
     except metadata.PackageNotFoundError:
         pkg = None
-    return PotentialSpec(name or f"user:{cls.__module__}.{cls.__name__}", "ase", source, lambda **_: calculator,
-                         package=pkg, description="user calculator")
+    return PotentialSpec(
+        name or f"user:{cls.__module__}.{cls.__name__}",
+        "ase",
+        source,
+        lambda **_: calculator,
+        package=pkg,
+        description="user calculator",
+    )
 
 
 def from_model_file(path: str | Path, kind: str | None = None) -> PotentialSpec:
@@ -160,13 +199,22 @@ def from_model_file(path: str | Path, kind: str | None = None) -> PotentialSpec:
         factory, pkg = (lambda **kw: _sevennet(model=str(path), **kw)), "sevenn"
     else:
         raise InputError(f"unknown model-file kind {kind!r}: chgnet or sevennet")
-    return PotentialSpec(f"file:{path.name}", "ase", f"{kind} model file {path}", factory, package=pkg,
-                         description=f"user {kind} checkpoint", model_file=str(path.resolve()), model_sha256=digest)
+    return PotentialSpec(
+        f"file:{path.name}",
+        "ase",
+        f"{kind} model file {path}",
+        factory,
+        package=pkg,
+        description=f"user {kind} checkpoint",
+        model_file=str(path.resolve()),
+        model_sha256=digest,
+    )
 
 
 def _register_shipped_lammps() -> None:
     """Shipped LAMMPS potentials (distilled, files under potentials/data/) join the registry."""
     from .lammps_potentials import register_lammps_potentials
+
     register_lammps_potentials(REGISTRY)
 
 

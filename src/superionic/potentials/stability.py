@@ -29,9 +29,19 @@ def closest_approach(traj, cutoff: float = 4.0, every: int = 1) -> dict[str, flo
     return out
 
 
-def stability_check(atoms: Atoms, potential, temperature: float, ps: float = 100.0, *, dt: float = 2.0,
-                    friction: float = 0.01, seed: int = 1, stride: int = 50, ranks: int = 1,
-                    out_dir: str | Path | None = None) -> dict:
+def stability_check(
+    atoms: Atoms,
+    potential,
+    temperature: float,
+    ps: float = 100.0,
+    *,
+    dt: float = 2.0,
+    friction: float = 0.01,
+    seed: int = 1,
+    stride: int = 50,
+    ranks: int = 1,
+    out_dir: str | Path | None = None,
+) -> dict:
     """Run `ps` picoseconds of Langevin NVT at `temperature` and report whether the potential stays sane.
 
     Returns {"stable", "completed", "failed" (message or None), "ps", "closest_approach_A",
@@ -43,15 +53,23 @@ def stability_check(atoms: Atoms, potential, temperature: float, ps: float = 100
     from ..trajectory import read_h5md
 
     steps = int(round(ps * 1000.0 / dt))
-    settings = MDSettings(temperature=temperature, steps=steps, dt=dt, stride=stride, equilibration_steps=500,
-                          seed=seed, friction=friction, production_friction=friction)
+    settings = MDSettings(
+        temperature=temperature,
+        steps=steps,
+        dt=dt,
+        stride=stride,
+        equilibration_steps=500,
+        seed=seed,
+        friction=friction,
+        production_friction=friction,
+    )
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(out_dir) if out_dir is not None else Path(tmp)
         failed = None
         try:
             path = run_nvt_lammps(atoms, potential, settings, folder, ranks=ranks)
-        except Exception as err:    # the engine's guards and LAMMPS errors are the result here
+        except Exception as err:  # the engine's guards and LAMMPS errors are the result here
             failed = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
             path = folder / "trajectory.h5"
         traj = read_h5md(path) if Path(path).exists() else None
@@ -59,7 +77,15 @@ def stability_check(atoms: Atoms, potential, temperature: float, ps: float = 100
     bounds = {k: pair_bound(*k.split("-")) for k in closest}
     too_close = {k: d for k, d in closest.items() if d < bounds[k]}
     done_ps = float(traj.n_frames * traj.dt / 1000.0) if traj is not None else 0.0
-    return {"stable": failed is None and not too_close, "completed": failed is None, "failed": failed,
-            "temperature_K": float(temperature), "ps": done_ps, "n_atoms": len(atoms),
-            "closest_approach_A": closest, "pair_bounds_A": bounds, "too_close": too_close,
-            "seconds": time.perf_counter() - t0}
+    return {
+        "stable": failed is None and not too_close,
+        "completed": failed is None,
+        "failed": failed,
+        "temperature_K": float(temperature),
+        "ps": done_ps,
+        "n_atoms": len(atoms),
+        "closest_approach_A": closest,
+        "pair_bounds_A": bounds,
+        "too_close": too_close,
+        "seconds": time.perf_counter() - t0,
+    }

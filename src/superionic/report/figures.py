@@ -10,7 +10,8 @@ from matplotlib.figure import Figure
 def new_axes(ax=None, nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (5.0, 3.4), **kw):
     """(Figure, axes) to draw on: the caller's `ax` (one matplotlib Axes, or an array of Axes for a
     multi-panel figure) and its figure, or a new pyplot-free Figure with an nrows × ncols grid (tight
-    layout). No matplotlib backend is selected or switched."""
+    layout). No matplotlib backend is selected or switched.
+    """
     if ax is not None:
         first = ax.flat[0] if isinstance(ax, np.ndarray) else ax
         return first.figure, ax
@@ -38,7 +39,8 @@ def vdos_figure(datasets: dict[str, xr.Dataset], axes=None):
 
 def sqe_overview_figure(sqe: xr.Dataset, var: str = "S_inc", emax: float | None = None, ax=None):
     """S(Q,E) of one variable, one line per Q, E in meV over ±emax (default 10× the effective
-    resolution), log scale; points ≤ 0 (noise of a short run) are left out."""
+    resolution), log scale; points ≤ 0 (noise of a short run) are left out.
+    """
     emax = emax or 10.0 * float(sqe.attrs.get("effective_resolution_fwhm_meV", 1.0))
     sel = sqe[var].sel(energy=slice(-emax, emax))
     fig, ax = new_axes(ax, figsize=(5.0, 3.4))
@@ -47,8 +49,7 @@ def sqe_overview_figure(sqe: xr.Dataset, var: str = "S_inc", emax: float | None 
         ax.semilogy(sel.energy, np.where(y > 0, y, np.nan), lw=1, label=f"Q = {q:g} Å⁻¹")
     ax.set_xlabel("energy transfer E (meV)")
     ax.set_ylabel(f"{var.replace('_', ' ')}(Q,E) (1/meV)")
-    ax.set_title(f"resolution {sqe.attrs.get('effective_resolution_fwhm_meV', float('nan')):.3g} meV FWHM",
-                 fontsize=9)
+    ax.set_title(f"resolution {sqe.attrs.get('effective_resolution_fwhm_meV', float('nan')):.3g} meV FWHM", fontsize=9)
     ax.legend(fontsize=7)
     return fig
 
@@ -56,6 +57,7 @@ def sqe_overview_figure(sqe: xr.Dataset, var: str = "S_inc", emax: float | None 
 def to_png_base64(fig) -> str:
     import base64
     import io
+
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     return base64.b64encode(buf.getvalue()).decode()

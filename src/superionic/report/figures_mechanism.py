@@ -1,5 +1,6 @@
 """Mechanism figures (matplotlib Figures, no pyplot state): bottleneck breathing spectrum with the hop-time in-radius
-distribution, and PS4 rotational autocorrelations. Every function returns a Figure."""
+distribution, and PS4 rotational autocorrelations. Every function returns a Figure.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +11,15 @@ from .figures import new_axes
 
 def bottleneck_figure(ds: xr.Dataset, label: str = "", axes=None):
     """Left: breathing spectrum S(ν) of the window in-radius (Å²/THz, ∫S dν = <δr²>); right: in-radius
-    density at window crossings vs at all times (1/Å). `ds` is a `bottleneck_summary` Dataset."""
+    density at window crossings vs at all times (1/Å). `ds` is a `bottleneck_summary` Dataset.
+    """
     import numpy as np
 
     fig, (a1, a2) = new_axes(axes, 1, 2, figsize=(9.0, 3.4))
     nu, sp = ds.frequency.values, ds.breathing_spectrum.values
     a1.plot(nu, sp, lw=1.2)
     cum = np.concatenate([[0.0], np.cumsum(0.5 * (sp[1:] + sp[:-1]) * np.diff(nu))])
-    if cum[-1] > 0:                      # show the band that holds 99.5 % of <δr²>, not up to Nyquist
+    if cum[-1] > 0:  # show the band that holds 99.5 % of <δr²>, not up to Nyquist
         a1.set_xlim(0, min(nu[-1], 1.2 * float(np.interp(0.995 * cum[-1], cum, nu))))
     a1.set_xlabel("ν (THz)")
     a1.set_ylabel("S_r(ν) (Å²/THz)")

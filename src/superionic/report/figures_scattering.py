@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from .figures import new_axes
-
 from ..analysis.qens import GAMMA_MODELS, gamma_model
+from .figures import new_axes
 
 
 def fs_figure(fqt: xr.Dataset, species: str | None = None, ax=None):
@@ -25,10 +24,12 @@ def fs_figure(fqt: xr.Dataset, species: str | None = None, ax=None):
     return fig
 
 
-def sqe_figure(sim: xr.DataArray, measured: xr.Dataset | None = None, fits: xr.Dataset | None = None,
-               log: bool = True, axes=None):
+def sqe_figure(
+    sim: xr.DataArray, measured: xr.Dataset | None = None, fits: xr.Dataset | None = None, log: bool = True, axes=None
+):
     """S(Q,E) per Q (panels): simulated (line, on the measured grid when given) and measured (points).
-    axes: a (1, n_Q) array of Axes to draw on (default: a new Figure)."""
+    axes: a (1, n_Q) array of Axes to draw on (default: a new Figure).
+    """
     qs = measured.q.values if measured is not None else sim.q.values
     fig, axes = new_axes(axes, 1, len(qs), figsize=(3.2 * len(qs), 3.0), squeeze=False, sharey=False)
     for ax, q in zip(axes[0], qs):
@@ -59,8 +60,7 @@ def gamma_figure(fits: xr.Dataset, models: dict | None = None, gamma_var: str = 
     for name, r in (models or {}).items():
         if name not in GAMMA_MODELS or not isinstance(r, dict) or not r.get("success"):
             continue
-        ax.plot(qq**2, gamma_model(name, qq, **r["params"]), lw=1,
-                label=f"{name} (χ²ᵣ {r['chi2_red']:.2g})")
+        ax.plot(qq**2, gamma_model(name, qq, **r["params"]), lw=1, label=f"{name} (χ²ᵣ {r['chi2_red']:.2g})")
     ax.set_xlabel("Q² (Å⁻²)")
     ax.set_ylabel("Γ (meV, HWHM)")
     ax.legend(fontsize=7)
@@ -77,8 +77,9 @@ def dispersion_figure(disp: xr.Dataset, ax=None):
         od = disp[f"overdamped_{kind}"].values.astype(bool)
         ax.errorbar(q[~od], e0[~od], g[~od] / 2, fmt="o", color=color, ms=4, lw=0.8, label=f"{kind}")
         if od.any():
-            ax.errorbar(q[od], e0[od], g[od] / 2, fmt="o", mfc="none", color=color, ms=4, lw=0.8,
-                        label=f"{kind} overdamped")
+            ax.errorbar(
+                q[od], e0[od], g[od] / 2, fmt="o", mfc="none", color=color, ms=4, lw=0.8, label=f"{kind} overdamped"
+            )
     ax.set_xlabel("Q (Å⁻¹)")
     ax.set_ylabel("E₀ (meV); bars: damping Γ/2")
     ax.set_ylim(bottom=0)

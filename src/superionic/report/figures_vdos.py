@@ -1,23 +1,24 @@
 """VDOS figures (matplotlib Figures, no pyplot state): g(ν) per species on linear and log–log axes with the
-fitted low-frequency law, and the neutron-weighted GDOS. Every function returns a Figure."""
+fitted low-frequency law, and the neutron-weighted GDOS. Every function returns a Figure.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import xarray as xr
 
-from .figures import new_axes
-
 from .. import units
 from ..analysis.vdos import names_of, selection
+from .figures import new_axes
 
 
 def _law(nu, fit):
     return fit["g0"] + fit["amplitude"] * nu ** fit["exponent"]
 
 
-def vdos_lowfreq_figure(ds: xr.Dataset, fits: dict | None = None, names: list[str] | None = None,
-                        fmax: float | None = None, axes=None):
+def vdos_lowfreq_figure(
+    ds: xr.Dataset, fits: dict | None = None, names: list[str] | None = None, fmax: float | None = None, axes=None
+):
     """Two rows per call: top g(ν) linear, bottom log–log with g₀ + aν^n (dashed) on its fit window.
     axes: a (2, n_names) array of Axes to draw on (default: a new Figure).
 
@@ -46,8 +47,7 @@ def vdos_lowfreq_figure(ds: xr.Dataset, fits: dict | None = None, names: list[st
         ax.loglog(nu[pos], g[pos], lw=1, color="k", label="g(ν)")
         lo, hi = f["fit_window"]
         x = np.geomspace(max(lo, nu[1]), hi, 60)
-        ax.loglog(x, _law(x, f), "--", color="C3", lw=1.5,
-                  label=f"g₀ + aν^n, g₀ = {f['g0']:.2g} ± {f['g0_err']:.1g}")
+        ax.loglog(x, _law(x, f), "--", color="C3", lw=1.5, label=f"g₀ + aν^n, g₀ = {f['g0']:.2g} ± {f['g0_err']:.1g}")
         ax.axvspan(lo, hi, color="C3", alpha=0.08)
         ax.set_xlabel("frequency ν (THz)")
         ax.legend(fontsize=7)

@@ -5,5 +5,14 @@ from .io import iter_trajectory, read_trajectory
 from .model import Trajectory
 from .unwrap import unwrap_positions
 
-__all__ = ["Trajectory", "H5MDWriter", "H5MDInfo", "read_h5md", "iter_h5md", "write_h5md",
-           "read_trajectory", "iter_trajectory", "unwrap_positions"]
+__all__ = [
+    "Trajectory",
+    "H5MDWriter",
+    "H5MDInfo",
+    "read_h5md",
+    "iter_h5md",
+    "write_h5md",
+    "read_trajectory",
+    "iter_trajectory",
+    "unwrap_positions",
+]

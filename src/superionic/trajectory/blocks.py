@@ -32,23 +32,26 @@ MEMORY_BUDGET = 256 * 2**20
 CHUNK_VALUES = 1 << 21
 
 
-def atom_blocks(atoms, n_frames: int, bytes_per_atom_frame: float, memory: int | None = None,
-                block_atoms: int | None = None) -> list[np.ndarray]:
+def atom_blocks(
+    atoms, n_frames: int, bytes_per_atom_frame: float, memory: int | None = None, block_atoms: int | None = None
+) -> list[np.ndarray]:
     """Split `atoms` (index array, order kept) into consecutive blocks of equal size (the last smaller).
 
     The size is `block_atoms` when given, else the most atoms whose arrays, `bytes_per_atom_frame`
-    bytes per atom and frame, fit `memory` bytes (default MEMORY_BUDGET); at least one atom."""
+    bytes per atom and frame, fit `memory` bytes (default MEMORY_BUDGET); at least one atom.
+    """
     atoms = np.asarray(atoms, dtype=np.int64)
     if block_atoms is None:
         budget = MEMORY_BUDGET if memory is None else int(memory)
         block_atoms = int(budget // max(1.0, float(n_frames) * bytes_per_atom_frame))
     block_atoms = max(1, int(block_atoms))
-    return [atoms[i:i + block_atoms] for i in range(0, len(atoms), block_atoms)]
+    return [atoms[i : i + block_atoms] for i in range(0, len(atoms), block_atoms)]
 
 
 def time_chunks(n_frames: int, n_atoms: int, values: int | None = None) -> Iterator[tuple[int, int]]:
     """Consecutive (start, stop) frame ranges of at most `values` (default CHUNK_VALUES) / (3 n_atoms)
-    frames (at least one)."""
+    frames (at least one).
+    """
     values = CHUNK_VALUES if values is None else values
     rows = max(1, int(values) // max(1, 3 * int(n_atoms)))
     for s in range(0, int(n_frames), rows):
@@ -61,16 +64,18 @@ class Unwrapper:
     Feeding the chunks of a run in order gives the numbers of `unwrap_positions` on the whole run (the
     same steps, summed in the same order; the Cartesian↔fractional products by a batched matrix product,
     ~20× faster than its einsum, equal to rounding): each frame-to-frame step is the minimum image in the
-    cell of the later frame, and the path starts at the first frame's position."""
+    cell of the later frame, and the path starts at the first frame's position.
+    """
 
     def __init__(self) -> None:
-        self.origin: np.ndarray | None = None    # first frame of the run (raw)
-        self.frac: np.ndarray | None = None      # fractional coordinates of the last frame seen
-        self.cum: np.ndarray | None = None       # sum of the steps up to the last frame seen
+        self.origin: np.ndarray | None = None  # first frame of the run (raw)
+        self.frac: np.ndarray | None = None  # fractional coordinates of the last frame seen
+        self.cum: np.ndarray | None = None  # sum of the steps up to the last frame seen
 
     def __call__(self, pos: np.ndarray, cells: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Unwrapped positions (L, n, 3) of the next chunk pos (L, n, 3) with cells (L, 3, 3); `out` may
-        be `pos` itself (unwrapping in place)."""
+        be `pos` itself (unwrapping in place).
+        """
         pos = np.asarray(pos, dtype=float)
         cells = np.asarray(cells, dtype=float)
         out = np.empty_like(pos) if out is None else out
@@ -112,7 +117,8 @@ class FrameSource:
     metadata, cells ((n_frames, 3, 3) Å, all frames), species, indices(), species_list(), max_lag(),
     volume(); has_velocities. Reads: `read_positions(atoms, start, stop)` and `read_velocities(…)` give
     (stop − start, len(atoms), 3) float64 arrays (Å, Å/fs) of frames [start, stop) of the atoms `atoms`
-    (an index array; all atoms if None), new arrays the caller may change."""
+    (an index array; all atoms if None), new arrays the caller may change.
+    """
 
     n_frames: int
     n_atoms: int
@@ -207,7 +213,7 @@ class TrajectorySource(FrameSource):
         start, stop = self._frames(start, stop)
         if atoms is None:
             return np.array(arr[start:stop])
-        return arr[start:stop, np.asarray(atoms, dtype=np.int64)]      # fancy index: a new array
+        return arr[start:stop, np.asarray(atoms, dtype=np.int64)]  # fancy index: a new array
 
     def read_positions(self, atoms=None, start: int = 0, stop: int | None = None) -> np.ndarray:
         """A copy of positions[start:stop, atoms], Å."""
@@ -218,25 +224,30 @@ class TrajectorySource(FrameSource):
         return self._piece(self.traj.require_velocities(), atoms, start, stop)
 
 
-def open_trajectory(trajectory, dt: float | None = None, format: str | None = None, *,
-                    symbols: list[str] | None = None) -> FrameSource:
+def open_trajectory(
+    trajectory, dt: float | None = None, format: str | None = None, *, symbols: list[str] | None = None
+) -> FrameSource:
     """A FrameSource for a path (H5MD: an `H5MDReader`, checked once and read piece by piece; any other
-    format is read whole through ASE), a Trajectory, or a FrameSource (returned as it is)."""
+    format is read whole through ASE), a Trajectory, or a FrameSource (returned as it is).
+    """
     if isinstance(trajectory, FrameSource):
         return trajectory
     if isinstance(trajectory, Trajectory):
         return TrajectorySource(trajectory)
     from .io import _check_path, _is_h5md, read_trajectory
+
     p = _check_path(Path(trajectory))
     if format == "h5md" or (format is None and _is_h5md(p)):
         from .h5md_read import H5MDReader
+
         return H5MDReader(p, dt=dt, symbols=symbols)
     return TrajectorySource(read_trajectory(p, dt=dt, format=format, symbols=symbols))
 
 
 @contextlib.contextmanager
-def opened(trajectory, dt: float | None = None, format: str | None = None, *,
-           symbols: list[str] | None = None) -> Iterator[FrameSource]:
+def opened(
+    trajectory, dt: float | None = None, format: str | None = None, *, symbols: list[str] | None = None
+) -> Iterator[FrameSource]:
     """`open_trajectory` as a context: closes what it opened, never a source it was given."""
     src = open_trajectory(trajectory, dt, format, symbols=symbols)
     try:
@@ -249,7 +260,8 @@ def opened(trajectory, dt: float | None = None, format: str | None = None, *,
 # ----------------------------------------------------------------------------- block readers
 def unwrapped_positions(src: FrameSource, atoms) -> np.ndarray:
     """Every frame of `atoms`, unwrapped: (n_frames, len(atoms), 3) Å, equal to
-    ``unwrap_positions(positions, cells)[:, atoms]``; the only full-size array is the result."""
+    ``unwrap_positions(positions, cells)[:, atoms]``; the only full-size array is the result.
+    """
     pos = src.read_positions(atoms)
     cells = src.cells
     unwrap = Unwrapper()
@@ -261,7 +273,8 @@ def unwrapped_positions(src: FrameSource, atoms) -> np.ndarray:
 def position_sums(src: FrameSource, groups: list[np.ndarray]) -> np.ndarray:
     """Σ over the atoms of each group of the unwrapped positions, per frame: (n_frames, len(groups), 3) Å.
 
-    One pass over time chunks of the atoms of all groups (unwrapping continued across chunks)."""
+    One pass over time chunks of the atoms of all groups (unwrapping continued across chunks).
+    """
     groups = [np.asarray(g, dtype=np.int64) for g in groups]
     atoms = np.unique(np.concatenate(groups)) if groups else np.zeros(0, np.int64)
     where = [np.searchsorted(atoms, g) for g in groups]

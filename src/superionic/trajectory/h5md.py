@@ -56,8 +56,7 @@ VELOCITY_UNIT = "Angstrom fs-1"
 
 def _time_series(parent: h5py.Group, name: str, shape: tuple[int, ...], dtype, unit: str, chunk: int):
     grp = parent.create_group(name)
-    v = grp.create_dataset("value", shape=(0, *shape), maxshape=(None, *shape), dtype=dtype,
-                           chunks=(chunk, *shape))
+    v = grp.create_dataset("value", shape=(0, *shape), maxshape=(None, *shape), dtype=dtype, chunks=(chunk, *shape))
     v.attrs["unit"] = unit
     grp.create_dataset("step", shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(chunk,))
     t = grp.create_dataset("time", shape=(0,), maxshape=(None,), dtype=np.float64, chunks=(chunk,))
@@ -72,9 +71,20 @@ class H5MDWriter:
     Use as a context manager, or call `close()`; `append_to` reopens an existing file to continue it.
     """
 
-    def __init__(self, path: str | Path, symbols: list[str], masses: np.ndarray, dt_step: float,
-                 *, velocities: bool = True, chunk: int = 64, dtype=np.float32, group: str = "all",
-                 metadata: dict[str, Any] | None = None, _append: bool = False):
+    def __init__(
+        self,
+        path: str | Path,
+        symbols: list[str],
+        masses: np.ndarray,
+        dt_step: float,
+        *,
+        velocities: bool = True,
+        chunk: int = 64,
+        dtype=np.float32,
+        group: str = "all",
+        metadata: dict[str, Any] | None = None,
+        _append: bool = False,
+    ):
         self.path = Path(path)
         self.chunk = int(chunk)
         self.dtype = dtype
@@ -86,7 +96,7 @@ class H5MDWriter:
             self.f = h5py.File(self.path, "a", libver="latest")
             self.g = self.f["particles"][group]
             self.has_velocities = "velocity" in self.g
-            self.f.swmr_mode = True     # appended frames stay readable if the writer is killed
+            self.f.swmr_mode = True  # appended frames stay readable if the writer is killed
         else:
             self.f = h5py.File(self.path, "w", libver="latest")
             h5 = self.f.create_group("h5md")
@@ -95,6 +105,7 @@ class H5MDWriter:
             cr = h5.create_group("creator")
             cr.attrs["name"] = "superionic"
             from .. import __version__
+
             cr.attrs["version"] = __version__
             self.g = self.f.create_group(f"particles/{group}")
             n = self.n_atoms
@@ -116,7 +127,7 @@ class H5MDWriter:
         self.f.flush()
 
     @classmethod
-    def append_to(cls, path: str | Path, chunk: int = 64, group: str = "all") -> "H5MDWriter":
+    def append_to(cls, path: str | Path, chunk: int = 64, group: str = "all") -> H5MDWriter:
         """Reopen a file written by this class (e.g. after a restart) to append more frames."""
         with h5py.File(path, "r", swmr=True) as f:
             g = f["particles"][group]
@@ -126,13 +137,13 @@ class H5MDWriter:
             dtype = g["position/value"].dtype
         return cls(path, symbols, masses, dt_step, chunk=chunk, dtype=dtype, group=group, _append=True)
 
-    def append(self, step: int, positions: np.ndarray, cell: np.ndarray,
-               velocities: np.ndarray | None = None) -> None:
+    def append(self, step: int, positions: np.ndarray, cell: np.ndarray, velocities: np.ndarray | None = None) -> None:
         """Buffer one frame (positions Å, cell 3×3 Å, velocities Å/fs); writes when a chunk is full."""
         if self.has_velocities and velocities is None:
             raise ValueError("this file stores velocities: pass them")
-        self._buf.append((int(step), np.asarray(positions), None if velocities is None else np.asarray(velocities),
-                          np.asarray(cell)))
+        self._buf.append(
+            (int(step), np.asarray(positions), None if velocities is None else np.asarray(velocities), np.asarray(cell))
+        )
         if len(self._buf) >= self.chunk:
             self.flush()
 
@@ -154,7 +165,7 @@ class H5MDWriter:
             self.flush()
             self.f.close()
 
-    def __enter__(self) -> "H5MDWriter":
+    def __enter__(self) -> H5MDWriter:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -163,6 +174,7 @@ class H5MDWriter:
 
 def _z(symbol: str) -> int:
     from ase.data import atomic_numbers
+
     return atomic_numbers[symbol]
 
 
@@ -185,9 +197,18 @@ def write_h5md(path: str | Path, traj: Trajectory, chunk: int = 64, dtype=np.flo
     steps = traj.steps if traj.steps is not None else np.arange(traj.n_frames)
     # frame spacing in steps gives the per-step time; keep dt exact by storing dt_step = dt / Δstep
     dstep = int(steps[1] - steps[0]) if len(steps) > 1 else 1
-    with H5MDWriter(tmp, traj.symbols, traj.masses, traj.dt / dstep, velocities=traj.velocities is not None,
-                    chunk=chunk, dtype=dtype, metadata=traj.metadata) as w:
+    with H5MDWriter(
+        tmp,
+        traj.symbols,
+        traj.masses,
+        traj.dt / dstep,
+        velocities=traj.velocities is not None,
+        chunk=chunk,
+        dtype=dtype,
+        metadata=traj.metadata,
+    ) as w:
         for i in range(traj.n_frames):
-            w.append(int(steps[i]), traj.positions[i], traj.cells[i],
-                     None if traj.velocities is None else traj.velocities[i])
+            w.append(
+                int(steps[i]), traj.positions[i], traj.cells[i], None if traj.velocities is None else traj.velocities[i]
+            )
     tmp.replace(path)

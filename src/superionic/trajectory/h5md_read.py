@@ -64,10 +64,25 @@ def _one_line(err: BaseException) -> str:
 #: unit symbols: (power of length, power of time, factor to Å^a fs^b)
 _SYMBOLS: dict[str, tuple[int, int, float]] = {
     **{s: (1, 0, 1.0) for s in ("angstrom", "Angstrom", "ANGSTROM", "A", "Å", "Ang", "ang")},
-    "nm": (1, 0, 10.0), "pm": (1, 0, 1e-2), "fm": (1, 0, 1e-5), "um": (1, 0, 1e4), "µm": (1, 0, 1e4),
-    "mm": (1, 0, 1e7), "cm": (1, 0, 1e8), "m": (1, 0, 1e10), "bohr": (1, 0, 0.529177210903),
-    "fs": (0, 1, 1.0), "ps": (0, 1, 1e3), "ns": (0, 1, 1e6), "as": (0, 1, 1e-3), "us": (0, 1, 1e9),
-    "µs": (0, 1, 1e9), "ms": (0, 1, 1e12), "s": (0, 1, 1e15), "sec": (0, 1, 1e15), "second": (0, 1, 1e15),
+    "nm": (1, 0, 10.0),
+    "pm": (1, 0, 1e-2),
+    "fm": (1, 0, 1e-5),
+    "um": (1, 0, 1e4),
+    "µm": (1, 0, 1e4),
+    "mm": (1, 0, 1e7),
+    "cm": (1, 0, 1e8),
+    "m": (1, 0, 1e10),
+    "bohr": (1, 0, 0.529177210903),
+    "fs": (0, 1, 1.0),
+    "ps": (0, 1, 1e3),
+    "ns": (0, 1, 1e6),
+    "as": (0, 1, 1e-3),
+    "us": (0, 1, 1e9),
+    "µs": (0, 1, 1e9),
+    "ms": (0, 1, 1e12),
+    "s": (0, 1, 1e15),
+    "sec": (0, 1, 1e15),
+    "second": (0, 1, 1e15),
     "AKMA": (0, 1, 48.88821),
 }
 _KINDS = {"length": (1, 0), "time": (0, 1), "velocity": (1, -1)}
@@ -76,7 +91,8 @@ _UNIT_HELP = {"length": "angstrom, nm, pm", "time": "fs, ps, ns", "velocity": "'
 
 def unit_factor(text: str, kind: str) -> float | None:
     """Factor converting values in unit `text` (H5MD/UDUNITS spelling, e.g. "nm", "ps", "nm ps-1", "A/ps",
-    "0.1 nm") to Å, fs or Å/fs for kind "length", "time" or "velocity"; None if not understood."""
+    "0.1 nm") to Å, fs or Å/fs for kind "length", "time" or "velocity"; None if not understood.
+    """
     tokens = str(text).replace("/", " / ").split()
     factor, dims, sign = 1.0, [0, 0], 1
     if tokens:
@@ -117,11 +133,12 @@ def _has_hdf5_signature(p: Path, size: int) -> bool:
     return False
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _set_read_attempts_fn():
     """H5Pset_metadata_read_attempts of the HDF5 library h5py uses (h5py does not wrap it), or None."""
     import ctypes
     import glob
+
     candidates = []
     try:
         with open("/proc/self/maps") as fh:
@@ -143,7 +160,7 @@ def _set_read_attempts_fn():
             if lib.H5get_libversion(ctypes.byref(major), ctypes.byref(minor), ctypes.byref(release)) < 0:
                 continue
             if (major.value, minor.value, release.value) != want:
-                continue                      # another HDF5 in the process: its ids are not h5py's
+                continue  # another HDF5 in the process: its ids are not h5py's
             fn = lib.H5Pset_metadata_read_attempts
         except (OSError, AttributeError):
             continue
@@ -169,18 +186,22 @@ def _open(path: str | Path) -> tuple[h5py.File, str | None]:
     """Open an H5MD file read-only; returns (file, note) where note says why the file is damaged, or None.
 
     A cleanly closed file opens normally; a file whose writer was killed (or is still writing) opens in
-    SWMR mode; so does a byte-truncated file, whose missing frames the caller must then find."""
+    SWMR mode; so does a byte-truncated file, whose missing frames the caller must then find.
+    """
     p = Path(path)
     try:
         size = p.stat().st_size
     except OSError as err:
         raise InputError(f"cannot read {p}: {err.strerror or err}") from None
     if size == 0:
-        raise InputError(f"{p} is empty (0 bytes), not a trajectory: an MD run that never wrote a frame, "
-                         "or an interrupted copy")
+        raise InputError(
+            f"{p} is empty (0 bytes), not a trajectory: an MD run that never wrote a frame, or an interrupted copy"
+        )
     if not _has_hdf5_signature(p, size):
-        raise InputError(f"{p} is not an HDF5 file (no HDF5 signature in its {size} bytes), so not an H5MD "
-                         "trajectory: check the file, or name its format with --format")
+        raise InputError(
+            f"{p} is not an HDF5 file (no HDF5 signature in its {size} bytes), so not an H5MD "
+            "trajectory: check the file, or name its format with --format"
+        )
     try:
         return h5py.File(p, "r"), None
     except OSError as err:
@@ -188,13 +209,17 @@ def _open(path: str | Path) -> tuple[h5py.File, str | None]:
     note = None
     m = re.search(r"eof = (\d+).*stored_eof = (\d+)", first)
     if m:
-        note = (f"the file is {int(m.group(1))} bytes but its HDF5 header says {int(m.group(2))} bytes: it was "
-                "cut short (an interrupted copy or a full disk?)")
+        note = (
+            f"the file is {int(m.group(1))} bytes but its HDF5 header says {int(m.group(2))} bytes: it was "
+            "cut short (an interrupted copy or a full disk?)"
+        )
     try:
         return _open_swmr(p), note
-    except Exception as err:                 # h5py raises OSError, RuntimeError, KeyError … on damaged files
-        raise InputError(f"cannot open {p} as HDF5 ({note or first}; {_one_line(err)}): the file is "
-                         "damaged; copy it again from the machine that wrote it") from None
+    except Exception as err:  # h5py raises OSError, RuntimeError, KeyError … on damaged files
+        raise InputError(
+            f"cannot open {p} as HDF5 ({note or first}; {_one_line(err)}): the file is "
+            "damaged; copy it again from the machine that wrote it"
+        ) from None
 
 
 # -- the file's structure -----------------------------------------------------------
@@ -266,7 +291,8 @@ def _stored_rows(ds: h5py.Dataset, n: int, fsize: int) -> int:
     """How many leading rows (axis 0, at most n) of `ds` have all their bytes inside the file.
 
     HDF5 reads chunks lying beyond the end of a truncated file, and chunks never written, as zeros; only
-    the chunk index tells them apart from real data."""
+    the chunk index tells them apart from real data.
+    """
     if n == 0 or ds.ndim == 0:
         return n
     dcpl = ds.id.get_create_plist()
@@ -299,11 +325,11 @@ def _stored_rows(ds: h5py.Dataset, n: int, fsize: int) -> int:
     try:
         if hasattr(ds.id, "chunk_iter"):
             ds.id.chunk_iter(visit)
-        else:                                                  # pragma: no cover - older h5py
+        else:  # pragma: no cover - older h5py
             for i in range(ds.id.get_num_chunks()):
                 visit(ds.id.get_chunk_info(i))
     except Exception:
-        pass        # a chunk index cut short: the chunks listed before the damage are all that is known
+        pass  # a chunk index cut short: the chunks listed before the damage are all that is known
     k = 0
     while k < n:
         if complete.get(k, 0) < per_block:
@@ -315,8 +341,7 @@ def _stored_rows(ds: h5py.Dataset, n: int, fsize: int) -> int:
 class _Source:
     """An open H5MD file: its particle group, species, units, and (after `check`) its usable frames."""
 
-    def __init__(self, f: h5py.File, path: Path, note: str | None, group: str | None,
-                 symbols: list[str] | None):
+    def __init__(self, f: h5py.File, path: Path, note: str | None, group: str | None, symbols: list[str] | None):
         self.f, self.path, self.note = f, path, note
         self.fsize = path.stat().st_size
         if "h5md" not in f or "particles" not in f:
@@ -331,16 +356,19 @@ class _Source:
             raise InputError(f"{path} has no particle group {group!r}; it has {groups}")
         g = f["particles"][group]
         self.group = group
-        self.ours = "parameters/superionic" in f or _attr_str(f["h5md"].get("creator", f["h5md"]), "name") \
-            == "superionic"
+        self.ours = (
+            "parameters/superionic" in f or _attr_str(f["h5md"].get("creator", f["h5md"]), "name") == "superionic"
+        )
         if "position" not in g:
             raise InputError(f"{path}: /particles/{group} has no position data; superionic needs positions")
         self.pos = _Series(g["position"], "position")
         self.vel = _Series(g["velocity"], "velocity") if "velocity" in g else None
         if "box" not in g or "edges" not in g["box"]:
             raise InputError(f"{path}: /particles/{group} has no box edges; superionic needs a periodic cell")
-        boundary = [b.decode() if isinstance(b, bytes) else str(b)
-                    for b in np.atleast_1d(g["box"].attrs.get("boundary", ["periodic"] * 3))]
+        boundary = [
+            b.decode() if isinstance(b, bytes) else str(b)
+            for b in np.atleast_1d(g["box"].attrs.get("boundary", ["periodic"] * 3))
+        ]
         if any(b != "periodic" for b in boundary):
             raise InputError(f"{path}: the box boundary is {boundary}; superionic needs a periodic 3-D cell")
         self.box = _Series(g["box/edges"], "box/edges")
@@ -348,11 +376,11 @@ class _Source:
         if self.pos.value.ndim != 3 or self.pos.value.shape[2] != 3:
             raise InputError(f"{path}: positions have shape {self.pos.value.shape}, expected (frames, atoms, 3)")
         if self.vel is not None and self.vel.value.shape[1:] != self.pos.value.shape[1:]:
-            raise InputError(f"{path}: velocities have shape {self.vel.value.shape}, positions "
-                             f"{self.pos.value.shape}")
-        if self.box.value.shape[1 - self.box.fixed:] not in ((3,), (3, 3)):
-            raise InputError(f"{path}: box edges have shape {self.box.value.shape}, expected a 3-vector or 3×3 "
-                             "matrix (per frame)")
+            raise InputError(f"{path}: velocities have shape {self.vel.value.shape}, positions {self.pos.value.shape}")
+        if self.box.value.shape[1 - self.box.fixed :] not in ((3,), (3, 3)):
+            raise InputError(
+                f"{path}: box edges have shape {self.box.value.shape}, expected a 3-vector or 3×3 matrix (per frame)"
+            )
         self.symbols, self.masses = self._species(g, symbols)
         self._missing_units: list[str] = []
         self.length_f = self._unit(self.pos.value, "length")
@@ -363,8 +391,10 @@ class _Source:
         self.metadata = json.loads(p.attrs["metadata_json"]) if p is not None and "metadata_json" in p.attrs else {}
         self.dt_step = float(p.attrs["dt_step_fs"]) if p is not None and "dt_step_fs" in p.attrs else None
         if self._missing_units:
-            _warn(f"{path} has no unit attribute on {', '.join(self._missing_units)}; assuming angstrom, fs "
-                  "and angstrom fs-1 (superionic's units): check the numbers")
+            _warn(
+                f"{path} has no unit attribute on {', '.join(self._missing_units)}; assuming angstrom, fs "
+                "and angstrom fs-1 (superionic's units): check the numbers"
+            )
 
     def _species(self, g, symbols):
         """Chemical symbols (given, or from the species dataset as atomic numbers) and masses (amu) or None."""
@@ -378,14 +408,18 @@ class _Source:
                 raise InputError(f"{len(symbols)} symbols given for the {n} atoms of {self.path}")
             return symbols, masses
         if "species" not in g or not isinstance(g["species"], h5py.Dataset):
-            raise InputError(f"{self.path} has no /particles/{self.group}/species (atomic numbers), so the "
-                             "elements are unknown: add it, or pass symbols=[…] when reading")
+            raise InputError(
+                f"{self.path} has no /particles/{self.group}/species (atomic numbers), so the "
+                "elements are unknown: add it, or pass symbols=[…] when reading"
+            )
         z = np.asarray(g["species"][()])
-        if z.ndim == 2:                       # time-dependent species: take the first frame's
+        if z.ndim == 2:  # time-dependent species: take the first frame's
             z = z[0]
         if z.shape != (n,) or z.dtype.kind not in "iu" or z.min(initial=1) < 1 or z.max(initial=1) > 118:
-            raise InputError(f"{self.path}: /particles/{self.group}/species is not {n} atomic numbers (1–118); "
-                             "pass symbols=[…] when reading")
+            raise InputError(
+                f"{self.path}: /particles/{self.group}/species is not {n} atomic numbers (1–118); "
+                "pass symbols=[…] when reading"
+            )
         return [symbol_of(int(x)) for x in z], masses
 
     def _unit(self, ds, kind: str) -> float:
@@ -397,8 +431,10 @@ class _Source:
             return 1.0
         factor = unit_factor(text, kind)
         if factor is None:
-            raise InputError(f"{self.path}: unit {text!r} of {ds.name} is not a {kind} unit superionic "
-                             f"knows (e.g. {_UNIT_HELP[kind]})")
+            raise InputError(
+                f"{self.path}: unit {text!r} of {ds.name} is not a {kind} unit superionic "
+                f"knows (e.g. {_UNIT_HELP[kind]})"
+            )
         return factor
 
     # -- checking ----------------------------------------------------------------------
@@ -407,7 +443,8 @@ class _Source:
 
     def check(self, keep: bool = False) -> None:
         """Find the usable frames: sets n_frames, steps, dt (fs between frames or None); keeps the converted
-        arrays of all usable frames when `keep` (one pass over the data instead of two)."""
+        arrays of all usable frames when `keep` (one pass over the data instead of two).
+        """
         path = self.path
         n0 = min(x for s in self._series() for x in s.lengths())
         if n0 == 0:
@@ -418,9 +455,10 @@ class _Source:
             k = _stored_rows(ds, n0, self.fsize)
             if k < n1:
                 n1 = k
-                why_end = (f"its data ({ds.name}) is missing from the file" +
-                           (f": {self.note}" if self.note else " (a truncated file, or a writer killed mid-write)"))
-        bad: dict[str, np.ndarray] = {}          # reason → frames it applies to
+                why_end = f"its data ({ds.name}) is missing from the file" + (
+                    f": {self.note}" if self.note else " (a truncated file, or a writer killed mid-write)"
+                )
+        bad: dict[str, np.ndarray] = {}  # reason → frames it applies to
         # 2. steps and times
         try:
             steps = np.asarray(self.pos.steps(n1), dtype=np.int64)
@@ -447,8 +485,9 @@ class _Source:
                 bt[1:] = np.abs(dts - dt_est) > tol
                 bad[f"the time breaks the even spacing of {dt_est * self.time_f:g} fs"] = bt
             else:
-                _warn(f"{path}: the stored times do not increase; ignoring them (give the time between frames "
-                      "with --dt)")
+                _warn(
+                    f"{path}: the stored times do not increase; ignoring them (give the time between frames with --dt)"
+                )
                 times = None
         # 3. values, in blocks (their reasons come first in messages)
         flags: dict[str, np.ndarray] = {}
@@ -468,14 +507,14 @@ class _Source:
                 raise InputError(
                     f"{path}: {reason} in {where} (first: frame {first}, MD step {steps[first]}), but frame "
                     f"{good_after} after it is intact: the file is damaged in the middle and superionic does not "
-                    f"skip frames; use the {first} frames before it (stop={first}) or repair the file")
+                    f"skip frames; use the {first} frames before it (stop={first}) or repair the file"
+                )
             why_end = f"{reason} in frame {first} (MD step {steps[first]})"
         n = first
         if n == 0:
             raise InputError(f"{path} holds no usable frame: {why_end}")
         if n < n0:
-            _warn(f"{path}: read the first {n} of {n0} frames; dropped the last {n0 - n} frames because "
-                  f"{why_end}")
+            _warn(f"{path}: read the first {n} of {n0} frames; dropped the last {n0 - n} frames because {why_end}")
         self.n_frames = n
         self.steps = steps[:n]
         if times is not None and n > 1:
@@ -501,19 +540,27 @@ class _Source:
 
     def _scan(self, n: int, bad: dict[str, np.ndarray], keep: bool):
         """Read frames [0, n) in blocks, flag non-finite, all-zero (never written) and singular frames;
-        returns (kept arrays or None, frames read before a read error, why reading stopped)."""
-        flags = {k: np.zeros(n, bool) for k in (
-            "positions are not finite (NaN or inf: the run blew up, or its writer was killed mid-write)",
-            "velocities are not finite (NaN or inf: the run blew up, or its writer was killed mid-write)",
-            "the cell is not finite (NaN or inf)",
-            "every position is exactly 0 (data never written: a truncated file?)",
-            "every velocity is exactly 0 after non-zero ones (data never written: a truncated file?)",
-            "the cell is singular (zero volume: data never written?)")}
+        returns (kept arrays or None, frames read before a read error, why reading stopped).
+        """
+        flags = {
+            k: np.zeros(n, bool)
+            for k in (
+                "positions are not finite (NaN or inf: the run blew up, or its writer was killed mid-write)",
+                "velocities are not finite (NaN or inf: the run blew up, or its writer was killed mid-write)",
+                "the cell is not finite (NaN or inf)",
+                "every position is exactly 0 (data never written: a truncated file?)",
+                "every velocity is exactly 0 after non-zero ones (data never written: a truncated file?)",
+                "the cell is singular (zero volume: data never written?)",
+            )
+        }
         k_pos_nan, k_vel_nan, k_cell_nan, k_pos_zero, k_vel_zero, k_cell_sing = flags
         kept = None
-        if keep:                                  # filled block by block: no second full-size copy
-            kept = {"positions": np.empty((n, self.n_atoms, 3)), "cells": np.empty((n, 3, 3)),
-                    "velocities": np.empty((n, self.n_atoms, 3)) if self.vel is not None else None}
+        if keep:  # filled block by block: no second full-size copy
+            kept = {
+                "positions": np.empty((n, self.n_atoms, 3)),
+                "cells": np.empty((n, 3, 3)),
+                "velocities": np.empty((n, self.n_atoms, 3)) if self.vel is not None else None,
+            }
         pos_nonzero_seen = self.n_atoms > 1
         vel_nonzero_seen = False
         block = self._block_rows()
@@ -524,7 +571,7 @@ class _Source:
                 pos, vel, cells = self.read(slice(s, e))
             except Exception as err:
                 good = s
-                for i in range(s, e):        # the first frame that cannot be read
+                for i in range(s, e):  # the first frame that cannot be read
                     try:
                         self.read(slice(i, i + 1))
                         good = i + 1
@@ -541,7 +588,7 @@ class _Source:
             if not pos_nonzero_seen:
                 nz = np.flatnonzero(~zero)
                 if nz.size:
-                    zero[:nz[0] + 1] = False
+                    zero[: nz[0] + 1] = False
                     pos_nonzero_seen = True
                 else:
                     zero[:] = False
@@ -552,7 +599,7 @@ class _Source:
                 if not vel_nonzero_seen:
                     nz = np.flatnonzero(~zero)
                     if nz.size:
-                        zero[:nz[0] + 1] = False
+                        zero[: nz[0] + 1] = False
                         vel_nonzero_seen = True
                     else:
                         zero[:] = False
@@ -573,7 +620,8 @@ class _Source:
 
     def read(self, sl: slice, atoms: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         """Frames `sl` as float64 arrays in Å, Å/fs, Å: (positions, velocities or None, cells); positions
-        and velocities of the atoms `atoms` only (an index array) when given."""
+        and velocities of the atoms `atoms` only (an index array) when given.
+        """
         pos = self.values(self.pos, self.length_f, sl, atoms)
         vel = None
         if self.vel is not None:
@@ -582,7 +630,8 @@ class _Source:
 
     def values(self, series: _Series, factor: float, sl: slice, atoms: np.ndarray | None = None) -> np.ndarray:
         """Frames `sl` of a per-atom series (positions or velocities) as float64 in Å or Å/fs; of the atoms
-        `atoms` only when given, read in pieces of at most _SCAN_VALUES stored values (bounded memory)."""
+        `atoms` only when given, read in pieces of at most _SCAN_VALUES stored values (bounded memory).
+        """
         if atoms is None:
             out = series.value[sl].astype(float)
         else:
@@ -594,7 +643,8 @@ class _Source:
     @staticmethod
     def _subset(ds: h5py.Dataset, sl: slice, atoms: np.ndarray) -> np.ndarray:
         """ds[sl][:, atoms] as float64: the span of the atoms is read (one hyperslab, much faster in HDF5
-        than a scattered selection) a few frames at a time, and the atoms picked from it."""
+        than a scattered selection) a few frames at a time, and the atoms picked from it.
+        """
         frames = range(ds.shape[0])[sl]
         out = np.empty((len(frames), len(atoms), 3))
         if out.size == 0:
@@ -603,9 +653,9 @@ class _Source:
         pick = None if (a1 - a0 == len(atoms) and np.all(np.diff(atoms) == 1)) else atoms - a0
         rows = max(1, _SCAN_VALUES // (3 * (a1 - a0)))
         for i in range(0, len(frames), rows):
-            r = frames[i:i + rows]
-            raw = ds[r.start:r.stop:r.step, a0:a1]
-            out[i:i + len(r)] = raw if pick is None else raw[:, pick]
+            r = frames[i : i + rows]
+            raw = ds[r.start : r.stop : r.step, a0:a1]
+            out[i : i + len(r)] = raw if pick is None else raw[:, pick]
         return out
 
     def read_cells(self, sl: slice, n: int) -> np.ndarray:
@@ -616,7 +666,7 @@ class _Source:
         else:
             edges = self.box.value[sl].astype(float)
         if edges.shape[1:] == (3,):
-            edges = edges[:, :, None] * np.eye(3)           # H5MD: a vector is the diagonal of a cuboid box
+            edges = edges[:, :, None] * np.eye(3)  # H5MD: a vector is the diagonal of a cuboid box
         elif edges.shape[1:] != (3, 3):
             raise InputError(f"{self.path}: box edges have shape {edges.shape[1:]}, expected (3,) or (3, 3)")
         return edges * self.box_f if self.box_f != 1.0 else np.array(edges)
@@ -632,10 +682,11 @@ def _inspect(path: str | Path, group: str | None, symbols: list[str] | None, kee
     except InputError:
         f.close()
         raise
-    except Exception as err:                    # damaged metadata: h5py raises KeyError, RuntimeError, OSError …
+    except Exception as err:  # damaged metadata: h5py raises KeyError, RuntimeError, OSError …
         f.close()
-        raise InputError(f"cannot read {p} as H5MD ({_one_line(err)})" +
-                         (f": {note}" if note else ": the file is damaged")) from None
+        raise InputError(
+            f"cannot read {p} as H5MD ({_one_line(err)})" + (f": {note}" if note else ": the file is damaged")
+        ) from None
     return f, src
 
 
@@ -644,19 +695,23 @@ def _frame_dt(src: _Source, dt: float | None) -> float:
     if dt is not None:
         dt = float(dt)
         if src.dt is not None and abs(dt - src.dt) > src.dt_tol:
-            raise InputError(f"{src.path} stores dt = {src.dt:.9g} fs between frames; --dt {dt:g} fs "
-                             "disagrees: drop --dt")
+            raise InputError(
+                f"{src.path} stores dt = {src.dt:.9g} fs between frames; --dt {dt:g} fs disagrees: drop --dt"
+            )
         return src.dt if src.dt is not None else dt
     if src.dt is None:
-        raise InputError(f"{src.path} holds {'a single frame' if src.n_frames == 1 else 'no times'} and no time "
-                         "step: pass --dt (fs between frames)")
+        raise InputError(
+            f"{src.path} holds {'a single frame' if src.n_frames == 1 else 'no times'} and no time "
+            "step: pass --dt (fs between frames)"
+        )
     return src.dt
 
 
 class H5MDInfo:
     """Facts about an H5MD file, after checking it: symbols, masses (amu), n_frames (usable frames),
     has_velocities, dt (fs between frames, None if not stored), dt_step (MD step, fs; superionic files),
-    steps (MD step of each usable frame), metadata, group."""
+    steps (MD step of each usable frame), metadata, group.
+    """
 
     def __init__(self, path: str | Path, group: str | None = None, *, symbols: list[str] | None = None):
         f, src = _inspect(path, group, symbols)
@@ -689,20 +744,37 @@ def _atom_index(atoms, n_atoms: int, path) -> np.ndarray:
     return a
 
 
-def _trajectory(src: _Source, arrays, frame_dt: float, sl: slice, stride: int,
-                atoms: np.ndarray | None = None) -> Trajectory:
+def _trajectory(
+    src: _Source, arrays, frame_dt: float, sl: slice, stride: int, atoms: np.ndarray | None = None
+) -> Trajectory:
     pos, vel, cells = arrays
     symbols, masses = src.symbols, src.masses
     if atoms is not None:
         symbols = [symbols[i] for i in atoms]
         masses = None if masses is None else masses[atoms]
-    return Trajectory(positions=pos, cells=cells, symbols=symbols, dt=frame_dt * stride, velocities=vel,
-                      masses=masses, steps=src.steps[sl], metadata=dict(src.metadata))
+    return Trajectory(
+        positions=pos,
+        cells=cells,
+        symbols=symbols,
+        dt=frame_dt * stride,
+        velocities=vel,
+        masses=masses,
+        steps=src.steps[sl],
+        metadata=dict(src.metadata),
+    )
 
 
-def read_h5md(path: str | Path, start: int = 0, stop: int | None = None, stride: int = 1,
-              dt: float | None = None, group: str | None = None, *,
-              symbols: list[str] | None = None, atoms=None) -> Trajectory:
+def read_h5md(
+    path: str | Path,
+    start: int = 0,
+    stop: int | None = None,
+    stride: int = 1,
+    dt: float | None = None,
+    group: str | None = None,
+    *,
+    symbols: list[str] | None = None,
+    atoms=None,
+) -> Trajectory:
     """Read frames[start:stop:stride] of the usable frames of an H5MD file into a Trajectory (float64; Å,
     Å/fs, fs whatever the file's units).
 
@@ -710,7 +782,8 @@ def read_h5md(path: str | Path, start: int = 0, stop: int | None = None, stride:
     with the stored one is an InputError. group: particle group (default "all", or the only one).
     symbols: chemical symbols when the file has no species dataset (e.g. written by MDAnalysis).
     atoms: indices (or a boolean mask) of the atoms to read, e.g. one species; the Trajectory then holds
-    those atoms only, in index order (the file is read a few frames at a time: memory ∝ frames × atoms)."""
+    those atoms only, in index order (the file is read a few frames at a time: memory ∝ frames × atoms).
+    """
     if stride < 1:
         raise InputError(f"stride must be a positive number of frames, got {stride}")
     whole = start in (0, None) and stop is None and stride == 1 and atoms is None  # one pass: check and keep
@@ -720,8 +793,7 @@ def read_h5md(path: str | Path, start: int = 0, stop: int | None = None, stride:
         sl = slice(start, stop, stride)
         r = range(src.n_frames)[sl]
         if not len(r):
-            raise InputError(f"{src.path}: frames [{start}:{stop}:{stride}] select none of its "
-                             f"{src.n_frames} frames")
+            raise InputError(f"{src.path}: frames [{start}:{stop}:{stride}] select none of its {src.n_frames} frames")
         if atoms is not None:
             atoms = _atom_index(atoms, src.n_atoms, src.path)
         if src.kept is not None:
@@ -739,14 +811,16 @@ class H5MDReader(FrameSource):
     memory ∝ the piece), `cells` (all frames). Facts as on a Trajectory (n_frames, symbols, masses, dt,
     steps, metadata, species, indices() …; see `FrameSource`). Close it, or use it as a context manager.
 
-    dt, group, symbols as in `read_h5md`."""
+    dt, group, symbols as in `read_h5md`.
+    """
 
-    def __init__(self, path: str | Path, dt: float | None = None, group: str | None = None, *,
-                 symbols: list[str] | None = None):
+    def __init__(
+        self, path: str | Path, dt: float | None = None, group: str | None = None, *, symbols: list[str] | None = None
+    ):
         f, src = _inspect(path, group, symbols)
         try:
             self.dt = _frame_dt(src, dt)
-            first = _trajectory(src, src.read(slice(0, 1)), self.dt, slice(0, 1), 1)   # validates symbols
+            first = _trajectory(src, src.read(slice(0, 1)), self.dt, slice(0, 1), 1)  # validates symbols
         except BaseException:
             f.close()
             raise
@@ -793,8 +867,14 @@ class H5MDReader(FrameSource):
             self._f.close()
 
 
-def iter_h5md(path: str | Path, chunk: int = 1024, dt: float | None = None, group: str | None = None, *,
-              symbols: list[str] | None = None) -> Iterator[Trajectory]:
+def iter_h5md(
+    path: str | Path,
+    chunk: int = 1024,
+    dt: float | None = None,
+    group: str | None = None,
+    *,
+    symbols: list[str] | None = None,
+) -> Iterator[Trajectory]:
     """Yield the usable frames in consecutive chunks of at most `chunk` frames as Trajectory objects."""
     f, src = _inspect(path, group, symbols)
     with f:

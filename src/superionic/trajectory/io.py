@@ -9,8 +9,8 @@ It is never overridden either: a `dt` that disagrees with the file's own is an I
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -37,9 +37,16 @@ def _is_h5md(p: Path) -> bool:
         return fh.read(8) == b"\x89HDF\r\n\x1a\n"
 
 
-def read_trajectory(path: str | Path, dt: float | None = None, format: str | None = None,
-                    start: int = 0, stop: int | None = None, stride: int = 1, *,
-                    symbols: list[str] | None = None) -> Trajectory:
+def read_trajectory(
+    path: str | Path,
+    dt: float | None = None,
+    format: str | None = None,
+    start: int = 0,
+    stop: int | None = None,
+    stride: int = 1,
+    *,
+    symbols: list[str] | None = None,
+) -> Trajectory:
     """Read a whole trajectory (frames[start:stop:stride]).
 
     dt: fs between consecutive frames of the file, for files that store no time; when the file stores
@@ -54,11 +61,20 @@ def read_trajectory(path: str | Path, dt: float | None = None, format: str | Non
     return chunks[0]
 
 
-def iter_trajectory(path: str | Path, chunk: int = 1024, dt: float | None = None, format: str | None = None,
-                    start: int = 0, stop: int | None = None, stride: int = 1, *,
-                    symbols: list[str] | None = None) -> Iterator[Trajectory]:
+def iter_trajectory(
+    path: str | Path,
+    chunk: int = 1024,
+    dt: float | None = None,
+    format: str | None = None,
+    start: int = 0,
+    stop: int | None = None,
+    stride: int = 1,
+    *,
+    symbols: list[str] | None = None,
+) -> Iterator[Trajectory]:
     """Yield the trajectory in consecutive chunks of at most `chunk` frames (arguments as in
-    `read_trajectory`)."""
+    `read_trajectory`).
+    """
     p = _check_path(path)
     if format == "h5md" or (format is None and _is_h5md(p)):
         if (start, stop, stride) == (0, None, 1):
@@ -84,6 +100,7 @@ def iter_trajectory(path: str | Path, chunk: int = 1024, dt: float | None = None
 
 def _ase_frames(p: Path, format: str | None) -> Iterable:
     import ase.io
+
     try:
         fmt = format or ase.io.formats.filetype(str(p), guess=True)
     except Exception as err:  # ase raises UnknownFileTypeError or others
@@ -107,41 +124,46 @@ def _ase_frames(p: Path, format: str | None) -> Iterable:
 
 
 def _frame_dt(block: list, dt: float | None, p: Path, stride: int) -> float:
-    """fs between the frames of `block` (already strided): from the frames' ``time`` info (fs), or `dt`
-    (fs between the file's frames) when they carry none; a `dt` that disagrees with the file is refused."""
+    """Fs between the frames of `block` (already strided): from the frames' ``time`` info (fs), or `dt`
+    (fs between the file's frames) when they carry none; a `dt` that disagrees with the file is refused.
+    """
     t = [a.info.get("time") for a in block[:2]]
     stored = None
     if len(block) >= 2 and t[0] is not None and t[1] is not None and t[1] != t[0]:
         try:
             stored = float(t[1]) - float(t[0])
         except (TypeError, ValueError):
-            raise InputError(f"{p.name}: the frames' time entries ({t[0]!r}, {t[1]!r}) are not numbers of fs; "
-                             "remove them or fix them") from None
+            raise InputError(
+                f"{p.name}: the frames' time entries ({t[0]!r}, {t[1]!r}) are not numbers of fs; "
+                "remove them or fix them"
+            ) from None
     if dt is not None:
         given = float(dt) * stride
         # times written as text carry ~8 significant digits: allow for that on top of 1e-6
         tol = 1e-6 * abs(given) + 1e-7 * max(abs(float(t[0])), abs(float(t[1]))) if stored is not None else 0
         if stored is not None and abs(stored - given) > tol:
-            raise InputError(f"{p.name} stores dt = {stored / stride:.9g} fs between frames (its time entries); "
-                             f"--dt {float(dt):g} fs disagrees: drop --dt")
+            raise InputError(
+                f"{p.name} stores dt = {stored / stride:.9g} fs between frames (its time entries); "
+                f"--dt {float(dt):g} fs disagrees: drop --dt"
+            )
         return stored if stored is not None else given
     if stored is not None:
         if stored < 0:
-            raise InputError(f"{p.name}: the frames' time entries decrease ({t[0]} → {t[1]} fs); "
-                             "give the time between frames with --dt")
+            raise InputError(
+                f"{p.name}: the frames' time entries decrease ({t[0]} → {t[1]} fs); "
+                "give the time between frames with --dt"
+            )
         return stored
-    raise InputError(
-        f"{p.name} does not carry the time between frames: give it with --dt (fs between stored frames)"
-    )
+    raise InputError(f"{p.name} does not carry the time between frames: give it with --dt (fs between stored frames)")
 
 
 def _atoms_to_trajectory(block: list, dt: float) -> Trajectory:
     import ase.units
+
     symbols = block[0].get_chemical_symbols()
     pos = np.stack([a.get_positions() for a in block])
     cells = np.stack([np.asarray(a.get_cell()) for a in block])
     has_v = all(a.has("momenta") for a in block)
     # ASE velocities are in Å per ASE time unit; × ase.units.fs converts them to Å/fs
     vel = np.stack([a.get_velocities() * ase.units.fs for a in block]) if has_v else None
-    return Trajectory(positions=pos, cells=cells, symbols=symbols, dt=dt, velocities=vel,
-                      masses=block[0].get_masses())
+    return Trajectory(positions=pos, cells=cells, symbols=symbols, dt=dt, velocities=vel, masses=block[0].get_masses())

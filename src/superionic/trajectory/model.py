@@ -103,9 +103,7 @@ class Trajectory:
         if species is None:
             return np.arange(self.n_atoms)
         if species not in atomic_numbers or species not in self.species:
-            raise InputError(
-                f"species {species!r} is not in this trajectory; it has {', '.join(self.species)}"
-            )
+            raise InputError(f"species {species!r} is not in this trajectory; it has {', '.join(self.species)}")
         return np.flatnonzero(np.asarray(self.symbols) == species)
 
     def species_list(self, species: str | list[str] | None = None) -> list[str]:
@@ -126,11 +124,12 @@ class Trajectory:
             return max(minimum, self.n_frames // 2)
         max_lag = int(max_lag)
         if max_lag < minimum or max_lag > self.n_frames:
-            raise InputError(f"max_lag must be between {minimum} and the number of frames ({self.n_frames}), "
-                             f"got {max_lag}")
+            raise InputError(
+                f"max_lag must be between {minimum} and the number of frames ({self.n_frames}), got {max_lag}"
+            )
         return max_lag
 
-    def select_frames(self, start: int = 0, stop: int | None = None, stride: int = 1) -> "Trajectory":
+    def select_frames(self, start: int = 0, stop: int | None = None, stride: int = 1) -> Trajectory:
         """A new Trajectory with frames[start:stop:stride] (dt scaled by stride)."""
         sl = slice(start, stop, stride)
         return Trajectory(

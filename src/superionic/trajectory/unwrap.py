@@ -18,11 +18,11 @@ def unwrap_positions(positions: np.ndarray, cells: np.ndarray) -> np.ndarray:
     cells = np.asarray(cells, dtype=float)
     if cells.ndim == 2:
         cells = np.broadcast_to(cells, (pos.shape[0], 3, 3))
-    inv = np.linalg.inv(cells)                                # (F, 3, 3)
-    frac = np.einsum("fai,fij->faj", pos, inv)                # fractional coordinates
+    inv = np.linalg.inv(cells)  # (F, 3, 3)
+    frac = np.einsum("fai,fij->faj", pos, inv)  # fractional coordinates
     dfrac = np.diff(frac, axis=0)
     dfrac -= np.round(dfrac)
-    steps = np.einsum("fai,fij->faj", dfrac, cells[1:])       # Cartesian minimum-image steps
+    steps = np.einsum("fai,fij->faj", dfrac, cells[1:])  # Cartesian minimum-image steps
     out = np.empty_like(pos)
     out[0] = pos[0]
     np.cumsum(steps, axis=0, out=out[1:])

@@ -28,8 +28,11 @@ class MDConfig(BaseModel):
     production_friction: float = Field(0.001, gt=0, description="Langevin friction during production, 1/fs")
     seed: int = 0
     suppressed_steps: int | None = Field(
-        None, ge=1, description="production steps of the frozen-host, tethered and rigid-anions runs (default: "
-                                "steps); Li in a suppressed host needs longer runs to reach its diffusive regime")
+        None,
+        ge=1,
+        description="production steps of the frozen-host, tethered and rigid-anions runs (default: "
+        "steps); Li in a suppressed host needs longer runs to reach its diffusive regime",
+    )
 
     def steps_for(self, protocol: str) -> int:
         """Production steps of a run under `protocol`."""
@@ -40,10 +43,14 @@ class NeutronConfig(BaseModel):
     """What the neutron stage computes: INS generalised DOS and the self/incoherent F(Q,t), S(Q,E)."""
 
     model_config = ConfigDict(extra="forbid")
-    isotopes: dict[str, str] = Field(default_factory=lambda: {"Li": "7Li"},
-                                     description="isotope per element, e.g. {Li: 7Li} (pinned Sears table)")
-    q: list[float] = Field(default_factory=lambda: [0.5, 1.0, 1.5, 2.0], min_length=1,
-                           description="|Q| values for F_s(Q,t) and S(Q,E), 1/angstrom (powder averaged)")
+    isotopes: dict[str, str] = Field(
+        default_factory=lambda: {"Li": "7Li"}, description="isotope per element, e.g. {Li: 7Li} (pinned Sears table)"
+    )
+    q: list[float] = Field(
+        default_factory=lambda: [0.5, 1.0, 1.5, 2.0],
+        min_length=1,
+        description="|Q| values for F_s(Q,t) and S(Q,E), 1/angstrom (powder averaged)",
+    )
     ins_resolution_meV: float = Field(1.0, gt=0, description="Gaussian FWHM applied to the GDOS, meV")
 
     @field_validator("q")
@@ -70,14 +77,19 @@ class StudyConfig(BaseModel):
     neutron: NeutronConfig = Field(default_factory=NeutronConfig)
     protocols: list[Literal["free", "frozen-host", "tethered", "rigid-anions"]] = Field(
         default_factory=lambda: ["free"],
-        description="phonon-suppression protocols run at every temperature beside the free run")
+        description="phonon-suppression protocols run at every temperature beside the free run",
+    )
     tether_stiffness: float | list[float] = Field(
-        1.0, description="spring constant of the tethered host, eV/Å² (> 0); a list runs a stiffness scan: the "
-                         "tethered protocol once per value at every temperature (folders T<K>K-tethered-k<k>)")
+        1.0,
+        description="spring constant of the tethered host, eV/Å² (> 0); a list runs a stiffness scan: the "
+        "tethered protocol once per value at every temperature (folders T<K>K-tethered-k<k>)",
+    )
     host_reference: Literal["mean", "snapshot", "quenched", "auto"] = Field(
-        "mean", description="host positions of frozen-host and tethered runs, from the free run at the same "
-                            "temperature: its time average (mean), last frame (snapshot), last frame relaxed to "
-                            "its energy minimum (quenched), or mean if it is a structure else quenched (auto)")
+        "mean",
+        description="host positions of frozen-host and tethered runs, from the free run at the same "
+        "temperature: its time average (mean), last frame (snapshot), last frame relaxed to "
+        "its energy minimum (quenched), or mean if it is a structure else quenched (auto)",
+    )
     mobile_species: str = "Li"
     output: str = "results/study"
 
@@ -123,8 +135,15 @@ class StudyConfig(BaseModel):
         if protocol in ("frozen-host", "tethered") and self.host_reference != "mean":
             extra["host_reference"] = self.host_reference
         md = {**self.md.model_dump(exclude={"suppressed_steps"}), "steps": self.md.steps_for(protocol)}
-        key = {"material": self.material, "supercell": self.supercell, "potential": self.potential,
-               "engine": self.engine, "md": md, "protocol": protocol, **extra}
+        key = {
+            "material": self.material,
+            "supercell": self.supercell,
+            "potential": self.potential,
+            "engine": self.engine,
+            "md": md,
+            "protocol": protocol,
+            **extra,
+        }
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -134,7 +153,8 @@ REQUIRED_KEYS = ("material", "temperatures")
 
 def load_config(path: str | Path) -> StudyConfig:
     """Read and validate a study YAML; errors name the offending key. `REQUIRED_KEYS` must be present
-    (an empty file or one without a material is refused, not run on the defaults)."""
+    (an empty file or one without a material is refused, not run on the defaults).
+    """
     p = Path(path)
     if not p.exists():
         raise InputError(f"study file not found: {p}")
@@ -143,8 +163,9 @@ def load_config(path: str | Path) -> StudyConfig:
     except yaml.YAMLError as err:
         raise InputError(f"{p} is not valid YAML: {err}") from None
     if raw is None:
-        raise InputError(f"{p} is empty: a study file sets at least {' and '.join(REQUIRED_KEYS)} "
-                         "(see examples/quickstart.yaml)")
+        raise InputError(
+            f"{p} is empty: a study file sets at least {' and '.join(REQUIRED_KEYS)} (see examples/quickstart.yaml)"
+        )
     if not isinstance(raw, dict):
         raise InputError(f"{p} must hold a mapping of settings (name:, material:, temperatures: …)")
     try:
@@ -155,6 +176,8 @@ def load_config(path: str | Path) -> StudyConfig:
         raise InputError(f"{p}: {where}: {first['msg']}") from None
     missing = [k for k in REQUIRED_KEYS if raw.get(k) is None]
     if missing:
-        raise InputError(f"{p}: missing {' and '.join(missing)}: a study file names its "
-                         f"{' and '.join(REQUIRED_KEYS)} (see examples/quickstart.yaml)")
+        raise InputError(
+            f"{p}: missing {' and '.join(missing)}: a study file names its "
+            f"{' and '.join(REQUIRED_KEYS)} (see examples/quickstart.yaml)"
+        )
     return cfg

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..results import RESOLVED_FRACTION, finite, protocol_label, resolved_text
 
+
 def _row(claim: str, seed: str, ours: str, verdict: str, rule: str, **numbers) -> dict:
     return {"claim": claim, "seed": seed, "ours": ours, "verdict": verdict, "rule": rule, "numbers": numbers}
 
@@ -29,7 +30,8 @@ def _free_runs(results: dict) -> list[tuple[str, dict]]:
 
 def _tally(flags: list[bool | None]) -> str:
     """'reproduced' if every decided flag is True, 'not reproduced' if none, 'partly' otherwise;
-    'not resolved' when nothing was decided."""
+    'not resolved' when nothing was decided.
+    """
     decided = [f for f in flags if f is not None]
     if not decided:
         return "not resolved"
@@ -55,11 +57,14 @@ def _law_row(free, mobile: str) -> dict:
         else:
             parts.append(f"{t:g} K: n = {v['exponent']:.2f} ± {v['exponent_err']:.2f} ({v['law']})")
             flags.append(v["law"] == "linear")
-    return _row(f"Low-frequency {mobile} VDOS is linear in ω, not Debye-quadratic",
-                "linear (liquid-like) in the superionic state", "; ".join(parts) or "–",
-                _tally(flags) if parts else "not measured",
-                "g − g(0) ∝ νⁿ fitted above twice the cell's lowest phonon: linear when |n − 1| ≤ 0.25 + 2σ and "
-                "Debye (|n − 2| ≤ 0.25 + 2σ) is not")
+    return _row(
+        f"Low-frequency {mobile} VDOS is linear in ω, not Debye-quadratic",
+        "linear (liquid-like) in the superionic state",
+        "; ".join(parts) or "–",
+        _tally(flags) if parts else "not measured",
+        "g − g(0) ∝ νⁿ fitted above twice the cell's lowest phonon: linear when |n − 1| ≤ 0.25 + 2σ and "
+        "Debye (|n − 2| ≤ 0.25 + 2σ) is not",
+    )
 
 
 def _g0_row(free, mobile: str) -> dict:
@@ -67,8 +72,10 @@ def _g0_row(free, mobile: str) -> dict:
     for t, v, r in _mobile_vdos(free, mobile):
         d = (r.get("diffusion") or {}).get(mobile, {})
         if v["g0_resolved"]:
-            txt = f"{t:g} K: g(0) = {v['g0']:.3g} ± {v['g0_err']:.2g} 1/THz (D = {v['D_from_g0']:.3g} ± " \
-                  f"{v['D_from_g0_err']:.2g} cm²/s"
+            txt = (
+                f"{t:g} K: g(0) = {v['g0']:.3g} ± {v['g0_err']:.2g} 1/THz (D = {v['D_from_g0']:.3g} ± "
+                f"{v['D_from_g0_err']:.2g} cm²/s"
+            )
             if finite(d.get("D"), d.get("D_err")):
                 txt += f"; MSD D = {d['D']:.3g} ± {d['D_err']:.2g}"
             parts.append(txt + ")")
@@ -76,15 +83,22 @@ def _g0_row(free, mobile: str) -> dict:
         elif v.get("g0_status", "consistent with zero") == "consistent with zero":
             parts.append(f"{t:g} K: consistent with zero, g(0) < {v['g0_upper']:.2g} 1/THz")
             flags.append(None if not finite(v.get("g0_upper")) else False)
-        else:       # g(0) > 0 on the window but not (yet) diffusion by the MSD: undecided
-            parts.append(f"{t:g} K: g(0) = {v['g0']:.3g} ± {v['g0_err']:.2g} 1/THz, {v['g0_status']} as diffusion "
-                         "(the MSD has not reached its diffusive regime)" if v["g0_status"] == "not confirmed" else
-                         f"{t:g} K: {v['g0_reason']}")
+        else:  # g(0) > 0 on the window but not (yet) diffusion by the MSD: undecided
+            parts.append(
+                f"{t:g} K: g(0) = {v['g0']:.3g} ± {v['g0_err']:.2g} 1/THz, {v['g0_status']} as diffusion "
+                "(the MSD has not reached its diffusive regime)"
+                if v["g0_status"] == "not confirmed"
+                else f"{t:g} K: {v['g0_reason']}"
+            )
             flags.append(None)
-    return _row(f"The VDOS of {mobile} does not vanish at ω → 0", "g(0) > 0 (diffusing Li)",
-                "; ".join(parts) or "–", _tally(flags) if parts else "not measured",
-                "g(0) (windowed Green–Kubo) resolved when > 3σ, above what the lag window carries from a spectrum "
-                "vanishing at 0, and confirmed by a diffusive MSD; g(0) = 4mD/k_BT")
+    return _row(
+        f"The VDOS of {mobile} does not vanish at ω → 0",
+        "g(0) > 0 (diffusing Li)",
+        "; ".join(parts) or "–",
+        _tally(flags) if parts else "not measured",
+        "g(0) (windowed Green–Kubo) resolved when > 3σ, above what the lag window carries from a spectrum "
+        "vanishing at 0, and confirmed by a diffusive MSD; g(0) = 4mD/k_BT",
+    )
 
 
 def _host_row(free, mobile: str) -> dict | None:
@@ -99,11 +113,18 @@ def _host_row(free, mobile: str) -> dict | None:
                 bad.append(f"{sp} at {r['temperature_K']:g} K (g(0) = {v['g0']:.2g} ± {v['g0_err']:.2g})")
     if not checked:
         return None
-    ours = ("g(0) consistent with zero for " + ", ".join(sorted(set(checked))) + " at every temperature"
-            if not bad else "g(0) > 0 resolved for " + "; ".join(bad))
-    return _row("The host does not diffuse (control)", "P, S, Cl vibrate only", ours,
-                "reproduced" if not bad else "not reproduced",
-                "every non-mobile species must have g(0) consistent with zero")
+    ours = (
+        "g(0) consistent with zero for " + ", ".join(sorted(set(checked))) + " at every temperature"
+        if not bad
+        else "g(0) > 0 resolved for " + "; ".join(bad)
+    )
+    return _row(
+        "The host does not diffuse (control)",
+        "P, S, Cl vibrate only",
+        ours,
+        "reproduced" if not bad else "not reproduced",
+        "every non-mobile species must have g(0) consistent with zero",
+    )
 
 
 def _crossover_row(series: dict, mobile: str) -> dict:
@@ -115,14 +136,26 @@ def _crossover_row(series: dict, mobile: str) -> dict:
     t, e, laws = cx.get("T_K"), cx.get("T_err_K"), cx.get("laws", {})
     law_txt = ", ".join(f"{k} K {v}" for k, v in laws.items())
     if finite(t):
-        return _row(claim, "crossover with temperature", f"T_x = {resolved_text(t, e, 'K')} ({law_txt})",
-                    "reproduced", rule, T_K=t, T_err_K=e)
+        return _row(
+            claim,
+            "crossover with temperature",
+            f"T_x = {resolved_text(t, e, 'K')} ({law_txt})",
+            "reproduced",
+            rule,
+            T_K=t,
+            T_err_K=e,
+        )
     resolved = [v for v in laws.values() if v != "unresolved"]
     if not resolved:
         return _row(claim, "crossover with temperature", f"no resolved law ({law_txt})", "not resolved", rule)
     if "Debye" not in resolved:
-        return _row(claim, "crossover with temperature", f"no Debye law at any temperature ({law_txt}): a crossover, "
-                    "if any, lies below the studied range", "not resolved", rule)
+        return _row(
+            claim,
+            "crossover with temperature",
+            f"no Debye law at any temperature ({law_txt}): a crossover, if any, lies below the studied range",
+            "not resolved",
+            rule,
+        )
     return _row(claim, "crossover with temperature", f"no crossing in the range ({law_txt})", "not reproduced", rule)
 
 
@@ -134,15 +167,20 @@ def _arrhenius_at(temps, d, e, t0: float = 300.0) -> dict | None:
     if len({temps[i] for i in ok}) < 2:
         return None
     ds = arrhenius([temps[i] for i in ok], [d[i] for i in ok], [e[i] for i in ok], predict_at=[t0])
-    return {"D": float(ds.predicted[0]), "D_err": float(ds.predicted_err[0]), "E_a": float(ds.E_a),
-            "E_a_err": float(ds.E_a_err)}
+    return {
+        "D": float(ds.predicted[0]),
+        "D_err": float(ds.predicted_err[0]),
+        "E_a": float(ds.E_a),
+        "E_a_err": float(ds.E_a_err),
+    }
 
 
 def enhancement_at(enh: dict, t0: float = 300.0) -> dict:
     """Per suppression protocol (and stiffness/reference): D_free/D_suppressed at t0 from the Arrhenius fits of
     both D series (independent errors in quadrature on the log scale), with both activation energies (eV);
     marked extrapolated outside the fitted range. Only rows whose runs both reached their diffusive regime enter
-    (a caged suppressed run has no D to fit, only a bound)."""
+    (a caged suppressed run has no D to fit, only a bound).
+    """
     groups: dict[str, list[dict]] = {}
     for v in enh.values():
         if v.get("windows_diffusive", True):
@@ -157,51 +195,68 @@ def enhancement_at(enh: dict, t0: float = 300.0) -> dict:
             continue
         ratio = free["D"] / sup["D"]
         err = ratio * float(np.hypot(free["D_err"] / free["D"], sup["D_err"] / sup["D"]))
-        out[name] = {"temperature_K": t0, "ratio": ratio, "ratio_err": err, "D_free": free["D"],
-                     "D_free_err": free["D_err"], "D_suppressed": sup["D"], "D_suppressed_err": sup["D_err"],
-                     "E_a_free": free["E_a"], "E_a_free_err": free["E_a_err"], "E_a_suppressed": sup["E_a"],
-                     "E_a_suppressed_err": sup["E_a_err"],
-                     "extrapolated": bool(t0 < min(temps) or t0 > max(temps)), "fitted_K": [min(temps), max(temps)]}
+        out[name] = {
+            "temperature_K": t0,
+            "ratio": ratio,
+            "ratio_err": err,
+            "D_free": free["D"],
+            "D_free_err": free["D_err"],
+            "D_suppressed": sup["D"],
+            "D_suppressed_err": sup["D_err"],
+            "E_a_free": free["E_a"],
+            "E_a_free_err": free["E_a_err"],
+            "E_a_suppressed": sup["E_a"],
+            "E_a_suppressed_err": sup["E_a_err"],
+            "extrapolated": bool(t0 < min(temps) or t0 > max(temps)),
+            "fitted_K": [min(temps), max(temps)],
+        }
     return out
 
 
 def _enhancement_row(series: dict, durations: dict[float, float]) -> dict:
     enh = series.get("phonon_enhancement") or {}
     claim = "Suppressing lattice vibrations lowers Li diffusion by about an order of magnitude at ambient T"
-    rule = ("ratio r ± σ at 300 K (Arrhenius fits of both D series): reproduced when 3 ≤ r ≤ 30 and r > 2σ (order of "
-            "magnitude of 10); partly when r − 2σ > 1 (an enhancement, smaller or larger) or when only ratios above "
-            "300 K exist; not reproduced when consistent with 1; not resolved when σ > r/2. † a run whose Li MSD "
-            "has not reached its diffusive regime: the ratio is not converged in run length; when that MSD bends over "
-            "(its late slope does not rise), the ratio is given as a lower bound ≥ (D_free − 2σ)/D_upper, and a bound "
-            "≥ 3 counts as partly (an order-of-magnitude effect at that temperature, not a number at 300 K)")
+    rule = (
+        "ratio r ± σ at 300 K (Arrhenius fits of both D series): reproduced when 3 ≤ r ≤ 30 and r > 2σ (order of "
+        "magnitude of 10); partly when r − 2σ > 1 (an enhancement, smaller or larger) or when only ratios above "
+        "300 K exist; not reproduced when consistent with 1; not resolved when σ > r/2. † a run whose Li MSD "
+        "has not reached its diffusive regime: the ratio is not converged in run length; when that MSD bends over "
+        "(its late slope does not rise), the ratio is given as a lower bound ≥ (D_free − 2σ)/D_upper, and a bound "
+        "≥ 3 counts as partly (an order-of-magnitude effect at that temperature, not a number at 300 K)"
+    )
     if not enh:
         return _row(claim, "≈ 10× at ambient temperature", "no suppressed runs", "not measured", rule)
     at300 = series.get("phonon_enhancement_300K") or {}
     parts, verdicts = [], []
     for name, v in at300.items():
         txt = resolved_text(v["ratio"], v["ratio_err"])
-        parts.append(f"{name}: {txt} at 300 K ({'extrapolated' if v['extrapolated'] else 'measured'}; E_a free "
-                     f"{resolved_text(v['E_a_free'], v['E_a_free_err'], 'eV')}, suppressed "
-                     f"{resolved_text(v['E_a_suppressed'], v['E_a_suppressed_err'], 'eV')})")
+        parts.append(
+            f"{name}: {txt} at 300 K ({'extrapolated' if v['extrapolated'] else 'measured'}; E_a free "
+            f"{resolved_text(v['E_a_free'], v['E_a_free_err'], 'eV')}, suppressed "
+            f"{resolved_text(v['E_a_suppressed'], v['E_a_suppressed_err'], 'eV')})"
+        )
         verdicts.append(_ratio_verdict(v["ratio"], v["ratio_err"]))
     for v in sorted(enh.values(), key=lambda v: (protocol_label(v), v["temperature_K"])):
         length = durations.get(v["temperature_K"])
         flag = "" if v.get("windows_diffusive", True) else " †"
         if "ratio_lower" in v:
-            parts.append(f"{protocol_label(v)} {v['temperature_K']:g} K: ≥ {v['ratio_lower']:.3g} (suppressed Li "
-                         f"sub-diffusive; D < {v['D_suppressed_upper']:.2g} cm²/s from its late MSD slope) †")
+            parts.append(
+                f"{protocol_label(v)} {v['temperature_K']:g} K: ≥ {v['ratio_lower']:.3g} (suppressed Li "
+                f"sub-diffusive; D < {v['D_suppressed_upper']:.2g} cm²/s from its late MSD slope) †"
+            )
             if v["ratio_lower"] >= 3.0:
                 verdicts.append("partly")
             continue
-        parts.append(f"{protocol_label(v)} {v['temperature_K']:g} K: "
-                     f"{resolved_text(v['ratio'], v['ratio_err'], '', length)}{flag}")
-        if not at300:      # without a 300 K value the seed's number (at ambient) is not tested: at best partly
+        parts.append(
+            f"{protocol_label(v)} {v['temperature_K']:g} K: "
+            f"{resolved_text(v['ratio'], v['ratio_err'], '', length)}{flag}"
+        )
+        if not at300:  # without a 300 K value the seed's number (at ambient) is not tested: at best partly
             verdict = _ratio_verdict(v["ratio"], v["ratio_err"])
             verdicts.append("partly" if verdict == "reproduced" else verdict)
     order = ["reproduced", "partly", "not reproduced", "not resolved"]
     verdict = min(verdicts, key=order.index) if verdicts else "not resolved"
-    return _row(claim, "≈ 10× at ambient temperature", "; ".join(parts), verdict, rule,
-                at_300K=at300)
+    return _row(claim, "≈ 10× at ambient temperature", "; ".join(parts), verdict, rule, at_300K=at300)
 
 
 def _ratio_verdict(r: float, e: float) -> str:
@@ -226,13 +281,18 @@ def _breathing_row(free, mobile: str) -> dict:
     parts, flags = [], []
     for r, b in _mechanism(free, "bottleneck"):
         s, e = b["inradius_shift_at_hops_A"], b["inradius_shift_at_hops_err_A"]
-        parts.append(f"{r['temperature_K']:g} K: in-radius at {b['n_crossings']} crossings − mean = "
-                     f"{s:+.3f} ± {e:.3f} Å (breathing rms {b['breathing_rms_A']:.3f} Å)")
+        parts.append(
+            f"{r['temperature_K']:g} K: in-radius at {b['n_crossings']} crossings − mean = "
+            f"{s:+.3f} ± {e:.3f} Å (breathing rms {b['breathing_rms_A']:.3f} Å)"
+        )
         flags.append(None if not finite(s, e) else bool(s > 2 * e))
-    return _row("Host vibrations breathe the Li bottleneck and open the paths at hops",
-                "bottleneck windows open when Li passes", "; ".join(parts) or "–",
-                _tally(flags) if parts else "not measured",
-                "the windows' in-radius at Li crossings exceeds its mean by > 2σ (bootstrap)")
+    return _row(
+        "Host vibrations breathe the Li bottleneck and open the paths at hops",
+        "bottleneck windows open when Li passes",
+        "; ".join(parts) or "–",
+        _tally(flags) if parts else "not measured",
+        "the windows' in-radius at Li crossings exceeds its mean by > 2σ (bootstrap)",
+    )
 
 
 def _rotation_row(free, mobile: str) -> dict:
@@ -251,10 +311,13 @@ def _rotation_row(free, mobile: str) -> dict:
             continue
         parts.append(f"{t:g} K: {rot['n_events']} reorientations; hops near one / shuffled = {ratio:.2f} ± {err:.2f}")
         flags.append(abs(ratio - 1) <= 2 * err)
-    return _row("PS4 rotations have little influence on Li diffusion (no paddle wheel)",
-                "little influence of rotations", "; ".join(parts) or "–",
-                _tally(flags) if parts else "not measured",
-                "no reorientations, or the rotation–hop coincidence ratio consistent with 1 at 2σ")
+    return _row(
+        "PS4 rotations have little influence on Li diffusion (no paddle wheel)",
+        "little influence of rotations",
+        "; ".join(parts) or "–",
+        _tally(flags) if parts else "not measured",
+        "no reorientations, or the rotation–hop coincidence ratio consistent with 1 at 2σ",
+    )
 
 
 def _thermo_row(free) -> dict:
@@ -267,9 +330,13 @@ def _thermo_row(free) -> dict:
         cv = sum(e["n_atoms"] * e["Cv"] for e in v.values()) / n
         s = sum(e["n_atoms"] * e["S_vib"] for e in v.values()) / n
         parts.append(f"{r['temperature_K']:g} K: C_v = {cv:.3f} k_B/atom, S_vib = {s:.2f} k_B/atom")
-    return _row("Heat capacity and vibrational entropy (asked for by the article)", "no number given",
-                "; ".join(parts) or "–", "measured" if parts else "not measured",
-                "harmonic (quantum) C_v and S_vib from the MD VDOS, atom-weighted over all species")
+    return _row(
+        "Heat capacity and vibrational entropy (asked for by the article)",
+        "no number given",
+        "; ".join(parts) or "–",
+        "measured" if parts else "not measured",
+        "harmonic (quantum) C_v and S_vib from the MD VDOS, atom-weighted over all species",
+    )
 
 
 def findings(results: dict, mobile: str = "Li") -> dict[str, Any]:
@@ -277,14 +344,22 @@ def findings(results: dict, mobile: str = "Li") -> dict[str, Any]:
     series = results.get("series", {})
     free = _free_runs(results)
     durations = {r["temperature_K"]: r.get("duration_ps") for _, r in free}
-    rows = [_law_row(free, mobile), _g0_row(free, mobile), _crossover_row(series, mobile),
-            _enhancement_row(series, durations), _breathing_row(free, mobile), _rotation_row(free, mobile),
-            _thermo_row(free)]
+    rows = [
+        _law_row(free, mobile),
+        _g0_row(free, mobile),
+        _crossover_row(series, mobile),
+        _enhancement_row(series, durations),
+        _breathing_row(free, mobile),
+        _rotation_row(free, mobile),
+        _thermo_row(free),
+    ]
     host = _host_row(free, mobile)
     if host:
         rows.append(host)
-    return {"rows": rows, "verdicts": ["reproduced", "partly", "not reproduced", "not resolved", "not measured",
-                                       "measured"]}
+    return {
+        "rows": rows,
+        "verdicts": ["reproduced", "partly", "not reproduced", "not resolved", "not measured", "measured"],
+    }
 
 
 def markdown_table(found: dict) -> str:

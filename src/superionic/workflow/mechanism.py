@@ -43,13 +43,19 @@ def mechanism(traj, mobile: str, stem: Path | None, centre: str = "P", ligand: s
     try:
         b = bottleneck_summary(traj, anions=tuple(anions), mobile=mobile)
         save(b, "bottleneck")
-        crossings = np.column_stack([b.crossing_time.values, b.crossing_ion.values])     # (time ps, atom)
+        crossings = np.column_stack([b.crossing_time.values, b.crossing_ion.values])  # (time ps, atom)
         out["bottleneck"] = {
-            "anions": anions, "n_windows": int(b.attrs["n_windows"]), "n_crossings": int(b.n_crossings),
-            "inradius_mean_A": float(b.mean_inradius.mean()), "breathing_rms_A": float(np.sqrt(b.inradius_variance)),
-            "breathing_nu_half_THz": _nu_half(b), "inradius_shift_at_hops_A": float(b.mean_shift),
-            "inradius_shift_at_hops_err_A": float(b.mean_shift_err), "ks_statistic": float(b.ks_statistic),
-            "ks_pvalue": float(b.ks_pvalue)}
+            "anions": anions,
+            "n_windows": int(b.attrs["n_windows"]),
+            "n_crossings": int(b.n_crossings),
+            "inradius_mean_A": float(b.mean_inradius.mean()),
+            "breathing_rms_A": float(np.sqrt(b.inradius_variance)),
+            "breathing_nu_half_THz": _nu_half(b),
+            "inradius_shift_at_hops_A": float(b.mean_shift),
+            "inradius_shift_at_hops_err_A": float(b.mean_shift_err),
+            "ks_statistic": float(b.ks_statistic),
+            "ks_pvalue": float(b.ks_pvalue),
+        }
     except InputError as err:
         out["bottleneck"] = {"skipped": str(err)}
     if centre in traj.species and ligand in traj.species:
@@ -58,17 +64,27 @@ def mechanism(traj, mobile: str, stem: Path | None, centre: str = "P", ligand: s
             save(r, "rotations")
             tau = r.tau.values
             out["rotations"] = {
-                "unit": f"{centre}{ligand}4", "libration_fraction": float(r.libration_fraction),
-                "event_rate_per_ps": float(r.event_rate), "n_events": int(r.n_events),
-                "mean_angle_deg": float(r.mean_angle_sym), "tau1_ps": float(tau[0]), "tau2_ps": float(tau[1]),
-                "tau_extrapolated": bool(np.any(r.tau_extrapolated.values))}
+                "unit": f"{centre}{ligand}4",
+                "libration_fraction": float(r.libration_fraction),
+                "event_rate_per_ps": float(r.event_rate),
+                "n_events": int(r.n_events),
+                "mean_angle_deg": float(r.mean_angle_sym),
+                "tau1_ps": float(tau[0]),
+                "tau2_ps": float(tau[1]),
+                "tau_extrapolated": bool(np.any(r.tau_extrapolated.values)),
+            }
             if crossings is not None and len(crossings):
                 h = rotation_hop_correlation(traj, crossings, r, HOP_TIME_WINDOW_PS, HOP_DISTANCE_WINDOW_A)
                 save(h, "rotation_hop")
                 out["rotations"]["hop_correlation"] = {
-                    "time_window_ps": HOP_TIME_WINDOW_PS, "distance_window_A": HOP_DISTANCE_WINDOW_A,
-                    **{f"{k}_{c}": float(h[k].sel(counted=c)) for k in ("ratio", "ratio_err", "p_value")
-                       for c in h.counted.values.tolist()}}
+                    "time_window_ps": HOP_TIME_WINDOW_PS,
+                    "distance_window_A": HOP_DISTANCE_WINDOW_A,
+                    **{
+                        f"{k}_{c}": float(h[k].sel(counted=c))
+                        for k in ("ratio", "ratio_err", "p_value")
+                        for c in h.counted.values.tolist()
+                    },
+                }
         except InputError as err:
             out["rotations"] = {"skipped": str(err)}
     return out

@@ -25,9 +25,9 @@ import re
 import time
 import traceback
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -42,7 +42,8 @@ Progress = Callable[[str, int, int, float], None]
 @dataclass(frozen=True)
 class Run:
     """One MD run of a study: a temperature (K) under a protocol, and its trajectory file; `stiffness`
-    (eV/Å²) only for a tethered run of a stiffness scan."""
+    (eV/Å²) only for a tethered run of a stiffness scan.
+    """
 
     temperature: float
     protocol: str
@@ -56,8 +57,9 @@ class Run:
 
 def _label(t: float, protocol: str = "free", stiffness: float | None = None) -> str:
     """T600K, T600K-frozen-host, T600K-tethered-k0.5 (scan entry, k in eV/Å²)."""
-    return (f"T{t:g}K" + ("" if protocol == "free" else f"-{protocol}")
-            + ("" if stiffness is None else f"-k{stiffness:g}"))
+    return (
+        f"T{t:g}K" + ("" if protocol == "free" else f"-{protocol}") + ("" if stiffness is None else f"-k{stiffness:g}")
+    )
 
 
 @dataclass
@@ -70,8 +72,8 @@ class _Planned:
     label: str
     folder: Path
     key: str
-    settings: object                  # MDSettings
-    info: dict | None                 # the folder's run.json, if any
+    settings: object  # MDSettings
+    info: dict | None  # the folder's run.json, if any
 
 
 def _plan(cfg: StudyConfig, out: Path) -> tuple[list[_Planned], object, str]:
@@ -92,25 +94,40 @@ def _plan(cfg: StudyConfig, out: Path) -> tuple[list[_Planned], object, str]:
             key = cfg.md_hash(protocol, k)
             suppressed = protocol in ("frozen-host", "tethered")
             settings = MDSettings(
-                temperature=temp, steps=m.steps_for(protocol), dt=m.dt, stride=m.stride, friction=m.friction,
-                production_friction=m.production_friction, equilibration_steps=m.equilibration_steps, seed=m.seed,
-                protocol=protocol, tether_stiffness=k if k is not None else (scan or [cfg.tether_stiffness])[0],
+                temperature=temp,
+                steps=m.steps_for(protocol),
+                dt=m.dt,
+                stride=m.stride,
+                friction=m.friction,
+                production_friction=m.production_friction,
+                equilibration_steps=m.equilibration_steps,
+                seed=m.seed,
+                protocol=protocol,
+                tether_stiffness=k if k is not None else (scan or [cfg.tether_stiffness])[0],
                 reference=str(out / "md" / _label(temp)) if suppressed else None,
-                host_reference=cfg.host_reference if suppressed else "mean", mobile=[cfg.mobile_species],
-                metadata={"material": cfg.material, "supercell": cfg.supercell, "md_hash": key, "study": cfg.name,
-                          # a suppressed run is only as current as the free run whose host it holds
-                          **({"reference_md_hash": cfg.md_hash("free")} if suppressed else {})})
+                host_reference=cfg.host_reference if suppressed else "mean",
+                mobile=[cfg.mobile_species],
+                metadata={
+                    "material": cfg.material,
+                    "supercell": cfg.supercell,
+                    "md_hash": key,
+                    "study": cfg.name,
+                    # a suppressed run is only as current as the free run whose host it holds
+                    **({"reference_md_hash": cfg.md_hash("free")} if suppressed else {}),
+                },
+            )
             try:
                 info = read_run_info(folder)
             except InputError:
-                info = {"status": "unreadable"}     # no cache key: moved aside, never deleted
+                info = {"status": "unreadable"}  # no cache key: moved aside, never deleted
             plan.append(_Planned(temp, protocol, k, label, folder, key, settings, info))
     return plan, spec, engine
 
 
 def _stale(p: _Planned) -> bool:
     """The folder holds a run made with other settings than the study's (another cache key), or a suppressed
-    run whose free run (its host reference) has since been made with other settings."""
+    run whose free run (its host reference) has since been made with other settings.
+    """
     if p.info is None:
         return False
     meta = p.info.get("settings", {}).get("metadata", {}) or {}
@@ -119,7 +136,8 @@ def _stale(p: _Planned) -> bool:
 
 def _reference_changed(p: _Planned) -> bool:
     """A suppressed run recorded its free run's cache key and that key has changed (runs made before the key
-    was recorded are not checked)."""
+    was recorded are not checked).
+    """
     meta = (p.info or {}).get("settings", {}).get("metadata", {}) or {}
     ref = meta.get("reference_md_hash")
     return ref is not None and ref != p.settings.metadata.get("reference_md_hash")
@@ -140,8 +158,8 @@ def _finished(p: _Planned) -> bool:
 
 def check_md_stage(cfg: StudyConfig, out: str | Path, overwrite: bool = False) -> None:
     """Refuse (InputError, before anything is run or moved) when a finished run of the study was made with
-    other settings and `overwrite` is not set; the message names the runs, what differs and the fix."""
-
+    other settings and `overwrite` is not set; the message names the runs, what differs and the fix.
+    """
     out = Path(out)
     plan, spec, engine = _plan(cfg, out)
     if overwrite:
@@ -152,14 +170,23 @@ def check_md_stage(cfg: StudyConfig, out: str | Path, overwrite: bool = False) -
             clash.append(f"{p.label}: {_why_stale(p, spec, engine)}")
     if clash:
         more = f" and {len(clash) - 3} more" if len(clash) > 3 else ""
-        raise InputError(f"{len(clash)} finished run(s) in {out / 'md'} were made with other settings than this "
-                         f"study ({'; '.join(clash[:3])}{more}): run it with --overwrite to move them to "
-                         f"{out / 'md' / '.replaced'} and run them afresh, or write the study to another folder "
-                         "(--out or output:)")
+        raise InputError(
+            f"{len(clash)} finished run(s) in {out / 'md'} were made with other settings than this "
+            f"study ({'; '.join(clash[:3])}{more}): run it with --overwrite to move them to "
+            f"{out / 'md' / '.replaced'} and run them afresh, or write the study to another folder "
+            "(--out or output:)"
+        )
 
 
-def run_md_stage(cfg: StudyConfig, out: Path, progress: Progress | None = None, *, overwrite: bool = False,
-                 failed: list | None = None, replaced: list | None = None) -> list[Run]:
+def run_md_stage(
+    cfg: StudyConfig,
+    out: Path,
+    progress: Progress | None = None,
+    *,
+    overwrite: bool = False,
+    failed: list | None = None,
+    replaced: list | None = None,
+) -> list[Run]:
     """Run (or reuse, or resume) the MD of every temperature and protocol; the free run of a temperature
     comes first, and suppressed-phonon runs take their host reference positions from it (`host_reference`).
     A tethered stiffness scan runs once per stiffness (folders T<K>K-tethered-k<k>).
@@ -186,12 +213,22 @@ def run_md_stage(cfg: StudyConfig, out: Path, progress: Progress | None = None, 
                 dest = move_run_aside(p.folder, out / "md" / ".replaced" / f"{p.label}-{stamp}")
             why = _why_stale(p, spec, engine)
             state = {"done": "finished", "exploded": "exploded", "unreadable": "unreadable"}.get(
-                p.info.get("status"), "unfinished")
-            warnings.warn(f"md/{p.label}: the {state} run there had other settings "
-                          f"({why}); moved to {dest.relative_to(out)} and run afresh", RuntimeWarning)
+                p.info.get("status"), "unfinished"
+            )
+            warnings.warn(
+                f"md/{p.label}: the {state} run there had other settings "
+                f"({why}); moved to {dest.relative_to(out)} and run afresh",
+                RuntimeWarning,
+            )
             if replaced is not None:
-                replaced.append({"label": p.label, "status": p.info.get("status"), "settings_changed": why,
-                                 "moved_to": str(dest.relative_to(out))})
+                replaced.append(
+                    {
+                        "label": p.label,
+                        "status": p.info.get("status"),
+                        "settings_changed": why,
+                        "moved_to": str(dest.relative_to(out)),
+                    }
+                )
             p.info = None
     calc = None
     runs: list[Run] = []
@@ -199,7 +236,7 @@ def run_md_stage(cfg: StudyConfig, out: Path, progress: Progress | None = None, 
     for p in plan:
         label, temp, protocol, k, folder = p.label, p.temperature, p.protocol, p.stiffness, p.folder
         traj_path = folder / "trajectory.h5"
-        resume = p.info is not None            # same cache key (others were moved aside)
+        resume = p.info is not None  # same cache key (others were moved aside)
         if resume and _finished(p):
             runs.append(Run(temp, protocol, traj_path, k))
             if progress:
@@ -207,12 +244,17 @@ def run_md_stage(cfg: StudyConfig, out: Path, progress: Progress | None = None, 
             continue
         suppressed = protocol in ("frozen-host", "tethered")
         if suppressed and _label(temp) in failed_labels:
-            failed.append({"label": label, "stage": "md",
-                           "reason": f"not run: it takes its host from the free run {_label(temp)}, which failed"})
+            failed.append(
+                {
+                    "label": label,
+                    "stage": "md",
+                    "reason": f"not run: it takes its host from the free run {_label(temp)}, which failed",
+                }
+            )
             failed_labels.add(label)
             continue
         if calc is None and (not lammps or (suppressed and cfg.host_reference in ("quenched", "auto"))):
-            calc = spec.make()              # the LAMMPS engine needs an ASE calculator only to quench
+            calc = spec.make()  # the LAMMPS engine needs an ASE calculator only to quench
         settings = p.settings
         try:
             with folder_lock(folder, "superionic run"):
@@ -220,8 +262,17 @@ def run_md_stage(cfg: StudyConfig, out: Path, progress: Progress | None = None, 
                 if lammps:
                     start, settings = host_reference_start(atoms, settings, calc)
                 cb = (lambda s, n, tk, _l=label: progress(f"MD {_l}", s, n, tk)) if progress else None
-                path = run_md(start, spec, settings, folder, engine=cfg.engine, resume=resume, progress=cb,
-                              ranks=cfg.ranks, calculator=None if lammps else calc)
+                path = run_md(
+                    start,
+                    spec,
+                    settings,
+                    folder,
+                    engine=cfg.engine,
+                    resume=resume,
+                    progress=cb,
+                    ranks=cfg.ranks,
+                    calculator=None if lammps else calc,
+                )
         except Exception as err:
             if failed is None:
                 raise
@@ -293,8 +344,13 @@ def _analyse_run(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, object]:
     mobile = cfg.mobile_species
     temp, traj = run.temperature, read_trajectory(run.path)
     label = run.label
-    entry: dict = {"temperature_K": temp, "frames": traj.n_frames, "dt_fs": traj.dt,
-                   "duration_ps": traj.n_frames * traj.dt / 1000.0, "protocol": run.protocol}
+    entry: dict = {
+        "temperature_K": temp,
+        "frames": traj.n_frames,
+        "dt_fs": traj.dt,
+        "duration_ps": traj.n_frames * traj.dt / 1000.0,
+        "protocol": run.protocol,
+    }
     # a frozen host does not move: its species have no VDOS or D, and a GDOS of Li alone would
     # mislead; analyse the mobile species only
     frozen = run.protocol == "frozen-host"
@@ -304,18 +360,23 @@ def _analyse_run(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, object]:
         ds = diffusion(traj, species)
         save_dataset(ds, adir / f"{label}_diffusion.nc")
         diff_ds = ds
-        entry["diffusion"] = {s: {"D": float(ds.D.sel(species=s)), "D_err": float(ds.D_err.sel(species=s)),
-                                  "fit_window_fs": [float(ds.fit_start.sel(species=s)),
-                                                    float(ds.fit_stop.sel(species=s))],
-                                  "window_ok": bool(ds.window_ok.sel(species=s))}
-                              for s in ds.species.values}
+        entry["diffusion"] = {
+            s: {
+                "D": float(ds.D.sel(species=s)),
+                "D_err": float(ds.D_err.sel(species=s)),
+                "fit_window_fs": [float(ds.fit_start.sel(species=s)), float(ds.fit_stop.sel(species=s))],
+                "window_ok": bool(ds.window_ok.sel(species=s)),
+            }
+            for s in ds.species.values
+        }
         msd_d = {s: (v["D"], v["D_err"], v["window_ok"]) for s, v in entry["diffusion"].items()}
         if mobile in traj.species:
             c = conductivity(traj, mobile, temperature=temp, tracer=ds)
             save_dataset(c, adir / f"{label}_conductivity.nc")
-            entry["conductivity"] = {k: float(c[k]) for k in
-                                     ("sigma", "sigma_err", "sigma_NE", "sigma_NE_err", "haven_ratio",
-                                      "haven_ratio_err")}
+            entry["conductivity"] = {
+                k: float(c[k])
+                for k in ("sigma", "sigma_err", "sigma_NE", "sigma_NE_err", "haven_ratio", "haven_ratio_err")
+            }
     run_vdos = None
     if "vdos" in cfg.analyses:
         run_vdos = vdos(traj, species)
@@ -328,6 +389,7 @@ def _analyse_run(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, object]:
         entry["neutron"] = _neutron(cfg, traj, run_vdos, adir / label)
     if "mechanism" in cfg.analyses and run.protocol == "free":
         from .mechanism import mechanism
+
         entry["mechanism"] = mechanism(traj, mobile, adir / label)
     return entry, diff_ds
 
@@ -341,6 +403,7 @@ def _series(cfg: StudyConfig, results: dict, diff_sets: dict, adir: Path) -> dic
     enhancement = _enhancement(diff_sets, mobile)
     if enhancement:
         from .findings import enhancement_at
+
         series["phonon_enhancement"] = enhancement
         series["phonon_enhancement_300K"] = enhancement_at(enhancement)
     free_sets = {r.temperature: ds for r, ds in diff_sets.items() if r.protocol == "free"}
@@ -348,44 +411,62 @@ def _series(cfg: StudyConfig, results: dict, diff_sets: dict, adir: Path) -> dic
     arr = None
     if len(temps) >= 2 and any(mobile in ds.species.values for ds in free_sets.values()):
         from ..analysis.arrhenius import arrhenius_from_datasets
+
         try:
             arr = arrhenius_from_datasets([free_sets[t] for t in temps], species=mobile, temperatures=temps)
         except InputError as err:
             warnings.warn(f"no Arrhenius fit of D_{mobile}: {err}", RuntimeWarning)
     if arr is not None:
         save_dataset(arr, adir / "arrhenius.nc")
-        series["arrhenius"] = {"species": mobile, "E_a": float(arr.E_a), "E_a_err": float(arr.E_a_err),
-                               "D0": float(arr.prefactor), "D0_err": float(arr.prefactor_err),
-                               "D_300K": float(arr.predicted[0]), "D_300K_err": float(arr.predicted_err[0]),
-                               "D_300K_extrapolated": bool(arr.extrapolated[0]),
-                               "all_windows_diffusive": all(bool(free_sets[t].window_ok.sel(species=mobile))
-                                                            for t in temps)}
-    free = sorted((r for r in results.values() if r["protocol"] == "free" and r.get("vdos")),
-                  key=lambda r: r["temperature_K"])
+        series["arrhenius"] = {
+            "species": mobile,
+            "E_a": float(arr.E_a),
+            "E_a_err": float(arr.E_a_err),
+            "D0": float(arr.prefactor),
+            "D0_err": float(arr.prefactor_err),
+            "D_300K": float(arr.predicted[0]),
+            "D_300K_err": float(arr.predicted_err[0]),
+            "D_300K_extrapolated": bool(arr.extrapolated[0]),
+            "all_windows_diffusive": all(bool(free_sets[t].window_ok.sel(species=mobile)) for t in temps),
+        }
+    free = sorted(
+        (r for r in results.values() if r["protocol"] == "free" and r.get("vdos")), key=lambda r: r["temperature_K"]
+    )
     if len(free) >= 2:
         from ..analysis.vdos_series import series_dataset
+
         names = list(free[0]["vdos"])
         ser = series_dataset([r["temperature_K"] for r in free], names, [[r["vdos"][n] for n in names] for r in free])
         save_dataset(ser, adir / "vdos_series.nc")
         series["vdos_series"] = {
             "units": {"T_K": "K"},
-            "crossover": {n: {"T_K": float(ser.crossover_temperature.sel(name=n)),
-                              "T_err_K": float(ser.crossover_temperature_err.sel(name=n)),
-                              "laws": {f"{t:g}": str(law) for t, law in
-                                       zip(ser.temperature.values, ser.law.sel(name=n).values)}} for n in names}}
+            "crossover": {
+                n: {
+                    "T_K": float(ser.crossover_temperature.sel(name=n)),
+                    "T_err_K": float(ser.crossover_temperature_err.sel(name=n)),
+                    "laws": {f"{t:g}": str(law) for t, law in zip(ser.temperature.values, ser.law.sel(name=n).values)},
+                }
+                for n in names
+            },
+        }
     return series
 
 
 def _lowest_phonon(traj, mobile: str) -> dict | None:
     """The cell's lowest phonon (`finite_size.lowest_phonon` of the host) or None when it cannot be had."""
     from ..analysis.finite_size import lowest_phonon
+
     if traj.velocities is None:
         return None
     try:
         return lowest_phonon(traj, mobile=(mobile,))
     except InputError as err:
-        warnings.warn(f"lowest phonon of the cell not estimated ({err}): the low-frequency law is not checked "
-                      "against the cell size", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"lowest phonon of the cell not estimated ({err}): the low-frequency law is not checked "
+            "against the cell size",
+            RuntimeWarning,
+            stacklevel=2,
+        )
         return None
 
 
@@ -410,9 +491,18 @@ def _enhancement(diff_sets: dict, mobile: str) -> dict:
         b, sb = float(ds.D.sel(species=mobile)), float(ds.D_err.sel(species=mobile))
         ratio = a / b if b > 0 else float("nan")
         err = abs(ratio) * float(np.hypot(sa / a, sb / b)) if a > 0 and b > 0 else float("nan")
-        row = {"temperature_K": run.temperature, "protocol": run.protocol, "species": mobile, "D_free": a,
-               "D_free_err": sa, "D_suppressed": b, "D_suppressed_err": sb, "ratio": ratio, "ratio_err": err,
-               "windows_diffusive": bool(free.window_ok.sel(species=mobile)) and bool(ds.window_ok.sel(species=mobile))}
+        row = {
+            "temperature_K": run.temperature,
+            "protocol": run.protocol,
+            "species": mobile,
+            "D_free": a,
+            "D_free_err": sa,
+            "D_suppressed": b,
+            "D_suppressed_err": sb,
+            "ratio": ratio,
+            "ratio_err": err,
+            "windows_diffusive": bool(free.window_ok.sel(species=mobile)) and bool(ds.window_ok.sel(species=mobile)),
+        }
         if bool(free.window_ok.sel(species=mobile)) and not bool(ds.window_ok.sel(species=mobile)):
             bound = late_slope_bound(ds, mobile)
             row["bound_reason"] = bound["reason"]
@@ -421,7 +511,7 @@ def _enhancement(diff_sets: dict, mobile: str) -> dict:
                 row["ratio_lower"] = (a - 2 * sa) / bound["D_upper"]
         if run.path is not None and (run.path.parent / "run.json").exists():
             info = json.loads((run.path.parent / "run.json").read_text())
-            desc = info.get("protocol")         # the LAMMPS engine records the choice in the settings' metadata
+            desc = info.get("protocol")  # the LAMMPS engine records the choice in the settings' metadata
             if not isinstance(desc, dict):
                 desc = info.get("settings", {}).get("metadata", {}).get("host_reference") or {}
             if run.protocol in ("frozen-host", "tethered"):
@@ -442,13 +532,15 @@ def _neutron(cfg: StudyConfig, traj, vdos_ds, stem: Path) -> dict:
     out: dict = {"isotopes": n.isotopes, "q_per_angstrom": n.q}
     if vdos_ds is not None:
         from ..neutron.gdos import gdos
+
         g = gdos(vdos_ds, isotopes=n.isotopes, resolution_fwhm_mev=n.ins_resolution_meV)
         save_dataset(g, stem.with_name(stem.name + "_gdos.nc"))
         out["gdos_weights"] = {str(s): float(g.weight.sel(species=s)) for s in g.species.values}
     fqt = self_intermediate_scattering(traj, n.q, isotopes=n.isotopes)
     sqe = dynamic_structure_factor(fqt, ["F_s", "F_inc"])
-    save_dataset(fqt.drop_vars([v for v in ("F_inc_blocks", "F_s_blocks") if v in fqt]),
-                 stem.with_name(stem.name + "_fqt.nc"))
+    save_dataset(
+        fqt.drop_vars([v for v in ("F_inc_blocks", "F_s_blocks") if v in fqt]), stem.with_name(stem.name + "_fqt.nc")
+    )
     save_dataset(sqe, stem.with_name(stem.name + "_sqe.nc"))
     out["sqe_resolution_fwhm_meV"] = float(sqe.attrs["effective_resolution_fwhm_meV"])
     return out
@@ -460,7 +552,8 @@ _STUDY_OUTPUT = re.compile(r"^(T[^_/]+K[^_/]*_[A-Za-z0-9_]+|arrhenius|vdos_serie
 
 def _remove_stale_outputs(adir: Path, since_ns: int) -> list[str]:
     """Remove the study's analysis files not rewritten since `since_ns` (runs no longer in the study,
-    analyses no longer asked for, a failed run's old files); return their names."""
+    analyses no longer asked for, a failed run's old files); return their names.
+    """
     removed = []
     for p in sorted(adir.glob("*.nc*")):
         if _STUDY_OUTPUT.match(p.name) and p.stat().st_mtime_ns < since_ns:
@@ -474,12 +567,16 @@ def _runs_not_in_study(out: Path, labels: set[str]) -> list[str]:
     md = out / "md"
     if not md.is_dir():
         return []
-    return sorted(f"md/{p.name}" for p in md.iterdir()
-                  if p.is_dir() and not p.name.startswith(".") and p.name not in labels and (p / "run.json").exists())
+    return sorted(
+        f"md/{p.name}"
+        for p in md.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and p.name not in labels and (p / "run.json").exists()
+    )
 
 
-def run_study(cfg: StudyConfig, output: str | Path | None = None, progress: Progress | None = None, *,
-              overwrite: bool = False) -> Path:
+def run_study(
+    cfg: StudyConfig, output: str | Path | None = None, progress: Progress | None = None, *, overwrite: bool = False
+) -> Path:
     """Run the whole study; returns the path of report.html.
 
     The output folder is locked for the study's lifetime (another process gets a FolderLockedError).
@@ -496,7 +593,7 @@ def run_study(cfg: StudyConfig, output: str | Path | None = None, progress: Prog
     except OSError as err:
         raise InputError(f"cannot create the output folder {out}: {err}") from None
     with folder_lock(out, f"superionic run ({cfg.name})"):
-        check_md_stage(cfg, out, overwrite)          # refuse before anything is touched
+        check_md_stage(cfg, out, overwrite)  # refuse before anything is touched
         for name in ("summary.json", "report.html"):
             (out / name).unlink(missing_ok=True)
         return _run_study(cfg, out, progress, overwrite)
@@ -516,7 +613,7 @@ def _run_study(cfg: StudyConfig, out: Path, progress: Progress | None, overwrite
         adir.mkdir(parents=True, exist_ok=True)
         marker = adir / ".analysis-started"
         marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
-        since = marker.stat().st_mtime_ns     # the file system's clock, as the outputs' mtimes
+        since = marker.stat().st_mtime_ns  # the file system's clock, as the outputs' mtimes
         results = run_analysis_stage(cfg, runs, out, failed=failed)
         timings["analysis_s"] = time.time() - t1
     stale = _remove_stale_outputs(adir, since)
@@ -524,24 +621,49 @@ def _run_study(cfg: StudyConfig, out: Path, progress: Progress | None, overwrite
     labels = {p.label for p in _plan(cfg, out)[0]}
     # our own warnings (resolution, finite differences …) go to the summary and the report, once each;
     # third-party chatter (torch, pymatgen deprecations) is dropped
-    notes = list(dict.fromkeys(str(w.message) for w in caught if "superionic" in (w.filename or "")
-                               and not issubclass(w.category, (DeprecationWarning, FutureWarning))))
+    notes = list(
+        dict.fromkeys(
+            str(w.message)
+            for w in caught
+            if "superionic" in (w.filename or "") and not issubclass(w.category, (DeprecationWarning, FutureWarning))
+        )
+    )
     from ..potentials import get_potential
     from .findings import findings
-    summary = {"superionic": __version__, "versions": versions(), "config": cfg.model_dump(),
-               "potential": get_potential(cfg.potential).identity(),
-               "findings": findings(results, cfg.mobile_species), "results": results,
-               "units": {"temperature": "K", "D": "cm2/s", "sigma": "mS/cm", "E_a": "eV", "g0": "1/THz",
-                         "band_centre": "meV", "time": "fs", "fit_window": "fs"},
-               "timings": timings, "warnings": notes, "failed_runs": failed, "replaced_runs": replaced,
-               "removed_stale_outputs": stale, "md_runs_not_in_study": _runs_not_in_study(out, labels)}
+
+    summary = {
+        "superionic": __version__,
+        "versions": versions(),
+        "config": cfg.model_dump(),
+        "potential": get_potential(cfg.potential).identity(),
+        "findings": findings(results, cfg.mobile_species),
+        "results": results,
+        "units": {
+            "temperature": "K",
+            "D": "cm2/s",
+            "sigma": "mS/cm",
+            "E_a": "eV",
+            "g0": "1/THz",
+            "band_centre": "meV",
+            "time": "fs",
+            "fit_window": "fs",
+        },
+        "timings": timings,
+        "warnings": notes,
+        "failed_runs": failed,
+        "replaced_runs": replaced,
+        "removed_stale_outputs": stale,
+        "md_runs_not_in_study": _runs_not_in_study(out, labels),
+    }
     t2 = time.time()
     from ..report.html import write_report
+
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")      # figures refit what the analysis stage already reported
+        warnings.simplefilter("ignore")  # figures refit what the analysis stage already reported
         report = write_report(out, summary)
     timings["report_s"] = time.time() - t2
     timings["total_s"] = time.time() - t0
     from ..results import write_json
+
     write_json(out / "summary.json", summary)
     return report

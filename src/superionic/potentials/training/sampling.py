@@ -14,8 +14,8 @@ so that extxyz files written here are read back with `ase.io.read(..., index=":"
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 from ase import Atoms
@@ -23,9 +23,9 @@ from ase import Atoms
 from ...errors import InputError
 
 
-def _labelled_copy(atoms: Atoms, energy: float, forces: np.ndarray, stress: np.ndarray | None,
-                   **info) -> Atoms:
+def _labelled_copy(atoms: Atoms, energy: float, forces: np.ndarray, stress: np.ndarray | None, **info) -> Atoms:
     from ase.calculators.singlepoint import SinglePointCalculator
+
     a = Atoms(atoms.get_chemical_symbols(), positions=atoms.get_positions(), cell=atoms.cell, pbc=True)
     kw = {"energy": float(energy), "forces": np.array(forces, dtype=float)}
     if stress is not None:
@@ -48,10 +48,21 @@ def label(atoms: Atoms, calculator, **info) -> Atoms:
     return _labelled_copy(a, e, f, s, **info)
 
 
-def teacher_md(atoms: Atoms, calculator, temperature: float, steps: int, *, dt: float = 2.0,
-               label_every: int = 25, equilibration: int = 200, friction: float = 0.01,
-               seed: int = 0, h5md_path: str | Path | None = None, h5md_stride: int = 5,
-               on_label: Callable[[Atoms], None] | None = None) -> list[Atoms]:
+def teacher_md(
+    atoms: Atoms,
+    calculator,
+    temperature: float,
+    steps: int,
+    *,
+    dt: float = 2.0,
+    label_every: int = 25,
+    equilibration: int = 200,
+    friction: float = 0.01,
+    seed: int = 0,
+    h5md_path: str | Path | None = None,
+    h5md_stride: int = 5,
+    on_label: Callable[[Atoms], None] | None = None,
+) -> list[Atoms]:
     """Langevin MD with the teacher at `temperature` (K); returns labelled snapshots every `label_every` steps.
 
     If `h5md_path` is given the production part is also written as H5MD (positions, velocities Å/fs)
@@ -75,9 +86,18 @@ def teacher_md(atoms: Atoms, calculator, temperature: float, steps: int, *, dt: 
         dyn.run(equilibration)
     writer = None
     if h5md_path is not None:
-        writer = H5MDWriter(h5md_path, a.get_chemical_symbols(), a.get_masses(), dt,
-                            metadata={"temperature": temperature, "thermostat": "Langevin",
-                                      "friction_per_fs": friction, "teacher": True})
+        writer = H5MDWriter(
+            h5md_path,
+            a.get_chemical_symbols(),
+            a.get_masses(),
+            dt,
+            metadata={
+                "temperature": temperature,
+                "thermostat": "Langevin",
+                "friction_per_fs": friction,
+                "teacher": True,
+            },
+        )
     out: list[Atoms] = []
     t0 = time.time()
     try:
@@ -91,8 +111,9 @@ def teacher_md(atoms: Atoms, calculator, temperature: float, steps: int, *, dt: 
                 if e is None or "forces" not in res:
                     snap = label(a, calculator, temperature=temperature, step=step, source="teacher-md")
                 else:
-                    snap = _labelled_copy(a, e, res["forces"], res.get("stress"), temperature=temperature,
-                                          step=step, source="teacher-md")
+                    snap = _labelled_copy(
+                        a, e, res["forces"], res.get("stress"), temperature=temperature, step=step, source="teacher-md"
+                    )
                 out.append(snap)
                 if on_label:
                     on_label(snap)
@@ -105,9 +126,16 @@ def teacher_md(atoms: Atoms, calculator, temperature: float, steps: int, *, dt: 
     return out
 
 
-def strained_rattled(atoms: Atoms, calculator, n: int, *, max_strain: float = 0.04,
-                     rattle: Sequence[float] = (0.05, 0.1, 0.15, 0.2), seed: int = 0) -> list[Atoms]:
-    """n single points on randomly strained (|ε| ≤ max_strain, symmetric) and rattled (σ Å) cells."""
+def strained_rattled(
+    atoms: Atoms,
+    calculator,
+    n: int,
+    *,
+    max_strain: float = 0.04,
+    rattle: Sequence[float] = (0.05, 0.1, 0.15, 0.2),
+    seed: int = 0,
+) -> list[Atoms]:
+    """N single points on randomly strained (|ε| ≤ max_strain, symmetric) and rattled (σ Å) cells."""
     rng = np.random.default_rng(seed)
     out = []
     for k in range(n):
@@ -121,9 +149,17 @@ def strained_rattled(atoms: Atoms, calculator, n: int, *, max_strain: float = 0.
     return out
 
 
-def close_contacts(frames: Sequence[Atoms], calculator, n: int, *, mobile: str = "Li",
-                   shortest: float = 0.7, neighbours: int = 3, seed: int = 0) -> list[Atoms]:
-    """n single points in which one mobile ion is pushed towards a neighbour (the repulsive wall).
+def close_contacts(
+    frames: Sequence[Atoms],
+    calculator,
+    n: int,
+    *,
+    mobile: str = "Li",
+    shortest: float = 0.7,
+    neighbours: int = 3,
+    seed: int = 0,
+) -> list[Atoms]:
+    """N single points in which one mobile ion is pushed towards a neighbour (the repulsive wall).
 
     For each configuration: a random source frame, a random `mobile` atom i and one of its `neighbours`
     nearest atoms j; i moves along j→i until r_ij is uniform in [shortest·(R_i + R_j), r_ij] (R: ASE
@@ -141,7 +177,7 @@ def close_contacts(frames: Sequence[Atoms], calculator, n: int, *, mobile: str =
         a = sources[int(rng.integers(len(sources)))].copy()
         sym = a.get_chemical_symbols()
         i = int(rng.choice([k for k, s in enumerate(sym) if s == mobile]))
-        d = a.get_distances(i, range(len(a)), mic=True, vector=True)     # r_j − r_i
+        d = a.get_distances(i, range(len(a)), mic=True, vector=True)  # r_j − r_i
         r = np.linalg.norm(d, axis=1)
         r[i] = np.inf
         j = int(rng.choice(np.argsort(r)[:neighbours]))
@@ -150,8 +186,7 @@ def close_contacts(frames: Sequence[Atoms], calculator, n: int, *, mobile: str =
             continue
         target = rng.uniform(lo, r[j])
         a.positions[i] += d[j] / r[j] * (r[j] - target)
-        out.append(label(a, calculator, source="close-contact", pair=f"{sym[i]}-{sym[j]}",
-                         distance=float(target)))
+        out.append(label(a, calculator, source="close-contact", pair=f"{sym[i]}-{sym[j]}", distance=float(target)))
     return out
 
 
@@ -172,8 +207,10 @@ def read_labelled(paths: str | Path | Iterable[str | Path]) -> list[Atoms]:
         try:
             images = ase.io.read(p, index=":")
         except Exception as err:
-            raise InputError(f"cannot read {p} as a labelled structure file ({err}); use extxyz with "
-                             "energy and forces, or vasprun.xml") from err
+            raise InputError(
+                f"cannot read {p} as a labelled structure file ({err}); use extxyz with "
+                "energy and forces, or vasprun.xml"
+            ) from err
         for i, a in enumerate(images):
             if a.calc is None:
                 raise InputError(f"{p} frame {i} has no energy/forces; labelled data need both")

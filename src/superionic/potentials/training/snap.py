@@ -13,9 +13,9 @@ Units: energies eV, forces eV/Å, lengths Å.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from ase import Atoms
@@ -37,11 +37,11 @@ class SnapHyper:
     rfac0: float = 0.99363
     rmin0: float = 0.0
     quadratic: bool = False
-    zbl: tuple[float, float] | None = None    # (inner, outer) Å switching of the ZBL baseline, or None
-    chemflag: bool = False     # explicit multi-element bispectrum (B per element triple; linear only is sane)
-    bnormflag: bool = False    # normalise B by (2j+1) (LAMMPS recommends it with chemflag)
-    pair: tuple[float, float, int] | None = None   # (r_min Å, r_cut Å, n_basis): fitted pair term φ_ab(r)
-    walls: dict[str, float] | None = None   # {"A_B": d0 Å}: repulsive wall PAIR_WALL·(d0 − r)² below d0 (table)
+    zbl: tuple[float, float] | None = None  # (inner, outer) Å switching of the ZBL baseline, or None
+    chemflag: bool = False  # explicit multi-element bispectrum (B per element triple; linear only is sane)
+    bnormflag: bool = False  # normalise B by (2j+1) (LAMMPS recommends it with chemflag)
+    pair: tuple[float, float, int] | None = None  # (r_min Å, r_cut Å, n_basis): fitted pair term φ_ab(r)
+    walls: dict[str, float] | None = None  # {"A_B": d0 Å}: repulsive wall PAIR_WALL·(d0 − r)² below d0 (table)
 
     def __post_init__(self) -> None:
         if not (len(self.elements) == len(self.radii) == len(self.weights)):
@@ -77,14 +77,19 @@ class SnapHyper:
             extra += f" chem {len(self.elements)} " + " ".join(str(i) for i in range(len(self.elements)))
         if self.bnormflag:
             extra += " bnormflag 1"
-        return (f"{self.rcutfac!r} {self.rfac0!r} {self.twojmax} {radii} {weights} rmin0 {self.rmin0!r} "
-                f"quadraticflag {int(self.quadratic)} bzeroflag 1 switchflag 1{extra}")
+        return (
+            f"{self.rcutfac!r} {self.rfac0!r} {self.twojmax} {radii} {weights} rmin0 {self.rmin0!r} "
+            f"quadraticflag {int(self.quadratic)} bzeroflag 1 switchflag 1{extra}"
+        )
 
     def param_file(self) -> str:
-        return (f"# SNAP parameters (superionic)\nrcutfac {self.rcutfac!r}\ntwojmax {self.twojmax}\n"
-                f"rfac0 {self.rfac0!r}\nrmin0 {self.rmin0!r}\nswitchflag 1\nbzeroflag 1\n"
-                f"quadraticflag {int(self.quadratic)}\n"
-                + ("chemflag 1\n" if self.chemflag else "") + ("bnormflag 1\n" if self.bnormflag else ""))
+        return (
+            f"# SNAP parameters (superionic)\nrcutfac {self.rcutfac!r}\ntwojmax {self.twojmax}\n"
+            f"rfac0 {self.rfac0!r}\nrmin0 {self.rmin0!r}\nswitchflag 1\nbzeroflag 1\n"
+            f"quadraticflag {int(self.quadratic)}\n"
+            + ("chemflag 1\n" if self.chemflag else "")
+            + ("bnormflag 1\n" if self.bnormflag else "")
+        )
 
     def baseline(self) -> LammpsPotential:
         """The fixed part (ZBL or nothing) with a neighbour cutoff covering the SNAP cutoff."""
@@ -92,51 +97,85 @@ class SnapHyper:
         if self.zbl is None:
             return LammpsPotential("baseline", f"zero {rc!r}", ["* *"], list(self.elements))
         inner, outer = self.zbl
-        return LammpsPotential("baseline", f"hybrid/overlay zbl {inner!r} {outer!r} zero {rc!r}",
-                               ["* * zero"] + self._zbl_coeffs(), list(self.elements))
+        return LammpsPotential(
+            "baseline",
+            f"hybrid/overlay zbl {inner!r} {outer!r} zero {rc!r}",
+            ["* * zero"] + self._zbl_coeffs(),
+            list(self.elements),
+        )
 
     def _zbl_coeffs(self) -> list[str]:
         z = [atomic_numbers[e] for e in self.elements]
         n = len(z)
         return [f"{i + 1} {j + 1} zbl {z[i]} {z[j]}" for i in range(n) for j in range(i, n)]
 
-    def potential(self, name: str, coeff_file: str, param_file: str, directory: str | None = None,
-                  table_file: str | None = None, **meta) -> LammpsPotential:
+    def potential(
+        self,
+        name: str,
+        coeff_file: str,
+        param_file: str,
+        directory: str | None = None,
+        table_file: str | None = None,
+        **meta,
+    ) -> LammpsPotential:
         """The fitted potential: SNAP (+ the baseline, + the pair table) as LAMMPS lines; files relative to {dir}."""
         snap_coeff = f"* * snap {{dir}}/{coeff_file} {{dir}}/{param_file} {{elements}}"
         if self.pair:
             if table_file is None:
                 raise InputError("a SNAP with a pair term needs its table file")
-            styles = (f"zbl {self.zbl[0]!r} {self.zbl[1]!r} " if self.zbl else "") + \
-                f"snap table linear {PAIR_TABLE_POINTS}"
+            styles = (
+                f"zbl {self.zbl[0]!r} {self.zbl[1]!r} " if self.zbl else ""
+            ) + f"snap table linear {PAIR_TABLE_POINTS}"
             coeffs = [snap_coeff] + (self._zbl_coeffs() if self.zbl else [])
-            coeffs += [f"{i + 1} {j + 1} table {{dir}}/{table_file} {_pair_key(self.elements, i, j)} "
-                       f"{float(self.pair[1])!r}" for i, j in self.pairs]
-            return LammpsPotential(name, f"hybrid/overlay {styles}", coeffs, list(self.elements),
-                                   directory=directory, cutoff=self.cutoff, **meta)
+            coeffs += [
+                f"{i + 1} {j + 1} table {{dir}}/{table_file} {_pair_key(self.elements, i, j)} {float(self.pair[1])!r}"
+                for i, j in self.pairs
+            ]
+            return LammpsPotential(
+                name,
+                f"hybrid/overlay {styles}",
+                coeffs,
+                list(self.elements),
+                directory=directory,
+                cutoff=self.cutoff,
+                **meta,
+            )
         if self.zbl is None:
-            return LammpsPotential(name, "snap", [snap_coeff.replace("snap ", "", 1)], list(self.elements),
-                                   directory=directory, cutoff=self.cutoff, **meta)
+            return LammpsPotential(
+                name,
+                "snap",
+                [snap_coeff.replace("snap ", "", 1)],
+                list(self.elements),
+                directory=directory,
+                cutoff=self.cutoff,
+                **meta,
+            )
         inner, outer = self.zbl
-        return LammpsPotential(name, f"hybrid/overlay zbl {inner!r} {outer!r} snap",
-                               [snap_coeff] + self._zbl_coeffs(), list(self.elements),
-                               directory=directory, cutoff=self.cutoff, **meta)
+        return LammpsPotential(
+            name,
+            f"hybrid/overlay zbl {inner!r} {outer!r} snap",
+            [snap_coeff] + self._zbl_coeffs(),
+            list(self.elements),
+            directory=directory,
+            cutoff=self.cutoff,
+            **meta,
+        )
 
 
 @dataclass
 class Design:
     """Linear system of a dataset: energy rows (one per config) and force rows (3N per config)."""
 
-    A_energy: np.ndarray        # (n_configs, n_params) per-config sums (incl. per-element atom counts)
-    y_energy: np.ndarray        # (n_configs,) teacher − baseline energy, eV
-    n_atoms: np.ndarray         # (n_configs,)
-    A_force: np.ndarray         # (n_force_rows, n_params)
-    y_force: np.ndarray         # (n_force_rows,) teacher − baseline force components, eV/Å (LAMMPS frame)
-    force_species: np.ndarray   # (n_force_rows,) element index of the atom of each row
-    force_config: np.ndarray    # (n_force_rows,) config index of each row
-    n_per_element: int = 0      # parameters per element (1 + descriptors)
+    A_energy: np.ndarray  # (n_configs, n_params) per-config sums (incl. per-element atom counts)
+    y_energy: np.ndarray  # (n_configs,) teacher − baseline energy, eV
+    n_atoms: np.ndarray  # (n_configs,)
+    A_force: np.ndarray  # (n_force_rows, n_params)
+    y_force: np.ndarray  # (n_force_rows,) teacher − baseline force components, eV/Å (LAMMPS frame)
+    force_species: np.ndarray  # (n_force_rows,) element index of the atom of each row
+    force_config: np.ndarray  # (n_force_rows,) config index of each row
+    n_per_element: int = 0  # parameters per element (1 + descriptors)
     meta: dict = field(default_factory=dict)
-    n_snap: int = 0             # SNAP parameters (the first columns); pair-term columns follow; 0 → all SNAP
+    n_snap: int = 0  # SNAP parameters (the first columns); pair-term columns follow; 0 → all SNAP
 
 
 def descriptors(frames: Sequence[Atoms], hyper: SnapHyper) -> Design:
@@ -158,24 +197,26 @@ def descriptors(frames: Sequence[Atoms], hyper: SnapHyper) -> Design:
         arr = np.array(sess.lmp.numpy.extract_compute("snapd", 0, 2), dtype=float)
         n = len(a)
         types = sess.types - 1
-        nd = (arr.shape[1] - 1) // ne                      # descriptors per element
+        nd = (arr.shape[1] - 1) // ne  # descriptors per element
         counts = np.bincount(types, minlength=ne).astype(float)
-        row_e = np.concatenate([np.concatenate([[counts[t]], arr[0, t * nd:(t + 1) * nd]]) for t in range(ne)])
+        row_e = np.concatenate([np.concatenate([[counts[t]], arr[0, t * nd : (t + 1) * nd]]) for t in range(ne)])
         try:
             e_t = a.get_potential_energy()
             f_t = a.get_forces()
         except Exception as err:
             raise InputError(f"configuration {k} has no energy/forces label") from err
-        fr = arr[1:1 + 3 * n, :-1]
-        row_f = np.concatenate([np.concatenate([np.zeros((3 * n, 1)), fr[:, t * nd:(t + 1) * nd]], axis=1)
-                                for t in range(ne)], axis=1)
+        fr = arr[1 : 1 + 3 * n, :-1]
+        row_f = np.concatenate(
+            [np.concatenate([np.zeros((3 * n, 1)), fr[:, t * nd : (t + 1) * nd]], axis=1) for t in range(ne)], axis=1
+        )
         # teacher forces into the LAMMPS frame (the session's rotation Q), same atom-id order
         f_l = (np.asarray(f_t) - f_base) @ sess.Q
         if hyper.pair:
             pe_, pf_ = pair_columns(a, hyper, types)
             row_e = np.concatenate([row_e, pe_])
-            row_f = np.concatenate([row_f, np.einsum("nck,cd->ndk", pf_.reshape(n, 3, -1), sess.Q)
-                                    .reshape(3 * n, -1)], axis=1)
+            row_f = np.concatenate(
+                [row_f, np.einsum("nck,cd->ndk", pf_.reshape(n, 3, -1), sess.Q).reshape(3 * n, -1)], axis=1
+            )
         rows_e.append(row_e)
         ye.append(e_t - e_base)
         nat.append(n)
@@ -185,8 +226,17 @@ def descriptors(frames: Sequence[Atoms], hyper: SnapHyper) -> Design:
         cfg.append(np.full(3 * n, k))
     if sess is not None:
         sess.close()
-    return Design(np.array(rows_e), np.array(ye), np.array(nat), np.vstack(rows_f), np.concatenate(yf),
-                  np.concatenate(spf), np.concatenate(cfg), n_per_element=1 + nd, n_snap=ne * (1 + nd))
+    return Design(
+        np.array(rows_e),
+        np.array(ye),
+        np.array(nat),
+        np.vstack(rows_f),
+        np.concatenate(yf),
+        np.concatenate(spf),
+        np.concatenate(cfg),
+        n_per_element=1 + nd,
+        n_snap=ne * (1 + nd),
+    )
 
 
 @dataclass
@@ -197,7 +247,7 @@ class NormalEquations:
     b_energy: np.ndarray
     G_force: np.ndarray
     b_force: np.ndarray
-    scale: np.ndarray           # column scales (RMS over the selected energy and force rows)
+    scale: np.ndarray  # column scales (RMS over the selected energy and force rows)
     n_rows: int
     n_per_element: int
     n_snap: int = 0
@@ -205,7 +255,8 @@ class NormalEquations:
 
 def config_weights(design: Design, reference: float | None = None) -> np.ndarray:
     """Per-configuration weights 1/max(1, F_rms,c/F_ref): far-from-equilibrium cells (strong rattles, hot
-    snapshots) with huge forces would otherwise dominate the least squares. F_ref = median F_rms (eV/Å)."""
+    snapshots) with huge forces would otherwise dominate the least squares. F_ref = median F_rms (eV/Å).
+    """
     n = len(design.y_energy)
     ss = np.bincount(design.force_config, weights=design.y_force**2, minlength=n)
     cnt = np.bincount(design.force_config, minlength=n)
@@ -214,11 +265,13 @@ def config_weights(design: Design, reference: float | None = None) -> np.ndarray
     return 1.0 / np.maximum(1.0, rms / ref)
 
 
-def normal_equations(design: Design, select: np.ndarray | None = None,
-                     weights: np.ndarray | None = None) -> NormalEquations:
+def normal_equations(
+    design: Design, select: np.ndarray | None = None, weights: np.ndarray | None = None
+) -> NormalEquations:
     """AᵀA and Aᵀy of energy (÷N) and force rows, once, so that weights and ridge can be scanned cheaply.
 
-    weights: optional per-configuration weights (multiply the residuals of that configuration's rows)."""
+    weights: optional per-configuration weights (multiply the residuals of that configuration's rows).
+    """
     ce = np.ones(len(design.y_energy), bool) if select is None else np.asarray(select)
     cf = ce[design.force_config]
     w = np.ones(len(design.y_energy)) if weights is None else np.asarray(weights, dtype=float)
@@ -229,18 +282,20 @@ def normal_equations(design: Design, select: np.ndarray | None = None,
     scale = np.sqrt(((Ae**2).sum(axis=0) + (Af**2).sum(axis=0)) / (len(ye) + len(yf)))
     scale[scale == 0] = 1.0
     Ae, Af = Ae / scale, Af / scale
-    return NormalEquations(Ae.T @ Ae, Ae.T @ ye, Af.T @ Af, Af.T @ yf, scale, len(ye) + len(yf),
-                           design.n_per_element, design.n_snap)
+    return NormalEquations(
+        Ae.T @ Ae, Ae.T @ ye, Af.T @ Af, Af.T @ yf, scale, len(ye) + len(yf), design.n_per_element, design.n_snap
+    )
 
 
 def solve(ne: NormalEquations, *, energy_weight: float = 1.0, ridge: float = 1e-6) -> np.ndarray:
     """β minimising w_E² Σ(ΔE/N)² + Σ ΔF² + ridge·n_rows·‖β_std‖² (β_e0 unpenalised)."""
     lam = np.full(len(ne.scale), ridge * ne.n_rows)
-    lam[: ne.n_snap or None: ne.n_per_element] = 0.0     # β_e0: unpenalised
+    lam[: ne.n_snap or None : ne.n_per_element] = 0.0  # β_e0: unpenalised
     lhs = energy_weight**2 * ne.G_energy + ne.G_force + np.diag(lam)
     rhs = energy_weight**2 * ne.b_energy + ne.b_force
     try:
         import scipy.linalg
+
         beta = scipy.linalg.solve(lhs, rhs, assume_a="pos")
         if not np.all(np.isfinite(beta)):
             raise np.linalg.LinAlgError
@@ -249,8 +304,9 @@ def solve(ne: NormalEquations, *, energy_weight: float = 1.0, ridge: float = 1e-
     return beta / ne.scale
 
 
-def fit(design: Design, *, energy_weight: float = 1.0, ridge: float = 1e-6,
-        select: np.ndarray | None = None) -> np.ndarray:
+def fit(
+    design: Design, *, energy_weight: float = 1.0, ridge: float = 1e-6, select: np.ndarray | None = None
+) -> np.ndarray:
     """Weighted ridge regression → coefficients β (n_params,).
 
     Loss: Σ_c w_E² (ΔE_c/N_c)² + Σ_rows ΔF² + ridge·‖β‖² on standardised columns (the constant
@@ -266,7 +322,7 @@ def fit(design: Design, *, energy_weight: float = 1.0, ridge: float = 1e-6,
     scale[scale == 0] = 1.0
     As = A / scale
     lam = np.full(A.shape[1], ridge)
-    lam[: design.n_snap or None: design.n_per_element] = 0.0     # β_e0: unpenalised
+    lam[: design.n_snap or None : design.n_per_element] = 0.0  # β_e0: unpenalised
     lhs = As.T @ As + np.diag(lam * len(y))
     rhs = As.T @ y
     beta = np.linalg.lstsq(lhs, rhs, rcond=None)[0]
@@ -286,7 +342,7 @@ def write_coeff(path: str | Path, hyper: SnapHyper, beta: np.ndarray, comment: s
     lines = [f"# SNAP coefficients (superionic) {comment}".rstrip(), "", f"{ne} {per}"]
     for t, el in enumerate(hyper.elements):
         lines.append(f"{el} {hyper.radii[t]!r} {hyper.weights[t]!r}")
-        lines += [f"{b:.16e}" for b in beta[t * per:(t + 1) * per]]
+        lines += [f"{b:.16e}" for b in beta[t * per : (t + 1) * per]]
     Path(path).write_text("\n".join(lines) + "\n")
 
 
@@ -296,14 +352,15 @@ def hyper_dict(h: SnapHyper) -> dict:
 
 # -- fitted pair term: cubic B-splines φ_ab(r) = Σ_k c_abk B_k(r), tabulated for pair_style table ----
 
-PAIR_TABLE_POINTS = 5000          # LAMMPS interpolation table length (pair_style table linear N)
-PAIR_TABLE_RMIN = 0.5             # Å, first tabulated distance (the ZBL core dominates below ~1.6 Å)
-PAIR_WALL = 50.0                  # eV/Å², repulsive wall added to the table below r_min (not in the fit)
-WALL_MARGIN = 0.15                # Å, data walls start this far below the closest approach in the data
+PAIR_TABLE_POINTS = 5000  # LAMMPS interpolation table length (pair_style table linear N)
+PAIR_TABLE_RMIN = 0.5  # Å, first tabulated distance (the ZBL core dominates below ~1.6 Å)
+PAIR_WALL = 50.0  # eV/Å², repulsive wall added to the table below r_min (not in the fit)
+WALL_MARGIN = 0.15  # Å, data walls start this far below the closest approach in the data
 
 
-def data_walls(frames: Sequence[Atoms], elements: Sequence[str], cutoff: float,
-               margin: float = WALL_MARGIN) -> dict[str, float]:
+def data_walls(
+    frames: Sequence[Atoms], elements: Sequence[str], cutoff: float, margin: float = WALL_MARGIN
+) -> dict[str, float]:
     """{"A_B": closest A–B distance in the frames − margin} (Å) for every pair seen within `cutoff` Å."""
     from ...materials.checks import pair_min_distances
 
@@ -335,13 +392,15 @@ def pair_basis(r: np.ndarray, r_min: float, r_cut: float, n_basis: int) -> tuple
         B[inner] += dB[inner] * (r[inner] - r_min)[:, None]
         return B, dB
     h = (r_cut - r_min) / n_basis
-    u = (r[:, None] - (r_min + (np.arange(n_basis) - 3) * h)) / h          # (n, K) in [0, 4) on support
+    u = (r[:, None] - (r_min + (np.arange(n_basis) - 3) * h)) / h  # (n, K) in [0, 4) on support
     B = np.zeros_like(u)
     dB = np.zeros_like(u)
-    for lo, f, df in ((0, lambda x: x**3 / 6, lambda x: x**2 / 2),
-                      (1, lambda x: (-3 * x**3 + 12 * x**2 - 12 * x + 4) / 6, lambda x: (-9 * x**2 + 24 * x - 12) / 6),
-                      (2, lambda x: (3 * x**3 - 24 * x**2 + 60 * x - 44) / 6, lambda x: (9 * x**2 - 48 * x + 60) / 6),
-                      (3, lambda x: (4 - x) ** 3 / 6, lambda x: -((4 - x) ** 2) / 2)):
+    for lo, f, df in (
+        (0, lambda x: x**3 / 6, lambda x: x**2 / 2),
+        (1, lambda x: (-3 * x**3 + 12 * x**2 - 12 * x + 4) / 6, lambda x: (-9 * x**2 + 24 * x - 12) / 6),
+        (2, lambda x: (3 * x**3 - 24 * x**2 + 60 * x - 44) / 6, lambda x: (9 * x**2 - 48 * x + 60) / 6),
+        (3, lambda x: (4 - x) ** 3 / 6, lambda x: -((4 - x) ** 2) / 2),
+    ):
         m = (u >= lo) & (u < lo + 1)
         B[m] = f(u[m])
         dB[m] = df(u[m]) / h
@@ -361,13 +420,13 @@ def pair_columns(atoms: Atoms, hyper: SnapHyper, types: np.ndarray) -> tuple[np.
     B, dB = pair_basis(d, r_min, r_cut, nb)
     p = pidx[types[i], types[j]]
     P = len(hyper.pairs) * nb
-    cols = p[:, None] * nb + np.arange(nb)                                      # (n_pairs, nb)
+    cols = p[:, None] * nb + np.arange(nb)  # (n_pairs, nb)
     row_e = np.zeros(P)
-    np.add.at(row_e, cols.ravel(), 0.5 * B.ravel())                             # each pair seen twice
+    np.add.at(row_e, cols.ravel(), 0.5 * B.ravel())  # each pair seen twice
     n = len(atoms)
     rows_f = np.zeros((n, 3, P))
     # F_i = Σ_j φ'(d_ij) D_ij / d_ij with D_ij = r_j − r_i
-    g = dB[:, None, :] * (D / d[:, None])[:, :, None]                          # (n_pairs, 3, nb)
+    g = dB[:, None, :] * (D / d[:, None])[:, :, None]  # (n_pairs, 3, nb)
     for c in range(3):
         np.add.at(rows_f[:, c, :], (np.repeat(i, nb), cols.ravel()), g[:, c, :].ravel())
     return row_e, rows_f.reshape(3 * n, P)
@@ -376,12 +435,11 @@ def pair_columns(atoms: Atoms, hyper: SnapHyper, types: np.ndarray) -> tuple[np.
 def write_pair_table(path: str | Path, hyper: SnapHyper, beta: np.ndarray, n: int = 600) -> None:
     """The pair term of β (the last columns) as a LAMMPS `pair_style table` file (eV, eV/Å)."""
     r_min, r_cut, nb = float(hyper.pair[0]), float(hyper.pair[1]), int(hyper.pair[2])
-    c = np.asarray(beta)[len(beta) - hyper.n_pair_params:].reshape(len(hyper.pairs), nb)
+    c = np.asarray(beta)[len(beta) - hyper.n_pair_params :].reshape(len(hyper.pairs), nb)
     r = np.linspace(PAIR_TABLE_RMIN, r_cut, n).tolist()
     r = np.asarray(r)
     B, dB = pair_basis(r, r_min, r_cut, nb)
-    lines = ["# pair term of a superionic SNAP fit: cubic B-splines, "
-             f"r_min {r_min} r_cut {r_cut} n_basis {nb}", ""]
+    lines = [f"# pair term of a superionic SNAP fit: cubic B-splines, r_min {r_min} r_cut {r_cut} n_basis {nb}", ""]
     for p, (a, b) in enumerate(hyper.pairs):
         e, f = B @ c[p], -(dB @ c[p])
         # safety below r_min (hardly any training pairs there): never attractive inwards, plus a fixed

@@ -16,38 +16,73 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from ase import Atoms
 
 from ...errors import InputError
 from ..lammps_potentials import LammpsPotential, LammpsSession
-from .snap import (Design, SnapHyper, config_weights, data_walls, descriptors, normal_equations, predict, solve,
-                   write_coeff, write_pair_table)
+from .snap import (
+    Design,
+    SnapHyper,
+    config_weights,
+    data_walls,
+    descriptors,
+    normal_equations,
+    predict,
+    solve,
+    write_coeff,
+    write_pair_table,
+)
 
 # element radii (Å, cutoff = rcutfac·2R) and density weights: anions and P weigh most, Li least
 # (Li 0.3 / P 1.0 / S 1.0 / Cl 0.9 gave 0.13 vs 0.20 eV/Å held-out force RMSE against Li 0.4 / P 0.6 / S 1.0 /
 # Cl 0.95 for Li6PS5Cl with CHGNet labels, quadratic-4+pair; docs/potentials.md)
-DEFAULT_RADII = {"Li": 2.5, "P": 2.5, "S": 2.5, "Cl": 2.5, "Ge": 2.5, "Si": 2.5, "Sn": 2.5, "Br": 2.5,
-                 "I": 2.5, "O": 2.5}
-DEFAULT_WEIGHTS = {"Li": 0.3, "P": 1.0, "S": 1.0, "Cl": 0.9, "Br": 0.97, "I": 0.99, "O": 0.9, "Ge": 0.65,
-                   "Si": 0.62, "Sn": 0.68}
-V1_WEIGHTS = {"Li": 0.4, "P": 0.6, "S": 1.0, "Cl": 0.95}     # li6ps5cl-snap v1
-PAIR_TERM = (1.5, 5.5, 16)        # fitted pair term: r_min Å, r_cut Å, cubic B-splines per element pair
+DEFAULT_RADII = {
+    "Li": 2.5,
+    "P": 2.5,
+    "S": 2.5,
+    "Cl": 2.5,
+    "Ge": 2.5,
+    "Si": 2.5,
+    "Sn": 2.5,
+    "Br": 2.5,
+    "I": 2.5,
+    "O": 2.5,
+}
+DEFAULT_WEIGHTS = {
+    "Li": 0.3,
+    "P": 1.0,
+    "S": 1.0,
+    "Cl": 0.9,
+    "Br": 0.97,
+    "I": 0.99,
+    "O": 0.9,
+    "Ge": 0.65,
+    "Si": 0.62,
+    "Sn": 0.68,
+}
+V1_WEIGHTS = {"Li": 0.4, "P": 0.6, "S": 1.0, "Cl": 0.95}  # li6ps5cl-snap v1
+PAIR_TERM = (1.5, 5.5, 16)  # fitted pair term: r_min Å, r_cut Å, cubic B-splines per element pair
 
 
-def candidates(elements: Sequence[str], families: Sequence[str] = ("linear-6", "quadratic-4",
-                                                                      "quadratic-4+pair"),
-               zbl: tuple[float, float] | None = (1.2, 1.6), radius: float | None = None,
-               weights: dict[str, float] | None = None) -> dict[str, SnapHyper]:
+def candidates(
+    elements: Sequence[str],
+    families: Sequence[str] = ("linear-6", "quadratic-4", "quadratic-4+pair"),
+    zbl: tuple[float, float] | None = (1.2, 1.6),
+    radius: float | None = None,
+    weights: dict[str, float] | None = None,
+) -> dict[str, SnapHyper]:
     """Named SNAP hyper-parameter sets: '<linear|quadratic>-<twojmax>[+pair][+chem]'.
 
     '+pair' adds a fitted pair term (cubic B-splines, PAIR_TERM), '+chem' the explicit multi-element
-    bispectrum (chemflag + bnormflag; many more parameters and slower)."""
+    bispectrum (chemflag + bnormflag; many more parameters and slower).
+    """
     out = {}
     w = weights or DEFAULT_WEIGHTS
     for fam in families:
@@ -61,23 +96,33 @@ def candidates(elements: Sequence[str], families: Sequence[str] = ("linear-6", "
         except ValueError:
             bad = {"?"}
         if kind not in ("linear", "quadratic") or not j.isdigit() or bad:
-            raise InputError(f"unknown family {fam!r}: use linear-<2J> or quadratic-<2J>, optionally with "
-                             "+pair[<cutoff Å>], +chem and +r<radius Å>, e.g. quadratic-4+pair or "
-                             "quadratic-6+pair6.0+r2.25")
+            raise InputError(
+                f"unknown family {fam!r}: use linear-<2J> or quadratic-<2J>, optionally with "
+                "+pair[<cutoff Å>], +chem and +r<radius Å>, e.g. quadratic-4+pair or "
+                "quadratic-6+pair6.0+r2.25"
+            )
         r_el = r_fam[0] or radius
         pair = None
-        if rc_pair is not None:   # knot spacing as PAIR_TERM (0.25 Å)
+        if rc_pair is not None:  # knot spacing as PAIR_TERM (0.25 Å)
             nb = int(round(PAIR_TERM[2] * (rc_pair - PAIR_TERM[0]) / (PAIR_TERM[1] - PAIR_TERM[0])))
             pair = (PAIR_TERM[0], rc_pair, nb)
-        out[fam] = SnapHyper(list(elements), [r_el or DEFAULT_RADII.get(e, 2.5) for e in elements],
-                             [w.get(e, 0.8) for e in elements], twojmax=int(j),
-                             quadratic=kind == "quadratic", zbl=zbl, chemflag="chem" in opts,
-                             bnormflag="chem" in opts, pair=pair)
+        out[fam] = SnapHyper(
+            list(elements),
+            [r_el or DEFAULT_RADII.get(e, 2.5) for e in elements],
+            [w.get(e, 0.8) for e in elements],
+            twojmax=int(j),
+            quadratic=kind == "quadratic",
+            zbl=zbl,
+            chemflag="chem" in opts,
+            bnormflag="chem" in opts,
+            pair=pair,
+        )
     return out
 
 
-def split_indices(frames: Sequence[Atoms], test_fraction: float = 0.2, val_fraction: float = 0.15,
-                  seed: int = 0) -> np.ndarray:
+def split_indices(
+    frames: Sequence[Atoms], test_fraction: float = 0.2, val_fraction: float = 0.15, seed: int = 0
+) -> np.ndarray:
     """'train'/'val'/'test' per frame; a frame with info['split'] keeps it."""
     rng = np.random.default_rng(seed)
     u = rng.random(len(frames))
@@ -96,11 +141,13 @@ def metrics(design: Design, beta: np.ndarray, mask: np.ndarray, elements: Sequen
     de = (pe - design.y_energy) / design.n_atoms
     rows = mask[design.force_config]
     df = (pf - design.y_force)[rows]
-    out = {"n_configs": int(mask.sum()),
-           "energy_rmse_meV_per_atom": float(1000 * np.sqrt(np.mean(de[mask] ** 2))),
-           "force_rmse_eV_per_A": float(np.sqrt(np.mean(df**2))),
-           "force_std_eV_per_A": float(np.std(design.y_force[rows])),
-           "force_rmse_per_species_eV_per_A": {}}
+    out = {
+        "n_configs": int(mask.sum()),
+        "energy_rmse_meV_per_atom": float(1000 * np.sqrt(np.mean(de[mask] ** 2))),
+        "force_rmse_eV_per_A": float(np.sqrt(np.mean(df**2))),
+        "force_std_eV_per_A": float(np.std(design.y_force[rows])),
+        "force_rmse_per_species_eV_per_A": {},
+    }
     sp = design.force_species[rows]
     for t, el in enumerate(elements):
         if (sp == t).any():
@@ -108,13 +155,20 @@ def metrics(design: Design, beta: np.ndarray, mask: np.ndarray, elements: Sequen
     return out
 
 
-def _select(design: Design, labels: np.ndarray, elements, grid_e=(10.0, 30.0, 100.0),
-            grid_r=(1e-7, 1e-5, 1e-4, 3e-4, 1e-3), val_mask: np.ndarray | None = None,
-            weighted: bool = True) -> tuple[np.ndarray, dict]:
+def _select(
+    design: Design,
+    labels: np.ndarray,
+    elements,
+    grid_e=(10.0, 30.0, 100.0),
+    grid_r=(1e-7, 1e-5, 1e-4, 3e-4, 1e-3),
+    val_mask: np.ndarray | None = None,
+    weighted: bool = True,
+) -> tuple[np.ndarray, dict]:
     """Pick (energy_weight, ridge) by validation loss (force RMSE + energy RMSE in eV/atom × 10).
 
     val_mask: the validation configurations that score (default: all labelled 'val'). The normal
-    equations are built once; each grid point is one linear solve."""
+    equations are built once; each grid point is one linear solve.
+    """
     tr, va = labels == "train", labels == "val"
     if val_mask is not None:
         va = va & val_mask
@@ -158,13 +212,26 @@ def _hash_frames(frames: Sequence[Atoms]) -> str:
     return h.hexdigest()[:16]
 
 
-def train_snap(frames: Sequence[Atoms], out_dir: str | Path, name: str, *, version: str = "1",
-               families: Sequence[str] = ("linear-6", "quadratic-4", "quadratic-4+pair"),
-               zbl: tuple[float, float] | None = (1.2, 1.6), radius: float | None = None,
-               force_target: float = 0.08, energy_target: float = 5.0, test_fraction: float = 0.2,
-               seed: int = 0, teacher: dict | None = None, speed_atoms: Atoms | None = None,
-               val_max_temperature: float | None = None, weights: dict[str, float] | None = None,
-               max_seconds_per_step: float | None = None, log=print) -> dict[str, Any]:
+def train_snap(
+    frames: Sequence[Atoms],
+    out_dir: str | Path,
+    name: str,
+    *,
+    version: str = "1",
+    families: Sequence[str] = ("linear-6", "quadratic-4", "quadratic-4+pair"),
+    zbl: tuple[float, float] | None = (1.2, 1.6),
+    radius: float | None = None,
+    force_target: float = 0.08,
+    energy_target: float = 5.0,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    teacher: dict | None = None,
+    speed_atoms: Atoms | None = None,
+    val_max_temperature: float | None = None,
+    weights: dict[str, float] | None = None,
+    max_seconds_per_step: float | None = None,
+    log=print,
+) -> dict[str, Any]:
     """Fit every candidate family, compare, write the chosen potential; returns the training record.
 
     val_max_temperature (K): only validation configurations at or below it (or without a temperature,
@@ -172,7 +239,8 @@ def train_snap(frames: Sequence[Atoms], out_dir: str | Path, name: str, *, versi
     teacher-MD test configurations at 0 < T ≤ val_max_temperature (the operating range). The test metrics
     are also given per teacher temperature and, with several materials (info['material']), per material.
     max_seconds_per_step: candidates slower than this on `speed_atoms` (LAMMPS MD, one core) are not chosen
-    (e.g. the teacher's time per step / 30 for a ≥ 30× speed-up)."""
+    (e.g. the teacher's time per step / 30 for a ≥ 30× speed-up).
+    """
     if len(frames) < 3:
         raise InputError(f"{len(frames)} labelled configurations are too few to train and test (need ≥ 3)")
     elements = list(dict.fromkeys(s for a in frames for s in a.get_chemical_symbols()))
@@ -216,37 +284,54 @@ def train_snap(frames: Sequence[Atoms], out_dir: str | Path, name: str, *, versi
         pot = _write(tmpdir, name, version, hyper, beta)
         try:
             sps, stable = speed(pot, speed_atoms), True
-        except Exception as err:          # LAMMPS raises plain Exceptions ("ERROR: Lost atoms" …)
+        except Exception as err:  # LAMMPS raises plain Exceptions ("ERROR: Lost atoms" …)
             if type(err) is not Exception:
                 raise
             sps, stable = float("nan"), False
-            log(f"{fam:>12}: unstable — a short 600 K NVE test run failed ({str(err).splitlines()[0]}); "
-                "more or more varied training data are needed")
-        results[fam] = {"test": m, "train": m_train, "test_operating": m_op, "test_by_temperature": by_t,
-                        **({"test_operating_by_material": by_mat} if by_mat else {}),
-                        "stable_in_md_test": stable,
-                        "n_parameters": int(beta.size), **chosen,
-                        "featurise_seconds": t1 - t0, "fit_seconds": t2 - t1,
-                        "seconds_per_step": sps, "speed_atoms": len(speed_atoms),
-                        "cutoff_A": hyper.cutoff}
+            log(
+                f"{fam:>12}: unstable — a short 600 K NVE test run failed ({str(err).splitlines()[0]}); "
+                "more or more varied training data are needed"
+            )
+        results[fam] = {
+            "test": m,
+            "train": m_train,
+            "test_operating": m_op,
+            "test_by_temperature": by_t,
+            **({"test_operating_by_material": by_mat} if by_mat else {}),
+            "stable_in_md_test": stable,
+            "n_parameters": int(beta.size),
+            **chosen,
+            "featurise_seconds": t1 - t0,
+            "fit_seconds": t2 - t1,
+            "seconds_per_step": sps,
+            "speed_atoms": len(speed_atoms),
+            "cutoff_A": hyper.cutoff,
+        }
         fitted[fam] = (hyper, beta)
-        log(f"{fam:>12}: F {m['force_rmse_eV_per_A']:.4f} eV/Å  E {m['energy_rmse_meV_per_atom']:.2f} meV/atom  "
-            f"{sps * 1e3:.2f} ms/step ({len(speed_atoms)} atoms)  fit {t2 - t0:.1f} s")
+        log(
+            f"{fam:>12}: F {m['force_rmse_eV_per_A']:.4f} eV/Å  E {m['energy_rmse_meV_per_atom']:.2f} meV/atom  "
+            f"{sps * 1e3:.2f} ms/step ({len(speed_atoms)} atoms)  fit {t2 - t0:.1f} s"
+        )
         for f in tmpdir.iterdir():
             f.unlink()
         tmpdir.rmdir()
     key = "test_operating"
     stable = [f for f, r in results.items() if r["stable_in_md_test"]]
     if not stable:
-        raise InputError("every candidate potential was unstable in a short 600 K MD test (atoms lost): the "
-                         f"training data ({len(frames)} configurations) are too few or too narrow; add MD "
-                         "snapshots over the temperature range and rattled cells")
-    fast = [f for f in stable
-            if max_seconds_per_step is None or results[f]["seconds_per_step"] <= max_seconds_per_step]
+        raise InputError(
+            "every candidate potential was unstable in a short 600 K MD test (atoms lost): the "
+            f"training data ({len(frames)} configurations) are too few or too narrow; add MD "
+            "snapshots over the temperature range and rattled cells"
+        )
+    fast = [f for f in stable if max_seconds_per_step is None or results[f]["seconds_per_step"] <= max_seconds_per_step]
     if not fast:
         fast = [min(stable, key=lambda f: results[f]["seconds_per_step"])]
-    ok = [f for f in fast if results[f][key]["force_rmse_eV_per_A"] <= force_target
-          and results[f][key]["energy_rmse_meV_per_atom"] <= energy_target]
+    ok = [
+        f
+        for f in fast
+        if results[f][key]["force_rmse_eV_per_A"] <= force_target
+        and results[f][key]["energy_rmse_meV_per_atom"] <= energy_target
+    ]
     rng_txt = "" if val_max_temperature is None else f" (test configurations ≤ {val_max_temperature:g} K)"
     spd_txt = "" if max_seconds_per_step is None else f", at most {max_seconds_per_step * 1e3:.1f} ms/step"
     if ok:
@@ -257,17 +342,26 @@ def train_snap(frames: Sequence[Atoms], out_dir: str | Path, name: str, *, versi
         why = f"no candidate met the accuracy targets{rng_txt}: the most accurate one{spd_txt}"
     hyper, beta = fitted[chosen]
     record = {
-        "name": name, "version": version, "family": f"SNAP {chosen}" + (" + ZBL" if hyper.zbl else ""),
-        "chosen_because": why, "elements": elements, "hyper": asdict(hyper), "teacher": teacher or {},
+        "name": name,
+        "version": version,
+        "family": f"SNAP {chosen}" + (" + ZBL" if hyper.zbl else ""),
+        "chosen_because": why,
+        "elements": elements,
+        "hyper": asdict(hyper),
+        "teacher": teacher or {},
         "operating_max_temperature_K": val_max_temperature,
-        "data": {"n_configs": len(frames), "n_train": int((labels == "train").sum()),
-                 "n_val": int((labels == "val").sum()), "n_test": int((labels == "test").sum()),
-                 "sha256_16": _hash_frames(frames),
-                 "sources": sorted({str(a.info.get("source", "?")) for a in frames}),
-                 "temperatures_K": sorted({float(a.info["temperature"]) for a in frames
-                                           if "temperature" in a.info})},
-        "metrics": results[chosen], "comparison": results,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "data": {
+            "n_configs": len(frames),
+            "n_train": int((labels == "train").sum()),
+            "n_val": int((labels == "val").sum()),
+            "n_test": int((labels == "test").sum()),
+            "sha256_16": _hash_frames(frames),
+            "sources": sorted({str(a.info.get("source", "?")) for a in frames}),
+            "temperatures_K": sorted({float(a.info["temperature"]) for a in frames if "temperature" in a.info}),
+        },
+        "metrics": results[chosen],
+        "comparison": results,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     pot = _write(out, name, version, hyper, beta, record)
     (out / f"{name}-v{version}.training.json").write_text(json.dumps(record, indent=2))
@@ -276,8 +370,9 @@ def train_snap(frames: Sequence[Atoms], out_dir: str | Path, name: str, *, versi
     return record
 
 
-def _write(folder: Path, name: str, version: str, hyper: SnapHyper, beta: np.ndarray,
-           record: dict | None = None) -> LammpsPotential:
+def _write(
+    folder: Path, name: str, version: str, hyper: SnapHyper, beta: np.ndarray, record: dict | None = None
+) -> LammpsPotential:
     stem = f"{name}-v{version}"
     write_coeff(folder / f"{stem}.snapcoeff", hyper, beta, comment=f"{name} v{version}")
     (folder / f"{stem}.snapparam").write_text(hyper.param_file())
@@ -289,11 +384,21 @@ def _write(folder: Path, name: str, version: str, hyper: SnapHyper, beta: np.nda
     if record:
         op = "test_operating" in record["metrics"] and record.get("operating_max_temperature_K")
         m = record["metrics"]["test_operating" if op else "test"]
-        desc = (f"{record['family']} distilled from {record['teacher'].get('name', 'labelled data')}; "
-                f"held-out{f' MD (≤ {op:g} K)' if op else ''} F RMSE {m['force_rmse_eV_per_A']:.3f} eV/Å, "
-                f"E RMSE {m['energy_rmse_meV_per_atom']:.1f} meV/atom")
-    pot = hyper.potential(name, f"{stem}.snapcoeff", f"{stem}.snapparam", directory=str(folder),
-                          table_file=table, source=f"superionic train-potential ({stem})", description=desc, version=version)
+        desc = (
+            f"{record['family']} distilled from {record['teacher'].get('name', 'labelled data')}; "
+            f"held-out{f' MD (≤ {op:g} K)' if op else ''} F RMSE {m['force_rmse_eV_per_A']:.3f} eV/Å, "
+            f"E RMSE {m['energy_rmse_meV_per_atom']:.1f} meV/atom"
+        )
+    pot = hyper.potential(
+        name,
+        f"{stem}.snapcoeff",
+        f"{stem}.snapparam",
+        directory=str(folder),
+        table_file=table,
+        source=f"superionic train-potential ({stem})",
+        description=desc,
+        version=version,
+    )
     if record is not None:
         pot.to_json(folder / f"{name}.lammps.json", training=record)
     return pot
