@@ -26,6 +26,7 @@ from .common import (
 
 
 def parse_floats(text: str, name: str) -> list[float]:
+    """The comma-separated numbers in `text`; InputError naming option `name` if one is not a number or none is."""
     try:
         vals = [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
@@ -46,9 +47,7 @@ def scattering_cmd(
     q: str = typer.Option(..., "--q", help="Comma-separated |Q| values in 1/Å, e.g. 0.5,1.0,1.5 (powder average)."),
     species: str | None = typer.Option(None, "--species", "-s", help="Species to include (default: all)."),
     dt: float | None = typer.Option(None, "--dt", help="Time between stored frames in fs (when the file lacks it)."),
-    fmt: str | None = typer.Option(
-        None, "--format", help="ASE format name when it cannot be told from the file name."
-    ),
+    fmt: str | None = typer.Option(None, "--format", help="ASE format name when it cannot be told from the file name."),
     max_lag: int | None = typer.Option(
         None, "--max-lag", help="Longest correlation time in frames (default: half the trajectory)."
     ),

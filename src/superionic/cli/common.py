@@ -87,6 +87,7 @@ def check_finite(traj, path: Path | str, chunk: int = 4096) -> None:
 
 
 def to_jsonable(obj: Any) -> Any:
+    """`obj` made JSON-ready (recursively): numpy arrays and scalars → lists and numbers, keys → str, NaN/inf → None."""
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -102,6 +103,7 @@ def to_jsonable(obj: Any) -> Any:
 
 
 def print_json(obj: Any) -> None:
+    """`obj` as indented JSON on stdout (through `to_jsonable`: NaN and inf become null)."""
     typer.echo(json.dumps(to_jsonable(obj), indent=2))
 
 

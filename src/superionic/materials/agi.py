@@ -20,6 +20,7 @@ AGI_CELL = (5.07, 5.07, 5.07, 90, 90, 90)
 
 
 def alpha_agi(supercell=(1, 1, 1), disorder: str = "approximant", seed: int = 0) -> Atoms:
+    """α-AgI (Im-3m, a = 5.07 Å) repeated to `supercell`, Ag placed by the `disorder` rule at least 2.5 Å apart."""
     atoms = build_from_sites(
         AGI_SITES, 229, AGI_CELL, supercell=supercell, mode=disorder, seed=seed, exclusion=2.5, mobile=("Ag",)
     )

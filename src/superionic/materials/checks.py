@@ -60,6 +60,7 @@ BOUND_FACTOR = 0.7
 
 
 def formal_charge(atoms: Atoms, charges: dict[str, int] | None = None) -> int:
+    """Total formal charge (e) from `FORMAL_CHARGES` updated by `charges`; InputError for an element without one."""
     table = dict(FORMAL_CHARGES, **(charges or {}))
     missing = sorted({s for s in atoms.get_chemical_symbols() if s not in table})
     if missing:
@@ -68,6 +69,7 @@ def formal_charge(atoms: Atoms, charges: dict[str, int] | None = None) -> int:
 
 
 def reduced_formula(atoms_or_counts) -> dict[str, int]:
+    """{species: count} of Atoms or of a count mapping, divided by the greatest common divisor of the counts."""
     if isinstance(atoms_or_counts, Atoms):
         syms = atoms_or_counts.get_chemical_symbols()
         counts = {s: syms.count(s) for s in dict.fromkeys(syms)}
@@ -90,6 +92,9 @@ def pair_min_distances(atoms: Atoms, cutoff: float = 4.0) -> dict[tuple[str, str
 
 
 def pair_bound(a: str, b: str, bounds: dict | None = None) -> float:
+    """Shortest allowed a–b distance (Å): the pair's `bounds` entry (either order), else BOUND_FACTOR × the sum
+    of the covalent radii.
+    """
     key = tuple(sorted((a, b)))
     if bounds and key in {tuple(sorted(k)) for k in bounds}:
         return float({tuple(sorted(k)): v for k, v in bounds.items()}[key])

@@ -253,10 +253,12 @@ def check_material(atoms: Atoms, name: str) -> dict:
 
 
 def formula(atoms: Atoms) -> str:
+    """Composition as symbol–count pairs in order of first appearance, unreduced (e.g. Li6P2S8)."""
     syms = atoms.get_chemical_symbols()
     return "".join(f"{s}{syms.count(s)}" for s in dict.fromkeys(syms))
 
 
 def min_distance(atoms: Atoms) -> float:
+    """Shortest interatomic distance (Å, minimum image)."""
     d = atoms.get_all_distances(mic=True)
     return float(np.min(d[np.triu_indices(len(atoms), 1)]))

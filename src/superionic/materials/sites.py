@@ -18,12 +18,15 @@ from .disorder import resolve_occupancies
 
 @dataclass(frozen=True)
 class Site:
+    """One published Wyckoff site: `label`, `species` {symbol: occupancy}, fractional coordinates `xyz`."""
+
     label: str
     species: dict
     xyz: tuple
 
     @property
     def partial(self) -> bool:
+        """True when the site is mixed or not fully occupied."""
         return len(self.species) > 1 or any(f < 1 for f in self.species.values())
 
 

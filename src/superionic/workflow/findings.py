@@ -104,7 +104,7 @@ def _g0_row(free, mobile: str) -> dict:
 def _host_row(free, mobile: str) -> dict | None:
     """Sanity: the host species must come out non-diffusive (g(0) consistent with zero)."""
     bad, checked = [], []
-    for label, r in free:
+    for _label, r in free:
         for sp, v in (r.get("vdos") or {}).items():
             if sp == mobile:
                 continue
@@ -322,7 +322,7 @@ def _rotation_row(free, mobile: str) -> dict:
 
 def _thermo_row(free) -> dict:
     parts = []
-    for label, r in free:
+    for _label, r in free:
         v = r.get("vdos") or {}
         n = sum(e["n_atoms"] for e in v.values())
         if not n:

@@ -52,6 +52,7 @@ class Run:
 
     @property
     def label(self) -> str:
+        """Folder name of the run: T600K, T600K-frozen-host, T600K-tethered-k0.5 (k in eV/Å²)."""
         return _label(self.temperature, self.protocol, self.stiffness)
 
 

@@ -67,9 +67,11 @@ class SnapHyper:
 
     @property
     def n_pair_params(self) -> int:
+        """Number of pair-term coefficients ending β (`pair[2]` B-splines per element pair); 0 without a pair term."""
         return len(self.pairs) * int(self.pair[2]) if self.pair else 0
 
     def compute_args(self) -> str:
+        """Arguments of LAMMPS `compute snap` after the style name: rcutfac rfac0 twojmax, radii, weights, keywords."""
         radii = " ".join(repr(float(r)) for r in self.radii)
         weights = " ".join(repr(float(w)) for w in self.weights)
         extra = ""
@@ -83,6 +85,7 @@ class SnapHyper:
         )
 
     def param_file(self) -> str:
+        """Text of the LAMMPS .snapparam file for pair_style snap."""
         return (
             f"# SNAP parameters (superionic)\nrcutfac {self.rcutfac!r}\ntwojmax {self.twojmax}\n"
             f"rfac0 {self.rfac0!r}\nrmin0 {self.rmin0!r}\nswitchflag 1\nbzeroflag 1\n"
@@ -347,6 +350,7 @@ def write_coeff(path: str | Path, hyper: SnapHyper, beta: np.ndarray, comment: s
 
 
 def hyper_dict(h: SnapHyper) -> dict:
+    """The hyper-parameters as a plain dict (`dataclasses.asdict`)."""
     return asdict(h)
 
 
