@@ -119,7 +119,7 @@ def test_json_errors_are_one_object_on_stdout(capsys, args, exit_code):
 
 
 def test_a_bug_is_one_line_and_the_traceback_comes_with_debug(capsys, inputs, monkeypatch):
-    import superionic.analysis.diffusion as mod      # analyze diffusion imports it when it runs
+    import superionic.analysis.diffusion as mod  # analyze diffusion imports it when it runs
 
     def broken(*a, **k):
         raise ZeroDivisionError("planted")

@@ -94,7 +94,7 @@ def finite(*xs) -> bool:
 
 def needed_length(value: float, err: float, length_ps: float | None) -> float:
     """Run length (ps) at which err/|value| would fall to RESOLVED_FRACTION (statistical σ ∝ 1/√length)."""
-    if not (finite(value, err, length_ps) and value):
+    if length_ps is None or not (finite(value, err, length_ps) and value):
         return float("nan")
     return float(length_ps * (err / abs(value) / RESOLVED_FRACTION) ** 2)
 

@@ -58,7 +58,7 @@ def conductivity_prefactor(n_per_a3: float, charge: float, temperature: float) -
     return s_per_m * 10.0  # S/m → mS/cm
 
 
-def resolve_temperature(traj: Trajectory, temperature: float | None) -> float:
+def resolve_temperature(traj: Trajectory | FrameSource, temperature: float | None) -> float:
     """Temperature (K) from the argument or the trajectory metadata; InputError if neither."""
     t = temperature if temperature is not None else traj.metadata.get("temperature")
     if t is None:
@@ -73,6 +73,7 @@ def resolve_temperature(traj: Trajectory, temperature: float | None) -> float:
 
 
 def resolve_charges(species: list[str], charges: dict[str, float] | None) -> dict[str, float]:
+    """Charge (units of e) of each mobile species: from `charges`, else the formal charge; zero or unknown is an InputError."""
     out = {}
     for s in species:
         if charges and s in charges:

@@ -374,6 +374,7 @@ def fit_msd(
     window_ok = True
     if auto:
         t_start, window_ok = _auto_start(time, y_all, lags_all, stop, dims, n_frames, n_independent, inflation, rel_tol)
+    assert t_start is not None
     # model resolution: the random-walk model is applied to increments of q frames (≥ t_start/2), so that
     # the smooth (ballistic/vibrational) motion below that scale is not mistaken for independent steps
     q = (

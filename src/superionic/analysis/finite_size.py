@@ -69,7 +69,7 @@ def smallest_q_shell(cell, shell_tol: float = 0.02) -> QSet:
     return QSet(
         qv[keep],
         np.zeros(int(keep.sum()), dtype=int),
-        [float(qn[keep].mean())],
+        np.array([float(qn[keep].mean())]),
         hkl[keep],
         "smallest commensurate shell",
         {"shell_tol": shell_tol},
@@ -235,7 +235,7 @@ def _lowest_from_spectra(
             "q_min_per_A": q,
             "cell_length_A": 2 * np.pi / q,
             "n_qvectors": int(len(qs.vectors)),
-            "hkl": qs.hkl.tolist(),
+            "hkl": [] if qs.hkl is None else qs.hkl.tolist(),
             "species": list(species),
             "weighting": "mass (Σ m_j v_j e^{iQ·r_j})",
             "resolution_fwhm_THz": fwhm_thz,

@@ -247,6 +247,7 @@ def _established(visits: list[tuple[int, int]], n_frames: int, min_frames: float
 
 
 def jump_class(sites: Sites, i: int, j: int) -> str:
+    """Kind of a jump from site i to site j: 'doublet', 'intra-cage', 'inter-cage', or 'label_i-label_j'."""
     if sites.doublet[i] >= 0 and sites.doublet[i] == sites.doublet[j]:
         return "doublet"
     if sites.cage[i] >= 0 and sites.cage[j] >= 0:

@@ -19,6 +19,7 @@ models are compared by reduced χ² and AIC = χ² + 2k.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,13 +52,16 @@ class QENSFit:
 
     @property
     def gamma(self) -> float:
+        """Half width Γ (meV) of the (first) Lorentzian."""
         return self.params["gamma1"]
 
     @property
     def eisf(self) -> float:
+        """Elastic incoherent structure factor: elastic fraction of the quasi-elastic intensity."""
         return self.params["eisf"]
 
     def summary(self) -> dict:
+        """Γ ± σ (meV), EISF and fit quality as a JSON-ready dict."""
         out = {
             "gamma_meV": self.params.get("gamma1"),
             "gamma_err_meV": self.errors.get("gamma1"),
@@ -283,7 +287,7 @@ def fit_qens_dataset(sqe: xr.Dataset, var: str = "S_inc", resolution=None, **kw)
     from ..neutron.instrument import TabulatedResolution
 
     if var not in sqe:
-        raise InputError(f"{var!r} not in the spectrum dataset; it has {', '.join(sqe.data_vars)}")
+        raise InputError(f"{var!r} not in the spectrum dataset; it has {', '.join(map(str, sqe.data_vars))}")
     da = sqe[var]
     extra = [d for d in da.dims if d not in ("q", "energy")]
     if extra:
@@ -292,6 +296,7 @@ def fit_qens_dataset(sqe: xr.Dataset, var: str = "S_inc", resolution=None, **kw)
     energy = sqe.energy.values
     rows = []
     for i in range(sqe.sizes["q"]):
+        res_i: Resolution | None
         if resolution is None:
             if "resolution" not in sqe:
                 raise InputError("no resolution given and the dataset carries no `resolution` variable")
@@ -368,7 +373,7 @@ def _hr(q, tau, l):
     return HBAR_MEV_PS / tau * (1.0 - np.exp(-0.5 * (l * q) ** 2))
 
 
-GAMMA_MODELS = {
+GAMMA_MODELS: dict[str, tuple[Callable[..., np.ndarray], tuple[str, ...], tuple[str, ...]]] = {
     # name: (function, parameter names, units)
     "fick": (_fick, ("D",), ("angstrom2 ps-1",)),
     "chudley_elliott": (_ce, ("tau", "l"), ("ps", "angstrom")),
@@ -498,7 +503,7 @@ def fit_gamma_models(q, gamma, gamma_err=None, models=None, q_max: float | None 
     ok = {m: r for m, r in res.items() if r.get("success") and np.isfinite(r.get("aic", np.nan))}
     if ok:
         best = min(ok, key=lambda m: ok[m]["aic"])
-        for m, r in ok.items():
+        for r in ok.values():
             r["delta_aic"] = r["aic"] - ok[best]["aic"]
         res["best_by_aic"] = best
     return res

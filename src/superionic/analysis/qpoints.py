@@ -96,9 +96,11 @@ class QSet:
 
     @property
     def n_shells(self) -> int:
+        """Number of |Q| shells."""
         return len(self.q)
 
     def counts(self) -> np.ndarray:
+        """Number of Q vectors in each shell."""
         return np.bincount(self.shell, minlength=self.n_shells)
 
     def mean_norm(self) -> np.ndarray:

@@ -60,6 +60,7 @@ class AnionUnits:
 
     @property
     def n_ligands(self) -> int:
+        """Ligands per unit (4 for PS4)."""
         return self.ligands.shape[1]
 
 

@@ -21,6 +21,8 @@ All time origins via FFT; the self part streams over atoms and Q in bounded bloc
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import xarray as xr
 
@@ -467,11 +469,11 @@ def dynamic_structure_factor(
             s = res.convolve(e, s, axis=0)
         return e, np.moveaxis(s, 0, -1), dims
 
-    out = {}
+    out: dict[str, tuple] = {}
     energy = None
     for v in variables:
         if v not in fqt:
-            raise InputError(f"{v!r} is not in the dataset; it has {', '.join(fqt.data_vars)}")
+            raise InputError(f"{v!r} is not in the dataset; it has {', '.join(map(str, fqt.data_vars))}")
         energy, s, dims = transform(fqt[v])
         name = "S" + v[1:]
         out[name] = (tuple(dims) + ("energy",), s, {"units": "meV-1", "long_name": f"Fourier transform of {v}"})
@@ -508,7 +510,7 @@ def dynamic_structure_factor(
             if k != "resolution":
                 dims_k, arr, attrs = out[k]
                 out[k] = (dims_k, arr * fac, attrs)
-    coords = {d: fqt.coords[d] for d in fqt.coords if d not in ("time",)}
+    coords: dict[str, Any] = {str(d): fqt.coords[d] for d in fqt.coords if d not in ("time",)}
     coords["energy"] = ("energy", energy, {"units": units.ENERGY_MEV, "long_name": "energy transfer to the sample ħω"})
     ds = xr.Dataset(out, coords=coords)
     ds = ds.drop_vars([c for c in ds.coords if "time" in ds[c].dims], errors="ignore")

@@ -66,6 +66,7 @@ def velocities_from_positions(traj: Trajectory, warn: bool = True) -> np.ndarray
 
 
 def finite_difference_message(dt_fs: float) -> str:
+    """Warning text: the Nyquist frequency (THz) and the damping of 1 THz modes of velocities differenced from positions stored dt_fs apart."""
     nyq = 1e3 / (2 * dt_fs)
     b1 = 1 - float(finite_difference_bias(1.0, dt_fs))
     return (
@@ -173,10 +174,10 @@ try:  # fused accumulation of spectra (no temporaries); NumPy fallback below
             p[j] += acc
 except ImportError:  # pragma: no cover - numba is a runtime dependency, but stay importable without it
 
-    def _acc_power(f, p):
+    def _acc_power(f, p):  # type: ignore[misc]
         p += (f.real * f.real + f.imag * f.imag).sum(axis=1)
 
-    def _acc_cross(fm, fy, p):
+    def _acc_cross(fm, fy, p):  # type: ignore[misc]
         p += (fm * np.conj(fy)).sum(axis=1)
 
 
@@ -251,6 +252,7 @@ class VACFAccumulator:
         self.n_u = max(len(u) for u in self.units)
 
     def update(self, v: np.ndarray) -> None:
+        """Add a chunk of velocities (frames, atoms, 3) Å/fs that continues the previous chunk in time."""
         v = np.asarray(v, dtype=float)
         L = v.shape[0]
         if L == 0:
@@ -457,7 +459,7 @@ def vdos_from_chunks(
     time blocks for the bootstrap (merged pairwise down to at most `time_blocks`). Central-difference
     velocities are carried across chunk borders when the file has none.
     """
-    acc = None
+    acc: VACFAccumulator | None = None
     first = None
     prev_r = None  # last two unwrapped frames for finite differences
     n_total = 0
@@ -482,8 +484,9 @@ def vdos_from_chunks(
             v = (ru[2:] - ru[:-2]) / (2 * ch.dt)
             prev_r = ru[-2:]
         n_total += ch.n_frames
+        assert acc is not None  # made with the first chunk
         acc.update(v)
-    if acc is None:
+    if acc is None or first is None:
         raise InputError("no frames were delivered")
     z, usum, ucnt = acc.result()
     mv2 = acc.mv2 / (acc.n_frames * np.array([sum(len(a) for a in u) for u in acc.units]))
@@ -702,6 +705,7 @@ def selection(ds: xr.Dataset, name: str) -> xr.Dataset:
 
 
 def names_of(ds: xr.Dataset) -> list[str]:
+    """Names of the spectra in a VDOS dataset: its species, then its atom groups."""
     return list(map(str, ds.species.values)) + (list(map(str, ds.group.values)) if "group" in ds.dims else [])
 
 

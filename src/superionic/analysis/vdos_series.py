@@ -78,7 +78,7 @@ def vdos_series(
     dss = [it if isinstance(it, xr.Dataset) else vdos(it, **vdos_kwargs) for it in items]
     if temperatures is None:
         temperatures = []
-        for it, ds in zip(items, dss):
+        for ds in dss:
             t = ds.attrs.get("temperature_nominal_K")
             if t is None:
                 raise InputError("temperatures are not in the trajectories' metadata; pass temperatures=[…] (K)")

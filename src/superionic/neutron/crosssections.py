@@ -18,6 +18,8 @@ from ..errors import InputError
 
 @dataclass(frozen=True)
 class NeutronData:
+    """Neutron scattering data of one element or isotope: coherent length (fm), cross sections (barn), mass (amu)."""
+
     b_coh: complex  # fm
     sigma_coh: float  # barn
     sigma_inc: float  # barn

@@ -31,9 +31,11 @@ class Resolution:
     fwhm: float
 
     def shape(self, energy):  # pragma: no cover - interface
+        """Resolution function R(E) (1/meV, unit area) at energy transfers E (meV)."""
         raise NotImplementedError
 
     def lorentzian(self, energy, gamma):  # pragma: no cover - interface
+        """(R ⊗ L_Γ)(E) (1/meV): a unit-area Lorentzian of half width Γ (meV) broadened by the resolution."""
         raise NotImplementedError
 
     def describe(self) -> str:  # pragma: no cover - interface
@@ -75,21 +77,26 @@ class GaussianResolution(Resolution):
 
     @property
     def sigma(self) -> float:
+        """Gaussian standard deviation (meV)."""
         return self.fwhm * FWHM_TO_SIGMA
 
     def shape(self, energy):
+        """Gaussian R(E) (1/meV, unit area) centred on `center`."""
         x = np.asarray(energy, dtype=float) - self.center
         return np.exp(-0.5 * (x / self.sigma) ** 2) / (self.sigma * np.sqrt(2 * np.pi))
 
     def lorentzian(self, energy, gamma):
+        """Voigt profile: the Lorentzian of half width Γ (meV) convolved with the Gaussian."""
         x = np.asarray(energy, dtype=float) - self.center
         return voigt_profile(x, self.sigma, max(float(gamma), 1e-300))
 
     def time_factor(self, t_fs):
+        """R(t) = exp(−σ²t²/2ħ²), the Fourier pair of the Gaussian (R(0) = 1), t in fs."""
         t = np.asarray(t_fs, dtype=float)
         return np.exp(-0.5 * (self.sigma * t / HBAR_MEV_FS) ** 2)
 
     def describe(self) -> str:
+        """One line naming the resolution and its width."""
         return f"Gaussian, FWHM {self.fwhm:g} meV"
 
 
@@ -125,6 +132,7 @@ class TabulatedResolution(Resolution):
         self.fwhm = _fwhm(e, self.values)
 
     def shape(self, energy):
+        """R(E) (1/meV, unit area) interpolated from the table (zero outside it)."""
         x = np.asarray(energy, dtype=float)
         idx = np.searchsorted(self.edges, x, side="right") - 1
         inside = (idx >= 0) & (idx < len(self.values))
@@ -137,6 +145,7 @@ class TabulatedResolution(Resolution):
         return _binned_lorentzian(np.asarray(energy, dtype=float), self.edges, self.values, max(float(gamma), 1e-12))
 
     def describe(self) -> str:
+        """One line naming the table and its FWHM."""
         return f"tabulated ({len(self.energy)} points, FWHM ≈ {self.fwhm:.4g} meV)"
 
 
@@ -171,6 +180,7 @@ class Instrument:
     q_range: tuple[float, float] | None = None
 
     def describe(self) -> dict:
+        """JSON-ready description: instrument name, resolution, energy window (meV) and Q range (1/Å)."""
         return {
             "instrument": self.name,
             "resolution": self.resolution.describe() if self.resolution is not None else "none",

@@ -155,12 +155,13 @@ class H5MDWriter:
         times = steps * self.dt_step
         _extend(self.g["position"], np.stack([b[1] for b in self._buf]), steps, times)
         if self.has_velocities:
-            _extend(self.g["velocity"], np.stack([b[2] for b in self._buf]), steps, times)
+            _extend(self.g["velocity"], np.stack([np.asarray(b[2]) for b in self._buf]), steps, times)
         _extend(self.g["box/edges"], np.stack([b[3] for b in self._buf]), steps, times)
         self._buf.clear()
         self.f.flush()
 
     def close(self) -> None:
+        """Write the buffered frames and close the file (idempotent)."""
         if self.f.id.valid:
             self.flush()
             self.f.close()
@@ -191,24 +192,27 @@ def _extend(grp: h5py.Group, values: np.ndarray, steps: np.ndarray, times: np.nd
 
 
 def write_h5md(path: str | Path, traj: Trajectory, chunk: int = 64, dtype=np.float32) -> None:
-    """Write a whole Trajectory to H5MD atomically (temporary file, then rename)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".part")
+    """Write a whole Trajectory to H5MD atomically (`results.atomic_write`: temporary file, then rename)."""
+    from ..results import atomic_write
+
     steps = traj.steps if traj.steps is not None else np.arange(traj.n_frames)
     # frame spacing in steps gives the per-step time; keep dt exact by storing dt_step = dt / Δstep
     dstep = int(steps[1] - steps[0]) if len(steps) > 1 else 1
-    with H5MDWriter(
-        tmp,
-        traj.symbols,
-        traj.masses,
-        traj.dt / dstep,
-        velocities=traj.velocities is not None,
-        chunk=chunk,
-        dtype=dtype,
-        metadata=traj.metadata,
-    ) as w:
-        for i in range(traj.n_frames):
-            w.append(
-                int(steps[i]), traj.positions[i], traj.cells[i], None if traj.velocities is None else traj.velocities[i]
-            )
-    tmp.replace(path)
+    masses = np.asarray(traj.masses, dtype=float)  # filled with standard masses by Trajectory when not given
+
+    def write(tmp: Path) -> None:
+        velocities = traj.velocities
+        with H5MDWriter(
+            tmp,
+            traj.symbols,
+            masses,
+            traj.dt / dstep,
+            velocities=velocities is not None,
+            chunk=chunk,
+            dtype=dtype,
+            metadata=traj.metadata,
+        ) as w:
+            for i in range(traj.n_frames):
+                w.append(int(steps[i]), traj.positions[i], traj.cells[i], None if velocities is None else velocities[i])
+
+    atomic_write(path, write, mkdir=False)

@@ -21,6 +21,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -223,6 +224,12 @@ def _open(path: str | Path) -> tuple[h5py.File, str | None]:
 
 
 # -- the file's structure -----------------------------------------------------------
+def _time_eps(time) -> float:
+    """Machine epsilon of a stored time dataset (its own float type; float64 for integers or none)."""
+    dtype = getattr(time, "dtype", None)
+    return float(np.finfo(dtype if dtype is not None and dtype.kind == "f" else float).eps)
+
+
 class _Series:
     """One H5MD time-dependent element (value/step/time), or a time-independent dataset (fixed)."""
 
@@ -479,7 +486,7 @@ class _Source:
             dts = np.diff(times)
             dt_est = float(np.median(dts))
             if dt_est > 0:
-                eps = np.finfo(self.pos.time.dtype if self.pos.time.dtype.kind == "f" else float).eps
+                eps = _time_eps(self.pos.time)
                 tol = 1e-6 * dt_est + 4 * eps * float(np.max(np.abs(times)))
                 bt = np.zeros(n1, bool)
                 bt[1:] = np.abs(dts - dt_est) > tol
@@ -519,7 +526,7 @@ class _Source:
         self.steps = steps[:n]
         if times is not None and n > 1:
             self.dt = float(times[n - 1] - times[0]) / (n - 1) * self.time_f
-            eps = np.finfo(self.pos.time.dtype if self.pos.time.dtype.kind == "f" else float).eps
+            eps = _time_eps(self.pos.time)
             self.dt_tol = 1e-6 * self.dt + 4 * eps * float(np.max(np.abs(times[:n]))) * self.time_f / (n - 1)
         elif n > 1 and self.dt_step is not None and d_step:
             self.dt = self.dt_step * d_step
@@ -542,7 +549,7 @@ class _Source:
         """Read frames [0, n) in blocks, flag non-finite, all-zero (never written) and singular frames;
         returns (kept arrays or None, frames read before a read error, why reading stopped).
         """
-        flags = {
+        flags: dict[str, np.ndarray] = {
             k: np.zeros(n, bool)
             for k in (
                 "positions are not finite (NaN or inf: the run blew up, or its writer was killed mid-write)",
@@ -554,7 +561,7 @@ class _Source:
             )
         }
         k_pos_nan, k_vel_nan, k_cell_nan, k_pos_zero, k_vel_zero, k_cell_sing = flags
-        kept = None
+        kept: dict[str, Any] | None = None
         if keep:  # filled block by block: no second full-size copy
             kept = {
                 "positions": np.empty((n, self.n_atoms, 3)),
@@ -584,7 +591,7 @@ class _Source:
                 else:
                     break
             flags[k_pos_nan][s:e] = ~np.isfinite(pos).all(axis=(1, 2))
-            zero = ~pos.any(axis=(1, 2))
+            zero = np.asarray(~pos.any(axis=(1, 2)))
             if not pos_nonzero_seen:
                 nz = np.flatnonzero(~zero)
                 if nz.size:
@@ -595,7 +602,7 @@ class _Source:
             flags[k_pos_zero][s:e] = zero
             if vel is not None:
                 flags[k_vel_nan][s:e] = ~np.isfinite(vel).all(axis=(1, 2))
-                zero = ~vel.any(axis=(1, 2))
+                zero = np.asarray(~vel.any(axis=(1, 2)))
                 if not vel_nonzero_seen:
                     nz = np.flatnonzero(~zero)
                     if nz.size:
@@ -608,7 +615,7 @@ class _Source:
             flags[k_cell_nan][s:e] = ~finite
             vol = np.abs(np.linalg.det(np.where(finite[:, None, None], cells, 1.0)))
             flags[k_cell_sing][s:e] = finite & ~(vol > 1e-6)
-            if keep:
+            if kept is not None:
                 kept["positions"][s:e] = pos
                 kept["cells"][s:e] = cells
                 if vel is not None:

@@ -92,7 +92,7 @@ def iter_trajectory(
             if first:
                 raise InputError(f"{p} holds no frames")
             return
-        if first:
+        if frame_dt is None:
             frame_dt = _frame_dt(block, dt, p, stride)
             first = False
         yield _atoms_to_trajectory(block, frame_dt)

@@ -32,7 +32,7 @@ class Trajectory:
     symbols: list[str]
     dt: float
     velocities: np.ndarray | None = None
-    masses: np.ndarray | None = None
+    masses: np.ndarray = None  # type: ignore[assignment]   # None → standard atomic masses (__post_init__)
     steps: np.ndarray | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
@@ -73,10 +73,12 @@ class Trajectory:
     # -- shape ------------------------------------------------------------------
     @property
     def n_frames(self) -> int:
+        """Number of stored frames."""
         return self.positions.shape[0]
 
     @property
     def n_atoms(self) -> int:
+        """Number of atoms."""
         return self.positions.shape[1]
 
     @property
@@ -91,6 +93,7 @@ class Trajectory:
 
     @property
     def atomic_numbers(self) -> np.ndarray:
+        """Atomic numbers (n_atoms,)."""
         return np.array([atomic_numbers[s] for s in self.symbols])
 
     def volume(self) -> float:
@@ -144,6 +147,7 @@ class Trajectory:
         )
 
     def require_velocities(self) -> np.ndarray:
+        """The velocities (frames, atoms, 3) Å/fs; InputError when the trajectory has none."""
         if self.velocities is None:
             raise InputError(
                 "this trajectory has no velocities, which the VDOS needs: write them during MD "
@@ -158,4 +162,5 @@ class Trajectory:
 
 
 def symbol_of(z: int) -> str:
+    """Chemical symbol of atomic number z."""
     return chemical_symbols[int(z)]
