@@ -44,9 +44,7 @@ def hopping_cmd(
     dt: float | None = typer.Option(
         None, "--dt", help="Time between stored frames in fs (needed when the file does not carry it)."
     ),
-    fmt: str | None = typer.Option(
-        None, "--format", help="ASE format name when it cannot be told from the file name."
-    ),
+    fmt: str | None = typer.Option(None, "--format", help="ASE format name when it cannot be told from the file name."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write the jump analysis to this netCDF file."),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary on stdout."),

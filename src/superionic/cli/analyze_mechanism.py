@@ -29,9 +29,7 @@ def mechanism_cmd(
     dt: float | None = typer.Option(
         None, "--dt", help="Time between stored frames in fs (needed when the file does not carry it)."
     ),
-    fmt: str | None = typer.Option(
-        None, "--format", help="ASE format name when it cannot be told from the file name."
-    ),
+    fmt: str | None = typer.Option(None, "--format", help="ASE format name when it cannot be told from the file name."),
     out: str | None = typer.Option(
         None,
         "--out",

@@ -119,9 +119,7 @@ def vdos_cmd(
     dt: float | None = typer.Option(
         None, "--dt", help="Time between stored frames in fs (needed when the file does not carry it)."
     ),
-    fmt: str | None = typer.Option(
-        None, "--format", help="ASE format name when it cannot be told from the file name."
-    ),
+    fmt: str | None = typer.Option(None, "--format", help="ASE format name when it cannot be told from the file name."),
     max_lag: int | None = typer.Option(
         None,
         "--max-lag",
@@ -139,9 +137,7 @@ def vdos_cmd(
         "-T",
         help="Temperature (K) for C_v and S_vib (default: nominal from the file, else kinetic).",
     ),
-    isotopes: str | None = typer.Option(
-        None, "--isotopes", help="Isotope choice for the neutron GDOS, e.g. Li=7Li."
-    ),
+    isotopes: str | None = typer.Option(None, "--isotopes", help="Isotope choice for the neutron GDOS, e.g. Li=7Li."),
     resolution: float | None = typer.Option(
         None, "--resolution", help="Gaussian instrument resolution FWHM (meV) for the GDOS."
     ),

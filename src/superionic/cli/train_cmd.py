@@ -49,9 +49,7 @@ def train_potential_cmd(
     ),
     version: str = typer.Option("1", "--version", help="Version written into the file names and metadata."),
     seed: int = typer.Option(0, "--seed", help="Random seed (sampling and train/test split)."),
-    save_data: Path | None = typer.Option(
-        None, "--save-data", help="Also write the labelled samples to this extxyz."
-    ),
+    save_data: Path | None = typer.Option(None, "--save-data", help="Also write the labelled samples to this extxyz."),
     overwrite: bool = typer.Option(
         False,
         "--overwrite",
