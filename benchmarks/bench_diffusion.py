@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "li6ps5cl_aimd_XDATCAR.gz"
+DATA = ROOT / "tests" / "data" / "li6ps5cl_aimd_XDATCAR.gz"
 
 KINISI_RUNNER = r"""
 import json, sys, time

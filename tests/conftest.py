@@ -5,8 +5,8 @@ import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
-XDATCAR = os.path.abspath(os.path.join(DATA, "li6ps5cl_aimd_XDATCAR.gz"))
+#: the real AIMD trajectory of Li6PS5Cl shipped under tests/data (source and licence: tests/data/README.md)
+XDATCAR = os.path.join(os.path.dirname(__file__), "data", "li6ps5cl_aimd_XDATCAR.gz")
 
 
 @pytest.fixture
@@ -16,12 +16,10 @@ def rng():
 
 @pytest.fixture
 def xdatcar_path(tmp_path):
-    """The shared real AIMD XDATCAR of Li6PS5Cl, decompressed (skips where shared/ is absent)."""
+    """The real AIMD XDATCAR of Li6PS5Cl (tests/data), decompressed."""
     import gzip
     import shutil
 
-    if not os.path.exists(XDATCAR):
-        pytest.skip("shared/data/li6ps5cl_aimd_XDATCAR.gz not present")
     p = tmp_path / "XDATCAR"
     with gzip.open(XDATCAR, "rb") as src, open(p, "wb") as dst:
         shutil.copyfileobj(src, dst)
@@ -30,9 +28,7 @@ def xdatcar_path(tmp_path):
 
 @pytest.fixture(scope="session")
 def aimd():
-    """The shared real AIMD Li6PS5Cl trajectory (100 fs between frames), read once per test session."""
+    """The real AIMD Li6PS5Cl trajectory (tests/data, 100 fs between frames), read once per test session."""
     from superionic.trajectory.io import read_trajectory
 
-    if not os.path.exists(XDATCAR):
-        pytest.skip("shared/data/li6ps5cl_aimd_XDATCAR.gz not present")
     return read_trajectory(XDATCAR, dt=100.0, format="vasp-xdatcar")

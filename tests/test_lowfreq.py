@@ -240,7 +240,7 @@ def test_real_mlmd_run_host_is_not_diffusive_and_li_g0_matches_the_msd():
 
 
 def test_real_aimd_positions_only(aimd):
-    """The shared AIMD XDATCAR (positions every 100 fs): Li's g(0) from central-difference velocities gives
+    """The real AIMD XDATCAR (tests/data; positions every 100 fs): Li's g(0) from central-difference velocities gives
     the MSD's D (Green–Kubo is unbiased by the differencing); the host is not diffusive; no law is read
     from a spectrum folded above 5 THz."""
     import warnings
