@@ -159,15 +159,20 @@ def load_config(path: str | Path) -> StudyConfig:
     if not p.exists():
         raise InputError(f"study file not found: {p}")
     try:
-        raw = yaml.safe_load(p.read_text())
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"{p} is not a text file (not UTF-8): a study file is YAML text") from None
     except yaml.YAMLError as err:
-        raise InputError(f"{p} is not valid YAML: {err}") from None
+        raise InputError(f"{p} is not valid YAML: {' '.join(str(err).split())}") from None
     if raw is None:
         raise InputError(
             f"{p} is empty: a study file sets at least {' and '.join(REQUIRED_KEYS)} (see examples/quickstart.yaml)"
         )
     if not isinstance(raw, dict):
         raise InputError(f"{p} must hold a mapping of settings (name:, material:, temperatures: …)")
+    odd = [k for k in raw if not isinstance(k, str)]
+    if odd:
+        raise InputError(f"{p}: setting names are words (name:, material: …), got {odd[0]!r}")
     try:
         cfg = StudyConfig(**raw)
     except ValidationError as err:
