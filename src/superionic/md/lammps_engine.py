@@ -36,9 +36,11 @@ from ..errors import InputError
 from ..potentials.lammps_potentials import LammpsPotential, LammpsSession, get_lammps_potential
 from ..results import atomic_write, write_json
 from ..trajectory.h5md import H5MDWriter, read_h5md, write_h5md
+from .dynamics import THERMOSTATS
+from .protocols import PROTOCOLS as ALL_PROTOCOLS
 
-PROTOCOLS = ("free", "frozen-host", "tethered")
-THERMOSTATS = ("langevin", "nose-hoover", "bussi", "nve")
+#: the protocols of md.protocols that the LAMMPS engine runs (rigid anions need the ASE engine's constraint)
+PROTOCOLS = tuple(p for p in ALL_PROTOCOLS if p != "rigid-anions")
 
 
 def _temperature(v: np.ndarray, masses: np.ndarray, mask: np.ndarray) -> float:

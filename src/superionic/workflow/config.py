@@ -11,9 +11,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import InputError
+from ..md.protocols import PROTOCOLS
 
 ANALYSES = ("vdos", "diffusion", "neutron", "mechanism")
-PROTOCOLS = ("free", "frozen-host", "tethered", "rigid-anions")
 
 
 class MDConfig(BaseModel):
@@ -75,7 +75,7 @@ class StudyConfig(BaseModel):
     md: MDConfig = Field(default_factory=MDConfig)
     analyses: list[Literal["vdos", "diffusion", "neutron", "mechanism"]] = Field(default_factory=lambda: list(ANALYSES))
     neutron: NeutronConfig = Field(default_factory=NeutronConfig)
-    protocols: list[Literal["free", "frozen-host", "tethered", "rigid-anions"]] = Field(
+    protocols: list[str] = Field(
         default_factory=lambda: ["free"],
         description="phonon-suppression protocols run at every temperature beside the free run",
     )
@@ -92,6 +92,14 @@ class StudyConfig(BaseModel):
     )
     mobile_species: str = "Li"
     output: str = "results/study"
+
+    @field_validator("protocols")
+    @classmethod
+    def _protocols(cls, v: list[str]) -> list[str]:
+        unknown = [x for x in v if x not in PROTOCOLS]
+        if unknown:
+            raise ValueError(f"unknown protocol {unknown[0]!r}; choose from {', '.join(PROTOCOLS)}")
+        return v
 
     @field_validator("temperatures")
     @classmethod
