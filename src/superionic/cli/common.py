@@ -14,6 +14,7 @@ import typer
 
 from ..errors import InputError
 from ..results import atomic_write, save_dataset, save_figure  # noqa: F401  (re-exported for the commands)
+from ..trajectory.h5md_read import frame_ranges
 
 #: file name endings accepted for netCDF outputs (netCDF-4 files are HDF5 files)
 NETCDF_SUFFIXES = (".nc", ".nc4", ".cdf", ".netcdf", ".h5", ".hdf5")
@@ -55,18 +56,6 @@ def load(path: Path, dt: float | None, fmt: str | None, start: int = 0, stop: in
     return traj
 
 
-def _frame_ranges(frames: np.ndarray) -> str:
-    """[3, 4, 5, 9] → '3–5, 9' (at most four ranges shown)."""
-    runs: list[list[int]] = []
-    for f in (int(x) for x in frames):
-        if runs and f == runs[-1][1] + 1:
-            runs[-1][1] = f
-        else:
-            runs.append([f, f])
-    text = ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in runs[:4])
-    return text + (f" and {len(runs) - 4} more ranges" if len(runs) > 4 else "")
-
-
 def check_finite(traj, path: Path | str, chunk: int = 4096) -> None:
     """InputError naming the frames when positions, cells or velocities hold NaN or inf."""
     for name in ("positions", "cells", "velocities"):
@@ -82,7 +71,7 @@ def check_finite(traj, path: Path | str, chunk: int = 4096) -> None:
         if bad.size:
             raise InputError(
                 f"{path}: {name} are not finite (NaN or inf) in {bad.size} of {len(arr)} frames "
-                f"(frames {_frame_ranges(bad)}); the file is damaged or the simulation blew up"
+                f"(frames {frame_ranges(bad)}); the file is damaged or the simulation blew up"
             )
 
 

@@ -273,7 +273,7 @@ class _Series:
         return None if self.fixed else self._axis(self.time, n)
 
 
-def _ranges(frames: np.ndarray) -> str:
+def frame_ranges(frames: np.ndarray) -> str:
     """[3, 4, 5, 9] → '3–5, 9' (at most four ranges shown)."""
     runs: list[list[int]] = []
     for f in (int(x) for x in frames):
@@ -508,7 +508,7 @@ class _Source:
         first = int(np.argmax(any_bad)) if any_bad.any() else n1
         if first < n1:
             reason = next(k for k, v in bad.items() if v[first])
-            where = f"frames {_ranges(np.flatnonzero(bad[reason]))} of {n0}"
+            where = f"frames {frame_ranges(np.flatnonzero(bad[reason]))} of {n0}"
             if not any_bad[first:].all():
                 good_after = first + int(np.argmin(any_bad[first:]))
                 raise InputError(
