@@ -111,3 +111,15 @@ def test_real_xdatcar(xdatcar_path):
     assert disp.max() > 3.0
     p_disp = np.linalg.norm(un[-1, traj.indices("P")] - un[0, traj.indices("P")], axis=1)
     assert p_disp.max() < 2.0
+
+
+def test_select_frames_returns_copies(rng):
+    from superionic.trajectory import Trajectory
+
+    pos = rng.normal(size=(10, 4, 3))
+    t = Trajectory(positions=pos, cells=np.tile(np.eye(3) * 10.0, (10, 1, 1)), symbols=["Li"] * 4, dt=2.0)
+    part = t.select_frames(2, 8, 2)
+    part.positions[:] = 0.0
+    part.cells[:] = 0.0
+    assert np.any(t.positions != 0.0) and np.all(t.cells[2] == np.eye(3) * 10.0)
+    assert part.dt == 4.0 and part.n_frames == 3

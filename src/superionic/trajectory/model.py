@@ -133,16 +133,18 @@ class Trajectory:
         return max_lag
 
     def select_frames(self, start: int = 0, stop: int | None = None, stride: int = 1) -> Trajectory:
-        """A new Trajectory with frames[start:stop:stride] (dt scaled by stride)."""
+        """A new Trajectory with frames[start:stop:stride] (dt scaled by stride); its arrays are copies, so
+        changing one never changes this trajectory.
+        """
         sl = slice(start, stop, stride)
         return Trajectory(
-            positions=self.positions[sl],
-            cells=self.cells[sl],
-            symbols=self.symbols,
+            positions=self.positions[sl].copy(),
+            cells=self.cells[sl].copy(),
+            symbols=list(self.symbols),
             dt=self.dt * stride,
-            velocities=None if self.velocities is None else self.velocities[sl],
-            masses=self.masses,
-            steps=None if self.steps is None else self.steps[sl],
+            velocities=None if self.velocities is None else self.velocities[sl].copy(),
+            masses=self.masses.copy(),
+            steps=None if self.steps is None else self.steps[sl].copy(),
             metadata=dict(self.metadata),
         )
 
