@@ -48,9 +48,9 @@ def stability_check(
     "pair_bounds_A", "too_close" (pairs below their bound), "seconds"}.
     """
     from ..materials.checks import pair_bound
+    from ..trajectory import read_h5md
     from . import MDSettings
     from .lammps_engine import run_nvt_lammps
-    from ..trajectory import read_h5md
 
     steps = int(round(ps * 1000.0 / dt))
     settings = MDSettings(
