@@ -4,14 +4,13 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from superionic.analysis.bottleneck import (
+from superionic.analysis.bottleneck import window_geometry, windows
+from superionic.analysis.bottleneck_stats import (
     bottleneck_summary,
     breathing_spectrum,
     hop_statistics,
     hop_triggered_average,
     window_crossings,
-    window_geometry,
-    windows,
 )
 from superionic.errors import InputError
 from superionic.trajectory import Trajectory

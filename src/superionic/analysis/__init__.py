@@ -7,7 +7,8 @@ The functions that share their module's name (`diffusion`, `vdos`, `hopping`, `c
 """
 
 from .arrhenius import arrhenius_from_datasets
-from .bottleneck import bottleneck_summary, breathing_spectrum, hop_statistics, window_crossings, window_geometry
+from .bottleneck import window_geometry
+from .bottleneck_stats import bottleneck_summary, breathing_spectrum, hop_statistics, window_crossings
 from .correlate import autocorrelation, cosine_transform
 from .currents import current_correlations, dispersion, fit_dho
 from .diffusion import (

@@ -28,7 +28,7 @@ def _nu_half(ds) -> float:
 
 def mechanism(traj, mobile: str, stem: Path | None, centre: str = "P", ligand: str = "S") -> dict:
     """Bottleneck and rotation numbers of one trajectory (netCDF files `<stem>_*.nc` unless stem is None)."""
-    from ..analysis.bottleneck import bottleneck_summary
+    from ..analysis.bottleneck_stats import bottleneck_summary
     from ..analysis.rotations import rotation_hop_correlation, rotation_summary
     from ..materials.checks import FORMAL_CHARGES
     from ..results import save_dataset
