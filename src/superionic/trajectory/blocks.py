@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import InputError
 from .model import Trajectory
+from .unwrap import Unwrapper
 
 #: bytes for the arrays of one atom block (every frame of the block's atoms); the FFT kernels add a
 #: bounded workspace of their own (~100–250 MB, independent of the run length)
@@ -56,57 +57,6 @@ def time_chunks(n_frames: int, n_atoms: int, values: int | None = None) -> Itera
     rows = max(1, int(values) // max(1, 3 * int(n_atoms)))
     for s in range(0, int(n_frames), rows):
         yield s, min(int(n_frames), s + rows)
-
-
-class Unwrapper:
-    """Minimum-image unwrapping of consecutive time chunks, continued across chunk borders.
-
-    Feeding the chunks of a run in order gives the numbers of `unwrap_positions` on the whole run (the
-    same steps, summed in the same order; the Cartesian↔fractional products by a batched matrix product,
-    ~20× faster than its einsum, equal to rounding): each frame-to-frame step is the minimum image in the
-    cell of the later frame, and the path starts at the first frame's position.
-    """
-
-    def __init__(self) -> None:
-        self.origin: np.ndarray | None = None  # first frame of the run (raw)
-        self.frac: np.ndarray | None = None  # fractional coordinates of the last frame seen
-        self.cum: np.ndarray | None = None  # sum of the steps up to the last frame seen
-
-    def __call__(self, pos: np.ndarray, cells: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """Unwrapped positions (L, n, 3) of the next chunk pos (L, n, 3) with cells (L, 3, 3); `out` may
-        be `pos` itself (unwrapping in place).
-        """
-        pos = np.asarray(pos, dtype=float)
-        cells = np.asarray(cells, dtype=float)
-        out = np.empty_like(pos) if out is None else out
-        if len(pos) == 0:
-            return out
-        frac = np.matmul(pos, np.linalg.inv(cells))
-        last = frac[-1].copy()
-        if self.origin is None:
-            self.origin = pos[0].copy()
-            dfrac = np.diff(frac, axis=0)
-            del frac
-            dfrac -= np.round(dfrac)
-            steps = np.matmul(dfrac, cells[1:])
-            del dfrac
-            out[0] = self.origin
-            np.cumsum(steps, axis=0, out=out[1:])
-            self.cum = out[-1].copy() if len(pos) > 1 else np.zeros_like(self.origin)
-            out[1:] += self.origin
-        else:
-            assert self.frac is not None and self.cum is not None
-            dfrac = np.diff(frac, axis=0, prepend=self.frac[None])
-            del frac
-            dfrac -= np.round(dfrac)
-            steps = np.matmul(dfrac, cells)
-            del dfrac
-            steps[0] += self.cum
-            np.cumsum(steps, axis=0, out=out)
-            self.cum = out[-1].copy()
-            out += self.origin
-        self.frac = last
-        return out
 
 
 # ----------------------------------------------------------------------------- sources

@@ -18,13 +18,54 @@ def unwrap_positions(positions: np.ndarray, cells: np.ndarray) -> np.ndarray:
     cells = np.asarray(cells, dtype=float)
     if cells.ndim == 2:
         cells = np.broadcast_to(cells, (pos.shape[0], 3, 3))
-    inv = np.linalg.inv(cells)  # (F, 3, 3)
-    frac = np.einsum("fai,fij->faj", pos, inv)  # fractional coordinates
-    dfrac = np.diff(frac, axis=0)
-    dfrac -= np.round(dfrac)
-    steps = np.einsum("fai,fij->faj", dfrac, cells[1:])  # Cartesian minimum-image steps
-    out = np.empty_like(pos)
-    out[0] = pos[0]
-    np.cumsum(steps, axis=0, out=out[1:])
-    out[1:] += pos[0]
-    return out
+    return Unwrapper()(pos, cells)
+
+
+class Unwrapper:
+    """Minimum-image unwrapping of consecutive time chunks, continued across chunk borders.
+
+    Feeding the chunks of a run in order gives the same numbers as one call on the whole run
+    (`unwrap_positions` is that call): each frame-to-frame step is the minimum image in the cell of the
+    later frame, the steps are summed in order, and the path starts at the first frame's position.
+    """
+
+    def __init__(self) -> None:
+        self.origin: np.ndarray | None = None  # first frame of the run (raw)
+        self.frac: np.ndarray | None = None  # fractional coordinates of the last frame seen
+        self.cum: np.ndarray | None = None  # sum of the steps up to the last frame seen
+
+    def __call__(self, pos: np.ndarray, cells: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Unwrapped positions (L, n, 3) of the next chunk pos (L, n, 3) with cells (L, 3, 3); `out` may
+        be `pos` itself (unwrapping in place).
+        """
+        pos = np.asarray(pos, dtype=float)
+        cells = np.asarray(cells, dtype=float)
+        out = np.empty_like(pos) if out is None else out
+        if len(pos) == 0:
+            return out
+        frac = np.matmul(pos, np.linalg.inv(cells))
+        last = frac[-1].copy()
+        if self.origin is None:
+            self.origin = pos[0].copy()
+            dfrac = np.diff(frac, axis=0)
+            del frac
+            dfrac -= np.round(dfrac)
+            steps = np.matmul(dfrac, cells[1:])
+            del dfrac
+            out[0] = self.origin
+            np.cumsum(steps, axis=0, out=out[1:])
+            self.cum = out[-1].copy() if len(pos) > 1 else np.zeros_like(self.origin)
+            out[1:] += self.origin
+        else:
+            assert self.frac is not None and self.cum is not None
+            dfrac = np.diff(frac, axis=0, prepend=self.frac[None])
+            del frac
+            dfrac -= np.round(dfrac)
+            steps = np.matmul(dfrac, cells)
+            del dfrac
+            steps[0] += self.cum
+            np.cumsum(steps, axis=0, out=out)
+            self.cum = out[-1].copy()
+            out += self.origin
+        self.frac = last
+        return out
