@@ -104,8 +104,8 @@ class StudyConfig(BaseModel):
     @field_validator("temperatures")
     @classmethod
     def _positive(cls, v: list[float]) -> list[float]:
-        if any(t <= 0 for t in v):
-            raise ValueError("every temperature must be > 0 K")
+        if any(not 0 < t < float("inf") for t in v):
+            raise ValueError("every temperature must be a finite number > 0 K")
         return v
 
     @field_validator("tether_stiffness")
