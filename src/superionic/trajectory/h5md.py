@@ -15,9 +15,9 @@ chunk, and written in SWMR mode so that a writer killed at any moment leaves a f
 every flushed frame (the reader takes the shortest of value/step/time as the frame count).
 
 Reading (`h5md_read`, re-exported here) returns only frames that are really in the file (see
-`_Source.check`): frames cut off by a
-truncated file, never written, non-finite or out of step at the end are dropped with a TrajectoryWarning;
-damage followed by intact frames, and files that are empty, not HDF5 or not H5MD, are an InputError.
+`h5md_source._Source.check`): frames cut off by a truncated file, never written, non-finite or out of step
+at the end are dropped with a TrajectoryWarning; damage followed by intact frames, and files that are
+empty, not HDF5 or not H5MD, are an InputError.
 Units are taken from the ``unit`` attributes (Å/nm/pm, fs/ps/ns, their velocity quotients) and converted
 to Å, fs and Å/fs; files of other programs (MDAnalysis: group ``trajectory``, no species) read too.
 """

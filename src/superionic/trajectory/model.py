@@ -1,4 +1,6 @@
-"""The in-memory trajectory: positions, velocities, cells, species, masses, time step."""
+"""The in-memory trajectory: positions, velocities, cells, species, masses, time step; and the names of its
+atoms (`symbol_of`) and frames (`frame_ranges`, for messages).
+"""
 
 from __future__ import annotations
 
@@ -166,3 +168,15 @@ class Trajectory:
 def symbol_of(z: int) -> str:
     """Chemical symbol of atomic number z."""
     return chemical_symbols[int(z)]
+
+
+def frame_ranges(frames: np.ndarray) -> str:
+    """[3, 4, 5, 9] → '3–5, 9' (at most four ranges shown)."""
+    runs: list[list[int]] = []
+    for f in (int(x) for x in frames):
+        if runs and f == runs[-1][1] + 1:
+            runs[-1][1] = f
+        else:
+            runs.append([f, f])
+    text = ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in runs[:4])
+    return text + (f" and {len(runs) - 4} more ranges" if len(runs) > 4 else "")
