@@ -1,0 +1,475 @@
+"""The sections of the HTML report, one function each, in the order the report shows them.
+
+Each function takes the parts of summary.json it needs (and the study folder, where it embeds figures
+from analysis/*.nc) and returns an HTML fragment; "" when the study has nothing for that section.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import xarray as xr
+
+from ..results import protocol_label
+from .figures import sqe_overview_figure, vdos_figure
+from .format import diffusion_cell, exponent_cell, fmt, g0_cell, img, pm, resolved_cell, table
+
+FOOTNOTES = (
+    "<p class='note'>† the MSD is not yet linear in t on the fit window (log–log slope outside "
+    "0.7–1.3 or the random-walk noise model rejected): the run is too short for this species, the value "
+    "is indicative only (for g(0): positive on the lag window, but not yet confirmed as diffusion by the MSD). ‡ g(0) &lt; x: g(0) is consistent with zero (not diffusive at this precision) and x "
+    "is its 2σ upper bound; 'unresolved' law: the low-frequency exponent cannot decide between linear "
+    "and Debye (too short a run, a window below the lowest phonon of the cell, or a fit on a bound; hover "
+    "for the reason). 'not resolved (±σ)': the 1σ error exceeds half the value, with the run length that "
+    "would resolve it.</p>"
+)
+
+
+def load_analysis(out: Path, kind: str) -> dict[str, xr.Dataset]:
+    """out/analysis/<label>_<kind>.nc by run label, in order of temperature."""
+    found = {}
+    for p in sorted((out / "analysis").glob(f"*_{kind}.nc"), key=lambda p: float(p.name[1:].split("K")[0])):
+        found[p.name.split("_")[0]] = xr.load_dataset(p, engine="h5netcdf")
+    return found
+
+
+def header(cfg: dict, pot: dict) -> str:
+    """Title, material, potential and MD settings, and the caveat on universal potentials."""
+    return "".join(
+        [
+            f"<h1>superionic study: {html.escape(cfg['name'])}</h1>",
+            f"<p>{html.escape(cfg['material'])} ({html.escape(cfg['supercell'])} cell), potential "
+            f"<b>{html.escape(str(pot.get('name')))}</b> {html.escape(str(pot.get('version') or ''))} — "
+            f"{html.escape(str(pot.get('source')))}. Temperatures: "
+            f"{', '.join(fmt(t) for t in cfg['temperatures'])} K; "
+            f"NVT Langevin, dt = {fmt(cfg['md']['dt'])} fs, {cfg['md']['steps']} production steps "
+            + (
+                f"({cfg['md']['suppressed_steps']} with a suppressed host) "
+                if cfg["md"].get("suppressed_steps")
+                else ""
+            )
+            + f"(+{cfg['md']['equilibration_steps']} equilibration), frame every {cfg['md']['stride']} steps.</p>",
+            "<p class='note'>Results from a universal (foundation) potential are model results: such potentials "
+            "are systematically soft (phonon frequencies and barriers underestimated). Short runs give large "
+            "statistical uncertainty; the error bars below say how large.</p>",
+        ]
+    )
+
+
+def failed_runs(failed: list[dict]) -> str:
+    """Runs that failed (MD or analysis), with stage and reason: they are not in the results below."""
+    if not failed:
+        return ""
+    return (
+        "<h2>Failed runs</h2><ul>"
+        + "".join(
+            f"<li><b>{html.escape(str(f.get('label')))}</b> ({html.escape(str(f.get('stage')))}): "
+            f"{html.escape(str(f.get('reason')))}</li>"
+            for f in failed
+        )
+        + "</ul>"
+    )
+
+
+def findings(found: dict) -> str:
+    """The first section: the seed's claims, this study's numbers, verdicts."""
+    if not found:
+        return ""
+    colour = {
+        "reproduced": "#1a7f37",
+        "partly": "#9a6700",
+        "not reproduced": "#cf222e",
+        "not resolved": "#57606a",
+        "not measured": "#57606a",
+        "measured": "#0969da",
+    }
+    rows = [
+        [
+            f"<span title='{html.escape(r['rule'])}'>{html.escape(r['claim'])}</span>",
+            html.escape(r["seed"]),
+            html.escape(r["ours"]),
+            f"<b style='color:{colour.get(r['verdict'], '#222')}'>{html.escape(r['verdict'])}</b>",
+        ]
+        for r in found["rows"]
+    ]
+    return (
+        "<h2>What this study found</h2>"
+        + table(["claim of the seed study (Ding et al. 2025)", "seed", "this study (1σ)", "verdict"], rows).replace(
+            "<table>", "<table class='findings'>", 1
+        )
+        + "<p class='note'>Verdicts follow fixed rules (hover a claim to read its rule; "
+        "docs/reproduction.md); nothing is tuned to the published values. The seed's 'liquid-like' VDOS is "
+        "g(0) &gt; 0 <i>and</i> a linear law together.</p>"
+    )
+
+
+def key_results(results: dict, mobile: str) -> str:
+    """One row per run for the mobile species: D*, σ, σ_NE, Haven ratio, g(0), exponent, VDOS class."""
+    rows = []
+    for label, r in results.items():
+        d = (r.get("diffusion") or {}).get(mobile, {})
+        c = r.get("conductivity") or {}
+        v = (r.get("vdos") or {}).get(mobile, {})
+        length = r.get("duration_ps")
+        rows.append(
+            [
+                label,
+                fmt(length),
+                diffusion_cell(d),
+                resolved_cell(c.get("sigma"), c.get("sigma_err"), length),
+                resolved_cell(c.get("sigma_NE"), c.get("sigma_NE_err"), length),
+                resolved_cell(c.get("haven_ratio"), c.get("haven_ratio_err"), length),
+                g0_cell(v),
+                exponent_cell(v),
+                html.escape(str(v.get("classification", "–"))),
+            ]
+        )
+    return (
+        f"<h2>Key results for {html.escape(mobile)}</h2>"
+        + table(
+            [
+                "run",
+                "length (ps)",
+                "D* (cm²/s)",
+                "σ (mS/cm)",
+                "σ_NE (mS/cm)",
+                "Haven ratio",
+                "g(0) (1/THz)",
+                "low-ω exponent n",
+                "VDOS class",
+            ],
+            rows,
+        )
+        + "<p class='note'>D* from a generalised-least-squares fit of the MSD with its correlated "
+        "covariance (1σ); σ from the charge MSD, σ_NE = n q² D*/k_BT (Nernst–Einstein). "
+        "g(0): the windowed Green–Kubo value of the VDOS at ν = 0 (D = g(0)⟨v²⟩/12), resolved when above "
+        "3σ, above what the lag window carries from a spectrum vanishing at 0, and confirmed by a diffusive "
+        "MSD; n: g − g(0) ∝ νⁿ fitted (forward-modelled, g ≥ 0) above twice the lowest phonon of the cell "
+        "(block bootstrap, 1σ); n ≈ 2 Debye solid, n ≈ 1 linear; class: liquid-like = g(0) &gt; 0 and "
+        "linear, diffusive = g(0) &gt; 0 only (docs/vdos.md).</p>" + FOOTNOTES
+    )
+
+
+def phonon_enhancement(series: dict, results: dict, mobile: str) -> str:
+    """D free / D suppressed per suppressed run, and at 300 K from the Arrhenius fits of both series."""
+    enh = series.get("phonon_enhancement")
+    if not enh:
+        return ""
+    rows = [
+        [
+            html.escape(k),
+            html.escape(protocol_label(v, mean_reference=True)),
+            fmt(v["temperature_K"]),
+            pm({"D": v["D_free"], "D_err": v["D_free_err"]}, "D"),
+            pm({"D": v["D_suppressed"], "D_err": v["D_suppressed_err"]}, "D"),
+            (
+                f"≥ {v['ratio_lower']:.3g} (D suppressed &lt; {v['D_suppressed_upper']:.2g}) †"
+                if "ratio_lower" in v
+                else resolved_cell(v["ratio"], v["ratio_err"], (results.get(k) or {}).get("duration_ps"))
+                + ("" if v.get("windows_diffusive") else " †")
+            ),
+        ]
+        for k, v in enh.items()
+    ]
+    for name, v in (series.get("phonon_enhancement_300K") or {}).items():
+        rows.append(
+            [
+                "Arrhenius fits",
+                html.escape(name),
+                "300" + (" (extrapolated)" if v["extrapolated"] else ""),
+                pm({"D": v["D_free"], "D_err": v["D_free_err"]}, "D"),
+                pm({"D": v["D_suppressed"], "D_err": v["D_suppressed_err"]}, "D"),
+                resolved_cell(v["ratio"], v["ratio_err"]),
+            ]
+        )
+    return (
+        "<h2>Phonon-induced enhancement of diffusion</h2>"
+        + table(
+            [
+                "run",
+                "protocol",
+                "T (K)",
+                f"D {mobile} free (cm²/s)",
+                f"D {mobile} suppressed (cm²/s)",
+                "D_free / D_suppressed",
+            ],
+            rows,
+        )
+        + "<p class='note'>Suppression protocols (docs/md.md): frozen host — P, S, Cl held at their "
+        "positions of the free run at the same temperature (time average unless another host "
+        "reference is named), zero velocity; tethered "
+        "host — harmonic springs to those positions; rigid anions — PS4 internal vibrations removed, "
+        "rigid-body motion kept. The Li thermostat and temperature are those of the free run. The "
+        "seed study reports a ratio of about 10 at ambient temperature. The 300 K rows divide the "
+        "Arrhenius fits of both D series (errors in quadrature). A ratio '≥ x' comes from a suppressed "
+        "run whose Li MSD is still bending over (caged): the slope of its last lag window, which does not "
+        "rise, bounds its D from above (+2σ), and x = (D_free − 2σ)/that bound (docs/diffusion.md).</p>"
+    )
+
+
+def _bottleneck_table(mech: dict, mobile: str) -> str:
+    rows = []
+    for label, m in mech.items():
+        b = m.get("bottleneck", {})
+        if "skipped" in b or not b:
+            rows.append([label] + ["–"] * 6 + [html.escape(b.get("skipped", "not run"))])
+            continue
+        rows.append(
+            [
+                label,
+                str(b["n_windows"]),
+                fmt(b["inradius_mean_A"]),
+                fmt(b["breathing_rms_A"]),
+                fmt(b["breathing_nu_half_THz"]),
+                f"{fmt(b['inradius_shift_at_hops_A'])} ± {fmt(b['inradius_shift_at_hops_err_A'], 2)}",
+                f"{b['n_crossings']} (KS D = {fmt(b['ks_statistic'], 2)})",
+                "",
+            ]
+        )
+    return table(
+        [
+            "run",
+            "windows",
+            "<r> (Å)",
+            "breathing rms (Å)",
+            "ν½ (THz)",
+            f"r at {mobile} crossings − <r> (Å)",
+            "crossings",
+            "note",
+        ],
+        rows,
+    ) + (
+        "<p class='note'>Windows: triangles of anions shared by face-sharing anion tetrahedra that "
+        f"hold {mobile} (periodic Delaunay tessellation of the time-averaged anion framework). r: in-radius "
+        "2A/perimeter (A by Heron); breathing rms = std of r; ν½: half of ⟨δr²⟩ lies below this "
+        "frequency. A positive shift at crossings means hops happen when the window is open "
+        "(bootstrap 1σ; crossings treated as independent). docs/bottleneck.md.</p>"
+    )
+
+
+def _rotation_table(mech: dict, mobile: str) -> str:
+    rows = []
+    for label, m in mech.items():
+        r = m.get("rotations")
+        if not r:
+            continue
+        if "skipped" in r:
+            rows.append([label] + ["–"] * 5 + [html.escape(r["skipped"])])
+            continue
+        h = r.get("hop_correlation", {})
+        tau = f"{fmt(r['tau1_ps'])} / {fmt(r['tau2_ps'])}" + (" (extrapolated)" if r["tau_extrapolated"] else "")
+        if not r["n_events"]:
+            hop = "no reorientations"
+        else:
+            hop = f"{fmt(h.get('ratio_li_hops'), 2)} ± {fmt(h.get('ratio_err_li_hops'), 2)}" if h else "–"
+        rows.append(
+            [
+                label,
+                fmt(r["libration_fraction"], 3),
+                fmt(r["mean_angle_deg"]),
+                f"{r['n_events']} ({fmt(r['event_rate_per_ps'])} /ps)",
+                tau,
+                hop,
+                "",
+            ]
+        )
+    if not rows:
+        return ""
+    return table(
+        [
+            "run",
+            "libration fraction (θ < 15°)",
+            "mean angle (°)",
+            "reorientations",
+            "τ₁ / τ₂ (ps)",
+            f"{mobile} hops near a rotation: observed / shuffled",
+            "note",
+        ],
+        rows,
+    ) + (
+        "<p class='note'>Orientation of each anion from its centre→ligand vectors (Kabsch rotation "
+        "onto the time-averaged unit, minimum over the tetrahedral symmetry operations); "
+        "C_ℓ(t) = ⟨P_ℓ(u(0)·u(t))⟩, τ_ℓ from exponential fits. Rotation–hop correlation: hops "
+        "with a reorientation within 0.5 ps and 5 Å, against event times shifted at random "
+        "(1 ≈ no correlation; Jun et al., PNAS 2024). docs/rotations.md.</p>"
+    )
+
+
+def mechanism(out: Path, results: dict, mobile: str) -> str:
+    """Bottleneck breathing and anion rotations per free run (tables + figures)."""
+    from .figures_mechanism import bottleneck_figure, rotation_figure
+
+    mech = {k: r["mechanism"] for k, r in results.items() if r.get("mechanism")}
+    if not mech:
+        return ""
+    parts = ["<h2>Mechanism: bottleneck breathing and anion rotations</h2>"]
+    parts.append(_bottleneck_table(mech, mobile))
+    parts.append(_rotation_table(mech, mobile))
+    for label in mech:
+        p = out / "analysis" / f"{label}_bottleneck.nc"
+        if p.exists():
+            parts.append(img(bottleneck_figure(xr.load_dataset(p, engine="h5netcdf"), label), f"bottleneck {label}"))
+        p = out / "analysis" / f"{label}_rotations.nc"
+        if p.exists():
+            parts.append(img(rotation_figure(xr.load_dataset(p, engine="h5netcdf"), label), f"rotations {label}"))
+    return "".join(parts)
+
+
+def arrhenius(out: Path, series: dict, mobile: str) -> str:
+    """E_a, D_0 and D at 300 K from the Arrhenius fit of the free runs, with its plot."""
+    from .figures_diffusion import plot_arrhenius
+
+    arr = series.get("arrhenius")
+    if not arr:
+        return ""
+    parts = ["<h2>Arrhenius</h2>"]
+    parts.append(
+        f"<p>E<sub>a</sub> = {resolved_cell(arr['E_a'], arr['E_a_err'], unit='eV')}, "
+        f"D<sub>0</sub> = {resolved_cell(arr['D0'], arr['D0_err'], unit='cm²/s')}; "
+        f"D({mobile}, 300 K) = {resolved_cell(arr['D_300K'], arr['D_300K_err'], unit='cm²/s')}"
+        f"{' — <b>extrapolated</b> beyond the simulated range' if arr.get('D_300K_extrapolated') else ''}."
+        "</p>"
+    )
+    if not arr.get("all_windows_diffusive", True):
+        parts.append(
+            "<p class='note'><b>Caution:</b> at least one D entering this fit comes from a window "
+            "that is not yet diffusive (†): the activation energy is indicative only.</p>"
+        )
+    p = out / "analysis" / "arrhenius.nc"
+    if p.exists():
+        parts.append(img(plot_arrhenius(xr.load_dataset(p, engine="h5netcdf"), label=f"D {mobile}"), "Arrhenius plot"))
+    return "".join(parts)
+
+
+def vdos(out: Path, results: dict) -> str:
+    """VDOS of the free runs, the low-frequency limit per run, and g(0), n, D from g(0), C_v, S_vib."""
+    from .figures_vdos import vdos_lowfreq_figure
+
+    vd = load_analysis(out, "vdos")
+    if not vd:
+        return ""
+    parts = ["<h2>Vibrational density of states</h2>"]
+    free = {k: v for k, v in vd.items() if "-" not in k}  # suppressed runs lack host species
+    parts.append(img(vdos_figure(free or vd), "VDOS"))
+    parts.append(
+        "<p class='note'>g_α(ν) = 4∫₀^∞ Ẑ_α(t) cos(2πνt) dt from the velocity autocorrelation, "
+        "normalised to ∫g dν = 1 per species (ν in THz; 1 THz = 4.136 meV); g(0) = 4mD/(k_BT).</p>"
+    )
+    for label, ds in vd.items():
+        parts.append(f"<h3>{html.escape(label)}: low-frequency limit</h3>")
+        parts.append(img(vdos_lowfreq_figure(ds), f"low-frequency VDOS {label}"))
+    rows = []
+    for label, r in results.items():
+        for sp, v in (r.get("vdos") or {}).items():
+            rows.append(
+                [
+                    label,
+                    sp,
+                    g0_cell(v),
+                    exponent_cell(v),
+                    html.escape(str(v.get("classification", "–"))),
+                    g0_cell(v, "D_from_g0"),
+                    fmt(v.get("band_centre")),
+                    fmt(v.get("Cv")),
+                    fmt(v.get("S_vib")),
+                ]
+            )
+    parts.append(
+        table(
+            [
+                "run",
+                "species",
+                "g(0) (1/THz)",
+                "exponent n",
+                "class",
+                "D from g(0) (cm²/s)",
+                "band centre (meV)",
+                "C_v (k_B/atom)",
+                "S_vib (k_B/atom)",
+            ],
+            rows,
+        )
+    )
+    return "".join(parts)
+
+
+def diffusion(out: Path, results: dict) -> str:
+    """MSD plots per run and D per species with its fit range and whether it was diffusive."""
+    from .figures_diffusion import plot_msd
+
+    md = load_analysis(out, "diffusion")
+    if not md:
+        return ""
+    parts = ["<h2>Mean squared displacement and diffusion</h2>"]
+    for label, ds in md.items():
+        parts.append(f"<h3>{html.escape(label)}</h3>")
+        parts.append(img(plot_msd(ds, loglog=True), f"MSD {label}"))
+    rows = []
+    for label, r in results.items():
+        for sp, v in (r.get("diffusion") or {}).items():
+            w = v.get("fit_window_fs") or [None, None]
+            rows.append(
+                [
+                    label,
+                    sp,
+                    diffusion_cell(v),
+                    f"{fmt(w[0])}–{fmt(w[1])}",
+                    "yes" if v.get("window_ok") else "<b>no</b> (run too short)",
+                ]
+            )
+    parts.append(table(["run", "species", "D (cm²/s)", "fit window (fs)", "diffusive regime reached"], rows))
+    return "".join(parts)
+
+
+def neutron(out: Path, neutron_config: dict, mobile: str) -> str:
+    """GDOS, F_s(Q,t) and S(Q,E) per run, with the cross sections and resolution used."""
+    from .figures_scattering import fs_figure
+    from .figures_vdos import gdos_figure
+
+    fq = load_analysis(out, "fqt")
+    if not fq:
+        return ""
+    parts = ["<h2>Neutron scattering</h2>"]
+    parts.append(
+        f"<p>Cross sections: Sears (1992), isotopes {html.escape(str(neutron_config.get('isotopes', {})))}. "
+        "G(E) = Σ c_α (σ_α/m_α) g_α(E) / Σ c_α σ_α/m_α (incoherent approximation, ∫G dE = 1, "
+        f"Gaussian resolution {fmt(neutron_config.get('ins_resolution_meV'))} meV FWHM). "
+        "F_s,α(Q,t) per species (F_s(Q,0) = 1), F_inc = σ_inc-weighted sum; S(Q,E) its "
+        "windowed Fourier transform (1/meV), powder averaged.</p>"
+    )
+    gd = load_analysis(out, "gdos")
+    sqe = load_analysis(out, "sqe")
+    for label, ds in fq.items():
+        parts.append(f"<h3>{html.escape(label)}</h3>")
+        if label in gd:
+            parts.append(img(gdos_figure(gd[label]), f"GDOS {label}"))
+        if mobile in ds.species.values:
+            parts.append(img(fs_figure(ds, species=mobile), f"F_s {label}"))
+        parts.append(img(fs_figure(ds), f"F_inc {label}"))
+        sq = sqe.get(label)
+        if sq is not None:
+            parts.append(img(sqe_overview_figure(sq), f"S(Q,E) {label}"))
+            parts.append(
+                f"<p class='note'>S(Q,E) effective resolution "
+                f"{fmt(sq.attrs.get('effective_resolution_fwhm_meV'))} meV FWHM (set by the run "
+                "length): compare with backscattering data (µeV) only with ns trajectories.</p>"
+            )
+    return "".join(parts)
+
+
+def warnings(messages: list[str]) -> str:
+    """The study's warnings, as a list."""
+    if not messages:
+        return ""
+    return "<h2>Warnings</h2><ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in messages) + "</ul>"
+
+
+def provenance(versions: dict, timings: dict) -> str:
+    """Package versions and timings, and where the numbers are."""
+    return (
+        "<h2>Provenance</h2>"
+        + table(["package", "version"], [[html.escape(k), html.escape(str(v))] for k, v in versions.items()])
+        + f"<p class='note'>Timings: MD {fmt(timings.get('md_s'))} s, analysis {fmt(timings.get('analysis_s'))} s. "
+        "Numbers and spectra: summary.json and analysis/*.nc beside this report.</p>"
+    )
