@@ -2,7 +2,7 @@
 
 Same velocities (400 atoms × 20 000 frames by default) for every route:
   * superionic `vdos` (fast kernel: one FFT per velocity component, power spectra summed over atoms,
-    one inverse FFT per bootstrap unit), float64 and float32, all cores and one core;
+    one inverse FFT per bootstrap block), float64 and float32, all cores and one core;
   * dynasor 2.5 `dynasor.tools.acfs.compute_acf` per atom and component (scipy.signal.correlate,
     what dynasor users do for a VACF), un-normalised and averaged, then `psd_from_acf` — run in its own
     venv (/work/venvs/vdosbench) so dynasor never enters our dependencies;

@@ -37,7 +37,7 @@ def test_langevin_g0_gives_D():
     r, ratio, err = _langevin_ratio(256, 40000, seed=0)
     assert r["g0_resolved"] and r["classification"] == "diffusive"
     assert abs(ratio - 1) < 0.02 and abs(ratio - 1) < 4 * err
-    assert r["n_units"] == 40
+    assert r["n_blocks"] == 40
     # a Lorentzian falls with ν: there is no vibrational law to report
     assert r["law"] == "unresolved" and "does not rise" in r["law_reason"]
 
@@ -67,6 +67,20 @@ def test_large_harmonic_crystal_is_debye_with_g0_consistent_with_zero(lattice_vd
     tab = lowfreq(lattice_vdos, n_boot=30)
     assert tab.exponent.attrs["units"] == "1" and tab.classification.values[0] == "Debye-like"
     assert tab.law.values[0] == "Debye" and not tab.g0_resolved.values[0]
+
+
+def test_vdos_file_of_an_earlier_version_still_loads(lattice_vdos, tmp_path):
+    """Earlier versions called the bootstrap blocks vacf_units/unit_pairs (dimension unit)."""
+    import xarray as xr
+
+    old = lattice_vdos.rename({"vacf_blocks": "vacf_units", "block_pairs": "unit_pairs", "block": "unit"})
+    old.to_netcdf(tmp_path / "old_vdos.nc", engine="h5netcdf")
+    loaded = xr.load_dataset(tmp_path / "old_vdos.nc", engine="h5netcdf")
+    assert "vacf_units" in loaded and "vacf_blocks" not in loaded
+    r_old, r_new = analyse_lowfreq(loaded, "P", n_boot=40), analyse_lowfreq(lattice_vdos, "P", n_boot=40)
+    assert r_old["n_blocks"] == r_new["n_blocks"] == 8
+    assert r_old["exponent"] == pytest.approx(r_new["exponent"]) and r_old["g0"] == pytest.approx(r_new["g0"])
+    assert r_old["exponent_err"] == pytest.approx(r_new["exponent_err"])
 
 
 def test_small_harmonic_cell_is_never_classed():

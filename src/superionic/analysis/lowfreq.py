@@ -30,9 +30,9 @@ For a species (or atom group) of a `vdos` Dataset:
   fold the bands above the Nyquist frequency into the spectrum.
 * the seed's 'liquid-like' is (a) and (b) together: g(0) > 0 *and* a linear law (`classify`).
 * alternatives on the same window: g − g(0) = aν + bν² and the Debye form aν² (for ν_D).
-* uncertainties from a bootstrap over the units kept by `vdos` (atom subsets × time blocks): the
-  units are resampled with replacement, the spectrum is recomputed and refitted. Fit weights are 1/σ_i²
-  with σ_i the bootstrap spread of each spectral point (relative weights 1/g² without bootstrap units).
+* uncertainties from a bootstrap over the blocks kept by `vdos` (atom subset × time block): the
+  blocks are resampled with replacement, the spectrum is recomputed and refitted. Fit weights are 1/σ_i²
+  with σ_i the bootstrap spread of each spectral point (relative weights 1/g² without bootstrap blocks).
 """
 
 from __future__ import annotations
@@ -233,11 +233,11 @@ def _check_window(nu: np.ndarray, lo: float, hi: float) -> np.ndarray:
 BOOT_BATCH = 16
 
 
-def _spectra_from_units(
+def _spectra_from_blocks(
     sums: np.ndarray, cnt: np.ndarray, dt: float, window: str, samples: np.ndarray, columns: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Spectra at the frequency indices `columns` (B, C) and Z(0) (B,) of resampled units; samples (B, K) unit
-    indices. A resample is a count per unit, so its sums are one matrix product; BOOT_BATCH spectra at a time.
+    """Spectra at the frequency indices `columns` (B, C) and Z(0) (B,) of resampled blocks; samples (B, K) block
+    indices. A resample is a count per block, so its sums are one matrix product; BOOT_BATCH spectra at a time.
     """
     k = sums.shape[0]
     g = np.empty((len(samples), len(columns)))
@@ -274,7 +274,7 @@ def zero_frequency_verdict(g0: float, g0_err: float, leakage: float, msd_D: tupl
             "resolved": False,
             "upper": float("nan"),
             "status": "not assessed",
-            "reason": "no uncertainty (fewer than 3 bootstrap units): g(0) is not assessed",
+            "reason": "no uncertainty (fewer than 3 bootstrap blocks): g(0) is not assessed",
         }
     upper = max(g0, 0.0) + 2.0 * g0_err
     if g0 <= 3.0 * g0_err:
@@ -328,7 +328,7 @@ def law_verdict(n: float, n_err: float, flags: list[str]) -> tuple[str, str]:
     if flags:
         return "unresolved", "; ".join(flags)
     if not np.isfinite(n_err):
-        return "unresolved", "no uncertainty on the exponent (fewer than 3 bootstrap units)"
+        return "unresolved", "no uncertainty on the exponent (fewer than 3 bootstrap blocks)"
     if n_err > MAX_EXPONENT_ERR:
         return "unresolved", f"n = {n:.2f} ± {n_err:.2f} is too uncertain: run longer"
     linear = abs(n - 1.0) <= LAW_TOLERANCE + 2 * n_err
@@ -376,7 +376,7 @@ def analyse_lowfreq(
     D_from_g0(_err/_upper) cm²/s), the law verdict (exponent, exponent_err, law, law_reason,
     law_window THz), the combined classification, the fit windows, the quadratic fit g₀ + aν + bν²,
     debye_a (a of g₀ + aν²) and diagnostics (g_at_zero: the plain windowed spectrum at ν = 0,
-    leakage_bound, n_units, z0, finite_size).
+    leakage_bound, n_blocks, z0, finite_size).
     """
     sel = selection(ds, name)
     nu = ds.frequency.values
@@ -429,7 +429,7 @@ def analyse_lowfreq(
     mask = _check_window(nu, lo, hi)
     model = ForwardModel(nu[mask], window, max_lag, dt, dnu, fwhm)
 
-    sums, cnt = sel.vacf_units.values, sel.unit_pairs.values
+    sums, cnt = sel.vacf_blocks.values, sel.block_pairs.values
     keep = cnt[:, 0] > 0
     sums, cnt = sums[keep], cnt[keep]
     k = sums.shape[0]
@@ -439,10 +439,10 @@ def analyse_lowfreq(
     gb = z0b = np.zeros((0, 1))
     if boot:
         samples = np.random.default_rng(seed).integers(0, k, (n_boot, k))
-        gb, z0b = _spectra_from_units(sums, cnt, dt, window, samples, np.concatenate([[0], np.flatnonzero(mask)]))
+        gb, z0b = _spectra_from_blocks(sums, cnt, dt, window, samples, np.concatenate([[0], np.flatnonzero(mask)]))
     elif n_boot > 1:
         warnings.warn(
-            f"{name}: only {k} bootstrap unit(s); uncertainties are not available "
+            f"{name}: only {k} bootstrap block(s); uncertainties are not available "
             "(use more atoms, atom_groups or time_blocks)",
             RuntimeWarning,
             stacklevel=2,
@@ -482,7 +482,7 @@ def analyse_lowfreq(
         if boot and g_zero > 0
         else nan,
         "D_from_g0_upper": zv["upper"] * to_d,
-        "n_units": k,
+        "n_blocks": k,
         "z0": z0,
         "finite_size": finite,
         "fit_window": [float(lo), float(hi)],

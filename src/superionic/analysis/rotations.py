@@ -2,8 +2,8 @@
 rotational autocorrelation functions and their correlation with Li hops (SCIENCE.md §5).
 
 Definitions (the project pins these; docs/rotations.md):
-- An *anion unit* is a centre atom (P) with the ligands (S) within `cutoff` Å of it in frame 0 (minimum
-  image). Ligand identities stay fixed for the whole trajectory.
+- An *anion unit* (a molecular anion unit, e.g. a PS4 group) is a centre atom (P) with the ligands (S)
+  within `cutoff` Å of it in frame 0 (minimum image). Ligand identities stay fixed for the whole trajectory.
 - u_k(t) = b_k/|b_k|, b_k the minimum-image centre→ligand vector of bond k in frame t (Å).
 - *Orientation*: the proper rotation R(t) that best maps the reference vectors u_k^ref onto u_k(t)
   (least squares over the bonds, Kabsch/SVD); a unit quaternion (w, x, y, z), w ≥ 0, and its angle
@@ -67,7 +67,8 @@ class AnionUnits:
 def anion_units(
     traj: Trajectory, centre: str = "P", ligand: str = "S", cutoff: float = 2.5, n_ligands: int | None = 4
 ) -> AnionUnits:
-    """Find each `centre` atom's ligands: `ligand` atoms within `cutoff` Å in frame 0 (minimum image).
+    """The molecular anion units (PS4 groups): each `centre` atom with its ligands, the `ligand` atoms
+    within `cutoff` Å of it in frame 0 (minimum image).
 
     n_ligands: required count per centre (4 for a tetrahedron such as PS4); None accepts any common
     count ≥ 2. A count mismatch or a ligand shared by two centres raises InputError saying what was found.

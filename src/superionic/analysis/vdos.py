@@ -14,7 +14,7 @@ inverse FFT (one forward FFT per velocity component, any number of atoms); the N
 `vacf_reference` (per-atom all-origin autocorrelation, then the mean). Long trajectories: `vdos_from_file`
 gives `vdos` in bounded memory (every frame of a block of atoms at a time; the power spectra are sums
 over atoms); a stream of time chunks is accumulated by `VACFAccumulator`/`vdos_from_chunks` with exact
-all-origin sums up to a short max_lag. Bootstrap units (atom subsets × time blocks) are kept so `lowfreq` can put error bars
+all-origin sums up to a short max_lag. Bootstrap blocks (atom subset × time block) are kept so `lowfreq` can put error bars
 on g(0) and on the low-frequency exponent.
 """
 
@@ -143,7 +143,7 @@ def bonded_groups(
 # --------------------------------------------------------------------------- kernels
 def _atom_subsets(idx: np.ndarray, n_sub: int, seed: int = 0) -> list[np.ndarray]:
     """Split atom indices (in file order) into at most n_sub nearly equal consecutive subsets
-    (bootstrap units; consecutive indices keep the velocity reads contiguous).
+    (the atom side of the bootstrap blocks; consecutive indices keep the velocity reads contiguous).
     """
     n_sub = max(1, min(n_sub, len(idx)))
     return [np.asarray(p) for p in np.array_split(np.sort(np.asarray(idx)), n_sub)]
@@ -222,7 +222,7 @@ def _cross_sum(y: np.ndarray, start: int, atoms: np.ndarray, nfft: int, dtype) -
 class VACFAccumulator:
     """Exact all-origin VACF sums, accumulated over consecutive chunks of velocities.
 
-    For every selection and bootstrap unit (atom subset × chunk) it keeps
+    For every selection and bootstrap block (atom subset × chunk) it keeps
     S(m) = Σ_pairs v_i(s−m)·v_i(s) over pairs whose later frame s lies in the chunk, and the number
     of such pairs; a tail of max_lag−1 frames joins consecutive chunks, so the sums equal those of
     one all-origin correlation of the whole trajectory. Chunks beyond `max_blocks` are merged
@@ -240,7 +240,7 @@ class VACFAccumulator:
         seed: int = 0,
     ):
         self.max_lag = int(max_lag)
-        self.units = [_atom_subsets(np.asarray(s), atom_groups, seed) for s in selections]
+        self.subsets = [_atom_subsets(np.asarray(s), atom_groups, seed) for s in selections]
         self.max_blocks = max(1, int(max_blocks))
         self.dtype = dtype
         self.masses = masses
@@ -249,7 +249,7 @@ class VACFAccumulator:
         self.blocks: list[np.ndarray] = []  # each (S, U, M) sums
         self.counts: list[np.ndarray] = []  # each (M,) pairs per atom
         self.mv2 = np.zeros(len(selections))  # Σ m v² over frames and atoms (eV·2 for T_kin)
-        self.n_u = max(len(u) for u in self.units)
+        self.n_sub = max(len(a) for a in self.subsets)
 
     def update(self, v: np.ndarray) -> None:
         """Add a chunk of velocities (frames, atoms, 3) Å/fs that continues the previous chunk in time."""
@@ -262,8 +262,8 @@ class VACFAccumulator:
         y = np.concatenate([tail, v], axis=0)
         start = tail.shape[0]
         nfft = sfft.next_fast_len(y.shape[0] + M, real=True)
-        sums = np.zeros((len(self.units), self.n_u, M))
-        for si, subs in enumerate(self.units):
+        sums = np.zeros((len(self.subsets), self.n_sub, M))
+        for si, subs in enumerate(self.subsets):
             for ui, atoms in enumerate(subs):
                 if start == 0:
                     p = _power_sum(y, atoms, nfft, self.dtype).astype(complex)
@@ -273,7 +273,7 @@ class VACFAccumulator:
 
         if self.masses is not None:
             v2 = np.einsum("tac,tac->a", v, v)
-            for si, subs in enumerate(self.units):
+            for si, subs in enumerate(self.subsets):
                 at = np.concatenate(subs)
                 self.mv2[si] += float(self.masses[at] @ v2[at])
         # pairs (s−m, s) with s in this chunk and s − m ≥ 0 globally
@@ -294,17 +294,17 @@ class VACFAccumulator:
         self.blocks, self.counts = nb, nc
 
     def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(vacf (S, M) Å²/fs², unit sums (S, K, M), unit pair counts (S, K, M)) with K = blocks × subsets."""
+        """(vacf (S, M) Å²/fs², block sums (S, K, M), block pair counts (S, K, M)) with K = chunks × atom subsets."""
         if self.n_frames <= self.max_lag - 1 or not self.blocks:
             raise InputError(f"max_lag {self.max_lag} needs more than {self.max_lag} frames; got {self.n_frames}")
-        S, U = len(self.units), self.n_u
+        S, U = len(self.subsets), self.n_sub
         sizes = np.zeros((S, U))
-        for si, subs in enumerate(self.units):
+        for si, subs in enumerate(self.subsets):
             sizes[si, : len(subs)] = [len(a) for a in subs]
-        unit_sums = np.concatenate([b for b in self.blocks], axis=1)  # (S, B*U, M)
-        unit_cnt = np.concatenate([sizes[:, :, None] * c[None, None, :] for c in self.counts], axis=1)
-        tot = unit_sums.sum(axis=1) / unit_cnt.sum(axis=1)
-        return tot, unit_sums, unit_cnt
+        block_sums = np.concatenate([b for b in self.blocks], axis=1)  # (S, B*U, M)
+        block_cnt = np.concatenate([sizes[:, :, None] * c[None, None, :] for c in self.counts], axis=1)
+        tot = block_sums.sum(axis=1) / block_cnt.sum(axis=1)
+        return tot, block_sums, block_cnt
 
 
 def vacf_fast(
@@ -316,7 +316,7 @@ def vacf_fast(
     dtype=np.float64,
     seed: int = 0,
 ):
-    """Fast kernel: per selection the all-origin VACF (S, M) plus bootstrap unit sums and pair counts.
+    """Fast kernel: per selection the all-origin VACF (S, M) plus bootstrap block sums and pair counts.
 
     time_blocks > 1 splits the origins into that many contiguous blocks (exact partition of the pairs).
     """
@@ -326,8 +326,8 @@ def vacf_fast(
     if time_blocks <= 1:
         nfft = sfft.next_fast_len(t + max_lag, real=True)
         subs_all = [_atom_subsets(np.asarray(s), atom_groups, seed) for s in selections]
-        n_u = max(len(u) for u in subs_all)
-        sums = np.zeros((len(selections), n_u, max_lag))
+        n_sub = max(len(a) for a in subs_all)
+        sums = np.zeros((len(selections), n_sub, max_lag))
         cnt = np.zeros_like(sums)
         pairs = (t - np.arange(max_lag)).astype(float)
         for si, subs in enumerate(subs_all):
@@ -415,26 +415,26 @@ def vdos(
     """VDOS per species (and per user atom group) and total, each normalised to ∫g dν = 1 (ν in THz).
 
     groups: {name: atom indices or boolean mask}, e.g. `bonded_groups(traj)` for PS4 vs free S.
-    atom_groups × time_blocks: bootstrap units kept for uncertainties (`lowfreq`); time_blocks > 1
+    atom_groups × time_blocks: bootstrap blocks kept for uncertainties (`lowfreq`); time_blocks > 1
     splits the time origins into contiguous blocks (costs more FFT work).
     precision: "float64" (default) or "float32" FFTs (about twice as fast; ~1e-7 relative noise).
 
     Returns `g` (species, frequency) 1/THz, `g_total`, `vacf`, `mass` (amu), `kinetic_temperature`
-    (K, from m<v²>/3k_B), `integral`, `atom_fraction`, `n_atoms` and bootstrap `vacf_units`/`unit_pairs`;
+    (K, from m<v²>/3k_B), `integral`, `atom_fraction`, `n_atoms` and bootstrap `vacf_blocks`/`block_pairs`;
     groups appear as `g_group` etc. on a `group` dimension.
     """
     v, source = _velocities(traj)
     max_lag = _check(traj, max_lag, window, v.shape[0])
     names, idx, kinds = _selections(traj, species, groups)
     dtype = _dtype(precision)
-    z, usum, ucnt = vacf_fast(v, idx, max_lag, atom_groups=atom_groups, time_blocks=time_blocks, dtype=dtype)
+    z, bsum, bcnt = vacf_fast(v, idx, max_lag, atom_groups=atom_groups, time_blocks=time_blocks, dtype=dtype)
     if all(np.ptp(traj.masses[i]) == 0 for i in idx):  # Z(0) = <v²> already holds Σv²/(T n)
         mv2 = np.array([traj.masses[i][0] for i in idx]) * z[:, 0]
     else:
         v2 = np.einsum("tac,tac->a", v, v)
         mv2 = np.array([traj.masses[i] @ v2[i] / (v.shape[0] * len(i)) for i in idx])
     meta = {"velocities": source, "time_blocks": time_blocks, "atom_groups": atom_groups, "n_frames_used": v.shape[0]}
-    return _assemble(traj, names, idx, kinds, z, usum, ucnt, mv2, max_lag, window, meta, precision)
+    return _assemble(traj, names, idx, kinds, z, bsum, bcnt, mv2, max_lag, window, meta, precision)
 
 
 def _dtype(precision: str):
@@ -488,8 +488,8 @@ def vdos_from_chunks(
         acc.update(v)
     if acc is None or first is None:
         raise InputError("no frames were delivered")
-    z, usum, ucnt = acc.result()
-    mv2 = acc.mv2 / (acc.n_frames * np.array([sum(len(a) for a in u) for u in acc.units]))
+    z, bsum, bcnt = acc.result()
+    mv2 = acc.mv2 / (acc.n_frames * np.array([sum(len(a) for a in u) for u in acc.subsets]))
     traj_like = Trajectory(
         positions=first.positions[:1],
         cells=first.cells[:1],
@@ -505,7 +505,7 @@ def vdos_from_chunks(
         "n_frames_used": acc.n_frames,
         "chunked": 1,
     }
-    ds = _assemble(traj_like, names, idx, kinds, z, usum, ucnt, mv2, max_lag, window, meta, precision)
+    ds = _assemble(traj_like, names, idx, kinds, z, bsum, bcnt, mv2, max_lag, window, meta, precision)
     ds.attrs["n_frames"] = n_total
     return ds
 
@@ -543,7 +543,7 @@ def vdos_from_file(
 ) -> xr.Dataset:
     """`vdos` in bounded memory: the same Dataset (to float rounding) from a path, an open FrameSource or a
     Trajectory, holding every frame of a block of atoms at a time (the VACF power spectra of each bootstrap
-    unit are sums over its atoms). dt/format: as in `read_trajectory`, for a path; memory: bytes for one
+    block are sums over its atoms). dt/format: as in `read_trajectory`, for a path; memory: bytes for one
     atom block (default `trajectory.blocks.MEMORY_BUDGET`), or block_atoms atoms per block. The other
     arguments as in `vdos`; max_lag defaults to half the trajectory, as there.
     """
@@ -558,39 +558,39 @@ def vdos_from_file(
         max_lag = _check(src, max_lag, window, n_used)
         names, idx, kinds = _selections(src, species, groups)
         dtype = _dtype(precision)
-        units_all = [_atom_subsets(np.asarray(i), atom_groups) for i in idx]
-        n_u = max(len(u) for u in units_all)
+        subsets_all = [_atom_subsets(np.asarray(i), atom_groups) for i in idx]
+        n_sub = max(len(a) for a in subsets_all)
         uniform = all(np.ptp(src.masses[i]) == 0 for i in idx)
         per_atom_frame = _VDOS_BYTES * (2 if time_blocks > 1 else 1)
-        usum: np.ndarray | None = None
-        ucnt = np.zeros(0)
+        bsum: np.ndarray | None = None
+        bcnt = np.zeros(0)
         mv2 = np.zeros(len(idx))
-        for si, subs in enumerate(units_all):
+        for si, subs in enumerate(subsets_all):
             for ui, atoms in enumerate(subs):
                 for blk in atom_blocks(atoms, src.n_frames, per_atom_frame, memory, block_atoms):
                     v = _block_velocities(src, blk)
-                    _, us, uc = vacf_fast(
+                    _, bs, bc = vacf_fast(
                         v, [np.arange(len(blk))], max_lag, atom_groups=1, time_blocks=time_blocks, dtype=dtype
                     )
-                    if usum is None:  # (selections, time blocks × units, lags), as vacf_fast
-                        usum = np.zeros((len(idx), us.shape[1] * n_u, max_lag))
-                        ucnt = np.zeros_like(usum)
-                    usum[si, ui::n_u] += us[0]
-                    ucnt[si, ui::n_u] += uc[0]
+                    if bsum is None:  # (selections, time blocks × atom subsets, lags), as vacf_fast
+                        bsum = np.zeros((len(idx), bs.shape[1] * n_sub, max_lag))
+                        bcnt = np.zeros_like(bsum)
+                    bsum[si, ui::n_sub] += bs[0]
+                    bcnt[si, ui::n_sub] += bc[0]
                     if not uniform:
                         mv2[si] += src.masses[blk] @ np.einsum("tac,tac->a", v, v)
                     del v
-        assert usum is not None
-        z = usum.sum(axis=1) / ucnt.sum(axis=1)
+        assert bsum is not None
+        z = bsum.sum(axis=1) / bcnt.sum(axis=1)
         if uniform:  # Z(0) = <v²> already holds Σv²/(T n)
             mv2 = np.array([src.masses[i][0] for i in idx]) * z[:, 0]
         else:
             mv2 = mv2 / (n_used * np.array([len(i) for i in idx]))
         meta = {"velocities": source, "time_blocks": time_blocks, "atom_groups": atom_groups, "n_frames_used": n_used}
-        return _assemble(src, names, idx, kinds, z, usum, ucnt, mv2, max_lag, window, meta, precision)
+        return _assemble(src, names, idx, kinds, z, bsum, bcnt, mv2, max_lag, window, meta, precision)
 
 
-def _assemble(traj, names, idx, kinds, z, usum, ucnt, mv2, max_lag, window, meta, precision) -> xr.Dataset:
+def _assemble(traj, names, idx, kinds, z, bsum, bcnt, mv2, max_lag, window, meta, precision) -> xr.Dataset:
     nu, g = spectrum_from_vacf(z, traj.dt, window)
     masses = np.array([traj.masses[i].mean() for i in idx])
     temp = mv2 * units.AMU_A2_PER_FS2_IN_EV / (3.0 * units.KB_EV)
@@ -629,15 +629,15 @@ def _assemble(traj, names, idx, kinds, z, usum, ucnt, mv2, max_lag, window, meta
                 {"units": units.DIMENSIONLESS, "long_name": "∫ g dν (check, should be 1)"},
             ),
             "n_atoms" + sfx: (dim, counts[mask], {"units": units.DIMENSIONLESS}),
-            "vacf_units" + sfx: (
-                (dim, "unit", "time"),
-                usum[mask],
-                {"units": "angstrom2 fs-2", "long_name": "bootstrap-unit sums of v(t0)·v(t0+t) over pairs"},
+            "vacf_blocks" + sfx: (
+                (dim, "block", "time"),
+                bsum[mask],
+                {"units": "angstrom2 fs-2", "long_name": "bootstrap-block sums of v(t0)·v(t0+t) over pairs"},
             ),
-            "unit_pairs" + sfx: (
-                (dim, "unit", "time"),
-                ucnt[mask],
-                {"units": units.DIMENSIONLESS, "long_name": "number of (atom, origin) pairs per unit and lag"},
+            "block_pairs" + sfx: (
+                (dim, "block", "time"),
+                bcnt[mask],
+                {"units": units.DIMENSIONLESS, "long_name": "number of (atom, origin) pairs per block and lag"},
             ),
         }
 
@@ -653,10 +653,10 @@ def _assemble(traj, names, idx, kinds, z, usum, ucnt, mv2, max_lag, window, meta
         "frequency": ("frequency", nu, fr),
         "energy": ("frequency", nu * units.THZ_TO_MEV, {"units": units.ENERGY_MEV}),
         "time": ("time", t, {"units": units.TIME}),
-        "unit": (
-            "unit",
-            np.arange(usum.shape[1]),
-            {"units": units.DIMENSIONLESS, "long_name": "bootstrap unit (atom subset × time block)"},
+        "block": (
+            "block",
+            np.arange(bsum.shape[1]),
+            {"units": units.DIMENSIONLESS, "long_name": "bootstrap block (atom subset × time block)"},
         ),
     }
     if (~sp).any():
@@ -676,7 +676,7 @@ def _assemble(traj, names, idx, kinds, z, usum, ucnt, mv2, max_lag, window, meta
         volume_A3=traj.volume(),
         precision=precision,
         normalisation="per species ∫g dν = 1 with ν in THz; total = atom-fraction sum; "
-        "g(0) = 4mD/(k_B T); bootstrap units = atom subsets × time blocks",
+        "g(0) = 4mD/(k_B T); bootstrap blocks = atom subsets × time blocks",
         **meta,
     )
     if "temperature" in traj.metadata:
@@ -690,15 +690,34 @@ def _assemble(traj, names, idx, kinds, z, usum, ucnt, mv2, max_lag, window, meta
 
 
 # --------------------------------------------------------------------------- helpers
+#: names that VDOS files of earlier versions use → the names of this version
+_OLDER_NAMES = {
+    "vacf_units": "vacf_blocks",
+    "unit_pairs": "block_pairs",
+    "vacf_units_group": "vacf_blocks_group",
+    "unit_pairs_group": "block_pairs_group",
+    "unit": "block",
+}
+
+
+def with_current_names(ds: xr.Dataset) -> xr.Dataset:
+    """A VDOS Dataset with the names of this version: files written by earlier versions call the
+    bootstrap blocks `vacf_units`/`unit_pairs` (dimension `unit`). Returns ds itself when nothing is renamed.
+    """
+    old = {k: v for k, v in _OLDER_NAMES.items() if k in ds.variables or k in ds.dims}
+    return ds.rename(old) if old else ds
+
+
 def selection(ds: xr.Dataset, name: str) -> xr.Dataset:
     """The variables of one species or group as a small Dataset with plain names (g, vacf, mass, …)."""
+    ds = with_current_names(ds)
     if name in list(ds.species.values):
         sub = ds.sel(species=name)
-        keys = ["g", "vacf", "mass", "kinetic_temperature", "integral", "n_atoms", "vacf_units", "unit_pairs"]
+        keys = ["g", "vacf", "mass", "kinetic_temperature", "integral", "n_atoms", "vacf_blocks", "block_pairs"]
         return xr.Dataset({k: sub[k] for k in keys}, attrs=ds.attrs)
     if "group" in ds.dims and name in list(ds.group.values):
         sub = ds.sel(group=name)
-        keys = ["g", "vacf", "mass", "kinetic_temperature", "integral", "n_atoms", "vacf_units", "unit_pairs"]
+        keys = ["g", "vacf", "mass", "kinetic_temperature", "integral", "n_atoms", "vacf_blocks", "block_pairs"]
         return xr.Dataset({k: sub[k + "_group"] for k in keys}, attrs=ds.attrs)
     have = list(ds.species.values) + (list(ds.group.values) if "group" in ds.dims else [])
     raise InputError(f"{name!r} is not in this VDOS; it has {', '.join(map(str, have))}")
