@@ -6,7 +6,9 @@ from .equilibration import detect_equilibration, equilibration_report
 from .guards import MDExplodedError
 from .ladder import run_ladder, run_stiffness_scan
 from .protocols import PROTOCOLS, HarmonicTether, RigidUnits, apply_protocol, reference_from_trajectory
-from .run import MDSettings, read_thermo, run_nvt
+from .run import run_nvt
+from .run_folder import read_thermo
+from .settings import MDSettings
 
 __all__ = [
     "MDSettings",

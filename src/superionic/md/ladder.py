@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .run import MDSettings, _atomic_json, run_nvt
+from .run import run_nvt
+from .run_folder import _atomic_json
+from .settings import MDSettings
 
 
 def temperature_dirname(T: float) -> str:
