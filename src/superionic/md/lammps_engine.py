@@ -121,7 +121,7 @@ def run_nvt_lammps(
     if host is None and getattr(settings, "mobile", None):
         host = [s for s in dict.fromkeys(atoms.get_chemical_symbols()) if s not in settings.mobile]
     if reference_positions is None and protocol != "free" and getattr(settings, "reference", None):
-        from .protocols import reference_from_trajectory
+        from .host_reference import reference_from_trajectory
 
         reference_positions = reference_from_trajectory(settings.reference)["mean"]
     tether_k = float(
@@ -180,7 +180,7 @@ def run_nvt_lammps(
         if ref is not None and ref.shape != (n, 3):
             raise InputError(f"reference_positions must have shape ({n}, 3), got {ref.shape}")
         if ref is not None:
-            from .protocols import check_host_reference
+            from .host_reference import check_host_reference
 
             check_host_reference(ref, atoms.cell, symbols, hostmask)
     if ref is not None:

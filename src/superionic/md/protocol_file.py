@@ -12,7 +12,7 @@ import numpy as np
 from ase import Atoms
 
 from ..results import atomic_write
-from .protocols import HarmonicTether, RigidUnits
+from .constraints import HarmonicTether, RigidUnits
 from .settings import MDSettings, _use_fixcom
 
 

@@ -36,9 +36,10 @@ from .checkpoint import load_checkpoint, restore_state, save_checkpoint, truncat
 from .dynamics import make_dynamics, minimise, npt_equilibrate, set_thermostat_state, thermostat_state
 from .equilibration import equilibration_report
 from .guards import MDExplodedError, check_state
+from .host_reference import reference_from_trajectory
 from .lock import folder_lock
 from .protocol_file import install_protocol_file, save_protocol_file
-from .protocols import apply_protocol, reference_from_trajectory
+from .protocols import apply_protocol
 from .run_folder import (
     RUN_FILES,
     THERMO_HEADER,

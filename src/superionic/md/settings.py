@@ -11,7 +11,8 @@ import numpy as np
 
 from ..errors import InputError
 from .dynamics import THERMOSTATS
-from .protocols import HOST_REFERENCES, PROTOCOLS
+from .host_reference import HOST_REFERENCES
+from .protocols import PROTOCOLS
 
 
 @dataclass
