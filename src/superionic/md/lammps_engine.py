@@ -35,7 +35,8 @@ from .. import units
 from ..errors import InputError
 from ..potentials.lammps_potentials import LammpsPotential, LammpsSession, get_lammps_potential
 from ..results import atomic_write, write_json
-from ..trajectory.h5md import H5MDWriter, read_h5md, write_h5md
+from ..trajectory.h5md import H5MDWriter
+from .checkpoint import truncate_h5md
 from .dynamics import THERMOSTATS
 from .protocols import PROTOCOLS as ALL_PROTOCOLS
 
@@ -47,11 +48,6 @@ def _temperature(v: np.ndarray, masses: np.ndarray, mask: np.ndarray) -> float:
     """Kinetic temperature (K) of the atoms in mask from velocities Å/fs, 3N degrees of freedom."""
     ke = 0.5 * np.sum(masses[mask, None] * v[mask] ** 2) * units.AMU_A2_PER_FS2_IN_EV
     return float(2 * ke / (3 * mask.sum() * units.KB_EV))
-
-
-def _truncate(path: Path, n_frames: int) -> None:
-    traj = read_h5md(path, stop=n_frames)
-    write_h5md(path, traj)
 
 
 def _host_mask(symbols: Sequence[str], host: Sequence[str] | None) -> np.ndarray:
@@ -228,7 +224,7 @@ def run_nvt_lammps(
             step, n_frames = int(ck["step"]), int(ck["n_frames"])
             sess.set_state(ck["positions"], ck["velocities"])
             if root:
-                _truncate(traj_path, n_frames)
+                truncate_h5md(traj_path, n_frames)
             writer = H5MDWriter.append_to(traj_path, chunk=settings.chunk) if root else _NullWriter()
         else:
             MaxwellBoltzmannDistribution(atoms, temperature_K=settings.temperature, rng=rng)
