@@ -101,7 +101,7 @@ LIB_SCATTERING = """
 import sys
 from superionic.analysis.scattering import dynamic_structure_factor, self_intermediate_scattering_from_file
 fqt = self_intermediate_scattering_from_file(sys.argv[1], [1.0], ["Li"], n_directions=24, max_lag=2000)
-sqe = dynamic_structure_factor(fqt, ["F_s", "F_inc"], window="hann", pad=4)
+sqe = dynamic_structure_factor(fqt, ["F_s", "F_inc"], lag_window="hann", pad=4)
 print(float(fqt.F_s.isel(time=-1).mean()))
 """
 

@@ -4,7 +4,7 @@ Runs the student with the LAMMPS engine at each temperature of a teacher traject
 velocities, e.g. from `potentials.training.sampling.teacher_md`), from the teacher's first frame and with
 the teacher's Langevin friction (H5MD metadata `friction_per_fs`, else --friction), and prints, per
 teacher: VDOS overlap ∫min(g_student, g_teacher) dν per species (1 = identical; each g normalised to 1;
-same correlation window for both) and its noise ceiling (the teacher's first half against its second half),
+same lag window and max_lag for both) and its noise ceiling (the teacher's first half against its second half),
 the largest |Δg(r)| of the Li–S, P–S, Li–Li RDFs, and D_Li (cm²/s, GLS fit with σ) of both. With
 --stability it also runs long hot runs and reports the closest approach of every species pair
 (`superionic.potentials.stability`).
@@ -44,8 +44,8 @@ def rdf(traj, a: str, b: str, r_max: float = 4.9, nbins: int = 60, every: int = 
 
 
 def vdos_overlap(t1, t2, species, max_lag=400):
-    """∫min(g1, g2)dν / ∫g1 dν per species, both VDOS with the SAME correlation window (max_lag frames):
-    different windows give different spectral resolution and an overlap < 1 even for equal dynamics."""
+    """∫min(g1, g2)dν / ∫g1 dν per species, both VDOS with the SAME lag window (max_lag frames):
+    different lag windows give different spectral resolution and an overlap < 1 even for equal dynamics."""
     from superionic.analysis.vdos import vdos
 
     lag = min(max_lag, t1.n_frames // 2, t2.n_frames // 2)
@@ -131,7 +131,7 @@ def main() -> None:
             "teacher_frames": teacher.n_frames,
             "student_frames": student.n_frames,
             "vdos_overlap": vdos_overlap(student, teacher, species),
-            # noise ceiling: the teacher's first half against its second half (same window)
+            # noise ceiling: the teacher's first half against its second half (same lag window)
             "vdos_overlap_teacher_halves": vdos_overlap(
                 teacher.select_frames(0, half), teacher.select_frames(half, 2 * half), species, max_lag=half // 2
             ),

@@ -258,7 +258,8 @@ def cases() -> list[Case]:
         Case("vdos-n-boot-negative", V + [T, "--n-boot", "-1"], "error", ("--n-boot",)),
         Case("vdos-atom-groups-zero", V + [T, "--atom-groups", "0"] + VB, "error", ("--atom-groups",)),
         Case("vdos-time-blocks-zero", V + [T, "--time-blocks", "0"] + VB, "error", ("--time-blocks",)),
-        Case("vdos-window-unknown", V + [T, "--window", "foo"] + VB, "error", ("window",)),
+        Case("vdos-lag-window-unknown", V + [T, "--lag-window", "foo"] + VB, "error", ("--lag-window",)),
+        Case("vdos-old-window-option-unknown", V + [T, "--window", "foo"] + VB, "error", ("--lag-window",)),
         Case("vdos-precision-unknown", V + [T, "--precision", "float16"] + VB, "error", ("precision",)),
         Case("vdos-fit-window-reversed", V + [T, "--fit-window", "5,1"] + VB, "error", ("fit-window",)),
         Case("vdos-fit-window-text", V + [T, "--fit-window", "a,b"] + VB, "error", ("--fit-window",)),
@@ -282,7 +283,7 @@ def cases() -> list[Case]:
             "scattering-fit-range-beyond-spectrum", S + [T, "--q", "1", "--fit-range", "1e6"], "error", ("--fit-range",)
         ),
         Case("scattering-fit-species-unknown", S + [T, "--q", "1", "--fit-species", "Xx"], "error", ("Xx",)),
-        Case("scattering-window-unknown", S + [T, "--q", "1", "--window", "foo"], "error", ("window",)),
+        Case("scattering-lag-window-unknown", S + [T, "--q", "1", "--lag-window", "foo"], "error", ("--lag-window",)),
         Case(
             "scattering-temperature-negative", S + [T, "--q", "1", "--temperature", "-5"], "error", ("--temperature",)
         ),

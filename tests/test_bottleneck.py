@@ -214,7 +214,7 @@ def test_crossing_detected_at_the_right_frame_and_window(supercell):
 
 def test_summary_on_the_hop_trajectory():
     tr, _, _, _ = _hop_trajectory(np.eye(3) * 3)
-    s = bottleneck_summary(tr, anions="S", min_residence_fs=100.0, window_frames=5, radii={"S": 1.84})
+    s = bottleneck_summary(tr, anions="S", min_residence_fs=100.0, hop_lag_frames=5, radii={"S": 1.84})
     assert s.attrs["n_crossings"] == 2 and s.attrs["n_windows"] == 2
     assert s.n_crossings_window.values.tolist() == [1, 1]
     assert s.hta_count.values.tolist() == [2] * 11
@@ -244,7 +244,7 @@ def test_hops_at_the_widest_window_shift_by_the_constructed_amount():
     assert abs(float(st.mean_shift) - delta / 2) < 1e-9  # widest window: shift = δ/2 exactly
     assert abs(float(st.mean_hop) - float(st.mean_all) - delta / 2) < 1e-9
     assert float(st.ks_statistic) > 0.95
-    hta = hop_triggered_average(tr, tri, cr, window_frames=40, geometry=g)
+    hta = hop_triggered_average(tr, tri, cr, hop_lag_frames=40, geometry=g)
     k = hta.lag.values
     assert np.allclose(hta.inradius_deviation.values, delta / 2 * np.cos(2 * np.pi * k / period), atol=1e-9)
     # each anion sits δ|sin| from its mean position: δ|cos| about the crossing; all-time mean 2δ/π

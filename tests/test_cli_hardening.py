@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import xarray as xr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -234,7 +235,9 @@ def test_mechanism_refuses_absent_species(capsys, inputs, opt):
     "opts, words",
     [
         (["--n-boot", "0"], ["--n-boot"]),
-        (["--window", "foo"], ["--window"]),
+        (["--lag-window", "foo"], ["--lag-window"]),
+        (["--window", "foo"], ["--lag-window"]),  # the old name, a hidden alias
+        (["--window", "hann", "--lag-window", "none"], ["--window", "--lag-window"]),
         (["--group", "A=-1"], ["--group"]),
         (["--group", "A=x"], ["--group"]),
         (["--fit-window", "5,1"], ["--fit-window"]),
@@ -243,6 +246,18 @@ def test_mechanism_refuses_absent_species(capsys, inputs, opt):
 )
 def test_vdos_refuses(capsys, inputs, opts, words):
     one_line_error(*cli(capsys, "analyze", "vdos", inputs / "traj.h5", *opts)[::2], *words)
+
+
+def test_vdos_old_window_option_still_works(capsys, inputs, tmp_path):
+    """--window is the old name of --lag-window: hidden from --help, still honoured."""
+    base = ["analyze", "vdos", inputs / "traj.h5", "--species", "Li", "--no-msd", "--n-boot", "5", "--json"]
+    for opt in ("--window", "--lag-window"):
+        out = tmp_path / f"{opt.strip('-')}.nc"
+        code, _, err = cli(capsys, *base, opt, "triangle", "--out", out)
+        assert code == 0, err
+        assert xr.load_dataset(out, engine="h5netcdf").attrs["lag_window"] == "triangle"
+    _, help_text, _ = cli(capsys, "analyze", "vdos", "--help")
+    assert "--lag-window" in help_text and "--window " not in help_text
 
 
 @pytest.mark.parametrize(

@@ -49,8 +49,8 @@ def test_langevin_D_from_msd_and_vacf_within_2_percent():
     # Green–Kubo: D = (1/3)∫Z dt over 10 τ (trapezoid), Å²/fs → cm²/s
     z = vacf(traj, max_lag=100).vacf.sel(species="Li").values
     d_gk = np.trapezoid(z, dx=traj.dt) / 3.0 * 0.1
-    # the VDOS route: g(0) = 4mD/kT with no lag window (a window biases g(0) by ≈ (πτ/L)²/2)
-    ds = vdos(traj, max_lag=100, window="none")
+    # the VDOS route: g(0) = 4mD/kT with no lag window (a lag window biases g(0) by ≈ (πτ/L)²/2)
+    ds = vdos(traj, max_lag=100, lag_window="none")
     d_g0 = diffusion_from_g0(float(ds.g.sel(species="Li")[0]), mass, float(ds.kinetic_temperature[0]))
     assert d_msd == pytest.approx(exact, rel=0.02)
     assert d_gk == pytest.approx(exact, rel=0.02)

@@ -91,7 +91,7 @@ def test_current_peaks_follow_dispersion(crystal):
     hs = np.array([1, 2, 3])
     qv = np.stack([2 * np.pi * hs / L, 0 * hs, 0 * hs], axis=1)
     qs = QSet(qv, np.arange(3), np.linalg.norm(qv, axis=1), hkl=np.stack([hs, 0 * hs, 0 * hs], axis=1))
-    ds = current_correlations(traj, qs, max_lag=600, window="hann", pad=4)
+    ds = current_correlations(traj, qs, max_lag=600, lag_window="hann", pad=4)
     # one normal mode per Q and polarisation carries the current: C_L(Q,0) fluctuates like that mode's
     # energy in a single crystal, so only its order of magnitude k_B T/m is checked
     kt_m = units.KB_EV * TEMP / (MASS * units.AMU_A2_PER_FS2_IN_EV)

@@ -11,9 +11,9 @@ from superionic.analysis.lowfreq import (
     ForwardModel,
     analyse_lowfreq,
     classify,
+    lag_window_kernel,
     law_verdict,
     lowfreq,
-    window_kernel,
     zero_frequency_verdict,
 )
 from superionic.analysis.vdos import vdos, vdos_from_chunks
@@ -189,11 +189,11 @@ def test_verdict_rules():
     assert classify(False, "Debye") == "Debye-like" and classify(False, "unresolved") == "unresolved"
 
 
-def test_window_kernel_normalised_and_forward_model_keeps_constants():
+def test_lag_window_kernel_normalised_and_forward_model_keeps_constants():
     dt, m = 5.0, 400
     period = 1e3 / dt
     nu = np.linspace(-period / 2, period / 2, 20001)
-    k = window_kernel("hann", m, dt, nu)
+    k = lag_window_kernel("hann", m, dt, nu)
     assert abs(np.trapezoid(k, nu) - 1) < 1e-3
     # second moment of the Hann kernel: σ² = 1/(8 T²), T = (m−1) dt (here in THz²)
     t_ps = (m - 1) * dt * 1e-3
@@ -209,20 +209,20 @@ def test_window_kernel_normalised_and_forward_model_keeps_constants():
 
 def test_leakage_bound_covers_side_lobe_leakage_of_a_sharp_band():
     """A pure cosine VACF (Einstein band, true g(0) = 0): the windowed spectrum at ν = 0 is pure
-    side-lobe leakage, and the bound must cover it for every window and band position."""
+    side-lobe leakage, and the bound must cover it for every lag window and band position."""
     from superionic.analysis.correlate import cosine_transform
+    from superionic.analysis.lag_windows import lag_window
     from superionic.analysis.lowfreq import leakage_bound
-    from superionic.analysis.windows import lag_window
 
     dt, m = 4.0, 400  # fs, lags
     t = np.arange(m) * dt
-    for window in ("hann", "blackman", "triangle"):
+    for name in ("hann", "blackman", "triangle"):
         for nu0_thz in (4.7, 6.05, 9.1, 13.33):  # ≥ 7 resolution widths above 0
-            z = np.cos(2 * np.pi * nu0_thz * 1e-3 * t) * lag_window(window, m)
+            z = np.cos(2 * np.pi * nu0_thz * 1e-3 * t) * lag_window(name, m)
             nu, spec = cosine_transform(z, dt)
             nu, g = nu * 1e3, spec * 1e-3  # THz, 1/THz
             leak = abs(g[0])
-            bound = leakage_bound(nu, g, 0.5 * nu0_thz, window, m, dt)
+            bound = leakage_bound(nu, g, 0.5 * nu0_thz, name, m, dt)
             assert bound >= leak
             assert bound < 0.05 * g.max()  # and it is a side-lobe level, not the band
 

@@ -116,7 +116,7 @@ def test_lattice_random_walk_follows_chudley_elliott():
     traj = lattice_random_walk(n_atoms=400, n_frames=3000, dt=10.0, rate=rate, jump_length=jump, seed=3)
     q = np.linspace(0.5, 1.3, 5)
     ds = self_intermediate_scattering(traj, q, n_directions=12, max_lag=1500)
-    sq = dynamic_structure_factor(ds, "F_inc", window="hann", pad=8).sel(energy=slice(-3, 3))
+    sq = dynamic_structure_factor(ds, "F_inc", lag_window="hann", pad=8).sel(energy=slice(-3, 3))
     fit = fit_qens_dataset(sq, "S_inc")
     assert np.all(fit.eisf.values < 0.03)  # no elastic part for unbounded jumps
     ce = fit_gamma_model("chudley_elliott", q, fit.gamma.values, fit.gamma_err.values)

@@ -84,7 +84,7 @@ def test_langevin_linewidth_tends_to_fick():
     )
     qv = np.array([0.4, 0.6, 0.8, 1.0])  # D Q² ≤ 1.4 /ps ≪ γ = 50 /ps
     ds = self_intermediate_scattering(traj, axis_qset(qv), max_lag=600)
-    sq = dynamic_structure_factor(ds, "F_inc", window="hann", pad=4)
+    sq = dynamic_structure_factor(ds, "F_inc", lag_window="hann", pad=4)
     sq = sq.sel(energy=slice(-10, 10))
     fit = fit_qens_dataset(sq, "S_inc")
     d_a2_ps = thermal_sigma_v(temp, mass) ** 2 / gamma * 1e3
@@ -118,7 +118,7 @@ def test_spectrum_of_exponential_with_gaussian_resolution_is_voigt():
     t = np.arange(10000) * 20.0  # fs, 200 ps: R(t) decayed (σ_t ≈ 39 ps)
     f = np.exp(-gam * t / HBAR_MEV_FS)
     ds = xr.Dataset({"F_inc": (("q", "time"), f[None])}, coords={"q": [1.0], "time": t})
-    sq = dynamic_structure_factor(ds, "F_inc", window="none", resolution=fwhm, pad=2)
+    sq = dynamic_structure_factor(ds, "F_inc", lag_window="none", resolution=fwhm, pad=2)
     e = sq.energy.values
     ref = voigt_profile(e, fwhm / (2 * np.sqrt(2 * np.log(2))), gam)
     s = sq.S_inc.values[0]
@@ -128,11 +128,11 @@ def test_spectrum_of_exponential_with_gaussian_resolution_is_voigt():
     # a measured (tabulated) resolution gives the same spectrum as the analytic Gaussian
     eg = np.linspace(-0.2, 0.2, 801)
     rg = np.exp(-0.5 * (eg / (fwhm / 2.3548200450309493)) ** 2)
-    sq2 = dynamic_structure_factor(ds, "F_inc", window="none", resolution=(eg, rg), pad=2)
+    sq2 = dynamic_structure_factor(ds, "F_inc", lag_window="none", resolution=(eg, rg), pad=2)
     assert np.abs(sq2.S_inc.values[0] - s).max() < 5e-3 * s.max()
 
 
-def test_detailed_balance_and_windows():
+def test_detailed_balance_lag_window_and_energy_window():
     t = np.arange(500) * 10.0
     f = np.exp(-t / 300.0)
     ds = xr.Dataset({"F_inc": (("q", "time"), f[None])}, coords={"q": [1.0], "time": t})
@@ -149,7 +149,12 @@ def test_detailed_balance_and_windows():
     with pytest.raises(InputError):
         dynamic_structure_factor(ds.assign_attrs(temperature="unknown"), "F_inc", detailed_balance=True)
     with pytest.raises(InputError):
-        dynamic_structure_factor(ds, "F_inc", window="square")
+        dynamic_structure_factor(ds, "F_inc", lag_window="square")
+    # the old keyword still works for one release, with a DeprecationWarning
+    with pytest.warns(DeprecationWarning, match="lag_window"):
+        old = dynamic_structure_factor(ds, "F_inc", pad=1, window="none")
+    assert old.attrs["lag_window"] == "none"
+    np.testing.assert_array_equal(old.S_inc, dynamic_structure_factor(ds, "F_inc", pad=1, lag_window="none").S_inc)
     windowed = dynamic_structure_factor(ds, "F_inc", energy_window=(-1, 1), q_range=(0.5, 2.0))
     assert windowed.energy.values.min() >= -1 and windowed.energy.values.max() <= 1
 

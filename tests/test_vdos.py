@@ -87,7 +87,14 @@ def test_total_is_atom_fraction_sum_and_groups():
     with pytest.raises(InputError):
         vdos(traj, groups={"bad": [0, 10_000]})
     with pytest.raises(InputError):
-        vdos(traj, window="kaiser")
+        vdos(traj, lag_window="kaiser")
+    # the old keyword still works for one release, with a DeprecationWarning
+    with pytest.warns(DeprecationWarning, match="lag_window"):
+        old = vdos(traj, window="triangle")
+    assert old.attrs["lag_window"] == "triangle"
+    np.testing.assert_array_equal(old.g, vdos(traj, lag_window="triangle").g)
+    with pytest.raises(TypeError, match="both"):
+        vdos(traj, window="hann", lag_window="hann")
 
 
 def test_bonded_groups_split_ps4_from_free_sulfur():

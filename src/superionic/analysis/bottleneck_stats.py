@@ -13,16 +13,18 @@ import scipy.stats as sstats
 import xarray as xr
 
 from .. import units
+from .._compat import renamed_keyword
 from ..errors import InputError
 from ..trajectory.model import Trajectory
 from ..trajectory.unwrap import unwrap_positions
+from . import lag_windows
 from .bottleneck import _membership, _need_frames, window_geometry, windows
 from .correlate import autocorrelation, cosine_transform
-from .windows import WINDOWS, lag_window, resolution_fwhm
 
 
+@renamed_keyword(window="lag_window")
 def breathing_spectrum(
-    geometry: xr.Dataset, variable: str = "inradius", max_lag: int | None = None, window: str = "hann"
+    geometry: xr.Dataset, variable: str = "inradius", max_lag: int | None = None, lag_window: str = "hann"
 ) -> xr.Dataset:
     """Power spectrum of δx(t) = x(t) − <x>_t of a window variable (default in-radius), mean over windows.
 
@@ -40,15 +42,14 @@ def breathing_spectrum(
         raise InputError(f"the trajectory has {t} frame(s); a breathing spectrum needs at least 8")
     if x.shape[1] == 0:
         raise InputError("no windows to analyse (windows() found none: lower min_occupancy or check species)")
-    if window not in WINDOWS:
-        raise InputError(f"unknown lag window {window!r}; choose one of {', '.join(WINDOWS)}")
+    lag_windows.check_lag_window(lag_window)
     max_lag = t // 2 if max_lag is None else int(max_lag)
     if not 4 <= max_lag <= t:
         raise InputError(f"max_lag must be between 4 and the number of frames ({t}), got {max_lag}")
     dt = float(geometry.attrs["dt_fs"])
     dx = x - x.mean(axis=0)
     c = autocorrelation(dx, max_lag).mean(axis=1)  # (max_lag,), unit²
-    nu, s = cosine_transform(c * lag_window(window, max_lag), dt)
+    nu, s = cosine_transform(c * lag_windows.lag_window(lag_window, max_lag), dt)
     nu_thz, s_thz = nu * 1e3, s * 1e-3
     u = geometry[variable].attrs.get("units", "")
     ds = xr.Dataset(
@@ -65,11 +66,11 @@ def breathing_spectrum(
         attrs={
             "analysis": "bottleneck breathing spectrum",
             "variable": variable,
-            "window": window,
+            "lag_window": lag_window,
             "max_lag": max_lag,
             "dt_fs": dt,
             "n_windows": x.shape[1],
-            "resolution_fwhm_THz": resolution_fwhm(window, max_lag, dt) * 1e3,
+            "resolution_fwhm_THz": lag_windows.resolution_fwhm(lag_window, max_lag, dt) * 1e3,
             "normalisation": "S(ν) = 4∫ w C cos(2πνt) dt, one-sided; trapezoid ∫S dν = <δx²>",
         },
     )
@@ -221,10 +222,11 @@ def hop_statistics(
     return ds
 
 
+@renamed_keyword(window_frames="hop_lag_frames")
 def hop_triggered_average(
-    traj: Trajectory, windows, crossings: xr.Dataset, window_frames: int = 10, geometry: xr.Dataset | None = None
+    traj: Trajectory, windows, crossings: xr.Dataset, hop_lag_frames: int = 10, geometry: xr.Dataset | None = None
 ) -> xr.Dataset:
-    """Averages over crossings of window quantities at lags −τ … +τ frames (τ = window_frames) of the crossing.
+    """Averages over crossings of window quantities at lags −τ … +τ frames (τ = hop_lag_frames) of the crossing.
 
     windows: the Dataset from `windows()` (framework = all its anions) or (W, 3) atom indices (framework =
     those atoms). crossings: from `window_crossings` (only `frame` and `window` are used).
@@ -233,9 +235,9 @@ def hop_triggered_average(
     removed (Å); `inradius` and `inradius_deviation` = r − <r_w> (Å); `*_err` standard errors over
     crossings; `count`; the all-time `anion_displacement_baseline` and `inradius_baseline` for comparison.
     """
-    tau = int(window_frames)
+    tau = int(hop_lag_frames)
     if tau < 0:
-        raise InputError(f"window_frames must be ≥ 0, got {window_frames}")
+        raise InputError(f"hop_lag_frames must be ≥ 0, got {hop_lag_frames}")
     tri = np.asarray(windows.anions.values if isinstance(windows, xr.Dataset) else windows, dtype=int)
     geometry = window_geometry(traj, tri) if geometry is None else geometry
     aidx = windows.anion_index.values if isinstance(windows, xr.Dataset) else np.unique(tri)
@@ -283,11 +285,12 @@ def hop_triggered_average(
             "lag": ("lag", lags, {"units": units.DIMENSIONLESS, "long_name": "frames after the crossing"}),
             "lag_time": ("lag", lags * traj.dt, {"units": units.TIME}),
         },
-        attrs={"analysis": "hop-triggered average", "window_frames": tau, "dt_fs": traj.dt, "n_crossings": len(fr)},
+        attrs={"analysis": "hop-triggered average", "hop_lag_frames": tau, "dt_fs": traj.dt, "n_crossings": len(fr)},
     )
     return ds
 
 
+@renamed_keyword(window_frames="hop_lag_frames")
 def bottleneck_summary(
     traj: Trajectory,
     anions=("S", "Cl"),
@@ -295,7 +298,7 @@ def bottleneck_summary(
     reference: str = "mean",
     min_occupancy: float = 0.05,
     min_residence_fs: float | None = None,
-    window_frames: int = 10,
+    hop_lag_frames: int = 10,
     radii: dict | None = None,
     max_lag: int | None = None,
     bins: int = 30,
@@ -317,7 +320,7 @@ def bottleneck_summary(
     spec = breathing_spectrum(geo, max_lag=max_lag)
     cr = window_crossings(traj, ws, mobile, min_residence_fs)
     st = hop_statistics(geo, cr, bins=bins, n_boot=n_boot, seed=seed)
-    hta = hop_triggered_average(traj, ws, cr, window_frames, geo)
+    hta = hop_triggered_average(traj, ws, cr, hop_lag_frames, geo)
     L = units.LENGTH
     per = xr.Dataset(
         {
@@ -374,7 +377,7 @@ def bottleneck_summary(
         "n_transitions": cr.attrs["n_transitions"],
         "n_unassigned": cr.attrs["n_unassigned"],
         "resolution_fwhm_THz": spec.attrs["resolution_fwhm_THz"],
-        "window_frames": int(window_frames),
+        "hop_lag_frames": int(hop_lag_frames),
         "dt_fs": traj.dt,
         "n_frames": traj.n_frames,
         "radii_A": str(radii or {}),

@@ -24,13 +24,15 @@ import xarray as xr
 from scipy.optimize import least_squares
 
 from .. import units
+from .._compat import renamed_keyword
 from ..errors import InputError
 from ..trajectory.model import Trajectory
 from . import _scatter_kernels as K
+from . import lag_windows
 from .scattering import INV_A, _coherent_qset, _fwhm, fractional_positions, time_to_energy
-from .windows import WINDOWS, lag_window
 
 
+@renamed_keyword(window="lag_window")
 def current_correlations(
     traj: Trajectory,
     q,
@@ -39,7 +41,7 @@ def current_correlations(
     q_width: float | None = None,
     max_per_shell: int | None = 64,
     max_lag: int | None = None,
-    window: str = "hann",
+    lag_window: str = "hann",
     pad: int = 2,
     backend: str = "auto",
     seed: int = 0,
@@ -49,8 +51,7 @@ def current_correlations(
     q: |Q| values (commensurate shells), (M, 3) commensurate vectors, or a QSet. Needs velocities.
     """
     vel = traj.require_velocities()
-    if window not in WINDOWS:
-        raise InputError(f"unknown window {window!r}; choose one of {', '.join(WINDOWS)}")
+    lag_windows.check_lag_window(lag_window)
     species = traj.species_list(species)
     max_lag = traj.max_lag(max_lag)
     qs = _coherent_qset(traj, q, q_width, max_per_shell, seed)
@@ -72,7 +73,7 @@ def current_correlations(
     cl_tot = np.einsum("ab,abqt->qt", coef, cl)
     ct_tot = np.einsum("ab,abqt->qt", coef, ct)
     dt = traj.dt
-    w = lag_window(window, max_lag)
+    w = lag_windows.lag_window(lag_window, max_lag)
 
     def spec(arr):
         a = np.moveaxis(arr, -1, 0) * w.reshape((-1,) + (1,) * (arr.ndim - 1))
@@ -116,7 +117,7 @@ def current_correlations(
     )
     ds.attrs.update(
         analysis="current_correlations",
-        window=window,
+        lag_window=lag_window,
         pad=pad,
         dt_fs=dt,
         n_frames=t_n,

@@ -20,14 +20,15 @@ from __future__ import annotations
 import numpy as np
 
 from .. import units
+from .._compat import renamed_keyword
 from ..errors import InputError
 from ..trajectory.blocks import FrameSource, opened, time_chunks
 from ..trajectory.model import Trajectory
 from . import _scatter_kernels as K
+from . import lag_windows
 from .currents import current_correlations, fit_dho
 from .qpoints import QSet, commensurate_qpoints, reciprocal_cell
 from .scattering import _fwhm, time_to_energy
-from .windows import WINDOWS, lag_window
 
 MOBILE_DEFAULT = ("Li", "Na", "Ag", "Cu", "K", "Mg")
 
@@ -132,13 +133,14 @@ def _resolution_message(
     return msg
 
 
+@renamed_keyword(window="lag_window")
 def lowest_phonon(
     traj: Trajectory,
     species=None,
     mobile=MOBILE_DEFAULT,
     *,
     max_lag: int | None = None,
-    window: str = "hann",
+    lag_window: str = "hann",
     pad: int = 4,
     e_max: float | None = None,
     shell_tol: float = 0.02,
@@ -164,14 +166,13 @@ def lowest_phonon(
     when the lag-window resolution FWHM is not finer than the fitted lowest frequency (too few frames).
     """
     traj.require_velocities()
-    if window not in WINDOWS:
-        raise InputError(f"unknown window {window!r}; choose one of {', '.join(WINDOWS)}")
+    lag_windows.check_lag_window(lag_window)
     cell = _check_cell(traj)
     species = traj.species_list(host_species(traj, mobile) if species is None else species)
     default_lag = max_lag is None
     max_lag = traj.max_lag(max_lag, minimum=8)
     qs = smallest_q_shell(cell, shell_tol)
-    ds = current_correlations(traj, qs, species, max_lag=max_lag, window=window, pad=pad, backend=backend)
+    ds = current_correlations(traj, qs, species, max_lag=max_lag, lag_window=lag_window, pad=pad, backend=backend)
     return _lowest_from_spectra(
         traj,
         species,
@@ -248,7 +249,7 @@ def _lowest_from_spectra(
     return res
 
 
-def _host_spectra(src, qs: QSet, species: list[str], max_lag: int, window: str, pad: int, backend: str):
+def _host_spectra(src, qs: QSet, species: list[str], max_lag: int, lag_window: str, pad: int, backend: str):
     """The C_T and C_L spectra (species, species, q, energy ≥ 0) of `current_correlations` and its effective
     resolution, with the currents j(Q,t) = Σ_j v_j exp(2πi hkl·s_j(t)) summed over atoms in time chunks
     (memory ∝ frames × species × Q, not frames × atoms); the rest as in `current_correlations`.
@@ -275,7 +276,7 @@ def _host_spectra(src, qs: QSet, species: list[str], max_lag: int, window: str, 
     norm = np.sqrt(counts[:, None] * counts[None, :])[:, :, None, None] * qs.counts()[None, None, :, None]
     cl = K.power_to_correlation(K.cross_spectra(jl, qs.shell, qs.n_shells, nfft), t_n, max_lag) / norm
     ct = 0.5 * K.power_to_correlation(K.cross_spectra(jt, qs.shell, qs.n_shells, nfft), t_n, max_lag) / norm
-    w = lag_window(window, max_lag)
+    w = lag_windows.lag_window(lag_window, max_lag)
 
     def spec(arr):
         a = np.moveaxis(arr, -1, 0) * w.reshape((-1,) + (1,) * (arr.ndim - 1))
@@ -289,13 +290,14 @@ def _host_spectra(src, qs: QSet, species: list[str], max_lag: int, window: str, 
     return energy, ct_w, cl_w, _fwhm(e_all, r_eff[:, 0])
 
 
+@renamed_keyword(window="lag_window")
 def lowest_phonon_from_file(
     trajectory,
     species=None,
     mobile=MOBILE_DEFAULT,
     *,
     max_lag: int | None = None,
-    window: str = "hann",
+    lag_window: str = "hann",
     pad: int = 4,
     e_max: float | None = None,
     shell_tol: float = 0.02,
@@ -309,12 +311,11 @@ def lowest_phonon_from_file(
     """
     with opened(trajectory, dt, format) as src:
         src.require_velocities()
-        if window not in WINDOWS:
-            raise InputError(f"unknown window {window!r}; choose one of {', '.join(WINDOWS)}")
+        lag_windows.check_lag_window(lag_window)
         cell = _check_cell(src)
         species = src.species_list(host_species(src, mobile) if species is None else species)
         default_lag = max_lag is None
         max_lag = src.max_lag(max_lag, minimum=8)
         qs = smallest_q_shell(cell, shell_tol)
-        energy, ct_w, cl_w, fwhm_mev = _host_spectra(src, qs, species, max_lag, window, pad, backend)
+        energy, ct_w, cl_w, fwhm_mev = _host_spectra(src, qs, species, max_lag, lag_window, pad, backend)
         return _lowest_from_spectra(src, species, qs, energy, ct_w, cl_w, fwhm_mev, max_lag, default_lag, e_max)

@@ -6,7 +6,7 @@ For a species (or atom group) of a `vdos` Dataset:
   g(0) = 4∫w(t)Ẑ(t)dt, i.e. the Green–Kubo integral with the lag window: D_from_g0 = g(0)·Z(0)/12
   (g_ν(0) = 4mD/k_BT with T the kinetic temperature m<v²>/3k_B of the same velocities), so the VDOS and
   Green–Kubo routes agree by construction and the MSD route within its errors. g(0) > 0 is *resolved*
-  (the species diffuses) when g(0) > 3σ, when it exceeds what the window can carry to ν = 0 from a
+  (the species diffuses) when g(0) > 3σ, when it exceeds what the lag window can carry to ν = 0 from a
   spectrum that vanishes there — the side-lobe leakage of the band beyond the main lobe
   (`leakage_bound`) plus the main-lobe smear of a linear rise from zero (`main_lobe_smear`; the smear
   of the rise above g(0) is reported as the resolution's systematic bias on g(0), `g0_resolution_bias`)
@@ -44,20 +44,21 @@ import xarray as xr
 from scipy.optimize import minimize_scalar, nnls
 
 from .. import units
+from .._compat import renamed_keyword
 from ..errors import InputError
-from .vdos import selection, spectrum_from_vacf
-from .windows import lag_window
+from . import lag_windows
+from .vdos import selection, spectrum_from_vacf, with_current_names
 
 N_BOUNDS = (0.2, 4.5)
 
 
 # --------------------------------------------------------------------------- resolution kernel
-def window_kernel(window: str, max_lag: int, dt_fs: float, nu_thz: np.ndarray) -> np.ndarray:
+def lag_window_kernel(lag_window: str, max_lag: int, dt_fs: float, nu_thz: np.ndarray) -> np.ndarray:
     """Spectral kernel K(ν) (1/THz, ∫K dν = 1 over a period) that the lag window imposes on g.
 
     K(ν) = Δt Σ_m c_m w_m cos(2πνmΔt) with the even extension used by `cosine_transform`.
     """
-    w = lag_window(window, max_lag)
+    w = lag_windows.lag_window(lag_window, max_lag)
     c = w.copy()
     c[1 : max_lag - 1] *= 2.0
     dt_ps = dt_fs * 1e-3
@@ -73,12 +74,12 @@ def window_kernel(window: str, max_lag: int, dt_fs: float, nu_thz: np.ndarray) -
 
 
 class ForwardModel:
-    """Convolution of trial spectra f(|ν|) with the window kernel, evaluated at the fit frequencies."""
+    """Convolution of trial spectra f(|ν|) with the lag-window kernel, evaluated at the fit frequencies."""
 
     def __init__(
         self,
         nu_fit: np.ndarray,
-        window: str,
+        lag_window: str,
         max_lag: int,
         dt_fs: float,
         dnu: float,
@@ -92,7 +93,7 @@ class ForwardModel:
         self.grid = np.arange(-np.ceil(ext / h), np.ceil(ext / h) + 1) * h  # even grid
         n_off = np.rint((self.nu_fit[:, None] - self.grid[None, :]) / h).astype(int)
         offs = np.unique(n_off)
-        kv = window_kernel(window, max_lag, dt_fs, offs * h)
+        kv = lag_window_kernel(lag_window, max_lag, dt_fs, offs * h)
         k = kv[np.searchsorted(offs, n_off)] * h
         self.kmat = k / k.sum(axis=1, keepdims=True)
         self.absgrid = np.abs(self.grid)
@@ -144,9 +145,10 @@ def fit_quadratic(model: ForwardModel, y: np.ndarray, w: np.ndarray) -> dict:
     return {"a": float(coef[0]), "b": float(coef[1])}
 
 
-def leakage_bound(nu: np.ndarray, g: np.ndarray, above: float, window: str, max_lag: int, dt_fs: float) -> float:
+@renamed_keyword(window="lag_window")
+def leakage_bound(nu: np.ndarray, g: np.ndarray, above: float, lag_window: str, max_lag: int, dt_fs: float) -> float:
     """Upper bound (1/THz) on what the lag window's side lobes carry from the band above `above` THz
-    down to ν = 0: 2 Σ_j g_j |K|_env(ν_j) Δν, with |K|_env the envelope of the window kernel (its
+    down to ν = 0: 2 Σ_j g_j |K|_env(ν_j) Δν, with |K|_env the envelope of the lag-window kernel (its
     oscillation removed by a running maximum over ±2 bins of a 4× oversampled kernel, so a band that
     falls between grid points is covered too). A g₀ below this bound is not evidence of
     diffusion: it can be leakage of the vibrational band (sharp bands, short lag windows).
@@ -154,7 +156,7 @@ def leakage_bound(nu: np.ndarray, g: np.ndarray, above: float, window: str, max_
     from .correlate import cosine_transform
 
     over = 4  # kernel on a 4× finer grid
-    w = np.concatenate([lag_window(window, max_lag), np.zeros((over - 1) * max_lag)])
+    w = np.concatenate([lag_windows.lag_window(lag_window, max_lag), np.zeros((over - 1) * max_lag)])
     _, k = cosine_transform(w, dt_fs)  # 2K(ν), fs
     k = np.abs(k) * 0.5e-3  # |K| in 1/THz
     half = 2 * over  # running max over ±2 coarse bins
@@ -168,10 +170,11 @@ def leakage_bound(nu: np.ndarray, g: np.ndarray, above: float, window: str, max_
     return float(2.0 * np.sum(np.clip(g[far], 0.0, None) * env[far]) * dnu)
 
 
+@renamed_keyword(window="lag_window")
 def main_lobe_smear(
-    nu: np.ndarray, g: np.ndarray, fwhm: float, window: str, max_lag: int, dt_fs: float, base: float = 0.0
+    nu: np.ndarray, g: np.ndarray, fwhm: float, lag_window: str, max_lag: int, dt_fs: float, base: float = 0.0
 ) -> float:
-    """What the window's main lobe (|ν| < 2 FWHM) carries to ν = 0 (1/THz) from a linear rise from `base`
+    """What the lag window's main lobe (|ν| < 2 FWHM) carries to ν = 0 (1/THz) from a linear rise from `base`
     at ν = 0 to the measured g(2 FWHM): ∫K(ν)·(g(2F) − base)₊|ν|/2F dν. With base = 0 it bounds what a
     spectrum vanishing at ν = 0 can show there (a windowed g(0) below it can be the smear of a
     vibrational rise, not diffusion); with base = g(0) it is the resolution's systematic bias on g(0).
@@ -179,7 +182,7 @@ def main_lobe_smear(
     edge = 2.0 * fwhm
     rise = max(float(np.interp(edge, nu, g)) - base, 0.0)
     grid = np.linspace(-edge, edge, 801)
-    k = window_kernel(window, max_lag, dt_fs, grid)
+    k = lag_window_kernel(lag_window, max_lag, dt_fs, grid)
     return float(np.trapezoid(k * rise * np.abs(grid) / edge, grid))
 
 
@@ -234,7 +237,7 @@ BOOT_BATCH = 16
 
 
 def _spectra_from_blocks(
-    sums: np.ndarray, cnt: np.ndarray, dt: float, window: str, samples: np.ndarray, columns: np.ndarray
+    sums: np.ndarray, cnt: np.ndarray, dt: float, lag_window: str, samples: np.ndarray, columns: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Spectra at the frequency indices `columns` (B, C) and Z(0) (B,) of resampled blocks; samples (B, K) block
     indices. A resample is a count per block, so its sums are one matrix product; BOOT_BATCH spectra at a time.
@@ -246,7 +249,7 @@ def _spectra_from_blocks(
         counts = np.stack([np.bincount(r, minlength=k) for r in samples[b0 : b0 + BOOT_BATCH]]).astype(float)
         c = counts @ cnt
         z = (counts @ sums) / np.where(c > 0, c, 1)
-        _, spec = spectrum_from_vacf(z, dt, window)
+        _, spec = spectrum_from_vacf(z, dt, lag_window)
         g[b0 : b0 + len(counts)] = spec[:, columns]
         z0[b0 : b0 + len(counts)] = z[:, 0]
     return g, z0
@@ -263,7 +266,7 @@ def zero_frequency_verdict(g0: float, g0_err: float, leakage: float, msd_D: tupl
     'resolved' | 'consistent with zero' | 'not diffusion' | 'not confirmed' | 'not assessed', 'reason'}.
 
     Resolved (diffusive) when g(0) > 3σ, g(0) exceeds the side-lobe leakage of the spectrum beyond the
-    window's main lobe (`leakage`), and — when the MSD route is given as `msd_D` = (D, σ[, diffusive
+    lag window's main lobe (`leakage`), and — when the MSD route is given as `msd_D` = (D, σ[, diffusive
     regime reached]) in cm²/s — the MSD confirms diffusion (D > 2σ, and its diffusive regime reached when
     that flag is given): a g(0) > 0 that the MSD does not confirm is a slow relaxation (rotations,
     rattling between sites, correlated hops) longer than the lag window. Otherwise g(0) is
@@ -298,7 +301,7 @@ def zero_frequency_verdict(g0: float, g0_err: float, leakage: float, msd_D: tupl
                 "resolved": False,
                 "upper": upper,
                 "status": "not diffusion",
-                "reason": f"g(0) = {g0:.2g} ± {g0_err:.2g} 1/THz on this window, but the MSD shows no diffusion (D = {msd_D[0]:.2g} ± {msd_D[1]:.2g} cm²/s): a slow "
+                "reason": f"g(0) = {g0:.2g} ± {g0_err:.2g} 1/THz with this lag window, but the MSD shows no diffusion (D = {msd_D[0]:.2g} ± {msd_D[1]:.2g} cm²/s): a slow "
                 "non-diffusive relaxation (anion rotations, rattling) longer than the lag window, not diffusion",
             }
         if len(msd_D) > 2 and not msd_D[2]:
@@ -306,7 +309,7 @@ def zero_frequency_verdict(g0: float, g0_err: float, leakage: float, msd_D: tupl
                 "resolved": False,
                 "upper": upper,
                 "status": "not confirmed",
-                "reason": f"g(0) = {g0:.2g} ± {g0_err:.2g} 1/THz on this window, but the MSD has not reached its diffusive regime (†): relaxational weight (hops not yet "
+                "reason": f"g(0) = {g0:.2g} ± {g0_err:.2g} 1/THz with this lag window, but the MSD has not reached its diffusive regime (†): relaxational weight (hops not yet "
                 "uncorrelated, or bounded motion such as anion reorientations), not yet diffusion; run longer",
             }
     return {
@@ -378,10 +381,11 @@ def analyse_lowfreq(
     debye_a (a of g₀ + aν²) and diagnostics (g_at_zero: the plain windowed spectrum at ν = 0,
     leakage_bound, n_blocks, z0, finite_size).
     """
+    ds = with_current_names(ds)  # VDOS files of earlier versions
     sel = selection(ds, name)
     nu = ds.frequency.values
     g = sel.g.values
-    dt, window, max_lag = float(ds.attrs["dt_fs"]), ds.attrs["window"], int(ds.attrs["max_lag"])
+    dt, lag_window, max_lag = float(ds.attrs["dt_fs"]), ds.attrs["lag_window"], int(ds.attrs["max_lag"])
     fwhm = float(ds.attrs["resolution_fwhm_THz"])
     dnu = float(nu[1] - nu[0])
     median = band_median(nu, g)
@@ -427,7 +431,7 @@ def analyse_lowfreq(
                     f"property; needs L ≥ {need:.0f} Å"
                 )
     mask = _check_window(nu, lo, hi)
-    model = ForwardModel(nu[mask], window, max_lag, dt, dnu, fwhm)
+    model = ForwardModel(nu[mask], lag_window, max_lag, dt, dnu, fwhm)
 
     sums, cnt = sel.vacf_blocks.values, sel.block_pairs.values
     keep = cnt[:, 0] > 0
@@ -439,7 +443,7 @@ def analyse_lowfreq(
     gb = z0b = np.zeros((0, 1))
     if boot:
         samples = np.random.default_rng(seed).integers(0, k, (n_boot, k))
-        gb, z0b = _spectra_from_blocks(sums, cnt, dt, window, samples, np.concatenate([[0], np.flatnonzero(mask)]))
+        gb, z0b = _spectra_from_blocks(sums, cnt, dt, lag_window, samples, np.concatenate([[0], np.flatnonzero(mask)]))
     elif n_boot > 1:
         warnings.warn(
             f"{name}: only {k} bootstrap block(s); uncertainties are not available "
@@ -461,8 +465,8 @@ def analyse_lowfreq(
     # (a) the zero-frequency limit: the windowed Green–Kubo value g(ν = 0) and its verdict
     g_zero = float(g[0])
     g_zero_err = _std(gb[:, 0]) if boot else nan
-    leak = leakage_bound(nu, g, 2.0 * fwhm, window, max_lag, dt)
-    smear = main_lobe_smear(nu, g, fwhm, window, max_lag, dt)
+    leak = leakage_bound(nu, g, 2.0 * fwhm, lag_window, max_lag, dt)
+    smear = main_lobe_smear(nu, g, fwhm, lag_window, max_lag, dt)
     zv = zero_frequency_verdict(g_zero, g_zero_err, leak + smear, msd_D)
     g0 = max(g_zero, 0.0)
     res: dict = {
@@ -472,7 +476,7 @@ def analyse_lowfreq(
         "g0_upper": zv["upper"],
         "g0_status": zv["status"],
         "g0_reason": zv["reason"],
-        "g0_resolution_bias": main_lobe_smear(nu, g, fwhm, window, max_lag, dt, base=g0),
+        "g0_resolution_bias": main_lobe_smear(nu, g, fwhm, lag_window, max_lag, dt, base=g0),
         "leakage_bound": leak,
         "g_at_zero": g_zero,
         "g_at_zero_err": g_zero_err,
@@ -547,7 +551,7 @@ def lowfreq(
         analysis="lowfreq",
         model="g(0): windowed Green-Kubo value; law: g(0) + a nu^n (g >= 0 on the window) convolved with the lag-window kernel",
         n_boot=n_boot,
-        window=ds.attrs["window"],
+        lag_window=with_current_names(ds).attrs["lag_window"],
         verdicts="g0_resolved: g(0) > 0 at 3 sigma above leakage; law: linear | Debye | unresolved; "
         "liquid-like = g(0) > 0 and linear",
     )

@@ -27,6 +27,7 @@ import numpy as np
 import xarray as xr
 
 from .. import units
+from .._compat import renamed_keyword
 from ..errors import InputError
 from ..neutron.crosssections import REFERENCE as XS_REFERENCE
 from ..neutron.crosssections import neutron_data
@@ -35,9 +36,9 @@ from ..trajectory.blocks import atom_blocks, opened, unwrapped_positions
 from ..trajectory.model import Trajectory
 from ..trajectory.unwrap import unwrap_positions
 from . import _scatter_kernels as K
+from . import lag_windows
 from .correlate import cosine_transform
 from .qpoints import QSet, miller_indices, powder_directions, qpoints_from_list, spherical_shells
-from .windows import WINDOWS, lag_window
 
 H_MEV_FS = 2 * np.pi * HBAR_MEV_FS  # Planck constant, meV·fs (E = h ν)
 INV_A = "angstrom-1"
@@ -400,7 +401,7 @@ def coherent_intermediate_scattering(
 def time_to_energy(c: np.ndarray, dt_fs: float, pad: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """Two-sided spectrum S(E) = (2πħ)⁻¹ ∫ c(t) e^{−iEt/ħ} dt of an even function sampled at t ≥ 0.
 
-    c: (M, ...) (already windowed). Zero padding by `pad` refines the energy grid (interpolation).
+    c: (M, ...) (already multiplied by the lag window). Zero padding by `pad` refines the energy grid (interpolation).
     Returns (E (2K−1,) meV, S (2K−1, ...) 1/meV); the trapezoid integral over E equals c(0).
     """
     m = c.shape[0]
@@ -421,11 +422,12 @@ def detailed_balance_factor(energy_mev, temperature_k: float) -> np.ndarray:
     return np.exp(np.asarray(energy_mev) / (2.0 * kt))
 
 
+@renamed_keyword(window="lag_window")
 def dynamic_structure_factor(
     fqt: xr.Dataset,
     variables=None,
     *,
-    window: str = "hann",
+    lag_window: str = "hann",
     resolution=None,
     instrument: Instrument | None = None,
     temperature: float | None = None,
@@ -436,14 +438,13 @@ def dynamic_structure_factor(
 ) -> xr.Dataset:
     """S(Q,E) (1/meV, E in meV) from F(Q,t) variables of `fqt` ('F_s', 'F_inc', 'F', 'F_total' …).
 
-    window: lag window applied to F before the transform (hann, blackman, triangle, none).
+    lag_window: applied to F before the transform (hann, blackman, triangle, none).
     resolution: Gaussian FWHM in meV, a Resolution, or (E, R); `instrument` supplies resolution, energy
     window and Q range at once (explicit arguments win). detailed_balance multiplies by exp(E/2k_BT)
     (temperature from the argument or the trajectory metadata). Errors S_*_err come from the
     independent atom blocks when the input has them.
     """
-    if window not in WINDOWS:
-        raise InputError(f"unknown window {window!r}; choose one of {', '.join(WINDOWS)}")
+    lag_windows.check_lag_window(lag_window)
     if pad < 1:
         raise InputError(f"pad must be ≥ 1, got {pad}")
     if instrument is not None:
@@ -457,7 +458,7 @@ def dynamic_structure_factor(
         variables = [variables]
     t = fqt.time.values
     dt = float(t[1] - t[0])
-    w = lag_window(window, len(t))
+    w = lag_windows.lag_window(lag_window, len(t))
     rt = res.time_factor(t) if res is not None else None
     tw = w * (rt if rt is not None else 1.0)
 
@@ -495,7 +496,7 @@ def dynamic_structure_factor(
     out["resolution"] = (
         "energy",
         r_eff,
-        {"units": "meV-1", "long_name": "effective elastic line (window × resolution), unit area"},
+        {"units": "meV-1", "long_name": "effective elastic line (lag window × resolution), unit area"},
     )
     temp = temperature if temperature is not None else fqt.attrs.get("temperature")
     if isinstance(temp, str):
@@ -524,7 +525,7 @@ def dynamic_structure_factor(
     ds.attrs.update(dict(fqt.attrs))
     ds.attrs.update(
         analysis="dynamic_structure_factor",
-        window=window,
+        lag_window=lag_window,
         pad=pad,
         resolution=res.describe() if res is not None else "none",
         resolution_fwhm_meV=float(res.fwhm) if res is not None else 0.0,

@@ -28,12 +28,13 @@ import scipy.fft as sfft
 import xarray as xr
 
 from .. import units
+from .._compat import renamed_keyword
 from ..errors import InputError
 from ..trajectory.blocks import FrameSource, atom_blocks, opened, unwrapped_positions
 from ..trajectory.model import Trajectory
 from ..trajectory.unwrap import unwrap_positions
+from . import lag_windows
 from .correlate import autocorrelation, cosine_transform
-from .windows import WINDOWS, lag_window, resolution_fwhm
 
 #: threads for scipy.fft in the fast kernel (-1: all cores)
 FFT_WORKERS = -1
@@ -349,9 +350,8 @@ def vacf_reference(v: np.ndarray, idx: np.ndarray, max_lag: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- public API
-def _check(traj: Trajectory | FrameSource, max_lag: int | None, window: str, n_frames: int | None = None) -> int:
-    if window not in WINDOWS:
-        raise InputError(f"unknown window {window!r}; choose one of {', '.join(WINDOWS)}")
+def _check(traj: Trajectory | FrameSource, max_lag: int | None, lag_window: str, n_frames: int | None = None) -> int:
+    lag_windows.check_lag_window(lag_window)
     n = n_frames if n_frames is not None else traj.n_frames
     max_lag = int(max_lag) if max_lag else max(2, n // 2)
     if max_lag < 2 or max_lag > n:
@@ -393,20 +393,22 @@ def vacf(
     return ds
 
 
-def spectrum_from_vacf(z: np.ndarray, dt_fs: float, window: str = "hann") -> tuple[np.ndarray, np.ndarray]:
+@renamed_keyword(window="lag_window")
+def spectrum_from_vacf(z: np.ndarray, dt_fs: float, lag_window: str = "hann") -> tuple[np.ndarray, np.ndarray]:
     """Normalised one-sided spectrum of VACF rows z (..., M): (ν THz, g 1/THz) with ∫g dν = 1."""
     z = np.asarray(z, dtype=float)
-    w = lag_window(window, z.shape[-1])
+    w = lag_windows.lag_window(lag_window, z.shape[-1])
     zhat = z / z[..., :1] * w
     nu, spec = cosine_transform(np.moveaxis(zhat, -1, 0), dt_fs)
     return nu * 1e3, np.moveaxis(spec, 0, -1) * 1e-3
 
 
+@renamed_keyword(window="lag_window")
 def vdos(
     traj: Trajectory,
     species: list[str] | None = None,
     max_lag: int | None = None,
-    window: str = "hann",
+    lag_window: str = "hann",
     groups: Mapping[str, Sequence[int]] | None = None,
     atom_groups: int = 8,
     time_blocks: int = 1,
@@ -424,7 +426,7 @@ def vdos(
     groups appear as `g_group` etc. on a `group` dimension.
     """
     v, source = _velocities(traj)
-    max_lag = _check(traj, max_lag, window, v.shape[0])
+    max_lag = _check(traj, max_lag, lag_window, v.shape[0])
     names, idx, kinds = _selections(traj, species, groups)
     dtype = _dtype(precision)
     z, bsum, bcnt = vacf_fast(v, idx, max_lag, atom_groups=atom_groups, time_blocks=time_blocks, dtype=dtype)
@@ -434,7 +436,7 @@ def vdos(
         v2 = np.einsum("tac,tac->a", v, v)
         mv2 = np.array([traj.masses[i] @ v2[i] / (v.shape[0] * len(i)) for i in idx])
     meta = {"velocities": source, "time_blocks": time_blocks, "atom_groups": atom_groups, "n_frames_used": v.shape[0]}
-    return _assemble(traj, names, idx, kinds, z, bsum, bcnt, mv2, max_lag, window, meta, precision)
+    return _assemble(traj, names, idx, kinds, z, bsum, bcnt, mv2, max_lag, lag_window, meta, precision)
 
 
 def _dtype(precision: str):
@@ -443,11 +445,12 @@ def _dtype(precision: str):
     return np.float64 if precision == "float64" else np.float32
 
 
+@renamed_keyword(window="lag_window")
 def vdos_from_chunks(
     chunks: Iterable[Trajectory],
     species: list[str] | None = None,
     max_lag: int = 2048,
-    window: str = "hann",
+    lag_window: str = "hann",
     groups: Mapping[str, Sequence[int]] | None = None,
     atom_groups: int = 8,
     time_blocks: int = 8,
@@ -467,7 +470,7 @@ def vdos_from_chunks(
     for ch in chunks:
         if first is None:
             first = ch
-            _check(ch, max(2, max_lag), window, max(max_lag, 2))
+            _check(ch, max(2, max_lag), lag_window, max(max_lag, 2))
             names, idx, kinds = _selections(ch, species, groups)
             acc = VACFAccumulator(idx, max_lag, atom_groups, time_blocks, _dtype(precision), masses=ch.masses)
         if ch.velocities is not None:
@@ -505,7 +508,7 @@ def vdos_from_chunks(
         "n_frames_used": acc.n_frames,
         "chunked": 1,
     }
-    ds = _assemble(traj_like, names, idx, kinds, z, bsum, bcnt, mv2, max_lag, window, meta, precision)
+    ds = _assemble(traj_like, names, idx, kinds, z, bsum, bcnt, mv2, max_lag, lag_window, meta, precision)
     ds.attrs["n_frames"] = n_total
     return ds
 
@@ -526,11 +529,12 @@ def _block_velocities(src: FrameSource, atoms: np.ndarray) -> np.ndarray:
     return v
 
 
+@renamed_keyword(window="lag_window")
 def vdos_from_file(
     trajectory,
     species: list[str] | None = None,
     max_lag: int | None = None,
-    window: str = "hann",
+    lag_window: str = "hann",
     groups: Mapping[str, Sequence[int]] | None = None,
     atom_groups: int = 8,
     time_blocks: int = 1,
@@ -555,7 +559,7 @@ def vdos_from_file(
                 raise InputError("need at least 3 frames to derive velocities from positions")
             warnings.warn(finite_difference_message(src.dt), FiniteDifferenceWarning, stacklevel=2)
             source, n_used = "central differences of positions", src.n_frames - 2
-        max_lag = _check(src, max_lag, window, n_used)
+        max_lag = _check(src, max_lag, lag_window, n_used)
         names, idx, kinds = _selections(src, species, groups)
         dtype = _dtype(precision)
         subsets_all = [_atom_subsets(np.asarray(i), atom_groups) for i in idx]
@@ -587,11 +591,11 @@ def vdos_from_file(
         else:
             mv2 = mv2 / (n_used * np.array([len(i) for i in idx]))
         meta = {"velocities": source, "time_blocks": time_blocks, "atom_groups": atom_groups, "n_frames_used": n_used}
-        return _assemble(src, names, idx, kinds, z, bsum, bcnt, mv2, max_lag, window, meta, precision)
+        return _assemble(src, names, idx, kinds, z, bsum, bcnt, mv2, max_lag, lag_window, meta, precision)
 
 
-def _assemble(traj, names, idx, kinds, z, bsum, bcnt, mv2, max_lag, window, meta, precision) -> xr.Dataset:
-    nu, g = spectrum_from_vacf(z, traj.dt, window)
+def _assemble(traj, names, idx, kinds, z, bsum, bcnt, mv2, max_lag, lag_window, meta, precision) -> xr.Dataset:
+    nu, g = spectrum_from_vacf(z, traj.dt, lag_window)
     masses = np.array([traj.masses[i].mean() for i in idx])
     temp = mv2 * units.AMU_A2_PER_FS2_IN_EV / (3.0 * units.KB_EV)
     integral = np.trapezoid(g, nu, axis=1)
@@ -663,10 +667,10 @@ def _assemble(traj, names, idx, kinds, z, bsum, bcnt, mv2, max_lag, window, meta
         data.update(block(~sp, "group"))
         coords["group"] = ("group", [n for n, k in zip(names, kinds) if k == "group"], {"units": units.DIMENSIONLESS})
     ds = xr.Dataset(data, coords=coords)
-    fwhm = resolution_fwhm(window, max_lag, traj.dt) * 1e3
+    fwhm = lag_windows.resolution_fwhm(lag_window, max_lag, traj.dt) * 1e3
     ds.attrs.update(
         analysis="vdos",
-        window=window,
+        lag_window=lag_window,
         max_lag=max_lag,
         dt_fs=traj.dt,
         n_frames=traj.n_frames,
@@ -702,10 +706,16 @@ _OLDER_NAMES = {
 
 def with_current_names(ds: xr.Dataset) -> xr.Dataset:
     """A VDOS Dataset with the names of this version: files written by earlier versions call the
-    bootstrap blocks `vacf_units`/`unit_pairs` (dimension `unit`). Returns ds itself when nothing is renamed.
+    bootstrap blocks `vacf_units`/`unit_pairs` (dimension `unit`) and the lag window attr `window`.
+    Returns ds itself when nothing is renamed.
     """
     old = {k: v for k, v in _OLDER_NAMES.items() if k in ds.variables or k in ds.dims}
-    return ds.rename(old) if old else ds
+    if old:
+        ds = ds.rename(old)
+    if "lag_window" not in ds.attrs and "window" in ds.attrs:
+        ds = ds.copy(deep=False)
+        ds.attrs = {("lag_window" if k == "window" else k): v for k, v in ds.attrs.items()}
+    return ds
 
 
 def selection(ds: xr.Dataset, name: str) -> xr.Dataset:

@@ -1,32 +1,21 @@
-"""Lag windows applied to correlation functions before a Fourier transform.
+"""Deprecated: the lag windows moved to `superionic.analysis.lag_windows` (WINDOWS is LAG_WINDOWS there).
 
-Each window w(m) is 1 at lag 0 (so sum rules that depend on c(0) are kept) and falls to 0 at the
-last lag; its effective frequency resolution is stated with the spectrum.
+"window" alone names the bottleneck windows of analysis/bottleneck.py; this module goes in the next release.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import warnings
 
-WINDOWS = ("hann", "none", "blackman", "triangle")
+from .lag_windows import LAG_WINDOWS, lag_window, resolution_fwhm
 
+WINDOWS = LAG_WINDOWS
 
-def lag_window(name: str, n: int) -> np.ndarray:
-    """Half window of length n with w(0) = 1 (the decaying half of the symmetric window)."""
-    m = np.arange(n) / max(n - 1, 1)
-    if name == "hann":
-        return 0.5 * (1.0 + np.cos(np.pi * m))
-    if name == "blackman":
-        return 0.42 + 0.5 * np.cos(np.pi * m) + 0.08 * np.cos(2 * np.pi * m)
-    if name == "triangle":
-        return 1.0 - m
-    if name == "none":
-        return np.ones(n)
-    raise ValueError(f"unknown window {name!r}; choose one of {', '.join(WINDOWS)}")
+warnings.warn(
+    "superionic.analysis.windows is deprecated: import from superionic.analysis.lag_windows "
+    "(WINDOWS is LAG_WINDOWS there)",
+    DeprecationWarning,
+    stacklevel=2,
+)
 
-
-def resolution_fwhm(name: str, n: int, dt: float) -> float:
-    """Approximate FWHM of the spectral line a window of n lags (step dt) imposes, in 1/(unit of dt)."""
-    t_max = (n - 1) * dt
-    factor = {"hann": 1.0, "blackman": 1.15, "triangle": 0.89, "none": 0.60}[name]
-    return factor / t_max
+__all__ = ["LAG_WINDOWS", "WINDOWS", "lag_window", "resolution_fwhm"]

@@ -10,6 +10,7 @@ import typer
 from ..errors import InputError
 from .app import analyze_app
 from .common import (
+    LAG_WINDOW_HELP,
     OVERWRITE_HELP,
     at_least,
     check_finite,
@@ -21,6 +22,7 @@ from .common import (
     parse_species,
     positive,
     print_json,
+    renamed_option,
     save_dataset,
 )
 
@@ -52,9 +54,8 @@ def scattering_cmd(
         None, "--max-lag", help="Longest correlation time in frames (default: half the trajectory)."
     ),
     n_directions: int = typer.Option(24, "--n-directions", help="Q directions per |Q| for the powder average."),
-    window: str = typer.Option(
-        "hann", "--window", help="Lag window before the Fourier transform: hann, blackman, triangle, none."
-    ),
+    lag_window: str | None = typer.Option(None, "--lag-window", help=LAG_WINDOW_HELP),
+    old_window: str | None = typer.Option(None, "--window", hidden=True, help="Old name of --lag-window."),
     resolution_fwhm: float | None = typer.Option(
         None, "--resolution-fwhm", help="Gaussian instrument resolution FWHM in meV (e.g. 0.0035 for backscattering)."
     ),
@@ -83,9 +84,9 @@ def scattering_cmd(
     """
     import xarray as xr
 
+    from ..analysis.lag_windows import LAG_WINDOWS
     from ..analysis.qens import fit_qens_dataset, linewidth_summary
     from ..analysis.scattering import dynamic_structure_factor, self_intermediate_scattering_from_file
-    from ..analysis.windows import WINDOWS
     from ..trajectory.blocks import TrajectorySource, open_trajectory
 
     positive(dt, "--dt")
@@ -93,7 +94,8 @@ def scattering_cmd(
     positive(fit_range, "--fit-range")
     positive(temperature, "--temperature")
     at_least(n_directions, 1, "--n-directions")
-    one_of(window, WINDOWS, "--window")
+    lag_window = renamed_option(lag_window, old_window, "--lag-window", "--window") or "hann"
+    one_of(lag_window, LAG_WINDOWS, "--lag-window")
     if n_lorentzians not in (1, 2):
         raise InputError(f"--n-lorentzians must be 1 or 2, got {n_lorentzians}")
     qv = parse_floats(q, "--q")
@@ -119,7 +121,7 @@ def scattering_cmd(
     sqe = dynamic_structure_factor(
         fqt,
         ["F_s", "F_inc"],
-        window=window,
+        lag_window=lag_window,
         resolution=resolution_fwhm,
         temperature=temperature,
         detailed_balance=detailed_balance,

@@ -11,6 +11,7 @@ from ..errors import InputError
 from ..results import positive_text
 from .app import analyze_app
 from .common import (
+    LAG_WINDOW_HELP,
     OVERWRITE_HELP,
     at_least,
     check_finite,
@@ -22,6 +23,7 @@ from .common import (
     parse_species,
     positive,
     print_json,
+    renamed_option,
     save_dataset,
 )
 
@@ -125,7 +127,8 @@ def vdos_cmd(
         "--max-lag",
         help="Correlation length in frames (default: half the trajectory); sets the resolution ≈ 1/(max_lag·dt).",
     ),
-    window: str = typer.Option("hann", "--window", help="Lag window: hann, blackman, triangle or none."),
+    lag_window: str | None = typer.Option(None, "--lag-window", help=LAG_WINDOW_HELP),
+    old_window: str | None = typer.Option(None, "--window", hidden=True, help="Old name of --lag-window."),
     fit_window: str | None = typer.Option(
         None,
         "--fit-window",
@@ -166,8 +169,8 @@ def vdos_cmd(
     """
     import warnings
 
+    from ..analysis.lag_windows import LAG_WINDOWS
     from ..analysis.vdos import vdos_from_file, vdos_summary
-    from ..analysis.windows import WINDOWS
     from ..neutron.gdos import gdos
     from ..trajectory.blocks import TrajectorySource, open_trajectory
 
@@ -180,7 +183,8 @@ def vdos_cmd(
         (n_boot, "--n-boot", 2),
     ):
         at_least(value, least, name)
-    one_of(window, WINDOWS, "--window")
+    lag_window = renamed_option(lag_window, old_window, "--lag-window", "--window") or "hann"
+    one_of(lag_window, LAG_WINDOWS, "--lag-window")
     one_of(precision, ("float64", "float32"), "--precision")
     pair = _pair(fit_window, "--fit-window")
     iso = parse_mapping(isotopes, "--isotopes")
@@ -232,7 +236,7 @@ def vdos_cmd(
             traj,
             parse_species(species),
             max_lag=max_lag,
-            window=window,
+            lag_window=lag_window,
             groups=groups,
             atom_groups=atom_groups,
             time_blocks=time_blocks,

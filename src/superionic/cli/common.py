@@ -20,6 +20,11 @@ from ..trajectory.h5md_read import frame_ranges
 NETCDF_SUFFIXES = (".nc", ".nc4", ".cdf", ".netcdf", ".h5", ".hdf5")
 #: the --overwrite option every command that writes files has
 OVERWRITE_HELP = "Replace output files that already exist (an output never replaces an input)."
+#: the --lag-window option of the commands that Fourier-transform a correlation function
+LAG_WINDOW_HELP = (
+    "Lag window, the taper of the correlation function before the Fourier transform: "
+    "hann (default), blackman, triangle or none."
+)
 
 
 def parse_species(species: str | None) -> list[str] | None:
@@ -140,6 +145,17 @@ def one_of(value: str, choices: Iterable[str], name: str) -> str:
     if value not in choices:
         raise InputError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
     return value
+
+
+def renamed_option(value, old_value, name: str, old_name: str):
+    """The value of an option given under its name or under its old name (a hidden alias kept working);
+    InputError when both are given with different values. None when neither is given.
+    """
+    if old_value is None:
+        return value
+    if value is not None and value != old_value:
+        raise InputError(f"{old_name} is the old name of {name}: give one of them, not both ({old_value!r}, {value!r})")
+    return old_value
 
 
 def _same_file(a: Path, b: Path) -> bool:
