@@ -6,7 +6,7 @@ venv, never in superionic's dependencies:
     python3 -m venv /work/venvs/kinisi && /work/venvs/kinisi/bin/pip install kinisi==2.1.0
 
 It is run through a subprocess on the same unwrapped fractional coordinates (written to a temporary
-.npz), the same lag grid (every frame lag 1 … max_lag) and the same diffusive window start (the one
+.npz), the same lag grid (every frame lag 1 … max_lag) and the same diffusive fit range start (the one
 superionic chooses automatically). Both compute the MSD from scratch. Printed: D ± σ from both, whether
 the 1σ error bars overlap, times (kinisi timed inside its process, imports excluded) and the speed ratio.
 
@@ -122,8 +122,8 @@ def compare(name, traj, species, max_lag, python):
     start = float(ds.fit_start.values[0])
     k = run_kinisi(python, traj, species, max_lag, start)
     overlap = abs(d - k["D"]) <= de + k["D_err"]
-    print(f"\n== {name}: {traj!r}, lags 1…{max_lag} frames, window from {start:g} fs")
-    print(f"  superionic D = {d:.4e} ± {de:.2e} cm²/s   time {t_si:.3f} s (MSD + α₂ + window + GLS)")
+    print(f"\n== {name}: {traj!r}, lags 1…{max_lag} frames, fit range from {start:g} fs")
+    print(f"  superionic D = {d:.4e} ± {de:.2e} cm²/s   time {t_si:.3f} s (MSD + α₂ + fit range + GLS)")
     print(
         f"  kinisi     D = {k['D']:.4e} ± {k['D_err']:.2e} cm²/s   time {k['t_total']:.3f} s "
         f"(parse {k['t_parse']:.2f}, MSD {k['t_msd']:.2f}, covariance {k['t_covariance']:.2f}, "

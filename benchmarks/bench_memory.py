@@ -87,7 +87,7 @@ from superionic.trajectory.blocks import opened
 with opened(sys.argv[1]) as src:
     dd = diffusion_from_file(src)
     msd_d = {str(s): (float(dd.D.sel(species=s)), float(dd.D_err.sel(species=s)),
-                      bool(dd.window_ok.sel(species=s))) for s in dd.species.values}
+                      bool(dd.fit_range_ok.sel(species=s))) for s in dd.species.values}
     try:
         lowest = lowest_phonon_from_file(src)
     except InputError:

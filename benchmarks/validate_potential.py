@@ -145,7 +145,7 @@ def main() -> None:
         for name, tr in (("student", student), ("teacher", teacher)):
             try:
                 r[f"D_Li_{name}_cm2_s"] = d_li(tr)
-            except Exception as err:  # too short for a diffusive window
+            except Exception as err:  # too short for a diffusive fit range
                 r[f"D_Li_{name}_cm2_s"] = f"n/a ({err})"
         r["teacher_file"] = os.path.basename(path)
         r["langevin_friction_per_fs"] = gamma

@@ -9,7 +9,7 @@ and is classified as
   clear error    exit 1 or 2 with exactly one line `superionic: [usage ]error: …` on stderr that names the
                  problem (the case's expected words)
   unclear error  exit 1 or 2, no traceback, but the message is missing, spans lines, or does not name the
-                 problem (e.g. NaN velocities reported as a fit-window problem, numpy reprs)
+                 problem (e.g. NaN velocities reported as a fit-range problem, numpy reprs)
   traceback      a Python traceback reaches the user, or an exit code other than 0/1/2
   hang           no answer within --timeout seconds (killed)
   silent wrong   exit 0 where an error was due (wrong input accepted), or the output fails its check
@@ -177,10 +177,10 @@ def _version_ok(stdout, casedir):
     return None if re.fullmatch(r"superionic \d+\.\d+\S*\s*", stdout) else f"unexpected output {stdout[:60]!r}"
 
 
-def _fit_window_honoured(lo, hi):
+def _fit_range_honoured(lo, hi):
     def check(out, casedir):
-        w = out["species"]["Li"]["fit_window_fs"]
-        return None if lo <= w[0] < w[1] <= hi else f"fit window {w} is not inside the requested {lo}–{hi} fs"
+        w = out["species"]["Li"]["fit_range_fs"]
+        return None if lo <= w[0] < w[1] <= hi else f"fit range {w} is not inside the requested {lo}–{hi} fs"
 
     return check
 
@@ -239,10 +239,10 @@ def cases() -> list[Case]:
         Case("fit-stop-before-start", D + [T, "--fit-start", "2000", "--fit-stop", "1000"], "error", ("--fit-stop",)),
         Case("fit-stop-beyond-lags", D + [T, "--fit-stop", "1e9"], "error", ("--fit-stop",)),
         Case(
-            "fit-window-honoured",
+            "fit-range-honoured",
             D + [T, "--species", "Li", "--fit-start", "500", "--fit-stop", "3000", "--json"],
             "ok",
-            check=_json_check(_fit_window_honoured(500, 3000)),
+            check=_json_check(_fit_range_honoured(500, 3000)),
         ),
         Case("max-lag-zero", D + [T, "--max-lag", "0"], "error", ("--max-lag",)),
         Case("max-lag-negative", D + [T, "--max-lag", "-3"], "error", ("--max-lag",)),
@@ -261,9 +261,10 @@ def cases() -> list[Case]:
         Case("vdos-lag-window-unknown", V + [T, "--lag-window", "foo"] + VB, "error", ("--lag-window",)),
         Case("vdos-old-window-option-unknown", V + [T, "--window", "foo"] + VB, "error", ("--lag-window",)),
         Case("vdos-precision-unknown", V + [T, "--precision", "float16"] + VB, "error", ("precision",)),
-        Case("vdos-fit-window-reversed", V + [T, "--fit-window", "5,1"] + VB, "error", ("fit-window",)),
-        Case("vdos-fit-window-text", V + [T, "--fit-window", "a,b"] + VB, "error", ("--fit-window",)),
-        Case("vdos-fit-window-beyond-nyquist", V + [T, "--fit-window", "1,1e6"] + VB, "error", ("fit",)),
+        Case("vdos-fit-range-reversed", V + [T, "--fit-range", "5,1"] + VB, "error", ("fit-range",)),
+        Case("vdos-fit-range-text", V + [T, "--fit-range", "a,b"] + VB, "error", ("--fit-range",)),
+        Case("vdos-fit-range-beyond-nyquist", V + [T, "--fit-range", "1,1e6"] + VB, "error", ("fit",)),
+        Case("vdos-old-fit-window-option-reversed", V + [T, "--fit-window", "5,1"] + VB, "error", ("fit-range",)),
         Case("vdos-resolution-negative", V + [T, "--resolution", "-1"] + VB, "error", ("--resolution",)),
         Case("vdos-max-lag-one", V + [T, "--max-lag", "1"] + VB, "error", ("--max-lag",)),
         Case("vdos-group-negative-index", V + [T, "--group", "A=-1"] + VB, "error", ("--group",)),

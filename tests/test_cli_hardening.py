@@ -155,10 +155,10 @@ def test_folder_and_empty_inputs(capsys, inputs):
 
 
 def test_nan_velocities_are_named_as_such(capsys, inputs):
-    """Not a fit-window problem: the damaged frames are named."""
+    """Not a fit-range problem: the damaged frames are named."""
     code, _, err = cli(capsys, "analyze", "vdos", inputs / "nan_velocities.h5", "--n-boot", "5")
     line = one_line_error(code, err, "velocities", "not finite", "5–9")
-    assert "fit window" not in line
+    assert "fit window" not in line and "fit range" not in line
 
 
 # ----------------------------------------------------------------------------- out-of-range options
@@ -180,7 +180,7 @@ def test_diffusion_refuses_out_of_range_options(capsys, inputs, opts, words):
     one_line_error(*cli(capsys, "analyze", "diffusion", inputs / "traj.h5", *opts)[::2], *words)
 
 
-def test_diffusion_fit_window_inside_the_request(capsys, inputs):
+def test_diffusion_fit_range_inside_the_request(capsys, inputs):
     code, out, err = cli(
         capsys,
         "analyze",
@@ -195,7 +195,7 @@ def test_diffusion_fit_window_inside_the_request(capsys, inputs):
         "--json",
     )
     assert code == 0, err
-    lo, hi = json.loads(out)["species"]["Li"]["fit_window_fs"]
+    lo, hi = json.loads(out)["species"]["Li"]["fit_range_fs"]
     assert 200 <= lo < hi <= 1500
 
 
@@ -240,8 +240,9 @@ def test_mechanism_refuses_absent_species(capsys, inputs, opt):
         (["--window", "hann", "--lag-window", "none"], ["--window", "--lag-window"]),
         (["--group", "A=-1"], ["--group"]),
         (["--group", "A=x"], ["--group"]),
-        (["--fit-window", "5,1"], ["--fit-window"]),
-        (["--fit-window", "1,1e6"], ["Nyquist"]),
+        (["--fit-range", "5,1"], ["--fit-range"]),
+        (["--fit-range", "1,1e6"], ["Nyquist"]),
+        (["--fit-window", "5,1"], ["--fit-range"]),  # the old name, a hidden alias
     ],
 )
 def test_vdos_refuses(capsys, inputs, opts, words):
@@ -441,8 +442,8 @@ def test_save_dataset_is_atomic(tmp_path):
 
 
 # ----------------------------------------------------------------------------- the QENS fit range rule
-def test_qens_fit_wider_than_its_window_is_a_failure():
-    """A line wider than the fitted window (Γ = 3 meV seen through |E| ≤ 1 meV) is reported as a failed
+def test_qens_fit_wider_than_its_fit_range_is_a_failure():
+    """A line wider than the fit range (Γ = 3 meV seen through |E| ≤ 1 meV) is reported as a failed
     fit, not returned as a width; a narrow line next to it is fitted and enters the Γ(Q) summary."""
     import xarray as xr
 

@@ -45,7 +45,7 @@ def test_langevin_D_from_msd_and_vacf_within_2_percent():
         n_atoms=1000, n_frames=6000, dt=2.0, stride=10, gamma=gamma, temperature=temp, mass=mass, seed=3
     )
     exact = synthetic.langevin_diffusion_coefficient(temp, mass, gamma)
-    d_msd = float(diffusion(traj, fit_window=(0.02, 0.1)).D.sel(species="Li"))
+    d_msd = float(diffusion(traj, fit_range=(0.02, 0.1)).D.sel(species="Li"))
     # Green–Kubo: D = (1/3)∫Z dt over 10 τ (trapezoid), Å²/fs → cm²/s
     z = vacf(traj, max_lag=100).vacf.sel(species="Li").values
     d_gk = np.trapezoid(z, dx=traj.dt) / 3.0 * 0.1

@@ -102,7 +102,7 @@ def test_coverage_of_error_bars_langevin():
         ds = dm.diffusion(_langevin(seed, 8, 800), "Li", per_axis=False)
         d, de = float(ds.D.values[0]), float(ds.D_err.values[0])
         hits.append(abs(d - D_EXACT) <= 2 * de)
-        assert ds.window_ok.values[0] == 1
+        assert ds.fit_range_ok.values[0] == 1
         assert ds.fit_start.values[0] >= 200.0  # ballistic regime (τ = 1/γ = 100 fs) excluded
     assert np.mean(hits) >= 0.85, np.mean(hits)
 
@@ -134,7 +134,7 @@ def test_medium_langevin_and_green_kubo():
     assert np.all(np.abs(ds.D_axis.values[0] - D_EXACT) < 3 * ds.D_axis_err.values[0])
     for v in ("D", "D_err", "D_axis", "msd", "alpha2", "fit_start", "D_GK"):
         assert "units" in ds[v].attrs
-    assert "window_rule" in ds.attrs and "fit_window_fs" in ds.attrs
+    assert "fit_range_rule" in ds.attrs and "fit_range_fs" in ds.attrs
 
 
 def test_wrapped_input_gives_same_d():
@@ -142,6 +142,16 @@ def test_wrapped_input_gives_same_d():
     b = dm.diffusion(_langevin(5, 16, 1000, wrap=True), "Li")
     assert np.allclose(a.D.values, b.D.values, rtol=1e-9)
     assert np.allclose(a.D_err.values, b.D_err.values, rtol=1e-9)
+
+
+def test_fit_range_in_fractions_and_its_old_keyword():
+    tr = _langevin(5, 16, 1000)
+    ds = dm.diffusion(tr, "Li", fit_range=(0.1, 0.4), per_axis=False)
+    total = tr.n_frames * tr.dt
+    assert 0.1 * total <= ds.attrs["fit_range_fs"][0] < ds.attrs["fit_range_fs"][1] <= 0.4 * total
+    with pytest.warns(DeprecationWarning, match="fit_range"):  # the old name, for one release
+        old = dm.diffusion(tr, "Li", fit_window=(0.1, 0.4), per_axis=False)
+    assert old.D.values[0] == ds.D.values[0] and old.attrs["fit_range_fs"] == ds.attrs["fit_range_fs"]
 
 
 def test_lattice_walk_diffusion_coefficient():
@@ -168,7 +178,7 @@ def test_real_aimd_sane_and_wrapped_equals_unwrapped(aimd):
     ds = dm.diffusion(aimd, "Li")
     d, de = float(ds.D.values[0]), float(ds.D_err.values[0])
     assert np.isfinite(d) and np.isfinite(de) and 0 < de < 0.3 * d
-    assert 1e-7 < d < 1e-3 and ds.window_ok.values[0] == 1
+    assert 1e-7 < d < 1e-3 and ds.fit_range_ok.values[0] == 1
     assert ds.fit_start.values[0] > 100.0  # the vibrational rise is excluded
     unwrapped = Trajectory(
         positions=unwrap_positions(aimd.positions, aimd.cells), cells=aimd.cells, symbols=aimd.symbols, dt=aimd.dt

@@ -70,10 +70,12 @@ def test_large_harmonic_crystal_is_debye_with_g0_consistent_with_zero(lattice_vd
 
 
 def test_vdos_file_of_an_earlier_version_still_loads(lattice_vdos, tmp_path):
-    """Earlier versions called the bootstrap blocks vacf_units/unit_pairs (dimension unit)."""
+    """Earlier versions called the bootstrap blocks vacf_units/unit_pairs (dimension unit) and the lag
+    window attr `window`."""
     import xarray as xr
 
     old = lattice_vdos.rename({"vacf_blocks": "vacf_units", "block_pairs": "unit_pairs", "block": "unit"})
+    old.attrs = {("window" if k == "lag_window" else k): v for k, v in old.attrs.items()}
     old.to_netcdf(tmp_path / "old_vdos.nc", engine="h5netcdf")
     loaded = xr.load_dataset(tmp_path / "old_vdos.nc", engine="h5netcdf")
     assert "vacf_units" in loaded and "vacf_blocks" not in loaded
@@ -81,10 +83,14 @@ def test_vdos_file_of_an_earlier_version_still_loads(lattice_vdos, tmp_path):
     assert r_old["n_blocks"] == r_new["n_blocks"] == 8
     assert r_old["exponent"] == pytest.approx(r_new["exponent"]) and r_old["g0"] == pytest.approx(r_new["g0"])
     assert r_old["exponent_err"] == pytest.approx(r_new["exponent_err"])
+    assert lowfreq(loaded, n_boot=5).attrs["lag_window"] == "hann"
+    with pytest.warns(DeprecationWarning, match="fit_range"):  # the old keyword, for one release
+        r = analyse_lowfreq(lattice_vdos, "P", n_boot=5, fit_window=(0.3, 1.5))
+    assert r["fit_range"] == [0.3, 1.5]
 
 
 def test_small_harmonic_cell_is_never_classed():
-    """A 4³ cell has no mode below ν_max/√3·sin(π/4) = 3.27 THz: every low window lies below its lowest
+    """A 4³ cell has no mode below ν_max/√3·sin(π/4) = 3.27 THz: every low fit range lies below its lowest
     phonon, so neither a law nor a diffusive g(0) may be claimed."""
     n_cell, nu_max = 4, 8.0
     traj = harmonic_lattice(n_atoms=64, n_frames=8192, dt=10.0, nu_max=nu_max, seed=1, n_cell=n_cell)
@@ -95,8 +101,8 @@ def test_small_harmonic_cell_is_never_classed():
     assert r["law"] == "unresolved" and "lowest phonon" in r["law_reason"]
     assert r["classification"] == "unresolved" and not r["g0_resolved"] and r["g0"] >= 0
     assert r["finite_size"]["needed_L_A"] > 4 * 3.0  # a bigger cell is what it needs
-    # a window chosen by hand below the lowest phonon is refused as a bulk law too
-    r2 = analyse_lowfreq(ds, "P", n_boot=50, fit_window=(0.2, 2.0), lowest_phonon=lowest)
+    # a fit range chosen by hand below the lowest phonon is refused as a bulk law too
+    r2 = analyse_lowfreq(ds, "P", n_boot=50, fit_range=(0.2, 2.0), lowest_phonon=lowest)
     assert r2["law"] == "unresolved" and "not a bulk property" in r2["law_reason"]
 
 
@@ -161,7 +167,7 @@ def test_mixed_system_gets_one_verdict_per_species(lattice_vdos):
 def test_exponent_on_its_bound_is_a_failed_fit():
     # a ν⁶ rise lies beyond the exponent's search range: the fit ends on its bound and is not reported
     traj = spectrum_trajectory(lambda nu: nu**6 * np.exp(-((nu / 1.5) ** 2)), n_atoms=96, n_frames=8192, dt=10.0)
-    r = analyse_lowfreq(vdos(traj), "P", n_boot=60, fit_window=(0.3, 1.2))
+    r = analyse_lowfreq(vdos(traj), "P", n_boot=60, fit_range=(0.3, 1.2))
     assert r["law"] == "unresolved" and "bound" in r["law_reason"]
     assert r["classification"] == "unresolved"
 
@@ -183,7 +189,7 @@ def test_verdict_rules():
     assert law_verdict(2.0, 0.1, [])[0] == "Debye"
     assert law_verdict(1.5, 0.2, [])[0] == "unresolved"  # neither excluded
     assert law_verdict(0.4, 0.02, [])[0] == "other"  # a sublinear rise
-    assert law_verdict(1.0, 0.1, ["window"])[0] == "unresolved"
+    assert law_verdict(1.0, 0.1, ["fit range"])[0] == "unresolved"
     assert law_verdict(1.0, 0.9, [])[0] == "unresolved"
     assert classify(True, "linear") == "liquid-like" and classify(True, "Debye") == "diffusive"
     assert classify(False, "Debye") == "Debye-like" and classify(False, "unresolved") == "unresolved"

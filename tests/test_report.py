@@ -105,3 +105,31 @@ def test_report_is_complete_and_self_contained(study):
     ):
         assert (out / "analysis" / name).exists()
     json.loads((out / "summary.json").read_text())
+
+
+def test_summary_of_an_earlier_version_reports_the_same():
+    """Summaries written before the fit range was so called name it window: the report reads both."""
+    from superionic.report import sections
+    from superionic.report.format import diffusion_cell
+
+    new = {"D": 1e-5, "D_err": 1e-6, "fit_range_ok": False, "fit_range_fs": [100.0, 900.0]}
+    old = {"D": 1e-5, "D_err": 1e-6, "window_ok": False, "fit_window_fs": [100.0, 900.0]}
+    assert diffusion_cell(old) == diffusion_cell(new) and diffusion_cell(new).endswith("†")
+    results = {"T600K": {"diffusion": {"Li": new}, "duration_ps": 10.0}}
+    results_old = {"T600K": {"diffusion": {"Li": old}, "duration_ps": 10.0}}
+    assert sections.key_results(results_old, "Li") == sections.key_results(results, "Li")
+    enh = {
+        "T600K-frozen-host": {
+            "temperature_K": 600.0,
+            "protocol": "frozen-host",
+            "D_free": 2e-5,
+            "D_free_err": 1e-6,
+            "D_suppressed": 1e-5,
+            "D_suppressed_err": 1e-6,
+            "ratio": 2.0,
+            "ratio_err": 0.2,
+        }
+    }
+    for key in ("fit_ranges_diffusive", "windows_diffusive"):
+        row = {**enh["T600K-frozen-host"], key: False}
+        assert "†" in sections.phonon_enhancement({"phonon_enhancement": {"x": row}}, results, "Li")

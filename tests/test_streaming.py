@@ -169,11 +169,11 @@ def test_diffusion_from_the_real_file(real, monkeypatch):
     blocks = bl.atom_blocks(real.indices("Li"), real.n_frames, dm._MSD_BYTES, memory=3 * 1250 * dm._MSD_BYTES)
     assert [len(b) for b in blocks] == [3] * 5 + [1]
     assert_same(
-        dm.diffusion(real, "Li", fit_window=(0.05, 0.3), remove_drift=False, non_gaussian_correction=False),
+        dm.diffusion(real, "Li", fit_range=(0.05, 0.3), remove_drift=False, non_gaussian_correction=False),
         dm.diffusion_from_file(
             FIXTURE,
             "Li",
-            fit_window=(0.05, 0.3),
+            fit_range=(0.05, 0.3),
             remove_drift=False,
             non_gaussian_correction=False,
             memory=3 * 1250 * dm._MSD_BYTES,

@@ -29,7 +29,7 @@ def test_series_from_synthetic_spectra():
         vdos(spectrum_trajectory(f, n_atoms=64, n_frames=4096, dt=10.0, temperature=t, seed=i))
         for i, (t, f) in enumerate(shapes.items())
     ]
-    out = vdos_series(dss[::-1], n_boot=60, fit_window=(0.05, 0.6))
+    out = vdos_series(dss[::-1], n_boot=60, fit_range=(0.05, 0.6))
     assert list(out.temperature.values) == [100.0, 300.0, 500.0]
     n = out.exponent.sel(name="P").values
     assert n[0] > 1.8 and n[-1] < 1.2 and n[0] > n[1] > n[2]

@@ -212,7 +212,7 @@ def test_enhancement_rows_carry_the_host_reference_and_stiffness(tmp_path):
 
     def ds(D):
         return xr.Dataset(
-            {"D": ("species", [D]), "D_err": ("species", [0.1 * D]), "window_ok": ("species", [1])},
+            {"D": ("species", [D]), "D_err": ("species", [0.1 * D]), "fit_range_ok": ("species", [1])},
             coords={"species": ["Li"]},
         )
 

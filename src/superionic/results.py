@@ -138,3 +138,23 @@ def protocol_label(row: dict, mean_reference: bool = False) -> str:
     if ref and (mean_reference or ref != "mean"):
         label += f" ({ref} host)"
     return label
+
+
+#: summary.json keys of this version → their names in the summaries of earlier versions, which called a fit
+#: range a "window"
+OLDER_SUMMARY_KEYS = {
+    "fit_range_fs": "fit_window_fs",
+    "fit_range_ok": "window_ok",
+    "fit_ranges_diffusive": "windows_diffusive",
+    "all_fit_ranges_diffusive": "all_windows_diffusive",
+}
+
+
+def summary_get(entry: dict, key: str, default: Any = None) -> Any:
+    """entry[key] of a summary.json entry, else the value under the key's name of an earlier version
+    (`OLDER_SUMMARY_KEYS`), else default.
+    """
+    if key in entry:
+        return entry[key]
+    old = OLDER_SUMMARY_KEYS.get(key)
+    return entry.get(old, default) if old is not None else default

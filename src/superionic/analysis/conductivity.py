@@ -8,7 +8,7 @@ Nernst–Einstein (no cross-correlations): σ_NE = e² Σ_α n_α q_α² D*_α /
 (= D*/D_σ for one species). σ in mS/cm, D in cm²/s, n in cm⁻³, V the mean cell volume.
 
 Uncertainty: the charge MSD is one collective coordinate (N_independent = 1), fitted by the same GLS
-with the random-walk covariance as the tracer D (see `diffusion`), on the tracer's diffusive window
+with the random-walk covariance as the tracer D (see `diffusion`), on the tracer's diffusive fit range
 by default. σ_σ is therefore large for short runs — honestly so.
 """
 
@@ -101,8 +101,8 @@ def conductivity(
     """σ ± err from the charge MSD, σ_NE from the tracer D*, and the Haven ratio; mS/cm.
 
     species: the mobile species (their charges from `charges` or `FORMAL_CHARGES`). temperature (K):
-    default `traj.metadata['temperature']`. t_start/t_stop (fs): fit window of the charge MSD; default
-    the tracer window of the first species. tracer: a `diffusion` Dataset to reuse (else computed).
+    default `traj.metadata['temperature']`. t_start/t_stop (fs): fit range of the charge MSD; default
+    the tracer's fit range of the first species. tracer: a `diffusion` Dataset to reuse (else computed).
     traj may be an open source (`trajectory.blocks.open_trajectory`): the charge displacement is summed over
     atoms in time chunks, so memory grows with the frames, not frames × atoms.
     """
@@ -162,7 +162,7 @@ def conductivity(
     )
     ds.attrs.update(
         analysis="conductivity",
-        fit_window_fs=[fit["t_start"], fit["t_stop"]],
+        fit_range_fs=[fit["t_start"], fit["t_stop"]],
         charges=str(q),
         drift_removed=int(bool(remove_drift)),
         definition="σ = e² Σ n_α q_α² D_σ/(k_B T); σ_NE = e² Σ n_α q_α² D*_α/(k_B T); H_R = σ_NE/σ",

@@ -72,8 +72,8 @@ def msd(r: np.ndarray, max_lag: int | None = None) -> np.ndarray:
 def cosine_transform(c: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
     """One-sided spectrum 2∫_{-∞}^{∞} c(t) e^{-2πiνt} dt = 4∫₀^∞ c(t) cos(2πνt) dt of an even function.
 
-    c: (M, ...) samples at t = 0, dt, …, (M−1)dt (already windowed). Returns (ν, spectrum) with ν in
-    1/(unit of dt) from 0 to the Nyquist frequency. With the trapezoid rule over ν the discrete result
+    c: (M, ...) samples at t = 0, dt, …, (M−1)dt (already multiplied by the lag window). Returns (ν, spectrum)
+    with ν in 1/(unit of dt) from 0 to the Nyquist frequency. With the trapezoid rule over ν the discrete result
     integrates to exactly c(0).
     """
     c = np.asarray(c, dtype=float)

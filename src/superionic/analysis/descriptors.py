@@ -3,7 +3,7 @@
 * Phonon band centre ν_c = ∫ν g dν / ∫g dν (Muy et al., Energy Environ. Sci. 2018 / iScience 2019:
   a low Li band centre correlates with low activation energy). Returned in THz; ×4.1357 for meV.
 * Debye frequency from the low-frequency fit: for a Debye solid the per-atom-normalised VDOS is
-  g = 3ν²/ν_D³, so ν_D = (3/a)^{1/3} with a from g₀ + aν² (n fixed at 2) on the low-ω window.
+  g = 3ν²/ν_D³, so ν_D = (3/a)^{1/3} with a from g₀ + aν² (n fixed at 2) on the low-ω fit range.
 """
 
 from __future__ import annotations

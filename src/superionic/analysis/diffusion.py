@@ -17,17 +17,17 @@ observed on T frames (Qian et al. 1991; Bullerjahn, von Bülow & Hummer, J. Chem
 independent atoms, and s_i² = Var(|Δr|²) of one displacement at lag m_i: the Gaussian value
 (2/d)·M_i² times the non-Gaussian inflation 1 + (d+2)/2·α₂(t) measured from the data, with M_i the
 fitted line (not the noisy data, to avoid weights correlated with the values); iterated twice.
-The random-walk model is applied on a coarse time grid of q frames, q·dt = the window start, with
+The random-walk model is applied on a coarse time grid of q frames, q·dt = the fit range start, with
 the fit lags multiples of q: below that scale real motion is smooth (ballistic, vibrational), and a
 frame-level random-walk model would mistake it for independent steps and give too small an error.
-σ_D is the GLS standard error. Two checks flag a window that is not diffusive (`window_ok` = 0):
-the log–log slope of the MSD on the window must lie in LOGLOG_RANGE (a caged or vibrating species has
+σ_D is the GLS standard error. Two checks flag a fit range that is not diffusive (`fit_range_ok` = 0):
+the log–log slope of the MSD on the fit range must lie in LOGLOG_RANGE (a caged or vibrating species has
 a slope well below 1), and χ² must stay below its 99.9 % quantile; when the random-walk model fails
 that test, σ_D is scaled by √(χ²/dof) (Birge ratio). Calibration (tests): D within 2σ of the exact value in ~95 % of Langevin realisations.
 
-Diffusive window (automatic unless given): on ~40 log-spaced lags the secant slope of the MSD is
-compared with the GLS slope over the later window [2t, 8t]; the first lag t_c where they agree (within
-`rel_tol` or 3σ) for three consecutive lags marks the end of the ballistic/cage regime, and the window
+Diffusive fit range (automatic unless given): on ~40 log-spaced lags the secant slope of the MSD is
+compared with the GLS slope over the later lags [2t, 8t]; the first lag t_c where they agree (within
+`rel_tol` or 3σ) for three consecutive lags marks the end of the ballistic/cage regime, and the fit range
 starts at 3·t_c (the GLS weights the earliest lags most, so residual curvature there would bias D). It
 ends at the longest lag (default half the trajectory). Both are stated in the result.
 """
@@ -39,6 +39,7 @@ import xarray as xr
 from scipy.stats import chi2 as chi2_dist
 
 from .. import units
+from .._compat import renamed_keyword
 from ..errors import InputError
 from ..trajectory.blocks import FrameSource, atom_blocks, opened, position_sums, unwrapped_positions
 from ..trajectory.model import Trajectory
@@ -47,11 +48,11 @@ from .correlate import autocorrelation
 from .correlate import msd as msd_kernel
 
 AXES = ["x", "y", "z"]
-#: the automatic window starts at this multiple of the lag where the local slope has converged
+#: the automatic fit range starts at this multiple of the lag where the local slope has converged
 START_MARGIN = 3.0
-#: time step of the random-walk noise model as a fraction of the window start
+#: time step of the random-walk noise model as a fraction of the fit range start
 RESOLUTION_FRACTION = 1.0
-#: log–log MSD slope accepted as diffusive on the fit window (1 = Fickian; < 1 still caged/subdiffusive)
+#: log–log MSD slope accepted as diffusive on the fit range (1 = Fickian; < 1 still caged/subdiffusive)
 LOGLOG_RANGE = (0.7, 1.3)
 
 
@@ -344,17 +345,18 @@ def fit_msd(
     max_points: int | None = 400,
     resolution: float | None = None,
 ) -> dict:
-    """GLS fit of MSD(t) = slope·t + intercept on the diffusive window with the random-walk covariance.
+    """GLS fit of MSD(t) = slope·t + intercept on the diffusive fit range with the random-walk covariance.
 
     time, msd_values: (M,) with time[0] = 0 (fs, Å²); n_frames: frames of the trajectory (origins);
     n_independent: independent particles averaged (atoms, or 1 for a collective MSD); dims: dimensions
     summed in the MSD; alpha2: optional (lag_times, α₂) measured, used to inflate the per-lag variance
-    by 1 + (d+2)/2·max(α₂, 0) (smoothed over 5 log-spaced lags). t_start/t_stop (fs): window; automatic start if None. max_points: at
-    most this many lags, evenly spaced over the window, enter the GLS (neighbouring MSD points are
+    by 1 + (d+2)/2·max(α₂, 0) (smoothed over 5 log-spaced lags). t_start/t_stop (fs): fit range; automatic start if None. max_points: at
+    most this many lags, evenly spaced over the fit range, enter the GLS (neighbouring MSD points are
     almost perfectly correlated, so thinning loses almost nothing and keeps the covariance well
     conditioned); None = all. resolution (fs): time step of the random-walk noise model; default
-    the window start (fit lags are multiples of it).
-    Returns slope and its σ (Å²/fs), intercept, window and diagnostics.
+    the fit range start (fit lags are multiples of it).
+    Returns slope and its σ (Å²/fs), intercept, the fit range (t_start, t_stop, fit_range_auto, fit_range_ok)
+    and diagnostics.
     """
     time = np.asarray(time, float)
     y_all = np.asarray(msd_values, float)
@@ -371,9 +373,11 @@ def fit_msd(
     stop = time[-1] if t_stop is None else float(t_stop)
 
     auto = t_start is None
-    window_ok = True
+    fit_range_ok = True
     if auto:
-        t_start, window_ok = _auto_start(time, y_all, lags_all, stop, dims, n_frames, n_independent, inflation, rel_tol)
+        t_start, fit_range_ok = _auto_start(
+            time, y_all, lags_all, stop, dims, n_frames, n_independent, inflation, rel_tol
+        )
     assert t_start is not None
     # model resolution: the random-walk model is applied to increments of q frames (≥ t_start/2), so that
     # the smooth (ballistic/vibrational) motion below that scale is not mistaken for independent steps
@@ -384,17 +388,17 @@ def fit_msd(
     )
     first = max(1, int(np.ceil(t_start / dt - 1e-9)))
     hi = min(int(np.floor(stop / dt + 1e-9)), len(time) - 1)
-    if not resolution and (hi - first) // q < 2:  # short window: finer model steps (≥ 3 points)
+    if not resolution and (hi - first) // q < 2:  # short fit range: finer model steps (≥ 3 points)
         cap = max(1, (hi - first) // 2)
-        q = max(d for d in range(1, cap + 1) if first % d == 0)  # keeps the window start on the grid
+        q = max(d for d in range(1, cap + 1) if first % d == 0)  # keeps the fit range start on the grid
     lo = max(q, int(np.ceil(first / q)) * q)
     cand = np.arange(lo, hi + 1, q)
     if max_points and cand.size > max_points:
         cand = cand[:: int(np.ceil(cand.size / max_points))]
     if cand.size < 3:
         raise InputError(
-            f"the fit window {t_start:g}–{stop:g} fs holds {cand.size} usable MSD points; "
-            "it needs at least 3 (use a longer trajectory, a wider window or a finer model resolution)"
+            f"the fit range {t_start:g}–{stop:g} fs holds {cand.size} usable MSD points; "
+            "it needs at least 3 (use a longer trajectory, a wider fit range or a finer model resolution)"
         )
     sel = cand
     rho = rw_correlation_structure(lags_all[sel] // q, n_frames // q) / n_independent
@@ -410,14 +414,14 @@ def fit_msd(
         line = beta if beta[0] > 0 else line
     dof = max(1, sel.size - 2)
     slope_err = float(np.sqrt(cb[0, 0]))
-    # two checks that the window is really diffusive: the MSD grows ∝ t there (log–log slope near 1),
+    # two checks that the fit range is really diffusive: the MSD grows ∝ t there (log–log slope near 1),
     # and the random-walk noise model fits (χ² below its 99.9 % quantile). When the model fails, σ is
-    # scaled by √(χ²/dof) (Birge ratio) and the window is flagged.
+    # scaled by √(χ²/dof) (Birge ratio) and the fit range is flagged.
     loglog = float(np.polyfit(np.log(x), np.log(y), 1)[0]) if np.all(y > 0) else float("nan")
     model_ok = chi2 <= chi2_dist.ppf(0.999, dof)
     if not model_ok:
         slope_err *= float(np.sqrt(chi2 / dof))
-    window_ok = window_ok and model_ok and LOGLOG_RANGE[0] <= loglog <= LOGLOG_RANGE[1]
+    fit_range_ok = fit_range_ok and model_ok and LOGLOG_RANGE[0] <= loglog <= LOGLOG_RANGE[1]
     return dict(
         slope=float(beta[0]),
         slope_err=slope_err,
@@ -427,8 +431,8 @@ def fit_msd(
         t_stop=float(x[-1]),
         n_points=int(sel.size),
         chi2_dof=chi2 / dof,
-        window_auto=bool(auto),
-        window_ok=bool(window_ok),
+        fit_range_auto=bool(auto),
+        fit_range_ok=bool(fit_range_ok),
         loglog_slope=loglog,
         max_inflation=float(inflation[sel].max()),
         model_resolution=float(q * dt),
@@ -439,8 +443,8 @@ def _auto_start(time, y, lags, stop, dims, n_frames, n_independent, inflation, r
     """Start of the diffusive regime (see module doc).
 
     On ~40 log-spaced lags g_k, the secant slope over (g_k, g_k+1) is compared with the GLS slope over
-    the later window [2 g_k, 8 g_k]; the regime starts at the first g_k where they agree within
-    `rel_tol` (relative) or 3σ of their difference, for three consecutive k; the window starts at
+    the later lags [2 g_k, 8 g_k]; the regime starts at the first g_k where they agree within
+    `rel_tol` (relative) or 3σ of their difference, for three consecutive k; the fit range starts at
     `margin` × that lag. Noise model as in the fit, with the per-lag scale from the measured MSD.
     """
     margin = START_MARGIN if margin is None else margin
@@ -466,7 +470,7 @@ def _auto_start(time, y, lags, stop, dims, n_frames, n_independent, inflation, r
     for k in range(len(ok)):
         if ok[k : k + 3].all():
             # safety margin: the GLS weights the earliest lags most, so residual curvature there biases D
-            # a window starting past half the lags is too short to fit: cap it there and flag it
+            # a fit range starting past half the lags is too short to fit: cap it there and flag it
             start = int(round(margin * grid[k]))
             return time[min(start, m_stop // 2)], bool(start <= m_stop // 2)
     return time[m_stop // 2], False
@@ -535,6 +539,7 @@ def _green_kubo(species: list[str], velocity_blocks, t_cut, max_lag: int, dt: fl
 
 
 # ----------------------------------------------------------------------------- D
+@renamed_keyword(fit_window="fit_range")
 def diffusion(
     traj: Trajectory,
     species: list[str] | str | None = None,
@@ -545,15 +550,15 @@ def diffusion(
     rel_tol: float = 0.05,
     non_gaussian_correction: bool = True,
     per_axis: bool = True,
-    fit_window: tuple[float, float] | None = None,
+    fit_range: tuple[float, float] | None = None,
 ) -> xr.Dataset:
     """Tracer D ± σ per species (cm²/s) from a covariance-aware GLS fit of the MSD.
 
-    max_lag: MSD lags kept (frames), default half the trajectory. t_start/t_stop (fs): diffusive window;
+    max_lag: MSD lags kept (frames), default half the trajectory. t_start/t_stop (fs): diffusive fit range;
     t_start None → chosen automatically (ballistic/cage regime excluded), t_stop None → last lag.
-    fit_window: alternatively (start, stop) as fractions of the trajectory length.
+    fit_range: alternatively (start, stop) as fractions of the trajectory length.
     non_gaussian_correction: inflate the per-lag variance by the measured α₂ (1 + 5α₂/2).
-    Returns the MSD Dataset plus `D`, `D_err`, `intercept`, `D_axis`, `D_axis_err`, window variables,
+    Returns the MSD Dataset plus `D`, `D_err`, `intercept`, `D_axis`, `D_axis_err`, the fit range (`fit_start`, `fit_stop`, `fit_range_ok`),
     `alpha2` on log-spaced lags, and `D_GK` ± σ (Green–Kubo) when the trajectory has velocities.
     """
     ds = msd(traj, species, max_lag, remove_drift)
@@ -570,7 +575,7 @@ def diffusion(
             return green_kubo(traj, list(cuts), cuts, max_lag)
 
     return _fit_diffusion(
-        ds, moments, traj.n_frames, traj.dt, traj.metadata, t_start, t_stop, rel_tol, per_axis, fit_window, gk
+        ds, moments, traj.n_frames, traj.dt, traj.metadata, t_start, t_stop, rel_tol, per_axis, fit_range, gk
     )
 
 
@@ -584,16 +589,16 @@ def _fit_diffusion(
     t_stop,
     rel_tol: float,
     per_axis: bool,
-    fit_window,
+    fit_range,
     gk,
 ) -> xr.Dataset:
     """The fits of `diffusion` on an MSD Dataset: `moments` {species: (m2, m4) on _log_lags(max_lag)} or
     None (no α₂ correction); gk(t_cut per species, max_lag) → a `green_kubo` Dataset, or None.
     """
     non_gaussian_correction = moments is not None
-    if fit_window is not None:
+    if fit_range is not None:
         total = n_frames * dt
-        t_start, t_stop = fit_window[0] * total, fit_window[1] * total
+        t_start, t_stop = fit_range[0] * total, fit_range[1] * total
     species = list(ds.species.values)
     time = ds.time.values
     max_lag = ds.attrs["max_lag"]
@@ -614,7 +619,7 @@ def _fit_diffusion(
         row = []
         if per_axis:
             for k in range(3):
-                # per-axis fits on the same window, Gaussian variance model (no α₂ inflation)
+                # per-axis fits on the same fit range, Gaussian variance model (no α₂ inflation)
                 row.append(
                     fit_msd(
                         time,
@@ -646,16 +651,16 @@ def _fit_diffusion(
     ds["intercept"] = ("species", np.array([r["intercept"] for r in res]), {"units": "angstrom2"})
     ds["fit_start"] = ("species", np.array([r["t_start"] for r in res]), {"units": units.TIME})
     ds["fit_stop"] = ("species", np.array([r["t_stop"] for r in res]), {"units": units.TIME})
-    ds["window_ok"] = (
+    ds["fit_range_ok"] = (
         "species",
-        np.array([int(r["window_ok"]) for r in res]),
+        np.array([int(r["fit_range_ok"]) for r in res]),
         {"units": units.DIMENSIONLESS, "long_name": "1 if a diffusive regime was found"},
     )
     ds["chi2_dof"] = ("species", np.array([r["chi2_dof"] for r in res]), {"units": units.DIMENSIONLESS})
     ds["loglog_slope"] = (
         "species",
         np.array([r["loglog_slope"] for r in res]),
-        {"units": units.DIMENSIONLESS, "long_name": "d ln MSD / d ln t on the fit window"},
+        {"units": units.DIMENSIONLESS, "long_name": "d ln MSD / d ln t on the fit range"},
     )
     if per_axis:
         ds["D_axis"] = (
@@ -684,8 +689,8 @@ def _fit_diffusion(
         analysis="diffusion",
         fit_method="generalised least squares, covariance = random-walk overlap structure × per-lag variance "
         "(2/3)(6Dt+c)²(1+5α₂/2) / N_atoms; iterated twice; σ not rescaled by χ²",
-        fit_window_fs=[float(res[0]["t_start"]), float(res[0]["t_stop"])] if res else [],
-        window_rule=(
+        fit_range_fs=[float(res[0]["t_start"]), float(res[0]["t_stop"])] if res else [],
+        fit_range_rule=(
             f"automatic: {START_MARGIN:g} × the first lag where the local MSD slope agrees with the "
             f"slope over [2t, 8t] within {rel_tol:.0%} or 3σ (ballistic/cage regime excluded)"
             if t_start is None
@@ -818,6 +823,7 @@ def green_kubo_from_file(
         return _green_kubo(species, _velocity_blocks(src, memory, block_atoms), t_cut, max_lag, src.dt)
 
 
+@renamed_keyword(fit_window="fit_range")
 def diffusion_from_file(
     trajectory,
     species: list[str] | str | None = None,
@@ -828,7 +834,7 @@ def diffusion_from_file(
     rel_tol: float = 0.05,
     non_gaussian_correction: bool = True,
     per_axis: bool = True,
-    fit_window: tuple[float, float] | None = None,
+    fit_range: tuple[float, float] | None = None,
     *,
     dt: float | None = None,
     format: str | None = None,
@@ -840,7 +846,7 @@ def diffusion_from_file(
 
     Passes over the data: the framework drift (all atoms, in time chunks; only with remove_drift), the
     positions of each species in atom blocks (MSD, per-axis MSD, α₂ moments), and after the fit, whose
-    window sets the Green–Kubo cut-off, the velocities in atom blocks. dt/format/memory/block_atoms as in
+    fit range sets the Green–Kubo cut-off, the velocities in atom blocks. dt/format/memory/block_atoms as in
     `msd_from_file`; the other arguments as in `diffusion`.
     """
     with opened(trajectory, dt, format) as src:
@@ -856,7 +862,7 @@ def diffusion_from_file(
                 return _green_kubo(list(cuts), _velocity_blocks(src, memory, block_atoms), cuts, max_lag, src.dt)
 
         return _fit_diffusion(
-            ds, moments, src.n_frames, src.dt, src.metadata, t_start, t_stop, rel_tol, per_axis, fit_window, gk
+            ds, moments, src.n_frames, src.dt, src.metadata, t_start, t_stop, rel_tol, per_axis, fit_range, gk
         )
 
 

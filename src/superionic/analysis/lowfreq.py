@@ -14,22 +14,22 @@ For a species (or atom group) of a `vdos` Dataset:
   MSD confirms diffusion (D > 2σ and, when known, its diffusive regime reached: a windowed g(0) > 0 can
   also come from a slow bounded relaxation, e.g. anion reorientations, longer than the lag window). Otherwise g(0) is *consistent with zero*: the reported
   g0 is clipped at 0 and only the upper bound max(g(0), 0) + 2σ is a result. Nothing is ever negative.
-* verdict (b), the law of g − g(0) ≈ a νⁿ on a low-frequency window, a *forward model*: the trial
+* verdict (b), the law of g − g(0) ≈ a νⁿ on a low-frequency fit range, a *forward model*: the trial
   spectrum is convolved with the spectral kernel of the lag window before it is compared with the
   data, so the finite resolution (which turns a Debye ν² into ν² + σ²) does not bias n. g(0) is held at
   verdict (a)'s value (0 when not resolved), and the fit is admissible by construction: g ≥ 0 on the
-  whole window (non-negative least squares on its end value). Default window: from one resolution FWHM
+  whole fit range (non-negative least squares on its end value). Default fit range: from one resolution FWHM
   to max(0.15 × the median frequency of the band, 8 FWHM above the start, twice the start). The law is
   'linear' (n ≈ 1, liquid-like), 'Debye' (n ≈ 2), 'other' (a resolved exponent that is neither, e.g. a
-  sublinear rise) or 'unresolved': when the window reaches into the band (too short a run), when it lies
+  sublinear rise) or 'unresolved': when the fit range reaches into the band (too short a run), when it lies
   below the lowest phonons of the cell (`finite_size.lowest_phonon`: a cell of edge L holds no vibration
-  below ν_min ≈ v_s/L and only a few discrete shells just above it, so with ν_min known the window starts
+  below ν_min ≈ v_s/L and only a few discrete shells just above it, so with ν_min known the fit range starts
   at 2 ν_min), when the exponent ends on its search bound (a fit on a bound is a failed fit, never a
-  number), when the spectrum falls on the window (relaxational, not vibrational), or when n is too
+  number), when the spectrum falls on the fit range (relaxational, not vibrational), or when n is too
   uncertain to tell the laws apart, or when velocities derived from positions at frames > 20 fs apart
   fold the bands above the Nyquist frequency into the spectrum.
 * the seed's 'liquid-like' is (a) and (b) together: g(0) > 0 *and* a linear law (`classify`).
-* alternatives on the same window: g − g(0) = aν + bν² and the Debye form aν² (for ν_D).
+* alternatives on the same fit range: g − g(0) = aν + bν² and the Debye form aν² (for ν_D).
 * uncertainties from a bootstrap over the blocks kept by `vdos` (atom subset × time block): the
   blocks are resampled with replacement, the spectrum is recomputed and refitted. Fit weights are 1/σ_i²
   with σ_i the bootstrap spread of each spectral point (relative weights 1/g² without bootstrap blocks).
@@ -112,7 +112,7 @@ def _nnls(cols: list[np.ndarray], y: np.ndarray, w: np.ndarray) -> tuple[np.ndar
 
 def fit_power_law(model: ForwardModel, y: np.ndarray, w: np.ndarray, g0: float, fix_n: float | None = None) -> dict:
     """Weighted fit of g(ν) = g₀ + a νⁿ with g₀ ≥ 0 held (forward-modelled), admissible by construction:
-    g ≥ 0 on the whole window [0, ν_hi] (a may be < 0, a falling spectrum, down to g(ν_hi) = 0).
+    g ≥ 0 on the whole fit range [0, ν_hi] (a may be < 0, a falling spectrum, down to g(ν_hi) = 0).
 
     Parametrised by the end value g_hi = g₀ + a ν_hiⁿ ≥ 0 (NNLS). n is searched in `N_BOUNDS` unless
     `fix_n`. Returns a, n, chi2 and the flags n_at_bound (n on its search bound) and rising (a > 0).
@@ -186,14 +186,14 @@ def main_lobe_smear(
     return float(np.trapezoid(k * rise * np.abs(grid) / edge, grid))
 
 
-# --------------------------------------------------------------------------- windows
-#: a default fit window reaching above this fraction of the band's median frequency is "unresolved"
+# --------------------------------------------------------------------------- fit ranges
+#: a default fit range reaching above this fraction of the band's median frequency is "unresolved"
 COARSE_FRACTION = 0.6
 #: confidence level of the upper bound quoted for a g(0) consistent with zero
 UPPER_QUANTILE = 0.95
 #: a law needs the exponent to this precision (larger bootstrap errors: "unresolved")
 MAX_EXPONENT_ERR = 0.5
-#: with the cell's lowest phonon ν_min known, the law window starts at this multiple of ν_min: just above
+#: with the cell's lowest phonon ν_min known, the fit range starts at this multiple of ν_min: just above
 #: ν_min a small cell holds a few discrete commensurate shells (ν_min·√(h²+k²+l²)), not a continuum
 FINITE_SIZE_START = 2.0
 #: with velocities from positions, a Nyquist frequency (THz) below this folds the vibrational bands of
@@ -209,7 +209,7 @@ def band_median(nu: np.ndarray, g: np.ndarray) -> float:
     return float(np.interp(0.5, cum / cum[-1], nu))
 
 
-def default_fit_window(nu: np.ndarray, g: np.ndarray, fwhm: float, start: float | None = None) -> tuple[float, float]:
+def default_fit_range(nu: np.ndarray, g: np.ndarray, fwhm: float, start: float | None = None) -> tuple[float, float]:
     """(lo, hi) THz: lo = max(one resolution FWHM, start); hi = max(0.15 × median frequency, lo + 8 FWHM, 2 lo)
     (an exponent needs a lever arm of at least a factor 2 in frequency).
     """
@@ -219,13 +219,13 @@ def default_fit_window(nu: np.ndarray, g: np.ndarray, fwhm: float, start: float 
     return lo, hi
 
 
-def _check_window(nu: np.ndarray, lo: float, hi: float) -> np.ndarray:
+def _check_fit_range(nu: np.ndarray, lo: float, hi: float) -> np.ndarray:
     if not (0 <= lo < hi):
-        raise InputError(f"fit window must satisfy 0 ≤ low < high (THz), got {lo}, {hi}")
+        raise InputError(f"fit range must satisfy 0 ≤ low < high (THz), got {lo}, {hi}")
     mask = (nu >= lo) & (nu <= hi)
     if mask.sum() < 5:
         raise InputError(
-            f"the fit window {lo:.3g}–{hi:.3g} THz holds {mask.sum()} spectral points "
+            f"the fit range {lo:.3g}–{hi:.3g} THz holds {mask.sum()} spectral points "
             f"(step {float(nu[1] - nu[0]):.3g} THz); widen it or use a longer max_lag"
         )
     return mask
@@ -326,7 +326,7 @@ def law_verdict(n: float, n_err: float, flags: list[str]) -> tuple[str, str]:
     A law is consistent with n when |n − n_law| ≤ LAW_TOLERANCE + 2σ. 'linear' (liquid-like, n_law = 1) or
     'Debye' (n_law = 2) when n is consistent with that law only; 'other' when it is consistent with neither
     (e.g. a sublinear rise); 'unresolved' when with both, when σ > MAX_EXPONENT_ERR, or when `flags` give
-    reasons that make any law unresolved (window, finite size, fit on a bound). Returns (law, reason).
+    reasons that make any law unresolved (fit range, finite size, fit on a bound). Returns (law, reason).
     """
     if flags:
         return "unresolved", "; ".join(flags)
@@ -359,10 +359,11 @@ def classify(g0_resolved: bool, law: str) -> str:
 
 
 # --------------------------------------------------------------------------- analysis
+@renamed_keyword(fit_window="fit_range")
 def analyse_lowfreq(
     ds: xr.Dataset,
     name: str,
-    fit_window: tuple[float, float] | None = None,
+    fit_range: tuple[float, float] | None = None,
     n_boot: int = 200,
     seed: int = 0,
     lowest_phonon: dict | None = None,
@@ -372,12 +373,12 @@ def analyse_lowfreq(
 
     lowest_phonon: `finite_size.lowest_phonon` of the same cell ({'nu_min_THz', 'v_T_m_s', …}); the
     law is then measured only above the cell's lowest phonon. msd_D: (D, σ) cm²/s of the same species
-    from the MSD, optionally with a third item, whether its diffusive regime was reached (`window_ok`); a
+    from the MSD, optionally with a third item, whether its diffusive regime was reached (`fit_range_ok`); a
     g(0) > 0 counts as diffusion only when the MSD confirms it (`zero_frequency_verdict`).
 
     Returns a dict with the zero-frequency verdict (g0 ≥ 0, g0_err, g0_resolved, g0_upper, g0_reason,
     D_from_g0(_err/_upper) cm²/s), the law verdict (exponent, exponent_err, law, law_reason,
-    law_window THz), the combined classification, the fit windows, the quadratic fit g₀ + aν + bν²,
+    fit_range THz), the combined classification, the quadratic fit g₀ + aν + bν²,
     debye_a (a of g₀ + aν²) and diagnostics (g_at_zero: the plain windowed spectrum at ν = 0,
     leakage_bound, n_blocks, z0, finite_size).
     """
@@ -391,24 +392,24 @@ def analyse_lowfreq(
     median = band_median(nu, g)
     flags: list[str] = []
     finite = None
-    lo, hi = fit_window if fit_window is not None else default_fit_window(nu, g, fwhm)
+    lo, hi = fit_range if fit_range is not None else default_fit_range(nu, g, fwhm)
     nyquist = 0.5e3 / dt
     if ds.attrs.get("velocities", "file") != "file" and nyquist < FOLDING_NYQUIST:
         flags.append(
             f"velocities from positions at {dt:g} fs fold every mode above {nyquist:.3g} THz into the "
             "spectrum: no law (store velocities, or frames ≤ 20 fs apart)"
         )
-    if fit_window is None and hi > COARSE_FRACTION * median:
+    if fit_range is None and hi > COARSE_FRACTION * median:
         flags.append(
             f"the resolution ({fwhm:.3g} THz FWHM) is coarse for this band (median {median:.3g} THz): "
-            "the window reaches into the band; run longer"
+            "the fit range reaches into the band; run longer"
         )
     if lowest_phonon is not None and np.isfinite(lowest_phonon.get("nu_min_THz", np.nan)):
         from .finite_size import needed_cell_length
 
         nu_min = float(lowest_phonon["nu_min_THz"])
         v_s = float(lowest_phonon.get("v_T_m_s", np.nan))
-        # the edge at which the resolution-limited window would start at FINITE_SIZE_START × ν_min
+        # the edge at which the resolution-limited fit range would start at FINITE_SIZE_START × ν_min
         need = FINITE_SIZE_START * needed_cell_length(v_s, max(lo, fwhm)) if np.isfinite(v_s) else float("nan")
         finite = {
             "nu_min_THz": nu_min,
@@ -417,20 +418,20 @@ def analyse_lowfreq(
             "needed_L_A": float(need),
         }
         start = FINITE_SIZE_START * nu_min
-        if fit_window is not None and lo < start:
+        if fit_range is not None and lo < start:
             flags.append(
-                f"the window starts below {FINITE_SIZE_START:g}× the lowest phonon of this cell "
+                f"the fit range starts below {FINITE_SIZE_START:g}× the lowest phonon of this cell "
                 f"({nu_min:.3g} THz): not a bulk property; needs L ≥ {need:.0f} Å"
             )
-        elif fit_window is None and start > lo:
-            lo, hi = default_fit_window(nu, g, fwhm, start=start)
+        elif fit_range is None and start > lo:
+            lo, hi = default_fit_range(nu, g, fwhm, start=start)
             if hi > COARSE_FRACTION * median:
                 flags.append(
                     f"below {FINITE_SIZE_START:g}× the lowest phonon of this cell ({nu_min:.3g} THz) its "
-                    "modes are few and discrete, and above it the window reaches into the band: not a bulk "
+                    "modes are few and discrete, and above it the fit range reaches into the band: not a bulk "
                     f"property; needs L ≥ {need:.0f} Å"
                 )
-    mask = _check_window(nu, lo, hi)
+    mask = _check_fit_range(nu, lo, hi)
     model = ForwardModel(nu[mask], lag_window, max_lag, dt, dnu, fwhm)
 
     sums, cnt = sel.vacf_blocks.values, sel.block_pairs.values
@@ -439,7 +440,7 @@ def analyse_lowfreq(
     k = sums.shape[0]
     z0 = float(sel.vacf.values[0])
     boot = k >= 3 and n_boot > 1
-    # bootstrap spectra at ν = 0 and on the window (n_boot, 1 + n_window) and their Z(0); empty without
+    # bootstrap spectra at ν = 0 and on the fit range (n_boot, 1 + n_fit_points) and their Z(0); empty without
     gb = z0b = np.zeros((0, 1))
     if boot:
         samples = np.random.default_rng(seed).integers(0, k, (n_boot, k))
@@ -458,7 +459,7 @@ def analyse_lowfreq(
     to_d = 1e3 * z0 / 12.0 * units.A2_PER_FS_TO_CM2_PER_S  # g(0) in 1/THz → D in cm²/s
 
     def fits(y_zero: float, yw: np.ndarray) -> tuple[dict, dict, dict]:
-        """(law, quadratic, Debye) fits of one spectrum on the window, g(0) held at its ν = 0 value (≥ 0)."""
+        """(law, quadratic, Debye) fits of one spectrum on the fit range, g(0) held at its ν = 0 value (≥ 0)."""
         g0 = max(float(y_zero), 0.0)
         return fit_power_law(model, yw, w, g0), fit_quadratic(model, yw - g0, w), fit_power_law(model, yw, w, g0, 2.0)
 
@@ -489,13 +490,13 @@ def analyse_lowfreq(
         "n_blocks": k,
         "z0": z0,
         "finite_size": finite,
-        "fit_window": [float(lo), float(hi)],
+        "fit_range": [float(lo), float(hi)],
         "n_fit_points": int(mask.sum()),
     }
     law, quad, deb = fits(g[0], g[mask])
     reps = [fits(gb[i, 0], gb[i, 1:]) for i in range(n_boot)] if boot else []
 
-    # (b) the law of g − g(0) on the window
+    # (b) the law of g − g(0) on the fit range
     res.update(exponent=law["n"], amplitude=law["a"], quadratic={"a": quad["a"], "b": quad["b"]}, debye_a=deb["a"])
     if boot:
         res["exponent_err"] = _std([r[0]["n"] for r in reps])
@@ -510,7 +511,7 @@ def analyse_lowfreq(
         flags.append(f"the exponent ended on its search bound ({law['n']:.2f}): the fit failed")
     if not law["rising"]:
         flags.append(
-            "the spectrum does not rise on the window (relaxational, e.g. a Lorentzian of diffusion): "
+            "the spectrum does not rise on the fit range (relaxational, e.g. a Lorentzian of diffusion): "
             "no vibrational law"
         )
     res["law"], res["law_reason"] = law_verdict(law["n"], res["exponent_err"], flags)
@@ -519,9 +520,10 @@ def analyse_lowfreq(
     return res
 
 
+@renamed_keyword(fit_window="fit_range")
 def lowfreq(
     ds: xr.Dataset,
-    fit_window: tuple[float, float] | None = None,
+    fit_range: tuple[float, float] | None = None,
     n_boot: int = 200,
     seed: int = 0,
     lowest_phonon: dict | None = None,
@@ -531,7 +533,7 @@ def lowfreq(
     from .vdos import names_of
 
     names = names_of(ds)
-    rows = [analyse_lowfreq(ds, n, fit_window, n_boot, seed, lowest_phonon, (msd_D or {}).get(n)) for n in names]
+    rows = [analyse_lowfreq(ds, n, fit_range, n_boot, seed, lowest_phonon, (msd_D or {}).get(n)) for n in names]
     spec = {
         "g0": "THz-1",
         "g0_err": "THz-1",
@@ -545,11 +547,11 @@ def lowfreq(
     data: dict[str, tuple] = {k: ("name", np.array([r[k] for r in rows]), {"units": u}) for k, u in spec.items()}
     for key in ("g0_resolved", "law", "classification"):
         data[key] = ("name", np.array([r[key] for r in rows]), {"units": units.DIMENSIONLESS})
-    data["fit_window"] = (("name", "bound"), np.array([r["fit_window"] for r in rows]), {"units": units.FREQUENCY})
+    data["fit_range"] = (("name", "bound"), np.array([r["fit_range"] for r in rows]), {"units": units.FREQUENCY})
     out = xr.Dataset(data, coords={"name": names, "bound": ["low", "high"]})
     out.attrs.update(
         analysis="lowfreq",
-        model="g(0): windowed Green-Kubo value; law: g(0) + a nu^n (g >= 0 on the window) convolved with the lag-window kernel",
+        model="g(0): windowed Green-Kubo value; law: g(0) + a nu^n (g >= 0 on the fit range) convolved with the lag-window kernel",
         n_boot=n_boot,
         lag_window=with_current_names(ds).attrs["lag_window"],
         verdicts="g0_resolved: g(0) > 0 at 3 sigma above leakage; law: linear | Debye | unresolved; "

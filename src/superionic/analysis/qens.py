@@ -241,7 +241,7 @@ def fit_qens(
         errors["gamma_mean"] = errors["gamma1"]
     params["total_area"] = float(tot)
     success, message = bool(best.success), str(best.message)
-    # a width the fitted window cannot tell is not a result: not finite, wider than the window (the line is a
+    # a width the fit range cannot tell is not a result: not finite, wider than the fit range (the line is a
     # flat background there), pinned at the lower bound (narrower than the resolution), or σ_Γ > Γ
     half = float(np.max(np.abs(e - params.get("e0", 0.0))))
     for i in range(1, n_lorentzians + 1):
@@ -253,7 +253,7 @@ def fit_qens(
                 False,
                 (
                     f"{label} = {g:.3g} meV is wider than the fitted energy range "
-                    f"(|E| ≤ {half:.3g} meV): the line is not resolved in this window"
+                    f"(|E| ≤ {half:.3g} meV): the line is not resolved in this fit range"
                 ),
             )
         elif g <= 1.01 * lo[names.index(f"gamma{i}")]:

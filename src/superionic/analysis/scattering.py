@@ -440,8 +440,8 @@ def dynamic_structure_factor(
 
     lag_window: applied to F before the transform (hann, blackman, triangle, none).
     resolution: Gaussian FWHM in meV, a Resolution, or (E, R); `instrument` supplies resolution, energy
-    window and Q range at once (explicit arguments win). detailed_balance multiplies by exp(E/2k_BT)
-    (temperature from the argument or the trajectory metadata). Errors S_*_err come from the
+    window (the measured energy range) and Q range at once (explicit arguments win). detailed_balance
+    multiplies by exp(E/2k_BT) (temperature from the argument or the trajectory metadata). Errors S_*_err come from the
     independent atom blocks when the input has them.
     """
     lag_windows.check_lag_window(lag_window)

@@ -751,10 +751,11 @@ def diffusion_from_g0_vacf(g0_per_thz: float, z0: float) -> float:
     return g0_per_thz * 1e3 * z0 / 12.0 * units.A2_PER_FS_TO_CM2_PER_S
 
 
+@renamed_keyword(fit_window="fit_range")
 def vdos_summary(
     ds: xr.Dataset,
     temperature: float | None = None,
-    fit_window: tuple[float, float] | None = None,
+    fit_range: tuple[float, float] | None = None,
     n_boot: int = 200,
     seed: int = 0,
     lowest_phonon: dict | None = None,
@@ -762,7 +763,7 @@ def vdos_summary(
 ) -> dict:
     """Per species and group: the zero-frequency verdict (g0 ≥ 0 in 1/THz ± err, g0_resolved, g0_upper,
     D_from_g0 cm²/s), the law verdict (exponent ± err, law, law_reason), the combined classification,
-    band_centre (meV), debye_frequency (THz), fit windows, quadratic-fit coefficients, and Cv, S_vib
+    band_centre (meV), debye_frequency (THz), fit_range_THz, quadratic-fit coefficients, and Cv, S_vib
     (k_B/atom, harmonic) at `temperature` (default: nominal, else kinetic temperature).
     lowest_phonon: `finite_size.lowest_phonon` of the cell (the law is then measured above it).
     msd_D: {species: (D, σ) cm²/s} from the MSD; g(0) > 0 counts as diffusion only where it confirms it.
@@ -816,7 +817,7 @@ def vdos_summary(
         lf = analyse_lowfreq(
             ds,
             name,
-            fit_window=fit_window,
+            fit_range=fit_range,
             n_boot=n_boot,
             seed=seed,
             lowest_phonon=lowest_phonon,
@@ -827,7 +828,7 @@ def vdos_summary(
         entry = {k: lf[k] for k in keys}
         entry.update(
             {
-                "fit_window_THz": lf["fit_window"],
+                "fit_range_THz": lf["fit_range"],
                 "quadratic_fit": lf["quadratic"],
                 "band_centre": band_centre(nu, g) * units.THZ_TO_MEV,
                 "debye_frequency": debye_frequency(lf),

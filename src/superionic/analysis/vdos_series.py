@@ -17,6 +17,7 @@ import numpy as np
 import xarray as xr
 
 from .. import units
+from .._compat import renamed_keyword
 from ..errors import InputError
 from ..trajectory.model import Trajectory
 from .lowfreq import analyse_lowfreq
@@ -58,10 +59,11 @@ def crossover_temperature(
     return float(tx), err
 
 
+@renamed_keyword(fit_window="fit_range")
 def vdos_series(
     items: Sequence[Trajectory | xr.Dataset],
     temperatures: Sequence[float] | None = None,
-    fit_window: tuple[float, float] | None = None,
+    fit_range: tuple[float, float] | None = None,
     threshold: float = 1.5,
     n_boot: int = 200,
     lowest_phonon: dict | None = None,
@@ -90,7 +92,7 @@ def vdos_series(
     for ds in dss[1:]:
         if names_of(ds) != names:
             raise InputError("all trajectories of a series must have the same species and groups")
-    res = [[analyse_lowfreq(ds, n, fit_window, n_boot, lowest_phonon=lowest_phonon) for n in names] for ds in dss]
+    res = [[analyse_lowfreq(ds, n, fit_range, n_boot, lowest_phonon=lowest_phonon) for n in names] for ds in dss]
     return series_dataset(temps, names, res, threshold)
 
 

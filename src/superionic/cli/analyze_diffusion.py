@@ -42,8 +42,8 @@ def _charges(text: str | None) -> dict[str, float] | None:
     return out
 
 
-def check_fit_window(traj, max_lag: int | None, t_start: float | None, t_stop: float | None) -> None:
-    """Refuse a fit window outside the MSD's lags (0 ≤ start < stop ≤ longest lag) instead of clamping it."""
+def check_fit_range(traj, max_lag: int | None, t_start: float | None, t_stop: float | None) -> None:
+    """Refuse a fit range outside the MSD's lags (0 ≤ start < stop ≤ longest lag) instead of clamping it."""
     check_max_lag(traj, max_lag, minimum=3)
     n_lags = traj.max_lag(max_lag, minimum=3)
     longest = (n_lags - 1) * traj.dt
@@ -79,10 +79,10 @@ def diffusion_cmd(
     t_start: float | None = typer.Option(
         None,
         "--fit-start",
-        help="Start of the diffusive fit window in fs (default: chosen automatically, ballistic/cage regime excluded).",
+        help="Start of the diffusive fit range in fs (default: chosen automatically, ballistic/cage regime excluded).",
     ),
     t_stop: float | None = typer.Option(
-        None, "--fit-stop", help="End of the fit window in fs (default: the longest lag)."
+        None, "--fit-stop", help="End of the fit range in fs (default: the longest lag)."
     ),
     max_lag: int | None = typer.Option(
         None, "--max-lag", help="Longest MSD lag in frames (default: half the trajectory)."
@@ -91,7 +91,7 @@ def diffusion_cmd(
         None, "--format", help="ASE format name when it cannot be told from the file name (e.g. vasp-xdatcar)."
     ),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write MSD, D and conductivity to this netCDF file."),
-    plot: Path | None = typer.Option(None, "--plot", help="Save an MSD figure with the fit window (PNG/PDF)."),
+    plot: Path | None = typer.Option(None, "--plot", help="Save an MSD figure with the fit range (PNG/PDF)."),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary on stdout."),
 ) -> None:
@@ -118,15 +118,15 @@ def diffusion_cmd(
             raise InputError(
                 f"--charges names {s!r}, which is not in this trajectory; it has {', '.join(traj.species)}"
             )
-    check_fit_window(traj, max_lag, t_start, t_stop)
+    check_fit_range(traj, max_lag, t_start, t_stop)
     ds = diffusion_from_file(traj, sp, max_lag=max_lag, t_start=t_start, t_stop=t_stop)
     summary = {"trajectory": str(trajectory), "units": {"D": "cm2/s", "sigma": "mS/cm", "time": "fs"}, "species": {}}
     for s in ds.species.values:
         summary["species"][str(s)] = {
             "D": float(ds.D.sel(species=s)),
             "D_err": float(ds.D_err.sel(species=s)),
-            "fit_window_fs": [float(ds.fit_start.sel(species=s)), float(ds.fit_stop.sel(species=s))],
-            "diffusive_regime_found": bool(ds.window_ok.sel(species=s)),
+            "fit_range_fs": [float(ds.fit_start.sel(species=s)), float(ds.fit_stop.sel(species=s))],
+            "diffusive_regime_found": bool(ds.fit_range_ok.sel(species=s)),
         }
         if "D_GK" in ds:
             summary["species"][str(s)]["D_GK"] = float(ds.D_GK.sel(species=s))
@@ -178,7 +178,7 @@ def diffusion_cmd(
         flag = "" if v["diffusive_regime_found"] else "  (no clear diffusive regime!)"
         typer.echo(
             f"  {s:>3}: D = {positive_text(v['D'], v['D_err'], 'cm²/s', digits=4)}  "
-            f"(fit {v['fit_window_fs'][0]:g}–{v['fit_window_fs'][1]:g} fs){flag}"
+            f"(fit {v['fit_range_fs'][0]:g}–{v['fit_range_fs'][1]:g} fs){flag}"
         )
     if cond is not None:
         typer.echo(

@@ -17,7 +17,9 @@ KINDS = ("bottleneck", "rotations", "rotation_hop")
 @analyze_app.command("mechanism")
 def mechanism_cmd(
     trajectory: Path = typer.Argument(..., help="Trajectory file with all atoms (the anion framework moves)."),
-    mobile: str = typer.Option("Li", "--mobile", help="The mobile species whose hops through the windows count."),
+    mobile: str = typer.Option(
+        "Li", "--mobile", help="The mobile species whose hops through the bottleneck windows count."
+    ),
     centre: str | None = typer.Option(
         None,
         "--centre",

@@ -129,11 +129,12 @@ def vdos_cmd(
     ),
     lag_window: str | None = typer.Option(None, "--lag-window", help=LAG_WINDOW_HELP),
     old_window: str | None = typer.Option(None, "--window", hidden=True, help="Old name of --lag-window."),
-    fit_window: str | None = typer.Option(
+    fit_range: str | None = typer.Option(
         None,
-        "--fit-window",
-        help="Low-frequency fit window 'low,high' in THz (default: from the resolution and the spectrum).",
+        "--fit-range",
+        help="Low-frequency fit range 'low,high' in THz (default: from the resolution and the spectrum).",
     ),
+    old_fit_window: str | None = typer.Option(None, "--fit-window", hidden=True, help="Old name of --fit-range."),
     temperature: float | None = typer.Option(
         None,
         "--temperature",
@@ -186,7 +187,8 @@ def vdos_cmd(
     lag_window = renamed_option(lag_window, old_window, "--lag-window", "--window") or "hann"
     one_of(lag_window, LAG_WINDOWS, "--lag-window")
     one_of(precision, ("float64", "float32"), "--precision")
-    pair = _pair(fit_window, "--fit-window")
+    fit_range = renamed_option(fit_range, old_fit_window, "--fit-range", "--fit-window")
+    pair = _pair(fit_range, "--fit-range")
     iso = parse_mapping(isotopes, "--isotopes")
     check_outputs([("--out", out, "netcdf"), ("--gdos-out", gdos_out, "netcdf")], [trajectory], overwrite)
     traj = open_trajectory(trajectory, dt, fmt)  # H5MD: checked once, then read in pieces (bounded memory)
@@ -199,7 +201,7 @@ def vdos_cmd(
     nyquist = 500.0 / traj.dt  # THz, dt in fs
     if pair is not None and pair[1] > nyquist:
         raise InputError(
-            f"--fit-window {fit_window}: the spectrum ends at the Nyquist frequency {nyquist:.4g} THz "
+            f"--fit-range {fit_range}: the spectrum ends at the Nyquist frequency {nyquist:.4g} THz "
             f"(1/(2·dt), dt = {traj.dt:g} fs)"
         )
     notes: list[str] = []
@@ -207,20 +209,20 @@ def vdos_cmd(
     if msd:
         from ..analysis.diffusion import diffusion_from_file
 
-        try:  # best effort: short runs may have no diffusive window
+        try:  # best effort: short runs may have no diffusive fit range
             dd = diffusion_from_file(traj, parse_species(species))
             msd_d = {
                 str(s): (
                     float(dd["D"].sel(species=s)),
                     float(dd["D_err"].sel(species=s)),
-                    bool(dd["window_ok"].sel(species=s)),
+                    bool(dd["fit_range_ok"].sel(species=s)),
                 )
                 for s in dd.species.values
             }
         except (InputError, ValueError) as exc:
             notes.append(f"D_msd not available: {exc}")
     lowest = None
-    if traj.has_velocities and fit_window is None:
+    if traj.has_velocities and fit_range is None:
         from ..analysis.finite_size import lowest_phonon_from_file
 
         try:
@@ -243,7 +245,7 @@ def vdos_cmd(
             precision=precision,
         )
         summary = vdos_summary(
-            ds, temperature=temperature, fit_window=pair, n_boot=n_boot, lowest_phonon=lowest, msd_D=msd_d
+            ds, temperature=temperature, fit_range=pair, n_boot=n_boot, lowest_phonon=lowest, msd_D=msd_d
         )
     notes += sorted({str(w.message) for w in caught})
     if not as_json:

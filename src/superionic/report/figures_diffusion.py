@@ -1,4 +1,4 @@
-"""Diffusion figures (matplotlib Figures, no pyplot state): MSD with the fit window and D ± σ, Arrhenius plot with
+"""Diffusion figures (matplotlib Figures, no pyplot state): MSD with the fit range and D ± σ, Arrhenius plot with
 the extrapolation marked, residence-time distribution. Every function returns a Figure.
 """
 
@@ -12,7 +12,7 @@ from .figures import new_axes
 
 
 def plot_msd(ds: xr.Dataset, species: list[str] | None = None, loglog: bool = False, ax=None):
-    """MSD(t) per species (ps on x, Å² on y) with the GLS line on its diffusive window (shaded) and
+    """MSD(t) per species (ps on x, Å² on y) with the GLS line on its diffusive fit range (shaded) and
     D ± σ in the legend. `ds` is a `diffusion` Dataset.
     """
     species = species or [str(s) for s in ds.species.values]
@@ -42,7 +42,7 @@ def plot_msd(ds: xr.Dataset, species: list[str] | None = None, loglog: bool = Fa
         ax.set_xscale("log")
         ax.set_yscale("log")
     ax.legend(fontsize=8, frameon=False)
-    ax.set_title("MSD; shaded: diffusive fit window (GLS, 1σ)", fontsize=9)
+    ax.set_title("MSD; shaded: diffusive fit range (GLS, 1σ)", fontsize=9)
     return fig
 
 

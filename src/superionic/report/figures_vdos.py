@@ -19,7 +19,7 @@ def _law(nu, fit):
 def vdos_lowfreq_figure(
     ds: xr.Dataset, fits: dict | None = None, names: list[str] | None = None, fmax: float | None = None, axes=None
 ):
-    """Two rows per call: top g(ν) linear, bottom log–log with g₀ + aν^n (dashed) on its fit window.
+    """Two rows per call: top g(ν) linear, bottom log–log with g₀ + aν^n (dashed) on its fit range.
     axes: a (2, n_names) array of Axes to draw on (default: a new Figure).
 
     fits: {name: analyse_lowfreq(...) result} (computed here when None).
@@ -45,7 +45,7 @@ def vdos_lowfreq_figure(
         ax = axes[1][j]
         pos = (nu > 0) & (g > 0)
         ax.loglog(nu[pos], g[pos], lw=1, color="k", label="g(ν)")
-        lo, hi = f["fit_window"]
+        lo, hi = f["fit_range"]
         x = np.geomspace(max(lo, nu[1]), hi, 60)
         ax.loglog(x, _law(x, f), "--", color="C3", lw=1.5, label=f"g₀ + aν^n, g₀ = {f['g0']:.2g} ± {f['g0_err']:.1g}")
         ax.axvspan(lo, hi, color="C3", alpha=0.08)

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import xarray as xr
 
-from ..results import protocol_label
+from ..results import protocol_label, summary_get
 from .figures import sqe_overview_figure, vdos_figure
 from .format import diffusion_cell, exponent_cell, fmt, g0_cell, img, pm, resolved_cell, table
 
 FOOTNOTES = (
-    "<p class='note'>† the MSD is not yet linear in t on the fit window (log–log slope outside "
+    "<p class='note'>† the MSD is not yet linear in t on the fit range (log–log slope outside "
     "0.7–1.3 or the random-walk noise model rejected): the run is too short for this species, the value "
     "is indicative only (for g(0): positive on the lag window, but not yet confirmed as diffusion by the MSD). ‡ g(0) &lt; x: g(0) is consistent with zero (not diffusive at this precision) and x "
     "is its 2σ upper bound; 'unresolved' law: the low-frequency exponent cannot decide between linear "
-    "and Debye (too short a run, a window below the lowest phonon of the cell, or a fit on a bound; hover "
+    "and Debye (too short a run, a fit range below the lowest phonon of the cell, or a fit on a bound; hover "
     "for the reason). 'not resolved (±σ)': the 1σ error exceeds half the value, with the run length that "
     "would resolve it.</p>"
 )
@@ -167,7 +167,7 @@ def phonon_enhancement(series: dict, results: dict, mobile: str) -> str:
                 f"≥ {v['ratio_lower']:.3g} (D suppressed &lt; {v['D_suppressed_upper']:.2g}) †"
                 if "ratio_lower" in v
                 else resolved_cell(v["ratio"], v["ratio_err"], (results.get(k) or {}).get("duration_ps"))
-                + ("" if v.get("windows_diffusive") else " †")
+                + ("" if summary_get(v, "fit_ranges_diffusive") else " †")
             ),
         ]
         for k, v in enh.items()
@@ -203,7 +203,7 @@ def phonon_enhancement(series: dict, results: dict, mobile: str) -> str:
         "rigid-body motion kept. The Li thermostat and temperature are those of the free run. The "
         "seed study reports a ratio of about 10 at ambient temperature. The 300 K rows divide the "
         "Arrhenius fits of both D series (errors in quadrature). A ratio '≥ x' comes from a suppressed "
-        "run whose Li MSD is still bending over (caged): the slope of its last lag window, which does not "
+        "run whose Li MSD is still bending over (caged): the slope of its last fit range, which does not "
         "rise, bounds its D from above (+2σ), and x = (D_free − 2σ)/that bound (docs/diffusion.md).</p>"
     )
 
@@ -230,7 +230,7 @@ def _bottleneck_table(mech: dict, mobile: str) -> str:
     return table(
         [
             "run",
-            "windows",
+            "bottleneck windows",
             "<r> (Å)",
             "breathing rms (Å)",
             "ν½ (THz)",
@@ -240,7 +240,7 @@ def _bottleneck_table(mech: dict, mobile: str) -> str:
         ],
         rows,
     ) + (
-        "<p class='note'>Windows: triangles of anions shared by face-sharing anion tetrahedra that "
+        "<p class='note'>Bottleneck windows: triangles of anions shared by face-sharing anion tetrahedra that "
         f"hold {mobile} (periodic Delaunay tessellation of the time-averaged anion framework). r: in-radius "
         "2A/perimeter (A by Heron); breathing rms = std of r; ν½: half of ⟨δr²⟩ lies below this "
         "frequency. A positive shift at crossings means hops happen when the window is open "
@@ -331,9 +331,9 @@ def arrhenius(out: Path, series: dict, mobile: str) -> str:
         f"{' — <b>extrapolated</b> beyond the simulated range' if arr.get('D_300K_extrapolated') else ''}."
         "</p>"
     )
-    if not arr.get("all_windows_diffusive", True):
+    if not summary_get(arr, "all_fit_ranges_diffusive", True):
         parts.append(
-            "<p class='note'><b>Caution:</b> at least one D entering this fit comes from a window "
+            "<p class='note'><b>Caution:</b> at least one D entering this fit comes from a fit range "
             "that is not yet diffusive (†): the activation energy is indicative only.</p>"
         )
     p = out / "analysis" / "arrhenius.nc"
@@ -408,17 +408,17 @@ def diffusion(out: Path, results: dict) -> str:
     rows = []
     for label, r in results.items():
         for sp, v in (r.get("diffusion") or {}).items():
-            w = v.get("fit_window_fs") or [None, None]
+            w = summary_get(v, "fit_range_fs") or [None, None]
             rows.append(
                 [
                     label,
                     sp,
                     diffusion_cell(v),
                     f"{fmt(w[0])}–{fmt(w[1])}",
-                    "yes" if v.get("window_ok") else "<b>no</b> (run too short)",
+                    "yes" if summary_get(v, "fit_range_ok") else "<b>no</b> (run too short)",
                 ]
             )
-    parts.append(table(["run", "species", "D (cm²/s)", "fit window (fs)", "diffusive regime reached"], rows))
+    parts.append(table(["run", "species", "D (cm²/s)", "fit range (fs)", "diffusive regime reached"], rows))
     return "".join(parts)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..results import RESOLVED_FRACTION, finite, protocol_label, resolved_text
+from ..results import RESOLVED_FRACTION, finite, protocol_label, resolved_text, summary_get
 
 
 def _row(claim: str, seed: str, ours: str, verdict: str, rule: str, **numbers) -> dict:
@@ -83,7 +83,7 @@ def _g0_row(free, mobile: str) -> dict:
         elif v.get("g0_status", "consistent with zero") == "consistent with zero":
             parts.append(f"{t:g} K: consistent with zero, g(0) < {v['g0_upper']:.2g} 1/THz")
             flags.append(None if not finite(v.get("g0_upper")) else False)
-        else:  # g(0) > 0 on the window but not (yet) diffusion by the MSD: undecided
+        else:  # g(0) > 0 with the lag window but not (yet) diffusion by the MSD: undecided
             parts.append(
                 f"{t:g} K: g(0) = {v['g0']:.3g} ± {v['g0_err']:.2g} 1/THz, {v['g0_status']} as diffusion "
                 "(the MSD has not reached its diffusive regime)"
@@ -183,7 +183,7 @@ def enhancement_at(enh: dict, t0: float = 300.0) -> dict:
     """
     groups: dict[str, list[dict]] = {}
     for v in enh.values():
-        if v.get("windows_diffusive", True):
+        if summary_get(v, "fit_ranges_diffusive", True):
             groups.setdefault(protocol_label(v), []).append(v)
     out = {}
     for name, rows in groups.items():
@@ -238,7 +238,7 @@ def _enhancement_row(series: dict, durations: dict[float, float]) -> dict:
         verdicts.append(_ratio_verdict(v["ratio"], v["ratio_err"]))
     for v in sorted(enh.values(), key=lambda v: (protocol_label(v), v["temperature_K"])):
         length = durations.get(v["temperature_K"])
-        flag = "" if v.get("windows_diffusive", True) else " †"
+        flag = "" if summary_get(v, "fit_ranges_diffusive", True) else " †"
         if "ratio_lower" in v:
             parts.append(
                 f"{protocol_label(v)} {v['temperature_K']:g} K: ≥ {v['ratio_lower']:.3g} (suppressed Li "

@@ -365,12 +365,12 @@ def _analyse_run(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, object]:
             s: {
                 "D": float(ds.D.sel(species=s)),
                 "D_err": float(ds.D_err.sel(species=s)),
-                "fit_window_fs": [float(ds.fit_start.sel(species=s)), float(ds.fit_stop.sel(species=s))],
-                "window_ok": bool(ds.window_ok.sel(species=s)),
+                "fit_range_fs": [float(ds.fit_start.sel(species=s)), float(ds.fit_stop.sel(species=s))],
+                "fit_range_ok": bool(ds.fit_range_ok.sel(species=s)),
             }
             for s in ds.species.values
         }
-        msd_d = {s: (v["D"], v["D_err"], v["window_ok"]) for s, v in entry["diffusion"].items()}
+        msd_d = {s: (v["D"], v["D_err"], v["fit_range_ok"]) for s, v in entry["diffusion"].items()}
         if mobile in traj.species:
             c = conductivity(traj, mobile, temperature=temp, tracer=ds)
             save_dataset(c, adir / f"{label}_conductivity.nc")
@@ -428,7 +428,7 @@ def _series(cfg: StudyConfig, results: dict, diff_sets: dict, adir: Path) -> dic
             "D_300K": float(arr.predicted[0]),
             "D_300K_err": float(arr.predicted_err[0]),
             "D_300K_extrapolated": bool(arr.extrapolated[0]),
-            "all_windows_diffusive": all(bool(free_sets[t].window_ok.sel(species=mobile)) for t in temps),
+            "all_fit_ranges_diffusive": all(bool(free_sets[t].fit_range_ok.sel(species=mobile)) for t in temps),
         }
     free = sorted(
         (r for r in results.values() if r["protocol"] == "free" and r.get("vdos")), key=lambda r: r["temperature_K"]
@@ -502,9 +502,10 @@ def _enhancement(diff_sets: dict, mobile: str) -> dict:
             "D_suppressed_err": sb,
             "ratio": ratio,
             "ratio_err": err,
-            "windows_diffusive": bool(free.window_ok.sel(species=mobile)) and bool(ds.window_ok.sel(species=mobile)),
+            "fit_ranges_diffusive": bool(free.fit_range_ok.sel(species=mobile))
+            and bool(ds.fit_range_ok.sel(species=mobile)),
         }
-        if bool(free.window_ok.sel(species=mobile)) and not bool(ds.window_ok.sel(species=mobile)):
+        if bool(free.fit_range_ok.sel(species=mobile)) and not bool(ds.fit_range_ok.sel(species=mobile)):
             bound = late_slope_bound(ds, mobile)
             row["bound_reason"] = bound["reason"]
             if bound["valid"] and a - 2 * sa > 0:
@@ -647,7 +648,7 @@ def _run_study(cfg: StudyConfig, out: Path, progress: Progress | None, overwrite
             "g0": "1/THz",
             "band_centre": "meV",
             "time": "fs",
-            "fit_window": "fs",
+            "fit_range": "fs",
         },
         "timings": timings,
         "warnings": notes,
