@@ -22,7 +22,35 @@ def train_potential_cmd(
         "Without it the teacher samples the material.",
     ),
     material: str = typer.Option("Li6PS5Cl", "--material", help="Material the teacher samples (library name or file)."),
-    teacher: str = typer.Option("chgnet", "--teacher", help="Registered ASE potential that labels the samples."),
+    teacher: str = typer.Option(
+        "chgnet",
+        "--teacher",
+        help="Registered potential that labels the samples. 'dft' (= cp2k-pbe-d3) is first principles: then a fast "
+        "--sampler explores, and only the configurations chosen by active learning are labelled.",
+    ),
+    sampler: str | None = typer.Option(
+        None,
+        "--sampler",
+        help="With a DFT teacher: the fast potential whose MD makes the candidate pool (default li6ps5cl-snap for "
+        "Li6PS5Cl, else chgnet).",
+    ),
+    variants: str = typer.Option(
+        "",
+        "--variants",
+        help="With a DFT teacher: extra material variants for the pool, ';'-separated, e.g. "
+        "'Li6PS5Cl:exchange=0.5,seed=1' (S/Cl disorder).",
+    ),
+    labels: Path | None = typer.Option(
+        None, "--labels", help="With a DFT teacher: folder of the resumable labels (default <out>/labels)."
+    ),
+    max_labels: int = typer.Option(200, "--max-labels", help="With a DFT teacher: label budget (configurations)."),
+    initial_labels: int = typer.Option(
+        12, "--initial-labels", help="With a DFT teacher: first labels, chosen by descriptor novelty."
+    ),
+    per_round: int = typer.Option(8, "--per-round", help="With a DFT teacher: labels per active-learning round."),
+    force_target: float = typer.Option(
+        0.10, "--force-target", help="With a DFT teacher: held-out force RMSE (eV/Å) at which labelling stops."
+    ),
     temperatures: str = typer.Option(
         "300,600,900,1200", "--temperatures", help="Teacher MD temperatures, K (comma list)."
     ),
@@ -93,6 +121,37 @@ def train_potential_cmd(
         )
     check_outputs([("--save-data", save_data, "extxyz")], list(data or []), overwrite)
     teacher_info = {}
+    if teacher == "dft":
+        teacher = "cp2k-pbe-d3"
+    if not data:
+        from ..potentials import get_potential
+
+        if get_potential(teacher).kind == "dft":
+            from .train_dft import train_with_dft
+
+            train_with_dft(
+                name=name,
+                out=out,
+                material=material,
+                variants=variants,
+                teacher=teacher,
+                sampler=sampler,
+                temperatures=temperatures,
+                md_steps=md_steps,
+                label_every=label_every,
+                strained=strained,
+                contacts=contacts,
+                mobile=mobile,
+                labels=labels,
+                max_labels=max_labels,
+                initial_labels=initial_labels,
+                per_round=per_round,
+                force_target=force_target,
+                families=families,
+                version=version,
+                seed=seed,
+            )
+            return
     if data:
         from ..potentials.training.sampling import read_labelled
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from .dft import DEFAULT_DFT
 
 
 @dataclass
@@ -35,9 +36,14 @@ class PotentialSpec:
     options: dict[str, Any] = field(default_factory=dict)
     model_file: str | None = None  # path of a user model file
     model_sha256: str | None = None
+    kind: str = "model"  # "model" (a fitted potential) or "dft" (first principles: seconds to minutes per call)
+    requires: Callable[[], bool] | None = None  # extra availability check (e.g. an executable on PATH)
+    version_of: Callable[[], str | None] | None = None  # version of a non-Python engine (e.g. CP2K)
 
     def version(self) -> str | None:
-        """Installed version of `package`; None when there is no package or it is not installed."""
+        """Installed version of `package` (or of the engine, `version_of`); None when unknown."""
+        if self.version_of is not None:
+            return self.version_of()
         if self.package is None:
             return None
         try:
@@ -46,7 +52,9 @@ class PotentialSpec:
             return None
 
     def available(self) -> bool:
-        """True when `package` is importable (always, for a potential without one)."""
+        """True when `package` is importable (always, for a potential without one) and `requires` holds."""
+        if self.requires is not None and not self.requires():
+            return False
         return self.package is None or importlib.util.find_spec(self.package.replace("-", "_")) is not None
 
     def identity(self) -> dict[str, Any]:
@@ -59,7 +67,7 @@ class PotentialSpec:
             "version": self.version(),
         }
         if self.options:
-            out["options"] = dict(self.options)
+            out["options"] = {k: (v.as_dict() if hasattr(v, "as_dict") else v) for k, v in self.options.items()}
         if self.model_file:
             out.update(model_file=self.model_file, model_sha256=self.model_sha256)
         return out
@@ -86,6 +94,24 @@ def _sevennet(model: str = "7net-0", device: str = "cpu", **_: Any):
     except ImportError as err:
         raise InputError("the 'sevennet' potential is an optional extra: pip install sevenn") from err
     return SevenNetCalculator(model=model, device=device)
+
+
+def _cp2k(**options: Any):
+    from .dft import cp2k_calculator
+
+    return cp2k_calculator(**options)
+
+
+def _cp2k_version() -> str | None:
+    from .dft import cp2k_version
+
+    return cp2k_version()
+
+
+def _cp2k_available() -> bool:
+    from .dft import cp2k_executable
+
+    return cp2k_executable() is not None
 
 
 def _emt(**_: Any):
@@ -117,6 +143,17 @@ REGISTRY: dict[str, PotentialSpec] = {
         package="sevenn",
         description="optional extra foundation MLIP (pip install sevenn)",
     ),
+    "cp2k-pbe-d3": PotentialSpec(
+        "cp2k-pbe-d3",
+        "ase",
+        "CP2K Quickstep DFT: PBE + D3(BJ), DZVP-MOLOPT-SR-GTH, GTH-PBE, 400 Ry, Γ point (potentials/dft.py)",
+        _cp2k,
+        description="first-principles teacher (minutes per 52-atom cell on 2 cores; apt-get install cp2k)",
+        options={"settings": DEFAULT_DFT},
+        kind="dft",
+        requires=_cp2k_available,
+        version_of=_cp2k_version,
+    ),
     "emt": PotentialSpec(
         "emt",
         "ase",
@@ -147,6 +184,8 @@ def get_potential(name: str) -> PotentialSpec:
     """A registered potential by name, or a model file path (see `from_model_file`)."""
     if name in REGISTRY:
         spec = REGISTRY[name]
+        if not spec.available() and spec.requires is not None:
+            raise InputError(f"potential {name!r} is not usable here: {spec.description}")
         if not spec.available():
             raise InputError(
                 f"potential {name!r} needs the optional package {spec.package}: pip install {spec.package}"

@@ -1,0 +1,127 @@
+"""Resumable labelling: one expensive teacher call per configuration, each kept the moment it is done.
+
+A `LabelStore` is a folder with ``teacher.json`` (the teacher's identity and settings key) and one
+extxyz file per labelled configuration, named by its `config_id` and written atomically. A killed
+labelling therefore loses at most the calculation in flight, and a restarted one skips what is done.
+Labels made with other teacher settings are refused, never mixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+
+from ...errors import InputError
+from ...results import atomic_write
+from .sampling import label
+
+
+def config_id(atoms: Atoms) -> str:
+    """16-hex identity of a configuration (species, cell and positions to 1e-5 Å)."""
+    h = hashlib.sha256()
+    h.update(np.asarray(atoms.numbers, dtype=np.int64).tobytes())
+    h.update(np.round(np.asarray(atoms.cell), 5).tobytes())
+    h.update(np.round(atoms.get_positions(), 5).tobytes())
+    return h.hexdigest()[:16]
+
+
+class LabelStore:
+    """A folder of configurations labelled by one teacher (see the module docstring)."""
+
+    def __init__(self, folder: str | Path, teacher: dict[str, Any]):
+        self.folder = Path(folder)
+        self.teacher = teacher
+        meta = self.folder / "teacher.json"
+        if meta.exists():
+            stored = json.loads(meta.read_text())
+            if stored.get("key") != teacher.get("key"):
+                raise InputError(
+                    f"{self.folder} holds labels of another teacher setting (key {stored.get('key')}, "
+                    f"{stored.get('label', '?')}); this teacher is {teacher.get('key')} ({teacher.get('label', '?')}). "
+                    "Use another folder: labels of different settings are never mixed"
+                )
+        else:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(teacher, indent=2, default=str)
+            atomic_write(meta, lambda tmp: tmp.write_text(text), durable=True)
+
+    def _path(self, cid: str) -> Path:
+        return self.folder / f"{cid}.extxyz"
+
+    def done(self) -> set[str]:
+        """Configuration ids already labelled."""
+        return {p.stem for p in self.folder.glob("*.extxyz")}
+
+    def add(self, atoms: Atoms) -> None:
+        """Store one labelled configuration (atomically, fsynced)."""
+        import ase.io
+
+        atomic_write(
+            self._path(atoms.info["config_id"]), lambda tmp: ase.io.write(tmp, atoms, format="extxyz"), durable=True
+        )
+
+    def frames(self) -> list[Atoms]:
+        """Every labelled configuration, in the order they were labelled."""
+        import ase.io
+
+        out = []
+        for p in self.folder.glob("*.extxyz"):
+            a = ase.io.read(p, format="extxyz")
+            out.append(a)
+        out.sort(key=lambda a: float(a.info.get("labelled_at", 0.0)))
+        return out
+
+    def __len__(self) -> int:
+        return len(self.done())
+
+
+def label_configurations(
+    configs: Sequence[Atoms],
+    calculator_factory: Callable[[], Any],
+    store: LabelStore,
+    *,
+    log: Callable[[str], None] = print,
+) -> list[Atoms]:
+    """Label every configuration not yet in `store` with the teacher; returns the new labelled frames.
+
+    The calculator is built once and reused (a DFT code starts each SCF from the previous
+    wavefunction) and closed at the end (`close()`, if it has one). Each frame's info gets `config_id`,
+    `teacher_key`, `teacher_seconds` and `labelled_at` (Unix time) besides what the config carried.
+    """
+    done = store.done()
+    todo = [(config_id(a), a) for a in configs]
+    todo = [(cid, a) for cid, a in todo if cid not in done]
+    if not todo:
+        log(f"all {len(configs)} configurations are already labelled in {store.folder}")
+        return []
+    calc = calculator_factory()
+    out = []
+    t_all = time.perf_counter()
+    try:
+        for k, (cid, a) in enumerate(todo):
+            t0 = time.perf_counter()
+            info = {key: v for key, v in a.info.items() if isinstance(v, (str, int, float, bool))}
+            lab = label(a, calc, **info)
+            dt = time.perf_counter() - t0
+            lab.info.update(
+                config_id=cid, teacher_key=store.teacher.get("key", ""), teacher_seconds=dt, labelled_at=time.time()
+            )
+            store.add(lab)
+            out.append(lab)
+            left = (time.perf_counter() - t_all) / (k + 1) * (len(todo) - k - 1)
+            log(
+                f"labelled {k + 1}/{len(todo)} ({info.get('source', '?')}, {len(a)} atoms) in {dt:.0f} s; "
+                f"about {left / 60:.0f} min left"
+            )
+    finally:
+        close = getattr(calc, "close", None)
+        if callable(close):
+            close()  # e.g. ends a cp2k_shell process
+    return out

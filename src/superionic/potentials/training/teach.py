@@ -1,0 +1,143 @@
+"""Active learning with an expensive teacher (DFT): sample cheaply, label few, refit until the gate holds.
+
+1. `sample_pool`: a fast potential (the shipped SNAP, or CHGNet) runs Langevin MD of each material
+   variant over a temperature ladder, plus strained/rattled cells and close contacts; its snapshots are
+   the *pool* (their fast-potential labels are only used to build descriptor rows, never fitted).
+2. `learn`: label the pool's most novel configurations first (farthest-point sampling), then in rounds
+   refit SNAP (`train.train_snap`) on everything labelled and label the configurations on which a
+   bootstrap committee disagrees most (`active`), until the held-out force RMSE meets the target or the
+   label budget is spent. Labels go to a `LabelStore` one by one, so a killed run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ase import Atoms
+
+from ...errors import InputError
+from ...results import atomic_write
+from .active import select
+from .labelling import LabelStore, config_id, label_configurations
+from .sampling import close_contacts, strained_rattled, teacher_md
+from .train import candidates, train_snap
+
+
+def sample_pool(
+    materials: Sequence[Atoms],
+    calculator,
+    temperatures: Sequence[float],
+    *,
+    md_steps: int = 2000,
+    label_every: int = 50,
+    strained: int = 10,
+    contacts: int = 10,
+    mobile: str = "Li",
+    seed: int = 0,
+    log: Callable[[str], None] = print,
+) -> list[Atoms]:
+    """Candidate configurations from fast-potential MD of every material variant at every temperature (K)."""
+    pool: list[Atoms] = []
+    for m, atoms in enumerate(materials):
+        name = str(atoms.info.get("material", f"structure {m}"))
+        for i, t in enumerate(temperatures):
+            log(f"pool: {name} MD at {t:g} K, {md_steps} steps")
+            snaps = teacher_md(atoms, calculator, t, md_steps, label_every=label_every, seed=seed + 100 * m + i)
+            for s in snaps:
+                s.info["material"] = name
+            pool += snaps
+        if strained:
+            extra = strained_rattled(atoms, calculator, strained, seed=seed + m)
+            for s in extra:
+                s.info["material"] = name
+            pool += extra
+    if contacts:
+        pool += close_contacts(pool, calculator, contacts, mobile=mobile, seed=seed)
+    return pool
+
+
+def learn(
+    pool: Sequence[Atoms],
+    store: LabelStore,
+    teacher_factory: Callable[[], Any],
+    out_dir: str | Path,
+    name: str,
+    *,
+    version: str = "1",
+    initial: int = 12,
+    per_round: int = 8,
+    max_labels: int = 200,
+    force_target: float = 0.10,
+    energy_target: float = 5.0,
+    families: Sequence[str] = ("linear-6", "quadratic-4", "quadratic-4+pair"),
+    seed: int = 0,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Label and refit in rounds (see the module docstring); returns the last training record with the rounds."""
+    if not pool:
+        raise InputError("the candidate pool is empty")
+    if initial < 3 or per_round < 1 or max_labels < initial:
+        raise InputError("need initial ≥ 3, per_round ≥ 1 and max_labels ≥ initial")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    elements = sorted({s for a in pool for s in a.get_chemical_symbols()})
+    committee_hyper = candidates(elements, ["linear-6"], zbl=(1.2, 1.6))["linear-6"]
+    rounds: list[dict[str, Any]] = []
+    rec: dict[str, Any] = {}
+    ids = [config_id(a) for a in pool]
+    for k in range(10_000):
+        labelled = store.frames()
+        done = {a.info.get("config_id") for a in labelled}
+        left = [i for i, c in enumerate(ids) if c not in done]
+        if len(labelled) >= 3:
+            rec = train_snap(
+                labelled,
+                out,
+                name,
+                version=version,
+                families=families,
+                force_target=force_target,
+                energy_target=energy_target,
+                seed=seed,
+                teacher=dict(store.teacher, n_labels=len(labelled)),
+                log=log,
+            )
+            m = rec["metrics"]["test"]
+            f_rmse, e_rmse = m["force_rmse_eV_per_A"], m["energy_rmse_meV_per_atom"]
+            met = f_rmse <= force_target and e_rmse <= energy_target
+            rounds.append(
+                {
+                    "round": k,
+                    "n_labels": len(labelled),
+                    "family": rec["family"],
+                    "test_force_rmse_eV_per_A": f_rmse,
+                    "test_energy_rmse_meV_per_atom": e_rmse,
+                    "gate_met": met,
+                    "time": time.time(),
+                }
+            )
+            log(
+                f"round {k}: {len(labelled)} labels → {rec['family']}, held-out F RMSE {f_rmse:.3f} eV/Å "
+                f"(target {force_target}), E RMSE {e_rmse:.1f} meV/atom"
+            )
+            text = json.dumps(rounds, indent=2)
+            atomic_write(out / f"{name}-v{version}.rounds.json", lambda tmp, t=text: tmp.write_text(t))
+            if met:
+                log(f"gate met with {len(labelled)} labels")
+                break
+        if len(labelled) >= max_labels or not left:
+            log(f"label budget spent ({len(labelled)} of {max_labels}) or pool exhausted; gate not met")
+            break
+        n = min(initial - len(labelled) if len(labelled) < initial else per_round, max_labels - len(labelled))
+        sub = [pool[i] for i in left]
+        idx, method, scores = select(sub, labelled, n, committee_hyper, min_for_committee=initial, seed=seed + k)
+        if scores is not None:
+            log(f"committee: largest force spread {scores.max():.3f} eV/Å, chosen ≥ {scores[idx].min():.3f} eV/Å")
+        log(f"labelling {len(idx)} configurations chosen by {method}")
+        label_configurations([sub[i] for i in idx], teacher_factory, store, log=log)
+    rec["rounds"] = rounds
+    return rec
