@@ -83,13 +83,15 @@ def make_inputs(d: Path) -> None:
     e = np.linspace(-0.1, 0.1, 201)
     res = GaussianResolution(0.0035)
     rng = np.random.default_rng(7)
-    vals, errs = [], []
-    for g in 0.6582 * 0.05 * q**2:
-        truth = 2.0 * qens_model(e, res, 0.2, [0.8], [g], b0=0.5e-3)
-        sig = np.sqrt(np.abs(truth) * 1e-3 + 1e-6)
-        vals.append(truth + rng.normal(0, sig))
-        errs.append(sig)
-    write_mantid_nexus(d / "sample.nxs", q, e, np.array(vals), np.array(errs), energy_unit="meV")
+    # D = 0.05 Å²/ps (Γ 1.5–10× the resolution HWHM), and D/1000 (Γ ≤ 1/30 of it: not resolved)
+    for name, d_a2_ps in (("sample.nxs", 0.05), ("sample_narrow.nxs", 0.05e-3)):
+        vals, errs = [], []
+        for g in 0.6582 * d_a2_ps * q**2:
+            truth = 2.0 * qens_model(e, res, 0.2, [0.8], [g], b0=0.5e-3)
+            sig = np.sqrt(np.abs(truth) * 1e-3 + 1e-6)
+            vals.append(truth + rng.normal(0, sig))
+            errs.append(sig)
+        write_mantid_nexus(d / name, q, e, np.array(vals), np.array(errs), energy_unit="meV")
     rv = np.array([res.shape(e)] * len(q))
     write_mantid_nexus(d / "vanadium.nxs", q, e, rv, 0.01 * rv + 1e-6, energy_unit="meV")
 
@@ -158,9 +160,9 @@ def _gamma_in_range(out, casedir):
     for q, v in out["q"].items():
         g = v.get("gamma")
         if g is None:
-            if v.get("fit_ok") is False:
+            if v.get("fit_ok") is False or (v.get("resolved") is False and v.get("gamma_upper")):
                 continue
-            return f"Q={q}: no Γ and no failure flag"
+            return f"Q={q}: no Γ and no failure or unresolved flag"
         if not (0 < g <= hi):
             return f"Q={q}: Γ = {g:.4g} meV lies outside the fit range ±{hi:.3g} meV"
     return None
@@ -421,6 +423,12 @@ def cases() -> list[Case]:
         Case("mechanism-json", M + [T, "--json", "-o", f"{C}/m"], "ok", check=_exists("m_bottleneck.nc")),
         Case("fit-qens-json", FQ + ["--json", "-o", f"{C}/f.nc"], "ok", check=_json_check(_gamma_in_range_measured)),
         Case(
+            "fit-qens-unresolved-json",
+            ["fit-qens", f"{I}/sample_narrow.nxs", "--resolution", f"{I}/vanadium.nxs", "--json"],
+            "ok",
+            check=_json_check(_unresolved_no_d),
+        ),
+        Case(
             "info-json",
             ["info", T, "--json"],
             "ok",
@@ -429,6 +437,19 @@ def cases() -> list[Case]:
         Case("potentials-json", ["potentials", "--json"], "ok", check=_json_check(lambda o, c: None)),
     ]
     return c
+
+
+def _unresolved_no_d(out, casedir):
+    """Widths far below the resolution: no Γ value, an upper bound where the fit converged, and no D."""
+    for q, v in out["q"].items():
+        if v.get("gamma") is not None:
+            return f"Q={q}: Γ = {v['gamma']:.3g} meV given for a width far below the resolution"
+        if v.get("fit_ok") and not (v.get("resolved") is False and v.get("gamma_upper")):
+            return f"Q={q}: no Γ, but neither unresolved with a bound nor failed"
+    with_d = [m for m, r in out["models"].items() if isinstance(r, dict) and r.get("D") is not None]
+    if with_d or not out.get("models_refused"):
+        return f"a D from unresolved widths ({', '.join(with_d) or 'no models_refused reason'})"
+    return None
 
 
 def _gamma_in_range_measured(out, casedir):

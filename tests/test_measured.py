@@ -45,16 +45,20 @@ def write_mantid(
 @pytest.fixture
 def measurement(tmp_path):
     """Planted Γ = ħDQ², EISF 0.2, flat background, Poisson-like noise, Gaussian resolution 3.5 µeV."""
+    return make_measurement(tmp_path, D_A2_PS)
+
+
+def make_measurement(tmp_path, d_a2_ps, counts=2000):
     inst = backscattering_example()
     q = np.array([0.4, 0.7, 1.0, 1.3])
     edges = np.linspace(-100, 100, 202)  # µeV, bin edges
     centres = 0.5 * (edges[1:] + edges[:-1]) * 1e-3  # meV
     res = inst.resolution
-    gam = HB * D_A2_PS * q**2
+    gam = HB * d_a2_ps * q**2
     rng = np.random.default_rng(7)
     vals, errs, rvals = [], [], []
     for g in gam:
-        truth = 2000 * qens_model(centres, res, 0.2, [0.8], [g], b0=0.5) * 1e-3
+        truth = counts * qens_model(centres, res, 0.2, [0.8], [g], b0=0.5) * 1e-3
         sig = np.sqrt(truth + 1.0)
         vals.append(truth + rng.normal(0, sig))
         errs.append(sig)
@@ -102,6 +106,33 @@ def test_fit_qens_cli(measurement):
     ge = np.array([v["gamma_err"] for v in out["q"].values()])
     assert np.all(np.abs(g - gam) < 2.5 * ge)
     assert out["models"]["fick"]["D"] == pytest.approx(D_A2_PS * 1e-4, rel=0.1)
+    assert all(v["resolved"] for v in out["q"].values()) and "models_refused" not in out
+
+
+def test_fit_qens_cli_widths_below_the_resolution(tmp_path):
+    """Γ = ħDQ² of 0.3–3 % of the 1.75 µeV resolution HWHM: printed as upper bounds (or, where the noise and
+    the binned resolution let the fit wander to a width its error bar does not hold, as failed), never as a
+    number, and no D."""
+    from typer.testing import CliRunner
+
+    from superionic.cli.app import app
+
+    meas, resf, q, gam = make_measurement(tmp_path, D_A2_PS / 1000, counts=20_000)
+    r = CliRunner().invoke(app, ["fit-qens", str(meas), "--resolution", str(resf)])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    widths = [ln for ln in lines if ln.strip().startswith("Q =")]
+    unresolved = [ln for ln in widths if ln.endswith("meV (unresolved)") and "Γ < " in ln and "±" not in ln]
+    failed = [ln for ln in widths if "fit failed" in ln and "not determined" in ln]
+    assert len(widths) == 4 and len(unresolved) >= 2 and len(unresolved) + len(failed) == 4, widths
+    assert [ln for ln in lines if "cm²/s" in ln] == []
+    assert sum("no D: only 0 of 4 Q have a resolved Γ" in ln for ln in lines) == 1
+    out = json.loads(CliRunner().invoke(app, ["fit-qens", str(meas), "--resolution", str(resf), "--json"]).output)
+    for v, g in zip(out["q"].values(), gam):
+        assert v["gamma"] is None and v["gamma_err"] is None and not v["resolved"]
+        if v["fit_ok"]:
+            assert g < v["gamma_upper"] == pytest.approx(0.1 * 0.00175, rel=0.05)  # Γ_min of the tabulated resolution
+    assert out["models_refused"] and all(m.get("D") is None for k, m in out["models"].items() if k != "best_by_aic")
 
 
 def test_text_loader_units(tmp_path):

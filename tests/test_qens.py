@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from superionic import units
 from superionic.analysis.qens import (
@@ -11,12 +12,14 @@ from superionic.analysis.qens import (
     fit_qens,
     fit_qens_dataset,
     gamma_model,
+    linewidth_summary,
     qens_model,
+    resolution_limit,
 )
 from superionic.analysis.scattering import dynamic_structure_factor, self_intermediate_scattering
 from superionic.errors import InputError
 from superionic.neutron.instrument import GaussianResolution, TabulatedResolution
-from superionic.synthetic import lattice_random_walk
+from superionic.synthetic import langevin_particles, lattice_random_walk, thermal_sigma_v
 
 HB = units.HBAR_MEV_PS
 
@@ -134,3 +137,118 @@ def test_bad_inputs():
     with pytest.raises(InputError):
         fit_gamma_model("arrhenius", [1, 2], [1, 2])
     assert not fit_gamma_model("chudley_elliott", [1.0, 2.0], [0.1, 0.2])["success"]
+
+
+# ----------------------------------------------------------------------------- widths below the resolution
+def test_resolution_limit_is_the_larger_of_resolution_and_correlation_length():
+    res = GaussianResolution(0.0035)  # HWHM 1.75 µeV
+    assert resolution_limit(res) == pytest.approx(0.1 * 0.00175)
+    assert resolution_limit(res, max_lag_fs=2000.0) == pytest.approx(HB / 2.0)  # ħ/t_max, t_max = 2 ps
+    assert resolution_limit(res, max_lag_fs=1e9) == pytest.approx(0.1 * 0.00175)  # a ns correlation: the instrument
+
+
+def _gaussian_case(gammas, seed=0):
+    """Exact spectra: elastic line + Lorentzian of the planted Γ (meV) ⊗ a 3.5 µeV Gaussian (the Voigt profile),
+    flat background, Poisson-like noise; fitted at every Q with its true resolution."""
+    res = GaussianResolution(0.0035)
+    e = np.linspace(-0.1, 0.1, 401)
+    rng = np.random.default_rng(seed)
+    vals, errs = [], []
+    for g in gammas:
+        truth = qens_model(e, res, 100.0, [900.0], [g], b0=20.0)
+        sig = np.sqrt(truth)
+        vals.append(truth + rng.normal(0, sig))
+        errs.append(sig)
+    q = np.array([0.4, 0.6, 0.8, 1.0, 1.2])[: len(gammas)]
+    ds = xr.Dataset(
+        {"S": (("q", "energy"), np.array(vals)), "S_err": (("q", "energy"), np.array(errs))},
+        coords={"q": q, "energy": e},
+    )
+    return q, fit_qens_dataset(ds, "S", res)
+
+
+def test_widths_well_above_the_resolution_are_recovered_and_give_d():
+    h = 0.00175  # resolution HWHM, meV
+    q = np.array([0.4, 0.6, 0.8, 1.0, 1.2])
+    d = 2 * h / (HB * 0.16)  # Å²/ps: Γ = ħDQ² from 2 to 18 resolution HWHM
+    q, fits = _gaussian_case(HB * d * q**2)
+    assert fits.resolved.values.all() and fits.fit_ok.values.all()
+    assert np.allclose(fits.gamma.values, HB * d * q**2, rtol=0.02)  # measured: ≤ 0.4 %
+    s = linewidth_summary(fits)
+    assert "models_refused" not in s
+    assert s["models"]["fick"]["D"] == pytest.approx(d * 1e-4, rel=0.02)
+
+
+def test_widths_far_below_the_resolution_are_unresolved_and_refuse_d():
+    """Γ = ħDQ² from 1/100 to 9/100 of the resolution HWHM: every width is flagged unresolved (an upper bound
+    that holds the true width, no error), and no D comes out."""
+    h = 0.00175
+    q = np.array([0.4, 0.6, 0.8, 1.0, 1.2])
+    d = 0.01 * h / (HB * 0.16)
+    q, fits = _gaussian_case(HB * d * q**2)
+    assert fits.fit_ok.values.all() and not fits.resolved.values.any()
+    s = linewidth_summary(fits)
+    for row, g in zip(s["q"].values(), HB * d * q**2):
+        assert row["gamma"] is None and row["gamma_err"] is None and row["eisf"] is None
+        assert row["resolved"] is False and "unresolved" in row["unresolved"]
+        assert g < row["gamma_upper"] and row["gamma_upper"] >= row["gamma_limit"] == pytest.approx(0.1 * h)
+    assert "needs at least 3" in s["models_refused"]
+    assert all(r.get("D") is None and not r["success"] for k, r in s["models"].items() if k != "best_by_aic")
+    assert "best_by_aic" not in s["models"]
+
+
+def test_too_few_resolved_widths_refuse_d():
+    h = 0.00175
+    q, fits = _gaussian_case([0.01 * h, 0.01 * h, 0.01 * h, 2 * h, 4 * h])
+    assert fits.resolved.values.tolist() == [0, 0, 0, 1, 1]
+    assert np.allclose(fits.gamma.values[3:], [2 * h, 4 * h], rtol=0.02)
+    s = linewidth_summary(fits)
+    assert (
+        s["models_refused"]
+        == "only 2 of 5 Q have a resolved Γ (3 unresolved, 0 failed); a D from Γ(Q) needs at least 3"
+    )
+    assert s["models"]["fick"] == {"success": False, "message": s["models"]["fick"]["message"]}
+    e = np.linspace(-0.1, 0.1, 401)
+    y = qens_model(e, GaussianResolution(0.0035), 0.2, [0.8], [0.05 * h], b0=0.01)  # noise-free, Γ = 0.05 HWHM
+    fit = fit_qens(e, y, np.full_like(e, 1e-3), 0.0035)
+    assert not fit.resolved and fit.success and fit.gamma_upper == pytest.approx(0.1 * h)
+    assert fit.summary()["gamma_meV"] is None and fit.summary()["gamma_upper_meV"] == pytest.approx(0.1 * h)
+    fit = fit_qens(e, y, np.full_like(e, 1e-3), 0.0035, gamma_limit=0.0)  # the rule off: the exact width
+    assert fit.resolved and fit.gamma_upper is None and fit.gamma == pytest.approx(0.05 * h, rel=1e-3)
+
+
+def test_langevin_widths_below_hbar_over_tmax_are_unresolved():
+    """Brownian (Langevin) Li, exact D = k_BT/(mγ) = 1.44 Å²/ps: with a 2 ps correlation (ħ/t_max = 0.33 meV)
+    the small-Q widths ħDQ² = 0.04–0.15 meV come out 15–56 % too wide and are flagged unresolved; the resolved
+    ones (Q = 0.8, 1.0) are within 2 % of ħDQ², and with 2 resolved Q no D is given. A 12 ps correlation
+    resolves all four Q and gives D within 4 %."""
+    gamma, temp, mass = 0.05, 600.0, 6.94
+    traj = langevin_particles(
+        n_atoms=300, n_frames=2500, dt=2.0, stride=10, gamma=gamma, temperature=temp, mass=mass, seed=2
+    )
+    d = thermal_sigma_v(temp, mass) ** 2 / gamma * 1e3  # Å²/ps
+    qv = np.array([0.2, 0.3, 0.4, 0.8, 1.0])
+    ds = self_intermediate_scattering(traj, _axis_qset(qv), max_lag=100)  # t_max = 1.98 ps
+    sq = dynamic_structure_factor(ds, "F_inc", lag_window="hann", pad=4).sel(energy=slice(-10, 10))
+    assert sq.attrs["max_lag_time_fs"] == pytest.approx(1980.0)
+    fits = fit_qens_dataset(sq, "S_inc")
+    assert fits.gamma_limit.values == pytest.approx(HB / 1.98)
+    assert fits.resolved.values.tolist() == [0, 0, 0, 1, 1]
+    assert np.allclose(fits.gamma.values[3:], HB * d * qv[3:] ** 2, rtol=0.02)
+    s = linewidth_summary(fits)
+    assert "models_refused" in s and s["models"]["fick"].get("D") is None
+    assert all(row["gamma_upper"] > g for row, g in zip(list(s["q"].values())[:3], HB * d * qv[:3] ** 2))
+    qv = np.array([0.4, 0.6, 0.8, 1.0])
+    ds = self_intermediate_scattering(traj, _axis_qset(qv), max_lag=600)  # t_max = 12 ps: 0.055 meV
+    fits = fit_qens_dataset(
+        dynamic_structure_factor(ds, "F_inc", lag_window="hann", pad=4).sel(energy=slice(-10, 10)), "S_inc"
+    )
+    assert fits.resolved.values.all()
+    assert linewidth_summary(fits)["models"]["fick"]["D"] == pytest.approx(d * 1e-4, rel=0.04)
+
+
+def _axis_qset(qv):
+    from superionic.analysis.qpoints import QSet
+
+    qv = np.asarray(qv, dtype=float)
+    return QSet(np.concatenate([q * np.eye(3) for q in qv]), np.repeat(np.arange(len(qv)), 3), qv)

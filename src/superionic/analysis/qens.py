@@ -14,6 +14,14 @@ Line-width models (Γ half widths, ħ = 0.6582 meV·ps, Q in Å⁻¹, D reported
   Hall–Ross          Γ = (ħ/τ)[1 − exp(−l²Q²/2)],       D = l²/(2τ) (l: rms jump per Cartesian axis)
 Fits are weighted least squares (scipy.optimize), errors from the covariance (absolute sigma);
 models are compared by reduced χ² and AIC = χ² + 2k.
+
+Resolved widths (`resolution_limit`): a fitted Γ below Γ_min = max(0.1 × HWHM of the resolution, ħ/t_max)
+is *unresolved*: the line is indistinguishable from the elastic line (0.1 × HWHM of the instrument or
+effective resolution), or it decays by less than a factor e within the longest lag t_max of the correlation
+a simulated spectrum was made from (ħ/t_max). Such a Γ is reported as the upper bound Γ < Γ_min, without
+an error (there a Lorentzian and the elastic line trade places and σ_Γ means nothing), and it does not
+enter the Γ(Q) models; with fewer than
+MIN_RESOLVED_Q resolved widths no model (and no D) is given, with the reason.
 """
 
 from __future__ import annotations
@@ -32,6 +40,26 @@ from ..neutron.instrument import Resolution, as_resolution
 
 HBAR_MEV_PS = units.HBAR_MEV_PS
 A2_PER_PS_TO_CM2_PER_S = 1e-4
+UNRESOLVED_FRACTION = 0.1  # a Γ below this fraction of the resolution HWHM is not resolved
+MIN_RESOLVED_Q = 3  # the fewest resolved Γ(Q) a line-width model (and its D) is fitted to
+RESOLUTION_RULE = (
+    f"Γ < Γ_min = max({UNRESOLVED_FRACTION:g} × resolution HWHM, ħ/t_max of an MD correlation) is unresolved: "
+    f"reported as Γ < Γ_min, left out of the Γ(Q) models; the models need ≥ {MIN_RESOLVED_Q} resolved Q"
+)
+
+
+def resolution_limit(resolution, max_lag_fs: float | None = None) -> float:
+    """Γ_min (meV, half width): the narrowest Lorentzian a fit with `resolution` resolves.
+
+    Γ_min = max(UNRESOLVED_FRACTION × HWHM of the resolution, ħ/t_max); the second term only for a spectrum
+    transformed from a correlation that reaches t_max = `max_lag_fs` (an MD-derived S(Q,E)): a line of
+    Γ < ħ/t_max decays by less than a factor e within the correlation, so the trajectory does not resolve it.
+    """
+    res = as_resolution(resolution)
+    limit = UNRESOLVED_FRACTION * 0.5 * float(res.fwhm) if res is not None else 0.0
+    if max_lag_fs is not None and np.isfinite(max_lag_fs) and max_lag_fs > 0:
+        limit = max(limit, HBAR_MEV_PS * 1e3 / float(max_lag_fs))
+    return limit
 
 
 # ----------------------------------------------------------------------------- spectrum fits
@@ -49,6 +77,9 @@ class QENSFit:
     success: bool
     message: str = ""
     covariance: np.ndarray | None = field(default=None, repr=False)
+    gamma_limit: float = 0.0  # Γ_min (meV) of `resolution_limit`
+    resolved: bool = True  # every fitted Γ ≥ gamma_limit
+    gamma_upper: float | None = None  # unresolved: the upper bound (meV), Γ_min
 
     @property
     def gamma(self) -> float:
@@ -61,7 +92,7 @@ class QENSFit:
         return self.params["eisf"]
 
     def summary(self) -> dict:
-        """Γ ± σ (meV), EISF and fit quality as a JSON-ready dict."""
+        """Γ ± σ (meV), EISF and fit quality as a JSON-ready dict; an unresolved Γ only as its upper bound."""
         out = {
             "gamma_meV": self.params.get("gamma1"),
             "gamma_err_meV": self.errors.get("gamma1"),
@@ -70,7 +101,12 @@ class QENSFit:
             "chi2_red": self.chi2_red,
             "aic": self.aic,
             "success": self.success,
+            "resolved": self.resolved,
+            "gamma_limit_meV": self.gamma_limit,
         }
+        if not self.resolved:  # the elastic/quasi-elastic split is undetermined too
+            out.update(gamma_meV=None, gamma_err_meV=None, eisf=None, eisf_err=None, gamma_upper_meV=self.gamma_upper)
+            return out
         if self.n_lorentzians == 2:
             out.update(
                 gamma2_meV=self.params["gamma2"],
@@ -110,12 +146,15 @@ def fit_qens(
     fit_center: bool = False,
     energy_range=None,
     gamma_guess: float | None = None,
+    gamma_limit: float | None = None,
 ) -> QENSFit:
     """Fit elastic line + 1 or 2 Lorentzians + background, convolved with `resolution`, to S(E).
 
     energy (meV), spectrum and errors (same units; None → unit weights and errors scaled by √χ²_red).
     resolution: FWHM (meV), Resolution, or (E, R). background: 'none', 'flat' or 'linear'.
-    energy_range: (emin, emax) meV to fit. Returns a QENSFit with Γ_i (meV), EISF and their errors.
+    energy_range: (emin, emax) meV to fit. gamma_limit: Γ_min (meV) below which a width is unresolved
+    (default `resolution_limit(resolution)`; pass the ħ/t_max term for MD spectra, 0 to turn the rule off).
+    Returns a QENSFit with Γ_i (meV), EISF and their errors, and `resolved`/`gamma_upper`.
     """
     res = as_resolution(resolution)
     if res is None:
@@ -241,12 +280,15 @@ def fit_qens(
         errors["gamma_mean"] = errors["gamma1"]
     params["total_area"] = float(tot)
     success, message = bool(best.success), str(best.message)
+    limit = resolution_limit(res) if gamma_limit is None else float(gamma_limit)
     # a width the fit range cannot tell is not a result: not finite, wider than the fit range (the line is a
-    # flat background there), pinned at the lower bound (narrower than the resolution), or σ_Γ > Γ
+    # flat background there), pinned at the lower bound (narrower than the resolution), or σ_Γ > Γ; a width
+    # below the resolution limit is not a failure but unresolved: an upper bound only
     half = float(np.max(np.abs(e - params.get("e0", 0.0))))
+    unresolved: list[tuple[str, float]] = []  # (label, Γ)
     for i in range(1, n_lorentzians + 1):
-        g, label = params[f"gamma{i}"], "Γ" if n_lorentzians == 1 else f"Γ{i}"
-        if not np.isfinite(g) or not np.isfinite(errors[f"gamma{i}"]):
+        g, sg, label = params[f"gamma{i}"], errors[f"gamma{i}"], "Γ" if n_lorentzians == 1 else f"Γ{i}"
+        if not np.isfinite(g) or not np.isfinite(sg):
             success, message = False, f"{label} is not finite"
         elif g > half:
             success, message = (
@@ -256,17 +298,21 @@ def fit_qens(
                     f"(|E| ≤ {half:.3g} meV): the line is not resolved in this fit range"
                 ),
             )
+        elif g < limit:
+            unresolved.append((label, g))
         elif g <= 1.01 * lo[names.index(f"gamma{i}")]:
             success, message = False, f"{label} = {g:.3g} meV sits at its lower bound (narrower than the resolution)"
-        elif errors[f"gamma{i}"] > g:
+        elif sg > g:
             success, message = (
                 False,
-                (
-                    f"{label} = {g:.3g} ± {errors[f'gamma{i}']:.2g} meV is not determined by "
-                    "the spectrum (its error exceeds it)"
-                ),
+                (f"{label} = {g:.3g} ± {sg:.2g} meV is not determined by the spectrum (its error exceeds it)"),
             )
-    return QENSFit(params, errors, chi2, chi2_red, chi2 + 2 * k, len(e), n_lorentzians, success, message, cov)
+    if unresolved and success:  # the fit cannot tell widths below Γ_min apart (its σ_Γ is no guide there)
+        label, g = unresolved[0]
+        message = f"{label} = {g:.2g} meV is below the resolution limit: unresolved, {label} < {limit:.2g} meV"
+    fit = QENSFit(params, errors, chi2, chi2_red, chi2 + 2 * k, len(e), n_lorentzians, success, message, cov)
+    fit.gamma_limit, fit.resolved, fit.gamma_upper = limit, not unresolved, limit if unresolved else None
+    return fit
 
 
 def _covariance(jac: np.ndarray) -> np.ndarray:
@@ -282,7 +328,10 @@ def fit_qens_dataset(sqe: xr.Dataset, var: str = "S_inc", resolution=None, **kw)
 
     resolution: None uses the dataset's effective elastic line (`resolution` variable, simulated
     spectra); otherwise a FWHM/Resolution for all Q, or a dict/list with one Resolution per Q.
-    Returns gamma, gamma_err, eisf, eisf_err, chi2_red (and gamma2 for two Lorentzians) per q.
+    Returns gamma, gamma_err, eisf, eisf_err, chi2_red (and gamma2 for two Lorentzians) per q, and
+    `resolved`, `gamma_limit` and `gamma_upper` (`resolution_limit`: a spectrum made from an MD correlation
+    carries its longest lag in attrs["max_lag_time_fs"], whose ħ/t_max enters Γ_min; a `gamma_limit` keyword
+    overrides Γ_min for every Q).
     """
     from ..neutron.instrument import TabulatedResolution
 
@@ -294,6 +343,9 @@ def fit_qens_dataset(sqe: xr.Dataset, var: str = "S_inc", resolution=None, **kw)
         raise InputError(f"select a single {extra[0]} first (e.g. ds.sel({extra[0]}=...)) before fitting")
     err = sqe.get(f"{var}_err")
     energy = sqe.energy.values
+    gamma_limit = kw.pop("gamma_limit", None)
+    max_lag_fs = sqe.attrs.get("max_lag_time_fs")
+    max_lag_fs = float(max_lag_fs) if isinstance(max_lag_fs, (int, float, np.number)) else None
     rows = []
     for i in range(sqe.sizes["q"]):
         res_i: Resolution | None
@@ -312,7 +364,8 @@ def fit_qens_dataset(sqe: xr.Dataset, var: str = "S_inc", resolution=None, **kw)
             res_i = as_resolution(resolution)
         y = da.isel(q=i).values
         s = None if err is None else err.isel(q=i).values
-        rows.append(fit_qens(energy, y, s, res_i, **kw))
+        limit = resolution_limit(res_i, max_lag_fs) if gamma_limit is None else gamma_limit
+        rows.append(fit_qens(energy, y, s, res_i, gamma_limit=limit, **kw))
     nl = rows[0].n_lorentzians
     data = {
         "gamma": (
@@ -333,6 +386,21 @@ def fit_qens_dataset(sqe: xr.Dataset, var: str = "S_inc", resolution=None, **kw)
                 "long_name": "1 if the fit converged with a determined Γ inside the fitted range",
             },
         ),
+        "resolved": (
+            "q",
+            [int(r.resolved) for r in rows],
+            {"units": units.DIMENSIONLESS, "long_name": "1 if every fitted Γ is at least gamma_limit"},
+        ),
+        "gamma_limit": (
+            "q",
+            [r.gamma_limit for r in rows],
+            {"units": units.ENERGY_MEV, "long_name": "Γ_min: narrowest resolved half width"},
+        ),
+        "gamma_upper": (
+            "q",
+            [np.nan if r.gamma_upper is None else r.gamma_upper for r in rows],
+            {"units": units.ENERGY_MEV, "long_name": "upper bound of an unresolved Γ (NaN when resolved)"},
+        ),
     }
     if nl == 2:
         data["gamma2"] = ("q", [r.params["gamma2"] for r in rows], {"units": units.ENERGY_MEV})
@@ -351,6 +419,8 @@ def fit_qens_dataset(sqe: xr.Dataset, var: str = "S_inc", resolution=None, **kw)
         n_lorentzians=nl,
         model="a_el R + Σ a_i R⊗L_Γi + background; Γ half width (meV)",
         fit_failures={f"{float(q):g}": r.message for q, r in zip(sqe.q.values, rows) if not r.success},
+        unresolved={f"{float(q):g}": r.message for q, r in zip(sqe.q.values, rows) if r.success and not r.resolved},
+        resolution_rule=RESOLUTION_RULE,
     )
     return ds
 
@@ -496,9 +566,20 @@ def fit_gamma_model(name: str, q, gamma, gamma_err=None, q_max: float | None = N
     }
 
 
-def fit_gamma_models(q, gamma, gamma_err=None, models=None, q_max: float | None = None) -> dict:
-    """Fit all (or the named) Γ(Q) models; adds `best_by_aic` and ΔAIC to each model."""
+def fit_gamma_models(
+    q, gamma, gamma_err=None, models=None, q_max: float | None = None, min_points: int = MIN_RESOLVED_Q
+) -> dict:
+    """Fit all (or the named) Γ(Q) models; adds `best_by_aic` and ΔAIC to each model.
+
+    Γ that are NaN (unresolved or failed widths) are left out; with fewer than `min_points` usable Q no model
+    is fitted and each says why (`success` False, `message`).
+    """
     models = list(models or GAMMA_MODELS)
+    qa = np.asarray(q, dtype=float)
+    n = int(np.count_nonzero(_usable(gamma, gamma_err)[3] & (qa <= q_max if q_max is not None else True)))
+    if n < min_points:
+        why = f"needs ≥ {min_points} Q points with a resolved Γ, got {n}: no D from Γ(Q)"
+        return {m: {"model": m, "success": False, "message": why} for m in models}
     res = {m: fit_gamma_model(m, q, gamma, gamma_err, q_max) for m in models}
     ok = {m: r for m, r in res.items() if r.get("success") and np.isfinite(r.get("aic", np.nan))}
     if ok:
@@ -533,38 +614,78 @@ def linewidth_summary(fits: xr.Dataset, n_lorentzians: int = 1) -> dict:
     With two Lorentzians the intensity-weighted mean width `gamma_mean` enters the Γ(Q) models.
     A Q whose spectrum fit failed (`fit_ok` 0: no convergence, Γ outside the fitted range or undetermined) has
     gamma/eisf None, `fit_ok` False and the reason in `failure`, and is left out of the Γ(Q) models.
+    A Q whose Γ is unresolved (`resolved` False: below Γ_min, see `resolution_limit`) has gamma/eisf None,
+    `gamma_upper` (meV) and the reason in `unresolved`, and is left out too. With fewer than MIN_RESOLVED_Q
+    resolved Q the models are refused: `models_refused` says why, and no model carries a D.
     """
     gcol = "gamma_mean" if n_lorentzians == 2 else "gamma"
-    ok = fits["fit_ok"].values.astype(bool) if "fit_ok" in fits else np.ones(fits.sizes["q"], bool)
-    failures = fits.attrs.get("fit_failures", {})
-    if isinstance(failures, str):  # read back from a netCDF file: a JSON string
-        failures = json.loads(failures)
-    g = np.where(ok, fits[gcol].values, np.nan)
+    nq = fits.sizes["q"]
+    ok = fits["fit_ok"].values.astype(bool) if "fit_ok" in fits else np.ones(nq, bool)
+    resolved = fits["resolved"].values.astype(bool) if "resolved" in fits else np.ones(nq, bool)
+    failures, unresolved = (_attr_dict(fits, k) for k in ("fit_failures", "unresolved"))
+    use = ok & resolved
+    g = np.where(use, fits[gcol].values, np.nan)
     models = fit_gamma_models(fits.q.values, g, fits[f"{gcol}_err"].values)
     per_q: dict[str, dict[str, object]] = {}
     for i, q in enumerate(fits.q.values):
         key = f"{float(q):g}"
-        if ok[i]:
-            per_q[key] = {
-                "gamma": float(fits[gcol].values[i]),
-                "gamma_err": float(fits[f"{gcol}_err"].values[i]),
-                "eisf": float(fits.eisf.values[i]),
-                "eisf_err": float(fits.eisf_err.values[i]),
-                "chi2_red": float(fits.chi2_red.values[i]),
-                "fit_ok": True,
-            }
+        row: dict[str, object] = {
+            "gamma": None,
+            "gamma_err": None,
+            "eisf": None,
+            "eisf_err": None,
+            "chi2_red": float(fits.chi2_red.values[i]),
+            "fit_ok": bool(ok[i]),
+            "resolved": bool(resolved[i]) if ok[i] else None,  # a failed fit is neither
+        }
+        if "gamma_limit" in fits:
+            row["gamma_limit"] = float(fits.gamma_limit.values[i])
+        if use[i]:
+            row.update(
+                gamma=float(fits[gcol].values[i]),
+                gamma_err=float(fits[f"{gcol}_err"].values[i]),
+                eisf=float(fits.eisf.values[i]),
+                eisf_err=float(fits.eisf_err.values[i]),
+            )
+        elif ok[i]:
+            row.update(gamma_upper=float(fits.gamma_upper.values[i]), unresolved=unresolved.get(key, "unresolved"))
         else:
-            per_q[key] = {
-                "gamma": None,
-                "gamma_err": None,
-                "eisf": None,
-                "eisf_err": None,
-                "chi2_red": float(fits.chi2_red.values[i]),
-                "fit_ok": False,
-                "failure": failures.get(key, "the fit did not converge"),
-            }
-    return {
-        "units": {"q": "1/angstrom", "gamma": "meV (HWHM)", "D": "cm2/s", "tau": "ps", "l": "angstrom"},
+            row["failure"] = failures.get(key, "the fit did not converge")
+        per_q[key] = row
+    out = {
+        "units": {
+            "q": "1/angstrom",
+            "gamma": "meV (HWHM)",
+            "gamma_upper": "meV (HWHM)",
+            "gamma_limit": "meV (HWHM)",
+            "D": "cm2/s",
+            "tau": "ps",
+            "l": "angstrom",
+        },
         "q": per_q,
         "models": gamma_models_summary(models),
     }
+    n_use = int(np.count_nonzero(use & np.isfinite(g)))
+    if n_use < MIN_RESOLVED_Q:
+        n_unres = int(np.count_nonzero(ok & ~resolved))
+        out["models_refused"] = (
+            f"only {n_use} of {nq} Q have a resolved Γ ({n_unres} unresolved, {nq - int(ok.sum())} failed); "
+            f"a D from Γ(Q) needs at least {MIN_RESOLVED_Q}"
+        )
+    return out
+
+
+def _attr_dict(ds: xr.Dataset, name: str) -> dict:
+    value = ds.attrs.get(name, {})
+    return json.loads(value) if isinstance(value, str) else dict(value)  # a netCDF file stores a JSON string
+
+
+def width_text(row: dict) -> str:
+    """One Q of `linewidth_summary` in words: 'Γ = 0.012 ± 0.0004 meV, EISF = 0.31', 'Γ < 0.0002 meV (unresolved)'
+    or 'fit failed (…)'.
+    """
+    if not row.get("fit_ok", True):
+        return f"fit failed ({row.get('failure', '')})"
+    if row.get("gamma") is None:
+        return f"Γ < {row['gamma_upper']:.2g} meV (unresolved)"
+    return f"Γ = {row['gamma']:.4g} ± {row['gamma_err']:.2g} meV, EISF = {row['eisf']:.3f}"

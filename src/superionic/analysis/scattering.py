@@ -530,6 +530,7 @@ def dynamic_structure_factor(
         resolution=res.describe() if res is not None else "none",
         resolution_fwhm_meV=float(res.fwhm) if res is not None else 0.0,
         effective_resolution_fwhm_meV=eff_fwhm,
+        max_lag_time_fs=float(t[-1] - t[0]),  # t_max: a QENS Γ < ħ/t_max is not resolved (qens.resolution_limit)
         detailed_balance="exp(E/2k_BT)" if detailed_balance else "none (classical, symmetric in E)",
         spectrum_normalisation="S(Q,E) = (2πħ)^-1 ∫ F w R e^{-iEt/ħ} dt, ∫ S dE = F(Q,0) (before detailed "
         "balance); E in meV, positive = energy given to the sample",

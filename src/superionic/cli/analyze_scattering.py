@@ -21,6 +21,7 @@ from .common import (
     parse_mapping,
     parse_species,
     positive,
+    print_gamma_models,
     print_json,
     renamed_option,
     save_dataset,
@@ -85,7 +86,7 @@ def scattering_cmd(
     import xarray as xr
 
     from ..analysis.lag_windows import LAG_WINDOWS
-    from ..analysis.qens import fit_qens_dataset, linewidth_summary
+    from ..analysis.qens import fit_qens_dataset, linewidth_summary, width_text
     from ..analysis.scattering import dynamic_structure_factor, self_intermediate_scattering_from_file
     from ..trajectory.blocks import TrajectorySource, open_trajectory
 
@@ -182,15 +183,7 @@ def scattering_cmd(
         return
     typer.echo(f"S(Q,E) of {traj!r}; effective resolution {summary['effective_resolution_fwhm_meV']:.4g} meV FWHM")
     for k, v in summary["q"].items():
-        if not v["fit_ok"]:
-            typer.echo(f"  Q = {k:>5} 1/Å: fit failed ({v['failure']})")
-            continue
-        typer.echo(f"  Q = {k:>5} 1/Å: Γ = {v['gamma']:.4g} ± {v['gamma_err']:.2g} meV, EISF = {v['eisf']:.3f}")
-    for name, r in summary["models"].items():
-        if name == "best_by_aic" or not isinstance(r, dict) or r.get("D") is None:
-            continue
-        typer.echo(f"  {name:>17}: D = {r['D']:.3e} ± {r['D_err']:.1e} cm²/s, χ²_red = {r['chi2_red']:.3g}")
-    if "best_by_aic" in summary["models"]:
-        typer.echo(f"  best model by AIC: {summary['models']['best_by_aic']}")
+        typer.echo(f"  Q = {k:>5} 1/Å: {width_text(v)}")
+    print_gamma_models(summary)
     if out:
         typer.echo(f"wrote {out}")

@@ -101,6 +101,21 @@ def print_json(obj: Any) -> None:
     typer.echo(json.dumps(to_jsonable(obj), indent=2))
 
 
+def print_gamma_models(summary: dict) -> None:
+    """The Γ(Q) model lines of a QENS summary (`qens.linewidth_summary`): D per model and the best by AIC, or
+    the one line that says why no D is given (too few resolved Γ).
+    """
+    if summary.get("models_refused"):
+        typer.echo(f"  Γ(Q) models: no D: {summary['models_refused']}")
+        return
+    for name, r in summary["models"].items():
+        if name == "best_by_aic" or not isinstance(r, dict) or r.get("D") is None:
+            continue
+        typer.echo(f"  {name:>17}: D = {r['D']:.3e} ± {r['D_err']:.1e} cm²/s, χ²_red = {r['chi2_red']:.3g}")
+    if "best_by_aic" in summary["models"]:
+        typer.echo(f"  best model by AIC: {summary['models']['best_by_aic']}")
+
+
 def positive(value: float | None, name: str) -> float | None:
     """The value, or InputError when it is given and not a finite number > 0."""
     if value is not None and not (math.isfinite(value) and value > 0):

@@ -9,7 +9,7 @@ import typer
 
 from ..errors import InputError
 from .app import app
-from .common import OVERWRITE_HELP, check_outputs, one_of, print_json, save_dataset
+from .common import OVERWRITE_HELP, check_outputs, one_of, print_gamma_models, print_json, save_dataset
 
 
 @app.command("fit-qens")
@@ -30,7 +30,7 @@ def fit_qens_cmd(
     """Γ(Q) (meV, half width) and EISF per Q of a measured spectrum, then Fick / Chudley–Elliott /
     Singwi–Sjölander / Hall–Ross fits of Γ(Q) with D in cm²/s.
     """
-    from ..analysis.qens import fit_qens_dataset, linewidth_summary
+    from ..analysis.qens import fit_qens_dataset, linewidth_summary, width_text
     from ..neutron.measured import load_resolution, load_spectrum
 
     if n_lorentzians not in (1, 2):
@@ -81,16 +81,8 @@ def fit_qens_cmd(
         return
     typer.echo(f"QENS fits of {measured} with resolution {resolution}")
     for k, v in summary["q"].items():
-        if not v["fit_ok"]:
-            typer.echo(f"  Q = {k:>5} 1/Å: fit failed ({v['failure']})")
-            continue
-        typer.echo(
-            f"  Q = {k:>5} 1/Å: Γ = {v['gamma']:.4g} ± {v['gamma_err']:.2g} meV, EISF = {v['eisf']:.3f}, "
-            f"χ²_red = {v['chi2_red']:.3g}"
-        )
-    for name, r in summary["models"].items():
-        if name == "best_by_aic" or not isinstance(r, dict) or r.get("D") is None:
-            continue
-        typer.echo(f"  {name:>17}: D = {r['D']:.3e} ± {r['D_err']:.1e} cm²/s, χ²_red = {r['chi2_red']:.3g}")
+        chi2 = f", χ²_red = {v['chi2_red']:.3g}" if v["fit_ok"] and v["gamma"] is not None else ""
+        typer.echo(f"  Q = {k:>5} 1/Å: {width_text(v)}{chi2}")
+    print_gamma_models(summary)
     if out:
         typer.echo(f"wrote {out}")

@@ -39,8 +39,11 @@ def sqe_figure(
             m = measured.sel(q=q)
             ax.errorbar(m.energy * 1e3, m.S.values, m.S_err.values, fmt=".", ms=2, lw=0.5, label="measured")
         if fits is not None and "gamma" in fits:
-            g = float(fits.gamma.sel(q=q, method="nearest"))
-            ax.set_title(f"Q = {q:g} Å⁻¹, Γ = {g * 1e3:.3g} µeV", fontsize=8)
+            f = fits.sel(q=q, method="nearest")
+            if "resolved" in f and not int(f.resolved) and "gamma_upper" in f:
+                ax.set_title(f"Q = {q:g} Å⁻¹, Γ < {float(f.gamma_upper) * 1e3:.3g} µeV (unresolved)", fontsize=8)
+            else:
+                ax.set_title(f"Q = {q:g} Å⁻¹, Γ = {float(f.gamma) * 1e3:.3g} µeV", fontsize=8)
         else:
             ax.set_title(f"Q = {q:g} Å⁻¹", fontsize=8)
         ax.set_xlabel("E (µeV)")
@@ -52,10 +55,15 @@ def sqe_figure(
 
 
 def gamma_figure(fits: xr.Dataset, models: dict | None = None, gamma_var: str = "gamma", ax=None):
-    """Γ(Q) with error bars against Q², and the fitted jump models."""
+    """Γ(Q) with error bars against Q², unresolved widths as upper bounds (▽ at Γ_min), and the fitted jump models."""
     q = fits.q.values
     fig, ax = new_axes(ax, figsize=(4.4, 3.2))
-    ax.errorbar(q**2, fits[gamma_var].values, fits[f"{gamma_var}_err"].values, fmt="o", ms=3, color="k", label="fits")
+    up = fits["gamma_upper"].values if "resolved" in fits and "gamma_upper" in fits else np.full(len(q), np.nan)
+    unres = np.isfinite(up) & (fits["resolved"].values == 0 if "resolved" in fits else False)
+    g, ge = fits[gamma_var].values, fits[f"{gamma_var}_err"].values
+    ax.errorbar(q[~unres] ** 2, g[~unres], ge[~unres], fmt="o", ms=3, color="k", label="fits")
+    if unres.any():
+        ax.plot(q[unres] ** 2, up[unres], "v", ms=4, mfc="none", color="k", label="unresolved (upper bound)")
     qq = np.linspace(0, q.max() * 1.1, 200)
     for name, r in (models or {}).items():
         if name not in GAMMA_MODELS or not isinstance(r, dict) or not r.get("success"):
