@@ -87,6 +87,9 @@ def train_potential_cmd(
     """Fit a SNAP potential for LAMMPS, compare candidate families on held-out data, write it with metadata.
 
     Example (your DFT data):  superionic train-potential --data examples/training/li6ps5cl_chgnet_small.extxyz --name mine
+
+    Example (DFT teacher, active learning, resumable; minutes per label):
+    superionic train-potential --teacher dft --name li6ps5cl-pbe-d3 --out pot --variants 'Li6PS5Cl:exchange=0.5'
     """
     import ase.io
 
