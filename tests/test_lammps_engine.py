@@ -260,6 +260,41 @@ def test_two_mpi_ranks_give_the_serial_nve_trajectory_and_resume(tmp_path):
     np.testing.assert_allclose(res.positions, serial.positions, atol=1e-6)
 
 
+def test_exploding_run_is_md_exploded_as_on_the_ase_engine(tmp_path):
+    """The temperature guard and an error LAMMPS raises while integrating (lost atoms) both raise
+    MDExplodedError, as the ASE engine's guards do (tests/test_md.py), and record status "exploded" in
+    run.json, so the next run into the folder starts afresh; run_md takes a bare LammpsPotential."""
+    import json
+
+    from superionic.errors import InputError
+    from superionic.md import MDExplodedError, run_md
+    from superionic.md.lammps_engine import run_nvt_lammps
+    from superionic.md.run_folder import check_run_folder
+
+    s = MDSettings(
+        temperature=50.0,
+        steps=100,
+        dt=5.0,
+        stride=5,
+        seed=3,
+        chunk=4,
+        max_temperature_factor=1.5,
+        equilibration_steps=0,
+    )
+    for rattle, name, words in ((0.3, "guard", "temperature"), (0.4, "lost", "Lost atoms")):
+        hot = lj_liquid()
+        hot.rattle(rattle, seed=1)  # overlapping neighbours: the released energy heats the liquid
+        with pytest.raises(MDExplodedError, match=words):
+            run_nvt_lammps(hot, lj_lammps(), s, tmp_path / name)
+        info = json.loads((tmp_path / name / "run.json").read_text())
+        assert info["status"] == "exploded" and words in info["error"]
+        assert check_run_folder(tmp_path / name, s, engine="lammps") == "new"
+        with pytest.raises(MDExplodedError, match=words):  # the same through the dispatcher
+            run_md(hot, lj_lammps(), s, tmp_path / f"{name}-run-md", engine="auto")
+    with pytest.raises(InputError, match="LAMMPS engine only"):
+        run_md(lj_liquid(), lj_lammps(), s, tmp_path / "ase", engine="ase")
+
+
 def test_mpi_run_failure_is_reported_with_its_reason(tmp_path):
     from superionic.md.guards import MDExplodedError
     from superionic.md.lammps_engine import run_nvt_lammps
@@ -278,5 +313,5 @@ def test_mpi_run_failure_is_reported_with_its_reason(tmp_path):
     hot = lj_liquid()
     hot.rattle(0.35, seed=1)
     bad = lennard_jones(["Ar"], epsilon=0.5, sigma=2.0, rc=5.0)  # 50× deeper well, disordered start
-    with pytest.raises((InputError, MDExplodedError), match="exploded|stopped"):
+    with pytest.raises(MDExplodedError, match="exploded|stopped"):
         run_nvt_lammps(hot, bad, s, tmp_path / "bad", ranks=2)

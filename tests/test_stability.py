@@ -30,6 +30,8 @@ def test_collapsing_potential_is_reported_not_raised():
     rep = stability_check(atoms, lennard_jones(["Ar"], epsilon=0.5, sigma=0.9, rc=8.0), 40.0, ps=0.5, stride=10)
     assert not rep["stable"]
     assert rep["failed"] is not None or rep["too_close"]
+    if rep["failed"]:  # through run_md: a guard trip or a LAMMPS error is an MDExplodedError, as on every run
+        assert rep["failed"].startswith("MDExplodedError: ")
     if rep["too_close"]:
         assert rep["too_close"]["Ar-Ar"] < rep["pair_bounds_A"]["Ar-Ar"]
     assert np.isfinite(rep["seconds"])

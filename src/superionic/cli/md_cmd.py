@@ -181,6 +181,11 @@ def md_cmd(
 
                 quench = settings.host_reference in ("quenched", "auto")
                 atoms, settings = host_reference_start(atoms, settings, spec.make() if quench else None)
+            # On the ASE engine run_nvt locks the folder and calls check_run_folder again. Both are harmless:
+            # folder_lock counts re-entries per process (md.lock keeps the one flock of this process and does
+            # not open a second descriptor, which flock would refuse), and the second check sees what this
+            # one left: "new" after clear_run or on an empty folder, "resume" for the same checkpoint and
+            # settings; "keep" has returned above. The LAMMPS engine does neither, so they stay here.
             with md_progress(f"MD {material} {settings.temperature:g} K") as cb:
                 path = run_md(
                     atoms, spec, settings, out, engine=engine, resume=action == "resume", progress=cb, ranks=ranks

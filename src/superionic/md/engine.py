@@ -8,7 +8,6 @@ from pathlib import Path
 from ase import Atoms
 
 from ..errors import InputError
-from .guards import MDExplodedError
 
 ENGINES = ("auto", "ase", "lammps")
 
@@ -27,32 +26,41 @@ def run_md(
 ) -> Path:
     """Run one MD (settings: MDSettings) with a registered potential `spec` on its engine; returns trajectory.h5.
 
-    engine: "auto" (the potential's own engine), "ase" (any potential, through its ASE calculator) or
-    "lammps" (potentials whose engine is LAMMPS). `calculator` reuses an already built ASE calculator.
-    ranks: MPI ranks of a LAMMPS run (use the machine's cores; the ASE engine ignores it).
+    spec: a registry entry (`potentials.get_potential`), or a `LammpsPotential` itself (e.g. one just fitted,
+    not registered), which runs on the LAMMPS engine. engine: "auto" (the potential's own engine), "ase" (any
+    registered potential, through its ASE calculator) or "lammps" (potentials whose engine is LAMMPS).
+    `calculator` reuses an already built ASE calculator. ranks: MPI ranks of a LAMMPS run (use the machine's
+    cores; the ASE engine ignores it). A run that a guard stops, or that LAMMPS stops with an error, raises
+    MDExplodedError on either engine.
     """
+    from ..potentials.lammps_potentials import LammpsPotential
+
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    engine = spec.engine if engine == "auto" else engine
+    bare = isinstance(spec, LammpsPotential)  # not a registry entry: its engine is LAMMPS
+    own_engine = "lammps" if bare else spec.engine
+    engine = own_engine if engine == "auto" else engine
     if engine == "lammps":
-        if spec.engine != "lammps":
+        if own_engine != "lammps":
             raise InputError(
                 f"potential {spec.name!r} runs on the {spec.engine} engine, not LAMMPS; "
                 "choose a LAMMPS potential (superionic potentials) or --engine ase"
             )
-        from .lammps_engine import run_nvt_lammps
+        from .lammps_engine import lammps_stopped, run_nvt_lammps
 
         try:
-            return run_nvt_lammps(atoms, spec.name, settings, out_dir, resume=resume, progress=progress, ranks=ranks)
+            return run_nvt_lammps(
+                atoms, spec if bare else spec.name, settings, out_dir, resume=resume, progress=progress, ranks=ranks
+            )
         except Exception as err:
-            # the LAMMPS Python module raises plain Exceptions whose text starts with "ERROR"
-            if type(err) is Exception and str(err).lstrip().startswith("ERROR"):
-                raise MDExplodedError(
-                    f"LAMMPS stopped the run in {out_dir}: {str(err).strip()}. Atoms came too close or "
-                    "the run went unstable: use a smaller time step or a longer equilibration, or check the "
-                    "potential's training range"
-                ) from None
-            raise
+            # the LAMMPS Python module raises plain Exceptions whose text starts with "ERROR" (the engine turns
+            # those of the integration into MDExplodedError itself; this catches the set-up's)
+            exploded = lammps_stopped(err, out_dir)
+            if exploded is None:
+                raise
+            raise exploded from None
+    if bare:
+        raise InputError(f"the LAMMPS potential {spec.name!r} runs on the LAMMPS engine only, not {engine!r}")
     from .run import run_nvt
 
     return run_nvt(

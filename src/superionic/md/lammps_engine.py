@@ -38,6 +38,7 @@ from ..results import atomic_write, write_json
 from ..trajectory.h5md import H5MDWriter
 from .checkpoint import truncate_h5md
 from .dynamics import THERMOSTATS
+from .guards import MDExplodedError
 from .protocols import PROTOCOLS as ALL_PROTOCOLS
 
 #: the protocols of md.protocols that the LAMMPS engine runs (rigid anions need the ASE engine's constraint)
@@ -82,6 +83,9 @@ def run_nvt_lammps(
     protocol/host/tether_k default to the attributes of the same names on `settings` when present,
     else "free", every non-Li species, 1.0 eV/Å². progress(step, total, temperature) is called
     every flushed chunk. threads > 1 uses the OPENMP package; ranks > 1 runs on that many MPI ranks.
+    Raises MDExplodedError (and records status "exploded" in run.json), as the ASE engine's `run_nvt` does,
+    when the mobile atoms' temperature exceeds `settings.max_temperature_factor` × the target or LAMMPS stops
+    the integration with an error (lost atoms, atoms too close …).
     """
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
 
@@ -237,7 +241,7 @@ def run_nvt_lammps(
             if settings.equilibration_steps:
                 c(f"timestep {settings.dt / 1000.0!r}")
                 thermostat(settings.friction)
-                c(f"run {int(settings.equilibration_steps)}")
+                _run(c, f"run {int(settings.equilibration_steps)}", out)
                 _guard(sess, masses, mobile, settings)
             step, n_frames = 0, 0
             meta = dict(
@@ -279,13 +283,18 @@ def run_nvt_lammps(
                         thermostat(settings.production_friction, thermo)
                         first = True
                 write = True
-                c(f"run {settings.stride}" + ("" if first else " pre no post no"))
+                _run(c, f"run {settings.stride}" + ("" if first else " pre no post no"), out)
                 first = False
                 step += settings.stride
             writer.flush()
         finally:
             writer.close()
         temp = _guard(sess, masses, mobile, settings)
+    except MDExplodedError as err:  # as the ASE engine: the run is over, and run.json says why
+        if root:
+            info.update(status="exploded", error=str(err))
+            write_json(info_path, info, durable=True)
+        raise
     finally:
         sess.close()
     info.update(status="done", wall_seconds=time.time() - t0, frames=n_frames, mpi_ranks=sess.nprocs)
@@ -343,10 +352,34 @@ def _save_checkpoint(
     atomic_write(path, write, durable=True)
 
 
+def lammps_stopped(err: BaseException, out_dir: str | Path) -> MDExplodedError | None:
+    """The MDExplodedError for an error that LAMMPS raised (a plain Exception whose text starts with "ERROR":
+    lost atoms, atoms too close …) in the run of `out_dir`; None for any other error.
+    """
+    if type(err) is not Exception or not str(err).lstrip().startswith("ERROR"):
+        return None
+    return MDExplodedError(
+        f"LAMMPS stopped the run in {out_dir}: {str(err).strip()}. Atoms came too close or the run went "
+        "unstable: use a smaller time step or a longer equilibration, or check the potential's training range"
+    )
+
+
+def _run(command: Callable[[str], None], line: str, out_dir: Path) -> None:
+    """A LAMMPS `run` command; an error LAMMPS raises while it integrates is an exploded run."""
+    try:
+        command(line)
+    except Exception as err:
+        exploded = lammps_stopped(err, out_dir)
+        if exploded is None:
+            raise
+        raise exploded from None
+
+
 def _guard(sess: LammpsSession, masses: np.ndarray, mobile: np.ndarray, settings) -> float:
+    """The mobile atoms' temperature (K); MDExplodedError (as the ASE engine's guards) when it runs away."""
     t = _temperature(sess.velocities(), masses, mobile)
     if not np.isfinite(t) or t > settings.max_temperature_factor * settings.temperature:
-        raise InputError(
+        raise MDExplodedError(
             f"MD exploded: temperature {t:.0f} K exceeds {settings.max_temperature_factor}× the "
             f"target {settings.temperature} K; use a smaller time step or check the potential"
         )

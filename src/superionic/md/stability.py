@@ -48,9 +48,10 @@ def stability_check(
     "pair_bounds_A", "too_close" (pairs below their bound), "seconds"}.
     """
     from ..materials.checks import pair_bound
+    from ..potentials.lammps_potentials import get_lammps_potential
     from ..trajectory import read_h5md
     from . import MDSettings
-    from .lammps_engine import run_nvt_lammps
+    from .engine import run_md
 
     steps = int(round(ps * 1000.0 / dt))
     settings = MDSettings(
@@ -67,9 +68,9 @@ def stability_check(
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(out_dir) if out_dir is not None else Path(tmp)
         failed = None
-        try:
-            path = run_nvt_lammps(atoms, potential, settings, folder, ranks=ranks)
-        except Exception as err:  # the engine's guards and LAMMPS errors are the result here
+        try:  # the dispatcher: guard trips and LAMMPS errors come back as MDExplodedError, as for every run
+            path = run_md(atoms, get_lammps_potential(potential), settings, folder, engine="lammps", ranks=ranks)
+        except Exception as err:  # the engine's guards, LAMMPS errors and bad potentials are the result here
             failed = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
             path = folder / "trajectory.h5"
         traj = read_h5md(path) if Path(path).exists() else None
