@@ -139,3 +139,39 @@ def test_learning_rounds_label_refit_and_resume(tmp_path):
     rec2 = learn(pool, store, _lj, tmp_path / "pot", "toy", **{**kw, "max_labels": 14})
     assert len(store) == 14 and rec2["rounds"][-1]["n_labels"] == 14
     assert (tmp_path / "pot" / "toy.lammps.json").exists()
+
+
+@needs_lammps
+def test_cli_dft_teacher_path_samples_once_labels_and_resumes(tmp_path, monkeypatch):
+    """`train-potential --teacher <a dft-kind potential>`: pool written once and reused, labels resumable."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from superionic.cli.app import app
+    from superionic.potentials.registry import REGISTRY, PotentialSpec
+
+    made = []
+
+    def fake_dft(**_):
+        made.append(1)
+        return _lj()
+
+    monkeypatch.setitem(
+        REGISTRY, "fake-dft", PotentialSpec("fake-dft", "ase", "LJ standing in for DFT", fake_dft, kind="dft")
+    )
+    args = ["train-potential", "--teacher", "fake-dft", "--sampler", "lj", "--name", "toy", "--out", str(tmp_path)]
+    args += ["--material", "Li6PS5Cl", "--temperatures", "300", "--md-steps", "40", "--label-every", "4"]
+    args += ["--strained", "2", "--close-contacts", "0", "--initial-labels", "4", "--per-round", "2"]
+    args += ["--families", "linear-2", "--force-target", "1e-6"]
+    res = CliRunner().invoke(app, args + ["--max-labels", "6"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "pool.extxyz").exists()
+    assert json.loads((tmp_path / "labels" / "teacher.json").read_text())["name"] == "fake-dft"
+    assert len(list((tmp_path / "labels").glob("*.extxyz"))) == 6
+    res = CliRunner().invoke(app, args + ["--max-labels", "8"])
+    assert res.exit_code == 0, res.output
+    assert "reusing the candidate pool" in res.output
+    assert len(list((tmp_path / "labels").glob("*.extxyz"))) == 8
+    rounds = json.loads((tmp_path / "toy-v1.rounds.json").read_text())
+    assert rounds[-1]["n_labels"] == 8 and not rounds[-1]["gate_met"]

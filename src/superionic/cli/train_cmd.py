@@ -117,15 +117,17 @@ def train_potential_cmd(
     for p in data or []:
         if any(p.exists() and q.exists() and p.resolve() == q.resolve() for q in made):
             raise InputError(f"--data {p} would be overwritten by the new potential; move it or change --name")
-    if not overwrite and any(p.exists() for p in made):
+    if teacher == "dft":
+        teacher = "cp2k-pbe-d3"
+    # an active-learning folder (DFT teacher) refits its own potential every round: running again resumes it
+    resuming = not data and (out / "pool.extxyz").exists() and (out / f"{stem}.rounds.json").exists()
+    if not overwrite and not resuming and any(p.exists() for p in made):
         raise InputError(
             f"{out} already holds a potential {name!r} version {version}; give --overwrite to "
             "replace it, or another --name/--version"
         )
     check_outputs([("--save-data", save_data, "extxyz")], list(data or []), overwrite)
     teacher_info = {}
-    if teacher == "dft":
-        teacher = "cp2k-pbe-d3"
     if not data:
         from ..potentials import get_potential
 

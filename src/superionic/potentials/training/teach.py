@@ -94,39 +94,44 @@ def learn(
         done = {a.info.get("config_id") for a in labelled}
         left = [i for i, c in enumerate(ids) if c not in done]
         if len(labelled) >= 3:
-            rec = train_snap(
-                labelled,
-                out,
-                name,
-                version=version,
-                families=families,
-                force_target=force_target,
-                energy_target=energy_target,
-                seed=seed,
-                teacher=dict(store.teacher, n_labels=len(labelled)),
-                log=log,
-            )
-            m = rec["metrics"]["test"]
-            f_rmse, e_rmse = m["force_rmse_eV_per_A"], m["energy_rmse_meV_per_atom"]
-            met = f_rmse <= force_target and e_rmse <= energy_target
-            rounds.append(
-                {
-                    "round": k,
-                    "n_labels": len(labelled),
-                    "family": rec["family"],
-                    "test_force_rmse_eV_per_A": f_rmse,
-                    "test_energy_rmse_meV_per_atom": e_rmse,
-                    "gate_met": met,
-                    "time": time.time(),
-                }
-            )
-            log(
-                f"round {k}: {len(labelled)} labels → {rec['family']}, held-out F RMSE {f_rmse:.3f} eV/Å "
-                f"(target {force_target}), E RMSE {e_rmse:.1f} meV/atom"
-            )
+            try:
+                rec = train_snap(
+                    labelled,
+                    out,
+                    name,
+                    version=version,
+                    families=families,
+                    force_target=force_target,
+                    energy_target=energy_target,
+                    seed=seed,
+                    teacher=dict(store.teacher, n_labels=len(labelled)),
+                    log=log,
+                )
+            except InputError as err:  # e.g. every candidate unstable with this few labels: label more
+                rounds.append({"round": k, "n_labels": len(labelled), "failed": str(err), "gate_met": False})
+                log(f"round {k}: {len(labelled)} labels → no usable fit yet ({err})")
+            else:
+                m = rec["metrics"]["test"]
+                f_rmse, e_rmse = m["force_rmse_eV_per_A"], m["energy_rmse_meV_per_atom"]
+                met = f_rmse <= force_target and e_rmse <= energy_target
+                rounds.append(
+                    {
+                        "round": k,
+                        "n_labels": len(labelled),
+                        "family": rec["family"],
+                        "test_force_rmse_eV_per_A": f_rmse,
+                        "test_energy_rmse_meV_per_atom": e_rmse,
+                        "gate_met": met,
+                        "time": time.time(),
+                    }
+                )
+                log(
+                    f"round {k}: {len(labelled)} labels → {rec['family']}, held-out F RMSE {f_rmse:.3f} eV/Å "
+                    f"(target {force_target}), E RMSE {e_rmse:.1f} meV/atom"
+                )
             text = json.dumps(rounds, indent=2)
             atomic_write(out / f"{name}-v{version}.rounds.json", lambda tmp, t=text: tmp.write_text(t))
-            if met:
+            if rounds[-1]["gate_met"]:
                 log(f"gate met with {len(labelled)} labels")
                 break
         if len(labelled) >= max_labels or not left:
