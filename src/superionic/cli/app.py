@@ -47,6 +47,7 @@ from . import (  # noqa: E402,F401  # noqa: E402,F401
     fit_qens,  # noqa: E402,F401
     info_cmd,
     md_cmd,
+    phonons_cmd,
     potentials_cmd,
     run_cmd,
     train_cmd,

@@ -1,0 +1,853 @@
+"""Harmonic lattice dynamics of any ASE calculator with phonopy: relaxation, finite displacements, force
+constants, dispersion, DOS and partial DOS, thermal properties, and the imaginary modes of an unstable cell.
+
+Conventions (docs/phonons.md):
+
+* frequencies ν in THz (E = hν in meV alongside); an imaginary frequency iν is stored as −ν (phonopy's
+  convention), and every mode with ν < −`threshold` is listed in `HarmonicResult.imaginary_modes` with its q
+  and eigenvector: an unstable structure is reported, never smoothed over;
+* q in reduced coordinates of the reciprocal lattice of phonopy's primitive cell (no 2π); distances along
+  the band path in 1/Å without 2π;
+* total DOS g(ν) in 1/THz per primitive cell, ∫g dν = 3N (N atoms of the primitive cell: 3 per atom);
+  partial DOS g_s(ν) per species with ∫g_s dν = 3N_s (N_s atoms of species s in the primitive cell), Σ_s g_s = g;
+* thermal properties of the harmonic crystal (quantum statistics, modes with ν > 0 only) per atom in units
+  of k_B (C_v, S), eV (F, U) and per formula unit in J/K/mol (C_v, S) and kJ/mol (F, U).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import reduce
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from ase import Atoms
+from scipy.integrate import trapezoid
+
+from .. import units
+from ..errors import InputError
+
+#: a mode is imaginary (unstable) when ν < −IMAGINARY_THRESHOLD_THZ, after the acoustic sum rule is imposed
+IMAGINARY_THRESHOLD_THZ = 0.05
+#: the supercell is grown until each perpendicular width is at least this (Å), by default
+MIN_SUPERCELL_LENGTH = 10.0
+#: gas constant J/(K mol) and Avogadro's number (CODATA 2018, exact)
+GAS_CONSTANT = 8.314462618
+AVOGADRO = 6.02214076e23
+#: 1 eV per particle in kJ/mol
+EV_TO_KJ_PER_MOL = units.E_CHARGE_C * AVOGADRO / 1e3
+#: labels of special points as drawn (ASE spells Γ as G)
+_LABELS = {"G": "Γ"}
+
+
+@dataclass
+class ImaginaryMode:
+    """One mode with ν < −threshold: where it was found, its q (reduced), its frequency (negative: imaginary,
+    THz) and its eigenvector (complex, one row per atom of the primitive cell, mass-weighted, unit norm).
+    """
+
+    where: str  # "gamma", "mesh" or "path"
+    q: np.ndarray
+    band: int
+    frequency_thz: float
+    eigenvector: np.ndarray
+
+    @property
+    def frequency_mev(self) -> float:
+        """The frequency as an energy hν in meV (negative: imaginary)."""
+        return self.frequency_thz * units.THZ_TO_MEV
+
+    def as_dict(self, eigenvector: bool = True) -> dict[str, Any]:
+        """JSON-ready: q, band, frequency (THz, meV) and the eigenvector as [[re, im] × 3] per atom."""
+        out: dict[str, Any] = {
+            "where": self.where,
+            "q": [float(x) for x in self.q],
+            "band": int(self.band),
+            "frequency_THz": float(self.frequency_thz),
+            "frequency_meV": float(self.frequency_mev),
+        }
+        if eigenvector:
+            out["eigenvector"] = [[[float(c.real), float(c.imag)] for c in row] for row in self.eigenvector]
+        return out
+
+
+@dataclass
+class HarmonicResult:
+    """What `harmonic_phonons` computed. `phonopy` is the Phonopy object (force constants set, mesh run), for
+    anything not kept here.
+    """
+
+    phonopy: Any
+    atoms: Atoms  # the unit cell the supercells were built from
+    supercell_matrix: np.ndarray
+    displacement: float
+    n_displacements: int
+    primitive_symbols: list[str]
+    formula: str  # reduced formula of the primitive cell (the formula unit)
+    formula_units: int  # formula units per primitive cell
+    gamma_frequencies_thz: np.ndarray
+    gamma_eigenvectors: np.ndarray  # (modes, atoms, 3) complex
+    mesh: tuple[int, int, int]
+    dos_sigma: float | None  # Gaussian smearing of the DOS (THz); None: tetrahedron method
+    dos_frequency: np.ndarray
+    dos: np.ndarray
+    pdos: dict[str, np.ndarray]
+    band_distance: np.ndarray
+    band_frequencies: np.ndarray  # (points, modes)
+    band_qpoints: np.ndarray
+    band_segment: np.ndarray  # index of the straight segment each point lies on
+    band_labels: list[str]
+    band_path: str  # 'ΓXWKΓLUWLK|UX': '|' marks a jump
+    band_label_distance: np.ndarray
+    temperatures: np.ndarray
+    heat_capacity: np.ndarray  # J/K/mol of primitive cells (phonopy)
+    entropy: np.ndarray  # J/K/mol of primitive cells
+    free_energy: np.ndarray  # kJ/mol of primitive cells
+    imaginary_modes: list[ImaginaryMode]
+    threshold_thz: float
+    max_residual_force: float  # eV/Å, on the undisplaced supercell
+    mesh_min_frequency_thz: float
+    path_min_frequency_thz: float
+    spacegroup: str
+    symprec: float
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def stable(self) -> bool:
+        """No mode below −threshold at Γ, on the mesh or along the band path."""
+        return not self.imaginary_modes
+
+    @property
+    def n_primitive(self) -> int:
+        """Atoms in the primitive cell (3 × this = modes per q)."""
+        return len(self.primitive_symbols)
+
+    @property
+    def gamma_frequencies_mev(self) -> np.ndarray:
+        """Γ frequencies as energies hν in meV."""
+        return self.gamma_frequencies_thz * units.THZ_TO_MEV
+
+    @property
+    def species(self) -> list[str]:
+        """Species of the primitive cell in order of first appearance."""
+        return list(dict.fromkeys(self.primitive_symbols))
+
+    def species_count(self, s: str) -> int:
+        """Atoms of species `s` in the primitive cell."""
+        return self.primitive_symbols.count(s)
+
+    def dos_integral(self) -> float:
+        """∫g dν (trapezoid on the stored grid); 3N for a complete frequency range."""
+        return float(trapezoid(self.dos, self.dos_frequency))
+
+    def listed_imaginary_modes(self, max_modes: int = 20) -> list[ImaginaryMode]:
+        """The imaginary modes at Γ, then the lowest mode of each other q-point (mesh, then path points not on
+        the mesh), most negative first; `max_modes` at most.
+        """
+        gamma = sorted((m for m in self.imaginary_modes if m.where == "gamma"), key=lambda m: m.frequency_thz)
+        lowest: dict[tuple[int, int, int], ImaginaryMode] = {}
+        for m in self.imaginary_modes:
+            if m.where == "gamma":
+                continue
+            key = _q_keys(m.q)[0]
+            if key not in lowest or m.frequency_thz < lowest[key].frequency_thz:
+                lowest[key] = m
+        return (gamma + sorted(lowest.values(), key=lambda m: m.frequency_thz))[:max_modes]
+
+    # thermal properties in the stated units -------------------------------------------------------
+    def _per_atom(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(x) / self.n_primitive
+
+    @property
+    def atoms_per_formula_unit(self) -> int:
+        """Atoms in one formula unit (of `formula`)."""
+        return self.n_primitive // self.formula_units
+
+    def thermal(self) -> dict[str, np.ndarray]:
+        """C_v, S (per atom in k_B; per formula unit in J/K/mol), F and U = F + TS (per atom in eV; per
+        formula unit in kJ/mol), with T in K.
+        """
+        T = self.temperatures
+        fu = self.n_primitive / self.formula_units
+        cv = self.heat_capacity / self.n_primitive
+        s = self.entropy / self.n_primitive
+        f = self.free_energy / self.n_primitive
+        u = f + T * s / 1e3
+        return {
+            "temperature": T,
+            "cv_kB_per_atom": cv / GAS_CONSTANT,
+            "s_kB_per_atom": s / GAS_CONSTANT,
+            "f_eV_per_atom": f / EV_TO_KJ_PER_MOL,
+            "u_eV_per_atom": u / EV_TO_KJ_PER_MOL,
+            "cv_J_per_K_mol_fu": cv * fu,
+            "s_J_per_K_mol_fu": s * fu,
+            "f_kJ_per_mol_fu": f * fu,
+            "u_kJ_per_mol_fu": u * fu,
+        }
+
+    def summary(self, max_modes: int = 20) -> dict[str, Any]:
+        """JSON-ready summary: cell, supercell, Γ frequencies, DOS integral, stability and the imaginary modes.
+
+        ``imaginary_by_source``: per place searched (gamma, mesh, path) the number of imaginary modes and of
+        q-points, and the lowest mode with its q. ``imaginary_modes`` (with eigenvectors): the imaginary modes
+        at Γ, then the lowest one of each other q-point, most negative first, `max_modes` at most; every one
+        of them is in the netCDF file (`harmonic_dataset`).
+        """
+        th = self.thermal()
+        at = {}
+        for target in (300.0,):
+            if th["temperature"].size and th["temperature"].min() <= target <= th["temperature"].max():
+                at[f"{target:g} K"] = {
+                    k: float(np.interp(target, th["temperature"], v)) for k, v in th.items() if k != "temperature"
+                }
+        modes = self.listed_imaginary_modes(max_modes)
+        by_source = {}
+        for where in ("gamma", "mesh", "path"):
+            ms = [m for m in self.imaginary_modes if m.where == where]
+            if ms:
+                low = min(ms, key=lambda m: m.frequency_thz)
+                by_source[where] = {
+                    "n_modes": len(ms),
+                    "n_q": len(set(_q_keys(np.array([m.q for m in ms])))),
+                    "lowest_THz": low.frequency_thz,
+                    "lowest_q": [float(x) for x in low.q],
+                }
+        return {
+            "formula": self.formula,
+            "spacegroup": self.spacegroup,
+            "atoms_unit_cell": len(self.atoms),
+            "atoms_primitive": self.n_primitive,
+            "supercell_matrix": self.supercell_matrix.tolist(),
+            "atoms_supercell": int(round(len(self.atoms) * abs(np.linalg.det(self.supercell_matrix)))),
+            "displacement_A": self.displacement,
+            "n_displacements": self.n_displacements,
+            "max_residual_force_eV_per_A": self.max_residual_force,
+            "mesh": list(self.mesh),
+            "dos_sigma_THz": self.dos_sigma,
+            "gamma_frequencies_THz": self.gamma_frequencies_thz.tolist(),
+            "gamma_frequencies_meV": self.gamma_frequencies_mev.tolist(),
+            "max_frequency_THz": float(np.max(self.band_frequencies, initial=np.max(self.gamma_frequencies_thz))),
+            "dos_integral": self.dos_integral(),
+            "dos_integral_expected": 3 * self.n_primitive,
+            "stable": self.stable,
+            "threshold_THz": self.threshold_thz,
+            "n_imaginary_modes": len(self.imaginary_modes),
+            "mesh_min_frequency_THz": self.mesh_min_frequency_thz,
+            "path_min_frequency_THz": self.path_min_frequency_thz,
+            "imaginary_by_source": by_source,
+            "imaginary_modes": [m.as_dict() for m in modes],
+            "imaginary_modes_listed": len(modes),
+            "band_path": self.band_path,
+            "thermal": at,
+            "seconds": self.seconds,
+            "notes": list(self.notes),
+        }
+
+
+# --------------------------------------------------------------------------- relaxation
+def relax(
+    atoms: Atoms,
+    calculator: Any,
+    fmax: float = 1e-3,
+    cell: bool = False,
+    steps: int = 2000,
+    optimizer: str = "FIRE",
+    logfile: str | None = None,
+) -> tuple[Atoms, float]:
+    """Relax positions (and the cell with `cell`, through ASE's FrechetCellFilter) to max |F| < `fmax` eV/Å.
+
+    Returns (a relaxed copy without calculator, the residual max atomic force in eV/Å). The copy's
+    ``info`` records ``relax_steps``, ``relax_converged`` and, with `cell`, ``relax_max_stress_eV_per_A3``.
+    A relaxation that does not converge within `steps` is returned as it is (the residual force says so).
+    """
+    from ase.filters import FrechetCellFilter
+    from ase.optimize import BFGS, FIRE
+
+    if not (math.isfinite(fmax) and fmax > 0):
+        raise InputError(f"fmax must be a positive number (eV/Å), got {fmax:g}")
+    opts = {"FIRE": FIRE, "BFGS": BFGS}
+    if optimizer not in opts:
+        raise InputError(f"optimizer must be FIRE or BFGS, got {optimizer!r}")
+    a = atoms.copy()
+    a.calc = calculator
+    target = FrechetCellFilter(a) if cell else a
+    opt = opts[optimizer](target, logfile=logfile)
+    converged = bool(opt.run(fmax=fmax, steps=steps))
+    forces = a.get_forces()
+    residual = float(np.linalg.norm(forces, axis=1).max())
+    out = a.copy()
+    out.calc = None
+    out.info.update(relax_steps=int(opt.get_number_of_steps()), relax_converged=converged, relax_fmax=fmax)
+    if cell:
+        out.info["relax_max_stress_eV_per_A3"] = float(np.abs(a.get_stress()).max())
+    return out, residual
+
+
+# --------------------------------------------------------------------------- supercells
+def auto_supercell(cell: np.ndarray, min_length: float = MIN_SUPERCELL_LENGTH) -> tuple[int, int, int]:
+    """Smallest repetitions (n₁, n₂, n₃) of `cell` whose perpendicular widths are all ≥ `min_length` Å."""
+    cell = np.asarray(cell, dtype=float)
+    if not (math.isfinite(min_length) and min_length > 0):
+        raise InputError(f"the minimum supercell length must be a positive number (Å), got {min_length:g}")
+    volume = abs(np.linalg.det(cell))
+    if volume <= 0:
+        raise InputError("the cell has no volume: phonons need a periodic 3D cell")
+    widths = [volume / np.linalg.norm(np.cross(cell[(i + 1) % 3], cell[(i + 2) % 3])) for i in range(3)]
+    reps = tuple(max(1, math.ceil(min_length / w - 1e-9)) for w in widths)
+    return reps[0], reps[1], reps[2]
+
+
+def supercell_matrix(atoms: Atoms, supercell: Any = None, min_length: float = MIN_SUPERCELL_LENGTH) -> np.ndarray:
+    """3×3 integer supercell matrix from None/'auto' (by `min_length`), n, (n₁, n₂, n₃) or a 3×3 matrix."""
+    if supercell is None or (isinstance(supercell, str) and supercell == "auto"):
+        return np.diag(auto_supercell(atoms.cell[:], min_length))
+    bad = InputError(f"the supercell must be 'auto', n, (n1, n2, n3) or a 3×3 integer matrix, got {supercell!r}")
+    try:
+        m = np.asarray(supercell, dtype=float)
+    except (TypeError, ValueError):
+        raise bad from None
+    if m.ndim == 0:
+        m = np.full(3, m)
+    if m.shape == (3,):
+        m = np.diag(m)
+    if m.shape != (3, 3) or not np.all(np.isfinite(m)) or np.any(m != np.round(m)):
+        raise bad
+    m = np.round(m).astype(int)
+    if round(np.linalg.det(m)) < 1:
+        raise InputError(f"the supercell matrix must have a positive determinant, got {m.tolist()}")
+    return m
+
+
+# --------------------------------------------------------------------------- phonopy plumbing
+def _to_phonopy(atoms: Atoms):
+    from phonopy.structure.atoms import PhonopyAtoms
+
+    return PhonopyAtoms(
+        symbols=atoms.get_chemical_symbols(),
+        cell=np.asarray(atoms.cell[:], dtype=float),
+        scaled_positions=atoms.get_scaled_positions(),
+        masses=atoms.get_masses(),
+    )
+
+
+def _to_ase(cell) -> Atoms:
+    return Atoms(
+        symbols=list(cell.symbols),
+        cell=np.asarray(cell.cell),
+        scaled_positions=np.asarray(cell.scaled_positions),
+        masses=np.asarray(cell.masses),
+        pbc=True,
+    )
+
+
+def _forces(calculator: Any, atoms: Atoms) -> np.ndarray:
+    atoms = atoms.copy()
+    atoms.calc = calculator
+    f = np.asarray(atoms.get_forces(), dtype=float)
+    if not np.all(np.isfinite(f)):
+        raise InputError("the potential returned non-finite forces for a displaced supercell")
+    return f
+
+
+def _formula(symbols: Sequence[str], order: Sequence[str]) -> tuple[str, int]:
+    """(reduced formula, formula units) of `symbols`, species in the order of first appearance in `order`."""
+    counts = {s: list(symbols).count(s) for s in dict.fromkeys([*order, *symbols]) if s in symbols}
+    z = reduce(math.gcd, counts.values())
+    return "".join(f"{s}{n // z if n // z > 1 else ''}" for s, n in counts.items()), z
+
+
+def _band_path(prim_cell: np.ndarray, npoints: int) -> tuple[list[np.ndarray], list[str], list[bool], str]:
+    """Straight segments between ASE's special points of the primitive cell's Bravais lattice (seekpath-free):
+    the q-points of each segment (reduced), the labels of the path ends, whether each segment joins the next,
+    and the path as text ('ΓXWKΓLUWLK|UX': '|' marks a jump).
+    """
+    from ase.cell import Cell
+    from ase.dft.kpoints import parse_path_string
+
+    try:
+        bp = Cell(prim_cell).bandpath(npoints=0)
+        runs = parse_path_string(bp.path)
+        special = {k: np.asarray(v, dtype=float) for k, v in bp.special_points.items()}
+    except Exception:  # an unrecognised lattice: Γ to the zone-face centres along the reciprocal axes
+        runs = [["G", "X", "G", "Y", "G", "Z"]]
+        special = {
+            "G": np.zeros(3),
+            "X": np.array([0.5, 0, 0]),
+            "Y": np.array([0, 0.5, 0]),
+            "Z": np.array([0, 0, 0.5]),
+        }
+    rec = np.linalg.inv(prim_cell).T  # rows: reciprocal vectors without 2π
+    lengths = [np.linalg.norm((special[b] - special[a]) @ rec) for run in runs for a, b in zip(run[:-1], run[1:])]
+    step = max(sum(lengths) / max(npoints, 2), 1e-12)
+    paths, labels, connections = [], [], []
+    for run in runs:
+        for i, (a, b) in enumerate(zip(run[:-1], run[1:])):
+            n = max(3, int(round(np.linalg.norm((special[b] - special[a]) @ rec) / step)) + 1)
+            paths.append(special[a] + np.linspace(0.0, 1.0, n)[:, None] * (special[b] - special[a]))
+            if i == 0:
+                labels.append(_LABELS.get(a, a))
+            labels.append(_LABELS.get(b, b))
+            connections.append(i < len(run) - 2)
+    text = "|".join("".join(_LABELS.get(x, x) for x in run) for run in runs)
+    return paths, labels, connections, text
+
+
+def _thermal_arrays(tp) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(T, F kJ/mol, S J/K/mol, C_v J/K/mol) of phonopy's ThermalProperties (attribute names of phonopy ≥ 2.20)."""
+    if getattr(tp, "heat_capacity", None) is not None:
+        return (
+            np.asarray(tp.temperatures, dtype=float),
+            np.asarray(tp.free_energy, dtype=float),
+            np.asarray(tp.entropy, dtype=float),
+            np.asarray(tp.heat_capacity, dtype=float),
+        )
+    values = tp.thermal_properties  # older phonopy: (F, S, C_v) or (T, F, S, C_v)
+    return (np.asarray(tp.temperatures, dtype=float), *(np.asarray(v, dtype=float) for v in values[-3:]))  # type: ignore[return-value]
+
+
+def _modes_below(where, qpoints, freqs, eigvecs, threshold, n_atoms) -> list[ImaginaryMode]:
+    out = []
+    for iq, ib in zip(*np.nonzero(freqs < -threshold)):
+        vec = np.asarray(eigvecs[iq][:, ib]).reshape(n_atoms, 3)
+        out.append(ImaginaryMode(where, np.array(qpoints[iq], dtype=float), int(ib), float(freqs[iq, ib]), vec))
+    return out
+
+
+def _q_keys(qpoints: np.ndarray) -> list[tuple[int, int, int]]:
+    """Hashable keys of q-points equal modulo a reciprocal lattice vector (to 1e-6)."""
+    q = np.asarray(qpoints, dtype=float).reshape(-1, 3)
+    k = np.round((q - np.floor(q + 1e-7)) * 1e6).astype(np.int64) % 1_000_000
+    return [tuple(int(x) for x in row) for row in k]  # type: ignore[misc]
+
+
+def harmonic_phonons(
+    atoms: Atoms,
+    calculator: Any,
+    supercell: Any = "auto",
+    min_length: float = MIN_SUPERCELL_LENGTH,
+    displacement: float = 0.01,
+    symprec: float = 1e-5,
+    primitive: Any = "auto",
+    mesh: float | Sequence[int] = 60.0,
+    temperatures: Sequence[float] | np.ndarray | None = None,
+    band_points: int = 300,
+    dos_sigma: float | None = 0.1,
+    dos_pitch: float | None = None,
+    threshold: float = IMAGINARY_THRESHOLD_THZ,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> HarmonicResult:
+    """Harmonic phonons of `atoms` (used as they are: relax them first, `relax`) with `calculator` by finite
+    displacements (phonopy).
+
+    supercell: 'auto' (each perpendicular width ≥ `min_length` Å), n, (n₁, n₂, n₃) or a 3×3 matrix of the
+    given cell. displacement: Å. The residual forces of the undisplaced supercell are subtracted from those
+    of the displaced ones; the force constants are symmetrised (acoustic sum rule, index permutation).
+    mesh: Γ-centred q mesh for the DOS, partial DOS and thermal properties, as (n₁, n₂, n₃) or a length in Å
+    (phonopy's rule). dos_sigma: Gaussian smearing of the DOS in THz (None: tetrahedron method); dos_pitch:
+    its frequency step (default σ/4). temperatures: K (default 0 … 1000 K by 10 K). progress(i, n, seconds) after each
+    displaced supercell. Modes with ν < −`threshold` THz at Γ, on the mesh or along the band path are
+    collected in `imaginary_modes` and make the result `stable` False.
+    """
+    from phonopy import Phonopy
+
+    t0 = time.perf_counter()
+    if len(atoms) == 0 or not all(atoms.pbc):
+        raise InputError("phonons need a periodic 3D structure with atoms")
+    if not (math.isfinite(displacement) and 0 < displacement < 0.5):
+        raise InputError(f"the displacement must be between 0 and 0.5 Å, got {displacement:g}")
+    if not (math.isfinite(threshold) and threshold >= 0):
+        raise InputError(f"the imaginary-mode threshold must be ≥ 0 THz, got {threshold:g}")
+    smat = supercell_matrix(atoms, supercell, min_length)
+    # Any: phonopy types its results as optional until they are run, and its API types vary between versions
+    with warnings.catch_warnings():  # 'auto' is chosen here, not defaulted: phonopy's reminder does not apply
+        warnings.filterwarnings("ignore", message=".*primitive_matrix defaulted.*")
+        phonon: Any = Phonopy(_to_phonopy(atoms), supercell_matrix=smat, primitive_matrix=primitive, symprec=symprec)
+    phonon.generate_displacements(distance=displacement)
+    cells = phonon.supercells_with_displacements
+    perfect = _to_ase(phonon.supercell)
+    f0 = _forces(calculator, perfect)
+    residual = float(np.linalg.norm(f0, axis=1).max())
+    sets = []
+    for i, sc in enumerate(cells):
+        sets.append(_forces(calculator, _to_ase(sc)) - f0)
+        if progress is not None:
+            progress(i + 1, len(cells), time.perf_counter() - t0)
+    phonon.forces = np.array(sets)
+    phonon.produce_force_constants(show_drift=False)
+    phonon.symmetrize_force_constants(show_drift=False)
+
+    prim_symbols = list(phonon.primitive.symbols)
+    n_prim = len(prim_symbols)
+    formula, z = _formula(prim_symbols, atoms.get_chemical_symbols())
+    notes = []
+    if residual > 1e-2:
+        notes.append(
+            f"the undisplaced supercell carries forces up to {residual:.3g} eV/Å: it is not at a minimum of "
+            "this potential (relax it first); the harmonic expansion is taken about this structure"
+        )
+
+    # Γ
+    phonon.run_qpoints([[0.0, 0.0, 0.0]], with_eigenvectors=True)
+    g_freq = np.asarray(phonon.qpoints.frequencies[0], dtype=float)
+    g_vec = np.asarray(phonon.qpoints.eigenvectors[0])
+    modes = _modes_below("gamma", [np.zeros(3)], g_freq[None, :], [g_vec], threshold, n_prim)
+
+    # mesh: DOS, partial DOS, thermal properties
+    phonon.run_mesh(mesh, with_eigenvectors=True, is_mesh_symmetry=False, is_gamma_center=True)
+    mesh_obj = phonon.mesh
+    m_freq = np.asarray(mesh_obj.frequencies, dtype=float)
+    m_q = np.asarray(mesh_obj.qpoints, dtype=float)
+    m_vec = mesh_obj.eigenvectors
+    gamma_key = _q_keys(np.zeros(3))[0]
+    not_gamma = [i for i, k in enumerate(_q_keys(m_q)) if k != gamma_key]
+    modes += _modes_below("mesh", m_q[not_gamma], m_freq[not_gamma], m_vec[not_gamma], threshold, n_prim)
+    fmin = min(float(m_freq.min()), 0.0)
+    fmax = float(m_freq.max())
+    if dos_sigma is not None and not (math.isfinite(dos_sigma) and dos_sigma > 0):
+        raise InputError(f"the DOS smearing must be a positive number (THz) or None, got {dos_sigma:g}")
+    pad = 5 * dos_sigma if dos_sigma else 0.02 * max(fmax - fmin, 1e-3)
+    pitch = dos_pitch or (dos_sigma / 4 if dos_sigma else (fmax - fmin + 2 * pad) / 800)
+    # Gaussian smearing (σ = dos_sigma) or the tetrahedron method (dos_sigma None; sampled at points, it misses
+    # the weight of bands flatter than the pitch, e.g. the internal modes of PS4 units). The atom projections
+    # sum to the total DOS (Σ_atoms |e|² = 1 for every mode), so the total is their sum.
+    phonon.run_projected_dos(
+        sigma=dos_sigma,
+        freq_min=fmin - pad,
+        freq_max=fmax + pad,
+        freq_pitch=pitch,
+        use_tetrahedron_method=dos_sigma is None,
+    )
+    nu = np.asarray(phonon.projected_dos.frequency_points, dtype=float)
+    pd = np.asarray(phonon.projected_dos.projected_dos, dtype=float)
+    pdos = {s: pd[[i for i, x in enumerate(prim_symbols) if x == s]].sum(axis=0) for s in dict.fromkeys(prim_symbols)}
+    dos = pd.sum(axis=0)
+    integral = float(trapezoid(dos, nu))
+    if abs(integral / (3 * n_prim) - 1) > 0.01:
+        notes.append(
+            f"∫g dν = {integral:.4g} where 3N = {3 * n_prim}: the DOS grid misses weight (flat bands sampled by the "
+            "tetrahedron method, or a pitch coarser than the smearing); use Gaussian smearing or a finer pitch"
+        )
+    T = np.arange(0.0, 1001.0, 10.0) if temperatures is None else np.asarray(temperatures, dtype=float)
+    if T.size == 0 or np.any(~np.isfinite(T)) or np.any(T < 0):
+        raise InputError("temperatures must be finite and ≥ 0 K")
+    import inspect
+
+    tp_options: dict[str, Any] = {}
+    if "exclude_gamma_acoustic" in inspect.signature(phonon.run_thermal_properties).parameters:
+        tp_options["exclude_gamma_acoustic"] = True  # the three zero modes at Γ, whatever their numerical sign
+    else:  # phonopy < 2.3x: leave out the modes below 1e-3 THz (on a Γ-centred mesh: the acoustic ones at Γ)
+        tp_options["cutoff_frequency"] = 1e-3
+    phonon.run_thermal_properties(temperatures=T, **tp_options)
+    T, F, S, CV = _thermal_arrays(phonon.thermal_properties)
+
+    # band structure along the special points of the primitive cell's lattice
+    prim_cell = np.asarray(phonon.primitive.cell, dtype=float)
+    paths, labels, connections, path_text = _band_path(prim_cell, band_points)
+    phonon.run_band_structure(paths, with_eigenvectors=False, path_connections=connections, labels=labels)
+    bs = phonon.band_structure
+    b_freq = np.concatenate([np.asarray(f, dtype=float) for f in bs.frequencies])
+    b_q = np.concatenate([np.asarray(q, dtype=float) for q in bs.qpoints])
+    b_dist = np.concatenate([np.asarray(d, dtype=float) for d in bs.distances])
+    b_seg = np.concatenate([np.full(len(q), i) for i, q in enumerate(bs.qpoints)])
+    ends = [float(bs.distances[0][0])]
+    for i, d in enumerate(bs.distances):
+        if i > 0 and not connections[i - 1]:
+            ends.append(float(d[0]))  # a jump: the new start label sits at the same distance as the last end
+        ends.append(float(d[-1]))
+    label_dist = np.array(ends)
+    seen = {gamma_key, *_q_keys(m_q)}  # Γ and the mesh were searched already
+    new = [i for i, k in enumerate(_q_keys(b_q)) if k not in seen and b_freq[i].min() < -threshold]
+    for start in range(0, len(new), 32):  # eigenvectors only where needed, a few q at a time (memory)
+        chunk = new[start : start + 32]
+        phonon.run_qpoints(b_q[chunk], with_eigenvectors=True)
+        freqs = np.asarray(phonon.qpoints.frequencies, dtype=float)
+        modes += _modes_below("path", b_q[chunk], freqs, phonon.qpoints.eigenvectors, threshold, n_prim)
+    try:
+        import spglib
+
+        sg = spglib.get_spacegroup(
+            (atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers), symprec=max(symprec, 1e-5)
+        )
+    except Exception:  # pragma: no cover - spglib is a dependency
+        sg = None
+    if modes:
+        notes.append(
+            f"{len(modes)} imaginary modes (ν < −{threshold:g} THz): the structure is not a minimum of this "
+            f"potential; the most unstable is {min(m.frequency_thz for m in modes):.3g} THz. C_v, S and F leave "
+            "them out and are not those of a stable crystal"
+        )
+    return HarmonicResult(
+        phonopy=phonon,
+        atoms=atoms.copy(),
+        supercell_matrix=smat,
+        displacement=float(displacement),
+        n_displacements=len(cells),
+        primitive_symbols=prim_symbols,
+        formula=formula,
+        formula_units=z,
+        gamma_frequencies_thz=g_freq,
+        gamma_eigenvectors=g_vec.T.reshape(3 * n_prim, n_prim, 3),
+        mesh=tuple(int(x) for x in mesh_obj.mesh_numbers),  # type: ignore[arg-type]
+        dos_sigma=None if dos_sigma is None else float(dos_sigma),
+        dos_frequency=nu,
+        dos=dos,
+        pdos=pdos,
+        band_distance=b_dist,
+        band_frequencies=b_freq,
+        band_qpoints=b_q,
+        band_segment=b_seg,
+        band_labels=labels,
+        band_path=path_text,
+        band_label_distance=label_dist,
+        temperatures=T,
+        heat_capacity=CV,
+        entropy=S,
+        free_energy=F,
+        imaginary_modes=sorted(modes, key=lambda m: m.frequency_thz),
+        threshold_thz=float(threshold),
+        max_residual_force=residual,
+        mesh_min_frequency_thz=float(m_freq.min()),
+        path_min_frequency_thz=float(b_freq.min()),
+        spacegroup=str(sg),
+        symprec=float(symprec),
+        seconds=time.perf_counter() - t0,
+        notes=notes,
+    )
+
+
+# --------------------------------------------------------------------------- datasets and files
+def harmonic_dataset(result: HarmonicResult) -> xr.Dataset:
+    """The result as an xarray Dataset; every variable carries ``units`` (netCDF-ready)."""
+    r = result
+    th = r.thermal()
+    species = r.species
+    n_s = np.array([r.species_count(s) for s in species])
+    im = r.imaginary_modes
+    n_prim = r.n_primitive
+    vec = np.array([m.eigenvector for m in im]) if im else np.zeros((0, n_prim, 3), complex)
+    data = {
+        "dos": (
+            "frequency",
+            r.dos,
+            {
+                "units": "THz-1",
+                "long_name": "harmonic phonon DOS per primitive cell",
+                "normalisation": "∫ g dν = 3 N (N atoms of the primitive cell)",
+            },
+        ),
+        "pdos": (
+            ("species", "frequency"),
+            np.array([r.pdos[s] for s in species]),
+            {
+                "units": "THz-1",
+                "long_name": "partial phonon DOS per species",
+                "normalisation": "∫ g_s dν = 3 N_s (N_s atoms of species s in the primitive cell); Σ_s g_s = g",
+            },
+        ),
+        "n_atoms_species": ("species", n_s, {"units": units.DIMENSIONLESS, "long_name": "atoms per primitive cell"}),
+        "band_frequency": (
+            ("qpath", "mode"),
+            r.band_frequencies,
+            {"units": units.FREQUENCY, "long_name": "phonon frequency along the band path (negative: imaginary)"},
+        ),
+        "band_q": (
+            ("qpath", "reduced"),
+            r.band_qpoints,
+            {"units": units.DIMENSIONLESS, "long_name": "q in reduced coordinates of the primitive reciprocal cell"},
+        ),
+        "band_segment": ("qpath", r.band_segment, {"units": units.DIMENSIONLESS, "long_name": "straight segment"}),
+        "label_distance": (
+            "label",
+            r.band_label_distance,
+            {"units": "angstrom-1", "long_name": "distance of the special points along the path (no 2π)"},
+        ),
+        "label_name": ("label", np.array(r.band_labels, dtype=str), {"units": units.DIMENSIONLESS}),
+        "gamma_frequency": (
+            "mode",
+            r.gamma_frequencies_thz,
+            {"units": units.FREQUENCY, "long_name": "frequencies at Γ (negative: imaginary)"},
+        ),
+        "gamma_energy": ("mode", r.gamma_frequencies_mev, {"units": units.ENERGY_MEV, "long_name": "hν at Γ"}),
+        "cv": ("temperature", th["cv_kB_per_atom"], {"units": "k_B atom-1", "long_name": "harmonic C_v per atom"}),
+        "entropy": ("temperature", th["s_kB_per_atom"], {"units": "k_B atom-1", "long_name": "harmonic S per atom"}),
+        "free_energy": (
+            "temperature",
+            th["f_eV_per_atom"],
+            {"units": "eV atom-1", "long_name": "harmonic F per atom (zero-point energy included)"},
+        ),
+        "internal_energy": (
+            "temperature",
+            th["u_eV_per_atom"],
+            {"units": "eV atom-1", "long_name": "harmonic U = F + TS per atom"},
+        ),
+        "cv_fu": (
+            "temperature",
+            th["cv_J_per_K_mol_fu"],
+            {"units": "J K-1 mol-1", "long_name": f"harmonic C_v per mole of formula units {r.formula}"},
+        ),
+        "entropy_fu": (
+            "temperature",
+            th["s_J_per_K_mol_fu"],
+            {"units": "J K-1 mol-1", "long_name": f"harmonic S per mole of formula units {r.formula}"},
+        ),
+        "free_energy_fu": (
+            "temperature",
+            th["f_kJ_per_mol_fu"],
+            {"units": "kJ mol-1", "long_name": f"harmonic F per mole of formula units {r.formula}"},
+        ),
+        "imaginary_frequency": (
+            "imaginary_mode",
+            np.array([m.frequency_thz for m in im], dtype=float),
+            {"units": units.FREQUENCY, "long_name": "frequency of the imaginary mode (negative: imaginary)"},
+        ),
+        "imaginary_q": (
+            ("imaginary_mode", "reduced"),
+            np.array([m.q for m in im], dtype=float).reshape(-1, 3),
+            {"units": units.DIMENSIONLESS, "long_name": "q of the imaginary mode (reduced)"},
+        ),
+        "imaginary_band": (
+            "imaginary_mode",
+            np.array([m.band for m in im], dtype=int),
+            {"units": units.DIMENSIONLESS, "long_name": "band index (0 = lowest)"},
+        ),
+        "imaginary_where": (
+            "imaginary_mode",
+            np.array([m.where for m in im], dtype=str),
+            {"units": units.DIMENSIONLESS, "long_name": "found at gamma, on the mesh or along the path"},
+        ),
+        "imaginary_eigenvector_real": (
+            ("imaginary_mode", "atom", "xyz"),
+            vec.real,
+            {"units": units.DIMENSIONLESS, "long_name": "mass-weighted eigenvector, real part"},
+        ),
+        "imaginary_eigenvector_imag": (
+            ("imaginary_mode", "atom", "xyz"),
+            vec.imag,
+            {"units": units.DIMENSIONLESS, "long_name": "mass-weighted eigenvector, imaginary part"},
+        ),
+        "gamma_eigenvector_real": (
+            ("mode", "atom", "xyz"),
+            r.gamma_eigenvectors.real,
+            {"units": units.DIMENSIONLESS, "long_name": "mass-weighted eigenvector at Γ, real part"},
+        ),
+        "gamma_eigenvector_imag": (
+            ("mode", "atom", "xyz"),
+            r.gamma_eigenvectors.imag,
+            {"units": units.DIMENSIONLESS, "long_name": "mass-weighted eigenvector at Γ, imaginary part"},
+        ),
+        "primitive_symbol": ("atom", np.array(r.primitive_symbols, dtype=str), {"units": units.DIMENSIONLESS}),
+        "primitive_positions": (
+            ("atom", "xyz"),
+            np.asarray(r.phonopy.primitive.positions, dtype=float),
+            {"units": units.LENGTH, "long_name": "positions of the primitive cell's atoms (eigenvector rows)"},
+        ),
+        "primitive_cell": (
+            ("cell_vector", "xyz"),
+            np.asarray(r.phonopy.primitive.cell, dtype=float),
+            {"units": units.LENGTH, "long_name": "lattice vectors (rows) of the primitive cell"},
+        ),
+        "unit_cell_positions": (
+            ("site", "xyz"),
+            r.atoms.get_positions(),
+            {"units": units.LENGTH, "long_name": "positions of the (relaxed) unit cell the supercells were built from"},
+        ),
+        "unit_cell_symbol": (
+            "site",
+            np.array(r.atoms.get_chemical_symbols(), dtype=str),
+            {"units": units.DIMENSIONLESS},
+        ),
+        "unit_cell": (
+            ("cell_vector", "xyz"),
+            np.asarray(r.atoms.cell[:], dtype=float),
+            {"units": units.LENGTH, "long_name": "lattice vectors (rows) of the unit cell"},
+        ),
+    }
+    coords = {
+        "frequency": ("frequency", r.dos_frequency, {"units": units.FREQUENCY}),
+        "energy": ("frequency", r.dos_frequency * units.THZ_TO_MEV, {"units": units.ENERGY_MEV}),
+        "species": ("species", np.array(species, dtype=str), {"units": units.DIMENSIONLESS}),
+        "qpath": ("qpath", np.arange(len(r.band_distance)), {"units": units.DIMENSIONLESS}),
+        "distance": ("qpath", r.band_distance, {"units": "angstrom-1", "long_name": "distance along the path (no 2π)"}),
+        "mode": ("mode", np.arange(3 * n_prim), {"units": units.DIMENSIONLESS}),
+        "temperature": ("temperature", r.temperatures, {"units": units.TEMPERATURE}),
+        "imaginary_mode": ("imaginary_mode", np.arange(len(im)), {"units": units.DIMENSIONLESS}),
+        "atom": ("atom", np.arange(n_prim), {"units": units.DIMENSIONLESS}),
+        "reduced": ("reduced", np.array(["b1", "b2", "b3"]), {"units": units.DIMENSIONLESS}),
+        "xyz": ("xyz", np.array(["x", "y", "z"]), {"units": units.DIMENSIONLESS}),
+        "label": ("label", np.arange(len(r.band_labels)), {"units": units.DIMENSIONLESS}),
+        "site": ("site", np.arange(len(r.atoms)), {"units": units.DIMENSIONLESS}),
+        "cell_vector": ("cell_vector", np.array(["a", "b", "c"]), {"units": units.DIMENSIONLESS}),
+    }
+    attrs = {
+        "title": "harmonic phonons (phonopy, finite displacements)",
+        "formula": r.formula,
+        "formula_units_per_primitive_cell": r.formula_units,
+        "spacegroup": r.spacegroup,
+        "symprec": r.symprec,
+        "atoms_primitive": n_prim,
+        "atoms_unit_cell": len(r.atoms),
+        "supercell_matrix": r.supercell_matrix.ravel().tolist(),
+        "displacement_angstrom": r.displacement,
+        "n_displacements": r.n_displacements,
+        "max_residual_force_eV_per_angstrom": r.max_residual_force,
+        "mesh": list(r.mesh),
+        "dos_method": "tetrahedron" if r.dos_sigma is None else f"Gaussian smearing sigma = {r.dos_sigma:g} THz",
+        "band_path": r.band_path,
+        "stable": bool(r.stable),
+        "imaginary_threshold_THz": r.threshold_thz,
+        "n_imaginary_modes": len(im),
+        "dos_integral": r.dos_integral(),
+        "dos_integral_expected": 3 * n_prim,
+        "notes": list(r.notes),
+        "conventions": "negative frequencies stand for imaginary ones; thermal properties with quantum statistics "
+        "over the modes with ν > 0 (phonopy), per atom in k_B and eV, per formula unit in J/K/mol and kJ/mol",
+    }
+    try:
+        from phonopy import __version__ as phonopy_version
+
+        attrs["phonopy_version"] = phonopy_version
+    except ImportError:  # pragma: no cover
+        pass
+    return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def write_phonons(result: HarmonicResult, path: Any, **attrs: Any) -> Any:
+    """Write `harmonic_dataset(result)` to netCDF atomically (`superionic.results.save_dataset`); extra
+    `attrs` (e.g. the potential's identity) join the global attributes. Returns the path.
+    """
+    from ..results import save_dataset
+
+    ds = harmonic_dataset(result)
+    ds.attrs.update(attrs)
+    return save_dataset(ds, path)
+
+
+def harmonic_vdos(ds: xr.Dataset) -> xr.Dataset:
+    """The harmonic partial DOS of a phonons dataset in the normalisation of `superionic.analysis.vdos`:
+    g per species with ∫g dν = 1 over ν ≥ 0 (imaginary modes, ν < 0, left out), and g_total = Σ c_s g_s.
+    """
+    pos = ds.frequency.values >= 0
+    nu = ds.frequency.values[pos]
+    g = ds.pdos.values[:, pos]
+    norm = trapezoid(g, nu, axis=1)
+    g = g / np.where(norm > 0, norm, 1.0)[:, None]
+    frac = ds.n_atoms_species.values / ds.n_atoms_species.values.sum()
+    return xr.Dataset(
+        {
+            "g": (("species", "frequency"), g, {"units": "THz-1", "normalisation": "∫ g dν = 1 per species"}),
+            "g_total": ("frequency", frac @ g, {"units": "THz-1", "normalisation": "∫ g dν = 1"}),
+            "atom_fraction": ("species", frac, {"units": units.DIMENSIONLESS}),
+        },
+        coords={
+            "species": ds.species.values,
+            "frequency": ("frequency", nu, {"units": units.FREQUENCY}),
+            "energy": ("frequency", nu * units.THZ_TO_MEV, {"units": units.ENERGY_MEV}),
+        },
+        attrs={"title": "harmonic DOS normalised like the MD VDOS"},
+    )

@@ -1,0 +1,103 @@
+"""Lattice-dynamics figures (matplotlib Figures, no pyplot state): the harmonic dispersion beside its DOS, and
+the harmonic DOS beside an MD VDOS. They take the dataset of `superionic.lattice.harmonic_dataset` (or a
+phonons netCDF file read back); every function returns a Figure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from .. import units
+from .figures import new_axes
+
+
+def _label_ticks(ds: xr.Dataset) -> tuple[list[float], list[str]]:
+    """Special-point positions and labels; two labels at one distance (a jump of the path) as 'K|U'."""
+    pos: list[float] = []
+    text: list[str] = []
+    for d, name in zip(ds.label_distance.values, ds.label_name.values):
+        if pos and abs(d - pos[-1]) < 1e-9:
+            if text[-1] != str(name):
+                text[-1] = f"{text[-1]}|{name}"
+            continue
+        pos.append(float(d))
+        text.append(str(name))
+    return pos, text
+
+
+def dispersion_dos_figure(ds: xr.Dataset, energy: bool = False, axes=None):
+    """Left: the branches along the band path (imaginary modes drawn below zero, in red); right: the total DOS
+    and the partial DOS per species on the same frequency axis. energy: the axis in meV instead of THz.
+    axes: two Axes (dispersion, DOS) to draw on (default: a new Figure).
+    """
+    fig, axes = new_axes(axes, 1, 2, figsize=(8.0, 3.6), gridspec_kw={"width_ratios": [3, 1]}, sharey=True)
+    ax_b, ax_d = axes[0], axes[1]
+    scale = units.THZ_TO_MEV if energy else 1.0
+    unit = "meV" if energy else "THz"
+    x = ds.distance.values
+    seg = ds.band_segment.values
+    freq = ds.band_frequency.values * scale
+    thr = -float(ds.attrs.get("imaginary_threshold_THz", 0.05)) * scale
+    for s in np.unique(seg):
+        sel = seg == s
+        ax_b.plot(x[sel], freq[sel], color="k", lw=0.8)
+        bad = freq[sel] < thr
+        if bad.any():
+            ax_b.plot(x[sel], np.where(bad, freq[sel], np.nan), color="C3", lw=1.2)
+    pos, text = _label_ticks(ds)
+    for p in pos:
+        ax_b.axvline(p, color="0.7", lw=0.5)
+    ax_b.axhline(0.0, color="0.5", lw=0.5)
+    ax_b.set_xticks(pos, text)
+    ax_b.set_xlim(x.min(), x.max())
+    ax_b.set_ylabel(f"{'energy hν' if energy else 'frequency ν'} ({unit}); < 0: imaginary")
+    n_im = int(ds.attrs.get("n_imaginary_modes", 0))
+    stable = bool(ds.attrs.get("stable", n_im == 0))
+    verdict = "stable" if stable else f"UNSTABLE: {n_im} imaginary modes"
+    name = ds.attrs.get("material") or ds.attrs.get("formula", "")
+    ax_b.set_title(f"{name} harmonic dispersion ({verdict})", fontsize=9)
+    nu = ds.frequency.values * scale
+    ax_d.plot(ds.dos.values / scale, nu, color="k", lw=1.2, label="total")
+    for s in ds.species.values:
+        ax_d.plot(ds.pdos.sel(species=s).values / scale, nu, lw=0.9, label=str(s))
+    ax_d.axhline(0.0, color="0.5", lw=0.5)
+    ax_d.set_xlim(left=0)
+    ax_d.set_xlabel(f"g (1/{unit} per cell)")
+    ax_d.legend(fontsize=7)
+    ax_b.set_ylim(min(0.0, float(nu.min())), float(nu.max()))
+    return fig
+
+
+def harmonic_vs_md_figure(harmonic: xr.Dataset, vdos: xr.Dataset, species: list[str] | None = None, axes=None):
+    """The harmonic partial DOS (dashed) beside the MD VDOS g(ν) (solid) per species, both normalised to
+    ∫g dν = 1 per species (the VDOS convention of `superionic.analysis.vdos`); the harmonic one over ν ≥ 0.
+    vdos: a dataset of `superionic.analysis.vdos` (variable g with dimensions species, frequency in THz).
+    axes: one Axes per species (default: a new Figure).
+    """
+    from ..lattice.harmonic import harmonic_vdos
+
+    h = harmonic_vdos(harmonic)
+    have = [str(s) for s in h.species.values]
+    md_species = [str(s) for s in vdos.species.values]
+    species = species or [s for s in have if s in md_species]
+    fig, axes = new_axes(axes, 1, max(len(species), 1), figsize=(3.6 * max(len(species), 1), 3.2), squeeze=False)
+    axes = np.asarray(axes).ravel()
+    top = min(float(vdos.frequency.max()), 1.1 * float(h.frequency.max()))
+    for ax, s in zip(axes, species):
+        ax.plot(vdos.frequency.values, vdos.g.sel(species=s).values, color="k", lw=1, label="MD VDOS")
+        if s in have:
+            ax.plot(h.frequency.values, h.g.sel(species=s).values, "--", color="C3", lw=1, label="harmonic")
+        ax.set_title(s)
+        ax.set_xlabel("frequency ν (THz)")
+        ax.set_xlim(0, top)
+        ax.set_ylim(bottom=0)
+        sec = ax.secondary_xaxis("top", functions=(lambda x: x * units.THZ_TO_MEV, lambda e: e / units.THZ_TO_MEV))
+        sec.set_xlabel("energy (meV)")
+    axes[0].set_ylabel("g(ν) (1/THz), ∫g dν = 1")
+    axes[-1].legend(fontsize=8)
+    if not bool(harmonic.attrs.get("stable", True)):
+        axes[0].text(
+            0.02, 0.95, "harmonic: unstable cell, ν < 0 left out", transform=axes[0].transAxes, fontsize=7, va="top"
+        )
+    return fig
