@@ -175,3 +175,23 @@ def test_cli_dft_teacher_path_samples_once_labels_and_resumes(tmp_path, monkeypa
     assert len(list((tmp_path / "labels").glob("*.extxyz"))) == 8
     rounds = json.loads((tmp_path / "toy-v1.rounds.json").read_text())
     assert rounds[-1]["n_labels"] == 8 and not rounds[-1]["gate_met"]
+
+
+def test_a_configuration_the_teacher_cannot_label_is_recorded_and_skipped(tmp_path):
+    from superionic.potentials.dft import TeacherFailed
+
+    class Refuses(LennardJones):
+        def calculate(self, atoms=None, *args, **kwargs):
+            if atoms is not None and atoms.positions[0, 0] > 0.0:
+                raise TeacherFailed("SCF did not converge")
+            super().calculate(atoms, *args, **kwargs)
+
+    frames = _cells(4)
+    frames[2].positions[0, 0] = 0.3  # the one that fails
+    for a in frames[:2] + frames[3:]:
+        a.positions[0, 0] = -0.1
+    store = LabelStore(tmp_path / "labels", {"key": "lj"})
+    new = label_configurations(frames, lambda: Refuses(sigma=2.4, epsilon=0.05, rc=5.0), store, log=lambda _: None)
+    assert len(new) == 3 and len(store) == 3
+    assert list(store.failed()) == [config_id(frames[2])]
+    assert label_configurations(frames, _lj, store, log=lambda _: None) == []  # not retried

@@ -60,11 +60,33 @@ def test_registered_dft_teacher_records_code_version_and_settings():
 
 
 @needs_cp2k
-def test_tiny_cell_forces_are_minus_the_energy_gradient(tmp_path):
-    """Li2S primitive cell (3 atoms), cheap settings: F_x = −dE/dx by central differences, ΣF ≈ 0, σ symmetric."""
+def test_tiny_cell_labels_obey_translation_invariance_and_a_symmetric_stress(tmp_path):
+    """One teacher call on a 3-atom Li2S cell at the production settings: ΣF ≈ 0, σ symmetric, SCF converged."""
     from superionic.potentials.dft import cp2k_calculator
 
-    s = DEFAULT_DFT.with_(cutoff_ry=150.0, rel_cutoff_ry=30.0, dispersion=None, eps_scf=1e-8, added_mos=10)
+    atoms = _li2s()
+    atoms.positions[1] += [0.06, -0.03, 0.02]
+    atoms.calc = cp2k_calculator(DEFAULT_DFT.with_(added_mos=10), directory=tmp_path, threads=1)
+    f = atoms.get_forces()
+    stress = atoms.get_stress(voigt=False)
+    assert np.abs(f.sum(axis=0)).max() < 0.02  # up to the grid's egg-box error
+    assert np.abs(f).max() > 0.05  # the displaced Li feels a restoring force
+    np.testing.assert_allclose(stress, stress.T, atol=1e-6)
+    assert "SCF run converged" in (tmp_path / "cp2k.out").read_text()
+    atoms.calc.close()
+
+
+@pytest.mark.slow
+@needs_cp2k
+def test_tiny_cell_forces_are_minus_the_energy_gradient(tmp_path):
+    """Li2S primitive cell (3 atoms, Γ point) on the teacher's own grid and D3(BJ): F_x = −dE/dx, ΣF ≈ 0, σ symmetric.
+
+    (At 150 Ry the same check fails by 0.09 eV/Å: the grid is too coarse for Li's 1s semicore states and the
+    energy is not smooth on the 0.01 Å scale; measured 0.366 vs 0.276 eV/Å, against 0.0966 vs 0.0964 at 400 Ry.)
+    """
+    from superionic.potentials.dft import cp2k_calculator
+
+    s = DEFAULT_DFT.with_(eps_scf=1e-8, added_mos=10)
     calc = cp2k_calculator(s, directory=tmp_path, threads=1)
     atoms = _li2s()
     atoms.positions[1] += [0.06, -0.03, 0.02]
@@ -79,6 +101,18 @@ def test_tiny_cell_forces_are_minus_the_energy_gradient(tmp_path):
         b.calc = calc
         e.append(b.get_potential_energy())
     fd = -(e[0] - e[1]) / (2 * d)
-    assert abs(fd - f[1, 0]) < 0.01, (fd, f[1, 0])
+    assert abs(fd - f[1, 0]) < 0.003, (fd, f[1, 0])
     assert np.abs(f.sum(axis=0)).max() < 0.02  # translation invariance, up to the grid's egg-box error
     np.testing.assert_allclose(stress, stress.T, atol=1e-6)
+
+
+@needs_cp2k
+def test_unconverged_scf_is_refused_not_returned(tmp_path):
+    from superionic.potentials.dft import TeacherFailed, cp2k_calculator
+
+    s = DEFAULT_DFT.with_(cutoff_ry=150.0, rel_cutoff_ry=30.0, dispersion=None, max_scf=2, added_mos=10)
+    atoms = _li2s()
+    atoms.calc = cp2k_calculator(s, directory=tmp_path, threads=1)
+    with pytest.raises(TeacherFailed, match="did not converge"):
+        atoms.get_potential_energy()
+    atoms.calc.close()

@@ -25,7 +25,14 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ase.calculators.cp2k import CP2K
+
 from ..errors import InputError
+
+
+class TeacherFailed(InputError):
+    """The teacher gave no trustworthy label for one configuration (e.g. its SCF did not converge)."""
+
 
 CP2K_SHELL = ("cp2k_shell.psmp", "cp2k_shell.ssmp", "cp2k_shell")
 DISPERSIONS = ("D3(BJ)", "D3", None)
@@ -151,6 +158,23 @@ class DFTSettings:
 DEFAULT_DFT = DFTSettings()
 
 
+class CheckedCP2K(CP2K):
+    """ASE's CP2K calculator that refuses a result whose SCF did not converge (CP2K itself only warns)."""
+
+    def calculate(self, *args: Any, **kwargs: Any) -> None:
+        """Run CP2K; raise `TeacherFailed` if this calculation's output reports an unconverged SCF."""
+        out = Path(f"{self.label}.out")
+        start = out.stat().st_size if out.exists() else 0
+        super().calculate(*args, **kwargs)
+        with open(out, "rb") as fh:
+            fh.seek(start)
+            text = fh.read().decode(errors="replace")
+        if "SCF run NOT converged" in text:
+            raise TeacherFailed(
+                f"CP2K's SCF did not converge within {self.parameters.max_scf} steps (see {out}); this configuration gets no label"
+            )
+
+
 def cp2k_calculator(
     settings: DFTSettings = DEFAULT_DFT, directory: str | Path | None = None, threads: int | None = None, **_: Any
 ):
@@ -165,15 +189,13 @@ def cp2k_calculator(
         raise InputError(
             "the DFT teacher needs CP2K: apt-get install cp2k (Debian/Ubuntu), or set SUPERIONIC_CP2K to a cp2k_shell"
         )
-    from ase.calculators.cp2k import CP2K
     from ase.units import Rydberg
 
     folder = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="superionic-cp2k-"))
     folder.mkdir(parents=True, exist_ok=True)
     n = threads or int(os.environ.get("OMP_NUM_THREADS", 0) or os.cpu_count() or 1)
-    os.environ["OMP_NUM_THREADS"] = str(n)  # read by the cp2k_shell child at start
-    return CP2K(
-        command=exe,
+    return CheckedCP2K(
+        command=f"OMP_NUM_THREADS={n} {exe}",
         label=str(folder / "cp2k"),
         xc=settings.functional,
         basis_set=settings.basis,

@@ -20,6 +20,7 @@ from ase import Atoms
 
 from ...errors import InputError
 from ...results import atomic_write
+from ..dft import TeacherFailed
 from .sampling import label
 
 
@@ -59,6 +60,16 @@ class LabelStore:
         """Configuration ids already labelled."""
         return {p.stem for p in self.folder.glob("*.extxyz")}
 
+    def failed(self) -> dict[str, str]:
+        """Configuration ids the teacher could not label, with the reason (not retried)."""
+        path = self.folder / "failed.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def add_failure(self, cid: str, reason: str) -> None:
+        """Record that the teacher gave no label for configuration `cid`."""
+        text = json.dumps({**self.failed(), cid: reason}, indent=2)
+        atomic_write(self.folder / "failed.json", lambda tmp: tmp.write_text(text), durable=True)
+
     def add(self, atoms: Atoms) -> None:
         """Store one labelled configuration (atomically, fsynced)."""
         import ase.io
@@ -95,7 +106,7 @@ def label_configurations(
     wavefunction) and closed at the end (`close()`, if it has one). Each frame's info gets `config_id`,
     `teacher_key`, `teacher_seconds` and `labelled_at` (Unix time) besides what the config carried.
     """
-    done = store.done()
+    done = store.done() | set(store.failed())
     todo = [(config_id(a), a) for a in configs]
     todo = [(cid, a) for cid, a in todo if cid not in done]
     if not todo:
@@ -108,7 +119,12 @@ def label_configurations(
         for k, (cid, a) in enumerate(todo):
             t0 = time.perf_counter()
             info = {key: v for key, v in a.info.items() if isinstance(v, (str, int, float, bool))}
-            lab = label(a, calc, **info)
+            try:
+                lab = label(a, calc, **info)
+            except TeacherFailed as err:
+                store.add_failure(cid, str(err))
+                log(f"no label for configuration {cid}: {err}")
+                continue
             dt = time.perf_counter() - t0
             lab.info.update(
                 config_id=cid, teacher_key=store.teacher.get("key", ""), teacher_seconds=dt, labelled_at=time.time()
