@@ -16,6 +16,11 @@ AMU_A2_FS2_TO_EV = 1.0 / (_u.fs**2 / _u._amu * _u._amu)  # placeholder, see belo
 E_CHARGE_C = 1.602176634e-19  # elementary charge, C
 KB_J = 1.380649e-23  # J/K
 AMU_KG = 1.66053906660e-27  # kg
+AVOGADRO = 6.02214076e23  # 1/mol (exact)
+R_J_PER_MOL_K = 8.314462618  # gas constant N_A k_B, J/(K mol)
+
+#: 1 eV per particle in kJ/mol
+EV_TO_KJ_PER_MOL = E_CHARGE_C * AVOGADRO / 1e3
 
 #: kinetic energy of 1 amu moving at 1 Å/fs, in eV: (1e-10 m / 1e-15 s)^2 * amu / e
 AMU_A2_PER_FS2_IN_EV = AMU_KG * 1e10 / E_CHARGE_C  # = 103.6427 eV

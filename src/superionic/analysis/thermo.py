@@ -27,7 +27,6 @@ from scipy.optimize import brentq
 from .. import units
 from ..errors import InputError
 
-R_J_PER_MOL_K = 8.314462618
 _H_J_S = 6.62607015e-34
 
 
@@ -93,7 +92,7 @@ def thermo(ds: xr.Dataset, temperatures, species: list[str] | None = None) -> xr
         coords={"species": species, "temperature": ("temperature", temps, {"units": units.TEMPERATURE})},
     )
     out.attrs.update(
-        analysis="thermo", model="harmonic quantum oscillators weighted by the VDOS", to_J_per_mol_K=R_J_PER_MOL_K
+        analysis="thermo", model="harmonic quantum oscillators weighted by the VDOS", to_J_per_mol_K=units.R_J_PER_MOL_K
     )
     return out
 

@@ -116,10 +116,11 @@ def print_gamma_models(summary: dict) -> None:
         typer.echo(f"  best model by AIC: {summary['models']['best_by_aic']}")
 
 
-def positive(value: float | None, name: str) -> float | None:
-    """The value, or InputError when it is given and not a finite number > 0."""
+def positive(value: float | None, name: str, unit: str = "") -> float | None:
+    """The value, or InputError when it is given and not a finite number > 0 (`unit` named in the message)."""
     if value is not None and not (math.isfinite(value) and value > 0):
-        raise InputError(f"{name} must be a positive number, got {value:g}")
+        u = f" ({unit})" if unit else ""
+        raise InputError(f"{name} must be a positive number{u}, got {value:g}")
     return value
 
 

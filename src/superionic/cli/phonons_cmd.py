@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from .. import units
 from ..errors import InputError
 from .app import app
 from .common import OVERWRITE_HELP, check_outputs, positive, print_json
@@ -129,12 +130,12 @@ def phonons_cmd(
     from ..potentials import get_potential
     from ..results import save_dataset, save_figure
 
-    positive(displacement, "--displacement")
-    positive(fmax, "--fmax")
-    positive(sigma, "--sigma")
-    positive(symprec, "--symprec")
-    positive(t_max, "--t-max")
-    positive(t_step, "--t-step")
+    positive(displacement, "--displacement", "Å")
+    positive(fmax, "--fmax", "eV/Å")
+    positive(sigma, "--sigma", "THz")
+    positive(symprec, "--symprec", "Å")
+    positive(t_max, "--t-max", "K")
+    positive(t_step, "--t-step", "K")
     if not (math.isfinite(threshold) and threshold >= 0):
         raise InputError(f"--threshold must be ≥ 0 THz, got {threshold:g}")
     if not (math.isfinite(rattle) and rattle >= 0):
@@ -152,11 +153,13 @@ def phonons_cmd(
         import xarray as xr
 
         if not vdos.is_file():
-            raise InputError(f"--vdos {vdos}: file not found")
+            raise InputError(f"--vdos {vdos}: file not found; give the file of `superionic analyze vdos --out`")
         try:
             md_vdos = xr.load_dataset(vdos)
         except Exception as err:
-            raise InputError(f"--vdos {vdos}: not a readable netCDF file ({err})") from None
+            raise InputError(
+                f"--vdos {vdos}: not a readable netCDF file ({err}); give the file of `superionic analyze vdos --out`"
+            ) from None
         if "g" not in md_vdos or "species" not in md_vdos.dims or "frequency" not in md_vdos.dims:
             raise InputError(f"--vdos {vdos} is not a VDOS file of `superionic analyze vdos` (no g per species)")
 
@@ -184,7 +187,8 @@ def phonons_cmd(
         if not atoms.info["relax_converged"]:
             typer.echo(
                 f"warning: the relaxation stopped after {atoms.info['relax_steps']} steps at max |F| = "
-                f"{residual:.2g} eV/Å (target {fmax:g}); the phonons are taken about this structure",
+                f"{residual:.2g} eV/Å (target {fmax:g} eV/Å); the phonons are taken about this structure "
+                "(a looser --fmax accepts it; or give a relaxed structure with --no-relax)",
                 err=True,
             )
     kwargs: dict = {}
@@ -268,8 +272,8 @@ def _print(s: dict, result) -> None:
     )
     g = np.array(s["gamma_frequencies_THz"])
     typer.echo(
-        f"Γ: {g.size} modes from {g.min():.3f} to {g.max():.3f} THz ({g.min() * 4.1357:.2f} … "
-        f"{g.max() * 4.1357:.2f} meV); highest on the path {s['max_frequency_THz']:.3f} THz"
+        f"Γ: {g.size} modes from {g.min():.3f} to {g.max():.3f} THz ({g.min() * units.THZ_TO_MEV:.2f} … "
+        f"{g.max() * units.THZ_TO_MEV:.2f} meV); highest on the path {s['max_frequency_THz']:.3f} THz"
     )
     typer.echo(
         f"DOS: ∫g dν = {s['dos_integral']:.4g} (3N = {s['dos_integral_expected']}), mesh "
@@ -286,7 +290,7 @@ def _print(s: dict, result) -> None:
             q = ", ".join(f"{x:.3g}" for x in b["lowest_q"])
             typer.echo(
                 f"  {where:>5}: {b['n_modes']} modes at {b['n_q']} q-points, lowest {b['lowest_THz']:.3f} THz "
-                f"({b['lowest_THz'] * 4.1357:.2f} meV) at q = ({q})"
+                f"({b['lowest_THz'] * units.THZ_TO_MEV:.2f} meV) at q = ({q})"
             )
         typer.echo("  listed (Γ first, then the lowest mode of each q):")
         for m in s["imaginary_modes"][:12]:

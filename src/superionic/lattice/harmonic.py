@@ -1,17 +1,15 @@
-"""Harmonic lattice dynamics of any ASE calculator with phonopy: relaxation, finite displacements, force
-constants, dispersion, DOS and partial DOS, thermal properties, and the imaginary modes of an unstable cell.
+"""Harmonic lattice dynamics of any ASE calculator with phonopy: relaxation, supercells, finite displacements,
+force constants, and from them the Γ modes, DOS and partial DOS, dispersion, thermal properties and the
+imaginary modes of an unstable cell (collected in a `HarmonicResult`, superionic.lattice.modes; written out by
+superionic.lattice.phonon_dataset).
 
 Conventions (docs/phonons.md):
 
-* frequencies ν in THz (E = hν in meV alongside); an imaginary frequency iν is stored as −ν (phonopy's
-  convention), and every mode with ν < −`threshold` is listed in `HarmonicResult.imaginary_modes` with its q
-  and eigenvector: an unstable structure is reported, never smoothed over;
+* frequencies ν in THz; an imaginary frequency iν is stored as −ν (phonopy's convention);
 * q in reduced coordinates of the reciprocal lattice of phonopy's primitive cell (no 2π); distances along
   the band path in 1/Å without 2π;
 * total DOS g(ν) in 1/THz per primitive cell, ∫g dν = 3N (N atoms of the primitive cell: 3 per atom);
-  partial DOS g_s(ν) per species with ∫g_s dν = 3N_s (N_s atoms of species s in the primitive cell), Σ_s g_s = g;
-* thermal properties of the harmonic crystal (quantum statistics, modes with ν > 0 only) per atom in units
-  of k_B (C_v, S), eV (F, U) and per formula unit in J/K/mol (C_v, S) and kJ/mol (F, U).
+  partial DOS g_s(ν) per species with ∫g_s dν = 3N_s (N_s atoms of species s in the primitive cell), Σ_s g_s = g.
 """
 
 from __future__ import annotations
@@ -20,234 +18,20 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from functools import reduce
 from typing import Any
 
 import numpy as np
-import xarray as xr
 from ase import Atoms
 from scipy.integrate import trapezoid
 
-from .. import units
 from ..errors import InputError
+from ..materials.checks import reduced_formula
+from .modes import IMAGINARY_THRESHOLD_THZ, HarmonicResult, _modes_below, _q_keys
 
-#: a mode is imaginary (unstable) when ν < −IMAGINARY_THRESHOLD_THZ, after the acoustic sum rule is imposed
-IMAGINARY_THRESHOLD_THZ = 0.05
 #: the supercell is grown until each perpendicular width is at least this (Å), by default
 MIN_SUPERCELL_LENGTH = 10.0
-#: gas constant J/(K mol) and Avogadro's number (CODATA 2018, exact)
-GAS_CONSTANT = 8.314462618
-AVOGADRO = 6.02214076e23
-#: 1 eV per particle in kJ/mol
-EV_TO_KJ_PER_MOL = units.E_CHARGE_C * AVOGADRO / 1e3
 #: labels of special points as drawn (ASE spells Γ as G)
 _LABELS = {"G": "Γ"}
-
-
-@dataclass
-class ImaginaryMode:
-    """One mode with ν < −threshold: where it was found, its q (reduced), its frequency (negative: imaginary,
-    THz) and its eigenvector (complex, one row per atom of the primitive cell, mass-weighted, unit norm).
-    """
-
-    where: str  # "gamma", "mesh" or "path"
-    q: np.ndarray
-    band: int
-    frequency_thz: float
-    eigenvector: np.ndarray
-
-    @property
-    def frequency_mev(self) -> float:
-        """The frequency as an energy hν in meV (negative: imaginary)."""
-        return self.frequency_thz * units.THZ_TO_MEV
-
-    def as_dict(self, eigenvector: bool = True) -> dict[str, Any]:
-        """JSON-ready: q, band, frequency (THz, meV) and the eigenvector as [[re, im] × 3] per atom."""
-        out: dict[str, Any] = {
-            "where": self.where,
-            "q": [float(x) for x in self.q],
-            "band": int(self.band),
-            "frequency_THz": float(self.frequency_thz),
-            "frequency_meV": float(self.frequency_mev),
-        }
-        if eigenvector:
-            out["eigenvector"] = [[[float(c.real), float(c.imag)] for c in row] for row in self.eigenvector]
-        return out
-
-
-@dataclass
-class HarmonicResult:
-    """What `harmonic_phonons` computed. `phonopy` is the Phonopy object (force constants set, mesh run), for
-    anything not kept here.
-    """
-
-    phonopy: Any
-    atoms: Atoms  # the unit cell the supercells were built from
-    supercell_matrix: np.ndarray
-    displacement: float
-    n_displacements: int
-    primitive_symbols: list[str]
-    formula: str  # reduced formula of the primitive cell (the formula unit)
-    formula_units: int  # formula units per primitive cell
-    gamma_frequencies_thz: np.ndarray
-    gamma_eigenvectors: np.ndarray  # (modes, atoms, 3) complex
-    mesh: tuple[int, int, int]
-    dos_sigma: float | None  # Gaussian smearing of the DOS (THz); None: tetrahedron method
-    dos_frequency: np.ndarray
-    dos: np.ndarray
-    pdos: dict[str, np.ndarray]
-    band_distance: np.ndarray
-    band_frequencies: np.ndarray  # (points, modes)
-    band_qpoints: np.ndarray
-    band_segment: np.ndarray  # index of the straight segment each point lies on
-    band_labels: list[str]
-    band_path: str  # 'ΓXWKΓLUWLK|UX': '|' marks a jump
-    band_label_distance: np.ndarray
-    temperatures: np.ndarray
-    heat_capacity: np.ndarray  # J/K/mol of primitive cells (phonopy)
-    entropy: np.ndarray  # J/K/mol of primitive cells
-    free_energy: np.ndarray  # kJ/mol of primitive cells
-    imaginary_modes: list[ImaginaryMode]
-    threshold_thz: float
-    max_residual_force: float  # eV/Å, on the undisplaced supercell
-    mesh_min_frequency_thz: float
-    path_min_frequency_thz: float
-    spacegroup: str
-    symprec: float
-    seconds: float
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def stable(self) -> bool:
-        """No mode below −threshold at Γ, on the mesh or along the band path."""
-        return not self.imaginary_modes
-
-    @property
-    def n_primitive(self) -> int:
-        """Atoms in the primitive cell (3 × this = modes per q)."""
-        return len(self.primitive_symbols)
-
-    @property
-    def gamma_frequencies_mev(self) -> np.ndarray:
-        """Γ frequencies as energies hν in meV."""
-        return self.gamma_frequencies_thz * units.THZ_TO_MEV
-
-    @property
-    def species(self) -> list[str]:
-        """Species of the primitive cell in order of first appearance."""
-        return list(dict.fromkeys(self.primitive_symbols))
-
-    def species_count(self, s: str) -> int:
-        """Atoms of species `s` in the primitive cell."""
-        return self.primitive_symbols.count(s)
-
-    def dos_integral(self) -> float:
-        """∫g dν (trapezoid on the stored grid); 3N for a complete frequency range."""
-        return float(trapezoid(self.dos, self.dos_frequency))
-
-    def listed_imaginary_modes(self, max_modes: int = 20) -> list[ImaginaryMode]:
-        """The imaginary modes at Γ, then the lowest mode of each other q-point (mesh, then path points not on
-        the mesh), most negative first; `max_modes` at most.
-        """
-        gamma = sorted((m for m in self.imaginary_modes if m.where == "gamma"), key=lambda m: m.frequency_thz)
-        lowest: dict[tuple[int, int, int], ImaginaryMode] = {}
-        for m in self.imaginary_modes:
-            if m.where == "gamma":
-                continue
-            key = _q_keys(m.q)[0]
-            if key not in lowest or m.frequency_thz < lowest[key].frequency_thz:
-                lowest[key] = m
-        return (gamma + sorted(lowest.values(), key=lambda m: m.frequency_thz))[:max_modes]
-
-    # thermal properties in the stated units -------------------------------------------------------
-    def _per_atom(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(x) / self.n_primitive
-
-    @property
-    def atoms_per_formula_unit(self) -> int:
-        """Atoms in one formula unit (of `formula`)."""
-        return self.n_primitive // self.formula_units
-
-    def thermal(self) -> dict[str, np.ndarray]:
-        """C_v, S (per atom in k_B; per formula unit in J/K/mol), F and U = F + TS (per atom in eV; per
-        formula unit in kJ/mol), with T in K.
-        """
-        T = self.temperatures
-        fu = self.n_primitive / self.formula_units
-        cv = self.heat_capacity / self.n_primitive
-        s = self.entropy / self.n_primitive
-        f = self.free_energy / self.n_primitive
-        u = f + T * s / 1e3
-        return {
-            "temperature": T,
-            "cv_kB_per_atom": cv / GAS_CONSTANT,
-            "s_kB_per_atom": s / GAS_CONSTANT,
-            "f_eV_per_atom": f / EV_TO_KJ_PER_MOL,
-            "u_eV_per_atom": u / EV_TO_KJ_PER_MOL,
-            "cv_J_per_K_mol_fu": cv * fu,
-            "s_J_per_K_mol_fu": s * fu,
-            "f_kJ_per_mol_fu": f * fu,
-            "u_kJ_per_mol_fu": u * fu,
-        }
-
-    def summary(self, max_modes: int = 20) -> dict[str, Any]:
-        """JSON-ready summary: cell, supercell, Γ frequencies, DOS integral, stability and the imaginary modes.
-
-        ``imaginary_by_source``: per place searched (gamma, mesh, path) the number of imaginary modes and of
-        q-points, and the lowest mode with its q. ``imaginary_modes`` (with eigenvectors): the imaginary modes
-        at Γ, then the lowest one of each other q-point, most negative first, `max_modes` at most; every one
-        of them is in the netCDF file (`harmonic_dataset`).
-        """
-        th = self.thermal()
-        at = {}
-        for target in (300.0,):
-            if th["temperature"].size and th["temperature"].min() <= target <= th["temperature"].max():
-                at[f"{target:g} K"] = {
-                    k: float(np.interp(target, th["temperature"], v)) for k, v in th.items() if k != "temperature"
-                }
-        modes = self.listed_imaginary_modes(max_modes)
-        by_source = {}
-        for where in ("gamma", "mesh", "path"):
-            ms = [m for m in self.imaginary_modes if m.where == where]
-            if ms:
-                low = min(ms, key=lambda m: m.frequency_thz)
-                by_source[where] = {
-                    "n_modes": len(ms),
-                    "n_q": len(set(_q_keys(np.array([m.q for m in ms])))),
-                    "lowest_THz": low.frequency_thz,
-                    "lowest_q": [float(x) for x in low.q],
-                }
-        return {
-            "formula": self.formula,
-            "spacegroup": self.spacegroup,
-            "atoms_unit_cell": len(self.atoms),
-            "atoms_primitive": self.n_primitive,
-            "supercell_matrix": self.supercell_matrix.tolist(),
-            "atoms_supercell": int(round(len(self.atoms) * abs(np.linalg.det(self.supercell_matrix)))),
-            "displacement_A": self.displacement,
-            "n_displacements": self.n_displacements,
-            "max_residual_force_eV_per_A": self.max_residual_force,
-            "mesh": list(self.mesh),
-            "dos_sigma_THz": self.dos_sigma,
-            "gamma_frequencies_THz": self.gamma_frequencies_thz.tolist(),
-            "gamma_frequencies_meV": self.gamma_frequencies_mev.tolist(),
-            "max_frequency_THz": float(np.max(self.band_frequencies, initial=np.max(self.gamma_frequencies_thz))),
-            "dos_integral": self.dos_integral(),
-            "dos_integral_expected": 3 * self.n_primitive,
-            "stable": self.stable,
-            "threshold_THz": self.threshold_thz,
-            "n_imaginary_modes": len(self.imaginary_modes),
-            "mesh_min_frequency_THz": self.mesh_min_frequency_thz,
-            "path_min_frequency_THz": self.path_min_frequency_thz,
-            "imaginary_by_source": by_source,
-            "imaginary_modes": [m.as_dict() for m in modes],
-            "imaginary_modes_listed": len(modes),
-            "band_path": self.band_path,
-            "thermal": at,
-            "seconds": self.seconds,
-            "notes": list(self.notes),
-        }
 
 
 # --------------------------------------------------------------------------- relaxation
@@ -358,8 +142,9 @@ def _forces(calculator: Any, atoms: Atoms) -> np.ndarray:
 def _formula(symbols: Sequence[str], order: Sequence[str]) -> tuple[str, int]:
     """(reduced formula, formula units) of `symbols`, species in the order of first appearance in `order`."""
     counts = {s: list(symbols).count(s) for s in dict.fromkeys([*order, *symbols]) if s in symbols}
-    z = reduce(math.gcd, counts.values())
-    return "".join(f"{s}{n // z if n // z > 1 else ''}" for s, n in counts.items()), z
+    reduced = reduced_formula(counts)
+    first = next(iter(counts))
+    return "".join(f"{s}{n if n > 1 else ''}" for s, n in reduced.items()), counts[first] // reduced[first]
 
 
 def _band_path(prim_cell: np.ndarray, npoints: int) -> tuple[list[np.ndarray], list[str], list[bool], str]:
@@ -409,21 +194,6 @@ def _thermal_arrays(tp) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
         )
     values = tp.thermal_properties  # older phonopy: (F, S, C_v) or (T, F, S, C_v)
     return (np.asarray(tp.temperatures, dtype=float), *(np.asarray(v, dtype=float) for v in values[-3:]))  # type: ignore[return-value]
-
-
-def _modes_below(where, qpoints, freqs, eigvecs, threshold, n_atoms) -> list[ImaginaryMode]:
-    out = []
-    for iq, ib in zip(*np.nonzero(freqs < -threshold)):
-        vec = np.asarray(eigvecs[iq][:, ib]).reshape(n_atoms, 3)
-        out.append(ImaginaryMode(where, np.array(qpoints[iq], dtype=float), int(ib), float(freqs[iq, ib]), vec))
-    return out
-
-
-def _q_keys(qpoints: np.ndarray) -> list[tuple[int, int, int]]:
-    """Hashable keys of q-points equal modulo a reciprocal lattice vector (to 1e-6)."""
-    q = np.asarray(qpoints, dtype=float).reshape(-1, 3)
-    k = np.round((q - np.floor(q + 1e-7)) * 1e6).astype(np.int64) % 1_000_000
-    return [tuple(int(x) for x in row) for row in k]  # type: ignore[misc]
 
 
 def harmonic_phonons(
@@ -618,236 +388,4 @@ def harmonic_phonons(
         symprec=float(symprec),
         seconds=time.perf_counter() - t0,
         notes=notes,
-    )
-
-
-# --------------------------------------------------------------------------- datasets and files
-def harmonic_dataset(result: HarmonicResult) -> xr.Dataset:
-    """The result as an xarray Dataset; every variable carries ``units`` (netCDF-ready)."""
-    r = result
-    th = r.thermal()
-    species = r.species
-    n_s = np.array([r.species_count(s) for s in species])
-    im = r.imaginary_modes
-    n_prim = r.n_primitive
-    vec = np.array([m.eigenvector for m in im]) if im else np.zeros((0, n_prim, 3), complex)
-    data = {
-        "dos": (
-            "frequency",
-            r.dos,
-            {
-                "units": "THz-1",
-                "long_name": "harmonic phonon DOS per primitive cell",
-                "normalisation": "∫ g dν = 3 N (N atoms of the primitive cell)",
-            },
-        ),
-        "pdos": (
-            ("species", "frequency"),
-            np.array([r.pdos[s] for s in species]),
-            {
-                "units": "THz-1",
-                "long_name": "partial phonon DOS per species",
-                "normalisation": "∫ g_s dν = 3 N_s (N_s atoms of species s in the primitive cell); Σ_s g_s = g",
-            },
-        ),
-        "n_atoms_species": ("species", n_s, {"units": units.DIMENSIONLESS, "long_name": "atoms per primitive cell"}),
-        "band_frequency": (
-            ("qpath", "mode"),
-            r.band_frequencies,
-            {"units": units.FREQUENCY, "long_name": "phonon frequency along the band path (negative: imaginary)"},
-        ),
-        "band_q": (
-            ("qpath", "reduced"),
-            r.band_qpoints,
-            {"units": units.DIMENSIONLESS, "long_name": "q in reduced coordinates of the primitive reciprocal cell"},
-        ),
-        "band_segment": ("qpath", r.band_segment, {"units": units.DIMENSIONLESS, "long_name": "straight segment"}),
-        "label_distance": (
-            "label",
-            r.band_label_distance,
-            {"units": "angstrom-1", "long_name": "distance of the special points along the path (no 2π)"},
-        ),
-        "label_name": ("label", np.array(r.band_labels, dtype=str), {"units": units.DIMENSIONLESS}),
-        "gamma_frequency": (
-            "mode",
-            r.gamma_frequencies_thz,
-            {"units": units.FREQUENCY, "long_name": "frequencies at Γ (negative: imaginary)"},
-        ),
-        "gamma_energy": ("mode", r.gamma_frequencies_mev, {"units": units.ENERGY_MEV, "long_name": "hν at Γ"}),
-        "cv": ("temperature", th["cv_kB_per_atom"], {"units": "k_B atom-1", "long_name": "harmonic C_v per atom"}),
-        "entropy": ("temperature", th["s_kB_per_atom"], {"units": "k_B atom-1", "long_name": "harmonic S per atom"}),
-        "free_energy": (
-            "temperature",
-            th["f_eV_per_atom"],
-            {"units": "eV atom-1", "long_name": "harmonic F per atom (zero-point energy included)"},
-        ),
-        "internal_energy": (
-            "temperature",
-            th["u_eV_per_atom"],
-            {"units": "eV atom-1", "long_name": "harmonic U = F + TS per atom"},
-        ),
-        "cv_fu": (
-            "temperature",
-            th["cv_J_per_K_mol_fu"],
-            {"units": "J K-1 mol-1", "long_name": f"harmonic C_v per mole of formula units {r.formula}"},
-        ),
-        "entropy_fu": (
-            "temperature",
-            th["s_J_per_K_mol_fu"],
-            {"units": "J K-1 mol-1", "long_name": f"harmonic S per mole of formula units {r.formula}"},
-        ),
-        "free_energy_fu": (
-            "temperature",
-            th["f_kJ_per_mol_fu"],
-            {"units": "kJ mol-1", "long_name": f"harmonic F per mole of formula units {r.formula}"},
-        ),
-        "imaginary_frequency": (
-            "imaginary_mode",
-            np.array([m.frequency_thz for m in im], dtype=float),
-            {"units": units.FREQUENCY, "long_name": "frequency of the imaginary mode (negative: imaginary)"},
-        ),
-        "imaginary_q": (
-            ("imaginary_mode", "reduced"),
-            np.array([m.q for m in im], dtype=float).reshape(-1, 3),
-            {"units": units.DIMENSIONLESS, "long_name": "q of the imaginary mode (reduced)"},
-        ),
-        "imaginary_band": (
-            "imaginary_mode",
-            np.array([m.band for m in im], dtype=int),
-            {"units": units.DIMENSIONLESS, "long_name": "band index (0 = lowest)"},
-        ),
-        "imaginary_where": (
-            "imaginary_mode",
-            np.array([m.where for m in im], dtype=str),
-            {"units": units.DIMENSIONLESS, "long_name": "found at gamma, on the mesh or along the path"},
-        ),
-        "imaginary_eigenvector_real": (
-            ("imaginary_mode", "atom", "xyz"),
-            vec.real,
-            {"units": units.DIMENSIONLESS, "long_name": "mass-weighted eigenvector, real part"},
-        ),
-        "imaginary_eigenvector_imag": (
-            ("imaginary_mode", "atom", "xyz"),
-            vec.imag,
-            {"units": units.DIMENSIONLESS, "long_name": "mass-weighted eigenvector, imaginary part"},
-        ),
-        "gamma_eigenvector_real": (
-            ("mode", "atom", "xyz"),
-            r.gamma_eigenvectors.real,
-            {"units": units.DIMENSIONLESS, "long_name": "mass-weighted eigenvector at Γ, real part"},
-        ),
-        "gamma_eigenvector_imag": (
-            ("mode", "atom", "xyz"),
-            r.gamma_eigenvectors.imag,
-            {"units": units.DIMENSIONLESS, "long_name": "mass-weighted eigenvector at Γ, imaginary part"},
-        ),
-        "primitive_symbol": ("atom", np.array(r.primitive_symbols, dtype=str), {"units": units.DIMENSIONLESS}),
-        "primitive_positions": (
-            ("atom", "xyz"),
-            np.asarray(r.phonopy.primitive.positions, dtype=float),
-            {"units": units.LENGTH, "long_name": "positions of the primitive cell's atoms (eigenvector rows)"},
-        ),
-        "primitive_cell": (
-            ("cell_vector", "xyz"),
-            np.asarray(r.phonopy.primitive.cell, dtype=float),
-            {"units": units.LENGTH, "long_name": "lattice vectors (rows) of the primitive cell"},
-        ),
-        "unit_cell_positions": (
-            ("site", "xyz"),
-            r.atoms.get_positions(),
-            {"units": units.LENGTH, "long_name": "positions of the (relaxed) unit cell the supercells were built from"},
-        ),
-        "unit_cell_symbol": (
-            "site",
-            np.array(r.atoms.get_chemical_symbols(), dtype=str),
-            {"units": units.DIMENSIONLESS},
-        ),
-        "unit_cell": (
-            ("cell_vector", "xyz"),
-            np.asarray(r.atoms.cell[:], dtype=float),
-            {"units": units.LENGTH, "long_name": "lattice vectors (rows) of the unit cell"},
-        ),
-    }
-    coords = {
-        "frequency": ("frequency", r.dos_frequency, {"units": units.FREQUENCY}),
-        "energy": ("frequency", r.dos_frequency * units.THZ_TO_MEV, {"units": units.ENERGY_MEV}),
-        "species": ("species", np.array(species, dtype=str), {"units": units.DIMENSIONLESS}),
-        "qpath": ("qpath", np.arange(len(r.band_distance)), {"units": units.DIMENSIONLESS}),
-        "distance": ("qpath", r.band_distance, {"units": "angstrom-1", "long_name": "distance along the path (no 2π)"}),
-        "mode": ("mode", np.arange(3 * n_prim), {"units": units.DIMENSIONLESS}),
-        "temperature": ("temperature", r.temperatures, {"units": units.TEMPERATURE}),
-        "imaginary_mode": ("imaginary_mode", np.arange(len(im)), {"units": units.DIMENSIONLESS}),
-        "atom": ("atom", np.arange(n_prim), {"units": units.DIMENSIONLESS}),
-        "reduced": ("reduced", np.array(["b1", "b2", "b3"]), {"units": units.DIMENSIONLESS}),
-        "xyz": ("xyz", np.array(["x", "y", "z"]), {"units": units.DIMENSIONLESS}),
-        "label": ("label", np.arange(len(r.band_labels)), {"units": units.DIMENSIONLESS}),
-        "site": ("site", np.arange(len(r.atoms)), {"units": units.DIMENSIONLESS}),
-        "cell_vector": ("cell_vector", np.array(["a", "b", "c"]), {"units": units.DIMENSIONLESS}),
-    }
-    attrs = {
-        "title": "harmonic phonons (phonopy, finite displacements)",
-        "formula": r.formula,
-        "formula_units_per_primitive_cell": r.formula_units,
-        "spacegroup": r.spacegroup,
-        "symprec": r.symprec,
-        "atoms_primitive": n_prim,
-        "atoms_unit_cell": len(r.atoms),
-        "supercell_matrix": r.supercell_matrix.ravel().tolist(),
-        "displacement_angstrom": r.displacement,
-        "n_displacements": r.n_displacements,
-        "max_residual_force_eV_per_angstrom": r.max_residual_force,
-        "mesh": list(r.mesh),
-        "dos_method": "tetrahedron" if r.dos_sigma is None else f"Gaussian smearing sigma = {r.dos_sigma:g} THz",
-        "band_path": r.band_path,
-        "stable": bool(r.stable),
-        "imaginary_threshold_THz": r.threshold_thz,
-        "n_imaginary_modes": len(im),
-        "dos_integral": r.dos_integral(),
-        "dos_integral_expected": 3 * n_prim,
-        "notes": list(r.notes),
-        "conventions": "negative frequencies stand for imaginary ones; thermal properties with quantum statistics "
-        "over the modes with ν > 0 (phonopy), per atom in k_B and eV, per formula unit in J/K/mol and kJ/mol",
-    }
-    try:
-        from phonopy import __version__ as phonopy_version
-
-        attrs["phonopy_version"] = phonopy_version
-    except ImportError:  # pragma: no cover
-        pass
-    return xr.Dataset(data, coords=coords, attrs=attrs)
-
-
-def write_phonons(result: HarmonicResult, path: Any, **attrs: Any) -> Any:
-    """Write `harmonic_dataset(result)` to netCDF atomically (`superionic.results.save_dataset`); extra
-    `attrs` (e.g. the potential's identity) join the global attributes. Returns the path.
-    """
-    from ..results import save_dataset
-
-    ds = harmonic_dataset(result)
-    ds.attrs.update(attrs)
-    return save_dataset(ds, path)
-
-
-def harmonic_vdos(ds: xr.Dataset) -> xr.Dataset:
-    """The harmonic partial DOS of a phonons dataset in the normalisation of `superionic.analysis.vdos`:
-    g per species with ∫g dν = 1 over ν ≥ 0 (imaginary modes, ν < 0, left out), and g_total = Σ c_s g_s.
-    """
-    pos = ds.frequency.values >= 0
-    nu = ds.frequency.values[pos]
-    g = ds.pdos.values[:, pos]
-    norm = trapezoid(g, nu, axis=1)
-    g = g / np.where(norm > 0, norm, 1.0)[:, None]
-    frac = ds.n_atoms_species.values / ds.n_atoms_species.values.sum()
-    return xr.Dataset(
-        {
-            "g": (("species", "frequency"), g, {"units": "THz-1", "normalisation": "∫ g dν = 1 per species"}),
-            "g_total": ("frequency", frac @ g, {"units": "THz-1", "normalisation": "∫ g dν = 1"}),
-            "atom_fraction": ("species", frac, {"units": units.DIMENSIONLESS}),
-        },
-        coords={
-            "species": ds.species.values,
-            "frequency": ("frequency", nu, {"units": units.FREQUENCY}),
-            "energy": ("frequency", nu * units.THZ_TO_MEV, {"units": units.ENERGY_MEV}),
-        },
-        attrs={"title": "harmonic DOS normalised like the MD VDOS"},
     )

@@ -75,7 +75,7 @@ def harmonic_vs_md_figure(harmonic: xr.Dataset, vdos: xr.Dataset, species: list[
     vdos: a dataset of `superionic.analysis.vdos` (variable g with dimensions species, frequency in THz).
     axes: one Axes per species (default: a new Figure).
     """
-    from ..lattice.harmonic import harmonic_vdos
+    from ..lattice.phonon_dataset import harmonic_vdos
 
     h = harmonic_vdos(harmonic)
     have = [str(s) for s in h.species.values]
