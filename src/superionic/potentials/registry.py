@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .dft import DEFAULT_DFT
+from .dft import DEFAULT_DFT, cp2k_calculator, cp2k_executable, cp2k_version
 
 
 @dataclass
@@ -96,21 +96,7 @@ def _sevennet(model: str = "7net-0", device: str = "cpu", **_: Any):
     return SevenNetCalculator(model=model, device=device)
 
 
-def _cp2k(**options: Any):
-    from .dft import cp2k_calculator
-
-    return cp2k_calculator(**options)
-
-
-def _cp2k_version() -> str | None:
-    from .dft import cp2k_version
-
-    return cp2k_version()
-
-
 def _cp2k_available() -> bool:
-    from .dft import cp2k_executable
-
     return cp2k_executable() is not None
 
 
@@ -147,12 +133,12 @@ REGISTRY: dict[str, PotentialSpec] = {
         "cp2k-pbe-d3",
         "ase",
         "CP2K Quickstep DFT: PBE + D3(BJ), DZVP-MOLOPT-SR-GTH, GTH-PBE, 400 Ry, Γ point (potentials/dft.py)",
-        _cp2k,
+        cp2k_calculator,
         description="first-principles teacher (minutes per 52-atom cell on 2 cores; apt-get install cp2k)",
         options={"settings": DEFAULT_DFT},
         kind="dft",
         requires=_cp2k_available,
-        version_of=_cp2k_version,
+        version_of=cp2k_version,
     ),
     "emt": PotentialSpec(
         "emt",
