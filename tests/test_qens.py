@@ -252,3 +252,37 @@ def _axis_qset(qv):
 
     qv = np.asarray(qv, dtype=float)
     return QSet(np.concatenate([q * np.eye(3) for q in qv]), np.repeat(np.arange(len(qv)), 3), qv)
+
+
+def test_a_gamma_model_d_far_from_the_tracer_d_is_flagged_not_reported_as_d():
+    from superionic.analysis.qens import compare_with_tracer
+
+    summary = {
+        "models": {
+            "fick": {"D": 1.2e-4, "D_err": 1e-6},  # 10× the tracer D, far outside the errors
+            "chudley_elliott": {"D": 1.3e-5, "D_err": 1e-6},  # within a factor 3
+            "hall_ross": {"D": None},
+            "best_by_aic": "fick",
+        }
+    }
+    warnings = compare_with_tracer(summary, 1.2e-5, 2e-6, "Li")
+    assert len(warnings) == 1 and "fick" in warnings[0] and "10×" in warnings[0]
+    assert summary["models"]["fick"]["consistent_with_tracer"] is False
+    assert summary["models"]["fick"]["tracer_ratio"] == pytest.approx(10.0)
+    assert summary["models"]["chudley_elliott"]["consistent_with_tracer"] is True
+    assert "consistent_with_tracer" not in summary["models"]["hall_ross"]
+    assert summary["tracer_D"] == 1.2e-5 and summary["tracer_species"] == "Li"
+
+
+def test_cli_scattering_on_a_short_li6ps5cl_run_says_the_model_d_is_not_a_d(capsys):
+    import json
+    from pathlib import Path
+
+    from superionic.cli import run
+
+    data = Path(__file__).parent / "data" / "li6ps5cl_snap_400K_subset.h5"
+    assert run(["analyze", "scattering", str(data), "--fit-species", "Li", "--q", "0.4,0.8,1.2,1.6", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["tracer_species"] == "Li" and 0 < out["tracer_D"] < 1e-4
+    flagged = [m for m, r in out["models"].items() if isinstance(r, dict) and r.get("consistent_with_tracer") is False]
+    assert flagged and any("not the diffusive one" in w for w in out["warnings"])

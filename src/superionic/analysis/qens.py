@@ -675,6 +675,39 @@ def linewidth_summary(fits: xr.Dataset, n_lorentzians: int = 1) -> dict:
     return out
 
 
+TRACER_FACTOR = 3.0  # a Γ(Q) model D more than this factor from the tracer D (and > 3σ away) is not the diffusive line
+
+
+def compare_with_tracer(summary: dict, d_tracer: float, d_tracer_err: float, species: str) -> list[str]:
+    """Mark each Γ(Q) model D of `linewidth_summary` against the tracer D of the same species (cm²/s, MSD).
+
+    A model D that differs from the tracer D by more than a factor TRACER_FACTOR and by more than 3 combined σ
+    gets `consistent_with_tracer` False: the fitted Lorentzian is then not the diffusive line (typically a fast
+    local motion, with the diffusive line unresolved inside the elastic peak). Returns one warning per such model
+    and stores `tracer_D`/`tracer_D_err`/`tracer_species` in `summary`.
+    """
+    summary["tracer_D"], summary["tracer_D_err"], summary["tracer_species"] = d_tracer, d_tracer_err, species
+    warnings: list[str] = []
+    if not (np.isfinite(d_tracer) and d_tracer > 0):
+        return warnings
+    for name, r in summary.get("models", {}).items():
+        if not isinstance(r, dict) or r.get("D") is None:
+            continue
+        d, err = float(r["D"]), float(r.get("D_err") or 0.0)
+        ratio = d / d_tracer
+        sigma = np.hypot(err, d_tracer_err or 0.0)
+        ok = (1 / TRACER_FACTOR <= ratio <= TRACER_FACTOR) or abs(d - d_tracer) <= 3 * sigma
+        r["tracer_ratio"], r["consistent_with_tracer"] = ratio, bool(ok)
+        if not ok:
+            warnings.append(
+                f"{name} D = {d:.2e} cm²/s is {ratio:.3g}× the tracer D of {species} from the MSD "
+                f"({d_tracer:.2e} ± {d_tracer_err:.1e} cm²/s): the fitted line is not the diffusive one (a faster "
+                "local motion; the diffusive line is narrower than this resolution or trajectory can show), so it is "
+                "no diffusion coefficient"
+            )
+    return warnings
+
+
 def _attr_dict(ds: xr.Dataset, name: str) -> dict:
     value = ds.attrs.get(name, {})
     return json.loads(value) if isinstance(value, str) else dict(value)  # a netCDF file stores a JSON string

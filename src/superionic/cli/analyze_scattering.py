@@ -173,11 +173,21 @@ def scattering_cmd(
         "fit_range_meV": [-erange, erange],
         **widths,
     }
+    warnings = []
     failed = _failed_fits_message(widths)
     if failed:
-        summary["warnings"] = [f"fit failed, left out of the Γ(Q) models: {failed}"]
+        warnings.append(f"fit failed, left out of the Γ(Q) models: {failed}")
+    if fit_species and not summary.get("models_refused"):
+        from ..analysis.diffusion import diffusion_from_file
+        from ..analysis.qens import compare_with_tracer
+
+        dd = diffusion_from_file(traj, [fit_species]).sel(species=fit_species)
+        warnings += compare_with_tracer(summary, float(dd.D), float(dd.D_err), fit_species)
+    if warnings:
+        summary["warnings"] = warnings
         if not as_json:
-            typer.echo(f"warning: {summary['warnings'][0]}", err=True)
+            for w in warnings:
+                typer.echo(f"warning: {w}", err=True)
     if as_json:
         print_json(summary)
         return

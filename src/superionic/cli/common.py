@@ -111,9 +111,15 @@ def print_gamma_models(summary: dict) -> None:
     for name, r in summary["models"].items():
         if name == "best_by_aic" or not isinstance(r, dict) or r.get("D") is None:
             continue
-        typer.echo(f"  {name:>17}: D = {r['D']:.3e} ± {r['D_err']:.1e} cm²/s, χ²_red = {r['chi2_red']:.3g}")
+        flag = "" if r.get("consistent_with_tracer", True) else f"  ✗ {r['tracer_ratio']:.3g}× the tracer D: not a D"
+        typer.echo(f"  {name:>17}: D = {r['D']:.3e} ± {r['D_err']:.1e} cm²/s, χ²_red = {r['chi2_red']:.3g}{flag}")
     if "best_by_aic" in summary["models"]:
         typer.echo(f"  best model by AIC: {summary['models']['best_by_aic']}")
+    if summary.get("tracer_D") is not None:
+        typer.echo(
+            f"  tracer D of {summary['tracer_species']} (MSD): {summary['tracer_D']:.3e} ± "
+            f"{summary['tracer_D_err']:.1e} cm²/s"
+        )
 
 
 def positive(value: float | None, name: str, unit: str = "") -> float | None:
