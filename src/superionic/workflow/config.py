@@ -185,7 +185,8 @@ def load_config(path: str | Path) -> StudyConfig:
         cfg = StudyConfig(**raw)
     except ValidationError as err:
         first = err.errors()[0]
-        where = ".".join(str(x) for x in first["loc"])
+        # a key with a newline or other control characters is shown quoted: the message stays one line
+        where = ".".join(str(x) if str(x).isprintable() and str(x).strip() else repr(x) for x in first["loc"])
         raise InputError(f"{p}: {where}: {first['msg']}") from None
     missing = [k for k in REQUIRED_KEYS if raw.get(k) is None]
     if missing:
