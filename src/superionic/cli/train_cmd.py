@@ -131,6 +131,13 @@ def train_potential_cmd(
     if not data:
         from ..potentials import get_potential
 
+        try:
+            temps = [float(t) for t in temperatures.split(",") if t.strip()]
+        except ValueError:
+            raise InputError(f"--temperatures must be a comma list of numbers, got {temperatures!r}") from None
+        if not temps or any(not (0 < t < float("inf")) for t in temps):
+            raise InputError(f"--temperatures must be positive numbers in K, got {temperatures!r}")
+
         if get_potential(teacher).kind == "dft":
             from .train_dft import train_with_dft
 
@@ -141,7 +148,7 @@ def train_potential_cmd(
                 variants=variants,
                 teacher=teacher,
                 sampler=sampler,
-                temperatures=temperatures,
+                temperatures=temps,
                 md_steps=md_steps,
                 label_every=label_every,
                 strained=strained,
@@ -167,12 +174,6 @@ def train_potential_cmd(
         from ..potentials import get_potential
         from ..potentials.training.sampling import close_contacts, strained_rattled, teacher_md
 
-        try:
-            temps = [float(t) for t in temperatures.split(",") if t.strip()]
-        except ValueError:
-            raise InputError(f"--temperatures must be a comma list of numbers, got {temperatures!r}") from None
-        if not temps or any(not (0 < t < float("inf")) for t in temps):
-            raise InputError(f"--temperatures must be positive numbers in K, got {temperatures!r}")
         atoms = build_material(material)
         spec = get_potential(teacher)
         calc = spec.factory()

@@ -48,7 +48,7 @@ def train_with_dft(
     variants: str,
     teacher: str,
     sampler: str | None,
-    temperatures: str,
+    temperatures: list[float],
     md_steps: int,
     label_every: int,
     strained: int,
@@ -69,12 +69,6 @@ def train_with_dft(
     from ..potentials.training.labelling import LabelStore
     from ..potentials.training.teach import learn
 
-    try:
-        temps = [float(t) for t in temperatures.split(",") if t.strip()]
-    except ValueError:
-        raise InputError(f"--temperatures must be a comma list of numbers, got {temperatures!r}") from None
-    if not temps or any(not (0 < t < float("inf")) for t in temps):
-        raise InputError(f"--temperatures must be positive numbers in K, got {temperatures!r}")
     if not 0 < force_target < 10:
         raise InputError(f"--force-target must be in (0, 10) eV/Å, got {force_target}")
     spec = get_potential(teacher)
@@ -89,7 +83,7 @@ def train_with_dft(
     if sampler is None:
         sampler = "li6ps5cl-snap" if material in ("Li6PS5Cl", "argyrodite") else "chgnet"
     out.mkdir(parents=True, exist_ok=True)
-    pool = _pool(out, materials, sampler, temps, md_steps, label_every, strained, contacts, mobile, seed)
+    pool = _pool(out, materials, sampler, temperatures, md_steps, label_every, strained, contacts, mobile, seed)
     store = LabelStore(labels or out / "labels", identity)
     typer.echo(f"teacher {teacher} ({identity.get('label', '')}); {len(store)} configurations already labelled")
     rec = learn(
