@@ -138,6 +138,10 @@ def test_learning_rounds_label_refit_and_resume(tmp_path):
     assert len(set(ids)) == 11
     rec2 = learn(pool, store, _lj, tmp_path / "pot", "toy", **{**kw, "max_labels": 14})
     assert len(store) == 14 and rec2["rounds"][-1]["n_labels"] == 14
+    # the rounds of the first call are kept, not overwritten: 5, 8, 11, then 11 (refit on resume) and 14
+    assert [r["n_labels"] for r in rec2["rounds"]] == [5, 8, 11, 11, 14]
+    rounds = [r["round"] for r in rec2["rounds"]]
+    assert rounds == sorted(set(rounds))  # numbered on, not restarted
     assert (tmp_path / "pot" / "toy.lammps.json").exists()
 
 

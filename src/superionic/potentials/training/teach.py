@@ -86,10 +86,12 @@ def learn(
     out.mkdir(parents=True, exist_ok=True)
     elements = sorted({s for a in pool for s in a.get_chemical_symbols()})
     committee_hyper = candidates(elements, ["linear-6"], zbl=(1.2, 1.6))["linear-6"]
-    rounds: list[dict[str, Any]] = []
+    rounds_file = out / f"{name}-v{version}.rounds.json"
+    rounds: list[dict[str, Any]] = json.loads(rounds_file.read_text()) if rounds_file.exists() else []  # resumed
+    first = max((int(r["round"]) for r in rounds), default=-1) + 1
     rec: dict[str, Any] = {}
     ids = [config_id(a) for a in pool]
-    for k in range(10_000):
+    for k in range(first, first + 10_000):
         labelled = store.frames()
         done = {a.info.get("config_id") for a in labelled}
         left = [i for i, c in enumerate(ids) if c not in done]
@@ -130,7 +132,7 @@ def learn(
                     f"(target {force_target}), E RMSE {e_rmse:.1f} meV/atom"
                 )
             text = json.dumps(rounds, indent=2)
-            atomic_write(out / f"{name}-v{version}.rounds.json", lambda tmp, t=text: tmp.write_text(t))
+            atomic_write(rounds_file, lambda tmp, t=text: tmp.write_text(t))
             if rounds[-1]["gate_met"]:
                 log(f"gate met with {len(labelled)} labels")
                 break
