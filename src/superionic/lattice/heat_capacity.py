@@ -146,9 +146,9 @@ def cv_microcanonical(ekin: np.ndarray, n_atoms: int, kinetic_dof: int | None = 
 
 
 def cv_from_temperatures(
-    temperatures: Sequence[float],
-    energies: Sequence[float],
-    errors: Sequence[float] | None = None,
+    temperatures: Sequence[float] | np.ndarray,
+    energies: Sequence[float] | np.ndarray,
+    errors: Sequence[float] | np.ndarray | None = None,
     degree: int | None = None,
 ) -> xr.Dataset:
     """C_v(T) = d⟨E⟩/dT (k_B per atom) from mean energies per atom (eV) at several temperatures (K).

@@ -358,7 +358,7 @@ def inm_dataset(
         "frequency": ("frequency", centres, {"units": units.FREQUENCY}),
         "energy": ("frequency", centres * units.THZ_TO_MEV, {"units": units.ENERGY_MEV}),
         "species": list(species),
-        "snapshot": np.arange(s),
+        "snapshot": ("snapshot", np.arange(s), {"units": units.DIMENSIONLESS}),
         "branch": ["real", "imaginary"],
     }
     if frames is not None:
