@@ -34,6 +34,8 @@ from superionic.lattice.nmd import (
     nmd_figure,
     nmd_summary,
     overdamped_fraction,
+    reference_from_frame,
+    reference_from_hessian,
 )
 from superionic.results import save_dataset
 from superionic.trajectory import Trajectory
@@ -187,6 +189,34 @@ def test_reference_maps_a_shuffled_displaced_frame_and_refuses_a_wrong_cell(refe
         mode_reference(result, cell.cell[:], cell.get_positions()[:-1], cell.get_chemical_symbols()[:-1])
 
 
+def test_reference_of_the_md_cell_itself_equals_phonopys(reference):
+    """The Γ point of the MD cell (its own Hessian, relaxed frame, central differences) holds the same 96
+    frequencies as phonopy's commensurate q-points; translations are exact zero modes."""
+    _, ref = reference
+    cell = md_cell()
+    want = np.sort(np.repeat(ref.frequencies_thz, ref.weight))
+    direct = reference_from_hessian(
+        spring_force_constants(cell), cell.cell[:], cell.get_positions(), cell.get_chemical_symbols(), cell.get_masses()
+    )
+    np.testing.assert_allclose(np.sort(direct.frequencies_thz), want, rtol=2e-5, atol=1e-6)  # phonopy: 6e-6
+    e = direct.eigenvectors.reshape(96, 96)
+    np.testing.assert_allclose(e @ e.conj().T, np.eye(96), atol=1e-10)
+    assert direct.translation.sum() == 3
+    rng = np.random.default_rng(5)
+    frame = cell.get_positions() + rng.normal(0, 0.03, (32, 3))
+    traj = Trajectory(
+        positions=frame[None],
+        cells=cell.cell[:],
+        symbols=cell.get_chemical_symbols(),
+        dt=10.0,
+        velocities=np.zeros((1, 32, 3)),
+        masses=cell.get_masses(),
+    )
+    relaxed = reference_from_frame(traj, calculator=Springs(), fmax=1e-5)
+    np.testing.assert_allclose(np.sort(relaxed.frequencies_thz), want, atol=2e-3)
+    assert "relaxed" in relaxed.notes[0]
+
+
 # --------------------------------------------------------------------------- the lineshape
 @pytest.mark.parametrize("nu0,gamma", [(3.0, 0.2), (3.0, 6.0), (3.0, 12.0), (1.0, 40.0)])
 def test_dho_acf_transforms_to_the_dho_lineshape_with_fwhm_gamma(nu0, gamma):
@@ -280,6 +310,10 @@ def test_langevin_every_mode_width_equals_the_friction(langevin):
     assert np.abs(t_mode / 300.0 - 1).max() < 0.15
     assert ds.attrs["kinetic_temperature_K"] == pytest.approx(300.0, rel=0.03)
     assert not ds.overdamped.values.any()
+    # one DHO line each: the log residuals scatter as the Welch noise alone
+    rms = ds.log_residual_rms.values[ok] / ds.attrs["expected_log_residual_rms"]
+    print(f"log-residual rms / Welch noise: median {np.median(rms):.2f}, max {rms.max():.2f}")
+    assert ds.single_line.values[ok].mean() > 0.95
 
 
 def test_a_known_thermostat_friction_is_subtracted(langevin, reference):
@@ -293,8 +327,9 @@ def test_a_known_thermostat_friction_is_subtracted(langevin, reference):
     assert ds.attrs["thermostat_gamma_THz"] == pytest.approx(gamma_thz)
     gi = ds.gamma_intrinsic.values[ok]
     assert np.abs(gi / ds.gamma_err.values[ok]).max() < 4.5
-    assert not ds.resolved.values.any() and not ds.overdamped.values.any()
-    assert np.all(ds.gamma_upper.values[ok] > 0)
+    # zero within 2σ: 'resolved' only by chance (2.3 % of the modes expected), never overdamped
+    assert ds.resolved.values[ok].mean() < 0.1 and not ds.overdamped.values.any()
+    assert np.all(ds.gamma_upper.values[ok & ~ds.resolved.values] > 0)
 
 
 def test_spectrum_normalisation_is_half_the_mode_kinetic_energy(langevin):
@@ -386,6 +421,7 @@ def test_overdamped_low_modes_are_flagged(reference, tmp_path):
     # written and read back as netCDF, drawn
     save_dataset(ds, tmp_path / "nmd.nc")
     back = xr.load_dataset(tmp_path / "nmd.nc")
+    assert nmd_summary(back)["overdamped"] == s["overdamped"] and isinstance(nmd_summary(back)["notes"], list)
     assert back.gamma.attrs["units"] == "THz" and back.spectrum.attrs["units"] == "eV THz-1"
     assert all("units" in back[v].attrs for v in back.variables)
     fig = nmd_figure([back, ds.assign_attrs(temperature_K=600.0)])

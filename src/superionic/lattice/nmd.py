@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 from scipy.optimize import least_squares
+from scipy.special import polygamma
 
 from .. import units
 from ..errors import InputError
@@ -58,10 +59,18 @@ from ..errors import InputError
 THZ_PER_SQRT_EV_PER_A2_AMU = math.sqrt(1.602176634e-19 / (1e-20 * units.AMU_KG)) / 1e12 / (2 * math.pi)
 #: a mode at q = 0 with |ν| below this (THz) is a rigid translation: projected, never fitted
 TRANSLATION_THRESHOLD_THZ = 0.05
-#: the fit window: bins where the smoothed spectrum is above this fraction of its peak (then widened)
-FIT_LEVEL = 0.05
+#: the fit window: the bins around the peak where the smoothed spectrum is above this fraction of it (its
+#: half-width region), widened on each side by its own width (at least 4 bins)
+FIT_LEVEL = 0.25
+#: candidate peaks of a mode's spectrum: local maxima above this fraction of the highest; the one nearest the
+#: harmonic frequency is the mode's
+PEAK_LEVEL = 0.5
 #: Γ below this fraction of the resolution FWHM is unresolved (the same rule as the QENS widths)
 GAMMA_MIN_FRACTION = 0.1
+#: a fit whose log residuals scatter more than this × the Welch noise alone is not one DHO line (`single_line`)
+SINGLE_LINE_FACTOR = 1.5
+#: variance of a Welch average of K Hann segments overlapping by half, × K (Welch 1967: 1 + 2·0.167²)
+WELCH_OVERLAP_VARIANCE = 1.056
 #: |z| below this leaves the overdamping verdict undecided (z = (Γ/2 − ν₀)/σ)
 DECIDED_Z = 2.0
 
@@ -304,68 +313,239 @@ def mode_reference(
     )
 
 
+def reference_from_hessian(
+    hessian: np.ndarray,
+    cell: np.ndarray,
+    positions: np.ndarray,
+    symbols: Sequence[str],
+    masses: np.ndarray,
+    source: str = "a Hessian of the MD cell",
+) -> ModeReference:
+    """The modes of the MD cell from its own Hessian (3N × 3N, eV/Å², e.g. `superionic.lattice.inm.hessian_lammps`):
+    the Γ point of the cell, which holds every q the cell can carry; real eigenvectors, weight 1. The three
+    uniform translations are projected out before diagonalising and kept as exact zero modes.
+    """
+    from .inm import translation_complement
+
+    m = np.asarray(masses, dtype=float)
+    n = len(m)
+    h = np.asarray(hessian, dtype=float)
+    if h.shape != (3 * n, 3 * n) or not np.all(np.isfinite(h)):
+        raise InputError(f"the Hessian of {n} atoms must be a finite ({3 * n}, {3 * n}) matrix, got {h.shape}")
+    inv = 1.0 / np.sqrt(np.repeat(m, 3))
+    dyn = 0.5 * (h + h.T) * inv[:, None] * inv[None, :]
+    basis = translation_complement(m)
+    lam, vec = np.linalg.eigh(basis.T @ dyn @ basis)
+    trans = np.zeros((3 * n, 3))
+    for a in range(3):
+        trans[a::3, a] = np.sqrt(m)
+    trans /= np.linalg.norm(trans, axis=0)
+    e = np.hstack([trans, basis @ vec])  # (3N, 3N) orthonormal columns, translations first
+    nu = np.concatenate([np.zeros(3), np.sign(lam) * np.sqrt(np.abs(lam)) * THZ_PER_SQRT_EV_PER_A2_AMU])
+    cell = np.asarray(cell, dtype=float)
+    return ModeReference(
+        frequencies_thz=nu,
+        eigenvectors=e.T.reshape(3 * n, n, 3).astype(complex),
+        q=np.zeros((3 * n, 3)),
+        branch=np.arange(3 * n),
+        weight=np.ones(3 * n, dtype=int),
+        symbols=[str(x) for x in symbols],
+        masses=m.copy(),
+        sites=np.asarray(positions, dtype=float).copy(),
+        cell=cell,
+        primitive_cell=cell.copy(),
+        supercell_matrix=np.eye(3, dtype=int),
+        max_site_distance=0.0,
+        source=source,
+    )
+
+
 def reference_from_frame(
-    src: Any,
-    calculator: Any,
+    trajectory: Any,
+    potential: Any = None,
+    *,
+    calculator: Any = None,
     frame: int = 0,
     relax: bool = True,
     fmax: float = 1e-3,
-    steps: int = 2000,
-    displacement: float = 0.01,
-    symprec: float = 1e-5,
+    steps: int = 3000,
+    method: str = "auto",
+    displacement: float = 0.005,
+    dt: float | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> ModeReference:
-    """The harmonic reference of the MD cell itself: frame `frame` of the trajectory relaxed with `calculator`
-    (its nearest minimum: the inherent structure, which for a thermal frame has no symmetry), force constants by
-    finite displacements of `displacement` Å in the MD cell (phonopy, supercell = the MD cell: exact for every
-    q the MD cell can carry), then `mode_reference`. progress(stage, i, n).
+    """The harmonic reference of the MD cell itself: frame `frame` relaxed (FIRE, to max |F| < `fmax` eV/Å) to its
+    nearest minimum (the inherent structure: for a thermal frame of a disordered conductor, a structure without
+    symmetry, in which every atom keeps its place), then its Hessian and `reference_from_hessian`.
+
+    potential: a registered name or LAMMPS potential (default: the one the trajectory records); LAMMPS potentials
+    are differentiated inside LAMMPS (``dynamical_matrix``), any other by central differences of `displacement` Å
+    through its ASE calculator (6N force calls), or give `calculator`. method: auto, lammps or fd
+    (superionic.lattice.inm.potential_engine). progress(stage, i, n).
     """
     from ase import Atoms
-    from phonopy import Phonopy
 
-    from ..trajectory.blocks import open_trajectory
-    from .harmonic import _forces, _to_ase, _to_phonopy
+    from ..trajectory.blocks import opened
     from .harmonic import relax as relax_atoms
+    from .inm import hessian_finite_differences, hessian_lammps, potential_engine, resolve_potential
 
-    src = open_trajectory(src)
-    if not 0 <= frame < src.n_frames:
-        raise InputError(f"the reference frame must be between 0 and {src.n_frames - 1}, got {frame}")
-    pos = src.read_positions(None, frame, frame + 1)[0]
-    cell = np.asarray(src.cells[frame], dtype=float)
-    atoms = Atoms(symbols=src.symbols, positions=pos, cell=cell, pbc=True)
-    atoms.set_masses(np.asarray(src.masses, dtype=float))
+    with opened(trajectory, dt) as src:
+        if not 0 <= frame < src.n_frames:
+            raise InputError(f"the reference frame must be between 0 and {src.n_frames - 1}, got {frame}")
+        meta = src.metadata if isinstance(src.metadata, dict) else {}
+        if calculator is None:
+            potential = resolve_potential(potential, meta)
+        how, engine, ident = potential_engine(potential, calculator, method)
+        pos = src.read_positions(None, frame, frame + 1)[0]
+        cell = np.asarray(src.cells[frame], dtype=float)
+        symbols, masses = list(src.symbols), np.asarray(src.masses, dtype=float)
+    atoms = Atoms(symbols=symbols, positions=pos, cell=cell, pbc=True, masses=masses)
+    session = None
+    if how == "lammps":
+        from ..potentials.lammps_potentials import LammpsCalculator, LammpsSession
+
+        calc: Any = LammpsCalculator(engine)
+        session = LammpsSession(atoms, engine, masses=masses)
+    else:
+        calc = engine
     notes = []
-    if relax:
+    try:
+        if relax:
+            if progress:
+                progress("relax", 0, 1)
+            how_relaxed = "FIRE"
+            if session is not None:  # LAMMPS's own conjugate gradients first (no Python per step)
+                session.command("min_style cg")
+                session.command(f"minimize 0.0 {fmax!r} {int(steps)} {10 * int(steps)}")
+                atoms.set_positions(session.positions())
+                how_relaxed = "LAMMPS cg"
+            residual = float(np.linalg.norm(_forces_of(atoms, calc), axis=1).max())
+            n_steps, converged = 0, residual < fmax
+            if not converged:
+                atoms, residual = relax_atoms(atoms, calc, fmax=fmax, steps=steps)
+                atoms.set_masses(masses)
+                n_steps, converged = int(atoms.info["relax_steps"]), bool(atoms.info["relax_converged"])
+                how_relaxed += f" then {n_steps} FIRE steps" if how_relaxed != "FIRE" else f" ({n_steps} steps)"
+            notes.append(
+                f"frame {frame} relaxed ({how_relaxed}) to max |F| = {residual:.2g} eV/Å"
+                + ("" if converged else " (NOT converged: raise the steps or loosen fmax)")
+            )
+            moved = np.linalg.norm(_min_image(atoms.get_positions() - pos, cell), axis=1)
+            notes.append(
+                f"relaxation moved the atoms by {np.sqrt(np.mean(moved**2)):.3f} Å rms, {moved.max():.3f} Å at most"
+            )
         if progress:
-            progress("relax", 0, 1)
-        atoms, residual = relax_atoms(atoms, calculator, fmax=fmax, steps=steps)
-        notes.append(
-            f"reference: frame {frame} relaxed to max |F| = {residual:.2g} eV/Å in {atoms.info['relax_steps']} "
-            f"steps{'' if atoms.info['relax_converged'] else ' (NOT converged: a looser fmax or more steps)'}"
+            progress("hessian", 0, 1)
+        if session is not None:
+            h = hessian_lammps(atoms, engine, displacement=displacement, session=session)
+        else:
+            h = hessian_finite_differences(atoms, calc, displacement=displacement)
+    finally:
+        if session is not None:
+            session.close()
+    name = ident.get("name", "the potential") if isinstance(ident, dict) else str(ident)
+    ref = reference_from_hessian(
+        h,
+        cell,
+        atoms.get_positions(),
+        symbols,
+        masses,
+        source=f"Hessian ({'LAMMPS dynamical_matrix' if how == 'lammps' else 'central differences'}, "
+        f"{displacement:g} Å) of frame {frame}{' relaxed' if relax else ''} with {name}",
+    )
+    ref.notes = notes
+    n_imag = int(np.sum(ref.frequencies_thz < -TRANSLATION_THRESHOLD_THZ))
+    if n_imag:
+        ref.notes.append(
+            f"{n_imag} imaginary modes in the reference (not a minimum): they are projected and fitted too"
         )
-    phonon: Any = Phonopy(
-        _to_phonopy(atoms), supercell_matrix=np.eye(3, dtype=int), primitive_matrix="auto", symprec=symprec
+    return ref
+
+
+def _forces_of(atoms: Any, calculator: Any) -> np.ndarray:
+    a = atoms.copy()
+    a.calc = calculator
+    return np.asarray(a.get_forces(), dtype=float)
+
+
+def _min_image(d: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    f = d @ np.linalg.inv(cell)
+    return (f - np.round(f)) @ cell
+
+
+def reference_from_phonons_file(
+    path: Any, trajectory: Any, potential: Any = None, dt: float | None = None, progress=None
+) -> ModeReference:
+    """The reference of a file: a phonopy file with force constants or force sets (phonopy_params.yaml,
+    phonopy_disp.yaml + FORCE_SETS; read by phonopy.load), or the netCDF of `superionic phonons`, which keeps the
+    relaxed unit cell, supercell and displacement but not the force constants: they are recomputed with the
+    potential it records (or `potential`). The first frame of `trajectory` is mapped onto its sites.
+    """
+    from pathlib import Path
+
+    from ..trajectory.blocks import opened
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: file not found")
+    with opened(trajectory, dt) as src:
+        pos = src.read_positions(None, 0, 1)[0]
+        cell = np.asarray(src.cells[0], dtype=float)
+        symbols = list(src.symbols)
+    if p.suffix.lower() in (".yaml", ".yml"):
+        import phonopy
+
+        try:
+            phonon = phonopy.load(str(p), produce_fc=True, log_level=0)
+        except Exception as err:
+            raise InputError(f"{p}: phonopy could not load it ({err})") from None
+        if getattr(phonon, "force_constants", None) is None:
+            raise InputError(f"{p} holds neither force constants nor force sets: phonopy cannot give the modes")
+        return mode_reference(phonon, cell, pos, symbols)
+    import json
+
+    import xarray as xr_
+
+    try:
+        ds = xr_.load_dataset(p)
+    except Exception as err:
+        raise InputError(f"{p}: not a readable netCDF or phonopy file ({err})") from None
+    if "unit_cell" not in ds or "unit_cell_positions" not in ds:
+        raise InputError(
+            f"{p} is not a file of `superionic phonons` (no unit_cell); give a phonopy yaml or --potential"
+        )
+    from ase import Atoms
+
+    from ..potentials import get_potential
+    from .harmonic import harmonic_phonons
+
+    pot = potential
+    if pot is None:
+        rec = ds.attrs.get("potential")
+        rec = json.loads(rec) if isinstance(rec, str) and rec.startswith("{") else rec
+        pot = rec.get("name") if isinstance(rec, dict) else rec
+    if not pot:
+        raise InputError(f"{p} does not record its potential: give one (--potential)")
+    atoms = Atoms(
+        symbols=[str(x) for x in ds.unit_cell_symbol.values],
+        positions=ds.unit_cell_positions.values,
+        cell=ds.unit_cell.values,
+        pbc=True,
     )
-    phonon.generate_displacements(distance=displacement)
-    cells = phonon.supercells_with_displacements
-    f0 = _forces(calculator, _to_ase(phonon.supercell))
-    residual0 = float(np.linalg.norm(f0, axis=1).max())
-    sets = []
-    for i, sc in enumerate(cells):
-        sets.append(_forces(calculator, _to_ase(sc)) - f0)
-        if progress:
-            progress("displacements", i + 1, len(cells))
-    phonon.forces = np.array(sets)
-    phonon.produce_force_constants(show_drift=False)
-    phonon.symmetrize_force_constants(show_drift=False)
-    ref = mode_reference(phonon, cell, pos, src.symbols)
-    ref.source = (
-        f"frame {frame} of the trajectory{' relaxed' if relax else ''}, {len(cells)} finite displacements of "
-        f"{displacement:g} Å in the MD cell (phonopy); {ref.source}"
+    smat = np.asarray(ds.attrs["supercell_matrix"], dtype=int).reshape(3, 3)
+    calc = get_potential(str(pot)).make()
+    result = harmonic_phonons(
+        atoms,
+        calc,
+        supercell=smat,
+        displacement=float(ds.attrs.get("displacement_angstrom", 0.01)),
+        symprec=float(ds.attrs.get("symprec", 1e-5)),
+        mesh=(1, 1, 1),
+        band_points=2,
+        progress=(lambda i, n, _s: progress("displacements", i, n)) if progress else None,
     )
-    ref.notes = notes + ref.notes
-    if residual0 > 1e-2:
-        ref.notes.append(f"the reference structure carries forces up to {residual0:.2g} eV/Å (not a minimum)")
+    ref = mode_reference(result, cell, pos, symbols)
+    ref.source = f"{p.name} (superionic phonons: force constants recomputed with {pot}); {ref.source}"
     return ref
 
 
@@ -500,7 +680,13 @@ class _Model:
 
 
 def _fit_mode(
-    y: np.ndarray, dnu: float, model_for: Callable[[np.ndarray], _Model], level: float, corr: float, nu_max: float
+    y: np.ndarray,
+    dnu: float,
+    model_for: Callable[[np.ndarray], _Model],
+    level: float,
+    corr: float,
+    nu_max: float,
+    nu_h: float = 0.0,
 ):
     """Fit one folded spectrum y (bins 0 … K−1); returns a dict of the fit (THz)."""
     k_max = len(y) - 2  # the Nyquist bin is folded differently: left out
@@ -509,7 +695,14 @@ def _fit_mode(
         out["reason"] = "no signal"
         return out
     ys = np.convolve(y, np.ones(3) / 3, mode="same")
-    kp = 1 + int(np.argmax(ys[1 : k_max + 1]))
+    top = 1 + int(np.argmax(ys[1 : k_max + 1]))
+    kp = top
+    if nu_h > 0:  # the strong local maximum (≥ PEAK_LEVEL of the highest) nearest the harmonic frequency
+        k = np.arange(1, k_max + 1)
+        right = np.append(ys[2 : k_max + 1], -np.inf)
+        peaks = k[(ys[k] >= ys[k - 1]) & (ys[k] >= right) & (ys[k] >= PEAK_LEVEL * ys[top])]
+        if peaks.size:
+            kp = int(peaks[np.argmin(np.abs(np.log(peaks * dnu / nu_h)))])
     thr = level * ys[kp]
     lo = kp
     while lo > 1 and ys[lo - 1] >= thr:
@@ -517,12 +710,8 @@ def _fit_mode(
     hi = kp
     while hi < k_max and ys[hi + 1] >= thr:
         hi += 1
-    half_lo, half_hi = kp, kp
-    while half_lo > 1 and ys[half_lo - 1] >= ys[kp] / 2:
-        half_lo -= 1
-    while half_hi < k_max and ys[half_hi + 1] >= ys[kp] / 2:
-        half_hi += 1
-    margin = max(4, (hi - lo) // 2)
+    width = max((hi - lo + 1) * dnu, dnu)  # FWHM of the smoothed peak (the core, when level = ½)
+    margin = max(4, hi - lo + 1)
     lo, hi = max(1, lo - margin), min(k_max, hi + margin)
     if hi - lo + 1 < 6:
         lo, hi = max(1, hi - 6), min(k_max, lo + 6)
@@ -535,7 +724,6 @@ def _fit_mode(
     bins, data = bins[good], data[good]
     model = model_for(bins)
     logy = np.log(data)
-    width = max((half_hi - half_lo + 1) * dnu, dnu)
     nu_p = kp * dnu
     gamma_max = 20 * nu_max
 
@@ -597,6 +785,7 @@ def _fit_mode(
 def _fit_all(
     mean_p: np.ndarray,
     trans: np.ndarray,
+    nu_h: np.ndarray,
     dnu: float,
     fit_level: float,
     corr: float,
@@ -620,7 +809,7 @@ def _fit_all(
         if trans[i]:
             reason[i] = _TRANSLATION
             continue
-        f = _fit_mode(mean_p[:, i], dnu, model_for, fit_level, corr, nu_nyq)
+        f = _fit_mode(mean_p[:, i], dnu, model_for, fit_level, corr, nu_nyq, float(nu_h[i]))
         reason[i] = f.get("reason", "")
         if not f["ok"]:
             continue
@@ -723,7 +912,9 @@ def nmd(
     def model_for(bins):
         return _Model(segment, dt_fs, lags, welch.norm, bins)
 
-    cols, flags, reason = _fit_all(mean_p, reference.translation, dnu, fit_level, corr, nu_nyq, model_for, progress)
+    cols, flags, reason = _fit_all(
+        mean_p, reference.translation, reference.frequencies_thz, dnu, fit_level, corr, nu_nyq, model_for, progress
+    )
     ok, nu_b, g_b = flags["ok"], flags["nu_b"], flags["g_b"]
     trans, n_modes = reference.translation, reference.n_modes
     # errors: none at a bound (a bound is a limit, not a measurement)
@@ -753,6 +944,9 @@ def nmd(
         z = np.where(ok, diff / np.where(sd > 0, sd, np.nan), np.nan)
         z = np.where(ok & (sd == 0), np.sign(diff) * np.inf, z)
     overdamped = ok & resolved & (diff > 0)
+    # one DHO line? the scatter of log(data/model) against that of a Welch average of n_seg segments alone
+    expected_rms = math.sqrt(float(polygamma(1, max(n_seg / WELCH_OVERLAP_VARIANCE, 1.0))))
+    single = ok & (cols["log_rms"] <= SINGLE_LINE_FACTOR * expected_rms)
     decided = ok & (np.abs(z) > DECIDED_Z)
     to_kelvin = units.AMU_A2_PER_FS2_IN_EV / units.KB_EV  # ⟨|Q̇|²⟩ in amu Å²/fs² → K
     mode_temp = mean_sq * to_kelvin
@@ -792,6 +986,7 @@ def nmd(
         ("fit_low", md, cols["lo"], th, "lowest frequency of the fit window"),
         ("fit_high", md, cols["hi"], th, "highest frequency of the fit window"),
         ("log_residual_rms", md, cols["log_rms"], one, "rms of log(data/model) in the fit window"),
+        ("single_line", md, single, one, f"log_residual_rms ≤ {SINGLE_LINE_FACTOR:g} × that of noise alone"),
         ("spectrum", ("mode", "frequency"), spectrum, "eV THz-1", "mode kinetic-energy density K(ν)"),
         ("spectrum_err", ("mode", "frequency"), spectrum_err, "eV THz-1", "1σ of K from the segment scatter"),
     ]
@@ -827,6 +1022,8 @@ def nmd(
         "n_fitted": n_fit,
         "n_resolved": int(resolved.sum()),
         "n_overdamped": int(overdamped.sum()),
+        "n_single_line": int(single.sum()),
+        "expected_log_residual_rms": expected_rms,
         "overdamped_fraction": float(np.sum(reference.weight * overdamped) / max(np.sum(reference.weight * ok), 1)),
         "reference": reference.source,
         "reference_max_site_distance_angstrom": reference.max_site_distance,
@@ -884,6 +1081,7 @@ def overdamped_fraction(
     count = np.zeros((len(runs), nb))
     nover = np.zeros((len(runs), nb))
     undecided = np.zeros((len(runs), nb))
+    single = np.zeros((len(runs), nb))
     total = np.full(len(runs), np.nan)
     total_err = np.full(len(runs), np.nan)
     n_imag = np.zeros(len(runs), int)
@@ -893,6 +1091,7 @@ def overdamped_fraction(
         w = ds.weight.values.astype(float)
         od = ds.overdamped.values.astype(bool)
         und = ~ds.decided.values.astype(bool)
+        one = ds.single_line.values.astype(bool) if "single_line" in ds else np.ones_like(ok)
         n_imag[r] = int(np.sum(w[ok & (nu < 0)]))
         for b in range(nb):
             sel = ok & (nu >= e[b]) & (nu < e[b + 1] if b < nb - 1 else nu <= e[b + 1])
@@ -904,6 +1103,7 @@ def overdamped_fraction(
             ferr[r, b] = math.sqrt(max(f * (1 - f), 0.25 / sel.sum()) / sel.sum())
             nover[r, b] = float(np.sum(w[sel] * od[sel]))
             undecided[r, b] = float(np.sum(w[sel] * und[sel]))
+            single[r, b] = float(np.sum(w[sel] * one[sel]))
         sel = ok & (nu >= 0)
         if sel.any():
             total[r] = float(np.sum(w[sel] * od[sel]) / w[sel].sum())
@@ -923,6 +1123,11 @@ def overdamped_fraction(
                 dims,
                 undecided,
                 {"units": units.DIMENSIONLESS, "long_name": f"modes with |z| ≤ {DECIDED_Z:g}"},
+            ),
+            "n_single_line": (
+                dims,
+                single,
+                {"units": units.DIMENSIONLESS, "long_name": "modes whose spectrum is one DHO line within the noise"},
             ),
             "fraction_all": (
                 "run",
@@ -972,6 +1177,7 @@ def nmd_summary(ds: xr.Dataset, band_width: float = 1.0) -> dict[str, Any]:
                 "fraction": float(fr.fraction.values[0, b]),
                 "fraction_err": float(fr.fraction_err.values[0, b]),
                 "undecided": int(fr.n_undecided.values[0, b]),
+                "single_line": int(fr.n_single_line.values[0, b]),
             }
         )
 
@@ -999,8 +1205,24 @@ def nmd_summary(ds: xr.Dataset, band_width: float = 1.0) -> dict[str, Any]:
         "n_segments": int(a["n_segments"]),
         "thermostat_gamma_THz": float(a["thermostat_gamma_THz"]),
         "seconds": float(a["seconds"]),
-        "notes": list(a.get("notes", [])),
+        "single_line": int(np.sum(ds.weight.values[ds.single_line.values.astype(bool)]))
+        if "single_line" in ds
+        else None,
+        "notes": _as_list(a.get("notes", [])),
     }
+
+
+def _as_list(x: Any) -> list:
+    """A list attribute, also as netCDF gives it back (a JSON string, or one string)."""
+    import json
+
+    if isinstance(x, str):
+        try:
+            v = json.loads(x)
+        except ValueError:
+            return [x] if x else []
+        return v if isinstance(v, list) else [v]
+    return [str(v) for v in np.atleast_1d(x)] if x is not None else []
 
 
 # --------------------------------------------------------------------------- figures
