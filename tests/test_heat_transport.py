@@ -135,7 +135,7 @@ def test_correlation_matches_direct_sum(rng):
 # -- the cepstral estimator -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("phi", "f_cut"), [(0.0, None), (0.5, 10.0), (0.8, 5.0)])
+@pytest.mark.parametrize(("phi", "f_cut"), [(0.0, None), (0.5, 10.0), (0.8, 5.0), (0.95, None)])
 def test_cepstral_known_spectrum(rng, phi, f_cut):
     # AR(1) with unit innovations sampled every dt: S(0) = dt/(1−φ)² (φ = 0: white noise, S = dt)
     dt, zs = 10.0, []
@@ -144,19 +144,37 @@ def test_cepstral_known_spectrum(rng, phi, f_cut):
         r = cepstral([x], dt, prefactor=2.0, f_cut_THz=f_cut)  # κ = ½·2·S(0)
         zs.append(math.log(r.kappa / (dt / (1 - phi) ** 2)) / r.log_sigma)
         assert r.log_sigma < 0.15
+        if f_cut is None:
+            assert r.n_frequencies == 989  # K − 1 ≥ ψ′(3)/0.02² = 987.3: the automatic cut-off
     zs = np.array(zs)
     assert np.all(np.abs(zs) < 4.5)
     assert abs(zs.mean()) < 1.0  # unbiased within the scatter of 20 realisations
     assert 0.5 < zs.std() < 1.7  # the σ is the right size (AIC selection adds a little)
 
 
-def test_cepstral_pools_runs_and_shrinks_error(rng):
+def test_cepstral_nyquist_cutoff_biases_a_peaked_spectrum(rng):
+    # why the automatic f* is low: an exponential ACF 150 samples long analysed up to the Nyquist frequency needs more
+    # cepstral coefficients than the Akaike criterion keeps, and κ comes out low by many σ (−4 … −12 σ over seeds)
+    phi = math.exp(-1 / 150)
+    x = lfilter([1.0], [1.0, -phi], rng.normal(size=(50000, 3)), axis=0)
+    exact = 10.0 / (1 - phi) ** 2
+    nyq = cepstral([x], 10.0, 2.0, f_cut_THz=50.0)
+    auto = cepstral([x], 10.0, 2.0)
+    assert math.log(nyq.kappa / exact) < -3 * nyq.log_sigma
+    assert abs(math.log(auto.kappa / exact)) < 4 * auto.log_sigma
+
+
+def test_cepstral_pools_runs(rng):
+    # runs pooled: ℓ = 3 × runs; at a fixed f* the error shrinks, the automatic f* is lower for the same floor error
     xs = [rng.normal(size=(8000, 3)) for _ in range(4)]
-    one = cepstral(xs[:1], 10.0, 2.0)
-    four = cepstral(xs, 10.0, 2.0)
+    one = cepstral(xs[:1], 10.0, 2.0, f_cut_THz=20.0)
+    four = cepstral(xs, 10.0, 2.0, f_cut_THz=20.0)
     assert four.ell == 12 and one.ell == 3
     assert four.log_sigma < 0.6 * one.log_sigma
     assert abs(math.log(four.kappa / 10.0)) < 4 * four.log_sigma
+    auto1, auto4 = cepstral(xs[:1], 10.0, 2.0), cepstral(xs, 10.0, 2.0)
+    assert auto4.f_cut_THz < 0.3 * auto1.f_cut_THz
+    assert abs(math.log(auto4.kappa / 10.0)) < 4 * auto4.log_sigma
 
 
 def test_cepstral_decorrelation_removes_a_mass_flux(rng):
@@ -421,3 +439,25 @@ def test_lj_fluid_reference_kappa(tmp_path):
     for key in ("cepstral", "running integral"):
         v, e = res[key]["value"], res[key]["error"]
         assert abs(v - 3.4) < max(3 * e, 0.1 * 3.4), (key, v, e)
+
+
+def test_green_kubo_uses_the_runs_mean_temperature(rng):
+    # κ ∝ <JJ>/T²: an NVE run that sits at 2T gives a quarter of the κ of the same flux at T; runs at different
+    # mean temperatures are pooled as J/T
+    x, _ = _ou(rng, 6000, 10.0, 1e-3)
+    a = _fake_run(x, x)
+    a.attrs["mean_temperature_K"] = 300.0
+    b = a.copy()
+    b.attrs["mean_temperature_K"] = 600.0
+    ka, kb = green_kubo([a], t_max_ps=1.0), green_kubo([b], t_max_ps=1.0)
+    assert kb.attrs["kappa_gk"] == pytest.approx(ka.attrs["kappa_gk"] / 4, rel=1e-10)
+    assert kb.attrs["kappa_cepstral"] == pytest.approx(ka.attrs["kappa_cepstral"] / 4, rel=1e-10)
+    assert green_kubo([b], t_max_ps=1.0, temperature="target").attrs["kappa_gk"] == pytest.approx(
+        ka.attrs["kappa_gk"], rel=1e-10
+    )
+    c = b.copy()
+    c["flux_virial"] = 2 * c["flux_virial"]
+    c["flux_convection"] = 2 * c["flux_convection"]  # twice the flux at twice the T: both are 1.5 x at 450 K
+    both = green_kubo([a, c], t_max_ps=1.0)
+    assert both.attrs["temperature_K"] == pytest.approx(450.0)
+    assert both.attrs["kappa_gk"] == pytest.approx(ka.attrs["kappa_gk"], rel=1e-10)

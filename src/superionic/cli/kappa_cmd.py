@@ -50,11 +50,14 @@ def kappa_cmd(
     t_max: float | None = typer.Option(
         None,
         "--t-max",
-        help="Integration time in ps at which the running integral κ(t) is read (default: the first lag from which "
-        "the mean heat-flux autocorrelation stays within 2 standard errors of zero over [t, 1.5 t]).",
+        help="Integration time in ps at which the running integral κ(t) is read (default: the first lag where the "
+        "envelope of the mean heat-flux autocorrelation is down to twice its noise).",
     ),
     f_cut: float | None = typer.Option(
-        None, "--f-cut", help="Cut-off frequency f* in THz of the cepstral analysis (default: the Nyquist frequency)."
+        None,
+        "--f-cut",
+        help="Cut-off frequency f* in THz of the cepstral analysis (default: automatic, the lowest f* whose "
+        "frequencies give log κ a 2 % floor error; see docs/thermal_conductivity.md).",
     ),
     decorrelate: str = typer.Option(
         "auto",

@@ -50,6 +50,9 @@ EV_PER_A_PS_K = units.E_CHARGE_C / (1e-10 * 1e-12)
 KAPPA_UNITS = "W m-1 K-1"
 FLUX_UNITS = "eV angstrom fs-1"
 COMPONENTS = ("total", "conduction", "convection", "cross")
+#: the automatic cepstral cut-off keeps the frequencies that give log κ this floor error with one coefficient
+SIGMA_FLOOR = 0.02
+MIN_FREQUENCIES = 64
 
 
 def gk_prefactor(volume_A3: float, temperature_K: float) -> float:
@@ -145,7 +148,11 @@ def cepstral(
     aic_factor: float = 1.0,
 ) -> CepstralResult:
     """Cepstral κ from fluxes per run, each (T, d) (one flux) or (T, M, d) (the heat flux first, then the fluxes it
-    is decorrelated from). dt in fs; prefactor = `gk_prefactor`; f_cut_THz: the cut-off f* (default: Nyquist).
+    is decorrelated from). dt in fs; prefactor = `gk_prefactor`; f_cut_THz: the cut-off f* (default: automatic,
+    the lowest f* whose K frequencies 0 … f* give log κ a floor error of `SIGMA_FLOOR` with one coefficient,
+    K − 1 = ψ′(ℓ−M+1)/SIGMA_FLOOR², at least `MIN_FREQUENCIES`: a high f* leaves the Akaike choice too few
+    coefficients for a spectrum peaked at zero and biases κ low, by −26 % at f* = Nyquist for an exponential ACF
+    80 samples long).
     aic_factor multiplies the Akaike choice of P* (SporTran's correction factor; 1 = plain AIC).
     """
     fl = [np.asarray(f, dtype=float) for f in fluxes]
@@ -158,8 +165,13 @@ def cepstral(
     if m < 1:
         raise InputError(f"cepstral: {ell} flux components cannot be decorrelated from {M - 1} other fluxes")
     freq_thz = freq * 1000.0  # 1/fs → THz
-    nyq = freq_thz[-1]
-    fc = nyq if f_cut_THz is None else float(f_cut_THz)
+    if f_cut_THz is None:
+        # as low as the statistics allow: K − 1 = ψ′(m)/σ_floor² frequencies give log κ a floor error σ_floor
+        # (P* = 1); lower f* leaves fewer cepstral coefficients to the structure of the spectrum near zero
+        k_auto = max(MIN_FREQUENCIES, math.ceil(1 + float(polygamma(1, m)) / SIGMA_FLOOR**2))
+        fc = float(freq_thz[min(k_auto, len(freq_thz)) - 1])
+    else:
+        fc = float(f_cut_THz)
     if not (fc > 0):
         raise InputError(f"cepstral: the cut-off frequency must be > 0 THz, got {fc}")
     K = int(np.searchsorted(freq_thz, fc * (1 + 1e-12), side="right"))
@@ -241,15 +253,18 @@ def flux_parts(ds: xr.Dataset, gauge: bool = True) -> dict[str, np.ndarray]:
     return {"conduction": vir, "convection": conv, "total": vir + conv, "species": nflux}
 
 
-def _auto_t_max(mean: np.ndarray, err: np.ndarray, min_lag: int = 10) -> int:
-    """First lag from which the mean ACF stays within 2 standard errors of zero over [t, 1.5 t]."""
-    n = len(mean)
-    quiet = np.abs(mean) < 2.0 * err
-    for k in range(min_lag, n):
-        hi = min(n, max(k + min_lag, int(1.5 * k)) + 1)
-        if hi > n - 1:
-            break
-        if quiet[k:hi].all():
+def _auto_t_max(acf: np.ndarray, min_lag: int = 10) -> int:
+    """First lag from which the ACF's envelope is down to its noise.
+
+    noise: the standard deviation of the ACF over the second half of the computed lags (where it has decayed);
+    envelope at lag k: the RMS of the ACF over [k, k + w], w = max(10, k/5) lags. Returns the first k ≥ min_lag with
+    envelope < 2 × noise (the last lag when there is none).
+    """
+    n = len(acf)
+    noise = float(np.std(acf[n // 2 :])) if n >= 4 * min_lag else 0.0
+    for k in range(min_lag, n // 2):
+        w = max(min_lag, k // 5)
+        if math.sqrt(float(np.mean(acf[k : k + w] ** 2))) < 2.0 * noise:
             return k
     return n - 1
 
@@ -262,14 +277,18 @@ def green_kubo(
     f_cut_THz: float | None = None,
     decorrelate: Sequence[str] | None = None,
     aic_factor: float = 1.0,
+    temperature: str | float = "runs",
 ) -> xr.Dataset:
     """κ from heat-flux runs of `heat_flux.run_heat_flux` (independent seeds, same system and T).
 
-    t_max_ps: where the running integrals are read (default: the first lag from which the mean total ACF stays
-    within 2 standard errors of zero over [t, 1.5 t]); max_lag_ps: longest lag computed (default: a quarter of the
-    shortest run); f_cut_THz: cepstral cut-off (default: Nyquist); decorrelate: species whose number flux the
+    t_max_ps: where the running integrals are read (default: the first lag where the envelope of the mean total ACF
+    is down to twice its noise, `_auto_t_max`); max_lag_ps: longest lag computed (default: a quarter of the
+    shortest run); f_cut_THz: cepstral cut-off (default: automatic, see `cepstral`); decorrelate: species whose number flux the
     heat flux is decorrelated from (default: none; ["Li"] for a Li conductor; never every species, whose fluxes
-    are linearly dependent through momentum conservation).
+    are linearly dependent through momentum conservation). temperature: the T of 1/(V k_B T²): "runs" (default)
+    each NVE run's mean kinetic temperature (an NVE run of a small cell does not sit exactly at the target: each
+    run's flux is scaled by T_ref/T_run and T_ref, their mean, enters the prefactor), "target" the set temperature,
+    or a number in K.
 
     Returns a Dataset: per run and component (total, conduction = virial–virial, convection = convective–convective,
     cross = 2 × convective–virial; total = conduction + convection + cross) the running κ(t) in W/(m·K) and the
@@ -290,8 +309,20 @@ def green_kubo(
     if len(dts) != 1:
         raise InputError(f"green_kubo: the runs sample the flux at different intervals {sorted(dts)} fs")
     dt = dts.pop()
+    t_target = T
+    if temperature == "runs":
+        t_runs = [float(r.attrs.get("mean_temperature_K", T)) for r in runs]
+        T = float(np.mean(t_runs))
+    elif temperature == "target":
+        t_runs = [T] * len(runs)
+    else:
+        T = float(temperature)
+        t_runs = [T] * len(runs)
     pref = gk_prefactor(vol, T)
-    parts = [flux_parts(r) for r in runs]
+    parts = []
+    for r, tr in zip(runs, t_runs, strict=True):
+        p = flux_parts(r)
+        parts.append({k: v * (T / tr) for k, v in p.items()})  # κ ∝ <JJ>/T²: J/T pooled at the mean T
     n_min = min(len(p["total"]) for p in parts)
     n_lag = n_min // 4 if max_lag_ps is None else int(round(max_lag_ps * 1000.0 / dt)) + 1
     if t_max_ps is not None and max_lag_ps is None:  # reach the requested t_max
@@ -335,8 +366,8 @@ def green_kubo(
         err_from = "standard error over the 3 Cartesian components of one run (give more runs)"
     acf_mean = acf.mean(axis=0)
     if t_max_ps is None:
-        k_max = _auto_t_max(acf_mean, acf_sem)
-        t_rule = "auto: first lag from which the mean ACF stays within 2 standard errors of zero over [t, 1.5 t]"
+        k_max = _auto_t_max(acf_mean)
+        t_rule = "auto: first lag where the RMS of the mean ACF over [t, t + max(10 lags, t/5)] is below twice its noise (its std over the second half of the lags)"
     else:
         k_max = int(round(t_max_ps * 1000.0 / dt))
         if not 1 <= k_max < n_lag:
@@ -364,6 +395,9 @@ def green_kubo(
         "kappa_units": KAPPA_UNITS,
         "volume_A3": vol,
         "temperature_K": T,
+        "target_temperature_K": t_target,
+        "temperature_rule": str(temperature),
+        "run_temperatures_K": [float(x) for x in t_runs],
         "n_runs": n_runs,
         "run_length_ps": n_min * dt / 1000.0,
         "total_length_ps": sum(len(p["total"]) for p in parts) * dt / 1000.0,
