@@ -451,3 +451,77 @@ def test_refuses_a_trajectory_without_velocities_or_of_another_system(reference)
     )
     with pytest.raises(InputError, match="segment"):
         nmd(ok, ref, segment=128)
+
+
+# --------------------------------------------------------------------------- the command line
+@pytest.fixture(scope="module")
+def cu_emt_h5(tmp_path_factory):
+    """Cu (EMT, 32 atoms) at 300 K under ASE's Langevin: 600 frames 10 fs apart, friction recorded."""
+    from ase import units as ase_units
+    from ase.calculators.emt import EMT
+    from ase.md.langevin import Langevin
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+
+    from superionic.trajectory import write_h5md
+
+    atoms = bulk("Cu", "fcc", a=3.6, cubic=True).repeat((2, 2, 2))
+    atoms.calc = EMT()
+    MaxwellBoltzmannDistribution(atoms, temperature_K=300, rng=np.random.default_rng(1))
+    friction = 2e-4  # 1/fs: Γ_L = 0.032 THz
+    dyn = Langevin(
+        atoms,
+        5 * ase_units.fs,
+        temperature_K=300,
+        friction=friction / ase_units.fs,
+        fixcm=False,
+        rng=np.random.default_rng(2),
+    )
+    dyn.run(100)
+    pos, vel = [], []
+    for _ in range(600):
+        dyn.run(2)
+        pos.append(atoms.get_positions())
+        vel.append(atoms.get_velocities() * ase_units.fs)
+    traj = Trajectory(
+        positions=np.array(pos),
+        cells=atoms.cell[:],
+        symbols=atoms.get_chemical_symbols(),
+        dt=10.0,
+        velocities=np.array(vel),
+        masses=atoms.get_masses(),
+        metadata={"temperature": 300.0, "thermostat": "langevin", "friction_per_fs": friction},
+    )
+    p = tmp_path_factory.mktemp("nmd_cli") / "cu.h5"
+    write_h5md(p, traj)
+    return p
+
+
+def test_cli_nmd_writes_netcdf_figure_and_json(cu_emt_h5, tmp_path, capsys):
+    import json
+
+    import superionic.cli.nmd_cmd  # noqa: F401  (registers the command until cli/app.py imports it)
+    from superionic.cli import run
+
+    out, fig = tmp_path / "nmd.nc", tmp_path / "nmd.png"
+    code = run(["nmd", cu_emt_h5, "--potential", "emt", "--segment", "1.5", "--out", out, "--plot", fig, "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    s = json.loads(captured.out)
+    assert s["modes"] == 96 and s["fitted"] == 93
+    assert s["thermostat_gamma_THz"] == pytest.approx(2e-4 * 1e3 / (2 * math.pi))
+    assert s["overdamped"] == 0  # a metal crystal at 300 K: no overdamped phonon
+    assert abs(s["median_relative_shift"]) < 0.1
+    ds = xr.load_dataset(out)
+    assert ds.attrs["analysis"] == "nmd" and fig.stat().st_size > 0
+    # a second run compared with the first: the table against temperature
+    code = run(
+        ["nmd", cu_emt_h5, "--potential", "emt", "--segment", "1.5", "--out", tmp_path / "b.nc", "--compare", out]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "OVERDAMPED" in captured.out and "300 K: overdamped fraction" in captured.out
+    # wrong input: one clear line, exit status 1
+    assert run(["nmd", cu_emt_h5, "--phonons", tmp_path / "missing.yaml", "--out", tmp_path / "c.nc"]) == 1
+    assert "--phonons" in capsys.readouterr().err
+    assert run(["nmd", cu_emt_h5, "--potential", "emt", "--out", out]) == 1  # exists, no --overwrite
+    assert "--overwrite" in capsys.readouterr().err
