@@ -327,3 +327,32 @@ def test_inm_command(lj_runs, tmp_path):
     assert r.exit_code != 0 and "--window" in str(r.exception)
     r = CliRunner().invoke(app, ["inm", str(tmp_path / "nothing"), "--out", str(tmp_path / "x.nc")])
     assert r.exit_code != 0 and "no such run folder" in str(r.exception)
+
+
+@pytest.mark.slow
+@needs_lammps
+def test_li6ps5cl_inm_of_the_cell_equals_phonopy_at_gamma():
+    """li6ps5cl-snap, the ordered 52-atom cell relaxed in its symmetry: a saddle (docs/phonons.md: ten imaginary Γ
+    modes). The Hessian of the periodic cell is the Γ-point dynamical matrix of the crystal, which phonopy builds
+    from force constants of a 2×2×2 supercell: the INM must be phonopy's Γ modes, with the same imaginary ones.
+    Rattled and relaxed again it is a minimum: no imaginary mode.
+    """
+    from superionic.lattice import harmonic_phonons, relax
+    from superionic.materials import build_material
+    from superionic.potentials.lammps_potentials import get_lammps_potential
+
+    pot = get_lammps_potential("li6ps5cl-snap")
+    calc = LammpsCalculator(pot)
+    atoms, _ = relax(build_material("Li6PS5Cl"), calc, fmax=1e-3)
+    ph = harmonic_phonons(atoms, calc, supercell=2, mesh=(2, 2, 2), symprec=1e-3, band_points=20)
+    gamma = np.sort(ph.gamma_frequencies_thz)
+    gamma = np.delete(gamma, np.argsort(np.abs(gamma))[:3])  # phonopy's three acoustic modes
+    nu, _ = normal_modes(hessian_lammps(atoms, pot), atoms.get_masses())
+    print(f"max |ν_INM − ν_phonopy(Γ)| = {np.abs(nu - gamma).max():.2e} THz; lowest {nu[0]:.3f} vs {gamma[0]:.3f} THz")
+    assert np.abs(nu - gamma).max() < 0.02
+    assert int(np.sum(nu < -0.05)) == int(np.sum(gamma < -0.05)) == 10
+    start = atoms.copy()
+    start.rattle(0.05, seed=1)
+    minimum, _ = relax(start, calc, fmax=1e-3)
+    nu_min, _ = normal_modes(hessian_lammps(minimum, pot), minimum.get_masses())
+    assert nu_min.min() > 0.05
