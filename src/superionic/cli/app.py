@@ -38,7 +38,7 @@ def _root(
 
 
 # command modules register themselves on import
-from . import (  # noqa: E402,F401  # noqa: E402,F401
+from . import (  # noqa: E402,F401
     analyze_diffusion,
     analyze_hopping,
     analyze_mechanism,
@@ -46,7 +46,10 @@ from . import (  # noqa: E402,F401  # noqa: E402,F401
     analyze_vdos,
     fit_qens,  # noqa: E402,F401
     info_cmd,
+    inm_cmd,
+    kappa_cmd,
     md_cmd,
+    nmd_cmd,
     phonons_cmd,
     potentials_cmd,
     run_cmd,
