@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import InputError
 from ..md.protocols import PROTOCOLS
 
 ANALYSES = ("vdos", "diffusion", "neutron", "mechanism")
+#: analyses a study runs only when asked for (`analyses: [..., lattice]`): not in the default list
+OPTIONAL_ANALYSES = ("lattice",)
 
 
 class MDConfig(BaseModel):
@@ -61,6 +64,85 @@ class NeutronConfig(BaseModel):
         return v
 
 
+def parse_supercell(text: str) -> tuple[str | tuple[int, int, int], float | None]:
+    """A phonon supercell: 'auto' → ('auto', None); '12A' → ('auto', 12.0) (minimum width in Å); '2' → (2, 2, 2);
+    '2x2x1' or '2,2,1' → (2, 2, 1). ValueError otherwise.
+    """
+    s = str(text).strip().lower()
+    if s == "auto":
+        return "auto", None
+    m = re.fullmatch(r"(\d+(?:\.\d*)?)a", s)
+    if m and float(m.group(1)) > 0:
+        return "auto", float(m.group(1))
+    parts = s.replace("x", ",").split(",")
+    if all(p.strip().isdigit() for p in parts) and len(parts) in (1, 3):
+        n = [int(p) for p in parts] * (3 if len(parts) == 1 else 1)
+        if min(n) >= 1:
+            return (n[0], n[1], n[2]), None
+    raise ValueError(f"a phonon supercell is auto, a width like 12A, n or n1xn2xn3 (positive integers); got {text!r}")
+
+
+class LatticeConfig(BaseModel):
+    """What the lattice stage computes (`analyses: [..., lattice]`; docs/study.md). Phonons are computed once per
+    study (the material's relaxed unit cell), NMD, INM and C_v per free run, κ per temperature when asked for.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    phonons: bool = Field(
+        True,
+        description="harmonic phonons (phonopy finite displacements) of the material's relaxed unit cell, once per "
+        "study: analysis/phonons.nc, reused while material, potential and these settings are unchanged",
+    )
+    phonons_supercell: str = Field(
+        "auto", description="supercell of the displacements: auto (each width ≥ 10 Å), a width like 12A, n, n1xn2xn3"
+    )
+    relax_fmax: float = Field(1e-3, gt=0, description="relaxation of the phonon reference: max |F| target, eV/Å")
+    rattle: float = Field(
+        0.0,
+        ge=0,
+        lt=0.5,
+        description="Gaussian displacement (Å) before the relaxation, seed md.seed: lets it leave a symmetric "
+        "saddle (docs/phonons.md)",
+    )
+    displacement: float = Field(0.01, gt=0, lt=0.5, description="finite-displacement amplitude, Å")
+    nmd: bool = Field(True, description="normal-mode decomposition of every free run (linewidths, overdamping)")
+    nmd_reference: Literal["frame", "phonons"] = Field(
+        "frame",
+        description="harmonic modes the velocities are projected on: frame (the run's first frame relaxed to its "
+        "inherent structure, its own Hessian; works for diffusing conductors) or phonons (the study's phonopy force "
+        "constants; the MD cell must be a supercell of the primitive cell with every atom near its site)",
+    )
+    nmd_segment_ps: float | None = Field(None, gt=0, description="Welch segment of the NMD, ps (default: 1/8 run)")
+    band_width: float = Field(1.0, gt=0, description="frequency bands of the overdamped fraction, THz")
+    inm_snapshots: int = Field(4, ge=0, description="instantaneous-normal-mode snapshots per free run (0: no INM)")
+    heat_capacity: bool = Field(True, description="C_v of every free run (fluctuations, dE/dT, harmonic, 2PT), S_vib")
+    kappa: bool = Field(
+        False, description="Green–Kubo thermal conductivity at every temperature (LAMMPS potentials only; expensive)"
+    )
+    kappa_runs: int = Field(2, ge=1, description="independent NVE heat-flux runs per temperature")
+    kappa_steps: int = Field(20000, ge=1, description="NVE production steps of each heat-flux run (dt of md.dt)")
+    kappa_equilibration_steps: int = Field(2000, ge=0, description="NVT steps before each heat-flux run")
+    kappa_sample_every: int = Field(5, ge=1, description="steps between heat-flux samples")
+
+    @field_validator("phonons_supercell")
+    @classmethod
+    def _supercell(cls, v: str) -> str:
+        parse_supercell(v)
+        return v
+
+    def phonons_key(self, material: str, potential: str) -> str:
+        """Cache key of analysis/phonons.nc: everything that determines the harmonic phonons of the study."""
+        key = {
+            "material": material,
+            "potential": potential,
+            "supercell": self.phonons_supercell,
+            "relax_fmax": self.relax_fmax,
+            "rattle": self.rattle,
+            "displacement": self.displacement,
+        }
+        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
 class StudyConfig(BaseModel):
     """One study: a material at several temperatures, analysed and reported."""
 
@@ -73,8 +155,11 @@ class StudyConfig(BaseModel):
     ranks: int = Field(1, ge=1, description="MPI ranks of each LAMMPS run (not part of the run's cache key)")
     temperatures: list[float] = Field(default_factory=lambda: [600.0, 900.0], min_length=1)
     md: MDConfig = Field(default_factory=MDConfig)
-    analyses: list[Literal["vdos", "diffusion", "neutron", "mechanism"]] = Field(default_factory=lambda: list(ANALYSES))
+    analyses: list[Literal["vdos", "diffusion", "neutron", "mechanism", "lattice"]] = Field(
+        default_factory=lambda: list(ANALYSES)
+    )
     neutron: NeutronConfig = Field(default_factory=NeutronConfig)
+    lattice: LatticeConfig = Field(default_factory=LatticeConfig)
     protocols: list[str] = Field(
         default_factory=lambda: ["free"],
         description="phonon-suppression protocols run at every temperature beside the free run",
@@ -117,6 +202,23 @@ class StudyConfig(BaseModel):
         if len(set(ks)) != len(ks):
             raise ValueError("the tether stiffness scan lists a value twice")
         return v
+
+    @model_validator(mode="after")
+    def _kappa_needs_lammps(self) -> StudyConfig:
+        """Green–Kubo runs on the LAMMPS engine only: refuse lattice.kappa with another potential up front."""
+        if "lattice" in self.analyses and self.lattice.kappa:
+            from ..potentials import get_potential
+
+            try:
+                engine = get_potential(self.potential).engine
+            except Exception:  # an unknown potential is refused where the study builds it, with its own message
+                return self
+            if engine != "lammps":
+                raise ValueError(
+                    f"lattice.kappa (Green–Kubo heat flux) needs a LAMMPS potential (e.g. li6ps5cl-snap); "
+                    f"{self.potential!r} runs on the {engine} engine: set kappa: false or choose a LAMMPS potential"
+                )
+        return self
 
     def stiffness_scan(self) -> list[float] | None:
         """The tethered stiffnesses (eV/Å²) when `tether_stiffness` is a list, else None (one tethered run)."""
@@ -187,7 +289,8 @@ def load_config(path: str | Path) -> StudyConfig:
         first = err.errors()[0]
         # a key with a newline or other control characters is shown quoted: the message stays one line
         where = ".".join(str(x) if str(x).isprintable() and str(x).strip() else repr(x) for x in first["loc"])
-        raise InputError(f"{p}: {where}: {first['msg']}") from None
+        msg = str(first["msg"]).removeprefix("Value error, ")
+        raise InputError(f"{p}: {where}: {msg}" if where else f"{p}: {msg}") from None
     missing = [k for k in REQUIRED_KEYS if raw.get(k) is None]
     if missing:
         raise InputError(

@@ -618,6 +618,13 @@ def _run_study(cfg: StudyConfig, out: Path, progress: Progress | None, overwrite
         since = marker.stat().st_mtime_ns  # the file system's clock, as the outputs' mtimes
         results = run_analysis_stage(cfg, runs, out, failed=failed)
         timings["analysis_s"] = time.time() - t1
+        lattice = None
+        if "lattice" in cfg.analyses:
+            from .lattice_stage import run_lattice_stage
+
+            t_lat = time.time()
+            lattice = run_lattice_stage(cfg, runs, out, failed=failed, progress=progress, results=results)
+            timings["lattice_s"] = time.time() - t_lat
     stale = _remove_stale_outputs(adir, since)
     marker.unlink(missing_ok=True)
     labels = {p.label for p in _plan(cfg, out)[0]}
@@ -657,6 +664,8 @@ def _run_study(cfg: StudyConfig, out: Path, progress: Progress | None, overwrite
         "removed_stale_outputs": stale,
         "md_runs_not_in_study": _runs_not_in_study(out, labels),
     }
+    if lattice is not None:
+        summary["lattice"] = lattice  # workflow.lattice_stage: phonons, per free run, series, units
     t2 = time.time()
     from ..report.html import write_report
 
