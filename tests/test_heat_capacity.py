@@ -6,6 +6,8 @@
 * MD of a harmonic crystal (ASE engine, thermo.csv) and of a cold LJ crystal (LAMMPS engine: E_pot evaluated
   again with the potential): the classical C_v within the block errors, 3(1 − 1/N) with the constraint;
 * dE/dT of exact linear and quadratic ⟨E⟩(T);
+* the errors of a correlated series (AR(1), as the energy under a weak thermostat) against the exact formulas
+  and the spread over independent realisations, where blocks shorter than the correlation time fail;
 * 2PT: the gas part vanishes for a solid (g(0) = 0: fluidicity 0, S_2PT = S_harmonic); the 2PT entropy of an
   LJ fluid against thermodynamic integration along its isotherm (slow).
 """
@@ -20,6 +22,7 @@ from ase.calculators.calculator import Calculator, all_changes
 from superionic import units
 from superionic.errors import InputError
 from superionic.lattice.heat_capacity import (
+    correlated_errors,
     cv_canonical,
     cv_from_temperatures,
     cv_microcanonical,
@@ -135,6 +138,40 @@ def test_cv_from_temperatures_exact():
         cv_from_temperatures([300.0, 300.0], [0.1, 0.2])
     with pytest.raises(InputError):
         cv_canonical(np.zeros(5), 300.0, 4, n_blocks=8)  # too few samples for the blocks
+
+
+def test_errors_of_a_correlated_series_against_ar1_exact_and_realisations():
+    # x_t = φ x_{t−1} + √(1 − φ²) ε_t: Var = 1, ρ(t) = φᵗ. Exact for n ≫ τ:
+    # σ(mean)² = (1 + φ)/(1 − φ)/n, σ(Var)² = 2 (1 + φ²)/(1 − φ²)/n.
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(3)
+    phi, n, reps = 0.99, 4000, 400  # τ_int = (1 + φ)/(2(1 − φ)) ≈ 100 samples; 8 blocks of 500
+    eps = rng.normal(size=(reps, n + 2000)) * math.sqrt(1 - phi * phi)
+    x = lfilter([1.0], [1.0, -phi], eps, axis=1)[:, 2000:]  # burn-in: stationary
+    exact_mean = math.sqrt((1 + phi) / (1 - phi) / n)
+    exact_var = math.sqrt(2 * (1 + phi * phi) / (1 - phi * phi) / n)
+    spread_mean = float(np.std(x.mean(axis=1), ddof=1))
+    spread_var = float(np.std(x.var(axis=1), ddof=1))
+    assert spread_mean == pytest.approx(exact_mean, rel=0.15) and spread_var == pytest.approx(exact_var, rel=0.2)
+    est = [correlated_errors(row) for row in x]
+    assert np.median([e["mean_err"] for e in est]) == pytest.approx(spread_mean, rel=0.2)
+    assert np.median([e["var_err"] for e in est]) == pytest.approx(spread_var, rel=0.25)
+    assert np.median([e["tau_mean"] for e in est]) == pytest.approx((1 + phi) / (2 * (1 - phi)), rel=0.3)
+    # through cv_canonical (E_pot = x in eV): the quoted error follows the spread, the 8-block one alone falls short
+    t, n_atoms = 300.0, 1
+    scale = 1.0 / (KB * t * t * n_atoms) / KB
+    cs = [cv_canonical(row, t, n_atoms, kinetic_dof=0) for row in x[:100]]
+    quoted = np.median([c["cv_potential_err"] for c in cs])
+    assert quoted == pytest.approx(spread_var * scale, rel=0.25)
+    blocks = [_block_only(row, 8) for row in x[:100]]
+    assert np.median(blocks) < 0.8 * spread_var  # the block-average error alone underestimates
+
+
+def _block_only(x, n_blocks):
+    b = np.array_split(np.asarray(x), n_blocks)
+    v = np.array([float(np.var(c)) for c in b])
+    return float(np.std(v, ddof=1) / math.sqrt(n_blocks))
 
 
 def _harmonic_run(path, steps):

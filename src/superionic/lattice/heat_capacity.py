@@ -14,10 +14,13 @@ Routes to C_v from MD (docs/heat_capacity.md), per atom in units of k_B:
 * **dE/dT** of runs at several temperatures, `cv_from_temperatures`: a weighted polynomial fit of ⟨E⟩(T)
   (straight line for two runs, parabola for three or more), its derivative with the propagated error.
 
-Errors of the fluctuation routes are block averages: the run is cut into `n_blocks` contiguous blocks, the
-estimator evaluated on each, error = standard deviation of the block values / √n_blocks (the blocks must be
-longer than the energy's correlation time, which a weak thermostat makes long: the total energy changes only
-through the thermostat).
+Errors of the fluctuation routes: the larger of two estimates. Block averages (the run cut into `n_blocks`
+contiguous blocks, the estimator evaluated on each, error = standard deviation of the block values
+/ √n_blocks), valid only when the blocks are much longer than the energy's correlation time; and the error
+from the autocorrelation ρ(t) of the series (`correlated_errors`: σ(Var)² = 2 Var² (1 + 2Σρ²)/n,
+σ(mean)² = Var (1 + 2Σρ)/n), which stays valid when they are not. A weak thermostat makes that time long (the
+total energy changes only through the thermostat: about 1/γ and more; docs/heat_capacity.md has the numbers of
+the Li6PS5Cl runs).
 
 The comparison (`heat_capacity_comparison`) puts beside the MD value the harmonic quantum C_v of phonopy
 (`superionic phonons`), the VDOS-weighted harmonic C_v (`analysis.thermo.thermo`) and the 2PT C_v of each
@@ -61,6 +64,44 @@ def _block_error(values: Sequence[float]) -> float:
     return float(np.std(v, ddof=1) / math.sqrt(len(v)))
 
 
+def _autocorrelation(x: np.ndarray) -> np.ndarray:
+    """Normalised autocorrelation ρ(t) of a series for lags t = 0 … n/2 (FFT, biased estimator)."""
+    y = np.asarray(x, dtype=float) - float(np.mean(x))
+    n = len(y)
+    f = np.fft.rfft(y, 2 * n)
+    acf = np.fft.irfft(f * np.conj(f))[: n // 2 + 1]
+    return acf / acf[0] if acf[0] > 0 else np.zeros_like(acf)
+
+
+def _correlation_sums(x: np.ndarray) -> tuple[float, float]:
+    """(Σ_{t≥1} ρ(t), Σ_{t≥1} ρ(t)²) up to the first lag where ρ ≤ 0 (the noise of ρ beyond it is left out)."""
+    rho = _autocorrelation(x)[1:]
+    cut = int(np.argmax(rho <= 0)) if np.any(rho <= 0) else len(rho)
+    r = rho[:cut]
+    return float(np.sum(r)), float(np.sum(r * r))
+
+
+def correlated_errors(x: np.ndarray) -> dict[str, float]:
+    """Standard errors of the mean and of the variance of a correlated series, from its autocorrelation ρ(t).
+
+    σ(mean)² = Var(x) (1 + 2 Σ_{t≥1} ρ(t)) / n, σ(Var)² = 2 Var(x)² (1 + 2 Σ_{t≥1} ρ(t)²) / n (Gaussian series;
+    Priestley, Spectral Analysis and Time Series (1981) §5.3), the sums cut at the first lag where ρ ≤ 0.
+    Returns ``mean_err`` and ``var_err`` (units of x and of x²), ``tau_mean`` and ``tau_var`` (integrated
+    correlation times 1/2 + Σρ and 1/2 + Σρ², in samples). Unlike block averages they stay valid when the
+    correlation time approaches the block length, as under a weak thermostat.
+    """
+    v = np.asarray(x, dtype=float)
+    n = len(v)
+    var = float(np.var(v))
+    s1, s2 = _correlation_sums(v)
+    return {
+        "mean_err": math.sqrt(max(var * (1 + 2 * s1), 0.0) / n),
+        "var_err": math.sqrt(2 * var * var * (1 + 2 * s2) / n),
+        "tau_mean": 0.5 + s1,
+        "tau_var": 0.5 + s2,
+    }
+
+
 def _check_temperature(temperature: float) -> float:
     if not (math.isfinite(temperature) and temperature > 0):
         raise InputError(f"the temperature must be a positive number of K, got {temperature:g}")
@@ -75,12 +116,13 @@ def cv_canonical(
     kinetic_dof: int | None = None,
     n_blocks: int = 8,
 ) -> dict[str, float]:
-    """Classical C_v per atom (k_B) of an NVT run from energy fluctuations, with block-average errors.
+    """Classical C_v per atom (k_B) of an NVT run from energy fluctuations; errors: the larger of the block
+    average and the autocorrelation estimate (`correlated_errors`).
 
     epot, ekin: E_pot and E_kin (eV) of successive frames; temperature: the thermostat's (K); kinetic_dof:
     kinetic degrees of freedom (default 3N − 3). Returns cv_total (from the total energy E_pot + E_kin; NaN
-    without ekin), cv_potential (kinetic part n_kin/2 exact, E_pot fluctuations measured), their errors, and the
-    mean energies per atom with errors (eV).
+    without ekin), cv_potential (kinetic part n_kin/2 exact, E_pot fluctuations measured), their errors, the
+    mean energies per atom with errors (eV), and the integrated correlation times of E_pot and E (samples).
     """
     t = _check_temperature(temperature)
     u = np.asarray(epot, dtype=float)
@@ -93,11 +135,13 @@ def cv_canonical(
     def cv_pot(x: np.ndarray) -> float:
         return n_dof / (2.0 * n_atoms) + float(np.var(x)) * scale / KB
 
+    cu = correlated_errors(u)
     out = {
         "cv_potential": cv_pot(u),
-        "cv_potential_err": _block_error([cv_pot(u[b]) for b in blocks]),
+        "cv_potential_err": max(_block_error([cv_pot(u[b]) for b in blocks]), cu["var_err"] * scale / KB),
         "epot_mean": float(u.mean() / n_atoms),
-        "epot_mean_err": _block_error([u[b].mean() / n_atoms for b in blocks]),
+        "epot_mean_err": max(_block_error([u[b].mean() / n_atoms for b in blocks]), cu["mean_err"] / n_atoms),
+        "tau_epot_samples": cu["tau_mean"],
         "kinetic_dof": float(n_dof),
         "n_samples": float(len(u)),
         "n_blocks": float(n_blocks),
@@ -110,11 +154,13 @@ def cv_canonical(
     if k.shape != u.shape or not np.all(np.isfinite(k)):
         raise InputError("E_kin must be a finite series as long as E_pot")
     e = u + k
+    ce = correlated_errors(e)
     out.update(
         cv_total=float(np.var(e)) * scale / KB,
-        cv_total_err=_block_error([float(np.var(e[b])) * scale / KB for b in blocks]),
+        cv_total_err=max(_block_error([float(np.var(e[b])) * scale / KB for b in blocks]), ce["var_err"] * scale / KB),
         e_mean=float(e.mean() / n_atoms),
-        e_mean_err=_block_error([e[b].mean() / n_atoms for b in blocks]),
+        e_mean_err=max(_block_error([e[b].mean() / n_atoms for b in blocks]), ce["mean_err"] / n_atoms),
+        tau_e_samples=ce["tau_mean"],
         kinetic_temperature=float(2 * k.mean() / (n_dof * KB)),
     )
     return out
@@ -392,6 +438,14 @@ def heat_capacity_from_run(
             "epot_mean": ((), c["epot_mean"], ev),
             "epot_mean_err": ((), c["epot_mean_err"], ev),
         }
+        dt_frames = float(r["time_fs"][1] - r["time_fs"][0]) if len(r["time_fs"]) > 1 else math.nan
+        for key, name in (("tau_e_samples", "tau_e"), ("tau_epot_samples", "tau_epot")):
+            if key in c:
+                data[name] = (
+                    (),
+                    c[key] * dt_frames,
+                    {"units": units.TIME, "long_name": f"integrated correlation time of {name[4:]}"},
+                )
         ensemble, temp_k = "NVT", float(temp)
     data["epot"] = ("time", r["epot"], {"units": units.ENERGY, "long_name": "E_pot of the frames used"})
     if r["ekin"] is not None:
