@@ -1,6 +1,7 @@
-"""Lattice-dynamics figures (matplotlib Figures, no pyplot state): the harmonic dispersion beside its DOS, and
-the harmonic DOS beside an MD VDOS. They take the dataset of `superionic.lattice.harmonic_dataset` (or a
-phonons netCDF file read back); every function returns a Figure.
+"""Lattice-dynamics figures (matplotlib Figures, no pyplot state): the harmonic dispersion beside its DOS, the
+harmonic DOS beside an MD VDOS (both from the dataset of `superionic.lattice.harmonic_dataset` or a phonons netCDF
+file read back), the INM density with f_u(T) beside D(T), and κ(T). Every function returns a Figure; the NMD damping
+map is `superionic.lattice.nmd.nmd_figure`.
 """
 
 from __future__ import annotations
@@ -100,4 +101,63 @@ def harmonic_vs_md_figure(harmonic: xr.Dataset, vdos: xr.Dataset, species: list[
         axes[0].text(
             0.02, 0.95, "harmonic: unstable cell, ν < 0 left out", transform=axes[0].transAxes, fontsize=7, va="top"
         )
+    return fig
+
+
+def inm_figure(datasets: list[xr.Dataset], series: list[dict] | None = None, species: str = "Li", axes=None):
+    """Left: the INM density ρ(ν) of each run (1/THz, ∫ρ dν = 3N − 3; imaginary modes on the negative axis).
+    Right: the unstable-mode fraction f_u(T) ± standard error, with D(T) of `species` (cm²/s, log axis) beside it
+    where `series` (rows of the lattice stage's ``series["inm"]``) carries a positive D.
+    datasets: INM datasets of `superionic.lattice.inm.inm` (attribute temperature_K). axes: two Axes.
+    """
+    fig, axes = new_axes(axes, 1, 2, figsize=(10.0, 3.8), gridspec_kw={"width_ratios": [1.6, 1]})
+    ax, ax2 = axes[0], axes[1]
+    runs = sorted(datasets, key=lambda d: float(d.attrs.get("temperature_K", np.nan)))
+    for d in runs:
+        ax.plot(d.frequency, d.dos, lw=1.1, drawstyle="steps-mid", label=f"{float(d.attrs['temperature_K']):g} K")
+    ax.axvline(0.0, color="0.5", lw=0.8)
+    ax.set_xlabel("ν (THz)   [imaginary modes at ν < 0]")
+    ax.set_ylabel("INM density ρ(ν) (1/THz, ∫ = 3N − 3)")
+    ax.set_title("instantaneous normal modes", fontsize=9)
+    ax.legend(fontsize=7, frameon=False)
+    t = np.array([float(d.attrs["temperature_K"]) for d in runs])
+    fu = np.array([float(d.f_u_mean) for d in runs])
+    fe = np.array([float(d.f_u_err) for d in runs])
+    ax2.errorbar(t, fu, yerr=fe, marker="o", color="C3", capsize=3)
+    ax2.set_xlabel("T (K)")
+    ax2.set_ylabel("unstable-mode fraction f_u", color="C3")
+    ax2.set_ylim(bottom=0)
+    rows = [r for r in series or [] if np.isfinite(r.get(f"D_{species}", np.nan)) and r[f"D_{species}"] > 0]
+    if rows:
+        ax3 = ax2.twinx()
+        ax3.errorbar(
+            [r["temperature_K"] for r in rows],
+            [r[f"D_{species}"] for r in rows],
+            yerr=[r[f"D_{species}_err"] for r in rows],
+            marker="s",
+            color="C0",
+            capsize=3,
+        )
+        ax3.set_yscale("log")
+        ax3.set_ylabel(f"D_{species} (cm²/s)", color="C0")
+    ax2.set_title("f_u(T) beside D(T)", fontsize=9)
+    return fig
+
+
+def kappa_temperature_figure(rows: list[dict], ax=None):
+    """κ(T) in W/(m·K): the cepstral estimate ± its σ per temperature (rows of the lattice stage's
+    ``series["kappa"]``: temperature_K, kappa_cepstral, kappa_cepstral_err).
+    """
+    fig, ax = new_axes(ax, figsize=(4.6, 3.4))
+    rows = sorted(rows, key=lambda r: r["temperature_K"])
+    ax.errorbar(
+        [r["temperature_K"] for r in rows],
+        [r["kappa_cepstral"] for r in rows],
+        yerr=[r["kappa_cepstral_err"] for r in rows],
+        marker="o",
+        capsize=3,
+    )
+    ax.set_xlabel("T (K)")
+    ax.set_ylabel("κ (W m⁻¹ K⁻¹), Green–Kubo cepstral")
+    ax.set_ylim(bottom=0)
     return fig

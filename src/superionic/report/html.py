@@ -38,6 +38,7 @@ def write_report(out: str | Path, summary: dict) -> Path:
         sections.vdos(out, results),
         sections.diffusion(out, results),
         sections.neutron(out, cfg.get("neutron", {}), mobile),
+        sections.lattice(out, summary.get("lattice"), mobile),
         sections.warnings(summary.get("warnings") or []),
         sections.provenance(summary["versions"], summary.get("timings", {})),
     ]

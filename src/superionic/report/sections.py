@@ -9,9 +9,10 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
-from ..results import protocol_label, summary_get
+from ..results import positive_text, protocol_label, summary_get
 from .figures import sqe_overview_figure, vdos_figure
 from .format import diffusion_cell, exponent_cell, fmt, g0_cell, img, pm, resolved_cell, table
 
@@ -456,6 +457,285 @@ def neutron(out: Path, neutron_config: dict, mobile: str) -> str:
                 "length): compare with backscattering data (µeV) only with ns trajectories.</p>"
             )
     return "".join(parts)
+
+
+def _fraction(v: float | None, err: float | None) -> str:
+    """A fraction of counted modes, 'f ± σ' (binomial σ); '–' when nothing was counted."""
+    if v is None or not np.isfinite(v):
+        return "–"
+    return f"{v:.3f} ± {fmt(err, 2)}"
+
+
+def _law(v: float | None, err: float | None) -> str:
+    """A low-ω exponent: 'n ± σ', or 'unresolved' (no modes in the window, or σ > n/2)."""
+    if v is None or not np.isfinite(v) or err is None or not np.isfinite(err) or err > 0.5 * abs(v):
+        return "unresolved ‡"
+    return f"{v:.2f} ± {err:.2f}"
+
+
+def _lattice_file(out: Path, name: str) -> xr.Dataset | None:
+    p = out / "analysis" / name
+    return xr.load_dataset(p, engine="h5netcdf") if p.exists() else None
+
+
+def _phonons_part(out: Path, ph: dict, runs: dict) -> list[str]:
+    from .figures_lattice import dispersion_dos_figure, harmonic_vs_md_figure
+
+    sc = "×".join(str(ph["supercell_matrix"][i]) for i in (0, 4, 8))
+    verdict = (
+        "<b>stable</b> (no mode below the threshold)"
+        if ph["stable"]
+        else f"<b>UNSTABLE</b>: {ph['n_imaginary_modes']} imaginary modes, the lowest at "
+        f"{fmt(ph.get('lowest_imaginary_THz'))} THz (drawn below zero in red)"
+    )
+    g300 = ph.get("harmonic_300K", {})
+    parts = [
+        "<h3>Harmonic phonons</h3>",
+        f"<p>{html.escape(str(ph['formula']))}: the material's unit cell relaxed with the study's potential, "
+        f"{sc} supercell ({ph['atoms_supercell']} atoms), {ph['n_displacements']} displaced supercell(s) "
+        f"({'reused from' if ph.get('reused') else 'written to'} {html.escape(ph['file'])}): {verdict}. "
+        + (
+            f"Γ: optical modes {fmt(ph['gamma_optical_min_THz'])}–{fmt(ph.get('gamma_max_THz'))} THz; "
+            if ph.get("gamma_optical_min_THz") is not None
+            else "Γ: the three acoustic modes only (one atom per primitive cell); "
+        )
+        + f"∫g dν = {fmt(ph.get('dos_integral'), 4)} (3N = {ph.get('dos_integral_expected')}); harmonic quantum "
+        f"C_v(300 K) = {fmt(g300.get('cv_kB_per_atom'))} k_B/atom, S(300 K) = {fmt(g300.get('S_kB_per_atom'))} "
+        "k_B/atom.</p>",
+    ]
+    ds = _lattice_file(out, "phonons.nc")
+    if ds is None:
+        return parts
+    parts.append(img(dispersion_dos_figure(ds), "harmonic dispersion and DOS"))
+    label = min(runs, key=lambda k: runs[k]["temperature_K"], default=None)
+    vd = _lattice_file(out, f"{label}_vdos.nc") if label else None
+    if vd is not None:
+        parts.append(img(harmonic_vs_md_figure(ds, vd), f"harmonic DOS beside the MD VDOS {label}"))
+        parts.append(
+            f"<p class='note'>Harmonic partial DOS (dashed) beside the MD VDOS of {html.escape(label)}, the coldest "
+            "free run (solid); both ∫g dν = 1 per species, ν in THz (1 THz = 4.136 meV). The MD VDOS carries the "
+            "anharmonic shifts and widths and, for a diffusing species, g(0) &gt; 0 (docs/phonons.md).</p>"
+        )
+    return parts
+
+
+def _nmd_part(out: Path, runs: dict, series: dict) -> list[str]:
+    from ..lattice.nmd import nmd_figure
+
+    rows, sets = [], []
+    for label, e in runs.items():
+        n = e.get("nmd")
+        if not n:
+            continue
+        d = _lattice_file(out, f"{label}_nmd.nc")
+        if d is not None:
+            sets.append(d)
+        rows.append(
+            [
+                html.escape(label),
+                f"{n['modes']} ({n['fitted']} fitted, {n['resolved']} widths resolved)",
+                f"{fmt(n['segment_ps'])} / {fmt(n['resolution_fwhm_THz'])}",
+                _fraction(n.get("overdamped_fraction"), n.get("overdamped_fraction_err")),
+                fmt(n.get("median_gamma_THz")),
+                "–"
+                if not np.isfinite(n.get("median_relative_shift", np.nan))
+                else f"{n['median_relative_shift']:+.1%}",
+                f"<span title='{html.escape(str(n.get('reference', '')))}'>{html.escape(str(n.get('reference', ''))[:40])}…</span>",
+            ]
+        )
+    if not rows:
+        return []
+    parts = ["<h3>Normal-mode decomposition: linewidths and overdamping</h3>"]
+    if sets:
+        parts.append(img(nmd_figure(sets), "NMD damping map and overdamped fraction"))
+    parts.append(
+        table(
+            [
+                "run",
+                "modes",
+                "segment (ps) / resolution (THz FWHM)",
+                "overdamped fraction (Γ/2 > ν₀)",
+                "median Γ (THz)",
+                "median ν₀/ν_h − 1",
+                "harmonic reference",
+            ],
+            rows,
+        )
+    )
+    bands: dict[tuple[float, float], dict[float, str]] = {}
+    temps = []
+    for r in series.get("overdamped_fraction", []):
+        temps.append(r["temperature_K"])
+        for b in r["bands"]:
+            bands.setdefault(tuple(b["band_THz"]), {})[r["temperature_K"]] = _fraction(b["fraction"], b["fraction_err"])
+    if bands and len(temps) > 1:
+        parts.append(
+            table(
+                ["band ν_h (THz)"] + [f"{fmt(t)} K" for t in temps],
+                [[f"{fmt(lo)}–{fmt(hi)}"] + [v.get(t, "–") for t in temps] for (lo, hi), v in sorted(bands.items())],
+            )
+        )
+    parts.append(
+        "<p class='note'>Each harmonic mode of the MD cell (every q it carries) is projected out of the velocities, "
+        "its kinetic-energy spectrum fitted with a damped harmonic oscillator: ν₀ the renormalised frequency, Γ the "
+        "FWHM (THz), Langevin friction subtracted. Overdamped: Γ/2 &gt; ν₀, above the dashed line Γ = 2ν₀ of the "
+        "damping map; widths below a tenth of the resolution are upper bounds (▾), never numbers. Fractions count "
+        "the fitted modes per band of harmonic frequency (binomial 1σ).</p>"
+    )
+    return parts
+
+
+def _inm_part(out: Path, runs: dict, series: dict, mobile: str) -> list[str]:
+    from .figures_lattice import inm_figure
+
+    rows, sets = [], []
+    for label, e in runs.items():
+        m = e.get("inm")
+        if not m:
+            continue
+        d = _lattice_file(out, f"{label}_inm.nc")
+        if d is not None:
+            sets.append(d)
+        srow = next((r for r in series.get("inm", []) if r["temperature_K"] == e["temperature_K"]), {})
+        rows.append(
+            [
+                html.escape(label),
+                str(m["n_snapshots"]),
+                _fraction(m.get("f_u"), m.get("f_u_err")),
+                _law(m.get("exponent_real"), m.get("exponent_real_err")),
+                _law(m.get("exponent_imaginary"), m.get("exponent_imaginary_err")),
+                html.escape(positive_text(srow.get(f"D_{mobile}"), srow.get(f"D_{mobile}_err"))) if srow else "–",
+            ]
+        )
+    if not rows:
+        return []
+    parts = ["<h3>Instantaneous normal modes</h3>"]
+    if sets:
+        parts.append(img(inm_figure(sets, series.get("inm"), mobile), "INM density and f_u(T)"))
+    parts.append(
+        table(
+            ["run", "snapshots", "f_u (± s.e.)", "low-ω n, real branch", "low-ω n, imaginary", f"D {mobile} (cm²/s)"],
+            rows,
+        )
+    )
+    parts.append(
+        "<p class='note'>Hessians of MD snapshots (3N − 3 modes, translations removed); imaginary frequencies on the "
+        "negative axis, ρ in 1/THz with ∫ρ dν = 3N − 3. f_u: share of modes with ν &lt; −0.05 THz, mean ± standard "
+        "error over snapshots. n: ρ(|ν|) ∝ |ν|ⁿ on the low-ω window of each branch (bootstrap over snapshots); "
+        "‡ unresolved: too few modes in the window or σ &gt; n/2.</p>"
+    )
+    return parts
+
+
+def _heat_capacity_part(runs: dict) -> list[str]:
+    rows = []
+    for label, e in runs.items():
+        h = e.get("heat_capacity")
+        if not h:
+            continue
+        rows.append(
+            [
+                html.escape(label),
+                resolved_cell(h.get("cv_md_fluctuation"), h.get("cv_md_fluctuation_err")),
+                resolved_cell(h.get("cv_md_potential"), h.get("cv_md_potential_err")),
+                resolved_cell(h.get("cv_md_dEdT"), h.get("cv_md_dEdT_err")) if "cv_md_dEdT" in h else "–",
+                fmt(h.get("cv_harmonic_phonopy")),
+                fmt(h.get("cv_vdos_harmonic")),
+                fmt(h.get("cv_vdos_2pt")),
+                fmt(h.get("cv_md_quantum_corrected")),
+                fmt(h.get("S_vib_harmonic")),
+                fmt(h.get("S_vib_2pt")),
+            ]
+        )
+    if not rows:
+        return []
+    return [
+        "<h3>Heat capacity and vibrational entropy</h3>",
+        table(
+            [
+                "run",
+                "C_v MD, Var E",
+                "C_v MD, Var E_pot",
+                "C_v MD, d⟨E⟩/dT",
+                "C_v harmonic (phonopy)",
+                "C_v VDOS harmonic",
+                "C_v 2PT",
+                "C_v MD quantum-corrected",
+                "S_vib VDOS harmonic",
+                "S_vib 2PT",
+            ],
+            rows,
+        ),
+        "<p class='note'>Per atom in units of k_B (× 8.314 for J/(K mol of atoms)). MD values are classical "
+        "(block-average 1σ; the classical harmonic limit is (3N − 3)/N with the total momentum held); phonopy, VDOS "
+        "and 2PT values are quantum. The quantum-corrected MD C_v adds the 2PT quantum − classical difference. "
+        "S_vib of a diffusing species is meaningful only with 2PT (its harmonic value diverges with g(0)).</p>",
+    ]
+
+
+def _kappa_part(runs: dict, series: dict) -> list[str]:
+    from .figures_lattice import kappa_temperature_figure
+
+    rows = []
+    for label, e in runs.items():
+        k = e.get("kappa")
+        if not k:
+            continue
+        rows.append(
+            [
+                html.escape(label),
+                resolved_cell(k.get("kappa_cepstral"), k.get("kappa_cepstral_err")),
+                resolved_cell(k.get("kappa_decorrelated"), k.get("kappa_decorrelated_err"))
+                if "kappa_decorrelated" in k
+                else "–",
+                resolved_cell(k.get("kappa_gk"), k.get("kappa_gk_err")),
+                fmt(k.get("t_max_ps")),
+                str(k.get("n_runs", "–")),
+            ]
+        )
+    if not rows:
+        return []
+    parts = ["<h3>Thermal conductivity (Green–Kubo)</h3>"]
+    if len(series.get("kappa", [])) > 1:
+        parts.append(img(kappa_temperature_figure(series["kappa"]), "kappa(T)"))
+    parts.append(
+        table(
+            [
+                "run",
+                "κ cepstral (W/(m·K))",
+                "κ decorrelated from the ion flux (W/(m·K))",
+                "κ running integral (W/(m·K))",
+                "t_max (ps)",
+                "NVE runs",
+            ],
+            rows,
+        )
+    )
+    parts.append(
+        "<p class='note'>κ = 1/(V k_B T²) ∫⟨J(0)·J(t)⟩dt/3 from independent NVE heat-flux runs; cepstral estimate "
+        "(Ercole et al. 2017) with its log-normal σ, running integral with the scatter over runs "
+        "(docs/thermal_conductivity.md).</p>"
+    )
+    return parts
+
+
+def lattice(out: Path, lat: dict | None, mobile: str) -> str:
+    """Lattice dynamics (summary.json['lattice'], workflow.lattice_stage): phonon dispersion and harmonic DOS beside
+    the MD VDOS, the NMD damping map and overdamped fraction vs T, the INM density with f_u(T) beside D(T), C_v and
+    S_vib, κ(T). "" for a study without the lattice stage (summaries written before it existed).
+    """
+    if not lat:
+        return ""
+    runs = dict(sorted((lat.get("runs") or {}).items(), key=lambda kv: kv[1]["temperature_K"]))
+    series = lat.get("series") or {}
+    parts = ["<h2>Lattice dynamics</h2>"]
+    if lat.get("phonons"):
+        parts += _phonons_part(out, lat["phonons"], runs)
+    parts += _nmd_part(out, runs, series)
+    parts += _inm_part(out, runs, series, mobile)
+    parts += _heat_capacity_part(runs)
+    parts += _kappa_part(runs, series)
+    return "".join(parts) if len(parts) > 1 else ""
 
 
 def warnings(messages: list[str]) -> str:

@@ -1,0 +1,207 @@
+"""The lattice stage of a study (workflow.lattice_stage): phonons once per study, NMD/INM/C_v per free run, the
+report section; on EMT copper (32 atoms, two temperatures, about 30 s), its numbers against phonopy called directly.
+"""
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+from ase.build import bulk
+
+from superionic.errors import InputError
+from superionic.workflow import StudyConfig, load_config, run_study
+
+LABELS = ("T300K", "T600K")
+
+
+def _config(tmp, **lattice):
+    return StudyConfig(
+        name="cu-lattice",
+        material=str(tmp / "Cu.vasp"),
+        supercell="2x2x2",
+        potential="emt",
+        temperatures=[300, 600],
+        mobile_species="Cu",
+        md={"steps": 600, "stride": 2, "dt": 5.0, "equilibration_steps": 100},
+        analyses=["vdos", "diffusion", "lattice"],
+        lattice={"nmd_reference": "phonons", "inm_snapshots": 2, **lattice},
+        output=str(tmp / "out"),
+    )
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("lattice")
+    bulk("Cu", "fcc", a=3.6, cubic=True).write(tmp / "Cu.vasp", format="vasp")
+    cfg = _config(tmp)
+    messages: list[str] = []
+    report = run_study(cfg, progress=lambda label, i, n, t: messages.append(label))
+    out = tmp / "out"
+    return {
+        "cfg": cfg,
+        "tmp": tmp,
+        "out": out,
+        "summary": json.loads((out / "summary.json").read_text()),
+        "html": report.read_text(),
+        "progress": messages,
+    }
+
+
+def _numeric_variables_have_units(ds: xr.Dataset) -> None:
+    for name, var in {**ds.data_vars, **ds.coords}.items():
+        if var.dtype.kind in "fiuc":
+            assert "units" in var.attrs, f"{name} has no units"
+
+
+def test_files_exist_with_units(study):
+    a = study["out"] / "analysis"
+    ph = xr.load_dataset(a / "phonons.nc", engine="h5netcdf")
+    _numeric_variables_have_units(ph)
+    assert ph.force_constants.attrs["units"] == "eV angstrom-2" and ph.cv.attrs["units"] == "k_B atom-1"
+    assert ph.attrs["lattice_key"] == study["cfg"].lattice.phonons_key(study["cfg"].material, "emt")
+    for label in LABELS:
+        for kind in ("nmd", "inm", "heat_capacity"):
+            ds = xr.load_dataset(a / f"{label}_{kind}.nc", engine="h5netcdf")
+            _numeric_variables_have_units(ds)
+        assert not (a / f"{label}_kappa.nc").exists()  # kappa: false by default
+    assert not study["summary"]["failed_runs"]
+    assert any(m.startswith("phonons") for m in study["progress"]) and any("NMD T600K" in m for m in study["progress"])
+
+
+def test_summary_has_the_lattice_numbers(study):
+    lat = study["summary"]["lattice"]
+    assert lat["units"]["cv"] == "k_B per atom" and lat["units"]["frequency"] == "THz"
+    ph = lat["phonons"]
+    assert ph["stable"] and ph["n_imaginary_modes"] == 0 and ph["atoms_primitive"] == 1
+    assert ph["dos_integral"] == pytest.approx(3.0, rel=1e-3)  # ∫g dν = 3N per primitive cell
+    for label in LABELS:
+        run = lat["runs"][label]
+        n = run["nmd"]
+        assert n["modes"] == 96 and 0.0 <= n["overdamped_fraction"] <= 1.0 and n["bands"]
+        assert "phonons.nc" in n["reference"]
+        assert 0.0 <= run["inm"]["f_u"] <= 1.0 and run["inm"]["n_modes"] == 93  # 3N − 3
+        h = run["heat_capacity"]
+        for key in ("cv_md_fluctuation", "cv_md_potential", "cv_md_dEdT", "cv_harmonic_phonopy", "S_vib_2pt"):
+            assert np.isfinite(h[key])
+        # Cu at 300 K and 600 K (Debye ≈ 315 K): the quantum harmonic C_v is a little below 3 k_B per atom
+        assert 2.6 < h["cv_harmonic_phonopy"] < 3.0 and h["cv_vdos_harmonic"] == pytest.approx(
+            h["cv_harmonic_phonopy"], abs=0.1
+        )
+    s = lat["series"]
+    assert [r["temperature_K"] for r in s["overdamped_fraction"]] == [300.0, 600.0]
+    assert [r["temperature_K"] for r in s["inm"]] == [300.0, 600.0] and "D_Cu" in s["inm"][0]
+    assert study["summary"]["timings"]["lattice_s"] > 0
+
+
+def test_harmonic_cv_and_nmd_frequencies_equal_phonopy_called_directly(study):
+    """Independent of the stage's storage and reload: phonopy on the relaxed cell, called here."""
+    from superionic.lattice import harmonic_phonons, relax
+    from superionic.materials import build_material
+    from superionic.potentials import get_potential
+
+    calc = get_potential("emt").make()
+    atoms, _ = relax(build_material(study["cfg"].material), calc, fmax=1e-3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = harmonic_phonons(atoms, calc, temperatures=[300.0, 600.0])
+    kb_per_atom = result.heat_capacity / 8.314462618 / result.n_primitive  # J/K/mol of cells → k_B per atom
+    lat = study["summary"]["lattice"]
+    for t, cv in zip((300.0, 600.0), kb_per_atom):
+        assert lat["runs"][f"T{t:g}K"]["heat_capacity"]["cv_harmonic_phonopy"] == pytest.approx(cv, rel=1e-6)
+    # NMD harmonic frequencies: phonopy's at every q the 2×2×2 cubic MD cell carries (Γ included)
+    ds = xr.load_dataset(study["out"] / "analysis" / "T300K_nmd.nc", engine="h5netcdf")
+    q = ds.q.values
+    result.phonopy.run_qpoints(q, with_eigenvectors=False)
+    direct = np.asarray(result.phonopy.qpoints.frequencies)[np.arange(len(q)), ds.branch.values.astype(int)]
+    assert np.allclose(ds.harmonic_frequency.values, direct, atol=1e-4)
+    gamma = np.all(np.abs(q) < 1e-9, axis=1)
+    assert gamma.sum() == 3 and np.allclose(ds.harmonic_frequency.values[gamma], 0.0, atol=1e-3)
+    assert ds.harmonic_frequency.max() == pytest.approx(result.band_frequencies.max(), rel=0.05)
+
+
+def test_report_has_the_lattice_section_and_old_summaries_still_render(study, tmp_path):
+    html = study["html"]
+    section = html[html.index("<h2>Lattice dynamics</h2>") :]
+    for text in ("Harmonic phonons", "damping map", "Instantaneous normal modes", "C_v 2PT", "S_vib 2PT"):
+        assert text in section
+    assert section.count("data:image/png;base64,") >= 4  # dispersion, harmonic vs MD, NMD, INM
+    from superionic.report.html import write_report
+
+    old = {k: v for k, v in study["summary"].items() if k != "lattice"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        text = write_report(tmp_path, old).read_text()
+    assert "Lattice dynamics" not in text and "Provenance" in text
+
+
+def test_second_run_reuses_phonons(study, tmp_path):
+    out = study["out"]
+    path = out / "analysis" / "phonons.nc"
+    mtime = path.stat().st_mtime_ns
+    nmd_mtime = (out / "analysis" / "T300K_nmd.nc").stat().st_mtime_ns
+    run_study(study["cfg"])
+    summary = json.loads((out / "summary.json").read_text())
+    assert path.stat().st_mtime_ns == mtime and summary["lattice"]["phonons"]["reused"]
+    assert (out / "analysis" / "T300K_nmd.nc").stat().st_mtime_ns > nmd_mtime  # per-run parts are redone
+    assert summary["lattice"]["phonons"]["key"] == study["summary"]["lattice"]["phonons"]["key"]
+    # other phonon settings: a new key, computed again
+    import shutil
+
+    from superionic.workflow.lattice_stage import study_phonons
+
+    copy = Path(shutil.copy2(path, tmp_path / "phonons.nc"))
+    before = copy.stat().st_mtime_ns
+    _, phonon, info = study_phonons(study["cfg"], tmp_path)
+    assert info["reused"] and copy.stat().st_mtime_ns == before and phonon.force_constants is not None
+    cfg = _config(study["tmp"], displacement=0.02)
+    _, _, info = study_phonons(cfg, tmp_path)
+    assert not info["reused"] and info["key"] != summary["lattice"]["phonons"]["key"]
+
+
+def test_a_failing_item_is_recorded_and_the_rest_goes_on(study, monkeypatch):
+    from superionic.workflow.lattice_stage import run_lattice_stage
+    from superionic.workflow.study import Run
+
+    def boom(*args, **kwargs):
+        raise InputError("no Hessian today")
+
+    monkeypatch.setattr("superionic.lattice.inm.inm", boom)
+    out = study["out"]
+    runs = [Run(t, "free", out / "md" / f"T{t:g}K" / "trajectory.h5") for t in (300.0, 600.0)]
+    runs.append(Run(300.0, "frozen-host", out / "md" / "T300K-frozen-host" / "trajectory.h5"))  # skipped
+    cfg = _config(study["tmp"], phonons=False, nmd=False, heat_capacity=True, nmd_reference="frame")
+    failed: list = []
+    lat = run_lattice_stage(cfg, runs, out, failed=failed)
+    assert [f["label"] for f in failed] == ["T300K", "T600K"]
+    assert all(f["stage"] == "lattice" and f["reason"] == "INM: no Hessian today" for f in failed)
+    assert "phonons" not in lat and set(lat["runs"]) == {"T300K", "T600K"}
+    assert "cv_harmonic_phonopy" not in lat["runs"]["T300K"]["heat_capacity"]  # no phonons asked for
+    assert np.isfinite(lat["runs"]["T300K"]["heat_capacity"]["cv_md_dEdT"])
+    with pytest.raises(InputError, match="no Hessian today"):
+        run_lattice_stage(cfg, runs[:1], out)  # without a failed list the error propagates
+
+
+def test_config_lattice_block_defaults_and_refusals(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text("material: Li6PS5Cl\ntemperatures: [600]\n")
+    cfg = load_config(p)  # an old study file: no lattice key, the default analyses without lattice
+    assert "lattice" not in cfg.analyses and cfg.lattice.phonons and cfg.lattice.inm_snapshots == 4
+    assert cfg.md_hash() == StudyConfig(material="Li6PS5Cl", temperatures=[600]).md_hash()
+    p.write_text("material: Li6PS5Cl\ntemperatures: [600]\nanalyses: [vdos, lattice]\nlattice: {nmd: false}\n")
+    assert load_config(p).lattice.nmd is False
+    p.write_text("material: Li6PS5Cl\ntemperatures: [600]\nlattice: {phonon: true}\n")
+    with pytest.raises(InputError, match="lattice.phonon"):
+        load_config(p)
+    p.write_text("material: Li6PS5Cl\ntemperatures: [600]\nlattice: {phonons_supercell: 2y2}\n")
+    with pytest.raises(InputError, match="phonons_supercell"):
+        load_config(p)
+    p.write_text(
+        "material: Li6PS5Cl\ntemperatures: [600]\npotential: emt\nanalyses: [lattice]\nlattice: {kappa: true}\n"
+    )
+    with pytest.raises(InputError, match="needs a LAMMPS potential"):
+        load_config(p)
+    ok = StudyConfig(potential="li6ps5cl-snap", analyses=["lattice"], lattice={"kappa": True, "kappa_runs": 3})
+    assert ok.lattice.kappa_runs == 3
