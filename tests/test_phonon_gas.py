@@ -18,7 +18,7 @@ import math
 import numpy as np
 import pytest
 import xarray as xr
-from test_nmd import Springs, exact_langevin, md_cell, spring_force_constants, unit_cell
+from test_nmd import Springs, cu_emt_h5, exact_langevin, md_cell, spring_force_constants, unit_cell  # noqa: F401
 
 from superionic.errors import InputError
 from superionic.lattice import harmonic_phonons
@@ -202,3 +202,30 @@ def test_quantum_heat_capacity_and_refusals(crystal):
     other = fake_nmd(ref, 0.3).isel(mode=slice(0, 10))
     with pytest.raises(InputError, match="same one"):
         phonon_gas_kappa(ref, other)
+
+
+def test_cli_nmd_kappa(cu_emt_h5, tmp_path, capsys):  # noqa: F811 (the fixture of test_nmd)
+    """`superionic nmd --kappa`: the totals in the JSON summary and the netCDF equal the library's on the same
+    reference (EMT Cu, 32 atoms, its own relaxed Hessian at Γ)."""
+    import json
+
+    import superionic.cli.nmd_cmd  # noqa: F401  (registers the command)
+    from superionic.cli import run
+    from superionic.lattice.nmd import reference_from_frame
+
+    out = tmp_path / "nmd.nc"
+    code = run(["nmd", cu_emt_h5, "--potential", "emt", "--segment", "1.5", "--out", out, "--kappa", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    s = json.loads(captured.out)
+    ds = xr.load_dataset(out)
+    ref = reference_from_frame(cu_emt_h5, "emt")
+    k = phonon_gas_kappa(ref, ds)
+    assert s["kappa_total_W_mK"] == pytest.approx(k.attrs["kappa_total"], rel=1e-6)
+    assert s["kappa_gas_W_mK"] == pytest.approx(k.attrs["kappa_gas"], rel=1e-6, abs=1e-9)
+    assert ds.attrs["kappa_total"] == pytest.approx(s["kappa_total_W_mK"])
+    assert np.all(ds.lifetime.values[k.used.values] > 0)
+    assert 0 < s["kappa_total_W_mK"] < 1e4
+    code = run(["nmd", cu_emt_h5, "--potential", "emt", "--segment", "1.5", "--out", tmp_path / "b.nc", "--kappa"])
+    assert code == 0
+    assert "thermal conductivity (classical" in capsys.readouterr().out

@@ -77,6 +77,16 @@ def nmd_cmd(
         help="An earlier `superionic nmd` netCDF result (other temperature) to draw and tabulate beside this run; "
         "repeatable.",
     ),
+    kappa: bool = typer.Option(
+        False,
+        "--kappa",
+        help="Also the thermal conductivity of the modes, W/(m·K): the phonon gas (1/3V) Σ c v_g² τ with "
+        "τ = 1/(2πΓ), and the coherences between modes closer than their widths (docs/nmd.md); with and without "
+        "the overdamped modes.",
+    ),
+    quantum: bool = typer.Option(
+        False, "--quantum", help="With --kappa: quantum heat capacities (default classical, k_B per mode, as in MD)."
+    ),
     out: Path = typer.Option(Path("nmd.nc"), "--out", "-o", help="netCDF file of the results."),
     plot: Path | None = typer.Option(None, "--plot", help="Figure file (png, pdf, svg): damping map and fractions."),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
@@ -161,6 +171,11 @@ def nmd_cmd(
     finally:
         src.close()
     ds.attrs["trajectory"] = str(trajectory)
+    if kappa:
+        from ..lattice.phonon_gas import attach_kappa, phonon_gas_kappa
+
+        log("thermal conductivity of the modes (velocity operator of the reference) …")
+        ds = attach_kappa(ds, phonon_gas_kappa(ref, ds, quantum=quantum))
     save_dataset(ds, out)
     runs = [*earlier, ds]
     if plot is not None:
@@ -210,6 +225,17 @@ def _print(s: dict) -> None:
         typer.echo(
             f"  {lo:5.1f}–{hi:<5.1f}  {b['modes']:7d}  {b['overdamped']:10d}  {b['fraction']:.3f} ± "
             f"{b['fraction_err']:.3f}  {b['undecided']:9d}  {b['single_line']:8d}"
+        )
+    if "kappa_total_W_mK" in s:
+        typer.echo(
+            f"thermal conductivity ({s['kappa_heat_capacity']}), W/(m·K): phonon gas {s['kappa_gas_W_mK']:.4g}, "
+            f"+ coherences = {s['kappa_total_W_mK']:.4g}; without the overdamped modes: gas "
+            f"{s['kappa_gas_underdamped_W_mK']:.4g}, total {s['kappa_total_underdamped_W_mK']:.4g}"
+            + (
+                f"; {s['kappa_unresolved_W_mK']:.3g} of it from unresolved widths (a lower bound)"
+                if s["kappa_unresolved_W_mK"] > 0
+                else ""
+            )
         )
     for row in s.get("vs_temperature", []):
         typer.echo(

@@ -1209,7 +1209,18 @@ def nmd_summary(ds: xr.Dataset, band_width: float = 1.0) -> dict[str, Any]:
         if "single_line" in ds
         else None,
         "notes": _as_list(a.get("notes", [])),
+        **_kappa_of(a),
     }
+
+
+def _kappa_of(a: Any) -> dict[str, Any]:
+    """The κ totals (W/(m·K)) that `superionic.lattice.phonon_gas.attach_kappa` put in the attrs, if any."""
+    if "kappa_total" not in a:
+        return {}
+    keys = ("gas", "coherence", "total", "gas_underdamped", "total_underdamped", "unresolved")
+    out: dict[str, Any] = {f"kappa_{k}_W_mK": float(a[f"kappa_{k}"]) for k in keys}
+    out["kappa_heat_capacity"] = str(a.get("kappa_heat_capacity", ""))
+    return out
 
 
 def _as_list(x: Any) -> list:

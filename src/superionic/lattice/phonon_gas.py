@@ -302,3 +302,16 @@ def kappa_summary(kds: xr.Dataset) -> dict[str, Any]:
     out["heat_capacity"] = str(a["heat_capacity"])
     out["units"] = "W/(m·K)"
     return out
+
+
+def attach_kappa(ds: xr.Dataset, kds: xr.Dataset) -> xr.Dataset:
+    """The NMD result `ds` with the per-mode lifetime, group speed² and κ shares of `kds` (phonon_gas_kappa of
+    it) as variables, and its totals as attrs `kappa_*` (W/(m·K)); `nmd_summary` then reports them.
+    """
+    out = ds.copy()
+    for name in ("lifetime", "group_speed_squared", "kappa_gas_mode", "kappa_coherence_mode"):
+        out[name] = ("mode", kds[name].values, dict(kds[name].attrs))
+    for key, value in kds.attrs.items():
+        if key.startswith("kappa_") or key in ("heat_capacity", "image_ambiguous_weight"):
+            out.attrs[key if key.startswith("kappa_") else f"kappa_{key}"] = value
+    return out
