@@ -205,3 +205,53 @@ def test_config_lattice_block_defaults_and_refusals(tmp_path):
         load_config(p)
     ok = StudyConfig(potential="li6ps5cl-snap", analyses=["lattice"], lattice={"kappa": True, "kappa_runs": 3})
     assert ok.lattice.kappa_runs == 3
+
+
+@pytest.mark.slow
+def test_kappa_on_the_lammps_potential(tmp_path):
+    """κ at one temperature of a 52-atom Li6PS5Cl study (li6ps5cl-snap): two short NVE heat-flux runs, decorrelated
+    from the Li flux; the runs are reused by a second stage call (about 60 s)."""
+    from superionic.potentials.lammps_potentials import lammps_available
+
+    if not lammps_available():
+        pytest.skip("LAMMPS not importable")
+    from superionic.workflow.lattice_stage import run_lattice_stage
+    from superionic.workflow.study import Run
+
+    cfg = StudyConfig(
+        name="k",
+        material="Li6PS5Cl",
+        potential="li6ps5cl-snap",
+        temperatures=[600],
+        md={"steps": 200, "stride": 2, "equilibration_steps": 50},
+        analyses=["vdos", "lattice"],
+        lattice={
+            "phonons": False,
+            "nmd": False,
+            "inm_snapshots": 0,
+            "heat_capacity": False,
+            "kappa": True,
+            "kappa_runs": 2,
+            "kappa_steps": 1000,
+            "kappa_equilibration_steps": 100,
+        },
+        output=str(tmp_path / "out"),
+    )
+    html = run_study(cfg).read_text()
+    out = tmp_path / "out"
+    s = json.loads((out / "summary.json").read_text())
+    assert not s["failed_runs"]
+    k = s["lattice"]["runs"]["T600K"]["kappa"]
+    assert k["decorrelated_from"] == ["Li"] and 0 < k["kappa_decorrelated"] < 10 and k["n_runs"] == 2
+    row = s["lattice"]["series"]["kappa"][0]
+    assert row["kappa"] == k["kappa_decorrelated"] and row["estimate"].endswith("Li")
+    ds = xr.load_dataset(out / "analysis" / "T600K_kappa.nc", engine="h5netcdf")
+    _numeric_variables_have_units(ds)
+    assert "Thermal conductivity (Green–Kubo)" in html
+    flux = out / "kappa" / "T600K" / "flux_run0.nc"
+    mtime = flux.stat().st_mtime_ns
+    run = Run(600.0, "free", out / "md" / "T600K" / "trajectory.h5")
+    again = run_lattice_stage(cfg, [run], out, failed=[])
+    assert flux.stat().st_mtime_ns == mtime and again["runs"]["T600K"]["kappa"]["kappa_decorrelated"] == pytest.approx(
+        k["kappa_decorrelated"]
+    )

@@ -145,19 +145,20 @@ def inm_figure(datasets: list[xr.Dataset], series: list[dict] | None = None, spe
 
 
 def kappa_temperature_figure(rows: list[dict], ax=None):
-    """κ(T) in W/(m·K): the cepstral estimate ± its σ per temperature (rows of the lattice stage's
-    ``series["kappa"]``: temperature_K, kappa_cepstral, kappa_cepstral_err).
+    """κ(T) in W/(m·K) ± its σ per temperature (rows of the lattice stage's ``series["kappa"]``: temperature_K,
+    kappa, kappa_err, estimate).
     """
     fig, ax = new_axes(ax, figsize=(4.6, 3.4))
     rows = sorted(rows, key=lambda r: r["temperature_K"])
     ax.errorbar(
         [r["temperature_K"] for r in rows],
-        [r["kappa_cepstral"] for r in rows],
-        yerr=[r["kappa_cepstral_err"] for r in rows],
+        [r["kappa"] for r in rows],
+        yerr=[r["kappa_err"] for r in rows],
         marker="o",
         capsize=3,
     )
     ax.set_xlabel("T (K)")
-    ax.set_ylabel("κ (W m⁻¹ K⁻¹), Green–Kubo cepstral")
+    ax.set_ylabel("κ (W m⁻¹ K⁻¹), Green–Kubo")
+    ax.set_title(str(rows[0].get("estimate", "")) if rows else "", fontsize=9)
     ax.set_ylim(bottom=0)
     return fig

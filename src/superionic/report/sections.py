@@ -540,7 +540,7 @@ def _nmd_part(out: Path, runs: dict, series: dict) -> list[str]:
                 "–"
                 if not np.isfinite(n.get("median_relative_shift", np.nan))
                 else f"{n['median_relative_shift']:+.1%}",
-                f"<span title='{html.escape(str(n.get('reference', '')))}'>{html.escape(str(n.get('reference', ''))[:40])}…</span>",
+                html.escape(str(n.get("reference", "–")).split(";")[0]),
             ]
         )
     if not rows:
@@ -654,26 +654,29 @@ def _heat_capacity_part(runs: dict) -> list[str]:
         table(
             [
                 "run",
-                "C_v MD, Var E",
-                "C_v MD, Var E_pot",
-                "C_v MD, d⟨E⟩/dT",
-                "C_v harmonic (phonopy)",
-                "C_v VDOS harmonic",
-                "C_v 2PT",
-                "C_v MD quantum-corrected",
-                "S_vib VDOS harmonic",
-                "S_vib 2PT",
+                "C_v MD, Var E (k_B/atom)",
+                "C_v MD, Var E_pot (k_B/atom)",
+                "C_v MD, d⟨E⟩/dT (k_B/atom)",
+                "C_v harmonic, phonopy (k_B/atom)",
+                "C_v VDOS harmonic (k_B/atom)",
+                "C_v 2PT (k_B/atom)",
+                "C_v MD quantum-corrected (k_B/atom)",
+                "S_vib VDOS harmonic (k_B/atom)",
+                "S_vib 2PT (k_B/atom)",
             ],
             rows,
         ),
         "<p class='note'>Per atom in units of k_B (× 8.314 for J/(K mol of atoms)). MD values are classical "
         "(block-average 1σ; the classical harmonic limit is (3N − 3)/N with the total momentum held); phonopy, VDOS "
         "and 2PT values are quantum. The quantum-corrected MD C_v adds the 2PT quantum − classical difference. "
-        "S_vib of a diffusing species is meaningful only with 2PT (its harmonic value diverges with g(0)).</p>",
+        "S_vib of a diffusing species is meaningful only with 2PT (its harmonic value diverges with g(0)). The Var E "
+        "route needs a run many times longer than the production thermostat's time 1/γ (the total energy changes "
+        "only through it): a value far below the Var E_pot one says the run is too short for it.</p>",
     ]
 
 
-def _kappa_part(runs: dict, series: dict) -> list[str]:
+def _kappa_part(out: Path, runs: dict, series: dict) -> list[str]:
+    from ..lattice.heat_transport import kappa_figure
     from .figures_lattice import kappa_temperature_figure
 
     rows = []
@@ -698,6 +701,10 @@ def _kappa_part(runs: dict, series: dict) -> list[str]:
     parts = ["<h3>Thermal conductivity (Green–Kubo)</h3>"]
     if len(series.get("kappa", [])) > 1:
         parts.append(img(kappa_temperature_figure(series["kappa"]), "kappa(T)"))
+    for label in runs:
+        ds = _lattice_file(out, f"{label}_kappa.nc") if runs[label].get("kappa") else None
+        if ds is not None:
+            parts.append(img(kappa_figure(ds), f"kappa running integral {label}"))
     parts.append(
         table(
             [
@@ -734,7 +741,7 @@ def lattice(out: Path, lat: dict | None, mobile: str) -> str:
     parts += _nmd_part(out, runs, series)
     parts += _inm_part(out, runs, series, mobile)
     parts += _heat_capacity_part(runs)
-    parts += _kappa_part(runs, series)
+    parts += _kappa_part(out, runs, series)
     return "".join(parts) if len(parts) > 1 else ""
 
 

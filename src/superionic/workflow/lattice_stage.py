@@ -49,7 +49,7 @@ UNITS = {
 
 PHONONS_FILE = "phonons.nc"
 #: energies of at most this many frames per run are evaluated where the run did not record them (LAMMPS runs)
-MAX_ENERGY_FRAMES = 500
+MAX_ENERGY_FRAMES = 300
 
 
 def run_lattice_stage(
@@ -109,7 +109,7 @@ def run_lattice_stage(
                 record(run.label, "INM", err)
         if lc.heat_capacity:
             try:
-                md_cv[run.label] = _md_heat_capacity(cfg, run)
+                md_cv[run.label] = _md_heat_capacity(cfg, run, progress)
             except Exception as err:
                 record(run.label, "heat capacity", err)
         if lc.kappa:
@@ -343,7 +343,7 @@ def _inm(cfg: StudyConfig, run, adir: Path, progress: Progress | None) -> tuple[
     }
 
 
-def _md_heat_capacity(cfg: StudyConfig, run) -> xr.Dataset:
+def _md_heat_capacity(cfg: StudyConfig, run, progress: Progress | None = None) -> xr.Dataset:
     """C_v of one free run from its energy fluctuations (E_pot evaluated on ≤ MAX_ENERGY_FRAMES frames where the
     run did not record energies).
     """
@@ -358,7 +358,8 @@ def _md_heat_capacity(cfg: StudyConfig, run) -> xr.Dataset:
     every = 1
     if not (run.path.parent / "thermo.csv").exists():
         every = max(1, math.ceil(n / MAX_ENERGY_FRAMES))
-    return heat_capacity_from_run(run.path.parent, cfg.potential, temperature=run.temperature, every=every)
+    cb = (lambda k, m: progress(f"C_v {run.label}: energies", k, m, run.temperature)) if progress else None
+    return heat_capacity_from_run(run.path.parent, cfg.potential, temperature=run.temperature, every=every, progress=cb)
 
 
 def _heat_capacity(cfg, free, md_cv, phonons, adir, entries, record) -> None:
@@ -418,6 +419,7 @@ def _kappa(cfg: StudyConfig, run, out: Path, progress: Progress | None) -> dict:
     from ..lattice.heat_flux import HeatFluxSettings
     from ..lattice.heat_transport import flux_runs, thermal_conductivity
     from ..materials import build_material
+    from ..results import save_dataset
 
     lc = cfg.lattice
     label, temp = run.label, run.temperature
@@ -428,7 +430,7 @@ def _kappa(cfg: StudyConfig, run, out: Path, progress: Progress | None) -> dict:
         equilibration_steps=lc.kappa_equilibration_steps,
         steps=lc.kappa_steps,
         sample_every=lc.kappa_sample_every,
-        seed=cfg.md.seed,
+        seed=cfg.md.seed + 1,  # LAMMPS seeds start at 1; run k uses seed + k
     )
     settings.validate()
     folder = out / "kappa" / label
@@ -455,7 +457,10 @@ def _kappa(cfg: StudyConfig, run, out: Path, progress: Progress | None) -> dict:
     species = [str(s) for s in data[0]["species"].values]
     mobile = cfg.mobile_species
     dec = [mobile] if mobile in species and len(species) > 1 else None
-    ds = thermal_conductivity(data, out / "analysis" / f"{label}_kappa.nc", decorrelate=dec)
+    ds = thermal_conductivity(data, decorrelate=dec)
+    for name in ds.indexes:  # index coordinates (run …) count things: dimensionless
+        ds[name].attrs.setdefault("units", "1")
+    save_dataset(ds, out / "analysis" / f"{label}_kappa.nc")
     s = kappa_summary(ds)
     s["file"] = f"analysis/{label}_kappa.nc"
     s["flux_runs"] = f"kappa/{label}/"
@@ -509,15 +514,22 @@ def _series(cfg: StudyConfig, nmd_sets: list, inm_sets: list, entries: dict, res
             }
             for i, t in enumerate(table.temperature.values)
         ]
-    kappa = [
-        {
-            "temperature_K": e["temperature_K"],
-            "kappa_cepstral": e["kappa"]["kappa_cepstral"],
-            "kappa_cepstral_err": e["kappa"]["kappa_cepstral_err"],
-        }
-        for e in entries.values()
-        if "kappa" in e
-    ]
+    # κ(T): decorrelated from the mobile species' flux where it was (the κ of a conductor whose ions diffuse),
+    # else the plain cepstral value
+    kappa = []
+    for e in entries.values():
+        k = e.get("kappa")
+        if not k:
+            continue
+        dec = "kappa_decorrelated" in k
+        kappa.append(
+            {
+                "temperature_K": e["temperature_K"],
+                "kappa": k["kappa_decorrelated" if dec else "kappa_cepstral"],
+                "kappa_err": k["kappa_decorrelated_err" if dec else "kappa_cepstral_err"],
+                "estimate": f"cepstral, decorrelated from {', '.join(k['decorrelated_from'])}" if dec else "cepstral",
+            }
+        )
     if kappa:
         series["kappa"] = kappa
     return series
