@@ -104,8 +104,27 @@ def harmonic_vs_md_figure(harmonic: xr.Dataset, vdos: xr.Dataset, species: list[
     return fig
 
 
-def inm_figure(datasets: list[xr.Dataset], series: list[dict] | None = None, species: str = "Li", axes=None):
-    """Left: the INM density ρ(ν) of each run (1/THz, ∫ρ dν = 3N − 3; imaginary modes on the negative axis).
+def _coarse(nu: np.ndarray, rho: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """A histogram density (uniform bins, THz) averaged over groups of adjacent bins, about `bins` bins over its
+    range; ∫ρ dν is kept. Returns (centres, density, new bin width in THz).
+    """
+    step = float(nu[1] - nu[0]) if nu.size > 1 else 1.0
+    k = max(1, int(round(nu.size / max(bins, 1))))
+    n = (nu.size // k) * k
+    if n == 0:
+        return nu, rho, step
+    return nu[:n].reshape(-1, k).mean(axis=1), rho[:n].reshape(-1, k).mean(axis=1), step * k
+
+
+def inm_figure(
+    datasets: list[xr.Dataset],
+    series: list[dict] | None = None,
+    species: str = "Li",
+    axes=None,
+    display_bins: int = 80,
+):
+    """Left: the INM density ρ(ν) of each run (1/THz, ∫ρ dν = 3N − 3; imaginary modes on the negative axis), drawn
+    on about `display_bins` bins over its range (adjacent histogram bins averaged: a few snapshots are noisy).
     Right: the unstable-mode fraction f_u(T) ± standard error, with D(T) of `species` (cm²/s, log axis) beside it
     where `series` (rows of the lattice stage's ``series["inm"]``) carries a positive D.
     datasets: INM datasets of `superionic.lattice.inm.inm` (attribute temperature_K). axes: two Axes.
@@ -113,10 +132,12 @@ def inm_figure(datasets: list[xr.Dataset], series: list[dict] | None = None, spe
     fig, axes = new_axes(axes, 1, 2, figsize=(10.0, 3.8), gridspec_kw={"width_ratios": [1.6, 1]})
     ax, ax2 = axes[0], axes[1]
     runs = sorted(datasets, key=lambda d: float(d.attrs.get("temperature_K", np.nan)))
+    width = np.nan
     for d in runs:
-        ax.plot(d.frequency, d.dos, lw=1.1, drawstyle="steps-mid", label=f"{float(d.attrs['temperature_K']):g} K")
+        nu, rho, width = _coarse(d.frequency.values, d.dos.values, display_bins)
+        ax.plot(nu, rho, lw=1.1, drawstyle="steps-mid", label=f"{float(d.attrs['temperature_K']):g} K")
     ax.axvline(0.0, color="0.5", lw=0.8)
-    ax.set_xlabel("ν (THz)   [imaginary modes at ν < 0]")
+    ax.set_xlabel(f"ν (THz), bins of {width:.2g} THz   [imaginary modes at ν < 0]")
     ax.set_ylabel("INM density ρ(ν) (1/THz, ∫ = 3N − 3)")
     ax.set_title("instantaneous normal modes", fontsize=9)
     ax.legend(fontsize=7, frameon=False)

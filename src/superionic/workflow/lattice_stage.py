@@ -269,7 +269,8 @@ def _phonons_summary(ds: xr.Dataset, reused: bool) -> dict:
         "stable": bool(int(ds.attrs["stable"])),
         "n_imaginary_modes": int(ds.attrs["n_imaginary_modes"]),
         "lowest_imaginary_THz": float(ds.imaginary_frequency.min()) if ds.sizes["imaginary_mode"] else None,
-        "gamma_optical_min_THz": float(np.sort(g)[3:].min()) if g.size > 3 else None,
+        # the optical modes at Γ: all but the three closest to zero (the acoustic ones)
+        "gamma_optical_min_THz": float(g[np.argsort(np.abs(g))[3:]].min()) if g.size > 3 else None,
         "gamma_max_THz": float(g.max()),
         "dos_integral": float(ds.attrs["dos_integral"]),
         "dos_integral_expected": int(ds.attrs["dos_integral_expected"]),
