@@ -18,6 +18,7 @@ temperatures: overdamped fraction per band, f_u with D beside it, κ) and ``unit
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from collections.abc import Callable
@@ -138,7 +139,9 @@ def study_phonons(cfg: StudyConfig, adir: Path, progress: Progress | None = None
     key = lc.phonons_key(cfg.material, cfg.potential)
     path = adir / PHONONS_FILE
     t_top = max(cfg.temperatures)
-    ds = _load_phonons(path, key, t_top)
+    from ..potentials import get_potential
+
+    ds = _load_phonons(path, key, t_top, str(get_potential(cfg.potential).identity().get("source")))
     reused = ds is not None
     if ds is None:
         ds = _compute_phonons(cfg, key, t_top, progress)
@@ -152,15 +155,21 @@ def study_phonons(cfg: StudyConfig, adir: Path, progress: Progress | None = None
     return ds, phonon, _phonons_summary(ds, reused)
 
 
-def _load_phonons(path: Path, key: str, t_top: float) -> xr.Dataset | None:
-    """The stored phonons when they are this study's (same key, force constants kept, temperatures covered)."""
+def _load_phonons(path: Path, key: str, t_top: float, source: str) -> xr.Dataset | None:
+    """The stored phonons when they are this study's: same key, force constants kept, temperatures covered, and
+    the potential's recorded source unchanged (a registered name that now points at another parameter set).
+    """
     if not path.exists():
         return None
     try:
         ds = xr.load_dataset(path, engine="h5netcdf")
     except Exception:
         return None
-    same = ds.attrs.get("lattice_key") == key and "force_constants" in ds
+    try:
+        recorded = json.loads(ds.attrs.get("potential", "{}")).get("source")
+    except (TypeError, ValueError, AttributeError):
+        recorded = None
+    same = ds.attrs.get("lattice_key") == key and "force_constants" in ds and str(recorded) == source
     if not same or float(ds.temperature.max()) < t_top:
         return None
     return ds
