@@ -9,7 +9,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 @contextmanager
 def md_progress(label: str):
-    """Yield a callback(step, total, temperature) that drives a progress bar on stderr."""
+    """Yield a callback(step, total, temperature, what=None) that drives a progress bar on stderr.
+
+    what: the part of the work under way (a run label, "NMD T600K: fits" …), shown after `label`.
+    """
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -21,7 +24,8 @@ def md_progress(label: str):
     ) as bar:
         task = bar.add_task(label, total=None, temp=0.0)
 
-        def update(step: int, total: int, temperature: float) -> None:
-            bar.update(task, completed=step, total=total, temp=temperature)
+        def update(step: int, total: int, temperature: float, what: str | None = None) -> None:
+            description = f"{label} · {what}" if what else label
+            bar.update(task, completed=step, total=total, temp=temperature, description=description)
 
         yield update

@@ -32,7 +32,7 @@ def run_cmd(
 
     cfg = load_config(study)
     with md_progress(f"study {cfg.name}") as cb:
-        report = run_study(cfg, out, progress=lambda label, s, n, t: cb(s, n, t), overwrite=overwrite)
+        report = run_study(cfg, out, progress=lambda label, s, n, t: cb(s, n, t, label), overwrite=overwrite)
     import json
 
     summary = json.loads((report.parent / "summary.json").read_text())
