@@ -240,6 +240,31 @@ def test_2pt_gas_part_vanishes_for_a_solid():
     assert c.S_vib_2pt.attrs["units"] == "k_B atom-1" and math.isnan(float(c.cv_md_quantum_corrected))
 
 
+def test_2pt_only_on_the_diffusing_species():
+    import xarray as xr
+
+    from superionic.analysis.vdos import vdos
+    from superionic.synthetic import harmonic_oscillators
+
+    g = vdos(harmonic_oscillators([5.0], n_per_frequency=32, n_frames=4096, dt=4.0))
+    g = g.assign(g=g.g.where(g.frequency > 0, 0.05))  # g(0) > 0: a gas-like part in 2PT
+    both = xr.concat([g, g.assign_coords(species=["Li"])], dim="species", data_vars="all")
+    every = vdos_entropy(both, 300.0)
+    only = vdos_entropy(both, 300.0, diffusing=["Li"])
+    assert float(every.fluidicity.sel(species="P")) > 0.01  # the host gets a spurious gas share
+    assert float(only.fluidicity.sel(species="P")) == 0.0
+    assert float(only.S_2pt.sel(species="P")) == pytest.approx(float(only.S_harmonic.sel(species="P")))
+    assert float(only.Cv_2pt.sel(species="P")) == pytest.approx(float(only.Cv_harmonic.sel(species="P")))
+    assert float(only.S_2pt.sel(species="Li")) == pytest.approx(float(every.S_2pt.sel(species="Li")))
+    expected = 0.5 * float(only.S_harmonic.sel(species="P")) + 0.5 * float(every.S_2pt.sel(species="Li"))
+    assert float(only.S_2pt_total) == pytest.approx(expected)
+    assert only.attrs["two_phase_species"] == "Li"
+    c = heat_capacity_comparison(300.0, vdos=both, diffusing=["Li"])
+    assert float(c.S_vib_2pt) == pytest.approx(expected)
+    with pytest.raises(InputError):
+        vdos_entropy(both, 300.0, diffusing=["Na"])
+
+
 @needs_lammps
 def test_heat_capacity_command(tmp_path):
     import json

@@ -303,6 +303,11 @@ def heat_capacity_cmd(
     vdos: bool = typer.Option(
         True, "--vdos/--no-vdos", help="VDOS of each run: harmonic and 2PT C_v and S_vib per species."
     ),
+    diffusing: str | None = typer.Option(
+        None,
+        "--diffusing",
+        help="Species 2PT treats as partly gas-like, comma list (e.g. Li); the others harmonic. Default: all.",
+    ),
     out: Path = typer.Option(Path("heat_capacity.nc"), "--out", "-o", help="netCDF file of the results."),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary on stdout."),
@@ -337,6 +342,7 @@ def heat_capacity_cmd(
             ph = xr.load_dataset(phonons)
         except Exception as err:
             raise InputError(f"--phonons {phonons}: not a readable netCDF file ({err})") from None
+    gas = None if diffusing is None else [x.strip() for x in diffusing.split(",") if x.strip()]
     log = (lambda text: typer.echo(text, err=True)) if as_json else typer.echo
     md = []
     for run in runs:
@@ -359,7 +365,7 @@ def heat_capacity_cmd(
             from ..analysis.vdos import vdos_from_file
 
             vd = vdos_from_file(traj)
-        rows.append(heat_capacity_comparison(float(t), md=d, dedt=dedt, phonons=ph, vdos=vd))
+        rows.append(heat_capacity_comparison(float(t), md=d, dedt=dedt, phonons=ph, vdos=vd, diffusing=gas))
     table = xr.concat(
         [r.expand_dims(temperature=[float(t)]) for r, t in zip(rows, temps)], dim="temperature", combine_attrs="drop"
     )

@@ -470,22 +470,38 @@ def heat_capacity_from_run(
 
 
 # --------------------------------------------------------------------------- beside the harmonic values
-def vdos_entropy(vdos: xr.Dataset, temperature: float, species: Sequence[str] | None = None) -> xr.Dataset:
+def vdos_entropy(
+    vdos: xr.Dataset,
+    temperature: float,
+    species: Sequence[str] | None = None,
+    diffusing: Sequence[str] | None = None,
+) -> xr.Dataset:
     """S_vib and C_v per species from a VDOS (`analysis.vdos`): harmonic quantum (`analysis.thermo.thermo`) and
     2PT (`analysis.thermo.two_phase_dataset`, g(0) from the spectrum), k_B per atom, with the fluidicity f of
     each species and the atom-fraction-weighted totals.
+
+    diffusing: the species 2PT is applied to (e.g. ["Li"]); the others are taken harmonic in the 2PT columns
+    (f = 0), since the g(0) of a sublattice that does not diffuse is finite-resolution leakage, not a gas.
+    None: every species (each with the f its g(0) gives).
     """
     from ..analysis.thermo import thermo, two_phase_dataset
 
     t = _check_temperature(temperature)
     names = list(species) if species is not None else [str(s) for s in vdos.species.values]
+    if diffusing is not None:
+        unknown = sorted(set(diffusing) - set(names))
+        if unknown:
+            raise InputError(f"diffusing species {unknown} are not in the VDOS ({names})")
     harm = thermo(vdos, [t], names)
     tp = [two_phase_dataset(vdos, s, t) for s in names]
     frac = vdos.atom_fraction.sel(species=names).values
     frac = frac / frac.sum()
-    f = np.array([float(d.fluidicity) for d in tp])
-    s2 = np.array([float(d.S_total) for d in tp])
-    c2 = np.array([float(d.Cv) for d in tp])
+    gas = np.array([diffusing is None or s in diffusing for s in names])
+    f = np.where(gas, [float(d.fluidicity) for d in tp], 0.0)
+    s2 = np.where(gas, [float(d.S_total) for d in tp], harm.S_vib.values[:, 0])
+    c2 = np.where(gas, [float(d.Cv) for d in tp], harm.Cv.values[:, 0])
+    s_gas = np.where(gas, [float(d.S_gas) for d in tp], 0.0)
+    s_solid = np.where(gas, [float(d.S_solid) for d in tp], harm.S_vib.values[:, 0])
     kb = {"units": _KB_ATOM}
     dimless = {"units": units.DIMENSIONLESS}
     out = xr.Dataset(
@@ -493,8 +509,8 @@ def vdos_entropy(vdos: xr.Dataset, temperature: float, species: Sequence[str] | 
             "S_harmonic": ("species", harm.S_vib.values[:, 0], {**kb, "long_name": "harmonic quantum S_vib"}),
             "Cv_harmonic": ("species", harm.Cv.values[:, 0], {**kb, "long_name": "harmonic quantum C_v"}),
             "S_2pt": ("species", s2, {**kb, "long_name": "2PT S (gas-like hard spheres + solid-like harmonic)"}),
-            "S_2pt_gas": ("species", [float(d.S_gas) for d in tp], kb),
-            "S_2pt_solid": ("species", [float(d.S_solid) for d in tp], kb),
+            "S_2pt_gas": ("species", s_gas, kb),
+            "S_2pt_solid": ("species", s_solid, kb),
             "Cv_2pt": ("species", c2, {**kb, "long_name": "2PT C_v (3/2 f + harmonic quantum C_v of the solid part)"}),
             "fluidicity": ("species", f, {**dimless, "long_name": "2PT fluidicity f (gas-like share)"}),
             "atom_fraction": ("species", frac, dimless),
@@ -514,6 +530,7 @@ def vdos_entropy(vdos: xr.Dataset, temperature: float, species: Sequence[str] | 
         analysis="vdos_entropy",
         temperature_K=t,
         reference_2pt="Lin, Blanco, Goddard, J. Chem. Phys. 119, 11792 (2003)",
+        two_phase_species=",".join(s for s, g in zip(names, gas) if g),
         to_J_per_mol_K=units.R_J_PER_MOL_K,
     )
     return out
@@ -525,12 +542,14 @@ def heat_capacity_comparison(
     dedt: xr.Dataset | None = None,
     phonons: xr.Dataset | None = None,
     vdos: xr.Dataset | None = None,
+    diffusing: Sequence[str] | None = None,
 ) -> xr.Dataset:
     """C_v per atom (k_B) at one temperature by every route available, side by side (NaN where not given).
 
     md: `heat_capacity_from_run` (fluctuations); dedt: `cv_from_temperatures` (evaluated at this T when it is
     one of its temperatures, else interpolated); phonons: a `superionic phonons` Dataset (harmonic quantum C_v,
-    interpolated in T); vdos: a VDOS Dataset (`vdos_entropy`: harmonic and 2PT C_v and S; the quantum correction).
+    interpolated in T); vdos: a VDOS Dataset (`vdos_entropy`: harmonic and 2PT C_v and S; the quantum correction);
+    diffusing: the species 2PT treats (`vdos_entropy`; None: all).
     """
     t = _check_temperature(temperature)
     nan = math.nan
@@ -555,7 +574,7 @@ def heat_capacity_comparison(
     vals["cv_harmonic_classical"] = (3.0, "harmonic classical limit (bulk; (3N − 3)/N in a cell with P held)")
     ve = None
     if vdos is not None:
-        ve = vdos_entropy(vdos, t)
+        ve = vdos_entropy(vdos, t, diffusing=diffusing)
         vals["cv_vdos_harmonic"] = (float(ve.Cv_harmonic_total), "VDOS-weighted harmonic quantum")
         vals["cv_vdos_2pt"] = (float(ve.Cv_2pt_total), "2PT: gas-like 3/2 f + solid-like harmonic quantum")
         vals["S_vib_harmonic"] = (float(ve.S_harmonic_total), "VDOS harmonic quantum S_vib")
