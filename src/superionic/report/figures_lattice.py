@@ -6,8 +6,11 @@ map is `superionic.lattice.nmd.nmd_figure`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import xarray as xr
+from matplotlib import colormaps
 
 from .. import units
 from .figures import new_axes
@@ -70,25 +73,39 @@ def dispersion_dos_figure(ds: xr.Dataset, energy: bool = False, axes=None):
     return fig
 
 
-def harmonic_vs_md_figure(harmonic: xr.Dataset, vdos: xr.Dataset, species: list[str] | None = None, axes=None):
+def harmonic_vs_md_figure(
+    harmonic: xr.Dataset,
+    vdos: xr.Dataset | Sequence[xr.Dataset],
+    species: list[str] | None = None,
+    axes=None,
+    labels: Sequence[str] | None = None,
+):
     """The harmonic partial DOS (dashed) beside the MD VDOS g(ν) (solid) per species, both normalised to
     ∫g dν = 1 per species (the VDOS convention of `superionic.analysis.vdos`); the harmonic one over ν ≥ 0.
-    vdos: a dataset of `superionic.analysis.vdos` (variable g with dimensions species, frequency in THz).
+    vdos: a dataset of `superionic.analysis.vdos` (variable g with dimensions species, frequency in THz), or one
+    per temperature (one line each, labelled by `labels` or their ``temperature_nominal_K`` attr).
     axes: one Axes per species (default: a new Figure).
     """
     from ..lattice.phonon_dataset import harmonic_vdos
 
     h = harmonic_vdos(harmonic)
+    sets = [vdos] if isinstance(vdos, xr.Dataset) else list(vdos)
+    if labels is None:
+        temps = [v.attrs.get("temperature_nominal_K", v.attrs.get("temperature")) for v in sets]
+        labels = [f"MD {float(t):.0f} K" if t is not None else "MD VDOS" for t in temps]
     have = [str(s) for s in h.species.values]
-    md_species = [str(s) for s in vdos.species.values]
+    md_species = [str(s) for s in sets[0].species.values]
     species = species or [s for s in have if s in md_species]
     fig, axes = new_axes(axes, 1, max(len(species), 1), figsize=(3.6 * max(len(species), 1), 3.2), squeeze=False)
     axes = np.asarray(axes).ravel()
-    top = min(float(vdos.frequency.max()), 1.1 * float(h.frequency.max()))
+    top = min(float(sets[0].frequency.max()), 1.1 * float(h.frequency.max()))
+    dashed = "C3" if len(sets) == 1 else "k"
+    colours = ["k"] if len(sets) == 1 else [colormaps["coolwarm"](x) for x in np.linspace(0, 1, len(sets))]
     for ax, s in zip(axes, species):
-        ax.plot(vdos.frequency.values, vdos.g.sel(species=s).values, color="k", lw=1, label="MD VDOS")
+        for v, lab, c in zip(sets, labels, colours):
+            ax.plot(v.frequency.values, v.g.sel(species=s).values, color=c, lw=1, label=lab)
         if s in have:
-            ax.plot(h.frequency.values, h.g.sel(species=s).values, "--", color="C3", lw=1, label="harmonic")
+            ax.plot(h.frequency.values, h.g.sel(species=s).values, "--", color=dashed, lw=1, label="harmonic")
         ax.set_title(s)
         ax.set_xlabel("frequency ν (THz)")
         ax.set_xlim(0, top)

@@ -507,13 +507,16 @@ def _phonons_part(out: Path, ph: dict, runs: dict) -> list[str]:
     if ds is None:
         return parts
     parts.append(img(dispersion_dos_figure(ds), "harmonic dispersion and DOS"))
-    label = min(runs, key=lambda k: runs[k]["temperature_K"], default=None)
-    vd = _lattice_file(out, f"{label}_vdos.nc") if label else None
-    if vd is not None:
-        parts.append(img(harmonic_vs_md_figure(ds, vd), f"harmonic DOS beside the MD VDOS {label}"))
+    order = sorted(runs, key=lambda k: runs[k]["temperature_K"])
+    found = [(k, _lattice_file(out, f"{k}_vdos.nc")) for k in order]
+    found = [(k, v) for k, v in found if v is not None]
+    if found:
+        labels = [f"MD {runs[k]['temperature_K']:.0f} K" for k, _ in found]
+        fig = harmonic_vs_md_figure(ds, [v for _, v in found], labels=labels)
+        parts.append(img(fig, "harmonic DOS beside the MD VDOS at every temperature"))
         parts.append(
-            f"<p class='note'>Harmonic partial DOS (dashed) beside the MD VDOS of {html.escape(label)}, the coldest "
-            "free run (solid); both ∫g dν = 1 per species, ν in THz (1 THz = 4.136 meV). The MD VDOS carries the "
+            "<p class='note'>Harmonic partial DOS (dashed) beside the MD VDOS of every free run (solid, blue to red "
+            "with T); both ∫g dν = 1 per species, ν in THz (1 THz = 4.136 meV). The MD VDOS carries the "
             "anharmonic shifts and widths and, for a diffusing species, g(0) &gt; 0 (docs/phonons.md).</p>"
         )
     return parts
