@@ -255,3 +255,15 @@ def test_kappa_on_the_lammps_potential(tmp_path):
     assert flux.stat().st_mtime_ns == mtime and again["runs"]["T600K"]["kappa"]["kappa_decorrelated"] == pytest.approx(
         k["kappa_decorrelated"]
     )
+
+
+def test_harmonic_cv_of_an_unstable_cell_is_not_shown_as_a_number():
+    """phonopy drops the imaginary modes from C_v: of an unstable cell that is not the harmonic C_v."""
+    from superionic.report.sections import _heat_capacity_part
+
+    runs = {
+        "T400K": {"temperature_K": 400.0, "heat_capacity": {"cv_harmonic_phonopy": 2.653, "cv_vdos_harmonic": 2.81}}
+    }
+    unstable = "".join(_heat_capacity_part(runs, {"stable": False, "n_imaginary_modes": 4977}))
+    assert "2.653" not in unstable and "4977 imaginary mesh modes left out" in unstable and "2.81" in unstable
+    assert "2.653" in "".join(_heat_capacity_part(runs, {"stable": True, "n_imaginary_modes": 0}))

@@ -630,8 +630,11 @@ def _inm_part(out: Path, runs: dict, series: dict, mobile: str) -> list[str]:
     return parts
 
 
-def _heat_capacity_part(runs: dict) -> list[str]:
+def _heat_capacity_part(runs: dict, phonons: dict | None = None) -> list[str]:
     rows = []
+    # phonopy leaves the imaginary modes of an unstable cell out of C_v and S: not the harmonic value of the material
+    unstable = bool(phonons) and not phonons.get("stable", True)
+    modes = phonons.get("n_imaginary_modes") if phonons else None
     for label, e in runs.items():
         h = e.get("heat_capacity")
         if not h:
@@ -642,7 +645,9 @@ def _heat_capacity_part(runs: dict) -> list[str]:
                 resolved_cell(h.get("cv_md_fluctuation"), h.get("cv_md_fluctuation_err")),
                 resolved_cell(h.get("cv_md_potential"), h.get("cv_md_potential_err")),
                 resolved_cell(h.get("cv_md_dEdT"), h.get("cv_md_dEdT_err")) if "cv_md_dEdT" in h else "–",
-                fmt(h.get("cv_harmonic_phonopy")),
+                f"not a harmonic value (unstable cell, {modes} imaginary mesh modes left out)"
+                if unstable
+                else fmt(h.get("cv_harmonic_phonopy")),
                 fmt(h.get("cv_vdos_harmonic")),
                 fmt(h.get("cv_vdos_2pt")),
                 fmt(h.get("cv_md_quantum_corrected")),
@@ -743,7 +748,7 @@ def lattice(out: Path, lat: dict | None, mobile: str) -> str:
         parts += _phonons_part(out, lat["phonons"], runs)
     parts += _nmd_part(out, runs, series)
     parts += _inm_part(out, runs, series, mobile)
-    parts += _heat_capacity_part(runs)
+    parts += _heat_capacity_part(runs, lat.get("phonons"))
     parts += _kappa_part(out, runs, series)
     return "".join(parts) if len(parts) > 1 else ""
 
