@@ -267,3 +267,7 @@ def test_harmonic_cv_of_an_unstable_cell_is_not_shown_as_a_number():
     unstable = "".join(_heat_capacity_part(runs, {"stable": False, "n_imaginary_modes": 4977}))
     assert "2.65" not in unstable and "4977 imaginary mesh modes left out" in unstable and "2.81" in unstable
     assert "2.65" in "".join(_heat_capacity_part(runs, {"stable": True, "n_imaginary_modes": 0}))  # fmt: 3 digits
+    few = {"stable": False, "n_imaginary_modes": 5, "imaginary_mode_share": 5 / 33696}  # the rattled Li6PS5Cl cell
+    assert "2.65" in "".join(_heat_capacity_part(runs, few))
+    many = {"stable": False, "n_imaginary_modes": 4977, "imaginary_mode_share": 4977 / 33696}  # its symmetric saddle
+    assert "2.65" not in "".join(_heat_capacity_part(runs, many))

@@ -632,9 +632,12 @@ def _inm_part(out: Path, runs: dict, series: dict, mobile: str) -> list[str]:
 
 def _heat_capacity_part(runs: dict, phonons: dict | None = None) -> list[str]:
     rows = []
-    # phonopy leaves the imaginary modes of an unstable cell out of C_v and S: not the harmonic value of the material
-    unstable = bool(phonons) and not phonons.get("stable", True)
-    modes = phonons.get("n_imaginary_modes") if phonons else None
+    # phonopy leaves the imaginary modes of an unstable cell out of C_v and S: beyond 0.1 % of the mesh's modes
+    # (or share unknown) that is not the harmonic value of the material
+    ph = phonons or {}
+    share = ph.get("imaginary_mode_share")
+    unstable = bool(ph) and not ph.get("stable", True) and (share is None or share > 1e-3)
+    modes = ph.get("n_imaginary_modes")
     for label, e in runs.items():
         h = e.get("heat_capacity")
         if not h:

@@ -277,6 +277,9 @@ def _phonons_summary(ds: xr.Dataset, reused: bool) -> dict:
         "n_displacements": int(ds.attrs["n_displacements"]),
         "stable": bool(int(ds.attrs["stable"])),
         "n_imaginary_modes": int(ds.attrs["n_imaginary_modes"]),
+        # share of the mesh's modes (q points × 3 atoms_primitive) that phonopy leaves out of C_v and S
+        "imaginary_mode_share": int(ds.attrs["n_imaginary_modes"])
+        / (int(np.prod(np.asarray(ds.attrs["mesh"]))) * 3 * int(ds.attrs["atoms_primitive"])),
         "lowest_imaginary_THz": float(ds.imaginary_frequency.min()) if ds.sizes["imaginary_mode"] else None,
         # the optical modes at Γ: all but the three closest to zero (the acoustic ones)
         "gamma_optical_min_THz": float(g[np.argsort(np.abs(g))[3:]].min()) if g.size > 3 else None,
