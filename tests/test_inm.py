@@ -15,7 +15,6 @@ import math
 import numpy as np
 import pytest
 from ase.build import bulk
-from ase.calculators.calculator import Calculator, all_changes
 from ase.calculators.emt import EMT
 from ase.constraints import FixedPlane
 from ase.neighborlist import neighbor_list
@@ -47,23 +46,7 @@ MASS = 50.0  # amu
 R0 = A / math.sqrt(2)
 
 
-class Springs(Calculator):
-    """E = ½ k Σ_bonds (|r_ij| − r0)² over the nearest-neighbour pairs (closer than `cutoff`)."""
-
-    implemented_properties = ["energy", "free_energy", "forces"]
-
-    def __init__(self, k: float, r0: float, cutoff: float, **kwargs):
-        super().__init__(**kwargs)
-        self.k, self.r0, self.cutoff = k, r0, cutoff
-
-    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
-        super().calculate(atoms, properties, system_changes)
-        i, D, d = neighbor_list("iDd", self.atoms, self.cutoff)
-        stretch = d - self.r0
-        forces = np.zeros((len(self.atoms), 3))
-        np.add.at(forces, i, (self.k * stretch / d)[:, None] * D)
-        e = 0.25 * self.k * float(np.sum(stretch**2))
-        self.results = {"energy": e, "free_energy": e, "forces": forces}
+from test_harmonic import Springs  # noqa: E402  the same nearest-neighbour spring calculator
 
 
 def spring_frequencies(q_cart: np.ndarray) -> np.ndarray:
