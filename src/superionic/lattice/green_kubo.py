@@ -451,7 +451,7 @@ def green_kubo(
         },
         coords={
             "component": list(COMPONENTS),
-            "run": np.arange(n_runs),
+            "run": ("run", np.arange(n_runs), {"units": units.DIMENSIONLESS}),
             "lag": ("lag", lag, {"units": units.TIME}),
             "frequency": ("frequency", cep.frequency_THz, {"units": units.FREQUENCY}),
         },

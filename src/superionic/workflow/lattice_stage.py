@@ -432,7 +432,6 @@ def _kappa(cfg: StudyConfig, run, out: Path, progress: Progress | None) -> dict:
     from ..lattice.heat_flux import HeatFluxSettings
     from ..lattice.heat_transport import flux_runs, thermal_conductivity
     from ..materials import build_material
-    from ..results import save_dataset
 
     lc = cfg.lattice
     label, temp = run.label, run.temperature
@@ -470,10 +469,7 @@ def _kappa(cfg: StudyConfig, run, out: Path, progress: Progress | None) -> dict:
     species = [str(s) for s in data[0]["species"].values]
     mobile = cfg.mobile_species
     dec = [mobile] if mobile in species and len(species) > 1 else None
-    ds = thermal_conductivity(data, decorrelate=dec)
-    for name in ds.indexes:  # index coordinates (run …) count things: dimensionless
-        ds[name].attrs.setdefault("units", "1")
-    save_dataset(ds, out / "analysis" / f"{label}_kappa.nc")
+    ds = thermal_conductivity(data, out / "analysis" / f"{label}_kappa.nc", decorrelate=dec)
     s = kappa_summary(ds)
     s["file"] = f"analysis/{label}_kappa.nc"
     s["flux_runs"] = f"kappa/{label}/"
