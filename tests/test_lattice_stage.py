@@ -271,3 +271,20 @@ def test_harmonic_cv_of_an_unstable_cell_is_not_shown_as_a_number():
     assert "2.65" in "".join(_heat_capacity_part(runs, few))
     many = {"stable": False, "n_imaginary_modes": 4977, "imaginary_mode_share": 4977 / 33696}  # its symmetric saddle
     assert "2.65" not in "".join(_heat_capacity_part(runs, many))
+
+
+def test_report_cells_of_exponents_and_sparse_bands():
+    """A low-ω exponent with a zero or oversized error is unresolved; a small error is printed, not rounded to
+    '± 0.00'; a band of fewer than MIN_BAND_MODES modes is a count, not a fraction ± an error as large as itself."""
+    from superionic.report.sections import MIN_BAND_MODES, _band_table, _law
+
+    assert _law(1.0013, 0.0049) == "1.0013 ± 0.0049"
+    assert _law(1.0, 0.0) == "unresolved ‡" and _law(1.0, 0.6) == "unresolved ‡"
+    assert _law(1.15, 0.02) == "1.150 ± 0.020" and _law(2.04, 0.31) == "2.04 ± 0.31"
+    bands = [
+        {"band_THz": [0.0, 1.0], "modes": 20, "fraction": 0.05, "fraction_err": 0.0487},
+        {"band_THz": [14.0, 15.0], "modes": 1, "fraction": 0.0, "fraction_err": 0.5},
+    ]
+    series = {"overdamped_fraction": [{"temperature_K": t, "bands": bands} for t in (400.0, 700.0)]}
+    text = "".join(_band_table(series))
+    assert MIN_BAND_MODES > 1 and "0.050 ± 0.049" in text and "0/1 modes" in text and "± 0.5" not in text

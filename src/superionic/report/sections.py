@@ -459,6 +459,10 @@ def neutron(out: Path, neutron_config: dict, mobile: str) -> str:
     return "".join(parts)
 
 
+#: bands of the overdamped-fraction table with fewer modes are shown as counts (k/n modes)
+MIN_BAND_MODES = 5
+
+
 def _fraction(v: float | None, err: float | None) -> str:
     """A fraction of counted modes, 'f ± σ' (binomial σ); '–' when nothing was counted."""
     if v is None or not np.isfinite(v):
@@ -467,10 +471,11 @@ def _fraction(v: float | None, err: float | None) -> str:
 
 
 def _law(v: float | None, err: float | None) -> str:
-    """A low-ω exponent: 'n ± σ', or 'unresolved' (no modes in the window, or σ > n/2)."""
-    if v is None or not np.isfinite(v) or err is None or not np.isfinite(err) or err > 0.5 * abs(v):
+    """A low-ω exponent: 'n ± σ', or 'unresolved' (no modes in the window, no error, or σ > n/2)."""
+    if v is None or not np.isfinite(v) or err is None or not np.isfinite(err) or not 0 < err <= 0.5 * abs(v):
         return "unresolved ‡"
-    return f"{v:.2f} ± {err:.2f}"
+    decimals = max(0, 1 - int(np.floor(np.log10(err))))  # the value to its error's two significant digits
+    return f"{v:.{decimals}f} ± {err:.{decimals}f}"
 
 
 def _lattice_file(out: Path, name: str) -> xr.Dataset | None:
@@ -565,19 +570,7 @@ def _nmd_part(out: Path, runs: dict, series: dict) -> list[str]:
             rows,
         )
     )
-    bands: dict[tuple[float, float], dict[float, str]] = {}
-    temps = []
-    for r in series.get("overdamped_fraction", []):
-        temps.append(r["temperature_K"])
-        for b in r["bands"]:
-            bands.setdefault(tuple(b["band_THz"]), {})[r["temperature_K"]] = _fraction(b["fraction"], b["fraction_err"])
-    if bands and len(temps) > 1:
-        parts.append(
-            table(
-                ["band ν_h (THz)"] + [f"{fmt(t)} K" for t in temps],
-                [[f"{fmt(lo)}–{fmt(hi)}"] + [v.get(t, "–") for t in temps] for (lo, hi), v in sorted(bands.items())],
-            )
-        )
+    parts.extend(_band_table(series))
     parts.append(
         "<p class='note'>Each harmonic mode of the MD cell (every q it carries) is projected out of the velocities, "
         "its kinetic-energy spectrum fitted with a damped harmonic oscillator: ν₀ the renormalised frequency, Γ the "
@@ -586,6 +579,26 @@ def _nmd_part(out: Path, runs: dict, series: dict) -> list[str]:
         "the fitted modes per band of harmonic frequency (binomial 1σ).</p>"
     )
     return parts
+
+
+def _band_table(series: dict) -> list[str]:
+    """The overdamped fraction per band of harmonic frequency (THz) and temperature; [] for one temperature."""
+    bands: dict[tuple[float, float], dict[float, str]] = {}
+    temps = []
+    for r in series.get("overdamped_fraction", []):
+        temps.append(r["temperature_K"])
+        for b in r["bands"]:
+            # a band of a few modes is a count, not a fraction with an error as large as itself
+            cell = (
+                _fraction(b["fraction"], b["fraction_err"])
+                if b["modes"] >= MIN_BAND_MODES
+                else f"{round(b['fraction'] * b['modes'])}/{b['modes']} modes"
+            )
+            bands.setdefault(tuple(b["band_THz"]), {})[r["temperature_K"]] = cell
+    if not bands or len(temps) < 2:
+        return []
+    rows = [[f"{fmt(lo)}–{fmt(hi)}"] + [v.get(t, "–") for t in temps] for (lo, hi), v in sorted(bands.items())]
+    return [table(["band ν_h (THz)"] + [f"{fmt(t)} K" for t in temps], rows)]
 
 
 def _inm_part(out: Path, runs: dict, series: dict, mobile: str) -> list[str]:
