@@ -143,6 +143,43 @@ class LatticeConfig(BaseModel):
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
+class SlurmConfig(BaseModel):
+    """The SLURM jobs (Parsl blocks) that hold the workers of `executor: slurm` (docs/parallel.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    partition: str | None = Field(None, description="SLURM partition (sbatch --partition); None: the cluster default")
+    account: str | None = Field(None, description="account charged (sbatch --account)")
+    walltime: str = Field("01:00:00", description="wall time of each job, HH:MM:SS")
+    nodes_per_block: int = Field(1, ge=1, description="nodes per job")
+    max_blocks: int = Field(1, ge=1, description="most jobs held at once")
+    worker_init: str = Field(
+        "", description="shell lines run on the node before the workers start (activate the environment there)"
+    )
+    scheduler_options: str = Field("", description="extra '#SBATCH …' lines of the job script")
+
+    @field_validator("walltime")
+    @classmethod
+    def _walltime(cls, v: str) -> str:
+        if not re.fullmatch(r"(\d+-)?\d+:\d{2}:\d{2}", v.strip()):
+            raise ValueError(f"walltime is HH:MM:SS (or D-HH:MM:SS), got {v!r}")
+        return v.strip()
+
+
+class ExecutionConfig(BaseModel):
+    """Where a study's MD runs and analyses execute (docs/parallel.md). Not part of any cache key: the same
+    run made serially or on a cluster is the same run.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    executor: Literal["serial", "local", "slurm"] = Field(
+        "serial",
+        description="serial: one run after another in this process (no Parsl); local: Parsl workers on this "
+        "machine; slurm: Parsl workers in SLURM jobs",
+    )
+    workers: int = Field(2, ge=1, description="tasks at once: on this machine (local) or per node (slurm)")
+    slurm: SlurmConfig = Field(default_factory=SlurmConfig)
+
+
 class StudyConfig(BaseModel):
     """One study: a material at several temperatures, analysed and reported."""
 
@@ -177,6 +214,9 @@ class StudyConfig(BaseModel):
     )
     mobile_species: str = "Li"
     output: str = "results/study"
+    execution: ExecutionConfig = Field(
+        default_factory=ExecutionConfig, description="serial, or tasks on Parsl workers (not in any cache key)"
+    )
 
     @field_validator("protocols")
     @classmethod

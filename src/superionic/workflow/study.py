@@ -26,6 +26,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,6 +188,7 @@ def run_md_stage(
     overwrite: bool = False,
     failed: list | None = None,
     replaced: list | None = None,
+    tasks=None,
 ) -> list[Run]:
     """Run (or reuse, or resume) the MD of every temperature and protocol; the free run of a temperature
     comes first, and suppressed-phonon runs take their host reference positions from it (`host_reference`).
@@ -196,17 +198,19 @@ def run_md_stage(
     for an unfinished run with another key, the old run is moved to md/.replaced/ (listed in `replaced`).
     With a `failed` list, a run that raises is recorded there ({label, stage, reason}) and the others go
     on (suppressed runs whose free run failed are recorded too); without one the error propagates.
+
+    With cfg.execution local or slurm, the runs to make are Parsl tasks (on `tasks`, an open
+    `execution.Tasks`, or a session opened for this stage): a suppressed run starts when the free run of its
+    temperature has finished; progress is reported per task. Serial (the default) runs them one after another.
     """
     from ..materials import build_material
-    from ..md import run_md
     from ..md.lock import folder_lock
-    from ..md.run import host_reference_start, move_run_aside
+    from ..md.run import move_run_aside
 
     out = Path(out)
     check_md_stage(cfg, out, overwrite)
     plan, spec, engine = _plan(cfg, out)
     atoms = build_material(cfg.material, cfg.supercell)
-    lammps = engine == "lammps"
     for p in plan:
         if _stale(p):
             stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -231,49 +235,28 @@ def run_md_stage(
                     }
                 )
             p.info = None
+    if cfg.execution.executor != "serial":
+        return _run_md_tasks(cfg, out, plan, progress, failed, tasks)
     calc = None
     runs: list[Run] = []
     failed_labels: set[str] = set()
     for p in plan:
         label, temp, protocol, k, folder = p.label, p.temperature, p.protocol, p.stiffness, p.folder
-        traj_path = folder / "trajectory.h5"
         resume = p.info is not None  # same cache key (others were moved aside)
         if resume and _finished(p):
-            runs.append(Run(temp, protocol, traj_path, k))
+            runs.append(Run(temp, protocol, folder / "trajectory.h5", k))
             if progress:
                 progress(f"MD {label} (reused)", cfg.md.steps_for(protocol), cfg.md.steps_for(protocol), temp)
             continue
         suppressed = protocol in ("frozen-host", "tethered")
         if suppressed and _label(temp) in failed_labels:
-            failed.append(
-                {
-                    "label": label,
-                    "stage": "md",
-                    "reason": f"not run: it takes its host from the free run {_label(temp)}, which failed",
-                }
-            )
+            failed.append(_not_run(label, temp))
             failed_labels.add(label)
             continue
-        if calc is None and (not lammps or (suppressed and cfg.host_reference in ("quenched", "auto"))):
+        if calc is None and _needs_calculator(cfg, engine, protocol):
             calc = spec.make()  # the LAMMPS engine needs an ASE calculator only to quench
-        settings = p.settings
         try:
-            with folder_lock(folder, "superionic run"):
-                start = atoms
-                if lammps:
-                    start, settings = host_reference_start(atoms, settings, calc)
-                cb = (lambda s, n, tk, _l=label: progress(f"MD {_l}", s, n, tk)) if progress else None
-                path = run_md(
-                    start,
-                    spec,
-                    settings,
-                    folder,
-                    engine=cfg.engine,
-                    resume=resume,
-                    progress=cb,
-                    ranks=cfg.ranks,
-                    calculator=None if lammps else calc,
-                )
+            path = _run_one(cfg, p, atoms, spec, engine, calc, resume, progress)
         except Exception as err:
             if failed is None:
                 raise
@@ -282,6 +265,157 @@ def run_md_stage(
             continue
         runs.append(Run(temp, protocol, path, k))
     return runs
+
+
+def _not_run(label: str, temp: float) -> dict:
+    """The failure row of a suppressed run left out because the free run it takes its host from failed."""
+    return {
+        "label": label,
+        "stage": "md",
+        "reason": f"not run: it takes its host from the free run {_label(temp)}, which failed",
+    }
+
+
+def _needs_calculator(cfg: StudyConfig, engine: str, protocol: str) -> bool:
+    """An ASE calculator is needed: always on the ASE engine; on LAMMPS only to quench a host reference."""
+    suppressed = protocol in ("frozen-host", "tethered")
+    return engine != "lammps" or (suppressed and cfg.host_reference in ("quenched", "auto"))
+
+
+def _run_one(cfg: StudyConfig, p: _Planned, atoms, spec, engine: str, calc, resume: bool, progress) -> Path:
+    """Run (or resume) the MD of one planned run in its locked folder; returns its trajectory path."""
+    from ..md import run_md
+    from ..md.lock import folder_lock
+    from ..md.run import host_reference_start
+
+    lammps = engine == "lammps"
+    settings = p.settings
+    with folder_lock(p.folder, "superionic run"):
+        start = atoms
+        if lammps:
+            start, settings = host_reference_start(atoms, settings, calc)
+        cb = (lambda s, n, tk, _l=p.label: progress(f"MD {_l}", s, n, tk)) if progress else None
+        return run_md(
+            start,
+            spec,
+            settings,
+            p.folder,
+            engine=cfg.engine,
+            resume=resume,
+            progress=cb,
+            ranks=cfg.ranks,
+            calculator=None if lammps else calc,
+        )
+
+
+def _md_task(cfg: StudyConfig, p: _Planned, resume: bool, catch: bool, free: dict | None = None) -> dict:
+    """One MD run as a Parsl task (in a worker process): {label, path} or {label, failure}, plus the
+    warnings it raised. `free`: the result of the free run whose host a suppressed run takes (Parsl starts
+    this task only once that run has finished); when it failed, this run is not run. `catch`: return a
+    failure instead of raising.
+    """
+    from ..materials import build_material
+    from ..potentials import get_potential
+    from .execution import collect_warnings
+
+    if free is not None and "failure" in free:
+        return {"label": p.label, "failure": _not_run(p.label, p.temperature), "warnings": []}
+    result: dict = {"label": p.label}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            spec = get_potential(cfg.potential)
+            engine = spec.engine if cfg.engine == "auto" else cfg.engine
+            calc = spec.make() if _needs_calculator(cfg, engine, p.protocol) else None
+            atoms = build_material(cfg.material, cfg.supercell)
+            result["path"] = str(_run_one(cfg, p, atoms, spec, engine, calc, resume, None))
+        except Exception as err:
+            if not catch:
+                raise
+            result["failure"] = _failure(p.label, "md", err)
+    result["warnings"] = collect_warnings(caught)
+    return result
+
+
+def _run_md_tasks(cfg: StudyConfig, out: Path, plan: list[_Planned], progress, failed, tasks) -> list[Run]:
+    """The MD runs of `plan` as Parsl tasks (`execution:` local or slurm): reused runs are not submitted,
+    a suppressed run waits for the free run of its temperature. Progress is per task (done/running/failed).
+    """
+    from .execution import check_cores, reissue
+
+    check_cores(cfg.execution, cfg.ranks)
+    finished = {p.label for p in plan if p.info is not None and _finished(p)}
+    for p in plan:
+        if p.label in finished and progress:
+            n = cfg.md.steps_for(p.protocol)
+            progress(f"MD {p.label} (reused)", n, n, p.temperature)
+    todo = [p for p in plan if p.label not in finished]
+    results: dict[str, dict] = {}
+    if todo:
+        with _session(cfg, out, tasks) as t:
+            futures: dict = {}
+            free_futures: dict[float, object] = {}
+            for p in todo:
+                deps = {}
+                if p.protocol in ("frozen-host", "tethered") and p.temperature in free_futures:
+                    deps["free"] = free_futures[p.temperature]
+                fut = t.submit(_md_task, cfg, p, p.info is not None, failed is not None, **deps)
+                if p.protocol == "free":
+                    free_futures[p.temperature] = fut
+                futures[fut] = p
+
+            counts = {"done": 0, "failed": 0}
+
+            def done(fut, p: _Planned, running: int) -> None:
+                err = fut.exception()
+                results[p.label] = (
+                    {"label": p.label, "failure": _task_failure(p, err)} if err is not None else fut.result()
+                )
+                reissue(results[p.label].get("warnings", []))
+                counts["failed" if "failure" in results[p.label] else "done"] += 1
+                if progress:
+                    progress(
+                        f"MD tasks: {counts['done']} done, {running} running, {counts['failed']} failed "
+                        f"(last: {p.label})",
+                        counts["done"] + counts["failed"],
+                        len(futures),
+                        p.temperature,
+                    )
+
+            if failed is None:  # no failure list: the first error propagates (as the serial path)
+                for fut in futures:
+                    fut.result()
+            t.wait(futures, done)
+    runs: list[Run] = []
+    for p in plan:
+        if p.label in finished:
+            runs.append(Run(p.temperature, p.protocol, p.folder / "trajectory.h5", p.stiffness))
+        elif "failure" in results[p.label]:
+            failed.append(results[p.label]["failure"])
+        else:
+            runs.append(Run(p.temperature, p.protocol, Path(results[p.label]["path"]), p.stiffness))
+    return runs
+
+
+def _task_failure(p: _Planned, err: BaseException) -> dict:
+    """The failure row of a task whose future raised (worker lost; or its free run's task did)."""
+    from parsl.dataflow.errors import DependencyError
+
+    if isinstance(err, DependencyError):
+        return _not_run(p.label, p.temperature)
+    return _failure(p.label, "md", err)
+
+
+@contextmanager
+def _session(cfg: StudyConfig, out: Path, tasks=None):
+    """The given `Tasks`, or a Parsl session of cfg.execution opened for this stage (runinfo/ under `out`)."""
+    if tasks is not None:
+        yield tasks
+        return
+    from .execution import parsl_session
+
+    with parsl_session(cfg.execution, out / "runinfo") as t:
+        yield t
 
 
 def _failure(label: str, stage: str, err: BaseException) -> dict:
@@ -296,7 +430,7 @@ def _failure(label: str, stage: str, err: BaseException) -> dict:
     return row
 
 
-def run_analysis_stage(cfg: StudyConfig, runs: list[Run], out: Path, failed: list | None = None) -> dict:
+def run_analysis_stage(cfg: StudyConfig, runs: list[Run], out: Path, failed: list | None = None, tasks=None) -> dict:
     """Analyse each trajectory (netCDF per analysis), then the temperature series; return key numbers.
 
     Per run: VDOS + zero-frequency analysis, tracer diffusion (GLS), conductivity of the mobile species,
@@ -304,15 +438,25 @@ def run_analysis_stage(cfg: StudyConfig, runs: list[Run], out: Path, failed: lis
     rotation–hop correlation; `workflow.mechanism`). Across the free runs (≥ 2 temperatures): Arrhenius
     fit of D_mobile and the VDOS exponent series. Per suppressed run: the enhancement D_mobile(free)/D_mobile(suppressed) ± σ.
     With a `failed` list, a run whose analysis raises is recorded there and left out (the others go on);
-    a series that cannot be fitted (e.g. a D ≤ 0) is a warning.
+    a series that cannot be fitted (e.g. a D ≤ 0) is a warning. With cfg.execution local or slurm each
+    run's analyses are one Parsl task (on `tasks` or a session opened here); the series are fitted here.
     """
     adir = out / "analysis"
     adir.mkdir(parents=True, exist_ok=True)
     results: dict = {}
     diff_sets: dict[Run, object] = {}
+    analysed: dict[str, dict] = {}
+    if cfg.execution.executor != "serial" and runs:
+        analysed = _run_analysis_tasks(cfg, runs, out, failed is not None, tasks)
     for run in runs:
         try:
-            entry, ds = _analyse_run(cfg, run, adir)
+            if cfg.execution.executor == "serial":
+                entry, ds = _analyse_run(cfg, run, adir)
+            elif "failure" in analysed[run.label]:  # only with a `failed` list: else the task raised
+                failed.append(analysed[run.label]["failure"])
+                continue
+            else:
+                entry, ds = analysed[run.label]["entry"], analysed[run.label]["diffusion"]
         except Exception as err:
             if failed is None:
                 raise
@@ -330,6 +474,51 @@ def run_analysis_stage(cfg: StudyConfig, runs: list[Run], out: Path, failed: lis
         series = {}
     if series:
         results["series"] = series
+    return results
+
+
+def _analysis_task(cfg: StudyConfig, run: Run, adir: Path, catch: bool) -> dict:
+    """The analyses of one run as a Parsl task: {label, entry, diffusion} or {label, failure}, plus the
+    warnings raised (see `_analyse_run`).
+    """
+    from .execution import collect_warnings
+
+    result: dict = {"label": run.label}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result["entry"], result["diffusion"] = _analyse_run(cfg, run, adir)
+        except Exception as err:
+            if not catch:
+                raise
+            result["failure"] = _failure(run.label, "analysis", err)
+    result["warnings"] = collect_warnings(caught)
+    return result
+
+
+def _run_analysis_tasks(cfg: StudyConfig, runs: list[Run], out: Path, catch: bool, tasks) -> dict[str, dict]:
+    """Every run's analyses as Parsl tasks; returns each run's task result by label (progress is not
+    reported: the CLI shows the MD tasks only).
+    """
+    from .execution import reissue
+
+    results: dict[str, dict] = {}
+    with _session(cfg, out, tasks) as t:
+        futures = {t.submit(_analysis_task, cfg, run, out / "analysis", catch): run for run in runs}
+        if not catch:
+            for fut in futures:
+                fut.result()
+
+        def done(fut, run: Run, running: int) -> None:
+            err = fut.exception()
+            results[run.label] = (
+                {"label": run.label, "failure": _failure(run.label, "analysis", err)}
+                if err is not None
+                else fut.result()
+            )
+            reissue(results[run.label].get("warnings", []))
+
+        t.wait(futures, done)
     return results
 
 
@@ -601,22 +790,32 @@ def run_study(
         return _run_study(cfg, out, progress, overwrite)
 
 
+@contextmanager
+def _parallel(cfg: StudyConfig, out: Path):
+    """None for a serial study; else one Parsl session (workers) shared by its MD and analysis stages."""
+    if cfg.execution.executor == "serial":
+        yield None
+        return
+    with _session(cfg, out) as t:
+        yield t
+
+
 def _run_study(cfg: StudyConfig, out: Path, progress: Progress | None, overwrite: bool) -> Path:
     timings: dict[str, float] = {}
     failed: list[dict] = []
     replaced: list[dict] = []
     t0 = time.time()
     adir = out / "analysis"
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, _parallel(cfg, out) as tasks:
         warnings.simplefilter("always")
-        runs = run_md_stage(cfg, out, progress, overwrite=overwrite, failed=failed, replaced=replaced)
+        runs = run_md_stage(cfg, out, progress, overwrite=overwrite, failed=failed, replaced=replaced, tasks=tasks)
         timings["md_s"] = time.time() - t0
         t1 = time.time()
         adir.mkdir(parents=True, exist_ok=True)
         marker = adir / ".analysis-started"
         marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
         since = marker.stat().st_mtime_ns  # the file system's clock, as the outputs' mtimes
-        results = run_analysis_stage(cfg, runs, out, failed=failed)
+        results = run_analysis_stage(cfg, runs, out, failed=failed, tasks=tasks)
         timings["analysis_s"] = time.time() - t1
         lattice = None
         if "lattice" in cfg.analyses:

@@ -1,0 +1,168 @@
+"""Run a study's MD runs and analyses as Parsl tasks (`execution:` block; docs/parallel.md).
+
+`executor: serial` (the default) starts nothing: the study runs in its own process as before. `local` starts a
+Parsl HighThroughputExecutor whose `workers` processes run on this machine (LocalProvider); `slurm` starts the
+same executor in SLURM jobs (SlurmProvider, `workers` per node). Workers are processes, not threads: each MD run
+holds its own calculator or LAMMPS instance. Parsl's own files (logs, worker logs) go to ``<study>/runinfo/``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, as_completed
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .config import ExecutionConfig
+
+LABEL = "superionic"
+
+
+def _launch_cmd() -> str | None:
+    """Parsl's worker command started with this interpreter (no reliance on PATH); None: Parsl's default."""
+    try:
+        from parsl.executors.high_throughput.executor import DEFAULT_LAUNCH_CMD
+    except ImportError:
+        return None
+    head = "process_worker_pool.py "
+    if not DEFAULT_LAUNCH_CMD.startswith(head):
+        return None
+    return f"{sys.executable} -m parsl.executors.high_throughput.process_worker_pool " + DEFAULT_LAUNCH_CMD[len(head) :]
+
+
+def parsl_config(execution: ExecutionConfig, run_dir: str | Path):
+    """The `parsl.config.Config` of a `local` or `slurm` execution block (nothing is started or submitted).
+
+    run_dir: folder of Parsl's logs (the study's ``runinfo/``). A local executor sets OMP_NUM_THREADS of each
+    worker to cpu_count // workers unless the environment already sets it.
+    """
+    from parsl.config import Config
+    from parsl.executors import HighThroughputExecutor
+    from parsl.launchers import SingleNodeLauncher, SrunLauncher
+    from parsl.providers import LocalProvider, SlurmProvider
+
+    if execution.executor == "local":
+        threads = max(1, (os.cpu_count() or 1) // execution.workers)
+        provider: Any = LocalProvider(
+            init_blocks=1,
+            min_blocks=1,
+            max_blocks=1,
+            launcher=SingleNodeLauncher(),
+            worker_init=f"export OMP_NUM_THREADS=${{OMP_NUM_THREADS:-{threads}}}",
+        )
+        launch_cmd = _launch_cmd()
+    elif execution.executor == "slurm":
+        s = execution.slurm
+        provider = SlurmProvider(
+            partition=s.partition,
+            account=s.account,
+            walltime=s.walltime,
+            nodes_per_block=s.nodes_per_block,
+            init_blocks=1,
+            min_blocks=0,
+            max_blocks=s.max_blocks,
+            worker_init=s.worker_init,
+            scheduler_options=s.scheduler_options,
+            launcher=SrunLauncher(),
+        )
+        launch_cmd = None  # the nodes' own environment (worker_init) provides process_worker_pool.py
+    else:
+        raise ValueError(f"executor {execution.executor!r} runs without Parsl")
+    htex = HighThroughputExecutor(
+        label=LABEL,
+        provider=provider,
+        max_workers_per_node=execution.workers,
+        cores_per_worker=1,
+        launch_cmd=launch_cmd,
+        worker_logdir_root=str(Path(run_dir) / "workers"),
+    )
+    # a local block starts at the first poll: poll each second here, every 5 s on a cluster (squeue)
+    period = 1.0 if execution.executor == "local" else 5.0
+    return Config(
+        executors=[htex], run_dir=str(run_dir), retries=0, strategy="simple", strategy_period=period, max_idletime=60.0
+    )
+
+
+def check_cores(execution: ExecutionConfig, ranks: int) -> None:
+    """Warn when a local executor asks for more cores (workers × LAMMPS ranks) than this machine has."""
+    cores = os.cpu_count() or 1
+    if execution.executor == "local" and execution.workers * ranks > cores:
+        warnings.warn(
+            f"execution: {execution.workers} workers × {ranks} rank(s) per run = {execution.workers * ranks} "
+            f"processes on {cores} cores: runs will compete for cores (lower workers or ranks)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+
+
+class Tasks:
+    """Submit functions as Parsl python apps to the loaded executor; count what finished."""
+
+    def __init__(self, dfk: Any) -> None:
+        self._dfk = dfk
+        self._apps: dict[Callable, Any] = {}
+        self.submitted = 0
+
+    def submit(self, fn: Callable, *args: Any, **kwargs: Any) -> Future:
+        """Run fn(*args, **kwargs) on a worker; futures among the arguments are waited for (their results are
+        passed in their place). fn must be importable (a module-level function).
+        """
+        from parsl import python_app
+
+        app = self._apps.get(fn)
+        if app is None:
+            app = self._apps[fn] = python_app(fn, data_flow_kernel=self._dfk, executors=[LABEL])
+        self.submitted += 1
+        return app(*args, **kwargs)
+
+    @staticmethod
+    def running(futures: Iterable[Future]) -> int:
+        """Futures handed to a worker and not finished (Parsl's 'launched' or 'running' state)."""
+        n = 0
+        for f in futures:
+            status = getattr(f, "task_status", lambda: "")()
+            n += not f.done() and status in ("launched", "running")
+        return n
+
+    def wait(self, futures: dict[Future, Any], on_done: Callable[[Future, Any, int], None]) -> None:
+        """Wait for every future; as each finishes, on_done(future, its key, tasks still running)."""
+        for fut in as_completed(futures):
+            on_done(fut, futures[fut], self.running(f for f in futures if not f.done()))
+
+
+@contextmanager
+def parsl_session(execution: ExecutionConfig, run_dir: str | Path) -> Iterator[Tasks]:
+    """Load the Parsl configuration of `execution` (workers start) and yield a `Tasks`; the executor is shut
+    down and Parsl cleared on leaving, also after an error.
+    """
+    import parsl
+
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    dfk = parsl.load(parsl_config(execution, run_dir))
+    try:
+        yield Tasks(dfk)
+    finally:
+        try:
+            dfk.cleanup()
+        finally:
+            parsl.clear()
+
+
+def collect_warnings(caught: Iterable[warnings.WarningMessage]) -> list[tuple[str, str, str, int]]:
+    """Warnings recorded in a worker as (message, category name, file, line): picklable, for `reissue`."""
+    return [(str(w.message), w.category.__name__, w.filename or "", w.lineno or 0) for w in caught]
+
+
+def reissue(records: Iterable[tuple[str, str, str, int]]) -> None:
+    """Raise again, in this process, warnings a worker recorded (same text, category, file and line)."""
+    import builtins
+
+    for message, name, filename, lineno in records:
+        category = getattr(builtins, name, None)
+        if not (isinstance(category, type) and issubclass(category, Warning)):
+            category = UserWarning
+        warnings.warn_explicit(message, category, filename, lineno)
