@@ -9,6 +9,8 @@ holds its own calculator or LAMMPS instance. Parsl's own files (logs, worker log
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -34,11 +36,22 @@ def _launch_cmd() -> str | None:
     return f"{sys.executable} -m parsl.executors.high_throughput.process_worker_pool " + DEFAULT_LAUNCH_CMD[len(head) :]
 
 
+def _watchdog(pid: int) -> str:
+    """Shell line for a local block: end the block's process group (worker pool and runs) within 5 s once
+    the study process `pid` is gone, so that a killed study leaves no worker holding a run folder.
+    """
+    return (
+        f"( while kill -0 {pid} 2>/dev/null; do sleep 5; done; "
+        "kill -TERM -- -$(ps -o pgid= -p $$ | tr -d ' ') ) >/dev/null 2>&1 &"
+    )
+
+
 def parsl_config(execution: ExecutionConfig, run_dir: str | Path):
     """The `parsl.config.Config` of a `local` or `slurm` execution block (nothing is started or submitted).
 
     run_dir: folder of Parsl's logs (the study's ``runinfo/``). A local executor sets OMP_NUM_THREADS of each
-    worker to cpu_count // workers unless the environment already sets it.
+    worker to cpu_count // workers unless the environment already sets it, and its workers end when this
+    process does (also when it is killed).
     """
     from parsl.config import Config
     from parsl.executors import HighThroughputExecutor
@@ -52,7 +65,7 @@ def parsl_config(execution: ExecutionConfig, run_dir: str | Path):
             min_blocks=1,
             max_blocks=1,
             launcher=SingleNodeLauncher(),
-            worker_init=f"export OMP_NUM_THREADS=${{OMP_NUM_THREADS:-{threads}}}",
+            worker_init=f"export OMP_NUM_THREADS=${{OMP_NUM_THREADS:-{threads}}}\n{_watchdog(os.getpid())}",
         )
         launch_cmd = _launch_cmd()
     elif execution.executor == "slurm":
@@ -143,6 +156,7 @@ def parsl_session(execution: ExecutionConfig, run_dir: str | Path) -> Iterator[T
 
     Path(run_dir).mkdir(parents=True, exist_ok=True)
     dfk = parsl.load(parsl_config(execution, run_dir))
+    guard = _guard_interchange(dfk)
     try:
         yield Tasks(dfk)
     finally:
@@ -150,6 +164,22 @@ def parsl_session(execution: ExecutionConfig, run_dir: str | Path) -> Iterator[T
             dfk.cleanup()
         finally:
             parsl.clear()
+            if guard is not None:
+                os.killpg(guard.pid, signal.SIGKILL)
+                guard.wait()
+
+
+def _guard_interchange(dfk: Any) -> subprocess.Popen | None:
+    """A detached shell that ends Parsl's interchange (a child of this process) within 5 s once this process
+    is gone (killed: no cleanup runs); its workers then end too (local: `_watchdog`; cluster: heartbeat).
+    """
+    proc = getattr(dfk.executors.get(LABEL), "interchange_proc", None)
+    if proc is None:
+        return None
+    script = f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 5; done; kill -TERM {proc.pid}"
+    return subprocess.Popen(
+        ["/bin/sh", "-c", script], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def collect_warnings(caught: Iterable[warnings.WarningMessage]) -> list[tuple[str, str, str, int]]:
