@@ -169,6 +169,8 @@ def test_execution_block_is_read_and_not_in_the_cache_keys(tmp_path):
     p.write_text("material: Li6PS5Cl\ntemperatures: [500]\nexecution:\n  executor: slurm\n  slurm: {partition: cpu}\n")
     cfg = load_config(p)
     assert cfg.execution.executor == "slurm" and cfg.execution.slurm.partition == "cpu"
+    p.write_text("material: Li6PS5Cl\ntemperatures: [500]\nexecution: {slurm: {walltime: 4:30:00}}\n")
+    assert load_config(p).execution.slurm.walltime == "04:30:00"  # YAML 1.1 read it as 16200 (seconds)
     for bad, where in (
         ("execution: {executor: mpi}", "execution.executor"),
         ("execution: {workers: 0}", "execution.workers"),

@@ -157,10 +157,12 @@ class SlurmConfig(BaseModel):
     )
     scheduler_options: str = Field("", description="extra '#SBATCH …' lines of the job script")
 
-    @field_validator("walltime")
+    @field_validator("walltime", mode="before")
     @classmethod
-    def _walltime(cls, v: str) -> str:
-        if not re.fullmatch(r"(\d+-)?\d+:\d{2}:\d{2}", v.strip()):
+    def _walltime(cls, v: object) -> str:
+        if isinstance(v, int) and not isinstance(v, bool) and v > 0:  # YAML 1.1 reads 4:00:00 as 14400 (s)
+            return f"{v // 3600:02d}:{v // 60 % 60:02d}:{v % 60:02d}"
+        if not isinstance(v, str) or not re.fullmatch(r"(\d+-)?\d+:\d{2}:\d{2}", v.strip()):
             raise ValueError(f"walltime is HH:MM:SS (or D-HH:MM:SS), got {v!r}")
         return v.strip()
 
