@@ -194,6 +194,38 @@ def test_time_averaged_host_that_is_not_a_structure_is_refused():
         check_host_reference(pos, atoms.cell, symbols, host)
 
 
+def test_mean_host_with_a_bond_shorter_than_any_instantaneous_one_is_refused():
+    """A PS4 unit that reoriented during the free run averages one S to 1.5 Å from its P: above the absolute
+    floor (1.2 Å) but far below the closest host pair of any frame (P–S 2.05 Å here), so with an instantaneous
+    frame it is refused, and `auto` chooses the quenched host, saying why."""
+    import numpy as np
+    import pytest
+
+    from superionic.errors import InputError
+    from superionic.materials import build_material
+    from superionic.md.host_reference import MIN_DISTANCE_FRACTION, host_distance_floor, resolve_host_reference
+    from superionic.md.protocols import check_host_reference
+
+    atoms = build_material("Li6PS5Cl")
+    symbols = atoms.get_chemical_symbols()
+    host = np.array([s != "Li" for s in symbols])
+    crystal = atoms.get_positions()
+    d_min = atoms[host].get_all_distances(mic=True)[np.triu_indices(int(host.sum()), 1)].min()
+    floor = host_distance_floor(atoms.cell, symbols, host, crystal)
+    assert floor == pytest.approx(MIN_DISTANCE_FRACTION * d_min) and 1.7 < floor < 1.9
+    pos = crystal.copy()
+    p = symbols.index("P")
+    s = int(np.argmin(np.where(np.array(symbols) == "S", atoms.get_distances(p, range(len(atoms)), mic=True), np.inf)))
+    pos[s] = pos[p] + 1.5 * (pos[s] - pos[p]) / np.linalg.norm(pos[s] - pos[p])
+    check_host_reference(pos, atoms.cell, symbols, host)  # above the absolute floor alone
+    with pytest.raises(InputError, match="not a structure"):
+        check_host_reference(pos, atoms.cell, symbols, host, instantaneous=crystal)
+    reference = {"mean": pos, "last": crystal, "cell": np.asarray(atoms.cell), "symbols": symbols}
+    with pytest.raises(InputError, match="calculator"):  # auto falls back to the quench, which needs one
+        resolve_host_reference(reference, "auto", host)
+    assert resolve_host_reference({**reference, "mean": crystal}, "auto", host)["host_reference"] == "mean"
+
+
 # -- host references: mean | snapshot | quenched | auto -------------------------------------------------
 
 
@@ -332,3 +364,43 @@ def test_lammps_start_holds_the_host_at_the_chosen_reference(free_run, tmp_path)
         json.loads((tmp_path / "run.json").read_text())["settings"]["metadata"]["host_reference"]["host_reference"]
         == "snapshot"
     )
+
+
+def test_a_finished_run_on_a_mean_host_the_check_now_refuses_is_stale(tmp_path):
+    """A frozen-host run made on a time-averaged host that passed the old absolute floor (1.2 Å) but has a
+    P–S pair far shorter than any frame's is reported with the reason; one on a sound mean host is not."""
+
+    import numpy as np
+    from scipy.spatial.transform import Rotation
+
+    from superionic.materials import build_material
+    from superionic.md.host_reference import recorded_mean_host_invalid
+    from superionic.trajectory import Trajectory
+    from superionic.trajectory.h5md import write_h5md
+
+    atoms = build_material("Li6PS5Cl")
+    symbols = atoms.get_chemical_symbols()
+    crystal = atoms.get_positions()
+    p = symbols.index("P")
+    d = atoms.get_distances(p, range(len(atoms)), mic=True)
+    s = int(np.argmin(np.where(np.array(symbols) == "S", d, np.inf)))
+    bond = atoms.get_distance(p, s, mic=True, vector=True)
+    # the PS4 unit turned by 120° about that P–S bond (a symmetry reorientation): its last frame is a perfect
+    # tetrahedron, but averaged over 3 frames before and 1 after, the other three S sit 1.45 Å from P
+    others = [i for i in np.argsort(d) if symbols[i] == "S" and i != s][:3]
+    turn = Rotation.from_rotvec(2 * np.pi / 3 * bond / np.linalg.norm(bond))
+    turned = crystal.copy()
+    turned[others] = crystal[p] + turn.apply(atoms.get_distances(p, others, mic=True, vector=True))
+
+    def run(name, frames):
+        free = tmp_path / name
+        free.mkdir()
+        cells = np.repeat(np.asarray(atoms.cell)[None], len(frames), axis=0)
+        write_h5md(free / "trajectory.h5", Trajectory(np.array(frames), cells, symbols, dt=10.0))
+        meta = {"host_reference": {"host_reference": "mean", "reference": str(free / "trajectory.h5")}}
+        return {"settings": {"protocol": "frozen-host", "mobile": ["Li"], "metadata": meta}}
+
+    assert recorded_mean_host_invalid(run("sound", [crystal, crystal])) is None
+    why = recorded_mean_host_invalid(run("turned", [crystal, crystal, crystal, turned]))
+    assert why is not None and "not a structure" in why and "1.4" in why
+    assert recorded_mean_host_invalid({"settings": {"protocol": "free"}}) is None

@@ -5,7 +5,8 @@ positions come from a free (unsuppressed) run at the same temperature and cell (
 chosen by `host_reference` (`resolve_host_reference`):
 
 * ``mean`` (default) – the time averages of the unwrapped host positions. Refused when it is not a
-  structure (`check_host_reference`: host atoms changed sites, e.g. PS4 rotations at high T).
+  structure (`check_host_reference`: host atoms changed sites, e.g. PS4 rotations at high T, so two host
+  atoms of the average sit closer than 0.9 × the closest host pair of the run's last frame).
 * ``snapshot`` – the free run's last frame: one instantaneous thermal structure (always exists).
 * ``quenched`` – that last frame relaxed to its nearest energy minimum with the run's own potential at
   fixed cell (FIRE to max |F| < 0.05 eV/Å, at most 500 steps; `quench`): the inherent structure.
@@ -30,6 +31,9 @@ HOST_REFERENCES = ("mean", "snapshot", "quenched", "auto")
 QUENCH_FMAX = 0.05  # eV/Å, force criterion of the quenched host reference
 QUENCH_STEPS = 500  # FIRE steps at most
 MIN_HOST_DISTANCE = 1.2  # Å, closer host atoms in a time average: not a structure
+#: nor closer than this fraction of the closest host pair of an instantaneous frame of the same run (a
+#: librating PS4 averages its P–S bond 1–3 % short; a reoriented one to well under 90 %)
+MIN_DISTANCE_FRACTION = 0.9
 
 
 def reference_from_trajectory(path: str | Path, discard_fraction: float = 0.0) -> dict[str, Any]:
@@ -64,22 +68,63 @@ def reference_from_trajectory(path: str | Path, discard_fraction: float = 0.0) -
     }
 
 
-def check_host_reference(positions: np.ndarray, cell, symbols, host, min_distance: float = MIN_HOST_DISTANCE) -> None:
-    """Refuse a time-averaged host that is not a structure: host atoms that changed sites during the free
-    run (anion rotations, host diffusion) average to points between sites, possibly on top of each other.
-
-    positions: (N, 3) Å; host: host atom indices (or a boolean mask); min_distance: Å.
+def host_distance_floor(cell, symbols, host, instantaneous: np.ndarray | None = None) -> float:
+    """The closest host–host distance (Å) a time-averaged host may have: MIN_HOST_DISTANCE, raised to
+    MIN_DISTANCE_FRACTION of the closest host pair in `instantaneous` ((N, 3) Å, one frame of the free run).
     """
+    inst = None if instantaneous is None else _closest_host_pair(instantaneous, cell, symbols, host)
+    return MIN_HOST_DISTANCE if inst is None else max(MIN_HOST_DISTANCE, MIN_DISTANCE_FRACTION * inst[2])
+
+
+def check_host_reference(
+    positions: np.ndarray, cell, symbols, host, min_distance: float = MIN_HOST_DISTANCE, instantaneous=None
+) -> None:
+    """Refuse a time-averaged host that is not a structure: host atoms that changed sites during the free
+    run (anion rotations, host diffusion) average to points between sites, closer than any two atoms of
+    that run ever came (`host_distance_floor`), possibly on top of each other.
+
+    positions: (N, 3) Å; host: host atom indices (or a boolean mask); min_distance: Å; instantaneous:
+    (N, 3) Å, a frame of the free run whose closest host pair raises the floor (None: min_distance only).
+    """
+    floor = max(min_distance, host_distance_floor(cell, symbols, host, instantaneous))
     close = _closest_host_pair(positions, cell, symbols, host)
-    if close is not None and close[2] < min_distance:
+    if close is not None and close[2] < floor:
         a, b, d = close
         raise InputError(
             f"the free run's time-averaged host is not a structure: {symbols[a]} atom {a} and "
-            f"{symbols[b]} atom {b} sit {d:.2f} Å apart, so host atoms changed sites during "
+            f"{symbols[b]} atom {b} sit {d:.2f} Å apart (< {floor:.2f} Å, 0.9 × the closest host pair of an "
+            "instantaneous frame), so host atoms changed sites during "
             "that run (anion rotations or host diffusion). Use host_reference 'quenched' or 'snapshot' "
             "(CLI: --host-reference), a free run at lower temperature or a shorter one as the reference, "
             "or the rigid-anions protocol"
         )
+
+
+def recorded_mean_host_invalid(info: dict | None) -> str | None:
+    """Why the finished suppressed run described by `info` (its run.json) holds a time-averaged host that the
+    current `check_host_reference` refuses (a run made under the looser absolute floor alone); None when
+    it holds another reference, passes, or its free run is gone.
+    """
+    settings = (info or {}).get("settings") or {}
+    if settings.get("protocol") not in ("frozen-host", "tethered"):
+        return None
+    record = (settings.get("metadata") or {}).get("host_reference") or {}
+    if record.get("host_reference", settings.get("host_reference")) != "mean":
+        return None
+    source = Path(record.get("reference") or settings.get("reference") or "")
+    source = source / "trajectory.h5" if source.is_dir() else source
+    if not source.is_file():
+        return None
+    try:
+        ref = reference_from_trajectory(source)
+    except InputError:  # an unreadable free run: its staleness is decided elsewhere
+        return None
+    host = np.array([s not in (settings.get("mobile") or ["Li"]) for s in ref["symbols"]])
+    try:
+        check_host_reference(ref["mean"], ref["cell"], ref["symbols"], host, instantaneous=ref["last"])
+    except InputError as err:
+        return str(err).split(", so host atoms")[0].replace("the free run's time-averaged host", "its mean host")
+    return None
 
 
 def _closest_host_pair(positions: np.ndarray, cell, symbols, host) -> tuple[int, int, float] | None:
@@ -142,18 +187,19 @@ def resolve_host_reference(
     out = dict(reference)
     if kind == "auto":
         sym = reference["symbols"]
+        floor = host_distance_floor(reference["cell"], sym, host, reference.get("last"))
         a, b, d = _closest_host_pair(reference["mean"], reference["cell"], sym, host) or (0, 0, np.inf)
-        if d >= MIN_HOST_DISTANCE:
+        if d >= floor:
             kind, out["host_reference_reason"] = (
                 "mean",
-                (f"the time-averaged host is a structure (closest host atoms {d:.2f} Å ≥ {MIN_HOST_DISTANCE} Å apart)"),
+                (f"the time-averaged host is a structure (closest host atoms {d:.2f} Å ≥ {floor:.2f} Å apart)"),
             )
         else:
             kind, out["host_reference_reason"] = (
                 "quenched",
                 (
                     f"the time-averaged host is not a structure ({sym[a]} atom {a} and {sym[b]} atom {b} "
-                    f"{d:.2f} Å < {MIN_HOST_DISTANCE} Å apart: host atoms changed sites in the free run)"
+                    f"{d:.2f} Å < {floor:.2f} Å apart: host atoms changed sites in the free run)"
                 ),
             )
     if kind == "mean":

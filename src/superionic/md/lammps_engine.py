@@ -120,10 +120,12 @@ def run_nvt_lammps(
         raise InputError(f"thermostat {thermo!r} is not one of {', '.join(THERMOSTATS)} on the LAMMPS engine")
     if host is None and getattr(settings, "mobile", None):
         host = [s for s in dict.fromkeys(atoms.get_chemical_symbols()) if s not in settings.mobile]
+    instantaneous = None  # a frame of the free run: the floor of the mean host's closest pair
     if reference_positions is None and protocol != "free" and getattr(settings, "reference", None):
         from .host_reference import reference_from_trajectory
 
-        reference_positions = reference_from_trajectory(settings.reference)["mean"]
+        source = reference_from_trajectory(settings.reference)
+        reference_positions, instantaneous = source["mean"], source["last"]
     tether_k = float(
         tether_k
         if tether_k is not None
@@ -182,7 +184,7 @@ def run_nvt_lammps(
         if ref is not None:
             from .host_reference import check_host_reference
 
-            check_host_reference(ref, atoms.cell, symbols, hostmask)
+            check_host_reference(ref, atoms.cell, symbols, hostmask, instantaneous=instantaneous)
     if ref is not None:
         pos0 = atoms.get_positions()
         pos0[hostmask] = ref[hostmask]

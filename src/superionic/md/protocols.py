@@ -148,7 +148,7 @@ def apply_protocol(
         pos = np.asarray(reference["last"], dtype=float).copy()
         pos[host] = reference["host"][host]
         if kind == "mean":
-            check_host_reference(pos, atoms.cell, atoms.get_chemical_symbols(), host)
+            check_host_reference(pos, atoms.cell, atoms.get_chemical_symbols(), host, instantaneous=reference["last"])
         atoms.set_positions(pos, apply_constraint=False)
         desc["reference"] = reference.get("source")
         desc["reference_frames"] = reference.get("frames")

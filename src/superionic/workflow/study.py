@@ -127,13 +127,16 @@ def _plan(cfg: StudyConfig, out: Path) -> tuple[list[_Planned], object, str]:
 
 
 def _stale(p: _Planned) -> bool:
-    """The folder holds a run made with other settings than the study's (another cache key), or a suppressed
-    run whose free run (its host reference) has since been made with other settings.
+    """The folder holds a run made with other settings than the study's (another cache key), a suppressed
+    run whose free run (its host reference) has since been made with other settings, or one that holds a
+    time-averaged host the current structure check refuses (`recorded_mean_host_invalid`).
     """
+    from ..md.host_reference import recorded_mean_host_invalid
+
     if p.info is None:
         return False
     meta = p.info.get("settings", {}).get("metadata", {}) or {}
-    return meta.get("md_hash") != p.key or _reference_changed(p)
+    return meta.get("md_hash") != p.key or _reference_changed(p) or recorded_mean_host_invalid(p.info) is not None
 
 
 def _reference_changed(p: _Planned) -> bool:
@@ -149,8 +152,12 @@ def _why_stale(p: _Planned, spec, engine: str) -> str:
     from ..md.run import differing_settings
 
     diffs = differing_settings(p.info, p.settings, {"name": spec.name}, engine)
+    from ..md.host_reference import recorded_mean_host_invalid
+
     if _reference_changed(p):
         diffs.append(f"its free run {_label(p.temperature)} now has other settings")
+    if why := recorded_mean_host_invalid(p.info):
+        diffs.append(why)
     return ", ".join(diffs) or "cache key (md_hash)"
 
 
@@ -173,8 +180,8 @@ def check_md_stage(cfg: StudyConfig, out: str | Path, overwrite: bool = False) -
     if clash:
         more = f" and {len(clash) - 3} more" if len(clash) > 3 else ""
         raise InputError(
-            f"{len(clash)} finished run(s) in {out / 'md'} were made with other settings than this "
-            f"study ({'; '.join(clash[:3])}{more}): run it with --overwrite to move them to "
+            f"{len(clash)} finished run(s) in {out / 'md'} no longer match this study "
+            f"({'; '.join(clash[:3])}{more}): run it with --overwrite to move them to "
             f"{out / 'md' / '.replaced'} and run them afresh, or write the study to another folder "
             "(--out or output:)"
         )
