@@ -90,10 +90,14 @@ def check_host_reference(
     close = _closest_host_pair(positions, cell, symbols, host)
     if close is not None and close[2] < floor:
         a, b, d = close
+        why = (
+            f"{MIN_DISTANCE_FRACTION} × the closest host pair of a frame of the run"
+            if floor > min_distance
+            else "the absolute floor"
+        )
         raise InputError(
             f"the free run's time-averaged host is not a structure: {symbols[a]} atom {a} and "
-            f"{symbols[b]} atom {b} sit {d:.2f} Å apart (< {floor:.2f} Å, 0.9 × the closest host pair of an "
-            "instantaneous frame), so host atoms changed sites during "
+            f"{symbols[b]} atom {b} sit {d:.2f} Å apart (< {floor:.2f} Å, {why}), so host atoms changed sites during "
             "that run (anion rotations or host diffusion). Use host_reference 'quenched' or 'snapshot' "
             "(CLI: --host-reference), a free run at lower temperature or a shorter one as the reference, "
             "or the rigid-anions protocol"
