@@ -323,35 +323,23 @@ def _md_task(cfg: StudyConfig, p: _Planned, resume: bool, catch: bool, free: dic
     """
     from ..materials import build_material
     from ..potentials import get_potential
+    from .execution import collect_warnings
 
     if free is not None and "failure" in free:
         return {"label": p.label, "failure": _not_run(p.label, p.temperature), "warnings": []}
-
-    def run() -> dict:
-        spec = get_potential(cfg.potential)
-        engine = spec.engine if cfg.engine == "auto" else cfg.engine
-        calc = spec.make() if _needs_calculator(cfg, engine, p.protocol) else None
-        atoms = build_material(cfg.material, cfg.supercell)
-        return {"path": str(_run_one(cfg, p, atoms, spec, engine, calc, resume, None))}
-
-    return _task_result(p.label, "md", catch, run)
-
-
-def _task_result(label: str, stage: str, catch: bool, work: Callable[[], dict]) -> dict:
-    """{label, **work()} or, when it raises and `catch`, {label, failure}; with the warnings it raised
-    (picklable, for `execution.reissue` in the study process).
-    """
-    from .execution import collect_warnings
-
-    result: dict = {"label": label}
+    result: dict = {"label": p.label}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            result.update(work())
+            spec = get_potential(cfg.potential)
+            engine = spec.engine if cfg.engine == "auto" else cfg.engine
+            calc = spec.make() if _needs_calculator(cfg, engine, p.protocol) else None
+            atoms = build_material(cfg.material, cfg.supercell)
+            result["path"] = str(_run_one(cfg, p, atoms, spec, engine, calc, resume, None))
         except Exception as err:
             if not catch:
                 raise
-            result["failure"] = _failure(label, stage, err)
+            result["failure"] = _failure(p.label, "md", err)
     result["warnings"] = collect_warnings(caught)
     return result
 
@@ -500,12 +488,19 @@ def _analysis_task(cfg: StudyConfig, run: Run, adir: Path, catch: bool) -> dict:
     """The analyses of one run as a Parsl task: {label, entry, diffusion} or {label, failure}, plus the
     warnings raised (see `_analyse_run`).
     """
+    from .execution import collect_warnings
 
-    def analyse() -> dict:
-        entry, diffusion = _analyse_run(cfg, run, adir)
-        return {"entry": entry, "diffusion": diffusion}
-
-    return _task_result(run.label, "analysis", catch, analyse)
+    result: dict = {"label": run.label}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result["entry"], result["diffusion"] = _analyse_run(cfg, run, adir)
+        except Exception as err:
+            if not catch:
+                raise
+            result["failure"] = _failure(run.label, "analysis", err)
+    result["warnings"] = collect_warnings(caught)
+    return result
 
 
 def _run_analysis_tasks(cfg: StudyConfig, runs: list[Run], out: Path, catch: bool, tasks) -> dict[str, dict]:
