@@ -275,3 +275,34 @@ def test_suppressed_runs_can_run_longer_without_touching_the_free_runs():
     # a suppressed_steps equal to steps is the same run as none
     same = StudyConfig(protocols=["free", "frozen-host"], md={"suppressed_steps": base.md.steps})
     assert same.md_hash("frozen-host") == base.md_hash("frozen-host")
+
+
+def test_enhancement_rows_take_the_cage_to_cage_ratio_when_both_runs_resolve_it(tmp_path):
+    from superionic.workflow.study import Run, _enhancement
+
+    def ds(D, ok):
+        t = np.arange(500) * 10.0
+        return xr.Dataset(
+            {
+                "D": ("species", [D]),
+                "D_err": ("species", [0.1 * D]),
+                "fit_range_ok": ("species", [ok]),
+                "msd": (("species", "time"), [10 * (1 - np.exp(-t / 800)) + 1e-4 * t]),  # bending over
+                "n_atoms": ("species", [192]),
+            },
+            coords={"species": ["Li"], "time": t},
+            attrs={"n_frames": 1000},
+        )
+
+    free, frozen = Run(500.0, "free", None), Run(500.0, "frozen-host", None)
+    cage = {
+        "T500K": {"cage_diffusion": {"D": 3e-5, "D_err": 3e-6, "cage_changes": 200, "resolved": True}},
+        "T500K-frozen-host": {"cage_diffusion": {"D": 5e-6, "D_err": 1e-6, "cage_changes": 30, "resolved": True}},
+    }
+    row = _enhancement({free: ds(3e-5, 1), frozen: ds(1.5e-5, 0)}, "Li", cage)["T500K-frozen-host"]
+    assert row["ratio_cage"] == pytest.approx(6.0)
+    assert row["ratio_cage_err"] == pytest.approx(6.0 * np.hypot(0.1, 0.2))
+    assert row["cage_changes"] == [200, 30] and not row["fit_ranges_diffusive"]
+    cage["T500K-frozen-host"]["cage_diffusion"]["resolved"] = False  # too few cage changes: no cage ratio
+    row = _enhancement({free: ds(3e-5, 1), frozen: ds(1.5e-5, 0)}, "Li", cage)["T500K-frozen-host"]
+    assert "ratio_cage" not in row

@@ -255,21 +255,8 @@ def jump_class(sites: Sites, i: int, j: int) -> str:
     return f"{sites.labels[i]}-{sites.labels[j]}"
 
 
-def hopping(
-    traj: Trajectory,
-    sites: Sites,
-    species: str = "Li",
-    radius: float | None = None,
-    residence: float | None = None,
-    d_tracer: float | None = None,
-    n_bins: int = 50,
-) -> xr.Dataset:
-    """Jump events, rates per jump type, residence-time distribution and correlation factor.
-
-    radius (Å): site core radius, default half the shortest site–site distance. residence (fs): minimum
-    time in a new site for a jump to count, default 2 frames (at least 100 fs). d_tracer (cm²/s): tracer D*
-    for the correlation factor (e.g. from `diffusion`); omitted → f is NaN.
-    """
+def _site_cores(traj: Trajectory, sites: Sites, species: str, radius: float | None, residence: float | None):
+    """(atom indices, radius Å, residence fs, site core per frame and atom (T, n), −1 in transit)."""
     idx = traj.indices(species)
     dist = sites.distances()
     np.fill_diagonal(dist, np.inf)
@@ -289,6 +276,47 @@ def hopping(
         for f in range(n_frames):
             i, d = nearest_site(traj.positions[f, idx], sites, traj.cells[f])
             core[f] = np.where(d < radius, i, -1)
+    return idx, radius, residence, core
+
+
+def established_sites(
+    traj: Trajectory, sites: Sites, species: str = "Li", radius: float | None = None, residence: float | None = None
+) -> np.ndarray:
+    """Site of each atom of `species` per frame (T, n): the site of its last established visit (`hopping`'s
+    rattling filter); before its first one, the site of that first visit; an atom never in a core keeps
+    its nearest site at the first frame.
+    """
+    idx, _, residence, core = _site_cores(traj, sites, species, radius, residence)
+    n_frames = traj.n_frames
+    out = np.empty((n_frames, idx.size), int)
+    first, _ = nearest_site(traj.positions[0, idx], sites, traj.cells[0])
+    for a in range(idx.size):
+        est = _established(_visits(core[:, a]), n_frames, residence / traj.dt)
+        out[:, a] = est[0][0] if est else first[a]
+        for site, start in est[1:]:
+            out[start:, a] = site
+    return out
+
+
+def hopping(
+    traj: Trajectory,
+    sites: Sites,
+    species: str = "Li",
+    radius: float | None = None,
+    residence: float | None = None,
+    d_tracer: float | None = None,
+    n_bins: int = 50,
+) -> xr.Dataset:
+    """Jump events, rates per jump type, residence-time distribution and correlation factor.
+
+    radius (Å): site core radius, default half the shortest site–site distance. residence (fs): minimum
+    time in a new site for a jump to count, default 2 frames (at least 100 fs). d_tracer (cm²/s): tracer D*
+    for the correlation factor (e.g. from `diffusion`); omitted → f is NaN.
+    """
+    idx, radius, residence, core = _site_cores(traj, sites, species, radius, residence)
+    dist = sites.distances()
+    np.fill_diagonal(dist, np.inf)
+    n_frames = traj.n_frames
     min_frames = residence / traj.dt
     src_l: list[int] = []
     dst_l: list[int] = []

@@ -94,6 +94,13 @@ def diffusion_cmd(
     plot: Path | None = typer.Option(None, "--plot", help="Save an MSD figure with the fit range (PNG/PDF)."),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary on stdout."),
+    cages: bool = typer.Option(
+        False,
+        "--cages",
+        help="Also give Li's D from the MSD of the cages it visits (Li argyrodites: the 12-site cages "
+        "around the 4c anions). It converges with the inter-cage jumps counted, where the plain MSD of a "
+        "short run still fills the cages (docs/diffusion.md). Reads the whole trajectory into memory.",
+    ),
 ) -> None:
     """Tracer D ± σ (cm²/s) from a covariance-aware fit of the MSD, and for the mobile species the
     conductivity σ ± err from the charge MSD, Nernst–Einstein σ_NE (mS/cm) and the Haven ratio.
@@ -158,6 +165,8 @@ def diffusion_cmd(
         summary.update(sigma=None, sigma_err=None, sigma_NE=None, sigma_NE_err=None, haven_ratio=None)
         if mobile:
             print("superionic: note: temperature unknown; give --temperature K for the conductivity", file=sys.stderr)
+    if cages:
+        summary["cage_diffusion"] = _cage_summary(trajectory, dt, fmt)
     if len(ds.species) == 1 or (sp and len(sp) == 1):
         first = summary["species"][str(ds.species.values[0])]
         summary["D"], summary["D_err"] = first["D"], first["D_err"]
@@ -186,7 +195,36 @@ def diffusion_cmd(
             f"σ_NE = {positive_text(summary['sigma_NE'], summary['sigma_NE_err'], 'mS/cm', digits=4)}, "
             f"H_R = {resolved_text(summary['haven_ratio'], summary['haven_ratio_err'])}  (T = {temp:g} K)"
         )
+    if cages:
+        c = summary["cage_diffusion"]
+        typer.echo(
+            f"   Li: D (cage-to-cage MSD) = {positive_text(c['D'], c['D_err'], 'cm²/s', digits=4)}  "
+            f"({c['cage_changes']} cage changes; {'resolved' if c['resolved'] else 'not resolved'})"
+        )
     if out:
         typer.echo(f"wrote {out}")
     if plot:
         typer.echo(f"wrote {plot}")
+
+
+def _cage_summary(trajectory: Path, dt: float | None, fmt: str | None) -> dict:
+    """D of Li from its cage-to-cage MSD; refuses a trajectory that is not a Li argyrodite."""
+    from ..analysis.cage_diffusion import cage_diffusion, cage_sites
+    from ..trajectory.io import read_trajectory
+
+    traj = read_trajectory(trajectory, dt=dt, format=fmt)
+    sites = cage_sites(traj, "Li")
+    if sites is None:
+        raise InputError(
+            "--cages needs a Li argyrodite (Li6PS5X: 6 Li per P, the 4b template matching the P positions); "
+            "this trajectory is not one"
+        )
+    ds = cage_diffusion(traj, sites, "Li")
+    return {
+        "D": float(ds.D),
+        "D_err": float(ds.D_err),
+        "cage_changes": int(ds.cage_changes),
+        "linear": bool(ds.linear),
+        "resolved": bool(ds.resolved),
+        "fit_range_fs": list(ds.attrs["fit_range_fs"]),
+    }

@@ -178,19 +178,26 @@ def _arrhenius_at(temps, d, e, t0: float = 300.0) -> dict | None:
 def enhancement_at(enh: dict, t0: float = 300.0) -> dict:
     """Per suppression protocol (and stiffness/reference): D_free/D_suppressed at t0 from the Arrhenius fits of
     both D series (independent errors in quadrature on the log scale), with both activation energies (eV);
-    marked extrapolated outside the fitted range. Only rows whose runs both reached their diffusive regime enter
-    (a caged suppressed run has no D to fit, only a bound).
+    marked extrapolated outside the fitted range. When every row of a series has cage-to-cage D's
+    (`ratio_cage`), those are fitted; otherwise only rows whose runs both reached their diffusive regime
+    enter (a caged suppressed run has no MSD D to fit, only a bound).
     """
     groups: dict[str, list[dict]] = {}
     for v in enh.values():
-        if summary_get(v, "fit_ranges_diffusive", True):
-            groups.setdefault(protocol_label(v), []).append(v)
+        groups.setdefault(protocol_label(v), []).append(v)
     out = {}
     for name, rows in groups.items():
         rows = sorted(rows, key=lambda v: v["temperature_K"])
+        # one estimator per series: the cage-to-cage D when every row has it, else the MSD D of diffusive rows
+        cage = all("ratio_cage" in v for v in rows)
+        if not cage:
+            rows = [v for v in rows if summary_get(v, "fit_ranges_diffusive", True)]
+        sfx = "_cage" if cage else ""
         temps = [v["temperature_K"] for v in rows]
-        free = _arrhenius_at(temps, [v["D_free"] for v in rows], [v["D_free_err"] for v in rows], t0)
-        sup = _arrhenius_at(temps, [v["D_suppressed"] for v in rows], [v["D_suppressed_err"] for v in rows], t0)
+        free = _arrhenius_at(temps, [v[f"D_free{sfx}"] for v in rows], [v[f"D_free{sfx}_err"] for v in rows], t0)
+        sup = _arrhenius_at(
+            temps, [v[f"D_suppressed{sfx}"] for v in rows], [v[f"D_suppressed{sfx}_err"] for v in rows], t0
+        )
         if free is None or sup is None:
             continue
         ratio = free["D"] / sup["D"]
@@ -208,6 +215,7 @@ def enhancement_at(enh: dict, t0: float = 300.0) -> dict:
             "E_a_suppressed": sup["E_a"],
             "E_a_suppressed_err": sup["E_a_err"],
             "extrapolated": bool(t0 < min(temps) or t0 > max(temps)),
+            "estimator": "cage-to-cage MSD" if cage else "MSD",
             "fitted_K": [min(temps), max(temps)],
         }
     return out
@@ -222,7 +230,9 @@ def _enhancement_row(series: dict, durations: dict[float, float]) -> dict:
         "300 K exist; not reproduced when consistent with 1; not resolved when σ > r/2. † a run whose Li MSD "
         "has not reached its diffusive regime: the ratio is not converged in run length; when that MSD bends over "
         "(its late slope does not rise), the ratio is given as a lower bound ≥ (D_free − 2σ)/D_upper, and a bound "
-        "≥ 3 counts as partly (an order-of-magnitude effect at that temperature, not a number at 300 K)"
+        "≥ 3 counts as partly (an order-of-magnitude effect at that temperature, not a number at 300 K). Where the "
+        "material has cages (argyrodites) and both runs saw enough cage changes, the ratio of the cage-to-cage "
+        "D's (docs/diffusion.md) is the number: it converges with inter-cage jumps, not with the cage plateau"
     )
     if not enh:
         return _row(claim, "≈ 10× at ambient temperature", "no suppressed runs", "not measured", rule)
@@ -230,8 +240,9 @@ def _enhancement_row(series: dict, durations: dict[float, float]) -> dict:
     parts, verdicts = [], []
     for name, v in at300.items():
         txt = resolved_text(v["ratio"], v["ratio_err"])
+        how = "; cage-to-cage D" if v.get("estimator") == "cage-to-cage MSD" else ""
         parts.append(
-            f"{name}: {txt} at 300 K ({'extrapolated' if v['extrapolated'] else 'measured'}; E_a free "
+            f"{name}: {txt} at 300 K ({'extrapolated' if v['extrapolated'] else 'measured'}{how}; E_a free "
             f"{resolved_text(v['E_a_free'], v['E_a_free_err'], 'eV')}, suppressed "
             f"{resolved_text(v['E_a_suppressed'], v['E_a_suppressed_err'], 'eV')})"
         )
@@ -239,6 +250,17 @@ def _enhancement_row(series: dict, durations: dict[float, float]) -> dict:
     for v in sorted(enh.values(), key=lambda v: (protocol_label(v), v["temperature_K"])):
         length = durations.get(v["temperature_K"])
         flag = "" if summary_get(v, "fit_ranges_diffusive", True) else " †"
+        if "ratio_cage" in v:
+            bound = f"; plain MSD: ≥ {v['ratio_lower']:.3g} †" if "ratio_lower" in v else ""
+            parts.append(
+                f"{protocol_label(v)} {v['temperature_K']:g} K: {resolved_text(v['ratio_cage'], v['ratio_cage_err'])} "
+                f"(cage-to-cage D, {v['cage_changes'][0]} and {v['cage_changes'][1]} cage changes free and "
+                f"suppressed{bound})"
+            )
+            if not at300:
+                verdict = _ratio_verdict(v["ratio_cage"], v["ratio_cage_err"])
+                verdicts.append("partly" if verdict == "reproduced" else verdict)
+            continue
         if "ratio_lower" in v:
             parts.append(
                 f"{protocol_label(v)} {v['temperature_K']:g} K: ≥ {v['ratio_lower']:.3g} (suppressed Li "

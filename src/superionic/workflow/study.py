@@ -574,6 +574,10 @@ def _analyse_run(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, object]:
                 k: float(c[k])
                 for k in ("sigma", "sigma_err", "sigma_NE", "sigma_NE_err", "haven_ratio", "haven_ratio_err")
             }
+        if mobile in traj.species:
+            cage = _cage_diffusion(traj, mobile, adir / f"{label}_cage_diffusion.nc")
+            if cage:
+                entry["cage_diffusion"] = cage
     run_vdos = None
     if "vdos" in cfg.analyses:
         run_vdos = vdos(traj, species)
@@ -591,13 +595,35 @@ def _analyse_run(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, object]:
     return entry, diff_ds
 
 
+def _cage_diffusion(traj, mobile: str, path: Path) -> dict | None:
+    """D of `mobile` from its cage-to-cage MSD (`analysis.cage_diffusion`) when the material has cages."""
+    from ..analysis.cage_diffusion import cage_diffusion, cage_sites
+    from ..results import save_dataset
+
+    sites = cage_sites(traj, mobile)
+    if sites is None:
+        return None
+    ds = cage_diffusion(traj, sites, mobile)
+    save_dataset(ds, path)
+    return {
+        "D": float(ds.D),
+        "D_err": float(ds.D_err),
+        "D_early": float(ds.D_early),
+        "D_late": float(ds.D_late),
+        "cage_changes": int(ds.cage_changes),
+        "linear": bool(ds.linear),
+        "resolved": bool(ds.resolved),
+        "fit_range_fs": list(ds.attrs["fit_range_fs"]),
+    }
+
+
 def _series(cfg: StudyConfig, results: dict, diff_sets: dict, adir: Path) -> dict:
     """Across runs: the enhancement rows, the Arrhenius fit of the free runs and the VDOS exponent series."""
     from ..results import save_dataset
 
     series: dict = {}
     mobile = cfg.mobile_species
-    enhancement = _enhancement(diff_sets, mobile)
+    enhancement = _enhancement(diff_sets, mobile, results)
     if enhancement:
         from .findings import enhancement_at
 
@@ -667,7 +693,7 @@ def _lowest_phonon(traj, mobile: str) -> dict | None:
         return None
 
 
-def _enhancement(diff_sets: dict, mobile: str) -> dict:
+def _enhancement(diff_sets: dict, mobile: str, results: dict | None = None) -> dict:
     """D_mobile(free)/D_mobile(protocol) ± σ per suppressed run (errors propagated in quadrature).
 
     diff_sets maps each `Run` to its diffusion dataset. A row also gives the host reference the suppressed
@@ -675,10 +701,14 @@ def _enhancement(diff_sets: dict, mobile: str) -> dict:
     tethered runs, `stiffness_eV_per_A2`. When the suppressed run's MSD has not reached its diffusive regime but
     bends over (concave, `analysis.subdiffusion.late_slope_bound`), the row carries `D_suppressed_upper` and the
     lower bound `ratio_lower` = (D_free − 2σ)/D_suppressed_upper: a caged run makes the ratio a bound, not a number.
+    When both runs have a resolved cage-to-cage D (`results[label]['cage_diffusion']`, materials with cages),
+    the row also carries `ratio_cage` ± `ratio_cage_err` = D_cage(free)/D_cage(suppressed), the same estimator
+    on both sides, with the cage changes counted in each run.
     """
     from ..analysis.subdiffusion import late_slope_bound
 
     free_sets = {r.temperature: ds for r, ds in diff_sets.items() if r.protocol == "free"}
+    free_run = {r.temperature: r for r in diff_sets if r.protocol == "free"}
     out = {}
     for run, ds in diff_sets.items():
         free = free_sets.get(run.temperature)
@@ -707,6 +737,16 @@ def _enhancement(diff_sets: dict, mobile: str) -> dict:
             if bound["valid"] and a - 2 * sa > 0:
                 row["D_suppressed_upper"] = bound["D_upper"]
                 row["ratio_lower"] = (a - 2 * sa) / bound["D_upper"]
+        cages = [
+            ((results or {}).get(r.label) or {}).get("cage_diffusion") or {} for r in (free_run[run.temperature], run)
+        ]
+        if all(c.get("resolved") for c in cages):
+            (fa, fsa), (fb, fsb) = ((c["D"], c["D_err"]) for c in cages)
+            row["ratio_cage"] = fa / fb
+            row["ratio_cage_err"] = fa / fb * float(np.hypot(fsa / fa, fsb / fb))
+            row["D_free_cage"], row["D_free_cage_err"] = fa, fsa
+            row["D_suppressed_cage"], row["D_suppressed_cage_err"] = fb, fsb
+            row["cage_changes"] = [cages[0]["cage_changes"], cages[1]["cage_changes"]]
         if run.path is not None and (run.path.parent / "run.json").exists():
             info = json.loads((run.path.parent / "run.json").read_text())
             desc = info.get("protocol")  # the LAMMPS engine records the choice in the settings' metadata
