@@ -87,3 +87,16 @@ def test_cli_cages_json_and_refusal(xdatcar_path, tmp_path):
         text=True,
     )
     assert res.returncode != 0 and "argyrodite" in res.stderr
+
+
+def test_study_writes_the_cage_result_and_warns_on_disagreement(aimd, tmp_path):
+    from superionic.workflow.study import _cage_diffusion, _check_cage_agreement
+
+    entry = _cage_diffusion(aimd, "Li", tmp_path / "T_cage_diffusion.nc")
+    assert entry is not None and (tmp_path / "T_cage_diffusion.nc").exists()
+    assert entry["cage_changes"] > 0 and entry["D"] > 0
+    assert _cage_diffusion(synthetic.lattice_random_walk(n_atoms=10, n_frames=40), "Li", tmp_path / "w.nc") is None
+    cage = {"D": 1e-5, "D_err": 1e-6, "resolved": True}
+    with pytest.warns(RuntimeWarning, match="differ by"):
+        _check_cage_agreement("T", {"D": 2e-5, "D_err": 1e-6, "fit_range_ok": True}, cage)
+    assert cage["msd_minus_cage_sigma"] == pytest.approx(1e-5 / np.hypot(1e-6, 1e-6))

@@ -578,6 +578,7 @@ def _analyse_run(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, object]:
             cage = _cage_diffusion(traj, mobile, adir / f"{label}_cage_diffusion.nc")
             if cage:
                 entry["cage_diffusion"] = cage
+                _check_cage_agreement(label, entry["diffusion"].get(mobile), cage)
     run_vdos = None
     if "vdos" in cfg.analyses:
         run_vdos = vdos(traj, species)
@@ -615,6 +616,23 @@ def _cage_diffusion(traj, mobile: str, path: Path) -> dict | None:
         "resolved": bool(ds.resolved),
         "fit_range_fs": list(ds.attrs["fit_range_fs"]),
     }
+
+
+def _check_cage_agreement(label: str, msd: dict | None, cage: dict) -> None:
+    """Warn when a diffusive plain-MSD D and a resolved cage-to-cage D of the same run differ by > 2σ."""
+    if not msd or not msd["fit_range_ok"] or not cage["resolved"]:
+        return
+    gap = (msd["D"] - cage["D"]) / float(np.hypot(msd["D_err"], cage["D_err"]))
+    cage["msd_minus_cage_sigma"] = float(gap)
+    if abs(gap) > 2.0:
+        warnings.warn(
+            f"{label}: the MSD D ({msd['D']:.3g} ± {msd['D_err']:.2g} cm²/s) and the cage-to-cage D "
+            f"({cage['D']:.3g} ± {cage['D_err']:.2g} cm²/s) differ by {gap:+.1f}σ: the two MSDs, which share their "
+            "long-time slope, have not reached it yet (Li still exploring their cages, or too few cage "
+            "changes); a longer run settles it (docs/diffusion.md)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
 
 def _series(cfg: StudyConfig, results: dict, diff_sets: dict, adir: Path) -> dict:
