@@ -306,3 +306,24 @@ def test_enhancement_rows_take_the_cage_to_cage_ratio_when_both_runs_resolve_it(
     cage["T500K-frozen-host"]["cage_diffusion"]["resolved"] = False  # too few cage changes: no cage ratio
     row = _enhancement({free: ds(3e-5, 1), frozen: ds(1.5e-5, 0)}, "Li", cage)["T500K-frozen-host"]
     assert "ratio_cage" not in row
+
+
+def test_a_run_of_another_version_of_the_potential_is_stale(tmp_path):
+    from superionic.md.settings import potential_version_changes
+    from superionic.workflow.study import _plan, _stale, _why_stale
+
+    cfg = StudyConfig(potential="li6ps5cl-snap", temperatures=[500], protocols=["free"])
+    (p,), spec, engine = _plan(cfg, tmp_path)
+    current = p.potential
+    assert current["name"] == "li6ps5cl-snap" and current.get("version")
+    from dataclasses import asdict
+
+    p.info = {"status": "done", "settings": asdict(p.settings), "potential": dict(current), "engine": engine}
+    assert not _stale(p)
+    p.info["potential"]["version"] = "0"  # the same name, an earlier model
+    assert _stale(p)
+    assert f"potential version 0 → {current['version']}" in _why_stale(p, spec, engine)
+    assert potential_version_changes({"version": "1"}, {"name": "x"}) == []  # unknown now: not stale
+    assert potential_version_changes({"model_sha256": "a" * 64}, {"model_sha256": "b" * 64}) == [
+        f"potential model sha256 {'a' * 12} → {'b' * 12}"
+    ]

@@ -168,9 +168,23 @@ def differing_settings(
     a, b = (info.get("potential") or {}).get("name"), (potential or {}).get("name")
     if "potential" not in ignore and a and b and a != b:
         out.append(f"potential {a} → {b}")
+    elif "potential" not in ignore:
+        out += potential_version_changes(info.get("potential"), potential)
     a = info.get("engine", "ase")
     if "engine" not in ignore and engine and a != engine:
         out.append(f"engine {a} → {engine}")
+    return out
+
+
+def potential_version_changes(recorded: dict | None, current: dict | None) -> list[str]:
+    """'potential version a → b' (and model file SHA-256) where a run's recorded potential identity and the
+    current one of the same name both state it and differ: the same name, another model.
+    """
+    out = []
+    for key in ("version", "model_sha256"):
+        a, b = (recorded or {}).get(key), (current or {}).get(key)
+        if a and b and str(a) != str(b):
+            out.append(f"potential {key.replace('_', ' ')} {str(a)[:12]} → {str(b)[:12]}")
     return out
 
 

@@ -76,6 +76,7 @@ class _Planned:
     key: str
     settings: object  # MDSettings
     info: dict | None  # the folder's run.json, if any
+    potential: dict | None = None  # the identity the engine records for the study's potential now
 
 
 def _plan(cfg: StudyConfig, out: Path) -> tuple[list[_Planned], object, str]:
@@ -86,6 +87,7 @@ def _plan(cfg: StudyConfig, out: Path) -> tuple[list[_Planned], object, str]:
 
     spec = get_potential(cfg.potential)
     engine = spec.engine if cfg.engine == "auto" else cfg.engine
+    identity = _current_identity(spec, engine)
     scan = cfg.stiffness_scan()
     m = cfg.md
     plan = []
@@ -122,21 +124,41 @@ def _plan(cfg: StudyConfig, out: Path) -> tuple[list[_Planned], object, str]:
                 info = read_run_info(folder)
             except InputError:
                 info = {"status": "unreadable"}  # no cache key: moved aside, never deleted
-            plan.append(_Planned(temp, protocol, k, label, folder, key, settings, info))
+            plan.append(_Planned(temp, protocol, k, label, folder, key, settings, info, identity))
     return plan, spec, engine
+
+
+def _current_identity(spec, engine: str) -> dict:
+    """The potential identity a run made now would record (LAMMPS: the potential's description file)."""
+    if engine == "lammps":
+        from ..potentials.lammps_potentials import get_lammps_potential
+
+        try:
+            return get_lammps_potential(spec.name).identity()
+        except InputError:
+            pass
+    return spec.identity()
 
 
 def _stale(p: _Planned) -> bool:
     """The folder holds a run made with other settings than the study's (another cache key), a suppressed
-    run whose free run (its host reference) has since been made with other settings, or one that holds a
-    time-averaged host the current structure check refuses (`recorded_mean_host_invalid`).
+    run whose free run (its host reference) has since been made with other settings, one that holds a
+    time-averaged host the current structure check refuses (`recorded_mean_host_invalid`), or one made with
+    another version of the study's potential (recorded `version` or model SHA-256; the cache key holds
+    only the potential's name, so runs of earlier versions keep their keys and are caught here).
     """
     from ..md.host_reference import recorded_mean_host_invalid
+    from ..md.settings import potential_version_changes
 
     if p.info is None:
         return False
     meta = p.info.get("settings", {}).get("metadata", {}) or {}
-    return meta.get("md_hash") != p.key or _reference_changed(p) or recorded_mean_host_invalid(p.info) is not None
+    return (
+        meta.get("md_hash") != p.key
+        or _reference_changed(p)
+        or recorded_mean_host_invalid(p.info) is not None
+        or bool(potential_version_changes(p.info.get("potential"), p.potential))
+    )
 
 
 def _reference_changed(p: _Planned) -> bool:
@@ -151,7 +173,7 @@ def _reference_changed(p: _Planned) -> bool:
 def _why_stale(p: _Planned, spec, engine: str) -> str:
     from ..md.run import differing_settings
 
-    diffs = differing_settings(p.info, p.settings, {"name": spec.name}, engine)
+    diffs = differing_settings(p.info, p.settings, p.potential or {"name": spec.name}, engine)
     from ..md.host_reference import recorded_mean_host_invalid
 
     if _reference_changed(p):
