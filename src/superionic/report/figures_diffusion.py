@@ -11,9 +11,12 @@ from .. import units
 from .figures import new_axes
 
 
-def plot_msd(ds: xr.Dataset, species: list[str] | None = None, loglog: bool = False, ax=None):
+def plot_msd(
+    ds: xr.Dataset, species: list[str] | None = None, loglog: bool = False, ax=None, cage: xr.Dataset | None = None
+):
     """MSD(t) per species (ps on x, Å² on y) with the GLS line on its diffusive fit range (shaded) and
-    D ± σ in the legend. `ds` is a `diffusion` Dataset.
+    D ± σ in the legend. `ds` is a `diffusion` Dataset; `cage` an optional `cage_diffusion` Dataset whose
+    cage-to-cage MSD is drawn dotted with its D.
     """
     species = species or [str(s) for s in ds.species.values]
     fig, ax = new_axes(ax, figsize=(5.0, 3.8))
@@ -37,6 +40,16 @@ def plot_msd(ds: xr.Dataset, species: list[str] | None = None, loglog: bool = Fa
             )
             ax.axvspan(lo * 1e-3, hi * 1e-3, color=color, alpha=0.08)
     ax.set_xlabel("lag time t (ps)")
+    if cage is not None:
+        tc = cage.time.values * 1e-3
+        ax.plot(
+            tc[1:],
+            cage.msd_cage.values[1:],
+            ":",
+            color="k",
+            lw=1.4,
+            label=f"{cage.attrs.get('species', '')} cage-to-cage: D = {float(cage.D):.3g} ± {float(cage.D_err):.2g} cm²/s",
+        )
     ax.set_ylabel("MSD (Å²)")
     if loglog:
         ax.set_xscale("log")
