@@ -78,6 +78,9 @@ def _g0_row(free, mobile: str) -> dict:
             )
             if finite(d.get("D"), d.get("D_err")):
                 txt += f"; MSD D = {d['D']:.3g} ± {d['D_err']:.2g}"
+            cage = r.get("cage_diffusion") or {}
+            if cage.get("resolved"):
+                txt += f"; cage-to-cage D = {cage['D']:.3g} ± {cage['D_err']:.2g}"
             parts.append(txt + ")")
             flags.append(True)
         elif v.get("g0_status", "consistent with zero") == "consistent with zero":
