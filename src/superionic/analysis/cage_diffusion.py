@@ -33,6 +33,7 @@ from .. import units
 from ..errors import InputError
 from ..geometry import pair_vectors
 from ..trajectory.model import Trajectory
+from ..trajectory.unwrap import unwrap_positions
 from .correlate import msd as msd_kernel
 from .hopping import Sites, argyrodite_sites, established_sites
 
@@ -105,11 +106,7 @@ def cage_diffusion(
     if n_frames < 16:
         raise InputError(f"the cage-to-cage MSD needs at least 16 frames, got {n_frames}")
     centre, cage = _cage_centres(sites)
-    path = centre[site_of]  # (T, n, 3), in the sites' cell
-    step = path[1:] - path[:-1]
-    frac = step @ np.linalg.inv(sites.cell)
-    step = (frac - np.round(frac)) @ sites.cell
-    r = np.concatenate([path[:1], path[:1] + np.cumsum(step, axis=0)])
+    r = unwrap_positions(centre[site_of], sites.cell)  # (T, n, 3), cage steps taken as minimum images
     changes = int(np.count_nonzero(cage[site_of[1:]] != cage[site_of[:-1]]))
     max_lag = n_frames // 2
     per_atom = msd_kernel(r, max_lag)  # (max_lag, n)

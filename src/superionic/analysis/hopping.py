@@ -256,7 +256,9 @@ def jump_class(sites: Sites, i: int, j: int) -> str:
 
 
 def _site_cores(traj: Trajectory, sites: Sites, species: str, radius: float | None, residence: float | None):
-    """(atom indices, radius Å, residence fs, site core per frame and atom (T, n), −1 in transit)."""
+    """(atom indices, radius Å, residence fs, site core per frame and atom (T, n), −1 in transit, site–site
+    distances (S, S) Å with an infinite diagonal).
+    """
     idx = traj.indices(species)
     dist = sites.distances()
     np.fill_diagonal(dist, np.inf)
@@ -276,7 +278,7 @@ def _site_cores(traj: Trajectory, sites: Sites, species: str, radius: float | No
         for f in range(n_frames):
             i, d = nearest_site(traj.positions[f, idx], sites, traj.cells[f])
             core[f] = np.where(d < radius, i, -1)
-    return idx, radius, residence, core
+    return idx, radius, residence, core, dist
 
 
 def established_sites(
@@ -286,7 +288,7 @@ def established_sites(
     rattling filter); before its first one, the site of that first visit; an atom never in a core keeps
     its nearest site at the first frame.
     """
-    idx, _, residence, core = _site_cores(traj, sites, species, radius, residence)
+    idx, _, residence, core, _ = _site_cores(traj, sites, species, radius, residence)
     n_frames = traj.n_frames
     out = np.empty((n_frames, idx.size), int)
     first, _ = nearest_site(traj.positions[0, idx], sites, traj.cells[0])
@@ -313,9 +315,7 @@ def hopping(
     time in a new site for a jump to count, default 2 frames (at least 100 fs). d_tracer (cm²/s): tracer D*
     for the correlation factor (e.g. from `diffusion`); omitted → f is NaN.
     """
-    idx, radius, residence, core = _site_cores(traj, sites, species, radius, residence)
-    dist = sites.distances()
-    np.fill_diagonal(dist, np.inf)
+    idx, radius, residence, core, dist = _site_cores(traj, sites, species, radius, residence)
     n_frames = traj.n_frames
     min_frames = residence / traj.dt
     src_l: list[int] = []

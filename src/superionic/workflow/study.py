@@ -747,13 +747,12 @@ def _enhancement(diff_sets: dict, mobile: str, results: dict | None = None) -> d
     """
     from ..analysis.subdiffusion import late_slope_bound
 
-    free_sets = {r.temperature: ds for r, ds in diff_sets.items() if r.protocol == "free"}
     free_run = {r.temperature: r for r in diff_sets if r.protocol == "free"}
     out = {}
     for run, ds in diff_sets.items():
-        free = free_sets.get(run.temperature)
-        if run.protocol == "free" or free is None or mobile not in ds.species.values:
+        if run.protocol == "free" or run.temperature not in free_run or mobile not in ds.species.values:
             continue
+        free = diff_sets[free_run[run.temperature]]
         a, sa = float(free.D.sel(species=mobile)), float(free.D_err.sel(species=mobile))
         b, sb = float(ds.D.sel(species=mobile)), float(ds.D_err.sel(species=mobile))
         ratio = a / b if b > 0 else float("nan")
