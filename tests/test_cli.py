@@ -82,6 +82,19 @@ def test_diffusion_json_on_real_xdatcar(xdatcar_path):
     assert 1e-7 < d < 1e-3  # cm²/s: a superionic Li6PS5Cl AIMD run
 
 
+def test_conductivity_of_a_caged_carrier_is_flagged(tmp_path):
+    """Li that only vibrates has no diffusive regime: its σ and σ_NE are printed with a flag, not as a result."""
+    p = tmp_path / "osc.h5"
+    write_h5md(p, synthetic.harmonic_oscillators([5.0], n_frames=2000, symbols=["Li"], mass=6.94, seed=3))
+    res = run_cli("analyze", "diffusion", p, "--species", "Li", "--json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert not out["species"]["Li"]["diffusive_regime_found"]
+    assert out["conductivity_from_diffusive_regime"] is False
+    text = run_cli("analyze", "diffusion", p, "--species", "Li")
+    assert "not a conductivity" in text.stdout
+
+
 def test_help_is_friendly():
     res = run_cli("--help")
     assert res.returncode == 0 and "superionic run examples/quickstart.yaml" in res.stdout

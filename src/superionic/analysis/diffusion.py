@@ -360,6 +360,15 @@ def fit_msd(
     """
     time = np.asarray(time, float)
     y_all = np.asarray(msd_values, float)
+    # the fit is scale-free: fit MSD / its largest value, so that a tiny MSD (Å² → e²Å² of a near-static
+    # charge) does not underflow the covariance; slope and intercept are scaled back at the end
+    unit = float(np.abs(y_all).max()) if y_all.size else 0.0
+    if not np.isfinite(unit) or unit == 0.0:
+        raise InputError(
+            "the MSD is zero at every lag: nothing moves relative to the frame of reference "
+            "(for a charge MSD: are all atoms mobile, so that removing the drift removes the motion?)"
+        )
+    y_all = y_all / unit
     dt = time[1] - time[0]
     lags_all = np.round(time / dt).astype(int)
     if alpha2 is not None:
@@ -423,10 +432,10 @@ def fit_msd(
         slope_err *= float(np.sqrt(chi2 / dof))
     fit_range_ok = fit_range_ok and model_ok and LOGLOG_RANGE[0] <= loglog <= LOGLOG_RANGE[1]
     return dict(
-        slope=float(beta[0]),
-        slope_err=slope_err,
-        intercept=float(beta[1]),
-        intercept_err=float(np.sqrt(cb[1, 1])),
+        slope=float(beta[0]) * unit,
+        slope_err=slope_err * unit,
+        intercept=float(beta[1]) * unit,
+        intercept_err=float(np.sqrt(cb[1, 1])) * unit,
         t_start=float(x[0]),
         t_stop=float(x[-1]),
         n_points=int(sel.size),
@@ -452,7 +461,8 @@ def _auto_start(time, y, lags, stop, dims, n_frames, n_independent, inflation, r
     if m_stop < 6:
         return time[1], False
     grid = _log_lags(m_stop + 1, 40)
-    s = np.sqrt(2.0 / dims * inflation[grid]) * np.maximum(y[grid], 1e-300)
+    # an MSD that returns near zero (an oscillator) keeps a finite noise scale (a singular covariance otherwise)
+    s = np.sqrt(2.0 / dims * inflation[grid]) * np.maximum(y[grid], 1e-6 * np.abs(y[grid]).max() + 1e-300)
     cov = np.outer(s, s) * rw_correlation_structure(lags[grid], n_frames) / n_independent
     ok = []
     for k in range(len(grid) - 1):
@@ -715,9 +725,12 @@ _MSD_BYTES = 48
 _GK_BYTES = 48
 
 
-def _drifts(src: FrameSource, species: list[str], remove_drift: bool, sums: dict | None = None) -> dict:
+def _drifts(
+    src: FrameSource, species: list[str], remove_drift: bool, sums: dict | None = None, shared: bool = False
+) -> dict:
     """Per species the framework drift subtracted by `mobile_positions`: the mean unwrapped position of
-    all other atoms minus its first value, (T, 3) Å; None when not removed or no other atoms exist.
+    all other atoms (shared: of all atoms outside `species`, one frame for them all) minus its first
+    value, (T, 3) Å; None when not removed or no such atoms exist.
     Fills `sums` (if given) with every species' per-frame sum of unwrapped positions.
     """
     if not remove_drift:
@@ -729,7 +742,7 @@ def _drifts(src: FrameSource, species: list[str], remove_drift: bool, sums: dict
         sums.update({s: total[:, k] for k, s in enumerate(every)})
     out: dict[str, np.ndarray | None] = {}
     for s in species:
-        others = [k for k, o in enumerate(every) if o != s]
+        others = [k for k, o in enumerate(every) if (o not in species if shared else o != s)]
         n_others = sum(len(groups[k]) for k in others)
         if n_others == 0:
             out[s] = None
@@ -875,13 +888,14 @@ def mobile_position_sums(
     format: str | None = None,
 ) -> dict[str, np.ndarray]:
     """{species: Σ_i r_i(t)} (T, 3) Å over the atoms of each species of their unwrapped positions minus the
-    framework drift, i.e. ``mobile_positions(traj, s, remove_drift).sum(axis=1)`` (a charge displacement
-    is Σ_s q_s of these), in one pass over time chunks: memory ∝ frames, not frames × atoms.
+    drift of the framework, the atoms outside `species` (one frame for all: a charge displacement is
+    Σ_s q_s of these, so mobile species must not be each other's frame), in one pass over time chunks:
+    memory ∝ frames, not frames × atoms.
     """
     with opened(trajectory, dt, format) as src:
         species = src.species_list(species)
         sums: dict = {}
-        drifts = _drifts(src, species, remove_drift, sums)
+        drifts = _drifts(src, species, remove_drift, sums, shared=True)
         if not sums:
             sums = dict(zip(species, np.moveaxis(position_sums(src, [src.indices(s) for s in species]), 1, 0)))
         out = {}

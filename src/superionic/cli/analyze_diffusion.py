@@ -161,6 +161,10 @@ def diffusion_cmd(
             }
         )
         summary["temperature"] = float(temp)
+        # σ and σ_NE are fitted over the tracer's range: a carrier without a diffusive regime gives no conductivity
+        summary["conductivity_from_diffusive_regime"] = all(
+            summary["species"][str(s)]["diffusive_regime_found"] for s in mobile
+        )
     else:
         summary.update(sigma=None, sigma_err=None, sigma_NE=None, sigma_NE_err=None, haven_ratio=None)
         if mobile:
@@ -194,6 +198,11 @@ def diffusion_cmd(
             f"  σ = {positive_text(summary['sigma'], summary['sigma_err'], 'mS/cm', digits=4)}, "
             f"σ_NE = {positive_text(summary['sigma_NE'], summary['sigma_NE_err'], 'mS/cm', digits=4)}, "
             f"H_R = {resolved_text(summary['haven_ratio'], summary['haven_ratio_err'])}  (T = {temp:g} K)"
+            + (
+                ""
+                if summary["conductivity_from_diffusive_regime"]
+                else "  (not a conductivity: a carrier has no clear diffusive regime!)"
+            )
         )
     if cages:
         c = summary["cage_diffusion"]
