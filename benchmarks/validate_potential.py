@@ -24,40 +24,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 
-
-def rdf(traj, a: str, b: str, r_max: float = 4.9, nbins: int = 60, every: int = 5):
-    from ase.geometry import get_distances
-
-    edges = np.linspace(1.0, r_max, nbins + 1)
-    ia, ib = traj.indices(a), traj.indices(b)
-    vol = abs(np.linalg.det(traj.cells[0]))
-    shell = 4 / 3 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
-    h = np.zeros(nbins)
-    nf = 0
-    for f in range(0, traj.n_frames, every):
-        _, d = get_distances(traj.positions[f, ia], traj.positions[f, ib], cell=traj.cells[f], pbc=True)
-        d = d.ravel()
-        h += np.histogram(d[d > 1e-6], bins=edges)[0]
-        nf += 1
-    npairs_density = len(ia) * (len(ib) - (a == b)) / vol
-    return 0.5 * (edges[1:] + edges[:-1]), h / (nf * npairs_density * shell)
-
-
-def vdos_overlap(t1, t2, species, max_lag=400):
-    """∫min(g1, g2)dν / ∫g1 dν per species, both VDOS with the SAME lag window (max_lag frames):
-    different lag windows give different spectral resolution and an overlap < 1 even for equal dynamics."""
-    from superionic.analysis.vdos import vdos
-
-    lag = min(max_lag, t1.n_frames // 2, t2.n_frames // 2)
-    g1 = vdos(t1, species, max_lag=lag)
-    g2 = vdos(t2, species, max_lag=lag)
-    out = {}
-    for s in species:
-        nu = g1["frequency"].values
-        a = g1["g"].sel(species=s).values
-        b = np.interp(nu, g2["frequency"].values, g2["g"].sel(species=s).values)
-        out[s] = float(np.trapezoid(np.minimum(a, b), nu) / np.trapezoid(a, nu))
-    return out
+from superionic.potentials.training.validate import rdf, vdos_overlap
 
 
 def d_li(traj):

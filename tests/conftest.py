@@ -1,9 +1,12 @@
 import os
+import tempfile
 
 import numpy as np
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# potentials registered by tests go to a throw-away folder, never the user's (~/.local/share/superionic)
+os.environ["SUPERIONIC_POTENTIALS"] = tempfile.mkdtemp(prefix="superionic-test-potentials-")
 
 #: the real AIMD trajectory of Li6PS5Cl shipped under tests/data (source and licence: tests/data/README.md)
 XDATCAR = os.path.join(os.path.dirname(__file__), "data", "li6ps5cl_aimd_XDATCAR.gz")

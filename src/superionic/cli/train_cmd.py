@@ -12,6 +12,12 @@ from .common import at_least, atomic_write, check_outputs, positive
 
 @app.command("train-potential")
 def train_potential_cmd(
+    material_arg: str | None = typer.Argument(
+        None,
+        metavar="[MATERIAL]",
+        help="Material to distil a potential for: a library name (see `superionic info`) or a structure file. "
+        "Same as --material.",
+    ),
     name: str = typer.Option(..., "--name", help="Name of the new potential (files <name>-v<version>.*)."),
     out: Path = typer.Option(Path("potential"), "--out", "-o", help="Output folder."),
     data: list[Path] | None = typer.Option(
@@ -78,13 +84,46 @@ def train_potential_cmd(
     version: str = typer.Option("1", "--version", help="Version written into the file names and metadata."),
     seed: int = typer.Option(0, "--seed", help="Random seed (sampling and train/test split)."),
     save_data: Path | None = typer.Option(None, "--save-data", help="Also write the labelled samples to this extxyz."),
+    validate_steps: int | None = typer.Option(
+        None,
+        "--validate-steps",
+        help="Student MD steps (2 fs) per teacher temperature in the validation (default 2 × --md-steps).",
+    ),
+    gate_force: float = typer.Option(
+        0.15, "--gate-force", help="Gate: largest held-out force RMSE against the teacher, eV/Å."
+    ),
+    gate_md_force: float = typer.Option(
+        0.30,
+        "--gate-md-force",
+        help="Gate: largest force RMSE on the student's own MD snapshots, relabelled by the teacher, eV/Å.",
+    ),
+    gate_vdos: float = typer.Option(
+        0.85, "--gate-vdos", help="Gate: smallest VDOS overlap with the teacher, every species and temperature (0–1)."
+    ),
+    gate_d_sigmas: float = typer.Option(
+        2.0, "--gate-d-sigmas", help="Gate: largest difference of the mobile ions' D from the teacher's, in σ."
+    ),
+    register: bool = typer.Option(
+        True,
+        "--register/--no-register",
+        help="Register a potential that passes its gate as a user potential, usable by name everywhere "
+        "(folder: $SUPERIONIC_POTENTIALS, default ~/.local/share/superionic/potentials).",
+    ),
     overwrite: bool = typer.Option(
         False,
         "--overwrite",
-        help="Replace an existing potential of this name and version in --out, and an existing --save-data file.",
+        help="Replace an existing potential of this name and version in --out (and a registered one), "
+        "teacher samples made with other settings, and an existing --save-data file.",
     ),
 ) -> None:
-    """Fit a SNAP potential for LAMMPS, compare candidate families on held-out data, write it with metadata.
+    """Distil a fast SNAP potential (LAMMPS) from a teacher, validate it in MD and register it if it passes its gate.
+
+    With a teacher (CHGNet by default): teacher MD over --temperatures, strained cells and close contacts are
+    labelled; candidate SNAP families are fitted and compared on held-out data; the chosen one runs MD beside
+    every teacher run (VDOS overlap, D of the mobile ions, forces on its own MD, closest approaches, stability at
+    the highest temperature). A potential that fails the gate is refused with its numbers and not registered.
+
+    Example (any material):  superionic train-potential beta-Li3PS4 --name li3ps4-snap --out pot
 
     Example (your DFT data):  superionic train-potential --data examples/training/li6ps5cl_chgnet_small.extxyz --name mine
 
@@ -95,6 +134,11 @@ def train_potential_cmd(
 
     from ..errors import InputError
     from ..potentials.training.train import train_snap
+
+    if material_arg is not None:
+        if data:
+            raise InputError("give either a MATERIAL for the teacher to sample or --data, not both")
+        material = material_arg
 
     if not name.strip() or any(c in name for c in "/\\") or name.startswith("."):
         raise InputError(f"--name becomes part of file names: no path separators or leading dot, got {name!r}")
@@ -108,6 +152,16 @@ def train_potential_cmd(
     ):
         at_least(value, least, opt)
     positive(radius, "--radius")
+    for g, opt in (
+        (gate_force, "--gate-force"),
+        (gate_md_force, "--gate-md-force"),
+        (gate_d_sigmas, "--gate-d-sigmas"),
+    ):
+        positive(g, opt)
+    if not 0.0 <= gate_vdos <= 1.0:
+        raise InputError(f"--gate-vdos is an overlap between 0 and 1, got {gate_vdos}")
+    if validate_steps is not None:
+        at_least(validate_steps, 100, "--validate-steps")
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file; give a folder for the potential")
     stem = f"{name}-v{version}"
@@ -121,7 +175,8 @@ def train_potential_cmd(
         teacher = "cp2k-pbe-d3"
     # an active-learning folder (DFT teacher) refits its own potential every round: running again resumes it
     resuming = not data and (out / "pool.extxyz").exists() and (out / f"{stem}.rounds.json").exists()
-    if not overwrite and not resuming and any(p.exists() for p in made):
+    # <name>.lammps.json describes the latest version: a new version replaces it, an existing version is kept
+    if not overwrite and not resuming and any(p.exists() for p in made[1:]):
         raise InputError(
             f"{out} already holds a potential {name!r} version {version}; give --overwrite to "
             "replace it, or another --name/--version"
@@ -164,28 +219,33 @@ def train_potential_cmd(
                 seed=seed,
             )
             return
-    if data:
-        from ..potentials.training.sampling import read_labelled
+        _distil(
+            material,
+            name,
+            out,
+            teacher=teacher,
+            temperatures=temps,
+            md_steps=md_steps,
+            label_every=label_every,
+            strained=strained,
+            contacts=contacts,
+            mobile=mobile,
+            families=[f.strip() for f in families.split(",") if f.strip()],
+            zbl=(1.2, 1.6) if zbl else None,
+            radius=radius,
+            version=version,
+            seed=seed,
+            validate_steps=validate_steps,
+            gate=(gate_force, gate_md_force, gate_vdos, gate_d_sigmas),
+            register=register,
+            overwrite=overwrite,
+            save_data=save_data,
+        )
+        return
+    from ..potentials.training.sampling import read_labelled
 
-        frames = read_labelled(data)
-        teacher_info = {"name": "user data", "files": [str(p) for p in data]}
-    else:
-        from ..materials import build_material
-        from ..potentials import get_potential
-        from ..potentials.training.sampling import close_contacts, strained_rattled, teacher_md
-
-        atoms = build_material(material)
-        spec = get_potential(teacher)
-        calc = spec.factory()
-        teacher_info = dict(spec.identity(), material=material, temperatures_K=temps, md_steps=md_steps)
-        frames = []
-        for i, t in enumerate(temps):
-            typer.echo(f"teacher MD {t:g} K, {md_steps} steps …")
-            frames += teacher_md(atoms, calc, t, md_steps, label_every=label_every, seed=seed + i)
-        if contacts:
-            frames += close_contacts(frames, calc, contacts, mobile=mobile, seed=seed)
-        if strained:
-            frames += strained_rattled(atoms, calc, strained, seed=seed)
+    frames = read_labelled(data)
+    teacher_info = {"name": "user data", "files": [str(p) for p in data]}
     if save_data:
         atomic_write(save_data, lambda tmp: ase.io.write(tmp, frames, format="extxyz"))
     fams = [f.strip() for f in families.split(",") if f.strip()]
@@ -210,3 +270,42 @@ def train_potential_cmd(
         f"wrote {rec['potential_json']}  (run MD with it: superionic md … --engine lammps "
         f"--potential {rec['potential_json']})"
     )
+
+
+def _distil(material: str, name: str, out: Path, *, gate: tuple, save_data: Path | None, **kw) -> None:
+    """The teacher route: `potentials.training.distil.distil`, its verdict and where the potential went."""
+    import ase.io
+
+    from ..potentials.training.distil import distil
+    from ..potentials.training.validate import Gate
+
+    card = distil(material, name, out, gate=Gate(*gate), log=typer.echo, **kw)
+    if save_data:
+        frames = ase.io.read(out / "teacher" / "samples.extxyz", index=":")
+        atomic_write(save_data, lambda tmp: ase.io.write(tmp, frames, format="extxyz"))
+    h = card["held_out"]
+    typer.echo(
+        f"{name} v{card['version']} ({card['family']}) passes its gate: held-out force RMSE "
+        f"{h['force_rmse_eV_per_A']:.3f} eV/Å, energy RMSE {h['energy_rmse_meV_per_atom']:.1f} meV/atom"
+    )
+    for r in card["md"]:
+        ov = ", ".join(f"{s} {v:.2f}" for s, v in r["vdos_overlap"].items())
+        ds = "; ".join(
+            f"D_{s} {_d(v)} vs teacher {_d(r['D_teacher_cm2_s'][s])}" for s, v in r["D_student_cm2_s"].items()
+        )
+        typer.echo(
+            f"  {r['temperature_K']:g} K: VDOS overlap {ov}; own-MD force RMSE "
+            f"{r['student_md_force']['force_rmse_eV_per_A']:.3f} eV/Å" + (f"; {ds}" if ds else "")
+        )
+    if card.get("registered"):
+        typer.echo(
+            f"registered as {name!r}: {card['registered']}  (use it by name: superionic md … --potential {name})"
+        )
+    else:
+        typer.echo(f"not registered (--no-register): {out / f'{name}.lammps.json'}")
+
+
+def _d(d: dict) -> str:
+    from ..potentials.training.validate import d_text
+
+    return d_text(d)

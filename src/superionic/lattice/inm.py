@@ -382,13 +382,13 @@ def inm_dataset(
 
 # --------------------------------------------------------------------------- snapshots of a trajectory
 def _is_lammps(potential: Any) -> bool:
-    from ..potentials.lammps_potentials import LammpsPotential, shipped_potentials
+    from ..potentials.lammps_potentials import LammpsPotential, installed_potentials
 
     if isinstance(potential, LammpsPotential):
         return True
     if isinstance(potential, (str, Path)):
         s = str(potential)
-        return s.endswith(".json") or s in shipped_potentials()
+        return s.endswith(".json") or s in installed_potentials()
     return getattr(potential, "engine", None) == "lammps"
 
 

@@ -374,8 +374,19 @@ def shipped_potentials() -> dict[str, LammpsPotential]:
     return out
 
 
+def installed_potentials() -> dict[str, LammpsPotential]:
+    """The shipped potentials and the registered user potentials (`potentials.user_potentials`) beside them."""
+    from .user_potentials import user_potential_files
+
+    out = shipped_potentials()
+    for p in user_potential_files():
+        pot = LammpsPotential.from_json(p)
+        out.setdefault(pot.name, pot)  # a user potential never shadows a shipped one
+    return out
+
+
 def get_lammps_potential(spec: str | LammpsPotential | dict | Path) -> LammpsPotential:
-    """A LammpsPotential from itself, a dict of its fields, a .json description, or a shipped name."""
+    """A LammpsPotential from itself, a dict of its fields, a .json description, or an installed name."""
     if isinstance(spec, LammpsPotential):
         return spec
     if isinstance(spec, dict):
@@ -385,17 +396,17 @@ def get_lammps_potential(spec: str | LammpsPotential | dict | Path) -> LammpsPot
         if not Path(spec).exists():
             raise InputError(f"potential description {spec} does not exist")
         return LammpsPotential.from_json(spec)
-    ships = shipped_potentials()
+    ships = installed_potentials()
     if spec not in ships:
         raise InputError(
-            f"unknown LAMMPS potential {spec!r}; shipped: {', '.join(ships) or 'none'}; "
+            f"unknown LAMMPS potential {spec!r}; installed: {', '.join(ships) or 'none'}; "
             "or give a .lammps.json file written by `superionic train-potential`"
         )
     return ships[spec]
 
 
 def register_lammps_potentials(registry: dict | None = None) -> dict:
-    """Add the shipped LAMMPS potentials to the potentials registry (engine "lammps").
+    """Add the shipped and registered user LAMMPS potentials to the potentials registry (engine "lammps").
 
     The registry's factory returns an ASE calculator (`LammpsCalculator`, for single points);
     fast MD goes through `superionic.md.lammps_engine.run_nvt_lammps(atoms, name, …)`.
@@ -403,7 +414,7 @@ def register_lammps_potentials(registry: dict | None = None) -> dict:
     from . import registry as reg
 
     target = reg.REGISTRY if registry is None else registry
-    for name, pot in shipped_potentials().items():
+    for name, pot in installed_potentials().items():
 
         def factory(_pot=pot, **_: Any):
             return LammpsCalculator(_pot)

@@ -1,0 +1,189 @@
+"""Distillation of a fast potential for any material: teacher sampling, SNAP fit, MD validation, gate, registration.
+
+`distil` is the routine behind ``superionic train-potential MATERIAL``:
+
+1. the teacher (CHGNet by default, any registered potential) runs Langevin MD over a temperature ladder (each
+   run kept as H5MD for the validation) and labels strained/rattled cells and close contacts;
+2. `train.train_snap` fits the candidate SNAP families and keeps the fastest that meets the accuracy targets;
+3. `validate.validate` runs the student against every teacher trajectory (VDOS overlap, D of the mobile ions,
+   force RMSE on the student's own MD, closest approaches, stability at the highest temperature);
+4. a potential that passes `validate.Gate` is registered as a user potential (`potentials.user_potentials`)
+   with its validation card; one that fails is refused with its numbers and not registered.
+
+The teacher's samples are kept in ``<out>/teacher/`` and reused when the sampling settings are unchanged, so a
+killed or refused distillation restarts at the fit. Units: K, 2 fs steps, eV/Å.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ...errors import InputError
+from .validate import Gate, validate
+
+
+def sample_teacher(
+    material: str,
+    teacher: str,
+    folder: Path,
+    *,
+    temperatures: Sequence[float],
+    md_steps: int,
+    label_every: int,
+    strained: int,
+    contacts: int,
+    mobile: str,
+    seed: int,
+    overwrite: bool = False,
+    log: Callable[[str], None] = print,
+) -> tuple[list, list[Path], dict]:
+    """Teacher MD per temperature (labelled snapshots + H5MD in `folder`), strained cells, close contacts.
+
+    Returns (labelled Atoms, the H5MD paths, the teacher's identity). Reuses `folder` when it holds a
+    finished sampling with the same settings; one with other settings is an InputError unless overwrite.
+    """
+    import ase.io
+
+    from ...materials import build_material
+    from .. import get_potential
+    from .sampling import close_contacts, strained_rattled, teacher_md
+
+    spec = get_potential(teacher)
+    settings = {
+        "material": material,
+        "teacher": spec.identity(),
+        "temperatures_K": [float(t) for t in temperatures],
+        "md_steps": md_steps,
+        "label_every": label_every,
+        "strained": strained,
+        "close_contacts": contacts,
+        "mobile": mobile,
+        "seed": seed,
+    }
+    samples, meta = folder / "samples.extxyz", folder / "settings.json"
+    paths = [folder / f"T{float(t):g}.h5" for t in temperatures]
+    if meta.exists():
+        same = json.loads(meta.read_text()) == json.loads(json.dumps(settings, default=str))
+        if not same and not overwrite:
+            raise InputError(
+                f"{folder} holds teacher samples made with other settings; give another --out, or --overwrite"
+            )
+        if same and samples.exists() and all(p.exists() for p in paths):
+            log(f"reusing the teacher samples in {folder}")
+            return list(ase.io.read(samples, index=":")), paths, spec.identity()
+    folder.mkdir(parents=True, exist_ok=True)
+    meta.write_text(json.dumps(settings, indent=2, default=str))
+    atoms = build_material(material)
+    calc = spec.make()
+    frames: list = []
+    for i, (t, path) in enumerate(zip(temperatures, paths)):
+        log(f"teacher ({teacher}) MD at {t:g} K, {md_steps} steps of 2 fs, {len(atoms)} atoms …")
+        tmp = path.with_name(f".{path.name}.partial")
+        tmp.unlink(missing_ok=True)
+        frames += teacher_md(atoms, calc, t, md_steps, label_every=label_every, seed=seed + i, h5md_path=tmp)
+        tmp.replace(path)
+    if contacts:
+        if mobile in atoms.get_chemical_symbols():
+            frames += close_contacts(frames, calc, contacts, mobile=mobile, seed=seed)
+        else:
+            log(f"no {mobile} in {material}: no close contacts sampled (give --mobile)")
+    if strained:
+        frames += strained_rattled(atoms, calc, strained, seed=seed)
+    tmp = samples.with_name(".samples.extxyz.partial")
+    ase.io.write(tmp, frames, format="extxyz")
+    tmp.replace(samples)
+    return frames, paths, spec.identity()
+
+
+def distil(
+    material: str,
+    name: str,
+    out: str | Path,
+    *,
+    teacher: str = "chgnet",
+    temperatures: Sequence[float] = (300.0, 600.0, 900.0, 1200.0),
+    md_steps: int = 2000,
+    label_every: int = 20,
+    strained: int = 40,
+    contacts: int = 0,
+    mobile: str = "Li",
+    families: Sequence[str] = ("linear-6", "quadratic-4", "quadratic-4+pair"),
+    zbl: tuple[float, float] | None = (1.2, 1.6),
+    radius: float | None = None,
+    version: str = "1",
+    seed: int = 0,
+    validate_steps: int | None = None,
+    gate: Gate | None = None,
+    register: bool = True,
+    overwrite: bool = False,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Distil, validate and (if it passes the gate) register a SNAP potential of `material`; see module doc.
+
+    validate_steps: student MD steps per teacher temperature (default 2 × md_steps). Returns the validation
+    card with "registered" (the user-folder description, or None). Raises InputError with the reasons when
+    the gate fails (the fitted files and card stay in `out`, unregistered).
+    """
+    from ...trajectory import read_h5md
+    from .. import get_potential
+    from ..lammps_potentials import LammpsPotential
+    from ..user_potentials import register_potential
+    from .train import train_snap
+
+    out = Path(out)
+    gate = gate or Gate()
+    frames, paths, identity = sample_teacher(
+        material,
+        teacher,
+        out / "teacher",
+        temperatures=temperatures,
+        md_steps=md_steps,
+        label_every=label_every,
+        strained=strained,
+        contacts=contacts,
+        mobile=mobile,
+        seed=seed,
+        overwrite=overwrite,
+        log=log,
+    )
+    record = train_snap(
+        frames,
+        out,
+        name,
+        version=version,
+        families=families,
+        zbl=zbl,
+        radius=radius,
+        seed=seed,
+        teacher=dict(identity, material=material, temperatures_K=list(temperatures), md_steps=md_steps),
+        force_target=gate.force_rmse,
+        log=log,
+    )
+    pot = LammpsPotential.from_json(record["potential_json"])
+    card = validate(
+        pot,
+        [read_h5md(p) for p in paths],
+        get_potential(teacher).make(),
+        steps=validate_steps or 2 * md_steps,
+        training=record,
+        gate=gate,
+        log=log,
+    )
+    card["material"] = material
+    card_path = out / f"{name}-v{version}.validation.json"
+    tmp = card_path.with_name(f".{card_path.name}.tmp")
+    tmp.write_text(json.dumps(card, indent=2, default=str))
+    tmp.replace(card_path)
+    if not card["passed"]:
+        raise InputError(
+            f"{name} v{version} fails its gate and is not registered: "
+            + "; ".join(card["failures"])
+            + f" (card: {card_path})"
+        )
+    card["registered"] = (
+        str(register_potential(record["potential_json"], card, overwrite=overwrite)) if register else None
+    )
+    return card

@@ -1,0 +1,256 @@
+"""Validate a distilled potential against its teacher in MD, and the gate that decides whether it is registered.
+
+For each teacher trajectory (H5MD with velocities, from `sampling.teacher_md`) the student runs Langevin NVT on
+the LAMMPS engine at the same temperature, with the teacher's friction, from the teacher's first frame. Compared:
+
+- VDOS overlap per species, ∫min(g_s, g_t) dν with each g normalised to 1 and the same lag window, beside its
+  noise ceiling (the teacher's first half against its second half);
+- tracer D (cm²/s, GLS fit with σ) of the mobile species in both runs;
+- the student's force RMSE (eV/Å) on configurations of its *own* MD, relabelled by the teacher: how it
+  extrapolates to where it takes itself, which held-out teacher data cannot show;
+- the closest approach (Å) of every species pair in both runs.
+
+Every student run, the hottest included, must finish with no pair closer than its sanity bound
+(`materials.checks.pair_bound`). `gate_failures` turns the card into the reasons a potential is refused.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MOBILE = ("Li", "Na", "K", "Ag", "Cu", "H", "Mg", "Zn")
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What a distilled potential must meet to be registered (units: eV/Å, overlap 0–1, σ)."""
+
+    force_rmse: float = 0.15  # held-out teacher configurations
+    student_force_rmse: float = 0.30  # the student's own MD, relabelled by the teacher
+    vdos_overlap: float = 0.85  # every species, every temperature
+    d_sigmas: float = 2.0  # |D_student − D_teacher| ≤ d_sigmas · √(σ_s² + σ_t²)
+
+
+def rdf(traj, a: str, b: str, r_max: float = 4.9, nbins: int = 60, every: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """g_ab(r) over every `every`-th frame: (bin centres Å, g) on 1 Å ≤ r ≤ r_max."""
+    from ase.geometry import get_distances
+
+    edges = np.linspace(1.0, r_max, nbins + 1)
+    ia, ib = traj.indices(a), traj.indices(b)
+    vol = abs(np.linalg.det(traj.cells[0]))
+    shell = 4 / 3 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
+    h = np.zeros(nbins)
+    nf = 0
+    for f in range(0, traj.n_frames, every):
+        _, d = get_distances(traj.positions[f, ia], traj.positions[f, ib], cell=traj.cells[f], pbc=True)
+        d = d.ravel()
+        h += np.histogram(d[d > 1e-6], bins=edges)[0]
+        nf += 1
+    npairs_density = len(ia) * (len(ib) - (a == b)) / vol
+    return 0.5 * (edges[1:] + edges[:-1]), h / (nf * npairs_density * shell)
+
+
+def vdos_overlap(t1, t2, species: Sequence[str], max_lag: int = 400) -> dict[str, float]:
+    """∫min(g1, g2)dν / ∫g1 dν per species, both VDOS with the same lag window (`max_lag` frames): different
+    windows give different resolution and an overlap < 1 even for equal dynamics.
+    """
+    from ...analysis.vdos import vdos
+
+    lag = min(max_lag, t1.n_frames // 2, t2.n_frames // 2)
+    g1 = vdos(t1, list(species), max_lag=lag)
+    g2 = vdos(t2, list(species), max_lag=lag)
+    out = {}
+    nu = g1["frequency"].values
+    for s in species:
+        a = g1["g"].sel(species=s).values
+        b = np.interp(nu, g2["frequency"].values, g2["g"].sel(species=s).values)
+        out[s] = float(np.trapezoid(np.minimum(a, b), nu) / np.trapezoid(a, nu))
+    return out
+
+
+def tracer_d(traj, species: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """{species: {"D", "D_err" (cm²/s), "diffusive"}} from the GLS MSD fit; a run too short to fit gives None."""
+    from ...analysis.diffusion import diffusion
+    from ...errors import InputError
+
+    out: dict[str, dict[str, Any]] = {}
+    try:
+        ds = diffusion(traj, list(species), per_axis=False)
+    except InputError as err:
+        return {s: {"D": None, "D_err": None, "diffusive": False, "why": str(err)} for s in species}
+    for s in species:
+        out[s] = {
+            "D": float(ds.D.sel(species=s)),
+            "D_err": float(ds.D_err.sel(species=s)),
+            "diffusive": bool(ds.fit_range_ok.sel(species=s)),
+        }
+    return out
+
+
+def _relabelled_rmse(student, pot, teacher_calc, n: int) -> dict[str, Any]:
+    """Force RMSE (eV/Å) of the student against the teacher on `n` frames of the student's own MD."""
+    from ase import Atoms
+
+    from ..lammps_potentials import LammpsCalculator
+
+    frames = np.unique(np.linspace(0, student.n_frames - 1, n).round().astype(int))
+    mine = LammpsCalculator(pot)
+    err2, count, worst = 0.0, 0, 0.0
+    for f in frames:
+        a = Atoms(student.symbols, positions=student.positions[f], cell=student.cells[f], pbc=True)
+        a.calc = teacher_calc
+        ft = a.get_forces()
+        a.calc = mine
+        fs = a.get_forces()
+        d = fs - ft
+        err2 += float((d**2).sum())
+        count += d.size
+        worst = max(worst, float(np.linalg.norm(d, axis=1).max()))
+    return {"force_rmse_eV_per_A": float(np.sqrt(err2 / count)), "frames": int(frames.size), "worst_eV_per_A": worst}
+
+
+def compare_in_md(
+    pot,
+    teacher,
+    teacher_calc,
+    *,
+    steps: int,
+    mobile: Sequence[str] | None = None,
+    relabel: int = 10,
+    seed: int = 1,
+) -> dict[str, Any]:
+    """Student (LammpsPotential `pot`) against one teacher Trajectory at the teacher's temperature; see module doc.
+
+    steps: student production steps of 2 fs. mobile: species whose D is compared (default: the mobile ions
+    present). The student's failure (lost atoms, a tripped guard) is a result: {"failed": message}.
+    """
+    from ase import Atoms
+
+    from ...materials.checks import pair_bound
+    from ...md import MDSettings
+    from ...md.engine import run_md
+    from ...md.stability import closest_approach
+    from ...trajectory import read_h5md
+
+    temp = float(teacher.metadata["temperature"])
+    gamma = float(teacher.metadata.get("friction_per_fs", 0.01))
+    atoms = Atoms(teacher.symbols, positions=teacher.positions[0], cell=teacher.cells[0], pbc=True)
+    stride = max(1, int(round(teacher.dt / 2.0)))
+    settings = MDSettings(
+        temperature=temp,
+        steps=steps,
+        dt=2.0,
+        stride=stride,
+        equilibration_steps=200,
+        seed=seed,
+        friction=gamma,
+        production_friction=gamma,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            student = read_h5md(run_md(atoms, pot, settings, Path(tmp), engine="lammps"))
+        except Exception as err:  # lost atoms, a tripped guard: the result of this check
+            return {"temperature_K": temp, "failed": f"{type(err).__name__}: {str(err).splitlines()[0]}"}
+    species = list(dict.fromkeys(teacher.symbols))
+    mobile = [s for s in (mobile or MOBILE) if s in species]
+    half = teacher.n_frames // 2
+    closest_s, closest_t = closest_approach(student, every=5), closest_approach(teacher, every=5)
+    too_close = {k: d for k, d in closest_s.items() if d < pair_bound(k.split("-")[0], k.split("-")[1])}
+    return {
+        "temperature_K": temp,
+        "friction_per_fs": gamma,
+        "teacher_ps": float(teacher.n_frames * teacher.dt / 1000),
+        "student_ps": float(student.n_frames * student.dt / 1000),
+        "vdos_overlap": vdos_overlap(student, teacher, species),
+        "vdos_overlap_teacher_halves": vdos_overlap(
+            teacher.select_frames(0, half), teacher.select_frames(half, 2 * half), species, max_lag=half // 2
+        ),
+        "D_student_cm2_s": tracer_d(student, mobile),
+        "D_teacher_cm2_s": tracer_d(teacher, mobile),
+        "student_md_force": _relabelled_rmse(student, pot, teacher_calc, relabel),
+        "closest_approach_student_A": closest_s,
+        "closest_approach_teacher_A": closest_t,
+        "too_close": too_close,
+    }
+
+
+def validate(
+    pot,
+    teachers: Sequence,
+    teacher_calc,
+    *,
+    steps: int,
+    training: dict,
+    gate: Gate | None = None,
+    mobile: Sequence[str] | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """The validation card: held-out metrics of `training` (a `train_snap` record), `compare_in_md` per teacher
+    Trajectory, the gate and its verdict ("passed", and "failures": the reasons).
+    """
+    gate = gate or Gate()
+    runs = []
+    for t in teachers:
+        log(f"validating in MD at {float(t.metadata['temperature']):g} K ({steps} student steps) …")
+        runs.append(compare_in_md(pot, t, teacher_calc, steps=steps, mobile=mobile))
+    card = {
+        "potential": pot.name,
+        "version": pot.version,
+        "family": training.get("family"),
+        "teacher": training.get("teacher", {}),
+        "held_out": training["metrics"]["test"],
+        "md": runs,
+        "gate": asdict(gate),
+    }
+    card["failures"] = gate_failures(card, gate)
+    card["passed"] = not card["failures"]
+    return card
+
+
+def d_text(d: dict) -> str:
+    """A `tracer_d` entry as text: 'D ± σ cm²/s', 'consistent with zero (< …)', flagged when not diffusive."""
+    from ...results import positive_text
+
+    if d["D"] is None:
+        return "no fit"
+    return positive_text(d["D"], d["D_err"], "cm²/s", digits=3) + ("" if d["diffusive"] else " (not diffusive)")
+
+
+def gate_failures(card: dict, gate: Gate) -> list[str]:
+    """Why the potential of a validation card fails `gate` (empty: it passes); each reason states its numbers."""
+    out = []
+    f = card["held_out"]["force_rmse_eV_per_A"]
+    if f > gate.force_rmse:
+        out.append(f"held-out force RMSE {f:.3f} eV/Å > {gate.force_rmse} eV/Å")
+    for r in card["md"]:
+        t = f"{r['temperature_K']:g} K"
+        if "failed" in r:
+            out.append(f"student MD at {t} failed: {r['failed']}")
+            continue
+        if r["too_close"]:
+            pairs = ", ".join(f"{k} {d:.2f} Å" for k, d in r["too_close"].items())
+            out.append(f"at {t} pairs come closer than their bound: {pairs}")
+        fs = r["student_md_force"]["force_rmse_eV_per_A"]
+        if fs > gate.student_force_rmse:
+            out.append(f"force RMSE on the student's own MD at {t}: {fs:.3f} eV/Å > {gate.student_force_rmse} eV/Å")
+        for s, v in r["vdos_overlap"].items():
+            if v < gate.vdos_overlap:
+                ceiling = r["vdos_overlap_teacher_halves"][s]
+                out.append(f"VDOS overlap of {s} at {t}: {v:.3f} < {gate.vdos_overlap} (teacher halves: {ceiling:.3f})")
+        for s, ds in r["D_student_cm2_s"].items():
+            dt = r["D_teacher_cm2_s"][s]
+            if ds["D"] is None or dt["D"] is None or not (ds["diffusive"] or dt["diffusive"]):
+                continue  # no fit, or a vibrating species in both runs: nothing to compare
+            diff, sig = abs(ds["D"] - dt["D"]), float(np.hypot(ds["D_err"], dt["D_err"]))
+            if diff > gate.d_sigmas * sig:
+                out.append(
+                    f"D of {s} at {t}: student {d_text(ds)} vs teacher {d_text(dt)} "
+                    f"(differ by {diff / sig:.1f} σ > {gate.d_sigmas:g} σ)"
+                )
+    return out

@@ -1,0 +1,121 @@
+"""`train-potential MATERIAL`: teacher sampling, SNAP fit, validation in MD, the gate and registration.
+
+The teacher is ASE's EMT on a 32-atom Cu cell (fast, exact forces), so the whole routine runs in seconds."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from superionic.potentials.lammps_potentials import lammps_available
+
+pytestmark = pytest.mark.skipif(not lammps_available(), reason="needs the LAMMPS engine")
+
+ARGS = ["--teacher", "emt", "--temperatures", "300,900", "--md-steps", "400", "--label-every", "10"]
+ARGS += ["--strained", "6", "--families", "linear-6", "--validate-steps", "600", "--mobile", "Cu"]
+
+
+def run(*args, env):
+    return subprocess.run(
+        [sys.executable, "-m", "superionic", *map(str, args)], capture_output=True, text=True, timeout=300, env=env
+    )
+
+
+@pytest.fixture(scope="module")
+def setting(tmp_path_factory):
+    import os
+
+    tmp = tmp_path_factory.mktemp("distil")
+    structure = tmp / "cu.extxyz"
+    bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 2, 2)).write(structure)
+    env = dict(os.environ, SUPERIONIC_POTENTIALS=str(tmp / "registry"), OMP_NUM_THREADS="1")
+    return tmp, structure, env
+
+
+def test_a_passing_potential_is_validated_and_registered(setting):
+    tmp, structure, env = setting
+    res = run("train-potential", structure, "--name", "cu-snap", "--out", tmp / "pot", *ARGS, env=env)
+    assert res.returncode == 0, res.stderr + res.stdout
+    assert "passes its gate" in res.stdout and "registered as 'cu-snap'" in res.stdout
+    card = json.loads((tmp / "registry" / "cu-snap" / "cu-snap-v1.validation.json").read_text())
+    assert card["passed"] and card["failures"] == []
+    assert [r["temperature_K"] for r in card["md"]] == [300.0, 900.0]
+    for r in card["md"]:
+        # EMT is smooth and short-ranged: the student follows it closely, in its own MD too
+        assert r["student_md_force"]["force_rmse_eV_per_A"] < card["gate"]["student_force_rmse"]
+        assert min(r["vdos_overlap"].values()) > card["gate"]["vdos_overlap"]
+        assert r["too_close"] == {}
+        assert r["closest_approach_student_A"]["Cu-Cu"] > 0.8 * r["closest_approach_teacher_A"]["Cu-Cu"]
+    # the registered name works everywhere, e.g. as an ASE calculator whose forces match the fitted file
+    code = (
+        "from ase.build import bulk; from superionic.potentials import get_potential; "
+        "a = bulk('Cu', 'fcc', a=3.61, cubic=True).repeat((2, 2, 2)); a.rattle(0.05, seed=1); "
+        "a.calc = get_potential('cu-snap').make(); from ase.calculators.emt import EMT; "
+        "import numpy as np; f = a.get_forces(); a.calc = EMT(); "
+        "print(float(np.sqrt(((f - a.get_forces()) ** 2).mean())))"
+    )
+    rmse = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert rmse.returncode == 0, rmse.stderr
+    assert float(rmse.stdout) < 0.15
+
+
+def test_registration_never_replaces_silently(setting, monkeypatch):
+    from superionic.errors import InputError
+    from superionic.potentials.user_potentials import register_potential
+
+    tmp, _, _ = setting
+    monkeypatch.setenv("SUPERIONIC_POTENTIALS", str(tmp / "registry"))
+    desc = tmp / "pot" / "cu-snap.lammps.json"
+    with pytest.raises(InputError, match="already registered"):
+        register_potential(desc)
+    d = json.loads(desc.read_text())
+    d["lammps"]["name"] = "li6ps5cl-snap"  # a shipped potential's name is not free
+    clash = tmp / "pot" / "clash.lammps.json"
+    clash.write_text(json.dumps(d))
+    with pytest.raises(InputError, match="built-in"):
+        register_potential(clash)
+
+
+def test_a_failing_potential_is_refused_with_its_numbers(setting):
+    """Version 2 of the same potential under a strict gate: the teacher's samples are reused (no new teacher MD),
+    the fit is refused with its numbers, and the registered name still resolves to version 1."""
+    tmp, structure, env = setting
+    args = ["--name", "cu-snap", "--out", tmp / "pot", "--version", "2", "--gate-force", "1e-5"]
+    res = run("train-potential", structure, *args, *ARGS, env=env)
+    assert res.returncode != 0
+    assert "reusing the teacher samples" in res.stdout
+    assert "fails its gate and is not registered" in res.stderr and "held-out force RMSE" in res.stderr
+    card = json.loads((tmp / "pot" / "cu-snap-v2.validation.json").read_text())
+    assert not card["passed"] and card["held_out"]["force_rmse_eV_per_A"] > 1e-5
+    registered = tmp / "registry" / "cu-snap"
+    assert not (registered / "cu-snap-v2.snapcoeff").exists()
+    assert json.loads((registered / "cu-snap.lammps.json").read_text())["lammps"]["version"] == "1"
+
+
+def test_gate_failures_state_each_reason():
+    from superionic.potentials.training.validate import Gate, gate_failures
+
+    run_ok = {
+        "temperature_K": 600.0,
+        "too_close": {},
+        "student_md_force": {"force_rmse_eV_per_A": 0.1},
+        "vdos_overlap": {"Li": 0.95},
+        "vdos_overlap_teacher_halves": {"Li": 0.96},
+        "D_student_cm2_s": {"Li": {"D": 3e-5, "D_err": 0.2e-5, "diffusive": True}},
+        "D_teacher_cm2_s": {"Li": {"D": 2.8e-5, "D_err": 0.3e-5, "diffusive": True}},
+    }
+    card = {"held_out": {"force_rmse_eV_per_A": 0.1}, "md": [run_ok]}
+    assert gate_failures(card, Gate()) == []
+    bad = dict(
+        run_ok, D_student_cm2_s={"Li": {"D": 5e-5, "D_err": 0.2e-5, "diffusive": True}}, vdos_overlap={"Li": 0.7}
+    )
+    hot = dict(run_ok, temperature_K=900.0, too_close={"Li-S": 1.1})
+    reasons = gate_failures({"held_out": {"force_rmse_eV_per_A": 0.2}, "md": [bad, hot]}, Gate())
+    assert len(reasons) == 4
+    assert any("D of Li at 600 K" in r and "6.1 σ" in r for r in reasons)
+    assert any("VDOS overlap of Li at 600 K: 0.700" in r for r in reasons)
+    assert any("at 900 K pairs come closer than their bound: Li-S 1.10 Å" in r for r in reasons)
+    assert np.isclose(Gate().force_rmse, 0.15)
