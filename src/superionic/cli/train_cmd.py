@@ -28,6 +28,11 @@ def train_potential_cmd(
         "Without it the teacher samples the material.",
     ),
     material: str = typer.Option("Li6PS5Cl", "--material", help="Material the teacher samples (library name or file)."),
+    supercell: str | None = typer.Option(
+        None,
+        "--supercell",
+        help="Cell of the teacher's and the validation MD: 2x2x2, or by size: 100atoms, 12A (default: as built).",
+    ),
     teacher: str = typer.Option(
         "chgnet",
         "--teacher",
@@ -235,6 +240,7 @@ def train_potential_cmd(
             radius=radius,
             version=version,
             seed=seed,
+            supercell=supercell,
             validate_steps=validate_steps,
             gate=(gate_force, gate_md_force, gate_vdos, gate_d_sigmas),
             register=register,

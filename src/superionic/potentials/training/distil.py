@@ -37,6 +37,7 @@ def sample_teacher(
     contacts: int,
     mobile: str,
     seed: int,
+    supercell: str | None = None,
     overwrite: bool = False,
     log: Callable[[str], None] = print,
 ) -> tuple[list, list[Path], dict]:
@@ -54,6 +55,7 @@ def sample_teacher(
     spec = get_potential(teacher)
     settings = {
         "material": material,
+        "supercell": supercell,
         "teacher": spec.identity(),
         "temperatures_K": [float(t) for t in temperatures],
         "md_steps": md_steps,
@@ -76,7 +78,7 @@ def sample_teacher(
             return list(ase.io.read(samples, index=":")), paths, spec.identity()
     folder.mkdir(parents=True, exist_ok=True)
     meta.write_text(json.dumps(settings, indent=2, default=str))
-    atoms = build_material(material)
+    atoms = build_material(material, supercell)
     calc = spec.make()
     frames: list = []
     for i, (t, path) in enumerate(zip(temperatures, paths)):
@@ -115,6 +117,7 @@ def distil(
     radius: float | None = None,
     version: str = "1",
     seed: int = 0,
+    supercell: str | None = None,
     validate_steps: int | None = None,
     gate: Gate | None = None,
     register: bool = True,
@@ -123,6 +126,7 @@ def distil(
 ) -> dict[str, Any]:
     """Distil, validate and (if it passes the gate) register a SNAP potential of `material`; see module doc.
 
+    supercell: of the teacher's and the student's MD ('2x2x2', '100atoms', '12A'; default the cell as built).
     validate_steps: student MD steps per teacher temperature (default 2 × md_steps). Returns the validation
     card with "registered" (the user-folder description, or None). Raises InputError with the reasons when
     the gate fails (the fitted files and card stay in `out`, unregistered).
@@ -146,6 +150,7 @@ def distil(
         contacts=contacts,
         mobile=mobile,
         seed=seed,
+        supercell=supercell,
         overwrite=overwrite,
         log=log,
     )

@@ -40,7 +40,7 @@ def label(atoms: Atoms, calculator, **info) -> Atoms:
     a = atoms.copy()
     a.calc = calculator
     e = a.get_potential_energy()
-    f = a.get_forces()
+    f = a.get_forces(apply_constraint=False)  # the teacher's forces, not those an MD constraint adjusts
     try:
         s = a.get_stress()
     except Exception:  # a teacher without stress
@@ -81,7 +81,10 @@ def teacher_md(
     a.calc = calculator
     MaxwellBoltzmannDistribution(a, temperature_K=temperature, rng=rng)
     Stationary(a)
-    dyn = Langevin(a, dt * u.fs, temperature_K=temperature, friction=friction / u.fs, rng=rng, fixcm=True)
+    from ase.constraints import FixCom
+
+    a.set_constraint(FixCom())  # the centre of mass stays put (ASE's deprecated fixcm is not used)
+    dyn = Langevin(a, dt * u.fs, temperature_K=temperature, friction=friction / u.fs, rng=rng, fixcm=False)
     if equilibration:
         dyn.run(equilibration)
     writer = None
