@@ -53,5 +53,6 @@ from . import (  # noqa: E402,F401
     phonons_cmd,
     potentials_cmd,
     run_cmd,
+    screen_cmd,
     train_cmd,
 )

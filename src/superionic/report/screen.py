@@ -1,0 +1,100 @@
+"""The screening report: one table of descriptors with σ, Spearman ρ of each with D, and scatter figures."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+
+from ..results import atomic_text, positive_text, resolved_text
+from .format import fmt, img, table
+from .html import CSS
+
+
+def _value(row: dict, key: str, unit: str) -> str:
+    v, e = row.get(key, np.nan), row.get(f"{key}_err", np.nan)
+    if not np.isfinite(v):
+        if key == "enhancement" and "enhancement_lower" in row:
+            return f"≥ {fmt(row['enhancement_lower'])} †"
+        return "–"
+    if not np.isfinite(e):
+        return fmt(v) + (f" {html.escape(unit)}" if unit else "")
+    text = positive_text(v, e, unit) if key in ("D_300K", "sigma_300K", "g0") else resolved_text(v, e, unit)
+    return html.escape(text)
+
+
+def scatter_figure(rows: list[dict], descriptors: dict[str, tuple[str, str]]):
+    """One panel per descriptor: the descriptor (x, with σ) against D at the ranking temperature (y, log)."""
+    import matplotlib.pyplot as plt
+
+    keys = [k for k in descriptors if any(np.isfinite(r.get(k, np.nan)) for r in rows)]
+    n = max(1, len(keys))
+    cols = min(4, n)
+    fig, axes = plt.subplots((n + cols - 1) // cols, cols, figsize=(3.2 * cols, 2.8 * ((n + cols - 1) // cols)))
+    axes = np.atleast_1d(axes).ravel()
+    for ax, k in zip(axes, keys):
+        label, unit = descriptors[k]
+        for r in rows:
+            x, xe = r.get(k, np.nan), r.get(f"{k}_err", np.nan)
+            y, ye = r.get("D", np.nan), r.get("D_err", np.nan)
+            if np.isfinite(x) and np.isfinite(y) and y > 0:
+                ax.errorbar(x, y, xerr=xe if np.isfinite(xe) else None, yerr=ye, fmt="o", capsize=2)
+                ax.annotate(r["label"], (x, y), fontsize=7, textcoords="offset points", xytext=(3, 3))
+        ax.set_yscale("log")
+        ax.set_xlabel(f"{label} ({unit})" if unit else label)
+        ax.set_ylabel("D (cm²/s)")
+    for ax in axes[len(keys) :]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def write_screen_report(out: Path, name: str, rows: list[dict], corr: dict, failed: list[dict]) -> Path:
+    """Write ``<out>/screen.html`` (self-contained) and return its path."""
+    from ..workflow.screen import DESCRIPTORS
+
+    t_rank = {fmt(r["T_rank_K"]) for r in rows}
+    head = ["material", "mobile", f"D at {', '.join(sorted(t_rank)) or '?'} K (cm²/s)"]
+    head += [f"{lab} ({u})" if u else lab for lab, u in DESCRIPTORS.values()]
+    body = []
+    for r in rows:
+        d = html.escape(positive_text(r["D"], r["D_err"])) + ("" if r.get("D_diffusive") else " †")
+        body.append([html.escape(r["label"]), html.escape(r["mobile"]), d] + [_value(r, k, "") for k in DESCRIPTORS])
+    corr_rows = []
+    for k, c in corr.items():
+        lab = DESCRIPTORS[k][0]
+        if np.isfinite(c["rho"]):
+            corr_rows.append(
+                [html.escape(lab), f"{c['rho']:.2f}", f"[{fmt(c['low'], 2)}, {fmt(c['high'], 2)}]", str(c["n"])]
+            )
+        else:
+            corr_rows.append([html.escape(lab), "–", html.escape(c.get("why", "")), str(c["n"])])
+    parts = [
+        f"<h1>Screen: {html.escape(name)}</h1>",
+        "<h2>Descriptors</h2>",
+        table(head, body),
+        "<p>† D without a diffusive regime on its fit range (an upper bound), or an enhancement that is only a lower "
+        "bound. “not resolved” and “consistent with zero” are not results; a missing value (–) was not measured or "
+        "not resolved in that study (its own report says why). D(300 K) and σ_NE(300 K) are Arrhenius "
+        "extrapolations.</p>",
+        "<h2>Rank correlation with D</h2>",
+        table(["descriptor", "Spearman ρ", "16–84 % bootstrap", "materials"], corr_rows),
+        img(scatter_figure(rows, DESCRIPTORS), "descriptors against D"),
+    ]
+    if failed:
+        parts += ["<h2>Materials that did not finish</h2>", "<ul>"]
+        parts += [f"<li>{html.escape(f['label'])}: {html.escape(f['error'])}</li>" for f in failed]
+        parts += ["</ul>"]
+    parts.append(
+        "<p>Each material's own report: "
+        + ", ".join(f"<a href='{html.escape(r['label'])}/report.html'>{html.escape(r['label'])}</a>" for r in rows)
+        + "</p>"
+    )
+    page = (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>superionic screen: {html.escape(name)}"
+        f"</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>"
+    )
+    path = Path(out) / "screen.html"
+    atomic_text(path, page)
+    return path

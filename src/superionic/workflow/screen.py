@@ -1,0 +1,230 @@
+"""Screening: one study per material, then one table of descriptors, their rank correlations with D, a report.
+
+A screen file (YAML) names the materials and the study settings they share::
+
+    name: argyrodite-vs-thiophosphate
+    output: results/screen
+    study:                      # any study setting (docs/study.md), shared by every material
+      temperatures: [600, 800]
+      potential: li6ps5cl-snap
+      protocols: [free, frozen-host]
+      execution: {executor: local, workers: 2}
+    materials:
+      - {material: Li6PS5Cl}
+      - {material: beta-Li3PS4, supercell: 1x1x2}
+      - {material: Li6PS5Cl:exchange=0.5,seed=1, label: Li6PS5Cl-disordered}
+
+Each material runs as an ordinary study in ``<output>/<label>/`` (resumed and cached as any study: a killed
+screen restarts where it stopped). `descriptors` reads each study's summary.json into one row (values with σ):
+D of the mobile ion at the ranking temperature, E_a, D and σ_NE at 300 K (Arrhenius-extrapolated), the mobile
+ion's VDOS band centre, g(0), low-ω exponent and Debye frequency at the ranking temperature, and the phonon
+enhancement D_free/D_suppressed. `rank_correlations` gives Spearman's ρ of each descriptor with D across
+materials and its bootstrap interval (materials resampled). Units: K, cm²/s, mS/cm, eV, meV, THz, 1/THz.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import InputError
+from .config import StudyConfig
+
+#: descriptor → (label, unit) in the table; each row holds key and key + "_err"
+DESCRIPTORS: dict[str, tuple[str, str]] = {
+    "E_a": ("E_a", "eV"),
+    "D_300K": ("D(300 K)", "cm²/s"),
+    "sigma_300K": ("σ_NE(300 K)", "mS/cm"),
+    "band_centre": ("band centre", "meV"),
+    "g0": ("g(0)", "1/THz"),
+    "exponent": ("low-ω exponent n", ""),
+    "debye": ("Debye frequency", "THz"),
+    "enhancement": ("D_free/D_suppressed", ""),
+}
+
+
+class ScreenEntry(BaseModel):
+    """One material of a screen: the study settings that differ from the screen's shared ones."""
+
+    model_config = ConfigDict(extra="forbid")
+    material: str
+    supercell: str | None = None
+    potential: str | None = None
+    mobile_species: str | None = None
+    label: str | None = Field(None, description="folder and table name (default: the material, made file-safe)")
+
+    def name(self) -> str:
+        """The entry's label, or its material as a file-safe name."""
+        return self.label or re.sub(r"[^A-Za-z0-9_.=-]+", "_", self.material).strip("_")
+
+
+class ScreenConfig(BaseModel):
+    """A screen: shared study settings and the materials to run them on."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = "screen"
+    output: str = "results/screen"
+    study: dict[str, Any] = Field(default_factory=dict)
+    materials: list[ScreenEntry] = Field(min_length=1)
+    rank_temperature: float | None = Field(
+        None, gt=0, description="K; D is ranked at this temperature (default: the lowest of the ladder)"
+    )
+    n_boot: int = Field(2000, ge=100, description="bootstrap resamples of the rank correlations")
+    seed: int = 0
+
+    def studies(self) -> list[tuple[str, StudyConfig]]:
+        """(label, StudyConfig) per material; a setting the study does not know is an InputError naming it."""
+        out, seen = [], set()
+        for e in self.materials:
+            label = e.name()
+            if label in seen:
+                raise InputError(f"two materials of the screen are both labelled {label!r}: give them labels")
+            seen.add(label)
+            own = {k: v for k, v in e.model_dump().items() if k in ("material", "supercell", "potential") and v}
+            if e.mobile_species:
+                own["mobile_species"] = e.mobile_species
+            raw = {**self.study, **own, "name": label, "output": str(Path(self.output) / label)}
+            try:
+                out.append((label, StudyConfig(**raw)))
+            except ValidationError as err:
+                first = err.errors()[0]
+                where = ".".join(str(x) for x in first["loc"])
+                raise InputError(f"screen material {label}: study.{where}: {first['msg']}") from None
+        return out
+
+
+def load_screen(path: str | Path) -> ScreenConfig:
+    """Read and check a screen file; errors name the offending key."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"screen file not found: {p}")
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise InputError(f"{p} is not valid YAML: {' '.join(str(err).split())}") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"{p} must hold a mapping (name:, study:, materials: …; see examples/screen.yaml)")
+    try:
+        cfg = ScreenConfig(**raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise InputError(f"{p}: {where}: {first['msg']}") from None
+    cfg.studies()  # every material's study settings are checked before anything runs
+    return cfg
+
+
+def _free(results: dict, temperature: float) -> dict | None:
+    runs = [r for r in results.values() if isinstance(r, dict) and r.get("protocol") == "free"]
+    match = [r for r in runs if abs(float(r.get("temperature_K", -1)) - temperature) < 1e-6]
+    return match[0] if match else None
+
+
+def descriptors(summary: dict, rank_temperature: float | None = None) -> dict[str, Any]:
+    """One screen row from a study's summary.json (see module doc); missing numbers are NaN, never guessed."""
+    cfg, results = summary["config"], summary["results"]
+    mobile = cfg.get("mobile_species") or "Li"
+    temps = sorted(float(t) for t in cfg["temperatures"])
+    t_rank = float(rank_temperature) if rank_temperature is not None else temps[0]
+    nan = float("nan")
+    row: dict[str, Any] = {"material": cfg["material"], "mobile": mobile, "T_rank_K": t_rank}
+    run = _free(results, t_rank)
+    if run is None:
+        raise InputError(f"{cfg['name']}: no free run at the ranking temperature {t_rank:g} K (runs: {temps})")
+    dif = (run.get("diffusion") or {}).get(mobile) or {}
+    row["D"], row["D_err"] = dif.get("D", nan), dif.get("D_err", nan)
+    row["D_diffusive"] = bool(dif.get("fit_range_ok", False))
+    v = (run.get("vdos") or {}).get(mobile) or {}
+    row["band_centre"], row["band_centre_err"] = v.get("band_centre", nan), nan
+    row["g0"], row["g0_err"] = (v.get("g0", nan), v.get("g0_err", nan)) if v.get("g0_resolved") else (nan, nan)
+    law = v.get("law", "unresolved")
+    row["exponent"], row["exponent_err"] = (
+        (v.get("exponent", nan), v.get("exponent_err", nan)) if law != "unresolved" else (nan, nan)
+    )
+    row["law"] = law
+    deb = v.get("debye_frequency") or {}
+    row["debye"], row["debye_err"] = deb.get("THz", nan), deb.get("THz_err", nan)
+    series = results.get("series") or {}
+    arr = series.get("arrhenius") or {}
+    row["E_a"], row["E_a_err"] = arr.get("E_a", nan), arr.get("E_a_err", nan)
+    row["D_300K"], row["D_300K_err"] = arr.get("D_300K", nan), arr.get("D_300K_err", nan)
+    cond = run.get("conductivity") or {}
+    if cond.get("sigma_NE") and row["D"] > 0 and np.isfinite(row["D_300K"]):
+        per_d = cond["sigma_NE"] / row["D"] * t_rank / 300.0  # σ_NE ∝ n q² D / T at the same carrier density
+        row["sigma_300K"], row["sigma_300K_err"] = per_d * row["D_300K"], per_d * row["D_300K_err"]
+    else:
+        row["sigma_300K"], row["sigma_300K_err"] = nan, nan
+    row["enhancement"], row["enhancement_err"], row["enhancement_kind"] = nan, nan, None
+    for e in (series.get("phonon_enhancement") or {}).values():
+        if abs(float(e["temperature_K"]) - t_rank) > 1e-6:
+            continue
+        if "ratio_cage" in e:
+            row.update(enhancement=e["ratio_cage"], enhancement_err=e["ratio_cage_err"], enhancement_kind="cage MSD")
+        elif e.get("fit_ranges_diffusive"):
+            row.update(enhancement=e["ratio"], enhancement_err=e["ratio_err"], enhancement_kind="MSD")
+        elif "ratio_lower" in e:
+            row["enhancement_lower"] = e["ratio_lower"]
+        break
+    return row
+
+
+def spearman_bootstrap(x: np.ndarray, y: np.ndarray, n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """Spearman's ρ of x with y over the finite pairs, and its 16–84 % bootstrap interval (pairs resampled).
+
+    Fewer than 3 finite pairs give ρ = NaN with the reason: a rank correlation of two points means nothing.
+    """
+    from scipy.stats import spearmanr
+
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    n = int(ok.sum())
+    if n < 3:
+        return {"rho": float("nan"), "low": float("nan"), "high": float("nan"), "n": n, "why": "needs ≥ 3 materials"}
+    x, y = x[ok], y[ok]
+    rho = float(spearmanr(x, y).statistic)
+    rng = np.random.default_rng(seed)
+    boot = []
+    for _ in range(n_boot):
+        k = rng.integers(0, n, n)
+        if np.ptp(x[k]) > 0 and np.ptp(y[k]) > 0:  # a resample with one distinct value has no ranks
+            boot.append(spearmanr(x[k], y[k]).statistic)
+    low, high = np.percentile(boot, [16, 84]) if boot else (np.nan, np.nan)
+    return {"rho": rho, "low": float(low), "high": float(high), "n": n}
+
+
+def rank_correlations(rows: list[dict], n_boot: int = 2000, seed: int = 0) -> dict[str, dict]:
+    """Spearman ρ of every descriptor with D at the ranking temperature, across the rows (materials)."""
+    d = np.array([r["D"] if r.get("D_diffusive") else np.nan for r in rows], float)
+    return {
+        k: spearman_bootstrap(np.array([r.get(k, np.nan) for r in rows], float), d, n_boot, seed) for k in DESCRIPTORS
+    }
+
+
+def run_screen(cfg: ScreenConfig, overwrite: bool = False, progress=None) -> Path:
+    """Run (or resume) every material's study, then write ``screen.json`` and ``screen.html``; returns the report."""
+    from ..results import write_json
+    from .study import run_study
+
+    out = Path(cfg.output)
+    out.mkdir(parents=True, exist_ok=True)
+    rows, failed = [], []
+    for label, study in cfg.studies():
+        try:
+            run_study(study, progress=progress, overwrite=overwrite)
+            summary = json.loads((Path(study.output) / "summary.json").read_text())
+            rows.append({"label": label, **descriptors(summary, cfg.rank_temperature)})
+        except InputError as err:  # one material's refusal does not sink the screen
+            failed.append({"label": label, "error": str(err)})
+    corr = rank_correlations(rows, cfg.n_boot, cfg.seed)
+    write_json(
+        out / "screen.json", {"config": cfg.model_dump(), "rows": rows, "rank_correlations": corr, "failed": failed}
+    )
+    from ..report.screen import write_screen_report
+
+    return write_screen_report(out, cfg.name, rows, corr, failed)

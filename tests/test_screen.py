@@ -1,0 +1,102 @@
+"""`superionic screen`: two small materials on the local Parsl executor, the descriptor table, rank statistics."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from superionic.errors import InputError
+from superionic.potentials.lammps_potentials import lammps_available
+from superionic.workflow.screen import ScreenConfig, descriptors, load_screen, spearman_bootstrap
+
+SCREEN = """
+name: two-small
+output: {out}
+study:
+  potential: li6ps5cl-snap
+  temperatures: [700, 900]
+  md: {{dt: 2.0, steps: 1500, stride: 5, equilibration_steps: 200, seed: 0}}
+  protocols: [free]
+  analyses: [vdos, diffusion]
+  execution: {{executor: local, workers: 2}}
+materials:
+  - {{material: Li6PS5Cl}}
+  - {{material: beta-Li3PS4, supercell: 1x1x2, label: b-Li3PS4}}
+"""
+
+
+@pytest.mark.skipif(not lammps_available(), reason="needs the LAMMPS engine")
+def test_a_screen_of_two_materials_runs_and_tabulates(tmp_path):
+    path = tmp_path / "screen.yaml"
+    path.write_text(SCREEN.format(out=tmp_path / "out"))
+    cmd = [sys.executable, "-m", "superionic", "screen", str(path)]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr + res.stdout
+    done = json.loads((tmp_path / "out" / "screen.json").read_text())
+    rows = {r["label"]: r for r in done["rows"]}
+    assert set(rows) == {"Li6PS5Cl", "b-Li3PS4"} and done["failed"] == []
+    for label, r in rows.items():
+        summary = json.loads((tmp_path / "out" / label / "summary.json").read_text())
+        # the row is the study's own numbers, at the lowest temperature of the ladder
+        li = summary["results"]["T700K"]["diffusion"]["Li"]
+        assert r["T_rank_K"] == 700.0 and r["D"] == li["D"] and r["D_err"] == li["D_err"]
+        assert r["E_a"] == summary["results"]["series"]["arrhenius"]["E_a"]
+        assert r["band_centre"] == summary["results"]["T700K"]["vdos"]["Li"]["band_centre"]
+        # σ_NE(300 K) follows D(300 K) with the carrier density of the study: σ ∝ n D / T
+        cond = summary["results"]["T700K"]["conductivity"]
+        assert np.isclose(r["sigma_300K"], cond["sigma_NE"] / li["D"] * 700 / 300 * r["D_300K"])
+    # two materials carry no rank correlation: said so, not a number
+    assert all(c["n"] <= 2 and not np.isfinite(c["rho"]) for c in done["rank_correlations"].values())
+    page = (tmp_path / "out" / "screen.html").read_text()
+    assert "Spearman" in page and "b-Li3PS4/report.html" in page
+    # a second run reuses every finished run (cached studies): no MD
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0 and json.loads((tmp_path / "out" / "screen.json").read_text())["rows"] == done["rows"]
+
+
+def test_spearman_and_its_bootstrap():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=12)
+    y = x + rng.normal(scale=0.5, size=12)
+    c = spearman_bootstrap(x, y, n_boot=500)
+    assert np.isclose(c["rho"], spearmanr(x, y).statistic) and c["low"] < c["rho"] < c["high"]
+    mono = spearman_bootstrap(np.arange(6.0), np.exp(np.arange(6.0)), n_boot=200)
+    assert np.isclose(mono["rho"], 1.0) and np.isclose(mono["low"], 1.0)
+    few = spearman_bootstrap([1.0, 2.0, np.nan], [3.0, 1.0, 2.0])
+    assert few["n"] == 2 and np.isnan(few["rho"]) and "3 materials" in few["why"]
+
+
+def test_screen_file_errors_name_the_key(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text("materials:\n  - {material: Li6PS5Cl}\nstudy: {temperatures: [-5]}\n")
+    with pytest.raises(InputError, match="screen material Li6PS5Cl: study.temperatures"):
+        load_screen(p)
+    p.write_text("materials: []\n")
+    with pytest.raises(InputError, match="materials"):
+        load_screen(p)
+    same = ScreenConfig(materials=[{"material": "Li6PS5Cl"}, {"material": "Li6PS5Cl"}])
+    with pytest.raises(InputError, match="both labelled"):
+        same.studies()
+
+
+def test_descriptors_never_guess_a_missing_number():
+    summary = {
+        "config": {"name": "x", "material": "M", "temperatures": [600.0], "mobile_species": "Li"},
+        "results": {
+            "T600K": {
+                "protocol": "free",
+                "temperature_K": 600.0,
+                "diffusion": {"Li": {"D": 1e-5, "D_err": 1e-6, "fit_range_ok": True}},
+                "vdos": {"Li": {"g0": 0.01, "g0_err": 0.001, "g0_resolved": False, "law": "unresolved"}},
+            }
+        },
+    }
+    row = descriptors(summary)
+    assert row["D"] == 1e-5 and row["D_diffusive"]
+    for k in ("g0", "exponent", "E_a", "D_300K", "sigma_300K", "enhancement"):
+        assert np.isnan(row[k]), k  # unresolved or not measured: NaN, not a value
+    with pytest.raises(InputError, match="no free run at the ranking temperature 500"):
+        descriptors(summary, 500.0)
