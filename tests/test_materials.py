@@ -53,6 +53,7 @@ def test_library_structure_passes_sanity_checks(name):
         ("Li6PS5Cl", "Cl4Li24P4S20"),
         ("Li10GeP2S12", "Ge2Li20P4S24"),
         ("Li3PS4", "Li12P4S16"),
+        ("Na3PS4", "Na6P2S8"),
         ("Li7La3Zr2O12", "La24Li56O96Zr16"),
         ("AgI", "Ag2I2"),
     ],
@@ -84,6 +85,21 @@ def test_beta_li3ps4_matches_published_geometry():
     density = a.get_masses().sum() / a.get_volume() * 1.66054
     assert density == pytest.approx(1.853, abs=0.005)
     assert check_material(build_material("Li3PS4", "1x1x2"), "Li3PS4")["formal_charge"] == 0
+
+
+def test_tetragonal_na3ps4_matches_published_geometry():
+    """t-Na3PS4 (Chu et al. 2016, Table 3): isolated PS4 tetrahedra with the P–S bond of a thiophosphate
+    (2.05 Å, four equal by symmetry), Na–S contacts ≥ 2.75 Å, P-42₁c host, charge neutral, Z = 2."""
+    a = build_material("t-Na3PS4")
+    assert a.get_chemical_formula() == "Na6P2S8"
+    d = a.get_all_distances(mic=True)
+    sym = np.array(a.get_chemical_symbols())
+    for p in np.flatnonzero(sym == "P"):
+        ps = np.sort(d[p][sym == "S"])
+        assert ps[:4] == pytest.approx(2.054, abs=0.005) and ps[4] > 3.5
+    assert pair_min_distances(a)[("Na", "S")] > 2.75
+    info = check_material(build_material("Na3PS4", "2x2x2"), "Na3PS4")
+    assert info["formal_charge"] == 0 and "114" in info["host_spacegroup"]
 
 
 def test_ordered_approximant_is_backwards_compatible():

@@ -21,7 +21,7 @@ from .agi import alpha_agi
 from .argyrodite import li6ps5cl, li6ps5cl_ordered
 from .cif import read_structure
 from .garnet import li7la3zr2o12
-from .thiophosphates import beta_li3ps4, li10gep2s12
+from .thiophosphates import beta_li3ps4, li10gep2s12, tetragonal_na3ps4
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,16 @@ LIBRARY: dict[str, Material] = {
             {},
         ),
         Material(
+            "Na3PS4",
+            tetragonal_na3ps4,
+            "Chu et al., Sci. Rep. 6, 33733 (2016) (tetragonal, P-42₁c)",
+            "Na3PS4",
+            114,
+            ("Na",),
+            (),
+            {},
+        ),
+        Material(
             "Li7La3Zr2O12",
             li7la3zr2o12,
             "Awaka et al., Chem. Lett. 40, 60 (2011) (cubic, Ia-3d)",
@@ -104,6 +114,7 @@ ALIASES = {
     "LGPS": "Li10GeP2S12",
     "LLZO": "Li7La3Zr2O12",
     "alpha-AgI": "AgI",
+    "t-Na3PS4": "Na3PS4",
     "a-AgI": "AgI",
     "argyrodite": "Li6PS5Cl",
 }

@@ -1,4 +1,4 @@
-"""Thiophosphate electrolytes: Li10GeP2S12 (LGPS) and β-Li3PS4.
+"""Thiophosphate electrolytes: Li10GeP2S12 (LGPS), β-Li3PS4 and the sodium conductor t-Na3PS4.
 
 Li10GeP2S12 – Kamaya, Homma, Yamakawa, Hirayama, Kanno, Kato, Hama, Kawamoto, Mitsui,
   Nat. Mater. 10, 682 (2011), doi:10.1038/nmat3066: P4_2/nmc (No. 137, origin choice 1), a = 8.71771 Å,
@@ -23,6 +23,13 @@ Li10GeP2S12 – Kamaya, Homma, Yamakawa, Hirayama, Kanno, Kato, Hama, Kawamoto, 
   density), so the library puts the Li3 share on Li2 and fills 8d + 4b: 8 + 4 = 12 Li per cell, the
   published Li content, every site fully occupied (Li12P4S16, 32 atoms; the ordered β model also used in
   first-principles work). The published occupancies are kept in `LI3PS4_PUBLISHED_OCCUPANCY`.
+
+t-Na3PS4 – Chu, Nguyen, Hy, Lin, Wang, Xu, Deng, Meng, Ong, Sci. Rep. 6, 33733 (2016),
+  doi:10.1038/srep33733, Table 3 (Rietveld refinement of pristine tetragonal Na3PS4): P-42₁c (No. 114),
+  a = 6.956 Å, c = 7.088 Å, Z = 2. Na1 4d (0, 1/2, 0.426); Na2 2a (0, 0, 0); P 2b (0, 0, 1/2);
+  S 8e (0.315, 0.345, 0.167); every site fully occupied: Na6P2S8, 16 atoms. (Their DFT cell: a = 6.99,
+  c = 7.12 Å; Jansen and Henseler's: a = 6.952, c = 7.076 Å.) Checked here through the P–S bond (2.05 Å)
+  and the space group, see tests.
 """
 
 from __future__ import annotations
@@ -68,4 +75,20 @@ def beta_li3ps4(supercell=(1, 1, 1)) -> Atoms:
     """β-Li3PS4 (Pnma), the ordered approximant with Li on 8d + 4b (see module doc)."""
     atoms = build_from_sites(LI3PS4_SITES, 62, LI3PS4_CELL, supercell=supercell)
     atoms.info["material"] = "beta-Li3PS4"
+    return atoms
+
+
+NA3PS4_SITES = [
+    Site("Na1", {"Na": 1.0}, (0.0, 0.5, 0.426)),
+    Site("Na2", {"Na": 1.0}, (0.0, 0.0, 0.0)),
+    Site("P", {"P": 1.0}, (0.0, 0.0, 0.5)),
+    Site("S", {"S": 1.0}, (0.315, 0.345, 0.167)),
+]
+NA3PS4_CELL = (6.956, 6.956, 7.088, 90, 90, 90)
+
+
+def tetragonal_na3ps4(supercell=(1, 1, 1)) -> Atoms:
+    """Tetragonal Na3PS4 (P-42₁c), fully ordered (see module doc)."""
+    atoms = build_from_sites(NA3PS4_SITES, 114, NA3PS4_CELL, supercell=supercell)
+    atoms.info["material"] = "Na3PS4"
     return atoms
