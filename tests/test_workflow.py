@@ -68,10 +68,24 @@ def test_tiny_study_end_to_end(tmp_path, no_network):
     assert 0.0 <= mech["rotations"]["libration_fraction"] <= 1.0
     assert "mechanism" not in summary["results"]["T700K-frozen-host"]
     assert "bottleneck breathing" in html and (out / "analysis" / "T700K_rotations.nc").exists()
-    # second run reuses the finished MD (same settings) and gives identical results
+    # second run reuses the finished MD (same settings) and the cached analyses: identical results, nothing
+    # recomputed, the analysis files kept
     mtime = (out / "md" / "T700K" / "trajectory.h5").stat().st_mtime
-    run_study(cfg)
+    from superionic.workflow import study as study_module
+
+    def no_recompute(*_):
+        raise AssertionError("analyses recomputed although nothing changed")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(study_module, "_compute_analyses", no_recompute)
+        run_study(cfg)
     assert (out / "md" / "T700K" / "trajectory.h5").stat().st_mtime == mtime
+    again = json.loads((out / "summary.json").read_text())
+    assert json.dumps(again["results"], sort_keys=True) == json.dumps(summary["results"], sort_keys=True)
+    assert again["warnings"] == summary["warnings"] and (out / "analysis" / "T700K_rotations.nc").exists()
+    # other analysis settings: analysed anew
+    run_study(cfg.model_copy(update={"analyses": ["vdos", "diffusion"]}))
+    assert not (out / "analysis" / "T700K_rotations.nc").exists()
 
 
 def test_bad_study_file(tmp_path):

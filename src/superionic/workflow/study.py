@@ -552,7 +552,36 @@ def _run_analysis_tasks(cfg: StudyConfig, runs: list[Run], out: Path, catch: boo
 
 
 def _analyse_run(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, object]:
-    """The analyses of one run: its summary entry and its diffusion dataset (None without diffusion)."""
+    """The analyses of one run: its summary entry and its diffusion dataset (None without diffusion).
+
+    Reused from ``analysis/<label>.analysis.json`` when nothing that determines them changed
+    (`workflow.analysis_cache`); their warnings are raised again either way.
+    """
+    from . import analysis_cache
+    from .execution import collect_warnings, reissue
+
+    key = analysis_cache.analysis_key(cfg, run)
+    cached = analysis_cache.load_cached(adir, run.label, key)
+    if cached is not None:
+        reissue([tuple(w) for w in cached["warnings"]])
+        diff = adir / f"{run.label}_diffusion.nc"
+        if "diffusion" in cfg.analyses and diff.exists():
+            import xarray as xr
+
+            return cached["entry"], xr.load_dataset(diff, engine="h5netcdf")
+        return cached["entry"], None
+    since = time.time_ns()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        entry, ds = _compute_analyses(cfg, run, adir)
+    notes = collect_warnings(caught)
+    reissue(notes)
+    analysis_cache.store(adir, run.label, key, entry, notes, since)
+    return entry, ds
+
+
+def _compute_analyses(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, object]:
+    """The analyses of one run, computed (see `_analyse_run`)."""
     from ..analysis.conductivity import conductivity
     from ..analysis.diffusion import diffusion
     from ..analysis.vdos import vdos, vdos_summary
@@ -824,7 +853,9 @@ def _neutron(cfg: StudyConfig, traj, vdos_ds, stem: Path) -> dict:
 
 
 #: the analysis files a study writes (analysis/<run>_<kind>.nc and the series files)
-_STUDY_OUTPUT = re.compile(r"^(T[^_/]+K[^_/]*_[A-Za-z0-9_]+|arrhenius|vdos_series)\.nc(\.part)?$")
+_STUDY_OUTPUT = re.compile(
+    r"^((T[^_/]+K[^_/]*_[A-Za-z0-9_]+|arrhenius|vdos_series)\.nc(\.part)?|T[^_/]+K[^_/]*\.analysis\.json)$"
+)
 
 
 def _remove_stale_outputs(adir: Path, since_ns: int) -> list[str]:
@@ -832,7 +863,7 @@ def _remove_stale_outputs(adir: Path, since_ns: int) -> list[str]:
     analyses no longer asked for, a failed run's old files); return their names.
     """
     removed = []
-    for p in sorted(adir.glob("*.nc*")):
+    for p in sorted([*adir.glob("*.nc*"), *adir.glob("*.analysis.json")]):
         if _STUDY_OUTPUT.match(p.name) and p.stat().st_mtime_ns < since_ns:
             p.unlink()
             removed.append(f"analysis/{p.name}")

@@ -1,0 +1,70 @@
+"""The analyses of a study's run are cached: run again, a run whose trajectory and analysis settings are unchanged
+is not analysed again.
+
+The key hashes everything that determines the analyses: the trajectory file (size and modification time, so a
+resumed or replaced run is analysed anew), its run.json (settings, potential identity and version), the study's
+analysis settings (`analyses`, `neutron`, `mobile_species`), the run's protocol and the superionic version.
+``analysis/<label>.analysis.json`` holds the key, the summary entry, the warnings the analyses raised (raised again
+on reuse, so the summary lists them as before) and the files written; all of them must still exist to be reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..results import atomic_text
+
+
+def analysis_key(cfg, run) -> str:
+    """SHA-256 (hex, 16) of what determines a run's analyses (see module doc)."""
+    traj = Path(run.path)
+    st = traj.stat()
+    info = traj.parent / "run.json"
+    what = {
+        "trajectory": [st.st_size, st.st_mtime_ns],
+        "run_json": hashlib.sha256(info.read_bytes()).hexdigest() if info.exists() else None,
+        "protocol": run.protocol,
+        "analyses": sorted(cfg.analyses),
+        "neutron": cfg.neutron.model_dump(),
+        "mobile": cfg.mobile_species,
+        "superionic": __version__,
+    }
+    return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _record(adir: Path, label: str) -> Path:
+    return adir / f"{label}.analysis.json"
+
+
+def load_cached(adir: Path, label: str, key: str) -> dict[str, Any] | None:
+    """The cached record ({entry, warnings, files}) when its key matches and its files exist, else None.
+
+    The reused files are touched, so that the study's clean-up of stale outputs keeps them.
+    """
+    path = _record(adir, label)
+    try:
+        rec = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    files = [adir / f for f in rec.get("files", [])]
+    if rec.get("key") != key or not all(f.exists() for f in files):
+        return None
+    for f in [*files, path]:
+        os.utime(f)
+    return rec
+
+
+def store(adir: Path, label: str, key: str, entry: dict, notes: list, since_ns: int) -> None:
+    """Record a run's analyses: its entry, warnings and the files of `label` written since `since_ns`."""
+    files = sorted(
+        p.name
+        for p in adir.iterdir()
+        if p.name.startswith(f"{label}_") and p.is_file() and p.stat().st_mtime_ns >= since_ns
+    )
+    rec = {"key": key, "entry": entry, "warnings": notes, "files": files}
+    atomic_text(_record(adir, label), json.dumps(rec, indent=1, default=str))
