@@ -74,7 +74,9 @@ def train_potential_cmd(
         help="Extra single points with one mobile ion pushed "
         "towards a neighbour (samples the repulsive wall; helps stability at high T).",
     ),
-    mobile: str = typer.Option("Li", "--mobile", help="Mobile species for --close-contacts."),
+    mobile: str | None = typer.Option(
+        None, "--mobile", help="Mobile species for --close-contacts (default: the material's Li, Na, Ag … ion)."
+    ),
     families: str = typer.Option(
         "linear-6,quadratic-4,quadratic-4+pair",
         "--families",
@@ -213,7 +215,7 @@ def train_potential_cmd(
                 label_every=label_every,
                 strained=strained,
                 contacts=contacts,
-                mobile=mobile,
+                mobile=mobile or "Li",
                 labels=labels,
                 max_labels=max_labels,
                 initial_labels=initial_labels,

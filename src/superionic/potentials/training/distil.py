@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import InputError
-from .validate import Gate, validate
+from .validate import MOBILE, Gate, validate
 
 
 def sample_teacher(
@@ -35,13 +35,14 @@ def sample_teacher(
     label_every: int,
     strained: int,
     contacts: int,
-    mobile: str,
+    mobile: str | None,
     seed: int,
     supercell: str | None = None,
     overwrite: bool = False,
     log: Callable[[str], None] = print,
 ) -> tuple[list, list[Path], dict]:
-    """Teacher MD per temperature (labelled snapshots + H5MD in `folder`), strained cells, close contacts.
+    """Teacher MD per temperature (labelled snapshots + H5MD in `folder`), strained cells, close contacts of
+    the `mobile` ion (default: the first of `validate.MOBILE` in the material).
 
     Returns (labelled Atoms, the H5MD paths, the teacher's identity). Reuses `folder` when it holds a
     finished sampling with the same settings; one with other settings is an InputError unless overwrite.
@@ -80,6 +81,7 @@ def sample_teacher(
     meta.write_text(json.dumps(settings, indent=2, default=str))
     atoms = build_material(material, supercell)
     calc = spec.make()
+    mobile = mobile or next((s for s in MOBILE if s in atoms.get_chemical_symbols()), None)
     frames: list = []
     for i, (t, path) in enumerate(zip(temperatures, paths)):
         log(f"teacher ({teacher}) MD at {t:g} K, {md_steps} steps of 2 fs, {len(atoms)} atoms …")
@@ -88,7 +90,7 @@ def sample_teacher(
         frames += teacher_md(atoms, calc, t, md_steps, label_every=label_every, seed=seed + i, h5md_path=tmp)
         tmp.replace(path)
     if contacts:
-        if mobile in atoms.get_chemical_symbols():
+        if mobile is not None and mobile in atoms.get_chemical_symbols():
             frames += close_contacts(frames, calc, contacts, mobile=mobile, seed=seed)
         else:
             log(f"no {mobile} in {material}: no close contacts sampled (give --mobile)")
@@ -111,7 +113,7 @@ def distil(
     label_every: int = 20,
     strained: int = 40,
     contacts: int = 0,
-    mobile: str = "Li",
+    mobile: str | None = None,
     families: Sequence[str] = ("linear-6", "quadratic-4", "quadratic-4+pair"),
     zbl: tuple[float, float] | None = (1.2, 1.6),
     radius: float | None = None,
