@@ -65,6 +65,11 @@ def test_spearman_and_its_bootstrap():
     assert np.isclose(c["rho"], spearmanr(x, y).statistic) and c["low"] < c["rho"] < c["high"]
     mono = spearman_bootstrap(np.arange(6.0), np.exp(np.arange(6.0)), n_boot=200)
     assert np.isclose(mono["rho"], 1.0) and np.isclose(mono["low"], 1.0)
+    # values that agree within their σ have no fixed order: the interval widens, ρ itself does not change
+    x4 = np.arange(4.0)
+    sure = spearman_bootstrap(x4, x4, n_boot=300)
+    loose = spearman_bootstrap(x4, x4, n_boot=300, y_err=np.full(4, 3.0))
+    assert sure["rho"] == loose["rho"] and np.isclose(sure["low"], 1.0) and loose["low"] < 0.5
     few = spearman_bootstrap([1.0, 2.0, np.nan], [3.0, 1.0, 2.0])
     assert few["n"] == 2 and np.isnan(few["rho"]) and "3 materials" in few["why"]
 

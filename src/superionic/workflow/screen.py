@@ -19,7 +19,7 @@ screen restarts where it stopped). `descriptors` reads each study's summary.json
 D of the mobile ion at the ranking temperature, E_a, D and σ_NE at 300 K (Arrhenius-extrapolated), the mobile
 ion's VDOS band centre, g(0), low-ω exponent and Debye frequency at the ranking temperature, and the phonon
 enhancement D_free/D_suppressed. `rank_correlations` gives Spearman's ρ of each descriptor with D across
-materials and its bootstrap interval (materials resampled). Units: K, cm²/s, mS/cm, eV, meV, THz, 1/THz.
+materials and its bootstrap interval (materials resampled, values drawn within their σ). Units: K, cm²/s, mS/cm, eV, meV, THz, 1/THz.
 """
 
 from __future__ import annotations
@@ -174,10 +174,19 @@ def descriptors(summary: dict, rank_temperature: float | None = None) -> dict[st
     return row
 
 
-def spearman_bootstrap(x: np.ndarray, y: np.ndarray, n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
-    """Spearman's ρ of x with y over the finite pairs, and its 16–84 % bootstrap interval (pairs resampled).
+def spearman_bootstrap(
+    x: np.ndarray,
+    y: np.ndarray,
+    n_boot: int = 2000,
+    seed: int = 0,
+    x_err: np.ndarray | None = None,
+    y_err: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Spearman's ρ of x with y over the finite pairs, and its 16–84 % bootstrap interval.
 
-    Fewer than 3 finite pairs give ρ = NaN with the reason: a rank correlation of two points means nothing.
+    Each resample draws the materials with replacement and, where σ are given (x_err, y_err; NaN = none),
+    every value from N(value, σ): two materials whose D agree within σ have no fixed order, and the interval
+    says so. Fewer than 3 finite pairs give ρ = NaN with the reason: a rank correlation of two points means nothing.
     """
     from scipy.stats import spearmanr
 
@@ -186,14 +195,16 @@ def spearman_bootstrap(x: np.ndarray, y: np.ndarray, n_boot: int = 2000, seed: i
     n = int(ok.sum())
     if n < 3:
         return {"rho": float("nan"), "low": float("nan"), "high": float("nan"), "n": n, "why": "needs ≥ 3 materials"}
+    sx, sy = (np.nan_to_num(np.zeros_like(x) if e is None else np.asarray(e, float))[ok] for e in (x_err, y_err))
     x, y = x[ok], y[ok]
     rho = float(spearmanr(x, y).statistic)
     rng = np.random.default_rng(seed)
     boot = []
     for _ in range(n_boot):
         k = rng.integers(0, n, n)
-        if np.ptp(x[k]) > 0 and np.ptp(y[k]) > 0:  # a resample with one distinct value has no ranks
-            boot.append(spearmanr(x[k], y[k]).statistic)
+        xb, yb = x[k] + rng.normal(0.0, 1.0, n) * sx[k], y[k] + rng.normal(0.0, 1.0, n) * sy[k]
+        if np.ptp(xb) > 0 and np.ptp(yb) > 0:  # a resample with one distinct value has no ranks
+            boot.append(spearmanr(xb, yb).statistic)
     low, high = np.percentile(boot, [16, 84]) if boot else (np.nan, np.nan)
     return {"rho": rho, "low": float(low), "high": float(high), "n": n}
 
@@ -201,9 +212,13 @@ def spearman_bootstrap(x: np.ndarray, y: np.ndarray, n_boot: int = 2000, seed: i
 def rank_correlations(rows: list[dict], n_boot: int = 2000, seed: int = 0) -> dict[str, dict]:
     """Spearman ρ of every descriptor with D at the ranking temperature, across the rows (materials)."""
     d = np.array([r["D"] if r.get("D_diffusive") else np.nan for r in rows], float)
-    return {
-        k: spearman_bootstrap(np.array([r.get(k, np.nan) for r in rows], float), d, n_boot, seed) for k in DESCRIPTORS
-    }
+    d_err = np.array([r.get("D_err", np.nan) for r in rows], float)
+    out = {}
+    for k in DESCRIPTORS:
+        x = np.array([r.get(k, np.nan) for r in rows], float)
+        x_err = np.array([r.get(f"{k}_err", np.nan) for r in rows], float)
+        out[k] = spearman_bootstrap(x, d, n_boot, seed, x_err, d_err)
+    return out
 
 
 def run_screen(cfg: ScreenConfig, overwrite: bool = False, progress=None) -> Path:
