@@ -267,11 +267,17 @@ def test_enhancement_rows_carry_the_host_reference_and_stiffness(tmp_path):
 def test_every_example_study_validates():
     from pathlib import Path
 
+    import yaml
+
     from superionic.workflow.config import load_config
+    from superionic.workflow.screen import load_screen
 
     examples = sorted((Path(__file__).parents[1] / "examples").glob("*.yaml"))
-    assert {p.name for p in examples} >= {"quickstart.yaml", "ding2025.yaml", "chgnet_quickstart.yaml"}
+    assert {p.name for p in examples} >= {"quickstart.yaml", "ding2025.yaml", "chgnet_quickstart.yaml", "screen.yaml"}
     for p in examples:
+        if "materials" in yaml.safe_load(p.read_text()):  # a screen: every material's study is checked
+            assert len(load_screen(p).studies()) >= 3
+            continue
         cfg = load_config(p)
         assert cfg.temperatures and cfg.md.steps > 0
     quick = load_config(examples[[p.name for p in examples].index("quickstart.yaml")])
