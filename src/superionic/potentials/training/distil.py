@@ -51,7 +51,7 @@ def sample_teacher(
 
     from ...materials import build_material
     from .. import get_potential
-    from .sampling import close_contacts, strained_rattled, teacher_md
+    from .teach import sample_pool
 
     spec = get_potential(teacher)
     settings = {
@@ -82,20 +82,23 @@ def sample_teacher(
     atoms = build_material(material, supercell)
     calc = spec.make()
     mobile = mobile or next((s for s in MOBILE if s in atoms.get_chemical_symbols()), None)
-    frames: list = []
-    for i, (t, path) in enumerate(zip(temperatures, paths)):
-        log(f"teacher ({teacher}) MD at {t:g} K, {md_steps} steps of 2 fs, {len(atoms)} atoms …")
-        tmp = path.with_name(f".{path.name}.partial")
-        tmp.unlink(missing_ok=True)
-        frames += teacher_md(atoms, calc, t, md_steps, label_every=label_every, seed=seed + i, h5md_path=tmp)
-        tmp.replace(path)
-    if contacts:
-        if mobile is not None and mobile in atoms.get_chemical_symbols():
-            frames += close_contacts(frames, calc, contacts, mobile=mobile, seed=seed)
-        else:
-            log(f"no {mobile} in {material}: no close contacts sampled (give --mobile)")
-    if strained:
-        frames += strained_rattled(atoms, calc, strained, seed=seed)
+    if contacts and (mobile is None or mobile not in atoms.get_chemical_symbols()):
+        log(f"no {mobile} in {material}: no close contacts sampled (give --mobile)")
+        contacts = 0
+    log(f"teacher: {teacher}")
+    frames = sample_pool(
+        [atoms],
+        calc,
+        temperatures,
+        md_steps=md_steps,
+        label_every=label_every,
+        strained=strained,
+        contacts=contacts,
+        mobile=mobile or "Li",
+        seed=seed,
+        h5md_dir=folder,
+        log=log,
+    )
     tmp = samples.with_name(".samples.extxyz.partial")
     ase.io.write(tmp, frames, format="extxyz")
     tmp.replace(samples)

@@ -38,15 +38,36 @@ def sample_pool(
     contacts: int = 10,
     mobile: str = "Li",
     seed: int = 0,
+    h5md_dir: Path | None = None,
     log: Callable[[str], None] = print,
 ) -> list[Atoms]:
-    """Candidate configurations from fast-potential MD of every material variant at every temperature (K)."""
+    """Labelled configurations from MD of every material variant at every temperature (K), strained and rattled
+    cells, and close contacts of `mobile`: the candidate pool of active learning, or a teacher's training data.
+
+    h5md_dir: also keep each MD run (positions, velocities) as ``T<K>.h5`` there (``<m>-T<K>.h5`` with several
+    materials), written under a temporary name and renamed when complete.
+    """
     pool: list[Atoms] = []
     for m, atoms in enumerate(materials):
         name = str(atoms.info.get("material", f"structure {m}"))
         for i, t in enumerate(temperatures):
-            log(f"pool: {name} MD at {t:g} K, {md_steps} steps")
-            snaps = teacher_md(atoms, calculator, t, md_steps, label_every=label_every, seed=seed + 100 * m + i)
+            log(f"pool: {name} MD at {t:g} K, {md_steps} steps of 2 fs, {len(atoms)} atoms")
+            h5 = None
+            if h5md_dir is not None:
+                h5 = Path(h5md_dir) / (f"T{t:g}.h5" if len(materials) == 1 else f"{m}-T{t:g}.h5")
+                partial = h5.with_name(f".{h5.name}.partial")
+                partial.unlink(missing_ok=True)
+            snaps = teacher_md(
+                atoms,
+                calculator,
+                t,
+                md_steps,
+                label_every=label_every,
+                seed=seed + 100 * m + i,
+                h5md_path=None if h5 is None else partial,
+            )
+            if h5 is not None:
+                partial.replace(h5)
             for s in snaps:
                 s.info["material"] = name
             pool += snaps
