@@ -13,10 +13,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..results import atomic_write, write_json
 
 
 def user_potentials_dir() -> Path:
@@ -63,18 +65,10 @@ def register_potential(description: str | Path, card: dict[str, Any] | None = No
         )
     dest.mkdir(parents=True, exist_ok=True)
     for f in files:
-        tmp = dest / f".{f.name}.tmp"
-        shutil.copyfile(f, tmp)
-        tmp.replace(dest / f.name)
+        atomic_write(dest / f.name, partial(shutil.copyfile, f))
     if card is not None:
-        _write_json(dest / f"{stem}.validation.json", card)
+        write_json(dest / f"{stem}.validation.json", card)
     desc = json.loads(src.read_text())
-    _write_json(dest / f"{pot.name}.lammps.json", desc)  # the name resolves to this version from now on
+    write_json(dest / f"{pot.name}.lammps.json", desc)  # the name resolves to this version from now on
     register_lammps_potentials()
     return dest / f"{pot.name}.lammps.json"
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    tmp.replace(path)

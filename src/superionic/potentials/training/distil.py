@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import InputError
+from ...results import atomic_write, write_json
 from .validate import MOBILE, Gate, validate
 
 
@@ -78,7 +79,7 @@ def sample_teacher(
             log(f"reusing the teacher samples in {folder}")
             return list(ase.io.read(samples, index=":")), paths, spec.identity()
     folder.mkdir(parents=True, exist_ok=True)
-    meta.write_text(json.dumps(settings, indent=2, default=str))
+    write_json(meta, settings)
     atoms = build_material(material, supercell)
     calc = spec.make()
     mobile = mobile or next((s for s in MOBILE if s in atoms.get_chemical_symbols()), None)
@@ -99,9 +100,7 @@ def sample_teacher(
         h5md_dir=folder,
         log=log,
     )
-    tmp = samples.with_name(".samples.extxyz.partial")
-    ase.io.write(tmp, frames, format="extxyz")
-    tmp.replace(samples)
+    atomic_write(samples, lambda tmp: ase.io.write(tmp, frames, format="extxyz"))
     return frames, paths, spec.identity()
 
 
@@ -184,9 +183,7 @@ def distil(
     )
     card["material"] = material
     card_path = out / f"{name}-v{version}.validation.json"
-    tmp = card_path.with_name(f".{card_path.name}.tmp")
-    tmp.write_text(json.dumps(card, indent=2, default=str))
-    tmp.replace(card_path)
+    write_json(card_path, card)
     if not card["passed"]:
         raise InputError(
             f"{name} v{version} fails its gate and is not registered: "
