@@ -101,7 +101,20 @@ def test_descriptors_never_guess_a_missing_number():
     }
     row = descriptors(summary)
     assert row["D"] == 1e-5 and row["D_diffusive"]
-    for k in ("g0", "exponent", "E_a", "D_300K", "sigma_300K", "enhancement"):
+    for k in ("g0", "exponent", "E_a", "D_300K", "sigma_300K", "enhancement", "overdamped", "f_u"):
         assert np.isnan(row[k]), k  # unresolved or not measured: NaN, not a value
+    # with the lattice stage: the overdamped fraction and f_u of the free run at the ranking temperature
+    summary["lattice"] = {
+        "runs": {
+            "T500K": {"temperature_K": 500.0, "nmd": {"overdamped_fraction": 0.9, "overdamped_fraction_err": 0.1}},
+            "T600K": {
+                "temperature_K": 600.0,
+                "nmd": {"overdamped_fraction": 0.25, "overdamped_fraction_err": 0.05},
+                "inm": {"f_u": 0.04, "f_u_err": 0.01},
+            },
+        }
+    }
+    row = descriptors(summary)
+    assert (row["overdamped"], row["overdamped_err"], row["f_u"], row["f_u_err"]) == (0.25, 0.05, 0.04, 0.01)
     with pytest.raises(InputError, match="no free run at the ranking temperature 500"):
         descriptors(summary, 500.0)

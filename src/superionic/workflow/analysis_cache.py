@@ -6,6 +6,8 @@ resumed or replaced run is analysed anew), its run.json (settings, potential ide
 analysis settings (`analyses`, `neutron`, `mobile_species`), the run's protocol and the superionic version.
 ``analysis/<label>.analysis.json`` holds the key, the summary entry, the warnings the analyses raised (raised again
 on reuse, so the summary lists them as before) and the files written; all of them must still exist to be reused.
+The lattice stage keeps its per-run record beside it (``<label>.lattice.json``, `lattice_key`): its key adds the
+lattice settings, the MD settings, the cell and the stored phonons.
 """
 
 from __future__ import annotations
@@ -37,16 +39,30 @@ def analysis_key(cfg, run) -> str:
     return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _record(adir: Path, label: str) -> Path:
-    return adir / f"{label}.analysis.json"
+def lattice_key(cfg, run, phonons: Path | None) -> str:
+    """SHA-256 (hex, 16) of what determines a run's lattice items (NMD, INM, C_v energies, κ): `analysis_key` plus
+    the lattice and MD settings, material, cell and potential, and the stored phonons file (size, mtime) if used.
+    """
+    what = {
+        "analysis": analysis_key(cfg, run),
+        "lattice": cfg.lattice.model_dump(),
+        "md": cfg.md.model_dump(),
+        "cell": [cfg.material, cfg.supercell, cfg.potential],
+        "phonons": [phonons.stat().st_size, phonons.stat().st_mtime_ns] if phonons and phonons.exists() else None,
+    }
+    return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def load_cached(adir: Path, label: str, key: str) -> dict[str, Any] | None:
+def _record(adir: Path, label: str, kind: str = "analysis") -> Path:
+    return adir / f"{label}.{kind}.json"
+
+
+def load_cached(adir: Path, label: str, key: str, kind: str = "analysis") -> dict[str, Any] | None:
     """The cached record ({entry, warnings, files}) when its key matches and its files exist, else None.
 
     The reused files are touched, so that the study's clean-up of stale outputs keeps them.
     """
-    path = _record(adir, label)
+    path = _record(adir, label, kind)
     try:
         rec = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -59,12 +75,24 @@ def load_cached(adir: Path, label: str, key: str) -> dict[str, Any] | None:
     return rec
 
 
-def store(adir: Path, label: str, key: str, entry: dict, notes: list, since_ns: int) -> None:
-    """Record a run's analyses: its entry, warnings and the files of `label` written since `since_ns`."""
-    files = sorted(
-        p.name
-        for p in adir.iterdir()
-        if p.name.startswith(f"{label}_") and p.is_file() and p.stat().st_mtime_ns >= since_ns
-    )
+def store(
+    adir: Path,
+    label: str,
+    key: str,
+    entry: dict,
+    notes: list,
+    since_ns: int = 0,
+    kind: str = "analysis",
+    files: list[str] | None = None,
+) -> None:
+    """Record a run's analyses: its entry, warnings and `files` (names in `adir`; default: the files of `label`
+    written since `since_ns`).
+    """
+    if files is None:
+        files = sorted(
+            p.name
+            for p in adir.iterdir()
+            if p.name.startswith(f"{label}_") and p.is_file() and p.stat().st_mtime_ns >= since_ns
+        )
     rec = {"key": key, "entry": entry, "warnings": notes, "files": files}
-    atomic_text(_record(adir, label), json.dumps(rec, indent=1, default=str))
+    atomic_text(_record(adir, label, kind), json.dumps(rec, indent=1, default=str))

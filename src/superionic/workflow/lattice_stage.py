@@ -7,13 +7,17 @@ Files under the study's ``analysis/`` (netCDF, ``units`` on every variable, writ
                                constants (eV/Å²); reused while `LatticeConfig.phonons_key` is unchanged
     <run>_nmd.nc               NMD: per-mode ν₀, Γ (THz), overdamping verdict (superionic.lattice.nmd)
     <run>_inm.nc               INM density (1/THz, imaginary branch at ν < 0), f_u, low-ω law (superionic.lattice.inm)
+    <run>_cv_md.nc             C_v and ⟨E⟩ of the run from its energy fluctuations (input of the next file)
     <run>_heat_capacity.nc     C_v per atom (k_B) by every route, S_vib harmonic and 2PT (superionic.lattice.heat_capacity)
+    <run>.lattice.json         the run's cached items (key, summary entry, warnings, files; workflow.analysis_cache)
     <run>_kappa.nc             Green–Kubo κ, W/(m·K) (lattice.kappa only; heat-flux runs in kappa/<run>/)
 
 `run_lattice_stage` returns the JSON-ready numbers that summary.json keeps under its top-level ``lattice`` key:
 ``phonons`` (once), ``runs`` (per free run: ``nmd``, ``inm``, ``heat_capacity``, ``kappa``), ``series`` (across
 temperatures: overdamped fraction per band, f_u with D beside it, κ) and ``units``. A failing item is recorded in
 `failed` ({label, stage: "lattice", reason}) and the rest goes on; without `failed` the error propagates.
+With a parallel `execution:` each free run's items are one Parsl task; a run whose items all succeeded is not
+recomputed while its trajectory and settings are unchanged.
 """
 
 from __future__ import annotations
@@ -60,15 +64,17 @@ def run_lattice_stage(
     failed: list | None = None,
     progress: Progress | None = None,
     results: dict | None = None,
+    tasks=None,
 ) -> dict:
     """Phonons once, then NMD, INM, C_v/S_vib (and κ) of every free run; returns the summary's ``lattice`` dict.
 
     runs: the study's `Run`s (suppressed runs are skipped: their dynamics is not the material's); out: the study
     folder; results: the analysis stage's results (D of the mobile species is put beside f_u). progress(label,
-    i, n, temperature K) after each step of the long parts.
+    i, n, temperature K) after each step of the long parts. tasks: an open `execution.Tasks`: each free run's
+    items are then one Parsl task (the phonons, C_v across temperatures and the series stay here). A run's items
+    are reused from ``analysis/<label>.lattice.json`` while nothing that determines them changed
+    (`analysis_cache.lattice_key`).
     """
-    from .study import _failure
-
     lc = cfg.lattice
     out = Path(out)
     adir = out / "analysis"
@@ -79,9 +85,7 @@ def run_lattice_stage(
     def record(label: str, what: str, err: BaseException) -> None:
         if failed is None:
             raise err
-        row = _failure(label, "lattice", err)
-        row["reason"] = f"{what}: {row['reason']}"
-        failed.append(row)
+        failed.append(_item_failure(label, what, err))
 
     phonons = phonopy_obj = None
     if lc.phonons or lc.nmd_reference == "phonons":
@@ -90,34 +94,26 @@ def run_lattice_stage(
             summary["phonons"] = info
         except Exception as err:
             record("phonons", "harmonic phonons", err)
+    phonons_file = adir / PHONONS_FILE if phonons is not None else None
+    catch = failed is not None
+    if tasks is not None and free:
+        per_run = _lattice_tasks(cfg, free, out, phonons_file, catch, tasks, progress)
+    else:
+        per_run = {r.label: lattice_run(cfg, r, out, phonons_file, phonopy_obj, progress, catch) for r in free}
     entries: dict[str, dict] = {}
     md_cv: dict[str, xr.Dataset] = {}
     nmd_sets, inm_sets = [], []
     for run in free:
-        entry: dict[str, Any] = {"temperature_K": run.temperature}
-        entries[run.label] = entry
-        if lc.nmd:
-            try:
-                ds, entry["nmd"] = _nmd(cfg, run, adir, phonopy_obj, progress)
-                nmd_sets.append(ds)
-            except Exception as err:
-                record(run.label, "NMD", err)
-        if lc.inm_snapshots > 0:
-            try:
-                ds, entry["inm"] = _inm(cfg, run, adir, progress)
-                inm_sets.append((run, ds))
-            except Exception as err:
-                record(run.label, "INM", err)
-        if lc.heat_capacity:
-            try:
-                md_cv[run.label] = _md_heat_capacity(cfg, run, progress)
-            except Exception as err:
-                record(run.label, "heat capacity", err)
-        if lc.kappa:
-            try:
-                entry["kappa"] = _kappa(cfg, run, out, progress)
-            except Exception as err:
-                record(run.label, "thermal conductivity", err)
+        item = per_run[run.label]
+        entries[run.label] = item["entry"]
+        if failed is not None:
+            failed.extend(item["failures"])
+        if item["nmd"] is not None:
+            nmd_sets.append(item["nmd"])
+        if item["inm"] is not None:
+            inm_sets.append((run, item["inm"]))
+        if item["md_cv"] is not None:
+            md_cv[run.label] = item["md_cv"]
     if md_cv:
         _heat_capacity(cfg, [r for r in free if r.label in md_cv], md_cv, phonons, adir, entries, record)
     summary["runs"] = entries
@@ -126,6 +122,137 @@ def run_lattice_stage(
     except Exception as err:
         record("series", "lattice series", err)
     return summary
+
+
+def _item_failure(label: str, what: str, err: BaseException) -> dict:
+    from .study import _failure
+
+    row = _failure(label, "lattice", err)
+    row["reason"] = f"{what}: {row['reason']}"
+    return row
+
+
+#: per-run lattice items: (entry key, file suffix of its dataset in analysis/)
+_ITEM_FILES = {"nmd": "nmd", "inm": "inm", "md_cv": "cv_md"}
+
+
+def lattice_run(
+    cfg: StudyConfig,
+    run,
+    out: Path,
+    phonons_file: Path | None,
+    phonon: Any = None,
+    progress: Progress | None = None,
+    catch: bool = True,
+) -> dict:
+    """The lattice items of one free run: {entry, nmd, inm, md_cv (datasets or None), failures}.
+
+    Reused from ``analysis/<label>.lattice.json`` when its key matches and every file is there; recorded there
+    when every item succeeded. phonon: the Phonopy object of `phonons_file` (rebuilt from the file when None and
+    the NMD needs it). With catch, a failing item is a row of `failures` and the others go on; else it raises.
+    """
+    from . import analysis_cache
+
+    lc = cfg.lattice
+    adir = Path(out) / "analysis"
+    label = run.label
+    key = analysis_cache.lattice_key(cfg, run, phonons_file)
+    item: dict[str, Any] = {"entry": {"temperature_K": run.temperature}, "failures": []}
+    item.update(dict.fromkeys(_ITEM_FILES))
+    cached = analysis_cache.load_cached(adir, label, key, kind="lattice")
+    if cached is not None:
+        from .execution import reissue
+
+        reissue([tuple(w) for w in cached["warnings"]])
+        item["entry"] = cached["entry"]
+        for name, suffix in _ITEM_FILES.items():
+            f = adir / f"{label}_{suffix}.nc"
+            if f.name in cached["files"]:
+                item[name] = xr.load_dataset(f, engine="h5netcdf")
+        if progress:
+            progress(f"lattice {label} (reused)", 1, 1, run.temperature)
+        return item
+
+    def attempt(what: str, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except Exception as err:
+            if not catch:
+                raise
+            item["failures"].append(_item_failure(label, what, err))
+            return None
+
+    entry = item["entry"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if lc.nmd:
+            if phonon is None and phonons_file is not None and lc.nmd_reference == "phonons":
+                phonon = phonopy_from_dataset(xr.load_dataset(phonons_file, engine="h5netcdf"))
+            got = attempt("NMD", lambda: _nmd(cfg, run, adir, phonon, progress))
+            if got is not None:
+                item["nmd"], entry["nmd"] = got
+        if lc.inm_snapshots > 0:
+            got = attempt("INM", lambda: _inm(cfg, run, adir, progress))
+            if got is not None:
+                item["inm"], entry["inm"] = got
+        if lc.heat_capacity:
+            item["md_cv"] = attempt("heat capacity", lambda: _md_heat_capacity(cfg, run, adir, progress))
+        if lc.kappa:
+            got = attempt("thermal conductivity", lambda: _kappa(cfg, run, Path(out), progress))
+            if got is not None:
+                entry["kappa"] = got
+    from .execution import collect_warnings, reissue
+
+    notes = collect_warnings(caught)
+    reissue(notes)
+    if not item["failures"]:
+        files = [f"{label}_{suffix}.nc" for name, suffix in _ITEM_FILES.items() if item[name] is not None]
+        if "kappa" in entry:
+            files.append(f"{label}_kappa.nc")
+        analysis_cache.store(adir, label, key, entry, notes, kind="lattice", files=files)
+    return item
+
+
+def _lattice_task(cfg: StudyConfig, run, out: Path, phonons_file: Path | None, catch: bool) -> dict:
+    """`lattice_run` as a Parsl task (no progress; warnings recorded for `reissue`)."""
+    from .execution import collect_warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        item = lattice_run(cfg, run, out, phonons_file, None, None, catch)
+    item["warnings"] = collect_warnings(caught)
+    return item
+
+
+def _lattice_tasks(
+    cfg: StudyConfig, free: list, out: Path, phonons_file: Path | None, catch: bool, tasks, progress
+) -> dict[str, dict]:
+    """Every free run's lattice items as one Parsl task each; progress counts the runs done."""
+    from .execution import reissue
+
+    futures = {tasks.submit(_lattice_task, cfg, run, out, phonons_file, catch): run for run in free}
+    results: dict[str, dict] = {}
+    done_count = [0]
+
+    def done(fut, run, running: int) -> None:
+        err = fut.exception()
+        if err is not None:
+            if not catch:
+                raise err
+            results[run.label] = {
+                "entry": {"temperature_K": run.temperature},
+                "failures": [_item_failure(run.label, "lattice task", err)],
+                **dict.fromkeys(_ITEM_FILES),
+            }
+        else:
+            results[run.label] = fut.result()
+            reissue(results[run.label].pop("warnings", []))
+        done_count[0] += 1
+        if progress:
+            progress(f"lattice tasks ({running} running)", done_count[0], len(free), run.temperature)
+
+    tasks.wait(futures, done)
+    return results
 
 
 # --------------------------------------------------------------------------- phonons (once per study)
@@ -356,11 +483,12 @@ def _inm(cfg: StudyConfig, run, adir: Path, progress: Progress | None) -> tuple[
     }
 
 
-def _md_heat_capacity(cfg: StudyConfig, run, progress: Progress | None = None) -> xr.Dataset:
+def _md_heat_capacity(cfg: StudyConfig, run, adir: Path, progress: Progress | None = None) -> xr.Dataset:
     """C_v of one free run from its energy fluctuations (E_pot evaluated on ≤ MAX_ENERGY_FRAMES frames where the
-    run did not record energies).
+    run did not record energies), kept in analysis/<run>_cv_md.nc for `lattice_run`'s cache.
     """
     from ..lattice.heat_capacity import heat_capacity_from_run
+    from ..results import save_dataset
     from ..trajectory.blocks import open_trajectory
 
     src = open_trajectory(run.path)
@@ -372,7 +500,9 @@ def _md_heat_capacity(cfg: StudyConfig, run, progress: Progress | None = None) -
     if not (run.path.parent / "thermo.csv").exists():
         every = max(1, math.ceil(n / MAX_ENERGY_FRAMES))
     cb = (lambda k, m: progress(f"C_v {run.label}: energies", k, m, run.temperature)) if progress else None
-    return heat_capacity_from_run(run.path.parent, cfg.potential, temperature=run.temperature, every=every, progress=cb)
+    ds = heat_capacity_from_run(run.path.parent, cfg.potential, temperature=run.temperature, every=every, progress=cb)
+    save_dataset(ds, adir / f"{run.label}_cv_md.nc")
+    return xr.load_dataset(adir / f"{run.label}_cv_md.nc", engine="h5netcdf")
 
 
 def _heat_capacity(cfg, free, md_cv, phonons, adir, entries, record) -> None:

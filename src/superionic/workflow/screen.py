@@ -18,7 +18,8 @@ Each material runs as an ordinary study in ``<output>/<label>/`` (resumed and ca
 screen restarts where it stopped). `descriptors` reads each study's summary.json into one row (values with σ):
 D of the mobile ion at the ranking temperature, E_a, D and σ_NE at 300 K (Arrhenius-extrapolated), the mobile
 ion's VDOS band centre, g(0), low-ω exponent and Debye frequency at the ranking temperature, and the phonon
-enhancement D_free/D_suppressed. `rank_correlations` gives Spearman's ρ of each descriptor with D across
+enhancement D_free/D_suppressed; with the lattice stage (`analyses: [..., lattice]`) the fraction of overdamped
+normal modes (NMD, Γ/2 > ν₀) and the unstable instantaneous-normal-mode fraction f_u. `rank_correlations` gives Spearman's ρ of each descriptor with D across
 materials and its bootstrap interval (materials resampled, values drawn within their σ). Units: K, cm²/s, mS/cm, eV, meV, THz, 1/THz.
 """
 
@@ -46,6 +47,8 @@ DESCRIPTORS: dict[str, tuple[str, str]] = {
     "exponent": ("low-ω exponent n", ""),
     "debye": ("Debye frequency", "THz"),
     "enhancement": ("D_free/D_suppressed", ""),
+    "overdamped": ("overdamped fraction (NMD)", ""),
+    "f_u": ("unstable INM fraction f_u", ""),
 }
 
 
@@ -171,7 +174,22 @@ def descriptors(summary: dict, rank_temperature: float | None = None) -> dict[st
         elif "ratio_lower" in e:
             row["enhancement_lower"] = e["ratio_lower"]
         break
+    lat = _lattice_run_entry(summary, t_rank)
+    nmd, inm = lat.get("nmd") or {}, lat.get("inm") or {}
+    row["overdamped"], row["overdamped_err"] = (
+        nmd.get("overdamped_fraction", nan),
+        nmd.get("overdamped_fraction_err", nan),
+    )
+    row["f_u"], row["f_u_err"] = inm.get("f_u", nan), inm.get("f_u_err", nan)
     return row
+
+
+def _lattice_run_entry(summary: dict, temperature: float) -> dict:
+    """The lattice stage's entry of the free run at `temperature` ({} without the lattice stage)."""
+    for e in ((summary.get("lattice") or {}).get("runs") or {}).values():
+        if abs(float(e.get("temperature_K", -1)) - temperature) < 1e-6:
+            return e
+    return {}
 
 
 def spearman_bootstrap(

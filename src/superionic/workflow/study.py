@@ -939,7 +939,7 @@ def _run_study(cfg: StudyConfig, out: Path, progress: Progress | None, overwrite
             from .lattice_stage import run_lattice_stage
 
             t_lat = time.time()
-            lattice = run_lattice_stage(cfg, runs, out, failed=failed, progress=progress, results=results)
+            lattice = run_lattice_stage(cfg, runs, out, failed=failed, progress=progress, results=results, tasks=tasks)
             timings["lattice_s"] = time.time() - t_lat
     stale = _remove_stale_outputs(adir, since)
     marker.unlink(missing_ok=True)
