@@ -258,3 +258,50 @@ def test_data_walls_follow_the_closest_approach_and_only_act_below_it(tmp_path):
     )  # r printed to 1e-6 Å
     np.testing.assert_allclose(w[inside, 2] - p[inside, 2], 2 * PAIR_WALL * (2.15 - r[inside]), atol=1e-3)
     np.testing.assert_allclose(block("wall.table", "Li_Li"), block("plain.table", "Li_Li"))  # no wall there
+
+
+def test_pod_candidate_fits_over_its_baseline_and_its_written_potential_reproduces_the_teacher(tmp_path):
+    """ML-POD (LAMMPS fitpod) on EMT copper labels. With the usual ZBL core (1.2–1.6 Å, idle at Cu–Cu distances)
+    it follows EMT closely; with the ZBL made active at the Cu–Cu distance (2.0–2.6 Å, forces of several eV/Å)
+    a baseline not subtracted before the fit, or not restored in the written potential, would show: the written
+    hybrid potential, evaluated afresh in LAMMPS on new cells, still follows EMT."""
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+
+    from superionic.potentials.lammps_potentials import LammpsPotential, LammpsSession
+    from superionic.potentials.training.pod import PodHyper
+    from superionic.potentials.training.train import train_snap
+
+    def cells(n, seed):
+        rng = np.random.default_rng(seed)
+        out = []
+        for _ in range(n):
+            a = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 2, 2))
+            a.set_cell(np.asarray(a.cell) @ (np.eye(3) + rng.uniform(-0.02, 0.02, (3, 3))), scale_atoms=True)
+            a.positions += rng.normal(0, 0.08, a.positions.shape)
+            out.append(a)
+        return out
+
+    def rmse_vs_emt(pot, frames):
+        errs = []
+        for a in frames:
+            s = LammpsSession(a, pot)
+            _, f, _ = s.evaluate()
+            s.close()
+            a.calc = EMT()
+            errs.append(f - a.get_forces())
+        return float(np.sqrt(np.mean(np.square(errs))))
+
+    frames, new = _label_with(cells(40, 0), EMT()), cells(4, 1)
+    for zbl, target in (((1.2, 1.6), 0.02), ((2.0, 2.6), 0.15)):
+        out = tmp_path / f"zbl{zbl[0]}"
+        rec = train_snap(frames, out, "cu-pod", families=["pod-4.5"], zbl=zbl, force_target=0.2, log=lambda _: None)
+        assert rec["family"] == "ML-POD pod-4.5 + ZBL" and rec["metrics"]["n_parameters"] > 0
+        assert rec["metrics"]["test"]["force_rmse_eV_per_A"] < target
+        assert {p.suffix for p in out.iterdir()} >= {".podparam", ".podcoeff", ".pairtable", ".json"}
+        assert not [p for p in out.iterdir() if p.name.startswith(".")]  # candidate folders are cleaned up
+        pot = LammpsPotential.from_json(out / "cu-pod.lammps.json")
+        assert pot.pair_style.startswith(f"hybrid/overlay pod zbl {zbl[0]} {zbl[1]}")
+        assert rmse_vs_emt(pot, new) < target
+    baseline = PodHyper(["Cu"], rcut=4.5, zbl=(2.0, 2.6)).baseline()
+    assert rmse_vs_emt(baseline, new) > 1.0  # the active baseline alone is far from EMT: the test has teeth

@@ -118,3 +118,20 @@ def test_descriptors_never_guess_a_missing_number():
     assert (row["overdamped"], row["overdamped_err"], row["f_u"], row["f_u_err"]) == (0.25, 0.05, 0.04, 0.01)
     with pytest.raises(InputError, match="no free run at the ranking temperature 500"):
         descriptors(summary, 500.0)
+
+
+def test_report_leaves_out_descriptors_no_study_measured(tmp_path):
+    from superionic.report.screen import write_screen_report
+    from superionic.workflow.screen import rank_correlations
+
+    nan = float("nan")
+    base = {"mobile": "Li", "T_rank_K": 600.0, "D_diffusive": True, "E_a": 0.2, "E_a_err": 0.02}
+    rows = [
+        {**base, "label": f"m{i}", "D": d, "D_err": 0.1 * d, "overdamped": nan, "overdamped_err": nan}
+        for i, d in enumerate((1e-5, 2e-5, 4e-5))
+    ]
+    page = write_screen_report(tmp_path, "s", rows, rank_correlations(rows, 100), []).read_text()
+    assert "E_a" in page and "overdamped" not in page and "f_u" not in page
+    rows[0].update(overdamped=0.3, overdamped_err=0.05)
+    page = write_screen_report(tmp_path, "s", rows, rank_correlations(rows, 100), []).read_text()
+    assert "overdamped fraction (NMD)" in page and "0.3 ± 0.05" in page

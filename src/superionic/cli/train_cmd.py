@@ -78,11 +78,13 @@ def train_potential_cmd(
         None, "--mobile", help="Mobile species for --close-contacts (default: the material's Li, Na, Ag … ion)."
     ),
     families: str = typer.Option(
-        "linear-6,quadratic-4,quadratic-4+pair",
+        "linear-6,quadratic-4,quadratic-4+pair,pod",
         "--families",
-        help="Candidate SNAP families to compare: linear-N or quadratic-N (2J = N), with "
+        help="Candidate families to compare. SNAP: linear-N or quadratic-N (2J = N), with "
         "suffixes +pair (fitted pair table; +pair6 for a 6 Å range), +r<radius>, +chem "
-        "(explicit multi-element). The shipped potential is quadratic-4+pair.",
+        "(explicit multi-element); the shipped potential is quadratic-4+pair. ML-POD: pod, pod-<cutoff Å>, "
+        "+4body (fitted by LAMMPS fitpod over the same ZBL baseline). The fastest one meeting the force "
+        "target is kept.",
     ),
     zbl: bool = typer.Option(True, "--zbl/--no-zbl", help="Add a fixed ZBL core repulsion (1.2–1.6 Å) baseline."),
     radius: float | None = typer.Option(

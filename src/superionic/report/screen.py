@@ -55,14 +55,20 @@ def write_screen_report(out: Path, name: str, rows: list[dict], corr: dict, fail
     from ..workflow.screen import DESCRIPTORS
 
     t_rank = {fmt(r["T_rank_K"]) for r in rows}
+    # a descriptor no study measured (e.g. the lattice stage's, when no study ran it) is left out of the page
+    shown = {k: v for k, v in DESCRIPTORS.items() if any(np.isfinite(r.get(k, np.nan)) for r in rows)}
+    shown |= {"enhancement": DESCRIPTORS["enhancement"]} if any("enhancement_lower" in r for r in rows) else {}
+    shown = {k: DESCRIPTORS[k] for k in DESCRIPTORS if k in shown}
     head = ["material", "mobile", f"D at {', '.join(sorted(t_rank)) or '?'} K (cm²/s)"]
-    head += [f"{lab} ({u})" if u else lab for lab, u in DESCRIPTORS.values()]
+    head += [f"{lab} ({u})" if u else lab for lab, u in shown.values()]
     body = []
     for r in rows:
         d = html.escape(positive_text(r["D"], r["D_err"])) + ("" if r.get("D_diffusive") else " †")
-        body.append([html.escape(r["label"]), html.escape(r["mobile"]), d] + [_value(r, k, "") for k in DESCRIPTORS])
+        body.append([html.escape(r["label"]), html.escape(r["mobile"]), d] + [_value(r, k, "") for k in shown])
     corr_rows = []
     for k, c in corr.items():
+        if k not in shown:
+            continue
         lab = DESCRIPTORS[k][0]
         if np.isfinite(c["rho"]):
             corr_rows.append(

@@ -533,7 +533,7 @@ def _heat_capacity(cfg, free, md_cv, phonons, adir, entries, record) -> None:
                 units_note="per atom in units of k_B; × to_J_per_mol_K for J/(K mol of atoms)",
             )
             save_dataset(ds, adir / f"{run.label}_heat_capacity.nc")
-            row: dict[str, Any] = {k: float(ds[k]) for k in ds.data_vars if ds[k].dims == ()}
+            row: dict[str, Any] = {str(k): float(ds[k]) for k in ds.data_vars if ds[k].dims == ()}
             if "fluidicity" in ds:
                 row["fluidicity"] = {str(s): float(v) for s, v in zip(ds.species.values, ds.fluidicity.values)}
             row["n_atoms"] = int(md.attrs["n_atoms"])

@@ -464,10 +464,37 @@ def write_pair_table(path: str | Path, hyper: SnapHyper, beta: np.ndarray, n: in
         # margin) nothing was fitted, and a many-body SNAP can turn attractive there (a collapse)
         d0 = (hyper.walls or {}).get(_pair_key(hyper.elements, a, b))
         if d0 is not None and d0 > r_min:
-            w = r < d0
-            e[w] += PAIR_WALL * (d0 - r[w]) ** 2
-            f[w] += 2 * PAIR_WALL * (d0 - r[w])
-        lines += [_pair_key(hyper.elements, a, b), f"N {n} R {float(r[0])!r} {float(r[-1])!r}", ""]
-        lines += [f"{k + 1} {r[k]:.6f} {e[k]:.9e} {f[k]:.9e}" for k in range(n)]
-        lines.append("")
+            _add_wall(r, e, f, d0)
+        lines += _table_section(_pair_key(hyper.elements, a, b), r, e, f)
+    Path(path).write_text("\n".join(lines))
+
+
+def _add_wall(r: np.ndarray, e: np.ndarray, f: np.ndarray, d0: float) -> None:
+    """Add the repulsive wall PAIR_WALL·(d0 − r)² below d0 (Å) to energies e (eV) and forces f (eV/Å), in place."""
+    w = r < d0
+    e[w] += PAIR_WALL * (d0 - r[w]) ** 2
+    f[w] += 2 * PAIR_WALL * (d0 - r[w])
+
+
+def _table_section(key: str, r: np.ndarray, e: np.ndarray, f: np.ndarray) -> list[str]:
+    lines = [key, f"N {len(r)} R {float(r[0])!r} {float(r[-1])!r}", ""]
+    lines += [f"{k + 1} {r[k]:.6f} {e[k]:.9e} {f[k]:.9e}" for k in range(len(r))]
+    return lines + [""]
+
+
+def write_wall_table(
+    path: str | Path, elements: Sequence[str], walls: dict[str, float], r_cut: float, n: int = 600
+) -> None:
+    """A `pair_style table` file of the data walls alone (`data_walls`; zero for pairs without one), for
+    potentials without a fitted pair term (ML-POD).
+    """
+    r = np.linspace(PAIR_TABLE_RMIN, r_cut, n)
+    lines = ["# data walls of a superionic fit: PAIR_WALL (d0 - r)^2 below the closest approach d0 in the data", ""]
+    for a in range(len(elements)):
+        for b in range(a, len(elements)):
+            key = _pair_key(elements, a, b)
+            e, f = np.zeros(n), np.zeros(n)
+            if key in walls:
+                _add_wall(r, e, f, walls[key])
+            lines += _table_section(key, r, e, f)
     Path(path).write_text("\n".join(lines))

@@ -8,7 +8,9 @@ pair in the data, `snap.data_walls`), picks the ridge strength and energy weight
 meV/atom, force RMSE eV/Å per species) and LAMMPS speed, chooses the fastest candidate that meets
 the accuracy target (else the most accurate), and writes a versioned potential:
 ``<name>-v<version>.snapcoeff``, ``.snapparam`` and ``<name>.lammps.json`` (LAMMPS lines + training
-metadata: teacher, data, hyper-parameters, metrics, the candidate comparison).
+metadata: teacher, data, hyper-parameters, metrics, the candidate comparison). ML-POD families (``pod…``,
+`pod.py`) are fitted by LAMMPS fitpod on the training + validation configurations over the same ZBL baseline
+and scored on the same held-out configurations.
 """
 
 from __future__ import annotations
@@ -138,6 +140,13 @@ def split_indices(
 def metrics(design: Design, beta: np.ndarray, mask: np.ndarray, elements: Sequence[str]) -> dict[str, Any]:
     """Energy RMSE (meV/atom), force RMSE (eV/Å, per component) overall and per species, force spread."""
     pe, pf = predict(design, beta)
+    return scores(pe, pf, design, mask, elements)
+
+
+def scores(pe: np.ndarray, pf: np.ndarray, design: Design, mask: np.ndarray, elements: Sequence[str]) -> dict[str, Any]:
+    """`metrics` of predicted energies pe (per config, eV) and force components pf (eV/Å) against the labels of
+    `design` (same frame and order), over the configurations in `mask`.
+    """
     de = (pe - design.y_energy) / design.n_atoms
     rows = mask[design.force_config]
     df = (pf - design.y_force)[rows]
@@ -255,33 +264,60 @@ def train_snap(
     temps = np.array([float(a.info.get("temperature", 0.0)) for a in frames])
     materials = np.array([str(a.info.get("material", "")) for a in frames])
     val_mask = None if val_max_temperature is None else temps <= val_max_temperature
-    cands = candidates(elements, families, zbl, radius, weights)
-    pair_cut = max((h.pair[1] for h in cands.values() if h.pair), default=0.0)
-    walls = data_walls(frames, elements, pair_cut) if pair_cut else {}
+    from .pod import fit_pod, pod_candidates, write_pod
+    from .pod import predict as pod_predict
+
+    pods = pod_candidates(elements, families, zbl)
+    cands: dict[str, Any] = {
+        **candidates(elements, [f for f in families if f not in pods], zbl, radius, weights),
+        **pods,
+    }
+    ranges = [h.pair[1] for h in cands.values() if getattr(h, "pair", None)] + [h.rcut for h in pods.values()]
+    wall_cut = max(ranges, default=0.0)
+    walls = data_walls(frames, elements, wall_cut) if wall_cut > 0 else {}
+    layout: Design | None = None
     for fam, hyper in cands.items():
-        if hyper.pair:
-            hyper.walls = {k: v for k, v in walls.items() if v < hyper.pair[1]}
+        wall_range = hyper.rcut if fam in pods else (hyper.pair[1] if hyper.pair else None)
+        if wall_range is not None:
+            hyper.walls = {k: v for k, v in walls.items() if v < wall_range}
+        tmpdir = out / f".candidate-{fam}"
+        tmpdir.mkdir(exist_ok=True)
         t0 = time.perf_counter()
-        design = descriptors(frames, hyper)
-        t1 = time.perf_counter()
-        beta, chosen = _select(design, labels, elements, val_mask=val_mask)
-        t2 = time.perf_counter()
+        if fam in pods:
+            layout = layout or label_layout(frames, elements)
+            fit_on = [a for a, lab in zip(frames, labels) if lab != "test"]
+            t1 = time.perf_counter()
+            files = fit_pod(fit_on, hyper, tmpdir, f"{name}-v{version}")
+            pot = write_pod(tmpdir, name, version, hyper, *files)
+            t2 = time.perf_counter()
+            pe, pf = pod_predict(pot, frames)
+            design, n_params = layout, _pod_parameters(files[1])
+            chosen = {"energy_weight": hyper.energy_weight, "regularization": hyper.regularization}
+        else:
+            design = descriptors(frames, hyper)
+            t1 = time.perf_counter()
+            beta, chosen = _select(design, labels, elements, val_mask=val_mask)
+            t2 = time.perf_counter()
+            pe, pf = predict(design, beta)
+            n_params = int(beta.size)
+            pot = _write(tmpdir, name, version, hyper, beta)
+
+        def score(mask: np.ndarray, pe=pe, pf=pf, design=design) -> dict[str, Any]:
+            return scores(pe, pf, design, mask, elements)
+
         test = labels == "test"
-        m = metrics(design, beta, test if test.any() else labels == "train", elements)
-        m_train = metrics(design, beta, labels == "train", elements)
+        m = score(test if test.any() else labels == "train")
+        m_train = score(labels == "train")
         # operating range: teacher-MD configurations at 0 < T ≤ val_max_temperature (single points excluded)
         op = test & ((temps > 0) & (temps <= val_max_temperature) if val_max_temperature is not None else True)
-        m_op = metrics(design, beta, op if op.any() else test, elements)
+        m_op = score(op if op.any() else test)
         by_t = {}
         for t in sorted(set(temps[test].tolist())):
-            by_t[f"{t:g}"] = metrics(design, beta, test & (temps == t), elements)
+            by_t[f"{t:g}"] = score(test & (temps == t))
         by_mat = {}
         if len(set(materials.tolist())) > 1:
             for mat in sorted(set(materials[op].tolist())):
-                by_mat[mat] = metrics(design, beta, op & (materials == mat), elements)
-        tmpdir = out / f".candidate-{fam}"
-        tmpdir.mkdir(exist_ok=True)
-        pot = _write(tmpdir, name, version, hyper, beta)
+                by_mat[mat] = score(op & (materials == mat))
         try:
             sps, stable = speed(pot, speed_atoms), True
         except Exception as err:  # LAMMPS raises plain Exceptions ("ERROR: Lost atoms" …)
@@ -299,7 +335,7 @@ def train_snap(
             "test_by_temperature": by_t,
             **({"test_operating_by_material": by_mat} if by_mat else {}),
             "stable_in_md_test": stable,
-            "n_parameters": int(beta.size),
+            "n_parameters": n_params,
             **chosen,
             "featurise_seconds": t1 - t0,
             "fit_seconds": t2 - t1,
@@ -307,7 +343,14 @@ def train_snap(
             "speed_atoms": len(speed_atoms),
             "cutoff_A": hyper.cutoff,
         }
-        fitted[fam] = (hyper, beta)
+        if fam in pods:
+            keep = out / f".fitted-{fam}"  # the chosen candidate's files are copied from here
+            keep.mkdir(exist_ok=True)
+            fitted[fam] = (hyper, tuple(Path(keep / f.name) for f in files))
+            for f in files:
+                (keep / f.name).write_text(f.read_text())
+        else:
+            fitted[fam] = (hyper, beta)
         log(
             f"{fam:>12}: F {m['force_rmse_eV_per_A']:.4f} eV/Å  E {m['energy_rmse_meV_per_atom']:.2f} meV/atom  "
             f"{sps * 1e3:.2f} ms/step ({len(speed_atoms)} atoms)  fit {t2 - t0:.1f} s"
@@ -340,11 +383,11 @@ def train_snap(
     else:
         chosen = min(fast, key=lambda f: results[f][key]["force_rmse_eV_per_A"])
         why = f"no candidate met the accuracy targets{rng_txt}: the most accurate one{spd_txt}"
-    hyper, beta = fitted[chosen]
+    hyper, params = fitted[chosen]
     record = {
         "name": name,
         "version": version,
-        "family": f"SNAP {chosen}" + (" + ZBL" if hyper.zbl else ""),
+        "family": ("ML-POD " if chosen in pods else "SNAP ") + chosen + (" + ZBL" if hyper.zbl else ""),
         "chosen_because": why,
         "elements": elements,
         "hyper": asdict(hyper),
@@ -363,11 +406,62 @@ def train_snap(
         "comparison": results,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    pot = _write(out, name, version, hyper, beta, record)
+    if chosen in pods:
+        pot = write_pod(
+            out,
+            name,
+            version,
+            hyper,
+            *params,
+            source=f"superionic train-potential ({name}-v{version})",
+            description=_description(record),
+        )
+        pot.to_json(out / f"{name}.lammps.json", training=record)
+    else:
+        pot = _write(out, name, version, hyper, params, record)
+    for fam in pods:
+        keep = out / f".fitted-{fam}"
+        for f in keep.iterdir():
+            f.unlink()
+        keep.rmdir()
     (out / f"{name}-v{version}.training.json").write_text(json.dumps(record, indent=2))
     record["potential_json"] = str(out / f"{name}.lammps.json")
     record["lammps"] = pot.commands()
     return record
+
+
+def _description(record: dict) -> str:
+    """One line for the potential's description: family, teacher and held-out accuracy."""
+    op = "test_operating" in record["metrics"] and record.get("operating_max_temperature_K")
+    m = record["metrics"]["test_operating" if op else "test"]
+    return (
+        f"{record['family']} distilled from {record['teacher'].get('name', 'labelled data')}; "
+        f"held-out{f' MD (≤ {op:g} K)' if op else ''} F RMSE {m['force_rmse_eV_per_A']:.3f} eV/Å, "
+        f"E RMSE {m['energy_rmse_meV_per_atom']:.1f} meV/atom"
+    )
+
+
+def label_layout(frames: Sequence[Atoms], elements: Sequence[str]) -> Design:
+    """The labels of `frames` (energies, force components in the ASE frame, species and configuration of each
+    row) as a `Design` without descriptor columns: the reference of `scores` for potentials fitted elsewhere.
+    """
+    idx = {e: k for k, e in enumerate(elements)}
+    species = [np.repeat([idx[s] for s in a.get_chemical_symbols()], 3) for a in frames]
+    return Design(
+        np.zeros((len(frames), 0)),
+        np.array([a.get_potential_energy() for a in frames]),
+        np.array([len(a) for a in frames]),
+        np.zeros((sum(3 * len(a) for a in frames), 0)),
+        np.concatenate([np.asarray(a.get_forces()).ravel() for a in frames]),
+        np.concatenate(species),
+        np.concatenate([np.full(3 * len(a), k) for k, a in enumerate(frames)]),
+    )
+
+
+def _pod_parameters(coeff: Path) -> int:
+    """Number of coefficients in a fitpod coefficient file (its first line: 'model_coefficients: N …')."""
+    first = coeff.read_text().split("\n", 1)[0].split()
+    return int(first[1]) if len(first) > 1 and first[1].isdigit() else -1
 
 
 def _write(
@@ -380,15 +474,7 @@ def _write(
     if hyper.pair:
         table = f"{stem}.pairtable"
         write_pair_table(folder / table, hyper, beta)
-    desc = ""
-    if record:
-        op = "test_operating" in record["metrics"] and record.get("operating_max_temperature_K")
-        m = record["metrics"]["test_operating" if op else "test"]
-        desc = (
-            f"{record['family']} distilled from {record['teacher'].get('name', 'labelled data')}; "
-            f"held-out{f' MD (≤ {op:g} K)' if op else ''} F RMSE {m['force_rmse_eV_per_A']:.3f} eV/Å, "
-            f"E RMSE {m['energy_rmse_meV_per_atom']:.1f} meV/atom"
-        )
+    desc = _description(record) if record else ""
     pot = hyper.potential(
         name,
         f"{stem}.snapcoeff",
