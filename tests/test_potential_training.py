@@ -305,3 +305,27 @@ def test_pod_candidate_fits_over_its_baseline_and_its_written_potential_reproduc
         assert rmse_vs_emt(pot, new) < target
     baseline = PodHyper(["Cu"], rcut=4.5, zbl=(2.0, 2.6)).baseline()
     assert rmse_vs_emt(baseline, new) > 1.0  # the active baseline alone is far from EMT: the test has teeth
+
+
+def test_choice_prefers_accuracy_among_candidates_of_about_the_same_speed():
+    from superionic.errors import InputError
+    from superionic.potentials.training.train import choose
+
+    def cand(f, ms, stable=True):
+        return {
+            "test_operating": {"force_rmse_eV_per_A": f, "energy_rmse_meV_per_atom": 2.0},
+            "seconds_per_step": ms / 1e3,
+            "stable_in_md_test": stable,
+        }
+
+    # α-AgI as measured: quadratic-4 5.37 ms/step 0.106 eV/Å, quadratic-4+pair 5.66 ms/step 0.052 eV/Å
+    res = {"linear-6": cand(0.164, 8.6), "quadratic-4": cand(0.106, 5.37), "quadratic-4+pair": cand(0.052, 5.66)}
+    assert choose(res, 0.15, 5.0)[0] == "quadratic-4+pair"
+    res["quadratic-4+pair"] = cand(0.052, 7.0)  # 1.3× slower: speed wins among those meeting the target
+    assert choose(res, 0.15, 5.0)[0] == "quadratic-4"
+    res["quadratic-4"] = cand(0.106, 5.37, stable=False)  # an unstable candidate is never kept
+    assert choose(res, 0.15, 5.0)[0] == "quadratic-4+pair"
+    chosen, why = choose(res, 0.01, 5.0)  # none meets the target: the most accurate, said so
+    assert chosen == "quadratic-4+pair" and why.startswith("no candidate met")
+    with pytest.raises(InputError, match="unstable"):
+        choose({"a": cand(0.1, 1.0, stable=False)}, 0.15, 5.0)

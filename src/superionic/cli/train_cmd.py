@@ -78,7 +78,7 @@ def train_potential_cmd(
         None, "--mobile", help="Mobile species for --close-contacts (default: the material's Li, Na, Ag … ion)."
     ),
     families: str = typer.Option(
-        "linear-6,quadratic-4,quadratic-4+pair,pod",
+        "linear-6,quadratic-4,quadratic-4+pair,pod,pod+4body",
         "--families",
         help="Candidate families to compare. SNAP: linear-N or quadratic-N (2J = N), with "
         "suffixes +pair (fitted pair table; +pair6 for a 6 Å range), +r<radius>, +chem "

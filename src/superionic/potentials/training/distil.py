@@ -4,7 +4,8 @@
 
 1. the teacher (CHGNet by default, any registered potential) runs Langevin MD over a temperature ladder (each
    run kept as H5MD for the validation) and labels strained/rattled cells and close contacts;
-2. `train.train_snap` fits the candidate SNAP families and keeps the fastest that meets the accuracy targets;
+2. `train.train_snap` fits the candidate SNAP and ML-POD families and keeps one that meets the accuracy targets
+   (`train.choose`);
 3. `validate.validate` runs the student against every teacher trajectory (VDOS overlap, D of the mobile ions,
    force RMSE on the student's own MD, closest approaches, stability at the highest temperature);
 4. a potential that passes `validate.Gate` is registered as a user potential (`potentials.user_potentials`)
@@ -116,7 +117,7 @@ def distil(
     strained: int = 40,
     contacts: int = 0,
     mobile: str | None = None,
-    families: Sequence[str] = ("linear-6", "quadratic-4", "quadratic-4+pair"),
+    families: Sequence[str] = ("linear-6", "quadratic-4", "quadratic-4+pair", "pod", "pod+4body"),
     zbl: tuple[float, float] | None = (1.2, 1.6),
     radius: float | None = None,
     version: str = "1",
