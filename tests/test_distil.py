@@ -119,3 +119,27 @@ def test_gate_failures_state_each_reason():
     assert any("VDOS overlap of Li at 600 K: 0.700" in r for r in reasons)
     assert any("at 900 K pairs come closer than their bound: Li-S 1.10 Å" in r for r in reasons)
     assert np.isclose(Gate().force_rmse, 0.15)
+
+
+def test_student_d_from_windows_as_long_as_the_teacher_run():
+    """Random walkers with exact D = l² rate / 6: the mean over windows recovers it; a walk that starts frozen
+    (a slow start, as α-AgI's students showed) gives a window D near zero, and σ follows the windows' spread."""
+    from superionic.potentials.training.validate import windowed_d
+    from superionic.synthetic import lattice_random_walk
+    from superionic.trajectory.model import Trajectory
+
+    walk = lattice_random_walk(n_atoms=300, n_frames=4000, dt=10.0, rate=2e-3, jump_length=2.0, seed=3)
+    exact = 2.0**2 * (1 - np.exp(-2e-3 * 10.0)) / 10.0 / 6 * 0.1  # l² × jumps per fs / 6, Å²/fs → cm²/s
+    d = windowed_d(walk, ["Li"], 1000)["Li"]
+    assert len(d["windows"]) == 4 and d["diffusive"]
+    assert abs(d["D"] - exact) < 3 * d["D_err"] and d["D_err"] < 0.1 * exact
+    assert abs(d["full_run"]["D"] - exact) < 3 * d["full_run"]["D_err"]
+    rng = np.random.default_rng(0)
+    frozen = np.repeat(walk.positions[:1], 1000, axis=0) + rng.normal(0, 0.1, (1000, 300, 3))  # vibrating in place
+    slow = Trajectory(
+        positions=np.concatenate([frozen, walk.positions[:3000]]), cells=walk.cells, symbols=walk.symbols, dt=walk.dt
+    )
+    s = windowed_d(slow, ["Li"], 1000)["Li"]
+    assert s["windows"][0] < 0.05 * exact and not s["diffusive"]
+    spread = np.std(s["windows"], ddof=1) / 2
+    assert np.isclose(s["D_err"], spread) and abs(s["D"] - 0.75 * exact) < 2 * s["D_err"]
