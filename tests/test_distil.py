@@ -143,3 +143,28 @@ def test_student_d_from_windows_as_long_as_the_teacher_run():
     assert s["windows"][0] < 0.05 * exact and not s["diffusive"]
     spread = np.std(s["windows"], ddof=1) / 2
     assert np.isclose(s["D_err"], spread) and abs(s["D"] - 0.75 * exact) < 2 * s["D_err"]
+
+
+def test_gate_counts_the_run_to_run_scatter_of_one_teacher_run_only_with_enough_windows():
+    from superionic.potentials.training.validate import Gate, gate_failures
+
+    windows = [0.8e-5, 1.66e-5, 1.76e-5, 1.77e-5]  # α-AgI 500 K, one student, 5 ps windows
+    spread = float(np.std(windows, ddof=1))
+    student = {"D": float(np.mean(windows)), "D_err": spread / 2, "diffusive": True, "windows": windows}
+    student["window_std"] = spread
+    run = {
+        "temperature_K": 500.0,
+        "too_close": {},
+        "student_md_force": {"force_rmse_eV_per_A": 0.05},
+        "vdos_overlap": {"Ag": 0.97},
+        "vdos_overlap_teacher_halves": {"Ag": 0.97},
+        "D_student_cm2_s": {"Ag": student},
+        "D_teacher_cm2_s": {"Ag": {"D": 2.6e-5, "D_err": 0.08e-5, "diffusive": True}},
+    }
+    card = {"held_out": {"force_rmse_eV_per_A": 0.05}, "md": [run]}
+    # |1.50 − 2.60| = 1.10e-5 against √(0.24² + 0.47²) = 0.53e-5: 2.1 σ, refused
+    assert len(gate_failures(card, Gate())) == 1
+    run["D_teacher_cm2_s"]["Ag"]["D"] = 2.4e-5  # 1.7 σ once the teacher's run-to-run scatter is counted
+    assert gate_failures(card, Gate()) == []
+    student.update(windows=windows[:2])  # two windows cannot say how much one run scatters: GLS σ only
+    assert len(gate_failures(card, Gate())) == 1

@@ -96,7 +96,7 @@ def train_potential_cmd(
     validate_steps: int | None = typer.Option(
         None,
         "--validate-steps",
-        help="Student MD steps (2 fs) per teacher temperature in the validation (default 2 × --md-steps).",
+        help="Student MD steps (2 fs) per teacher temperature in the validation (default 4 × --md-steps: four windows of the teacher run's length for D).",
     ),
     gate_force: float = typer.Option(
         0.15, "--gate-force", help="Gate: largest held-out force RMSE against the teacher, eV/Å."

@@ -132,7 +132,7 @@ def distil(
     """Distil, validate and (if it passes the gate) register a SNAP potential of `material`; see module doc.
 
     supercell: of the teacher's and the student's MD ('2x2x2', '100atoms', '12A'; default the cell as built).
-    validate_steps: student MD steps per teacher temperature (default 2 × md_steps). Returns the validation
+    validate_steps: student MD steps per teacher temperature (default 4 × md_steps). Returns the validation
     card with "registered" (the user-folder description, or None). Raises InputError with the reasons when
     the gate fails (the fitted files and card stay in `out`, unregistered).
     """
@@ -177,7 +177,7 @@ def distil(
         pot,
         [read_h5md(p) for p in paths],
         get_potential(teacher).make(),
-        steps=validate_steps or 2 * md_steps,
+        steps=validate_steps or 4 * md_steps,
         training=record,
         gate=gate,
         log=log,
