@@ -329,3 +329,17 @@ def test_choice_prefers_accuracy_among_candidates_of_about_the_same_speed():
     assert chosen == "quadratic-4+pair" and why.startswith("no candidate met")
     with pytest.raises(InputError, match="unstable"):
         choose({"a": cand(0.1, 1.0, stable=False)}, 0.15, 5.0)
+
+
+def test_stability_test_passes_a_sane_potential_and_catches_a_collapsing_one():
+    from ase.build import bulk
+
+    from superionic.potentials.lammps_potentials import LammpsPotential
+    from superionic.potentials.training.train import stability
+
+    cu = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 2, 2))
+    sane = LammpsPotential("lj", "lj/cut 6.0", ["* * 0.4 2.3"], ["Cu"])  # a bound LJ solid at 300 K
+    assert stability(sane, cu, 300.0, 500) is None
+    collapsing = LammpsPotential("morse", "morse 6.0", ["* * 5.0 2.0 0.5"], ["Cu"])  # equilibrium at 0.5 Å
+    why = stability(collapsing, cu, 300.0, 500)
+    assert why is not None and why.startswith("300 K Langevin run")
