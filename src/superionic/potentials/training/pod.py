@@ -196,7 +196,8 @@ def fit_pod(frames: Sequence[Atoms], hyper: PodHyper, folder: str | Path, stem: 
                 if "Failed to allocate" not in str(err) or attempt == FITPOD_ATTEMPTS - 1:
                     raise InputError(f"LAMMPS fitpod failed: {str(err).splitlines()[0]}") from None
                 warnings.warn(
-                    f"LAMMPS fitpod: {str(err).splitlines()[0]} (an unset size in fitpod, not this data); retried",
+                    f"LAMMPS fitpod: {str(err).splitlines()[0]} (an intermittent fitpod failure, see "
+                    "FITPOD_ATTEMPTS); retried with a fresh LAMMPS instance",
                     RuntimeWarning,
                     stacklevel=2,
                 )
