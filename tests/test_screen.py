@@ -116,6 +116,13 @@ def test_descriptors_never_guess_a_missing_number():
     }
     row = descriptors(summary)
     assert (row["overdamped"], row["overdamped_err"], row["f_u"], row["f_u_err"]) == (0.25, 0.05, 0.04, 0.01)
+    # an Arrhenius fit through D without a diffusive regime (t-Na3PS4 at 600/700 K) gives no E_a, no D(300 K)
+    arr = {"E_a": 0.49, "E_a_err": 0.11, "D_300K": 4e-10, "D_300K_err": 1e-9, "all_fit_ranges_diffusive": True}
+    summary["results"]["series"] = {"arrhenius": arr}
+    assert descriptors(summary)["E_a"] == 0.49
+    arr["all_fit_ranges_diffusive"] = False
+    row = descriptors(summary)
+    assert np.isnan(row["E_a"]) and np.isnan(row["D_300K"]) and row["arrhenius_diffusive"] is False
     with pytest.raises(InputError, match="no free run at the ranking temperature 500"):
         descriptors(summary, 500.0)
 

@@ -17,6 +17,8 @@ def _value(row: dict, key: str, unit: str) -> str:
     if not np.isfinite(v):
         if key == "enhancement" and "enhancement_lower" in row:
             return f"≥ {fmt(row['enhancement_lower'])} †"
+        if key in ("E_a", "D_300K", "sigma_300K") and row.get("arrhenius_diffusive") is False:
+            return "– ‡"
         return "–"
     if not np.isfinite(e):
         return fmt(v) + (f" {html.escape(unit)}" if unit else "")
@@ -83,7 +85,7 @@ def write_screen_report(out: Path, name: str, rows: list[dict], corr: dict, fail
         "<p>† D without a diffusive regime on its fit range (an upper bound), or an enhancement that is only a lower "
         "bound. “not resolved” and “consistent with zero” are not results; a missing value (–) was not measured or "
         "not resolved in that study (its own report says why). D(300 K) and σ_NE(300 K) are Arrhenius "
-        "extrapolations.</p>",
+        "extrapolations. ‡ not given: the Arrhenius fit went through D without a diffusive regime.</p>",
         "<h2>Rank correlation with D</h2>",
         table(["descriptor", "Spearman ρ", "16–84 % bootstrap", "materials"], corr_rows),
         img(scatter_figure(rows, DESCRIPTORS), "descriptors against D"),

@@ -155,6 +155,10 @@ def descriptors(summary: dict, rank_temperature: float | None = None) -> dict[st
     row["debye"], row["debye_err"] = deb.get("THz", nan), deb.get("THz_err", nan)
     series = results.get("series") or {}
     arr = series.get("arrhenius") or {}
+    # an Arrhenius line through D that have no diffusive regime (MSD slopes of cage filling) is not a barrier
+    row["arrhenius_diffusive"] = bool(arr.get("all_fit_ranges_diffusive", True))
+    if not row["arrhenius_diffusive"]:
+        arr = {}
     row["E_a"], row["E_a_err"] = arr.get("E_a", nan), arr.get("E_a_err", nan)
     row["D_300K"], row["D_300K_err"] = arr.get("D_300K", nan), arr.get("D_300K_err", nan)
     cond = run.get("conductivity") or {}
