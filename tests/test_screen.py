@@ -43,11 +43,16 @@ def test_a_screen_of_two_materials_runs_and_tabulates(tmp_path):
         # the row is the study's own numbers, at the lowest temperature of the ladder
         li = summary["results"]["T700K"]["diffusion"]["Li"]
         assert r["T_rank_K"] == 700.0 and r["D"] == li["D"] and r["D_err"] == li["D_err"]
-        assert r["E_a"] == summary["results"]["series"]["arrhenius"]["E_a"]
+        arr = summary["results"]["series"]["arrhenius"]
+        if arr["all_fit_ranges_diffusive"]:
+            assert r["E_a"] == arr["E_a"]
+        else:  # 3 ps runs may lack a diffusive regime: then no E_a, no extrapolation (‡ in the report)
+            assert np.isnan(r["E_a"]) and np.isnan(r["D_300K"]) and np.isnan(r["sigma_300K"])
         assert r["band_centre"] == summary["results"]["T700K"]["vdos"]["Li"]["band_centre"]
         # σ_NE(300 K) follows D(300 K) with the carrier density of the study: σ ∝ n D / T
         cond = summary["results"]["T700K"]["conductivity"]
-        assert np.isclose(r["sigma_300K"], cond["sigma_NE"] / li["D"] * 700 / 300 * r["D_300K"])
+        if arr["all_fit_ranges_diffusive"]:
+            assert np.isclose(r["sigma_300K"], cond["sigma_NE"] / li["D"] * 700 / 300 * r["D_300K"])
     # two materials carry no rank correlation: said so, not a number
     assert all(c["n"] <= 2 and not np.isfinite(c["rho"]) for c in done["rank_correlations"].values())
     page = (tmp_path / "out" / "screen.html").read_text()

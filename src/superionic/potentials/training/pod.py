@@ -25,11 +25,10 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
-from ase.data import atomic_numbers
 
 from ...errors import InputError
 from ..lammps_potentials import LammpsPotential, LammpsSession, load_lammps
-from .snap import PAIR_TABLE_POINTS, write_wall_table
+from .snap import PAIR_TABLE_POINTS, write_wall_table, zbl_baseline, zbl_coeffs
 
 #: LAMMPS 2025.7 fitpod now and then asks for a negative array size and stops with "Failed to allocate" (7 of 25
 #: small fits with the data keywords at their defaults; rarer, about 1 in 10 fits, with every keyword set as below);
@@ -72,22 +71,9 @@ class PodHyper:
             f"fourbody_number_radial_basis_functions {self.four_body}\nfourbody_angular_degree {self.four_angular}\n"
         )
 
-    def _zbl_coeffs(self) -> list[str]:
-        z = [atomic_numbers[e] for e in self.elements]
-        n = len(z)
-        return [f"{i + 1} {j + 1} zbl {z[i]} {z[j]}" for i in range(n) for j in range(i, n)]
-
     def baseline(self) -> LammpsPotential:
         """The fixed part subtracted from the labels before the fit (ZBL, or nothing)."""
-        if self.zbl is None:
-            return LammpsPotential("baseline", f"zero {self.rcut!r}", ["* *"], list(self.elements))
-        inner, outer = self.zbl
-        return LammpsPotential(
-            "baseline",
-            f"hybrid/overlay zbl {inner!r} {outer!r} zero {self.rcut!r}",
-            ["* * zero"] + self._zbl_coeffs(),
-            list(self.elements),
-        )
+        return zbl_baseline(self.elements, self.zbl, self.rcut)
 
     def potential(
         self, name: str, coeff_file: str, param_file: str, table_file: str, directory: str | None = None, **meta
@@ -97,7 +83,7 @@ class PodHyper:
         styles += f"table linear {PAIR_TABLE_POINTS}"
         n = len(self.elements)
         coeffs = [f"* * pod {{dir}}/{param_file} {{dir}}/{coeff_file} {{elements}}"]
-        coeffs += self._zbl_coeffs() if self.zbl else []
+        coeffs += zbl_coeffs(self.elements) if self.zbl else []
         coeffs += [
             f"{i + 1} {j + 1} table {{dir}}/{table_file} {self.elements[i]}_{self.elements[j]} {self.rcut!r}"
             for i in range(n)

@@ -96,21 +96,10 @@ class SnapHyper:
 
     def baseline(self) -> LammpsPotential:
         """The fixed part (ZBL or nothing) with a neighbour cutoff covering the SNAP cutoff."""
-        rc = self.cutoff
-        if self.zbl is None:
-            return LammpsPotential("baseline", f"zero {rc!r}", ["* *"], list(self.elements))
-        inner, outer = self.zbl
-        return LammpsPotential(
-            "baseline",
-            f"hybrid/overlay zbl {inner!r} {outer!r} zero {rc!r}",
-            ["* * zero"] + self._zbl_coeffs(),
-            list(self.elements),
-        )
+        return zbl_baseline(self.elements, self.zbl, self.cutoff)
 
     def _zbl_coeffs(self) -> list[str]:
-        z = [atomic_numbers[e] for e in self.elements]
-        n = len(z)
-        return [f"{i + 1} {j + 1} zbl {z[i]} {z[j]}" for i in range(n) for j in range(i, n)]
+        return zbl_coeffs(self.elements)
 
     def potential(
         self,
@@ -163,6 +152,28 @@ class SnapHyper:
             cutoff=self.cutoff,
             **meta,
         )
+
+
+def zbl_coeffs(elements: Sequence[str]) -> list[str]:
+    """`pair_coeff` lines of a ZBL core for every element pair (LAMMPS types in `elements` order)."""
+    z = [atomic_numbers[e] for e in elements]
+    n = len(z)
+    return [f"{i + 1} {j + 1} zbl {z[i]} {z[j]}" for i in range(n) for j in range(i, n)]
+
+
+def zbl_baseline(elements: Sequence[str], zbl: tuple[float, float] | None, cutoff: float) -> LammpsPotential:
+    """The fixed part of a fit: a ZBL core switched off between zbl = (inner, outer) Å (or nothing), with a
+    neighbour cutoff of `cutoff` Å.
+    """
+    if zbl is None:
+        return LammpsPotential("baseline", f"zero {cutoff!r}", ["* *"], list(elements))
+    inner, outer = zbl
+    return LammpsPotential(
+        "baseline",
+        f"hybrid/overlay zbl {inner!r} {outer!r} zero {cutoff!r}",
+        ["* * zero"] + zbl_coeffs(elements),
+        list(elements),
+    )
 
 
 @dataclass
