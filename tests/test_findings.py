@@ -146,3 +146,14 @@ def test_cage_to_cage_ratio_is_the_number_when_the_suppressed_msd_is_caged():
     r500 = enh["T500K-frozen-host"]["ratio_cage"]
     assert f"{r500:.3g}" in row["ours"]
     assert row["verdict"] == "partly"  # resolved ratios of 7–10 above 300 K: at best partly
+
+
+def test_claims_name_the_mobile_ion_of_the_study():
+    """A Na or Ag study states the seed's claims for its own ion; the seed's own words stay in their column."""
+    from superionic.workflow.findings import findings
+
+    rows = findings({"series": {}}, mobile="Ag")["rows"]
+    claims = " ".join(r["claim"] for r in rows)
+    assert "lowers Ag diffusion" in claims and "Ag bottleneck" in claims and "influence on Ag diffusion" in claims
+    assert " Li " not in f" {claims} "
+    assert any("Li" in r["seed"] for r in rows)  # the seed spoke of Li6PS5Cl

@@ -224,13 +224,13 @@ def enhancement_at(enh: dict, t0: float = 300.0) -> dict:
     return out
 
 
-def _enhancement_row(series: dict, durations: dict[float, float]) -> dict:
+def _enhancement_row(series: dict, durations: dict[float, float], mobile: str = "Li") -> dict:
     enh = series.get("phonon_enhancement") or {}
-    claim = "Suppressing lattice vibrations lowers Li diffusion by about an order of magnitude at ambient T"
+    claim = f"Suppressing lattice vibrations lowers {mobile} diffusion by about an order of magnitude at ambient T"
     rule = (
         "ratio r ± σ at 300 K (Arrhenius fits of both D series): reproduced when 3 ≤ r ≤ 30 and r > 2σ (order of "
         "magnitude of 10); partly when r − 2σ > 1 (an enhancement, smaller or larger) or when only ratios above "
-        "300 K exist; not reproduced when consistent with 1; not resolved when σ > r/2. † a run whose Li MSD "
+        f"300 K exist; not reproduced when consistent with 1; not resolved when σ > r/2. † a run whose {mobile} MSD "
         "has not reached its diffusive regime: the ratio is not converged in run length; when that MSD bends over "
         "(its late slope does not rise), the ratio is given as a lower bound ≥ (D_free − 2σ)/D_upper, and a bound "
         "≥ 3 counts as partly (an order-of-magnitude effect at that temperature, not a number at 300 K). Where the "
@@ -266,7 +266,7 @@ def _enhancement_row(series: dict, durations: dict[float, float]) -> dict:
             continue
         if "ratio_lower" in v:
             parts.append(
-                f"{protocol_label(v)} {v['temperature_K']:g} K: ≥ {v['ratio_lower']:.3g} (suppressed Li "
+                f"{protocol_label(v)} {v['temperature_K']:g} K: ≥ {v['ratio_lower']:.3g} (suppressed {mobile} "
                 f"sub-diffusive; D < {v['D_suppressed_upper']:.2g} cm²/s from its late MSD slope) †"
             )
             if v["ratio_lower"] >= 3.0:
@@ -312,11 +312,11 @@ def _breathing_row(free, mobile: str) -> dict:
         )
         flags.append(None if not finite(s, e) else bool(s > 2 * e))
     return _row(
-        "Host vibrations breathe the Li bottleneck and open the paths at hops",
+        f"Host vibrations breathe the {mobile} bottleneck and open the paths at hops",
         "bottleneck windows open when Li passes",
         "; ".join(parts) or "–",
         _tally(flags) if parts else "not measured",
-        "the windows' in-radius at Li crossings exceeds its mean by > 2σ (bootstrap)",
+        f"the windows' in-radius at {mobile} crossings exceeds its mean by > 2σ (bootstrap)",
     )
 
 
@@ -337,7 +337,7 @@ def _rotation_row(free, mobile: str) -> dict:
         parts.append(f"{t:g} K: {rot['n_events']} reorientations; hops near one / shuffled = {ratio:.2f} ± {err:.2f}")
         flags.append(abs(ratio - 1) <= 2 * err)
     return _row(
-        "PS4 rotations have little influence on Li diffusion (no paddle wheel)",
+        f"PS4 rotations have little influence on {mobile} diffusion (no paddle wheel)",
         "little influence of rotations",
         "; ".join(parts) or "–",
         _tally(flags) if parts else "not measured",
@@ -373,7 +373,7 @@ def findings(results: dict, mobile: str = "Li") -> dict[str, Any]:
         _law_row(free, mobile),
         _g0_row(free, mobile),
         _crossover_row(series, mobile),
-        _enhancement_row(series, durations),
+        _enhancement_row(series, durations, mobile),
         _breathing_row(free, mobile),
         _rotation_row(free, mobile),
         _thermo_row(free),
