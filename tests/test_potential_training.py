@@ -327,8 +327,21 @@ def test_choice_prefers_accuracy_among_candidates_of_about_the_same_speed():
     assert choose(res, 0.15, 5.0)[0] == "quadratic-4+pair"
     chosen, why = choose(res, 0.01, 5.0)  # none meets the target: the most accurate, said so
     assert chosen == "quadratic-4+pair" and why.startswith("no candidate met")
-    with pytest.raises(InputError, match="unstable"):
+    with pytest.raises(InputError, match="unstable.*Langevin stability test"):
         choose({"a": cand(0.1, 1.0, stable=False)}, 0.15, 5.0)
+
+
+def test_a_mistyped_family_gets_a_hint_naming_both_snap_and_pod_forms():
+    from superionic.errors import InputError
+    from superionic.potentials.training.pod import pod_candidates
+    from superionic.potentials.training.train import candidates
+
+    for fam in ("pods", "cubic-4"):
+        with pytest.raises(InputError, match=r"quadratic-4\+pair.*\(SNAP\); or pod, pod-<cutoff Å>"):
+            candidates(["Li", "S"], [fam])
+    with pytest.raises(InputError, match="unknown POD family 'pod-x'"):
+        pod_candidates(["Li", "S"], ["pod-x"])
+    assert set(pod_candidates(["Li", "S"], ["pod", "pod-6.0+4body", "quadratic-4"])) == {"pod", "pod-6.0+4body"}
 
 
 def test_stability_test_passes_a_sane_potential_and_catches_a_collapsing_one():

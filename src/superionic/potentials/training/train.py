@@ -104,7 +104,7 @@ def candidates(
             raise InputError(
                 f"unknown family {fam!r}: use linear-<2J> or quadratic-<2J>, optionally with "
                 "+pair[<cutoff Å>], +chem and +r<radius Å>, e.g. quadratic-4+pair or "
-                "quadratic-6+pair6.0+r2.25"
+                "quadratic-6+pair6.0+r2.25 (SNAP); or pod, pod-<cutoff Å>, optionally +4body (ML-POD)"
             )
         r_el = r_fam[0] or radius
         pair = None
@@ -468,9 +468,10 @@ def choose(
     stable = [f for f, r in results.items() if r["stable_in_md_test"]]
     if not stable:
         raise InputError(
-            "every candidate potential was unstable in a short 600 K MD test (atoms lost): the "
-            f"training data ({n_frames} configurations) are too few or too narrow; add MD "
-            "snapshots over the temperature range and rattled cells"
+            "every candidate potential was unstable: it lost atoms in the short 600 K NVE speed test or "
+            "failed the Langevin stability test at the hottest training temperature (atoms closer than the "
+            f"data allow, or a temperature blow-up); the training data ({n_frames} configurations) are too few "
+            "or too narrow: add MD snapshots over the temperature range and rattled cells"
         )
     fast = [f for f in stable if max_seconds_per_step is None or results[f]["seconds_per_step"] <= max_seconds_per_step]
     if not fast:
