@@ -59,12 +59,18 @@ class StoredTeacher(Calculator):
             t0 = time.perf_counter()
             lab = label(self.atoms, self.inner, source="gamma-phonons")
             lab.info.update(
-                config_id=cid, teacher_key=DEFAULT_DFT.key(), teacher_seconds=time.perf_counter() - t0, labelled_at=time.time()
+                config_id=cid,
+                teacher_key=DEFAULT_DFT.key(),
+                teacher_seconds=time.perf_counter() - t0,
+                labelled_at=time.time(),
             )
             self.store.add(lab)
             self.cache[cid] = lab
             self.computed += 1
-            print(f"  DFT label {len(self.cache)} ({self.computed} this run) in {lab.info['teacher_seconds']:.0f} s", flush=True)
+            print(
+                f"  DFT label {len(self.cache)} ({self.computed} this run) in {lab.info['teacher_seconds']:.0f} s",
+                flush=True,
+            )
         a = self.cache[cid]
         self.results = {"energy": a.get_potential_energy(), "forces": a.get_forces(), "stress": a.get_stress()}
 
@@ -96,7 +102,9 @@ def gamma(atoms: Atoms, calc: Any, fmax: float, name: str) -> dict[str, Any]:
         primitive=None,
         displacement=DISPLACEMENT,
         mesh=[1, 1, 1],
-        progress=lambda i, n, s: print(f"{name}: displaced cell {i}/{n} ({s:.0f} s)", flush=True) if i % 10 == 0 else None,
+        progress=lambda i, n, s: (
+            print(f"{name}: displaced cell {i}/{n} ({s:.0f} s)", flush=True) if i % 10 == 0 else None
+        ),
     )
     freq = np.asarray(res.gamma_frequencies_thz)
     symbols = relaxed.get_chemical_symbols()
