@@ -56,6 +56,7 @@ def test_library_structure_passes_sanity_checks(name):
         ("Na3PS4", "Na6P2S8"),
         ("Li7La3Zr2O12", "La24Li56O96Zr16"),
         ("AgI", "Ag2I2"),
+        ("LiAlCl4", "Al4Cl16Li4"),
     ],
 )
 def test_library_compositions(name, expected):
@@ -100,6 +101,25 @@ def test_tetragonal_na3ps4_matches_published_geometry():
     assert pair_min_distances(a)[("Na", "S")] > 2.75
     info = check_material(build_material("Na3PS4", "2x2x2"), "Na3PS4")
     assert info["formal_charge"] == 0 and "114" in info["host_spacegroup"]
+
+
+def test_lialcl4_matches_published_geometry():
+    """LiAlCl4 (Mairesse et al. 1977, COD 1004036): isolated AlCl4 tetrahedra (four Al–Cl 2.12–2.15 Å, the
+    fifth Cl ≥ 3.9 Å), Li six-fold coordinated by Cl at 2.45–2.82 Å, the published cell volume 591.2 Å³
+    (density 1.974 g/cm³), P2₁/c host."""
+    a = build_material("LiAlCl4")
+    assert a.get_volume() == pytest.approx(591.2, abs=0.1)
+    assert a.get_masses().sum() / a.get_volume() * 1.66054 == pytest.approx(1.974, abs=0.002)
+    d = a.get_all_distances(mic=True)
+    sym = np.array(a.get_chemical_symbols())
+    for al in np.flatnonzero(sym == "Al"):
+        alcl = np.sort(d[al][sym == "Cl"])
+        assert 2.11 < alcl[0] and alcl[3] < 2.16 and alcl[4] > 3.9
+    for li in np.flatnonzero(sym == "Li"):
+        licl = np.sort(d[li][sym == "Cl"])
+        assert 2.44 < licl[0] and licl[5] < 2.83 and licl[6] > 3.5
+    info = check_material(build_material("LiAlCl4", "2x2x1"), "LiAlCl4")
+    assert info["formal_charge"] == 0 and "14" in info["host_spacegroup"]
 
 
 def test_ordered_approximant_is_backwards_compatible():

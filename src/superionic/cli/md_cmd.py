@@ -15,7 +15,7 @@ def md_cmd(
     ctx: typer.Context,
     material: str | None = typer.Argument(
         None,
-        help="A library material (Li6PS5Cl, Li3PS4, Li10GeP2S12, Li7La3Zr2O12, AgI; parameters as "
+        help="A library material (Li6PS5Cl, Li3PS4, Na3PS4, Li10GeP2S12, Li7La3Zr2O12, LiAlCl4, AgI; parameters as "
         "Li6PS5Cl:exchange=0.25,li=random,seed=1) or a structure file (CIF, POSCAR …; "
         "partial occupancies need FILE:disorder=approximant|random).",
     ),

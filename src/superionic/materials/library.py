@@ -21,6 +21,7 @@ from .agi import alpha_agi
 from .argyrodite import li6ps5cl, li6ps5cl_ordered
 from .cif import read_structure
 from .garnet import li7la3zr2o12
+from .halides import lialcl4
 from .thiophosphates import beta_li3ps4, li10gep2s12, tetragonal_na3ps4
 
 
@@ -95,6 +96,16 @@ LIBRARY: dict[str, Material] = {
             ("Li",),
             (),
             {"disorder": "approximant", "seed": "random seed"},
+        ),
+        Material(
+            "LiAlCl4",
+            lialcl4,
+            "Mairesse, Barbier, Vignacourt, Cryst. Struct. Commun. 6, 15 (1977); COD 1004036 (P2₁/c)",
+            "LiAlCl4",
+            14,
+            ("Li",),
+            (),
+            {},
         ),
         Material(
             "AgI",
