@@ -6,9 +6,10 @@ Every model sees the same cell (the library's, a = 9.859 Å) with its own relaxe
 max |F| < 0.02 eV/Å; the others: 1e-3 eV/Å), then finite displacements of 0.02 Å through phonopy in the cell
 itself (supercell 1×1×1: the Γ point of this cell, which holds the Γ, X and the other zone-boundary points
 of the fcc primitive cell folded in, is exact). Every DFT evaluation (relaxation steps and displaced cells)
-is a label in OUT/labels (the same store as `train-potential --teacher dft`): a killed run replays what it
-has and continues. Writes OUT/gamma.json: per model the 156 Γ frequencies (THz), the mean frequency seen by
-each species (Σ ν |e_s|² / Σ |e_s|²) and the least-squares ratio ν_model/ν_DFT over the modes above 1 THz.
+is a label in OUT/labels (a `StoredCalculator` over the same kind of store as `train-potential --teacher
+dft`, so the labels can join its training data): a killed run replays what it has and continues. Writes OUT/gamma.json: per model the 156 Γ frequencies (THz), the mean frequency seen by
+each species (Σ ν |e_s|² / Σ |e_s|²) and the least-squares ratio ν_model/ν_DFT over the modes above 1 THz
+(modes matched by rank, sorted by frequency); OUT/gamma.png plots them.
 """
 
 from __future__ import annotations
@@ -21,58 +22,17 @@ from typing import Any
 
 import numpy as np
 from ase import Atoms
-from ase.calculators.calculator import Calculator, all_changes
 
 from superionic.lattice import harmonic_phonons, relax
 from superionic.materials import build_material
 from superionic.potentials.dft import DEFAULT_DFT, cp2k_calculator
 from superionic.potentials.registry import get_potential, make_calculator
-from superionic.potentials.training.labelling import LabelStore, config_id
-from superionic.potentials.training.sampling import label
+from superionic.potentials.training.labelling import LabelStore, StoredCalculator
 from superionic.results import atomic_write
 
 DISPLACEMENT = 0.02  # Å
 DFT_FMAX = 0.02  # eV/Å
 FMAX = 1e-3  # eV/Å
-
-
-class StoredTeacher(Calculator):
-    """The DFT teacher behind a label store: a configuration labelled before is read back, not recomputed."""
-
-    implemented_properties = ["energy", "forces", "stress"]
-
-    def __init__(self, store: LabelStore, folder: Path):
-        super().__init__()
-        self.store = store
-        self.folder = folder
-        self.inner: Any = None
-        self.cache = {a.info["config_id"]: a for a in store.frames()}
-        self.computed = 0
-
-    def calculate(self, atoms: Atoms | None = None, properties: Any = None, system_changes: Any = all_changes) -> None:
-        super().calculate(atoms, properties, system_changes)
-        assert self.atoms is not None
-        cid = config_id(self.atoms)
-        if cid not in self.cache:
-            if self.inner is None:
-                self.inner = cp2k_calculator(DEFAULT_DFT, directory=self.folder / "cp2k")
-            t0 = time.perf_counter()
-            lab = label(self.atoms, self.inner, source="gamma-phonons")
-            lab.info.update(
-                config_id=cid,
-                teacher_key=DEFAULT_DFT.key(),
-                teacher_seconds=time.perf_counter() - t0,
-                labelled_at=time.time(),
-            )
-            self.store.add(lab)
-            self.cache[cid] = lab
-            self.computed += 1
-            print(
-                f"  DFT label {len(self.cache)} ({self.computed} this run) in {lab.info['teacher_seconds']:.0f} s",
-                flush=True,
-            )
-        a = self.cache[cid]
-        self.results = {"energy": a.get_potential_energy(), "forces": a.get_forces(), "stress": a.get_stress()}
 
 
 def species_mean(freq: np.ndarray, vec: np.ndarray, symbols: list[str]) -> dict[str, float]:
@@ -142,12 +102,16 @@ def main() -> None:
         spec = get_potential("cp2k-pbe-d3")
         identity = {**spec.identity(), "key": DEFAULT_DFT.key(), "label": DEFAULT_DFT.label()}
         store = LabelStore(args.out / "labels", identity)
-        teacher = StoredTeacher(store, args.out)
+        teacher = StoredCalculator(
+            store,
+            lambda: cp2k_calculator(DEFAULT_DFT, directory=args.out / "cp2k"),
+            source="gamma-phonons",
+            log=lambda msg: print(f"  DFT {msg}", flush=True),
+        )
         try:
             result["dft"] = gamma(start, teacher, DFT_FMAX, "dft")
         finally:
-            if teacher.inner is not None and hasattr(teacher.inner, "close"):
-                teacher.inner.close()
+            teacher.close()
         save()
     ref = np.asarray(result["dft"]["frequencies_THz"])
     for name, r in result.items():
@@ -160,6 +124,28 @@ def main() -> None:
             f"species means (THz): {means}"
         )
     save()
+    figure(result, args.out / "gamma.png")
+
+
+def figure(result: dict[str, Any], path: Path) -> None:
+    """Sorted Γ frequencies of every model against DFT's (one point per mode), with the diagonal."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ref = np.asarray(result["dft"]["frequencies_THz"])
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    for name, r in result.items():
+        if name != "dft":
+            ax.plot(ref, r["frequencies_THz"], ".", ms=4, label=f"{name} (ν/ν_DFT = {r['ratio_to_dft']:.2f})")
+    top = float(ref.max()) * 1.05
+    ax.plot([0, top], [0, top], "k-", lw=0.8, label="= DFT")
+    ax.set(xlabel="DFT (PBE-D3) Γ frequency (THz)", ylabel="model Γ frequency (THz)", xlim=(0, top), ylim=(0, top))
+    ax.set_title("Li6PS5Cl, 52-atom cell: Γ modes sorted by frequency", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
 
 
 if __name__ == "__main__":

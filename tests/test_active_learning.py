@@ -80,6 +80,40 @@ def test_killed_labelling_resumes_without_relabelling(tmp_path):
     assert label_configurations(frames, factory, store, log=lambda _: None) == []
 
 
+def test_stored_calculator_makes_finite_displacement_phonons_resumable(tmp_path):
+    """A relaxation and phonopy's displaced cells through a label store: the first pass computes, a second
+    (the resumed run) replays every configuration from the store with no teacher call and gives the same
+    Γ frequencies; both equal the phonons of the plain calculator."""
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+
+    from superionic.lattice import harmonic_phonons, relax
+    from superionic.potentials.training.labelling import StoredCalculator
+
+    cu = bulk("Cu", "fcc", a=3.60, cubic=True)
+    cu.positions[0] += [0.05, 0.0, 0.0]
+    calls = []
+
+    def factory():
+        calls.append(1)
+        return EMT()
+
+    def gamma(calc):
+        relaxed, _ = relax(cu, calc, fmax=1e-4, optimizer="BFGS")
+        return harmonic_phonons(relaxed, calc, supercell=1, mesh=[1, 1, 1]).gamma_frequencies_thz
+
+    store = LabelStore(tmp_path / "labels", {"key": "emt", "label": "EMT"})
+    first = StoredCalculator(store, factory, source="phonons")
+    nu1 = gamma(first)
+    assert first.computed == len(store) > 5 and calls == [1]
+    again = StoredCalculator(LabelStore(tmp_path / "labels", {"key": "emt", "label": "EMT"}), factory)
+    nu2 = gamma(again)
+    assert again.computed == 0 and calls == [1]  # nothing recomputed, the teacher never built
+    np.testing.assert_array_equal(nu1, nu2)
+    np.testing.assert_allclose(nu1, gamma(EMT()), atol=1e-6)
+    assert {a.info["source"] for a in store.frames()} == {"phonons"}
+
+
 def test_labels_of_another_teacher_setting_are_refused(tmp_path):
     LabelStore(tmp_path / "labels", {"key": "aaaa", "label": "PBE 400 Ry"})
     with pytest.raises(InputError, match="another teacher setting"):

@@ -3,7 +3,8 @@
 A `LabelStore` is a folder with ``teacher.json`` (the teacher's identity and settings key) and one
 extxyz file per labelled configuration, named by its `config_id` and written atomically. A killed
 labelling therefore loses at most the calculation in flight, and a restarted one skips what is done.
-Labels made with other teacher settings are refused, never mixed.
+Labels made with other teacher settings are refused, never mixed. `StoredCalculator` puts the same store
+behind an ASE calculator, so that relaxations and finite-displacement phonons with a DFT teacher resume too.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import numpy as np
 from ase import Atoms
+from ase.calculators.calculator import Calculator, all_changes
 
 from ...errors import InputError
 from ...results import atomic_write
@@ -141,3 +143,67 @@ def label_configurations(
         if callable(close):
             close()  # e.g. ends a cp2k_shell process
     return out
+
+
+class StoredCalculator(Calculator):
+    """An expensive calculator (built by `factory` on first need) behind a `LabelStore`.
+
+    A configuration found in the store is read back (energy eV, forces eV/Å, stress eV/Å³ where stored),
+    not recomputed; a new one is computed, stored atomically at once (info ``source``, ``config_id``,
+    ``teacher_key``, ``teacher_seconds``, ``labelled_at``) and then read back from the store, so a first
+    run and a resumed one see the same numbers and a deterministic relaxation replays step by step.
+    ``computed`` counts the calculations of this object; `close()` ends the inner calculator.
+    """
+
+    implemented_properties = ["energy", "forces", "stress"]
+
+    def __init__(
+        self,
+        store: LabelStore,
+        factory: Callable[[], Any],
+        source: str = "stored-calculator",
+        log: Callable[[str], None] | None = None,
+    ):
+        super().__init__()
+        self.store, self.factory, self.source, self.log = store, factory, source, log
+        self.inner: Any = None
+        self.computed = 0
+        self._cache = {a.info["config_id"]: a for a in store.frames()}
+
+    def calculate(self, atoms: Atoms | None = None, properties: Any = None, system_changes: Any = all_changes) -> None:
+        """Results of `atoms` from the store, computing and storing them first if they are new."""
+        from ase.io import read
+
+        super().calculate(atoms, properties, system_changes)
+        assert self.atoms is not None
+        cid = config_id(self.atoms)
+        if cid not in self._cache:
+            if self.inner is None:
+                self.inner = self.factory()
+            t0 = time.perf_counter()
+            lab = label(self.atoms, self.inner, source=self.source)
+            dt = time.perf_counter() - t0
+            lab.info.update(
+                config_id=cid,
+                teacher_key=self.store.teacher.get("key", ""),
+                teacher_seconds=dt,
+                labelled_at=time.time(),
+            )
+            self.store.add(lab)
+            self._cache[cid] = read(self.store._path(cid), format="extxyz")
+            self.computed += 1
+            if self.log is not None:
+                self.log(f"labelled {cid} ({len(self.atoms)} atoms) in {dt:.0f} s; {len(self._cache)} in the store")
+        lab = self._cache[cid]
+        self.results = {"energy": lab.get_potential_energy(), "forces": lab.get_forces(apply_constraint=False)}
+        try:
+            self.results["stress"] = lab.get_stress()
+        except Exception:  # a label without stress
+            pass
+
+    def close(self) -> None:
+        """End the inner calculator (e.g. a cp2k_shell process), if one was started."""
+        close = getattr(self.inner, "close", None)
+        if callable(close):
+            close()
+        self.inner = None
