@@ -27,7 +27,7 @@ from superionic.lattice import harmonic_phonons, relax
 from superionic.materials import build_material
 from superionic.potentials.dft import DEFAULT_DFT, cp2k_calculator
 from superionic.potentials.registry import get_potential, make_calculator
-from superionic.potentials.training.labelling import LabelStore, StoredCalculator
+from superionic.potentials.training.labelling import LabelStore, StoredCalculator, teacher_identity
 from superionic.results import atomic_write
 
 DISPLACEMENT = 0.02  # Å
@@ -99,9 +99,7 @@ def main() -> None:
             result[name] = gamma(start, make_calculator(name), FMAX, name)
             save()
     if "dft" not in result:
-        spec = get_potential("cp2k-pbe-d3")
-        identity = {**spec.identity(), "key": DEFAULT_DFT.key(), "label": DEFAULT_DFT.label()}
-        store = LabelStore(args.out / "labels", identity)
+        store = LabelStore(args.out / "labels", teacher_identity(get_potential("cp2k-pbe-d3")))
         teacher = StoredCalculator(
             store,
             lambda: cp2k_calculator(DEFAULT_DFT, directory=args.out / "cp2k"),

@@ -349,3 +349,28 @@ def test_cli_json(tmp_path, capsys):
     code = run([str(a) for a in ["phonons", src, "--potential", "emt", "--supercell", "0,1,1", "--out", out]])
     captured = capsys.readouterr()
     assert code == 1 and "--supercell" in captured.err
+
+
+def test_phonons_cli_keeps_its_evaluations_in_a_label_store_and_replays_them(tmp_path, capsys):
+    """--labels: the second run reads every relaxation step and displaced cell back (no new label) and prints
+    the same result; --keep-symmetry keeps the cubic cell's single displacement."""
+    import ase.io
+    from ase.build import bulk
+
+    from superionic.cli import run
+
+    src = tmp_path / "Cu.vasp"
+    ase.io.write(src, bulk("Cu", "fcc", a=3.65, cubic=True), format="vasp")
+    store = tmp_path / "labels"
+    outs = []
+    for k in range(2):
+        args = ["phonons", src, "--potential", "emt", "--supercell", "2", "--mesh", "4,4,4", "--keep-symmetry"]
+        code = run([str(a) for a in [*args, "--labels", store, "--out", tmp_path / f"ph{k}.nc", "--json"]])
+        captured = capsys.readouterr()
+        assert code == 0, captured.err
+        outs.append(json.loads(captured.out))
+        n_labels = len(list(store.glob("*.extxyz")))
+        assert f"({0 if k == 0 else n_labels} there already)" in captured.err
+    assert outs[0]["n_displacements"] == 1 and outs[0]["relax"]["keep_symmetry"]
+    assert outs[0]["gamma_frequencies_THz"] == outs[1]["gamma_frequencies_THz"]
+    assert n_labels >= 2  # the perfect and the displaced supercell at least

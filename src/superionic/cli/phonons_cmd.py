@@ -63,6 +63,44 @@ def _progress():
     return report
 
 
+def _relax_and_displace(atoms, calc, *, relax, relax_cell, rattle, seed, keep_symmetry, fmax, log, **phonon_kw):
+    """Relax (optionally) and run the finite displacements; returns (HarmonicResult, structure, relax record)."""
+    from ..lattice import harmonic_phonons
+    from ..lattice import relax as relax_atoms
+
+    relax_info: dict = {"relaxed": relax}
+    if relax:
+        start = atoms.copy()
+        if rattle > 0:
+            start.rattle(rattle, seed=seed)
+        if keep_symmetry:
+            from ase.constraints import FixSymmetry
+
+            start.set_constraint(FixSymmetry(start, symprec=phonon_kw["symprec"]))
+        log(
+            f"relaxing {'positions and cell' if relax_cell else 'positions'} of {len(atoms)} atoms to |F| < {fmax:g} eV/Å …"
+        )
+        atoms, residual = relax_atoms(start, calc, fmax=fmax, cell=relax_cell)
+        atoms.set_constraint()
+        relax_info.update(
+            cell=relax_cell,
+            rattle_A=rattle,
+            seed=seed if rattle > 0 else None,
+            keep_symmetry=keep_symmetry,
+            steps=atoms.info["relax_steps"],
+            converged=atoms.info["relax_converged"],
+            max_force_eV_per_A=residual,
+        )
+        if not atoms.info["relax_converged"]:
+            typer.echo(
+                f"warning: the relaxation stopped after {atoms.info['relax_steps']} steps at max |F| = "
+                f"{residual:.2g} eV/Å (target {fmax:g} eV/Å); the phonons are taken about this structure "
+                "(a looser --fmax accepts it; or give a relaxed structure with --no-relax)",
+                err=True,
+            )
+    return harmonic_phonons(atoms, calc, **phonon_kw), atoms, relax_info
+
+
 def _fmt_mode(m: dict) -> str:
     q = ", ".join(f"{x:.3g}" for x in m["q"])
     return f"{m['where']:>5}  q = ({q})  band {m['band']}: {m['frequency_THz']:.3f} THz ({m['frequency_meV']:.2f} meV)"
@@ -99,6 +137,20 @@ def phonons_cmd(
         "on a high-symmetry saddle can then fall into a minimum of lower symmetry.",
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed of --rattle."),
+    keep_symmetry: bool = typer.Option(
+        False,
+        "--keep-symmetry",
+        help="Keep the space group while relaxing (ASE's FixSymmetry): a relaxation that drifts off a symmetric "
+        "structure by 1e-5 Å otherwise needs many more displaced supercells (Li6PS5Cl's 52-atom cell: 82 "
+        "instead of 312).",
+    ),
+    labels: Path | None = typer.Option(
+        None,
+        "--labels",
+        help="Keep every energy/force evaluation in this label folder (one extxyz per configuration, as "
+        "`train-potential --teacher dft`): for an expensive potential such as cp2k-pbe-d3, a killed run "
+        "replays what it has and continues, and the labels can join the training data.",
+    ),
     mesh: str = typer.Option("60", "--mesh", help="q mesh for DOS and thermal properties: a length in Å or n1,n2,n3."),
     sigma: float = typer.Option(0.1, "--sigma", help="Gaussian smearing of the DOS in THz (0.1 THz = 0.41 meV)."),
     threshold: float = typer.Option(
@@ -124,8 +176,7 @@ def phonons_cmd(
     """
     import numpy as np
 
-    from ..lattice import harmonic_dataset, harmonic_phonons
-    from ..lattice import relax as relax_atoms
+    from ..lattice import harmonic_dataset
     from ..materials import build_material
     from ..potentials import get_potential
     from ..results import save_dataset, save_figure
@@ -165,48 +216,38 @@ def phonons_cmd(
 
     spec = get_potential(potential)
     atoms = build_material(material)
-    calc = spec.make()
-    log = (lambda text: typer.echo(text, err=True)) if as_json else typer.echo
-    relax_info: dict = {"relaxed": relax}
-    if relax:
-        start = atoms.copy()
-        if rattle > 0:
-            start.rattle(rattle, seed=seed)
-        log(
-            f"relaxing {'positions and cell' if relax_cell else 'positions'} of {len(atoms)} atoms to |F| < {fmax:g} eV/Å …"
+    if labels is not None:
+        from ..potentials.training.labelling import LabelStore, StoredCalculator, teacher_identity
+
+        store = LabelStore(labels, teacher_identity(spec))
+        calc = StoredCalculator(store, spec.make, source="phonons")
+        typer.echo(f"evaluations kept in {labels} ({len(store)} there already)", err=True)
+    else:
+        calc = spec.make()
+    try:
+        result, atoms, relax_info = _relax_and_displace(
+            atoms,
+            calc,
+            relax=relax,
+            relax_cell=relax_cell,
+            rattle=rattle,
+            seed=seed,
+            keep_symmetry=keep_symmetry,
+            fmax=fmax,
+            log=(lambda text: typer.echo(text, err=True)) if as_json else typer.echo,
+            supercell=sc,
+            displacement=displacement,
+            symprec=symprec,
+            mesh=q_mesh,
+            temperatures=np.arange(0.0, t_max + 0.5 * t_step, t_step),
+            dos_sigma=sigma,
+            threshold=threshold,
+            progress=_progress(),
+            **({"min_length": min_length} if min_length is not None else {}),
         )
-        atoms, residual = relax_atoms(start, calc, fmax=fmax, cell=relax_cell)
-        relax_info.update(
-            cell=relax_cell,
-            rattle_A=rattle,
-            seed=seed if rattle > 0 else None,
-            steps=atoms.info["relax_steps"],
-            converged=atoms.info["relax_converged"],
-            max_force_eV_per_A=residual,
-        )
-        if not atoms.info["relax_converged"]:
-            typer.echo(
-                f"warning: the relaxation stopped after {atoms.info['relax_steps']} steps at max |F| = "
-                f"{residual:.2g} eV/Å (target {fmax:g} eV/Å); the phonons are taken about this structure "
-                "(a looser --fmax accepts it; or give a relaxed structure with --no-relax)",
-                err=True,
-            )
-    kwargs: dict = {}
-    if min_length is not None:
-        kwargs["min_length"] = min_length
-    result = harmonic_phonons(
-        atoms,
-        calc,
-        supercell=sc,
-        displacement=displacement,
-        symprec=symprec,
-        mesh=q_mesh,
-        temperatures=np.arange(0.0, t_max + 0.5 * t_step, t_step),
-        dos_sigma=sigma,
-        threshold=threshold,
-        progress=_progress(),
-        **kwargs,
-    )
+    finally:
+        if labels is not None:
+            calc.close()
     ds = harmonic_dataset(result)
     ds.attrs.update(
         material=str(atoms.info.get("material", material)),

@@ -66,18 +66,13 @@ def train_with_dft(
     """Active learning with a DFT teacher; every label is kept at once, so rerunning resumes."""
     from ..materials import build_material
     from ..potentials import get_potential
-    from ..potentials.training.labelling import LabelStore
+    from ..potentials.training.labelling import LabelStore, teacher_identity
     from ..potentials.training.teach import learn
 
     if not 0 < force_target < 10:
         raise InputError(f"--force-target must be in (0, 10) eV/Å, got {force_target}")
     spec = get_potential(teacher)
-    settings = spec.options.get("settings")
-    identity = dict(spec.identity())
-    if settings is not None:
-        identity.update(key=settings.key(), label=settings.label())
-    else:
-        identity.setdefault("key", spec.name)
+    identity = teacher_identity(spec)
     names = [material] + [v.strip() for v in variants.split(";") if v.strip()]
     materials = [build_material(n) for n in names]
     if sampler is None:

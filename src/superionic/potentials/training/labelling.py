@@ -35,6 +35,19 @@ def config_id(atoms: Atoms) -> str:
     return h.hexdigest()[:16]
 
 
+def teacher_identity(spec: Any) -> dict[str, Any]:
+    """The identity a label store records for a registered potential: its `identity()` plus `key` and `label`
+    (a DFT teacher's settings hash and short name; another potential's name).
+    """
+    settings = spec.options.get("settings")
+    identity = dict(spec.identity())
+    if settings is not None:
+        identity.update(key=settings.key(), label=settings.label())
+    else:
+        identity.setdefault("key", spec.name)
+    return identity
+
+
 class LabelStore:
     """A folder of configurations labelled by one teacher (see the module docstring)."""
 
