@@ -2,9 +2,10 @@
 
     OMP_NUM_THREADS=2 python3 scripts/dft_gamma_phonons.py OUT [--potentials chgnet,li6ps5cl-snap]
 
-Every model sees the same cell (the library's, a = 9.859 Å) with its own relaxed positions (DFT: BFGS to
-max |F| < 0.05 eV/Å; the others: 1e-3 eV/Å), then finite displacements of 0.02 Å through phonopy in the cell
-itself (supercell 1×1×1: the Γ point of this cell, which holds the Γ, X and the other zone-boundary points
+Every model sees the same cell (the library's, a = 9.859 Å) with its own relaxed positions, P222 kept (DFT: BFGS to
+max |F| < 0.05 eV/Å; the others: 1e-3 eV/Å), then finite displacements of +0.02 Å (forward differences:
+41 DFT cells instead of 82; their error is measured on the cheap models against central differences and
+printed) through phonopy in the cell itself (supercell 1×1×1: the Γ point of this cell, which holds the Γ, X and the other zone-boundary points
 of the fcc primitive cell folded in, is exact). Every DFT evaluation (relaxation steps and displaced cells)
 is a label in OUT/labels (a `StoredCalculator` over the same kind of store as `train-potential --teacher
 dft`, so the labels can join its training data): a killed run replays what it has and continues. Writes OUT/gamma.json: per model the 156 Γ frequencies (THz), the mean frequency seen by
@@ -48,7 +49,7 @@ def species_mean(freq: np.ndarray, vec: np.ndarray, symbols: list[str]) -> dict[
     return out
 
 
-def gamma(atoms: Atoms, calc: Any, fmax: float, name: str) -> dict[str, Any]:
+def gamma(atoms: Atoms, calc: Any, fmax: float, name: str, plusminus: bool | str = False) -> dict[str, Any]:
     from ase.constraints import FixSymmetry
 
     t0 = time.perf_counter()
@@ -64,6 +65,7 @@ def gamma(atoms: Atoms, calc: Any, fmax: float, name: str) -> dict[str, Any]:
         primitive=None,
         displacement=DISPLACEMENT,
         mesh=[1, 1, 1],
+        plusminus=plusminus,
         progress=lambda i, n, s: (
             print(f"{name}: displaced cell {i}/{n} ({s:.0f} s)", flush=True) if i % 10 == 0 else None
         ),
@@ -76,6 +78,7 @@ def gamma(atoms: Atoms, calc: Any, fmax: float, name: str) -> dict[str, Any]:
         "relax_steps": int(relaxed.info["relax_steps"]),
         "residual_force_eV_per_A": residual,
         "n_displacements": res.n_displacements,
+        "differences": "central" if plusminus else "forward",
         "seconds": time.perf_counter() - t0,
         "positions": relaxed.get_positions().round(5).tolist(),
     }
@@ -100,6 +103,9 @@ def main() -> None:
         if name not in result:
             result[name] = gamma(start, make_calculator(name), FMAX, name)
             save()
+        if f"{name} (central)" not in result:  # the forward-difference error, measured on the cheap models
+            result[f"{name} (central)"] = gamma(start, make_calculator(name), FMAX, name, plusminus="auto")
+            save()
     if "dft" not in result:
         store = LabelStore(args.out / "labels", teacher_identity(get_potential("cp2k-pbe-d3")))
         teacher = StoredCalculator(
@@ -115,6 +121,9 @@ def main() -> None:
         save()
     ref = np.asarray(result["dft"]["frequencies_THz"])
     for name, r in result.items():
+        if name.endswith("(central)"):
+            fwd = np.asarray(result[name.removesuffix(" (central)")]["frequencies_THz"])
+            r["forward_minus_central_THz"] = float(np.abs(fwd - np.asarray(r["frequencies_THz"])).max())
         nu = np.asarray(r["frequencies_THz"])
         m = ref > 1.0
         r["ratio_to_dft"] = float(nu[m] @ ref[m] / (ref[m] @ ref[m]))
@@ -137,7 +146,7 @@ def figure(result: dict[str, Any], path: Path) -> None:
     ref = np.asarray(result["dft"]["frequencies_THz"])
     fig, ax = plt.subplots(figsize=(5, 4.5))
     for name, r in result.items():
-        if name != "dft":
+        if name != "dft" and not name.endswith("(central)"):
             ax.plot(ref, r["frequencies_THz"], ".", ms=4, label=f"{name} (ν/ν_DFT = {r['ratio_to_dft']:.2f})")
     top = float(ref.max()) * 1.05
     ax.plot([0, top], [0, top], "k-", lw=0.8, label="= DFT")

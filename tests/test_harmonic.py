@@ -302,6 +302,17 @@ def test_li6ps5cl_snap_whole_chain():
     )
     assert g.max() < 25.0  # P–S stretching below ~17 THz (~70 meV) in thiophosphates
 
+    # forward differences (+u only): half the displaced cells of this P222 cell; the error is linear in u
+    central = [harmonic_phonons(atoms, calc, supercell=1, mesh=[1, 1, 1], displacement=u) for u in (0.01, 0.02)]
+    forward = [
+        harmonic_phonons(atoms, calc, supercell=1, mesh=[1, 1, 1], displacement=u, plusminus=False)
+        for u in (0.01, 0.02)
+    ]
+    assert [f.n_displacements for f in forward] == [c.n_displacements // 2 for c in central]
+    err = [float(np.abs(f.gamma_frequencies_thz - central[0].gamma_frequencies_thz).max()) for f in forward]
+    assert 0 < err[0] < 0.3 and err[1] / err[0] == pytest.approx(2.0, rel=0.25)  # 0.21, 0.38 THz (soft saddle modes)
+    assert float(np.abs(central[1].gamma_frequencies_thz - central[0].gamma_frequencies_thz).max()) < err[0] / 2
+
 
 @pytest.mark.slow
 def test_li6ps5cl_snap_rattled_relaxation_is_stable():

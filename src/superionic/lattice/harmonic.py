@@ -211,6 +211,7 @@ def harmonic_phonons(
     dos_pitch: float | None = None,
     threshold: float = IMAGINARY_THRESHOLD_THZ,
     progress: Callable[[int, int, float], None] | None = None,
+    plusminus: bool | str = "auto",
 ) -> HarmonicResult:
     """Harmonic phonons of `atoms` (used as they are: relax them first, `relax`) with `calculator` by finite
     displacements (phonopy).
@@ -221,7 +222,9 @@ def harmonic_phonons(
     mesh: Γ-centred q mesh for the DOS, partial DOS and thermal properties, as (n₁, n₂, n₃) or a length in Å
     (phonopy's rule). dos_sigma: Gaussian smearing of the DOS in THz (None: tetrahedron method); dos_pitch:
     its frequency step (default σ/4). temperatures: K (default 0 … 1000 K by 10 K). progress(i, n, seconds) after each
-    displaced supercell. Modes with ν < −`threshold` THz at Γ, on the mesh or along the band path are
+    displaced supercell. plusminus: phonopy's choice of ± displacements ("auto": −u too where symmetry does not
+    give it, central differences; False: +u only, half the supercells for a low-symmetry cell, with an error
+    linear in the displacement; True: always both). Modes with ν < −`threshold` THz at Γ, on the mesh or along the band path are
     collected in `imaginary_modes` and make the result `stable` False.
     """
     from phonopy import Phonopy
@@ -238,7 +241,7 @@ def harmonic_phonons(
     with warnings.catch_warnings():  # 'auto' is chosen here, not defaulted: phonopy's reminder does not apply
         warnings.filterwarnings("ignore", message=".*primitive_matrix defaulted.*")
         phonon: Any = Phonopy(_to_phonopy(atoms), supercell_matrix=smat, primitive_matrix=primitive, symprec=symprec)
-    phonon.generate_displacements(distance=displacement)
+    phonon.generate_displacements(distance=displacement, is_plusminus=plusminus)
     cells = phonon.supercells_with_displacements
     perfect = _to_ase(phonon.supercell)
     f0 = _forces(calculator, perfect)
