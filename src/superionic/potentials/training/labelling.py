@@ -75,6 +75,12 @@ class LabelStore:
         """Configuration ids already labelled."""
         return {p.stem for p in self.folder.glob("*.extxyz")}
 
+    def get(self, cid: str) -> Atoms:
+        """The stored label of configuration `cid` (energy, forces and stress as written)."""
+        import ase.io
+
+        return ase.io.read(self._path(cid), format="extxyz")
+
     def failed(self) -> dict[str, str]:
         """Configuration ids the teacher could not label, with the reason (not retried)."""
         path = self.folder / "failed.json"
@@ -185,8 +191,6 @@ class StoredCalculator(Calculator):
 
     def calculate(self, atoms: Atoms | None = None, properties: Any = None, system_changes: Any = all_changes) -> None:
         """Results of `atoms` from the store, computing and storing them first if they are new."""
-        from ase.io import read
-
         super().calculate(atoms, properties, system_changes)
         assert self.atoms is not None
         cid = config_id(self.atoms)
@@ -203,7 +207,7 @@ class StoredCalculator(Calculator):
                 labelled_at=time.time(),
             )
             self.store.add(lab)
-            self._cache[cid] = read(self.store._path(cid), format="extxyz")
+            self._cache[cid] = self.store.get(cid)
             self.computed += 1
             if self.log is not None:
                 self.log(f"labelled {cid} ({len(self.atoms)} atoms) in {dt:.0f} s; {len(self._cache)} in the store")
