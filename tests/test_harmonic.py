@@ -375,7 +375,18 @@ def test_phonons_cli_keeps_its_evaluations_in_a_label_store_and_replays_them(tmp
     store = tmp_path / "labels"
     outs = []
     for k in range(2):
-        args = ["phonons", src, "--potential", "emt", "--supercell", "2", "--mesh", "4,4,4", "--keep-symmetry"]
+        args = [
+            "phonons",
+            src,
+            "--potential",
+            "emt",
+            "--supercell",
+            "2",
+            "--mesh",
+            "4,4,4",
+            "--keep-symmetry",
+            "--forward",
+        ]
         code = run([str(a) for a in [*args, "--labels", store, "--out", tmp_path / f"ph{k}.nc", "--json"]])
         captured = capsys.readouterr()
         assert code == 0, captured.err
