@@ -63,7 +63,9 @@ def _progress():
     return report
 
 
-def _relax_and_displace(atoms, calc, *, relax, relax_cell, rattle, seed, keep_symmetry, fmax, log, **phonon_kw):
+def _relax_and_displace(
+    atoms, calc, *, relax, relax_cell, rattle, seed, keep_symmetry, fmax, optimizer, log, **phonon_kw
+):
     """Relax (optionally) and run the finite displacements; returns (HarmonicResult, structure, relax record)."""
     from ..lattice import harmonic_phonons
     from ..lattice import relax as relax_atoms
@@ -80,7 +82,7 @@ def _relax_and_displace(atoms, calc, *, relax, relax_cell, rattle, seed, keep_sy
         log(
             f"relaxing {'positions and cell' if relax_cell else 'positions'} of {len(atoms)} atoms to |F| < {fmax:g} eV/Å …"
         )
-        atoms, residual = relax_atoms(start, calc, fmax=fmax, cell=relax_cell)
+        atoms, residual = relax_atoms(start, calc, fmax=fmax, cell=relax_cell, optimizer=optimizer.upper())
         atoms.set_constraint()
         relax_info.update(
             cell=relax_cell,
@@ -137,6 +139,12 @@ def phonons_cmd(
         False, "--relax-cell", help="Relax the lattice vectors too (default: keep the cell, as MD at that volume)."
     ),
     fmax: float = typer.Option(1e-3, "--fmax", help="Relaxation target: max |F| in eV/Å."),
+    optimizer: str = typer.Option(
+        "FIRE",
+        "--optimizer",
+        help="FIRE (robust from far away) or BFGS (fewer force calls near a minimum: for DFT; Li6PS5Cl with "
+        "cp2k-pbe-d3 from the li6ps5cl-snap minimum: 15 steps to 0.05 eV/Å).",
+    ),
     rattle: float = typer.Option(
         0.0,
         "--rattle",
@@ -200,6 +208,8 @@ def phonons_cmd(
         raise InputError(f"--rattle must be ≥ 0 Å, got {rattle:g}")
     if displacement >= 0.5:
         raise InputError(f"--displacement must be below 0.5 Å, got {displacement:g}")
+    if optimizer.upper() not in ("FIRE", "BFGS"):
+        raise InputError(f"--optimizer must be FIRE or BFGS, got {optimizer!r}")
     if relax_cell and not relax:
         raise InputError("--relax-cell relaxes the structure, --no-relax keeps it: give one of them")
     sc, min_length = _supercell(supercell)
@@ -241,6 +251,7 @@ def phonons_cmd(
             seed=seed,
             keep_symmetry=keep_symmetry,
             fmax=fmax,
+            optimizer=optimizer,
             log=(lambda text: typer.echo(text, err=True)) if as_json else typer.echo,
             supercell=sc,
             displacement=displacement,
