@@ -178,13 +178,18 @@ def test_snap_with_pair_term_matches_lammps_table(tmp_path):
 
 def test_candidate_unstable_in_md_is_excluded_not_fatal(tmp_path):
     """16 configurations are too few for quadratic SNAP: its short NVE test loses atoms. Training
-    reports that candidate as unstable and chooses among the stable ones instead of crashing."""
+    reports that candidate as unstable and chooses among the stable ones instead of crashing; the scratch
+    folders a killed fit left behind are cleared, not a crash."""
     import ase.io
 
     from superionic.potentials.training.train import train_snap
 
     frames = ase.io.read(EXAMPLE, index=":")
+    stale = tmp_path / ".candidate-linear-2" / ".fitpod-killed"  # what a killed fit leaves behind
+    stale.mkdir(parents=True)
+    (stale / "desc.bin").write_bytes(b"0")
     rec = train_snap(frames, tmp_path, "mix", families=["quadratic-4", "linear-2"], log=lambda *_: None)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".candidate-")]
     comparison = rec["comparison"]
     assert not comparison["quadratic-4"]["stable_in_md_test"]  # as measured on this data set
     assert np.isnan(comparison["quadratic-4"]["seconds_per_step"])

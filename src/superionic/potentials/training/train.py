@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -249,6 +250,14 @@ def stability(pot: LammpsPotential, atoms: Atoms, temperature: float, steps: int
         s.close()
 
 
+def _scratch(folder: Path) -> Path:
+    """`folder` created empty: a killed fit may have left it, with fitpod's scratch folders inside."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir()
+    return folder
+
+
 def _hash_frames(frames: Sequence[Atoms]) -> str:
     h = hashlib.sha256()
     for a in frames:
@@ -319,8 +328,7 @@ def train_snap(
         wall_range = hyper.rcut if fam in pods else (hyper.pair[1] if hyper.pair else None)
         if wall_range is not None:
             hyper.walls = {k: v for k, v in walls.items() if v < wall_range}
-        tmpdir = out / f".candidate-{fam}"
-        tmpdir.mkdir(exist_ok=True)
+        tmpdir = _scratch(out / f".candidate-{fam}")
         t0 = time.perf_counter()
         if fam in pods:
             layout = layout or label_layout(frames, elements)
@@ -388,8 +396,7 @@ def train_snap(
             "cutoff_A": hyper.cutoff,
         }
         if fam in pods:
-            keep = out / f".fitted-{fam}"  # the chosen candidate's files are copied from here
-            keep.mkdir(exist_ok=True)
+            keep = _scratch(out / f".fitted-{fam}")  # the chosen candidate's files are copied from here
             fitted[fam] = (hyper, tuple(Path(keep / f.name) for f in files))
             for f in files:
                 (keep / f.name).write_text(f.read_text())
@@ -399,9 +406,7 @@ def train_snap(
             f"{fam:>12}: F {m['force_rmse_eV_per_A']:.4f} eV/Å  E {m['energy_rmse_meV_per_atom']:.2f} meV/atom  "
             f"{sps * 1e3:.2f} ms/step ({len(speed_atoms)} atoms)  fit {t2 - t0:.1f} s"
         )
-        for f in tmpdir.iterdir():
-            f.unlink()
-        tmpdir.rmdir()
+        shutil.rmtree(tmpdir)
     chosen, why = choose(
         results, force_target, energy_target, max_seconds_per_step, val_max_temperature, n_frames=len(frames)
     )
@@ -442,10 +447,7 @@ def train_snap(
     else:
         pot = _write(out, name, version, hyper, params, record)
     for fam in pods:
-        keep = out / f".fitted-{fam}"
-        for f in keep.iterdir():
-            f.unlink()
-        keep.rmdir()
+        shutil.rmtree(out / f".fitted-{fam}")
     (out / f"{name}-v{version}.training.json").write_text(json.dumps(record, indent=2))
     record["potential_json"] = str(out / f"{name}.lammps.json")
     record["lammps"] = pot.commands()
