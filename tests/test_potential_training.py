@@ -312,6 +312,70 @@ def test_pod_candidate_fits_over_its_baseline_and_its_written_potential_reproduc
     assert rmse_vs_emt(baseline, new) > 1.0  # the active baseline alone is far from EMT: the test has teeth
 
 
+def test_pair_term_fit_recovers_a_morse_potential_and_pod_fits_on_top_of_it(tmp_path):
+    """`fit_pair_term` on labels of a pure pair potential (ASE's Morse, Cu-like, cut smoothly at 5 Å) recovers
+    its forces and energies on new cells; the written table gives the same in LAMMPS. Then `pod-4.5+pair`
+    (pair term first, POD on the rest) fits EMT copper as closely as plain POD, and its written potential,
+    evaluated afresh in LAMMPS on new cells, follows EMT."""
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+    from ase.calculators.morse import MorsePotential
+
+    from superionic.potentials.lammps_potentials import LammpsPotential, LammpsSession
+    from superionic.potentials.training.pod import PodHyper, pod_candidates
+    from superionic.potentials.training.snap import fit_pair_term, pair_energy_forces, write_pair_table
+    from superionic.potentials.training.train import train_snap
+
+    def cells(n, seed, rattle=0.08):
+        rng = np.random.default_rng(seed)
+        out = []
+        for _ in range(n):
+            a = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 2, 2))
+            a.set_cell(np.asarray(a.cell) @ (np.eye(3) + rng.uniform(-0.03, 0.03, (3, 3))), scale_atoms=True)
+            a.positions += rng.normal(0, rattle, a.positions.shape)
+            out.append(a)
+        return out
+
+    morse = dict(epsilon=0.34, r0=2.63, rho0=1.4 * 2.63, rcut1=4.0, rcut2=5.0)
+    hyper = PodHyper(["Cu"], rcut=5.0, pair=(1.5, 6.0, 18))  # complete basis up to 5.25 Å
+    # energy weight 10: forces alone leave the energy of a uniform strain loose (0.03 eV/atom spread at weight 1)
+    coeffs = fit_pair_term(_label_with(cells(12, 0), MorsePotential(**morse)), hyper, ridge=1e-9, energy_weight=10)
+    f_err, e_err, f_scale = [], [], []
+    for a in cells(3, 1):
+        e, f = pair_energy_forces(a, hyper, coeffs)
+        a.calc = MorsePotential(**morse)
+        f_err.append(f - a.get_forces())
+        f_scale.append(a.get_forces())
+        e_err.append(e - a.get_potential_energy())
+    assert np.sqrt(np.mean(np.square(f_err))) < 0.03 * np.sqrt(np.mean(np.square(f_scale)))  # 1.0 % measured
+    spread = np.ptp(e_err) / len(a)  # a constant offset is the one-body term, discarded by design
+    assert spread < 5e-3  # eV/atom; 2e-3 measured
+    table = tmp_path / "morse.table"
+    write_pair_table(table, hyper, coeffs)
+    pot = LammpsPotential("t", "table linear 5000", [f"1 1 {table} Cu_Cu 6.0"], ["Cu"])
+    s = LammpsSession(a, pot)
+    _, f_lmp, _ = s.evaluate()
+    s.close()
+    np.testing.assert_allclose(f_lmp, pair_energy_forces(a, hyper, coeffs)[1], atol=2e-3)
+
+    (fam,) = pod_candidates(["Cu"], ["pod-4.5+pair"])
+    assert pod_candidates(["Cu"], [fam])[fam].pair == (1.5, 5.5, 16)
+    frames, new = _label_with(cells(40, 2), EMT()), cells(4, 3)
+    rec = train_snap(frames, tmp_path / "pp", "cu-pp", families=[fam], force_target=0.2, log=lambda _: None)
+    assert rec["family"] == "ML-POD pod-4.5+pair + ZBL"
+    assert rec["metrics"]["test"]["force_rmse_eV_per_A"] < 0.02
+    assert rec["metrics"]["n_parameters"] > 16
+    pot = LammpsPotential.from_json(tmp_path / "pp" / "cu-pp.lammps.json")
+    errs = []
+    for a in new:
+        s = LammpsSession(a, pot)
+        _, f, _ = s.evaluate()
+        s.close()
+        a.calc = EMT()
+        errs.append(f - a.get_forces())
+    assert np.sqrt(np.mean(np.square(errs))) < 0.02
+
+
 def test_choice_prefers_accuracy_among_candidates_of_about_the_same_speed():
     from superionic.errors import InputError
     from superionic.potentials.training.train import choose

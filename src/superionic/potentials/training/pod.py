@@ -7,10 +7,13 @@ closest approach of each element pair in the data, minus a margin; zero wherever
 enter the fit). Without such a baseline POD extrapolated badly in earlier tests (docs/potentials.md: force
 errors above 1 eV/Å on strained and 1200 K cells).
 
-A family name is ``pod[-<r_cut Å>][+4body]``: 2-body 8 radial functions, 3-body 6 radial × angular degree 4
-(Bessel degree 4, inverse degree 8; inner radius 1.0 Å), `+4body` adds 4 radial × angular degree 2. The written
-potential is ``pair_style hybrid/overlay pod zbl … table …`` with ``<name>-v<version>.podparam`` and
-``.podcoeff`` (LAMMPS' own formats) beside the wall table.
+A family name is ``pod[-<r_cut Å>][+4body][+pair[<cutoff Å>]]``: 2-body 8 radial functions, 3-body 6 radial ×
+angular degree 4 (Bessel degree 4, inverse degree 8; inner radius 1.0 Å), `+4body` adds 4 radial × angular
+degree 2. `+pair` fits a pair term first (the cubic B-splines of the SNAP candidates, `snap.fit_pair_term`, on
+the labels minus ZBL), and POD on what is left: the short-range repulsion then sits in a term that is never
+attractive inwards, so POD's own coefficients only carry the remainder. The written potential is
+``pair_style hybrid/overlay pod zbl … table …`` with ``<name>-v<version>.podparam`` and ``.podcoeff`` (LAMMPS'
+own formats) beside the table (walls, plus the pair term with `+pair`).
 """
 
 from __future__ import annotations
@@ -28,7 +31,18 @@ from ase.calculators.singlepoint import SinglePointCalculator
 
 from ...errors import InputError
 from ..lammps_potentials import LammpsPotential, LammpsSession, load_lammps
-from .snap import PAIR_TABLE_POINTS, write_wall_table, zbl_baseline, zbl_coeffs
+from .snap import (
+    PAIR_TABLE_POINTS,
+    element_pairs,
+    fit_pair_term,
+    n_pair_params,
+    pair_energy_forces,
+    pair_term,
+    write_pair_table,
+    write_wall_table,
+    zbl_baseline,
+    zbl_coeffs,
+)
 
 #: LAMMPS 2025.7 fitpod now and then asks for a negative array size and stops with "Failed to allocate" (7 of 25
 #: small fits with the data keywords at their defaults; rarer, about 1 in 10 fits, with every keyword set as below);
@@ -54,11 +68,27 @@ class PodHyper:
     walls: dict[str, float] = field(default_factory=dict)
     energy_weight: float = 100.0
     regularization: float = 1e-10
+    pair: tuple[float, float, int] | None = None  # (r_min Å, r_cut Å, n_basis): fitted pair term, as SNAP's
 
     @property
     def cutoff(self) -> float:
-        """Outer cutoff of the descriptors, Å."""
-        return self.rcut
+        """Outer cutoff of the descriptors (or of the pair term, if longer), Å."""
+        return max(self.rcut, float(self.pair[1]) if self.pair else 0.0)
+
+    @property
+    def pairs(self) -> list[tuple[int, int]]:
+        """Element index pairs (a ≤ b) of the table, in column order."""
+        return element_pairs(len(self.elements))
+
+    @property
+    def n_pair_params(self) -> int:
+        """Coefficients of the fitted pair term (0 without one)."""
+        return n_pair_params(len(self.elements), self.pair)
+
+    @property
+    def table_cutoff(self) -> float:
+        """Last distance of the table file, Å: the pair term's cutoff, or the descriptors' for walls alone."""
+        return float(self.pair[1]) if self.pair else self.rcut
 
     def param_file(self) -> str:
         """Text of the POD parameter file (fitpod and pair_style pod read the same file)."""
@@ -85,34 +115,43 @@ class PodHyper:
         coeffs = [f"* * pod {{dir}}/{param_file} {{dir}}/{coeff_file} {{elements}}"]
         coeffs += zbl_coeffs(self.elements) if self.zbl else []
         coeffs += [
-            f"{i + 1} {j + 1} table {{dir}}/{table_file} {self.elements[i]}_{self.elements[j]} {self.rcut!r}"
-            for i in range(n)
-            for j in range(i, n)
+            f"{i + 1} {j + 1} table {{dir}}/{table_file} {self.elements[i]}_{self.elements[j]} {self.table_cutoff!r}"
+            for i, j in element_pairs(n)
         ]
-        return LammpsPotential(name, styles, coeffs, list(self.elements), directory=directory, cutoff=self.rcut, **meta)
+        return LammpsPotential(
+            name, styles, coeffs, list(self.elements), directory=directory, cutoff=self.cutoff, **meta
+        )
 
 
 def pod_candidates(
     elements: Sequence[str], families: Sequence[str], zbl: tuple[float, float] | None = (1.2, 1.6)
 ) -> dict[str, PodHyper]:
-    """Named POD hyper-parameter sets ('pod', 'pod-6.0', 'pod-5.5+4body'); other names are not POD."""
+    """Named POD hyper-parameter sets ('pod', 'pod-6.0', 'pod-5.5+4body', 'pod+pair'); other names are not POD."""
     out = {}
     for fam in families:
         base, *opts = fam.split("+")
         head, _, rc = base.partition("-")
         if head != "pod":
             continue
+        p_opt = [o for o in opts if o.startswith("pair")]
         try:
             rcut = float(rc) if rc else 5.5
+            pair = pair_term(float(p_opt[-1][4:]) if p_opt[-1][4:] else None) if p_opt else None
         except ValueError:
-            rcut = -1.0
-        if rcut <= 2.0 or set(opts) - {"4body"}:
+            rcut, pair = -1.0, None
+        if rcut <= 2.0 or set(opts) - {"4body"} - set(p_opt) or (pair and pair[1] <= pair[0] + 1.0):
             raise InputError(
-                f"unknown POD family {fam!r}: use pod, pod-<cutoff Å> and optionally +4body (pod-5.5+4body)"
+                f"unknown POD family {fam!r}: use pod or pod-<cutoff Å>, optionally with +4body and "
+                "+pair[<cutoff Å>] (pod-5.5+4body, pod+pair)"
             )
         four = "4body" in opts
         out[fam] = PodHyper(
-            list(elements), rcut=rcut, four_body=4 if four else 0, four_angular=2 if four else 0, zbl=zbl
+            list(elements),
+            rcut=rcut,
+            four_body=4 if four else 0,
+            four_angular=2 if four else 0,
+            zbl=zbl,
+            pair=pair,
         )
     return out
 
@@ -137,9 +176,10 @@ def predict(pot: LammpsPotential, frames: Sequence[Atoms]) -> tuple[np.ndarray, 
     return np.array(es), np.concatenate(fs)
 
 
-def fit_pod(frames: Sequence[Atoms], hyper: PodHyper, folder: str | Path, stem: str) -> tuple[Path, Path]:
-    """Fit POD on `frames` (energy + forces) minus the baseline with LAMMPS fitpod; returns the
-    (parameter file, coefficient file) written as ``<folder>/<stem>.podparam`` and ``.podcoeff``.
+def fit_pod(frames: Sequence[Atoms], hyper: PodHyper, folder: str | Path, stem: str) -> tuple[Path, Path, Path]:
+    """Fit POD on `frames` (energy + forces) minus the baseline (and minus the pair term fitted first, with
+    `hyper.pair`) with LAMMPS fitpod; returns the (parameter, coefficient, table) files written as
+    ``<folder>/<stem>.podparam``, ``.podcoeff`` and ``.pairtable``.
     """
     if not frames:
         raise InputError("no configurations to fit POD on")
@@ -152,6 +192,15 @@ def fit_pod(frames: Sequence[Atoms], hyper: PodHyper, folder: str | Path, stem: 
         b = Atoms(a.get_chemical_symbols(), positions=a.get_positions(), cell=a.cell, pbc=True)
         b.calc = SinglePointCalculator(b, energy=a.get_potential_energy() - e0, forces=a.get_forces() - f0)
         residual.append(b)
+    table = folder / f"{stem}.pairtable"
+    if hyper.pair:
+        coeffs = fit_pair_term(residual, hyper)
+        write_pair_table(table, hyper, coeffs)
+        for b in residual:
+            e1, f1 = pair_energy_forces(b, hyper, coeffs)
+            b.calc = SinglePointCalculator(b, energy=b.get_potential_energy() - e1, forces=b.get_forces() - f1)
+    else:
+        write_wall_table(table, hyper.elements, hyper.walls, hyper.rcut)
     param = folder / f"{stem}.podparam"
     param.write_text(hyper.param_file())
     from ase.io import write
@@ -194,18 +243,25 @@ def fit_pod(frames: Sequence[Atoms], hyper: PodHyper, folder: str | Path, stem: 
             raise InputError(f"LAMMPS fitpod wrote no coefficients (its log: {work / 'fitpod.log'})")
         coeff = folder / f"{stem}.podcoeff"
         coeff.write_text(made.read_text())
-    return param, coeff
+    return param, coeff, table
 
 
-def write_pod(folder: str | Path, name: str, version: str, hyper: PodHyper, param: Path, coeff: Path, **meta):
-    """Copy a fitted POD into `folder` as ``<name>-v<version>.podparam/.podcoeff/.pairtable``; its potential."""
+def write_pod(
+    folder: str | Path, name: str, version: str, hyper: PodHyper, param: Path, coeff: Path, table: Path, **meta
+) -> LammpsPotential:
+    """Copy a fitted POD (`fit_pod`'s three files) into `folder` as ``<name>-v<version>.podparam/.podcoeff/
+    .pairtable``; its potential.
+    """
     folder = Path(folder)
     stem = f"{name}-v{version}"
-    targets = {param: folder / f"{stem}.podparam", coeff: folder / f"{stem}.podcoeff"}
+    targets = {
+        param: folder / f"{stem}.podparam",
+        coeff: folder / f"{stem}.podcoeff",
+        table: folder / f"{stem}.pairtable",
+    }
     for src, dst in targets.items():
         if src.resolve() != dst.resolve():
             dst.write_text(src.read_text())
-    write_wall_table(folder / f"{stem}.pairtable", hyper.elements, hyper.walls, hyper.rcut)
     return hyper.potential(
         name,
         f"{stem}.podcoeff",

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from ase import Atoms
@@ -62,13 +63,12 @@ class SnapHyper:
     @property
     def pairs(self) -> list[tuple[int, int]]:
         """Element index pairs (a ≤ b) of the pair term, in column order."""
-        n = len(self.elements)
-        return [(i, j) for i in range(n) for j in range(i, n)]
+        return element_pairs(len(self.elements))
 
     @property
     def n_pair_params(self) -> int:
         """Number of pair-term coefficients ending β (`pair[2]` B-splines per element pair); 0 without a pair term."""
-        return len(self.pairs) * int(self.pair[2]) if self.pair else 0
+        return n_pair_params(len(self.elements), self.pair)
 
     def compute_args(self) -> str:
         """Arguments of LAMMPS `compute snap` after the style name: rcutfac rfac0 twojmax, radii, weights, keywords."""
@@ -373,6 +373,50 @@ def hyper_dict(h: SnapHyper) -> dict:
 
 # -- fitted pair term: cubic B-splines φ_ab(r) = Σ_k c_abk B_k(r), tabulated for pair_style table ----
 
+PAIR_TERM = (1.5, 5.5, 16)  # default fitted pair term: r_min Å, r_cut Å, cubic B-splines per element pair
+
+
+class PairTermHyper(Protocol):
+    """What the pair-term functions read of a candidate's hyper-parameters (SNAP's or POD's)."""
+
+    @property
+    def elements(self) -> list[str]:
+        """Element symbols in LAMMPS type order."""
+
+    @property
+    def pair(self) -> tuple[float, float, int] | None:
+        """(r_min Å, r_cut Å, n_basis) of the fitted pair term, or None."""
+
+    @property
+    def walls(self) -> dict[str, float] | None:
+        """{"A_B": d0 Å}: the data walls of the table."""
+
+    @property
+    def pairs(self) -> list[tuple[int, int]]:
+        """Element index pairs (a ≤ b) in column order."""
+
+    @property
+    def n_pair_params(self) -> int:
+        """Coefficients of the pair term."""
+
+
+def pair_term(r_cut: float | None = None) -> tuple[float, float, int]:
+    """(r_min Å, r_cut Å, n_basis) of a pair term ending at `r_cut` (default PAIR_TERM's), knots 0.25 Å apart."""
+    rc = PAIR_TERM[1] if r_cut is None else float(r_cut)
+    nb = int(round(PAIR_TERM[2] * (rc - PAIR_TERM[0]) / (PAIR_TERM[1] - PAIR_TERM[0])))
+    return (PAIR_TERM[0], rc, nb)
+
+
+def element_pairs(n: int) -> list[tuple[int, int]]:
+    """Element index pairs (a ≤ b) of `n` elements, in the pair term's column order."""
+    return [(i, j) for i in range(n) for j in range(i, n)]
+
+
+def n_pair_params(n_elements: int, pair: tuple[float, float, int] | None) -> int:
+    """Pair-term coefficients: `pair[2]` B-splines per element pair; 0 without a pair term."""
+    return len(element_pairs(n_elements)) * int(pair[2]) if pair else 0
+
+
 PAIR_TABLE_POINTS = 5000  # LAMMPS interpolation table length (pair_style table linear N)
 PAIR_TABLE_RMIN = 0.5  # Å, first tabulated distance (the ZBL core dominates below ~1.6 Å)
 PAIR_WALL = 50.0  # eV/Å², repulsive wall added to the table below r_min (not in the fit)
@@ -428,10 +472,11 @@ def pair_basis(r: np.ndarray, r_min: float, r_cut: float, n_basis: int) -> tuple
     return B, dB
 
 
-def pair_columns(atoms: Atoms, hyper: SnapHyper, types: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def pair_columns(atoms: Atoms, hyper: PairTermHyper, types: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Energy row (P,) and force rows (3N, P) of the pair term, ASE frame, atom order; types 0-based."""
     from ase.neighborlist import neighbor_list
 
+    assert hyper.pair is not None
     r_min, r_cut, nb = float(hyper.pair[0]), float(hyper.pair[1]), int(hyper.pair[2])
     ne = len(hyper.elements)
     pidx = np.full((ne, ne), -1)
@@ -453,8 +498,51 @@ def pair_columns(atoms: Atoms, hyper: SnapHyper, types: np.ndarray) -> tuple[np.
     return row_e, rows_f.reshape(3 * n, P)
 
 
-def write_pair_table(path: str | Path, hyper: SnapHyper, beta: np.ndarray, n: int = 600) -> None:
+def fit_pair_term(
+    frames: Sequence[Atoms], hyper: PairTermHyper, ridge: float = 1e-6, energy_weight: float = 1.0
+) -> np.ndarray:
+    """Least-squares pair term alone on labelled `frames` (energies eV, forces eV/Å): its coefficients
+    (n_pair_params,). Energies enter per atom with unit weight beside the force components, so the forces
+    decide the shape; a constant per element absorbs the reference energies and is discarded.
+    """
+    if not frames:
+        raise InputError("no configurations to fit a pair term on")
+    idx = {e: k for k, e in enumerate(hyper.elements)}
+    ne = len(hyper.elements)
+    rows_e, rows_f, ye, yf, nat, cfg = [], [], [], [], [], []
+    for c, a in enumerate(frames):
+        types = np.array([idx[s] for s in a.get_chemical_symbols()])
+        row_e, row_f = pair_columns(a, hyper, types)
+        rows_e.append(np.concatenate([np.bincount(types, minlength=ne), row_e]))
+        rows_f.append(np.hstack([np.zeros((len(row_f), ne)), row_f]))
+        ye.append(a.get_potential_energy())
+        yf.append(a.get_forces().ravel())
+        nat.append(len(a))
+        cfg.append(np.full(3 * len(a), c))
+    design = Design(
+        np.array(rows_e),
+        np.array(ye),
+        np.array(nat),
+        np.vstack(rows_f),
+        np.concatenate(yf),
+        np.zeros(sum(len(f) for f in yf), int),
+        np.concatenate(cfg),
+        n_per_element=1,
+        n_snap=ne,
+    )
+    return solve(normal_equations(design), energy_weight=energy_weight, ridge=ridge)[ne:]
+
+
+def pair_energy_forces(atoms: Atoms, hyper: PairTermHyper, coeffs: np.ndarray) -> tuple[float, np.ndarray]:
+    """Energy (eV) and forces (N, 3) eV/Å of the pair term with `coeffs` (n_pair_params,) on `atoms`."""
+    idx = {e: k for k, e in enumerate(hyper.elements)}
+    row_e, rows_f = pair_columns(atoms, hyper, np.array([idx[s] for s in atoms.get_chemical_symbols()]))
+    return float(row_e @ coeffs), (rows_f @ coeffs).reshape(-1, 3)
+
+
+def write_pair_table(path: str | Path, hyper: PairTermHyper, beta: np.ndarray, n: int = 600) -> None:
     """The pair term of β (the last columns) as a LAMMPS `pair_style table` file (eV, eV/Å)."""
+    assert hyper.pair is not None
     r_min, r_cut, nb = float(hyper.pair[0]), float(hyper.pair[1]), int(hyper.pair[2])
     c = np.asarray(beta)[len(beta) - hyper.n_pair_params :].reshape(len(hyper.pairs), nb)
     r = np.linspace(PAIR_TABLE_RMIN, r_cut, n).tolist()

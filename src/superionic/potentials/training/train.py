@@ -37,6 +37,7 @@ from .snap import (
     data_walls,
     descriptors,
     normal_equations,
+    pair_term,
     predict,
     solve,
     write_coeff,
@@ -74,7 +75,6 @@ V1_WEIGHTS = {"Li": 0.4, "P": 0.6, "S": 1.0, "Cl": 0.95}  # li6ps5cl-snap v1
 #: candidates meeting the accuracy targets at most this factor slower per MD step than the fastest one compete on
 #: accuracy (α-AgI: quadratic-4 at 5.37 ms/step and 0.106 eV/Å against quadratic-4+pair at 5.66 ms/step and 0.052)
 SPEED_TOLERANCE = 1.25
-PAIR_TERM = (1.5, 5.5, 16)  # fitted pair term: r_min Å, r_cut Å, cubic B-splines per element pair
 
 
 def candidates(
@@ -86,7 +86,7 @@ def candidates(
 ) -> dict[str, SnapHyper]:
     """Named SNAP hyper-parameter sets: '<linear|quadratic>-<twojmax>[+pair][+chem]'.
 
-    '+pair' adds a fitted pair term (cubic B-splines, PAIR_TERM), '+chem' the explicit multi-element
+    '+pair' adds a fitted pair term (cubic B-splines, `snap.pair_term`), '+chem' the explicit multi-element
     bispectrum (chemflag + bnormflag; many more parameters and slower).
     """
     out = {}
@@ -97,7 +97,7 @@ def candidates(
         try:
             r_fam = [float(o[1:]) for o in opts if o.startswith("r")][-1:] or [None]
             p_opt = [o for o in opts if o.startswith("pair")]
-            rc_pair = float(p_opt[-1][4:] or PAIR_TERM[1]) if p_opt else None
+            pair = pair_term(float(p_opt[-1][4:]) if p_opt[-1][4:] else None) if p_opt else None
             bad = set(opts) - {"chem"} - {o for o in opts if o.startswith(("r", "pair"))}
         except ValueError:
             bad = {"?"}
@@ -105,13 +105,9 @@ def candidates(
             raise InputError(
                 f"unknown family {fam!r}: use linear-<2J> or quadratic-<2J>, optionally with "
                 "+pair[<cutoff Å>], +chem and +r<radius Å>, e.g. quadratic-4+pair or "
-                "quadratic-6+pair6.0+r2.25 (SNAP); or pod, pod-<cutoff Å>, optionally +4body (ML-POD)"
+                "quadratic-6+pair6.0+r2.25 (SNAP); or pod, pod-<cutoff Å>, optionally +4body and +pair (ML-POD)"
             )
         r_el = r_fam[0] or radius
-        pair = None
-        if rc_pair is not None:  # knot spacing as PAIR_TERM (0.25 Å)
-            nb = int(round(PAIR_TERM[2] * (rc_pair - PAIR_TERM[0]) / (PAIR_TERM[1] - PAIR_TERM[0])))
-            pair = (PAIR_TERM[0], rc_pair, nb)
         out[fam] = SnapHyper(
             list(elements),
             [r_el or DEFAULT_RADII.get(e, 2.5) for e in elements],
@@ -338,7 +334,7 @@ def train_snap(
             pot = write_pod(tmpdir, name, version, hyper, *files)
             t2 = time.perf_counter()
             pe, pf = pod_predict(pot, frames)
-            design, n_params = layout, _pod_parameters(files[1])
+            design, n_params = layout, _pod_parameters(files[1]) + hyper.n_pair_params
             chosen = {"energy_weight": hyper.energy_weight, "regularization": hyper.regularization}
         else:
             design = descriptors(frames, hyper)
