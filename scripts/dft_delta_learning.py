@@ -18,7 +18,7 @@ from ase.io import read
 
 from superionic.potentials.registry import make_calculator
 from superionic.potentials.training import snap
-from superionic.potentials.training.sampling import _labelled_copy
+from superionic.potentials.training.sampling import labelled_copy
 from superionic.potentials.training.train import candidates, split_indices
 
 RIDGES = (1e-8, 1e-6, 1e-4, 1e-3, 1e-2)
@@ -45,7 +45,7 @@ def main() -> None:
     elements = list(dict.fromkeys(s for a in frames for s in a.get_chemical_symbols()))
     for k in (0.0, 1.0, 1.4):
         resid = [
-            _labelled_copy(a, a.get_potential_energy() - k * e, a.get_forces() - k * f, None)
+            labelled_copy(a, a.get_potential_energy() - k * e, a.get_forces() - k * f, None)
             for a, (e, f) in zip(frames, base)
         ]
         for fam, hyper in candidates(elements, FAMILIES).items():

@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 from ase import Atoms
-from ase.calculators.singlepoint import SinglePointCalculator
 
 from ...errors import InputError
 from ..lammps_potentials import LammpsPotential, LammpsSession, load_lammps
+from .sampling import labelled_copy
 from .snap import (
     PAIR_TABLE_POINTS,
     element_pairs,
@@ -189,16 +189,14 @@ def fit_pod(frames: Sequence[Atoms], hyper: PodHyper, folder: str | Path, stem: 
     residual = []
     for a in frames:
         e0, f0 = _evaluate(base, a)
-        b = Atoms(a.get_chemical_symbols(), positions=a.get_positions(), cell=a.cell, pbc=True)
-        b.calc = SinglePointCalculator(b, energy=a.get_potential_energy() - e0, forces=a.get_forces() - f0)
-        residual.append(b)
+        residual.append(labelled_copy(a, a.get_potential_energy() - e0, a.get_forces() - f0))
     table = folder / f"{stem}.pairtable"
     if hyper.pair:
         coeffs = fit_pair_term(residual, hyper)
         write_pair_table(table, hyper, coeffs)
-        for b in residual:
+        for k, b in enumerate(residual):
             e1, f1 = pair_energy_forces(b, hyper, coeffs)
-            b.calc = SinglePointCalculator(b, energy=b.get_potential_energy() - e1, forces=b.get_forces() - f1)
+            residual[k] = labelled_copy(b, b.get_potential_energy() - e1, b.get_forces() - f1)
     else:
         write_wall_table(table, hyper.elements, hyper.walls, hyper.rcut)
     param = folder / f"{stem}.podparam"

@@ -23,7 +23,8 @@ from ase import Atoms
 from ...errors import InputError
 
 
-def _labelled_copy(atoms: Atoms, energy: float, forces: np.ndarray, stress: np.ndarray | None, **info) -> Atoms:
+def labelled_copy(atoms: Atoms, energy: float, forces: np.ndarray, stress: np.ndarray | None = None, **info) -> Atoms:
+    """A bare copy of `atoms` (periodic) labelled with energy (eV), forces (eV/Å), optional stress (eV/Å³)."""
     from ase.calculators.singlepoint import SinglePointCalculator
 
     a = Atoms(atoms.get_chemical_symbols(), positions=atoms.get_positions(), cell=atoms.cell, pbc=True)
@@ -45,7 +46,7 @@ def label(atoms: Atoms, calculator, **info) -> Atoms:
         s = a.get_stress()
     except Exception:  # a teacher without stress
         s = None
-    return _labelled_copy(a, e, f, s, **info)
+    return labelled_copy(a, e, f, s, **info)
 
 
 def teacher_md(
@@ -114,7 +115,7 @@ def teacher_md(
                 if e is None or "forces" not in res:
                     snap = label(a, calculator, temperature=temperature, step=step, source="teacher-md")
                 else:
-                    snap = _labelled_copy(
+                    snap = labelled_copy(
                         a, e, res["forces"], res.get("stress"), temperature=temperature, step=step, source="teacher-md"
                     )
                 out.append(snap)
@@ -226,7 +227,7 @@ def read_labelled(paths: str | Path | Iterable[str | Path]) -> list[Atoms]:
                 s = a.get_stress()
             except Exception:
                 s = None
-            frames.append(_labelled_copy(a, e, f, s, source=str(p), frame=i))
+            frames.append(labelled_copy(a, e, f, s, source=str(p), frame=i))
     if not frames:
         raise InputError("no labelled configurations were read")
     return frames
