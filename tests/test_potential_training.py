@@ -31,6 +31,34 @@ def _label_with(frames, calc):
     return [label(a, calc, source="test") for a in frames]
 
 
+def _cu_cells(n, seed, strain=0.02, rattle=0.08):
+    """n strained (±strain) and rattled (σ = rattle Å) 32-atom fcc Cu cells."""
+    from ase.build import bulk
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        a = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 2, 2))
+        a.set_cell(np.asarray(a.cell) @ (np.eye(3) + rng.uniform(-strain, strain, (3, 3))), scale_atoms=True)
+        a.positions += rng.normal(0, rattle, a.positions.shape)
+        out.append(a)
+    return out
+
+
+def _force_rmse_vs(pot, frames, calc):
+    """Force RMSE (eV/Å) of LAMMPS potential `pot` against ASE calculator `calc` on `frames`."""
+    from superionic.potentials.lammps_potentials import LammpsSession
+
+    errs = []
+    for a in frames:
+        s = LammpsSession(a, pot)
+        _, f, _ = s.evaluate()
+        s.close()
+        a.calc = calc
+        errs.append(f - a.get_forces())
+    return float(np.sqrt(np.mean(np.square(errs))))
+
+
 def test_design_matrix_reproduces_pair_snap_and_fit_recovers_a_known_snap(tmp_path):
     from superionic.potentials.lammps_potentials import LammpsCalculator
     from superionic.potentials.training.snap import SnapHyper, descriptors, fit, predict, write_coeff
@@ -270,34 +298,16 @@ def test_pod_candidate_fits_over_its_baseline_and_its_written_potential_reproduc
     it follows EMT closely; with the ZBL made active at the Cu–Cu distance (2.0–2.6 Å, forces of several eV/Å)
     a baseline not subtracted before the fit, or not restored in the written potential, would show: the written
     hybrid potential, evaluated afresh in LAMMPS on new cells, still follows EMT."""
-    from ase.build import bulk
     from ase.calculators.emt import EMT
 
-    from superionic.potentials.lammps_potentials import LammpsPotential, LammpsSession
+    from superionic.potentials.lammps_potentials import LammpsPotential
     from superionic.potentials.training.pod import PodHyper
     from superionic.potentials.training.train import train_snap
 
-    def cells(n, seed):
-        rng = np.random.default_rng(seed)
-        out = []
-        for _ in range(n):
-            a = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 2, 2))
-            a.set_cell(np.asarray(a.cell) @ (np.eye(3) + rng.uniform(-0.02, 0.02, (3, 3))), scale_atoms=True)
-            a.positions += rng.normal(0, 0.08, a.positions.shape)
-            out.append(a)
-        return out
-
     def rmse_vs_emt(pot, frames):
-        errs = []
-        for a in frames:
-            s = LammpsSession(a, pot)
-            _, f, _ = s.evaluate()
-            s.close()
-            a.calc = EMT()
-            errs.append(f - a.get_forces())
-        return float(np.sqrt(np.mean(np.square(errs))))
+        return _force_rmse_vs(pot, frames, EMT())
 
-    frames, new = _label_with(cells(40, 0), EMT()), cells(4, 1)
+    frames, new = _label_with(_cu_cells(40, 0), EMT()), _cu_cells(4, 1)
     for zbl, target in (((1.2, 1.6), 0.02), ((2.0, 2.6), 0.15)):
         out = tmp_path / f"zbl{zbl[0]}"
         rec = train_snap(frames, out, "cu-pod", families=["pod-4.5"], zbl=zbl, force_target=0.2, log=lambda _: None)
@@ -317,7 +327,6 @@ def test_pair_term_fit_recovers_a_morse_potential_and_pod_fits_on_top_of_it(tmp_
     its forces and energies on new cells; the written table gives the same in LAMMPS. Then `pod-4.5+pair`
     (pair term first, POD on the rest) fits EMT copper as closely as plain POD, and its written potential,
     evaluated afresh in LAMMPS on new cells, follows EMT."""
-    from ase.build import bulk
     from ase.calculators.emt import EMT
     from ase.calculators.morse import MorsePotential
 
@@ -326,15 +335,8 @@ def test_pair_term_fit_recovers_a_morse_potential_and_pod_fits_on_top_of_it(tmp_
     from superionic.potentials.training.snap import fit_pair_term, pair_energy_forces, write_pair_table
     from superionic.potentials.training.train import train_snap
 
-    def cells(n, seed, rattle=0.08):
-        rng = np.random.default_rng(seed)
-        out = []
-        for _ in range(n):
-            a = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 2, 2))
-            a.set_cell(np.asarray(a.cell) @ (np.eye(3) + rng.uniform(-0.03, 0.03, (3, 3))), scale_atoms=True)
-            a.positions += rng.normal(0, rattle, a.positions.shape)
-            out.append(a)
-        return out
+    def cells(n, seed):
+        return _cu_cells(n, seed, strain=0.03)
 
     morse = dict(epsilon=0.34, r0=2.63, rho0=1.4 * 2.63, rcut1=4.0, rcut2=5.0)
     hyper = PodHyper(["Cu"], rcut=5.0, pair=(1.5, 6.0, 18))  # complete basis up to 5.25 Å
@@ -366,14 +368,7 @@ def test_pair_term_fit_recovers_a_morse_potential_and_pod_fits_on_top_of_it(tmp_
     assert rec["metrics"]["test"]["force_rmse_eV_per_A"] < 0.02
     assert rec["metrics"]["n_parameters"] > 16
     pot = LammpsPotential.from_json(tmp_path / "pp" / "cu-pp.lammps.json")
-    errs = []
-    for a in new:
-        s = LammpsSession(a, pot)
-        _, f, _ = s.evaluate()
-        s.close()
-        a.calc = EMT()
-        errs.append(f - a.get_forces())
-    assert np.sqrt(np.mean(np.square(errs))) < 0.02
+    assert _force_rmse_vs(pot, new, EMT()) < 0.02
 
 
 def test_choice_prefers_accuracy_among_candidates_of_about_the_same_speed():

@@ -33,9 +33,9 @@ from ..lammps_potentials import LammpsPotential, LammpsSession, load_lammps
 from .sampling import labelled_copy
 from .snap import (
     PAIR_TABLE_POINTS,
+    PairTermMixin,
     element_pairs,
     fit_pair_term,
-    n_pair_params,
     pair_energy_forces,
     pair_term,
     write_pair_table,
@@ -51,7 +51,7 @@ FITPOD_ATTEMPTS = 4
 
 
 @dataclass
-class PodHyper:
+class PodHyper(PairTermMixin):
     """Hyper-parameters of one POD candidate (distances in Å)."""
 
     elements: list[str]
@@ -74,16 +74,6 @@ class PodHyper:
     def cutoff(self) -> float:
         """Outer cutoff of the descriptors (or of the pair term, if longer), Å."""
         return max(self.rcut, float(self.pair[1]) if self.pair else 0.0)
-
-    @property
-    def pairs(self) -> list[tuple[int, int]]:
-        """Element index pairs (a ≤ b) of the table, in column order."""
-        return element_pairs(len(self.elements))
-
-    @property
-    def n_pair_params(self) -> int:
-        """Coefficients of the fitted pair term (0 without one)."""
-        return n_pair_params(len(self.elements), self.pair)
 
     @property
     def table_cutoff(self) -> float:

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 from ase import Atoms
@@ -26,8 +25,29 @@ from ...errors import InputError
 from ..lammps_potentials import LammpsPotential, LammpsSession
 
 
+class PairTermMixin:
+    """What the pair-term functions read of a candidate (SNAP's or POD's): `elements`, the optional fitted pair
+    term `pair` = (r_min Å, r_cut Å, n_basis), the data `walls` {"A_B": d0 Å}, and from them `pairs` and
+    `n_pair_params`.
+    """
+
+    elements: list[str]
+    pair: tuple[float, float, int] | None
+    walls: dict[str, float] | None
+
+    @property
+    def pairs(self) -> list[tuple[int, int]]:
+        """Element index pairs (a ≤ b) of the pair term, in column order."""
+        return element_pairs(len(self.elements))
+
+    @property
+    def n_pair_params(self) -> int:
+        """Number of pair-term coefficients (`pair[2]` B-splines per element pair); 0 without a pair term."""
+        return len(self.pairs) * int(self.pair[2]) if self.pair else 0
+
+
 @dataclass
-class SnapHyper:
+class SnapHyper(PairTermMixin):
     """SNAP hyper-parameters. radii/weights per element (Å / dimensionless); cutoff = rcutfac·(Ri+Rj)."""
 
     elements: list[str]
@@ -59,16 +79,6 @@ class SnapHyper:
     def cutoff(self) -> float:
         """Largest interaction range (SNAP or the pair term), Å."""
         return max(self.snap_cutoff, float(self.pair[1]) if self.pair else 0.0)
-
-    @property
-    def pairs(self) -> list[tuple[int, int]]:
-        """Element index pairs (a ≤ b) of the pair term, in column order."""
-        return element_pairs(len(self.elements))
-
-    @property
-    def n_pair_params(self) -> int:
-        """Number of pair-term coefficients ending β (`pair[2]` B-splines per element pair); 0 without a pair term."""
-        return n_pair_params(len(self.elements), self.pair)
 
     def compute_args(self) -> str:
         """Arguments of LAMMPS `compute snap` after the style name: rcutfac rfac0 twojmax, radii, weights, keywords."""
@@ -376,30 +386,6 @@ def hyper_dict(h: SnapHyper) -> dict:
 PAIR_TERM = (1.5, 5.5, 16)  # default fitted pair term: r_min Å, r_cut Å, cubic B-splines per element pair
 
 
-class PairTermHyper(Protocol):
-    """What the pair-term functions read of a candidate's hyper-parameters (SNAP's or POD's)."""
-
-    @property
-    def elements(self) -> list[str]:
-        """Element symbols in LAMMPS type order."""
-
-    @property
-    def pair(self) -> tuple[float, float, int] | None:
-        """(r_min Å, r_cut Å, n_basis) of the fitted pair term, or None."""
-
-    @property
-    def walls(self) -> dict[str, float] | None:
-        """{"A_B": d0 Å}: the data walls of the table."""
-
-    @property
-    def pairs(self) -> list[tuple[int, int]]:
-        """Element index pairs (a ≤ b) in column order."""
-
-    @property
-    def n_pair_params(self) -> int:
-        """Coefficients of the pair term."""
-
-
 def pair_term(r_cut: float | None = None) -> tuple[float, float, int]:
     """(r_min Å, r_cut Å, n_basis) of a pair term ending at `r_cut` (default PAIR_TERM's), knots 0.25 Å apart."""
     rc = PAIR_TERM[1] if r_cut is None else float(r_cut)
@@ -410,11 +396,6 @@ def pair_term(r_cut: float | None = None) -> tuple[float, float, int]:
 def element_pairs(n: int) -> list[tuple[int, int]]:
     """Element index pairs (a ≤ b) of `n` elements, in the pair term's column order."""
     return [(i, j) for i in range(n) for j in range(i, n)]
-
-
-def n_pair_params(n_elements: int, pair: tuple[float, float, int] | None) -> int:
-    """Pair-term coefficients: `pair[2]` B-splines per element pair; 0 without a pair term."""
-    return len(element_pairs(n_elements)) * int(pair[2]) if pair else 0
 
 
 PAIR_TABLE_POINTS = 5000  # LAMMPS interpolation table length (pair_style table linear N)
@@ -472,7 +453,7 @@ def pair_basis(r: np.ndarray, r_min: float, r_cut: float, n_basis: int) -> tuple
     return B, dB
 
 
-def pair_columns(atoms: Atoms, hyper: PairTermHyper, types: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def pair_columns(atoms: Atoms, hyper: PairTermMixin, types: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Energy row (P,) and force rows (3N, P) of the pair term, ASE frame, atom order; types 0-based."""
     from ase.neighborlist import neighbor_list
 
@@ -499,7 +480,7 @@ def pair_columns(atoms: Atoms, hyper: PairTermHyper, types: np.ndarray) -> tuple
 
 
 def fit_pair_term(
-    frames: Sequence[Atoms], hyper: PairTermHyper, ridge: float = 1e-6, energy_weight: float = 1.0
+    frames: Sequence[Atoms], hyper: PairTermMixin, ridge: float = 1e-6, energy_weight: float = 1.0
 ) -> np.ndarray:
     """Least-squares pair term alone on labelled `frames` (energies eV, forces eV/Å): its coefficients
     (n_pair_params,). Energies enter per atom with unit weight beside the force components, so the forces
@@ -533,14 +514,14 @@ def fit_pair_term(
     return solve(normal_equations(design), energy_weight=energy_weight, ridge=ridge)[ne:]
 
 
-def pair_energy_forces(atoms: Atoms, hyper: PairTermHyper, coeffs: np.ndarray) -> tuple[float, np.ndarray]:
+def pair_energy_forces(atoms: Atoms, hyper: PairTermMixin, coeffs: np.ndarray) -> tuple[float, np.ndarray]:
     """Energy (eV) and forces (N, 3) eV/Å of the pair term with `coeffs` (n_pair_params,) on `atoms`."""
     idx = {e: k for k, e in enumerate(hyper.elements)}
     row_e, rows_f = pair_columns(atoms, hyper, np.array([idx[s] for s in atoms.get_chemical_symbols()]))
     return float(row_e @ coeffs), (rows_f @ coeffs).reshape(-1, 3)
 
 
-def write_pair_table(path: str | Path, hyper: PairTermHyper, beta: np.ndarray, n: int = 600) -> None:
+def write_pair_table(path: str | Path, hyper: PairTermMixin, beta: np.ndarray, n: int = 600) -> None:
     """The pair term of β (the last columns) as a LAMMPS `pair_style table` file (eV, eV/Å)."""
     assert hyper.pair is not None
     r_min, r_cut, nb = float(hyper.pair[0]), float(hyper.pair[1]), int(hyper.pair[2])
