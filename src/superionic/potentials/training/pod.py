@@ -34,10 +34,9 @@ from .sampling import labelled_copy
 from .snap import (
     PAIR_TABLE_POINTS,
     PairTermMixin,
-    element_pairs,
     fit_pair_term,
     pair_energy_forces,
-    pair_term,
+    pair_option,
     write_pair_table,
     write_wall_table,
     zbl_baseline,
@@ -101,12 +100,11 @@ class PodHyper(PairTermMixin):
         """The fitted potential: POD + ZBL + the wall table as LAMMPS lines; files relative to {dir}."""
         styles = "hybrid/overlay pod " + (f"zbl {self.zbl[0]!r} {self.zbl[1]!r} " if self.zbl else "")
         styles += f"table linear {PAIR_TABLE_POINTS}"
-        n = len(self.elements)
         coeffs = [f"* * pod {{dir}}/{param_file} {{dir}}/{coeff_file} {{elements}}"]
         coeffs += zbl_coeffs(self.elements) if self.zbl else []
         coeffs += [
             f"{i + 1} {j + 1} table {{dir}}/{table_file} {self.elements[i]}_{self.elements[j]} {self.table_cutoff!r}"
-            for i, j in element_pairs(n)
+            for i, j in self.pairs
         ]
         return LammpsPotential(
             name, styles, coeffs, list(self.elements), directory=directory, cutoff=self.cutoff, **meta
@@ -123,13 +121,13 @@ def pod_candidates(
         head, _, rc = base.partition("-")
         if head != "pod":
             continue
-        p_opt = [o for o in opts if o.startswith("pair")]
         try:
             rcut = float(rc) if rc else 5.5
-            pair = pair_term(float(p_opt[-1][4:]) if p_opt[-1][4:] else None) if p_opt else None
+            pair = pair_option(opts)
         except ValueError:
             rcut, pair = -1.0, None
-        if rcut <= 2.0 or set(opts) - {"4body"} - set(p_opt) or (pair and pair[1] <= pair[0] + 1.0):
+        extra = {o for o in opts if o != "4body" and not o.startswith("pair")}
+        if rcut <= 2.0 or extra or (pair and pair[1] <= pair[0] + 1.0):
             raise InputError(
                 f"unknown POD family {fam!r}: use pod or pod-<cutoff Å>, optionally with +4body and "
                 "+pair[<cutoff Å>] (pod-5.5+4body, pod+pair)"

@@ -393,6 +393,14 @@ def pair_term(r_cut: float | None = None) -> tuple[float, float, int]:
     return (PAIR_TERM[0], rc, nb)
 
 
+def pair_option(opts: Sequence[str]) -> tuple[float, float, int] | None:
+    """The pair term of a family's '+' options ('pair' or 'pair<cutoff Å>', the last one counts), or None;
+    ValueError for a cutoff that is not a number.
+    """
+    p_opt = [o for o in opts if o.startswith("pair")]
+    return pair_term(float(p_opt[-1][4:]) if p_opt[-1][4:] else None) if p_opt else None
+
+
 def element_pairs(n: int) -> list[tuple[int, int]]:
     """Element index pairs (a ≤ b) of `n` elements, in the pair term's column order."""
     return [(i, j) for i in range(n) for j in range(i, n)]

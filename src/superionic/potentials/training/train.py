@@ -37,7 +37,7 @@ from .snap import (
     data_walls,
     descriptors,
     normal_equations,
-    pair_term,
+    pair_option,
     predict,
     solve,
     write_coeff,
@@ -96,8 +96,7 @@ def candidates(
         kind, _, j = base.partition("-")
         try:
             r_fam = [float(o[1:]) for o in opts if o.startswith("r")][-1:] or [None]
-            p_opt = [o for o in opts if o.startswith("pair")]
-            pair = pair_term(float(p_opt[-1][4:]) if p_opt[-1][4:] else None) if p_opt else None
+            pair = pair_option(opts)
             bad = set(opts) - {"chem"} - {o for o in opts if o.startswith(("r", "pair"))}
         except ValueError:
             bad = {"?"}
