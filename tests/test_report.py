@@ -7,7 +7,7 @@ import pytest
 
 from superionic import synthetic
 from superionic.report.html import write_report
-from superionic.results import write_json
+from superionic.results import fit_value, nonnegative_fields, write_json
 from superionic.trajectory import Trajectory, write_h5md
 from superionic.workflow import StudyConfig
 from superionic.workflow.findings import findings
@@ -72,7 +72,13 @@ def test_numbers_follow_the_physics(study):
         )
         # D from g(0) agrees with the MSD route within the stated errors
         assert abs(v["Li"]["D_from_g0"] - d["D"]) < 3 * np.hypot(v["Li"]["D_from_g0_err"], d["D_err"])
-        # vibrating host: g(0) consistent with zero, given as a small upper bound, never negative
+        # vibrating host: D and g(0) consistent with zero, given as small upper bounds, never negative
+        for host in ("P", "S"):
+            h = results[label]["diffusion"][host]
+            assert h["D"] is None and h["D_err"] is None and not h["fit_range_ok"], h  # an MSD slope, not a D
+            if h["D_fit"] <= 2 * h["D_fit_err"]:
+                assert h["D_upper"] == pytest.approx(max(h["D_fit"], 0.0) + 2 * h["D_fit_err"])
+                assert 0 < h["D_upper"] < 0.15 * exact
         assert not v["P"]["g0_resolved"] and 0 <= v["P"]["g0"] <= v["P"]["g0_upper"] < 1e-3
         assert results[label]["conductivity"]["sigma_NE"] > 0
         # GDOS weights c_α σ_α/m_α / Σ, from SCIENCE.md's table (⁷Li, P, S; 24:8:8 atoms)
@@ -105,6 +111,25 @@ def test_report_is_complete_and_self_contained(study):
     ):
         assert (out / "analysis" / name).exists()
     json.loads((out / "summary.json").read_text())
+
+
+def test_a_quantity_that_cannot_be_negative_is_stored_as_a_bound():
+    """nonnegative_fields: the value only when > 2σ; else None, the bound max(v, 0) + 2σ and the fit's numbers;
+    fit_value reads both forms and an earlier version's raw entry; the report shows the same text for all."""
+    from superionic.report.format import diffusion_cell
+
+    assert nonnegative_fields(3e-5, 1e-5) == {"D": 3e-5, "D_err": 1e-5}
+    low = nonnegative_fields(-2e-8, 5e-8)
+    assert low["D"] is None and low["D_err"] is None and low["D_upper"] == pytest.approx(1e-7)
+    assert fit_value(low) == (-2e-8, 5e-8) and fit_value(nonnegative_fields(3e-5, 1e-5)) == (3e-5, 1e-5)
+    assert nonnegative_fields(1e-8, 1e-8)["D_upper"] == pytest.approx(3e-8)  # positive but ≤ 2σ: still a bound
+    caged = nonnegative_fields(3e-5, 1e-5, regime_ok=False)  # > 2σ, but no diffusive regime: not a D, no bound
+    assert caged["D"] is None and "D_upper" not in caged and fit_value(caged) == (3e-5, 1e-5)
+    assert all(np.isnan(fit_value({})))
+    old = {"D": -2e-8, "D_err": 5e-8, "fit_range_ok": False}  # a summary written before the bound
+    new = {**low, "fit_range_ok": False}
+    assert diffusion_cell(old) == diffusion_cell(new) == "consistent with zero (&lt; 1e-07) †"
+    assert all(v is None or v >= 0 for k, v in new.items() if k in ("D", "D_upper"))
 
 
 def test_summary_of_an_earlier_version_reports_the_same():

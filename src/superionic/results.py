@@ -127,6 +127,34 @@ def positive_text(value: float, err: float, unit: str = "", digits: int = 3) -> 
     return f"consistent with zero (< {max(value, 0.0) + 2.0 * err:.2g}{u})"
 
 
+def nonnegative_fields(value: float, err: float, key: str = "D", regime_ok: bool = True) -> dict[str, float | None]:
+    """summary.json fields of a quantity that cannot be negative (D): ``{key: v, key_err: σ}`` when v > 2σ and
+    the fit range is in its regime (`regime_ok`: for D, a diffusive MSD). Otherwise ``key`` and ``key_err`` are
+    None and the fit's own numbers stay under ``key_fit``/``key_fit_err``; when v ≤ 2σ ``key_upper`` is the bound
+    max(v, 0) + 2σ. A negative, unresolved or non-diffusive estimate is never stored as the value.
+    """
+    if finite(value, err) and value > 2.0 * err and regime_ok:
+        return {key: float(value), f"{key}_err": float(err)}
+    fit = float(value) if finite(value) else None
+    fit_err = float(err) if finite(err) else None
+    out = {key: None, f"{key}_err": None, f"{key}_fit": fit, f"{key}_fit_err": fit_err}
+    if fit is not None and fit_err is not None and fit <= 2.0 * fit_err:
+        out[f"{key}_upper"] = max(fit, 0.0) + 2.0 * fit_err
+    return out
+
+
+def fit_value(entry: dict, key: str = "D") -> tuple[float, float]:
+    """(value, σ) of the fit behind a `nonnegative_fields` entry, resolved or not (an earlier version's summary
+    stored it under ``key``); NaN where absent. For comparisons and `positive_text`, never for display as is.
+    """
+    nan = float("nan")
+    if entry.get(key) is not None:
+        v, e = entry.get(key), entry.get(f"{key}_err")
+    else:
+        v, e = entry.get(f"{key}_fit"), entry.get(f"{key}_fit_err")
+    return (float(v) if v is not None else nan), (float(e) if e is not None else nan)
+
+
 def protocol_label(row: dict, mean_reference: bool = False) -> str:
     """'frozen-host', 'tethered k = 1 eV/Å²', '… (quenched host)' for an enhancement row of a study summary;
     the default host reference 'mean' is named only with `mean_reference`.

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from ..errors import InputError
-from ..results import positive_text, resolved_text
+from ..results import fit_value, nonnegative_fields, positive_text, resolved_text
 from .app import analyze_app
 from .common import (
     OVERWRITE_HELP,
@@ -130,8 +130,11 @@ def diffusion_cmd(
     summary = {"trajectory": str(trajectory), "units": {"D": "cm2/s", "sigma": "mS/cm", "time": "fs"}, "species": {}}
     for s in ds.species.values:
         summary["species"][str(s)] = {
-            "D": float(ds.D.sel(species=s)),
-            "D_err": float(ds.D_err.sel(species=s)),
+            **nonnegative_fields(
+                float(ds.D.sel(species=s)),
+                float(ds.D_err.sel(species=s)),
+                regime_ok=bool(ds.fit_range_ok.sel(species=s)),
+            ),
             "fit_range_fs": [float(ds.fit_start.sel(species=s)), float(ds.fit_stop.sel(species=s))],
             "diffusive_regime_found": bool(ds.fit_range_ok.sel(species=s)),
         }
@@ -173,7 +176,7 @@ def diffusion_cmd(
         summary["cage_diffusion"] = _cage_summary(trajectory, dt, fmt)
     if len(ds.species) == 1 or (sp and len(sp) == 1):
         first = summary["species"][str(ds.species.values[0])]
-        summary["D"], summary["D_err"] = first["D"], first["D_err"]
+        summary.update({k: v for k, v in first.items() if k.startswith("D") and not k.startswith("D_GK")})
     if out:
         merged = ds
         if cond is not None:
@@ -190,7 +193,7 @@ def diffusion_cmd(
     for s, v in summary["species"].items():
         flag = "" if v["diffusive_regime_found"] else "  (no clear diffusive regime!)"
         typer.echo(
-            f"  {s:>3}: D = {positive_text(v['D'], v['D_err'], 'cm²/s', digits=4)}  "
+            f"  {s:>3}: D = {positive_text(*fit_value(v), 'cm²/s', digits=4)}  "
             f"(fit {v['fit_range_fs'][0]:g}–{v['fit_range_fs'][1]:g} fs){flag}"
         )
     if cond is not None:

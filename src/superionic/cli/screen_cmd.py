@@ -24,7 +24,7 @@ def screen_cmd(
 
     Each material is an ordinary study in <output>/<label>/: a killed screen resumes where it stopped.
     """
-    from ..results import positive_text
+    from ..results import fit_value, positive_text
     from ..workflow.screen import load_screen, run_screen
     from .progress import md_progress
 
@@ -35,7 +35,7 @@ def screen_cmd(
 
     done = json.loads((report.parent / "screen.json").read_text())
     for r in done["rows"]:
-        d = positive_text(r["D"], r["D_err"], "cm²/s")
+        d = positive_text(*fit_value(r), "cm²/s")
         typer.echo(f"  {r['label']}: D_{r['mobile']}({r['T_rank_K']:g} K) = {d}")
     typer.echo(f"report: {report}")
     if done["failed"]:

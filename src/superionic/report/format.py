@@ -10,7 +10,7 @@ import html
 
 import numpy as np
 
-from ..results import positive_text, resolved_text, summary_get
+from ..results import fit_value, positive_text, resolved_text, summary_get
 from .figures import to_png_base64
 
 
@@ -50,9 +50,7 @@ def diffusion_cell(v: dict) -> str:
     """D ± σ (or 'consistent with zero (< bound)'), marked † when no diffusive regime was found on the fit range."""
     if not v:
         return "–"
-    return html.escape(positive_text(v.get("D"), v.get("D_err"))) + (
-        "" if summary_get(v, "fit_range_ok", True) else " †"
-    )
+    return html.escape(positive_text(*fit_value(v))) + ("" if summary_get(v, "fit_range_ok", True) else " †")
 
 
 def g0_cell(v: dict, key: str = "g0") -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..results import atomic_text, positive_text, resolved_text
+from ..results import atomic_text, fit_value, positive_text, resolved_text
 from .format import fmt, img, table
 from .html import CSS
 
@@ -39,7 +39,9 @@ def scatter_figure(rows: list[dict], descriptors: dict[str, tuple[str, str]]):
         label, unit = descriptors[k]
         for r in rows:
             x, xe = r.get(k, np.nan), r.get(f"{k}_err", np.nan)
-            y, ye = r.get("D", np.nan), r.get("D_err", np.nan)
+            if r.get("D") is None:  # no resolved D (caged, or consistent with zero): not in the correlations either
+                continue
+            y, ye = r["D"], r["D_err"]
             if np.isfinite(x) and np.isfinite(y) and y > 0:
                 ax.errorbar(x, y, xerr=xe if np.isfinite(xe) else None, yerr=ye, fmt="o", capsize=2)
                 ax.annotate(r["label"], (x, y), fontsize=7, textcoords="offset points", xytext=(3, 3))
@@ -65,7 +67,7 @@ def write_screen_report(out: Path, name: str, rows: list[dict], corr: dict, fail
     head += [f"{lab} ({u})" if u else lab for lab, u in shown.values()]
     body = []
     for r in rows:
-        d = html.escape(positive_text(r["D"], r["D_err"])) + ("" if r.get("D_diffusive") else " †")
+        d = html.escape(positive_text(*fit_value(r))) + ("" if r.get("D_diffusive") else " †")
         body.append([html.escape(r["label"]), html.escape(r["mobile"]), d] + [_value(r, k, "") for k in shown])
     corr_rows = []
     for k, c in corr.items():

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..results import RESOLVED_FRACTION, finite, protocol_label, resolved_text, summary_get
+from ..results import RESOLVED_FRACTION, finite, fit_value, positive_text, protocol_label, resolved_text, summary_get
 
 
 def _row(claim: str, seed: str, ours: str, verdict: str, rule: str, **numbers) -> dict:
@@ -76,8 +76,8 @@ def _g0_row(free, mobile: str) -> dict:
                 f"{t:g} K: g(0) = {v['g0']:.3g} ± {v['g0_err']:.2g} 1/THz (D = {v['D_from_g0']:.3g} ± "
                 f"{v['D_from_g0_err']:.2g} cm²/s"
             )
-            if finite(d.get("D"), d.get("D_err")):
-                txt += f"; MSD D = {d['D']:.3g} ± {d['D_err']:.2g}"
+            if finite(*fit_value(d)):
+                txt += f"; MSD D = {positive_text(*fit_value(d))}"
             cage = r.get("cage_diffusion") or {}
             if cage.get("resolved"):
                 txt += f"; cage-to-cage D = {cage['D']:.3g} ± {cage['D_err']:.2g}"

@@ -634,12 +634,13 @@ def _series(cfg: StudyConfig, nmd_sets: list, inm_sets: list, entries: dict, res
         ]
     if inm_sets:
         from ..lattice.inm import inm_vs_temperature
+        from ..results import fit_value
 
         mobile = cfg.mobile_species
         dvals: list[tuple[float, float] | None] = []
         for run, _ in inm_sets:
             d = ((results.get(run.label) or {}).get("diffusion") or {}).get(mobile)
-            dvals.append((float(d["D"]), float(d["D_err"])) if d else None)
+            dvals.append(fit_value(d) if d else None)
         table = inm_vs_temperature([ds for _, ds in inm_sets], dvals, mobile)
         series["inm"] = [
             {

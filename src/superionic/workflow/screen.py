@@ -131,6 +131,8 @@ def _free(results: dict, temperature: float) -> dict | None:
 
 def descriptors(summary: dict, rank_temperature: float | None = None) -> dict[str, Any]:
     """One screen row from a study's summary.json (see module doc); missing numbers are NaN, never guessed."""
+    from ..results import fit_value, nonnegative_fields
+
     cfg, results = summary["config"], summary["results"]
     mobile = cfg.get("mobile_species") or "Li"
     temps = sorted(float(t) for t in cfg["temperatures"])
@@ -141,8 +143,8 @@ def descriptors(summary: dict, rank_temperature: float | None = None) -> dict[st
     if run is None:
         raise InputError(f"{cfg['name']}: no free run at the ranking temperature {t_rank:g} K (runs: {temps})")
     dif = (run.get("diffusion") or {}).get(mobile) or {}
-    row["D"], row["D_err"] = dif.get("D", nan), dif.get("D_err", nan)
     row["D_diffusive"] = bool(dif.get("fit_range_ok", False))
+    row.update(nonnegative_fields(*fit_value(dif), regime_ok=row["D_diffusive"]))  # D is None unless resolved
     v = (run.get("vdos") or {}).get(mobile) or {}
     row["band_centre"], row["band_centre_err"] = v.get("band_centre", nan), nan
     row["g0"], row["g0_err"] = (v.get("g0", nan), v.get("g0_err", nan)) if v.get("g0_resolved") else (nan, nan)
@@ -162,7 +164,7 @@ def descriptors(summary: dict, rank_temperature: float | None = None) -> dict[st
     row["E_a"], row["E_a_err"] = arr.get("E_a", nan), arr.get("E_a_err", nan)
     row["D_300K"], row["D_300K_err"] = arr.get("D_300K", nan), arr.get("D_300K_err", nan)
     cond = run.get("conductivity") or {}
-    if cond.get("sigma_NE") and row["D"] > 0 and np.isfinite(row["D_300K"]):
+    if cond.get("sigma_NE") and row["D"] is not None and np.isfinite(row["D_300K"]):
         per_d = cond["sigma_NE"] / row["D"] * t_rank / 300.0  # σ_NE ∝ n q² D / T at the same carrier density
         row["sigma_300K"], row["sigma_300K_err"] = per_d * row["D_300K"], per_d * row["D_300K_err"]
     else:
@@ -233,8 +235,10 @@ def spearman_bootstrap(
 
 def rank_correlations(rows: list[dict], n_boot: int = 2000, seed: int = 0) -> dict[str, dict]:
     """Spearman ρ of every descriptor with D at the ranking temperature, across the rows (materials)."""
-    d = np.array([r["D"] if r.get("D_diffusive") else np.nan for r in rows], float)
-    d_err = np.array([r.get("D_err", np.nan) for r in rows], float)
+    from ..results import fit_value
+
+    d = np.array([r["D"] if r.get("D_diffusive") and r.get("D") is not None else np.nan for r in rows], float)
+    d_err = np.array([fit_value(r)[1] for r in rows], float)
     out = {}
     for k in DESCRIPTORS:
         x = np.array([r.get(k, np.nan) for r in rows], float)

@@ -585,7 +585,7 @@ def _compute_analyses(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, obj
     from ..analysis.conductivity import conductivity
     from ..analysis.diffusion import diffusion
     from ..analysis.vdos import vdos, vdos_summary
-    from ..results import save_dataset
+    from ..results import nonnegative_fields, save_dataset
     from ..trajectory.io import read_trajectory
 
     diff_ds = None
@@ -608,16 +608,18 @@ def _compute_analyses(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, obj
         ds = diffusion(traj, species)
         save_dataset(ds, adir / f"{label}_diffusion.nc")
         diff_ds = ds
-        entry["diffusion"] = {
-            s: {
-                "D": float(ds.D.sel(species=s)),
-                "D_err": float(ds.D_err.sel(species=s)),
-                "fit_range_fs": [float(ds.fit_start.sel(species=s)), float(ds.fit_stop.sel(species=s))],
-                "fit_range_ok": bool(ds.fit_range_ok.sel(species=s)),
-            }
+        msd_d = {
+            s: (float(ds.D.sel(species=s)), float(ds.D_err.sel(species=s)), bool(ds.fit_range_ok.sel(species=s)))
             for s in ds.species.values
         }
-        msd_d = {s: (v["D"], v["D_err"], v["fit_range_ok"]) for s, v in entry["diffusion"].items()}
+        entry["diffusion"] = {
+            s: {
+                **nonnegative_fields(d, d_err, regime_ok=ok),
+                "fit_range_fs": [float(ds.fit_start.sel(species=s)), float(ds.fit_stop.sel(species=s))],
+                "fit_range_ok": ok,
+            }
+            for s, (d, d_err, ok) in msd_d.items()
+        }
         if mobile in traj.species:
             c = conductivity(traj, mobile, temperature=temp, tracer=ds)
             save_dataset(c, adir / f"{label}_conductivity.nc")
@@ -671,13 +673,16 @@ def _cage_diffusion(traj, mobile: str, path: Path) -> dict | None:
 
 def _check_cage_agreement(label: str, msd: dict | None, cage: dict) -> None:
     """Warn when a diffusive plain-MSD D and a resolved cage-to-cage D of the same run differ by > 2σ."""
+    from ..results import fit_value, positive_text
+
     if not msd or not msd["fit_range_ok"] or not cage["resolved"]:
         return
-    gap = (msd["D"] - cage["D"]) / float(np.hypot(msd["D_err"], cage["D_err"]))
+    d, d_err = fit_value(msd)
+    gap = (d - cage["D"]) / float(np.hypot(d_err, cage["D_err"]))
     cage["msd_minus_cage_sigma"] = float(gap)
     if abs(gap) > 2.0:
         warnings.warn(
-            f"{label}: the MSD D ({msd['D']:.3g} ± {msd['D_err']:.2g} cm²/s) and the cage-to-cage D "
+            f"{label}: the MSD D ({positive_text(d, d_err)} cm²/s) and the cage-to-cage D "
             f"({cage['D']:.3g} ± {cage['D_err']:.2g} cm²/s) differ by {gap:+.1f}σ: the two MSDs, which share their "
             "long-time slope, have not reached it yet (Li still exploring their cages, or too few cage "
             "changes); a longer run settles it (docs/diffusion.md)",
