@@ -147,3 +147,33 @@ def test_report_leaves_out_descriptors_no_study_measured(tmp_path):
     rows[0].update(overdamped=0.3, overdamped_err=0.05)
     page = write_screen_report(tmp_path, "s", rows, rank_correlations(rows, 100), []).read_text()
     assert "overdamped fraction (NMD)" in page and "0.3 ± 0.05" in page
+
+
+def test_a_material_on_its_own_ladder_is_not_ranked_with_the_others():
+    """A halide that melts below the shared ladder runs at its own temperatures: its row says at which, and its D
+    (measured at another temperature) stays out of the rank correlations."""
+    cfg = ScreenConfig(
+        study={"temperatures": [600, 700]},
+        materials=[
+            {"material": "Li6PS5Cl"},
+            {"material": "LiAlCl4", "temperatures": [350, 400], "rank_temperature": 400},
+        ],
+    )
+    (_, shared), (_, own) = cfg.studies()
+    assert shared.temperatures == [600.0, 700.0] and own.temperatures == [350.0, 400.0]
+    assert [cfg.rank_temperature_of(e) for e in cfg.materials] == [None, 400.0]
+    odd = ScreenConfig(materials=[{"material": "Li6PS5Cl", "rank_temperature": 400}])
+    with pytest.raises(InputError, match="rank_temperature needs its own temperatures"):
+        odd.rank_temperature_of(odd.materials[0])
+    from superionic.workflow.screen import rank_correlations
+
+    rows = [
+        {"T_rank_K": 600.0, "D_diffusive": True, "D": d, "D_err": 0.05 * d, "E_a": e, "E_a_err": 0.001}
+        for d, e in ((1e-5, 0.3), (2e-5, 0.2), (4e-5, 0.1))
+    ]
+    assert rank_correlations(rows, 200)["E_a"]["rho"] == pytest.approx(-1.0)
+    # a fourth material at 400 K with the highest D would break the order: it is left out, not ranked
+    rows.append({"T_rank_K": 400.0, "D_diffusive": True, "D": 1e-4, "D_err": 1e-6, "E_a": 0.5, "E_a_err": 0.001})
+    c = rank_correlations(rows, 200, t_rank=600.0)["E_a"]
+    assert c["n"] == 3 and c["rho"] == pytest.approx(-1.0)
+    assert rank_correlations(rows, 200)["E_a"]["n"] == 3  # default: the most common ranking temperature

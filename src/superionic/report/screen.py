@@ -39,7 +39,7 @@ def scatter_figure(rows: list[dict], descriptors: dict[str, tuple[str, str]]):
         label, unit = descriptors[k]
         for r in rows:
             x, xe = r.get(k, np.nan), r.get(f"{k}_err", np.nan)
-            if r.get("D") is None:  # no resolved D (caged, or consistent with zero): not in the correlations either
+            if r.get("D") is None or r.get("own_ladder"):  # as in the correlations: no D, or at another T
                 continue
             y, ye = r["D"], r["D_err"]
             if np.isfinite(x) and np.isfinite(y) and y > 0:
@@ -58,7 +58,7 @@ def write_screen_report(out: Path, name: str, rows: list[dict], corr: dict, fail
     """Write ``<out>/screen.html`` (self-contained) and return its path."""
     from ..workflow.screen import DESCRIPTORS
 
-    t_rank = {fmt(r["T_rank_K"]) for r in rows}
+    t_rank = {fmt(r["T_rank_K"]) for r in rows if not r.get("own_ladder")}
     # a descriptor no study measured (e.g. the lattice stage's, when no study ran it) is left out of the page
     shown = {k: v for k, v in DESCRIPTORS.items() if any(np.isfinite(r.get(k, np.nan)) for r in rows)}
     shown |= {"enhancement": DESCRIPTORS["enhancement"]} if any("enhancement_lower" in r for r in rows) else {}
@@ -68,6 +68,8 @@ def write_screen_report(out: Path, name: str, rows: list[dict], corr: dict, fail
     body = []
     for r in rows:
         d = html.escape(positive_text(*fit_value(r))) + ("" if r.get("D_diffusive") else " †")
+        if r.get("own_ladder"):
+            d += f" (at {fmt(r['T_rank_K'])} K) §"
         body.append([html.escape(r["label"]), html.escape(r["mobile"]), d] + [_value(r, k, "") for k in shown])
     corr_rows = []
     for k, c in corr.items():
@@ -87,7 +89,8 @@ def write_screen_report(out: Path, name: str, rows: list[dict], corr: dict, fail
         "<p>† D without a diffusive regime on its fit range (an upper bound), or an enhancement that is only a lower "
         "bound. “not resolved” and “consistent with zero” are not results; a missing value (–) was not measured or "
         "not resolved in that study (its own report says why). D(300 K) and σ_NE(300 K) are Arrhenius "
-        "extrapolations. ‡ not given: the Arrhenius fit went through D without a diffusive regime.</p>",
+        "extrapolations. ‡ not given: the Arrhenius fit went through D without a diffusive regime. § measured on the "
+        "material's own temperature ladder (e.g. below its melting point): its D is not in the rank correlations.</p>",
         "<h2>Rank correlation with D</h2>",
         table(["descriptor", "Spearman ρ", "16–84 % bootstrap", "materials"], corr_rows),
         img(scatter_figure(rows, DESCRIPTORS), "descriptors against D"),

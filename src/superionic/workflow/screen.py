@@ -60,6 +60,12 @@ class ScreenEntry(BaseModel):
     supercell: str | None = None
     potential: str | None = None
     mobile_species: str | None = None
+    temperatures: list[float] | None = Field(
+        None,
+        description="K; this material's own ladder instead of the shared one (e.g. below its melting point): "
+        "its D is then ranked at its own temperature and left out of the rank correlations",
+    )
+    rank_temperature: float | None = Field(None, gt=0, description="K; with `temperatures`: where D is ranked")
     label: str | None = Field(None, description="folder and table name (default: the material, made file-safe)")
 
     def name(self) -> str:
@@ -81,6 +87,14 @@ class ScreenConfig(BaseModel):
     n_boot: int = Field(2000, ge=100, description="bootstrap resamples of the rank correlations")
     seed: int = 0
 
+    def rank_temperature_of(self, entry: ScreenEntry) -> float | None:
+        """K at which `entry`'s D is ranked: its own with its own ladder, else the screen's (None: the lowest)."""
+        if entry.temperatures:
+            return entry.rank_temperature
+        if entry.rank_temperature is not None:
+            raise InputError(f"screen material {entry.name()}: rank_temperature needs its own temperatures")
+        return self.rank_temperature
+
     def studies(self) -> list[tuple[str, StudyConfig]]:
         """(label, StudyConfig) per material; a setting the study does not know is an InputError naming it."""
         out, seen = [], set()
@@ -89,7 +103,11 @@ class ScreenConfig(BaseModel):
             if label in seen:
                 raise InputError(f"two materials of the screen are both labelled {label!r}: give them labels")
             seen.add(label)
-            own = {k: v for k, v in e.model_dump().items() if k in ("material", "supercell", "potential") and v}
+            own = {
+                k: v
+                for k, v in e.model_dump().items()
+                if k in ("material", "supercell", "potential", "temperatures") and v
+            }
             if e.mobile_species:
                 own["mobile_species"] = e.mobile_species
             raw = {**self.study, **own, "name": label, "output": str(Path(self.output) / label)}
@@ -120,6 +138,8 @@ def load_screen(path: str | Path) -> ScreenConfig:
         where = ".".join(str(x) for x in first["loc"])
         raise InputError(f"{p}: {where}: {first['msg']}") from None
     cfg.studies()  # every material's study settings are checked before anything runs
+    for e in cfg.materials:
+        cfg.rank_temperature_of(e)
     return cfg
 
 
@@ -233,11 +253,24 @@ def spearman_bootstrap(
     return {"rho": rho, "low": float(low), "high": float(high), "n": n}
 
 
-def rank_correlations(rows: list[dict], n_boot: int = 2000, seed: int = 0) -> dict[str, dict]:
-    """Spearman ρ of every descriptor with D at the ranking temperature, across the rows (materials)."""
+def rank_correlations(
+    rows: list[dict], n_boot: int = 2000, seed: int = 0, t_rank: float | None = None
+) -> dict[str, dict]:
+    """Spearman ρ of every descriptor with D at the ranking temperature `t_rank` (K; default: the most common
+    one of the rows), across the rows (materials); a row ranked at another temperature has no D here.
+    """
     from ..results import fit_value
 
-    d = np.array([r["D"] if r.get("D_diffusive") and r.get("D") is not None else np.nan for r in rows], float)
+    if t_rank is None and rows:
+        temps, counts = np.unique([r["T_rank_K"] for r in rows], return_counts=True)
+        t_rank = float(temps[np.argmax(counts)])
+    d = np.array(
+        [
+            r["D"] if r.get("D_diffusive") and r.get("D") is not None and r["T_rank_K"] == t_rank else np.nan
+            for r in rows
+        ],
+        float,
+    )
     d_err = np.array([fit_value(r)[1] for r in rows], float)
     out = {}
     for k in DESCRIPTORS:
@@ -255,14 +288,16 @@ def run_screen(cfg: ScreenConfig, overwrite: bool = False, progress=None) -> Pat
     out = Path(cfg.output)
     out.mkdir(parents=True, exist_ok=True)
     rows, failed = [], []
-    for label, study in cfg.studies():
+    for (label, study), entry in zip(cfg.studies(), cfg.materials):
         try:
             run_study(study, progress=progress, overwrite=overwrite)
             summary = json.loads((Path(study.output) / "summary.json").read_text())
-            rows.append({"label": label, **descriptors(summary, cfg.rank_temperature)})
+            row = descriptors(summary, cfg.rank_temperature_of(entry))
+            rows.append({"label": label, **row, "own_ladder": bool(entry.temperatures)})
         except InputError as err:  # one material's refusal does not sink the screen
             failed.append({"label": label, "error": str(err)})
-    corr = rank_correlations(rows, cfg.n_boot, cfg.seed)
+    shared = [r["T_rank_K"] for r in rows if not r["own_ladder"]]
+    corr = rank_correlations(rows, cfg.n_boot, cfg.seed, shared[0] if shared else None)
     write_json(
         out / "screen.json", {"config": cfg.model_dump(), "rows": rows, "rank_correlations": corr, "failed": failed}
     )
