@@ -59,3 +59,27 @@ def test_enhancement_bound_in_the_findings():
     old = {("windows_diffusive" if k == "fit_ranges_diffusive" else k): v for k, v in row.items()}
     results["series"]["phonon_enhancement"]["T400K-frozen-host"] = old
     assert next(r for r in findings(results)["rows"] if "order of magnitude" in r["claim"]) == enh
+
+
+def test_enhancement_row_never_stores_a_negative_d():
+    """A suppressed run whose carrier only vibrates (Einstein oscillators): its MSD slope scatters around zero and
+    is stored as a bound, never as D; the free run's resolved D (Langevin, exact) is stored as it is."""
+    from pathlib import Path
+
+    from superionic import synthetic
+    from superionic.analysis.diffusion import diffusion
+    from superionic.results import fit_value
+    from superionic.workflow.study import Run, _enhancement
+
+    free = synthetic.langevin_particles(n_atoms=64, n_frames=4000, dt=2.0, stride=1, gamma=0.01, temperature=600.0)
+    caged = synthetic.harmonic_oscillators([5.0], n_frames=4000, dt=2.0, symbols=["Li"], mass=6.94, seed=3)
+    sets = {
+        Run(600.0, "free", Path("free.h5")): diffusion(free),
+        Run(600.0, "frozen-host", Path("frozen.h5")): diffusion(caged),
+    }
+    (row,) = _enhancement(sets, "Li").values()
+    exact = synthetic.langevin_diffusion_coefficient(600.0, 6.94, 0.01)
+    assert abs(row["D_free"] - exact) < 4 * row["D_free_err"] + 0.05 * exact
+    d, d_err = fit_value(row, "D_suppressed")
+    assert row["D_suppressed"] is None and row["D_suppressed_err"] is None and not row["fit_ranges_diffusive"]
+    assert row["D_suppressed_upper"] >= max(d, 0.0) and np.isfinite(d_err)

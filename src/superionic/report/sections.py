@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..results import positive_text, protocol_label, summary_get
+from ..results import fit_value, positive_text, protocol_label, summary_get
 from .figures import sqe_overview_figure, vdos_figure
 from .format import diffusion_cell, exponent_cell, fmt, g0_cell, img, pm, resolved_cell, table
 
@@ -163,8 +163,8 @@ def phonon_enhancement(series: dict, results: dict, mobile: str) -> str:
             html.escape(k),
             html.escape(protocol_label(v, mean_reference=True)),
             fmt(v["temperature_K"]),
-            pm({"D": v["D_free"], "D_err": v["D_free_err"]}, "D"),
-            pm({"D": v["D_suppressed"], "D_err": v["D_suppressed_err"]}, "D"),
+            html.escape(positive_text(*fit_value(v, "D_free"))),
+            html.escape(positive_text(*fit_value(v, "D_suppressed"))),
             (
                 f"≥ {v['ratio_lower']:.3g} (D suppressed &lt; {v['D_suppressed_upper']:.2g}) †"
                 if "ratio_lower" in v

@@ -197,10 +197,10 @@ def enhancement_at(enh: dict, t0: float = 300.0) -> dict:
             rows = [v for v in rows if summary_get(v, "fit_ranges_diffusive", True)]
         sfx = "_cage" if cage else ""
         temps = [v["temperature_K"] for v in rows]
-        free = _arrhenius_at(temps, [v[f"D_free{sfx}"] for v in rows], [v[f"D_free{sfx}_err"] for v in rows], t0)
-        sup = _arrhenius_at(
-            temps, [v[f"D_suppressed{sfx}"] for v in rows], [v[f"D_suppressed{sfx}_err"] for v in rows], t0
-        )
+        free_d = [fit_value(v, f"D_free{sfx}") for v in rows]
+        sup_d = [fit_value(v, f"D_suppressed{sfx}") for v in rows]
+        free = _arrhenius_at(temps, [d for d, _ in free_d], [e for _, e in free_d], t0)
+        sup = _arrhenius_at(temps, [d for d, _ in sup_d], [e for _, e in sup_d], t0)
         if free is None or sup is None:
             continue
         ratio = free["D"] / sup["D"]

@@ -780,6 +780,7 @@ def _enhancement(diff_sets: dict, mobile: str, results: dict | None = None) -> d
     on both sides, with the cage changes counted in each run.
     """
     from ..analysis.subdiffusion import late_slope_bound
+    from ..results import nonnegative_fields
 
     free_run = {r.temperature: r for r in diff_sets if r.protocol == "free"}
     out = {}
@@ -791,20 +792,19 @@ def _enhancement(diff_sets: dict, mobile: str, results: dict | None = None) -> d
         b, sb = float(ds.D.sel(species=mobile)), float(ds.D_err.sel(species=mobile))
         ratio = a / b if b > 0 else float("nan")
         err = abs(ratio) * float(np.hypot(sa / a, sb / b)) if a > 0 and b > 0 else float("nan")
+        free_ok, sup_ok = bool(free.fit_range_ok.sel(species=mobile)), bool(ds.fit_range_ok.sel(species=mobile))
         row = {
             "temperature_K": run.temperature,
             "protocol": run.protocol,
             "species": mobile,
-            "D_free": a,
-            "D_free_err": sa,
-            "D_suppressed": b,
-            "D_suppressed_err": sb,
+            # the MSD slopes behind the ratio: stored as D only when resolved and diffusive (nonnegative_fields)
+            **nonnegative_fields(a, sa, "D_free", regime_ok=free_ok),
+            **nonnegative_fields(b, sb, "D_suppressed", regime_ok=sup_ok),
             "ratio": ratio,
             "ratio_err": err,
-            "fit_ranges_diffusive": bool(free.fit_range_ok.sel(species=mobile))
-            and bool(ds.fit_range_ok.sel(species=mobile)),
+            "fit_ranges_diffusive": free_ok and sup_ok,
         }
-        if bool(free.fit_range_ok.sel(species=mobile)) and not bool(ds.fit_range_ok.sel(species=mobile)):
+        if free_ok and not sup_ok:
             bound = late_slope_bound(ds, mobile)
             row["bound_reason"] = bound["reason"]
             if bound["valid"] and a - 2 * sa > 0:
