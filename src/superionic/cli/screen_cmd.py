@@ -35,7 +35,7 @@ def screen_cmd(
 
     done = json.loads((report.parent / "screen.json").read_text())
     for r in done["rows"]:
-        d = positive_text(*fit_value(r), "cm²/s")
+        d = positive_text(*fit_value(r), "cm²/s") + ("" if r.get("D_diffusive") else " (no diffusive regime)")
         typer.echo(f"  {r['label']}: D_{r['mobile']}({r['T_rank_K']:g} K) = {d}")
     typer.echo(f"report: {report}")
     if done["failed"]:
