@@ -75,7 +75,9 @@ def test_cli_cages_json_and_refusal(xdatcar_path, tmp_path):
     cmd = [sys.executable, "-m", "superionic", "analyze", "diffusion", str(xdatcar_path), "--dt", "100"]
     res = subprocess.run([*cmd, "--cages", "--json"], capture_output=True, text=True, check=True)
     cage = json.loads(res.stdout)["cage_diffusion"]
-    assert cage["cage_changes"] > 0 and cage["D"] > 0 and cage["D_err"] > 0
+    assert cage["cage_changes"] > 0 and cage["D_fit"] > 0 and cage["D_fit_err"] > 0
+    # the half-range slopes of this 7 ps AIMD run disagree: not resolved, so no D is stored, only its fit
+    assert cage["resolved"] is False and cage["D"] is None
     walk = synthetic.lattice_random_walk(n_atoms=20, n_frames=50, seed=1)
     from superionic.trajectory.h5md import write_h5md
 
@@ -94,7 +96,10 @@ def test_study_writes_the_cage_result_and_warns_on_disagreement(aimd, tmp_path):
 
     entry = _cage_diffusion(aimd, "Li", tmp_path / "T_cage_diffusion.nc")
     assert entry is not None and (tmp_path / "T_cage_diffusion.nc").exists()
-    assert entry["cage_changes"] > 0 and entry["D"] > 0
+    from superionic.results import fit_value
+
+    assert entry["cage_changes"] > 0 and fit_value(entry)[0] > 0
+    assert (entry["D"] is None) == (not entry["resolved"])  # a D only when resolved, its fit otherwise
     assert _cage_diffusion(synthetic.lattice_random_walk(n_atoms=10, n_frames=40), "Li", tmp_path / "w.nc") is None
     cage = {"D": 1e-5, "D_err": 1e-6, "resolved": True}
     with pytest.warns(RuntimeWarning, match="differ by"):

@@ -121,6 +121,29 @@ def test_gate_failures_state_each_reason():
     assert np.isclose(Gate().force_rmse, 0.15)
 
 
+def test_gate_compares_the_fit_of_a_student_whose_d_is_only_a_bound():
+    """A student that does not diffuse stores no D (only D_fit and D_upper); the gate still compares its fit with
+    a diffusive teacher: (3.0 − 0.1)e-5 against √(0.2² + 0.3²)e-5 is 8.0 σ."""
+    from superionic.potentials.training.validate import Gate, _d_entry, d_text, gate_failures
+
+    stuck = _d_entry(0.1e-5, 0.2e-5, False)
+    assert stuck["D"] is None and np.isclose(stuck["D_upper"], 0.5e-5) and stuck["D_fit"] == 0.1e-5
+    negative = _d_entry(-0.3e-5, 0.2e-5, False)
+    assert negative["D"] is None and np.isclose(negative["D_upper"], 0.4e-5)
+    assert d_text(negative).startswith("consistent with zero")
+    run = {
+        "temperature_K": 600.0,
+        "too_close": {},
+        "student_md_force": {"force_rmse_eV_per_A": 0.1},
+        "vdos_overlap": {"Li": 0.95},
+        "vdos_overlap_teacher_halves": {"Li": 0.96},
+        "D_student_cm2_s": {"Li": stuck},
+        "D_teacher_cm2_s": {"Li": _d_entry(3.0e-5, 0.3e-5, True)},
+    }
+    (reason,) = gate_failures({"held_out": {"force_rmse_eV_per_A": 0.1}, "md": [run]}, Gate())
+    assert "D of Li at 600 K" in reason and "8.0 σ" in reason
+
+
 def test_student_d_from_windows_as_long_as_the_teacher_run():
     """Random walkers with exact D = l² rate / 6: the mean over windows recovers it; a walk that starts frozen
     (a slow start, as α-AgI's students showed) gives a window D near zero, and σ follows the windows' spread."""
@@ -142,7 +165,9 @@ def test_student_d_from_windows_as_long_as_the_teacher_run():
     s = windowed_d(slow, ["Li"], 1000)["Li"]
     assert s["windows"][0] < 0.05 * exact and not s["diffusive"]
     spread = np.std(s["windows"], ddof=1) / 2
-    assert np.isclose(s["D_err"], spread) and abs(s["D"] - 0.75 * exact) < 2 * s["D_err"]
+    # not diffusive in every window: no D is stored, only the fit (`results.nonnegative_fields`)
+    assert s["D"] is None and s["D_err"] is None
+    assert np.isclose(s["D_fit_err"], spread) and abs(s["D_fit"] - 0.75 * exact) < 2 * s["D_fit_err"]
 
 
 def test_gate_counts_the_run_to_run_scatter_of_one_teacher_run_only_with_enough_windows():

@@ -83,6 +83,16 @@ def test_tiny_study_end_to_end(tmp_path, no_network):
     again = json.loads((out / "summary.json").read_text())
     assert json.dumps(again["results"], sort_keys=True) == json.dumps(summary["results"], sort_keys=True)
     assert again["warnings"] == summary["warnings"] and (out / "analysis" / "T700K_rotations.nc").exists()
+    # an entry cached in an earlier form of the summary entry is recomputed, never reused as it is
+    from superionic.workflow import analysis_cache
+
+    computed = []
+    compute = study_module._compute_analyses
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(analysis_cache, "ENTRY_FORMAT", analysis_cache.ENTRY_FORMAT + 1)
+        mp.setattr(study_module, "_compute_analyses", lambda *a: computed.append(a) or compute(*a))
+        run_study(cfg)
+    assert len(computed) == 2  # the free and the frozen-host run
     # other analysis settings: analysed anew
     run_study(cfg.model_copy(update={"analyses": ["vdos", "diffusion"]}))
     assert not (out / "analysis" / "T700K_rotations.nc").exists()

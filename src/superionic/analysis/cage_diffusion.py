@@ -156,4 +156,20 @@ def cage_diffusion(
     return ds
 
 
-__all__ = ["cage_diffusion", "cage_sites", "MIN_JUMPS"]
+def cage_summary(ds: xr.Dataset) -> dict:
+    """A `cage_diffusion` result as a summary entry: "D"/"D_err" (cm²/s) only when `resolved`, else null with the
+    fit under "D_fit"/"D_fit_err" (`results.nonnegative_fields`); the cage changes, the checks and the fit range.
+    """
+    from ..results import nonnegative_fields
+
+    resolved = bool(ds.resolved)
+    return {
+        **nonnegative_fields(float(ds.D), float(ds.D_err), regime_ok=resolved),
+        "cage_changes": int(ds.cage_changes),
+        "linear": bool(ds.linear),
+        "resolved": resolved,
+        "fit_range_fs": list(ds.attrs["fit_range_fs"]),
+    }
+
+
+__all__ = ["cage_diffusion", "cage_sites", "cage_summary", "MIN_JUMPS"]

@@ -210,7 +210,7 @@ def diffusion_cmd(
     if cages:
         c = summary["cage_diffusion"]
         typer.echo(
-            f"   Li: D (cage-to-cage MSD) = {positive_text(c['D'], c['D_err'], 'cm²/s', digits=4)}  "
+            f"   Li: D (cage-to-cage MSD) = {positive_text(*fit_value(c), 'cm²/s', digits=4)}  "
             f"({c['cage_changes']} cage changes; {'resolved' if c['resolved'] else 'not resolved'})"
         )
     if out:
@@ -221,7 +221,7 @@ def diffusion_cmd(
 
 def _cage_summary(trajectory: Path, dt: float | None, fmt: str | None) -> dict:
     """D of Li from its cage-to-cage MSD; refuses a trajectory that is not a Li argyrodite."""
-    from ..analysis.cage_diffusion import cage_diffusion, cage_sites
+    from ..analysis.cage_diffusion import cage_diffusion, cage_sites, cage_summary
     from ..trajectory.io import read_trajectory
 
     traj = read_trajectory(trajectory, dt=dt, format=fmt)
@@ -231,12 +231,4 @@ def _cage_summary(trajectory: Path, dt: float | None, fmt: str | None) -> dict:
             "--cages needs a Li argyrodite (Li6PS5X: 6 Li per P, the 4b template matching the P positions); "
             "this trajectory is not one"
         )
-    ds = cage_diffusion(traj, sites, "Li")
-    return {
-        "D": float(ds.D),
-        "D_err": float(ds.D_err),
-        "cage_changes": int(ds.cage_changes),
-        "linear": bool(ds.linear),
-        "resolved": bool(ds.resolved),
-        "fit_range_fs": list(ds.attrs["fit_range_fs"]),
-    }
+    return cage_summary(cage_diffusion(traj, sites, "Li"))

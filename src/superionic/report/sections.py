@@ -439,7 +439,7 @@ def diffusion(out: Path, results: dict) -> str:
                 [
                     label,
                     f"Li (cage-to-cage, {c['cage_changes']} cage changes)",
-                    html.escape(positive_text(c["D"], c["D_err"])),
+                    html.escape(positive_text(*fit_value(c))),
                     f"{fmt(w[0])}–{fmt(w[1])}",
                     "yes" if c["resolved"] else "<b>no</b> (too few cage changes or not linear)",
                 ]

@@ -3,7 +3,8 @@ is not analysed again.
 
 The key hashes everything that determines the analyses: the trajectory file (size and modification time, so a
 resumed or replaced run is analysed anew), its run.json (settings, potential identity and version), the study's
-analysis settings (`analyses`, `neutron`, `mobile_species`), the run's protocol and the superionic version.
+analysis settings (`analyses`, `neutron`, `mobile_species`), the run's protocol, the superionic version and
+`ENTRY_FORMAT`, the form of the summary entry (an entry cached in an earlier form is recomputed, never reused).
 ``analysis/<label>.analysis.json`` holds the key, the summary entry, the warnings the analyses raised (raised again
 on reuse, so the summary lists them as before) and the files written; all of them must still exist to be reused.
 The lattice stage keeps its per-run record beside it (``<label>.lattice.json``, `lattice_key`): its key adds the
@@ -21,6 +22,9 @@ from typing import Any
 from .. import __version__
 from ..results import atomic_text
 
+#: form of a run's summary entry; raised whenever what the entry stores changes (2: a D is stored only when resolved
+#: and diffusive, `results.nonnegative_fields`, also for the cage-to-cage D)
+ENTRY_FORMAT = 2
 
 def analysis_key(cfg, run) -> str:
     """SHA-256 (hex, 16) of what determines a run's analyses (see module doc)."""
@@ -35,6 +39,7 @@ def analysis_key(cfg, run) -> str:
         "neutron": cfg.neutron.model_dump(),
         "mobile": cfg.mobile_species,
         "superionic": __version__,
+        "entry_format": ENTRY_FORMAT,
     }
     return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

@@ -651,7 +651,7 @@ def _compute_analyses(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, obj
 
 def _cage_diffusion(traj, mobile: str, path: Path) -> dict | None:
     """D of `mobile` from its cage-to-cage MSD (`analysis.cage_diffusion`) when the material has cages."""
-    from ..analysis.cage_diffusion import cage_diffusion, cage_sites
+    from ..analysis.cage_diffusion import cage_diffusion, cage_sites, cage_summary
     from ..results import save_dataset
 
     sites = cage_sites(traj, mobile)
@@ -659,16 +659,7 @@ def _cage_diffusion(traj, mobile: str, path: Path) -> dict | None:
         return None
     ds = cage_diffusion(traj, sites, mobile)
     save_dataset(ds, path)
-    return {
-        "D": float(ds.D),
-        "D_err": float(ds.D_err),
-        "D_early": float(ds.D_early),
-        "D_late": float(ds.D_late),
-        "cage_changes": int(ds.cage_changes),
-        "linear": bool(ds.linear),
-        "resolved": bool(ds.resolved),
-        "fit_range_fs": list(ds.attrs["fit_range_fs"]),
-    }
+    return cage_summary(ds)
 
 
 def _check_cage_agreement(label: str, msd: dict | None, cage: dict) -> None:

@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from ...results import fit_value
+
 MOBILE = ("Li", "Na", "K", "Ag", "Cu", "H", "Mg", "Zn")
 
 
@@ -80,52 +82,67 @@ def vdos_overlap(t1, t2, species: Sequence[str], max_lag: int = 400) -> dict[str
     return out
 
 
-def tracer_d(traj, species: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """{species: {"D", "D_err" (cm²/s), "diffusive"}} from the GLS MSD fit; a run too short to fit gives None."""
+def _raw_d(traj, species: Sequence[str]) -> dict[str, tuple[float, float, bool] | None]:
+    """{species: (D, σ (cm²/s), diffusive)} of the GLS MSD fit, as fitted (negative allowed); None: too short."""
     from ...analysis.diffusion import diffusion
     from ...errors import InputError
 
-    out: dict[str, dict[str, Any]] = {}
     try:
         ds = diffusion(traj, list(species), per_axis=False)
-    except InputError as err:
-        return {s: {"D": None, "D_err": None, "diffusive": False, "why": str(err)} for s in species}
-    for s in species:
-        out[s] = {
-            "D": float(ds.D.sel(species=s)),
-            "D_err": float(ds.D_err.sel(species=s)),
-            "diffusive": bool(ds.fit_range_ok.sel(species=s)),
-        }
-    return out
+    except InputError:
+        return {s: None for s in species}
+    return {
+        s: (float(ds.D.sel(species=s)), float(ds.D_err.sel(species=s)), bool(ds.fit_range_ok.sel(species=s)))
+        for s in species
+    }
+
+
+def _d_entry(d: float, err: float, diffusive: bool, **extra: Any) -> dict[str, Any]:
+    """A card's D entry: `results.nonnegative_fields` (D only when resolved and diffusive) plus "diffusive"."""
+    from ...results import nonnegative_fields
+
+    return {**nonnegative_fields(d, err, regime_ok=diffusive), "diffusive": diffusive, **extra}
+
+
+def tracer_d(traj, species: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """{species: D entry} from the GLS MSD fit (cm²/s): "D"/"D_err" only when resolved (D > 2σ) and diffusive,
+    the fit under "D_fit"/"D_fit_err" otherwise (`results.nonnegative_fields`), and "diffusive"; a run too short
+    to fit gives D None with "why".
+    """
+    raw = _raw_d(traj, species)
+    return {
+        s: _d_entry(*r) if r else {"D": None, "D_err": None, "diffusive": False, "why": "run too short for an MSD fit"}
+        for s, r in raw.items()
+    }
 
 
 def windowed_d(traj, species: Sequence[str], window: int) -> dict[str, dict[str, Any]]:
     """`tracer_d` over consecutive windows of `window` frames: per species the mean D with
     σ = max(√Σσ_k² / K, std(D_k)/√K) (K ≥ 2 windows; one window: its own fit), "diffusive" when every window is,
-    and the windows' D. The whole run's fit is kept under "full_run" for comparison.
+    and the windows' fitted D. The whole run's fit is kept under "full_run" for comparison.
     """
     k = max(1, traj.n_frames // max(1, window))
     if k == 1:
-        return {s: {**v, "windows": [v["D"]]} for s, v in tracer_d(traj, species).items()}
-    parts = [tracer_d(traj.select_frames(i * window, (i + 1) * window), species) for i in range(k)]
+        return {s: {**v, "windows": [fit_value(v)[0]]} for s, v in tracer_d(traj, species).items()}
+    parts = [_raw_d(traj.select_frames(i * window, (i + 1) * window), species) for i in range(k)]
     full = tracer_d(traj, species)
     out: dict[str, dict[str, Any]] = {}
     for s in species:
         rows = [p[s] for p in parts]
-        if any(r["D"] is None for r in rows):
-            out[s] = {"D": None, "D_err": None, "diffusive": False, "windows": [r["D"] for r in rows]}
+        if any(r is None for r in rows):
+            out[s] = {"D": None, "D_err": None, "diffusive": False, "windows": [r and r[0] for r in rows]}
             continue
-        d = np.array([r["D"] for r in rows])
-        e = np.array([r["D_err"] for r in rows])
+        d = np.array([r[0] for r in rows if r])
+        e = np.array([r[1] for r in rows if r])
         sigma = max(float(np.sqrt((e**2).sum()) / k), float(d.std(ddof=1) / np.sqrt(k)))
-        out[s] = {
-            "D": float(d.mean()),
-            "D_err": sigma,
-            "diffusive": all(r["diffusive"] for r in rows),
-            "windows": d.tolist(),
-            "window_std": float(d.std(ddof=1)),
-            "full_run": full[s],
-        }
+        out[s] = _d_entry(
+            float(d.mean()),
+            sigma,
+            all(r[2] for r in rows if r),
+            windows=d.tolist(),
+            window_std=float(d.std(ddof=1)),
+            full_run=full[s],
+        )
     return out
 
 
@@ -263,9 +280,10 @@ def d_text(d: dict) -> str:
     """A `tracer_d` entry as text: 'D ± σ cm²/s', 'consistent with zero (< …)', flagged when not diffusive."""
     from ...results import positive_text
 
-    if d["D"] is None:
+    v, err = fit_value(d)
+    if not np.isfinite(v):
         return "no fit"
-    return positive_text(d["D"], d["D_err"], "cm²/s", digits=3) + ("" if d["diffusive"] else " (not diffusive)")
+    return positive_text(v, err, "cm²/s", digits=3) + ("" if d["diffusive"] else " (not diffusive)")
 
 
 def gate_failures(card: dict, gate: Gate) -> list[str]:
@@ -291,12 +309,13 @@ def gate_failures(card: dict, gate: Gate) -> list[str]:
                 out.append(f"VDOS overlap of {s} at {t}: {v:.3f} < {gate.vdos_overlap} (teacher halves: {ceiling:.3f})")
         for s, ds in r["D_student_cm2_s"].items():
             dt = r["D_teacher_cm2_s"][s]
-            if ds["D"] is None or dt["D"] is None or not (ds["diffusive"] or dt["diffusive"]):
+            (d_s, e_s), (d_t, e_t) = fit_value(ds), fit_value(dt)
+            if not np.isfinite(d_s) or not np.isfinite(d_t) or not (ds["diffusive"] or dt["diffusive"]):
                 continue  # no fit, or a vibrating species in both runs: nothing to compare
             # one teacher run of this length scatters from run to run by about the spread of the student's
             # windows of the same length (its GLS σ covers the noise of its own MSD only)
             scatter = ds.get("window_std", 0.0) if len(ds.get("windows", [])) >= MIN_WINDOWS_FOR_SCATTER else 0.0
-            diff, sig = abs(ds["D"] - dt["D"]), float(np.hypot(ds["D_err"], max(dt["D_err"], scatter)))
+            diff, sig = abs(d_s - d_t), float(np.hypot(e_s, max(e_t, scatter)))
             if diff > gate.d_sigmas * sig:
                 out.append(
                     f"D of {s} at {t}: student {d_text(ds)} vs teacher {d_text(dt)} "
