@@ -193,3 +193,37 @@ def test_gate_counts_the_run_to_run_scatter_of_one_teacher_run_only_with_enough_
     assert gate_failures(card, Gate()) == []
     student.update(windows=windows[:2])  # two windows cannot say how much one run scatters: GLS σ only
     assert len(gate_failures(card, Gate())) == 1
+
+
+def test_refinement_refits_with_the_students_own_snapshots_relabelled_by_the_teacher(setting):
+    """Version 3 under a gate on its own-MD forces that no fit can meet: with --refine 1 the student's own
+    snapshots (4 per temperature) are relabelled by the teacher, added to the training split and the fit
+    validated again; both rounds are recorded, the labels are the teacher's own forces, and it is still refused."""
+    from ase.calculators.emt import EMT
+    from ase.io import read
+
+    tmp, structure, env = setting
+    args = ["--name", "cu-snap", "--out", tmp / "pot", "--version", "3", "--gate-md-force", "1e-4"]
+    res = run("train-potential", structure, *args, "--refine", "1", "--own-snapshots", "4", *ARGS, env=env)
+    assert res.returncode != 0 and "fails its gate and is not registered" in res.stderr
+    assert "refitting with 8 snapshots of the student's own MD" in res.stdout
+    card = json.loads((tmp / "pot" / "cu-snap-v3.validation.json").read_text())
+    rounds = card["refinement"]
+    assert [r["student_snapshots_in_training"] for r in rounds] == [0, 8]
+    assert all(any("own MD" in f for f in r["failures"]) for r in rounds)
+    assert (tmp / "pot" / "cu-snap-v3.round0.validation.json").exists()
+    own = read(tmp / "pot" / "teacher" / "student-md.extxyz", index=":")
+    assert len(own) == 8 and {a.info["source"] for a in own} == {"student-md"}
+    assert sorted({float(a.info["temperature"]) for a in own}) == [300.0, 900.0]
+    for a in own[::3]:
+        f = a.get_forces()
+        b = a.copy()
+        b.calc = EMT()
+        assert np.allclose(f, b.get_forces(), atol=1e-5)  # positions pass through extxyz text
+    training = json.loads((tmp / "pot" / "cu-snap-v3.training.json").read_text())
+    samples = read(tmp / "pot" / "teacher" / "samples.extxyz", index=":")
+    assert training["data"]["n_configs"] == len(samples) + 8 and "student-md" in training["data"]["sources"]
+    from superionic.potentials.training.train import split_indices
+
+    # the teacher's samples keep their split (the held-out set is the same in every round); the snapshots train
+    assert training["data"]["n_train"] == int((split_indices(samples) == "train").sum()) + 8

@@ -112,6 +112,19 @@ def train_potential_cmd(
     gate_d_sigmas: float = typer.Option(
         2.0, "--gate-d-sigmas", help="Gate: largest difference of the mobile ions' D from the teacher's, in σ."
     ),
+    refine: int = typer.Option(
+        0,
+        "--refine",
+        help="A student that fails its gate is refitted with snapshots of its own MD relabelled by the teacher "
+        "(where the teacher's MD never went, e.g. bonds it forms when hot) and validated again, up to this many "
+        "times (each round costs one more validation).",
+    ),
+    own_snapshots: int = typer.Option(
+        10,
+        "--own-snapshots",
+        help="Snapshots of the student's own MD per temperature that the teacher relabels: the gate's own-MD "
+        "force RMSE, and the data --refine adds.",
+    ),
     register: bool = typer.Option(
         True,
         "--register/--no-register",
@@ -158,6 +171,8 @@ def train_potential_cmd(
         (label_every, "--label-every", 1),
         (strained, "--strained", 0),
         (contacts, "--close-contacts", 0),
+        (refine, "--refine", 0),
+        (own_snapshots, "--own-snapshots", 2),
     ):
         at_least(value, least, opt)
     positive(radius, "--radius")
@@ -247,6 +262,8 @@ def train_potential_cmd(
             supercell=supercell,
             validate_steps=validate_steps,
             gate=(gate_force, gate_md_force, gate_vdos, gate_d_sigmas),
+            refine=refine,
+            own_snapshots=own_snapshots,
             register=register,
             overwrite=overwrite,
             save_data=save_data,
@@ -298,6 +315,12 @@ def _distil(material: str, name: str, out: Path, *, gate: tuple, save_data: Path
         f"{name} v{card['version']} ({card['family']}) passes its gate: held-out force RMSE "
         f"{h['force_rmse_eV_per_A']:.3f} eV/Å, energy RMSE {h['energy_rmse_meV_per_atom']:.1f} meV/atom"
     )
+    if len(card.get("refinement", [])) > 1:
+        last = card["refinement"][-1]
+        typer.echo(
+            f"  after {last['round']} refit(s) with {last['student_snapshots_in_training']} snapshots of its own MD "
+            "relabelled by the teacher"
+        )
     for r in card["md"]:
         ov = ", ".join(f"{s} {v:.2f}" for s, v in r["vdos_overlap"].items())
         ds = "; ".join(

@@ -8,7 +8,10 @@
    (`train.choose`);
 3. `validate.validate` runs the student against every teacher trajectory (VDOS overlap, D of the mobile ions,
    force RMSE on the student's own MD, closest approaches, stability at the highest temperature);
-4. a potential that passes `validate.Gate` is registered as a user potential (`potentials.user_potentials`)
+4. with `refine` > 0, a student that fails its gate is refitted with the snapshots of its own MD relabelled by
+   the teacher (the regions the teacher's MD never visited, e.g. bonds the student forms at its hottest
+   temperature) and validated again, up to `refine` times;
+5. a potential that passes `validate.Gate` is registered as a user potential (`potentials.user_potentials`)
    with its validation card; one that fails is refused with its numbers and not registered.
 
 The teacher's samples are kept in ``<out>/teacher/`` and reused when the sampling settings are unchanged, so a
@@ -125,6 +128,8 @@ def distil(
     supercell: str | None = None,
     validate_steps: int | None = None,
     gate: Gate | None = None,
+    refine: int = 0,
+    own_snapshots: int = 10,
     register: bool = True,
     overwrite: bool = False,
     log: Callable[[str], None] = print,
@@ -132,10 +137,16 @@ def distil(
     """Distil, validate and (if it passes the gate) register a SNAP potential of `material`; see module doc.
 
     supercell: of the teacher's and the student's MD ('2x2x2', '100atoms', '12A'; default the cell as built).
-    validate_steps: student MD steps per teacher temperature (default 4 × md_steps). Returns the validation
-    card with "registered" (the user-folder description, or None). Raises InputError with the reasons when
-    the gate fails (the fitted files and card stay in `out`, unregistered).
+    validate_steps: student MD steps per teacher temperature (default 4 × md_steps). own_snapshots: frames of
+    the student's MD per temperature relabelled by the teacher (the gate's own-MD force RMSE). refine: refits,
+    each with every relabelled snapshot so far added to the training split (kept in
+    ``<out>/teacher/student-md.extxyz``), while the gate fails; each round's card is kept as
+    ``NAME-vV.roundK.validation.json`` and the final card lists the rounds under "refinement". Returns the
+    validation card with "registered" (the user-folder description, or None). Raises InputError with the reasons
+    when the gate fails (the fitted files and card stay in `out`, unregistered).
     """
+    import ase.io
+
     from ...trajectory import read_h5md
     from .. import get_potential
     from ..lammps_potentials import LammpsPotential
@@ -159,31 +170,58 @@ def distil(
         overwrite=overwrite,
         log=log,
     )
-    record = train_snap(
-        frames,
-        out,
-        name,
-        version=version,
-        families=families,
-        zbl=zbl,
-        radius=radius,
-        seed=seed,
-        teacher=dict(identity, material=material, temperatures_K=list(temperatures), md_steps=md_steps),
-        force_target=gate.force_rmse,
-        log=log,
-    )
-    pot = LammpsPotential.from_json(record["potential_json"])
-    card = validate(
-        pot,
-        [read_h5md(p) for p in paths],
-        get_potential(teacher).make(),
-        steps=validate_steps or 4 * md_steps,
-        training=record,
-        gate=gate,
-        log=log,
-    )
-    card["material"] = material
+    own: list = []  # the student's own snapshots, relabelled by the teacher (refinement rounds)
+    rounds: list[dict[str, Any]] = []
     card_path = out / f"{name}-v{version}.validation.json"
+    for k in range(refine + 1):
+        record = train_snap(
+            [*frames, *own],
+            out,
+            name,
+            version=version,
+            families=families,
+            zbl=zbl,
+            radius=radius,
+            seed=seed,
+            teacher=dict(identity, material=material, temperatures_K=list(temperatures), md_steps=md_steps),
+            force_target=gate.force_rmse,
+            log=log,
+        )
+        pot = LammpsPotential.from_json(record["potential_json"])
+        keep: list = []
+        card = validate(
+            pot,
+            [read_h5md(p) for p in paths],
+            get_potential(teacher).make(),
+            steps=validate_steps or 4 * md_steps,
+            training=record,
+            gate=gate,
+            relabel=own_snapshots,
+            keep=keep,
+            log=log,
+        )
+        card["material"] = material
+        rounds.append(
+            {
+                "round": k,
+                "student_snapshots_in_training": len(own),
+                "family": card["family"],
+                "failures": card["failures"],
+            }
+        )
+        if refine:
+            card["refinement"] = list(rounds)
+            write_json(out / f"{name}-v{version}.round{k}.validation.json", card)
+        if card["passed"] or k == refine:
+            break
+        own.extend(keep)
+        atomic_write(
+            out / "teacher" / "student-md.extxyz", lambda tmp, done=list(own): ase.io.write(tmp, done, format="extxyz")
+        )
+        log(
+            f"round {k}: the gate fails ({len(card['failures'])} reasons); refitting with {len(own)} snapshots of "
+            "the student's own MD relabelled by the teacher"
+        )
     write_json(card_path, card)
     if not card["passed"]:
         raise InputError(

@@ -150,11 +150,17 @@ def windowed_d(traj, species: Sequence[str], window: int) -> dict[str, dict[str,
 MIN_WINDOWS_FOR_SCATTER = 4
 
 
-def _relabelled_rmse(student, pot, teacher_calc, n: int) -> dict[str, Any]:
-    """Force RMSE (eV/Å) of the student against the teacher on `n` frames of the student's own MD."""
+def _relabelled_rmse(
+    student, pot, teacher_calc, n: int, keep: list | None = None, temperature: float = 0.0
+) -> dict[str, Any]:
+    """Force RMSE (eV/Å) of the student against the teacher on `n` frames of the student's own MD; with `keep`,
+    the relabelled frames are appended to it (teacher energy eV and forces eV/Å; source "student-md", training
+    split, `temperature` K) for a refit.
+    """
     from ase import Atoms
 
     from ..lammps_potentials import LammpsCalculator
+    from .sampling import labelled_copy
 
     frames = np.unique(np.linspace(0, student.n_frames - 1, n).round().astype(int))
     mine = LammpsCalculator(pot)
@@ -163,6 +169,12 @@ def _relabelled_rmse(student, pot, teacher_calc, n: int) -> dict[str, Any]:
         a = Atoms(student.symbols, positions=student.positions[f], cell=student.cells[f], pbc=True)
         a.calc = teacher_calc
         ft = a.get_forces()
+        if keep is not None:
+            keep.append(
+                labelled_copy(
+                    a, a.get_potential_energy(), ft, source="student-md", temperature=temperature, split="train"
+                )
+            )
         a.calc = mine
         fs = a.get_forces()
         d = fs - ft
@@ -181,11 +193,13 @@ def compare_in_md(
     mobile: Sequence[str] | None = None,
     relabel: int = 10,
     seed: int = 1,
+    keep: list | None = None,
 ) -> dict[str, Any]:
     """Student (LammpsPotential `pot`) against one teacher Trajectory at the teacher's temperature; see module doc.
 
     steps: student production steps of 2 fs. mobile: species whose D is compared (default: the mobile ions
-    present). The student's failure (lost atoms, a tripped guard) is a result: {"failed": message}.
+    present). relabel: snapshots of the student's MD relabelled by the teacher (appended to `keep` if given).
+    The student's failure (lost atoms, a tripped guard) is a result: {"failed": message}.
     """
     from ase import Atoms
 
@@ -231,7 +245,7 @@ def compare_in_md(
         "D_window_ps": float(teacher.n_frames * teacher.dt / 1000),
         "D_student_cm2_s": windowed_d(student, mobile, _frames_like(student, teacher)),
         "D_teacher_cm2_s": tracer_d(teacher, mobile),
-        "student_md_force": _relabelled_rmse(student, pot, teacher_calc, relabel),
+        "student_md_force": _relabelled_rmse(student, pot, teacher_calc, relabel, keep, temp),
         "closest_approach_student_A": closest_s,
         "closest_approach_teacher_A": closest_t,
         "too_close": too_close,
@@ -252,16 +266,19 @@ def validate(
     training: dict,
     gate: Gate | None = None,
     mobile: Sequence[str] | None = None,
+    relabel: int = 10,
+    keep: list | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """The validation card: held-out metrics of `training` (a `train_snap` record), `compare_in_md` per teacher
-    Trajectory, the gate and its verdict ("passed", and "failures": the reasons).
+    Trajectory, the gate and its verdict ("passed", and "failures": the reasons). relabel, keep: as in
+    `compare_in_md` (the student's own snapshots, relabelled, for a refit).
     """
     gate = gate or Gate()
     runs = []
     for t in teachers:
         log(f"validating in MD at {float(t.metadata['temperature']):g} K ({steps} student steps) …")
-        runs.append(compare_in_md(pot, t, teacher_calc, steps=steps, mobile=mobile))
+        runs.append(compare_in_md(pot, t, teacher_calc, steps=steps, mobile=mobile, relabel=relabel, keep=keep))
     card = {
         "potential": pot.name,
         "version": pot.version,
