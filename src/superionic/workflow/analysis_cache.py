@@ -26,6 +26,7 @@ from ..results import atomic_text
 #: and diffusive, `results.nonnegative_fields`, also for the cage-to-cage D)
 ENTRY_FORMAT = 2
 
+
 def analysis_key(cfg, run) -> str:
     """SHA-256 (hex, 16) of what determines a run's analyses (see module doc)."""
     traj = Path(run.path)
