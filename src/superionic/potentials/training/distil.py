@@ -104,7 +104,7 @@ def sample_teacher(
         h5md_dir=folder,
         log=log,
     )
-    atomic_write(samples, lambda tmp: ase.io.write(tmp, frames, format="extxyz"))
+    _write_frames(samples, frames)
     return frames, paths, spec.identity()
 
 
@@ -145,8 +145,6 @@ def distil(
     validation card with "registered" (the user-folder description, or None). Raises InputError with the reasons
     when the gate fails (the fitted files and card stay in `out`, unregistered).
     """
-    import ase.io
-
     from ...trajectory import read_h5md
     from .. import get_potential
     from ..lammps_potentials import LammpsPotential
@@ -215,9 +213,7 @@ def distil(
         if card["passed"] or k == refine:
             break
         own.extend(keep)
-        atomic_write(
-            out / "teacher" / "student-md.extxyz", lambda tmp, done=list(own): ase.io.write(tmp, done, format="extxyz")
-        )
+        _write_frames(out / "teacher" / "student-md.extxyz", own)
         log(
             f"round {k}: the gate fails ({len(card['failures'])} reasons); refitting with {len(own)} snapshots of "
             "the student's own MD relabelled by the teacher"
@@ -233,3 +229,10 @@ def distil(
         str(register_potential(record["potential_json"], card, overwrite=overwrite)) if register else None
     )
     return card
+
+
+def _write_frames(path: Path, frames: Sequence) -> None:
+    """Labelled frames to extxyz, atomically."""
+    import ase.io
+
+    atomic_write(path, lambda tmp: ase.io.write(tmp, list(frames), format="extxyz"))
