@@ -121,6 +121,29 @@ def test_gate_failures_state_each_reason():
     assert np.isclose(Gate().force_rmse, 0.15)
 
 
+def test_gate_refuses_large_errors_where_the_student_brought_a_pair_closest():
+    """Evenly spread snapshots can pass while the snapshot of a bond formed late in the run does not (the numbers
+    of Li10GeP2S12 at 900 K); cards made before this was measured have no such entry and are judged as before."""
+    from superionic.potentials.training.validate import Gate, gate_failures
+
+    run = {
+        "temperature_K": 900.0,
+        "too_close": {},
+        "student_md_force": {"force_rmse_eV_per_A": 0.21},
+        "student_closest_force": {"force_rmse_eV_per_A": 0.95, "worst_eV_per_A": 14.2, "frames": 9},
+        "closest_approach_student_A": {"S-S": 2.02, "Li-S": 2.21, "Li-Li": 1.9},
+        "vdos_overlap": {"Li": 0.95},
+        "vdos_overlap_teacher_halves": {"Li": 0.96},
+        "D_student_cm2_s": {},
+        "D_teacher_cm2_s": {},
+    }
+    (reason,) = gate_failures({"held_out": {"force_rmse_eV_per_A": 0.1}, "md": [run]}, Gate())
+    assert "closest approaches of the student's own MD at 900 K: 0.950 eV/Å > 0.3" in reason
+    assert "worst atom 14.2 eV/Å" in reason and "Li-Li 1.90 Å, S-S 2.02 Å" in reason
+    del run["student_closest_force"]
+    assert gate_failures({"held_out": {"force_rmse_eV_per_A": 0.1}, "md": [run]}, Gate()) == []
+
+
 def test_gate_compares_the_fit_of_a_student_whose_d_is_only_a_bound():
     """A student that does not diffuse stores no D (only D_fit and D_upper); the gate still compares its fit with
     a diffusive teacher: (3.0 − 0.1)e-5 against √(0.2² + 0.3²)e-5 is 8.0 σ."""
@@ -197,8 +220,9 @@ def test_gate_counts_the_run_to_run_scatter_of_one_teacher_run_only_with_enough_
 
 def test_refinement_refits_with_the_students_own_snapshots_relabelled_by_the_teacher(setting):
     """Version 3 under a gate on its own-MD forces that no fit can meet: with --refine 1 the student's own
-    snapshots (4 per temperature) are relabelled by the teacher, added to the training split and the fit
-    validated again; both rounds are recorded, the labels are the teacher's own forces, and it is still refused."""
+    snapshots (4 per temperature, and the one where Cu–Cu came closest) are relabelled by the teacher, added to the
+    training split and the fit validated again; both rounds are recorded, the labels are the teacher's own forces,
+    and it is still refused."""
     from ase.calculators.emt import EMT
     from ase.io import read
 
@@ -206,14 +230,15 @@ def test_refinement_refits_with_the_students_own_snapshots_relabelled_by_the_tea
     args = ["--name", "cu-snap", "--out", tmp / "pot", "--version", "3", "--gate-md-force", "1e-4"]
     res = run("train-potential", structure, *args, "--refine", "1", "--own-snapshots", "4", *ARGS, env=env)
     assert res.returncode != 0 and "fails its gate and is not registered" in res.stderr
-    assert "refitting with 8 snapshots of the student's own MD" in res.stdout
     card = json.loads((tmp / "pot" / "cu-snap-v3.validation.json").read_text())
     rounds = card["refinement"]
-    assert [r["student_snapshots_in_training"] for r in rounds] == [0, 8]
+    n = rounds[1]["student_snapshots_in_training"]
+    assert rounds[0]["student_snapshots_in_training"] == 0 and 8 <= n <= 10
+    assert f"refitting with {n} snapshots of the student's own MD" in res.stdout
     assert all(any("own MD" in f for f in r["failures"]) for r in rounds)
     assert (tmp / "pot" / "cu-snap-v3.round0.validation.json").exists()
     own = read(tmp / "pot" / "teacher" / "student-md.extxyz", index=":")
-    assert len(own) == 8 and {a.info["source"] for a in own} == {"student-md"}
+    assert len(own) == n and {a.info["source"] for a in own} == {"student-md"}
     assert sorted({float(a.info["temperature"]) for a in own}) == [300.0, 900.0]
     for a in own[::3]:
         f = a.get_forces()
@@ -222,8 +247,8 @@ def test_refinement_refits_with_the_students_own_snapshots_relabelled_by_the_tea
         assert np.allclose(f, b.get_forces(), atol=1e-5)  # positions pass through extxyz text
     training = json.loads((tmp / "pot" / "cu-snap-v3.training.json").read_text())
     samples = read(tmp / "pot" / "teacher" / "samples.extxyz", index=":")
-    assert training["data"]["n_configs"] == len(samples) + 8 and "student-md" in training["data"]["sources"]
+    assert training["data"]["n_configs"] == len(samples) + n and "student-md" in training["data"]["sources"]
     from superionic.potentials.training.train import split_indices
 
     # the teacher's samples keep their split (the held-out set is the same in every round); the snapshots train
-    assert training["data"]["n_train"] == int((split_indices(samples) == "train").sum()) + 8
+    assert training["data"]["n_train"] == int((split_indices(samples) == "train").sum()) + n

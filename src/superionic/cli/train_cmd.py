@@ -328,7 +328,13 @@ def _distil(material: str, name: str, out: Path, *, gate: tuple, save_data: Path
         )
         typer.echo(
             f"  {r['temperature_K']:g} K: VDOS overlap {ov}; own-MD force RMSE "
-            f"{r['student_md_force']['force_rmse_eV_per_A']:.3f} eV/Å" + (f"; {ds}" if ds else "")
+            f"{r['student_md_force']['force_rmse_eV_per_A']:.3f} eV/Å"
+            + (
+                f" (at its closest approaches {r['student_closest_force']['force_rmse_eV_per_A']:.3f})"
+                if r.get("student_closest_force")
+                else ""
+            )
+            + (f"; {ds}" if ds else "")
         )
     if card.get("registered"):
         typer.echo(

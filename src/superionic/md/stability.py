@@ -19,13 +19,20 @@ from ase import Atoms
 
 def closest_approach(traj, cutoff: float = 4.0, every: int = 1) -> dict[str, float]:
     """Smallest distance (Å, if below `cutoff`) of every species pair "A-B" over the frames of a Trajectory."""
+    return {k: d for k, (d, _) in closest_approach_frames(traj, cutoff, every).items()}
+
+
+def closest_approach_frames(traj, cutoff: float = 4.0, every: int = 1) -> dict[str, tuple[float, int]]:
+    """`closest_approach` with the frame where each pair's smallest distance occurs: {"A-B": (Å, frame)}."""
     from ..materials.checks import pair_min_distances
 
-    out: dict[str, float] = {}
+    out: dict[str, tuple[float, int]] = {}
     for f in range(0, traj.n_frames, every):
         a = Atoms(traj.symbols, positions=traj.positions[f], cell=traj.cells[f], pbc=True)
         for (x, y), d in pair_min_distances(a, cutoff).items():
-            out[f"{x}-{y}"] = min(out.get(f"{x}-{y}", np.inf), d)
+            key = f"{x}-{y}"
+            if d < out.get(key, (np.inf, -1))[0]:
+                out[key] = (d, f)
     return out
 
 
