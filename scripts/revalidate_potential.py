@@ -1,0 +1,71 @@
+"""Validate a registered distilled potential again, against the teacher runs of its distillation, under the
+current gate (e.g. after the gate gained a criterion); prints the verdict and writes the new card.
+
+    python3 scripts/revalidate_potential.py na3ps4-snap runs/na3ps4 [--card OUT.json] [--own-snapshots 20]
+
+The teacher runs are `<distillation out>/teacher/T*.h5` and the teacher is the one named in their settings.json;
+the student runs 4 × the teacher's steps per temperature, as `train-potential` does. The registered potential and
+its card are left as they are: a potential that fails now is reported, not unregistered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from superionic.potentials import get_potential
+from superionic.potentials.lammps_potentials import LammpsPotential
+from superionic.potentials.training.validate import Gate, validate
+from superionic.potentials.user_potentials import user_potentials_dir
+from superionic.trajectory import read_h5md
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("name", help="registered potential")
+    p.add_argument("distillation", type=Path, help="the --out folder of its train-potential run")
+    p.add_argument("--card", type=Path, help="where to write the new card (default: not written)")
+    p.add_argument("--own-snapshots", type=int, default=10)
+    args = p.parse_args()
+    folder = user_potentials_dir() / args.name
+    desc = folder / f"{args.name}.lammps.json"
+    pot = LammpsPotential.from_json(desc)
+    version = json.loads(desc.read_text())["lammps"]["version"]
+    old = json.loads((folder / f"{args.name}-v{version}.validation.json").read_text())
+    training = json.loads((folder / f"{args.name}-v{version}.training.json").read_text())
+    settings = json.loads((args.distillation / "teacher" / "settings.json").read_text())
+    teachers = [read_h5md(args.distillation / "teacher" / f"T{float(t):g}.h5") for t in settings["temperatures_K"]]
+    card = validate(
+        pot,
+        teachers,
+        get_potential(settings["teacher"]["name"]).make(),
+        steps=4 * int(settings["md_steps"]),
+        training=training,
+        gate=Gate(**old["gate"]),
+        relabel=args.own_snapshots,
+    )
+    for r in card["md"]:
+        if "failed" in r:
+            print(f"{r['temperature_K']:g} K: failed: {r['failed']}")
+            continue
+        c = r["student_closest_force"] or {}
+        print(
+            f"{r['temperature_K']:g} K: own-MD force RMSE {r['student_md_force']['force_rmse_eV_per_A']:.3f} eV/Å "
+            f"(worst atom {r['student_md_force']['worst_eV_per_A']:.1f}); at its closest approaches "
+            f"{c.get('force_rmse_eV_per_A', float('nan')):.3f} eV/Å (worst atom {c.get('worst_eV_per_A', float('nan')):.1f}, "
+            f"{c.get('frames', 0)} snapshots); closest "
+            + ", ".join(
+                f"{k} {d:.2f}" for k, d in sorted(r["closest_approach_student_A"].items(), key=lambda x: x[1])[:3]
+            )
+        )
+    print(
+        f"{args.name} v{version}: "
+        + ("passes the current gate" if card["passed"] else "fails: " + "; ".join(card["failures"]))
+    )
+    if args.card:
+        args.card.write_text(json.dumps(card, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
