@@ -318,6 +318,15 @@ def d_text(d: dict) -> str:
     return positive_text(v, err, "cm²/s", digits=3) + ("" if d["diffusive"] else " (not diffusive)")
 
 
+def _closer_pairs(run: dict, n: int = 3) -> str:
+    """The `n` species pairs of a card's MD entry that the student brought furthest below the teacher's closest
+    approach: 'S-S 2.02 Å (teacher 2.48 Å), …'.
+    """
+    s, t = run["closest_approach_student_A"], run.get("closest_approach_teacher_A", {})
+    gaps = sorted((s[k] - t[k], k) for k in s if k in t)
+    return ", ".join(f"{k} {s[k]:.2f} Å (teacher {t[k]:.2f} Å)" for _, k in gaps[:n]) or "none"
+
+
 def gate_failures(card: dict, gate: Gate) -> list[str]:
     """Why the potential of a validation card fails `gate` (empty: it passes); each reason states its numbers."""
     out = []
@@ -340,11 +349,7 @@ def gate_failures(card: dict, gate: Gate) -> list[str]:
             out.append(
                 f"force RMSE at the closest approaches of the student's own MD at {t}: "
                 f"{closest['force_rmse_eV_per_A']:.3f} eV/Å > {gate.student_force_rmse} eV/Å "
-                f"(worst atom {closest['worst_eV_per_A']:.1f} eV/Å; closest pairs: "
-                + ", ".join(
-                    f"{k} {d:.2f} Å" for k, d in sorted(r["closest_approach_student_A"].items(), key=lambda x: x[1])[:3]
-                )
-                + ")"
+                f"(worst atom {closest['worst_eV_per_A']:.1f} eV/Å; closer than the teacher came: {_closer_pairs(r)})"
             )
         for s, v in r["vdos_overlap"].items():
             if v < gate.vdos_overlap:
