@@ -35,3 +35,18 @@ def test_collapsing_potential_is_reported_not_raised():
     if rep["too_close"]:
         assert rep["too_close"]["Ar-Ar"] < rep["pair_bounds_A"]["Ar-Ar"]
     assert np.isfinite(rep["seconds"])
+
+
+def test_closest_approach_frames_name_the_frame_of_each_pairs_minimum():
+    """Two Li and one S in a 10 Å box: Li–Li is closest (1.5 Å) in frame 2, Li–S (2.0 Å) in frame 4; the plain
+    `closest_approach` gives the same distances."""
+    from superionic.md.stability import closest_approach, closest_approach_frames
+    from superionic.trajectory.model import Trajectory
+
+    pos = np.zeros((6, 3, 3))
+    pos[:, 1, 0] = [3.0, 2.5, 1.5, 2.5, 3.0, 3.0]  # Li 1 along x from Li 0 at the origin
+    pos[:, 2, 1] = [3.0, 3.0, 3.0, 2.6, 2.0, 2.6]  # S along y
+    traj = Trajectory(positions=pos, cells=np.tile(10 * np.eye(3), (6, 1, 1)), symbols=["Li", "Li", "S"], dt=1.0)
+    frames = closest_approach_frames(traj)
+    assert frames["Li-Li"] == pytest.approx((1.5, 2)) and frames["Li-S"] == pytest.approx((2.0, 4))
+    assert closest_approach(traj) == pytest.approx({k: d for k, (d, _) in frames.items()})
