@@ -214,9 +214,11 @@ def distil(
             break
         own.extend(keep)
         _write_frames(out / "teacher" / "student-md.extxyz", own)
+        n = len(card["failures"])
         log(
-            f"round {k}: the gate fails ({len(card['failures'])} reasons); refitting with {len(own)} snapshots of "
-            "the student's own MD relabelled by the teacher"
+            f"round {k}: the gate fails ({n} reason{'s' if n != 1 else ''}: {card['failures'][0]}"
+            f"{' …' if n > 1 else ''}); refitting with {len(own)} snapshots of the student's own MD relabelled by "
+            "the teacher"
         )
     write_json(card_path, card)
     if not card["passed"]:
