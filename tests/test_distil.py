@@ -46,6 +46,8 @@ def test_a_passing_potential_is_validated_and_registered(setting):
     for r in card["md"]:
         # EMT is smooth and short-ranged: the student follows it closely, in its own MD too
         assert r["student_md_force"]["force_rmse_eV_per_A"] < card["gate"]["student_force_rmse"]
+        closest = r["student_closest_force"]  # the snapshot where Cu–Cu came closest, relabelled
+        assert closest["frames"] == 1 and closest["force_rmse_eV_per_A"] < card["gate"]["student_force_rmse"]
         assert min(r["vdos_overlap"].values()) > card["gate"]["vdos_overlap"]
         assert r["too_close"] == {}
         assert r["closest_approach_student_A"]["Cu-Cu"] > 0.8 * r["closest_approach_teacher_A"]["Cu-Cu"]
