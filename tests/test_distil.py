@@ -256,3 +256,13 @@ def test_refinement_refits_with_the_students_own_snapshots_relabelled_by_the_tea
 
     # the teacher's samples keep their split (the held-out set is the same in every round); the snapshots train
     assert training["data"]["n_train"] == int((split_indices(samples) == "train").sum()) + n
+
+
+def test_a_run_too_short_for_an_msd_fit_says_why_and_stores_no_d():
+    from superionic.potentials.training.validate import tracer_d, windowed_d
+    from superionic.synthetic import lattice_random_walk
+
+    short = tracer_d(lattice_random_walk(n_atoms=20, n_frames=6, seed=1), ["Li"])["Li"]
+    assert short["D"] is None and not short["diffusive"] and "usable MSD points" in short["why"]
+    windows = windowed_d(lattice_random_walk(n_atoms=20, n_frames=40, seed=1), ["Li"], 5)["Li"]
+    assert windows["D"] is None and windows["windows"] == [None] * 8

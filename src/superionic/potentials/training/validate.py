@@ -84,15 +84,17 @@ def vdos_overlap(t1, t2, species: Sequence[str], max_lag: int = 400) -> dict[str
     return out
 
 
-def _raw_d(traj, species: Sequence[str]) -> dict[str, tuple[float, float, bool] | None]:
-    """{species: (D, σ (cm²/s), diffusive)} of the GLS MSD fit, as fitted (negative allowed); None: too short."""
+def _raw_d(traj, species: Sequence[str]) -> dict[str, tuple[float, float, bool] | str]:
+    """{species: (D, σ (cm²/s), diffusive)} of the GLS MSD fit, as fitted (negative allowed), or why there is no
+    fit (a run too short).
+    """
     from ...analysis.diffusion import diffusion
     from ...errors import InputError
 
     try:
         ds = diffusion(traj, list(species), per_axis=False)
-    except InputError:
-        return {s: None for s in species}
+    except InputError as err:
+        return {s: str(err) for s in species}
     return {
         s: (float(ds.D.sel(species=s)), float(ds.D_err.sel(species=s)), bool(ds.fit_range_ok.sel(species=s)))
         for s in species
@@ -111,10 +113,9 @@ def tracer_d(traj, species: Sequence[str]) -> dict[str, dict[str, Any]]:
     the fit under "D_fit"/"D_fit_err" otherwise (`results.nonnegative_fields`), and "diffusive"; a run too short
     to fit gives D None with "why".
     """
-    raw = _raw_d(traj, species)
     return {
-        s: _d_entry(*r) if r else {"D": None, "D_err": None, "diffusive": False, "why": "run too short for an MSD fit"}
-        for s, r in raw.items()
+        s: _d_entry(*r) if isinstance(r, tuple) else {"D": None, "D_err": None, "diffusive": False, "why": r}
+        for s, r in _raw_d(traj, species).items()
     }
 
 
@@ -130,17 +131,18 @@ def windowed_d(traj, species: Sequence[str], window: int) -> dict[str, dict[str,
     full = tracer_d(traj, species)
     out: dict[str, dict[str, Any]] = {}
     for s in species:
-        rows = [p[s] for p in parts]
-        if any(r is None for r in rows):
-            out[s] = {"D": None, "D_err": None, "diffusive": False, "windows": [r and r[0] for r in rows]}
+        fits = [p[s] for p in parts if isinstance(p[s], tuple)]
+        if len(fits) < k:
+            windows = [p[s][0] if isinstance(p[s], tuple) else None for p in parts]
+            out[s] = {"D": None, "D_err": None, "diffusive": False, "windows": windows}
             continue
-        d = np.array([r[0] for r in rows if r])
-        e = np.array([r[1] for r in rows if r])
+        d = np.array([f[0] for f in fits])
+        e = np.array([f[1] for f in fits])
         sigma = max(float(np.sqrt((e**2).sum()) / k), float(d.std(ddof=1) / np.sqrt(k)))
         out[s] = _d_entry(
             float(d.mean()),
             sigma,
-            all(r[2] for r in rows if r),
+            all(f[2] for f in fits),
             windows=d.tolist(),
             window_std=float(d.std(ddof=1)),
             full_run=full[s],
