@@ -266,3 +266,29 @@ def test_a_run_too_short_for_an_msd_fit_says_why_and_stores_no_d():
     assert short["D"] is None and not short["diffusive"] and "usable MSD points" in short["why"]
     windows = windowed_d(lattice_random_walk(n_atoms=20, n_frames=40, seed=1), ["Li"], 5)["Li"]
     assert windows["D"] is None and windows["windows"] == [None] * 8
+
+
+@pytest.mark.parametrize(
+    "args, why",
+    [(["--data", "x.extxyz"], "with --data there is none"), (["--teacher", "dft"], "active learning chooses")],
+)
+def test_refine_is_refused_where_no_fast_teacher_can_relabel(tmp_path, args, why):
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "superionic",
+            "train-potential",
+            "--name",
+            "t",
+            "--out",
+            str(tmp_path),
+            *args,
+            "--refine",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode != 0 and why in res.stderr

@@ -195,6 +195,8 @@ def train_potential_cmd(
     for p in data or []:
         if any(p.exists() and q.exists() and p.resolve() == q.resolve() for q in made):
             raise InputError(f"--data {p} would be overwritten by the new potential; move it or change --name")
+    if refine and data:
+        raise InputError("--refine needs a teacher to relabel the student's own snapshots; with --data there is none")
     if teacher == "dft":
         teacher = "cp2k-pbe-d3"
     # an active-learning folder (DFT teacher) refits its own potential every round: running again resumes it
@@ -219,6 +221,12 @@ def train_potential_cmd(
 
         if get_potential(teacher).kind == "dft":
             from .train_dft import train_with_dft
+
+            if refine:
+                raise InputError(
+                    "--refine is for distillation from a fast teacher; with a DFT teacher, active learning chooses "
+                    "what to label (--max-labels, --per-round)"
+                )
 
             train_with_dft(
                 name=name,
