@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ...results import fit_value
+from ...results import fit_value, nonnegative_fields, positive_text
 
 MOBILE = ("Li", "Na", "K", "Ag", "Cu", "H", "Mg", "Zn")
 
@@ -103,8 +103,6 @@ def _raw_d(traj, species: Sequence[str]) -> dict[str, tuple[float, float, bool] 
 
 def _d_entry(d: float, err: float, diffusive: bool, **extra: Any) -> dict[str, Any]:
     """A card's D entry: `results.nonnegative_fields` (D only when resolved and diffusive) plus "diffusive"."""
-    from ...results import nonnegative_fields
-
     return {**nonnegative_fields(d, err, regime_ok=diffusive), "diffusive": diffusive, **extra}
 
 
@@ -205,7 +203,8 @@ def compare_in_md(
     """Student (LammpsPotential `pot`) against one teacher Trajectory at the teacher's temperature; see module doc.
 
     steps: student production steps of 2 fs. mobile: species whose D is compared (default: the mobile ions
-    present). relabel: snapshots of the student's MD relabelled by the teacher (appended to `keep` if given).
+    present). relabel: evenly spread snapshots of the student's MD relabelled by the teacher; the snapshots where
+    each species pair came closest are relabelled too, and all of them are appended to `keep` if given.
     The student's failure (lost atoms, a tripped guard) is a result: {"failed": message}.
     """
     from ase import Atoms
@@ -312,8 +311,6 @@ def validate(
 
 def d_text(d: dict) -> str:
     """A `tracer_d` entry as text: 'D ± σ cm²/s', 'consistent with zero (< …)', flagged when not diffusive."""
-    from ...results import positive_text
-
     v, err = fit_value(d)
     if not np.isfinite(v):
         return "no fit"
