@@ -2,10 +2,13 @@
 current gate (e.g. after the gate gained a criterion); prints the verdict and writes the new card.
 
     python3 scripts/revalidate_potential.py na3ps4-snap runs/na3ps4 [--card OUT.json] [--own-snapshots 20]
+        [--production-atoms 200 --production-ps 50]
 
 The teacher runs are `<distillation out>/teacher/T*.h5` and the teacher is the one named in their settings.json;
 the student runs 4 × the teacher's steps per temperature, as `train-potential` does. The registered potential and
-its card are left as they are: a potential that fails now is reported, not unregistered.
+its card are left as they are: a potential that fails now is reported, not unregistered. With --production-ps > 0
+a potential that passes the rest also runs the gate's production-size check (the card's material, at the highest
+teacher temperature).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import json
 from pathlib import Path
 
+from superionic.materials import build_material
 from superionic.potentials import get_potential
 from superionic.potentials.lammps_potentials import LammpsPotential
 from superionic.potentials.training.validate import Gate, validate
@@ -27,6 +31,8 @@ def main() -> None:
     p.add_argument("distillation", type=Path, help="the --out folder of its train-potential run")
     p.add_argument("--card", type=Path, help="where to write the new card (default: not written)")
     p.add_argument("--own-snapshots", type=int, default=10)
+    p.add_argument("--production-atoms", type=int, default=Gate.production_atoms)
+    p.add_argument("--production-ps", type=float, default=0.0, help="0: no production-size run")
     args = p.parse_args()
     folder = user_potentials_dir() / args.name
     desc = folder / f"{args.name}.lammps.json"
@@ -36,14 +42,20 @@ def main() -> None:
     training = json.loads((folder / f"{args.name}-v{version}.training.json").read_text())
     settings = json.loads((args.distillation / "teacher" / "settings.json").read_text())
     teachers = [read_h5md(args.distillation / "teacher" / f"T{float(t):g}.h5") for t in settings["temperatures_K"]]
+    gate = Gate(**{**old["gate"], "production_atoms": args.production_atoms, "production_ps": args.production_ps})
+    cell = None
+    if args.production_ps > 0:
+        n = max(args.production_atoms, len(build_material(settings["material"], settings["supercell"])))
+        cell = build_material(settings["material"], f"{n}atoms")
     card = validate(
         pot,
         teachers,
         get_potential(settings["teacher"]["name"]).make(),
         steps=4 * int(settings["md_steps"]),
         training=training,
-        gate=Gate(**old["gate"]),
+        gate=gate,
         relabel=args.own_snapshots,
+        production_cell=cell,
     )
     for r in card["md"]:
         if "failed" in r:
@@ -57,6 +69,19 @@ def main() -> None:
             f"{c.get('frames', 0)} snapshots); closest "
             + ", ".join(
                 f"{k} {d:.2f}" for k, d in sorted(r["closest_approach_student_A"].items(), key=lambda x: x[1])[:3]
+            )
+        )
+    prod = card.get("production")
+    if prod:
+        c = prod["closest_force"] or {}
+        print(
+            f"production size, {prod['n_atoms']} atoms at {prod['temperature_K']:g} K: {prod['ps']:.1f} of "
+            f"{prod['ps_target']:g} ps in {prod['seconds']:.0f} s; at its closest approaches "
+            f"{c.get('force_rmse_eV_per_A', float('nan')):.3f} eV/Å (worst atom {c.get('worst_eV_per_A', float('nan')):.1f}); "
+            "closest "
+            + ", ".join(
+                f"{k} {d:.2f} (teacher {prod['closest_approach_teacher_A'].get(k, float('nan')):.2f})"
+                for k, d in sorted(prod["closest_approach_student_A"].items(), key=lambda x: x[1])[:3]
             )
         )
     print(

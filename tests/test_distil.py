@@ -16,6 +16,7 @@ pytestmark = pytest.mark.skipif(not lammps_available(), reason="needs the LAMMPS
 
 ARGS = ["--teacher", "emt", "--temperatures", "300,900", "--md-steps", "400", "--label-every", "10"]
 ARGS += ["--strained", "6", "--families", "linear-6", "--validate-steps", "600", "--mobile", "Cu"]
+ARGS += ["--production-atoms", "64", "--production-ps", "2"]
 
 
 def run(*args, env):
@@ -51,6 +52,14 @@ def test_a_passing_potential_is_validated_and_registered(setting):
         assert min(r["vdos_overlap"].values()) > card["gate"]["vdos_overlap"]
         assert r["too_close"] == {}
         assert r["closest_approach_student_A"]["Cu-Cu"] > 0.8 * r["closest_approach_teacher_A"]["Cu-Cu"]
+    # then the production-size run: the 32-atom cell doubled, at the hottest teacher temperature, run to the end
+    prod = card["production"]
+    assert prod["n_atoms"] == 64 and prod["temperature_K"] == 900.0 and prod["completed"] and prod["too_close"] == {}
+    assert prod["ps"] == pytest.approx(2.0, rel=0.06) and card["gate"]["production_ps"] == 2.0
+    assert prod["closest_force"]["frames"] == 1  # the snapshot where Cu–Cu came closest, relabelled by EMT
+    assert prod["closest_force"]["force_rmse_eV_per_A"] < card["gate"]["student_force_rmse"]
+    assert prod["closest_approach_student_A"]["Cu-Cu"] > 0.8 * prod["closest_approach_teacher_A"]["Cu-Cu"]
+    assert "production size: 64 atoms at 900 K" in res.stdout
     # the registered name works everywhere, e.g. as an ASE calculator whose forces match the fitted file
     code = (
         "from ase.build import bulk; from superionic.potentials import get_potential; "
@@ -121,6 +130,35 @@ def test_gate_failures_state_each_reason():
     assert any("VDOS overlap of Li at 600 K: 0.700" in r for r in reasons)
     assert any("at 900 K pairs come closer than their bound: Li-S 1.10 Å" in r for r in reasons)
     assert np.isclose(Gate().force_rmse, 0.15)
+
+
+def test_gate_refuses_a_production_size_run_that_explodes_or_brings_pairs_closer_than_the_teacher_allows():
+    """Li10GeP2S12 v6 as it went: every small-cell check passed, then the 200-atom run at 900 K stopped at 21.8 ps."""
+    from superionic.potentials.training.validate import Gate, gate_failures
+
+    prod = {
+        "temperature_K": 900.0,
+        "n_atoms": 200,
+        "ps_target": 50.0,
+        "ps": 21.8,
+        "completed": False,
+        "failed": "MDExplodedError: closest pair 0.81 Å",
+        "closest_approach_student_A": {"S-S": 1.52, "Ge-S": 0.81, "Li-S": 2.1},
+        "closest_approach_teacher_A": {"S-S": 2.48, "Ge-S": 2.05, "Li-S": 2.2},
+        "too_close": {"Ge-S": 0.81},
+        "closest_force": {"force_rmse_eV_per_A": 1.7, "frames": 3, "worst_eV_per_A": 40.0},
+    }
+    card = {"held_out": {"force_rmse_eV_per_A": 0.1}, "md": [], "production": prod}
+    failed, close, force = gate_failures(card, Gate())
+    assert failed == "the production-size run (200 atoms, 900 K) failed after 21.8 of 50 ps: " + prod["failed"]
+    assert close.endswith("pairs come closer than their bound: Ge-S 0.81 Å")
+    assert "1.700 eV/Å > 0.3 eV/Å (worst atom 40.0 eV/Å" in force
+    assert "Ge-S 0.81 Å (teacher 2.05 Å), S-S 1.52 Å (teacher 2.48 Å), Li-S 2.10 Å (teacher 2.20 Å)" in force
+    # a run that finished with the teacher's forces where its pairs came closest passes; no entry: not checked
+    calm = dict(prod, ps=50.0, completed=True, failed=None, too_close={}, closest_force={**prod["closest_force"]})
+    calm["closest_force"]["force_rmse_eV_per_A"] = 0.2
+    assert gate_failures(dict(card, production=calm), Gate()) == []
+    assert gate_failures(dict(card, production=None), Gate()) == []
 
 
 def test_gate_refuses_large_errors_where_the_student_brought_a_pair_closest():

@@ -19,6 +19,20 @@ def test_sane_lj_argon_is_stable_and_closest_approach_is_physical():
     # the nearest neighbour of an LJ solid at T* = 0.33 stays near 2^(1/6) σ = 3.82 Å (fcc: a/√2 = 3.72 Å)
     assert 3.0 < rep["closest_approach_A"]["Ar-Ar"] < 3.72
     assert rep["too_close"] == {}
+    assert 0 <= rep["closest_frame"]["Ar-Ar"] < 50  # 1 ps of 2 fs steps, a frame every 20 steps
+
+
+def test_the_trajectory_stays_in_out_dir_and_its_closest_frame_holds_the_closest_approach(tmp_path):
+    from superionic.md.stability import closest_approach_frames, stability_check
+    from superionic.trajectory import read_h5md
+
+    atoms = bulk("Ar", "fcc", a=5.26, cubic=True).repeat(2)
+    pot = lennard_jones(["Ar"], epsilon=0.0103, sigma=3.40, rc=6.0)
+    rep = stability_check(atoms, pot, 60.0, ps=0.4, stride=10, out_dir=tmp_path)
+    traj = read_h5md(tmp_path / "trajectory.h5")
+    frame = rep["closest_frame"]["Ar-Ar"]
+    one = closest_approach_frames(traj.select_frames(frame, frame + 1))["Ar-Ar"][0]
+    assert one == pytest.approx(rep["closest_approach_A"]["Ar-Ar"], abs=1e-9)
 
 
 def test_collapsing_potential_is_reported_not_raised():

@@ -112,6 +112,19 @@ def train_potential_cmd(
     gate_d_sigmas: float = typer.Option(
         2.0, "--gate-d-sigmas", help="Gate: largest difference of the mobile ions' D from the teacher's, in σ."
     ),
+    production_atoms: int = typer.Option(
+        200,
+        "--production-atoms",
+        help="Gate: after every other check passes, the student runs once more at the highest temperature in a "
+        "supercell of at least this many atoms (production size); it must finish with no pair below its bound and "
+        "meet --gate-md-force where each pair came closest.",
+    ),
+    production_ps: float = typer.Option(
+        50.0,
+        "--production-ps",
+        help="Length of that production-size run in ps (0: not run). 50 ps on 200 atoms caught a Li10GeP2S12 "
+        "potential that passed every other check and exploded at 21.8 ps.",
+    ),
     refine: int = typer.Option(
         0,
         "--refine",
@@ -143,7 +156,7 @@ def train_potential_cmd(
     With a teacher (CHGNet by default): teacher MD over --temperatures, strained cells and close contacts are
     labelled; candidate SNAP families are fitted and compared on held-out data; the chosen one runs MD beside
     every teacher run (VDOS overlap, D of the mobile ions, forces on its own MD, closest approaches, stability at
-    the highest temperature). A potential that fails the gate is refused with its numbers and not registered.
+    the highest temperature), then once more at the highest temperature in a cell of production size. A potential that fails the gate is refused with its numbers and not registered.
 
     Example (any material):  superionic train-potential beta-Li3PS4 --name li3ps4-snap --out pot
 
@@ -173,6 +186,7 @@ def train_potential_cmd(
         (contacts, "--close-contacts", 0),
         (refine, "--refine", 0),
         (own_snapshots, "--own-snapshots", 2),
+        (production_atoms, "--production-atoms", 1),
     ):
         at_least(value, least, opt)
     positive(radius, "--radius")
@@ -182,6 +196,8 @@ def train_potential_cmd(
         (gate_d_sigmas, "--gate-d-sigmas"),
     ):
         positive(g, opt)
+    if production_ps < 0:
+        raise InputError(f"--production-ps is a length in ps (0: no production-size run), got {production_ps}")
     if not 0.0 <= gate_vdos <= 1.0:
         raise InputError(f"--gate-vdos is an overlap between 0 and 1, got {gate_vdos}")
     if validate_steps is not None:
@@ -219,14 +235,15 @@ def train_potential_cmd(
         if not temps or any(not (0 < t < float("inf")) for t in temps):
             raise InputError(f"--temperatures must be positive numbers in K, got {temperatures!r}")
 
+        from ..potentials.registry import REGISTRY
+
+        if refine and teacher in REGISTRY and REGISTRY[teacher].kind == "dft":  # refused before the DFT code is needed
+            raise InputError(
+                "--refine is for distillation from a fast teacher; with a DFT teacher, active learning chooses "
+                "what to label (--max-labels, --per-round)"
+            )
         if get_potential(teacher).kind == "dft":
             from .train_dft import train_with_dft
-
-            if refine:
-                raise InputError(
-                    "--refine is for distillation from a fast teacher; with a DFT teacher, active learning chooses "
-                    "what to label (--max-labels, --per-round)"
-                )
 
             train_with_dft(
                 name=name,
@@ -269,7 +286,7 @@ def train_potential_cmd(
             seed=seed,
             supercell=supercell,
             validate_steps=validate_steps,
-            gate=(gate_force, gate_md_force, gate_vdos, gate_d_sigmas),
+            gate=(gate_force, gate_md_force, gate_vdos, gate_d_sigmas, production_atoms, production_ps),
             refine=refine,
             own_snapshots=own_snapshots,
             register=register,
@@ -343,6 +360,17 @@ def _distil(material: str, name: str, out: Path, *, gate: tuple, save_data: Path
                 else ""
             )
             + (f"; {ds}" if ds else "")
+        )
+    prod = card.get("production")
+    if prod:
+        closest = ", ".join(
+            f"{k} {d:.2f} Å" for k, d in sorted(prod["closest_approach_student_A"].items(), key=lambda x: x[1])[:3]
+        )
+        force = prod["closest_force"]
+        typer.echo(
+            f"  production size: {prod['n_atoms']} atoms at {prod['temperature_K']:g} K, {prod['ps']:.1f} ps; closest "
+            f"{closest}"
+            + (f"; force RMSE at the closest approaches {force['force_rmse_eV_per_A']:.3f} eV/Å" if force else "")
         )
     if card.get("registered"):
         typer.echo(

@@ -51,8 +51,9 @@ def stability_check(
 ) -> dict:
     """Run `ps` picoseconds of Langevin NVT at `temperature` and report whether the potential stays sane.
 
-    Returns {"stable", "completed", "failed" (message or None), "ps", "closest_approach_A",
-    "pair_bounds_A", "too_close" (pairs below their bound), "seconds"}.
+    Returns {"stable", "completed", "failed" (message or None), "ps", "closest_approach_A", "closest_frame" (the
+    frame of each pair's closest approach), "pair_bounds_A", "too_close" (pairs below their bound), "seconds"}.
+    With `out_dir` the trajectory (H5MD, a frame every `stride` steps; up to the failure, if it failed) stays there.
     """
     from ..materials.checks import pair_bound
     from ..potentials.lammps_potentials import get_lammps_potential
@@ -81,7 +82,8 @@ def stability_check(
             failed = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
             path = folder / "trajectory.h5"
         traj = read_h5md(path) if Path(path).exists() else None
-    closest = closest_approach(traj) if traj is not None and traj.n_frames else {}
+    frames = closest_approach_frames(traj) if traj is not None and traj.n_frames else {}
+    closest = {k: d for k, (d, _) in frames.items()}
     bounds = {k: pair_bound(*k.split("-")) for k in closest}
     too_close = {k: d for k, d in closest.items() if d < bounds[k]}
     done_ps = float(traj.n_frames * traj.dt / 1000.0) if traj is not None else 0.0
@@ -93,6 +95,7 @@ def stability_check(
         "ps": done_ps,
         "n_atoms": len(atoms),
         "closest_approach_A": closest,
+        "closest_frame": {k: f for k, (_, f) in frames.items()},
         "pair_bounds_A": bounds,
         "too_close": too_close,
         "seconds": time.perf_counter() - t0,

@@ -7,7 +7,9 @@
 2. `train.train_snap` fits the candidate SNAP and ML-POD families and keeps one that meets the accuracy targets
    (`train.choose`);
 3. `validate.validate` runs the student against every teacher trajectory (VDOS overlap, D of the mobile ions,
-   force RMSE on the student's own MD, closest approaches, stability at the highest temperature);
+   force RMSE on the student's own MD, closest approaches, stability at the highest temperature) and, if all of
+   that passes, once more at the highest temperature in a cell of production size (`Gate.production_atoms`,
+   `Gate.production_ps`);
 4. with `refine` > 0, a student that fails its gate is refitted with the snapshots of its own MD relabelled by
    the teacher (the regions the teacher's MD never visited, e.g. bonds the student forms at its hottest
    temperature) and validated again, up to `refine` times;
@@ -168,6 +170,12 @@ def distil(
         overwrite=overwrite,
         log=log,
     )
+    production_cell = None
+    if gate.production_ps > 0:
+        from ...materials import build_material
+
+        n = max(gate.production_atoms, len(build_material(material, supercell)))
+        production_cell = build_material(material, f"{n}atoms")
     own: list = []  # the student's own snapshots, relabelled by the teacher (refinement rounds)
     rounds: list[dict[str, Any]] = []
     card_path = out / f"{name}-v{version}.validation.json"
@@ -196,6 +204,7 @@ def distil(
             gate=gate,
             relabel=own_snapshots,
             keep=keep,
+            production_cell=production_cell,
             log=log,
         )
         card["material"] = material
