@@ -330,3 +330,20 @@ def test_refine_is_refused_where_no_fast_teacher_can_relabel(tmp_path, args, why
         timeout=120,
     )
     assert res.returncode != 0 and why in res.stderr
+
+
+@pytest.mark.parametrize(
+    "args, why",
+    [
+        (["--production-ps", "-1"], "--production-ps is a length in ps"),
+        (["--production-atoms", "0"], "--production-atoms"),
+    ],
+)
+def test_a_production_run_of_no_size_or_negative_length_is_refused(tmp_path, args, why):
+    res = subprocess.run(
+        [sys.executable, "-m", "superionic", "train-potential", "Cu", "--name", "t", "--out", str(tmp_path), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode != 0 and why in res.stderr, res.stderr
