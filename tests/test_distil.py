@@ -347,3 +347,33 @@ def test_a_production_run_of_no_size_or_negative_length_is_refused(tmp_path, arg
         timeout=120,
     )
     assert res.returncode != 0 and why in res.stderr, res.stderr
+
+
+def test_a_student_run_that_stopped_gives_its_approach_to_the_failure_for_a_refit():
+    """Frames of a stopped run: the evenly spread ones and each pair's closest are relabelled by the teacher (EMT
+    here), except a frame where two Cu are closer than their sanity bound; without `keep` nothing is relabelled."""
+    from ase.calculators.emt import EMT
+
+    from superionic.potentials.training.validate import _relabel_failed_run
+    from superionic.trajectory.model import Trajectory
+
+    a = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 2, 2))
+    pos = np.repeat(a.positions[None], 6, axis=0)
+    rng = np.random.default_rng(3)
+    pos[1:] += rng.normal(0, 0.05, pos[1:].shape)
+    pos[5, 1] = pos[5, 0] + [0.9, 0, 0]  # the last frame before the stop: Cu–Cu at 0.9 Å, below 0.7 × 2 × 1.32 Å
+    traj = Trajectory(positions=pos, cells=np.tile(a.cell[:], (6, 1, 1)), symbols=a.get_chemical_symbols(), dt=100.0)
+    keep: list = []
+    out = _relabel_failed_run(traj, 3, EMT(), 900.0, keep)
+    assert out == {"student_ps": pytest.approx(0.6), "relabelled_frames": len(keep)}
+    assert len(keep) == 2  # the spread is frames 0, 2, 5; Cu–Cu's closest is frame 5, below its bound: left out
+    for b in keep:
+        assert b.info["source"] == "student-md" and min(b.get_all_distances(mic=True)[np.triu_indices(32, 1)]) > 1.8
+        ref = b.copy()
+        ref.calc = EMT()
+        assert np.allclose(b.get_forces(), ref.get_forces(), atol=1e-5)
+    assert _relabel_failed_run(traj, 3, EMT(), 900.0, None) == {
+        "student_ps": pytest.approx(0.6),
+        "relabelled_frames": 0,
+    }
+    assert _relabel_failed_run(None, 3, EMT(), 900.0, keep) == {"student_ps": 0.0, "relabelled_frames": 0}

@@ -241,7 +241,11 @@ def compare_in_md(
         try:
             student = read_h5md(run_md(atoms, pot, settings, Path(tmp), engine="lammps"))
         except Exception as err:  # lost atoms, a tripped guard: the result of this check
-            return {"temperature_K": temp, "failed": f"{type(err).__name__}: {str(err).splitlines()[0]}"}
+            failed = {"temperature_K": temp, "failed": f"{type(err).__name__}: {str(err).splitlines()[0]}"}
+            partial = Path(tmp) / "trajectory.h5"  # the frames written before it stopped
+            return failed | _relabel_failed_run(
+                read_h5md(partial) if partial.exists() else None, relabel, teacher_calc, temp, keep
+            )
     species = list(dict.fromkeys(teacher.symbols))
     mobile = [s for s in (mobile or MOBILE) if s in species]
     half = teacher.n_frames // 2
@@ -276,6 +280,38 @@ def compare_in_md(
     }
 
 
+def _sane_frames(traj, frames: Sequence[int]) -> list[int]:
+    """The `frames` of `traj` where no species pair is below its sanity bound (below it, the ZBL core rules)."""
+    from ase import Atoms
+
+    from ...materials.checks import pair_bound, pair_min_distances
+
+    def sane(f: int) -> bool:
+        a = Atoms(traj.symbols, positions=traj.positions[f], cell=traj.cells[f], pbc=True)
+        return all(d >= pair_bound(*k) for k, d in pair_min_distances(a).items())
+
+    return [f for f in frames if sane(f)]
+
+
+def _relabel_failed_run(student, relabel: int, teacher_calc, temperature: float, keep: list | None) -> dict[str, Any]:
+    """For a student run that stopped (`student`: the frames written before, or None): with `keep`, `relabel`
+    evenly spread frames and those where each pair came closest (`_sane_frames` of them) are relabelled by the
+    teacher and appended to it: the approach to the failure is the data a refit needs. Returns {"student_ps",
+    "relabelled_frames"}.
+    """
+    from ...md.stability import closest_approach_frames
+
+    if student is None or student.n_frames == 0:
+        return {"student_ps": 0.0, "relabelled_frames": 0}
+    out = {"student_ps": float(student.n_frames * student.dt / 1000), "relabelled_frames": 0}
+    if keep is None:
+        return out
+    spread = np.linspace(0, student.n_frames - 1, min(relabel, student.n_frames)).round().astype(int).tolist()
+    frames = _sane_frames(student, sorted({*spread, *(f for _, f in closest_approach_frames(student).values())}))
+    keep.extend(_relabel(student, frames, teacher_calc, temperature))
+    return out | {"relabelled_frames": len(frames)}
+
+
 def production_run(
     pot,
     atoms,
@@ -289,7 +325,8 @@ def production_run(
     """The student (`pot`) for `ps` picoseconds at the temperature and friction of the teacher Trajectory `teacher`
     in the cell `atoms` (production size), through `md.stability.stability_check` (2 fs steps, a frame every
     100 fs). The snapshots where each species pair came closest are relabelled by the teacher ("closest_force", eV/Å;
-    appended to `keep` if given); the teacher's closest approaches are those of its own run at that temperature.
+    appended to `keep` if given, but not where a pair is below its bound); the teacher's closest approaches are those
+    of its own run at that temperature.
     """
     from ...md.stability import closest_approach, stability_check
     from ...trajectory import read_h5md
@@ -301,9 +338,9 @@ def production_run(
         path = Path(tmp) / "trajectory.h5"
         traj = read_h5md(path) if path.exists() else None
     frames = sorted(set(rep["closest_frame"].values())) if traj is not None else []
-    labelled = _relabel(traj, frames, teacher_calc, temp) if frames else []
-    if keep is not None:
-        keep.extend(labelled)
+    labelled = dict(zip(frames, _relabel(traj, frames, teacher_calc, temp))) if frames else {}
+    if keep is not None and labelled:  # for a refit: not where a pair is below its bound
+        keep.extend(labelled[f] for f in _sane_frames(traj, frames))
     return {
         "temperature_K": temp,
         "n_atoms": len(atoms),
@@ -314,7 +351,7 @@ def production_run(
         "closest_approach_student_A": rep["closest_approach_A"],
         "closest_approach_teacher_A": closest_approach(teacher, every=5),
         "too_close": rep["too_close"],
-        "closest_force": _force_rmse(labelled, pot) if labelled else None,
+        "closest_force": _force_rmse(list(labelled.values()), pot) if labelled else None,
         "seconds": rep["seconds"],
     }
 
