@@ -17,9 +17,9 @@ import argparse
 import json
 from pathlib import Path
 
-from superionic.materials import build_material
 from superionic.potentials import get_potential
 from superionic.potentials.lammps_potentials import LammpsPotential
+from superionic.potentials.training.distil import production_size_cell
 from superionic.potentials.training.validate import Gate, validate
 from superionic.potentials.user_potentials import user_potentials_dir
 from superionic.trajectory import read_h5md
@@ -43,10 +43,11 @@ def main() -> None:
     settings = json.loads((args.distillation / "teacher" / "settings.json").read_text())
     teachers = [read_h5md(args.distillation / "teacher" / f"T{float(t):g}.h5") for t in settings["temperatures_K"]]
     gate = Gate(**{**old["gate"], "production_atoms": args.production_atoms, "production_ps": args.production_ps})
-    cell = None
-    if args.production_ps > 0:
-        n = max(args.production_atoms, len(build_material(settings["material"], settings["supercell"])))
-        cell = build_material(settings["material"], f"{n}atoms")
+    cell = (
+        production_size_cell(settings["material"], settings["supercell"], args.production_atoms)
+        if args.production_ps > 0
+        else None
+    )
     card = validate(
         pot,
         teachers,

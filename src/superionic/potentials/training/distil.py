@@ -170,12 +170,9 @@ def distil(
         overwrite=overwrite,
         log=log,
     )
-    production_cell = None
-    if gate.production_ps > 0:
-        from ...materials import build_material
-
-        n = max(gate.production_atoms, len(build_material(material, supercell)))
-        production_cell = build_material(material, f"{n}atoms")
+    production_cell = (
+        production_size_cell(material, supercell, gate.production_atoms) if gate.production_ps > 0 else None
+    )
     own: list = []  # the student's own snapshots, relabelled by the teacher (refinement rounds)
     rounds: list[dict[str, Any]] = []
     card_path = out / f"{name}-v{version}.validation.json"
@@ -240,6 +237,15 @@ def distil(
         str(register_potential(record["potential_json"], card, overwrite=overwrite)) if register else None
     )
     return card
+
+
+def production_size_cell(material: str, supercell: str | None, atoms: int):
+    """The most compact supercell of `material` with at least `atoms` atoms, and no smaller than the distillation's
+    own cell (`supercell`): where the gate's production-size run happens.
+    """
+    from ...materials import build_material
+
+    return build_material(material, f"{max(atoms, len(build_material(material, supercell)))}atoms")
 
 
 def _write_frames(path: Path, frames: Sequence) -> None:
