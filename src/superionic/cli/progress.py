@@ -29,3 +29,22 @@ def md_progress(label: str):
             bar.update(task, completed=step, total=total, temp=temperature, description=description)
 
         yield update
+
+
+@contextmanager
+def count_progress(label: str, unit: str):
+    """Yield a callback(done, total, what=None) that drives a progress bar of `unit`s (epochs, labels …) on stderr."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} " + unit),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        transient=False,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int, what: str | None = None) -> None:
+            bar.update(task, completed=done, total=total, description=f"{label} · {what}" if what else label)
+
+        yield update

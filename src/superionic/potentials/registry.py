@@ -96,6 +96,14 @@ def _sevennet(model: str = "7net-0", device: str = "cpu", **_: Any):
     return SevenNetCalculator(model=model, device=device)
 
 
+#: CHGNet fine-tuned on the PBE-D3(BJ) labels of Li6PS5Cl (`superionic fine-tune`, docs/finetune.md)
+PBE_D3_CHGNET = Path(__file__).parent / "data" / "li6ps5cl-pbe-d3-chgnet-v1.pth"
+
+
+def _sha256(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
 def _cp2k_available() -> bool:
     return cp2k_executable() is not None
 
@@ -128,6 +136,18 @@ REGISTRY: dict[str, PotentialSpec] = {
         _sevennet,
         package="sevenn",
         description="optional extra foundation MLIP (pip install sevenn)",
+    ),
+    "li6ps5cl-pbe-d3-chgnet": PotentialSpec(
+        "li6ps5cl-pbe-d3-chgnet",
+        "ase",
+        "CHGNet 0.3.0 fine-tuned on 69 PBE-D3(BJ) labels of Li6PS5Cl (data/dft/li6ps5cl-pbe-d3), "
+        "potentials/data/li6ps5cl-pbe-d3-chgnet-v1.pth",
+        lambda **kw: _chgnet(model_file=str(PBE_D3_CHGNET), **kw),
+        package="chgnet",
+        description="Li–P–S–Cl only: held-out force RMSE 0.20 eV/Å against PBE-D3 on MD snapshots (pretrained "
+        "CHGNet 0.41); as slow as CHGNet",
+        model_file=str(PBE_D3_CHGNET),
+        model_sha256=_sha256(PBE_D3_CHGNET),
     ),
     "cp2k-pbe-d3": PotentialSpec(
         "cp2k-pbe-d3",

@@ -197,7 +197,8 @@ def close_contacts(
 def read_labelled(paths: str | Path | Iterable[str | Path]) -> list[Atoms]:
     """Read the user's labelled data (extxyz, vasprun.xml, OUTCAR … anything ASE reads with energies+forces).
 
-    Every configuration must carry a potential energy (eV) and forces (eV/Å); stress is optional.
+    Every configuration must carry a potential energy (eV) and forces (eV/Å); stress is optional. The frame's
+    own info (e.g. `source`, `temperature`) is kept; `file` and `frame` say where it was read from.
     """
     import ase.io
 
@@ -227,7 +228,8 @@ def read_labelled(paths: str | Path | Iterable[str | Path]) -> list[Atoms]:
                 s = a.get_stress()
             except Exception:
                 s = None
-            frames.append(labelled_copy(a, e, f, s, source=str(p), frame=i))
+            # the frame's own metadata (its source, temperature, config_id …) is kept; where it came from is added
+            frames.append(labelled_copy(a, e, f, s, **{"source": str(p), **a.info, "file": str(p), "frame": i}))
     if not frames:
         raise InputError("no labelled configurations were read")
     return frames

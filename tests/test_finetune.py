@@ -1,0 +1,135 @@
+"""Fine-tuning CHGNet on labels (potentials.training.finetune and `superionic fine-tune`)."""
+
+from __future__ import annotations
+
+import json
+
+import ase.io
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.build import bulk
+from typer.testing import CliRunner
+
+from superionic.errors import InputError
+from superionic.potentials.training.finetune import (
+    FineTuneSettings,
+    base_model,
+    element_offsets,
+    fine_tune,
+    label_errors,
+    save_model,
+)
+from superionic.potentials.training.sampling import labelled_copy, read_labelled
+
+STIFF = 1.5  # the "teacher" of these tests: CHGNet's surface made 1.5× steeper (as DFT is against CHGNet)
+
+
+def _li2s_frames(n: int, seed: int = 0) -> list[Atoms]:
+    """Rattled 12-atom Li2S cells labelled by CHGNet × STIFF (energy relative to the ideal cell, forces, stress)."""
+    from chgnet.model.dynamics import CHGNetCalculator
+
+    calc = CHGNetCalculator(model=base_model(), use_device="cpu")
+    ideal = bulk("Li2S", "fluorite", a=5.70, cubic=True)
+    ideal.calc = calc
+    e0 = ideal.get_potential_energy()
+    rng = np.random.default_rng(seed)
+    frames = []
+    for k in range(n):
+        a = ideal.copy()
+        a.positions += rng.normal(0, 0.08, a.positions.shape)
+        a.set_cell(a.cell * (1 + rng.normal(0, 0.01)), scale_atoms=True)
+        a.calc = calc
+        e = e0 + STIFF * (a.get_potential_energy() - e0) - 100.0  # a different energy reference, as DFT has
+        frames.append(
+            labelled_copy(a, e, STIFF * a.get_forces(), STIFF * a.get_stress(), source="md", config_id=f"c{k}")
+        )
+    return frames
+
+
+def test_element_offsets_recover_the_reference_energies():
+    frames, model = [], []
+    mu = {"Li": -190.5, "S": -310.25}
+    for n_li, n_s in [(2, 1), (4, 2), (3, 5), (1, 4)]:
+        a = Atoms(["Li"] * n_li + ["S"] * n_s, positions=np.zeros((n_li + n_s, 3)), cell=[5, 5, 5], pbc=True)
+        e_model = -3.0 * (n_li + n_s)
+        frames.append(labelled_copy(a, e_model + n_li * mu["Li"] + n_s * mu["S"], np.zeros((n_li + n_s, 3))))
+        model.append(e_model)
+    got = element_offsets(frames, model)
+    assert got == pytest.approx(mu, abs=1e-9)
+
+
+def test_fine_tuning_learns_a_stiffer_surface_and_round_trips(tmp_path):
+    import torch
+    from chgnet.model.dynamics import CHGNetCalculator
+
+    from superionic.potentials.registry import get_potential
+
+    torch.set_num_threads(1)
+    frames = _li2s_frames(10)
+    train, val, test = frames[:6], frames[6:8], frames[8:]
+    before = label_errors(CHGNetCalculator(model=base_model(), use_device="cpu"), test)["all"]
+    settings = FineTuneSettings(epochs=12, learning_rate=1e-3, batch_size=2, patience=12, seed=1)
+    model, record = fine_tune(train, val, settings)
+    after = label_errors(CHGNetCalculator(model=model, use_device="cpu"), test)["all"]
+    # the pretrained model misses the extra 50 % of every force; the tuned one learns most of it (held out)
+    assert before["force_rmse_eV_per_A"] == pytest.approx(
+        (STIFF - 1) / STIFF * np.sqrt(np.mean(np.concatenate([a.get_forces() for a in test]) ** 2)), rel=0.02
+    )
+    assert after["force_rmse_eV_per_A"] < 0.5 * before["force_rmse_eV_per_A"]
+    # the energy reference is fitted: -100 eV over 12 atoms, no longer an offset of the tuned model
+    assert before["energy_offset_meV_per_atom"] == pytest.approx(100_000 / 12, rel=0.05)
+    assert abs(after["energy_offset_meV_per_atom"]) < 20
+    assert record["best_epoch"] >= 1 and record["history"][0]["epoch"] == 0
+    assert record["best_val_force_rmse_eV_per_A"] == min(h["val_force_rmse"] for h in record["history"])
+
+    # the checkpoint loads as a potential and gives the tuned model's forces
+    path = save_model(model, tmp_path / "tuned.pth")
+    a = test[0].copy()
+    a.calc = get_potential(str(path)).make()
+    b = test[0].copy()
+    b.calc = CHGNetCalculator(model=model, use_device="cpu")
+    np.testing.assert_allclose(a.get_forces(), b.get_forces(), atol=1e-5)
+
+
+def test_fine_tune_cli_writes_model_and_card_and_refuses_overwrite(tmp_path):
+    import torch
+
+    from superionic.cli import app
+
+    torch.set_num_threads(1)
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    for a in _li2s_frames(10, seed=3):
+        ase.io.write(labels / f"{a.info['config_id']}.extxyz", a, format="extxyz")
+    out = tmp_path / "tuned.pth"
+    args = ["fine-tune", str(labels), "--out", str(out), "--epochs", "2", "--batch-size", "2"]
+    args += ["--test-fraction", "0.3", "--val-fraction", "0.3"]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    card = json.loads(out.with_name("tuned.pth.card.json").read_text())
+    assert card["n_labels"] == 10 and card["n_train"] + card["n_val"] + len(card["split"]["test"]) == 10
+    assert set(card["test_errors"]) == {"pretrained", "fine_tuned"}
+    assert "held out" in r.output
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code != 0 and "--overwrite" in str(again.exception)
+    bad = CliRunner().invoke(app, ["fine-tune", str(labels), "--out", str(tmp_path / "x.json")])
+    assert bad.exit_code != 0 and ".pth" in str(bad.exception)
+
+
+def test_read_labelled_keeps_the_frames_own_info(tmp_path):
+    a = _li2s_frames(1)[0]
+    a.info["temperature"] = 700.0
+    ase.io.write(tmp_path / "one.extxyz", a, format="extxyz")
+    (b,) = read_labelled(tmp_path / "one.extxyz")
+    assert b.info["source"] == "md" and b.info["temperature"] == 700.0 and b.info["frame"] == 0
+    assert b.info["file"] == str(tmp_path / "one.extxyz")
+
+
+def test_settings_are_checked():
+    with pytest.raises(InputError):
+        FineTuneSettings(epochs=0)
+    with pytest.raises(InputError):
+        FineTuneSettings(learning_rate=0)
+    with pytest.raises(InputError):
+        FineTuneSettings(huber_delta=-1)
