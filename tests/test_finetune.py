@@ -133,3 +133,26 @@ def test_settings_are_checked():
         FineTuneSettings(learning_rate=0)
     with pytest.raises(InputError):
         FineTuneSettings(huber_delta=-1)
+
+
+def test_shipped_tuned_model_reproduces_its_card_on_the_held_out_dft_labels():
+    """The shipped li6ps5cl-pbe-d3-chgnet: its file is the card's, and its held-out errors against the DFT labels
+    (recomputed here from data/dft) are the card's, about half the pretrained CHGNet's on MD snapshots."""
+    import hashlib
+    from pathlib import Path
+
+    from superionic.potentials.registry import PBE_D3_CHGNET, get_potential
+
+    card = json.loads(PBE_D3_CHGNET.with_name("li6ps5cl-pbe-d3-chgnet-v1.card.json").read_text())
+    assert hashlib.sha256(PBE_D3_CHGNET.read_bytes()).hexdigest() == card["model_sha256"]
+    spec = get_potential("li6ps5cl-pbe-d3-chgnet")
+    assert spec.identity()["model_sha256"] == card["model_sha256"]
+    labels = Path(__file__).parents[1] / "data" / "dft" / "li6ps5cl-pbe-d3" / "labels"
+    test = [f for f in read_labelled(sorted(labels / f"{cid}.extxyz" for cid in card["split"]["test"]))]
+    md = [a for a in test if a.info["source"] == "teacher-md"]
+    assert len(test) == 18 and len(md) == 12
+    got = label_errors(spec.make(), md)["all"]
+    want = card["test_errors"]["fine_tuned"]["teacher-md"]
+    assert got["force_rmse_eV_per_A"] == pytest.approx(want["force_rmse_eV_per_A"], rel=1e-4)
+    assert got["force_rmse_eV_per_A"] < 0.6 * card["test_errors"]["pretrained"]["teacher-md"]["force_rmse_eV_per_A"]
+    assert not set(card["split"]["test"]) & set(card["split"]["train"])

@@ -23,8 +23,9 @@ def potentials_cmd(
     if as_json:
         print_json(rows)
         return
+    width = max([10] + [len(r["name"]) for r in rows])
     for r in rows:
         mark = "*" if r["default"] else " "
         ver = r["version"] or "not installed"
-        typer.echo(f"{mark} {r['name']:<10} {r['engine']:<6} {ver:<14} {r['source']}")
+        typer.echo(f"{mark} {r['name']:<{width}} {r['engine']:<6} {ver:<14} {r['source']}")
     typer.echo("(* default; model files and user calculators can be used too: --potential PATH)")
