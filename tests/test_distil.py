@@ -377,3 +377,31 @@ def test_a_student_run_that_stopped_gives_its_approach_to_the_failure_for_a_refi
         "relabelled_frames": 0,
     }
     assert _relabel_failed_run(None, 3, EMT(), 900.0, keep) == {"student_ps": 0.0, "relabelled_frames": 0}
+
+
+def test_changing_only_the_single_points_keeps_the_teacher_md(tmp_path):
+    """More strained cells or close contacts (with --overwrite) reuse the teacher MD, and give the same frames
+    a fresh sampling with those settings gives; a sampling of other settings never passes for the new one."""
+    from superionic.errors import InputError
+    from superionic.potentials.training.distil import sample_teacher
+
+    structure = tmp_path / "cu.extxyz"
+    bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 2, 2)).write(structure)
+    kw = dict(temperatures=(300.0,), md_steps=40, label_every=10, mobile="Cu", seed=0)
+    first, paths, _ = sample_teacher(str(structure), "emt", tmp_path / "a", strained=2, contacts=0, **kw)
+    stamp = paths[0].stat().st_mtime_ns
+    with pytest.raises(InputError, match="other settings"):
+        sample_teacher(str(structure), "emt", tmp_path / "a", strained=3, contacts=2, **kw)
+    logs: list[str] = []
+    more, _, _ = sample_teacher(
+        str(structure), "emt", tmp_path / "a", strained=3, contacts=2, overwrite=True, log=logs.append, **kw
+    )
+    assert any("reusing the teacher MD" in m for m in logs) and paths[0].stat().st_mtime_ns == stamp
+    fresh, _, _ = sample_teacher(str(structure), "emt", tmp_path / "b", strained=3, contacts=2, **kw)
+    assert [a.info["source"] for a in more] == [a.info["source"] for a in fresh]
+    assert sum(a.info["source"] == "strain-rattle" for a in more) == 3
+    for a, b in zip(more, fresh, strict=True):
+        np.testing.assert_allclose(a.positions, b.positions, atol=1e-6)  # extxyz keeps 8 digits
+        np.testing.assert_allclose(a.get_forces(), b.get_forces(), atol=1e-5)
+    md = [a for a in first if a.info["source"] == "teacher-md"]
+    np.testing.assert_allclose(md[-1].positions, more[len(md) - 1].positions, atol=1e-6)

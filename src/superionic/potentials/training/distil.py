@@ -58,6 +58,7 @@ def sample_teacher(
 
     from ...materials import build_material
     from .. import get_potential
+    from .sampling import close_contacts, strained_rattled
     from .teach import sample_pool
 
     spec = get_potential(teacher)
@@ -75,16 +76,25 @@ def sample_teacher(
     }
     samples, meta = folder / "samples.extxyz", folder / "settings.json"
     paths = [folder / f"T{float(t):g}.h5" for t in temperatures]
+    reuse_md: list = []
     if meta.exists():
-        same = json.loads(meta.read_text()) == json.loads(json.dumps(settings, default=str))
-        if not same and not overwrite:
+        stored = json.loads(meta.read_text())
+        wanted = json.loads(json.dumps(settings, default=str))
+        if stored != wanted and not overwrite:
             raise InputError(
                 f"{folder} holds teacher samples made with other settings; give another --out, or --overwrite"
             )
-        if same and samples.exists() and all(p.exists() for p in paths):
+        finished = samples.exists() and all(p.exists() for p in paths)
+        if stored == wanted and finished:
             log(f"reusing the teacher samples in {folder}")
             return list(ase.io.read(samples, index=":")), paths, spec.identity()
+        single_points = ("strained", "close_contacts")
+        if finished and {k: v for k, v in stored.items() if k not in single_points} == {
+            k: v for k, v in wanted.items() if k not in single_points
+        }:  # only the strained cells or close contacts changed: the (expensive) teacher MD is kept
+            reuse_md = [a for a in ase.io.read(samples, index=":") if a.info.get("source") == "teacher-md"]
     folder.mkdir(parents=True, exist_ok=True)
+    samples.unlink(missing_ok=True)  # samples of other settings must not pass for these if this run is killed
     write_json(meta, settings)
     atoms = build_material(material, supercell)
     calc = spec.make()
@@ -93,19 +103,28 @@ def sample_teacher(
         log(f"no {mobile} in {material}: no close contacts sampled (give --mobile)")
         contacts = 0
     log(f"teacher: {teacher}")
-    frames = sample_pool(
-        [atoms],
-        calc,
-        temperatures,
-        md_steps=md_steps,
-        label_every=label_every,
-        strained=strained,
-        contacts=contacts,
-        mobile=mobile or "Li",
-        seed=seed,
-        h5md_dir=folder,
-        log=log,
-    )
+    if reuse_md:
+        log(f"reusing the teacher MD in {folder} ({len(reuse_md)} snapshots); new strained cells and close contacts")
+        extra = strained_rattled(atoms, calc, strained, seed=seed) if strained else []
+        for a in extra:
+            a.info["material"] = str(atoms.info.get("material", "structure 0"))
+        frames = reuse_md + extra
+        if contacts:
+            frames += close_contacts(frames, calc, contacts, mobile=mobile or "Li", seed=seed)
+    else:
+        frames = sample_pool(
+            [atoms],
+            calc,
+            temperatures,
+            md_steps=md_steps,
+            label_every=label_every,
+            strained=strained,
+            contacts=contacts,
+            mobile=mobile or "Li",
+            seed=seed,
+            h5md_dir=folder,
+            log=log,
+        )
     _write_frames(samples, frames)
     return frames, paths, spec.identity()
 
