@@ -76,6 +76,7 @@ def test_cli_cages_json_and_refusal(xdatcar_path, tmp_path):
     res = subprocess.run([*cmd, "--cages", "--json"], capture_output=True, text=True, check=True)
     cage = json.loads(res.stdout)["cage_diffusion"]
     assert cage["cage_changes"] > 0 and cage["D_fit"] > 0 and cage["D_fit_err"] > 0
+    assert cage["plain_D_is_intra_cage"] is False
     # the half-range slopes of this 7 ps AIMD run disagree: not resolved, so no D is stored, only its fit
     assert cage["resolved"] is False and cage["D"] is None
     walk = synthetic.lattice_random_walk(n_atoms=20, n_frames=50, seed=1)
@@ -105,3 +106,25 @@ def test_study_writes_the_cage_result_and_warns_on_disagreement(aimd, tmp_path):
     with pytest.warns(RuntimeWarning, match="differ by"):
         _check_cage_agreement("T", {"D": 2e-5, "D_err": 1e-6, "fit_range_ok": True}, cage)
     assert cage["msd_minus_cage_sigma"] == pytest.approx(1e-5 / np.hypot(1e-6, 1e-6))
+
+
+def test_cli_says_when_no_li_changed_cage(aimd, tmp_path):
+    """Every atom rattles about its place in the first AIMD frame (0.15 Å): no cage change, so whatever slope the
+    plain MSD of Li has is not long-range diffusion, and the command says so."""
+    import json
+    import subprocess
+    import sys
+
+    from superionic.trajectory.h5md import write_h5md
+    from superionic.trajectory.model import Trajectory
+
+    rng = np.random.default_rng(0)
+    n = 300
+    pos = aimd.positions[0][None] + rng.normal(0, 0.15, (n, *aimd.positions[0].shape))
+    path = tmp_path / "rattle.h5"
+    write_h5md(path, Trajectory(pos, np.repeat(aimd.cells[:1], n, axis=0), list(aimd.symbols), dt=10.0))
+    cmd = [sys.executable, "-m", "superionic", "analyze", "diffusion", str(path), "--cages"]
+    cage = json.loads(subprocess.run([*cmd, "--json"], capture_output=True, text=True, check=True).stdout)
+    assert cage["cage_diffusion"]["cage_changes"] == 0 and cage["cage_diffusion"]["plain_D_is_intra_cage"]
+    text = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    assert "no Li changed cage" in text

@@ -174,6 +174,11 @@ def diffusion_cmd(
             print("superionic: note: temperature unknown; give --temperature K for the conductivity", file=sys.stderr)
     if cages:
         summary["cage_diffusion"] = _cage_summary(trajectory, dt, fmt)
+        li = summary["species"].get("Li")
+        # no Li left its cage: whatever slope the plain MSD has is motion inside the cages, not long-range D
+        summary["cage_diffusion"]["plain_D_is_intra_cage"] = bool(
+            li is not None and summary["cage_diffusion"]["cage_changes"] == 0
+        )
     if len(ds.species) == 1 or (sp and len(sp) == 1):
         first = summary["species"][str(ds.species.values[0])]
         summary.update({k: v for k, v in first.items() if k.startswith("D") and not k.startswith("D_GK")})
@@ -213,6 +218,11 @@ def diffusion_cmd(
             f"   Li: D (cage-to-cage MSD) = {positive_text(*fit_value(c), 'cm²/s', digits=4)}  "
             f"({c['cage_changes']} cage changes; {'resolved' if c['resolved'] else 'not resolved'})"
         )
+        if c["plain_D_is_intra_cage"]:
+            typer.echo(
+                "        no Li changed cage in this run: the plain-MSD D of Li above is motion inside the cages "
+                "(an upper bound), not long-range diffusion"
+            )
     if out:
         typer.echo(f"wrote {out}")
     if plot:
