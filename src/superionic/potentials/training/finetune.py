@@ -184,9 +184,9 @@ def fine_tune(
     train_data, val_data = _dataset(model, train), _dataset(model, val)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=settings.epochs)
-    history: list[dict[str, float]] = []
+    history: list[dict[str, float | None]] = []
     best = (_force_rmse(model, val_data, settings), 0, copy.deepcopy(model.state_dict()))
-    history.append({"epoch": 0, "train_force_rmse": float("nan"), "val_force_rmse": best[0]})
+    history.append({"epoch": 0, "train_force_rmse": None, "val_force_rmse": best[0]})  # before any training
     t0 = time.perf_counter()
     for epoch in range(1, settings.epochs + 1):
         model.train()
@@ -201,9 +201,10 @@ def fine_tune(
             sq, count = sq + s, count + c
         scheduler.step()
         val_rmse = _force_rmse(model, val_data, settings)
-        history.append({"epoch": epoch, "train_force_rmse": float(np.sqrt(sq / count)), "val_force_rmse": val_rmse})
+        train_rmse = float(np.sqrt(sq / count))
+        history.append({"epoch": epoch, "train_force_rmse": train_rmse, "val_force_rmse": val_rmse})
         if progress is not None:
-            progress(epoch, settings.epochs, history[-1]["train_force_rmse"], val_rmse)
+            progress(epoch, settings.epochs, train_rmse, val_rmse)
         if val_rmse < best[0]:
             best = (val_rmse, epoch, copy.deepcopy(model.state_dict()))
         elif epoch - best[1] >= settings.patience:
