@@ -58,7 +58,6 @@ def sample_teacher(
 
     from ...materials import build_material
     from .. import get_potential
-    from .sampling import close_contacts, strained_rattled
     from .teach import sample_pool
 
     spec = get_potential(teacher)
@@ -105,26 +104,20 @@ def sample_teacher(
     log(f"teacher: {teacher}")
     if reuse_md:
         log(f"reusing the teacher MD in {folder} ({len(reuse_md)} snapshots); new strained cells and close contacts")
-        extra = strained_rattled(atoms, calc, strained, seed=seed) if strained else []
-        for a in extra:
-            a.info["material"] = str(atoms.info.get("material", "structure 0"))
-        frames = reuse_md + extra
-        if contacts:
-            frames += close_contacts(frames, calc, contacts, mobile=mobile or "Li", seed=seed)
-    else:
-        frames = sample_pool(
-            [atoms],
-            calc,
-            temperatures,
-            md_steps=md_steps,
-            label_every=label_every,
-            strained=strained,
-            contacts=contacts,
-            mobile=mobile or "Li",
-            seed=seed,
-            h5md_dir=folder,
-            log=log,
-        )
+    frames = sample_pool(
+        [atoms],
+        calc,
+        temperatures,
+        md_steps=md_steps,
+        label_every=label_every,
+        strained=strained,
+        contacts=contacts,
+        mobile=mobile or "Li",
+        seed=seed,
+        h5md_dir=folder,
+        md_frames=reuse_md or None,
+        log=log,
+    )
     _write_frames(samples, frames)
     return frames, paths, spec.identity()
 

@@ -39,18 +39,24 @@ def sample_pool(
     mobile: str = "Li",
     seed: int = 0,
     h5md_dir: Path | None = None,
+    md_frames: Sequence[Atoms] | None = None,
     log: Callable[[str], None] = print,
 ) -> list[Atoms]:
     """Labelled configurations from MD of every material variant at every temperature (K), strained and rattled
     cells, and close contacts of `mobile`: the candidate pool of active learning, or a teacher's training data.
 
     h5md_dir: also keep each MD run (positions, velocities) as ``T<K>.h5`` there (``<m>-T<K>.h5`` with several
-    materials), written under a temporary name and renamed when complete.
+    materials), written under a temporary name and renamed when complete. md_frames: the labelled MD snapshots
+    of an earlier sampling of the one material, used instead of running its MD again.
     """
+    if md_frames is not None and len(materials) != 1:
+        raise InputError("md_frames replaces the MD of one material only")
     pool: list[Atoms] = []
     for m, atoms in enumerate(materials):
         name = str(atoms.info.get("material", f"structure {m}"))
-        for i, t in enumerate(temperatures):
+        if md_frames is not None:
+            pool += list(md_frames)
+        for i, t in enumerate(temperatures if md_frames is None else ()):
             log(f"pool: {name} MD at {t:g} K, {md_steps} steps of 2 fs, {len(atoms)} atoms")
             h5 = None
             if h5md_dir is not None:
