@@ -23,6 +23,10 @@ from ..errors import InputError
 from .dft import DEFAULT_DFT, cp2k_calculator, cp2k_executable, cp2k_version
 
 
+def _sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 @dataclass
 class PotentialSpec:
     """A registered potential: name, engine, parameter source, calculator factory, package and default options."""
@@ -35,7 +39,7 @@ class PotentialSpec:
     description: str = ""
     options: dict[str, Any] = field(default_factory=dict)
     model_file: str | None = None  # path of a user model file
-    model_sha256: str | None = None
+    model_sha256: str | None = None  # None: computed from model_file when the identity is first asked for
     kind: str = "model"  # "model" (a fitted potential) or "dft" (first principles: seconds to minutes per call)
     requires: Callable[[], bool] | None = None  # extra availability check (e.g. an executable on PATH)
     version_of: Callable[[], str | None] | None = None  # version of a non-Python engine (e.g. CP2K)
@@ -69,6 +73,8 @@ class PotentialSpec:
         if self.options:
             out["options"] = {k: (v.as_dict() if hasattr(v, "as_dict") else v) for k, v in self.options.items()}
         if self.model_file:
+            if self.model_sha256 is None:
+                self.model_sha256 = _sha256(self.model_file)
             out.update(model_file=self.model_file, model_sha256=self.model_sha256)
         return out
 
@@ -98,10 +104,6 @@ def _sevennet(model: str = "7net-0", device: str = "cpu", **_: Any):
 
 #: CHGNet fine-tuned on the PBE-D3(BJ) labels of Li6PS5Cl (`superionic fine-tune`, docs/finetune.md)
 PBE_D3_CHGNET = Path(__file__).parent / "data" / "li6ps5cl-pbe-d3-chgnet-v1.pth"
-
-
-def _sha256(path: Path) -> str | None:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
 
 def _cp2k_available() -> bool:
@@ -147,7 +149,6 @@ REGISTRY: dict[str, PotentialSpec] = {
         description="Li–P–S–Cl only: held-out force RMSE 0.20 eV/Å against PBE-D3 on MD snapshots (pretrained "
         "CHGNet 0.41); as slow as CHGNet",
         model_file=str(PBE_D3_CHGNET),
-        model_sha256=_sha256(PBE_D3_CHGNET),
     ),
     "cp2k-pbe-d3": PotentialSpec(
         "cp2k-pbe-d3",
@@ -240,7 +241,7 @@ def from_model_file(path: str | Path, kind: str | None = None) -> PotentialSpec:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"model file {path} not found")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = _sha256(path)
     kind = kind or ("sevennet" if any(k in path.name.lower() for k in ("7net", "sevenn")) else "chgnet")
     if kind == "chgnet":
         factory, pkg = (lambda **kw: _chgnet(model_file=str(path), **kw)), "chgnet"
