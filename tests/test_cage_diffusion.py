@@ -60,6 +60,28 @@ def test_cage_changes_are_the_inter_cage_jumps_of_the_hop_analysis(aimd):
     assert float(ds.D) > 0 and np.isfinite(float(ds.D_err))
 
 
+def test_a_plain_msd_that_never_left_its_cage_is_not_called_diffusive():
+    """No inter-cage jump at all (rate_out = 0) in cages as wide as an argyrodite's (sites 2.5 Å from the centre):
+    the plain MSD, still filling the cages, passes its diffusive checks with a D > 0; checked against the cage count
+    it is restated as not diffusive, its fit kept as D_fit."""
+    from superionic.analysis.cage_diffusion import cage_summary, demote_if_caged
+    from superionic.results import nonnegative_fields
+
+    traj, pos, cage = synthetic.caged_random_walk(
+        n_atoms=100, n_frames=1000, cage_spacing=10.0, site_offset=2.5, rate_in=1e-4, rate_out=0.0, seed=0
+    )
+    plain = diffusion(traj, "Li")
+    d, err, ok = float(plain.D.values[0]), float(plain.D_err.values[0]), bool(plain.fit_range_ok.values[0])
+    assert ok and d > 2 * err  # the bug: the plain MSD alone calls this diffusive
+    entry = {**nonnegative_fields(d, err, regime_ok=ok), "fit_range_ok": ok}
+    counted = cage_summary(cage_diffusion(traj, _sites(traj, pos, cage)))
+    assert counted["cage_changes"] == 0
+    demoted = demote_if_caged(entry, counted, "fit_range_ok")
+    assert demoted["D"] is None and demoted["D_fit"] == pytest.approx(d) and demoted["fit_range_ok"] is False
+    assert demoted["intra_cage"] is True
+    assert demote_if_caged(entry, {**counted, "cage_changes": 1}, "fit_range_ok") == entry
+
+
 def test_too_few_cage_changes_are_not_resolved(caged):
     traj, pos, cage = caged
     short = traj.select_frames(0, 60)
@@ -90,6 +112,13 @@ def test_cli_cages_json_and_refusal(xdatcar_path, tmp_path):
         text=True,
     )
     assert res.returncode != 0 and "argyrodite" in res.stderr
+    # without --cages: counted where the trajectory is a Li argyrodite, skipped (no error) where it is not
+    auto = json.loads(subprocess.run([*cmd, "--json"], capture_output=True, text=True, check=True).stdout)
+    assert auto["cage_diffusion"]["cage_changes"] == cage["cage_changes"]
+    skipped = json.loads(subprocess.run([*cmd, "--no-cages", "--json"], capture_output=True, text=True).stdout)
+    assert "cage_diffusion" not in skipped
+    walk_cmd = [sys.executable, "-m", "superionic", "analyze", "diffusion", str(path), "--json"]
+    assert "cage_diffusion" not in json.loads(subprocess.run(walk_cmd, capture_output=True, text=True).stdout)
 
 
 def test_study_writes_the_cage_result_and_warns_on_disagreement(aimd, tmp_path):
@@ -126,5 +155,6 @@ def test_cli_says_when_no_li_changed_cage(aimd, tmp_path):
     cmd = [sys.executable, "-m", "superionic", "analyze", "diffusion", str(path), "--cages"]
     cage = json.loads(subprocess.run([*cmd, "--json"], capture_output=True, text=True, check=True).stdout)
     assert cage["cage_diffusion"]["cage_changes"] == 0 and cage["cage_diffusion"]["plain_D_is_intra_cage"]
+    assert cage["species"]["Li"]["diffusive_regime_found"] is False and cage["species"]["Li"]["D"] is None
     text = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     assert "no Li changed cage" in text

@@ -405,3 +405,28 @@ def test_changing_only_the_single_points_keeps_the_teacher_md(tmp_path):
         np.testing.assert_allclose(a.get_forces(), b.get_forces(), atol=1e-5)
     md = [a for a in first if a.info["source"] == "teacher-md"]
     np.testing.assert_allclose(md[-1].positions, more[len(md) - 1].positions, atol=1e-6)
+
+
+def test_variants_are_sampled_beside_the_material_and_their_md_is_reused_in_order(tmp_path):
+    """A variant gets its own teacher MD (``<m>-T<K>.h5``) and strained cells; with only the single points changed,
+    the reused MD of both materials gives the frames of a fresh sampling, in the same order."""
+    from superionic.potentials.training.distil import sample_teacher
+
+    structure, variant = tmp_path / "cu.extxyz", tmp_path / "cu-stretched.extxyz"
+    bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 2, 2)).write(structure)
+    bulk("Cu", "fcc", a=3.66, cubic=True).repeat((2, 2, 2)).write(variant)
+    kw = dict(temperatures=(300.0, 600.0), md_steps=20, label_every=10, mobile="Cu", seed=0, variants=[str(variant)])
+    first, paths, _ = sample_teacher(str(structure), "emt", tmp_path / "a", strained=1, contacts=0, **kw)
+    assert [p.name for p in paths] == ["0-T300.h5", "0-T600.h5", "1-T300.h5", "1-T600.h5"]
+    assert all(p.exists() for p in paths)
+    md = [a for a in first if a.info["source"] == "teacher-md"]
+    assert [a.info["material"] for a in md].count(str(variant)) == len(md) // 2 > 0
+    volumes = {a.info["material"]: a.get_volume() for a in md}
+    assert volumes[str(variant)] == pytest.approx(volumes[str(structure)] * (3.66 / 3.61) ** 3)
+    more, _, _ = sample_teacher(str(structure), "emt", tmp_path / "a", strained=2, contacts=1, overwrite=True, **kw)
+    fresh, _, _ = sample_teacher(str(structure), "emt", tmp_path / "b", strained=2, contacts=1, **kw)
+    assert [(a.info["source"], a.info.get("material")) for a in more] == [
+        (a.info["source"], a.info.get("material")) for a in fresh
+    ]
+    for a, b in zip(more, fresh, strict=True):
+        np.testing.assert_allclose(a.positions, b.positions, atol=1e-6)

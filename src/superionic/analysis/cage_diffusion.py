@@ -172,4 +172,17 @@ def cage_summary(ds: xr.Dataset) -> dict:
     }
 
 
-__all__ = ["cage_diffusion", "cage_sites", "cage_summary", "MIN_JUMPS"]
+def demote_if_caged(entry: dict, cage: dict, regime_key: str) -> dict:
+    """A plain-MSD summary entry (`results.nonnegative_fields` fields and a regime flag under `regime_key`) checked
+    against the cage count of the same run (`cage_summary`): unchanged when some ion changed cage. When none did,
+    the MSD's slope is motion inside the cages (bounded, not yet saturated), not long-range diffusion: the same fit
+    is restated as not diffusive (D null, its fit under D_fit), the regime flag False and "intra_cage" True.
+    """
+    from ..results import fit_value, nonnegative_fields
+
+    if cage["cage_changes"] > 0:
+        return entry
+    return {**entry, **nonnegative_fields(*fit_value(entry), regime_ok=False), regime_key: False, "intra_cage": True}
+
+
+__all__ = ["cage_diffusion", "cage_sites", "cage_summary", "demote_if_caged", "MIN_JUMPS"]

@@ -24,6 +24,9 @@ from .common import (
     save_figure,
 )
 
+#: largest trajectory (frames × atoms) whose cages are counted without --cages: it is read whole (24 B per atom-frame)
+AUTO_CAGE_VALUES = 3e7
+
 
 def _charges(text: str | None) -> dict[str, float] | None:
     if not text:
@@ -94,12 +97,14 @@ def diffusion_cmd(
     plot: Path | None = typer.Option(None, "--plot", help="Save an MSD figure with the fit range (PNG/PDF)."),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary on stdout."),
-    cages: bool = typer.Option(
-        False,
-        "--cages",
-        help="Also give Li's D from the MSD of the cages it visits (Li argyrodites: the 12-site cages "
-        "around the 4c anions). It converges with the inter-cage jumps counted, where the plain MSD of a "
-        "short run still fills the cages (docs/diffusion.md). Reads the whole trajectory into memory.",
+    cages: bool | None = typer.Option(
+        None,
+        "--cages/--no-cages",
+        help="Li argyrodites (the 12-site cages around the 4c anions): also give Li's D from the MSD of the cages "
+        "it visits, and count the cage changes. It converges with the inter-cage jumps counted, where the plain "
+        "MSD of a short run still fills the cages; a run with no cage change is not called diffusive "
+        "(docs/diffusion.md). Default: done when the trajectory is a Li argyrodite of at most "
+        f"{AUTO_CAGE_VALUES:.0e} atom-frames (it is read whole into memory); --cages insists, --no-cages skips it.",
     ),
 ) -> None:
     """Tracer D ± σ (cm²/s) from a covariance-aware fit of the MSD, and for the mobile species the
@@ -140,6 +145,16 @@ def diffusion_cmd(
         }
         if "D_GK" in ds:
             summary["species"][str(s)]["D_GK"] = float(ds.D_GK.sel(species=s))
+    from ..analysis.cage_diffusion import demote_if_caged
+
+    cage = _cage_summary(traj, trajectory, dt, fmt, cages) if "Li" in summary["species"] else None
+    if cages and cage is None:
+        raise InputError("--cages needs Li among the analysed species (--species Li)")
+    if cage is not None:
+        # no Li left its cage: whatever slope the plain MSD has is motion inside the cages, not long-range D
+        cage["plain_D_is_intra_cage"] = cage["cage_changes"] == 0
+        summary["cage_diffusion"] = cage
+        summary["species"]["Li"] = demote_if_caged(summary["species"]["Li"], cage, "diffusive_regime_found")
     mobile = sp or [s for s in ds.species.values if s in ("Li", "Na", "K", "Ag", "Cu", "H", "Mg", "Zn")]
     temp = temperature if temperature is not None else traj.metadata.get("temperature")
     cond = None
@@ -172,13 +187,6 @@ def diffusion_cmd(
         summary.update(sigma=None, sigma_err=None, sigma_NE=None, sigma_NE_err=None, haven_ratio=None)
         if mobile:
             print("superionic: note: temperature unknown; give --temperature K for the conductivity", file=sys.stderr)
-    if cages:
-        summary["cage_diffusion"] = _cage_summary(trajectory, dt, fmt)
-        li = summary["species"].get("Li")
-        # no Li left its cage: whatever slope the plain MSD has is motion inside the cages, not long-range D
-        summary["cage_diffusion"]["plain_D_is_intra_cage"] = bool(
-            li is not None and summary["cage_diffusion"]["cage_changes"] == 0
-        )
     if len(ds.species) == 1 or (sp and len(sp) == 1):
         first = summary["species"][str(ds.species.values[0])]
         summary.update({k: v for k, v in first.items() if k.startswith("D") and not k.startswith("D_GK")})
@@ -212,7 +220,7 @@ def diffusion_cmd(
                 else "  (not a conductivity: a carrier has no clear diffusive regime!)"
             )
         )
-    if cages:
+    if cage is not None:
         c = summary["cage_diffusion"]
         typer.echo(
             f"   Li: D (cage-to-cage MSD) = {positive_text(*fit_value(c), 'cm²/s', digits=4)}  "
@@ -220,8 +228,8 @@ def diffusion_cmd(
         )
         if c["plain_D_is_intra_cage"]:
             typer.echo(
-                "        no Li changed cage in this run: the plain-MSD D of Li above is motion inside the cages "
-                "(an upper bound), not long-range diffusion"
+                "        no Li changed cage in this run: the plain-MSD slope of Li above is motion inside the cages, "
+                "not long-range diffusion (Li is not called diffusive; run longer or hotter)"
             )
     if out:
         typer.echo(f"wrote {out}")
@@ -229,16 +237,35 @@ def diffusion_cmd(
         typer.echo(f"wrote {plot}")
 
 
-def _cage_summary(trajectory: Path, dt: float | None, fmt: str | None) -> dict:
-    """D of Li from its cage-to-cage MSD; refuses a trajectory that is not a Li argyrodite."""
+def _cage_summary(src, trajectory: Path, dt: float | None, fmt: str | None, cages: bool | None) -> dict | None:
+    """Li's cage-to-cage D and cage changes (`analysis.cage_diffusion`) of a Li argyrodite. cages None: only when
+    `src` (the opened trajectory) looks like one and has at most AUTO_CAGE_VALUES atom-frames, else None (with a
+    note when it is only too large); True: refuses a trajectory that is not one; False: None.
+    """
     from ..analysis.cage_diffusion import cage_diffusion, cage_sites, cage_summary
+    from ..trajectory.blocks import TrajectorySource
     from ..trajectory.io import read_trajectory
 
-    traj = read_trajectory(trajectory, dt=dt, format=fmt)
+    if cages is False:
+        return None
+    if cages is None:
+        n_li, n_p = (src.indices(s).size if s in src.species else 0 for s in ("Li", "P"))
+        if "S" not in src.species or n_p == 0 or n_li != 6 * n_p:  # not Li6PS5X: no cages to count
+            return None
+        if src.n_frames * src.n_atoms > AUTO_CAGE_VALUES:
+            print(
+                f"superionic: note: Li cage changes not counted ({src.n_frames} frames × {src.n_atoms} atoms is "
+                "too large to read whole by default); give --cages to count them",
+                file=sys.stderr,
+            )
+            return None
+    traj = src.traj if isinstance(src, TrajectorySource) else read_trajectory(trajectory, dt=dt, format=fmt)
     sites = cage_sites(traj, "Li")
     if sites is None:
-        raise InputError(
-            "--cages needs a Li argyrodite (Li6PS5X: 6 Li per P, the 4b template matching the P positions); "
-            "this trajectory is not one"
-        )
+        if cages:
+            raise InputError(
+                "--cages needs a Li argyrodite (Li6PS5X: 6 Li per P, the 4b template matching the P positions); "
+                "this trajectory is not one"
+            )
+        return None
     return cage_summary(cage_diffusion(traj, sites, "Li"))

@@ -48,8 +48,8 @@ def train_potential_cmd(
     variants: str = typer.Option(
         "",
         "--variants",
-        help="With a DFT teacher: extra material variants for the pool, ';'-separated, e.g. "
-        "'Li6PS5Cl:exchange=0.5,seed=1' (S/Cl disorder).",
+        help="Extra material variants sampled like MATERIAL, ';'-separated, e.g. 'Li6PS5Cl:exchange=0.5,seed=1' "
+        "(S/Cl disorder). With a teacher potential they are also validated on; with a DFT teacher they join the pool.",
     ),
     labels: Path | None = typer.Option(
         None, "--labels", help="With a DFT teacher: folder of the resumable labels (default <out>/labels)."
@@ -211,6 +211,8 @@ def train_potential_cmd(
     for p in data or []:
         if any(p.exists() and q.exists() and p.resolve() == q.resolve() for q in made):
             raise InputError(f"--data {p} would be overwritten by the new potential; move it or change --name")
+    if variants.strip() and data:
+        raise InputError("--variants are materials for a teacher to sample; with --data nothing is sampled")
     if refine and data:
         raise InputError("--refine needs a teacher to relabel the student's own snapshots; with --data there is none")
     if teacher == "dft":
@@ -285,6 +287,7 @@ def train_potential_cmd(
             version=version,
             seed=seed,
             supercell=supercell,
+            variants=[v.strip() for v in variants.split(";") if v.strip()],
             validate_steps=validate_steps,
             gate=(gate_force, gate_md_force, gate_vdos, gate_d_sigmas, production_atoms, production_ps),
             refine=refine,

@@ -23,8 +23,9 @@ from .. import __version__
 from ..results import atomic_text
 
 #: form of a run's summary entry; raised whenever what the entry stores changes (2: a D is stored only when resolved
-#: and diffusive, `results.nonnegative_fields`, also for the cage-to-cage D)
-ENTRY_FORMAT = 2
+#: and diffusive, `results.nonnegative_fields`, also for the cage-to-cage D; 3: a mobile ion's plain-MSD D is not
+#: diffusive when no ion changed cage, `cage_diffusion.demote_if_caged`)
+ENTRY_FORMAT = 3
 
 
 def analysis_key(cfg, run) -> str:

@@ -582,6 +582,7 @@ def _analyse_run(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, object]:
 
 def _compute_analyses(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, object]:
     """The analyses of one run, computed (see `_analyse_run`)."""
+    from ..analysis.cage_diffusion import demote_if_caged
     from ..analysis.conductivity import conductivity
     from ..analysis.diffusion import diffusion
     from ..analysis.vdos import vdos, vdos_summary
@@ -631,6 +632,8 @@ def _compute_analyses(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, obj
             cage = _cage_diffusion(traj, mobile, adir / f"{label}_cage_diffusion.nc")
             if cage:
                 entry["cage_diffusion"] = cage
+                if mobile in entry["diffusion"]:  # no cage change: the plain MSD is not long-range diffusion
+                    entry["diffusion"][mobile] = demote_if_caged(entry["diffusion"][mobile], cage, "fit_range_ok")
                 _check_cage_agreement(label, entry["diffusion"].get(mobile), cage)
     run_vdos = None
     if "vdos" in cfg.analyses:

@@ -45,11 +45,13 @@ def sample_teacher(
     mobile: str | None,
     seed: int,
     supercell: str | None = None,
+    variants: Sequence[str] = (),
     overwrite: bool = False,
     log: Callable[[str], None] = print,
 ) -> tuple[list, list[Path], dict]:
     """Teacher MD per temperature (labelled snapshots + H5MD in `folder`), strained cells, close contacts of
-    the `mobile` ion (default: the first of `validate.MOBILE` in the material).
+    the `mobile` ion (default: the first of `validate.MOBILE` in the material). variants: more materials sampled
+    the same way (e.g. 'Li6PS5Cl:exchange=0.5,seed=1' for S/Cl disorder); their runs are ``<m>-T<K>.h5``.
 
     Returns (labelled Atoms, the H5MD paths, the teacher's identity). Reuses `folder` when it holds a
     finished sampling with the same settings; one with other settings is an InputError unless overwrite.
@@ -61,7 +63,7 @@ def sample_teacher(
     from .teach import sample_pool
 
     spec = get_potential(teacher)
-    settings = {
+    settings: dict[str, Any] = {
         "material": material,
         "supercell": supercell,
         "teacher": spec.identity(),
@@ -73,8 +75,15 @@ def sample_teacher(
         "mobile": mobile,
         "seed": seed,
     }
+    if variants:  # only then: folders sampled before variants existed stay reusable
+        settings["variants"] = list(variants)
     samples, meta = folder / "samples.extxyz", folder / "settings.json"
-    paths = [folder / f"T{float(t):g}.h5" for t in temperatures]
+    names = [material, *variants]
+    paths = [
+        folder / (f"T{float(t):g}.h5" if len(names) == 1 else f"{m}-T{float(t):g}.h5")
+        for m in range(len(names))
+        for t in temperatures
+    ]
     reuse_md: list = []
     if meta.exists():
         stored = json.loads(meta.read_text())
@@ -95,7 +104,8 @@ def sample_teacher(
     folder.mkdir(parents=True, exist_ok=True)
     samples.unlink(missing_ok=True)  # samples of other settings must not pass for these if this run is killed
     write_json(meta, settings)
-    atoms = build_material(material, supercell)
+    cells = [build_material(m, supercell) for m in names]
+    atoms = cells[0]
     calc = spec.make()
     mobile = mobile or next((s for s in MOBILE if s in atoms.get_chemical_symbols()), None)
     if contacts and (mobile is None or mobile not in atoms.get_chemical_symbols()):
@@ -105,7 +115,7 @@ def sample_teacher(
     if reuse_md:
         log(f"reusing the teacher MD in {folder} ({len(reuse_md)} snapshots); new strained cells and close contacts")
     frames = sample_pool(
-        [atoms],
+        cells,
         calc,
         temperatures,
         md_steps=md_steps,
@@ -140,6 +150,7 @@ def distil(
     version: str = "1",
     seed: int = 0,
     supercell: str | None = None,
+    variants: Sequence[str] = (),
     validate_steps: int | None = None,
     gate: Gate | None = None,
     refine: int = 0,
@@ -151,6 +162,7 @@ def distil(
     """Distil, validate and (if it passes the gate) register a SNAP potential of `material`; see module doc.
 
     supercell: of the teacher's and the student's MD ('2x2x2', '100atoms', '12A'; default the cell as built).
+    variants: more materials the teacher samples and the student is validated on (`sample_teacher`).
     validate_steps: student MD steps per teacher temperature (default 4 × md_steps). own_snapshots: frames of
     the student's MD per temperature relabelled by the teacher (the gate's own-MD force RMSE). refine: refits,
     each with every relabelled snapshot so far added to the training split (kept in
@@ -179,6 +191,7 @@ def distil(
         mobile=mobile,
         seed=seed,
         supercell=supercell,
+        variants=variants,
         overwrite=overwrite,
         log=log,
     )
@@ -198,7 +211,13 @@ def distil(
             zbl=zbl,
             radius=radius,
             seed=seed,
-            teacher=dict(identity, material=material, temperatures_K=list(temperatures), md_steps=md_steps),
+            teacher=dict(
+                identity,
+                material=material,
+                variants=list(variants),
+                temperatures_K=list(temperatures),
+                md_steps=md_steps,
+            ),
             force_target=gate.force_rmse,
             log=log,
         )

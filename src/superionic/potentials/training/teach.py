@@ -47,15 +47,14 @@ def sample_pool(
 
     h5md_dir: also keep each MD run (positions, velocities) as ``T<K>.h5`` there (``<m>-T<K>.h5`` with several
     materials), written under a temporary name and renamed when complete. md_frames: the labelled MD snapshots
-    of an earlier sampling of the one material, used instead of running its MD again.
+    of an earlier sampling of these materials (matched by ``info["material"]``), used instead of running the MD
+    again.
     """
-    if md_frames is not None and len(materials) != 1:
-        raise InputError("md_frames replaces the MD of one material only")
     pool: list[Atoms] = []
     for m, atoms in enumerate(materials):
         name = str(atoms.info.get("material", f"structure {m}"))
         if md_frames is not None:
-            pool += list(md_frames)
+            pool += [f for f in md_frames if f.info.get("material") == name]
         for i, t in enumerate(temperatures if md_frames is None else ()):
             log(f"pool: {name} MD at {t:g} K, {md_steps} steps of 2 fs, {len(atoms)} atoms")
             h5 = None
