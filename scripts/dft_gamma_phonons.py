@@ -1,6 +1,6 @@
 """Γ-point phonons of the 52-atom ordered Li6PS5Cl cell from DFT (`cp2k-pbe-d3`) beside fast potentials.
 
-    OMP_NUM_THREADS=2 python3 scripts/dft_gamma_phonons.py OUT [--potentials chgnet,li6ps5cl-snap]
+    OMP_NUM_THREADS=2 python3 scripts/dft_gamma_phonons.py OUT [--potentials chgnet,li6ps5cl-snap] [--replay-only]
 
 Every model sees the same cell (the library's, a = 9.859 Å) with its own relaxed positions, P222 kept (DFT:
 BFGS to max |F| < 0.05 eV/Å; the others: 1e-3 eV/Å), then finite displacements of +0.02 Å through phonopy in
@@ -132,6 +132,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("out", type=Path)
     p.add_argument("--potentials", default="chgnet,li6ps5cl-snap")
+    p.add_argument(
+        "--replay-only",
+        action="store_true",
+        help="use the stored DFT labels only: stop instead of starting a DFT calculation that is not stored",
+    )
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "gamma.json"
@@ -158,9 +163,12 @@ def main() -> None:
             result[f"{name} (central)"] = gamma(start, make_calculator(name), FMAX, name, plusminus="auto")[0]
             save()
     # DFT: computed once; a second run replays every evaluation from the labels (seconds)
+    def no_new_dft() -> Any:
+        raise SystemExit("--replay-only: a DFT evaluation is not among the stored labels; nothing new was computed")
+
     teacher = StoredCalculator(
         store,
-        lambda: cp2k_calculator(DEFAULT_DFT, directory=args.out / "cp2k"),
+        no_new_dft if args.replay_only else lambda: cp2k_calculator(DEFAULT_DFT, directory=args.out / "cp2k"),
         source="gamma-phonons",
         log=lambda msg: print(f"  DFT {msg}", flush=True),
     )
