@@ -162,6 +162,7 @@ def main() -> None:
         if f"{name} (central)" not in result:  # the forward-difference error, measured on the cheap models
             result[f"{name} (central)"] = gamma(start, make_calculator(name), FMAX, name, plusminus="auto")[0]
             save()
+
     # DFT: computed once; a second run replays every evaluation from the labels (seconds)
     def no_new_dft() -> Any:
         raise SystemExit("--replay-only: a DFT evaluation is not among the stored labels; nothing new was computed")

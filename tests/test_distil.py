@@ -44,6 +44,10 @@ def test_a_passing_potential_is_validated_and_registered(setting):
     card = json.loads((tmp / "registry" / "cu-snap" / "cu-snap-v1.validation.json").read_text())
     assert card["passed"] and card["failures"] == []
     assert [r["temperature_K"] for r in card["md"]] == [300.0, 900.0]
+    # the gate's held-out set is the teacher's MD; the strained single points are the rest of the test set
+    assert card["held_out_scope"] == "teacher MD ≤ 900 K"
+    single, everything = card["held_out_single_points"], card["held_out_all"]  # no single point may be in the test
+    assert card["held_out"]["n_configs"] + (single["n_configs"] if single else 0) == everything["n_configs"]
     for r in card["md"]:
         # EMT is smooth and short-ranged: the student follows it closely, in its own MD too
         assert r["student_md_force"]["force_rmse_eV_per_A"] < card["gate"]["student_force_rmse"]
@@ -104,6 +108,16 @@ def test_a_failing_potential_is_refused_with_its_numbers(setting):
     registered = tmp / "registry" / "cu-snap"
     assert not (registered / "cu-snap-v2.snapcoeff").exists()
     assert json.loads((registered / "cu-snap.lammps.json").read_text())["lammps"]["version"] == "1"
+
+
+def test_the_gate_judges_the_teachers_md_where_the_record_has_an_operating_range():
+    from superionic.potentials.training.validate import held_out, held_out_scope
+
+    md, everything = {"force_rmse_eV_per_A": 0.07}, {"force_rmse_eV_per_A": 0.28}
+    record = {"metrics": {"test": everything, "test_operating": md}, "operating_max_temperature_K": 1100.0}
+    assert held_out(record) is md and held_out_scope(record) == "teacher MD ≤ 1100 K"
+    plain = {"metrics": {"test": everything, "test_operating": everything}, "operating_max_temperature_K": None}
+    assert held_out(plain) is everything and held_out_scope(plain) == "all test configurations"
 
 
 def test_gate_failures_state_each_reason():

@@ -338,10 +338,16 @@ def _distil(material: str, name: str, out: Path, *, gate: tuple, save_data: Path
     if save_data:
         frames = ase.io.read(out / "teacher" / "samples.extxyz", index=":")
         atomic_write(save_data, lambda tmp: ase.io.write(tmp, frames, format="extxyz"))
-    h = card["held_out"]
+    h, single = card["held_out"], card.get("held_out_single_points")
     typer.echo(
         f"{name} v{card['version']} ({card['family']}) passes its gate: held-out force RMSE "
         f"{h['force_rmse_eV_per_A']:.3f} eV/Å, energy RMSE {h['energy_rmse_meV_per_atom']:.1f} meV/atom"
+        f" ({card.get('held_out_scope', 'all test configurations')})"
+        + (
+            f"; strained, rattled and close-contact single points {single['force_rmse_eV_per_A']:.3f} eV/Å"
+            if single and card.get("held_out_scope", "").startswith("teacher MD")
+            else ""
+        )
     )
     if len(card.get("refinement", [])) > 1:
         last = card["refinement"][-1]

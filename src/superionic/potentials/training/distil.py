@@ -219,6 +219,7 @@ def distil(
                 md_steps=md_steps,
             ),
             force_target=gate.force_rmse,
+            val_max_temperature=max(temperatures),  # the gate's held-out set: the teacher's MD (`validate.held_out`)
             log=log,
         )
         pot = LammpsPotential.from_json(record["potential_json"])
