@@ -397,8 +397,14 @@ def train_snap(
                 (keep / f.name).write_text(f.read_text())
         else:
             fitted[fam] = (hyper, beta)
+        md_txt = (
+            f" (teacher MD ≤ {val_max_temperature:g} K: F {m_op['force_rmse_eV_per_A']:.4f} eV/Å, E "
+            f"{m_op['energy_rmse_meV_per_atom']:.2f} meV/atom)"
+            if val_max_temperature is not None and op.any()
+            else ""
+        )
         log(
-            f"{fam:>12}: F {m['force_rmse_eV_per_A']:.4f} eV/Å  E {m['energy_rmse_meV_per_atom']:.2f} meV/atom  "
+            f"{fam:>12}: F {m['force_rmse_eV_per_A']:.4f} eV/Å  E {m['energy_rmse_meV_per_atom']:.2f} meV/atom{md_txt}  "
             f"{sps * 1e3:.2f} ms/step ({len(speed_atoms)} atoms)  fit {t2 - t0:.1f} s"
         )
         shutil.rmtree(tmpdir)
