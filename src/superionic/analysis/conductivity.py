@@ -169,3 +169,22 @@ def conductivity(
         fit_method="GLS with random-walk covariance, N_independent = 1 (collective coordinate)",
     )
     return ds
+
+
+def conductivity_fields(ds: xr.Dataset, diffusive: bool) -> dict[str, float | bool | None]:
+    """A `conductivity` result as summary fields: σ and σ_NE (mS/cm) through `results.nonnegative_fields` (a value
+    only when > 2σ and the carriers are `diffusive`, else null with the fit under ``sigma_fit`` …), the Haven ratio
+    as fitted, and "from_diffusive_regime".
+    """
+    from ..results import nonnegative_fields
+
+    raw = {
+        k: float(ds[k]) for k in ("sigma", "sigma_err", "sigma_NE", "sigma_NE_err", "haven_ratio", "haven_ratio_err")
+    }
+    return {
+        **nonnegative_fields(raw["sigma"], raw["sigma_err"], "sigma", regime_ok=diffusive),
+        **nonnegative_fields(raw["sigma_NE"], raw["sigma_NE_err"], "sigma_NE", regime_ok=diffusive),
+        "haven_ratio": raw["haven_ratio"],
+        "haven_ratio_err": raw["haven_ratio_err"],
+        "from_diffusive_regime": diffusive,
+    }

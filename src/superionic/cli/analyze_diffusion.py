@@ -110,7 +110,7 @@ def diffusion_cmd(
     """Tracer D ± σ (cm²/s) from a covariance-aware fit of the MSD, and for the mobile species the
     conductivity σ ± err from the charge MSD, Nernst–Einstein σ_NE (mS/cm) and the Haven ratio.
     """
-    from ..analysis.conductivity import conductivity, resolve_charges
+    from ..analysis.conductivity import conductivity, conductivity_fields, resolve_charges
     from ..analysis.diffusion import diffusion_from_file
     from ..trajectory.blocks import TrajectorySource, open_trajectory
 
@@ -163,26 +163,14 @@ def diffusion_cmd(
         cond = conductivity(
             traj, list(mobile), temp, q, max_lag=max_lag, t_stop=t_stop, tracer=ds.sel(species=list(mobile))
         )
+        # σ and σ_NE are fitted over the tracer's range: a carrier without a diffusive regime gives no conductivity
+        diffusive = all(summary["species"][str(s)]["diffusive_regime_found"] for s in mobile)
+        summary.update(conductivity_fields(cond, diffusive))
         summary.update(
-            {
-                k: float(cond[k])
-                for k in (
-                    "sigma",
-                    "sigma_err",
-                    "sigma_NE",
-                    "sigma_NE_err",
-                    "haven_ratio",
-                    "haven_ratio_err",
-                    "D_sigma",
-                    "D_sigma_err",
-                )
-            }
+            nonnegative_fields(float(cond["D_sigma"]), float(cond["D_sigma_err"]), "D_sigma", regime_ok=diffusive)
         )
         summary["temperature"] = float(temp)
-        # σ and σ_NE are fitted over the tracer's range: a carrier without a diffusive regime gives no conductivity
-        summary["conductivity_from_diffusive_regime"] = all(
-            summary["species"][str(s)]["diffusive_regime_found"] for s in mobile
-        )
+        summary["conductivity_from_diffusive_regime"] = summary.pop("from_diffusive_regime")
     else:
         summary.update(sigma=None, sigma_err=None, sigma_NE=None, sigma_NE_err=None, haven_ratio=None)
         if mobile:
@@ -211,8 +199,8 @@ def diffusion_cmd(
         )
     if cond is not None:
         typer.echo(
-            f"  σ = {positive_text(summary['sigma'], summary['sigma_err'], 'mS/cm', digits=4)}, "
-            f"σ_NE = {positive_text(summary['sigma_NE'], summary['sigma_NE_err'], 'mS/cm', digits=4)}, "
+            f"  σ = {positive_text(*fit_value(summary, 'sigma'), 'mS/cm', digits=4)}, "
+            f"σ_NE = {positive_text(*fit_value(summary, 'sigma_NE'), 'mS/cm', digits=4)}, "
             f"H_R = {resolved_text(summary['haven_ratio'], summary['haven_ratio_err'])}  (T = {temp:g} K)"
             + (
                 ""

@@ -106,6 +106,13 @@ def findings(found: dict) -> str:
     )
 
 
+def _sigma_cell(c: dict, key: str, length) -> str:
+    """σ or σ_NE of a run's conductivity entry; a fit whose carriers have no diffusive regime is no conductivity."""
+    if c.get(key) is None and c.get("from_diffusive_regime") is False:
+        return "– (no diffusive regime)"
+    return resolved_cell(*fit_value(c, key), length)
+
+
 def key_results(results: dict, mobile: str) -> str:
     """One row per run for the mobile species: D*, σ, σ_NE, Haven ratio, g(0), exponent, VDOS class."""
     rows = []
@@ -119,8 +126,8 @@ def key_results(results: dict, mobile: str) -> str:
                 label,
                 fmt(length),
                 diffusion_cell(d),
-                resolved_cell(c.get("sigma"), c.get("sigma_err"), length),
-                resolved_cell(c.get("sigma_NE"), c.get("sigma_NE_err"), length),
+                _sigma_cell(c, "sigma", length),
+                _sigma_cell(c, "sigma_NE", length),
                 resolved_cell(c.get("haven_ratio"), c.get("haven_ratio_err"), length),
                 g0_cell(v),
                 exponent_cell(v),

@@ -24,7 +24,8 @@ from ..results import atomic_text
 
 #: form of a run's summary entry; raised whenever what the entry stores changes (2: a D is stored only when resolved
 #: and diffusive, `results.nonnegative_fields`, also for the cage-to-cage D; 3: a mobile ion's plain-MSD D is not
-#: diffusive when no ion changed cage, `cage_diffusion.demote_if_caged`)
+#: diffusive when no ion changed cage, `cage_diffusion.demote_if_caged`, and σ/σ_NE are stored as D is,
+#: `conductivity.conductivity_fields`)
 ENTRY_FORMAT = 3
 
 

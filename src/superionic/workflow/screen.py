@@ -184,8 +184,9 @@ def descriptors(summary: dict, rank_temperature: float | None = None) -> dict[st
     row["E_a"], row["E_a_err"] = arr.get("E_a", nan), arr.get("E_a_err", nan)
     row["D_300K"], row["D_300K_err"] = arr.get("D_300K", nan), arr.get("D_300K_err", nan)
     cond = run.get("conductivity") or {}
-    if cond.get("sigma_NE") and row["D"] is not None and np.isfinite(row["D_300K"]):
-        per_d = cond["sigma_NE"] / row["D"] * t_rank / 300.0  # σ_NE ∝ n q² D / T at the same carrier density
+    sigma_ne = fit_value(cond, "sigma_NE")[0]  # σ_NE/D is the carrier density's factor, resolved or not
+    if np.isfinite(sigma_ne) and sigma_ne > 0 and row["D"] is not None and np.isfinite(row["D_300K"]):
+        per_d = sigma_ne / row["D"] * t_rank / 300.0  # σ_NE ∝ n q² D / T at the same carrier density
         row["sigma_300K"], row["sigma_300K_err"] = per_d * row["D_300K"], per_d * row["D_300K_err"]
     else:
         row["sigma_300K"], row["sigma_300K_err"] = nan, nan

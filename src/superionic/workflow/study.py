@@ -583,7 +583,7 @@ def _analyse_run(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, object]:
 def _compute_analyses(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, object]:
     """The analyses of one run, computed (see `_analyse_run`)."""
     from ..analysis.cage_diffusion import demote_if_caged
-    from ..analysis.conductivity import conductivity
+    from ..analysis.conductivity import conductivity, conductivity_fields
     from ..analysis.diffusion import diffusion
     from ..analysis.vdos import vdos, vdos_summary
     from ..results import nonnegative_fields, save_dataset
@@ -622,19 +622,16 @@ def _compute_analyses(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, obj
             for s, (d, d_err, ok) in msd_d.items()
         }
         if mobile in traj.species:
-            c = conductivity(traj, mobile, temperature=temp, tracer=ds)
-            save_dataset(c, adir / f"{label}_conductivity.nc")
-            entry["conductivity"] = {
-                k: float(c[k])
-                for k in ("sigma", "sigma_err", "sigma_NE", "sigma_NE_err", "haven_ratio", "haven_ratio_err")
-            }
-        if mobile in traj.species:
             cage = _cage_diffusion(traj, mobile, adir / f"{label}_cage_diffusion.nc")
             if cage:
                 entry["cage_diffusion"] = cage
                 if mobile in entry["diffusion"]:  # no cage change: the plain MSD is not long-range diffusion
                     entry["diffusion"][mobile] = demote_if_caged(entry["diffusion"][mobile], cage, "fit_range_ok")
+                    msd_d[mobile] = (*msd_d[mobile][:2], entry["diffusion"][mobile]["fit_range_ok"])
                 _check_cage_agreement(label, entry["diffusion"].get(mobile), cage)
+            c = conductivity(traj, mobile, temperature=temp, tracer=ds)
+            save_dataset(c, adir / f"{label}_conductivity.nc")
+            entry["conductivity"] = conductivity_fields(c, bool(entry["diffusion"].get(mobile, {}).get("fit_range_ok")))
     run_vdos = None
     if "vdos" in cfg.analyses:
         run_vdos = vdos(traj, species)
