@@ -104,3 +104,22 @@ def test_two_mobile_species_share_the_framework_frame():
     ds = conductivity(tr2, ["Li", "Na"])
     assert abs(float(ds.haven_ratio) - 1) < 3 * float(ds.haven_ratio_err)
     assert float(ds.sigma) > 3 * float(ds.sigma_err)
+
+
+def test_conductivity_fields_store_sigma_like_d():
+    """σ and σ_NE are values only when resolved and the carriers diffuse; otherwise the fit and, near zero, a bound."""
+    import xarray as xr
+
+    from superionic.analysis.conductivity import conductivity_fields
+    from superionic.report.sections import _sigma_cell
+
+    values = dict(sigma=3.0, sigma_err=1.0, sigma_NE=-139.0, sigma_NE_err=799.0, haven_ratio=0.5, haven_ratio_err=0.1)
+    ds = xr.Dataset(values)
+    f = conductivity_fields(ds, diffusive=True)
+    assert f["sigma"] == 3.0 and f["sigma_err"] == 1.0
+    assert f["sigma_NE"] is None and f["sigma_NE_fit"] == -139.0 and f["sigma_NE_upper"] == 2 * 799.0
+    assert f["haven_ratio"] == 0.5 and f["from_diffusive_regime"] is True
+    g = conductivity_fields(ds, diffusive=False)
+    assert g["sigma"] is None and g["sigma_fit"] == 3.0 and "sigma_upper" not in g
+    assert _sigma_cell(g, "sigma", 10.0) == "– (no diffusive regime)"
+    assert "3" in _sigma_cell(f, "sigma", 10.0)
