@@ -47,17 +47,25 @@ N_BOOT = 400
 MAX_ALIGNMENT_A = 0.8
 
 
+def argyrodite_composition(traj) -> bool:
+    """Whether `traj` (a Trajectory or an opened FrameSource) has a Li argyrodite's composition: P, S and Li with
+    6 Li per P. Cheap: no positions are read.
+    """
+    if not {"Li", "P", "S"} <= set(traj.species):
+        return False
+    n_p = traj.indices("P").size
+    return n_p > 0 and traj.indices("Li").size == 6 * n_p
+
+
 def cage_sites(traj: Trajectory, species: str = "Li") -> Sites | None:
     """The argyrodite 48h sites with their cages when `traj` is a Li argyrodite (Li6PS5X), else None.
 
-    Recognised by composition (P, S and Li with 6 Li per P) and by the 4b template matching the
+    Recognised by composition (`argyrodite_composition`) and by the 4b template matching the
     time-averaged P positions within MAX_ALIGNMENT_A Å.
     """
-    if species != "Li" or not {"Li", "P", "S"} <= set(traj.species):
+    if species != "Li" or not argyrodite_composition(traj):
         return None
-    n_li, n_p = traj.indices("Li").size, traj.indices("P").size
-    if n_p == 0 or n_li != 6 * n_p:
-        return None
+    n_li = traj.indices("Li").size
     try:
         sites = argyrodite_sites(traj)
     except InputError:
@@ -185,4 +193,4 @@ def demote_if_caged(entry: dict, cage: dict, regime_key: str) -> dict:
     return {**entry, **nonnegative_fields(*fit_value(entry), regime_ok=False), regime_key: False, "intra_cage": True}
 
 
-__all__ = ["cage_diffusion", "cage_sites", "cage_summary", "demote_if_caged", "MIN_JUMPS"]
+__all__ = ["argyrodite_composition", "cage_diffusion", "cage_sites", "cage_summary", "demote_if_caged", "MIN_JUMPS"]

@@ -230,15 +230,14 @@ def _cage_summary(src, trajectory: Path, dt: float | None, fmt: str | None, cage
     `src` (the opened trajectory) looks like one and has at most AUTO_CAGE_VALUES atom-frames, else None (with a
     note when it is only too large); True: refuses a trajectory that is not one; False: None.
     """
-    from ..analysis.cage_diffusion import cage_diffusion, cage_sites, cage_summary
+    from ..analysis.cage_diffusion import argyrodite_composition, cage_diffusion, cage_sites, cage_summary
     from ..trajectory.blocks import TrajectorySource
     from ..trajectory.io import read_trajectory
 
     if cages is False:
         return None
     if cages is None:
-        n_li, n_p = (src.indices(s).size if s in src.species else 0 for s in ("Li", "P"))
-        if "S" not in src.species or n_p == 0 or n_li != 6 * n_p:  # not Li6PS5X: no cages to count
+        if not argyrodite_composition(src):  # not Li6PS5X: no cages to count
             return None
         if src.n_frames * src.n_atoms > AUTO_CAGE_VALUES:
             print(
