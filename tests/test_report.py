@@ -158,3 +158,38 @@ def test_summary_of_an_earlier_version_reports_the_same():
     for key in ("fit_ranges_diffusive", "windows_diffusive"):
         row = {**enh["T600K-frozen-host"], key: False}
         assert "†" in sections.phonon_enhancement({"phonon_enhancement": {"x": row}}, results, "Li")
+
+
+def test_the_report_shows_the_cage_to_cage_arrhenius_fit(tmp_path):
+    from superionic.analysis.arrhenius import arrhenius
+    from superionic.report.sections import arrhenius as arrhenius_section
+    from superionic.results import save_dataset
+
+    (tmp_path / "analysis").mkdir()
+    t = np.array([550.0, 700.0])
+    save_dataset(
+        arrhenius(t, 1e-3 * np.exp(-0.25 / (8.617e-5 * t)), 1e-6 * np.ones(2)),
+        tmp_path / "analysis" / "arrhenius_cage.nc",
+    )
+    cage = {
+        "temperatures_K": [550.0, 700.0],
+        "cage_changes": [14, 31],
+        "unresolved_K": [400.0],
+        "E_a": 0.25,
+        "E_a_err": 0.05,
+        "D0": 1e-3,
+        "D0_err": 5e-4,
+        "D_300K": 6.3e-8,
+        "D_300K_err": 3e-8,
+        "D_300K_extrapolated": True,
+        "sigma_NE_300K": 9.8,
+        "sigma_NE_300K_err": 4.6,
+    }
+    text = arrhenius_section(tmp_path, {"arrhenius_cage": cage}, "Li")  # no plain-MSD fit (a D ≤ 0, say)
+    assert text.startswith("<h2>Arrhenius</h2><h3>From the cage-to-cage D of Li</h3>")
+    assert arrhenius_section(tmp_path, {}, "Li") == ""
+    plain = {"E_a": 0.2, "E_a_err": 0.02, "D0": 1e-3, "D0_err": 1e-4, "D_300K": 1e-7, "D_300K_err": 2e-8}
+    text = arrhenius_section(tmp_path, {"arrhenius": plain, "arrhenius_cage": cage}, "Li")
+    assert "cage-to-cage D of Li" in text and "550 K (14 cage changes), 700 K (31 cage changes)" in text
+    assert "0.25 ± 0.05 eV" in text and "9.8 ± 4.6 mS/cm" in text and "not in this fit: 400 K" in text
+    assert text.count("<img") == 1  # the cage fit's plot (no plain-MSD arrhenius.nc here)

@@ -357,3 +357,60 @@ def test_a_run_of_another_version_of_the_potential_is_stale(tmp_path):
     assert potential_version_changes({"model_sha256": "a" * 64}, {"model_sha256": "b" * 64}) == [
         f"potential model sha256 {'a' * 12} → {'b' * 12}"
     ]
+
+
+def _cage_entry(temperature, d, err, resolved=True, changes=50):
+    return {
+        "temperature_K": temperature,
+        "protocol": "free",
+        "cage_diffusion": {"D": d if resolved else None, "D_err": err, "cage_changes": changes, "resolved": resolved},
+        "conductivity": {"carrier_density_cm3": 2.5e22, "charge_e": 1.0},
+    }
+
+
+def test_the_cage_to_cage_arrhenius_fit_recovers_its_barrier_and_gives_sigma_at_300K(tmp_path):
+    from superionic.workflow.study import _cage_arrhenius
+
+    kb, ea, d0 = 8.617333262e-5, 0.25, 1e-3  # eV/K, eV, cm²/s
+    temps = [550.0, 700.0, 850.0]
+    results = {
+        f"T{t:g}K": _cage_entry(t, d0 * np.exp(-ea / (kb * t)), 0.1 * d0 * np.exp(-ea / (kb * t))) for t in temps
+    }
+    results["T450K"] = _cage_entry(450.0, None, 1e-6, resolved=False, changes=4)
+    results["T550K-frozen-host"] = {**_cage_entry(550.0, 1e-7, 1e-8), "protocol": "frozen-host"}  # not in the fit
+    out = _cage_arrhenius(results, "Li", tmp_path)
+    assert out["E_a"] == pytest.approx(ea, rel=1e-5) and out["D0"] == pytest.approx(d0, rel=1e-4)
+    assert out["temperatures_K"] == temps and out["unresolved_K"] == [450.0] and out["D_300K_extrapolated"]
+    d300 = d0 * np.exp(-ea / (kb * 300.0))
+    assert out["D_300K"] == pytest.approx(d300, rel=1e-4)
+    # Nernst–Einstein by hand: σ = n e² D/(k_B T), SI, then S/m → mS/cm (× 10)
+    e, kb_j = 1.602176634e-19, 1.380649e-23
+    sigma = 2.5e22 * 1e6 * e**2 * d300 * 1e-4 / (kb_j * 300.0) * 10.0
+    assert out["sigma_NE_300K"] == pytest.approx(sigma, rel=1e-4)
+    assert out["sigma_NE_300K_err"] / out["sigma_NE_300K"] == pytest.approx(out["D_300K_err"] / out["D_300K"])
+    assert (tmp_path / "arrhenius_cage.nc").exists()
+    # one resolved run is no fit
+    del results["T700K"], results["T850K"]
+    assert _cage_arrhenius(results, "Li", tmp_path) is None
+
+
+def test_the_arrhenius_flag_follows_the_cage_count(tmp_path):
+    """A run whose plain MSD has a linear range but where no ion changed cage (demoted in its summary entry) makes the
+    plain-MSD Arrhenius fit 'not all diffusive', although its diffusion Dataset says fit_range_ok."""
+    from superionic.workflow.study import Run, _series
+
+    def ds(d):
+        return xr.Dataset(
+            {"D": ("species", [d]), "D_err": ("species", [0.05 * d]), "fit_range_ok": ("species", [1])},
+            coords={"species": ["Li"]},
+        )
+
+    cfg = StudyConfig(temperatures=[600, 800], protocols=["free"], analyses=["diffusion"])
+    runs = {Run(600.0, "free", None): ds(1e-5), Run(800.0, "free", None): ds(3e-5)}
+    results = {
+        "T600K": {"protocol": "free", "temperature_K": 600.0, "diffusion": {"Li": {"fit_range_ok": True}}},
+        "T800K": {"protocol": "free", "temperature_K": 800.0, "diffusion": {"Li": {"fit_range_ok": True}}},
+    }
+    assert _series(cfg, results, runs, tmp_path)["arrhenius"]["all_fit_ranges_diffusive"]
+    results["T800K"]["diffusion"]["Li"] = {"fit_range_ok": False, "intra_cage": True}
+    assert not _series(cfg, results, runs, tmp_path)["arrhenius"]["all_fit_ranges_diffusive"]

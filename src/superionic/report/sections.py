@@ -337,12 +337,13 @@ def mechanism(out: Path, results: dict, mobile: str) -> str:
 
 
 def arrhenius(out: Path, series: dict, mobile: str) -> str:
-    """E_a, D_0 and D at 300 K from the Arrhenius fit of the free runs, with its plot."""
+    """E_a, D_0 and D at 300 K from the Arrhenius fits of the free runs (plain MSD; cage-to-cage), with plots."""
     from .figures_diffusion import plot_arrhenius
 
     arr = series.get("arrhenius")
+    cage = _cage_arrhenius(out, series.get("arrhenius_cage"), mobile)
     if not arr:
-        return ""
+        return f"<h2>Arrhenius</h2>{cage}" if cage else ""
     parts = ["<h2>Arrhenius</h2>"]
     parts.append(
         f"<p>E<sub>a</sub> = {resolved_cell(arr['E_a'], arr['E_a_err'], unit='eV')}, "
@@ -359,6 +360,40 @@ def arrhenius(out: Path, series: dict, mobile: str) -> str:
     p = out / "analysis" / "arrhenius.nc"
     if p.exists():
         parts.append(img(plot_arrhenius(xr.load_dataset(p, engine="h5netcdf"), label=f"D {mobile}"), "Arrhenius plot"))
+    parts.append(cage)
+    return "".join(parts)
+
+
+def _cage_arrhenius(out: Path, arr: dict | None, mobile: str) -> str:
+    """The Arrhenius fit of the cage-to-cage D (`workflow.study._cage_arrhenius`), with σ(300 K) and its plot."""
+    from .figures_diffusion import plot_arrhenius
+
+    if not arr:
+        return ""
+    temps = ", ".join(f"{t:g} K ({n} cage changes)" for t, n in zip(arr["temperatures_K"], arr["cage_changes"]))
+    sigma = (
+        f"; σ<sub>NE</sub>(300 K) = {resolved_cell(arr['sigma_NE_300K'], arr['sigma_NE_300K_err'], unit='mS/cm')} "
+        "(Haven ratio 1)"
+        if "sigma_NE_300K" in arr
+        else ""
+    )
+    unresolved = ", ".join(f"{t:g} K" for t in arr["unresolved_K"])
+    parts = [
+        f"<h3>From the cage-to-cage D of {mobile}</h3>",
+        f"<p>E<sub>a</sub> = {resolved_cell(arr['E_a'], arr['E_a_err'], unit='eV')}, "
+        f"D<sub>0</sub> = {resolved_cell(arr['D0'], arr['D0_err'], unit='cm²/s')}; "
+        f"D({mobile}, 300 K) = {resolved_cell(arr['D_300K'], arr['D_300K_err'], unit='cm²/s')}{sigma}"
+        f"{' — <b>extrapolated</b> beyond the simulated range' if arr.get('D_300K_extrapolated') else ''}. "
+        f"Runs: {temps}.</p>",
+        "<p class='note'>The MSD of the cages each ion visits has no motion inside a cage, so it reaches its "
+        "long-time slope sooner than the plain MSD, which a short run at low temperature biases high"
+        + (f". Not resolved, so not in this fit: {unresolved}." if unresolved else ".")
+        + "</p>",
+    ]
+    p = out / "analysis" / "arrhenius_cage.nc"
+    if p.exists():
+        ds = xr.load_dataset(p, engine="h5netcdf")
+        parts.append(img(plot_arrhenius(ds, label=f"D_cage {mobile}"), "Arrhenius plot of the cage-to-cage D"))
     return "".join(parts)
 
 

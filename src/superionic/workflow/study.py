@@ -632,6 +632,10 @@ def _compute_analyses(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, obj
             c = conductivity(traj, mobile, temperature=temp, tracer=ds)
             save_dataset(c, adir / f"{label}_conductivity.nc")
             entry["conductivity"] = conductivity_fields(c, bool(entry["diffusion"].get(mobile, {}).get("fit_range_ok")))
+            entry["conductivity"].update(
+                carrier_density_cm3=float(c.carrier_density.sel(species=mobile)),
+                charge_e=float(c.charge.sel(species=mobile)),
+            )
     run_vdos = None
     if "vdos" in cfg.analyses:
         run_vdos = vdos(traj, species)
@@ -695,6 +699,7 @@ def _series(cfg: StudyConfig, results: dict, diff_sets: dict, adir: Path) -> dic
         series["phonon_enhancement"] = enhancement
         series["phonon_enhancement_300K"] = enhancement_at(enhancement)
     free_sets = {r.temperature: ds for r, ds in diff_sets.items() if r.protocol == "free"}
+    free_runs = {r.temperature: r for r in diff_sets if r.protocol == "free"}
     temps = sorted(free_sets)
     arr = None
     if len(temps) >= 2 and any(mobile in ds.species.values for ds in free_sets.values()):
@@ -715,8 +720,17 @@ def _series(cfg: StudyConfig, results: dict, diff_sets: dict, adir: Path) -> dic
             "D_300K": float(arr.predicted[0]),
             "D_300K_err": float(arr.predicted_err[0]),
             "D_300K_extrapolated": bool(arr.extrapolated[0]),
-            "all_fit_ranges_diffusive": all(bool(free_sets[t].fit_range_ok.sel(species=mobile)) for t in temps),
+            # the summary's flag, after the cage count: a run where no ion changed cage is not diffusive
+            "all_fit_ranges_diffusive": all(
+                bool(
+                    ((results.get(free_runs[t].label) or {}).get("diffusion") or {}).get(mobile, {}).get("fit_range_ok")
+                )
+                for t in temps
+            ),
         }
+    cage_arr = _cage_arrhenius(results, mobile, adir)
+    if cage_arr:
+        series["arrhenius_cage"] = cage_arr
     free = sorted(
         (r for r in results.values() if r["protocol"] == "free" and r.get("vdos")), key=lambda r: r["temperature_K"]
     )
@@ -738,6 +752,46 @@ def _series(cfg: StudyConfig, results: dict, diff_sets: dict, adir: Path) -> dic
             },
         }
     return series
+
+
+def _cage_arrhenius(results: dict, mobile: str, adir: Path) -> dict | None:
+    """Arrhenius fit of the resolved cage-to-cage D of the free runs (`analysis.cage_diffusion`), written to
+    analysis/arrhenius_cage.nc: E_a (eV), D₀ and D(300 K) (cm²/s) and the Nernst–Einstein σ(300 K) (mS/cm, H_R = 1,
+    the carrier density of the free runs). Needs ≥ 2 temperatures with a resolved D_cage; the free runs without one
+    are listed under "unresolved_K". None for materials without cages or with fewer resolved runs.
+    """
+    from ..analysis.arrhenius import arrhenius
+    from ..analysis.conductivity import conductivity_prefactor
+    from ..results import save_dataset
+
+    free = {float(r["temperature_K"]): r for r in results.values() if r.get("protocol") == "free"}
+    cages = {t: r["cage_diffusion"] for t, r in free.items() if r.get("cage_diffusion")}
+    temps = sorted(t for t, c in cages.items() if c["resolved"])
+    if len(temps) < 2:
+        return None
+    arr = arrhenius(temps, [cages[t]["D"] for t in temps], [cages[t]["D_err"] for t in temps], "D")
+    save_dataset(arr, adir / "arrhenius_cage.nc")
+    d300, d300_err = float(arr.predicted[0]), float(arr.predicted_err[0])
+    out = {
+        "species": mobile,
+        "D_from": "cage-to-cage MSD",
+        "temperatures_K": temps,
+        "cage_changes": [int(cages[t]["cage_changes"]) for t in temps],
+        "unresolved_K": sorted(t for t in cages if t not in temps),
+        "E_a": float(arr.E_a),
+        "E_a_err": float(arr.E_a_err),
+        "D0": float(arr.prefactor),
+        "D0_err": float(arr.prefactor_err),
+        "D_300K": d300,
+        "D_300K_err": d300_err,
+        "D_300K_extrapolated": bool(arr.extrapolated[0]),
+        "chi2_dof": float(arr.chi2_dof),
+    }
+    cond = free[temps[0]].get("conductivity") or {}
+    if cond.get("carrier_density_cm3") and cond.get("charge_e"):
+        pref = conductivity_prefactor(float(cond["carrier_density_cm3"]) * 1e-24, float(cond["charge_e"]), 300.0)
+        out.update(sigma_NE_300K=pref * d300, sigma_NE_300K_err=pref * d300_err)
+    return out
 
 
 def _lowest_phonon(traj, mobile: str) -> dict | None:
@@ -850,7 +904,7 @@ def _neutron(cfg: StudyConfig, traj, vdos_ds, stem: Path) -> dict:
 
 #: the analysis files a study writes (analysis/<run>_<kind>.nc and the series files)
 _STUDY_OUTPUT = re.compile(
-    r"^((T[^_/]+K[^_/]*_[A-Za-z0-9_]+|arrhenius|vdos_series)\.nc(\.part)?|T[^_/]+K[^_/]*\.analysis\.json)$"
+    r"^((T[^_/]+K[^_/]*_[A-Za-z0-9_]+|arrhenius|arrhenius_cage|vdos_series)\.nc(\.part)?|T[^_/]+K[^_/]*\.analysis\.json)$"
 )
 
 
