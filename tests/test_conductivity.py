@@ -118,7 +118,14 @@ def test_conductivity_fields_store_sigma_like_d():
     f = conductivity_fields(ds, diffusive=True)
     assert f["sigma"] == 3.0 and f["sigma_err"] == 1.0
     assert f["sigma_NE"] is None and f["sigma_NE_fit"] == -139.0 and f["sigma_NE_upper"] == 2 * 799.0
-    assert f["haven_ratio"] == 0.5 and f["from_diffusive_regime"] is True
+    assert f["from_diffusive_regime"] is True
+    # H_R = σ_NE/σ is a value only when both are: here σ_NE is not, so the ratio is kept as a fit
+    assert f["haven_ratio"] is None and f["haven_ratio_fit"] == 0.5 and "haven_ratio_upper" not in f
+    assert _sigma_cell(f, "haven_ratio", 10.0).startswith("not resolved")  # 0.5 ± 0.1, but σ_NE is not resolved
+    both = conductivity_fields(ds.assign(sigma_NE=1.5, sigma_NE_err=0.2), diffusive=True)
+    assert both["haven_ratio"] == 0.5 and both["haven_ratio_err"] == 0.1
+    negative = conductivity_fields(ds.assign(sigma_NE=1.5, sigma_NE_err=0.2, haven_ratio=-0.4), diffusive=True)
+    assert negative["haven_ratio"] is None and negative["haven_ratio_upper"] == pytest.approx(0.2)
     g = conductivity_fields(ds, diffusive=False)
     assert g["sigma"] is None and g["sigma_fit"] == 3.0 and "sigma_upper" not in g
     assert _sigma_cell(g, "sigma", 10.0) == "– (no diffusive regime)"

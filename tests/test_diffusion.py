@@ -217,8 +217,9 @@ def test_cli_json_on_real_xdatcar(xdatcar_path):
     )
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
-    for key in ("D", "D_err", "sigma_NE", "sigma_NE_err", "haven_ratio"):
+    for key in ("D", "D_err", "sigma_NE", "sigma_NE_err", "haven_ratio_fit"):
         assert out[key] is not None and np.isfinite(out[key]), key
+    assert out["haven_ratio"] is None  # σ is not resolved, so neither is σ_NE/σ
     assert out["D_err"] > 0 and out["sigma_NE"] > 2 * out["sigma_NE_err"]
     # the collective σ of 7 ps is not resolved (its fit within 2σ of zero): no value, the fit and a bound
     assert out["sigma"] is None and out["sigma_err"] is None and out["sigma_fit_err"] > 0

@@ -173,18 +173,20 @@ def conductivity(
 
 def conductivity_fields(ds: xr.Dataset, diffusive: bool) -> dict[str, float | bool | None]:
     """A `conductivity` result as summary fields: σ and σ_NE (mS/cm) through `results.nonnegative_fields` (a value
-    only when > 2σ and the carriers are `diffusive`, else null with the fit under ``sigma_fit`` …), the Haven ratio
-    as fitted, and "from_diffusive_regime".
+    only when > 2σ and the carriers are `diffusive`, else null with the fit under ``sigma_fit`` …); the Haven ratio
+    σ_NE/σ the same way, a value only when both σ and σ_NE are; and "from_diffusive_regime".
     """
     from ..results import nonnegative_fields
 
     raw = {
         k: float(ds[k]) for k in ("sigma", "sigma_err", "sigma_NE", "sigma_NE_err", "haven_ratio", "haven_ratio_err")
     }
+    sigma = nonnegative_fields(raw["sigma"], raw["sigma_err"], "sigma", regime_ok=diffusive)
+    sigma_ne = nonnegative_fields(raw["sigma_NE"], raw["sigma_NE_err"], "sigma_NE", regime_ok=diffusive)
+    both = sigma["sigma"] is not None and sigma_ne["sigma_NE"] is not None
     return {
-        **nonnegative_fields(raw["sigma"], raw["sigma_err"], "sigma", regime_ok=diffusive),
-        **nonnegative_fields(raw["sigma_NE"], raw["sigma_NE_err"], "sigma_NE", regime_ok=diffusive),
-        "haven_ratio": raw["haven_ratio"],
-        "haven_ratio_err": raw["haven_ratio_err"],
+        **sigma,
+        **sigma_ne,
+        **nonnegative_fields(raw["haven_ratio"], raw["haven_ratio_err"], "haven_ratio", regime_ok=both),
         "from_diffusive_regime": diffusive,
     }

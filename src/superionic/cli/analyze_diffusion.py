@@ -201,7 +201,7 @@ def diffusion_cmd(
         typer.echo(
             f"  σ = {positive_text(*fit_value(summary, 'sigma'), 'mS/cm', digits=4)}, "
             f"σ_NE = {positive_text(*fit_value(summary, 'sigma_NE'), 'mS/cm', digits=4)}, "
-            f"H_R = {resolved_text(summary['haven_ratio'], summary['haven_ratio_err'])}  (T = {temp:g} K)"
+            f"H_R = {resolved_text(*fit_value(summary, 'haven_ratio'))}  (T = {temp:g} K)"
             + (
                 ""
                 if summary["conductivity_from_diffusive_regime"]

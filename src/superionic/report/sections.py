@@ -107,10 +107,15 @@ def findings(found: dict) -> str:
 
 
 def _sigma_cell(c: dict, key: str, length) -> str:
-    """σ or σ_NE of a run's conductivity entry; a fit whose carriers have no diffusive regime is no conductivity."""
+    """σ, σ_NE or the Haven ratio of a run's conductivity entry; a fit whose carriers have no diffusive regime is no
+    conductivity.
+    """
     if c.get(key) is None and c.get("from_diffusive_regime") is False:
         return "– (no diffusive regime)"
-    return resolved_cell(*fit_value(c, key), length)
+    v, e = fit_value(c, key)
+    if key == "haven_ratio" and c.get(key) is None and np.isfinite(v):
+        return html.escape(f"not resolved (fit {v:.2g} ± {e:.2g}; σ or σ_NE is not resolved)")
+    return resolved_cell(v, e, length)
 
 
 def key_results(results: dict, mobile: str) -> str:
@@ -128,7 +133,7 @@ def key_results(results: dict, mobile: str) -> str:
                 diffusion_cell(d),
                 _sigma_cell(c, "sigma", length),
                 _sigma_cell(c, "sigma_NE", length),
-                resolved_cell(c.get("haven_ratio"), c.get("haven_ratio_err"), length),
+                _sigma_cell(c, "haven_ratio", length),
                 g0_cell(v),
                 exponent_cell(v),
                 html.escape(str(v.get("classification", "–"))),
