@@ -102,7 +102,7 @@ def diffusion_cmd(
         "--cages/--no-cages",
         help="Li argyrodites (the 12-site cages around the 4c anions): also give Li's D from the MSD of the cages "
         "it visits, and count the cage changes. It converges with the inter-cage jumps counted, where the plain "
-        "MSD of a short run still fills the cages; a run with no cage change is not called diffusive "
+        "MSD of a short run still fills the cages; a run with fewer than 10 cage changes is not called diffusive "
         "(docs/diffusion.md). Default: done when the trajectory is a Li argyrodite of at most "
         f"{AUTO_CAGE_VALUES:.0e} atom-frames (it is read whole into memory); --cages insists, --no-cages skips it.",
     ),
@@ -145,14 +145,14 @@ def diffusion_cmd(
         }
         if "D_GK" in ds:
             summary["species"][str(s)]["D_GK"] = float(ds.D_GK.sel(species=s))
-    from ..analysis.cage_diffusion import demote_if_caged
+    from ..analysis.cage_diffusion import MIN_JUMPS, demote_if_caged
 
     cage = _cage_summary(traj, trajectory, dt, fmt, cages) if "Li" in summary["species"] else None
     if cages and cage is None:
         raise InputError("--cages needs Li among the analysed species (--species Li)")
     if cage is not None:
-        # no Li left its cage: whatever slope the plain MSD has is motion inside the cages, not long-range D
-        cage["plain_D_is_intra_cage"] = cage["cage_changes"] == 0
+        # (almost) no Li left its cage: the plain MSD's slope is mostly motion inside the cages, not long-range D
+        cage["plain_D_is_intra_cage"] = cage["cage_changes"] < MIN_JUMPS
         summary["cage_diffusion"] = cage
         summary["species"]["Li"] = demote_if_caged(summary["species"]["Li"], cage, "diffusive_regime_found")
     mobile = sp or [s for s in ds.species.values if s in ("Li", "Na", "K", "Ag", "Cu", "H", "Mg", "Zn")]
@@ -215,8 +215,10 @@ def diffusion_cmd(
             f"({c['cage_changes']} cage changes; {'resolved' if c['resolved'] else 'not resolved'})"
         )
         if c["plain_D_is_intra_cage"]:
+            n = c["cage_changes"]
+            what = "no Li changed cage" if n == 0 else f"only {n} Li cage change{'s' if n > 1 else ''} (fewer than 10)"
             typer.echo(
-                "        no Li changed cage in this run: the plain-MSD slope of Li above is motion inside the cages, "
+                f"        {what} in this run: the plain-MSD slope of Li above is mostly motion inside the cages, "
                 "not long-range diffusion (Li is not called diffusive; run longer or hotter)"
             )
     if out:

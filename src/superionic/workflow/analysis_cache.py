@@ -25,8 +25,8 @@ from ..results import atomic_text
 #: form of a run's summary entry; raised whenever what the entry stores changes (2: a D is stored only when resolved
 #: and diffusive, `results.nonnegative_fields`, also for the cage-to-cage D; 3: a mobile ion's plain-MSD D is not
 #: diffusive when no ion changed cage, `cage_diffusion.demote_if_caged`, and σ/σ_NE are stored as D is,
-#: `conductivity.conductivity_fields`; 4: the carrier density and charge of the mobile species, for σ(300 K) of the
-#: cage-to-cage Arrhenius fit)
+#: `conductivity.conductivity_fields`; 4: also when fewer than 10 changed cage, the Haven ratio stored as σ is, and
+#: the carrier density and charge of the mobile species, for σ(300 K) of the cage-to-cage Arrhenius fit)
 ENTRY_FORMAT = 4
 
 
