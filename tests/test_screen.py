@@ -128,6 +128,12 @@ def test_descriptors_never_guess_a_missing_number():
     arr["all_fit_ranges_diffusive"] = False
     row = descriptors(summary)
     assert np.isnan(row["E_a"]) and np.isnan(row["D_300K"]) and row["arrhenius_diffusive"] is False
+    # a Li argyrodite's cage-to-cage fit is preferred, with its own σ(300 K)
+    cage = {"E_a": 0.3, "E_a_err": 0.05, "D_300K": 2e-8, "D_300K_err": 1e-8}
+    summary["results"]["series"]["arrhenius_cage"] = {**cage, "sigma_NE_300K": 3.1, "sigma_NE_300K_err": 1.5}
+    row = descriptors(summary)
+    assert (row["E_a"], row["D_300K"], row["sigma_300K"], row["sigma_300K_err"]) == (0.3, 2e-8, 3.1, 1.5)
+    assert row["arrhenius_from"] == "cage MSD" and row["arrhenius_diffusive"] is True
     with pytest.raises(InputError, match="no free run at the ranking temperature 500"):
         descriptors(summary, 500.0)
 

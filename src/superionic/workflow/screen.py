@@ -176,7 +176,10 @@ def descriptors(summary: dict, rank_temperature: float | None = None) -> dict[st
     deb = v.get("debye_frequency") or {}
     row["debye"], row["debye_err"] = deb.get("THz", nan), deb.get("THz_err", nan)
     series = results.get("series") or {}
-    arr = series.get("arrhenius") or {}
+    # a Li argyrodite's cage-to-cage fit when the study has one (the plain MSD of short runs fills the cages)
+    cage = series.get("arrhenius_cage") or {}
+    arr = cage or series.get("arrhenius") or {}
+    row["arrhenius_from"] = ("cage MSD" if cage else "MSD") if arr else None
     # an Arrhenius line through D that have no diffusive regime (MSD slopes of cage filling) is not a barrier
     row["arrhenius_diffusive"] = bool(arr.get("all_fit_ranges_diffusive", True))
     if not row["arrhenius_diffusive"]:
@@ -185,7 +188,9 @@ def descriptors(summary: dict, rank_temperature: float | None = None) -> dict[st
     row["D_300K"], row["D_300K_err"] = arr.get("D_300K", nan), arr.get("D_300K_err", nan)
     cond = run.get("conductivity") or {}
     sigma_ne = fit_value(cond, "sigma_NE")[0]  # σ_NE/D is the carrier density's factor, resolved or not
-    if np.isfinite(sigma_ne) and sigma_ne > 0 and row["D"] is not None and np.isfinite(row["D_300K"]):
+    if "sigma_NE_300K" in arr:
+        row["sigma_300K"], row["sigma_300K_err"] = arr["sigma_NE_300K"], arr["sigma_NE_300K_err"]
+    elif np.isfinite(sigma_ne) and sigma_ne > 0 and row["D"] is not None and np.isfinite(row["D_300K"]):
         per_d = sigma_ne / row["D"] * t_rank / 300.0  # σ_NE ∝ n q² D / T at the same carrier density
         row["sigma_300K"], row["sigma_300K_err"] = per_d * row["D_300K"], per_d * row["D_300K_err"]
     else:
