@@ -388,9 +388,10 @@ def test_the_cage_to_cage_arrhenius_fit_recovers_its_barrier_and_gives_sigma_at_
     sigma = 2.5e22 * 1e6 * e**2 * d300 * 1e-4 / (kb_j * 300.0) * 10.0
     assert out["sigma_NE_300K"] == pytest.approx(sigma, rel=1e-4)
     assert out["sigma_NE_300K_err"] / out["sigma_NE_300K"] == pytest.approx(out["D_300K_err"] / out["D_300K"])
-    assert (tmp_path / "arrhenius_cage.nc").exists()
-    # one resolved run is no fit
-    del results["T700K"], results["T850K"]
+    assert (tmp_path / "arrhenius_cage.nc").exists() and out["chi2_dof"] == pytest.approx(0.0, abs=1e-12)
+    del results["T850K"]  # two points: no χ² per degree of freedom (None, not NaN, in summary.json)
+    assert _cage_arrhenius(results, "Li", tmp_path)["chi2_dof"] is None
+    del results["T700K"]  # one resolved run is no fit
     assert _cage_arrhenius(results, "Li", tmp_path) is None
 
 

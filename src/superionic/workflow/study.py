@@ -720,7 +720,7 @@ def _series(cfg: StudyConfig, results: dict, diff_sets: dict, adir: Path) -> dic
             "D_300K": float(arr.predicted[0]),
             "D_300K_err": float(arr.predicted_err[0]),
             "D_300K_extrapolated": bool(arr.extrapolated[0]),
-            # the summary's flag, after the cage count: a run where no ion changed cage is not diffusive
+            # the summary's flag, after the cage count: a run with fewer than 10 cage changes is not diffusive
             "all_fit_ranges_diffusive": all(
                 bool(
                     ((results.get(free_runs[t].label) or {}).get("diffusion") or {}).get(mobile, {}).get("fit_range_ok")
@@ -785,7 +785,7 @@ def _cage_arrhenius(results: dict, mobile: str, adir: Path) -> dict | None:
         "D_300K": d300,
         "D_300K_err": d300_err,
         "D_300K_extrapolated": bool(arr.extrapolated[0]),
-        "chi2_dof": float(arr.chi2_dof),
+        "chi2_dof": float(arr.chi2_dof) if np.isfinite(float(arr.chi2_dof)) else None,  # None: two points
     }
     cond = free[temps[0]].get("conductivity") or {}
     if cond.get("carrier_density_cm3") and cond.get("charge_e"):
