@@ -13,10 +13,9 @@ import subprocess
 
 import numpy as np
 import pytest
+from test_execution import LABELS, TINY
 
 from superionic.workflow import StudyConfig
-
-from test_execution import LABELS, TINY
 
 
 def _slurm_cluster() -> str | None:
