@@ -191,4 +191,3 @@ def test_more_processes_than_cores_warn(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         check_cores(ExecutionConfig(executor="local", workers=2), 2)
-
