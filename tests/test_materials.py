@@ -233,3 +233,14 @@ def test_bad_material_inputs(spec, msg):
 def test_exchange_too_small_for_cell_is_refused():
     with pytest.raises(InputError, match="larger supercell"):
         build_material("Li6PS5Cl:exchange=0.05")  # 0.05 × 4 sites rounds to no swap
+
+
+def test_a_seed_that_changes_nothing_is_said():
+    """With li='ordered' the S/Cl sites are chosen farthest-point: seed=1 and seed=2 give the same cell, so a seed
+    other than 0 warns instead of silently repeating a configuration."""
+    with pytest.warns(RuntimeWarning, match="seed=2 changes nothing with li='ordered'"):
+        b = li6ps5cl(exchange=0.5, seed=2)
+    a = li6ps5cl(exchange=0.5)
+    assert a.get_chemical_symbols() == b.get_chemical_symbols() and np.allclose(a.positions, b.positions)
+    c = li6ps5cl(exchange=0.5, li="random", seed=2)
+    assert c.get_chemical_symbols() != a.get_chemical_symbols() or not np.allclose(c.positions, a.positions)

@@ -22,6 +22,8 @@ Parameters (all applied in the requested supercell, so disorder is not periodic 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from ase import Atoms
 from ase.spacegroup import crystal
@@ -76,6 +78,14 @@ def li6ps5cl(
         raise InputError(f"Cl excess x of Li6-xPS5-xCl1+x must lie in [0, 1), got {x}")
     if li not in ("ordered", "random"):
         raise InputError(f"Li arrangement must be 'ordered' or 'random', got {li!r}")
+    if li == "ordered" and seed != 0:
+        # found when two 'exchange=0.5,seed=1' and 'seed=2' studies turned out to be the same run, bit for bit
+        warnings.warn(
+            f"seed={seed} changes nothing with li='ordered': the S/Cl sites and Li vacancies are then chosen "
+            "farthest-point (deterministic). For another random configuration use li=random with the seed.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     rng = np.random.default_rng(seed)
     mode = "approximant" if li == "ordered" else "random"
     full = li6ps5cl_full_sites(a).repeat(tuple(supercell))
