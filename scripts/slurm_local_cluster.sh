@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A one-node SLURM cluster on this machine (Debian's slurm-wlm and munge), to run a study with `executor: slurm`
-# for real (docs/parallel.md). Needs root. Nothing outside DIR and the daemons' pid files is written.
+# for real (docs/parallel.md). Needs root. Apart from installing the packages, everything it writes is in DIR.
 #
 #   scripts/slurm_local_cluster.sh start DIR   install the packages if missing, write DIR/slurm.conf, start
 #                                              munged, slurmctld and slurmd; prints `export SLURM_CONF=…`
