@@ -145,6 +145,7 @@ def diffusion_cmd(
         }
         if "D_GK" in ds:
             summary["species"][str(s)]["D_GK"] = float(ds.D_GK.sel(species=s))
+    from ..analysis.bound_atoms import check_bound
     from ..analysis.cage_diffusion import MIN_JUMPS, demote_if_caged
 
     cage = _cage_summary(traj, trajectory, dt, fmt, cages) if "Li" in summary["species"] else None
@@ -155,7 +156,10 @@ def diffusion_cmd(
         cage["plain_D_is_intra_cage"] = cage["cage_changes"] < MIN_JUMPS
         summary["cage_diffusion"] = cage
         summary["species"]["Li"] = demote_if_caged(summary["species"]["Li"], cage, "diffusive_regime_found")
-    mobile = sp or [s for s in ds.species.values if s in ("Li", "Na", "K", "Ag", "Cu", "H", "Mg", "Zn")]
+    carriers = [s for s in ds.species.values if s in ("Li", "Na", "K", "Ag", "Cu", "H", "Mg", "Zn")]
+    # S of a reorienting PS4 (bound to a P that does not diffuse) is not diffusive: its MSD is bounded
+    summary["species"] = check_bound(traj, summary["species"], carriers, "diffusive_regime_found")
+    mobile = sp or carriers
     temp = temperature if temperature is not None else traj.metadata.get("temperature")
     cond = None
     if mobile and temp is not None:
@@ -193,6 +197,8 @@ def diffusion_cmd(
     typer.echo(f"Diffusion from {traj!r}")
     for s, v in summary["species"].items():
         flag = "" if v["diffusive_regime_found"] else "  (no clear diffusive regime!)"
+        if v.get("bound_to"):
+            flag = f"  (not diffusive: {v['bound_fraction']:.0%} bound to {', '.join(v['bound_to'])} throughout)"
         typer.echo(
             f"  {s:>3}: D = {positive_text(*fit_value(v), 'cm²/s', digits=4)}  "
             f"(fit {v['fit_range_fs'][0]:g}–{v['fit_range_fs'][1]:g} fs){flag}"

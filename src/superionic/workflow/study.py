@@ -582,6 +582,7 @@ def _analyse_run(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, object]:
 
 def _compute_analyses(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, object]:
     """The analyses of one run, computed (see `_analyse_run`)."""
+    from ..analysis.bound_atoms import check_bound
     from ..analysis.cage_diffusion import demote_if_caged
     from ..analysis.conductivity import conductivity, conductivity_fields
     from ..analysis.diffusion import diffusion
@@ -629,6 +630,10 @@ def _compute_analyses(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, obj
                     entry["diffusion"][mobile] = demote_if_caged(entry["diffusion"][mobile], cage, "fit_range_ok")
                     msd_d[mobile] = (*msd_d[mobile][:2], entry["diffusion"][mobile]["fit_range_ok"])
                 _check_cage_agreement(label, entry["diffusion"].get(mobile), cage)
+        # S of a reorienting PS4 (any atom bound to a centre that does not diffuse) is not diffusive
+        entry["diffusion"] = check_bound(traj, entry["diffusion"], [mobile], "fit_range_ok")
+        msd_d = {s: (*v[:2], entry["diffusion"][s]["fit_range_ok"]) for s, v in msd_d.items()}
+        if mobile in traj.species:
             c = conductivity(traj, mobile, temperature=temp, tracer=ds)
             save_dataset(c, adir / f"{label}_conductivity.nc")
             entry["conductivity"] = conductivity_fields(c, bool(entry["diffusion"].get(mobile, {}).get("fit_range_ok")))
