@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import units
 from .._compat import renamed_keyword
+from ..carriers import MOBILE_IONS
 from ..errors import InputError
 from ..trajectory.blocks import FrameSource, opened, time_chunks
 from ..trajectory.model import Trajectory
@@ -29,8 +30,6 @@ from . import lag_windows
 from .currents import current_correlations, fit_dho
 from .qpoints import QSet, commensurate_qpoints, reciprocal_cell
 from .scattering import _fwhm, time_to_energy
-
-MOBILE_DEFAULT = ("Li", "Na", "Ag", "Cu", "K", "Mg")
 
 #: a cell with less than this number density (atoms/Å³) is taken as a non-periodic placeholder box
 MIN_NUMBER_DENSITY = 1e-3
@@ -44,7 +43,7 @@ METHOD = (
 _THZ_A_TO_M_S = 100.0
 
 
-def host_species(traj: Trajectory | FrameSource, mobile=MOBILE_DEFAULT) -> list[str]:
+def host_species(traj: Trajectory | FrameSource, mobile=MOBILE_IONS) -> list[str]:
     """Species of the trajectory that are not mobile (the host framework); the only species if there is one."""
     species = traj.species
     if len(species) == 1:
@@ -137,7 +136,7 @@ def _resolution_message(
 def lowest_phonon(
     traj: Trajectory,
     species=None,
-    mobile=MOBILE_DEFAULT,
+    mobile=MOBILE_IONS,
     *,
     max_lag: int | None = None,
     lag_window: str = "hann",
@@ -294,7 +293,7 @@ def _host_spectra(src, qs: QSet, species: list[str], max_lag: int, lag_window: s
 def lowest_phonon_from_file(
     trajectory,
     species=None,
-    mobile=MOBILE_DEFAULT,
+    mobile=MOBILE_IONS,
     *,
     max_lag: int | None = None,
     lag_window: str = "hann",

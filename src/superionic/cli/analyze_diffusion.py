@@ -147,6 +147,7 @@ def diffusion_cmd(
             summary["species"][str(s)]["D_GK"] = float(ds.D_GK.sel(species=s))
     from ..analysis.bound_atoms import check_bound
     from ..analysis.cage_diffusion import MIN_JUMPS, demote_if_caged
+    from ..carriers import MOBILE_IONS
 
     cage = _cage_summary(traj, trajectory, dt, fmt, cages) if "Li" in summary["species"] else None
     if cages and cage is None:
@@ -156,7 +157,7 @@ def diffusion_cmd(
         cage["plain_D_is_intra_cage"] = cage["cage_changes"] < MIN_JUMPS
         summary["cage_diffusion"] = cage
         summary["species"]["Li"] = demote_if_caged(summary["species"]["Li"], cage, "diffusive_regime_found")
-    carriers = [s for s in ds.species.values if s in ("Li", "Na", "K", "Ag", "Cu", "H", "Mg", "Zn")]
+    carriers = [s for s in ds.species.values if s in MOBILE_IONS]
     # S of a reorienting PS4 (bound to a P that does not diffuse) is not diffusive: its MSD is bounded
     summary["species"] = check_bound(traj, summary["species"], carriers, "diffusive_regime_found")
     mobile = sp or carriers

@@ -34,6 +34,7 @@ import numpy as np
 from ase import Atoms
 from ase.constraints import FixAtoms
 
+from ..carriers import MOBILE_IONS
 from ..errors import InputError
 from .constraints import HarmonicTether, RigidUnits, find_units
 from .host_reference import (
@@ -49,7 +50,6 @@ from .host_reference import (
 
 __all__ = [
     "PROTOCOLS",
-    "MOBILE_DEFAULT",
     "mobile_species",
     "host_indices",
     "apply_protocol",
@@ -73,21 +73,20 @@ _WHERE = {
     "snapshot": "their positions in the free run's last frame",
     "quenched": "their positions in the free run's last frame quenched to its nearest energy minimum",
 }
-MOBILE_DEFAULT = ("Li", "Na", "Ag", "Cu", "K", "Mg")
 
 
 def mobile_species(atoms: Atoms, mobile: list[str] | tuple[str, ...] | None = None) -> list[str]:
-    """The mobile species: given, or the first of Li, Na, Ag, Cu, K, Mg present."""
+    """The mobile species: given, or the first of `carriers.MOBILE_IONS` present."""
     present = set(atoms.get_chemical_symbols())
     if mobile:
         missing = [m for m in mobile if m not in present]
         if missing:
             raise InputError(f"mobile species {missing} not in the structure ({', '.join(sorted(present))})")
         return list(mobile)
-    for m in MOBILE_DEFAULT:
+    for m in MOBILE_IONS:
         if m in present:
             return [m]
-    raise InputError("no mobile species found (Li, Na, Ag, Cu, K, Mg): pass mobile=['X']")
+    raise InputError(f"no mobile species found ({', '.join(MOBILE_IONS)}): pass mobile=['X']")
 
 
 def host_indices(atoms: Atoms, mobile: list[str]) -> np.ndarray:

@@ -35,9 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from ...carriers import MOBILE_IONS as MOBILE
 from ...results import fit_value, nonnegative_fields, positive_text
-
-MOBILE = ("Li", "Na", "K", "Ag", "Cu", "H", "Mg", "Zn")
 
 
 @dataclass(frozen=True)
