@@ -92,3 +92,15 @@ def test_reorienting_units_stay_bound_and_free_atoms_do_not():
     bound = bound_atoms(traj, "S", ["P"])["P"]
     np.testing.assert_array_equal(bound, [True] * 16 + [False] * 4)
     assert bond_length("P", "S") == pytest.approx(1.15 * (1.07 + 1.05))
+
+
+def test_report_says_why_a_species_is_not_diffusive(aimd):
+    from superionic.report.sections import _why_not_diffusive
+
+    entries = {"S": _entry(5.8e-6, 2.0e-6, True), "P": _entry(1e-7, 3e-7, False)}
+    s = check_bound(aimd, entries, ["Li"], "fit_range_ok")["S"]
+    assert "80% bound to P" in _why_not_diffusive(s)
+    assert _why_not_diffusive(entries["P"]) == "<b>no</b> (run too short)"
+    caged = {**_entry(2e-5, 1e-6, False), "intra_cage": True, "cage_changes": 4}
+    assert "only 4 cage changes" in _why_not_diffusive(caged)
+    assert _why_not_diffusive(_entry(2e-5, 1e-6, True)) == "yes"

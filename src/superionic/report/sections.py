@@ -454,6 +454,18 @@ def vdos(out: Path, results: dict) -> str:
     return "".join(parts)
 
 
+def _why_not_diffusive(v: dict) -> str:
+    """'yes', or 'no' with the reason, for the plain-MSD entry `v` of one species."""
+    if summary_get(v, "fit_range_ok"):
+        return "yes"
+    if v.get("bound_to"):
+        centres = html.escape(", ".join(v["bound_to"]))
+        return f"<b>no</b> ({v['bound_fraction']:.0%} bound to {centres} throughout: reorientation, not diffusion)"
+    if v.get("intra_cage"):
+        return f"<b>no</b> (only {v['cage_changes']} cage changes: motion inside the cages)"
+    return "<b>no</b> (run too short)"
+
+
 def diffusion(out: Path, results: dict) -> str:
     """MSD plots per run and D per species with its fit range and whether it was diffusive."""
     from .figures_diffusion import plot_msd
@@ -476,7 +488,7 @@ def diffusion(out: Path, results: dict) -> str:
                     sp,
                     diffusion_cell(v),
                     f"{fmt(w[0])}–{fmt(w[1])}",
-                    "yes" if summary_get(v, "fit_range_ok") else "<b>no</b> (run too short)",
+                    _why_not_diffusive(v),
                 ]
             )
         c = r.get("cage_diffusion")
