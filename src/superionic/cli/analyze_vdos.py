@@ -206,6 +206,7 @@ def vdos_cmd(
         )
     notes: list[str] = []
     msd_d: dict = {}
+    bound_to: dict = {}
     if msd:
         from ..analysis.diffusion import diffusion_from_file
 
@@ -221,6 +222,18 @@ def vdos_cmd(
             }
         except (InputError, ValueError) as exc:
             notes.append(f"D_msd not available: {exc}")
+        else:  # S of a reorienting PS4 (bound to a P that does not diffuse) is not diffusive
+            from ..analysis.bound_atoms import check_bound
+            from ..carriers import MOBILE_IONS
+
+            entries = check_bound(
+                traj,
+                {s: {"D": d, "D_err": e, "ok": ok} for s, (d, e, ok) in msd_d.items()},
+                [s for s in msd_d if s in MOBILE_IONS],
+                "ok",
+            )
+            msd_d = {s: (d, e, entries[s]["ok"]) for s, (d, e, _) in msd_d.items()}
+            bound_to = {s: entries[s]["bound_to"] for s in entries if "bound_to" in entries[s]}
     lowest = None
     if traj.has_velocities and fit_range is None:
         from ..analysis.finite_size import lowest_phonon_from_file
@@ -254,6 +267,8 @@ def vdos_cmd(
     for s, (d, d_err, ok) in msd_d.items():
         if s in summary["species"]:
             summary["species"][s].update(D_msd=d, D_msd_err=d_err, D_msd_diffusive_regime=ok)
+            if s in bound_to:  # atoms bound to a centre that does not diffuse (analysis.bound_atoms)
+                summary["species"][s]["D_msd_bound_to"] = bound_to[s]
     gd = gdos(ds, isotopes=iso, resolution_fwhm_mev=resolution)
     summary["gdos_weights"] = {s: float(gd.weight.sel(species=s)) for s in gd.species.values}
     summary["isotopes"] = iso
@@ -282,6 +297,10 @@ def vdos_cmd(
             line = f"          band centre {v['band_centre']:.1f} meV, T_kin = {v['kinetic_temperature']:.0f} K"
             if "D_msd" in v:
                 line += f", D_msd {positive_text(v['D_msd'], v.get('D_msd_err', float('nan')), 'cm²/s')}"
+                if v.get("D_msd_bound_to"):
+                    line += f" (not diffusive: bound to {', '.join(v['D_msd_bound_to'])} throughout)"
+                elif not v.get("D_msd_diffusive_regime", True) and v["D_msd"] > 2 * v.get("D_msd_err", 0.0):
+                    line += " (no diffusive regime: not a D)"
             typer.echo(line)
     typer.echo(
         "  class: liquid-like = g(0) > 0 and a linear law together (the seed's definition); diffusive = "
