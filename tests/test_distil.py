@@ -444,3 +444,76 @@ def test_variants_are_sampled_beside_the_material_and_their_md_is_reused_in_orde
     ]
     for a, b in zip(more, fresh, strict=True):
         np.testing.assert_allclose(a.positions, b.positions, atol=1e-6)
+
+
+def _cu(tmp_path):
+    structure = tmp_path / "cu.extxyz"
+    bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 2, 2)).write(structure)
+    return str(structure)
+
+
+def _same_frames(a, b):
+    assert [x.info["source"] for x in a] == [x.info["source"] for x in b]
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_allclose(x.positions, y.positions, atol=1e-6)  # extxyz keeps 8 digits
+        np.testing.assert_allclose(x.get_forces(), y.get_forces(), atol=1e-5)
+
+
+def test_a_killed_sampling_keeps_its_finished_md_runs(tmp_path):
+    """Killed during its second MD run, a sampling started again reads the first run back (not run again) and gives
+    the frames of an uninterrupted one."""
+    from superionic.potentials.training.distil import sample_teacher
+
+    structure = _cu(tmp_path)
+    kw = dict(temperatures=(300.0, 600.0), md_steps=40, label_every=10, strained=1, contacts=0, mobile="Cu", seed=0)
+    whole, paths, _ = sample_teacher(structure, "emt", tmp_path / "a", **kw)
+    labels = [p.with_name(p.name.removesuffix(".h5") + ".labels.extxyz") for p in paths]
+    assert all(p.exists() for p in labels)
+    stamp = paths[0].stat().st_mtime_ns
+    for p in (tmp_path / "a" / "samples.extxyz", paths[1], labels[1]):  # as if killed in the 600 K run
+        p.unlink()
+    logs: list[str] = []
+    resumed, _, _ = sample_teacher(structure, "emt", tmp_path / "a", log=logs.append, **kw)
+    assert any("reusing the finished" in m and "300 K" in m for m in logs)
+    assert any("MD at 600 K" in m and "steps" in m for m in logs)
+    assert paths[0].stat().st_mtime_ns == stamp and paths[1].exists()
+    _same_frames(resumed, whole)
+
+
+def test_stale_md_runs_of_other_settings_are_never_reused(tmp_path, monkeypatch):
+    """--overwrite with other MD settings, killed before its MD ran, then started again: the old runs (4 snapshots
+    each) are not read back as the new ones (6)."""
+    from superionic.potentials.training import teach
+    from superionic.potentials.training.distil import sample_teacher
+
+    structure = _cu(tmp_path)
+    kw = dict(temperatures=(300.0,), label_every=10, strained=0, contacts=0, mobile="Cu", seed=0)
+    old, _, _ = sample_teacher(structure, "emt", tmp_path / "a", md_steps=40, **kw)
+    assert sum(a.info["source"] == "teacher-md" for a in old) == 4
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(teach, "_md_run", killed)
+        with pytest.raises(KeyboardInterrupt):
+            sample_teacher(structure, "emt", tmp_path / "a", md_steps=60, overwrite=True, **kw)
+    logs: list[str] = []
+    new, _, _ = sample_teacher(structure, "emt", tmp_path / "a", md_steps=60, log=logs.append, **kw)
+    assert not any("reusing" in m for m in logs)
+    assert sum(a.info["source"] == "teacher-md" for a in new) == 6
+
+
+def test_teacher_runs_on_two_workers_give_the_serial_frames(tmp_path):
+    """--workers 2: the MD runs go to two Parsl worker processes (each builds the teacher by name) and the
+    samples are those of the serial sampling, in the same order."""
+    from superionic.potentials.training.distil import sample_teacher
+
+    structure = _cu(tmp_path)
+    kw = dict(temperatures=(300.0, 600.0), md_steps=40, label_every=10, strained=1, contacts=1, mobile="Cu", seed=0)
+    serial, _, _ = sample_teacher(structure, "emt", tmp_path / "a", **kw)
+    logs: list[str] = []
+    parallel, paths, _ = sample_teacher(structure, "emt", tmp_path / "b", workers=2, log=logs.append, **kw)
+    assert any("2 runs at once" in m for m in logs) and any("done (2/2 runs" in m for m in logs)
+    assert all(p.exists() for p in paths)
+    _same_frames(parallel, serial)

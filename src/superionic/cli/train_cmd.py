@@ -150,6 +150,13 @@ def train_potential_cmd(
         help="Replace an existing potential of this name and version in --out (and a registered one), "
         "teacher samples made with other settings, and an existing --save-data file.",
     ),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        help="Teacher MD runs at once, each in its own process on (cores / workers) threads (Parsl on this "
+        "machine). 2 on 2 cores gives about 1.7× the throughput of one CHGNet run on both. A killed sampling "
+        "resumes: finished runs are kept.",
+    ),
 ) -> None:
     """Distil a fast SNAP potential (LAMMPS) from a teacher, validate it in MD and register it if it passes its gate.
 
@@ -187,6 +194,7 @@ def train_potential_cmd(
         (refine, "--refine", 0),
         (own_snapshots, "--own-snapshots", 2),
         (production_atoms, "--production-atoms", 1),
+        (workers, "--workers", 1),
     ):
         at_least(value, least, opt)
     positive(radius, "--radius")
@@ -294,6 +302,7 @@ def train_potential_cmd(
             own_snapshots=own_snapshots,
             register=register,
             overwrite=overwrite,
+            workers=workers,
             save_data=save_data,
         )
         return

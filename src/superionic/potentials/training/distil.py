@@ -47,6 +47,7 @@ def sample_teacher(
     supercell: str | None = None,
     variants: Sequence[str] = (),
     overwrite: bool = False,
+    workers: int = 1,
     log: Callable[[str], None] = print,
 ) -> tuple[list, list[Path], dict]:
     """Teacher MD per temperature (labelled snapshots + H5MD in `folder`), strained cells, close contacts of
@@ -54,7 +55,8 @@ def sample_teacher(
     the same way (e.g. 'Li6PS5Cl:exchange=0.5,seed=1' for S/Cl disorder); their runs are ``<m>-T<K>.h5``.
 
     Returns (labelled Atoms, the H5MD paths, the teacher's identity). Reuses `folder` when it holds a
-    finished sampling with the same settings; one with other settings is an InputError unless overwrite.
+    finished sampling with the same settings, and the finished MD runs of a killed one; one with other settings is
+    an InputError unless overwrite. workers: teacher MD runs at once (`teach.sample_pool`).
     """
     import ase.io
 
@@ -85,6 +87,7 @@ def sample_teacher(
         for t in temperatures
     ]
     reuse_md: list = []
+    resume = False
     if meta.exists():
         stored = json.loads(meta.read_text())
         wanted = json.loads(json.dumps(settings, default=str))
@@ -96,6 +99,7 @@ def sample_teacher(
         if stored == wanted and finished:
             log(f"reusing the teacher samples in {folder}")
             return list(ase.io.read(samples, index=":")), paths, spec.identity()
+        resume = stored == wanted  # a killed sampling: its finished MD runs are kept
         single_points = ("strained", "close_contacts")
         if finished and {k: v for k, v in stored.items() if k not in single_points} == {
             k: v for k, v in wanted.items() if k not in single_points
@@ -103,6 +107,9 @@ def sample_teacher(
             reuse_md = [a for a in ase.io.read(samples, index=":") if a.info.get("source") == "teacher-md"]
     folder.mkdir(parents=True, exist_ok=True)
     samples.unlink(missing_ok=True)  # samples of other settings must not pass for these if this run is killed
+    if not resume and not reuse_md:  # nor may the MD runs of other settings
+        for p in paths:
+            p.with_name(p.name.removesuffix(".h5") + ".labels.extxyz").unlink(missing_ok=True)
     write_json(meta, settings)
     cells = [build_material(m, supercell) for m in names]
     atoms = cells[0]
@@ -126,6 +133,9 @@ def sample_teacher(
         seed=seed,
         h5md_dir=folder,
         md_frames=reuse_md or None,
+        resume=resume,
+        workers=workers,
+        teacher=teacher,
         log=log,
     )
     _write_frames(samples, frames)
@@ -157,6 +167,7 @@ def distil(
     own_snapshots: int = 10,
     register: bool = True,
     overwrite: bool = False,
+    workers: int = 1,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Distil, validate and (if it passes the gate) register a SNAP potential of `material`; see module doc.
@@ -169,7 +180,7 @@ def distil(
     ``<out>/teacher/student-md.extxyz``), while the gate fails; each round's card is kept as
     ``NAME-vV.roundK.validation.json`` and the final card lists the rounds under "refinement". Returns the
     validation card with "registered" (the user-folder description, or None). Raises InputError with the reasons
-    when the gate fails (the fitted files and card stay in `out`, unregistered).
+    when the gate fails (the fitted files and card stay in `out`, unregistered). workers: teacher MD runs at once.
     """
     from ...trajectory import read_h5md
     from .. import get_potential
@@ -193,6 +204,7 @@ def distil(
         supercell=supercell,
         variants=variants,
         overwrite=overwrite,
+        workers=workers,
         log=log,
     )
     production_cell = (

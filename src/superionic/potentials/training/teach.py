@@ -40,42 +40,37 @@ def sample_pool(
     seed: int = 0,
     h5md_dir: Path | None = None,
     md_frames: Sequence[Atoms] | None = None,
+    resume: bool = False,
+    workers: int = 1,
+    teacher: str | None = None,
     log: Callable[[str], None] = print,
 ) -> list[Atoms]:
     """Labelled configurations from MD of every material variant at every temperature (K), strained and rattled
     cells, and close contacts of `mobile`: the candidate pool of active learning, or a teacher's training data.
 
     h5md_dir: also keep each MD run (positions, velocities) as ``T<K>.h5`` there (``<m>-T<K>.h5`` with several
-    materials), written under a temporary name and renamed when complete. md_frames: the labelled MD snapshots
-    of an earlier sampling of these materials (matched by ``info["material"]``), used instead of running the MD
-    again.
+    materials) and its labelled snapshots as ``….labels.extxyz``, each written under a temporary name and renamed
+    when complete; with `resume`, a run whose two files exist is read back, not run again (a killed sampling
+    loses at most the runs in progress). md_frames: the labelled MD snapshots of an earlier sampling of these
+    materials (matched by ``info["material"]``), used instead of running the MD again. workers > 1 (with
+    `teacher`, a registered potential's name, and h5md_dir): that many MD runs at once, each in its own process
+    on cpu_count // workers threads (Parsl local executor).
     """
+    runs = [(m, i, float(t)) for m in range(len(materials)) for i, t in enumerate(temperatures)]
+    md: dict[tuple[int, int, float], list[Atoms]] = {}
+    if md_frames is None:
+        md = _teacher_runs(
+            materials, calculator, runs, md_steps, label_every, seed, h5md_dir, resume, workers, teacher, log
+        )
     pool: list[Atoms] = []
     for m, atoms in enumerate(materials):
         name = str(atoms.info.get("material", f"structure {m}"))
         if md_frames is not None:
             pool += [f for f in md_frames if f.info.get("material") == name]
-        for i, t in enumerate(temperatures if md_frames is None else ()):
-            log(f"pool: {name} MD at {t:g} K, {md_steps} steps of 2 fs, {len(atoms)} atoms")
-            h5 = None
-            if h5md_dir is not None:
-                h5 = Path(h5md_dir) / (f"T{t:g}.h5" if len(materials) == 1 else f"{m}-T{t:g}.h5")
-                partial = h5.with_name(f".{h5.name}.partial")
-                partial.unlink(missing_ok=True)
-            snaps = teacher_md(
-                atoms,
-                calculator,
-                t,
-                md_steps,
-                label_every=label_every,
-                seed=seed + 100 * m + i,
-                h5md_path=None if h5 is None else partial,
-            )
-            if h5 is not None:
-                partial.replace(h5)
-            for s in snaps:
-                s.info["material"] = name
-            pool += snaps
+        for key in (r for r in runs if r[0] == m and md_frames is None):
+            for snap in md[key]:
+                snap.info["material"] = name
+            pool += md[key]
         if strained:
             extra = strained_rattled(atoms, calculator, strained, seed=seed + m)
             for s in extra:
@@ -84,6 +79,78 @@ def sample_pool(
     if contacts:
         pool += close_contacts(pool, calculator, contacts, mobile=mobile, seed=seed)
     return pool
+
+
+def _run_files(h5md_dir: Path, n_materials: int, m: int, t: float) -> tuple[Path, Path]:
+    """(H5MD, labelled snapshots) of the teacher run of material m at t K."""
+    stem = f"T{t:g}" if n_materials == 1 else f"{m}-T{t:g}"
+    return Path(h5md_dir) / f"{stem}.h5", Path(h5md_dir) / f"{stem}.labels.extxyz"
+
+
+def _teacher_runs(materials, calculator, runs, md_steps, label_every, seed, h5md_dir, resume, workers, teacher, log):
+    """{(m, i, T): labelled snapshots} of every teacher MD run of `sample_pool`."""
+    import ase.io
+
+    out: dict = {}
+    todo = []
+    names = [str(a.info.get("material", f"structure {m}")) for m, a in enumerate(materials)]
+    for m, i, t in runs:
+        files = None if h5md_dir is None else _run_files(h5md_dir, len(materials), m, t)
+        if resume and files is not None and files[0].exists() and files[1].exists():
+            log(f"pool: reusing the finished {names[m]} MD at {t:g} K ({files[1].name})")
+            out[(m, i, t)] = list(ase.io.read(files[1], index=":"))
+        else:
+            todo.append((m, i, t, files))
+    parallel = workers > 1 and teacher is not None and h5md_dir is not None and len(todo) > 1
+    for m, i, t, files in todo:
+        log(
+            f"pool: {names[m]} MD at {t:g} K, {md_steps} steps of 2 fs, {len(materials[m])} atoms"
+            + (f" ({workers} runs at once)" if parallel else "")
+        )
+        if not parallel:
+            out[(m, i, t)] = _md_run(calculator, materials[m], t, md_steps, label_every, seed + 100 * m + i, files)
+    if not parallel:
+        return out
+    from ...workflow.config import ExecutionConfig
+    from ...workflow.execution import parsl_session
+
+    with parsl_session(ExecutionConfig(executor="local", workers=workers), Path(h5md_dir) / "runinfo") as tasks:
+        futures = {
+            tasks.submit(
+                _md_task, teacher, materials[m], t, md_steps, label_every, seed + 100 * m + i, [str(f) for f in files]
+            ): (m, i, t)
+            for m, i, t, files in todo
+        }
+
+        def done(fut, key, running: int) -> None:
+            out[key] = list(ase.io.read(fut.result(), index=":"))
+            log(f"pool: {names[key[0]]} MD at {key[2]:g} K done ({len(out)}/{len(runs)} runs; {running} running)")
+
+        tasks.wait(futures, done)
+    return out
+
+
+def _md_run(calculator, atoms: Atoms, t: float, md_steps: int, label_every: int, seed: int, files) -> list[Atoms]:
+    """One teacher MD run (`sampling.teacher_md`); with files = (H5MD, labels) both are written, each atomically."""
+    import ase.io
+
+    if files is None:
+        return teacher_md(atoms, calculator, t, md_steps, label_every=label_every, seed=seed)
+    h5, labels = map(Path, files)
+    partial = h5.with_name(f".{h5.name}.partial")
+    partial.unlink(missing_ok=True)
+    snaps = teacher_md(atoms, calculator, t, md_steps, label_every=label_every, seed=seed, h5md_path=partial)
+    partial.replace(h5)
+    atomic_write(labels, lambda tmp: ase.io.write(tmp, snaps, format="extxyz"))
+    return snaps
+
+
+def _md_task(teacher: str, atoms: Atoms, t: float, md_steps: int, label_every: int, seed: int, files) -> str:
+    """`_md_run` on a worker with the registered potential `teacher`, built there; returns the labels' path."""
+    from .. import get_potential
+
+    _md_run(get_potential(teacher).make(), atoms, t, md_steps, label_every, seed, files)
+    return str(files[1])
 
 
 def learn(
