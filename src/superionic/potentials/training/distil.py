@@ -62,7 +62,7 @@ def sample_teacher(
 
     from ...materials import build_material
     from .. import get_potential
-    from .teach import sample_pool
+    from .teach import run_files, sample_pool
 
     spec = get_potential(teacher)
     settings: dict[str, Any] = {
@@ -81,11 +81,8 @@ def sample_teacher(
         settings["variants"] = list(variants)
     samples, meta = folder / "samples.extxyz", folder / "settings.json"
     names = [material, *variants]
-    paths = [
-        folder / (f"T{float(t):g}.h5" if len(names) == 1 else f"{m}-T{float(t):g}.h5")
-        for m in range(len(names))
-        for t in temperatures
-    ]
+    runs = [run_files(folder, len(names), m, float(t)) for m in range(len(names)) for t in temperatures]
+    paths = [h5 for h5, _ in runs]
     reuse_md: list = []
     resume = False
     if meta.exists():
@@ -108,8 +105,8 @@ def sample_teacher(
     folder.mkdir(parents=True, exist_ok=True)
     samples.unlink(missing_ok=True)  # samples of other settings must not pass for these if this run is killed
     if not resume and not reuse_md:  # nor may the MD runs of other settings
-        for p in paths:
-            p.with_name(p.name.removesuffix(".h5") + ".labels.extxyz").unlink(missing_ok=True)
+        for _, labels in runs:
+            labels.unlink(missing_ok=True)
     write_json(meta, settings)
     cells = [build_material(m, supercell) for m in names]
     atoms = cells[0]

@@ -81,8 +81,8 @@ def sample_pool(
     return pool
 
 
-def _run_files(h5md_dir: Path, n_materials: int, m: int, t: float) -> tuple[Path, Path]:
-    """(H5MD, labelled snapshots) of the teacher run of material m at t K."""
+def run_files(h5md_dir: Path, n_materials: int, m: int, t: float) -> tuple[Path, Path]:
+    """(H5MD, labelled snapshots) of the teacher MD run of material m (of n_materials) at t K in `h5md_dir`."""
     stem = f"T{t:g}" if n_materials == 1 else f"{m}-T{t:g}"
     return Path(h5md_dir) / f"{stem}.h5", Path(h5md_dir) / f"{stem}.labels.extxyz"
 
@@ -95,7 +95,7 @@ def _teacher_runs(materials, calculator, runs, md_steps, label_every, seed, h5md
     todo = []
     names = [str(a.info.get("material", f"structure {m}")) for m, a in enumerate(materials)]
     for m, i, t in runs:
-        files = None if h5md_dir is None else _run_files(h5md_dir, len(materials), m, t)
+        files = None if h5md_dir is None else run_files(h5md_dir, len(materials), m, t)
         if resume and files is not None and files[0].exists() and files[1].exists():
             log(f"pool: reusing the finished {names[m]} MD at {t:g} K ({files[1].name})")
             out[(m, i, t)] = list(ase.io.read(files[1], index=":"))
