@@ -191,3 +191,22 @@ def test_more_processes_than_cores_warn(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         check_cores(ExecutionConfig(executor="local", workers=2), 2)
+
+
+def test_running_tasks_are_at_most_the_workers():
+    """Parsl launches tasks ahead of free workers: 7 'launched' tasks on 2 local workers are 2 running."""
+    from superionic.workflow.execution import Tasks
+
+    class Fut:
+        def __init__(self, status, done=False):
+            self.status, self._done = status, done
+
+        def done(self):
+            return self._done
+
+        def task_status(self):
+            return self.status
+
+    futures = [Fut("launched") for _ in range(7)] + [Fut("exec_done", True), Fut("pending")]
+    assert Tasks(None, capacity=2).running(futures) == 2
+    assert Tasks(None).running(futures) == 7  # a cluster: no known capacity

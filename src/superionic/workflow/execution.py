@@ -115,8 +115,9 @@ def check_cores(execution: ExecutionConfig, ranks: int) -> None:
 class Tasks:
     """Submit functions as Parsl python apps to the loaded executor; count what finished."""
 
-    def __init__(self, dfk: Any) -> None:
+    def __init__(self, dfk: Any, capacity: int | None = None) -> None:
         self._dfk = dfk
+        self.capacity = capacity  # tasks that can run at once (local workers), None when unknown (a cluster)
         self._apps: dict[Callable, Any] = {}
         self.submitted = 0
 
@@ -132,14 +133,15 @@ class Tasks:
         self.submitted += 1
         return app(*args, **kwargs)
 
-    @staticmethod
-    def running(futures: Iterable[Future]) -> int:
-        """Futures handed to a worker and not finished (Parsl's 'launched' or 'running' state)."""
+    def running(self, futures: Iterable[Future]) -> int:
+        """Futures handed to the executor and not finished (Parsl's 'launched' or 'running' state), at most the
+        `capacity` (Parsl launches tasks ahead of free workers, to its interchange's queue).
+        """
         n = 0
         for f in futures:
             status = getattr(f, "task_status", lambda: "")()
             n += not f.done() and status in ("launched", "running")
-        return n
+        return n if self.capacity is None else min(n, self.capacity)
 
     def wait(self, futures: dict[Future, Any], on_done: Callable[[Future, Any, int], None]) -> None:
         """Wait for every future; as each finishes, on_done(future, its key, tasks still running)."""
@@ -158,7 +160,7 @@ def parsl_session(execution: ExecutionConfig, run_dir: str | Path) -> Iterator[T
     dfk = parsl.load(parsl_config(execution, run_dir))
     guard = _guard_interchange(dfk)
     try:
-        yield Tasks(dfk)
+        yield Tasks(dfk, execution.workers if execution.executor == "local" else None)
     finally:
         try:
             dfk.cleanup()
