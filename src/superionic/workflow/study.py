@@ -628,11 +628,10 @@ def _compute_analyses(cfg: StudyConfig, run: Run, adir: Path) -> tuple[dict, obj
                 entry["cage_diffusion"] = cage
                 if mobile in entry["diffusion"]:  # no cage change: the plain MSD is not long-range diffusion
                     entry["diffusion"][mobile] = demote_if_caged(entry["diffusion"][mobile], cage, "fit_range_ok")
-                    msd_d[mobile] = (*msd_d[mobile][:2], entry["diffusion"][mobile]["fit_range_ok"])
                 _check_cage_agreement(label, entry["diffusion"].get(mobile), cage)
         # S of a reorienting PS4 (any atom bound to a centre that does not diffuse) is not diffusive
         entry["diffusion"] = check_bound(traj, entry["diffusion"], [mobile], "fit_range_ok")
-        msd_d = {s: (*v[:2], entry["diffusion"][s]["fit_range_ok"]) for s, v in msd_d.items()}
+        msd_d = {s: (*v[:2], entry["diffusion"][s]["fit_range_ok"]) for s, v in msd_d.items()}  # as restated
         if mobile in traj.species:
             c = conductivity(traj, mobile, temperature=temp, tracer=ds)
             save_dataset(c, adir / f"{label}_conductivity.nc")
