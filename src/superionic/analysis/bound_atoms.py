@@ -42,22 +42,19 @@ def bound_atoms(source, species: str, centres: Iterable[str], n_frames: int = N_
     src = open_trajectory(source)
     idx = src.indices(species)
     frames = np.unique(np.linspace(0, src.n_frames - 1, min(n_frames, src.n_frames)).astype(int))
+    centres = [c for c in centres if c != species and c in src.species]
+    positions = [src.read_positions(None, int(k), int(k) + 1)[0] for k in frames] if centres else []  # read once
     found: dict[str, np.ndarray] = {}
     for centre in centres:
-        if centre == species or centre not in src.species:
-            continue
         cidx = src.indices(centre)
         cutoff = bond_length(species, centre)
-        partner = np.full(idx.size, -1)
+        partner = None  # each atom's nearest centre atom in the first frame
         bound = np.ones(idx.size, dtype=bool)
-        for k in frames:
-            pos = src.read_positions(None, int(k), int(k) + 1)[0]
+        for k, pos in zip(frames, positions, strict=True):
             _, dist = get_distances(pos[idx], pos[cidx], cell=src.cells[k], pbc=True)
             near = dist.argmin(axis=1)
-            close = dist[np.arange(idx.size), near] <= cutoff
-            same = (partner < 0) | (partner == near)
-            bound &= close & same
-            partner = np.where(partner < 0, near, partner)
+            partner = near if partner is None else partner
+            bound &= (dist[np.arange(idx.size), near] <= cutoff) & (near == partner)
         if bound.any():
             found[centre] = bound
     return found
