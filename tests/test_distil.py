@@ -310,6 +310,56 @@ def test_refinement_refits_with_the_students_own_snapshots_relabelled_by_the_tea
     assert training["data"]["n_train"] == int((split_indices(samples) == "train").sum()) + n
 
 
+def test_an_unusable_refit_ends_the_refinement_with_the_rounds_reasons(setting, monkeypatch):
+    """A refit whose every candidate is unstable (as happened on the PBE-D3 teacher) ends the distillation with
+    the last validated round's card, the refit's reason added, and round 0's files untouched."""
+    from superionic.errors import InputError
+    from superionic.potentials.training import train
+    from superionic.potentials.training.distil import distil
+    from superionic.potentials.training.validate import Gate
+
+    tmp, structure, env = setting
+    monkeypatch.setenv("SUPERIONIC_POTENTIALS", env["SUPERIONIC_POTENTIALS"])
+    fits = []
+    real = train.train_snap
+
+    def second_fit_unstable(frames, *args, **kwargs):
+        fits.append(len(frames))
+        if len(fits) > 1:
+            raise InputError("every candidate potential was unstable: (test)")
+        return real(frames, *args, **kwargs)
+
+    monkeypatch.setattr(train, "train_snap", second_fit_unstable)
+    out = tmp / "pot-refit"
+    with pytest.raises(InputError, match="fails its gate and is not registered") as err:
+        distil(
+            str(structure),
+            "cu-snap",
+            out,
+            teacher="emt",
+            temperatures=(300.0, 900.0),
+            md_steps=400,
+            label_every=10,
+            strained=6,
+            mobile="Cu",
+            families=("linear-6",),
+            version="7",
+            validate_steps=600,
+            gate=Gate(student_force_rmse=1e-4, production_atoms=64, production_ps=2.0),
+            refine=2,
+            own_snapshots=4,
+            log=lambda _: None,
+        )
+    assert "round 1 refit" in str(err.value) and "own MD" in str(err.value)
+    assert len(fits) == 2 and fits[1] > fits[0]  # round 1 was to train on the relabelled snapshots too
+    card = json.loads((out / "cu-snap-v7.validation.json").read_text())
+    assert [r["round"] for r in card["refinement"]] == [0, 1] and card["refinement"][1]["family"] is None
+    assert not card["passed"] and card["failures"][-1].startswith("round 1 refit (")
+    training = json.loads((out / "cu-snap-v7.training.json").read_text())
+    assert training["data"]["n_configs"] == fits[0]  # the files are round 0's, the one the card describes
+    assert not (out / "cu-snap-v7.round1.validation.json").exists()
+
+
 def test_a_run_too_short_for_an_msd_fit_says_why_and_stores_no_d():
     from superionic.potentials.training.validate import tracer_d, windowed_d
     from superionic.synthetic import lattice_random_walk

@@ -209,28 +209,42 @@ def distil(
     )
     own: list = []  # the student's own snapshots, relabelled by the teacher (refinement rounds)
     rounds: list[dict[str, Any]] = []
+    card: dict[str, Any] = {}  # the last validated round's
     card_path = out / f"{name}-v{version}.validation.json"
     for k in range(refine + 1):
-        record = train_snap(
-            [*frames, *own],
-            out,
-            name,
-            version=version,
-            families=families,
-            zbl=zbl,
-            radius=radius,
-            seed=seed,
-            teacher=dict(
-                identity,
-                material=material,
-                variants=list(variants),
-                temperatures_K=list(temperatures),
-                md_steps=md_steps,
-            ),
-            force_target=gate.force_rmse,
-            val_max_temperature=max(temperatures),  # the gate's held-out set: the teacher's MD (`validate.held_out`)
-            log=log,
-        )
+        try:
+            record = train_snap(
+                [*frames, *own],
+                out,
+                name,
+                version=version,
+                families=families,
+                zbl=zbl,
+                radius=radius,
+                seed=seed,
+                teacher=dict(
+                    identity,
+                    material=material,
+                    variants=list(variants),
+                    temperatures_K=list(temperatures),
+                    md_steps=md_steps,
+                ),
+                force_target=gate.force_rmse,
+                val_max_temperature=max(
+                    temperatures
+                ),  # the gate's held-out set: the teacher's MD (`validate.held_out`)
+                log=log,
+            )
+        except InputError as err:
+            if k == 0:
+                raise
+            # the refit with the student's snapshots has no usable candidate: the last validated round stands
+            why = str(err).splitlines()[0]
+            rounds.append({"round": k, "student_snapshots_in_training": len(own), "family": None, "failures": [why]})
+            card["refinement"] = list(rounds)
+            card["failures"] = [*card["failures"], f"round {k} refit ({len(own)} own snapshots): {why}"]
+            log(f"round {k}: the refit is unusable ({why}); round {k - 1} is the last validated one")
+            break
         pot = LammpsPotential.from_json(record["potential_json"])
         keep: list = []
         card = validate(

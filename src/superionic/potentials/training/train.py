@@ -408,9 +408,14 @@ def train_snap(
             f"{sps * 1e3:.2f} ms/step ({len(speed_atoms)} atoms)  fit {t2 - t0:.1f} s"
         )
         shutil.rmtree(tmpdir)
-    chosen, why = choose(
-        results, force_target, energy_target, max_seconds_per_step, val_max_temperature, n_frames=len(frames)
-    )
+    try:
+        chosen, why = choose(
+            results, force_target, energy_target, max_seconds_per_step, val_max_temperature, n_frames=len(frames)
+        )
+    except InputError:
+        for fam in pods:  # nothing is written when no candidate is usable
+            shutil.rmtree(out / f".fitted-{fam}", ignore_errors=True)
+        raise
     hyper, params = fitted[chosen]
     record = {
         "name": name,
