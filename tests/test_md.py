@@ -78,6 +78,9 @@ def test_trajectory_layout_and_metadata(tmp_path):
     info = json.loads((tmp_path / "run.json").read_text())
     assert info["status"] == "done" and info["frames"] == 10 and not (tmp_path / "checkpoint.npz").exists()
     assert len(read_thermo(tmp_path)["step"]) == 10
+    import socket
+
+    assert info["ran_on"]["host"] == socket.gethostname()  # and, inside a SLURM job, its job and node
 
 
 def test_explosion_guard_stops_and_says_so(tmp_path):

@@ -1,9 +1,9 @@
 """A study on a real SLURM cluster (`executor: slurm`). Its own file: the tests of test_execution.py hold a local
 Parsl session for their whole module, and Parsl loads one configuration at a time.
 
-Opt-in, since it submits a job to the default partition: set SUPERIONIC_TEST_SLURM=1. `scripts/slurm_local_cluster.sh
-start` makes a one-node cluster on this machine (CI does both); without a cluster that answers, the test is skipped
-and says why.
+Opt-in, since it submits jobs to the default partition: set SUPERIONIC_TEST_SLURM=1. `scripts/slurm_local_cluster.sh
+start DIR 2` makes a two-node cluster on this machine (CI does both); without a cluster that answers, the tests are
+skipped and say why.
 """
 
 import json
@@ -18,15 +18,18 @@ from test_execution import LABELS, TINY
 from superionic.workflow import StudyConfig
 
 
-def _slurm_cluster() -> str | None:
-    """Why no SLURM cluster is to be used here (None: one is)."""
+def _slurm_cluster(nodes: int = 1) -> str | None:
+    """Why no SLURM cluster of at least `nodes` idle nodes is to be used here (None: one is)."""
     if os.environ.get("SUPERIONIC_TEST_SLURM") != "1":
         return "SUPERIONIC_TEST_SLURM is not 1 (the test submits a job)"
     if shutil.which("sbatch") is None:
         return "no sbatch on PATH"
-    res = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=30)
+    res = subprocess.run(["sinfo", "-h", "-N", "-o", "%T"], capture_output=True, text=True, timeout=30)
     if res.returncode != 0 or not res.stdout.strip():
         return f"sinfo finds no cluster ({res.stderr.strip()[:120]})"
+    idle = res.stdout.split().count("idle")
+    if idle < nodes:
+        return f"the cluster has {idle} idle node(s), the test needs {nodes}"
     return None
 
 
@@ -51,3 +54,18 @@ def test_a_study_runs_in_slurm_jobs(tmp_path):
         b = tmp_path / "slurm" / "md" / a.label / "trajectory.h5"
         ta, tb = read_trajectory(a.path), read_trajectory(b)
         assert ta.n_frames == tb.n_frames and np.allclose(ta.positions, tb.positions)
+
+
+def test_one_job_spreads_the_runs_over_two_nodes(tmp_path):
+    """`nodes_per_block: 2`: one sbatch job of two nodes, srun starts a worker pool on each, and the runs record the
+    job and the node they ran on (run.json "ran_on"): both nodes, one job."""
+    why = _slurm_cluster(nodes=2)
+    if why:
+        pytest.skip(f"{why}: start one with scripts/slurm_local_cluster.sh start DIR 2")
+    from superionic.workflow.study import run_study
+
+    slurm = {"walltime": "00:10:00", "nodes_per_block": 2}
+    run_study(StudyConfig(**TINY, execution={"executor": "slurm", "workers": 1, "slurm": slurm}), tmp_path)
+    where = [json.loads((tmp_path / "md" / label / "run.json").read_text())["ran_on"] for label in LABELS]
+    assert len({w["slurm_job"] for w in where}) == 1
+    assert len({w["slurm_node"] for w in where}) == 2, where

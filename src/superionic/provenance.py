@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import platform
+import socket
 from importlib import metadata
 
 
@@ -14,4 +16,13 @@ def versions() -> dict[str, str]:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             pass
+    return out
+
+
+def ran_on() -> dict[str, str]:
+    """Where this process runs: the host name and, inside a SLURM job, the job id and node name."""
+    out = {"host": socket.gethostname()}
+    for key, var in (("slurm_job", "SLURM_JOB_ID"), ("slurm_node", "SLURMD_NODENAME")):
+        if os.environ.get(var):
+            out[key] = os.environ[var]
     return out

@@ -34,6 +34,7 @@ from ase import Atoms
 from .. import units
 from ..errors import InputError
 from ..potentials.lammps_potentials import LammpsPotential, LammpsSession, get_lammps_potential
+from ..provenance import ran_on
 from ..results import atomic_write, write_json
 from ..trajectory.h5md import H5MDWriter
 from .checkpoint import truncate_h5md
@@ -161,6 +162,7 @@ def run_nvt_lammps(
         "formula": atoms.get_chemical_formula(),
         "protocol": protocol,
         "status": "running",
+        "ran_on": ran_on(),  # host, and SLURM job and node inside a job
     }
     if protocol != "free":
         info.update(

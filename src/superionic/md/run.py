@@ -30,6 +30,7 @@ import numpy as np
 from ase import Atoms
 
 from ..errors import InputError
+from ..provenance import ran_on
 from ..results import atomic_write
 from ..trajectory.h5md import H5MDWriter
 from .checkpoint import load_checkpoint, restore_state, save_checkpoint, truncate_h5md
@@ -139,6 +140,7 @@ def _run_nvt(
         "n_atoms": len(atoms),
         "formula": atoms.get_chemical_formula(),
         "status": "running",
+        "ran_on": ran_on(),  # host, and SLURM job and node inside a job
     }
     if can_resume and info_path.exists():
         prev = json.loads(info_path.read_text())
