@@ -230,9 +230,8 @@ def distil(
                     md_steps=md_steps,
                 ),
                 force_target=gate.force_rmse,
-                val_max_temperature=max(
-                    temperatures
-                ),  # the gate's held-out set: the teacher's MD (`validate.held_out`)
+                # the gate's held-out set: the teacher's MD (`validate.held_out`)
+                val_max_temperature=max(temperatures),
                 log=log,
             )
         except InputError as err:
