@@ -76,6 +76,8 @@ def test_a_plain_msd_that_never_left_its_cage_is_not_called_diffusive():
     entry = {**nonnegative_fields(d, err, regime_ok=ok), "fit_range_ok": ok}
     counted = cage_summary(cage_diffusion(traj, _sites(traj, pos, cage)))
     assert counted["cage_changes"] == 0
+    # nothing moved between cages: no cage-to-cage D at all (it printed 1.7e-46 ± 1.6e-47 cm²/s, a round-off slope)
+    assert counted["D"] is None and counted["D_fit"] is None and counted["D_fit_err"] is None
     demoted = demote_if_caged(entry, counted, "fit_range_ok")
     assert demoted["D"] is None and demoted["D_fit"] == pytest.approx(d) and demoted["fit_range_ok"] is False
     assert demoted["intra_cage"] is True and demoted["cage_changes"] == 0
@@ -185,3 +187,4 @@ def test_cli_says_when_no_li_changed_cage(aimd, tmp_path):
     assert cage["species"]["Li"]["diffusive_regime_found"] is False and cage["species"]["Li"]["D"] is None
     text = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     assert "no Li changed cage" in text
+    assert "D (cage-to-cage MSD): none (0 cage changes" in text and "e-4" not in text

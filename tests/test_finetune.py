@@ -156,3 +156,26 @@ def test_shipped_tuned_model_reproduces_its_card_on_the_held_out_dft_labels():
     assert got["force_rmse_eV_per_A"] == pytest.approx(want["force_rmse_eV_per_A"], rel=1e-4)
     assert got["force_rmse_eV_per_A"] < 0.6 * card["test_errors"]["pretrained"]["teacher-md"]["force_rmse_eV_per_A"]
     assert not set(card["split"]["test"]) & set(card["split"]["train"])
+
+
+def test_shipped_pbe_d3_student_is_closer_to_dft_than_the_chgnet_student():
+    """li6ps5cl-pbe-d3-snap (SNAP distilled from the tuned model) against the same 12 held-out PBE-D3 MD labels:
+    closer to DFT than li6ps5cl-snap (distilled from the pretrained CHGNet), not closer than its own teacher, and
+    shipped with the card of a gate it passed."""
+    from pathlib import Path
+
+    from superionic.potentials.lammps_potentials import DATA_DIR
+    from superionic.potentials.registry import PBE_D3_CHGNET, get_potential
+
+    card = json.loads(PBE_D3_CHGNET.with_name("li6ps5cl-pbe-d3-chgnet-v1.card.json").read_text())
+    labels = Path(__file__).parents[1] / "data" / "dft" / "li6ps5cl-pbe-d3" / "labels"
+    test = read_labelled(sorted(labels / f"{cid}.extxyz" for cid in card["split"]["test"]))
+    md = [a for a in test if a.info["source"] == "teacher-md"]
+    rmse = {n: label_errors(get_potential(n).make(), md)["all"] for n in ("li6ps5cl-pbe-d3-snap", "li6ps5cl-snap")}
+    student, chgnet_student = (rmse[n]["force_rmse_eV_per_A"] for n in ("li6ps5cl-pbe-d3-snap", "li6ps5cl-snap"))
+    teacher = card["test_errors"]["fine_tuned"]["teacher-md"]["force_rmse_eV_per_A"]
+    assert teacher < student < 0.8 * chgnet_student  # measured 0.195 < 0.301 < 0.454 eV/Å
+    assert rmse["li6ps5cl-pbe-d3-snap"]["force_rmse_per_species_eV_per_A"]["Li"] < 0.2
+    gate = json.loads((DATA_DIR / "li6ps5cl-pbe-d3-snap-v5.validation.json").read_text())
+    assert gate["passed"] and gate["failures"] == [] and gate["production"]["completed"]
+    assert gate["teacher"]["name"] == "li6ps5cl-pbe-d3-chgnet"

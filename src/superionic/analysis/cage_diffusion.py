@@ -107,7 +107,7 @@ def cage_diffusion(
 
     radius (Å), residence (fs): the site core and rattling filter of `analysis.hopping.hopping`.
     Returns the MSD_cage curve, D, D_err, the two half-range slopes, the cage changes counted and
-    `resolved`; attrs state the fit range and rules.
+    `resolved`; attrs state the fit range and rules. With no cage change D and the slopes are NaN (no estimate).
     """
     site_of = established_sites(traj, sites, species, radius, residence)  # (T, n)
     n_frames, n_atoms = site_of.shape
@@ -132,6 +132,10 @@ def cage_diffusion(
     d, d_err = float(slope[0] * conv), float(slope[1:].std(ddof=1) * conv)
     diff = late - early
     linear = bool(abs(diff[0]) <= 2.0 * diff[1:].std(ddof=1))
+    if changes == 0:  # every ion stayed in its cage: MSD_cage is zero up to round-off, no slope to state
+        d = d_err = float("nan")
+        early[:] = late[:] = np.nan
+        linear = False
     resolved = bool(linear and changes >= MIN_JUMPS and d > 0 and d_err <= 0.5 * d)
     ds = xr.Dataset(
         {

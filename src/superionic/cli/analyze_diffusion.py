@@ -217,10 +217,13 @@ def diffusion_cmd(
         )
     if cage is not None:
         c = summary["cage_diffusion"]
-        typer.echo(
-            f"   Li: D (cage-to-cage MSD) = {positive_text(*fit_value(c), 'cm²/s', digits=4)}  "
-            f"({c['cage_changes']} cage changes; {'resolved' if c['resolved'] else 'not resolved'})"
-        )
+        if c["cage_changes"] == 0:
+            typer.echo("   Li: D (cage-to-cage MSD): none (0 cage changes: every Li stayed in its cage)")
+        else:
+            typer.echo(
+                f"   Li: D (cage-to-cage MSD) = {positive_text(*fit_value(c), 'cm²/s', digits=4)}  "
+                f"({c['cage_changes']} cage changes; {'resolved' if c['resolved'] else 'not resolved'})"
+            )
         if c["plain_D_is_intra_cage"]:
             n = c["cage_changes"]
             what = "no Li changed cage" if n == 0 else f"only {n} Li cage change{'s' if n > 1 else ''} (fewer than 10)"

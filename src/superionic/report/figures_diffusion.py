@@ -8,6 +8,7 @@ import numpy as np
 import xarray as xr
 
 from .. import units
+from ..results import positive_text
 from .figures import new_axes
 
 
@@ -40,16 +41,19 @@ def plot_msd(
             )
             ax.axvspan(lo * 1e-3, hi * 1e-3, color=color, alpha=0.08)
     ax.set_xlabel("lag time t (ps)")
-    if cage is not None:
+    if cage is not None and int(cage.cage_changes) > 0:  # with none, MSD_cage is zero: nothing to draw
         tc = cage.time.values * 1e-3
+        d_text = positive_text(float(cage.D), float(cage.D_err), "cm²/s")
         ax.plot(
             tc[1:],
             cage.msd_cage.values[1:],
             ":",
             color="k",
             lw=1.4,
-            label=f"{cage.attrs.get('species', '')} cage-to-cage: D = {float(cage.D):.3g} ± {float(cage.D_err):.2g} cm²/s",
+            label=f"{cage.attrs.get('species', '')} cage-to-cage: D = {d_text}",
         )
+    elif cage is not None:
+        ax.plot([], [], ":", color="k", label=f"{cage.attrs.get('species', '')}: no cage change, no cage-to-cage MSD")
     ax.set_ylabel("MSD (Å²)")
     if loglog:
         ax.set_xscale("log")
