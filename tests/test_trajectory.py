@@ -94,6 +94,18 @@ def test_missing_file_and_unknown_format(tmp_path):
     bad.write_text("hello\n")
     with pytest.raises(InputError, match="format"):
         read_trajectory(bad, dt=1.0)
+    with pytest.raises(InputError, match="no trajectory.h5 in it"):
+        read_trajectory(tmp_path)
+
+
+def test_a_run_folder_reads_its_trajectory(tmp_path, rng):
+    from superionic.trajectory.h5md import write_h5md
+
+    traj = Trajectory(rng.normal(size=(5, 3, 3)), np.repeat(np.eye(3)[None] * 8.0, 5, axis=0), ["Li"] * 3, dt=2.0)
+    (tmp_path / "T500K").mkdir()
+    write_h5md(tmp_path / "T500K" / "trajectory.h5", traj)
+    got = read_trajectory(tmp_path / "T500K")
+    assert np.allclose(got.positions, traj.positions) and list(iter_trajectory(tmp_path / "T500K"))
 
 
 def test_real_xdatcar(xdatcar_path):

@@ -26,7 +26,9 @@ def _check_path(path: str | Path) -> Path:
     if not p.exists():
         raise InputError(f"trajectory file not found: {p}")
     if p.is_dir():
-        raise InputError(f"{p} is a folder; give a trajectory file (for a run folder: {p}/trajectory.h5)")
+        if (p / "trajectory.h5").is_file():  # a run folder of `superionic md` or a study
+            return p / "trajectory.h5"
+        raise InputError(f"{p} is a folder with no trajectory.h5 in it; give a trajectory file")
     return p
 
 
