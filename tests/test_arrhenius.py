@@ -82,3 +82,40 @@ def test_arrhenius_figure_marks_extrapolation():
     assert "extrapolation" in texts
     labels = fig.axes[0].get_legend_handles_labels()[1]
     assert any("extrapolated 300 K" in lab for lab in labels)
+
+
+def test_rate_arrhenius_recovers_the_rate_law_and_its_scatter():
+    """Poisson counts of events in exposures at four temperatures: at the expected counts the maximum likelihood
+    is the true law exactly; over Poisson draws E_a is unbiased and its σ is the scatter; with many events it
+    agrees with the least-squares fit of ln Γ (a second implementation)."""
+    from superionic import units
+    from superionic.analysis.arrhenius import arrhenius, rate_arrhenius
+
+    t = np.array([400.0, 500.0, 600.0, 700.0])
+    exposure = np.full(4, 4800.0)  # 192 ions × 25 ps
+    law = 40.0 * np.exp(-0.45 / (units.KB_EV * t))  # per ion per ps
+    exact = rate_arrhenius(t, exposure * law, exposure)
+    assert exact["E_a"] == pytest.approx(0.45, rel=1e-9) and exact["prefactor"] == pytest.approx(40.0, rel=1e-8)
+    assert exact["rate"][0] == pytest.approx(40.0 * np.exp(-0.45 / (units.KB_EV * 300.0)), rel=1e-8)
+    rng = np.random.default_rng(0)
+    fits = []
+    for _ in range(400):
+        n = rng.poisson(exposure * law)
+        if np.count_nonzero(n) >= 2:
+            fits.append(rate_arrhenius(t, n, exposure))
+    ea = np.array([f["E_a"] for f in fits])
+    assert abs(ea.mean() - 0.45) < 3 * ea.std() / np.sqrt(len(ea))
+    assert np.median([f["E_a_err"] for f in fits]) == pytest.approx(ea.std(), rel=0.2)
+    big = exposure * 1e4
+    n = rng.poisson(big * law)
+    ls = arrhenius(t, n / big, np.sqrt(n) / big, "D")
+    assert rate_arrhenius(t, n, big)["E_a"] == pytest.approx(float(ls.E_a), abs=2e-3)
+
+
+def test_rate_arrhenius_needs_events_at_two_temperatures():
+    from superionic.analysis.arrhenius import rate_arrhenius
+
+    with pytest.raises(InputError, match="two or more temperatures"):
+        rate_arrhenius([400, 500, 600], [0, 0, 12], [100.0] * 3)
+    zero_counts_matter = rate_arrhenius([400, 500, 600, 700], [0, 0, 19, 51], [4800.0] * 4)["E_a"]
+    assert zero_counts_matter > rate_arrhenius([600, 700], [19, 51], [4800.0] * 2)["E_a"]

@@ -157,7 +157,7 @@ def test_study_writes_the_cage_result_and_warns_on_disagreement(aimd, tmp_path):
     assert entry is not None and (tmp_path / "T_cage_diffusion.nc").exists()
     from superionic.results import fit_value
 
-    assert entry["cage_changes"] > 0 and fit_value(entry)[0] > 0
+    assert entry["cage_changes"] > 0 and fit_value(entry)[0] > 0 and entry["ions"] == 192
     assert (entry["D"] is None) == (not entry["resolved"])  # a D only when resolved, its fit otherwise
     assert _cage_diffusion(synthetic.lattice_random_walk(n_atoms=10, n_frames=40), "Li", tmp_path / "w.nc") is None
     cage = {"D": 1e-5, "D_err": 1e-6, "resolved": True}
@@ -188,3 +188,30 @@ def test_cli_says_when_no_li_changed_cage(aimd, tmp_path):
     text = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     assert "no Li changed cage" in text
     assert "D (cage-to-cage MSD): none (0 cage changes" in text and "e-4" not in text
+
+
+def test_study_series_fits_the_cage_change_rate_with_its_zero_counts():
+    """Free runs with their cage counts (one with none) give the Poisson rate fit of `rate_arrhenius` over ions × ps;
+    frozen-host runs and runs without counts stay out; events at one temperature only give no fit."""
+    from superionic.analysis.arrhenius import rate_arrhenius
+    from superionic.workflow.study import _cage_rate_arrhenius
+
+    def run(t, n, protocol="free"):
+        return {
+            "temperature_K": t,
+            "protocol": protocol,
+            "duration_ps": 25.0,
+            "cage_diffusion": {"cage_changes": n, "ions": 192},
+        }
+
+    results = {
+        "a": run(500, 0),
+        "b": run(600, 19),
+        "c": run(700, 51),
+        "d": run(700, 5, "frozen-host"),
+        "e": {"protocol": "free", "temperature_K": 800},
+    }
+    fit = _cage_rate_arrhenius(results, "Li")
+    assert fit["temperatures_K"] == [500.0, 600.0, 700.0] and fit["exposure_ion_ps"] == [4800.0] * 3
+    assert fit["E_a"] == pytest.approx(rate_arrhenius([500, 600, 700], [0, 19, 51], [4800.0] * 3)["E_a"])
+    assert _cage_rate_arrhenius({"a": run(500, 0), "c": run(700, 51)}, "Li") is None

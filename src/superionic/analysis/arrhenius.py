@@ -13,6 +13,7 @@ fitted temperature range.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -152,3 +153,64 @@ def arrhenius_from_datasets(
     d = [float(ds.D.sel(species=species)) for ds in datasets]
     de = [float(ds.D_err.sel(species=species)) for ds in datasets]
     return arrhenius(temps, d, de, "D", **kwargs)
+
+
+def rate_arrhenius(
+    temperature: Sequence[float],
+    counts: Sequence[int],
+    exposure: Sequence[float],
+    predict_at: Sequence[float] = (300.0,),
+) -> dict[str, Any]:
+    """E_a (eV) of a counted event rate, Γ(T) = Γ₀ exp(−E_a/k_B T) per unit exposure, by Poisson maximum likelihood.
+
+    counts[i] events (e.g. cage changes) seen in exposure[i] (e.g. ions × ps) at temperature[i] (K) are Poisson
+    with mean exposure·Γ(T): runs with no event count too (they bound the rate where a least-squares fit of ln Γ
+    cannot use them). 1σ from the inverse Fisher information at the maximum (Wald; with few events per
+    temperature the interval is approximate). Returns E_a, E_a_err, Γ₀ (per unit exposure), ln Γ₀ and its σ,
+    their correlation, and Γ at `predict_at` with its 1σ factor (Γ ×/÷ rate_factor: σ propagated on ln Γ, as an
+    extrapolation spans decades), flagged `extrapolated` outside the fitted range.
+    InputError unless events were seen at ≥ 2 temperatures (otherwise the likelihood has no finite maximum).
+    """
+    t = np.asarray(temperature, float)
+    n = np.asarray(counts, float)
+    x_exp = np.asarray(exposure, float)
+    if not (t.shape == n.shape == x_exp.shape) or t.ndim != 1:
+        raise InputError("temperature, counts and exposure must be 1-D sequences of the same length")
+    if np.any(t <= 0) or np.any(x_exp <= 0) or np.any(n < 0) or not np.all(np.isfinite(n)):
+        raise InputError("temperatures and exposures must be positive, counts non-negative")
+    if np.unique(t[n > 0]).size < 2:
+        raise InputError(
+            "a rate Arrhenius fit needs events at two or more temperatures (with events at one only, the "
+            "likelihood grows without bound with E_a)"
+        )
+    x = 1.0 / (units.KB_EV * t)
+    a = np.column_stack([np.ones_like(x), -x])  # ln Γ = ln Γ₀ − E_a x
+    beta = np.array([np.log(n.sum() / x_exp.sum()), 0.0])
+    for _ in range(100):  # Newton on the concave Poisson log-likelihood (a GLM with log link)
+        mu = x_exp * np.exp(a @ beta)
+        fisher = a.T @ (mu[:, None] * a)
+        step = np.linalg.solve(fisher, a.T @ (n - mu))
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-12 * (1.0 + np.max(np.abs(beta))):
+            break
+    mu = x_exp * np.exp(a @ beta)
+    cov = np.linalg.inv(a.T @ (mu[:, None] * a))
+    (ln_g0, ea), (ln_err, ea_err) = beta, np.sqrt(np.diag(cov))
+    p_t = np.asarray(predict_at, float)
+    g = np.column_stack([np.ones_like(p_t), -1.0 / (units.KB_EV * p_t)])
+    rate = np.exp(g @ beta)
+    ln_rate_err = np.sqrt(np.einsum("ij,jk,ik->i", g, cov, g))
+    return {
+        "E_a": float(ea),
+        "E_a_err": float(ea_err),
+        "prefactor": float(np.exp(ln_g0)),
+        "ln_prefactor": float(ln_g0),
+        "ln_prefactor_err": float(ln_err),
+        "correlation": float(cov[0, 1] / (ln_err * ea_err)),
+        "predict_temperature_K": p_t.tolist(),
+        "rate": rate.tolist(),
+        "rate_factor": np.exp(ln_rate_err).tolist(),
+        "extrapolated": ((p_t < t.min()) | (p_t > t.max())).tolist(),
+        "fitted_range_K": [float(t.min()), float(t.max())],
+        "fit": "Poisson maximum likelihood of counts ~ exposure·Γ₀·exp(−E_a/kT); σ from the Fisher information",
+    }

@@ -178,6 +178,7 @@ def cage_summary(ds: xr.Dataset) -> dict:
     return {
         **nonnegative_fields(float(ds.D), float(ds.D_err), regime_ok=resolved),
         "cage_changes": int(ds.cage_changes),
+        "ions": int(ds.attrs["n_atoms"]),  # cage changes per ion and ps: changes / (ions × run length)
         "linear": bool(ds.linear),
         "resolved": resolved,
         "fit_range_fs": list(ds.attrs["fit_range_fs"]),

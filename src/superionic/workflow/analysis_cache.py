@@ -27,8 +27,9 @@ from ..results import atomic_text
 #: diffusive when no ion changed cage, `cage_diffusion.demote_if_caged`, and σ/σ_NE are stored as D is,
 #: `conductivity.conductivity_fields`; 4: also when fewer than 10 changed cage, the Haven ratio stored as σ is, and
 #: the carrier density and charge of the mobile species, for σ(300 K) of the cage-to-cage Arrhenius fit; 5: a species
-#: with atoms bound to a non-diffusing centre, e.g. S of PS4, is not diffusive, `bound_atoms.check_bound`)
-ENTRY_FORMAT = 5
+#: with atoms bound to a non-diffusing centre, e.g. S of PS4, is not diffusive, `bound_atoms.check_bound`; 6: no
+#: cage-to-cage D without a cage change, and the ions counted, for the cage-change rate `rate_arrhenius`)
+ENTRY_FORMAT = 6
 
 
 def analysis_key(cfg, run) -> str:

@@ -670,6 +670,28 @@ def _cage_diffusion(traj, mobile: str, path: Path) -> dict | None:
     return cage_summary(ds)
 
 
+def _cage_rate_arrhenius(results: dict, mobile: str) -> dict | None:
+    """E_a of the cage-change rate of the free runs (`analysis.arrhenius.rate_arrhenius`: Poisson counts in
+    ions × ps, runs without a cage change included), with the rate per ion at 300 K (1/ps, ×/÷ its 1σ factor).
+    None without cage counts, or with cage changes at fewer than two temperatures.
+    """
+    from ..analysis.arrhenius import rate_arrhenius
+    from ..errors import InputError
+
+    free = sorted(
+        (r for r in results.values() if r.get("protocol") == "free" and (r.get("cage_diffusion") or {}).get("ions")),
+        key=lambda r: r["temperature_K"],
+    )
+    temps = [float(r["temperature_K"]) for r in free]
+    counts = [int(r["cage_diffusion"]["cage_changes"]) for r in free]
+    exposure = [float(r["cage_diffusion"]["ions"] * r["duration_ps"]) for r in free]
+    try:
+        fit = rate_arrhenius(temps, counts, exposure)
+    except InputError:
+        return None
+    return {"species": mobile, "temperatures_K": temps, "cage_changes": counts, "exposure_ion_ps": exposure, **fit}
+
+
 def _check_cage_agreement(label: str, msd: dict | None, cage: dict) -> None:
     """Warn when a diffusive plain-MSD D and a resolved cage-to-cage D of the same run differ by > 2σ."""
     from ..results import fit_value, positive_text
@@ -735,6 +757,9 @@ def _series(cfg: StudyConfig, results: dict, diff_sets: dict, adir: Path) -> dic
     cage_arr = _cage_arrhenius(results, mobile, adir)
     if cage_arr:
         series["arrhenius_cage"] = cage_arr
+    cage_rate = _cage_rate_arrhenius(results, mobile)
+    if cage_rate:
+        series["arrhenius_cage_rate"] = cage_rate
     free = sorted(
         (r for r in results.values() if r["protocol"] == "free" and r.get("vdos")), key=lambda r: r["temperature_K"]
     )
