@@ -193,3 +193,24 @@ def test_the_report_shows_the_cage_to_cage_arrhenius_fit(tmp_path):
     assert "cage-to-cage D of Li" in text and "550 K (14 cage changes), 700 K (31 cage changes)" in text
     assert "0.25 ± 0.05 eV" in text and "9.8 ± 4.6 mS/cm" in text and "not in this fit: 400 K" in text
     assert text.count("<img") == 1  # the cage fit's plot (no plain-MSD arrhenius.nc here)
+
+
+def test_the_report_shows_the_cage_change_rate_fit(tmp_path):
+    """The ordered 416-atom cell on li6ps5cl-pbe-d3-snap: 0, 0, 19 and 51 cage changes; the section gives the fit of
+    `rate_arrhenius` (E_a, Γ(300 K) ×/÷ its factor) with each run's count and exposure."""
+    from superionic.report.sections import arrhenius as arrhenius_section
+    from superionic.workflow.study import _cage_rate_arrhenius
+
+    runs = {
+        f"T{t}K": {
+            "temperature_K": t,
+            "protocol": "free",
+            "duration_ps": 25.0,
+            "cage_diffusion": {"cage_changes": n, "ions": 192},
+        }
+        for t, n in ((400, 0), (500, 0), (600, 19), (700, 51))
+    }
+    fit = _cage_rate_arrhenius(runs, "Li")
+    text = arrhenius_section(tmp_path, {"arrhenius_cage_rate": fit}, "Li")
+    assert text.startswith("<h2>Arrhenius</h2><h3>From the cage-change rate of Li</h3>")
+    assert "0.498 ± 0.077 eV" in text and "400 K: 0 in 4800 ion·ps" in text and "×/÷ 5.2 (<b>extrapolated</b>)" in text

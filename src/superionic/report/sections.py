@@ -346,7 +346,7 @@ def arrhenius(out: Path, series: dict, mobile: str) -> str:
     from .figures_diffusion import plot_arrhenius
 
     arr = series.get("arrhenius")
-    cage = _cage_arrhenius(out, series.get("arrhenius_cage"), mobile)
+    cage = _cage_arrhenius(out, series.get("arrhenius_cage"), mobile) + _cage_rate(series.get("arrhenius_cage_rate"))
     if not arr:
         return f"<h2>Arrhenius</h2>{cage}" if cage else ""
     parts = ["<h2>Arrhenius</h2>"]
@@ -367,6 +367,24 @@ def arrhenius(out: Path, series: dict, mobile: str) -> str:
         parts.append(img(plot_arrhenius(xr.load_dataset(p, engine="h5netcdf"), label=f"D {mobile}"), "Arrhenius plot"))
     parts.append(cage)
     return "".join(parts)
+
+
+def _cage_rate(fit: dict | None) -> str:
+    """The Poisson fit of the cage-change rate of the free runs (`workflow.study._cage_rate_arrhenius`)."""
+    if not fit:
+        return ""
+    runs = ", ".join(
+        f"{t:g} K: {n} in {x:.0f} ion·ps"
+        for t, n, x in zip(fit["temperatures_K"], fit["cage_changes"], fit["exposure_ion_ps"])
+    )
+    extrap = " (<b>extrapolated</b>)" if fit["extrapolated"][0] else ""
+    return (
+        f"<h3>From the cage-change rate of {html.escape(fit['species'])}</h3>"
+        f"<p>E<sub>a</sub> = {resolved_cell(fit['E_a'], fit['E_a_err'], unit='eV')}; rate per ion at 300 K "
+        f"{fit['rate'][0]:.2g} ps⁻¹ ×/÷ {fit['rate_factor'][0]:.2g}{extrap}. Cage changes: {runs}.</p>"
+        "<p class='note'>Poisson maximum likelihood of the counts, runs without a cage change included; σ from "
+        "the Fisher information (approximate with few events). D ≈ Γℓ²/6 needs a jump length ℓ (docs/study.md).</p>"
+    )
 
 
 def _cage_arrhenius(out: Path, arr: dict | None, mobile: str) -> str:
