@@ -16,8 +16,7 @@ import json
 from pathlib import Path
 
 from superionic.potentials.registry import PBE_D3_CHGNET, get_potential
-from superionic.potentials.training.finetune import label_errors
-from superionic.potentials.training.sampling import read_labelled
+from superionic.potentials.training.finetune import held_out_labels, label_errors
 from superionic.results import atomic_write
 
 DFT = Path(__file__).parents[1] / "data" / "dft" / "li6ps5cl-pbe-d3"
@@ -52,7 +51,7 @@ def main() -> None:
     p.add_argument("--study", type=Path, action="append", default=[], help="a study folder (its summary.json)")
     args = p.parse_args()
     tuned = json.loads(PBE_D3_CHGNET.with_name("li6ps5cl-pbe-d3-chgnet-v1.card.json").read_text())
-    test = read_labelled(sorted(DFT / "labels" / f"{cid}.extxyz" for cid in tuned["split"]["test"]))
+    test = held_out_labels(tuned, DFT / "labels")
     gamma = json.loads((DFT / "gamma" / "gamma.json").read_text())
     if args.potential not in gamma:
         raise SystemExit(f"no Γ phonons of {args.potential} in gamma.json: run scripts/dft_gamma_phonons.py first")

@@ -17,6 +17,7 @@ from superionic.potentials.training.finetune import (
     base_model,
     element_offsets,
     fine_tune,
+    held_out_labels,
     label_errors,
     save_model,
 )
@@ -148,7 +149,7 @@ def test_shipped_tuned_model_reproduces_its_card_on_the_held_out_dft_labels():
     spec = get_potential("li6ps5cl-pbe-d3-chgnet")
     assert spec.identity()["model_sha256"] == card["model_sha256"]
     labels = Path(__file__).parents[1] / "data" / "dft" / "li6ps5cl-pbe-d3" / "labels"
-    test = [f for f in read_labelled(sorted(labels / f"{cid}.extxyz" for cid in card["split"]["test"]))]
+    test = held_out_labels(card, labels)
     md = [a for a in test if a.info["source"] == "teacher-md"]
     assert len(test) == 18 and len(md) == 12
     got = label_errors(spec.make(), md)["all"]
@@ -169,7 +170,7 @@ def test_shipped_pbe_d3_student_is_closer_to_dft_than_the_chgnet_student():
 
     card = json.loads(PBE_D3_CHGNET.with_name("li6ps5cl-pbe-d3-chgnet-v1.card.json").read_text())
     labels = Path(__file__).parents[1] / "data" / "dft" / "li6ps5cl-pbe-d3" / "labels"
-    test = read_labelled(sorted(labels / f"{cid}.extxyz" for cid in card["split"]["test"]))
+    test = held_out_labels(card, labels)
     md = [a for a in test if a.info["source"] == "teacher-md"]
     rmse = {n: label_errors(get_potential(n).make(), md)["all"] for n in ("li6ps5cl-pbe-d3-snap", "li6ps5cl-snap")}
     student, chgnet_student = (rmse[n]["force_rmse_eV_per_A"] for n in ("li6ps5cl-pbe-d3-snap", "li6ps5cl-snap"))

@@ -268,6 +268,13 @@ def label_errors(calculator, frames: Sequence[Atoms]) -> dict[str, Any]:
     return out
 
 
+def held_out_labels(card: dict[str, Any], folder: str | Path) -> list[Atoms]:
+    """The labelled frames of a fine-tuning card's test split, read from the label folder they came from."""
+    from .sampling import read_labelled
+
+    return read_labelled(sorted(Path(folder) / f"{cid}.extxyz" for cid in card["split"]["test"]))
+
+
 def label_files(paths: Sequence[str | Path]) -> list[Path]:
     """The extxyz label files of files and folders (a folder: every ``*.extxyz`` in it, sorted)."""
     files: list[Path] = []
