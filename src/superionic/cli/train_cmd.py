@@ -165,7 +165,7 @@ def train_potential_cmd(
     every teacher run (VDOS overlap, D of the mobile ions, forces on its own MD, closest approaches, stability at
     the highest temperature), then once more at the highest temperature in a cell of production size. A potential that fails the gate is refused with its numbers and not registered.
 
-    Example (any material):  superionic train-potential beta-Li3PS4 --name li3ps4-snap --out pot
+    Example (any material):  superionic train-potential beta-Li3PS4 --name my-li3ps4 --out pot
 
     Example (your DFT data):  superionic train-potential --data examples/training/li6ps5cl_chgnet_small.extxyz --name mine
 
