@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from superionic import units
-from superionic.analysis.arrhenius import arrhenius
+from superionic.analysis.arrhenius import arrhenius, rate_arrhenius
 from superionic.errors import InputError
 
 EA, D0 = 0.25, 3e-3
@@ -119,3 +119,32 @@ def test_rate_arrhenius_needs_events_at_two_temperatures():
         rate_arrhenius([400, 500, 600], [0, 0, 12], [100.0] * 3)
     zero_counts_matter = rate_arrhenius([400, 500, 600, 700], [0, 0, 19, 51], [4800.0] * 4)["E_a"]
     assert zero_counts_matter > rate_arrhenius([600, 700], [19, 51], [4800.0] * 2)["E_a"]
+
+
+def test_pooled_cage_rates_of_two_studies_recover_the_barrier(tmp_path):
+    """scripts/pool_cage_rates.py: two studies of one cell (different run lengths) with the expected counts of an
+    exact Arrhenius rate pool to per-temperature sums whose Poisson fit returns E_a."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "scripts" / "pool_cage_rates.py"
+    spec = importlib.util.spec_from_file_location("pool_cage_rates", path)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    kb, e_a, g0 = units.KB_EV, 0.45, 30.0
+    temps = [500.0, 600.0, 700.0]
+    folders = []
+    for k, exposure in enumerate((4800.0, 19200.0)):
+        counts = [exposure * g0 * np.exp(-e_a / (kb * t)) for t in temps]
+        series = {"temperatures_K": temps, "cage_changes": counts, "exposure_ion_ps": [exposure] * 3}
+        folder = tmp_path / f"study{k}"
+        folder.mkdir()
+        (folder / "summary.json").write_text(json.dumps({"results": {"series": {"arrhenius_cage_rate": series}}}))
+        folders.append(folder)
+    pooled = mod.pooled_counts(folders)
+    assert pooled[600.0][1] == 24000.0
+    fit = rate_arrhenius(temps, [pooled[t][0] for t in temps], [pooled[t][1] for t in temps])
+    assert fit["E_a"] == pytest.approx(e_a, rel=1e-6)
+    assert fit["prefactor"] == pytest.approx(g0, rel=1e-5)
