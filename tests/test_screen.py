@@ -57,8 +57,8 @@ def test_a_screen_of_two_materials_runs_and_tabulates(tmp_path):
     assert all(c["n"] <= 2 and not np.isfinite(c["rho"]) for c in done["rank_correlations"].values())
     page = (tmp_path / "out" / "screen.html").read_text()
     assert "Spearman" in page and "b-Li3PS4/report.html" in page
-    # a second run reuses every finished run (cached studies): no MD
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    # a second run, into the same folder given by --out, reuses every finished run (cached studies): no MD
+    res = subprocess.run(cmd + ["--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=600)
     assert res.returncode == 0 and json.loads((tmp_path / "out" / "screen.json").read_text())["rows"] == done["rows"]
 
 

@@ -12,6 +12,9 @@ from .app import app
 @app.command("screen")
 def screen_cmd(
     screen: Path = typer.Argument(..., help="Screen YAML, e.g. examples/screen.yaml."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Output folder (default: `output:` in the YAML); each material in <out>/<label>/."
+    ),
     overwrite: bool = typer.Option(
         False,
         "--overwrite",
@@ -29,6 +32,8 @@ def screen_cmd(
     from .progress import md_progress
 
     cfg = load_screen(screen)
+    if out is not None:
+        cfg.output = str(out)
     with md_progress(f"screen {cfg.name}") as cb:
         report = run_screen(cfg, overwrite=overwrite, progress=lambda label, s, n, t: cb(s, n, t, label))
     import json
