@@ -49,3 +49,12 @@ def test_md_progress_writes_lines_when_stderr_is_not_a_terminal(capsys):
         cb(10, 10, 612.4, "T600K-free")
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2 and "MD Li6PS5Cl 600 K · T600K-free: 10/10 steps (100 %), T=612 K" in err[1]
+
+
+def test_parsl_task_counts_are_not_called_steps(capsys):
+    from superionic.cli.progress import md_progress
+
+    with md_progress("screen x") as cb:
+        cb(2, 4, 600.0, "MD tasks: 2 done, 1 running, 0 failed (last: T600K)")
+    err = capsys.readouterr().err
+    assert "(last: T600K): 2/4 tasks (50 %), 0:00:00 elapsed" in err and "steps" not in err

@@ -36,8 +36,12 @@ class LogLines:
         self.part_done0 = 0
         self.last = -float("inf")
 
-    def __call__(self, done: int, total: int | None, what: str | None = None, extra: str = "") -> None:
-        """Report `done` of `total` (None: unknown) for part `what`; `extra` is appended to the count."""
+    def __call__(
+        self, done: int, total: int | None, what: str | None = None, extra: str = "", unit: str | None = None
+    ) -> None:
+        """Report `done` of `total` (None: unknown) for part `what`; `extra` is appended to the count, `unit`
+        replaces the default one (e.g. Parsl tasks in place of MD steps).
+        """
         now = self.clock()
         new_part = what != self.part
         if new_part:
@@ -47,7 +51,8 @@ class LogLines:
             return
         self.last = now
         head = f"{self.label} · {what}" if what else self.label
-        count = f"{done}/{total} {self.unit}" if total else f"{done} {self.unit}"
+        unit = unit or self.unit
+        count = f"{done}/{total} {unit}" if total else f"{done} {unit}"
         if total:
             count += f" ({100.0 * done / total:.0f} %)"
         left = ""
@@ -72,7 +77,13 @@ def md_progress(label: str) -> Iterator[Callable[..., None]]:
     """
     if not _live(sys.stderr):
         lines = LogLines(label, "steps")
-        yield lambda step, total, temperature, what=None: lines(step, total, what, f", T={temperature:.0f} K")
+
+        def update(step: int, total: int, temperature: float, what: str | None = None) -> None:
+            # a study on Parsl reports finished tasks, not steps (docs/parallel.md)
+            tasks = bool(what and what.startswith("MD tasks"))
+            lines(step, total, what, "" if tasks else f", T={temperature:.0f} K", "tasks" if tasks else None)
+
+        yield update
         return
     with Progress(
         TextColumn("{task.description}"),
