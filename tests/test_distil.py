@@ -146,6 +146,38 @@ def test_gate_failures_state_each_reason():
     assert np.isclose(Gate().force_rmse, 0.15)
 
 
+def test_a_pair_the_teacher_itself_brings_below_its_bound_is_judged_by_the_teachers_forces():
+    """t-Na3PS4 at 900 K (na3ps4-snap v2, round 2): the teacher's closest Na-Na 2.321 Å is below the covalent bound
+    2.324 Å; the student's 2.19 Å is then no failure by itself, and its closest-approach force RMSE decides."""
+    from superionic.materials.checks import pair_bound
+    from superionic.potentials.training.validate import Gate, gate_failures
+
+    assert np.isclose(pair_bound("Na", "Na"), 2.324)
+    run = {
+        "temperature_K": 900.0,
+        "too_close": {"Na-Na": 2.19},
+        "closest_approach_student_A": {"Na-Na": 2.19, "Na-S": 2.6},
+        "closest_approach_teacher_A": {"Na-Na": 2.321, "Na-S": 2.7},
+        "student_md_force": {"force_rmse_eV_per_A": 0.14},
+        "student_closest_force": {"force_rmse_eV_per_A": 0.16, "frames": 5, "worst_eV_per_A": 1.2},
+        "vdos_overlap": {"Na": 0.95},
+        "vdos_overlap_teacher_halves": {"Na": 0.96},
+        "D_student_cm2_s": {},
+        "D_teacher_cm2_s": {},
+    }
+    card = {"held_out": {"force_rmse_eV_per_A": 0.1}, "md": [run]}
+    assert gate_failures(card, Gate()) == []
+    # the teacher stayed above the bound: the student's crossing fails
+    stayed = dict(run, closest_approach_teacher_A={"Na-Na": 2.40, "Na-S": 2.7})
+    assert gate_failures(dict(card, md=[stayed]), Gate()) == [
+        "at 900 K pairs come closer than their bound: Na-Na 2.19 Å"
+    ]
+    # the teacher crossed it, but disagrees with the student's forces there: refused on those forces
+    wrong = dict(run, student_closest_force={"force_rmse_eV_per_A": 0.45, "frames": 5, "worst_eV_per_A": 6.0})
+    (reason,) = gate_failures(dict(card, md=[wrong]), Gate())
+    assert "force RMSE at the closest approaches" in reason and "0.450 eV/Å > 0.3" in reason
+
+
 def test_gate_refuses_a_production_size_run_that_explodes_or_brings_pairs_closer_than_the_teacher_allows():
     """Li10GeP2S12 v6 as it went: every small-cell check passed, then the 200-atom run at 900 K stopped at 21.8 ps."""
     from superionic.potentials.training.validate import Gate, gate_failures
