@@ -127,7 +127,9 @@ def argyrodite_sites(traj: Trajectory | None = None, supercell=None, a: float | 
     With `traj`, the supercell is taken from its cell (≈ 9.9 Å per conventional cell), the sites are
     scaled to the mean cell and shifted (and, if needed, inverted) so that the builder's `anion`
     positions (P on 4b) match the time-averaged ones of the trajectory; the residual RMS misfit (Å) is in
-    `info['alignment_rms']`.
+    `info['alignment_rms']`. P alone fits F-43m and its inverse equally well (4b is centrosymmetric, the PS4
+    tetrahedra and the 48h cages are not): the orientation is the one whose halide and sulfide sites (S and Cl
+    together, so S/Cl exchange does not matter) fit the trajectory's best, RMS misfit in `info['anion_rms']`.
     """
     from ..materials.argyrodite import A_LI6PS5CL, li6ps5cl_full_sites, li_doublets
 
@@ -159,22 +161,33 @@ def argyrodite_sites(traj: Trajectory | None = None, supercell=None, a: float | 
     if traj is not None and anion in traj.species and anion in set(sym):
         from ..trajectory.unwrap import unwrap_positions
 
-        host = unwrap_positions(traj.positions[:, traj.indices(anion)], traj.cells).mean(axis=0)
-        host_frac = np.mod(host @ np.linalg.inv(cell), 1.0)
+        def mean_frac(species: list[str]) -> np.ndarray:
+            idx = np.concatenate([traj.indices(x) for x in species])
+            return np.mod(unwrap_positions(traj.positions[:, idx], traj.cells).mean(axis=0) @ np.linalg.inv(cell), 1.0)
+
+        def misfit(host_frac: np.ndarray, ref: np.ndarray) -> float:
+            """RMS distance (Å) from each host atom to the nearest reference site."""
+            d = pair_distances(host_frac @ cell, np.mod(ref, 1.0) @ cell, cell).min(axis=1)
+            return float(np.sqrt(np.mean(d**2)))
+
+        host_frac = mean_frac([anion])
         ref = tile(frac[sym == anion])
-        best: tuple[float, float, np.ndarray] | None = None
+        others: list[str] = [x for x in ("S", "Cl", "Br", "I") if x != anion and x in traj.species and x in set(sym)]
+        others_frac = mean_frac(others) if others else None
+        others_ref = tile(frac[np.isin(sym, others)]) if others else None
+        candidates = []  # per orientation: (P misfit, anion misfit, sign, shift) of its best-fitting origin
         for sign in (1.0, -1.0):
             r = np.mod(sign * ref, 1.0)
-            for k in range(len(r)):
-                shift = host_frac[0] - r[k]
-                d = pair_distances(host_frac @ cell, np.mod(r + shift, 1.0) @ cell, cell).min(axis=1)
-                rms = float(np.sqrt(np.mean(d**2)))
-                if best is None or rms < best[0]:
-                    best = (rms, sign, shift)
-        assert best is not None
-        rms, sign, shift = best
+            rms, shift = min(((misfit(host_frac, r + sh), sh) for sh in host_frac[0] - r), key=lambda c: c[0])
+            other = (
+                misfit(others_frac, sign * others_ref + shift)
+                if others_frac is not None and others_ref is not None
+                else 0.0
+            )
+            candidates.append((rms, other, sign, shift))
+        rms, other, sign, shift = min(candidates, key=lambda c: c[0] + c[1])
         li_frac = np.mod(sign * li_frac + shift, 1.0)
-        info.update(alignment_rms=rms, inverted=int(sign < 0), origin_shift=[float(x) for x in shift])
+        info.update(alignment_rms=rms, anion_rms=other, inverted=int(sign < 0), origin_shift=[float(x) for x in shift])
     return Sites(li_frac @ cell, cell, ["48h"] * len(li_frac), doublet, cage, source="argyrodite 48h", info=info)
 
 

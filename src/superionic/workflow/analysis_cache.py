@@ -28,8 +28,9 @@ from ..results import atomic_text
 #: `conductivity.conductivity_fields`; 4: also when fewer than 10 changed cage, the Haven ratio stored as σ is, and
 #: the carrier density and charge of the mobile species, for σ(300 K) of the cage-to-cage Arrhenius fit; 5: a species
 #: with atoms bound to a non-diffusing centre, e.g. S of PS4, is not diffusive, `bound_atoms.check_bound`; 6: no
-#: cage-to-cage D without a cage change, and the ions counted, for the cage-change rate `rate_arrhenius`)
-ENTRY_FORMAT = 6
+#: cage-to-cage D without a cage change, and the ions counted, for the cage-change rate `rate_arrhenius`; 7: the
+#: argyrodite cages are oriented by the anions, not by P alone, `hopping.argyrodite_sites`)
+ENTRY_FORMAT = 7
 
 
 def analysis_key(cfg, run) -> str:
