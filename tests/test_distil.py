@@ -172,6 +172,9 @@ def test_a_pair_the_teacher_itself_brings_below_its_bound_is_judged_by_the_teach
     assert gate_failures(dict(card, md=[stayed]), Gate()) == [
         "at 900 K pairs come closer than their bound: Na-Na 2.19 Å"
     ]
+    # without the teacher's forces where the student came closest, the bound decides
+    unmeasured = {k: v for k, v in run.items() if k != "student_closest_force"}
+    assert len(gate_failures(dict(card, md=[unmeasured]), Gate())) == 1
     # the teacher crossed it, but disagrees with the student's forces there: refused on those forces
     wrong = dict(run, student_closest_force={"force_rmse_eV_per_A": 0.45, "frames": 5, "worst_eV_per_A": 6.0})
     (reason,) = gate_failures(dict(card, md=[wrong]), Gate())

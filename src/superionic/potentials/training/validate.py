@@ -455,6 +455,8 @@ def _below_bound_unlike_teacher(run: dict) -> dict[str, float]:
     """
     from ...materials.checks import pair_bound
 
+    if not (run.get("student_closest_force") or run.get("closest_force")):
+        return dict(run["too_close"])  # no teacher forces where it came closest: the bound decides
     teacher = run.get("closest_approach_teacher_A") or {}
     return {k: d for k, d in run["too_close"].items() if teacher.get(k, np.inf) >= pair_bound(*k.split("-"))}
 
