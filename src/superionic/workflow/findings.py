@@ -123,7 +123,7 @@ def _host_row(free, mobile: str) -> dict | None:
     )
     return _row(
         "The host does not diffuse (control)",
-        "P, S, Cl vibrate only",
+        "the host vibrates only (in Li6PS5Cl: P, S, Cl)",
         ours,
         "reproduced" if not bad else "not reproduced",
         "every non-mobile species must have g(0) consistent with zero",
