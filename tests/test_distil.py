@@ -602,3 +602,96 @@ def test_teacher_runs_on_two_workers_give_the_serial_frames(tmp_path):
     assert any("2 runs at once" in m for m in logs) and any("done (2/2 runs" in m for m in logs)
     assert all(p.exists() for p in paths)
     _same_frames(parallel, serial)
+
+
+def test_teacher_md_runs_its_production_at_the_weak_friction_and_says_so(tmp_path):
+    """Equilibration at `friction`, production at `production_friction`: with 0 the production is plain Verlet
+    and conserves the total energy (a conservation law), which 0.01/fs does not; the H5MD states the friction the
+    student's validation copies."""
+    from ase.calculators.emt import EMT
+
+    from superionic.potentials.training.sampling import teacher_md
+    from superionic.trajectory import read_h5md
+
+    atoms = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 2, 2))
+    spread = {}
+    for gamma in (0.0, 0.01):
+        path = tmp_path / f"g{gamma}.h5"
+        snaps = teacher_md(
+            atoms, EMT(), 600.0, 200, dt=2.0, label_every=5, production_friction=gamma, h5md_path=path, h5md_stride=5
+        )
+        traj = read_h5md(path)
+        assert traj.metadata["friction_per_fs"] == gamma and traj.metadata["equilibration_friction_per_fs"] == 0.01
+        kinetic = 0.5 * (traj.masses[None, :, None] * traj.velocities**2).sum(axis=(1, 2)) * 103.6427  # amu Å²/fs² → eV
+        total = np.array([s.get_potential_energy() for s in snaps]) + kinetic
+        spread[gamma] = float(total.std())
+    assert spread[0.0] < 2e-3 and spread[0.01] > 10 * spread[0.0]
+
+
+def test_a_teacher_sampling_of_another_friction_is_not_reused(tmp_path):
+    from superionic.errors import InputError
+    from superionic.potentials.training.distil import sample_teacher
+
+    kw = dict(temperatures=(300.0,), md_steps=20, label_every=10, strained=0, contacts=0, mobile="Cu", seed=0)
+    sample_teacher(_cu(tmp_path), "emt", tmp_path / "a", friction=0.001, **kw)
+    with pytest.raises(InputError, match="other settings"):
+        sample_teacher(_cu(tmp_path), "emt", tmp_path / "a", friction=0.002, **kw)
+
+
+def test_msd_at_one_lag_is_the_random_walks_and_the_msd_functions():
+    """Lattice walkers: MSD(τ) = l² × (jumps in τ); the same number as `analysis.diffusion.msd` at that lag."""
+    from superionic.analysis.diffusion import msd
+    from superionic.potentials.training.validate import msd_at
+    from superionic.synthetic import lattice_random_walk
+
+    walk = lattice_random_walk(n_atoms=400, n_frames=600, dt=10.0, rate=2e-3, jump_length=2.0, seed=5)
+    value, err = msd_at(walk, ["Li"], 100)["Li"]
+    exact = 2.0**2 * (1 - np.exp(-2e-3 * 10.0)) * 100
+    assert abs(value - exact) < 3 * err and err < 0.05 * exact
+    assert value == pytest.approx(float(msd(walk, "Li", max_lag=101).msd.sel(species="Li")[100]), rel=1e-9)
+
+
+def _host_run(host: dict) -> dict:
+    """A card's MD entry that passes every check but the host MSD `host`."""
+    return {
+        "temperature_K": 700.0,
+        "too_close": {},
+        "student_md_force": {"force_rmse_eV_per_A": 0.05},
+        "vdos_overlap": {"I": 0.97},
+        "vdos_overlap_teacher_halves": {"I": 0.97},
+        "D_student_cm2_s": {},
+        "D_teacher_cm2_s": {},
+        "host_msd": {"I": host},
+    }
+
+
+def test_gate_refuses_a_host_that_flows_in_the_student_only():
+    """Teacher: iodide vibrating (Einstein oscillators of 1–2 THz, which dephase: MSD(τ) → 6 kT/(m ω²) on average);
+    student: iodide hopping on a lattice (flows), or vibrating 10 % stiffer (0.83× the MSD: passes), or 2× stiffer
+    (0.25×: refused the other way)."""
+    from superionic.potentials.training.validate import Gate, gate_failures, host_msd
+    from superionic.synthetic import harmonic_oscillators, lattice_random_walk
+
+    freqs = np.random.default_rng(9).uniform(1.0, 2.0, 100)
+
+    def vibrating(scale, n_frames, seed):
+        return harmonic_oscillators(
+            scale * freqs, n_per_frequency=1, n_frames=n_frames, dt=10.0, symbols=["I"] * 100, seed=seed
+        )
+
+    teacher = vibrating(1.0, 500, 0)
+    flowing = lattice_random_walk(n_atoms=100, n_frames=2000, dt=10.0, rate=1e-3, jump_length=3.0, seed=1, symbol="I")
+    card = {"held_out": {"force_rmse_eV_per_A": 0.05}}
+    h = host_msd(flowing, teacher, ["I"])["I"]
+    assert h["lag_ps"] == 2.5 and len(h["windows"]) == 4
+    assert h["student_A2"] == pytest.approx(9.0 * (1 - np.exp(-1e-2)) * 250, rel=0.1)  # l² × jumps in 2.5 ps
+    (reason,) = gate_failures(card | {"md": [_host_run(h)]}, Gate())
+    assert "host I at 700 K" in reason and "flows" in reason
+    close = host_msd(vibrating(1.1, 2000, 2), teacher, ["I"])["I"]
+    assert 0.7 < close["student_A2"] / close["teacher_A2"] < 0.95
+    assert gate_failures(card | {"md": [_host_run(close)]}, Gate()) == []
+    stiff = host_msd(vibrating(2.0, 2000, 3), teacher, ["I"])["I"]
+    (reason,) = gate_failures(card | {"md": [_host_run(stiff)]}, Gate())
+    assert "moves less" in reason
+    assert gate_failures(card | {"md": [_host_run(stiff)]}, Gate(host_msd_ratio=5.0)) == []
+    assert 0.15 < stiff["student_A2"] / stiff["teacher_A2"] < 0.35

@@ -112,6 +112,12 @@ def train_potential_cmd(
     gate_d_sigmas: float = typer.Option(
         2.0, "--gate-d-sigmas", help="Gate: largest difference of the mobile ions' D from the teacher's, in σ."
     ),
+    gate_host_msd: float = typer.Option(
+        1.5,
+        "--gate-host-msd",
+        help="Gate: largest ratio (either way) of a host species' MSD to the teacher's at half the teacher run's "
+        "length, where they also differ by more than --gate-d-sigmas σ (a host that flows in the student only).",
+    ),
     production_atoms: int = typer.Option(
         200,
         "--production-atoms",
@@ -149,6 +155,13 @@ def train_potential_cmd(
         "--overwrite",
         help="Replace an existing potential of this name and version in --out (and a registered one), "
         "teacher samples made with other settings, and an existing --save-data file.",
+    ),
+    friction: float = typer.Option(
+        0.001,
+        "--friction",
+        help="Langevin friction (1/fs) of the teacher's MD and the student's validation runs after their first "
+        "200 steps (at 0.01); the default is a study's production friction, so the gate sees the dynamics a study "
+        "will (0.01/fs overdamps heavy ions and hid a flowing iodide in α-AgI).",
     ),
     workers: int = typer.Option(
         1,
@@ -202,10 +215,13 @@ def train_potential_cmd(
         (gate_force, "--gate-force"),
         (gate_md_force, "--gate-md-force"),
         (gate_d_sigmas, "--gate-d-sigmas"),
+        (friction, "--friction"),
     ):
         positive(g, opt)
     if production_ps < 0:
         raise InputError(f"--production-ps is a length in ps (0: no production-size run), got {production_ps}")
+    if not gate_host_msd > 1.0:
+        raise InputError(f"--gate-host-msd is a ratio above 1, got {gate_host_msd}")
     if not 0.0 <= gate_vdos <= 1.0:
         raise InputError(f"--gate-vdos is an overlap between 0 and 1, got {gate_vdos}")
     if validate_steps is not None:
@@ -297,12 +313,13 @@ def train_potential_cmd(
             supercell=supercell,
             variants=[v.strip() for v in variants.split(";") if v.strip()],
             validate_steps=validate_steps,
-            gate=(gate_force, gate_md_force, gate_vdos, gate_d_sigmas, production_atoms, production_ps),
+            gate=(gate_force, gate_md_force, gate_vdos, gate_d_sigmas, production_atoms, production_ps, gate_host_msd),
             refine=refine,
             own_snapshots=own_snapshots,
             register=register,
             overwrite=overwrite,
             workers=workers,
+            friction=friction,
             save_data=save_data,
         )
         return

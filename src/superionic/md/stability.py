@@ -44,12 +44,15 @@ def stability_check(
     *,
     dt: float = 2.0,
     friction: float = 0.01,
+    production_friction: float | None = None,
     seed: int = 1,
     stride: int = 50,
     ranks: int = 1,
     out_dir: str | Path | None = None,
 ) -> dict:
     """Run `ps` picoseconds of Langevin NVT at `temperature` and report whether the potential stays sane.
+
+    friction (1/fs) holds for 500 equilibration steps, `production_friction` (default: the same) for the `ps`.
 
     Returns {"stable", "completed", "failed" (message or None), "ps", "closest_approach_A", "closest_frame" (the
     frame of each pair's closest approach), "pair_bounds_A", "too_close" (pairs below their bound), "seconds"}.
@@ -70,7 +73,7 @@ def stability_check(
         equilibration_steps=500,
         seed=seed,
         friction=friction,
-        production_friction=friction,
+        production_friction=friction if production_friction is None else production_friction,
     )
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:

@@ -48,6 +48,7 @@ def sample_teacher(
     variants: Sequence[str] = (),
     overwrite: bool = False,
     workers: int = 1,
+    friction: float = 0.001,
     log: Callable[[str], None] = print,
 ) -> tuple[list, list[Path], dict]:
     """Teacher MD per temperature (labelled snapshots + H5MD in `folder`), strained cells, close contacts of
@@ -56,7 +57,8 @@ def sample_teacher(
 
     Returns (labelled Atoms, the H5MD paths, the teacher's identity). Reuses `folder` when it holds a
     finished sampling with the same settings, and the finished MD runs of a killed one; one with other settings is
-    an InputError unless overwrite. workers: teacher MD runs at once (`teach.sample_pool`).
+    an InputError unless overwrite. workers: teacher MD runs at once (`teach.sample_pool`). friction: Langevin
+    friction of the teacher MD after equilibration (1/fs), which the student's validation runs copy.
     """
     import ase.io
 
@@ -76,6 +78,7 @@ def sample_teacher(
         "close_contacts": contacts,
         "mobile": mobile,
         "seed": seed,
+        "production_friction_per_fs": friction,
     }
     if variants:  # only then: folders sampled before variants existed stay reusable
         settings["variants"] = list(variants)
@@ -133,6 +136,7 @@ def sample_teacher(
         resume=resume,
         workers=workers,
         teacher=teacher,
+        friction=friction,
         log=log,
     )
     _write_frames(samples, frames)
@@ -165,6 +169,7 @@ def distil(
     register: bool = True,
     overwrite: bool = False,
     workers: int = 1,
+    friction: float = 0.001,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Distil, validate and (if it passes the gate) register a SNAP potential of `material`; see module doc.
@@ -178,6 +183,8 @@ def distil(
     ``NAME-vV.roundK.validation.json`` and the final card lists the rounds under "refinement". Returns the
     validation card with "registered" (the user-folder description, or None). Raises InputError with the reasons
     when the gate fails (the fitted files and card stay in `out`, unregistered). workers: teacher MD runs at once.
+    friction: Langevin friction (1/fs) of the production part of the teacher's MD and of the student's validation
+    runs (default: a study's production friction; at 0.01/fs heavy ions are overdamped and a flowing host can hide).
     """
     from ...trajectory import read_h5md
     from .. import get_potential
@@ -202,6 +209,7 @@ def distil(
         variants=variants,
         overwrite=overwrite,
         workers=workers,
+        friction=friction,
         log=log,
     )
     production_cell = (

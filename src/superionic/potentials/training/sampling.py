@@ -59,6 +59,7 @@ def teacher_md(
     label_every: int = 25,
     equilibration: int = 200,
     friction: float = 0.01,
+    production_friction: float = 0.001,
     seed: int = 0,
     h5md_path: str | Path | None = None,
     h5md_stride: int = 5,
@@ -67,7 +68,10 @@ def teacher_md(
     """Langevin MD with the teacher at `temperature` (K); returns labelled snapshots every `label_every` steps.
 
     If `h5md_path` is given the production part is also written as H5MD (positions, velocities Å/fs)
-    every `h5md_stride` steps, for validation against the student. Units: dt fs, friction 1/fs.
+    every `h5md_stride` steps, for validation against the student. `friction` holds during the `equilibration`
+    steps, `production_friction` after them (weak, as in a study's production: a friction of 0.01/fs caps a
+    species' D at kT/(mγ), 4.6 × 10⁻⁵ cm²/s for Ag at 600 K, and damps the host's slow motion). Units: dt fs,
+    friction 1/fs.
     """
     import ase.units as u
     from ase.md.langevin import Langevin
@@ -88,6 +92,7 @@ def teacher_md(
     dyn = Langevin(a, dt * u.fs, temperature_K=temperature, friction=friction / u.fs, rng=rng, fixcm=False)
     if equilibration:
         dyn.run(equilibration)
+    dyn.set_friction(production_friction / u.fs)
     writer = None
     if h5md_path is not None:
         writer = H5MDWriter(
@@ -98,7 +103,8 @@ def teacher_md(
             metadata={
                 "temperature": temperature,
                 "thermostat": "Langevin",
-                "friction_per_fs": friction,
+                "friction_per_fs": production_friction,
+                "equilibration_friction_per_fs": friction,
                 "teacher": True,
             },
         )

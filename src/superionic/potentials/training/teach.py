@@ -43,6 +43,7 @@ def sample_pool(
     resume: bool = False,
     workers: int = 1,
     teacher: str | None = None,
+    friction: float = 0.001,
     log: Callable[[str], None] = print,
 ) -> list[Atoms]:
     """Labelled configurations from MD of every material variant at every temperature (K), strained and rattled
@@ -54,13 +55,14 @@ def sample_pool(
     loses at most the runs in progress). md_frames: the labelled MD snapshots of an earlier sampling of these
     materials (matched by ``info["material"]``), used instead of running the MD again. workers > 1 (with
     `teacher`, a registered potential's name, and h5md_dir): that many MD runs at once, each in its own process
-    on cpu_count // workers threads (Parsl local executor).
+    on cpu_count // workers threads (Parsl local executor). friction: Langevin friction of the MD after its
+    equilibration (1/fs; `sampling.teacher_md`).
     """
     runs = [(m, i, float(t)) for m in range(len(materials)) for i, t in enumerate(temperatures)]
     md: dict[tuple[int, int, float], list[Atoms]] = {}
     if md_frames is None:
         md = _teacher_runs(
-            materials, calculator, runs, md_steps, label_every, seed, h5md_dir, resume, workers, teacher, log
+            materials, calculator, runs, md_steps, label_every, seed, h5md_dir, resume, workers, teacher, friction, log
         )
     pool: list[Atoms] = []
     for m, atoms in enumerate(materials):
@@ -87,7 +89,9 @@ def run_files(h5md_dir: Path, n_materials: int, m: int, t: float) -> tuple[Path,
     return Path(h5md_dir) / f"{stem}.h5", Path(h5md_dir) / f"{stem}.labels.extxyz"
 
 
-def _teacher_runs(materials, calculator, runs, md_steps, label_every, seed, h5md_dir, resume, workers, teacher, log):
+def _teacher_runs(
+    materials, calculator, runs, md_steps, label_every, seed, h5md_dir, resume, workers, teacher, friction, log
+):
     """{(m, i, T): labelled snapshots} of every teacher MD run of `sample_pool`."""
     import ase.io
 
@@ -108,7 +112,9 @@ def _teacher_runs(materials, calculator, runs, md_steps, label_every, seed, h5md
             + (f" ({workers} runs at once)" if parallel else "")
         )
         if not parallel:
-            out[(m, i, t)] = _md_run(calculator, materials[m], t, md_steps, label_every, seed + 100 * m + i, files)
+            out[(m, i, t)] = _md_run(
+                calculator, materials[m], t, md_steps, label_every, seed + 100 * m + i, friction, files
+            )
     if not parallel:
         return out
     from ...workflow.config import ExecutionConfig
@@ -117,7 +123,15 @@ def _teacher_runs(materials, calculator, runs, md_steps, label_every, seed, h5md
     with parsl_session(ExecutionConfig(executor="local", workers=workers), Path(h5md_dir) / "runinfo") as tasks:
         futures = {
             tasks.submit(
-                _md_task, teacher, materials[m], t, md_steps, label_every, seed + 100 * m + i, [str(f) for f in files]
+                _md_task,
+                teacher,
+                materials[m],
+                t,
+                md_steps,
+                label_every,
+                seed + 100 * m + i,
+                friction,
+                [str(f) for f in files],
             ): (m, i, t)
             for m, i, t, files in todo
         }
@@ -130,26 +144,31 @@ def _teacher_runs(materials, calculator, runs, md_steps, label_every, seed, h5md
     return out
 
 
-def _md_run(calculator, atoms: Atoms, t: float, md_steps: int, label_every: int, seed: int, files) -> list[Atoms]:
+def _md_run(
+    calculator, atoms: Atoms, t: float, md_steps: int, label_every: int, seed: int, friction: float, files
+) -> list[Atoms]:
     """One teacher MD run (`sampling.teacher_md`); with files = (H5MD, labels) both are written, each atomically."""
     import ase.io
 
+    kw = {"label_every": label_every, "seed": seed, "production_friction": friction}
     if files is None:
-        return teacher_md(atoms, calculator, t, md_steps, label_every=label_every, seed=seed)
+        return teacher_md(atoms, calculator, t, md_steps, **kw)
     h5, labels = map(Path, files)
     partial = h5.with_name(f".{h5.name}.partial")
     partial.unlink(missing_ok=True)
-    snaps = teacher_md(atoms, calculator, t, md_steps, label_every=label_every, seed=seed, h5md_path=partial)
+    snaps = teacher_md(atoms, calculator, t, md_steps, h5md_path=partial, **kw)
     partial.replace(h5)
     atomic_write(labels, lambda tmp: ase.io.write(tmp, snaps, format="extxyz"))
     return snaps
 
 
-def _md_task(teacher: str, atoms: Atoms, t: float, md_steps: int, label_every: int, seed: int, files) -> str:
+def _md_task(
+    teacher: str, atoms: Atoms, t: float, md_steps: int, label_every: int, seed: int, friction: float, files
+) -> str:
     """`_md_run` on a worker with the registered potential `teacher`, built there; returns the labels' path."""
     from .. import get_potential
 
-    _md_run(get_potential(teacher).make(), atoms, t, md_steps, label_every, seed, files)
+    _md_run(get_potential(teacher).make(), atoms, t, md_steps, label_every, seed, friction, files)
     return str(files[1])
 
 

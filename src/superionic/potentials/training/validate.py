@@ -1,7 +1,8 @@
 """Validate a distilled potential against its teacher in MD, and the gate that decides whether it is registered.
 
 For each teacher trajectory (H5MD with velocities, from `sampling.teacher_md`) the student runs Langevin NVT on
-the LAMMPS engine at the same temperature, with the teacher's friction, from the teacher's first frame. Compared:
+the LAMMPS engine at the same temperature, with the teacher's friction (200 steps at 0.01/fs, then the teacher's
+production friction: by default a study's, 0.001/fs), from the teacher's first frame. Compared:
 
 - VDOS overlap per species, ∫min(g_s, g_t) dν with each g normalised to 1 and the same lag window, beside its
   noise ceiling (the teacher's first half against its second half);
@@ -12,6 +13,9 @@ the LAMMPS engine at the same temperature, with the teacher's friction, from the
   `MIN_WINDOWS_FOR_SCATTER` windows their spread also stands for the run-to-run scatter of the teacher's single
   run, whose GLS σ covers only the noise of its own MSD (α-AgI, 500 K, 108 atoms: 5 ps windows of one potential
   from 0.7 to 1.8 × 10⁻⁵ cm²/s, GLS σ about 0.1 × 10⁻⁵);
+- the MSD (Å²) of every host species (not a mobile ion) at half the teacher run's length, the student's over
+  windows as long as the teacher's run (`host_msd`): a host that flows in the student and not in the teacher
+  (α-AgI's iodide on agi-snap v5, docs/distillation.md) leaves the mobile ions' D and the VDOS nearly unchanged;
 - the student's force RMSE (eV/Å) on configurations of its *own* MD, relabelled by the teacher: how it
   extrapolates to where it takes itself, which held-out teacher data cannot show; evenly spread snapshots, and
   separately the snapshots where each species pair came closest (a bond the student forms once, late in a run,
@@ -53,6 +57,10 @@ class Gate:
     # closest. 50 ps on 200 atoms: Li10GeP2S12 v6 passed every check above and exploded at 21.8 ps of such a run
     production_atoms: int = 200
     production_ps: float = 50.0
+    # a host species' MSD at half the teacher run's length may differ from the teacher's by at most this factor
+    # (either way) unless within d_sigmas σ: vibration amplitudes of a good student differ by tens of per cent, a
+    # flowing host by several times (α-AgI's iodide, agi-snap v5 at 600 K: 9.7 Å² in 10 ps, CHGNet 1.8 Å²)
+    host_msd_ratio: float = 1.5
 
 
 def rdf(traj, a: str, b: str, r_max: float = 4.9, nbins: int = 60, every: int = 5) -> tuple[np.ndarray, np.ndarray]:
@@ -160,6 +168,53 @@ def windowed_d(traj, species: Sequence[str], window: int) -> dict[str, dict[str,
 MIN_WINDOWS_FOR_SCATTER = 4
 
 
+def msd_at(traj, species: Sequence[str], lag: int) -> dict[str, tuple[float, float]]:
+    """{species: (MSD, its standard error over the atoms)} in Å² at a lag of `lag` frames, averaged over every time
+    origin, the framework's drift removed (`analysis.diffusion.mobile_positions`).
+    """
+    from ...analysis.diffusion import mobile_positions
+
+    out = {}
+    for s in species:
+        r = mobile_positions(traj, s)
+        per_atom = ((r[lag:] - r[:-lag]) ** 2).sum(axis=2).mean(axis=0)
+        n = per_atom.size
+        out[s] = (float(per_atom.mean()), float(per_atom.std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0)
+    return out
+
+
+def host_msd(student, teacher, hosts: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Per host species, the MSD (Å²) at half the teacher run's length in the teacher's run and in the student's
+    windows of the teacher run's length (`_frames_like`): "teacher_A2" ± "teacher_err_A2" (over atoms),
+    "student_A2" ± "student_err_A2" (mean of the windows, σ = max(√Σσ_k²/K, std/√K)), "windows", "window_std_A2"
+    (with ≥ `MIN_WINDOWS_FOR_SCATTER` windows, the run-to-run scatter of one teacher run), "lag_ps". Empty when
+    the teacher run has fewer than 4 frames.
+    """
+    lag_t = teacher.n_frames // 2
+    window = _frames_like(student, teacher)
+    lag_s = max(1, int(round(lag_t * teacher.dt / student.dt)))
+    k = student.n_frames // window
+    if lag_t < 2 or k < 1 or lag_s >= window or not hosts:
+        return {}
+    t = msd_at(teacher, hosts, lag_t)
+    parts = [msd_at(student.select_frames(i * window, (i + 1) * window), hosts, lag_s) for i in range(k)]
+    out = {}
+    for s in hosts:
+        v = np.array([p[s][0] for p in parts])
+        e = np.array([p[s][1] for p in parts])
+        std = float(v.std(ddof=1)) if k > 1 else 0.0
+        out[s] = {
+            "lag_ps": float(lag_t * teacher.dt / 1000),
+            "teacher_A2": t[s][0],
+            "teacher_err_A2": t[s][1],
+            "student_A2": float(v.mean()),
+            "student_err_A2": max(float(np.sqrt((e**2).sum()) / k), std / np.sqrt(k)),
+            "windows": v.tolist(),
+            "window_std_A2": std,
+        }
+    return out
+
+
 def _relabel(student, frames: Sequence[int], teacher_calc, temperature: float) -> list:
     """Frames of the student's own MD labelled by the teacher (energy eV, forces eV/Å; source "student-md",
     training split, `temperature` K).
@@ -234,7 +289,7 @@ def compare_in_md(
         stride=stride,
         equilibration_steps=200,
         seed=seed,
-        friction=gamma,
+        friction=float(teacher.metadata.get("equilibration_friction_per_fs", gamma)),
         production_friction=gamma,
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -248,6 +303,7 @@ def compare_in_md(
             )
     species = list(dict.fromkeys(teacher.symbols))
     mobile = [s for s in (mobile or MOBILE) if s in species]
+    hosts = [s for s in species if s not in mobile]
     half = teacher.n_frames // 2
     closest = closest_approach_frames(student, every=5)
     closest_s, closest_t = {k: d for k, (d, _) in closest.items()}, closest_approach(teacher, every=5)
@@ -270,6 +326,7 @@ def compare_in_md(
         "D_window_ps": float(teacher.n_frames * teacher.dt / 1000),
         "D_student_cm2_s": windowed_d(student, mobile, _frames_like(student, teacher)),
         "D_teacher_cm2_s": tracer_d(teacher, mobile),
+        "host_msd": host_msd(student, teacher, hosts),
         "student_md_force": _force_rmse([labelled[f] for f in spread], pot),
         # where the student brought each pair closest: held-out data and evenly spread snapshots miss a bond
         # it forms once, late in the run (Li10GeP2S12 at 900 K, docs/distillation.md)
@@ -334,7 +391,8 @@ def production_run(
     temp = float(teacher.metadata["temperature"])
     gamma = float(teacher.metadata.get("friction_per_fs", 0.01))
     with tempfile.TemporaryDirectory() as tmp:
-        rep = stability_check(atoms, pot, temp, ps, friction=gamma, seed=seed, out_dir=tmp)
+        eq = float(teacher.metadata.get("equilibration_friction_per_fs", gamma))
+        rep = stability_check(atoms, pot, temp, ps, friction=eq, production_friction=gamma, seed=seed, out_dir=tmp)
         path = Path(tmp) / "trajectory.h5"
         traj = read_h5md(path) if path.exists() else None
     frames = sorted(set(rep["closest_frame"].values())) if traj is not None else []
@@ -505,6 +563,8 @@ def gate_failures(card: dict, gate: Gate) -> list[str]:
                     f"D of {s} at {t}: student {d_text(ds)} vs teacher {d_text(dt)} "
                     f"(differ by {diff / sig:.1f} σ > {gate.d_sigmas:g} σ)"
                 )
+        for s, h in r.get("host_msd", {}).items():  # absent from cards made before it was measured
+            out += _host_msd_failure(s, h, t, gate)
     p = card.get("production")
     if p:
         where = f"the production-size run ({p['n_atoms']} atoms, {p['temperature_K']:g} K)"
@@ -522,3 +582,21 @@ def gate_failures(card: dict, gate: Gate) -> list[str]:
                 f"came: {_closer_pairs(p)})"
             )
     return out
+
+
+def _host_msd_failure(species: str, h: dict, where: str, gate: Gate) -> list[str]:
+    """[the reason] when a host's MSD in the student's MD (a `host_msd` entry) is more than `gate.host_msd_ratio`
+    times off the teacher's (either way) and more than `gate.d_sigmas` σ from it; else [].
+    """
+    s, t = h["student_A2"], h["teacher_A2"]
+    scatter = h["window_std_A2"] if len(h["windows"]) >= MIN_WINDOWS_FOR_SCATTER else 0.0
+    sig = float(np.hypot(h["student_err_A2"], max(h["teacher_err_A2"], scatter)))
+    ratio = s / t if t > 0 else np.inf
+    if max(ratio, 1 / ratio if ratio > 0 else np.inf) <= gate.host_msd_ratio or abs(s - t) <= gate.d_sigmas * sig:
+        return []
+    what = "flows or wanders further" if s > t else "moves less"
+    return [
+        f"MSD of the host {species} at {where} over {h['lag_ps']:.3g} ps: student {s:.2f} ± {h['student_err_A2']:.2f} Å² "
+        f"vs teacher {t:.2f} ± {h['teacher_err_A2']:.2f} Å² ({ratio:.2f}×, {abs(s - t) / sig:.1f} σ): the host "
+        f"{what} in the student (limit {gate.host_msd_ratio:g}×)"
+    ]
