@@ -170,13 +170,17 @@ MIN_WINDOWS_FOR_SCATTER = 4
 
 def msd_at(traj, species: Sequence[str], lag: int) -> dict[str, tuple[float, float]]:
     """{species: (MSD, its standard error over the atoms)} in Å² at a lag of `lag` frames, averaged over every time
-    origin, the framework's drift removed (`analysis.diffusion.mobile_positions`).
+    origin, relative to the centre of mass of all atoms (a host's own drift is its motion; the mobile ions' mean
+    displacement, which `analysis.diffusion.mobile_positions` removes, would add their noise to it).
     """
-    from ...analysis.diffusion import mobile_positions
+    from ...trajectory.unwrap import unwrap_positions
 
+    r_all = unwrap_positions(traj.positions, traj.cells)
+    w = traj.masses / traj.masses.sum()
+    com = np.einsum("tai,a->ti", r_all, w)
     out = {}
     for s in species:
-        r = mobile_positions(traj, s)
+        r = r_all[:, traj.indices(s)] - (com - com[0])[:, None, :]
         per_atom = ((r[lag:] - r[:-lag]) ** 2).sum(axis=2).mean(axis=0)
         n = per_atom.size
         out[s] = (float(per_atom.mean()), float(per_atom.std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0)
