@@ -698,3 +698,24 @@ def test_gate_refuses_a_host_that_flows_in_the_student_only():
     assert "moves less" in reason
     assert gate_failures(card | {"md": [_host_run(stiff)]}, Gate(host_msd_ratio=5.0)) == []
     assert 0.15 < stiff["student_A2"] / stiff["teacher_A2"] < 0.35
+
+
+def test_a_ladder_extended_at_its_end_reuses_the_finished_teacher_runs(tmp_path):
+    """Adding a temperature at the end keeps every finished run's seed (seed + its index): the runs are read back,
+    and the samples are those of a fresh sampling of the whole ladder; another order is other settings."""
+    from superionic.errors import InputError
+    from superionic.potentials.training.distil import sample_teacher
+
+    kw = dict(md_steps=20, label_every=10, strained=1, contacts=0, mobile="Cu", seed=0)
+    _, (first,), _ = sample_teacher(_cu(tmp_path), "emt", tmp_path / "a", temperatures=(300.0,), **kw)
+    stamp = first.stat().st_mtime_ns
+    logs: list[str] = []
+    longer, paths, _ = sample_teacher(
+        _cu(tmp_path), "emt", tmp_path / "a", temperatures=(300.0, 600.0), log=logs.append, **kw
+    )
+    assert any("extends" in m for m in logs) and any("reusing the finished" in m for m in logs)
+    assert paths[0] == first and first.stat().st_mtime_ns == stamp and paths[1].exists()
+    fresh, _, _ = sample_teacher(_cu(tmp_path), "emt", tmp_path / "b", temperatures=(300.0, 600.0), **kw)
+    _same_frames(longer, fresh)
+    with pytest.raises(InputError, match="other settings"):
+        sample_teacher(_cu(tmp_path), "emt", tmp_path / "a", temperatures=(600.0, 300.0, 900.0), **kw)

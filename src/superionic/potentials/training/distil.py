@@ -56,8 +56,9 @@ def sample_teacher(
     the same way (e.g. 'Li6PS5Cl:exchange=0.5,seed=1' for S/Cl disorder); their runs are ``<m>-T<K>.h5``.
 
     Returns (labelled Atoms, the H5MD paths, the teacher's identity). Reuses `folder` when it holds a
-    finished sampling with the same settings, and the finished MD runs of a killed one; one with other settings is
-    an InputError unless overwrite. workers: teacher MD runs at once (`teach.sample_pool`). friction: Langevin
+    finished sampling with the same settings, and the finished MD runs of a killed one or of a ladder that
+    `temperatures` extends at its end (each run's seed is seed + its index in the ladder); one with other settings
+    is an InputError unless overwrite. workers: teacher MD runs at once (`teach.sample_pool`). friction: Langevin
     friction of the teacher MD after equilibration (1/fs), which the student's validation runs copy.
     """
     import ase.io
@@ -91,6 +92,9 @@ def sample_teacher(
     if meta.exists():
         stored = json.loads(meta.read_text())
         wanted = json.loads(json.dumps(settings, default=str))
+        if _ladder_extended(stored, wanted):  # each finished run keeps its seed (seed + index): it is reused
+            log(f"the temperature ladder extends the one sampled in {folder}: its finished MD runs are reused")
+            stored = dict(wanted)
         if stored != wanted and not overwrite:
             raise InputError(
                 f"{folder} holds teacher samples made with other settings; give another --out, or --overwrite"
@@ -299,6 +303,15 @@ def distil(
         str(register_potential(record["potential_json"], card, overwrite=overwrite)) if register else None
     )
     return card
+
+
+def _ladder_extended(stored: dict, wanted: dict) -> bool:
+    """Whether `wanted` sampling settings only add temperatures at the end of the `stored` ladder."""
+    old, new = stored.get("temperatures_K", []), wanted.get("temperatures_K", [])
+    same = (
+        all(stored.get(k) == v for k, v in wanted.items() if k != "temperatures_K") and stored.keys() == wanted.keys()
+    )
+    return same and len(new) > len(old) and new[: len(old)] == old
 
 
 def production_size_cell(material: str, supercell: str | None, atoms: int):
