@@ -674,6 +674,7 @@ def test_gate_refuses_a_host_that_flows_in_the_student_only():
     (0.25×: refused the other way)."""
     from superionic.potentials.training.validate import Gate, gate_failures, host_msd
     from superionic.synthetic import harmonic_oscillators, lattice_random_walk
+    from superionic.trajectory.model import Trajectory
 
     freqs = np.random.default_rng(9).uniform(1.0, 2.0, 100)
 
@@ -697,6 +698,17 @@ def test_gate_refuses_a_host_that_flows_in_the_student_only():
     (reason,) = gate_failures(card | {"md": [_host_run(stiff)]}, Gate())
     assert "moves less" in reason
     assert gate_failures(card | {"md": [_host_run(stiff)]}, Gate(host_msd_ratio=5.0)) == []
+    # a student that follows the teacher over the teacher's time and flows only later is judged on its first window
+    # (the same time from the same frame), not on the later ones: the teacher's own host may flow later too
+    late = Trajectory(
+        positions=np.concatenate([vibrating(1.0, 500, 4).positions, flowing.positions[:1500]]),
+        cells=np.eye(3) * 20.0,
+        symbols=teacher.symbols,
+        dt=10.0,
+    )
+    h = host_msd(late, teacher, ["I"])["I"]
+    assert h["student_A2"] > 2 * h["teacher_A2"] and h["first_A2"] == pytest.approx(h["teacher_A2"], rel=0.2)
+    assert gate_failures(card | {"md": [_host_run(h)]}, Gate()) == []
     assert 0.15 < stiff["student_A2"] / stiff["teacher_A2"] < 0.35
 
 

@@ -161,7 +161,7 @@ def train_potential_cmd(
         "--friction",
         help="Langevin friction (1/fs) of the teacher's MD and the student's validation runs after their first "
         "200 steps (at 0.01); the default is a study's production friction, so the gate sees the dynamics a study "
-        "will (0.01/fs overdamps heavy ions and hid a flowing iodide in α-AgI).",
+        "will (0.01/fs overdamps heavy ions: α-AgI's D_Ag halved, its iodide kept from flowing).",
     ),
     workers: int = typer.Option(
         1,
