@@ -116,7 +116,8 @@ def train_potential_cmd(
         1.5,
         "--gate-host-msd",
         help="Gate: largest ratio (either way) of a host species' MSD to the teacher's at half the teacher run's "
-        "length, where they also differ by more than --gate-d-sigmas σ (a host that flows in the student only).",
+        "length, the student's over the same time from the same frame, where they also differ by more than "
+        "--gate-d-sigmas σ (a host that flows in the student only).",
     ),
     production_atoms: int = typer.Option(
         200,

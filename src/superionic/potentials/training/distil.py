@@ -308,10 +308,8 @@ def distil(
 def _ladder_extended(stored: dict, wanted: dict) -> bool:
     """Whether `wanted` sampling settings only add temperatures at the end of the `stored` ladder."""
     old, new = stored.get("temperatures_K", []), wanted.get("temperatures_K", [])
-    same = (
-        all(stored.get(k) == v for k, v in wanted.items() if k != "temperatures_K") and stored.keys() == wanted.keys()
-    )
-    return same and len(new) > len(old) and new[: len(old)] == old
+    rest = [{k: v for k, v in d.items() if k != "temperatures_K"} for d in (stored, wanted)]
+    return rest[0] == rest[1] and len(new) > len(old) and new[: len(old)] == old
 
 
 def production_size_cell(material: str, supercell: str | None, atoms: int):

@@ -15,7 +15,8 @@ production friction: by default a study's, 0.001/fs), from the teacher's first f
   from 0.7 to 1.8 × 10⁻⁵ cm²/s, GLS σ about 0.1 × 10⁻⁵);
 - the MSD (Å²) of every host species (not a mobile ion) at half the teacher run's length, the student's over
   windows as long as the teacher's run (`host_msd`; the gate judges the first window, which covers the same time
-  from the same frame as the teacher's run): a host that flows in the student and not in the teacher leaves the mobile ions' D and the VDOS nearly unchanged;
+  from the same frame as the teacher's run): a host that flows in the student and not in the teacher leaves the
+  mobile ions' D and the VDOS nearly unchanged;
 - the student's force RMSE (eV/Å) on configurations of its *own* MD, relabelled by the teacher: how it
   extrapolates to where it takes itself, which held-out teacher data cannot show; evenly spread snapshots, and
   separately the snapshots where each species pair came closest (a bond the student forms once, late in a run,
@@ -288,7 +289,7 @@ def compare_in_md(
     from ...trajectory import read_h5md
 
     temp = float(teacher.metadata["temperature"])
-    gamma = float(teacher.metadata.get("friction_per_fs", 0.01))
+    eq, gamma = _frictions(teacher)
     atoms = Atoms(teacher.symbols, positions=teacher.positions[0], cell=teacher.cells[0], pbc=True)
     stride = max(1, int(round(teacher.dt / 2.0)))
     settings = MDSettings(
@@ -298,7 +299,7 @@ def compare_in_md(
         stride=stride,
         equilibration_steps=200,
         seed=seed,
-        friction=float(teacher.metadata.get("equilibration_friction_per_fs", gamma)),
+        friction=eq,
         production_friction=gamma,
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -398,9 +399,8 @@ def production_run(
     from ...trajectory import read_h5md
 
     temp = float(teacher.metadata["temperature"])
-    gamma = float(teacher.metadata.get("friction_per_fs", 0.01))
+    eq, gamma = _frictions(teacher)
     with tempfile.TemporaryDirectory() as tmp:
-        eq = float(teacher.metadata.get("equilibration_friction_per_fs", gamma))
         rep = stability_check(atoms, pot, temp, ps, friction=eq, production_friction=gamma, seed=seed, out_dir=tmp)
         path = Path(tmp) / "trajectory.h5"
         traj = read_h5md(path) if path.exists() else None
@@ -421,6 +421,14 @@ def production_run(
         "closest_force": _force_rmse(list(labelled.values()), pot) if labelled else None,
         "seconds": rep["seconds"],
     }
+
+
+def _frictions(teacher) -> tuple[float, float]:
+    """(equilibration, production) Langevin friction (1/fs) of a teacher Trajectory, which the student copies;
+    teacher runs made before the two differed ran at one friction throughout (0.01/fs if unrecorded).
+    """
+    gamma = float(teacher.metadata.get("friction_per_fs", 0.01))
+    return float(teacher.metadata.get("equilibration_friction_per_fs", gamma)), gamma
 
 
 def _frames_like(student, teacher) -> int:
