@@ -183,3 +183,30 @@ def test_a_material_on_its_own_ladder_is_not_ranked_with_the_others():
     c = rank_correlations(rows, 200, t_rank=600.0)["E_a"]
     assert c["n"] == 3 and c["rho"] == pytest.approx(-1.0)
     assert rank_correlations(rows, 200)["E_a"]["n"] == 3  # default: the most common ranking temperature
+
+
+def test_an_own_ladder_that_includes_the_ranking_temperature_is_ranked(tmp_path):
+    """α-AgI on its own ladder [500, 600] ranked at 600 K beside materials ranked at 600 K: its D counts in ρ and in
+    the figure, unmarked; a halide ranked at 400 K is marked § and left out of both."""
+    from superionic.report.screen import ranked, write_screen_report
+    from superionic.workflow.screen import rank_correlations, shared_rank_temperature
+
+    rows = [
+        {"label": f"m{i}", "mobile": "Li", "T_rank_K": 600.0, "D_diffusive": True, "D": d, "D_err": 0.05 * d}
+        | {"E_a": e, "E_a_err": 0.001, "own_ladder": False}
+        for i, (d, e) in enumerate(((1e-5, 0.3), (2e-5, 0.2)))
+    ]
+    rows.append(
+        {"label": "AgI", "mobile": "Ag", "T_rank_K": 600.0, "D_diffusive": True, "D": 4e-5, "D_err": 2e-6}
+        | {"E_a": 0.1, "E_a_err": 0.001, "own_ladder": True}
+    )
+    rows.append(
+        {"label": "LiAlCl4", "mobile": "Li", "T_rank_K": 400.0, "D_diffusive": True, "D": 1e-4, "D_err": 1e-6}
+        | {"E_a": 0.5, "E_a_err": 0.001, "own_ladder": True}
+    )
+    assert shared_rank_temperature(rows) == 600.0
+    assert [ranked(r, 600.0) for r in rows] == [True, True, True, False]
+    corr = rank_correlations(rows, 200)
+    assert corr["E_a"]["n"] == 3 and corr["E_a"]["rho"] == pytest.approx(-1.0)
+    page = write_screen_report(tmp_path, "s", rows, corr, []).read_text()
+    assert "(at 400 K) §" in page and "(at 600 K) §" not in page

@@ -26,20 +26,28 @@ def _value(row: dict, key: str, unit: str) -> str:
     return html.escape(text)
 
 
+def ranked(row: dict, t_rank: float | None) -> bool:
+    """Whether the row's D is ranked: measured at the screen's ranking temperature (an own ladder may include it)."""
+    return row.get("D") is not None and (t_rank is None or row["T_rank_K"] == t_rank)
+
+
 def scatter_figure(rows: list[dict], descriptors: dict[str, tuple[str, str]]):
     """One panel per descriptor: the descriptor (x, with σ) against D at the ranking temperature (y, log)."""
     import matplotlib.pyplot as plt
+
+    from ..workflow.screen import shared_rank_temperature
 
     keys = [k for k in descriptors if any(np.isfinite(r.get(k, np.nan)) for r in rows)]
     n = max(1, len(keys))
     cols = min(4, n)
     fig, axes = plt.subplots((n + cols - 1) // cols, cols, figsize=(3.2 * cols, 2.8 * ((n + cols - 1) // cols)))
     axes = np.atleast_1d(axes).ravel()
+    t_rank = shared_rank_temperature(rows)
     for ax, k in zip(axes, keys):
         label, unit = descriptors[k]
         for r in rows:
             x, xe = r.get(k, np.nan), r.get(f"{k}_err", np.nan)
-            if r.get("D") is None or r.get("own_ladder"):  # as in the correlations: no D, or at another T
+            if not ranked(r, t_rank):  # as in the correlations: no D, or D at another temperature
                 continue
             y, ye = r["D"], r["D_err"]
             if np.isfinite(x) and np.isfinite(y) and y > 0:
@@ -56,19 +64,19 @@ def scatter_figure(rows: list[dict], descriptors: dict[str, tuple[str, str]]):
 
 def write_screen_report(out: Path, name: str, rows: list[dict], corr: dict, failed: list[dict]) -> Path:
     """Write ``<out>/screen.html`` (self-contained) and return its path."""
-    from ..workflow.screen import DESCRIPTORS
+    from ..workflow.screen import DESCRIPTORS, shared_rank_temperature
 
-    t_rank = {fmt(r["T_rank_K"]) for r in rows if not r.get("own_ladder")}
+    t_shared = shared_rank_temperature(rows)
     # a descriptor no study measured (e.g. the lattice stage's, when no study ran it) is left out of the page
     shown = {k: v for k, v in DESCRIPTORS.items() if any(np.isfinite(r.get(k, np.nan)) for r in rows)}
     shown |= {"enhancement": DESCRIPTORS["enhancement"]} if any("enhancement_lower" in r for r in rows) else {}
     shown = {k: DESCRIPTORS[k] for k in DESCRIPTORS if k in shown}
-    head = ["material", "mobile", f"D at {', '.join(sorted(t_rank)) or '?'} K (cm²/s)"]
+    head = ["material", "mobile", f"D at {fmt(t_shared) if t_shared is not None else '?'} K (cm²/s)"]
     head += [f"{lab} ({u})" if u else lab for lab, u in shown.values()]
     body = []
     for r in rows:
         d = html.escape(positive_text(*fit_value(r))) + ("" if r.get("D_diffusive") else " †")
-        if r.get("own_ladder"):
+        if t_shared is not None and r["T_rank_K"] != t_shared:
             d += f" (at {fmt(r['T_rank_K'])} K) §"
         body.append([html.escape(r["label"]), html.escape(r["mobile"]), d] + [_value(r, k, "") for k in shown])
     corr_rows = []
@@ -90,7 +98,8 @@ def write_screen_report(out: Path, name: str, rows: list[dict], corr: dict, fail
         "bound. “not resolved” and “consistent with zero” are not results; a missing value (–) was not measured or "
         "not resolved in that study (its own report says why). D(300 K) and σ_NE(300 K) are Arrhenius "
         "extrapolations. ‡ not given: the Arrhenius fit went through D without a diffusive regime. § measured on the "
-        "material's own temperature ladder (e.g. below its melting point): its D is not in the rank correlations.</p>",
+        "material's own temperature ladder (e.g. below its melting point) at another temperature than the others: its D "
+        "is not in the rank correlations (an own ladder that includes the ranking temperature is ranked there).</p>",
         "<h2>Rank correlation with D</h2>",
         table(["descriptor", "Spearman ρ", "16–84 % bootstrap", "materials"], corr_rows),
         img(scatter_figure(rows, DESCRIPTORS), "descriptors against D"),

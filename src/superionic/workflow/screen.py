@@ -259,17 +259,27 @@ def spearman_bootstrap(
     return {"rho": rho, "low": float(low), "high": float(high), "n": n}
 
 
+def shared_rank_temperature(rows: list[dict]) -> float | None:
+    """The screen's ranking temperature (K): the most common one of the materials on the shared ladder (of all rows
+    when every material has its own; None without rows). D measured at another temperature is not ranked.
+    """
+    temps = [r["T_rank_K"] for r in rows if not r.get("own_ladder")] or [r["T_rank_K"] for r in rows]
+    if not temps:
+        return None
+    values, counts = np.unique(temps, return_counts=True)
+    return float(values[np.argmax(counts)])
+
+
 def rank_correlations(
     rows: list[dict], n_boot: int = 2000, seed: int = 0, t_rank: float | None = None
 ) -> dict[str, dict]:
-    """Spearman ρ of every descriptor with D at the ranking temperature `t_rank` (K; default: the most common
-    one of the rows), across the rows (materials); a row ranked at another temperature has no D here.
+    """Spearman ρ of every descriptor with D at the ranking temperature `t_rank` (K; default:
+    `shared_rank_temperature`), across the rows (materials); a row ranked at another temperature has no D here.
     """
     from ..results import fit_value
 
-    if t_rank is None and rows:
-        temps, counts = np.unique([r["T_rank_K"] for r in rows], return_counts=True)
-        t_rank = float(temps[np.argmax(counts)])
+    if t_rank is None:
+        t_rank = shared_rank_temperature(rows)
     d = np.array(
         [
             r["D"] if r.get("D_diffusive") and r.get("D") is not None and r["T_rank_K"] == t_rank else np.nan
@@ -302,8 +312,7 @@ def run_screen(cfg: ScreenConfig, overwrite: bool = False, progress=None) -> Pat
             rows.append({"label": label, **row, "own_ladder": bool(entry.temperatures)})
         except InputError as err:  # one material's refusal does not sink the screen
             failed.append({"label": label, "error": str(err)})
-    shared = [r["T_rank_K"] for r in rows if not r["own_ladder"]]
-    corr = rank_correlations(rows, cfg.n_boot, cfg.seed, shared[0] if shared else None)
+    corr = rank_correlations(rows, cfg.n_boot, cfg.seed)
     write_json(
         out / "screen.json", {"config": cfg.model_dump(), "rows": rows, "rank_correlations": corr, "failed": failed}
     )
