@@ -119,6 +119,25 @@ def test_findings_rows_and_verdicts():
     assert host["verdict"] == "not reproduced"
 
 
+@pytest.mark.parametrize(
+    ("status", "verdict", "text"),
+    [
+        ("consistent with zero", "reproduced", "g(0) consistent with zero for P at every temperature"),
+        ("not diffusion", "reproduced", "from bounded motion, the MSD flat (rotations, rattling) for P at 400 K"),
+        ("not confirmed", "not resolved", "the MSD rising without a diffusive regime"),
+    ],
+)
+def test_the_host_control_never_calls_a_host_with_g0_above_zero_consistent_with_zero(status, verdict, text):
+    """α-AgI's iodide at 600 K: g(0) = 0.17 ± 0.005 1/THz, its MSD rising but not yet diffusive. The control once
+    said "g(0) consistent with zero for I" because only a confirmed g(0) counted."""
+    run = _run(400)
+    run["vdos"]["P"].update(g0=0.17, g0_err=0.005, g0_status=status)
+    host = next(r for r in findings({"T400K": run})["rows"] if "host does not diffuse" in r["claim"])
+    assert host["verdict"] == verdict and text in host["ours"]
+    if status != "consistent with zero":
+        assert "0.17 ± 0.005" in host["ours"] and "consistent with zero" not in host["ours"]
+
+
 def test_cage_to_cage_ratio_is_the_number_when_the_suppressed_msd_is_caged():
     kb = 8.617333262e-5
     enh = {}
