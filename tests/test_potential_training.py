@@ -59,11 +59,14 @@ def _force_rmse_vs(pot, frames, calc):
     return float(np.sqrt(np.mean(np.square(errs))))
 
 
-def test_design_matrix_reproduces_pair_snap_and_fit_recovers_a_known_snap(tmp_path):
+@pytest.mark.parametrize("inner", [None, (2.6, 0.3)], ids=["plain", "inner-switch"])
+def test_design_matrix_reproduces_pair_snap_and_fit_recovers_a_known_snap(tmp_path, inner):
+    """With the inner switch (2.3–2.9 Å, where the rattled Na–Cl neighbours sit) too: `compute snap` and the
+    written .snapparam must switch the same way, else the linear model and LAMMPS' pair snap disagree."""
     from superionic.potentials.lammps_potentials import LammpsCalculator
     from superionic.potentials.training.snap import SnapHyper, descriptors, fit, predict, write_coeff
 
-    h = SnapHyper(["Na", "Cl"], [2.3, 2.3], [0.6, 1.0], twojmax=4, zbl=(1.0, 1.5))
+    h = SnapHyper(["Na", "Cl"], [2.3, 2.3], [0.6, 1.0], twojmax=4, zbl=(1.0, 1.5), inner=inner)
     rng = np.random.default_rng(1)
     d0 = descriptors(_label_with(_structures(1), _zero_calc()), h)
     beta_true = rng.normal(0, 0.05, d0.A_energy.shape[1])
@@ -81,6 +84,39 @@ def test_design_matrix_reproduces_pair_snap_and_fit_recovers_a_known_snap(tmp_pa
     pe, pf = predict(d, beta)
     assert np.sqrt(np.mean((pf - d.y_force) ** 2)) < 1e-6
     assert np.abs((pe - d.y_energy) / d.n_atoms).max() < 1e-6
+
+
+def test_inner_switch_removes_a_close_neighbour_from_snap_and_is_a_family_option(tmp_path):
+    """'+inner': inside S − D a neighbour adds nothing to SNAP (a dimer at 1.0 Å has the energy of two isolated
+    atoms), so only the ZBL core acts there; without the switch the same SNAP gives that dimer another energy."""
+    from ase import Atoms
+
+    from superionic.potentials.lammps_potentials import LammpsSession
+    from superionic.potentials.training.snap import SnapHyper, write_coeff
+    from superionic.potentials.training.train import candidates
+
+    h = candidates(["Na", "Cl"], ["quadratic-4+inner"], zbl=None)["quadratic-4+inner"]
+    assert h.inner == (1.4, 0.2) and "switchinnerflag 1" in h.param_file() and "sinner 1.4 1.4" in h.compute_args()
+    assert candidates(["Na", "Cl"], ["linear-4+inner1.8"])["linear-4+inner1.8"].inner == (1.8, 0.2)
+    beta = np.random.default_rng(2).normal(0, 0.5, 2 * (1 + 5))
+
+    def energy(hyper, r):
+        stem = "i" if hyper.inner else "p"
+        write_coeff(tmp_path / f"{stem}.snapcoeff", hyper, beta)
+        (tmp_path / f"{stem}.snapparam").write_text(hyper.param_file())
+        pot = hyper.potential(stem, f"{stem}.snapcoeff", f"{stem}.snapparam", directory=str(tmp_path))
+        s = LammpsSession(Atoms("NaCl", positions=[[0, 0, 0], [r, 0, 0]], cell=[20, 20, 20], pbc=True), pot)
+        e, _, _ = s.evaluate()
+        s.close()
+        return e
+
+    plain = SnapHyper(["Na", "Cl"], [2.3, 2.3], [0.6, 1.0], twojmax=2)
+    switched = SnapHyper(["Na", "Cl"], [2.3, 2.3], [0.6, 1.0], twojmax=2, inner=(1.4, 0.2))
+    isolated = energy(plain, 9.0)
+    assert energy(switched, 9.0) == pytest.approx(isolated, abs=1e-10)
+    assert energy(switched, 1.0) == pytest.approx(isolated, abs=1e-10)
+    assert abs(energy(plain, 1.0) - isolated) > 1e-3
+    assert energy(switched, 3.0) == pytest.approx(energy(plain, 3.0), abs=1e-10)  # beyond S + D: no change
 
 
 def _zero_calc():

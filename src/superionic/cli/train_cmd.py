@@ -82,7 +82,8 @@ def train_potential_cmd(
         "--families",
         help="Candidate families to compare. SNAP: linear-N or quadratic-N (2J = N), with "
         "suffixes +pair (fitted pair table; +pair6 for a 6 Å range), +r<radius>, +chem "
-        "(explicit multi-element); the shipped li6ps5cl-snap is quadratic-6+pair6.0+r2.4. ML-POD: pod, "
+        "(explicit multi-element), +inner (SNAP switched off between 1.6 and 1.2 Å, inside the ZBL core; "
+        "+inner<S> centres the switch at S Å); the shipped li6ps5cl-snap is quadratic-6+pair6.0+r2.4. ML-POD: pod, "
         "pod-<cutoff Å>, +4body, +pair (a pair table fitted first, POD on the rest; fitted by LAMMPS fitpod "
         "over the same ZBL baseline). The fastest one meeting the force target is kept.",
     ),

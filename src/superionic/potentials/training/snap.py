@@ -63,10 +63,15 @@ class SnapHyper(PairTermMixin):
     bnormflag: bool = False  # normalise B by (2j+1) (LAMMPS recommends it with chemflag)
     pair: tuple[float, float, int] | None = None  # (r_min Å, r_cut Å, n_basis): fitted pair term φ_ab(r)
     walls: dict[str, float] | None = None  # {"A_B": d0 Å}: repulsive wall PAIR_WALL·(d0 − r)² below d0 (table)
+    # (S_inner, D_inner) Å: a neighbour's SNAP contribution is switched off smoothly below S − D and is whole above
+    # S + D (LAMMPS switchinnerflag, the same for every element), leaving the ZBL core alone at short range
+    inner: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if not (len(self.elements) == len(self.radii) == len(self.weights)):
             raise InputError("SNAP needs one radius and one weight per element")
+        if self.inner is not None and not 0 < self.inner[1] < self.inner[0]:
+            raise InputError(f"SNAP inner switch needs 0 < D_inner < S_inner (Å), got {self.inner}")
         if self.twojmax < 0 or int(self.twojmax) != self.twojmax:
             raise InputError(f"twojmax must be a non-negative integer, got {self.twojmax}")
 
@@ -89,6 +94,10 @@ class SnapHyper(PairTermMixin):
             extra += f" chem {len(self.elements)} " + " ".join(str(i) for i in range(len(self.elements)))
         if self.bnormflag:
             extra += " bnormflag 1"
+        if self.inner:
+            extra += " switchinnerflag 1" + "".join(
+                f" {key}" + f" {v!r}" * len(self.elements) for key, v in zip(("sinner", "dinner"), self.inner)
+            )
         return (
             f"{self.rcutfac!r} {self.rfac0!r} {self.twojmax} {radii} {weights} rmin0 {self.rmin0!r} "
             f"quadraticflag {int(self.quadratic)} bzeroflag 1 switchflag 1{extra}"
@@ -102,6 +111,14 @@ class SnapHyper(PairTermMixin):
             f"quadraticflag {int(self.quadratic)}\n"
             + ("chemflag 1\n" if self.chemflag else "")
             + ("bnormflag 1\n" if self.bnormflag else "")
+            + (
+                "switchinnerflag 1\n"
+                + "".join(
+                    f"{key}" + f" {v!r}" * len(self.elements) + "\n" for key, v in zip(("sinner", "dinner"), self.inner)
+                )
+                if self.inner
+                else ""
+            )
         )
 
     def baseline(self) -> LammpsPotential:

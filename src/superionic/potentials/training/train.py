@@ -77,6 +77,10 @@ V1_WEIGHTS = {"Li": 0.4, "P": 0.6, "S": 1.0, "Cl": 0.95}  # li6ps5cl-snap v1
 SPEED_TOLERANCE = 1.25
 
 
+INNER_SWITCH_A = 1.4  # Å, centre of '+inner': SNAP off below 1.2 Å, where the ZBL core (1.2–1.6 Å) is whole
+INNER_SWITCH_WIDTH_A = 0.2  # Å, half width of the inner switch
+
+
 def candidates(
     elements: Sequence[str],
     families: Sequence[str] = ("linear-6", "quadratic-4", "quadratic-4+pair"),
@@ -84,10 +88,12 @@ def candidates(
     radius: float | None = None,
     weights: dict[str, float] | None = None,
 ) -> dict[str, SnapHyper]:
-    """Named SNAP hyper-parameter sets: '<linear|quadratic>-<twojmax>[+pair][+chem]'.
+    """Named SNAP hyper-parameter sets: '<linear|quadratic>-<twojmax>[+pair][+chem][+inner]'.
 
     '+pair' adds a fitted pair term (cubic B-splines, `snap.pair_term`), '+chem' the explicit multi-element
-    bispectrum (chemflag + bnormflag; many more parameters and slower).
+    bispectrum (chemflag + bnormflag; many more parameters and slower), '+inner' (or '+inner<S Å>') switches every
+    neighbour's SNAP contribution off between S + 0.2 Å and S − 0.2 Å (default S = INNER_SWITCH_A), so that inside
+    the ZBL core only ZBL and the pair table act.
     """
     out = {}
     w = weights or DEFAULT_WEIGHTS
@@ -97,13 +103,14 @@ def candidates(
         try:
             r_fam = [float(o[1:]) for o in opts if o.startswith("r")][-1:] or [None]
             pair = pair_option(opts)
-            bad = set(opts) - {"chem"} - {o for o in opts if o.startswith(("r", "pair"))}
+            inner = [(float(o[5:] or INNER_SWITCH_A), INNER_SWITCH_WIDTH_A) for o in opts if o.startswith("inner")]
+            bad = set(opts) - {"chem"} - {o for o in opts if o.startswith(("r", "pair", "inner"))}
         except ValueError:
             bad = {"?"}
         if kind not in ("linear", "quadratic") or not j.isdigit() or bad:
             raise InputError(
                 f"unknown family {fam!r}: use linear-<2J> or quadratic-<2J>, optionally with "
-                "+pair[<cutoff Å>], +chem and +r<radius Å>, e.g. quadratic-4+pair or "
+                "+pair[<cutoff Å>], +chem, +inner[<S Å>] and +r<radius Å>, e.g. quadratic-4+pair or "
                 "quadratic-6+pair6.0+r2.25 (SNAP); or pod, pod-<cutoff Å>, optionally +4body and +pair (ML-POD)"
             )
         r_el = r_fam[0] or radius
@@ -117,6 +124,7 @@ def candidates(
             chemflag="chem" in opts,
             bnormflag="chem" in opts,
             pair=pair,
+            inner=inner[-1] if inner else None,
         )
     return out
 
