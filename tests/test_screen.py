@@ -188,8 +188,8 @@ def test_a_material_on_its_own_ladder_is_not_ranked_with_the_others():
 def test_an_own_ladder_that_includes_the_ranking_temperature_is_ranked(tmp_path):
     """α-AgI on its own ladder [500, 600] ranked at 600 K beside materials ranked at 600 K: its D counts in ρ and in
     the figure, unmarked; a halide ranked at 400 K is marked § and left out of both."""
-    from superionic.report.screen import ranked, write_screen_report
-    from superionic.workflow.screen import rank_correlations, shared_rank_temperature
+    from superionic.report.screen import write_screen_report
+    from superionic.workflow.screen import rank_correlations, ranked, shared_rank_temperature
 
     rows = [
         {"label": f"m{i}", "mobile": "Li", "T_rank_K": 600.0, "D_diffusive": True, "D": d, "D_err": 0.05 * d}

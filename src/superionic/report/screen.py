@@ -26,16 +26,11 @@ def _value(row: dict, key: str, unit: str) -> str:
     return html.escape(text)
 
 
-def ranked(row: dict, t_rank: float | None) -> bool:
-    """Whether the row's D is ranked: measured at the screen's ranking temperature (an own ladder may include it)."""
-    return row.get("D") is not None and (t_rank is None or row["T_rank_K"] == t_rank)
-
-
 def scatter_figure(rows: list[dict], descriptors: dict[str, tuple[str, str]]):
     """One panel per descriptor: the descriptor (x, with σ) against D at the ranking temperature (y, log)."""
     import matplotlib.pyplot as plt
 
-    from ..workflow.screen import shared_rank_temperature
+    from ..workflow.screen import ranked, shared_rank_temperature
 
     keys = [k for k in descriptors if any(np.isfinite(r.get(k, np.nan)) for r in rows)]
     n = max(1, len(keys))

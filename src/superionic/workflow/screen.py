@@ -270,6 +270,11 @@ def shared_rank_temperature(rows: list[dict]) -> float | None:
     return float(values[np.argmax(counts)])
 
 
+def ranked(row: dict, t_rank: float | None) -> bool:
+    """Whether the row's D is ranked: diffusive and measured at the ranking temperature `t_rank` (K)."""
+    return bool(row.get("D_diffusive")) and row.get("D") is not None and row["T_rank_K"] == t_rank
+
+
 def rank_correlations(
     rows: list[dict], n_boot: int = 2000, seed: int = 0, t_rank: float | None = None
 ) -> dict[str, dict]:
@@ -280,13 +285,7 @@ def rank_correlations(
 
     if t_rank is None:
         t_rank = shared_rank_temperature(rows)
-    d = np.array(
-        [
-            r["D"] if r.get("D_diffusive") and r.get("D") is not None and r["T_rank_K"] == t_rank else np.nan
-            for r in rows
-        ],
-        float,
-    )
+    d = np.array([r["D"] if ranked(r, t_rank) else np.nan for r in rows], float)
     d_err = np.array([fit_value(r)[1] for r in rows], float)
     out = {}
     for k in DESCRIPTORS:
