@@ -146,6 +146,29 @@ def test_gate_failures_state_each_reason():
     assert np.isclose(Gate().force_rmse, 0.15)
 
 
+def test_vdos_overlap_is_judged_against_the_teachers_own_ceiling():
+    """Li10GeP2S12 (2 Ge in 50 atoms, 6 ps): the student's Ge overlaps the teacher's at 0.840 where two halves of the
+    teacher's own run overlap at 0.810. Below the gate (0.85) but above what the teacher resolves: it passes; below
+    both, it fails."""
+    from superionic.potentials.training.validate import Gate, gate_failures
+
+    run = {
+        "temperature_K": 600.0,
+        "too_close": {},
+        "student_md_force": {"force_rmse_eV_per_A": 0.1},
+        "vdos_overlap": {"Ge": 0.840, "Li": 0.95},
+        "vdos_overlap_teacher_halves": {"Ge": 0.810, "Li": 0.94},
+        "D_student_cm2_s": {},
+        "D_teacher_cm2_s": {},
+    }
+    card = {"held_out": {"force_rmse_eV_per_A": 0.1}, "md": [run]}
+    assert gate_failures(card, Gate()) == []
+    low = dict(run, vdos_overlap={"Ge": 0.80, "Li": 0.95})
+    assert gate_failures({**card, "md": [low]}, Gate()) == [
+        "VDOS overlap of Ge at 600 K: 0.800 < 0.85 (teacher halves: 0.810)"
+    ]
+
+
 def test_a_pair_the_teacher_itself_brings_below_its_bound_is_judged_by_the_teachers_forces():
     """t-Na3PS4 at 900 K (na3ps4-snap v2, round 2): the teacher's closest Na-Na 2.321 Å is below the covalent bound
     2.324 Å; the student's 2.19 Å is then no failure by itself, and its closest-approach force RMSE decides."""
