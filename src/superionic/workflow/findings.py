@@ -116,6 +116,7 @@ def _host_row(free, mobile: str) -> dict | None:
     bad: list[str] = []
     undecided: list[str] = []
     bounded: list[str] = []
+    unassessed: list[str] = []
     for _label, r in free:
         for sp, v in (r.get("vdos") or {}).items():
             if sp == mobile:
@@ -129,6 +130,8 @@ def _host_row(free, mobile: str) -> dict | None:
                 undecided.append(where)
             elif status == "not diffusion":
                 bounded.append(where)
+            elif status != "consistent with zero":  # 'not assessed': no σ on g(0)
+                unassessed.append(f"{sp} at {r['temperature_K']:g} K")
     if not checked:
         return None
     parts = []
@@ -141,14 +144,16 @@ def _host_row(free, mobile: str) -> dict | None:
         )
     if bounded:
         parts.append("g(0) > 0 from bounded motion, the MSD flat (rotations, rattling) for " + "; ".join(bounded))
-    clean = sorted(checked - {w.split(" at ")[0] for w in bad + undecided + bounded})
+    if unassessed:
+        parts.append("g(0) not assessed (no uncertainty) for " + "; ".join(unassessed))
+    clean = sorted(checked - {w.split(" at ")[0] for w in bad + undecided + bounded + unassessed})
     if clean:
         parts.append("g(0) consistent with zero for " + ", ".join(clean) + " at every temperature")
     return _row(
         "The host does not diffuse (control)",
         "the host vibrates only (in Li6PS5Cl: P, S, Cl)",
         "; ".join(parts),
-        "not reproduced" if bad else "not resolved" if undecided else "reproduced",
+        "not reproduced" if bad else "not resolved" if undecided or unassessed else "reproduced",
         "every non-mobile species must have g(0) consistent with zero, or g(0) > 0 from a bounded motion (flat MSD); "
         "a resolved g(0) with a diffusive MSD fails the control, one with a rising MSD not yet diffusive is undecided",
     )
