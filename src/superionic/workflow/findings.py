@@ -113,6 +113,7 @@ def _host_row(free, mobile: str) -> dict | None:
     motion, e.g. rotations, the MSD flat) and 'consistent with zero' pass it.
     """
     checked: set[str] = set()
+    flagged: set[str] = set()  # species with g(0) not consistent with zero at some temperature
     bad: list[str] = []
     undecided: list[str] = []
     bounded: list[str] = []
@@ -124,6 +125,8 @@ def _host_row(free, mobile: str) -> dict | None:
             checked.add(sp)
             where = f"{sp} at {r['temperature_K']:g} K (g(0) = {v['g0']:.2g} ± {v['g0_err']:.2g} 1/THz)"
             status = "resolved" if v["g0_resolved"] else v.get("g0_status", "consistent with zero")
+            if status != "consistent with zero":
+                flagged.add(sp)
             if status == "resolved":
                 bad.append(where)
             elif status == "not confirmed":
@@ -146,7 +149,7 @@ def _host_row(free, mobile: str) -> dict | None:
         parts.append("g(0) > 0 from bounded motion, the MSD flat (rotations, rattling) for " + "; ".join(bounded))
     if unassessed:
         parts.append("g(0) not assessed (no uncertainty) for " + "; ".join(unassessed))
-    clean = sorted(checked - {w.split(" at ")[0] for w in bad + undecided + bounded + unassessed})
+    clean = sorted(checked - flagged)
     if clean:
         parts.append("g(0) consistent with zero for " + ", ".join(clean) + " at every temperature")
     return _row(
