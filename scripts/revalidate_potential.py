@@ -1,14 +1,14 @@
-"""Validate a registered distilled potential again, against the teacher runs of its distillation, under the
+"""Validate a registered or shipped distilled potential again, against the teacher runs of its distillation, under the
 current gate (e.g. after the gate gained a criterion); prints the verdict and writes the new card.
 
     python3 scripts/revalidate_potential.py na3ps4-snap runs/na3ps4 [--card OUT.json] [--own-snapshots 20]
         [--production-atoms 200 --production-ps 50]
 
 The teacher runs are `<distillation out>/teacher/T*.h5` and the teacher is the one named in their settings.json;
-the student runs 4 × the teacher's steps per temperature, as `train-potential` does. The registered potential and
-its card are left as they are: a potential that fails now is reported, not unregistered. With --production-ps > 0
-a potential that passes the rest also runs the gate's production-size check (the card's material, at the highest
-teacher temperature).
+the student runs 4 × the teacher's steps per temperature, as `train-potential` does. A registered user potential is
+taken before a shipped one of the same name. The potential and its card are left as they are: a potential that
+fails now is reported, not unregistered. With --production-ps > 0 a potential that passes the rest also runs the
+gate's production-size check (the card's material, at the highest teacher temperature).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import argparse
 import json
 from pathlib import Path
 
+import superionic.potentials
 from superionic.potentials import get_potential
 from superionic.potentials.lammps_potentials import LammpsPotential
 from superionic.potentials.training.distil import production_size_cell
@@ -35,6 +36,8 @@ def main() -> None:
     p.add_argument("--production-ps", type=float, default=0.0, help="0: no production-size run")
     args = p.parse_args()
     folder = user_potentials_dir() / args.name
+    if not (folder / f"{args.name}.lammps.json").is_file():  # a shipped potential: its files sit in the package
+        folder = Path(superionic.potentials.__file__).parent / "data"
     desc = folder / f"{args.name}.lammps.json"
     pot = LammpsPotential.from_json(desc)
     version = json.loads(desc.read_text())["lammps"]["version"]
