@@ -95,9 +95,7 @@ class SnapHyper(PairTermMixin):
         if self.bnormflag:
             extra += " bnormflag 1"
         if self.inner:
-            extra += " switchinnerflag 1" + "".join(
-                f" {key}" + f" {v!r}" * len(self.elements) for key, v in zip(("sinner", "dinner"), self.inner)
-            )
+            extra += " " + " ".join(self._inner_keywords())
         return (
             f"{self.rcutfac!r} {self.rfac0!r} {self.twojmax} {radii} {weights} rmin0 {self.rmin0!r} "
             f"quadraticflag {int(self.quadratic)} bzeroflag 1 switchflag 1{extra}"
@@ -111,15 +109,15 @@ class SnapHyper(PairTermMixin):
             f"quadraticflag {int(self.quadratic)}\n"
             + ("chemflag 1\n" if self.chemflag else "")
             + ("bnormflag 1\n" if self.bnormflag else "")
-            + (
-                "switchinnerflag 1\n"
-                + "".join(
-                    f"{key}" + f" {v!r}" * len(self.elements) + "\n" for key, v in zip(("sinner", "dinner"), self.inner)
-                )
-                if self.inner
-                else ""
-            )
+            + "".join(f"{kw}\n" for kw in self._inner_keywords())
         )
+
+    def _inner_keywords(self) -> list[str]:
+        """LAMMPS keywords of the inner switch, the same for `compute snap` and the .snapparam file ([] without)."""
+        if not self.inner:
+            return []
+        s, d = (" ".join([repr(float(v))] * len(self.elements)) for v in self.inner)
+        return ["switchinnerflag 1", f"sinner {s}", f"dinner {d}"]
 
     def baseline(self) -> LammpsPotential:
         """The fixed part (ZBL or nothing) with a neighbour cutoff covering the SNAP cutoff."""
