@@ -169,6 +169,7 @@ def test_exponent_on_its_bound_is_a_failed_fit():
     traj = spectrum_trajectory(lambda nu: nu**6 * np.exp(-((nu / 1.5) ** 2)), n_atoms=96, n_frames=8192, dt=10.0)
     r = analyse_lowfreq(vdos(traj), "P", n_boot=60, fit_range=(0.3, 1.2))
     assert r["law"] == "unresolved" and "bound" in r["law_reason"]
+    assert np.isnan(r["exponent"]) and np.isnan(r["exponent_err"]) and np.isnan(r["amplitude"])
     assert r["classification"] == "unresolved"
 
 

@@ -515,6 +515,8 @@ def analyse_lowfreq(
             "no vibrational law"
         )
     res["law"], res["law_reason"] = law_verdict(law["n"], res["exponent_err"], flags)
+    if law["n_at_bound"]:  # a fit on its bound has no exponent (its value is named in law_reason)
+        res.update(exponent=nan, exponent_err=nan, amplitude=nan, amplitude_err=nan)
     res["resolved"] = res["law"] != "unresolved"
     res["classification"] = classify(res["g0_resolved"], res["law"])
     return res

@@ -38,7 +38,8 @@ def vdos_lowfreq_figure(
         ax.plot(nu, g, lw=1, color="k")
         ax.set_xlim(0, top)
         ax.set_ylim(bottom=0)
-        ax.set_title(f"{n}: n = {f['exponent']:.2f} ± {f['exponent_err']:.2f}, {f['classification']}", fontsize=9)
+        law = f"n = {f['exponent']:.2f} ± {f['exponent_err']:.2f}" if np.isfinite(f["exponent"]) else "no exponent"
+        ax.set_title(f"{n}: {law}, {f['classification']}", fontsize=9)
         ax.set_xlabel("frequency ν (THz)")
         sec = ax.secondary_xaxis("top", functions=(lambda x: x * units.THZ_TO_MEV, lambda e: e / units.THZ_TO_MEV))
         sec.set_xlabel("energy (meV)")
@@ -47,7 +48,9 @@ def vdos_lowfreq_figure(
         ax.loglog(nu[pos], g[pos], lw=1, color="k", label="g(ν)")
         lo, hi = f["fit_range"]
         x = np.geomspace(max(lo, nu[1]), hi, 60)
-        ax.loglog(x, _law(x, f), "--", color="C3", lw=1.5, label=f"g₀ + aν^n, g₀ = {f['g0']:.2g} ± {f['g0_err']:.1g}")
+        if np.isfinite(f["exponent"]):
+            label = f"g₀ + aν^n, g₀ = {f['g0']:.2g} ± {f['g0_err']:.1g}"
+            ax.loglog(x, _law(x, f), "--", color="C3", lw=1.5, label=label)
         ax.axvspan(lo, hi, color="C3", alpha=0.08)
         ax.set_xlabel("frequency ν (THz)")
         ax.legend(fontsize=7)
