@@ -118,6 +118,37 @@ def test_fine_tune_cli_writes_model_and_card_and_refuses_overwrite(tmp_path):
     assert bad.exit_code != 0 and ".pth" in str(bad.exception)
 
 
+def test_keep_split_holds_the_earlier_roles_when_labels_are_added(tmp_path):
+    import torch
+
+    from superionic.cli import app
+
+    torch.set_num_threads(1)
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    frames = _li2s_frames(14, seed=4)
+    for a in frames[:10]:
+        ase.io.write(labels / f"{a.info['config_id']}.extxyz", a, format="extxyz")
+    common = ["--epochs", "1", "--batch-size", "2", "--test-fraction", "0.3", "--val-fraction", "0.3"]
+    first = tmp_path / "v1.pth"
+    assert CliRunner().invoke(app, ["fine-tune", str(labels), "--out", str(first), *common]).exit_code == 0
+    old = json.loads(first.with_name("v1.pth.card.json").read_text())["split"]
+    for a in frames[10:]:
+        ase.io.write(labels / f"{a.info['config_id']}.extxyz", a, format="extxyz")
+    second = tmp_path / "v2.pth"
+    args = ["fine-tune", str(labels), "--out", str(second), *common, "--seed", "7"]
+    r = CliRunner().invoke(app, [*args, "--keep-split", str(first.with_name("v1.pth.card.json"))])
+    assert r.exit_code == 0, r.output
+    card = json.loads(second.with_name("v2.pth.card.json").read_text())
+    assert card["split_kept"] == 10 and card["n_labels"] == 14
+    assert card["kept_test_errors"]["all"]["n_configs"] == len(old["test"]) > 0
+    assert "earlier card's test" in r.output
+    for role, ids in old.items():
+        assert set(ids) <= set(card["split"][role])
+    bad = CliRunner().invoke(app, [*args, "--overwrite", "--keep-split", str(tmp_path / "none.json")])
+    assert bad.exit_code != 0 and "not found" in str(bad.exception)
+
+
 def test_read_labelled_keeps_the_frames_own_info(tmp_path):
     a = _li2s_frames(1)[0]
     a.info["temperature"] = 700.0

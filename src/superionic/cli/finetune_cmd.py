@@ -41,6 +41,13 @@ def fine_tune_cmd(
         0.1, "--val-fraction", help="Share used to pick the best epoch and to stop early."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the split, the batch order and the weights' training."),
+    keep_split: Path | None = typer.Option(
+        None,
+        "--keep-split",
+        help="An earlier fine-tuning card (<model>.pth.card.json): the configurations it names keep their "
+        "train/validation/test roles and only new labels are split at random, so the two models' held-out errors "
+        "compare on the same test configurations (e.g. after labelling more).",
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
 ) -> None:
     """Fine-tune the universal CHGNet on your first-principles labels (all weights, from the pretrained ones).
@@ -58,6 +65,15 @@ def fine_tune_cmd(
         raise InputError("--test-fraction in [0, 1) and --val-fraction in (0, 1) must leave training data")
     if out.suffix not in (".pth", ".pt", ".tar"):
         raise InputError(f"--out writes a CHGNet checkpoint: give a name ending in .pth (got {out.name!r})")
+    kept = None
+    if keep_split is not None:
+        import json
+
+        if not keep_split.is_file():
+            raise InputError(f"--keep-split {keep_split} not found")
+        kept = json.loads(keep_split.read_text()).get("split")
+        if not isinstance(kept, dict):
+            raise InputError(f"--keep-split {keep_split} is not a fine-tuning card (no 'split')")
     card_path = out.with_name(out.name + ".card.json")
     check_outputs([("--out", out, "any"), ("card", card_path, "any")], labels, overwrite)
     settings = FineTuneSettings(
@@ -75,7 +91,13 @@ def fine_tune_cmd(
             bar(epoch, total, f"epoch {epoch}: force RMSE train {train_rmse:.3f}, val {val_rmse:.3f} eV/Å")
 
         card = fine_tune_labels(
-            labels, out, settings, test_fraction=test_fraction, val_fraction=val_fraction, progress=progress
+            labels,
+            out,
+            settings,
+            test_fraction=test_fraction,
+            val_fraction=val_fraction,
+            keep_split=kept,
+            progress=progress,
         )
     typer.echo(
         f"{card['n_train']} training, {card['n_val']} validation configurations; best epoch {card['best_epoch']} "
@@ -89,4 +111,10 @@ def fine_tune_cmd(
                 f"({per}; label spread {e['force_std_eV_per_A']:.2f}), energy RMSE "
                 f"{e['energy_rmse_meV_per_atom']:.1f} meV/atom"
             )
+    if "kept_test_errors" in card:
+        e = card["kept_test_errors"]["all"]
+        typer.echo(
+            f"held out, the earlier card's test configurations ({e['n_configs']}): force RMSE "
+            f"{e['force_rmse_eV_per_A']:.3f} eV/Å, energy RMSE {e['energy_rmse_meV_per_atom']:.1f} meV/atom"
+        )
     typer.echo(f"wrote {out} and {card_path}  (use it: --potential {out})")
