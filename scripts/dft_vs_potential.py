@@ -2,13 +2,16 @@
 least-squares slope F_DFT ≈ k·F_potential per species (k > 1: the potential is too soft).
 
     python3 scripts/dft_vs_potential.py data/dft/li6ps5cl-pbe-d3/labels chgnet li6ps5cl-snap
+    python3 scripts/dft_vs_potential.py LABELS li6ps5cl-pbe-d3-chgnet --unseen-by CARD.json
 
-Prints one table per potential (eV/Å). The slope is fitted on the `teacher-md` labels only (thermal
+Prints one table per potential (eV/Å). With ``--unseen-by`` a fine-tuning card (``<model>.pth.card.json``) names
+the configurations to leave out: only labels that model never saw (trained, validated or tested on) are compared. The slope is fitted on the `teacher-md` labels only (thermal
 snapshots), where forces are small enough for a linear comparison to be meaningful.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -18,8 +21,11 @@ from ase.io import read
 from superionic.potentials.registry import make_calculator
 
 
-def main(labels: str, names: list[str]) -> None:
+def main(labels: str, names: list[str], unseen_by: str | None = None) -> None:
     frames = [read(f) for f in sorted(Path(labels).glob("*.extxyz"))]
+    if unseen_by:
+        seen = {cid for ids in json.loads(Path(unseen_by).read_text())["split"].values() for cid in ids}
+        frames = [a for a in frames if str(a.info.get("config_id")) not in seen]
     ref = [a.get_forces() for a in frames]
     sources = [str(a.info.get("source")) for a in frames]
     symbols = [np.array(a.get_chemical_symbols()) for a in frames]
@@ -50,6 +56,12 @@ def main(labels: str, names: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3:
+    args = sys.argv[1:]
+    card = None
+    if "--unseen-by" in args:
+        i = args.index("--unseen-by")
+        card = args[i + 1]
+        del args[i : i + 2]
+    if len(args) < 2:
         sys.exit(__doc__)
-    main(sys.argv[1], sys.argv[2:])
+    main(args[0], args[1:], card)
