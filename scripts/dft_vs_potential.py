@@ -4,9 +4,10 @@ least-squares slope F_DFT ≈ k·F_potential per species (k > 1: the potential i
     python3 scripts/dft_vs_potential.py data/dft/li6ps5cl-pbe-d3/labels chgnet li6ps5cl-snap
     python3 scripts/dft_vs_potential.py LABELS li6ps5cl-pbe-d3-chgnet --unseen-by CARD.json
 
-Prints one table per potential (eV/Å). With ``--unseen-by`` a fine-tuning card (``<model>.pth.card.json``) names
-the configurations to leave out: only labels that model never saw (trained, validated or tested on) are compared. The slope is fitted on the `teacher-md` labels only (thermal
-snapshots), where forces are small enough for a linear comparison to be meaningful.
+Prints one table per potential (eV/Å). The slope is fitted on the `teacher-md` labels only (thermal
+snapshots), where forces are small enough for a linear comparison to be meaningful. With ``--unseen-by`` a
+fine-tuning card (``<model>.pth.card.json``) names the configurations to leave out: only labels that model
+never saw (trained, validated or tested on) are compared.
 """
 
 from __future__ import annotations

@@ -304,9 +304,10 @@ def fine_tune_labels(
     """Fine-tune CHGNet on labelled files or folders; write the checkpoint `out` and its card beside it.
 
     The configurations are split at random (seed `settings.seed`) into train/val/test; a frame whose info
-    has `split` keeps it, and so does one named in `keep_split` (an earlier card's ``split``: its
-    configurations keep their roles, so the two models' held-out errors compare on the same test set). The card (``<out>.card.json``) holds the record of `fine_tune`, the split, and the
-    held-out errors of the pretrained and of the fine-tuned model (`label_errors`). Returns the card.
+    has `split` keeps it, and so does one named in `keep_split` (an earlier card's ``split``: its configurations
+    keep their roles, so the two models' held-out errors compare on the same test set). The card
+    (``<out>.card.json``) holds the record of `fine_tune`, the split, and the held-out errors of the pretrained
+    and of the fine-tuned model (`label_errors`; ``kept_test_errors``: on the earlier test set). Returns the card.
     """
     import hashlib
 
@@ -317,13 +318,12 @@ def fine_tune_labels(
     from .train import split_indices
 
     frames = read_labelled(label_files(paths))
-    if keep_split:
-        role = {cid: k for k, ids in keep_split.items() for cid in ids}
-        kept = [a for a in frames if str(a.info.get("config_id")) in role]
-        if not kept:
-            raise InputError("none of the labelled configurations is named in the split to keep")
-        for a in kept:
-            a.info["split"] = role[str(a.info["config_id"])]
+    role = {cid: k for k, ids in (keep_split or {}).items() for cid in ids}
+    kept = [a for a in frames if str(a.info.get("config_id")) in role]
+    if role and not kept:
+        raise InputError("none of the labelled configurations is named in the split to keep")
+    for a in kept:
+        a.info["split"] = role[str(a.info["config_id"])]
     split = split_indices(frames, test_fraction, val_fraction, seed=settings.seed)
     part = {k: [a for a, s in zip(frames, split, strict=True) if s == k] for k in ("train", "val", "test")}
     if not part["val"]:
@@ -337,7 +337,7 @@ def fine_tune_labels(
         "labels": [str(p) for p in map(Path, paths)],
         "n_labels": len(frames),
         "split": {k: [str(a.info.get("config_id", a.info.get("file"))) for a in v] for k, v in part.items()},
-        "split_kept": sum(str(a.info.get("config_id")) in role for a in frames) if keep_split else 0,
+        "split_kept": len(kept),
         **record,
     }
     if part["test"]:
@@ -345,7 +345,7 @@ def fine_tune_labels(
             "pretrained": label_errors(CHGNetCalculator(model=base_model(), use_device="cpu"), part["test"]),
             "fine_tuned": label_errors(CHGNetCalculator(model=model, use_device="cpu"), part["test"]),
         }
-    old_test = [a for a in part["test"] if keep_split and str(a.info.get("config_id")) in keep_split.get("test", [])]
+    old_test = [a for a in kept if role[str(a.info["config_id"])] == "test"]
     if old_test:  # the earlier card's own test set: its errors compare with that card's
         card["kept_test_errors"] = label_errors(CHGNetCalculator(model=model, use_device="cpu"), old_test)
     write_json(path.with_name(path.name + ".card.json"), card)
