@@ -340,13 +340,14 @@ def fine_tune_labels(
         "split_kept": len(kept),
         **record,
     }
+    tuned = CHGNetCalculator(model=model, use_device="cpu")
     if part["test"]:
         card["test_errors"] = {
             "pretrained": label_errors(CHGNetCalculator(model=base_model(), use_device="cpu"), part["test"]),
-            "fine_tuned": label_errors(CHGNetCalculator(model=model, use_device="cpu"), part["test"]),
+            "fine_tuned": label_errors(tuned, part["test"]),
         }
     old_test = [a for a in kept if role[str(a.info["config_id"])] == "test"]
     if old_test:  # the earlier card's own test set: its errors compare with that card's
-        card["kept_test_errors"] = label_errors(CHGNetCalculator(model=model, use_device="cpu"), old_test)
+        card["kept_test_errors"] = label_errors(tuned, old_test)
     write_json(path.with_name(path.name + ".card.json"), card)
     return card
