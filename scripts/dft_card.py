@@ -2,9 +2,10 @@
 against PBE-D3's, and (optionally) what studies on it measured, written as one JSON file.
 
     python3 scripts/dft_card.py li6ps5cl-pbe-d3-snap OUT.json [--study results/ding2025_pbe_d3 ...]
+        [--teacher li6ps5cl-pbe-d3-chgnet-v1]
 
-Errors: `finetune.label_errors` on the test split of the tuned model's card (labels never trained on by the tuned
-model nor, through it, by its students), per source. Γ: the potential's entry in data/dft/li6ps5cl-pbe-d3/gamma/
+Errors: `finetune.label_errors` on the test split of the card of the tuned model that taught the potential
+(--teacher; labels never trained on by it nor, through it, by its students), per source. Γ: the potential's entry in data/dft/li6ps5cl-pbe-d3/gamma/
 gamma.json (`scripts/dft_gamma_phonons.py … --potentials NAME` adds it). Studies: per summary.json the
 temperatures, each free run's cage changes and D_Li entries, and the series' Arrhenius fits.
 """
@@ -15,7 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
-from superionic.potentials.registry import PBE_D3_CHGNET, get_potential
+from superionic.potentials.registry import get_potential, model_card
 from superionic.potentials.training.finetune import held_out_labels, label_errors
 from superionic.results import atomic_write
 
@@ -49,8 +50,14 @@ def main() -> None:
     p.add_argument("potential")
     p.add_argument("out", type=Path)
     p.add_argument("--study", type=Path, action="append", default=[], help="a study folder (its summary.json)")
+    p.add_argument(
+        "--teacher",
+        default="li6ps5cl-pbe-d3-chgnet",
+        help="the tuned model the potential was distilled from (its test split is used; li6ps5cl-pbe-d3-snap v5: "
+        "li6ps5cl-pbe-d3-chgnet-v1)",
+    )
     args = p.parse_args()
-    tuned = json.loads(PBE_D3_CHGNET.with_name("li6ps5cl-pbe-d3-chgnet-v1.card.json").read_text())
+    tuned = model_card(Path(str(get_potential(args.teacher).model_file)))
     test = held_out_labels(tuned, DFT / "labels")
     gamma = json.loads((DFT / "gamma" / "gamma.json").read_text())
     if args.potential not in gamma:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -102,8 +103,16 @@ def _sevennet(model: str = "7net-0", device: str = "cpu", **_: Any):
     return SevenNetCalculator(model=model, device=device)
 
 
-#: CHGNet fine-tuned on the PBE-D3(BJ) labels of Li6PS5Cl (`superionic fine-tune`, docs/finetune.md)
-PBE_D3_CHGNET = Path(__file__).parent / "data" / "li6ps5cl-pbe-d3-chgnet-v1.pth"
+#: CHGNet fine-tuned on the PBE-D3(BJ) labels of Li6PS5Cl (`superionic fine-tune`, docs/finetune.md); its card
+#: is the file beside it, ``<stem>.card.json``
+PBE_D3_CHGNET = Path(__file__).parent / "data" / "li6ps5cl-pbe-d3-chgnet-v2.pth"
+#: its first version, the teacher of the shipped ``li6ps5cl-pbe-d3-snap`` v5
+PBE_D3_CHGNET_V1 = Path(__file__).parent / "data" / "li6ps5cl-pbe-d3-chgnet-v1.pth"
+
+
+def model_card(model_file: Path) -> dict[str, Any]:
+    """The fine-tuning card shipped beside a tuned model file (``<stem>.card.json``)."""
+    return json.loads(model_file.with_name(model_file.stem + ".card.json").read_text())
 
 
 def _cp2k_available() -> bool:
@@ -142,13 +151,24 @@ REGISTRY: dict[str, PotentialSpec] = {
     "li6ps5cl-pbe-d3-chgnet": PotentialSpec(
         "li6ps5cl-pbe-d3-chgnet",
         "ase",
-        "CHGNet 0.3.0 fine-tuned on 69 PBE-D3(BJ) labels of Li6PS5Cl (data/dft/li6ps5cl-pbe-d3), "
-        "potentials/data/li6ps5cl-pbe-d3-chgnet-v1.pth",
+        "CHGNet 0.3.0 fine-tuned on 102 PBE-D3(BJ) labels of Li6PS5Cl (data/dft/li6ps5cl-pbe-d3), "
+        "potentials/data/li6ps5cl-pbe-d3-chgnet-v2.pth",
         lambda **kw: _chgnet(model_file=str(PBE_D3_CHGNET), **kw),
         package="chgnet",
-        description="Li–P–S–Cl only: held-out force RMSE 0.20 eV/Å against PBE-D3 on MD snapshots (pretrained "
+        description="Li–P–S–Cl only (v2): held-out force RMSE 0.17 eV/Å against PBE-D3 on MD snapshots (pretrained "
         "CHGNet 0.41); as slow as CHGNet",
         model_file=str(PBE_D3_CHGNET),
+    ),
+    "li6ps5cl-pbe-d3-chgnet-v1": PotentialSpec(
+        "li6ps5cl-pbe-d3-chgnet-v1",
+        "ase",
+        "CHGNet 0.3.0 fine-tuned on 69 PBE-D3(BJ) labels of Li6PS5Cl (data/dft/li6ps5cl-pbe-d3), "
+        "potentials/data/li6ps5cl-pbe-d3-chgnet-v1.pth",
+        lambda **kw: _chgnet(model_file=str(PBE_D3_CHGNET_V1), **kw),
+        package="chgnet",
+        description="superseded by li6ps5cl-pbe-d3-chgnet v2; kept as the teacher of li6ps5cl-pbe-d3-snap v5 "
+        "(held-out force RMSE 0.20 eV/Å against PBE-D3)",
+        model_file=str(PBE_D3_CHGNET_V1),
     ),
     "cp2k-pbe-d3": PotentialSpec(
         "cp2k-pbe-d3",
