@@ -231,12 +231,12 @@ def save_model(model, path: str | Path) -> Path:
     return atomic_write(path, lambda tmp: torch.save(state, tmp), durable=True)
 
 
-def label_errors(calculator, frames: Sequence[Atoms]) -> dict[str, Any]:
-    """Errors of an ASE calculator against labelled frames, overall and per `source` of the frames.
+Residual = tuple[Atoms, np.ndarray, float]  # a labelled frame, its force residual (eV/Å), its energy residual (eV/atom)
 
-    Per group: configurations, force RMSE (eV/Å, per component) overall and per species, the labels' force
-    spread (standard deviation, eV/Å), and the energy RMSE per atom (meV/atom) after removing the mean offset
-    (models and DFT codes differ by a reference energy; the offset is reported).
+
+def label_residuals(calculator, frames: Sequence[Atoms]) -> list[Residual]:
+    """Per labelled frame: the frame, the calculator's force minus the label's (eV/Å) and energy minus the
+    label's per atom (eV/atom).
     """
     rows = []
     for a in frames:
@@ -245,8 +245,18 @@ def label_errors(calculator, frames: Sequence[Atoms]) -> dict[str, Any]:
         rows.append(
             (a, b.get_forces() - a.get_forces(), (b.get_potential_energy() - a.get_potential_energy()) / len(a))
         )
+    return rows
 
-    def summary(group: list) -> dict[str, Any]:
+
+def residual_errors(rows: Sequence[Residual]) -> dict[str, Any]:
+    """Error summaries of `label_residuals`, overall and per `source` of the frames.
+
+    Per group: configurations, force RMSE (eV/Å, per component) overall and per species, the labels' force
+    spread (standard deviation, eV/Å), and the energy RMSE per atom (meV/atom) after removing the mean offset
+    (models and DFT codes differ by a reference energy; the offset is reported).
+    """
+
+    def summary(group: list[Residual]) -> dict[str, Any]:
         df = np.concatenate([d for _, d, _ in group])
         ft = np.concatenate([a.get_forces() for a, _, _ in group])
         sym = np.array([s for a, _, _ in group for s in a.get_chemical_symbols()])
@@ -262,10 +272,15 @@ def label_errors(calculator, frames: Sequence[Atoms]) -> dict[str, Any]:
             "energy_offset_meV_per_atom": float(1000 * np.mean(de)),
         }
 
-    out = {"all": summary(rows)}
+    out = {"all": summary(list(rows))}
     for src in sorted({str(a.info.get("source", "unknown")) for a, _, _ in rows}):
         out[src] = summary([r for r in rows if str(r[0].info.get("source", "unknown")) == src])
     return out
+
+
+def label_errors(calculator, frames: Sequence[Atoms]) -> dict[str, Any]:
+    """Errors of an ASE calculator against labelled frames, overall and per `source` (`residual_errors`)."""
+    return residual_errors(label_residuals(calculator, frames))
 
 
 def held_out_labels(card: dict[str, Any], folder: str | Path) -> list[Atoms]:
@@ -340,14 +355,14 @@ def fine_tune_labels(
         "split_kept": len(kept),
         **record,
     }
-    tuned = CHGNetCalculator(model=model, use_device="cpu")
     if part["test"]:
+        rows = label_residuals(CHGNetCalculator(model=model, use_device="cpu"), part["test"])
         card["test_errors"] = {
             "pretrained": label_errors(CHGNetCalculator(model=base_model(), use_device="cpu"), part["test"]),
-            "fine_tuned": label_errors(tuned, part["test"]),
+            "fine_tuned": residual_errors(rows),
         }
-    old_test = [a for a in kept if role[str(a.info["config_id"])] == "test"]
-    if old_test:  # the earlier card's own test set: its errors compare with that card's
-        card["kept_test_errors"] = label_errors(tuned, old_test)
+        old_test = [r for r in rows if role.get(str(r[0].info.get("config_id"))) == "test"]
+        if old_test:  # the earlier card's own test set: its errors compare with that card's
+            card["kept_test_errors"] = residual_errors(old_test)
     write_json(path.with_name(path.name + ".card.json"), card)
     return card
