@@ -1,13 +1,15 @@
 """Ship a distilled potential that passed its gate: copy it into the package and keep a held-out sample of its teacher.
 
-    python3 scripts/ship_potential.py NAME TEACHER_DIR [--from FOLDER] [--frames 12]
+    python3 scripts/ship_potential.py NAME TEACHER_DIR [--from FOLDER] [--frames 12] [--supersede]
 
 FOLDER holds NAME.lammps.json and the NAME-vV.* files (default: the registered user potential's folder).
 TEACHER_DIR is the `train-potential --out` folder's teacher/ (samples.extxyz, student-md.extxyz): the train/val/test
 split is replayed from the card's seed and must give the card's counts, else nothing is shipped. Up to --frames
 teacher-MD configurations of the test split (never fitted), spread over the teacher temperatures, are written to
 tests/data/held_out/NAME-vV.extxyz, where tests/test_shipped_potentials.py scores the shipped files against them.
-Nothing is overwritten: a shipped potential of that name is refused.
+Nothing is overwritten: a shipped potential of that name is refused, unless --supersede: then the shipped version
+stays usable as NAME-v<old> (its description is copied to NAME-v<old>.lammps.json, its files are kept) and the new
+version takes NAME.
 """
 
 from __future__ import annotations
@@ -62,17 +64,30 @@ def main() -> None:
     ap.add_argument("teacher_dir", type=Path)
     ap.add_argument("--from", dest="source", type=Path, default=None)
     ap.add_argument("--frames", type=int, default=12)
+    ap.add_argument("--supersede", action="store_true", help="keep the shipped version as NAME-v<old>")
     args = ap.parse_args()
     source = args.source or user_potentials_dir() / args.name
     manifest = json.loads((source / f"{args.name}.lammps.json").read_text())
     version = manifest["lammps"]["version"]
     stem = f"{args.name}-v{version}"
-    if (DATA / f"{args.name}.lammps.json").exists():
-        raise SystemExit(f"{args.name} is already shipped; choose another name")
+    shipped = DATA / f"{args.name}.lammps.json"
+    old = json.loads(shipped.read_text()) if shipped.exists() else None
+    if old and not args.supersede:
+        raise SystemExit(f"{args.name} is already shipped; choose another name, or give --supersede")
+    if old and str(old["lammps"]["version"]) == str(version):
+        raise SystemExit(f"{stem} is the shipped version already")
+    if any((DATA / f"{stem}.{suffix}").exists() for suffix in ("snapcoeff", "training.json", "validation.json")):
+        raise SystemExit(f"{stem} files are in {DATA} already; not shipped")
     gate = json.loads((source / f"{stem}.validation.json").read_text())
     if not gate.get("passed"):
         raise SystemExit(f"{stem} did not pass its gate; not shipped")
     frames = held_out_teacher_md(args.teacher_dir, manifest["training"], args.frames)
+    if old:
+        kept, desc = f"{args.name}-v{old['lammps']['version']}", old["lammps"].get("description", "")
+        old["lammps"]["name"] = kept
+        old["lammps"]["description"] = f"v{old['lammps']['version']} (superseded by {args.name} v{version}): {desc}"
+        (DATA / f"{kept}.lammps.json").write_text(json.dumps(old, indent=2) + "\n")
+        print(f"the shipped version stays usable as {kept}")
     HELD_OUT.mkdir(parents=True, exist_ok=True)
     write(HELD_OUT / f"{stem}.extxyz", frames, format="extxyz")
     for suffix in ("snapcoeff", "snapparam", "pairtable", "training.json", "validation.json"):
