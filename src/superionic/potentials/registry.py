@@ -131,6 +131,20 @@ def _lj(sigma: float = 2.0, epsilon: float = 0.01, rc: float = 5.0, **_: Any):
     return LennardJones(sigma=sigma, epsilon=epsilon, rc=rc, smooth=True)
 
 
+def _tuned_chgnet(name: str, model: Path, n_train: int, description: str) -> PotentialSpec:
+    """A shipped CHGNet checkpoint fine-tuned on the PBE-D3(BJ) labels of Li6PS5Cl (`superionic fine-tune`)."""
+    return PotentialSpec(
+        name,
+        "ase",
+        f"CHGNet 0.3.0 fine-tuned on {n_train} PBE-D3(BJ) labels of Li6PS5Cl (data/dft/li6ps5cl-pbe-d3), "
+        f"potentials/data/{model.name}",
+        lambda **kw: _chgnet(model_file=str(model), **kw),
+        package="chgnet",
+        description=description,
+        model_file=str(model),
+    )
+
+
 REGISTRY: dict[str, PotentialSpec] = {
     "chgnet": PotentialSpec(
         "chgnet",
@@ -148,27 +162,19 @@ REGISTRY: dict[str, PotentialSpec] = {
         package="sevenn",
         description="optional extra foundation MLIP (pip install sevenn)",
     ),
-    "li6ps5cl-pbe-d3-chgnet": PotentialSpec(
+    "li6ps5cl-pbe-d3-chgnet": _tuned_chgnet(
         "li6ps5cl-pbe-d3-chgnet",
-        "ase",
-        "CHGNet 0.3.0 fine-tuned on 102 PBE-D3(BJ) labels of Li6PS5Cl (data/dft/li6ps5cl-pbe-d3), "
-        "potentials/data/li6ps5cl-pbe-d3-chgnet-v2.pth",
-        lambda **kw: _chgnet(model_file=str(PBE_D3_CHGNET), **kw),
-        package="chgnet",
-        description="Li–P–S–Cl only (v2): held-out force RMSE 0.17 eV/Å against PBE-D3 on MD snapshots (pretrained "
-        "CHGNet 0.41); as slow as CHGNet",
-        model_file=str(PBE_D3_CHGNET),
+        PBE_D3_CHGNET,
+        102,
+        "Li–P–S–Cl only (v2): held-out force RMSE 0.17 eV/Å against PBE-D3 on MD snapshots (pretrained CHGNet "
+        "0.41); as slow as CHGNet",
     ),
-    "li6ps5cl-pbe-d3-chgnet-v1": PotentialSpec(
+    "li6ps5cl-pbe-d3-chgnet-v1": _tuned_chgnet(
         "li6ps5cl-pbe-d3-chgnet-v1",
-        "ase",
-        "CHGNet 0.3.0 fine-tuned on 69 PBE-D3(BJ) labels of Li6PS5Cl (data/dft/li6ps5cl-pbe-d3), "
-        "potentials/data/li6ps5cl-pbe-d3-chgnet-v1.pth",
-        lambda **kw: _chgnet(model_file=str(PBE_D3_CHGNET_V1), **kw),
-        package="chgnet",
-        description="superseded by li6ps5cl-pbe-d3-chgnet v2; kept as the teacher of li6ps5cl-pbe-d3-snap v5 "
-        "(held-out force RMSE 0.20 eV/Å against PBE-D3)",
-        model_file=str(PBE_D3_CHGNET_V1),
+        PBE_D3_CHGNET_V1,
+        69,
+        "superseded by li6ps5cl-pbe-d3-chgnet v2; kept as the teacher of li6ps5cl-pbe-d3-snap v5 (held-out force "
+        "RMSE 0.20 eV/Å against PBE-D3)",
     ),
     "cp2k-pbe-d3": PotentialSpec(
         "cp2k-pbe-d3",
