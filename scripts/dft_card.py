@@ -6,8 +6,9 @@ against PBE-D3's, and (optionally) what studies on it measured, written as one J
 
 Errors: `finetune.label_errors` on the test split of the card of the tuned model that taught the potential
 (--teacher; labels never trained on by it nor, through it, by its students), per source. Γ: the potential's entry
-in data/dft/li6ps5cl-pbe-d3/gamma/gamma.json (`scripts/dft_gamma_phonons.py … --potentials NAME` adds it). Studies: per summary.json the
-temperatures, each free run's cage changes and D_Li entries, and the series' Arrhenius fits.
+in data/dft/li6ps5cl-pbe-d3/gamma/gamma.json (`scripts/dft_gamma_phonons.py … --potentials NAME` adds it).
+Studies: per summary.json the temperatures, each free run's cage changes and D_Li entries, and the series'
+Arrhenius fits.
 """
 
 from __future__ import annotations
