@@ -114,13 +114,18 @@ def test_descriptors_never_guess_a_missing_number():
             "T500K": {"temperature_K": 500.0, "nmd": {"overdamped_fraction": 0.9, "overdamped_fraction_err": 0.1}},
             "T600K": {
                 "temperature_K": 600.0,
-                "nmd": {"overdamped_fraction": 0.25, "overdamped_fraction_err": 0.05},
+                "nmd": {
+                    "overdamped_fraction": 0.25,
+                    "overdamped_fraction_err": 0.05,
+                    "bands": [{"modes": 30, "undecided": 6}, {"modes": 10, "undecided": 4}],
+                },
                 "inm": {"f_u": 0.04, "f_u_err": 0.01},
             },
         }
     }
     row = descriptors(summary)
     assert (row["overdamped"], row["overdamped_err"], row["f_u"], row["f_u_err"]) == (0.25, 0.05, 0.04, 0.01)
+    assert row["overdamped_undecided"] == 10 / 40  # undecided verdicts over all modes of the bands
     # an Arrhenius fit through D without a diffusive regime (t-Na3PS4 at 600/700 K) gives no E_a, no D(300 K)
     arr = {"E_a": 0.49, "E_a_err": 0.11, "D_300K": 4e-10, "D_300K_err": 1e-9, "all_fit_ranges_diffusive": True}
     summary["results"]["series"] = {"arrhenius": arr}
@@ -150,9 +155,12 @@ def test_report_leaves_out_descriptors_no_study_measured(tmp_path):
     ]
     page = write_screen_report(tmp_path, "s", rows, rank_correlations(rows, 100), []).read_text()
     assert "E_a" in page and "overdamped" not in page and "f_u" not in page
-    rows[0].update(overdamped=0.3, overdamped_err=0.05)
+    rows[0].update(overdamped=0.3, overdamped_err=0.05, overdamped_undecided=0.25)
+    rows[1].update(overdamped=0.0, overdamped_err=0.002)
     page = write_screen_report(tmp_path, "s", rows, rank_correlations(rows, 100), []).read_text()
-    assert "overdamped fraction (NMD)" in page and "0.3 ± 0.05" in page
+    assert "overdamped fraction (NMD)" in page and "0.3 ± 0.05 (25 % undecided)" in page
+    # a fraction cannot be negative: none observed is a bound, not "0 ± σ"
+    assert "consistent with zero (&lt; 0.004)" in page
 
 
 def test_a_material_on_its_own_ladder_is_not_ranked_with_the_others():
@@ -210,3 +218,39 @@ def test_an_own_ladder_that_includes_the_ranking_temperature_is_ranked(tmp_path)
     assert corr["E_a"]["n"] == 3 and corr["E_a"]["rho"] == pytest.approx(-1.0)
     page = write_screen_report(tmp_path, "s", rows, corr, []).read_text()
     assert "(at 400 K) §" in page and "(at 600 K) §" not in page
+
+
+LATTICE_SCREEN = """
+name: lattice
+output: {out}
+study:
+  temperatures: [600]
+  md: {{dt: 2.0, steps: 1500, stride: 5, equilibration_steps: 200, seed: 0}}
+  protocols: [free]
+  analyses: [vdos, diffusion, lattice]
+  lattice: {{inm_snapshots: 2, heat_capacity: false}}
+  execution: {{executor: local, workers: 1}}
+materials:
+  - {{material: Na3PS4, supercell: 1x1x1, potential: na3ps4-snap, mobile_species: Na}}
+"""
+
+
+@pytest.mark.skipif(not lammps_available(), reason="needs the LAMMPS engine")
+def test_a_screen_with_the_lattice_stage_fills_the_overdamped_and_f_u_columns(tmp_path):
+    """The real lattice stage's numbers reach the screen's row (not only a hand-written summary)."""
+    path = tmp_path / "screen.yaml"
+    path.write_text(LATTICE_SCREEN.format(out=tmp_path / "out"))
+    res = subprocess.run(
+        [sys.executable, "-m", "superionic", "screen", str(path)], capture_output=True, text=True, timeout=600
+    )
+    assert res.returncode == 0, res.stderr + res.stdout
+    (row,) = json.loads((tmp_path / "out" / "screen.json").read_text())["rows"]
+    run = json.loads((tmp_path / "out" / "Na3PS4" / "summary.json").read_text())["lattice"]["runs"]["T600K"]
+    nmd, inm = run["nmd"], run["inm"]
+    # a fraction of the 48 - 3 fitted modes, and its binomial error; f_u, the mean over 2 snapshots
+    assert nmd["fitted"] == 45 and np.isclose(nmd["overdamped_fraction"], nmd["overdamped"] / nmd["fitted"])
+    assert (row["overdamped"], row["overdamped_err"]) == (nmd["overdamped_fraction"], nmd["overdamped_fraction_err"])
+    assert (row["f_u"], row["f_u_err"]) == (inm["f_u"], inm["f_u_err"])
+    assert 0 <= row["overdamped"] <= 1 and 0 <= row["f_u"] <= 1 and row["overdamped_err"] > 0
+    page = (tmp_path / "out" / "screen.html").read_text()
+    assert "overdamped fraction (NMD)" in page and "unstable INM fraction f_u" in page

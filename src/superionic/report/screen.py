@@ -22,7 +22,13 @@ def _value(row: dict, key: str, unit: str) -> str:
         return "–"
     if not np.isfinite(e):
         return fmt(v) + (f" {html.escape(unit)}" if unit else "")
-    text = positive_text(v, e, unit) if key in ("D_300K", "sigma_300K", "g0") else resolved_text(v, e, unit)
+    text = (
+        positive_text(v, e, unit)
+        if key in ("D_300K", "sigma_300K", "g0", "overdamped", "f_u")
+        else resolved_text(v, e, unit)
+    )
+    if key == "overdamped" and np.isfinite(row.get("overdamped_undecided", np.nan)):
+        text += f" ({100 * row['overdamped_undecided']:.0f} % undecided)"
     return html.escape(text)
 
 
@@ -94,7 +100,14 @@ def write_screen_report(out: Path, name: str, rows: list[dict], corr: dict, fail
         "not resolved in that study (its own report says why). D(300 K) and σ_NE(300 K) are Arrhenius "
         "extrapolations. ‡ not given: the Arrhenius fit went through D without a diffusive regime. § measured on the "
         "material's own temperature ladder (e.g. below its melting point) at another temperature than the others: its D "
-        "is not in the rank correlations (an own ladder that includes the ranking temperature is ranked there).</p>",
+        "is not in the rank correlations (an own ladder that includes the ranking temperature is ranked there)."
+        + (
+            " The overdamped fraction's error is binomial; the modes whose verdict lies within 2σ of the border "
+            "Γ/2 = ν₀ (undecided) are given beside it and are not in that error."
+            if "overdamped" in shown
+            else ""
+        )
+        + "</p>",
         "<h2>Rank correlation with D</h2>",
         table(["descriptor", "Spearman ρ", "16–84 % bootstrap", "materials"], corr_rows),
         img(scatter_figure(rows, DESCRIPTORS), "descriptors against D"),

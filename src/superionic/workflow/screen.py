@@ -212,6 +212,10 @@ def descriptors(summary: dict, rank_temperature: float | None = None) -> dict[st
         nmd.get("overdamped_fraction", nan),
         nmd.get("overdamped_fraction_err", nan),
     )
+    bands = nmd.get("bands") or []
+    n_modes = sum(b["modes"] for b in bands)
+    # share of the modes whose verdict lies within 2σ of the border Γ/2 = ν₀: the binomial error leaves it out
+    row["overdamped_undecided"] = sum(b["undecided"] for b in bands) / n_modes if n_modes else nan
     row["f_u"], row["f_u_err"] = inm.get("f_u", nan), inm.get("f_u_err", nan)
     return row
 
