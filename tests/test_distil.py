@@ -372,13 +372,10 @@ def test_an_unusable_refit_ends_the_refinement_with_the_rounds_reasons(setting, 
     """A refit whose every candidate is unstable (as happened on the PBE-D3 teacher) ends the distillation with
     the last validated round's card, the refit's reason added, and round 0's files untouched."""
     from superionic.errors import InputError
-    from superionic.potentials.training import teach, train
+    from superionic.potentials.training import train
     from superionic.potentials.training.distil import distil
     from superionic.potentials.training.validate import Gate
 
-    # teach binds train_snap at its import: imported here first, it keeps the real one after this test (it
-    # would keep the patched one if distil imported it for the first time below)
-    assert teach.train_snap is train.train_snap
     tmp, structure, env = setting
     monkeypatch.setenv("SUPERIONIC_POTENTIALS", env["SUPERIONIC_POTENTIALS"])
     fits = []
