@@ -554,6 +554,31 @@ def test_variants_are_sampled_beside_the_material_and_their_md_is_reused_in_orde
         np.testing.assert_allclose(a.positions, b.positions, atol=1e-6)
 
 
+def test_mobile_contacts_add_cation_cation_single_points_and_keep_the_teacher_md(tmp_path):
+    """mobile_contacts: that many contacts of two mobile atoms; the setting joins settings.json only when given,
+    and adding it to a finished sampling keeps its teacher MD (positions identical)."""
+    import json
+
+    from superionic.potentials.training.distil import sample_teacher
+
+    structure = _cu(tmp_path)
+    kw = dict(temperatures=(300.0,), md_steps=20, label_every=10, strained=0, contacts=1, mobile="Cu", seed=0)
+    first, _, _ = sample_teacher(structure, "emt", tmp_path / "a", **kw)
+    assert "mobile_contacts" not in json.loads((tmp_path / "a" / "settings.json").read_text())
+    logs: list[str] = []
+    more, _, _ = sample_teacher(
+        structure, "emt", tmp_path / "a", mobile_contacts=3, overwrite=True, log=logs.append, **kw
+    )
+    assert any("reusing the teacher MD" in m for m in logs)
+    assert json.loads((tmp_path / "a" / "settings.json").read_text())["mobile_contacts"] == 3
+    md0 = [a for a in first if a.info["source"] == "teacher-md"]
+    md1 = [a for a in more if a.info["source"] == "teacher-md"]
+    for a, b in zip(md0, md1, strict=True):
+        np.testing.assert_allclose(a.positions, b.positions, atol=1e-6)
+    contacts = [a for a in more if a.info["source"] == "close-contact"]
+    assert len(contacts) == 1 + 3 and all(a.info["pair"] == "Cu-Cu" for a in contacts)
+
+
 def _cu(tmp_path):
     structure = tmp_path / "cu.extxyz"
     bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 2, 2)).write(structure)

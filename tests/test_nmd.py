@@ -278,6 +278,56 @@ def test_harmonic_nve_frequencies_equal_phonopys_and_linewidths_vanish(nve, refe
     assert ds.attrs["overdamped_fraction"] == 0.0
 
 
+def test_following_the_hops_undoes_an_exchange_of_two_atoms(reference):
+    """Exact harmonic NVE motion in which atoms 0 and 5 trade labels halfway (what a hop does to the atom order:
+    from then on atom 0 vibrates on site 5 and atom 5 on site 0). Following the hops, the projection is that of
+    the unexchanged run to rounding (every line exact, no width); atom j kept on site j, it is not."""
+    traj = exact_langevin(md_cell(), 0.0, 30.0, dt_fs=20.0, n_frames=1024, burn=0, seed=3)
+    swapped = Trajectory(
+        positions=traj.positions.copy(),
+        cells=traj.cells,
+        symbols=traj.symbols,
+        dt=traj.dt,
+        velocities=traj.velocities.copy(),
+        masses=traj.masses,
+        metadata=dict(traj.metadata),
+    )
+    for arr in (swapped.positions, swapped.velocities):
+        arr[512:, [0, 5]] = arr[512:, [5, 0]]
+    ref = reference[1]
+    plain = nmd(traj, ref, segment=256)
+    followed = nmd(swapped, ref, segment=256)
+    fixed = nmd(swapped, ref, segment=256, follow_hops=False)
+    assert followed.attrs["site_changes"] == 2 and fixed.attrs["site_changes"] == 0
+    assert plain.attrs["site_changes"] == 0
+    np.testing.assert_allclose(followed.spectrum.values, plain.spectrum.values, rtol=1e-9, atol=1e-12)
+    ok = plain.fitted.values
+    assert np.abs(followed.nu0.values[ok] / followed.harmonic_frequency.values[ok] - 1).max() < 1e-3
+    leak = np.abs(fixed.spectrum.values - plain.spectrum.values).sum() / plain.spectrum.values.sum()
+    print(f"atoms kept on their sites: {leak:.1%} of the spectral weight moves")
+    assert leak > 0.05
+
+
+def test_site_tracker_swaps_two_atoms_once_not_while_they_rattle_past_the_midpoint():
+    """Sites A and B 2 Å apart (reach 1 Å), a third far away. Two atoms just past the midpoint stay on their
+    sites (staying counts reach/2 shorter); once each is nearly on the other's site they trade; back just past the
+    midpoint, they keep the new sites: one exchange, two changes of site."""
+    from types import SimpleNamespace
+
+    from superionic.lattice.nmd import _SiteTracker
+
+    cell = np.eye(3) * 20.0
+    sites = np.array([[5.0, 5, 5], [7.0, 5, 5], [15.0, 15, 15]])
+    ref = SimpleNamespace(sites=sites, cell=cell, masses=np.ones(3), symbols=["Li"] * 3)
+    tracker = _SiteTracker(ref)  # type: ignore[arg-type]
+    frames = [sites.copy() for _ in range(4)]
+    for f, (x0, x1) in zip(frames, [(5.0, 7.0), (6.1, 5.9), (6.8, 5.2), (6.1, 5.9)]):
+        f[0, 0], f[1, 0] = x0, x1  # x0 + x1 = 12 Å throughout: the centre of mass stays put
+    occupant = tracker(np.array(frames), np.repeat(cell[None], 4, axis=0))
+    assert occupant.tolist() == [[0, 1, 2], [0, 1, 2], [1, 0, 2], [1, 0, 2]]
+    assert tracker.changes == 2
+
+
 # --------------------------------------------------------------------------- (2) Langevin: Γ = γ/2π
 @pytest.fixture(scope="module")
 def langevin(reference):

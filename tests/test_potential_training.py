@@ -296,6 +296,45 @@ def test_close_contacts_push_one_ion_into_the_requested_range():
         assert np.isfinite(a.get_potential_energy()) and a.get_forces().shape == (len(a), 3)
 
 
+def test_close_contacts_with_a_partner_push_a_mobile_ion_towards_another():
+    """partner=mobile: the moved Li approaches another Li (never a Cu, although Cu atoms are nearer), to a
+    distance in [0.7 · 2 R_Li, r_ij]; a frame with only one Li cannot serve."""
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+    from ase.data import covalent_radii
+
+    from superionic.errors import InputError
+    from superionic.potentials.training.sampling import close_contacts
+
+    base = bulk("Cu", "fcc", a=3.6, cubic=True).repeat(2)
+    base.symbols[[0, 5, 9, 30]] = "Li"
+
+    class AsCu(EMT):
+        def calculate(self, atoms=None, properties=("energy",), system_changes=()):
+            cu = atoms.copy()
+            cu.set_chemical_symbols(["Cu"] * len(cu))
+            super().calculate(cu, properties, system_changes)
+            self.atoms = atoms.copy()
+
+    out = close_contacts([base], AsCu(), 10, mobile="Li", partner="Li", seed=2)
+    floor = 0.7 * (covalent_radii[3] + covalent_radii[[3 if s == "Li" else 29 for s in base.get_chemical_symbols()]])
+    for a in out:
+        assert a.info["pair"] == "Li-Li"
+        moved = np.flatnonzero(np.linalg.norm(a.positions - base.positions, axis=1) > 1e-9)
+        assert len(moved) == 1
+        d = a.get_distances(moved[0], range(len(a)), mic=True)
+        li = [k for k in range(len(a)) if a.get_chemical_symbols()[k] == "Li" and k != moved[0]]
+        j = li[int(np.argmin(np.abs(d[li] - a.info["distance"])))]
+        assert d[j] == pytest.approx(a.info["distance"], abs=1e-9)  # the pushed partner is a Li
+        assert floor[j] - 1e-9 <= d[j] < base.get_distance(moved[0], j, mic=True)
+        others = np.delete(np.arange(len(a)), [moved[0], j])
+        assert np.all(d[others] >= floor[others])  # no third atom landed on
+    lonely = base.copy()
+    lonely.symbols[[5, 9, 30]] = "Cu"
+    with pytest.raises(InputError, match="Li and Li"):
+        close_contacts([lonely], AsCu(), 1, mobile="Li", partner="Li")
+
+
 def test_data_walls_follow_the_closest_approach_and_only_act_below_it(tmp_path):
     """data_walls = closest A–B distance in the data − margin; the written table adds PAIR_WALL·(d0 − r)²
     below d0 and is unchanged above it."""

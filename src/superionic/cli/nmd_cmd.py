@@ -70,6 +70,12 @@ def nmd_cmd(
         help="Langevin friction of the run in 1/fs, subtracted from every width as γ/2π (default: as the "
         "trajectory records it; 0: none).",
     ),
+    follow_hops: bool = typer.Option(
+        True,
+        "--follow-hops/--no-follow-hops",
+        help="Project on each site the velocity of the atom on it in that frame, so that an ion that hopped is "
+        "projected where it now vibrates (--no-follow-hops: every atom stays on its site of the reference frame).",
+    ),
     band_width: float = typer.Option(1.0, "--band-width", help="Width in THz of the frequency bands of the fraction."),
     compare: list[Path] | None = typer.Option(
         None,
@@ -167,7 +173,15 @@ def nmd_cmd(
             log(f"harmonic reference: frame {frame}{' relaxed' if relax else ''}, Hessian of the MD cell …")
             ref = reference_from_frame(src, potential, frame=frame, relax=relax, fmax=fmax, progress=progress)
         log(f"projecting {src.n_frames - start} frames on {int(np.sum(ref.weight))} modes …")
-        ds = nmd(src, ref, segment_ps=segment, start=start, friction_per_fs=friction, progress=progress)
+        ds = nmd(
+            src,
+            ref,
+            segment_ps=segment,
+            start=start,
+            friction_per_fs=friction,
+            follow_hops=follow_hops,
+            progress=progress,
+        )
     finally:
         src.close()
     ds.attrs["trajectory"] = str(trajectory)
@@ -207,6 +221,8 @@ def _print(s: dict) -> None:
         f"widths below {s['gamma_min_THz']:.2g} THz unresolved"
     )
     typer.echo(f"reference: {s['reference']}")
+    if s["follow_hops"]:
+        typer.echo(f"hops followed: {s['site_changes']} changes of site (each site's velocity is its occupant's)")
     if s["thermostat_gamma_THz"] > 0:
         typer.echo(
             f"thermostat: Langevin, Γ_L = γ/2π = {s['thermostat_gamma_THz']:.3g} THz subtracted from every width"

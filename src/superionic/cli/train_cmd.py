@@ -77,6 +77,12 @@ def train_potential_cmd(
     mobile: str | None = typer.Option(
         None, "--mobile", help="Mobile species for --close-contacts (default: the material's Li, Na, Ag … ion)."
     ),
+    mobile_contacts: int = typer.Option(
+        0,
+        "--mobile-contacts",
+        help="Extra single points with one mobile ion pushed towards another mobile ion (the cation-cation "
+        "wall, which --close-contacts rarely probes: a cation's nearest neighbours are anions).",
+    ),
     families: str = typer.Option(
         "linear-6,quadratic-4,quadratic-4+pair,pod,pod+4body",
         "--families",
@@ -206,6 +212,7 @@ def train_potential_cmd(
         (label_every, "--label-every", 1),
         (strained, "--strained", 0),
         (contacts, "--close-contacts", 0),
+        (mobile_contacts, "--mobile-contacts", 0),
         (refine, "--refine", 0),
         (own_snapshots, "--own-snapshots", 2),
         (production_atoms, "--production-atoms", 1),
@@ -286,6 +293,7 @@ def train_potential_cmd(
                 strained=strained,
                 contacts=contacts,
                 mobile=mobile or "Li",
+                mobile_contacts=mobile_contacts,
                 labels=labels,
                 max_labels=max_labels,
                 initial_labels=initial_labels,
@@ -307,6 +315,7 @@ def train_potential_cmd(
             strained=strained,
             contacts=contacts,
             mobile=mobile,
+            mobile_contacts=mobile_contacts,
             families=[f.strip() for f in families.split(",") if f.strip()],
             zbl=(1.2, 1.6) if zbl else None,
             radius=radius,

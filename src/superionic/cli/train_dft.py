@@ -9,7 +9,9 @@ import typer
 from ..errors import InputError
 
 
-def _pool(out: Path, materials, sampler: str, temps, md_steps, label_every, strained, contacts, mobile, seed):
+def _pool(
+    out: Path, materials, sampler: str, temps, md_steps, label_every, strained, contacts, mobile, mobile_contacts, seed
+):
     """The candidate pool, sampled once and kept as <out>/pool.extxyz (a resumed run reuses it)."""
     import ase.io
 
@@ -32,6 +34,7 @@ def _pool(out: Path, materials, sampler: str, temps, md_steps, label_every, stra
         strained=strained,
         contacts=contacts,
         mobile=mobile,
+        mobile_contacts=mobile_contacts,
         seed=seed,
         log=typer.echo,
     )
@@ -62,6 +65,7 @@ def train_with_dft(
     families: str,
     version: str,
     seed: int,
+    mobile_contacts: int = 0,
 ) -> None:
     """Active learning with a DFT teacher; every label is kept at once, so rerunning resumes."""
     from ..materials import build_material
@@ -78,7 +82,9 @@ def train_with_dft(
     if sampler is None:
         sampler = "li6ps5cl-snap" if material in ("Li6PS5Cl", "argyrodite") else "chgnet"
     out.mkdir(parents=True, exist_ok=True)
-    pool = _pool(out, materials, sampler, temperatures, md_steps, label_every, strained, contacts, mobile, seed)
+    pool = _pool(
+        out, materials, sampler, temperatures, md_steps, label_every, strained, contacts, mobile, mobile_contacts, seed
+    )
     store = LabelStore(labels or out / "labels", identity)
     typer.echo(f"teacher {teacher} ({identity.get('label', '')}); {len(store)} configurations already labelled")
     rec = learn(

@@ -617,8 +617,85 @@ class _Welch:
         self.n += 1
 
 
-def _project(src: Any, ref: ModeReference, start: int, stop: int, length: int, hop: int, progress=None):
-    """Stream the velocities of frames [start, stop) through the projection; Welch sums and ⟨|Q̇|²⟩."""
+class _SiteTracker:
+    """Which atom sits on each reference site, frame by frame: the velocities follow the carriers' hops.
+
+    At the reference atom j sits on site j. Positions are compared with the sites after removing the drift of
+    the centre of mass (mass-weighted mean displacement, followed frame to frame), so that a crystal that
+    translates as a whole keeps its atoms on their sites. While every atom of a species is within `reach` (half
+    the shortest distance between two of its sites) of its site, nothing changes; when one strays further, the
+    species is matched again to its sites (minimum image, one atom per site: the Hungarian assignment of least
+    total distance, the distance of each atom to its present site counted `reach`/2 shorter, so that an atom
+    rattling between two sites does not flip back and forth). `changes` counts changes of site over all frames.
+    """
+
+    def __init__(self, ref: ModeReference):
+        self.sites_frac = ref.sites @ np.linalg.inv(ref.cell)
+        self.weights = np.asarray(ref.masses, dtype=float) / float(np.sum(ref.masses))
+        self.previous: np.ndarray | None = None  # Cartesian positions of the previous frame, Å
+        self.drift = np.zeros(3)  # centre-of-mass displacement from the sites, Å
+        symbols = np.asarray(ref.symbols)
+        self.groups = [np.flatnonzero(symbols == x) for x in dict.fromkeys(ref.symbols)]
+        self.reach = []
+        for g in self.groups:
+            d = self.sites_frac[g][:, None, :] - self.sites_frac[g][None, :, :]
+            d -= np.round(d)
+            r = np.linalg.norm(d @ ref.cell, axis=-1)
+            np.fill_diagonal(r, np.inf)
+            self.reach.append(0.5 * float(r.min()) if len(g) > 1 else np.inf)
+        self.occupant = np.arange(len(symbols))  # occupant[site] = atom
+        self.local = np.empty(len(symbols), dtype=int)  # index of each atom within its species
+        for g in self.groups:
+            self.local[g] = np.arange(len(g))
+        self.changes = 0
+
+    def __call__(self, positions: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        """(frames, atoms) occupant of every site in each frame; positions (frames, atoms, 3) Å, cells (frames, 3, 3)."""
+        from scipy.optimize import linear_sum_assignment
+
+        out = np.empty(positions.shape[:2], dtype=int)
+        for t in range(len(positions)):
+            inverse = np.linalg.inv(cells[t])
+            if self.previous is None:  # the first frame: atom j near site j
+                step = positions[t] @ inverse - self.sites_frac
+            else:
+                step = (positions[t] - self.previous) @ inverse
+            self.drift += (self.weights @ (step - np.round(step))) @ cells[t]
+            self.previous = positions[t]
+            frac = (positions[t] - self.drift) @ inverse
+            for g, reach in zip(self.groups, self.reach):
+                if np.isinf(reach):
+                    continue
+                d = frac[self.occupant[g]] - self.sites_frac[g]
+                d -= np.round(d)
+                if np.linalg.norm(d @ cells[t], axis=-1).max() <= reach:
+                    continue
+                d = frac[g][:, None, :] - self.sites_frac[g][None, :, :]  # (atoms, sites)
+                d -= np.round(d)
+                cost = np.linalg.norm(d @ cells[t], axis=-1)
+                cost[self.local[self.occupant[g]], np.arange(len(g))] -= 0.5 * reach  # staying is favoured
+                atoms, sites = linear_sum_assignment(cost)
+                new = np.empty(len(g), dtype=int)
+                new[sites] = g[atoms]
+                self.changes += int(np.sum(new != self.occupant[g]))
+                self.occupant[g] = new
+            out[t] = self.occupant
+        return out
+
+
+def _project(
+    src: Any,
+    ref: ModeReference,
+    start: int,
+    stop: int,
+    length: int,
+    hop: int,
+    progress=None,
+    tracker: _SiteTracker | None = None,
+):
+    """Stream the velocities of frames [start, stop) through the projection; Welch sums and ⟨|Q̇|²⟩. With a
+    `tracker`, each site's velocity is that of the atom on it in that frame (`_SiteTracker`).
+    """
     from ..trajectory.blocks import time_chunks
 
     sqrt_m = np.sqrt(np.asarray(src.masses, dtype=float))
@@ -628,9 +705,13 @@ def _project(src: Any, ref: ModeReference, start: int, stop: int, length: int, h
     welch = _Welch(ref.n_modes, length, hop)
     power = np.zeros(ref.n_modes)
     n = 0
+    cells = np.asarray(src.cells, dtype=float) if tracker is not None else None
     for s, e in time_chunks(stop - start, src.n_atoms):
         v = src.read_velocities(None, start + s, start + e)
         v *= sqrt_m[None, :, None]
+        if tracker is not None and cells is not None:
+            occupant = tracker(src.read_positions(None, start + s, start + e), cells[start + s : start + e])
+            v = np.take_along_axis(v, occupant[:, :, None], axis=1)  # v[t, site] = v[t, atom on that site]
         flat = v.reshape(len(v), -1)
         q = (flat @ p_re).astype(complex)
         if p_im is not None:
@@ -844,6 +925,7 @@ def nmd(
     friction_per_fs: float | None = None,
     temperature: float | None = None,
     dt: float | None = None,
+    follow_hops: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> xr.Dataset:
     """Normal-mode decomposition of the velocities of `trajectory` (a path, a Trajectory or a FrameSource; read
@@ -854,7 +936,9 @@ def nmd(
     fit_level: the fit covers the bins around the peak above this fraction of it (then widened). friction_per_fs:
     the Langevin friction of the run (1/fs; default from the trajectory's metadata, 0: none), whose Γ_L = γ/2π is
     subtracted for `gamma_intrinsic` and the overdamping verdict. temperature: K, labels the run (default: the
-    file's nominal temperature, else the kinetic one of the modes).
+    file's nominal temperature, else the kinetic one of the modes). follow_hops: project, on each site's
+    eigenvector components, the velocity of the atom on that site in that frame (`_SiteTracker`), so that an ion
+    that hopped is projected where it now vibrates; False: atom j stays on its reference site j throughout.
 
     Returns an xarray Dataset over `mode` (harmonic_frequency, q, branch, weight, nu0 ± err, gamma ± err,
     gamma_upper, gamma_intrinsic, resolved, bound flags, overdamped, overdamped_z, decided, mode_temperature) and
@@ -895,7 +979,8 @@ def nmd(
     friction_per_fs = _thermostat_friction(meta, friction_per_fs)
     masses = np.asarray(src.masses, dtype=float)
     mass_mismatch = float(np.max(np.abs(masses - reference.masses) / reference.masses))
-    welch, mean_sq = _project(src, reference, start, stop, segment, hop, progress)
+    tracker = _SiteTracker(reference) if follow_hops else None
+    welch, mean_sq = _project(src, reference, start, stop, segment, hop, progress, tracker)
     used = welch.n * hop + (segment - hop) if welch.n else 0
     n_seg = welch.n
     mean_p = welch.sum / max(n_seg, 1) * dt_fs  # folded, amu Å²/fs² · fs
@@ -1029,6 +1114,8 @@ def nmd(
         "reference_max_site_distance_angstrom": reference.max_site_distance,
         "supercell_matrix": reference.supercell_matrix.ravel().tolist(),
         "mass_mismatch": mass_mismatch,
+        "follow_hops": int(follow_hops),
+        "site_changes": tracker.changes if tracker is not None else 0,
         "notes": list(reference.notes),
         "model": "DHO velocity spectrum ∝ Γν²/((ν²−ν₀²)²+Γ²ν²) fitted through its autocorrelation × lag window",
         "overdamped_criterion": "Γ/2 > ν₀ (damping rate γ/2 > ω₀), with the thermostat's Γ_L subtracted",
@@ -1208,6 +1295,8 @@ def nmd_summary(ds: xr.Dataset, band_width: float = 1.0) -> dict[str, Any]:
         "single_line": int(np.sum(ds.weight.values[ds.single_line.values.astype(bool)]))
         if "single_line" in ds
         else None,
+        "follow_hops": bool(a.get("follow_hops", 0)),
+        "site_changes": int(a.get("site_changes", 0)),
         "notes": _as_list(a.get("notes", [])),
         **_kappa_of(a),
     }

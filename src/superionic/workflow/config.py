@@ -113,6 +113,11 @@ class LatticeConfig(BaseModel):
         "constants; the MD cell must be a supercell of the primitive cell with every atom near its site)",
     )
     nmd_segment_ps: float | None = Field(None, gt=0, description="Welch segment of the NMD, ps (default: 1/8 run)")
+    nmd_follow_hops: bool = Field(
+        True,
+        description="project on each site the velocity of the atom on it in that frame (an ion that hopped is "
+        "projected where it now vibrates); false: every atom stays on its site of the reference frame",
+    )
     band_width: float = Field(1.0, gt=0, description="frequency bands of the overdamped fraction, THz")
     inm_snapshots: int = Field(4, ge=0, description="instantaneous-normal-mode snapshots per free run (0: no INM)")
     heat_capacity: bool = Field(True, description="C_v of every free run (fluctuations, dE/dT, harmonic, 2PT), S_vib")

@@ -442,7 +442,7 @@ def _nmd(cfg: StudyConfig, run, adir: Path, phonon: Any, progress: Progress | No
             ref.source = f"analysis/{PHONONS_FILE} (the study's phonopy force constants); {ref.source}"
         else:
             ref = reference_from_frame(src, cfg.potential, frame=0, relax=True, progress=cb)
-        ds = nmd(src, ref, segment_ps=lc.nmd_segment_ps, temperature=temp, progress=cb)
+        ds = nmd(src, ref, segment_ps=lc.nmd_segment_ps, temperature=temp, follow_hops=lc.nmd_follow_hops, progress=cb)
     finally:
         src.close()
     ds.attrs.update(run=label, trajectory=str(run.path), reference=ref.source)

@@ -44,6 +44,7 @@ def sample_teacher(
     contacts: int,
     mobile: str | None,
     seed: int,
+    mobile_contacts: int = 0,
     supercell: str | None = None,
     variants: Sequence[str] = (),
     overwrite: bool = False,
@@ -52,7 +53,8 @@ def sample_teacher(
     log: Callable[[str], None] = print,
 ) -> tuple[list, list[Path], dict]:
     """Teacher MD per temperature (labelled snapshots + H5MD in `folder`), strained cells, close contacts of
-    the `mobile` ion (default: the first of `validate.MOBILE` in the material). variants: more materials sampled
+    the `mobile` ion (default: the first of `validate.MOBILE` in the material) with any neighbour and
+    (`mobile_contacts`) with another mobile ion. variants: more materials sampled
     the same way (e.g. 'Li6PS5Cl:exchange=0.5,seed=1' for S/Cl disorder); their runs are ``<m>-T<K>.h5``.
 
     Returns (labelled Atoms, the H5MD paths, the teacher's identity). Reuses `folder` when it holds a
@@ -83,6 +85,8 @@ def sample_teacher(
     }
     if variants:  # only then: folders sampled before variants existed stay reusable
         settings["variants"] = list(variants)
+    if mobile_contacts:  # likewise
+        settings["mobile_contacts"] = mobile_contacts
     samples, meta = folder / "samples.extxyz", folder / "settings.json"
     names = [material, *variants]
     runs = [run_files(folder, len(names), m, float(t)) for m in range(len(names)) for t in temperatures]
@@ -104,7 +108,7 @@ def sample_teacher(
             log(f"reusing the teacher samples in {folder}")
             return list(ase.io.read(samples, index=":")), paths, spec.identity()
         resume = stored == wanted  # a killed sampling: its finished MD runs are kept
-        single_points = ("strained", "close_contacts")
+        single_points = ("strained", "close_contacts", "mobile_contacts")
         if finished and {k: v for k, v in stored.items() if k not in single_points} == {
             k: v for k, v in wanted.items() if k not in single_points
         }:  # only the strained cells or close contacts changed: the (expensive) teacher MD is kept
@@ -119,9 +123,9 @@ def sample_teacher(
     atoms = cells[0]
     calc = spec.make()
     mobile = mobile or next((s for s in MOBILE if s in atoms.get_chemical_symbols()), None)
-    if contacts and (mobile is None or mobile not in atoms.get_chemical_symbols()):
+    if (contacts or mobile_contacts) and (mobile is None or mobile not in atoms.get_chemical_symbols()):
         log(f"no {mobile} in {material}: no close contacts sampled (give --mobile)")
-        contacts = 0
+        contacts = mobile_contacts = 0
     log(f"teacher: {teacher}")
     if reuse_md:
         log(f"reusing the teacher MD in {folder} ({len(reuse_md)} snapshots); new strained cells and close contacts")
@@ -134,6 +138,7 @@ def sample_teacher(
         strained=strained,
         contacts=contacts,
         mobile=mobile or "Li",
+        mobile_contacts=mobile_contacts,
         seed=seed,
         h5md_dir=folder,
         md_frames=reuse_md or None,
@@ -159,6 +164,7 @@ def distil(
     strained: int = 40,
     contacts: int = 0,
     mobile: str | None = None,
+    mobile_contacts: int = 0,
     families: Sequence[str] = ("linear-6", "quadratic-4", "quadratic-4+pair", "pod", "pod+4body"),
     zbl: tuple[float, float] | None = (1.2, 1.6),
     radius: float | None = None,
@@ -179,6 +185,7 @@ def distil(
     """Distil, validate and (if it passes the gate) register a SNAP potential of `material`; see module doc.
 
     supercell: of the teacher's and the student's MD ('2x2x2', '100atoms', '12A'; default the cell as built).
+    mobile_contacts: close contacts between two mobile ions, besides `contacts` with any neighbour (`sample_teacher`).
     variants: more materials the teacher samples and the student is validated on (`sample_teacher`).
     validate_steps: student MD steps per teacher temperature (default 4 × md_steps). own_snapshots: frames of
     the student's MD per temperature relabelled by the teacher (the gate's own-MD force RMSE). refine: refits,
@@ -208,6 +215,7 @@ def distil(
         strained=strained,
         contacts=contacts,
         mobile=mobile,
+        mobile_contacts=mobile_contacts,
         seed=seed,
         supercell=supercell,
         variants=variants,

@@ -3,7 +3,8 @@
 Teacher MD (Langevin, ASE) over a temperature ladder gives configurations *and* their labels for free:
 every MD step already evaluates energy, forces and stress, so every `label_every`-th step is stored
 with its labels. Strained and rattled cells add off-equilibrium configurations (single points).
-Close contacts (`close_contacts`) push one mobile ion towards a neighbour to sample the repulsive wall.
+Close contacts (`close_contacts`) push one mobile ion towards a neighbour (of any species, or of one `partner`
+species, e.g. another mobile ion) to sample the repulsive wall.
 Optionally the teacher MD also writes an H5MD trajectory (positions + velocities) that the validation
 compares against (VDOS, RDF, D_Li).
 
@@ -165,6 +166,7 @@ def close_contacts(
     n: int,
     *,
     mobile: str = "Li",
+    partner: str | None = None,
     shortest: float = 0.7,
     neighbours: int = 3,
     seed: int = 0,
@@ -172,31 +174,51 @@ def close_contacts(
     """N single points in which one mobile ion is pushed towards a neighbour (the repulsive wall).
 
     For each configuration: a random source frame, a random `mobile` atom i and one of its `neighbours`
-    nearest atoms j; i moves along j→i until r_ij is uniform in [shortest·(R_i + R_j), r_ij] (R: ASE
-    covalent radii, Å). Thermal MD rarely visits these distances, but a hot student run does, and a
-    potential that never saw them can pull the two atoms together (a collapse).
+    nearest atoms j (of species `partner` if given, else of any species); i moves along j→i until r_ij is
+    uniform in [shortest·(R_i + R_j), r_ij] (R: ASE covalent radii, Å). Thermal MD rarely visits these
+    distances, but a hot student run does, and a potential that never saw them can pull the two atoms together
+    (a collapse). The nearest neighbours of a cation are anions: `partner=mobile` probes the cation–cation wall.
+    A move that would bring i below the floor shortest·(R_i + R_k) of any third atom k is drawn again.
     """
     from ase.data import atomic_numbers, covalent_radii
 
     rng = np.random.default_rng(seed)
-    sources = [a for a in frames if mobile in a.get_chemical_symbols()]
+    least = 2 if partner == mobile else 1  # the mobile atom itself is not its own partner
+    sources = [
+        a
+        for a in frames
+        if mobile in a.get_chemical_symbols() and (partner is None or a.get_chemical_symbols().count(partner) >= least)
+    ]
     if not sources:
-        raise InputError(f"no source configuration contains {mobile}")
+        raise InputError(f"no source configuration contains {mobile}" + (f" and {partner}" if partner else ""))
     out = []
-    while len(out) < n:
+    for _ in range(1000 * n):
+        if len(out) == n:
+            break
         a = sources[int(rng.integers(len(sources)))].copy()
         sym = a.get_chemical_symbols()
+        radii = covalent_radii[[atomic_numbers[x] for x in sym]]
         i = int(rng.choice([k for k, s in enumerate(sym) if s == mobile]))
         d = a.get_distances(i, range(len(a)), mic=True, vector=True)  # r_j − r_i
         r = np.linalg.norm(d, axis=1)
         r[i] = np.inf
-        j = int(rng.choice(np.argsort(r)[:neighbours]))
-        lo = shortest * (covalent_radii[atomic_numbers[sym[i]]] + covalent_radii[atomic_numbers[sym[j]]])
-        if r[j] <= lo:
+        candidates = r.copy()
+        if partner is not None:
+            candidates[[k for k, s in enumerate(sym) if s != partner]] = np.inf
+        j = int(rng.choice(np.argsort(candidates)[: min(neighbours, int(np.isfinite(candidates).sum()))]))
+        floor = shortest * (radii[i] + radii)
+        if r[j] <= floor[j]:
             continue
-        target = rng.uniform(lo, r[j])
-        a.positions[i] += d[j] / r[j] * (r[j] - target)
+        target = rng.uniform(floor[j], r[j])
+        shift = d[j] / r[j] * (r[j] - target)
+        after = np.linalg.norm(d - shift, axis=1)  # every r_k − r_i once i has moved
+        after[[i, j]] = np.inf
+        if np.any(after < floor):  # on its way to j, i would land on another atom: not the contact meant
+            continue
+        a.positions[i] += shift
         out.append(label(a, calculator, source="close-contact", pair=f"{sym[i]}-{sym[j]}", distance=float(target)))
+    if len(out) < n:
+        raise InputError(f"found only {len(out)} of {n} close contacts of {mobile} without landing on a third atom")
     return out
 
 

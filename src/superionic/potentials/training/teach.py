@@ -38,6 +38,7 @@ def sample_pool(
     strained: int = 10,
     contacts: int = 10,
     mobile: str = "Li",
+    mobile_contacts: int = 0,
     seed: int = 0,
     h5md_dir: Path | None = None,
     md_frames: Sequence[Atoms] | None = None,
@@ -48,7 +49,8 @@ def sample_pool(
     log: Callable[[str], None] = print,
 ) -> list[Atoms]:
     """Labelled configurations from MD of every material variant at every temperature (K), strained and rattled
-    cells, and close contacts of `mobile`: the candidate pool of active learning, or a teacher's training data.
+    cells, close contacts of `mobile` with any neighbour and (`mobile_contacts`) with another `mobile` ion: the
+    candidate pool of active learning, or a teacher's training data.
 
     h5md_dir: also keep each MD run (positions, velocities) as ``T<K>.h5`` there (``<m>-T<K>.h5`` with several
     materials) and its labelled snapshots as ``….labels.extxyz``, each written under a temporary name and renamed
@@ -79,8 +81,11 @@ def sample_pool(
             for s in extra:
                 s.info["material"] = name
             pool += extra
+    sources = list(pool)
     if contacts:
-        pool += close_contacts(pool, calculator, contacts, mobile=mobile, seed=seed)
+        pool += close_contacts(sources, calculator, contacts, mobile=mobile, seed=seed)
+    if mobile_contacts:
+        pool += close_contacts(sources, calculator, mobile_contacts, mobile=mobile, partner=mobile, seed=seed + 1)
     return pool
 
 
