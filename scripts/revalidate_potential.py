@@ -1,8 +1,9 @@
 """Validate a registered or shipped distilled potential again, against the teacher runs of its distillation, under the
-current gate (e.g. after the gate gained a criterion); prints the verdict and writes the new card.
+current gate (e.g. after the gate gained a criterion); prints the verdict and writes the new card. --from: a folder
+holding NAME.lammps.json and its NAME-vV.* files (e.g. an unregistered `train-potential --no-register` output).
 
     python3 scripts/revalidate_potential.py na3ps4-snap runs/na3ps4 [--card OUT.json] [--own-snapshots 20]
-        [--production-atoms 200 --production-ps 50]
+        [--production-atoms 200 --production-ps 50] [--from FOLDER]
 
 The teacher runs are `<distillation out>/teacher/T*.h5` and the teacher is the one named in their settings.json;
 the student runs 4 × the teacher's steps per temperature, as `train-potential` does. A registered user potential is
@@ -34,10 +35,13 @@ def main() -> None:
     p.add_argument("--own-snapshots", type=int, default=10)
     p.add_argument("--production-atoms", type=int, default=Gate.production_atoms)
     p.add_argument("--production-ps", type=float, default=0.0, help="0: no production-size run")
+    p.add_argument("--from", dest="source", type=Path, help="folder of NAME.lammps.json (default: registered/shipped)")
     args = p.parse_args()
-    folder = user_potentials_dir() / args.name
-    if not (folder / f"{args.name}.lammps.json").is_file():  # a shipped potential: its files sit in the package
+    folder = args.source or user_potentials_dir() / args.name
+    if args.source is None and not (folder / f"{args.name}.lammps.json").is_file():  # shipped: in the package
         folder = Path(superionic.potentials.__file__).parent / "data"
+    if not (folder / f"{args.name}.lammps.json").is_file():
+        raise SystemExit(f"{folder} holds no {args.name}.lammps.json")
     desc = folder / f"{args.name}.lammps.json"
     pot = LammpsPotential.from_json(desc)
     version = json.loads(desc.read_text())["lammps"]["version"]

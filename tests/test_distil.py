@@ -195,6 +195,12 @@ def test_a_pair_the_teacher_itself_brings_below_its_bound_is_judged_by_the_teach
     assert gate_failures(dict(card, md=[stayed]), Gate()) == [
         "at 900 K pairs come closer than their bound: Na-Na 2.19 Å"
     ]
+    # the student's closest approach over a window as long as the teacher's run is shown beside it
+    windowed = dict(stayed, teacher_ps=6.0, closest_approach_student_first_window_A={"Na-Na": 2.31, "Na-S": 2.6})
+    assert gate_failures(dict(card, md=[windowed]), Gate()) == [
+        "at 900 K pairs come closer than their bound: Na-Na 2.19 Å (in its first 6 ps 2.31 Å, in the teacher's "
+        "run of that length 2.400 Å)"
+    ]
     # without the teacher's forces where the student came closest, the bound decides
     unmeasured = {k: v for k, v in run.items() if k != "student_closest_force"}
     assert len(gate_failures(dict(card, md=[unmeasured]), Gate())) == 1
