@@ -117,6 +117,8 @@ def test_descriptors_never_guess_a_missing_number():
                 "nmd": {
                     "overdamped_fraction": 0.25,
                     "overdamped_fraction_err": 0.05,
+                    "segment_ps": 3.125,
+                    "follow_hops": True,
                     "bands": [{"modes": 30, "undecided": 6}, {"modes": 10, "undecided": 4}],
                 },
                 "inm": {"f_u": 0.04, "f_u_err": 0.01},
@@ -126,6 +128,7 @@ def test_descriptors_never_guess_a_missing_number():
     row = descriptors(summary)
     assert (row["overdamped"], row["overdamped_err"], row["f_u"], row["f_u_err"]) == (0.25, 0.05, 0.04, 0.01)
     assert row["overdamped_undecided"] == 10 / 40  # undecided verdicts over all modes of the bands
+    assert (row["overdamped_segment_ps"], row["overdamped_follow_hops"]) == (3.125, True)
     # an Arrhenius fit through D without a diffusive regime (t-Na3PS4 at 600/700 K) gives no E_a, no D(300 K)
     arr = {"E_a": 0.49, "E_a_err": 0.11, "D_300K": 4e-10, "D_300K_err": 1e-9, "all_fit_ranges_diffusive": True}
     summary["results"]["series"] = {"arrhenius": arr}
@@ -159,6 +162,15 @@ def test_report_leaves_out_descriptors_no_study_measured(tmp_path):
     rows[1].update(overdamped=0.0, overdamped_err=0.002)
     page = write_screen_report(tmp_path, "s", rows, rank_correlations(rows, 100), []).read_text()
     assert "overdamped fraction (NMD)" in page and "0.3 ± 0.05 (25 % undecided)" in page
+    assert "segment" in page and "not recorded for these runs" in page
+    # the settings the verdicts depend on are named, and a mixture is called out
+    rows[0].update(overdamped_segment_ps=3.125, overdamped_follow_hops=True)
+    rows[1].update(overdamped_segment_ps=3.125, overdamped_follow_hops=True)
+    page = write_screen_report(tmp_path, "s", rows, rank_correlations(rows, 100), []).read_text()
+    assert "segment 3.12 ps, hops followed." in page
+    rows[1].update(overdamped_segment_ps=1.25, overdamped_follow_hops=False)
+    page = write_screen_report(tmp_path, "s", rows, rank_correlations(rows, 100), []).read_text()
+    assert "segment 1.25, 3.12 ps, hops followed in some runs only: the fractions were measured under" in page
     # a fraction cannot be negative: none observed is a bound, not "0 ± σ"
     assert "consistent with zero (&lt; 0.004)" in page
 

@@ -63,6 +63,23 @@ def scatter_figure(rows: list[dict], descriptors: dict[str, tuple[str, str]]):
     return fig
 
 
+def _nmd_settings(rows: list[dict]) -> str:
+    """The NMD segment(s) and projection behind the overdamped fractions, which their verdicts depend on."""
+    measured = [r for r in rows if np.isfinite(r.get("overdamped", np.nan))]
+    segments = sorted({round(float(r["overdamped_segment_ps"]), 2) for r in measured if "overdamped_segment_ps" in r})
+    hops = {r.get("overdamped_follow_hops") for r in measured} - {None}
+    text = "The verdicts depend on the NMD's Welch segment and on whether the hops are followed (docs/nmd.md): "
+    if not segments:
+        return text + "not recorded for these runs."
+    text += f"segment {', '.join(f'{x:g}' for x in segments)} ps"
+    text += {frozenset({True}): ", hops followed", frozenset({False}): ", hops not followed"}.get(
+        frozenset(hops), ", hops followed in some runs only" if hops else ""
+    )
+    if len(segments) > 1 or len(hops) > 1:
+        text += ": the fractions were measured under different settings and do not compare"
+    return text + "."
+
+
 def write_screen_report(out: Path, name: str, rows: list[dict], corr: dict, failed: list[dict]) -> Path:
     """Write ``<out>/screen.html`` (self-contained) and return its path."""
     from ..workflow.screen import DESCRIPTORS, shared_rank_temperature
@@ -103,7 +120,7 @@ def write_screen_report(out: Path, name: str, rows: list[dict], corr: dict, fail
         "is not in the rank correlations (an own ladder that includes the ranking temperature is ranked there)."
         + (
             " The overdamped fraction's error is binomial; the modes whose verdict lies within 2σ of the border "
-            "Γ/2 = ν₀ (undecided) are given beside it and are not in that error."
+            "Γ/2 = ν₀ (undecided) are given beside it and are not in that error. " + _nmd_settings(rows)
             if "overdamped" in shown
             else ""
         )

@@ -216,6 +216,9 @@ def descriptors(summary: dict, rank_temperature: float | None = None) -> dict[st
     n_modes = sum(b["modes"] for b in bands)
     # share of the modes whose verdict lies within 2σ of the border Γ/2 = ν₀: the binomial error leaves it out
     row["overdamped_undecided"] = sum(b["undecided"] for b in bands) / n_modes if n_modes else nan
+    # the verdicts depend on both (docs/screening.md): the report says which were used
+    row["overdamped_segment_ps"] = nmd.get("segment_ps", nan)
+    row["overdamped_follow_hops"] = nmd.get("follow_hops")
     row["f_u"], row["f_u_err"] = inm.get("f_u", nan), inm.get("f_u_err", nan)
     return row
 
