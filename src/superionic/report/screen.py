@@ -67,14 +67,14 @@ def _nmd_settings(rows: list[dict]) -> str:
     """The NMD segment(s) and projection behind the overdamped fractions, which their verdicts depend on."""
     measured = [r for r in rows if np.isfinite(r.get("overdamped", np.nan))]
     segments = sorted({round(float(r["overdamped_segment_ps"]), 2) for r in measured if "overdamped_segment_ps" in r})
-    hops = {r.get("overdamped_follow_hops") for r in measured} - {None}
+    hops = {bool(r["overdamped_follow_hops"]) for r in measured if r.get("overdamped_follow_hops") is not None}
     text = "The verdicts depend on the NMD's Welch segment and on whether the hops are followed (docs/nmd.md): "
     if not segments:
         return text + "not recorded for these runs."
     text += f"segment {', '.join(f'{x:g}' for x in segments)} ps"
-    text += {frozenset({True}): ", hops followed", frozenset({False}): ", hops not followed"}.get(
-        frozenset(hops), ", hops followed in some runs only" if hops else ""
-    )
+    if hops:
+        text += ", hops followed" if hops == {True} else ", hops not followed" if hops == {False} else ""
+        text += ", hops followed in some runs only" if len(hops) > 1 else ""
     if len(segments) > 1 or len(hops) > 1:
         text += ": the fractions were measured under different settings and do not compare"
     return text + "."
