@@ -163,6 +163,9 @@ def test_report_leaves_out_descriptors_no_study_measured(tmp_path):
     page = write_screen_report(tmp_path, "s", rows, rank_correlations(rows, 100), []).read_text()
     assert "overdamped fraction (NMD)" in page and "0.3 ± 0.05 (25 % undecided)" in page
     assert "segment" in page and "not recorded for these runs" in page
+    rows[0]["overdamped_segment_ps"] = nan  # a summary without it: not recorded, never "nan ps"
+    page = write_screen_report(tmp_path, "s", rows, rank_correlations(rows, 100), []).read_text()
+    assert "not recorded for these runs" in page and "nan ps" not in page
     # the settings the verdicts depend on are named, and a mixture is called out
     rows[0].update(overdamped_segment_ps=3.125, overdamped_follow_hops=True)
     rows[1].update(overdamped_segment_ps=3.125, overdamped_follow_hops=True)

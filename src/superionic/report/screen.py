@@ -66,15 +66,19 @@ def scatter_figure(rows: list[dict], descriptors: dict[str, tuple[str, str]]):
 def _nmd_settings(rows: list[dict]) -> str:
     """The NMD segment(s) and projection behind the overdamped fractions, which their verdicts depend on."""
     measured = [r for r in rows if np.isfinite(r.get("overdamped", np.nan))]
-    segments = sorted({round(float(r["overdamped_segment_ps"]), 2) for r in measured if "overdamped_segment_ps" in r})
+    recorded = [float(r.get("overdamped_segment_ps", np.nan)) for r in measured]
+    segments = sorted({round(x, 2) for x in recorded if np.isfinite(x)})
     hops = {bool(r["overdamped_follow_hops"]) for r in measured if r.get("overdamped_follow_hops") is not None}
     text = "The verdicts depend on the NMD's Welch segment and on whether the hops are followed (docs/nmd.md): "
     if not segments:
         return text + "not recorded for these runs."
     text += f"segment {', '.join(f'{x:g}' for x in segments)} ps"
-    if hops:
-        text += ", hops followed" if hops == {True} else ", hops not followed" if hops == {False} else ""
-        text += ", hops followed in some runs only" if len(hops) > 1 else ""
+    if hops == {True}:
+        text += ", hops followed"
+    elif hops == {False}:
+        text += ", hops not followed"
+    elif hops:
+        text += ", hops followed in some runs only"
     if len(segments) > 1 or len(hops) > 1:
         text += ": the fractions were measured under different settings and do not compare"
     return text + "."
