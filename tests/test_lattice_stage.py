@@ -63,7 +63,7 @@ def test_files_exist_with_units(study):
     assert ph.force_constants.attrs["units"] == "eV angstrom-2" and ph.cv.attrs["units"] == "k_B atom-1"
     assert ph.attrs["lattice_key"] == study["cfg"].lattice.phonons_key(study["cfg"].material, "emt")
     for label in LABELS:
-        for kind in ("nmd", "inm", "heat_capacity"):
+        for kind in ("nmd", "acoustic", "inm", "heat_capacity"):
             ds = xr.load_dataset(a / f"{label}_{kind}.nc", engine="h5netcdf")
             _numeric_variables_have_units(ds)
         assert not (a / f"{label}_kappa.nc").exists()  # kappa: false by default
@@ -120,14 +120,32 @@ def test_harmonic_cv_and_nmd_frequencies_equal_phonopy_called_directly(study):
     gamma = np.all(np.abs(q) < 1e-9, axis=1)
     assert gamma.sum() == 3 and np.allclose(ds.harmonic_frequency.values[gamma], 0.0, atol=1e-3)
     assert ds.harmonic_frequency.max() == pytest.approx(result.band_frequencies.max(), rel=0.05)
+    # the host acoustic modes at the smallest |Q| of the MD cell (Q = 2π/L along the cube axes): the DHO frequencies
+    # of the current correlations at 300 K are phonopy's harmonic ones within 3σ + 3 % (EMT Cu is nearly harmonic)
+    ac = xr.load_dataset(study["out"] / "analysis" / "T300K_acoustic.nc", engine="h5netcdf").isel(shell=0)
+    q_cart = np.array([[float(ac.q), 0.0, 0.0]])
+    q_red = q_cart @ np.asarray(result.phonopy.primitive.cell).T / (2 * np.pi)
+    result.phonopy.run_qpoints(q_red, with_eigenvectors=False)
+    t1, t2, lo = np.sort(np.asarray(result.phonopy.qpoints.frequencies)[0])
+    for b, nu in (("T1", t1), ("T2", t2), ("L", lo)):
+        r = ac.sel(branch=b)
+        assert abs(float(r.nu0) - nu) < 3 * float(r.nu0_err) + 0.03 * nu, (b, float(r.nu0), nu)
 
 
 def test_report_has_the_lattice_section_and_old_summaries_still_render(study, tmp_path):
     html = study["html"]
     section = html[html.index("<h2>Lattice dynamics</h2>") :]
-    for text in ("Harmonic phonons", "damping map", "Instantaneous normal modes", "C_v 2PT", "S_vib 2PT"):
+    for text in (
+        "Harmonic phonons",
+        "damping map",
+        "Host acoustic modes",
+        "underdamped (z = ",
+        "Instantaneous normal modes",
+        "C_v 2PT",
+        "S_vib 2PT",
+    ):
         assert text in section
-    assert section.count("data:image/png;base64,") >= 4  # dispersion, harmonic vs MD, NMD, INM
+    assert section.count("data:image/png;base64,") >= 5  # dispersion, harmonic vs MD, NMD, acoustic, INM
     from superionic.report.html import write_report
 
     old = {k: v for k, v in study["summary"].items() if k != "lattice"}

@@ -106,7 +106,7 @@ def test_descriptors_never_guess_a_missing_number():
     }
     row = descriptors(summary)
     assert row["D"] == 1e-5 and row["D_diffusive"]
-    for k in ("g0", "exponent", "E_a", "D_300K", "sigma_300K", "enhancement", "overdamped", "f_u"):
+    for k in ("g0", "exponent", "E_a", "D_300K", "sigma_300K", "enhancement", "overdamped", "overdamped_acoustic"):
         assert np.isnan(row[k]), k  # unresolved or not measured: NaN, not a value
     # with the lattice stage: the overdamped fraction and f_u of the free run at the ranking temperature
     summary["lattice"] = {
@@ -122,6 +122,7 @@ def test_descriptors_never_guess_a_missing_number():
                     "bands": [{"modes": 30, "undecided": 6}, {"modes": 10, "undecided": 4}],
                 },
                 "inm": {"f_u": 0.04, "f_u_err": 0.01},
+                "acoustic": {"overdamped_fraction": 0.5, "overdamped_fraction_err": 0.12, "undecided_fraction": 0.4},
             },
         }
     }
@@ -129,6 +130,11 @@ def test_descriptors_never_guess_a_missing_number():
     assert (row["overdamped"], row["overdamped_err"], row["f_u"], row["f_u_err"]) == (0.25, 0.05, 0.04, 0.01)
     assert row["overdamped_undecided"] == 10 / 40  # undecided verdicts over all modes of the bands
     assert (row["overdamped_segment_ps"], row["overdamped_follow_hops"]) == (3.125, True)
+    assert (row["overdamped_acoustic"], row["overdamped_acoustic_err"], row["overdamped_acoustic_undecided"]) == (
+        0.5,
+        0.12,
+        0.4,
+    )
     # an Arrhenius fit through D without a diffusive regime (t-Na3PS4 at 600/700 K) gives no E_a, no D(300 K)
     arr = {"E_a": 0.49, "E_a_err": 0.11, "D_300K": 4e-10, "D_300K_err": 1e-9, "all_fit_ranges_diffusive": True}
     summary["results"]["series"] = {"arrhenius": arr}
@@ -176,6 +182,10 @@ def test_report_leaves_out_descriptors_no_study_measured(tmp_path):
     assert "segment 1.25, 3.12 ps, hops followed in some runs only: the fractions were measured under" in page
     # a fraction cannot be negative: none observed is a bound, not "0 ± σ"
     assert "consistent with zero (&lt; 0.004)" in page
+    assert "host acoustic" not in page
+    rows[2].update(overdamped_acoustic=0.48, overdamped_acoustic_err=0.14, overdamped_acoustic_undecided=0.54)
+    page = write_screen_report(tmp_path, "s", rows, rank_correlations(rows, 100), []).read_text()
+    assert "overdamped fraction (host acoustic)" in page and "0.48 ± 0.14 (54 % undecided)" in page
 
 
 def test_a_material_on_its_own_ladder_is_not_ranked_with_the_others():
@@ -269,3 +279,9 @@ def test_a_screen_with_the_lattice_stage_fills_the_overdamped_and_f_u_columns(tm
     assert 0 <= row["overdamped"] <= 1 and 0 <= row["f_u"] <= 1 and row["overdamped_err"] > 0
     page = (tmp_path / "out" / "screen.html").read_text()
     assert "overdamped fraction (NMD)" in page and "unstable INM fraction f_u" in page
+    ac = run["acoustic"]  # the host (P, S) of Na3PS4 at the smallest |Q|: a fraction of its weighted rows
+    assert ac["species"] == ["P", "S"] and (row["overdamped_acoustic"], row["overdamped_acoustic_err"]) == (
+        ac["overdamped_fraction"],
+        ac["overdamped_fraction_err"],
+    )
+    assert 0 <= row["overdamped_acoustic"] <= 1 and "host acoustic" in page

@@ -64,3 +64,11 @@ def test_closest_approach_frames_name_the_frame_of_each_pairs_minimum():
     frames = closest_approach_frames(traj)
     assert frames["Li-Li"] == pytest.approx((1.5, 2)) and frames["Li-S"] == pytest.approx((2.0, 4))
     assert closest_approach(traj) == pytest.approx({k: d for k, (d, _) in frames.items()})
+    # every scanned frame's minimum per pair; a subsampled scan names frames of the whole run
+    from superionic.md.stability import pair_minima
+
+    minima = pair_minima(traj)
+    assert minima["Li-Li"] == pytest.approx([3.0, 2.5, 1.5, 2.5, 3.0, 3.0])
+    assert minima["Li-S"][:3].min() == pytest.approx(closest_approach(traj.select_frames(0, 3))["Li-S"])
+    assert closest_approach_frames(traj, every=2)["Li-S"] == pytest.approx((2.0, 4))
+    assert "S-S" not in minima  # one S: no S–S distance below the cutoff in any frame

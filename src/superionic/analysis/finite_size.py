@@ -90,18 +90,19 @@ def needed_cell_length(v_s_m_s: float, nu_thz: float) -> float:
     return v / _THZ_A_TO_M_S / nu
 
 
-def _check_cell(traj: Trajectory | FrameSource) -> np.ndarray:
+def check_periodic_cell(traj: Trajectory | FrameSource, what: str = "the lowest phonon") -> np.ndarray:
+    """The mean cell (3, 3) Å of a periodic trajectory; InputError for a singular or placeholder-sized cell."""
     cell = traj.cells.mean(axis=0)
     vol = abs(float(np.linalg.det(cell)))
     if not np.all(np.isfinite(cell)) or vol < 1e-9:
         raise InputError(
-            "the lowest phonon needs a periodic cell (three lattice vectors); this trajectory has "
+            f"{what} needs a periodic cell (three lattice vectors); this trajectory has "
             "a singular or missing cell (non-periodic data)"
         )
     if traj.n_atoms / vol < MIN_NUMBER_DENSITY:
         raise InputError(
             f"the cell holds {traj.n_atoms / vol:.2g} atoms/Å³ (volume {vol:.3g} Å³): a placeholder "
-            "box of non-periodic data, not a periodic solid; the lowest phonon needs the real "
+            f"box of non-periodic data, not a periodic solid; {what} needs the real "
             f"periodic cell (density ≥ {MIN_NUMBER_DENSITY:g} atoms/Å³)"
         )
     return cell
@@ -166,7 +167,7 @@ def lowest_phonon(
     """
     traj.require_velocities()
     lag_windows.check_lag_window(lag_window)
-    cell = _check_cell(traj)
+    cell = check_periodic_cell(traj)
     species = traj.species_list(host_species(traj, mobile) if species is None else species)
     default_lag = max_lag is None
     max_lag = traj.max_lag(max_lag, minimum=8)
@@ -248,24 +249,37 @@ def _lowest_from_spectra(
     return res
 
 
-def _host_spectra(src, qs: QSet, species: list[str], max_lag: int, lag_window: str, pad: int, backend: str):
-    """The C_T and C_L spectra (species, species, q, energy ≥ 0) of `current_correlations` and its effective
-    resolution, with the currents j(Q,t) = Σ_j v_j exp(2πi hkl·s_j(t)) summed over atoms in time chunks
-    (memory ∝ frames × species × Q, not frames × atoms); the rest as in `current_correlations`.
+def species_currents(
+    src: FrameSource, hkl: np.ndarray, species: list[str], backend: str = "auto", mass_weighted: bool = False
+) -> np.ndarray:
+    """Currents j_g(Q,t) = Σ_{j∈g} v_j exp(2πi hkl·s_j(t)) per species g, (T, G, M, 3) complex in Å/fs (× amu, the
+    momentum current Σ m_j v_j …, with mass_weighted), summed over atoms in time chunks (memory ∝ frames ×
+    species × Q, not frames × atoms).
     """
     sel = np.concatenate([src.indices(s) for s in species])
     groups = np.concatenate([np.full(len(src.indices(s)), i) for i, s in enumerate(species)])
     atoms = np.unique(sel)
     order = np.searchsorted(atoms, sel)  # the atoms in the order of `sel`
+    mass = np.asarray(src.masses, dtype=float)[sel][None, :, None] if mass_weighted else 1.0
     t_n = src.n_frames
     cells = src.cells
-    j = np.empty((t_n, len(species), len(qs.vectors), 3), dtype=complex)
+    j = np.empty((t_n, len(species), len(hkl), 3), dtype=complex)
     for s, e in time_chunks(t_n, 2 * len(atoms)):
         pos = src.read_positions(atoms, s, e)[:, order]
-        vel = src.read_velocities(atoms, s, e)[:, order]
+        vel = src.read_velocities(atoms, s, e)[:, order] * mass
         frac = np.matmul(pos, np.linalg.inv(cells[s:e]))  # fractional coordinates
-        j[s:e] = K.densities(frac, qs.hkl, groups, len(species), vel, backend)[1]
+        j[s:e] = K.densities(frac, hkl, groups, len(species), vel, backend)[1]
         del pos, vel, frac
+    return j
+
+
+def _host_spectra(src, qs: QSet, species: list[str], max_lag: int, lag_window: str, pad: int, backend: str):
+    """The C_T and C_L spectra (species, species, q, energy ≥ 0) of `current_correlations` and its effective
+    resolution, from `species_currents`; the rest as in `current_correlations`.
+    """
+    t_n = src.n_frames
+    assert qs.hkl is not None  # the shells of `smallest_q_shell` carry their Miller indices
+    j = species_currents(src, qs.hkl, species, backend)
     qhat = qs.vectors / np.linalg.norm(qs.vectors, axis=1)[:, None]
     jl = np.einsum("tgmd,md->tgm", j, qhat)
     jt = j - jl[..., None] * qhat[None, None]
@@ -311,7 +325,7 @@ def lowest_phonon_from_file(
     with opened(trajectory, dt, format) as src:
         src.require_velocities()
         lag_windows.check_lag_window(lag_window)
-        cell = _check_cell(src)
+        cell = check_periodic_cell(src)
         species = src.species_list(host_species(src, mobile) if species is None else species)
         default_lag = max_lag is None
         max_lag = src.max_lag(max_lag, minimum=8)

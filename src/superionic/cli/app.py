@@ -39,6 +39,7 @@ def _root(
 
 # command modules register themselves on import
 from . import (  # noqa: E402,F401
+    acoustic_cmd,
     analyze_diffusion,
     analyze_hopping,
     analyze_mechanism,

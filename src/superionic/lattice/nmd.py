@@ -900,7 +900,7 @@ def _fit_all(
     return cols, flags, reason
 
 
-def _thermostat_friction(meta: dict, friction_per_fs: float | None) -> float:
+def thermostat_friction(meta: dict, friction_per_fs: float | None) -> float:
     """The Langevin friction (1/fs) to subtract: the given one, else the trajectory's (`superionic md` records
     thermostat and friction_per_fs), else 0.
     """
@@ -976,7 +976,7 @@ def nmd(
         )
     hop = max(1, segment // 2)
     meta = getattr(src, "metadata", {}) or {}
-    friction_per_fs = _thermostat_friction(meta, friction_per_fs)
+    friction_per_fs = thermostat_friction(meta, friction_per_fs)
     masses = np.asarray(src.masses, dtype=float)
     mass_mismatch = float(np.max(np.abs(masses - reference.masses) / reference.masses))
     tracker = _SiteTracker(reference) if follow_hops else None

@@ -24,15 +24,21 @@ def closest_approach(traj, cutoff: float = 4.0, every: int = 1) -> dict[str, flo
 
 def closest_approach_frames(traj, cutoff: float = 4.0, every: int = 1) -> dict[str, tuple[float, int]]:
     """`closest_approach` with the frame where each pair's smallest distance occurs: {"A-B": (Å, frame)}."""
+    return {k: (float(v.min()), int(v.argmin()) * every) for k, v in pair_minima(traj, cutoff, every).items()}
+
+
+def pair_minima(traj, cutoff: float = 4.0, every: int = 1) -> dict[str, np.ndarray]:
+    """Smallest distance (Å) of every species pair "A-B" in each scanned frame (0, every, 2·every, …): {pair: array},
+    inf in a frame where that pair has no distance below `cutoff`; a pair never below it is left out.
+    """
     from ..materials.checks import pair_min_distances
 
-    out: dict[str, tuple[float, int]] = {}
-    for f in range(0, traj.n_frames, every):
+    frames = range(0, traj.n_frames, every)
+    out: dict[str, np.ndarray] = {}
+    for i, f in enumerate(frames):
         a = Atoms(traj.symbols, positions=traj.positions[f], cell=traj.cells[f], pbc=True)
         for (x, y), d in pair_min_distances(a, cutoff).items():
-            key = f"{x}-{y}"
-            if d < out.get(key, (np.inf, -1))[0]:
-                out[key] = (d, f)
+            out.setdefault(f"{x}-{y}", np.full(len(frames), np.inf))[i] = d
     return out
 
 

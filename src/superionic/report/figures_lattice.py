@@ -1,7 +1,7 @@
 """Lattice-dynamics figures (matplotlib Figures, no pyplot state): the harmonic dispersion beside its DOS, the
 harmonic DOS beside an MD VDOS (both from the dataset of `superionic.lattice.harmonic_dataset` or a phonons netCDF
-file read back), the INM density with f_u(T) beside D(T), and κ(T). Every function returns a Figure; the NMD damping
-map is `superionic.lattice.nmd.nmd_figure`.
+file read back), the INM density with f_u(T) beside D(T), κ(T), and the host acoustic damping. Every function
+returns a Figure; the NMD damping map is `superionic.lattice.nmd.nmd_figure`.
 """
 
 from __future__ import annotations
@@ -199,4 +199,57 @@ def kappa_temperature_figure(rows: list[dict], ax=None):
     ax.set_ylabel("κ (W m⁻¹ K⁻¹), Green–Kubo")
     ax.set_title(str(rows[0].get("estimate", "")) if rows else "", fontsize=9)
     ax.set_ylim(bottom=0)
+    return fig
+
+
+def acoustic_damping_figure(datasets: xr.Dataset | Sequence[xr.Dataset], axes=None):
+    """Host acoustic modes at the smallest |Q| (`superionic.lattice.acoustic_damping`), one colour per run (blue to
+    red with T). Left: the damping rate Γ_int/2 against ν₀ (THz) with their errors, overdamped above the dashed
+    line Γ_int/2 = ν₀ (T1 ○, T2 △, L ■). Right: the current spectra and DHO fits of the smallest shell of the last run.
+    """
+    runs = [datasets] if isinstance(datasets, xr.Dataset) else list(datasets)
+    runs = sorted(runs, key=lambda d: float(d.attrs.get("temperature_K", np.nan)))
+    fig, axes = new_axes(axes, 1, 2, figsize=(8.0, 3.4))
+    ax, ax_s = axes[0], axes[1]
+    cmap = colormaps["coolwarm"]
+    marks = {"T1": "o", "T2": "^", "L": "s"}
+    top = 0.0
+    for i, ds in enumerate(runs):
+        color = cmap(i / max(len(runs) - 1, 1))
+        label = f"{ds.attrs.get('temperature_K', float('nan')):.0f} K"
+        for b, m in marks.items():
+            r = ds.sel(branch=b)
+            x, y = r.nu0.values, 0.5 * r.gamma_intrinsic.values
+            ax.errorbar(
+                x,
+                y,
+                xerr=r.nu0_err.values,
+                yerr=0.5 * r.gamma_err.values,
+                fmt=m,
+                color=color,
+                ms=4,
+                lw=0.7,
+                mfc=color if b == "L" else "none",
+                label=label if b == "T1" else None,
+            )
+            top = max(top, float(np.nanmax(np.concatenate([x, y]))))
+    top = 1.1 * top if top > 0 else 1.0
+    ax.plot([0, top], [0, top], "k--", lw=0.8)
+    ax.text(0.05 * top, 0.9 * top, "overdamped", fontsize=8)
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    ax.set_xlabel("ν₀ (THz)")
+    ax.set_ylabel("Γ_int/2 (THz)")
+    ax.legend(fontsize=7)
+    last = runs[-1].isel(shell=0)
+    nu = last.frequency.values
+    for b, color in zip(marks, ("C0", "C2", "C3")):
+        r = last.sel(branch=b)
+        ax_s.plot(nu, r.spectrum.values, color=color, lw=0.8, label=f"{b} MD")
+        ax_s.plot(nu, r.fit.values, color=color, lw=1.2, ls="--")
+    ax_s.set_xlim(0, min(float(nu[-1]), 4 * float(np.nanmax(last.nu0.values)) + 1.0))
+    ax_s.set_xlabel("ν (THz)")
+    ax_s.set_ylabel("C(Q,ν) (amu Å² fs⁻² THz⁻¹)")
+    ax_s.set_title(f"|Q| = {float(last.q):.3f} Å⁻¹, {last.attrs.get('temperature_K', float('nan')):.0f} K", fontsize=9)
+    ax_s.legend(fontsize=7)
     return fig

@@ -24,11 +24,11 @@ def _value(row: dict, key: str, unit: str) -> str:
         return fmt(v) + (f" {html.escape(unit)}" if unit else "")
     text = (
         positive_text(v, e, unit)
-        if key in ("D_300K", "sigma_300K", "g0", "overdamped", "f_u")
+        if key in ("D_300K", "sigma_300K", "g0", "overdamped", "overdamped_acoustic", "f_u")
         else resolved_text(v, e, unit)
     )
-    if key == "overdamped" and np.isfinite(row.get("overdamped_undecided", np.nan)):
-        text += f" ({100 * row['overdamped_undecided']:.0f} % undecided)"
+    if key in ("overdamped", "overdamped_acoustic") and np.isfinite(row.get(f"{key}_undecided", np.nan)):
+        text += f" ({100 * row[f'{key}_undecided']:.0f} % undecided)"
     return html.escape(text)
 
 
@@ -126,6 +126,12 @@ def write_screen_report(out: Path, name: str, rows: list[dict], corr: dict, fail
             " The overdamped fraction's error is binomial; the modes whose verdict lies within 2σ of the border "
             "Γ/2 = ν₀ (undecided) are given beside it and are not in that error. " + _nmd_settings(rows)
             if "overdamped" in shown
+            else ""
+        )
+        + (
+            " The host-acoustic fraction counts the transverse and longitudinal modes of the non-mobile species at the "
+            "smallest commensurate |Q| shells (current correlations, no reference structure; docs/acoustic_damping.md)."
+            if "overdamped_acoustic" in shown
             else ""
         )
         + "</p>",

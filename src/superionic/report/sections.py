@@ -688,6 +688,65 @@ def _nmd_part(out: Path, runs: dict, series: dict) -> list[str]:
     return parts
 
 
+def _acoustic_part(out: Path, runs: dict) -> list[str]:
+    """The host's acoustic modes at the smallest |Q| (lattice.acoustic_damping): verdicts per run and a figure."""
+    from .figures_lattice import acoustic_damping_figure
+
+    rows, sets = [], []
+    for label, e in runs.items():
+        a = e.get("acoustic")
+        if not a:
+            continue
+        d = _lattice_file(out, f"{label}_acoustic.nc")
+        if d is not None:
+            sets.append(d)
+        for m in a["modes"]:
+            verdict = ("overdamped" if m["overdamped"] else "underdamped") if m["decided"] else "undecided"
+            rows.append(
+                [
+                    html.escape(label),
+                    f"{m['q_per_A']:.3f}",
+                    m["branch"],
+                    str(m["n_vectors"]),
+                    html.escape(positive_text(m["nu0_THz"], m["nu0_err_THz"])),
+                    html.escape(positive_text(m["gamma_intrinsic_THz"], m["gamma_err_THz"])),
+                    f"{verdict} (z = {m['z']:+.1f})" if np.isfinite(m["z"]) else "undecided (no error)",
+                ]
+            )
+        rows.append(
+            [
+                html.escape(label),
+                "all",
+                "",
+                "",
+                "",
+                "",
+                f"overdamped fraction {_fraction(a['overdamped_fraction'], a['overdamped_fraction_err'])}, "
+                f"{100 * a['undecided_fraction']:.0f} % undecided",
+            ]
+        )
+    if not rows:
+        return []
+    first = next(e["acoustic"] for e in runs.values() if e.get("acoustic"))
+    parts = ["<h3>Host acoustic modes: damping without a reference structure</h3>"]
+    if sets:
+        parts.append(img(acoustic_damping_figure(sets), "host acoustic damping"))
+    parts.append(
+        table(["run", "|Q| (Å⁻¹)", "branch", "Q vectors", "ν₀ (THz)", "Γ_int (THz)", "verdict (Γ_int/2 > ν₀)"], rows)
+    )
+    parts.append(
+        "<p class='note'>The momentum current of the host atoms ("
+        + html.escape(", ".join(first["species"]))
+        + ") at the smallest commensurate |Q| shells, per branch (T1, T2 transverse, L longitudinal), fitted with a "
+        "damped harmonic oscillator whose lag window is modelled (Γ is not broadened by the resolution of "
+        f"{fmt(first['resolution_fwhm_THz'])} THz FWHM); the Langevin thermostat's Γ_L = "
+        f"{fmt(first['thermostat_gamma_THz'])} THz is subtracted. Errors: jackknife over wave vectors and time "
+        "blocks; a verdict within 2σ of Γ_int/2 = ν₀ is undecided. Unlike the NMD it needs no harmonic reference, so "
+        "it holds where the mobile ions leave their sites (docs/acoustic_damping.md).</p>"
+    )
+    return parts
+
+
 def _band_table(series: dict) -> list[str]:
     """The overdamped fraction per band of harmonic frequency (THz) and temperature; [] for one temperature."""
     bands: dict[tuple[float, float], dict[float, str]] = {}
@@ -870,6 +929,7 @@ def lattice(out: Path, lat: dict | None, mobile: str) -> str:
     if lat.get("phonons"):
         parts += _phonons_part(out, lat["phonons"], runs)
     parts += _nmd_part(out, runs, series)
+    parts += _acoustic_part(out, runs)
     parts += _inm_part(out, runs, series, mobile)
     parts += _heat_capacity_part(runs, lat.get("phonons"))
     parts += _kappa_part(out, runs, series)

@@ -119,6 +119,12 @@ class LatticeConfig(BaseModel):
         "projected where it now vibrates); false: every atom stays on its site of the reference frame",
     )
     band_width: float = Field(1.0, gt=0, description="frequency bands of the overdamped fraction, THz")
+    acoustic_damping: bool = Field(
+        True,
+        description="damping of the host's acoustic modes from its current correlations at the smallest |Q| of every "
+        "free run (no reference structure: an overdamping verdict where the NMD's stay undecided)",
+    )
+    acoustic_shells: int = Field(4, ge=1, le=12, description="smallest commensurate |Q| shells of the acoustic damping")
     inm_snapshots: int = Field(4, ge=0, description="instantaneous-normal-mode snapshots per free run (0: no INM)")
     heat_capacity: bool = Field(True, description="C_v of every free run (fluctuations, dE/dT, harmonic, 2PT), S_vib")
     kappa: bool = Field(

@@ -6,6 +6,7 @@ Files under the study's ``analysis/`` (netCDF, ``units`` on every variable, writ
     phonons.nc                 harmonic phonons of the material's relaxed unit cell (phonopy), with its force
                                constants (eV/Å²); reused while `LatticeConfig.phonons_key` is unchanged
     <run>_nmd.nc               NMD: per-mode ν₀, Γ (THz), overdamping verdict (superionic.lattice.nmd)
+    <run>_acoustic.nc          host acoustic modes at the smallest |Q|: ν₀, Γ, verdict (superionic.lattice.acoustic_damping)
     <run>_inm.nc               INM density (1/THz, imaginary branch at ν < 0), f_u, low-ω law (superionic.lattice.inm)
     <run>_cv_md.nc             C_v and ⟨E⟩ of the run from its energy fluctuations (input of the next file)
     <run>_heat_capacity.nc     C_v per atom (k_B) by every route, S_vib harmonic and 2PT (superionic.lattice.heat_capacity)
@@ -13,8 +14,8 @@ Files under the study's ``analysis/`` (netCDF, ``units`` on every variable, writ
     <run>_kappa.nc             Green–Kubo κ, W/(m·K) (lattice.kappa only; heat-flux runs in kappa/<run>/)
 
 `run_lattice_stage` returns the JSON-ready numbers that summary.json keeps under its top-level ``lattice`` key:
-``phonons`` (once), ``runs`` (per free run: ``nmd``, ``inm``, ``heat_capacity``, ``kappa``), ``series`` (across
-temperatures: overdamped fraction per band, f_u with D beside it, κ) and ``units``. A failing item is recorded in
+``phonons`` (once), ``runs`` (per free run: ``nmd``, ``acoustic``, ``inm``, ``heat_capacity``, ``kappa``), ``series`` (across
+temperatures: overdamped fraction per band and of the host's acoustic modes, f_u with D beside it, κ) and ``units``. A failing item is recorded in
 `failed` ({label, stage: "lattice", reason}) and the rest goes on; without `failed` the error propagates.
 With a parallel `execution:` each free run's items are one Parsl task; a run whose items all succeeded is not
 recomputed while its trajectory and settings are unchanged.
@@ -133,7 +134,7 @@ def _item_failure(label: str, what: str, err: BaseException) -> dict:
 
 
 #: per-run lattice items: (entry key, file suffix of its dataset in analysis/)
-_ITEM_FILES = {"nmd": "nmd", "inm": "inm", "md_cv": "cv_md"}
+_ITEM_FILES = {"nmd": "nmd", "acoustic": "acoustic", "inm": "inm", "md_cv": "cv_md"}
 
 
 def lattice_run(
@@ -191,6 +192,10 @@ def lattice_run(
             got = attempt("NMD", lambda: _nmd(cfg, run, adir, phonon, progress))
             if got is not None:
                 item["nmd"], entry["nmd"] = got
+        if lc.acoustic_damping:
+            got = attempt("acoustic damping", lambda: _acoustic(cfg, run, adir))
+            if got is not None:
+                item["acoustic"], entry["acoustic"] = got
         if lc.inm_snapshots > 0:
             got = attempt("INM", lambda: _inm(cfg, run, adir, progress))
             if got is not None:
@@ -453,6 +458,20 @@ def _nmd(cfg: StudyConfig, run, adir: Path, phonon: Any, progress: Progress | No
     return ds, s
 
 
+def _acoustic(cfg: StudyConfig, run, adir: Path) -> tuple[xr.Dataset, dict]:
+    from ..lattice.acoustic_damping import acoustic_damping, acoustic_damping_summary
+    from ..results import save_dataset
+
+    ds = acoustic_damping(
+        run.path, mobile=(cfg.mobile_species,), n_shells=cfg.lattice.acoustic_shells, temperature=run.temperature
+    )
+    ds.attrs.update(run=run.label, trajectory=str(run.path))
+    save_dataset(ds, adir / f"{run.label}_acoustic.nc")
+    s = acoustic_damping_summary(ds)
+    s["file"] = f"analysis/{run.label}_acoustic.nc"
+    return ds, s
+
+
 def _inm(cfg: StudyConfig, run, adir: Path, progress: Progress | None) -> tuple[xr.Dataset, dict]:
     from ..lattice.inm import inm
     from ..results import save_dataset
@@ -608,8 +627,21 @@ def _kappa(cfg: StudyConfig, run, out: Path, progress: Progress | None) -> dict:
 
 # --------------------------------------------------------------------------- across temperatures
 def _series(cfg: StudyConfig, nmd_sets: list, inm_sets: list, entries: dict, results: dict) -> dict:
-    """The overdamped fraction per band against T, f_u(T) with D beside it, and κ(T)."""
+    """The overdamped fraction per band against T, that of the host's acoustic modes, f_u(T) with D beside it, and
+    κ(T).
+    """
     series: dict[str, Any] = {}
+    acoustic = sorted((e for e in entries.values() if e.get("acoustic")), key=lambda e: e["temperature_K"])
+    if acoustic:
+        series["acoustic_overdamped_fraction"] = [
+            {
+                "temperature_K": float(e["temperature_K"]),
+                "fraction": e["acoustic"]["overdamped_fraction"],
+                "fraction_err": e["acoustic"]["overdamped_fraction_err"],
+                "undecided_fraction": e["acoustic"]["undecided_fraction"],
+            }
+            for e in acoustic
+        ]
     if nmd_sets:
         from ..lattice.nmd import overdamped_fraction
 

@@ -19,7 +19,8 @@ screen restarts where it stopped). `descriptors` reads each study's summary.json
 D of the mobile ion at the ranking temperature, E_a, D and σ_NE at 300 K (Arrhenius-extrapolated), the mobile
 ion's VDOS band centre, g(0), low-ω exponent and Debye frequency at the ranking temperature, and the phonon
 enhancement D_free/D_suppressed; with the lattice stage (`analyses: [..., lattice]`) the fraction of overdamped
-normal modes (NMD, Γ/2 > ν₀) and the unstable instantaneous-normal-mode fraction f_u. `rank_correlations` gives Spearman's ρ of each descriptor with D across
+normal modes (NMD, Γ/2 > ν₀), that of the host's acoustic modes at the smallest |Q| (current correlations, no
+reference structure) and the unstable instantaneous-normal-mode fraction f_u. `rank_correlations` gives Spearman's ρ of each descriptor with D across
 materials and its bootstrap interval (materials resampled, values drawn within their σ). Units: K, cm²/s, mS/cm, eV, meV, THz, 1/THz.
 """
 
@@ -48,6 +49,7 @@ DESCRIPTORS: dict[str, tuple[str, str]] = {
     "debye": ("Debye frequency", "THz"),
     "enhancement": ("D_free/D_suppressed", ""),
     "overdamped": ("overdamped fraction (NMD)", ""),
+    "overdamped_acoustic": ("overdamped fraction (host acoustic)", ""),
     "f_u": ("unstable INM fraction f_u", ""),
 }
 
@@ -219,6 +221,10 @@ def descriptors(summary: dict, rank_temperature: float | None = None) -> dict[st
     # the verdicts depend on both (docs/screening.md): the report says which were used
     row["overdamped_segment_ps"] = nmd.get("segment_ps", nan)
     row["overdamped_follow_hops"] = nmd.get("follow_hops")
+    acoustic = lat.get("acoustic") or {}
+    row["overdamped_acoustic"] = acoustic.get("overdamped_fraction", nan)
+    row["overdamped_acoustic_err"] = acoustic.get("overdamped_fraction_err", nan)
+    row["overdamped_acoustic_undecided"] = acoustic.get("undecided_fraction", nan)
     row["f_u"], row["f_u_err"] = inm.get("f_u", nan), inm.get("f_u_err", nan)
     return row
 
