@@ -14,6 +14,7 @@ from superionic.lattice.acoustic_damping import (
     _Spectrum,
     acoustic_damping,
     acoustic_damping_summary,
+    mode_verdict,
     q_shells,
 )
 from superionic.lattice.nmd import dho_velocity_acf
@@ -33,11 +34,14 @@ def exact_nu(hkl) -> float:
     return 2 * W0 * math.sqrt(float(np.sum(s**2))) / (2 * math.pi) * 1e3
 
 
-def langevin_crystal(gamma_thz: float, n_frames=4000, dt=10.0, seed=3, record_friction=False) -> Trajectory:
+def langevin_crystal(
+    gamma_thz: float, n_frames=4000, dt=10.0, seed=3, record_friction=False, stiffness=(1.0, 1.0, 1.0)
+) -> Trajectory:
     """Exact Langevin trajectory (m ü = −Φu − mγu̇ + noise, γ = 2πΓ) of a simple-cubic nearest-neighbour harmonic
     crystal in its periodic cell, sampled every dt: each Cartesian component is a scalar lattice whose real normal
     coordinates (cos and sin of k·R, ω(k) = 2√(K/m)√(Σ sin²(k_i a/2))) are independent damped oscillators, each
     advanced exactly (Van Loan: the 2 × 2 transition and its noise covariance). The k = 0 translation is left out.
+    stiffness: the spring of each Cartesian component in units of K (unequal: each polarisation its own frequency).
     """
     rng = np.random.default_rng(seed)
     gamma = 2 * math.pi * gamma_thz * 1e-3  # 1/fs
@@ -58,27 +62,13 @@ def langevin_crystal(gamma_thz: float, n_frames=4000, dt=10.0, seed=3, record_fr
             basis += [np.cos(phase) * math.sqrt(2 / N**3), np.sin(phase) * math.sqrt(2 / N**3)]
             omega += [w, w]
     e = np.array(basis)  # (modes, atoms), orthonormal
-    omega = np.array(omega)
+    omega0 = np.array(omega)
     kt_m = units.KB_EV * TEMP / (MASS * units.AMU_A2_PER_FS2_IN_EV)  # (Å/fs)²
-    n_m = len(omega)
-    step = np.empty((n_m, 2, 2))
-    chol = np.empty((n_m, 2, 2))
-    for m, w in enumerate(omega):
-        a = np.array([[0.0, 1.0], [-w * w, -gamma]])
-        q = np.array([[0.0, 0.0], [0.0, 2 * gamma * kt_m]])
-        big = expm(np.block([[-a, q], [np.zeros((2, 2)), a.T]]) * dt)
-        f = big[2:, 2:].T
-        cov = f @ big[:2, 2:]
-        step[m] = f
-        chol[m] = np.linalg.cholesky(0.5 * (cov + cov.T) + 1e-30 * np.eye(2))
     pos = np.empty((n_frames, N**3, 3))
     vel = np.empty_like(pos)
     for c in range(3):
-        x = np.stack([rng.normal(0, math.sqrt(kt_m), n_m) / omega, rng.normal(0, math.sqrt(kt_m), n_m)], axis=1)
-        xs = np.empty((n_frames, n_m, 2))
-        for t in range(n_frames):
-            x = np.einsum("mij,mj->mi", step, x) + np.einsum("mij,mj->mi", chol, rng.standard_normal((n_m, 2)))
-            xs[t] = x
+        omega = omega0 * math.sqrt(stiffness[c])
+        xs = _langevin_modes(omega, gamma, kt_m, dt, n_frames, rng)
         pos[:, :, c] = grid[:, c][None] + xs[:, :, 0] @ e
         vel[:, :, c] = xs[:, :, 1] @ e
     meta = {"temperature": TEMP}
@@ -93,6 +83,28 @@ def langevin_crystal(gamma_thz: float, n_frames=4000, dt=10.0, seed=3, record_fr
         masses=np.full(N**3, MASS),
         metadata=meta,
     )
+
+
+def _langevin_modes(omega, gamma, kt_m, dt, n_frames, rng) -> np.ndarray:
+    """(frames, modes, 2) coordinate and velocity of independent damped oscillators of frequencies omega (1/fs)
+    in a bath of friction gamma (1/fs) and temperature k_BT/m = kt_m, advanced exactly every dt from equilibrium."""
+    n_m = len(omega)
+    step = np.empty((n_m, 2, 2))
+    chol = np.empty((n_m, 2, 2))
+    for m, w in enumerate(omega):
+        a = np.array([[0.0, 1.0], [-w * w, -gamma]])
+        q = np.array([[0.0, 0.0], [0.0, 2 * gamma * kt_m]])
+        big = expm(np.block([[-a, q], [np.zeros((2, 2)), a.T]]) * dt)
+        f = big[2:, 2:].T
+        cov = f @ big[:2, 2:]
+        step[m] = f
+        chol[m] = np.linalg.cholesky(0.5 * (cov + cov.T) + 1e-30 * np.eye(2))
+    x = np.stack([rng.normal(0, math.sqrt(kt_m), n_m) / omega, rng.normal(0, math.sqrt(kt_m), n_m)], axis=1)
+    xs = np.empty((n_frames, n_m, 2))
+    for t in range(n_frames):
+        x = np.einsum("mij,mj->mi", step, x) + np.einsum("mij,mj->mi", chol, rng.standard_normal((n_m, 2)))
+        xs[t] = x
+    return xs
 
 
 @pytest.mark.parametrize("nu0, gamma", [(1.2, 0.3), (0.4, 2.5)])
@@ -137,6 +149,8 @@ def test_langevin_crystal_frequency_and_width_are_exact(underdamped):
     assert not ds.overdamped.values.any() and ds.decided.values.all()
     assert ds.attrs["overdamped_fraction"] == 0.0 and ds.attrs["undecided_fraction"] == 0.0
     assert np.nanmean(ds.current_temperature.values) == pytest.approx(TEMP, rel=0.1)
+    # one exact DHO line each: the fit residuals are of the size of the spectrum's noise
+    assert ds.single_line.values.all() and float(ds.misfit.max()) < 0.15
     s = acoustic_damping_summary(ds)
     assert s["overdamped_fraction"] == 0.0 and len(s["modes"]) == 9 and s["species"] == ["P"]
 
@@ -158,6 +172,20 @@ def test_a_strong_bath_overdamps_every_mode():
     assert ds.overdamped.values.all() and ds.decided.values.all()
     assert ds.attrs["overdamped_fraction"] == 1.0
     assert np.allclose(ds.gamma.values, 12.0, rtol=0.15)
+
+
+def test_a_spectrum_of_several_lines_is_not_a_verdict():
+    """Springs of 1, 1 and 4 K on x, y, z: z vibrates at twice the frequency. In the ⟨100⟩ shell L mixes x, y and z
+    (Q along each axis) and T1 (e₁ = z for Q ∥ x, y; y for Q ∥ z) mixes z and y: two lines, flagged, undecided and
+    left out of the fraction; T2 (e₂ = ±y, x, −x) is the soft springs alone: one line, the exact frequency."""
+    ds = acoustic_damping(langevin_crystal(0.1, seed=7, stiffness=(1.0, 1.0, 4.0)), n_shells=1)
+    assert ds.single_line.isel(shell=0).values.tolist() == [False, True, False], ds.misfit.values
+    assert not ds.decided.sel(branch=["T1", "L"]).values.any()
+    assert ds.attrs["not_one_line_fraction"] == pytest.approx(2 / 3)
+    assert ds.attrs["overdamped_fraction"] == 0.0  # of the one row that is one line
+    r = ds.sel(branch="T2").isel(shell=0)
+    assert abs(float(r.nu0) - exact_nu((1, 0, 0))) < 3.5 * float(r.nu0_err) + 0.02
+    assert "not one line" in mode_verdict(acoustic_damping_summary(ds)["modes"][0])
 
 
 def test_refusals():

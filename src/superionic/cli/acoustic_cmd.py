@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import typer
@@ -57,7 +58,7 @@ def acoustic_damping_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary on stdout."),
 ) -> None:
     """Host acoustic damping of one MD run (the help text is _HELP)."""
-    from ..lattice.acoustic_damping import acoustic_damping, acoustic_damping_summary
+    from ..lattice.acoustic_damping import acoustic_damping, acoustic_damping_summary, mode_verdict
     from ..report.figures_lattice import acoustic_damping_figure
     from ..results import save_dataset, save_figure
 
@@ -91,15 +92,22 @@ def acoustic_damping_cmd(
     )
     typer.echo("  |Q| (1/Å)  branch  Q vectors  ν₀ (THz)         Γ_int (THz)      verdict")
     for m in s["modes"]:
-        verdict = ("OVERDAMPED" if m["overdamped"] else "underdamped") if m["decided"] else "undecided"
         typer.echo(
             f"  {m['q_per_A']:9.3f}  {m['branch']:6s}  {m['n_vectors']:9d}  {m['nu0_THz']:6.3f} ± {m['nu0_err_THz']:<6.3f}  "
-            f"{m['gamma_intrinsic_THz']:6.3f} ± {m['gamma_err_THz']:<6.3f}  {verdict} (z = {m['z']:+.1f})"
+            f"{m['gamma_intrinsic_THz']:6.3f} ± {m['gamma_err_THz']:<6.3f}  {mode_verdict(m)}"
         )
-    typer.echo(
-        f"overdamped fraction {s['overdamped_fraction']:.3f} ± {s['overdamped_fraction_err']:.3f}, "
-        f"{100 * s['undecided_fraction']:.0f} % undecided"
-    )
+    if math.isfinite(s["overdamped_fraction"]):
+        typer.echo(
+            f"overdamped fraction {s['overdamped_fraction']:.3f} ± {s['overdamped_fraction_err']:.3f}, "
+            f"{100 * s['undecided_fraction']:.0f} % undecided"
+            + (
+                f" ({100 * s['not_one_line_fraction']:.0f} % not one line, left out of the fraction)"
+                if s["not_one_line_fraction"] > 0
+                else ""
+            )
+        )
+    else:
+        typer.echo("no overdamped fraction: no spectrum is one DHO line")
     for key in ("out", "plot"):
         if s.get(key):
             typer.echo(f"wrote {s[key]}")

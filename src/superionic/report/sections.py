@@ -690,6 +690,7 @@ def _nmd_part(out: Path, runs: dict, series: dict) -> list[str]:
 
 def _acoustic_part(out: Path, runs: dict) -> list[str]:
     """The host's acoustic modes at the smallest |Q| (lattice.acoustic_damping): verdicts per run and a figure."""
+    from ..lattice.acoustic_damping import mode_verdict
     from .figures_lattice import acoustic_damping_figure
 
     rows, sets = [], []
@@ -701,7 +702,6 @@ def _acoustic_part(out: Path, runs: dict) -> list[str]:
         if d is not None:
             sets.append(d)
         for m in a["modes"]:
-            verdict = ("overdamped" if m["overdamped"] else "underdamped") if m["decided"] else "undecided"
             rows.append(
                 [
                     html.escape(label),
@@ -710,7 +710,7 @@ def _acoustic_part(out: Path, runs: dict) -> list[str]:
                     str(m["n_vectors"]),
                     html.escape(positive_text(m["nu0_THz"], m["nu0_err_THz"])),
                     html.escape(positive_text(m["gamma_intrinsic_THz"], m["gamma_err_THz"])),
-                    f"{verdict} (z = {m['z']:+.1f})" if np.isfinite(m["z"]) else "undecided (no error)",
+                    html.escape(mode_verdict(m)),
                 ]
             )
         rows.append(
@@ -722,7 +722,12 @@ def _acoustic_part(out: Path, runs: dict) -> list[str]:
                 "",
                 "",
                 f"overdamped fraction {_fraction(a['overdamped_fraction'], a['overdamped_fraction_err'])}, "
-                f"{100 * a['undecided_fraction']:.0f} % undecided",
+                f"{100 * a['undecided_fraction']:.0f} % undecided"
+                + (
+                    f" ({100 * a['not_one_line_fraction']:.0f} % not one line, left out)"
+                    if a.get("not_one_line_fraction", 0) > 0
+                    else ""
+                ),
             ]
         )
     if not rows:
@@ -741,8 +746,10 @@ def _acoustic_part(out: Path, runs: dict) -> list[str]:
         "damped harmonic oscillator whose lag window is modelled (Γ is not broadened by the resolution of "
         f"{fmt(first['resolution_fwhm_THz'])} THz FWHM); the Langevin thermostat's Γ_L = "
         f"{fmt(first['thermostat_gamma_THz'])} THz is subtracted. Errors: jackknife over wave vectors and time "
-        "blocks; a verdict within 2σ of Γ_int/2 = ν₀ is undecided. Unlike the NMD it needs no harmonic reference, so "
-        "it holds where the mobile ions leave their sites (docs/acoustic_damping.md).</p>"
+        "blocks; a verdict within 2σ of Γ_int/2 = ν₀ is undecided, and a spectrum of which the fit misses more than 30 % "
+        "is not one line (several branches or folded optic modes) and is left out of the fraction. Unlike the "
+        "NMD it needs no harmonic reference, so it holds where the mobile ions leave their sites "
+        "(docs/acoustic_damping.md).</p>"
     )
     return parts
 
