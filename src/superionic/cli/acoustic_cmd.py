@@ -88,12 +88,14 @@ def acoustic_damping_cmd(
         return
     typer.echo(
         f"host {', '.join(s['species'])}: resolution {s['resolution_fwhm_THz']:.3g} THz FWHM (modelled, not in Γ); "
-        f"thermostat Γ_L {s['thermostat_gamma_THz']:.3g} THz subtracted; C(Q,0)/k_B = {s['current_temperature_K']:.0f} K"
+        f"thermostat Γ_L {s['thermostat_gamma_THz']:.3g} THz subtracted; "
+        f"C(Q,0)/k_B = {s['current_temperature_K']:.0f} K"
     )
     typer.echo("  |Q| (1/Å)  branch  Q vectors  ν₀ (THz)         Γ_int (THz)      verdict")
     for m in s["modes"]:
         typer.echo(
-            f"  {m['q_per_A']:9.3f}  {m['branch']:6s}  {m['n_vectors']:9d}  {m['nu0_THz']:6.3f} ± {m['nu0_err_THz']:<6.3f}  "
+            f"  {m['q_per_A']:9.3f}  {m['branch']:6s}  {m['n_vectors']:9d}  "
+            f"{m['nu0_THz']:6.3f} ± {m['nu0_err_THz']:<6.3f}  "
             f"{m['gamma_intrinsic_THz']:6.3f} ± {m['gamma_err_THz']:<6.3f}  {mode_verdict(m)}"
         )
     if math.isfinite(s["overdamped_fraction"]):

@@ -23,11 +23,13 @@ of the DHO's current spectrum (THz); a Langevin thermostat of friction γ_L damp
 `superionic.analysis.currents`.
 
 Errors: the run is cut into `n_blocks` time blocks; a unit is one (wave vector, block), the correlations of the
-units of a shell are averaged and fitted, and the errors of ν₀, Γ and of d = Γ_int/2 − ν₀ are jackknife errors
-over the units (leave one out). The verdict is decided when |z| = |d|/σ_d > 2; with fewer than three units it is
+units of a shell are averaged and fitted, and the errors of ν₀, Γ and of d = Γ_int/2 − ν₀ are jackknife errors over
+the units (leave one out). The verdict is decided when |z| = |d|/σ_d > 2; with fewer than three units it is
 undecided. A spectrum that is not one DHO line (the fit misses more than SINGLE_LINE_MISFIT of it: zone-folded optic
-modes, split branches, inequivalent wave vectors of equal |Q|) is undecided and left out of the overdamped fraction, which weights each (shell, branch) row by its wave vectors, its error binomial over the rows. Along a direction without a Cartesian axis ⟂ Q (e.g. ⟨111⟩ of a non-cubic cell) T1 and T2 mix the two
-transverse branches: their DHO width then includes the splitting (an upper bound on the damping).
+modes, split branches, inequivalent wave vectors of equal |Q|) is undecided and left out of the overdamped fraction,
+which weights each (shell, branch) row by its wave vectors, its error binomial over the rows. Along a direction
+without a Cartesian axis ⟂ Q (e.g. ⟨111⟩ of a non-cubic cell) T1 and T2 mix the two transverse branches: their DHO
+width then includes the splitting (an upper bound on the damping).
 """
 
 from __future__ import annotations

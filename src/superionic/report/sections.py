@@ -746,9 +746,9 @@ def _acoustic_part(out: Path, runs: dict) -> list[str]:
         "damped harmonic oscillator whose lag window is modelled (Γ is not broadened by the resolution of "
         f"{fmt(first['resolution_fwhm_THz'])} THz FWHM); the Langevin thermostat's Γ_L = "
         f"{fmt(first['thermostat_gamma_THz'])} THz is subtracted. Errors: jackknife over wave vectors and time "
-        "blocks; a verdict within 2σ of Γ_int/2 = ν₀ is undecided, and a spectrum of which the fit misses more than 30 % "
-        "is not one line (several branches or folded optic modes) and is left out of the fraction. Unlike the "
-        "NMD it needs no harmonic reference, so it holds where the mobile ions leave their sites "
+        "blocks; a verdict within 2σ of Γ_int/2 = ν₀ is undecided, and a spectrum of which the fit misses more "
+        "than 30 % is not one line (several branches or folded optic modes) and is left out of the fraction. Unlike "
+        "the NMD it needs no harmonic reference, so it holds where the mobile ions leave their sites "
         "(docs/acoustic_damping.md).</p>"
     )
     return parts

@@ -6,7 +6,8 @@ Files under the study's ``analysis/`` (netCDF, ``units`` on every variable, writ
     phonons.nc                 harmonic phonons of the material's relaxed unit cell (phonopy), with its force
                                constants (eV/Å²); reused while `LatticeConfig.phonons_key` is unchanged
     <run>_nmd.nc               NMD: per-mode ν₀, Γ (THz), overdamping verdict (superionic.lattice.nmd)
-    <run>_acoustic.nc          host acoustic modes at the smallest |Q|: ν₀, Γ, verdict (superionic.lattice.acoustic_damping)
+    <run>_acoustic.nc          host acoustic modes at the smallest |Q|: ν₀, Γ (THz), verdict
+                               (superionic.lattice.acoustic_damping)
     <run>_inm.nc               INM density (1/THz, imaginary branch at ν < 0), f_u, low-ω law (superionic.lattice.inm)
     <run>_cv_md.nc             C_v and ⟨E⟩ of the run from its energy fluctuations (input of the next file)
     <run>_heat_capacity.nc     C_v per atom (k_B) by every route, S_vib harmonic and 2PT (superionic.lattice.heat_capacity)
@@ -14,9 +15,10 @@ Files under the study's ``analysis/`` (netCDF, ``units`` on every variable, writ
     <run>_kappa.nc             Green–Kubo κ, W/(m·K) (lattice.kappa only; heat-flux runs in kappa/<run>/)
 
 `run_lattice_stage` returns the JSON-ready numbers that summary.json keeps under its top-level ``lattice`` key:
-``phonons`` (once), ``runs`` (per free run: ``nmd``, ``acoustic``, ``inm``, ``heat_capacity``, ``kappa``), ``series`` (across
-temperatures: overdamped fraction per band and of the host's acoustic modes, f_u with D beside it, κ) and ``units``. A failing item is recorded in
-`failed` ({label, stage: "lattice", reason}) and the rest goes on; without `failed` the error propagates.
+``phonons`` (once), ``runs`` (per free run: ``nmd``, ``acoustic``, ``inm``, ``heat_capacity``, ``kappa``),
+``series`` (across temperatures: overdamped fraction per band and of the host's acoustic modes, f_u with D beside
+it, κ) and ``units``. A failing item is recorded in `failed` ({label, stage: "lattice", reason}) and the rest goes
+on; without `failed` the error propagates.
 With a parallel `execution:` each free run's items are one Parsl task; a run whose items all succeeded is not
 recomputed while its trajectory and settings are unchanged.
 """
