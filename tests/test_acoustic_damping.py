@@ -8,6 +8,7 @@ import pytest
 from scipy.linalg import expm
 
 from superionic import units
+from superionic.analysis.qpoints import commensurate_shells
 from superionic.errors import InputError
 from superionic.lattice.acoustic_damping import (
     _fit,
@@ -15,7 +16,6 @@ from superionic.lattice.acoustic_damping import (
     acoustic_damping,
     acoustic_damping_summary,
     mode_verdict,
-    q_shells,
 )
 from superionic.lattice.nmd import dho_velocity_acf
 from superionic.trajectory.model import Trajectory
@@ -119,9 +119,10 @@ def test_the_fit_recovers_an_exact_dho_through_the_lag_window(nu0, gamma):
 
 
 def test_shells_of_a_cubic_cell():
-    qv, hkl, shell = q_shells(np.eye(3) * 18.0, 4)
+    qs = commensurate_shells(np.eye(3) * 18.0, 4)
+    shell = qs.shell
     assert np.bincount(shell).tolist() == [3, 6, 4, 3]  # ⟨100⟩, ⟨110⟩, ⟨111⟩, ⟨200⟩, one of each ±Q
-    norms = np.linalg.norm(qv, axis=1)
+    norms = np.linalg.norm(qs.vectors, axis=1)
     b = 2 * np.pi / 18.0
     assert [norms[shell == s].mean() / b for s in range(4)] == pytest.approx([1, 2**0.5, 3**0.5, 2], rel=1e-12)
 
@@ -195,7 +196,7 @@ def test_refusals():
     with pytest.raises(InputError, match="max_lag"):
         acoustic_damping(traj, n_blocks=2, max_lag=4)
     with pytest.raises(InputError, match="n_shells"):
-        q_shells(np.eye(3) * 10, 0)
+        commensurate_shells(np.eye(3) * 10, 0)
     no_v = Trajectory(positions=traj.positions, cells=traj.cells, symbols=traj.symbols, dt=traj.dt)
     with pytest.raises(InputError, match="velocities"):
         acoustic_damping(no_v)

@@ -28,7 +28,7 @@ from ..trajectory.model import Trajectory
 from . import _scatter_kernels as K
 from . import lag_windows
 from .currents import current_correlations, fit_dho
-from .qpoints import QSet, commensurate_qpoints, reciprocal_cell
+from .qpoints import QSet, commensurate_shells
 from .scattering import _fwhm, time_to_energy
 
 #: a cell with less than this number density (atoms/Å³) is taken as a non-periodic placeholder box
@@ -61,19 +61,9 @@ def smallest_q_shell(cell, shell_tol: float = 0.02) -> QSet:
     """The commensurate Q vectors of smallest |Q| (one of each ±Q pair), within a relative `shell_tol`
     of the minimum (so a nearly cubic cell keeps all three ⟨100⟩ vectors). One shell, with Miller indices.
     """
-    b = reciprocal_cell(cell)
-    q_top = float(np.linalg.norm(b, axis=1).min()) * (1.0 + shell_tol) + 1e-12
-    qv, hkl = commensurate_qpoints(cell, q_top)
-    qn = np.linalg.norm(qv, axis=1)
-    keep = qn <= qn.min() * (1.0 + shell_tol)
-    return QSet(
-        qv[keep],
-        np.zeros(int(keep.sum()), dtype=int),
-        np.array([float(qn[keep].mean())]),
-        hkl[keep],
-        "smallest commensurate shell",
-        {"shell_tol": shell_tol},
-    )
+    qs = commensurate_shells(cell, 1, shell_tol)
+    qs.method = "smallest commensurate shell"
+    return qs
 
 
 def needed_cell_length(v_s_m_s: float, nu_thz: float) -> float:

@@ -167,6 +167,30 @@ def spherical_shells(
     )
 
 
+def commensurate_shells(cell: np.ndarray, n_shells: int, shell_tol: float = 0.02) -> QSet:
+    """The commensurate Q vectors of the `n_shells` smallest |Q| (one of each ±Q pair), a shell holding the |Q| within
+    a relative `shell_tol` of its first (so a nearly cubic cell keeps all three ⟨100⟩ vectors in one). A QSet with
+    Miller indices; q is each shell's mean |Q|, Å⁻¹.
+    """
+    if n_shells < 1:
+        raise InputError(f"n_shells must be ≥ 1, got {n_shells}")
+    top = float(np.linalg.norm(reciprocal_cell(cell), axis=1).min()) * (1.0 + shell_tol) + 1e-12
+    while True:  # widen until the last shell wanted is complete: its first |Q| × (1 + shell_tol) lies within
+        qv, hkl = commensurate_qpoints(cell, top)
+        qn = np.linalg.norm(qv, axis=1)
+        shell = np.zeros(len(qn), dtype=int)
+        firsts = [float(qn[0])] if len(qn) else []
+        for i in range(1, len(qn)):  # a new shell where |Q| leaves the first |Q| of the current one
+            if qn[i] > firsts[-1] * (1 + shell_tol):
+                firsts.append(float(qn[i]))
+            shell[i] = len(firsts) - 1
+        if len(firsts) >= n_shells and firsts[n_shells - 1] * (1 + shell_tol) <= top:
+            keep = shell < n_shells
+            q = np.array([qn[keep][shell[keep] == s].mean() for s in range(n_shells)])
+            return QSet(qv[keep], shell[keep], q, hkl[keep], "smallest commensurate shells", {"shell_tol": shell_tol})
+        top *= 1.5
+
+
 def qpoints_from_list(vectors, cell: np.ndarray | None = None) -> QSet:
     """User-given Q vectors (M, 3) in Å⁻¹, each its own shell; Miller indices when commensurate."""
     vec = np.atleast_2d(np.asarray(vectors, dtype=float))

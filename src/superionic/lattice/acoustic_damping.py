@@ -45,7 +45,7 @@ from .. import units
 from ..analysis import _scatter_kernels as K
 from ..analysis import lag_windows
 from ..analysis.finite_size import check_periodic_cell, host_species, species_currents
-from ..analysis.qpoints import commensurate_qpoints, reciprocal_cell
+from ..analysis.qpoints import commensurate_shells
 from ..analysis.scattering import time_to_energy
 from ..carriers import MOBILE_IONS
 from ..errors import InputError
@@ -65,29 +65,6 @@ MIN_BLOCK_FRAMES = 32
 #: the fit covers ν ≤ max(3 ν_peak, 2 ν_half), ν_half the upper half-maximum of the spectrum, at least this many bins
 MIN_FIT_BINS = 12
 _BRANCHES = ("T1", "T2", "L")
-
-
-def q_shells(cell: np.ndarray, n_shells: int, shell_tol: float = 0.02) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The commensurate wave vectors of the `n_shells` smallest |Q| (one of each ±Q pair; |Q| within a relative
-    `shell_tol` is one shell). Returns (Q (M, 3) Å⁻¹, hkl (M, 3), shell index (M,)).
-    """
-    if n_shells < 1:
-        raise InputError(f"n_shells must be ≥ 1, got {n_shells}")
-    b_min = float(np.linalg.norm(reciprocal_cell(cell), axis=1).min())
-    top = b_min * 1.05
-    while True:  # widen until n_shells distinct |Q| are inside
-        qv, hkl = commensurate_qpoints(cell, top)
-        qn = np.linalg.norm(qv, axis=1)
-        shell = np.zeros(len(qn), dtype=int)
-        first = qn[0] if len(qn) else 0.0
-        for i in range(1, len(qn)):  # a new shell where |Q| leaves the first |Q| of the current one
-            new = qn[i] > first * (1 + shell_tol)
-            shell[i] = shell[i - 1] + int(new)
-            first = qn[i] if new else first
-        if shell.max(initial=-1) >= n_shells:  # one shell more than needed: the last one is complete
-            keep = shell < n_shells
-            return qv[keep], hkl[keep], shell[keep]
-        top *= 1.5
 
 
 def _transverse_basis(qhat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -220,8 +197,10 @@ def acoustic_damping(
         max_lag = block // 2 if max_lag is None else int(max_lag)
         if not 8 <= max_lag <= block:
             raise InputError(f"max_lag must lie in [8, {block}] frames (a time block), got {max_lag}")
-        qv, hkl, shell = q_shells(cell, n_shells, shell_tol)
-        j = species_currents(src, hkl, species, backend, mass_weighted=True).sum(axis=1)  # (T, M, 3)
+        qs = commensurate_shells(cell, n_shells, shell_tol)
+        qv, shell = qs.vectors, qs.shell
+        assert qs.hkl is not None  # commensurate shells carry their Miller indices
+        j = species_currents(src, qs.hkl, species, backend, mass_weighted=True).sum(axis=1)  # (T, M, 3)
         host = np.concatenate([src.indices(s) for s in species])
         total_mass = float(np.sum(np.asarray(src.masses, dtype=float)[host]))
         meta = dict(getattr(src, "metadata", {}) or {})
@@ -243,7 +222,7 @@ def acoustic_damping(
     gamma_l = friction * 1e3 / (2 * math.pi)  # THz
     kt = units.KB_EV / units.AMU_A2_PER_FS2_IN_EV  # amu Å²/fs² per K
 
-    n_sh = int(shell.max()) + 1
+    n_sh = qs.n_shells
     shape = (n_sh, len(_BRANCHES))
     names = ("nu0", "nu0_err", "gamma", "gamma_err", "d_err", "t_cur", "amp", "misfit")
     cols = {k: np.full(shape, np.nan) for k in names}
@@ -283,7 +262,7 @@ def acoustic_damping(
     decided = np.isfinite(z) & (np.abs(z) > DECIDED_Z) & single
     overdamped = d > 0
     resolved = (cols["gamma"] > DECIDED_Z * cols["gamma_err"]) & (cols["gamma"] > GAMMA_MIN_FRACTION * res_fwhm)
-    n_vec = np.bincount(shell, minlength=n_sh)
+    n_vec = qs.counts()
     weight = np.repeat(n_vec[:, None], len(_BRANCHES), axis=1)
     counted = single  # a spectrum of several lines has no one Γ: left out of the fraction
     frac, frac_err = float("nan"), float("nan")
@@ -292,7 +271,6 @@ def acoustic_damping(
         rows = int(counted.sum())
         frac_err = math.sqrt(max(frac * (1 - frac), 0.25 / rows) / rows)
     undecided = float(np.sum(weight * ~decided) / np.sum(weight))
-    q_mean = np.array([float(np.linalg.norm(qv[shell == s], axis=1).mean()) for s in range(n_sh)])
 
     dims = ("shell", "branch")
     thz = units.FREQUENCY
@@ -339,7 +317,7 @@ def acoustic_damping(
         },
         coords={
             "shell": ("shell", np.arange(n_sh), {"units": units.DIMENSIONLESS}),
-            "q": ("shell", q_mean, {"units": "angstrom-1", "long_name": "mean |Q| of the shell"}),
+            "q": ("shell", qs.mean_norm(), {"units": "angstrom-1", "long_name": "mean |Q| of the shell"}),
             "branch": ("branch", list(_BRANCHES), {"units": units.DIMENSIONLESS}),
             "frequency": ("frequency", spec.nu, {"units": thz}),
         },
