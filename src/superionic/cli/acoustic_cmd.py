@@ -60,7 +60,7 @@ def acoustic_damping_cmd(
     """Host acoustic damping of one MD run (the help text is _HELP)."""
     from ..lattice.acoustic_damping import acoustic_damping, acoustic_damping_summary, mode_verdict
     from ..report.figures_lattice import acoustic_damping_figure
-    from ..results import save_dataset, save_figure
+    from ..results import positive_text, save_dataset, save_figure
 
     positive(dt, "--dt", "fs")
     if friction is not None and not friction >= 0:
@@ -91,16 +91,16 @@ def acoustic_damping_cmd(
         f"thermostat Γ_L {s['thermostat_gamma_THz']:.3g} THz subtracted; "
         f"C(Q,0)/k_B = {s['current_temperature_K']:.0f} K"
     )
-    typer.echo("  |Q| (1/Å)  branch  Q vectors  ν₀ (THz)         Γ_int (THz)      verdict")
+    typer.echo("  |Q| (1/Å)  branch  Q vectors  ν₀ (THz)          Γ_int (THz)                     verdict")
     for m in s["modes"]:
+        nu0 = positive_text(m["nu0_THz"], m["nu0_err_THz"])  # never a value whose error exceeds it
+        gamma = positive_text(m["gamma_intrinsic_THz"], m["gamma_err_THz"])
         typer.echo(
-            f"  {m['q_per_A']:9.3f}  {m['branch']:6s}  {m['n_vectors']:9d}  "
-            f"{m['nu0_THz']:6.3f} ± {m['nu0_err_THz']:<6.3f}  "
-            f"{m['gamma_intrinsic_THz']:6.3f} ± {m['gamma_err_THz']:<6.3f}  {mode_verdict(m)}"
+            f"  {m['q_per_A']:9.3f}  {m['branch']:6s}  {m['n_vectors']:9d}  {nu0:16s}  {gamma:30s}  {mode_verdict(m)}"
         )
     if math.isfinite(s["overdamped_fraction"]):
         typer.echo(
-            f"overdamped fraction {s['overdamped_fraction']:.3f} ± {s['overdamped_fraction_err']:.3f}, "
+            f"overdamped fraction {positive_text(s['overdamped_fraction'], s['overdamped_fraction_err'])}, "
             f"{100 * s['undecided_fraction']:.0f} % undecided"
             + (
                 f" ({100 * s['not_one_line_fraction']:.0f} % not one line, left out of the fraction)"

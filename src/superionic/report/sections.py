@@ -721,8 +721,9 @@ def _acoustic_part(out: Path, runs: dict) -> list[str]:
                 "",
                 "",
                 "",
-                f"overdamped fraction {_fraction(a['overdamped_fraction'], a['overdamped_fraction_err'])}, "
-                f"{100 * a['undecided_fraction']:.0f} % undecided"
+                "overdamped fraction "
+                + html.escape(positive_text(a["overdamped_fraction"], a["overdamped_fraction_err"]))
+                + f", {100 * a['undecided_fraction']:.0f} % undecided"
                 + (
                     f" ({100 * a['not_one_line_fraction']:.0f} % not one line, left out)"
                     if a.get("not_one_line_fraction", 0) > 0
