@@ -655,7 +655,21 @@ def test_teacher_runs_on_two_workers_give_the_serial_frames(tmp_path):
     parallel, paths, _ = sample_teacher(structure, "emt", tmp_path / "b", workers=2, log=logs.append, **kw)
     assert any("2 runs at once" in m for m in logs) and any("done (2/2 runs" in m for m in logs)
     assert all(p.exists() for p in paths)
+    assert not list((tmp_path / "b").glob(".*.progress.json"))  # each task removed its progress note
     _same_frames(parallel, serial)
+
+
+def test_a_serial_teacher_run_logs_its_steps(tmp_path, monkeypatch):
+    """With the heartbeat at 0 s every step is logged, equilibration (200 steps) included, up to the last."""
+    from superionic.potentials.training.distil import sample_teacher
+    from superionic.workflow import execution
+
+    monkeypatch.setattr(execution, "TICK_S", 0.0)
+    logs: list[str] = []
+    kw = dict(temperatures=(300.0,), md_steps=20, label_every=10, strained=0, contacts=0, mobile="Cu", seed=0)
+    sample_teacher(_cu(tmp_path), "emt", tmp_path / "a", log=logs.append, **kw)
+    steps = [m for m in logs if m.startswith("pool: ") and m.endswith("/220 steps")]
+    assert steps[-1].endswith(": 220/220 steps") and "MD at 300 K" in steps[-1] and len(steps) >= 200
 
 
 def test_teacher_md_runs_its_production_at_the_weak_friction_and_says_so(tmp_path):

@@ -210,3 +210,54 @@ def test_running_tasks_are_at_most_the_workers():
     futures = [Fut("launched") for _ in range(7)] + [Fut("exec_done", True), Fut("pending")]
     assert Tasks(None, capacity=2).running(futures) == 2
     assert Tasks(None).running(futures) == 7  # a cluster: no known capacity
+
+
+def test_wait_beats_while_tasks_run_and_reads_their_progress_files(tmp_path):
+    """Each task writes its steps with `task_progress`, then blocks until the heartbeat has read them: the beat
+    must come while nothing finishes, carry the unfinished keys and see (done, total); every task then finishes."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from superionic.workflow.execution import Tasks, read_task_progress, task_progress
+
+    seen = {k: threading.Event() for k in ("a", "b")}
+
+    def work(key):
+        task_progress(tmp_path / f"{key}.json")(3, 10)
+        assert seen[key].wait(10.0)
+        return key
+
+    beats, finished = [], []
+
+    def tick(keys, running):
+        beats.append(sorted(keys))
+        for k in keys:
+            if read_task_progress(tmp_path / f"{k}.json") == (3, 10):
+                seen[k].set()
+
+    with ThreadPoolExecutor(2) as pool:
+        futures = {pool.submit(work, k): k for k in seen}
+        Tasks(None, capacity=2).wait(futures, lambda f, k, n: finished.append((f.result(), k)), tick, tick_s=0.05)
+    assert beats and beats[0] == ["a", "b"]
+    assert sorted(finished) == [("a", "a"), ("b", "b")]
+    assert read_task_progress(tmp_path / "none.json") is None
+
+
+def test_task_progress_writes_at_most_every_interval_and_always_the_end(tmp_path):
+    from superionic.workflow.execution import read_task_progress, task_progress
+
+    note = tmp_path / "p" / "run.json"
+    update = task_progress(note, every_s=3600.0)
+    update(1, 100)
+    update(50, 100)  # within the interval: not written
+    assert read_task_progress(note) == (1, 100)
+    update(100, 100)  # the end is always written
+    assert read_task_progress(note) == (100, 100)
+    assert sorted(p.name for p in note.parent.iterdir()) == ["run.json"]  # no temporary file left
+
+
+def test_parallel_md_tasks_report_their_steps_and_clear_their_notes(studies):
+    """Each MD task wrote its steps to runinfo/progress/<label>.json (the folder exists) and removed the note when
+    it ended."""
+    notes = studies["root"] / "par" / "runinfo" / "progress"
+    assert notes.is_dir() and list(notes.iterdir()) == []

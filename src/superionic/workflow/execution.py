@@ -8,13 +8,16 @@ holds its own calculator or LAMMPS instance. Parsl's own files (logs, worker log
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future
+from concurrent.futures import wait as wait_futures
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,8 @@ from typing import Any
 from .config import ExecutionConfig
 
 LABEL = "superionic"
+#: seconds between the heartbeats of `Tasks.wait` (running tasks' steps, read from their progress files)
+TICK_S = 60.0
 
 
 def _launch_cmd() -> str | None:
@@ -143,10 +148,53 @@ class Tasks:
             n += not f.done() and status in ("launched", "running")
         return n if self.capacity is None else min(n, self.capacity)
 
-    def wait(self, futures: dict[Future, Any], on_done: Callable[[Future, Any, int], None]) -> None:
-        """Wait for every future; as each finishes, on_done(future, its key, tasks still running)."""
-        for fut in as_completed(futures):
-            on_done(fut, futures[fut], self.running(f for f in futures if not f.done()))
+    def wait(
+        self,
+        futures: dict[Future, Any],
+        on_done: Callable[[Future, Any, int], None],
+        on_tick: Callable[[list[Any], int], None] | None = None,
+        tick_s: float | None = None,
+    ) -> None:
+        """Wait for every future; as each finishes, on_done(future, its key, tasks still running). on_tick(keys of
+        the unfinished futures, tasks running) after every `tick_s` seconds (default `TICK_S`) without one finishing:
+        a heartbeat that says what the running tasks have done so far (e.g. from their `task_progress` files).
+        """
+        timeout = (TICK_S if tick_s is None else tick_s) if on_tick else None
+        pending = set(futures)
+        while pending:
+            done, pending = wait_futures(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+            for fut in done:
+                on_done(fut, futures[fut], self.running(f for f in futures if not f.done()))
+            if not done and on_tick is not None:
+                on_tick([futures[f] for f in pending], self.running(pending))
+
+
+def task_progress(path: str | Path, every_s: float = 5.0) -> Callable[[int, int], None]:
+    """A progress callback (done, total) for a task on a worker: writes {"done", "total"} to `path` as JSON,
+    atomically, at most every `every_s` seconds and at the end (done == total); `read_task_progress` reads it.
+    """
+    from ..results import atomic_write
+
+    last = [-float("inf")]
+
+    def update(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - last[0] < every_s:
+            return
+        last[0] = now
+        text = json.dumps({"done": int(done), "total": int(total)})
+        atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+    return update
+
+
+def read_task_progress(path: str | Path) -> tuple[int, int] | None:
+    """(done, total) that a task's `task_progress` last wrote to `path`; None before its first write."""
+    try:
+        d = json.loads(Path(path).read_text())
+        return int(d["done"]), int(d["total"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 @contextmanager

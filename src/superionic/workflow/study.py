@@ -337,15 +337,17 @@ def _run_one(cfg: StudyConfig, p: _Planned, atoms, spec, engine: str, calc, resu
         )
 
 
-def _md_task(cfg: StudyConfig, p: _Planned, resume: bool, catch: bool, free: dict | None = None) -> dict:
+def _md_task(
+    cfg: StudyConfig, p: _Planned, resume: bool, catch: bool, note: str | None = None, free: dict | None = None
+) -> dict:
     """One MD run as a Parsl task (in a worker process): {label, path} or {label, failure}, plus the
     warnings it raised. `free`: the result of the free run whose host a suppressed run takes (Parsl starts
     this task only once that run has finished); when it failed, this run is not run. `catch`: return a
-    failure instead of raising.
+    failure instead of raising. note: a file for the run's steps (`execution.task_progress`), removed at its end.
     """
     from ..materials import build_material
     from ..potentials import get_potential
-    from .execution import collect_warnings
+    from .execution import collect_warnings, task_progress
 
     if free is not None and "failure" in free:
         return {"label": p.label, "failure": _not_run(p.label, p.temperature), "warnings": []}
@@ -357,20 +359,26 @@ def _md_task(cfg: StudyConfig, p: _Planned, resume: bool, catch: bool, free: dic
             engine = spec.engine if cfg.engine == "auto" else cfg.engine
             calc = spec.make() if _needs_calculator(cfg, engine, p.protocol) else None
             atoms = build_material(cfg.material, cfg.supercell)
-            result["path"] = str(_run_one(cfg, p, atoms, spec, engine, calc, resume, None))
+            steps = task_progress(note) if note else None
+            cb = (lambda _label, done, total, _t: steps(done, total)) if steps else None
+            result["path"] = str(_run_one(cfg, p, atoms, spec, engine, calc, resume, cb))
         except Exception as err:
             if not catch:
                 raise
             result["failure"] = _failure(p.label, "md", err)
+        finally:
+            if note:
+                Path(note).unlink(missing_ok=True)
     result["warnings"] = collect_warnings(caught)
     return result
 
 
 def _run_md_tasks(cfg: StudyConfig, out: Path, plan: list[_Planned], progress, failed, tasks) -> list[Run]:
     """The MD runs of `plan` as Parsl tasks (`execution:` local or slurm): reused runs are not submitted,
-    a suppressed run waits for the free run of its temperature. Progress is per task (done/running/failed).
+    a suppressed run waits for the free run of its temperature. Progress is per task (done/running/failed),
+    with the running tasks' steps every `execution.TICK_S` seconds (from their files in runinfo/progress/).
     """
-    from .execution import check_cores, reissue
+    from .execution import check_cores, read_task_progress, reissue
 
     check_cores(cfg.execution, cfg.ranks)
     finished = {p.label for p in plan if p.info is not None and _finished(p)}
@@ -381,6 +389,7 @@ def _run_md_tasks(cfg: StudyConfig, out: Path, plan: list[_Planned], progress, f
     todo = [p for p in plan if p.label not in finished]
     results: dict[str, dict] = {}
     if todo:
+        notes = out / "runinfo" / "progress"
         with _session(cfg, out, tasks) as t:
             futures: dict = {}
             free_futures: dict[float, object] = {}
@@ -388,7 +397,8 @@ def _run_md_tasks(cfg: StudyConfig, out: Path, plan: list[_Planned], progress, f
                 deps = {}
                 if p.protocol in ("frozen-host", "tethered") and p.temperature in free_futures:
                     deps["free"] = free_futures[p.temperature]
-                fut = t.submit(_md_task, cfg, p, p.info is not None, failed is not None, **deps)
+                note = str(notes / f"{p.label}.json")
+                fut = t.submit(_md_task, cfg, p, p.info is not None, failed is not None, note, **deps)
                 if p.protocol == "free":
                     free_futures[p.temperature] = fut
                 futures[fut] = p
@@ -411,10 +421,19 @@ def _run_md_tasks(cfg: StudyConfig, out: Path, plan: list[_Planned], progress, f
                         p.temperature,
                     )
 
+            def tick(waiting: list[_Planned], running: int) -> None:
+                steps = [(p, s) for p in waiting if (s := read_task_progress(notes / f"{p.label}.json"))]
+                if progress and steps:
+                    n = counts["done"] + counts["failed"]
+                    text = "; ".join(f"{p.label} {s[0]}/{s[1]} steps" for p, s in steps)
+                    progress(
+                        f"MD tasks: {n} done, {running} running ({text})", n, len(futures), steps[0][0].temperature
+                    )
+
             if failed is None:  # no failure list: the first error propagates (as the serial path)
                 for fut in futures:
                     fut.result()
-            t.wait(futures, done)
+            t.wait(futures, done, tick)
     runs: list[Run] = []
     for p in plan:
         if p.label in finished:

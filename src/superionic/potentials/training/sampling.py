@@ -65,8 +65,10 @@ def teacher_md(
     h5md_path: str | Path | None = None,
     h5md_stride: int = 5,
     on_label: Callable[[Atoms], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Atoms]:
     """Langevin MD with the teacher at `temperature` (K); returns labelled snapshots every `label_every` steps.
+    progress(steps done, equilibration + steps) after every step.
 
     If `h5md_path` is given the production part is also written as H5MD (positions, velocities Å/fs)
     every `h5md_stride` steps, for validation against the student. `friction` holds during the `equilibration`
@@ -91,6 +93,8 @@ def teacher_md(
 
     a.set_constraint(FixCom())  # the centre of mass stays put (ASE's deprecated fixcm is not used)
     dyn = Langevin(a, dt * u.fs, temperature_K=temperature, friction=friction / u.fs, rng=rng, fixcm=False)
+    if progress is not None:
+        dyn.attach(lambda: progress(dyn.nsteps, equilibration + steps), interval=1)
     if equilibration:
         dyn.run(equilibration)
     dyn.set_friction(production_friction / u.fs)

@@ -98,8 +98,12 @@ def run_files(h5md_dir: Path, n_materials: int, m: int, t: float) -> tuple[Path,
 def _teacher_runs(
     materials, calculator, runs, md_steps, label_every, seed, h5md_dir, resume, workers, teacher, friction, log
 ):
-    """{(m, i, T): labelled snapshots} of every teacher MD run of `sample_pool`."""
+    """{(m, i, T): labelled snapshots} of every teacher MD run of `sample_pool`; progress is logged every
+    `execution.TICK_S` seconds.
+    """
     import ase.io
+
+    from ...workflow.execution import TICK_S
 
     out: dict = {}
     todo = []
@@ -113,18 +117,27 @@ def _teacher_runs(
             todo.append((m, i, t, files))
     parallel = workers > 1 and teacher is not None and h5md_dir is not None and len(todo) > 1
     for m, i, t, files in todo:
+        what = f"pool: {names[m]} MD at {t:g} K"
         log(
-            f"pool: {names[m]} MD at {t:g} K, {md_steps} steps of 2 fs, {len(materials[m])} atoms"
+            f"{what}, {md_steps} steps of 2 fs, {len(materials[m])} atoms"
             + (f" ({workers} runs at once)" if parallel else "")
         )
         if not parallel:
             out[(m, i, t)] = _md_run(
-                calculator, materials[m], t, md_steps, label_every, seed + 100 * m + i, friction, files
+                calculator,
+                materials[m],
+                t,
+                md_steps,
+                label_every,
+                seed + 100 * m + i,
+                friction,
+                files,
+                progress=_every(TICK_S, lambda done, total, _w=what: log(f"{_w}: {done}/{total} steps")),
             )
     if not parallel:
         return out
     from ...workflow.config import ExecutionConfig
-    from ...workflow.execution import parsl_session
+    from ...workflow.execution import parsl_session, read_task_progress
 
     with parsl_session(ExecutionConfig(executor="local", workers=workers), Path(h5md_dir) / "runinfo") as tasks:
         futures = {
@@ -146,17 +159,54 @@ def _teacher_runs(
             out[key] = list(ase.io.read(fut.result(), index=":"))
             log(f"pool: {names[key[0]]} MD at {key[2]:g} K done ({len(out)}/{len(runs)} runs; {running} running)")
 
-        tasks.wait(futures, done)
+        def tick(keys: list, running: int) -> None:
+            steps = {
+                k: read_task_progress(_progress_file(run_files(h5md_dir, len(materials), k[0], k[2])[0])) for k in keys
+            }
+            text = [f"{names[m]} {t:g} K {p[0]}/{p[1]} steps" for (m, _, t), p in steps.items() if p is not None]
+            log(
+                f"pool: {len(out)}/{len(runs)} runs done, {running} running" + (f" ({'; '.join(text)})" if text else "")
+            )
+
+        tasks.wait(futures, done, tick)
     return out
 
 
+def _progress_file(h5: Path) -> Path:
+    """Where the teacher MD task writing the run `h5` reports its steps (`execution.task_progress`)."""
+    return h5.with_name(f".{h5.stem}.progress.json")
+
+
+def _every(seconds: float, fn: Callable[[int, int], None]) -> Callable[[int, int], None]:
+    """fn(done, total), called at most every `seconds` (and at the end)."""
+    last = [time.monotonic()]
+
+    def call(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done >= total or now - last[0] >= seconds:
+            last[0] = now
+            fn(done, total)
+
+    return call
+
+
 def _md_run(
-    calculator, atoms: Atoms, t: float, md_steps: int, label_every: int, seed: int, friction: float, files
+    calculator,
+    atoms: Atoms,
+    t: float,
+    md_steps: int,
+    label_every: int,
+    seed: int,
+    friction: float,
+    files,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Atoms]:
-    """One teacher MD run (`sampling.teacher_md`); with files = (H5MD, labels) both are written, each atomically."""
+    """One teacher MD run (`sampling.teacher_md`); with files = (H5MD, labels) both are written, each atomically.
+    progress(steps done, steps in all), equilibration included.
+    """
     import ase.io
 
-    kw = {"label_every": label_every, "seed": seed, "production_friction": friction}
+    kw = {"label_every": label_every, "seed": seed, "production_friction": friction, "progress": progress}
     if files is None:
         return teacher_md(atoms, calculator, t, md_steps, **kw)
     h5, labels = map(Path, files)
@@ -171,10 +221,15 @@ def _md_run(
 def _md_task(
     teacher: str, atoms: Atoms, t: float, md_steps: int, label_every: int, seed: int, friction: float, files
 ) -> str:
-    """`_md_run` on a worker with the registered potential `teacher`, built there; returns the labels' path."""
+    """`_md_run` on a worker with the registered potential `teacher`, built there; returns the labels' path. Its
+    steps go to a progress file beside the run (`_progress_file`), removed when the run is written.
+    """
+    from ...workflow.execution import task_progress
     from .. import get_potential
 
-    _md_run(get_potential(teacher).make(), atoms, t, md_steps, label_every, seed, friction, files)
+    note = _progress_file(Path(files[0]))
+    _md_run(get_potential(teacher).make(), atoms, t, md_steps, label_every, seed, friction, files, task_progress(note))
+    note.unlink(missing_ok=True)
     return str(files[1])
 
 
