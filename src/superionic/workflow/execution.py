@@ -169,23 +169,30 @@ class Tasks:
                 on_tick([futures[f] for f in pending], self.running(pending))
 
 
+def throttled(fn: Callable[[int, int], None], every_s: float) -> Callable[[int, int], None]:
+    """fn(done, total), passed on at most every `every_s` seconds, the first call and the end (done ≥ total) always."""
+    last = [-float("inf")]
+
+    def call(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done >= total or now - last[0] >= every_s:
+            last[0] = now
+            fn(done, total)
+
+    return call
+
+
 def task_progress(path: str | Path, every_s: float = 5.0) -> Callable[[int, int], None]:
     """A progress callback (done, total) for a task on a worker: writes {"done", "total"} to `path` as JSON,
-    atomically, at most every `every_s` seconds and at the end (done == total); `read_task_progress` reads it.
+    atomically, at most every `every_s` seconds and at the end; `read_task_progress` reads it.
     """
     from ..results import atomic_write
 
-    last = [-float("inf")]
-
-    def update(done: int, total: int) -> None:
-        now = time.monotonic()
-        if done < total and now - last[0] < every_s:
-            return
-        last[0] = now
+    def write(done: int, total: int) -> None:
         text = json.dumps({"done": int(done), "total": int(total)})
         atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
-    return update
+    return throttled(write, every_s)
 
 
 def read_task_progress(path: str | Path) -> tuple[int, int] | None:

@@ -103,7 +103,7 @@ def _teacher_runs(
     """
     import ase.io
 
-    from ...workflow.execution import TICK_S
+    from ...workflow.execution import TICK_S, throttled
 
     out: dict = {}
     todo = []
@@ -132,7 +132,7 @@ def _teacher_runs(
                 seed + 100 * m + i,
                 friction,
                 files,
-                progress=_every(TICK_S, lambda done, total, _w=what: log(f"{_w}: {done}/{total} steps")),
+                progress=throttled(lambda done, total, _w=what: log(f"{_w}: {done}/{total} steps"), TICK_S),
             )
     if not parallel:
         return out
@@ -175,19 +175,6 @@ def _teacher_runs(
 def _progress_file(h5: Path) -> Path:
     """Where the teacher MD task writing the run `h5` reports its steps (`execution.task_progress`)."""
     return h5.with_name(f".{h5.stem}.progress.json")
-
-
-def _every(seconds: float, fn: Callable[[int, int], None]) -> Callable[[int, int], None]:
-    """fn(done, total), called at most every `seconds` (and at the end)."""
-    last = [time.monotonic()]
-
-    def call(done: int, total: int) -> None:
-        now = time.monotonic()
-        if done >= total or now - last[0] >= seconds:
-            last[0] = now
-            fn(done, total)
-
-    return call
 
 
 def _md_run(
