@@ -215,8 +215,12 @@ def _md_task(
     from .. import get_potential
 
     note = _progress_file(Path(files[0]))
-    _md_run(get_potential(teacher).make(), atoms, t, md_steps, label_every, seed, friction, files, task_progress(note))
-    note.unlink(missing_ok=True)
+    try:
+        _md_run(
+            get_potential(teacher).make(), atoms, t, md_steps, label_every, seed, friction, files, task_progress(note)
+        )
+    finally:
+        note.unlink(missing_ok=True)
     return str(files[1])
 
 
