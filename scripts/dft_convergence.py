@@ -76,12 +76,13 @@ def main() -> None:
             "energy_diff_meV_per_atom": float(1000 * (res[0] - against[0]) / n),
             "stress_max_diff_GPa": float(np.abs(res[2] - against[2]).max() * 160.21766),
             "seconds": res[3],
+            "reference_seconds": against[3],
         }
         rows[name] = row
         print(
             f"{name:>24}: ΔF max {row['force_max_diff_eV_per_A']:.4f} rms {row['force_rms_diff_eV_per_A']:.4f} eV/Å, "
             f"ΔE {row['energy_diff_meV_per_atom']:+.2f} meV/atom, Δσ {row['stress_max_diff_GPa']:.3f} GPa, "
-            f"{res[3]:.0f} s",
+            f"{res[3]:.0f} s (reference {against[3]:.0f} s)",
             flush=True,
         )
 

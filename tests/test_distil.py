@@ -634,7 +634,7 @@ def test_stale_md_runs_of_other_settings_are_never_reused(tmp_path, monkeypatch)
         raise KeyboardInterrupt
 
     with monkeypatch.context() as m:
-        m.setattr(teach, "_md_run", killed)
+        m.setattr(teach, "md_run", killed)
         with pytest.raises(KeyboardInterrupt):
             sample_teacher(structure, "emt", tmp_path / "a", md_steps=60, overwrite=True, **kw)
     logs: list[str] = []
@@ -657,6 +657,72 @@ def test_teacher_runs_on_two_workers_give_the_serial_frames(tmp_path):
     assert all(p.exists() for p in paths)
     assert not list((tmp_path / "b").glob(".*.progress.json"))  # each task removed its progress note
     _same_frames(parallel, serial)
+
+
+def _emt_on(device: str = "cpu", **_):
+    """EMT that records the device it was asked for (a stand-in for a GPU-capable teacher)."""
+    from ase.calculators.emt import EMT
+
+    calc = EMT()
+    calc.device = device  # type: ignore[attr-defined]
+    return calc
+
+
+def test_the_teachers_device_reaches_it_and_is_not_part_of_the_settings(tmp_path, monkeypatch):
+    """--device builds the teacher there; a sampling made on one device is reused, not redone, without it; a
+    teacher without a device option is refused rather than silently run elsewhere."""
+    from superionic.errors import InputError
+    from superionic.potentials.registry import REGISTRY, PotentialSpec
+    from superionic.potentials.training import sampling
+    from superionic.potentials.training.distil import sample_teacher
+
+    monkeypatch.setitem(REGISTRY, "emt-gpu", PotentialSpec("emt-gpu", "ase", "ASE EMT, test stand-in", _emt_on))
+    built: list[str] = []
+    real = sampling.teacher_calculator
+
+    def spy(teacher, device=None):
+        calc = real(teacher, device)
+        built.append(calc.device)
+        return calc
+
+    monkeypatch.setattr(sampling, "teacher_calculator", spy)
+    kw = dict(temperatures=(300.0,), md_steps=20, label_every=10, strained=1, contacts=0, mobile="Cu", seed=0)
+    first, _, _ = sample_teacher(_cu(tmp_path), "emt-gpu", tmp_path / "a", device="cuda:1", **kw)
+    assert built == ["cuda:1"]
+    logs: list[str] = []
+    again, _, _ = sample_teacher(_cu(tmp_path), "emt-gpu", tmp_path / "a", log=logs.append, **kw)
+    assert any(m.startswith("reusing the teacher samples") for m in logs) and built == ["cuda:1"]
+    _same_frames(again, first)
+    with pytest.raises(InputError, match="no device option"):
+        real("emt", "cuda")
+
+
+def test_sample_teachers_script_gives_the_frames_of_train_potentials_own_sampling(tmp_path):
+    """scripts/sample_teachers.py (each MD run its own process) writes a folder that sample_teacher reuses as
+    finished, with the frames a serial sampling of the same options gives."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from superionic.potentials.training.distil import sample_teacher
+
+    structure = _cu(tmp_path)
+    opts = dict(temperatures=[300.0, 600.0], md_steps=30, label_every=10, strained=1, contacts=1, mobile="Cu", seed=3)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps([{"out": str(tmp_path / "gpu"), "material": structure, "teacher": "emt", **opts}]))
+    script = Path(__file__).parents[1] / "scripts" / "sample_teachers.py"
+    done = subprocess.run([sys.executable, str(script), str(plan), "--processes", "2"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "600 K done" in done.stdout and "s per step" in done.stdout
+    timings = json.loads((tmp_path / "gpu" / "teacher" / "timings.json").read_text())["s_per_step"]
+    assert len(timings) == 2 and all(v > 0 for v in timings.values())
+    logs: list[str] = []
+    kw = {k: tuple(v) if isinstance(v, list) else v for k, v in opts.items()}
+    reused, _, _ = sample_teacher(structure, "emt", tmp_path / "gpu" / "teacher", log=logs.append, **kw)
+    assert any(m.startswith("reusing the teacher samples") for m in logs)
+    serial, _, _ = sample_teacher(structure, "emt", tmp_path / "serial", **kw)
+    _same_frames(reused, serial)
 
 
 def test_a_serial_teacher_run_logs_its_steps(tmp_path, monkeypatch):

@@ -178,6 +178,20 @@ def test_cli_train_potential_on_shipped_example(tmp_path):
     assert t.n_frames == 4 and np.isfinite(t.positions).all()
 
 
+def test_cli_train_potential_refuses_a_device_without_a_fast_teacher(tmp_path):
+    """--device is where CHGNet (a fast teacher) runs: with --data or the DFT teacher it is refused, not ignored."""
+    from typer.testing import CliRunner
+
+    from superionic.cli.app import app
+
+    for extra in (["--data", str(EXAMPLE)], ["--teacher", "dft"]):
+        res = CliRunner().invoke(
+            app, ["train-potential", *extra, "--name", "x", "--out", str(tmp_path), "--device", "cuda"]
+        )
+        assert res.exit_code != 0 and "--device" in str(res.exception), res.output
+        assert not list(tmp_path.iterdir())
+
+
 def test_pair_basis_is_a_partition_of_unity_with_exact_derivatives():
     from superionic.potentials.training.snap import pair_basis
 

@@ -178,6 +178,12 @@ def train_potential_cmd(
         "machine). 2 on 2 cores gives about 1.7× the throughput of one CHGNet run on both. A killed sampling "
         "resumes: finished runs are kept.",
     ),
+    device: str | None = typer.Option(
+        None,
+        "--device",
+        help="Where the teacher runs: cpu or cuda (a GPU; CHGNet's MD is then many times faster). Default: the "
+        "teacher's own setting (CHGNet: cpu). Samples made on a GPU are reused by a later run on a CPU machine.",
+    ),
 ) -> None:
     """Distil a fast SNAP potential (LAMMPS) from a teacher, validate it in MD and register it if it passes its gate.
 
@@ -248,6 +254,8 @@ def train_potential_cmd(
         raise InputError("--variants are materials for a teacher to sample; with --data nothing is sampled")
     if refine and data:
         raise InputError("--refine needs a teacher to relabel the student's own snapshots; with --data there is none")
+    if device is not None and (data or teacher == "dft"):
+        raise InputError("--device is where a fast teacher (CHGNet) runs; with --data or a DFT teacher it has no use")
     if teacher == "dft":
         teacher = "cp2k-pbe-d3"
     # an active-learning folder (DFT teacher) refits its own potential every round: running again resumes it
@@ -328,6 +336,7 @@ def train_potential_cmd(
             refine=refine,
             own_snapshots=own_snapshots,
             register=register,
+            device=device,
             overwrite=overwrite,
             workers=workers,
             friction=friction,

@@ -32,6 +32,45 @@ from ...results import atomic_write, write_json
 from .validate import MOBILE, Gate, validate
 
 
+def teacher_settings(
+    material: str,
+    teacher: str,
+    *,
+    temperatures: Sequence[float],
+    md_steps: int,
+    label_every: int,
+    strained: int,
+    contacts: int,
+    mobile: str | None,
+    seed: int,
+    mobile_contacts: int = 0,
+    supercell: str | None = None,
+    variants: Sequence[str] = (),
+    friction: float = 0.001,
+) -> dict[str, Any]:
+    """What determines a teacher sampling (`sample_teacher`), as stored in its ``settings.json`` (JSON types)."""
+    from .. import get_potential
+
+    settings: dict[str, Any] = {
+        "material": material,
+        "supercell": supercell,
+        "teacher": get_potential(teacher).identity(),
+        "temperatures_K": [float(t) for t in temperatures],
+        "md_steps": md_steps,
+        "label_every": label_every,
+        "strained": strained,
+        "close_contacts": contacts,
+        "mobile": mobile,
+        "seed": seed,
+        "production_friction_per_fs": friction,
+    }
+    if variants:  # only then: folders sampled before variants existed stay reusable
+        settings["variants"] = list(variants)
+    if mobile_contacts:  # likewise
+        settings["mobile_contacts"] = mobile_contacts
+    return json.loads(json.dumps(settings, default=str))
+
+
 def sample_teacher(
     material: str,
     teacher: str,
@@ -50,6 +89,7 @@ def sample_teacher(
     overwrite: bool = False,
     workers: int = 1,
     friction: float = 0.001,
+    device: str | None = None,
     log: Callable[[str], None] = print,
 ) -> tuple[list, list[Path], dict]:
     """Teacher MD per temperature (labelled snapshots + H5MD in `folder`), strained cells, close contacts of
@@ -61,32 +101,33 @@ def sample_teacher(
     finished sampling with the same settings, and the finished MD runs of a killed one or of a ladder that
     `temperatures` extends at its end (each run's seed is seed + its index in the ladder); one with other settings
     is an InputError unless overwrite. workers: teacher MD runs at once (`teach.sample_pool`). friction: Langevin
-    friction of the teacher MD after equilibration (1/fs), which the student's validation runs copy.
+    friction of the teacher MD after equilibration (1/fs), which the student's validation runs copy. device: where
+    the teacher runs ('cpu', 'cuda'; default its registered option); not part of the settings, so samples made on
+    a GPU are reused on a CPU machine.
     """
     import ase.io
 
     from ...materials import build_material
     from .. import get_potential
+    from .sampling import teacher_calculator
     from .teach import run_files, sample_pool
 
     spec = get_potential(teacher)
-    settings: dict[str, Any] = {
-        "material": material,
-        "supercell": supercell,
-        "teacher": spec.identity(),
-        "temperatures_K": [float(t) for t in temperatures],
-        "md_steps": md_steps,
-        "label_every": label_every,
-        "strained": strained,
-        "close_contacts": contacts,
-        "mobile": mobile,
-        "seed": seed,
-        "production_friction_per_fs": friction,
-    }
-    if variants:  # only then: folders sampled before variants existed stay reusable
-        settings["variants"] = list(variants)
-    if mobile_contacts:  # likewise
-        settings["mobile_contacts"] = mobile_contacts
+    settings = teacher_settings(
+        material,
+        teacher,
+        temperatures=temperatures,
+        md_steps=md_steps,
+        label_every=label_every,
+        strained=strained,
+        contacts=contacts,
+        mobile=mobile,
+        seed=seed,
+        mobile_contacts=mobile_contacts,
+        supercell=supercell,
+        variants=variants,
+        friction=friction,
+    )
     samples, meta = folder / "samples.extxyz", folder / "settings.json"
     names = [material, *variants]
     runs = [run_files(folder, len(names), m, float(t)) for m in range(len(names)) for t in temperatures]
@@ -95,7 +136,7 @@ def sample_teacher(
     resume = False
     if meta.exists():
         stored = json.loads(meta.read_text())
-        wanted = json.loads(json.dumps(settings, default=str))
+        wanted = settings
         if _ladder_extended(stored, wanted):  # each finished run keeps its seed (seed + index): it is reused
             log(f"the temperature ladder extends the one sampled in {folder}: its finished MD runs are reused")
             stored = dict(wanted)
@@ -121,7 +162,7 @@ def sample_teacher(
     write_json(meta, settings)
     cells = [build_material(m, supercell) for m in names]
     atoms = cells[0]
-    calc = spec.make()
+    calc = teacher_calculator(teacher, device)
     mobile = mobile or next((s for s in MOBILE if s in atoms.get_chemical_symbols()), None)
     if (contacts or mobile_contacts) and (mobile is None or mobile not in atoms.get_chemical_symbols()):
         log(f"no {mobile} in {material}: no close contacts sampled (give --mobile)")
@@ -146,6 +187,7 @@ def sample_teacher(
         workers=workers,
         teacher=teacher,
         friction=friction,
+        device=device,
         log=log,
     )
     _write_frames(samples, frames)
@@ -180,6 +222,7 @@ def distil(
     overwrite: bool = False,
     workers: int = 1,
     friction: float = 0.001,
+    device: str | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Distil, validate and (if it passes the gate) register a SNAP potential of `material`; see module doc.
@@ -196,11 +239,12 @@ def distil(
     when the gate fails (the fitted files and card stay in `out`, unregistered). workers: teacher MD runs at once.
     friction: Langevin friction (1/fs) of the production part of the teacher's MD and of the student's validation
     runs (default: a study's production friction; at 0.01/fs heavy ions are overdamped and a flowing host can hide).
+    device: where the teacher runs ('cpu', 'cuda'; `sample_teacher`).
     """
     from ...trajectory import read_h5md
-    from .. import get_potential
     from ..lammps_potentials import LammpsPotential
     from ..user_potentials import register_potential
+    from .sampling import teacher_calculator
     from .train import train_snap
 
     out = Path(out)
@@ -222,6 +266,7 @@ def distil(
         overwrite=overwrite,
         workers=workers,
         friction=friction,
+        device=device,
         log=log,
     )
     production_cell = (
@@ -269,7 +314,7 @@ def distil(
         card = validate(
             pot,
             [read_h5md(p) for p in paths],
-            get_potential(teacher).make(),
+            teacher_calculator(teacher, device),
             steps=validate_steps or 4 * md_steps,
             training=record,
             gate=gate,

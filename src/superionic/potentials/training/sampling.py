@@ -14,6 +14,7 @@ so that extxyz files written here are read back with `ase.io.read(..., index=":"
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -35,6 +36,20 @@ def labelled_copy(atoms: Atoms, energy: float, forces: np.ndarray, stress: np.nd
     a.calc = SinglePointCalculator(a, **kw)
     a.info.update(info)
     return a
+
+
+def teacher_calculator(teacher: str, device: str | None = None):
+    """The registered potential `teacher` as an ASE calculator, on `device` ('cpu', 'cuda') if given; InputError
+    for a teacher without a device option (a classical or DFT teacher).
+    """
+    from .. import get_potential
+
+    spec = get_potential(teacher)
+    if device is None:
+        return spec.make()
+    if "device" not in inspect.signature(spec.factory).parameters:
+        raise InputError(f"the teacher {teacher!r} has no device option (--device {device})")
+    return spec.make(device=device)
 
 
 def label(atoms: Atoms, calculator, **info) -> Atoms:

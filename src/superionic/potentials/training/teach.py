@@ -24,7 +24,7 @@ from ...results import atomic_write
 from . import train
 from .active import select
 from .labelling import LabelStore, config_id, label_configurations
-from .sampling import close_contacts, strained_rattled, teacher_md
+from .sampling import close_contacts, strained_rattled, teacher_calculator, teacher_md
 from .train import candidates
 
 
@@ -46,6 +46,7 @@ def sample_pool(
     workers: int = 1,
     teacher: str | None = None,
     friction: float = 0.001,
+    device: str | None = None,
     log: Callable[[str], None] = print,
 ) -> list[Atoms]:
     """Labelled configurations from MD of every material variant at every temperature (K), strained and rattled
@@ -59,13 +60,25 @@ def sample_pool(
     materials (matched by ``info["material"]``), used instead of running the MD again. workers > 1 (with
     `teacher`, a registered potential's name, and h5md_dir): that many MD runs at once, each in its own process
     on cpu_count // workers threads (Parsl local executor). friction: Langevin friction of the MD after its
-    equilibration (1/fs; `sampling.teacher_md`).
+    equilibration (1/fs; `sampling.teacher_md`). device: where the parallel tasks build `teacher` ('cpu', 'cuda').
     """
     runs = [(m, i, float(t)) for m in range(len(materials)) for i, t in enumerate(temperatures)]
     md: dict[tuple[int, int, float], list[Atoms]] = {}
     if md_frames is None:
         md = _teacher_runs(
-            materials, calculator, runs, md_steps, label_every, seed, h5md_dir, resume, workers, teacher, friction, log
+            materials,
+            calculator,
+            runs,
+            md_steps,
+            label_every,
+            seed,
+            h5md_dir,
+            resume,
+            workers,
+            teacher,
+            friction,
+            log,
+            device,
         )
     pool: list[Atoms] = []
     for m, atoms in enumerate(materials):
@@ -95,8 +108,13 @@ def run_files(h5md_dir: Path, n_materials: int, m: int, t: float) -> tuple[Path,
     return Path(h5md_dir) / f"{stem}.h5", Path(h5md_dir) / f"{stem}.labels.extxyz"
 
 
+def run_seed(seed: int, m: int, i: int) -> int:
+    """Seed of the teacher MD run of material m at the i-th temperature of a ladder sampled with `seed`."""
+    return seed + 100 * m + i
+
+
 def _teacher_runs(
-    materials, calculator, runs, md_steps, label_every, seed, h5md_dir, resume, workers, teacher, friction, log
+    materials, calculator, runs, md_steps, label_every, seed, h5md_dir, resume, workers, teacher, friction, log, device
 ):
     """{(m, i, T): labelled snapshots} of every teacher MD run of `sample_pool`; progress is logged every
     `execution.TICK_S` seconds.
@@ -123,13 +141,13 @@ def _teacher_runs(
             + (f" ({workers} runs at once)" if parallel else "")
         )
         if not parallel:
-            out[(m, i, t)] = _md_run(
+            out[(m, i, t)] = md_run(
                 calculator,
                 materials[m],
                 t,
                 md_steps,
                 label_every,
-                seed + 100 * m + i,
+                run_seed(seed, m, i),
                 friction,
                 files,
                 progress=throttled(lambda done, total, _w=what: log(f"{_w}: {done}/{total} steps"), TICK_S),
@@ -148,9 +166,10 @@ def _teacher_runs(
                 t,
                 md_steps,
                 label_every,
-                seed + 100 * m + i,
+                run_seed(seed, m, i),
                 friction,
                 [str(f) for f in files],
+                device,
             ): (m, i, t)
             for m, i, t, files in todo
         }
@@ -177,7 +196,7 @@ def _progress_file(h5: Path) -> Path:
     return h5.with_name(f".{h5.stem}.progress.json")
 
 
-def _md_run(
+def md_run(
     calculator,
     atoms: Atoms,
     t: float,
@@ -206,19 +225,25 @@ def _md_run(
 
 
 def _md_task(
-    teacher: str, atoms: Atoms, t: float, md_steps: int, label_every: int, seed: int, friction: float, files
+    teacher: str,
+    atoms: Atoms,
+    t: float,
+    md_steps: int,
+    label_every: int,
+    seed: int,
+    friction: float,
+    files,
+    device: str | None = None,
 ) -> str:
-    """`_md_run` on a worker with the registered potential `teacher`, built there; returns the labels' path. Its
+    """`md_run` on a worker with the registered potential `teacher`, built there; returns the labels' path. Its
     steps go to a progress file beside the run (`_progress_file`), removed when the run is written.
     """
     from ...workflow.execution import task_progress
-    from .. import get_potential
 
     note = _progress_file(Path(files[0]))
     try:
-        _md_run(
-            get_potential(teacher).make(), atoms, t, md_steps, label_every, seed, friction, files, task_progress(note)
-        )
+        calc = teacher_calculator(teacher, device)
+        md_run(calc, atoms, t, md_steps, label_every, seed, friction, files, task_progress(note))
     finally:
         note.unlink(missing_ok=True)
     return str(files[1])
