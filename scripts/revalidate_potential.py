@@ -3,13 +3,15 @@ current gate (e.g. after the gate gained a criterion); prints the verdict and wr
 holding NAME.lammps.json and its NAME-vV.* files (e.g. an unregistered `train-potential --no-register` output).
 
     python3 scripts/revalidate_potential.py na3ps4-snap runs/na3ps4 [--card OUT.json] [--own-snapshots 20]
-        [--production-atoms 200 --production-ps 50] [--from FOLDER]
+        [--production-atoms 200 --production-ps 50] [--from FOLDER] [--repeat runs/na3ps4-seed1000 ...]
 
 The teacher runs are `<distillation out>/teacher/T*.h5` and the teacher is the one named in their settings.json;
 the student runs 4 × the teacher's steps per temperature, as `train-potential` does. A registered user potential is
 taken before a shipped one of the same name. The potential and its card are left as they are: a potential that
 fails now is reported, not unregistered. With --production-ps > 0 a potential that passes the rest also runs the
-gate's production-size check (the card's material, at the highest teacher temperature).
+gate's production-size check (the card's material, at the highest teacher temperature). --repeat: another folder
+whose teacher runs were sampled with the same settings but another seed (e.g. by scripts/sample_teachers.py); the
+host check then counts the teacher's run-to-run scatter (`validate.host_msd`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ def main() -> None:
     p.add_argument("--production-atoms", type=int, default=Gate.production_atoms)
     p.add_argument("--production-ps", type=float, default=0.0, help="0: no production-size run")
     p.add_argument("--from", dest="source", type=Path, help="folder of NAME.lammps.json (default: registered/shipped)")
+    p.add_argument(
+        "--repeat", type=Path, action="append", default=[], help="a folder of teacher runs of another seed (repeatable)"
+    )
     args = p.parse_args()
     folder = args.source or user_potentials_dir() / args.name
     if args.source is None and not (folder / f"{args.name}.lammps.json").is_file():  # shipped: in the package
@@ -49,6 +54,15 @@ def main() -> None:
     training = json.loads((folder / f"{args.name}-v{version}.training.json").read_text())
     settings = json.loads((args.distillation / "teacher" / "settings.json").read_text())
     teachers = [read_h5md(args.distillation / "teacher" / f"T{float(t):g}.h5") for t in settings["temperatures_K"]]
+    repeats: dict[float, list] = {float(t): [] for t in settings["temperatures_K"]}
+    for folder_r in args.repeat:
+        other = json.loads((folder_r / "teacher" / "settings.json").read_text())
+        if {k: v for k, v in other.items() if k != "seed"} != {k: v for k, v in settings.items() if k != "seed"}:
+            raise SystemExit(f"{folder_r} was sampled with other settings than {args.distillation} (seed aside)")
+        if other["seed"] == settings["seed"]:
+            raise SystemExit(f"{folder_r} has the same seed as {args.distillation}: not another realisation")
+        for t in repeats:
+            repeats[t].append(read_h5md(folder_r / "teacher" / f"T{t:g}.h5"))
     gate = Gate(**{**old["gate"], "production_atoms": args.production_atoms, "production_ps": args.production_ps})
     cell = (
         production_size_cell(settings["material"], settings["supercell"], args.production_atoms)
@@ -64,6 +78,7 @@ def main() -> None:
         gate=gate,
         relabel=args.own_snapshots,
         production_cell=cell,
+        repeats=repeats,
     )
     for r in card["md"]:
         if "failed" in r:

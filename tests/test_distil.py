@@ -846,6 +846,48 @@ def test_gate_refuses_a_host_that_flows_in_the_student_only():
     assert 0.15 < stiff["student_A2"] / stiff["teacher_A2"] < 0.35
 
 
+def test_repeated_teacher_runs_count_their_realisation_scatter_in_the_host_check():
+    """A rare host event (30 % of the iodide hopping) happens in one teacher run and not in another: against the
+    quiet run alone a student that has it is refused; against both, their mean and spread (the teacher's own
+    run-to-run scatter) let it pass; a student whose whole host flows is still refused. Repeats of another length
+    are refused."""
+    from superionic.errors import InputError
+    from superionic.potentials.training.validate import Gate, gate_failures, host_msd, msd_at
+    from superionic.synthetic import harmonic_oscillators, lattice_random_walk
+    from superionic.trajectory.model import Trajectory
+
+    freqs = np.random.default_rng(9).uniform(1.0, 2.0, 100)
+
+    def vibrating(n_frames, seed):
+        return harmonic_oscillators(
+            freqs, n_per_frequency=1, n_frames=n_frames, dt=10.0, symbols=["I"] * 100, seed=seed
+        )
+
+    def rare(n_frames, seed):
+        v = vibrating(n_frames, seed)
+        walk = lattice_random_walk(n_atoms=100, n_frames=n_frames, dt=10.0, rate=2e-3, jump_length=3.0, seed=seed + 50)
+        hop = walk.positions - walk.positions[:1]
+        hop[:, 30:] = 0.0
+        return Trajectory(positions=v.positions + hop, cells=v.cells, symbols=v.symbols, dt=10.0)
+
+    quiet, eventful, student = vibrating(500, 0), rare(500, 1), rare(2000, 2)
+    card = {"held_out": {"force_rmse_eV_per_A": 0.05}}
+    alone = host_msd(student, quiet, ["I"])["I"]
+    (reason,) = gate_failures(card | {"md": [_host_run(alone)]}, Gate())
+    assert "flows" in reason and "teacher_runs_A2" not in alone
+    both = host_msd(student, quiet, ["I"], [eventful])["I"]
+    runs = [msd_at(t, ["I"], 250)["I"][0] for t in (quiet, eventful)]
+    assert both["teacher_runs_A2"] == pytest.approx(runs) and both["teacher_A2"] == pytest.approx(np.mean(runs))
+    assert both["teacher_realisation_std_A2"] == pytest.approx(np.std(runs, ddof=1))
+    assert both["teacher_err_A2"] == pytest.approx(np.std(runs, ddof=1) / np.sqrt(2))
+    assert both["first_A2"] == alone["first_A2"] and gate_failures(card | {"md": [_host_run(both)]}, Gate()) == []
+    flowing = lattice_random_walk(n_atoms=100, n_frames=2000, dt=10.0, rate=1e-2, jump_length=3.0, seed=1, symbol="I")
+    (reason,) = gate_failures(card | {"md": [_host_run(host_msd(flowing, quiet, ["I"], [eventful])["I"])]}, Gate())
+    assert "mean of 2 runs" in reason and "flows" in reason
+    with pytest.raises(InputError, match="length"):
+        host_msd(student, quiet, ["I"], [vibrating(400, 3)])
+
+
 def test_a_ladder_extended_at_its_end_reuses_the_finished_teacher_runs(tmp_path):
     """Adding a temperature at the end keeps every finished run's seed (seed + its index): the runs are read back,
     and the samples are those of a fresh sampling of the whole ladder; another order is other settings."""

@@ -93,6 +93,56 @@ def test_cli_potentials_json():
     assert all({"engine", "source", "version"} <= set(r) for r in rows)
 
 
+def test_a_distilled_potentials_latest_verdict_is_read_from_its_cards(tmp_path):
+    """The validation card, then the latest re-validation (by date in its name) decide; a card without a verdict
+    (made before the gate) says nothing; a version registered under a versioned name finds its cards too."""
+    from superionic.potentials.lammps_potentials import LammpsPotential, gate_verdict, verdict_warning
+
+    pot = LammpsPotential("x-snap", "snap", [], ["Li"], directory=str(tmp_path), version="2")
+    assert gate_verdict(pot) is None and verdict_warning(pot) is None
+    card = tmp_path / "x-snap-v2.validation.json"
+    card.write_text(json.dumps({"md": []}))
+    assert gate_verdict(pot) is None
+    card.write_text(json.dumps({"passed": True, "failures": []}))
+    assert gate_verdict(pot) == {"passed": True, "failures": [], "card": str(card)} and verdict_warning(pot) is None
+    (tmp_path / "x-snap-v2.revalidation-2026-12-05.json").write_text(
+        json.dumps({"passed": False, "failures": ["host S flows", "D of Li off", "Li-Li too close"]})
+    )
+    (tmp_path / "x-snap-v2.revalidation-2026-11-30.json").write_text(json.dumps({"passed": True, "failures": []}))
+    v = gate_verdict(pot)
+    assert v["passed"] and v["revalidated"]["date"] == "2026-12-05" and not v["revalidated"]["passed"]
+    text = verdict_warning(pot)
+    assert "re-validated on 2026-12-05" in text and "host S flows; D of Li off …" in text and "Li-Li" not in text
+    versioned = LammpsPotential("x-snap-v2", "snap", [], ["Li"], directory=str(tmp_path), version="2")
+    assert gate_verdict(versioned) == v
+
+
+def test_a_study_on_a_potential_that_failed_its_gate_says_so(tmp_path):
+    """The shipped na3ps4-snap-v2 failed its re-validation: a study on it warns (into its summary and report)."""
+    from superionic.workflow.config import StudyConfig
+    from superionic.workflow.study import _warn_about_potential
+
+    with pytest.warns(UserWarning, match=r"na3ps4-snap-v2 \(version 2\) failed its gate .* re-validated on 2026-12-03"):
+        _warn_about_potential(StudyConfig(material="Na3PS4", potential="na3ps4-snap-v2", temperatures=[600.0]))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _warn_about_potential(StudyConfig(material="Na3PS4", potential="na3ps4-snap", temperatures=[600.0]))
+        _warn_about_potential(StudyConfig(material="Li6PS5Cl", potential="lj", temperatures=[600.0]))
+
+
+def test_cli_potentials_shows_the_gate_verdicts():
+    from typer.testing import CliRunner
+
+    from superionic.cli import app
+
+    res = CliRunner().invoke(app, ["potentials"])
+    assert res.exit_code == 0, res.output
+    assert "gate (re-validated 2026-12-03): FAILS: at 900 K pairs come closer" in res.output  # na3ps4-snap-v2
+    assert "gate (validated): passes" in res.output
+
+
 @pytest.mark.slow
 def test_chgnet_smoke_li6ps5cl(tmp_path):
     """The embedded default on the 52-atom argyrodite: a few steps, finite, identity recorded."""

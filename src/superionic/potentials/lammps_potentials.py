@@ -374,6 +374,53 @@ def shipped_potentials() -> dict[str, LammpsPotential]:
     return out
 
 
+def gate_verdict(pot: LammpsPotential) -> dict[str, Any] | None:
+    """The validation verdict of a distilled potential, from the cards beside its files: ``<name>-v<version>
+    .validation.json`` ("passed", "failures", "card") and the latest ``<name>-v<version>.revalidation-<date>.json``
+    (`scripts/revalidate_potential.py`) as "revalidated" {"date", "passed", "failures", "card"}. None where there is
+    no card or the card holds no verdict (made before the gate had one).
+    """
+    tag = f"-v{pot.version}"  # a version kept beside the latest is registered as NAME-vV already
+    stem = pot.name if pot.name.endswith(tag) else pot.name + tag
+    card = pot.folder() / f"{stem}.validation.json"
+    if not pot.version or not card.is_file():
+        return None
+    first = json.loads(card.read_text())
+    if "passed" not in first:
+        return None
+    out: dict[str, Any] = {
+        "passed": bool(first["passed"]),
+        "failures": list(first.get("failures", [])),
+        "card": str(card),
+    }
+    later = sorted(pot.folder().glob(f"{stem}.revalidation-*.json"))  # ISO dates: the last one is the latest
+    if later:
+        again = json.loads(later[-1].read_text())
+        out["revalidated"] = {
+            "date": later[-1].name[len(stem) + len(".revalidation-") : -len(".json")],
+            "passed": bool(again.get("passed")),
+            "failures": list(again.get("failures", [])),
+            "card": str(later[-1]),
+        }
+    return out
+
+
+def verdict_warning(pot: LammpsPotential) -> str | None:
+    """A sentence for the user when the potential's latest verdict (`gate_verdict`) is a failure, else None."""
+    v = gate_verdict(pot)
+    if v is None:
+        return None
+    latest = v.get("revalidated", v)
+    if latest["passed"]:
+        return None
+    when = f"when re-validated on {latest['date']}" if "revalidated" in v else "in its validation"
+    reasons = "; ".join(latest["failures"][:2]) + (" …" if len(latest["failures"]) > 2 else "")
+    return (
+        f"the potential {pot.name} (version {pot.version}) failed its gate against its teacher {when} ({reasons}; card "
+        f"{Path(latest['card']).name}): read the quantities named there with that in mind"
+    )
+
+
 def installed_potentials() -> dict[str, LammpsPotential]:
     """The shipped potentials and the registered user potentials (`potentials.user_potentials`) beside them."""
     from .user_potentials import user_potential_files

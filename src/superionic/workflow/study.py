@@ -128,6 +128,24 @@ def _plan(cfg: StudyConfig, out: Path) -> tuple[list[_Planned], object, str]:
     return plan, spec, engine
 
 
+def _warn_about_potential(cfg: StudyConfig) -> None:
+    """A warning (into the summary and the report) when the study's distilled potential failed its gate when last
+    validated (`lammps_potentials.verdict_warning`).
+    """
+    from ..potentials import get_potential
+    from ..potentials.lammps_potentials import get_lammps_potential, verdict_warning
+
+    spec = get_potential(cfg.potential)
+    if spec.engine != "lammps":
+        return
+    try:
+        note = verdict_warning(get_lammps_potential(spec.name))
+    except InputError:  # not an installed LAMMPS potential: no card to read
+        return
+    if note:
+        warnings.warn(note, stacklevel=2)
+
+
 def _current_identity(spec, engine: str) -> dict:
     """The potential identity a run made now would record (LAMMPS: the potential's description file)."""
     if engine == "lammps":
@@ -1023,6 +1041,7 @@ def _run_study(cfg: StudyConfig, out: Path, progress: Progress | None, overwrite
     adir = out / "analysis"
     with warnings.catch_warnings(record=True) as caught, _parallel(cfg, out) as tasks:
         warnings.simplefilter("always")
+        _warn_about_potential(cfg)
         runs = run_md_stage(cfg, out, progress, overwrite=overwrite, failed=failed, replaced=replaced, tasks=tasks)
         timings["md_s"] = time.time() - t0
         t1 = time.time()
