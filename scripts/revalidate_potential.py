@@ -54,15 +54,21 @@ def main() -> None:
     training = json.loads((folder / f"{args.name}-v{version}.training.json").read_text())
     settings = json.loads((args.distillation / "teacher" / "settings.json").read_text())
     teachers = [read_h5md(args.distillation / "teacher" / f"T{float(t):g}.h5") for t in settings["temperatures_K"]]
-    repeats: dict[float, list] = {float(t): [] for t in settings["temperatures_K"]}
+    repeats: list[list] = [  # its own repeated runs (train-potential --teacher-repeats), then those of --repeat
+        [
+            read_h5md(args.distillation / "teacher" / f"T{float(t):g}.r{r}.h5")
+            for r in range(1, int(settings.get("teacher_repeats", 1)))
+        ]
+        for t in settings["temperatures_K"]
+    ]
     for folder_r in args.repeat:
         other = json.loads((folder_r / "teacher" / "settings.json").read_text())
         if {k: v for k, v in other.items() if k != "seed"} != {k: v for k, v in settings.items() if k != "seed"}:
             raise SystemExit(f"{folder_r} was sampled with other settings than {args.distillation} (seed aside)")
         if other["seed"] == settings["seed"]:
             raise SystemExit(f"{folder_r} has the same seed as {args.distillation}: not another realisation")
-        for t in repeats:
-            repeats[t].append(read_h5md(folder_r / "teacher" / f"T{t:g}.h5"))
+        for more, t in zip(repeats, settings["temperatures_K"], strict=True):
+            more.append(read_h5md(folder_r / "teacher" / f"T{float(t):g}.h5"))
     gate = Gate(**{**old["gate"], "production_atoms": args.production_atoms, "production_ps": args.production_ps})
     cell = (
         production_size_cell(settings["material"], settings["supercell"], args.production_atoms)

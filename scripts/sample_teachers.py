@@ -2,8 +2,9 @@
 
 The plan is a JSON list; each entry names a distillation folder (`out`, as `train-potential --out`) and its sampling
 options, with train-potential's defaults: material, supercell, teacher ("chgnet"), temperatures (K), md_steps,
-label_every, strained, contacts, mobile, mobile_contacts, seed, friction (1/fs), variants. Every teacher MD run (one
-material at one temperature) is a process of its own, --processes at once, in the plan's order; when a folder's
+label_every, strained, contacts, mobile, mobile_contacts, seed, friction (1/fs), variants, repeats (MD runs per
+temperature, `train-potential --teacher-repeats`). Every teacher MD run (one material at one temperature) is a
+process of its own, --processes at once, in the plan's order; when a folder's
 runs are all done its strained cells and close contacts are labelled (`distil.sample_teacher`, which reuses the
 finished runs). A run stopped before its end leaves nothing behind; the finished ones stay, and `train-potential`
 (or this script) with the same options resumes the folder. Writes `<out>/teacher/timings.json` (s per MD step).
@@ -40,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "friction": 0.001,
     "variants": [],
+    "repeats": 1,
 }
 _CALC: dict[str, Any] = {}  # the teacher of this worker process, built once
 
@@ -93,6 +95,7 @@ def _sampling(entry: dict) -> dict[str, Any]:
         "supercell": e["supercell"],
         "variants": list(e["variants"]),
         "friction": float(e["friction"]),
+        "repeats": int(e["repeats"]),
     }
 
 
@@ -116,9 +119,10 @@ def main() -> None:
         write_json(meta, settings)
         names = [s["material"], *s["variants"]]
         runs[k] = [
-            (names[m], t, run_seed(s["seed"], m, i), run_files(folder, len(names), m, t))
+            (names[m], t, r, run_seed(s["seed"], m, i, r), run_files(folder, len(names), m, t, r))
             for m in range(len(names))
             for i, t in enumerate(s["temperatures"])
+            for r in range(s["repeats"])
         ]
     timings: dict[int, dict[str, float]] = {k: {} for k in runs}
     ctx = multiprocessing.get_context("spawn")  # CUDA cannot be forked
@@ -126,12 +130,12 @@ def main() -> None:
         futures: dict = {}
         for k, todo in runs.items():
             s = _sampling(plan[k])
-            for name, t, seed, files in todo:
+            for name, t, r, seed, files in todo:
                 if all(f.exists() for f in files):
                     print(f"{files[0]}: done before, kept", flush=True)
                     continue
                 fut = pool.submit(_md, s["teacher"], args.device, name, s["supercell"], t, s, seed, files)
-                futures[fut] = ("md", k, f"{name} {t:g} K")
+                futures[fut] = ("md", k, f"{name} {t:g} K" + (f" repeat {r}" if r else ""))
         left = {k: sum(1 for f in futures.values() if f[1] == k) for k in runs}
         for k in [k for k, n in left.items() if n == 0]:
             futures[pool.submit(_finish, plan[k], args.device)] = ("finish", k, "")

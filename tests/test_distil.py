@@ -725,6 +725,44 @@ def test_sample_teachers_script_gives_the_frames_of_train_potentials_own_samplin
     _same_frames(reused, serial)
 
 
+def test_repeated_teacher_runs_have_their_own_seeds_files_and_settings(tmp_path):
+    """--teacher-repeats 2: every temperature gets a second run (its own seed, ``T<K>.r1.h5``) whose snapshots join
+    the samples; the returned paths stay the first runs; on two workers the frames are the serial ones; a folder
+    sampled without repeats is other settings."""
+    from ase.io import read
+
+    from superionic.errors import InputError
+    from superionic.potentials.training.distil import sample_teacher
+
+    structure = _cu(tmp_path)
+    kw = dict(temperatures=(300.0, 600.0), md_steps=30, label_every=10, strained=1, contacts=0, mobile="Cu", seed=0)
+    serial, paths, _ = sample_teacher(structure, "emt", tmp_path / "a", repeats=2, **kw)
+    folder = tmp_path / "a"
+    assert [p.name for p in paths] == ["T300.h5", "T600.h5"]
+    assert all((folder / f"T{t}.r1.h5").exists() for t in (300, 600))
+    assert json.loads((folder / "settings.json").read_text())["teacher_repeats"] == 2
+    md = [a for a in serial if a.info["source"] == "teacher-md"]
+    assert len(md) == 12  # 3 snapshots × 2 temperatures × 2 runs
+    first, again = read(folder / "T300.labels.extxyz", index=":"), read(folder / "T300.r1.labels.extxyz", index=":")
+    assert not np.allclose(first[-1].positions, again[-1].positions)  # another seed, another trajectory
+    parallel, _, _ = sample_teacher(structure, "emt", tmp_path / "b", repeats=2, workers=2, **kw)
+    _same_frames(parallel, serial)
+    with pytest.raises(InputError, match="other settings"):
+        sample_teacher(structure, "emt", folder, **kw)
+
+
+def test_train_potential_with_teacher_repeats_validates_against_every_run(setting):
+    """The card records how many teacher runs each temperature had; the repeats' runs are in the teacher folder."""
+    tmp, structure, env = setting
+    args = ["--name", "cu-rep", "--out", tmp / "rep", "--teacher-repeats", "2", "--no-register"]
+    res = run("train-potential", structure, *args, *ARGS, env=env)
+    assert res.returncode == 0, res.stderr + res.stdout
+    assert "2 teacher runs" in res.stdout
+    card = json.loads((tmp / "rep" / "cu-rep-v1.validation.json").read_text())
+    assert [r["teacher_runs"] for r in card["md"]] == [2, 2]
+    assert (tmp / "rep" / "teacher" / "T900.r1.h5").exists()
+
+
 def test_a_serial_teacher_run_logs_its_steps(tmp_path, monkeypatch):
     """With the heartbeat at 0 s every step is logged, equilibration (200 steps) included, up to the last."""
     from superionic.potentials.training.distil import sample_teacher

@@ -178,6 +178,13 @@ def train_potential_cmd(
         "machine). 2 on 2 cores gives about 1.7× the throughput of one CHGNet run on both. A killed sampling "
         "resumes: finished runs are kept.",
     ),
+    teacher_repeats: int = typer.Option(
+        1,
+        "--teacher-repeats",
+        help="Teacher MD runs per temperature, each with its own seed. With 2 or more the gate's host check counts "
+        "the teacher's run-to-run scatter (rare host events: CHGNet's S MSD in beta-Li3PS4 at 900 K differed 2x "
+        "between two runs), not only its scatter over atoms.",
+    ),
     device: str | None = typer.Option(
         None,
         "--device",
@@ -223,6 +230,7 @@ def train_potential_cmd(
         (own_snapshots, "--own-snapshots", 2),
         (production_atoms, "--production-atoms", 1),
         (workers, "--workers", 1),
+        (teacher_repeats, "--teacher-repeats", 1),
     ):
         at_least(value, least, opt)
     positive(radius, "--radius")
@@ -256,6 +264,8 @@ def train_potential_cmd(
         raise InputError("--refine needs a teacher to relabel the student's own snapshots; with --data there is none")
     if device is not None and (data or teacher == "dft"):
         raise InputError("--device is where a fast teacher (CHGNet) runs; with --data or a DFT teacher it has no use")
+    if teacher_repeats > 1 and (data or teacher == "dft"):
+        raise InputError("--teacher-repeats repeats a fast teacher's MD; with --data or a DFT teacher there is none")
     if teacher == "dft":
         teacher = "cp2k-pbe-d3"
     # an active-learning folder (DFT teacher) refits its own potential every round: running again resumes it
@@ -337,6 +347,7 @@ def train_potential_cmd(
             own_snapshots=own_snapshots,
             register=register,
             device=device,
+            teacher_repeats=teacher_repeats,
             overwrite=overwrite,
             workers=workers,
             friction=friction,

@@ -47,6 +47,7 @@ def teacher_settings(
     supercell: str | None = None,
     variants: Sequence[str] = (),
     friction: float = 0.001,
+    repeats: int = 1,
 ) -> dict[str, Any]:
     """What determines a teacher sampling (`sample_teacher`), as stored in its ``settings.json`` (JSON types)."""
     from .. import get_potential
@@ -68,6 +69,8 @@ def teacher_settings(
         settings["variants"] = list(variants)
     if mobile_contacts:  # likewise
         settings["mobile_contacts"] = mobile_contacts
+    if repeats > 1:  # likewise
+        settings["teacher_repeats"] = repeats
     return json.loads(json.dumps(settings, default=str))
 
 
@@ -90,6 +93,7 @@ def sample_teacher(
     workers: int = 1,
     friction: float = 0.001,
     device: str | None = None,
+    repeats: int = 1,
     log: Callable[[str], None] = print,
 ) -> tuple[list, list[Path], dict]:
     """Teacher MD per temperature (labelled snapshots + H5MD in `folder`), strained cells, close contacts of
@@ -103,7 +107,8 @@ def sample_teacher(
     is an InputError unless overwrite. workers: teacher MD runs at once (`teach.sample_pool`). friction: Langevin
     friction of the teacher MD after equilibration (1/fs), which the student's validation runs copy. device: where
     the teacher runs ('cpu', 'cuda'; default its registered option); not part of the settings, so samples made on
-    a GPU are reused on a CPU machine.
+    a GPU are reused on a CPU machine. repeats: MD runs per material and temperature (`teach.sample_pool`); the
+    returned paths are the first run of each.
     """
     import ase.io
 
@@ -127,11 +132,17 @@ def sample_teacher(
         supercell=supercell,
         variants=variants,
         friction=friction,
+        repeats=repeats,
     )
     samples, meta = folder / "samples.extxyz", folder / "settings.json"
     names = [material, *variants]
-    runs = [run_files(folder, len(names), m, float(t)) for m in range(len(names)) for t in temperatures]
-    paths = [h5 for h5, _ in runs]
+    runs = [
+        run_files(folder, len(names), m, float(t), r)
+        for m in range(len(names))
+        for t in temperatures
+        for r in range(repeats)
+    ]
+    paths = [run_files(folder, len(names), m, float(t))[0] for m in range(len(names)) for t in temperatures]
     reuse_md: list = []
     resume = False
     if meta.exists():
@@ -144,7 +155,7 @@ def sample_teacher(
             raise InputError(
                 f"{folder} holds teacher samples made with other settings; give another --out, or --overwrite"
             )
-        finished = samples.exists() and all(p.exists() for p in paths)
+        finished = samples.exists() and all(h5.exists() for h5, _ in runs)
         if stored == wanted and finished:
             log(f"reusing the teacher samples in {folder}")
             return list(ase.io.read(samples, index=":")), paths, spec.identity()
@@ -188,6 +199,7 @@ def sample_teacher(
         teacher=teacher,
         friction=friction,
         device=device,
+        repeats=repeats,
         log=log,
     )
     _write_frames(samples, frames)
@@ -223,6 +235,7 @@ def distil(
     workers: int = 1,
     friction: float = 0.001,
     device: str | None = None,
+    teacher_repeats: int = 1,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Distil, validate and (if it passes the gate) register a SNAP potential of `material`; see module doc.
@@ -239,12 +252,14 @@ def distil(
     when the gate fails (the fitted files and card stay in `out`, unregistered). workers: teacher MD runs at once.
     friction: Langevin friction (1/fs) of the production part of the teacher's MD and of the student's validation
     runs (default: a study's production friction; at 0.01/fs heavy ions are overdamped and a flowing host can hide).
-    device: where the teacher runs ('cpu', 'cuda'; `sample_teacher`).
+    device: where the teacher runs ('cpu', 'cuda'; `sample_teacher`). teacher_repeats: teacher MD runs per
+    temperature (other seeds), whose spread the gate's host check counts (`validate.host_msd`).
     """
     from ...trajectory import read_h5md
     from ..lammps_potentials import LammpsPotential
     from ..user_potentials import register_potential
     from .sampling import teacher_calculator
+    from .teach import run_files
     from .train import train_snap
 
     out = Path(out)
@@ -267,8 +282,15 @@ def distil(
         workers=workers,
         friction=friction,
         device=device,
+        repeats=teacher_repeats,
         log=log,
     )
+    names = [material, *variants]
+    repeats = [
+        [read_h5md(run_files(out / "teacher", len(names), m, float(t), r)[0]) for r in range(1, teacher_repeats)]
+        for m in range(len(names))
+        for t in temperatures
+    ]
     production_cell = (
         production_size_cell(material, supercell, gate.production_atoms) if gate.production_ps > 0 else None
     )
@@ -321,6 +343,7 @@ def distil(
             relabel=own_snapshots,
             keep=keep,
             production_cell=production_cell,
+            repeats=repeats,
             log=log,
         )
         card["material"] = material

@@ -47,6 +47,7 @@ def sample_pool(
     teacher: str | None = None,
     friction: float = 0.001,
     device: str | None = None,
+    repeats: int = 1,
     log: Callable[[str], None] = print,
 ) -> list[Atoms]:
     """Labelled configurations from MD of every material variant at every temperature (K), strained and rattled
@@ -61,9 +62,13 @@ def sample_pool(
     `teacher`, a registered potential's name, and h5md_dir): that many MD runs at once, each in its own process
     on cpu_count // workers threads (Parsl local executor). friction: Langevin friction of the MD after its
     equilibration (1/fs; `sampling.teacher_md`). device: where the parallel tasks build `teacher` ('cpu', 'cuda').
+    repeats: MD runs per material and temperature, each with its own seed (`run_seed`); the repeats' files are
+    ``T<K>.r<k>.h5`` (the validation counts their scatter; their snapshots join the pool).
     """
-    runs = [(m, i, float(t)) for m in range(len(materials)) for i, t in enumerate(temperatures)]
-    md: dict[tuple[int, int, float], list[Atoms]] = {}
+    runs = [
+        (m, i, float(t), r) for m in range(len(materials)) for i, t in enumerate(temperatures) for r in range(repeats)
+    ]
+    md: dict[tuple[int, int, float, int], list[Atoms]] = {}
     if md_frames is None:
         md = _teacher_runs(
             materials,
@@ -102,21 +107,25 @@ def sample_pool(
     return pool
 
 
-def run_files(h5md_dir: Path, n_materials: int, m: int, t: float) -> tuple[Path, Path]:
-    """(H5MD, labelled snapshots) of the teacher MD run of material m (of n_materials) at t K in `h5md_dir`."""
-    stem = f"T{t:g}" if n_materials == 1 else f"{m}-T{t:g}"
+def run_files(h5md_dir: Path, n_materials: int, m: int, t: float, r: int = 0) -> tuple[Path, Path]:
+    """(H5MD, labelled snapshots) of the teacher MD run of material m (of n_materials) at t K in `h5md_dir`; r ≥ 1:
+    its r-th repeat (another seed).
+    """
+    stem = (f"T{t:g}" if n_materials == 1 else f"{m}-T{t:g}") + (f".r{r}" if r else "")
     return Path(h5md_dir) / f"{stem}.h5", Path(h5md_dir) / f"{stem}.labels.extxyz"
 
 
-def run_seed(seed: int, m: int, i: int) -> int:
-    """Seed of the teacher MD run of material m at the i-th temperature of a ladder sampled with `seed`."""
-    return seed + 100 * m + i
+def run_seed(seed: int, m: int, i: int, r: int = 0) -> int:
+    """Seed of the teacher MD run of material m at the i-th temperature of a ladder sampled with `seed` (r ≥ 1: its
+    r-th repeat).
+    """
+    return seed + 100 * m + i + 10_000 * r
 
 
 def _teacher_runs(
     materials, calculator, runs, md_steps, label_every, seed, h5md_dir, resume, workers, teacher, friction, log, device
 ):
-    """{(m, i, T): labelled snapshots} of every teacher MD run of `sample_pool`; progress is logged every
+    """{(m, i, T, r): labelled snapshots} of every teacher MD run of `sample_pool`; progress is logged every
     `execution.TICK_S` seconds.
     """
     import ase.io
@@ -126,28 +135,28 @@ def _teacher_runs(
     out: dict = {}
     todo = []
     names = [str(a.info.get("material", f"structure {m}")) for m, a in enumerate(materials)]
-    for m, i, t in runs:
-        files = None if h5md_dir is None else run_files(h5md_dir, len(materials), m, t)
+    for m, i, t, r in runs:
+        files = None if h5md_dir is None else run_files(h5md_dir, len(materials), m, t, r)
         if resume and files is not None and files[0].exists() and files[1].exists():
-            log(f"pool: reusing the finished {names[m]} MD at {t:g} K ({files[1].name})")
-            out[(m, i, t)] = list(ase.io.read(files[1], index=":"))
+            log(f"pool: reusing the finished {names[m]} MD at {t:g} K{_nth(r)} ({files[1].name})")
+            out[(m, i, t, r)] = list(ase.io.read(files[1], index=":"))
         else:
-            todo.append((m, i, t, files))
+            todo.append((m, i, t, r, files))
     parallel = workers > 1 and teacher is not None and h5md_dir is not None and len(todo) > 1
-    for m, i, t, files in todo:
-        what = f"pool: {names[m]} MD at {t:g} K"
+    for m, i, t, r, files in todo:
+        what = f"pool: {names[m]} MD at {t:g} K{_nth(r)}"
         log(
             f"{what}, {md_steps} steps of 2 fs, {len(materials[m])} atoms"
             + (f" ({workers} runs at once)" if parallel else "")
         )
         if not parallel:
-            out[(m, i, t)] = md_run(
+            out[(m, i, t, r)] = md_run(
                 calculator,
                 materials[m],
                 t,
                 md_steps,
                 label_every,
-                run_seed(seed, m, i),
+                run_seed(seed, m, i, r),
                 friction,
                 files,
                 progress=throttled(lambda done, total, _w=what: log(f"{_w}: {done}/{total} steps"), TICK_S),
@@ -166,29 +175,38 @@ def _teacher_runs(
                 t,
                 md_steps,
                 label_every,
-                run_seed(seed, m, i),
+                run_seed(seed, m, i, r),
                 friction,
                 [str(f) for f in files],
                 device,
-            ): (m, i, t)
-            for m, i, t, files in todo
+            ): (m, i, t, r)
+            for m, i, t, r, files in todo
         }
 
         def done(fut, key, running: int) -> None:
             out[key] = list(ase.io.read(fut.result(), index=":"))
-            log(f"pool: {names[key[0]]} MD at {key[2]:g} K done ({len(out)}/{len(runs)} runs; {running} running)")
+            log(
+                f"pool: {names[key[0]]} MD at {key[2]:g} K{_nth(key[3])} done ({len(out)}/{len(runs)} runs; "
+                f"{running} running)"
+            )
 
         def tick(keys: list, running: int) -> None:
             steps = {
-                k: read_task_progress(_progress_file(run_files(h5md_dir, len(materials), k[0], k[2])[0])) for k in keys
+                k: read_task_progress(_progress_file(run_files(h5md_dir, len(materials), k[0], k[2], k[3])[0]))
+                for k in keys
             }
-            text = [f"{names[m]} {t:g} K {p[0]}/{p[1]} steps" for (m, _, t), p in steps.items() if p is not None]
+            text = [f"{names[m]} {t:g} K{_nth(r)} {p[0]}/{p[1]} steps" for (m, _, t, r), p in steps.items() if p]
             log(
                 f"pool: {len(out)}/{len(runs)} runs done, {running} running" + (f" ({'; '.join(text)})" if text else "")
             )
 
         tasks.wait(futures, done, tick)
     return out
+
+
+def _nth(r: int) -> str:
+    """' (repeat r)' for a repeated run, '' for the first."""
+    return f" (repeat {r})" if r else ""
 
 
 def _progress_file(h5: Path) -> Path:

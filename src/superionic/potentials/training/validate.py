@@ -37,7 +37,7 @@ turns the card into the reasons a potential is refused.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -482,22 +482,23 @@ def validate(
     relabel: int = 10,
     keep: list | None = None,
     production_cell=None,
-    repeats: Mapping[float, Sequence] | None = None,
+    repeats: Sequence[Sequence] | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """The validation card: held-out metrics of `training` (a `train_snap` record), `compare_in_md` per teacher
     Trajectory, the gate and its verdict ("passed", and "failures": the reasons). relabel, keep: as in
     `compare_in_md` (the student's own snapshots, relabelled, for a refit). production_cell: ASE Atoms of production
     size; when given and every other criterion passes, `production_run` at the hottest teacher's temperature
-    ("production"; a card without it was not checked there). repeats: {temperature K: more teacher runs there}
-    (other seeds, the same protocol), whose spread the host check counts (`host_msd`).
+    ("production"; a card without it was not checked there). repeats: per teacher run, more runs of its material at
+    its temperature (other seeds, the same protocol), whose spread the host check counts (`host_msd`).
     """
     gate = gate or Gate()
-    repeats = {float(k): list(v) for k, v in (repeats or {}).items()}
+    more_runs = [list(r) for r in repeats] if repeats is not None else [[] for _ in teachers]
+    if len(more_runs) != len(teachers):
+        raise InputError(f"repeats: one list per teacher run ({len(teachers)}), got {len(more_runs)}")
     runs = []
-    for t in teachers:
+    for t, more in zip(teachers, more_runs, strict=True):
         temp = float(t.metadata["temperature"])
-        more = repeats.get(temp, [])
         log(
             f"validating in MD at {temp:g} K ({steps} student steps"
             + (f"; {1 + len(more)} teacher runs" if more else "")
