@@ -695,6 +695,12 @@ def test_the_teachers_device_reaches_it_and_is_not_part_of_the_settings(tmp_path
     _same_frames(again, first)
     with pytest.raises(InputError, match="no device option"):
         real("emt", "cuda")
+    import inspect
+
+    from superionic.potentials import get_potential
+
+    for name in ("chgnet", "li6ps5cl-pbe-d3-chgnet"):  # the tuned teacher keeps its device option
+        assert "device" in inspect.signature(get_potential(name).factory).parameters
 
 
 def test_sample_teachers_script_gives_the_frames_of_train_potentials_own_sampling(tmp_path):

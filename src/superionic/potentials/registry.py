@@ -16,6 +16,7 @@ import importlib.util
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -146,7 +147,7 @@ def _tuned_chgnet(name: str, model: Path, n_train: int, description: str) -> Pot
         "ase",
         f"CHGNet 0.3.0 fine-tuned on {n_train} PBE-D3(BJ) labels of Li6PS5Cl (data/dft/li6ps5cl-pbe-d3), "
         f"potentials/data/{model.name}",
-        lambda **kw: _chgnet(model_file=str(model), **kw),
+        partial(_chgnet, model_file=str(model)),  # keeps `device` visible (train-potential --device)
         package="chgnet",
         description=description,
         model_file=str(model),
@@ -278,9 +279,9 @@ def from_model_file(path: str | Path, kind: str | None = None) -> PotentialSpec:
     digest = _sha256(path)
     kind = kind or ("sevennet" if any(k in path.name.lower() for k in ("7net", "sevenn")) else "chgnet")
     if kind == "chgnet":
-        factory, pkg = (lambda **kw: _chgnet(model_file=str(path), **kw)), "chgnet"
+        factory, pkg = partial(_chgnet, model_file=str(path)), "chgnet"
     elif kind == "sevennet":
-        factory, pkg = (lambda **kw: _sevennet(model=str(path), **kw)), "sevenn"
+        factory, pkg = partial(_sevennet, model=str(path)), "sevenn"
     else:
         raise InputError(f"unknown model-file kind {kind!r}: chgnet or sevennet")
     return PotentialSpec(
