@@ -932,6 +932,21 @@ def test_repeated_teacher_runs_count_their_realisation_scatter_in_the_host_check
         host_msd(student, quiet, ["I"], [vibrating(400, 3)])
 
 
+def test_the_teachers_closest_approach_is_over_all_its_runs_at_that_temperature():
+    """Two teacher runs, each bringing another pair closest: the teacher's closest approach per pair is the smaller
+    of the two (what its own MD reached at that temperature, against which a student's close pair is judged)."""
+    from superionic.potentials.training.validate import teacher_closest_approach
+    from superionic.trajectory.model import Trajectory
+
+    def run(li_li: float, li_s: float) -> Trajectory:
+        pos = np.array([[[1.0, 1.0, 1.0], [1.0 + li_li, 1.0, 1.0], [5.0, 5.0, 5.0], [5.0 + li_s, 5.0, 5.0]]] * 3)
+        return Trajectory(positions=pos, cells=np.eye(3) * 12.0, symbols=["Li", "Li", "Li", "S"], dt=10.0)
+
+    one, other = run(2.0, 2.6), run(2.4, 2.2)
+    assert teacher_closest_approach(one) == pytest.approx({"Li-Li": 2.0, "Li-S": 2.6})
+    assert teacher_closest_approach(one, [other]) == pytest.approx({"Li-Li": 2.0, "Li-S": 2.2})
+
+
 def test_a_ladder_extended_at_its_end_reuses_the_finished_teacher_runs(tmp_path):
     """Adding a temperature at the end keeps every finished run's seed (seed + its index): the runs are read back,
     and the samples are those of a fresh sampling of the whole ladder; another order is other settings."""

@@ -27,7 +27,8 @@ production friction: by default a study's, 0.001/fs), from the teacher's first f
 - the closest approach (Å) of every species pair in both runs.
 
 Every student run, the hottest included, must finish with no pair closer than its sanity bound
-(`materials.checks.pair_bound`), unless the teacher's own MD at that temperature crossed that bound too: then the
+(`materials.checks.pair_bound`), unless the teacher's own MD at that temperature (any of its runs there) crossed
+that bound too: then the
 teacher's forces where the student came closest decide. A potential that passes all of this then runs once more at the highest teacher
 temperature in a cell of production size (`production_run`, `Gate.production_ps` on `Gate.production_atoms`): the
 teacher runs watch tens of picoseconds of a small cell, and rare framework events escape them. `gate_failures`
@@ -196,6 +197,19 @@ def msd_at(traj, species: Sequence[str], lag: int) -> dict[str, tuple[float, flo
     return out
 
 
+def teacher_closest_approach(teacher, repeats: Sequence = ()) -> dict[str, float]:
+    """The closest approach (Å) of every species pair over all the teacher's runs at one temperature (every frame):
+    what the teacher's own MD reached there, against which a student's pair below its bound is judged.
+    """
+    from ...md.stability import closest_approach
+
+    out: dict[str, float] = {}
+    for run in (teacher, *repeats):
+        for k, d in closest_approach(run).items():
+            out[k] = min(d, out.get(k, np.inf))
+    return out
+
+
 def host_msd(student, teacher, hosts: Sequence[str], repeats: Sequence = ()) -> dict[str, dict[str, Any]]:
     """Per host species, the MSD (Å²) at half the teacher run's length in the teacher's run and in the student's
     windows of the teacher run's length (`_frames_like`): "teacher_A2" ± "teacher_err_A2" (over atoms),
@@ -303,14 +317,15 @@ def compare_in_md(
     present). relabel: evenly spread snapshots of the student's MD relabelled by the teacher; the snapshots where
     each species pair came closest are relabelled too, and all of them are appended to `keep` if given.
     The student's failure (lost atoms, a tripped guard) is a result: {"failed": message}. repeats: more teacher
-    runs at this temperature (`host_msd`).
+    runs at this temperature: their spread enters the host check (`host_msd`), their closest approaches the
+    teacher's (`teacher_closest_approach`).
     """
     from ase import Atoms
 
     from ...materials.checks import pair_bound
     from ...md import MDSettings
     from ...md.engine import run_md
-    from ...md.stability import closest_approach, pair_minima
+    from ...md.stability import pair_minima
     from ...trajectory import read_h5md
 
     temp = float(teacher.metadata["temperature"])
@@ -344,7 +359,7 @@ def compare_in_md(
     # 5th frame of 6 ps, 2.27 Å over all of them, across the bound of 2.324 Å)
     minima = pair_minima(student)  # one scan gives the whole run's extremes and its first window's
     closest = {k: (float(v.min()), int(v.argmin())) for k, v in minima.items()}
-    closest_s, closest_t = {k: d for k, (d, _) in closest.items()}, closest_approach(teacher)
+    closest_s, closest_t = {k: d for k, (d, _) in closest.items()}, teacher_closest_approach(teacher, repeats)
     n_first = min(student.n_frames, _frames_like(student, teacher))
     first_window = {k: float(v[:n_first].min()) for k, v in minima.items() if np.isfinite(v[:n_first].min())}
     too_close = {k: d for k, d in closest_s.items() if d < pair_bound(k.split("-")[0], k.split("-")[1])}
