@@ -932,6 +932,22 @@ def test_repeated_teacher_runs_count_their_realisation_scatter_in_the_host_check
         host_msd(student, quiet, ["I"], [vibrating(400, 3)])
 
 
+def test_the_teachers_d_over_repeated_runs_is_their_mean_with_their_spread():
+    """Two lattice random walks (D = l²Γ/6 exactly): the teacher's D over both is the mean of the two runs' fits,
+    σ at least their spread/√2, both near the exact D; without repeats it is the one run's own fit."""
+    from superionic.potentials.training.validate import teacher_d, tracer_d
+    from superionic.synthetic import lattice_random_walk
+
+    runs = [lattice_random_walk(n_atoms=200, n_frames=800, dt=10.0, rate=5e-3, jump_length=2.0, seed=k) for k in (1, 2)]
+    exact = 2.0**2 * (1 - np.exp(-5e-3 * 10.0)) / 10.0 / 6 * 0.1  # a jump per frame with p = 1 − e^(−Γ dt); → cm²/s
+    one = [tracer_d(r, ["Li"])["Li"] for r in runs]
+    both = teacher_d(runs[0], ["Li"], [runs[1]])["Li"]
+    assert teacher_d(runs[0], ["Li"]) == {"Li": one[0]}
+    assert both["runs"] == pytest.approx([o["D"] for o in one]) and both["D"] == pytest.approx(np.mean(both["runs"]))
+    assert both["D_err"] >= both["run_std"] / np.sqrt(2) and both["first_run"] == one[0] and both["diffusive"]
+    assert abs(both["D"] - exact) < 3 * both["D_err"]
+
+
 def test_the_teachers_closest_approach_is_over_all_its_runs_at_that_temperature():
     """Two teacher runs, each bringing another pair closest: the teacher's closest approach per pair is the smaller
     of the two (what its own MD reached at that temperature, against which a student's close pair is judged)."""

@@ -153,12 +153,33 @@ def windowed_d(traj, species: Sequence[str], window: int) -> dict[str, dict[str,
         return {s: {**v, "windows": [fit_value(v)[0]]} for s, v in tracer_d(traj, species).items()}
     parts = [_raw_d(traj.select_frames(i * window, (i + 1) * window), species) for i in range(k)]
     full = tracer_d(traj, species)
+    return _combined_d(parts, species, "window", {s: {"full_run": full[s]} for s in species})
+
+
+def teacher_d(teacher, species: Sequence[str], repeats: Sequence = ()) -> dict[str, dict[str, Any]]:
+    """`tracer_d` of the teacher's run; with `repeats` (more runs at this temperature) the mean over all runs with
+    σ = max(√Σσ_k² / n, std(D_k)/√n), "diffusive" when every run is, the runs' fitted D ("runs", "run_std") and
+    the first run's own entry ("first_run").
+    """
+    first = tracer_d(teacher, species)
+    if not repeats:
+        return first
+    parts = [_raw_d(r, species) for r in (teacher, *repeats)]
+    return _combined_d(parts, species, "run", {s: {"first_run": first[s]} for s in species})
+
+
+def _combined_d(parts: list, species: Sequence[str], what: str, extra: dict) -> dict[str, dict[str, Any]]:
+    """Per species, the D entries of K pieces (`_raw_d` of windows or runs) combined: mean D, σ = max(√Σσ_k² / K,
+    std(D_k)/√K), "diffusive" when every piece is, the pieces' D under "<what>s" and their spread under
+    "<what>_std"; `extra[species]` is added to each entry.
+    """
+    k = len(parts)
     out: dict[str, dict[str, Any]] = {}
     for s in species:
         fits = [p[s] for p in parts if isinstance(p[s], tuple)]
         if len(fits) < k:
-            windows = [p[s][0] if isinstance(p[s], tuple) else None for p in parts]
-            out[s] = {"D": None, "D_err": None, "diffusive": False, "windows": windows}
+            pieces = [p[s][0] if isinstance(p[s], tuple) else None for p in parts]
+            out[s] = {"D": None, "D_err": None, "diffusive": False, f"{what}s": pieces}
             continue
         d = np.array([f[0] for f in fits])
         e = np.array([f[1] for f in fits])
@@ -167,9 +188,8 @@ def windowed_d(traj, species: Sequence[str], window: int) -> dict[str, dict[str,
             float(d.mean()),
             sigma,
             all(f[2] for f in fits),
-            windows=d.tolist(),
-            window_std=float(d.std(ddof=1)),
-            full_run=full[s],
+            **{f"{what}s": d.tolist(), f"{what}_std": float(d.std(ddof=1))},
+            **extra.get(s, {}),
         )
     return out
 
@@ -317,8 +337,8 @@ def compare_in_md(
     present). relabel: evenly spread snapshots of the student's MD relabelled by the teacher; the snapshots where
     each species pair came closest are relabelled too, and all of them are appended to `keep` if given.
     The student's failure (lost atoms, a tripped guard) is a result: {"failed": message}. repeats: more teacher
-    runs at this temperature: their spread enters the host check (`host_msd`), their closest approaches the
-    teacher's (`teacher_closest_approach`).
+    runs at this temperature: they enter the teacher's D (`teacher_d`), its host MSD (`host_msd`) and its closest
+    approaches (`teacher_closest_approach`), each with their spread.
     """
     from ase import Atoms
 
@@ -380,7 +400,7 @@ def compare_in_md(
         ),
         "D_window_ps": float(teacher.n_frames * teacher.dt / 1000),
         "D_student_cm2_s": windowed_d(student, mobile, _frames_like(student, teacher)),
-        "D_teacher_cm2_s": tracer_d(teacher, mobile),
+        "D_teacher_cm2_s": teacher_d(teacher, mobile, repeats),
         "host_msd": host_msd(student, teacher, hosts, repeats),
         "teacher_runs": 1 + len(repeats),
         "student_md_force": _force_rmse([labelled[f] for f in spread], pot),
