@@ -28,8 +28,7 @@ production friction: by default a study's, 0.001/fs), from the teacher's first f
 
 Every student run, the hottest included, must finish with no pair closer than its sanity bound
 (`materials.checks.pair_bound`), unless the teacher's own MD at that temperature (any of its runs there) crossed
-that bound too: then the
-teacher's forces where the student came closest decide. A potential that passes all of this then runs once more at the highest teacher
+that bound too: then the teacher's forces where the student came closest decide. A potential that passes all of this then runs once more at the highest teacher
 temperature in a cell of production size (`production_run`, `Gate.production_ps` on `Gate.production_atoms`): the
 teacher runs watch tens of picoseconds of a small cell, and rare framework events escape them. `gate_failures`
 turns the card into the reasons a potential is refused.
