@@ -11,7 +11,8 @@ taken before a shipped one of the same name. The potential and its card are left
 fails now is reported, not unregistered. With --production-ps > 0 a potential that passes the rest also runs the
 gate's production-size check (the card's material, at the highest teacher temperature). --repeat: another folder
 whose teacher runs were sampled with the same settings but another seed (e.g. by scripts/sample_teachers.py); the
-host check then counts the teacher's run-to-run scatter (`validate.host_msd`).
+teacher's D, host MSD and closest approaches are then read over all its runs (`validate.teacher_d`, `host_msd`,
+`teacher_closest_approach`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import superionic.potentials
 from superionic.potentials import get_potential
 from superionic.potentials.lammps_potentials import LammpsPotential
 from superionic.potentials.training.distil import production_size_cell
+from superionic.potentials.training.teach import run_files
 from superionic.potentials.training.validate import Gate, validate
 from superionic.potentials.user_potentials import user_potentials_dir
 from superionic.trajectory import read_h5md
@@ -53,10 +55,12 @@ def main() -> None:
     old = json.loads((folder / f"{args.name}-v{version}.validation.json").read_text())
     training = json.loads((folder / f"{args.name}-v{version}.training.json").read_text())
     settings = json.loads((args.distillation / "teacher" / "settings.json").read_text())
-    teachers = [read_h5md(args.distillation / "teacher" / f"T{float(t):g}.h5") for t in settings["temperatures_K"]]
+    teachers = [
+        read_h5md(run_files(args.distillation / "teacher", 1, 0, float(t))[0]) for t in settings["temperatures_K"]
+    ]
     repeats: list[list] = [  # its own repeated runs (train-potential --teacher-repeats), then those of --repeat
         [
-            read_h5md(args.distillation / "teacher" / f"T{float(t):g}.r{r}.h5")
+            read_h5md(run_files(args.distillation / "teacher", 1, 0, float(t), r)[0])
             for r in range(1, int(settings.get("teacher_repeats", 1)))
         ]
         for t in settings["temperatures_K"]
@@ -68,7 +72,7 @@ def main() -> None:
         if other["seed"] == settings["seed"]:
             raise SystemExit(f"{folder_r} has the same seed as {args.distillation}: not another realisation")
         for more, t in zip(repeats, settings["temperatures_K"], strict=True):
-            more.append(read_h5md(folder_r / "teacher" / f"T{float(t):g}.h5"))
+            more.append(read_h5md(run_files(folder_r / "teacher", 1, 0, float(t))[0]))
     gate = Gate(**{**old["gate"], "production_atoms": args.production_atoms, "production_ps": args.production_ps})
     cell = (
         production_size_cell(settings["material"], settings["supercell"], args.production_atoms)

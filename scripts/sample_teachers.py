@@ -111,7 +111,7 @@ def main() -> None:
     for k, entry in enumerate(plan):
         s = _sampling(entry)
         folder = s.pop("folder")
-        settings = teacher_settings(**{key: v for key, v in s.items()})
+        settings = teacher_settings(**s)
         meta = folder / "settings.json"
         if meta.exists() and json.loads(meta.read_text()) != settings:
             raise SystemExit(f"{folder} holds a sampling with other settings; give another out")
