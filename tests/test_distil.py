@@ -982,3 +982,64 @@ def test_a_ladder_extended_at_its_end_reuses_the_finished_teacher_runs(tmp_path)
     _same_frames(longer, fresh)
     with pytest.raises(InputError, match="other settings"):
         sample_teacher(_cu(tmp_path), "emt", tmp_path / "a", temperatures=(600.0, 300.0, 900.0), **kw)
+
+
+def test_vdos_overlap_against_repeated_teacher_runs_is_against_their_mean():
+    """Einstein oscillators: a student at 3 THz against a teacher run at 3 THz overlaps ≈ 1, against one at 9 THz
+    ≈ 0 (never below: ringing tails below zero are no overlap); against the mean of both ≈ 1/2, the analytic
+    value for two disjoint peaks of equal weight. A repeat identical to the first run changes nothing."""
+    from superionic.potentials.training.validate import vdos_overlap
+    from superionic.synthetic import harmonic_oscillators
+
+    def osc(f, seed):
+        return harmonic_oscillators([f], n_per_frequency=20, n_frames=800, dt=5.0, symbols=["Ge"], seed=seed)
+
+    student, same, other = osc(3.0, 0), osc(3.0, 1), osc(9.0, 2)
+    alone = vdos_overlap(student, same, ["Ge"])["Ge"]
+    assert alone > 0.98 and 0.0 <= vdos_overlap(student, other, ["Ge"])["Ge"] < 0.02
+    assert vdos_overlap(student, same, ["Ge"], repeats=[other])["Ge"] == pytest.approx(0.5, abs=0.02)
+    assert vdos_overlap(student, same, ["Ge"], repeats=[same])["Ge"] == pytest.approx(alone)
+
+
+def test_with_repeated_teacher_runs_the_vdos_ceiling_is_also_run_against_run():
+    """Li10GeP2S12's two Ge atoms: two halves of one teacher run overlap at 0.90, two teacher runs only at 0.80.
+    The teacher does not match itself better than 0.80, so a student at 0.83 passes; without the second run the
+    halves' ceiling (0.90) and the gate's 0.85 stand, and it is refused."""
+    from superionic.potentials.training.validate import Gate, gate_failures, vdos_ceiling
+
+    run = {
+        "temperature_K": 600.0,
+        "too_close": {},
+        "student_md_force": {"force_rmse_eV_per_A": 0.1},
+        "vdos_overlap": {"Ge": 0.83, "Li": 0.95},
+        "vdos_overlap_teacher_halves": {"Ge": 0.90, "Li": 0.94},
+        "vdos_overlap_teacher_runs": {"Ge": 0.80, "Li": 0.96},
+        "D_student_cm2_s": {},
+        "D_teacher_cm2_s": {},
+    }
+    card = {"held_out": {"force_rmse_eV_per_A": 0.1}, "md": [run]}
+    assert vdos_ceiling(run) == {"Ge": 0.80, "Li": 0.94} and gate_failures(card, Gate()) == []
+    one_run = dict(run, vdos_overlap_teacher_runs=None)
+    assert gate_failures({**card, "md": [one_run]}, Gate()) == [
+        "VDOS overlap of Ge at 600 K: 0.830 < 0.85 (teacher halves: 0.900)"
+    ]
+    lower = dict(run, vdos_overlap={"Ge": 0.78, "Li": 0.95})
+    assert gate_failures({**card, "md": [lower]}, Gate()) == [
+        "VDOS overlap of Ge at 600 K: 0.780 < 0.85 (teacher halves: 0.900, teacher runs: 0.800)"
+    ]
+
+
+def test_more_teacher_repeats_reuse_the_finished_first_runs(tmp_path):
+    """A folder sampled with one run per temperature, asked for two: the first runs are read back (their seeds do
+    not change), only the second runs are made, and the samples are those of a fresh sampling with two runs."""
+    from superionic.potentials.training.distil import sample_teacher
+
+    kw = dict(temperatures=(300.0,), md_steps=30, label_every=10, strained=1, contacts=0, mobile="Cu", seed=0)
+    _, (first,), _ = sample_teacher(_cu(tmp_path), "emt", tmp_path / "a", **kw)
+    stamp = first.stat().st_mtime_ns
+    logs: list[str] = []
+    more, _, _ = sample_teacher(_cu(tmp_path), "emt", tmp_path / "a", repeats=2, log=logs.append, **kw)
+    assert any("more teacher runs" in m for m in logs) and first.stat().st_mtime_ns == stamp
+    assert (tmp_path / "a" / "T300.r1.h5").exists()
+    fresh, _, _ = sample_teacher(_cu(tmp_path), "emt", tmp_path / "b", repeats=2, **kw)
+    _same_frames(more, fresh)

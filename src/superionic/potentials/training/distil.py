@@ -102,8 +102,9 @@ def sample_teacher(
     the same way (e.g. 'Li6PS5Cl:exchange=0.5,seed=1' for S/Cl disorder); their runs are ``<m>-T<K>.h5``.
 
     Returns (labelled Atoms, the H5MD paths, the teacher's identity). Reuses `folder` when it holds a
-    finished sampling with the same settings, and the finished MD runs of a killed one or of a ladder that
-    `temperatures` extends at its end (each run's seed is seed + its index in the ladder); one with other settings
+    finished sampling with the same settings, and the finished MD runs of a killed one, of a ladder that
+    `temperatures` extends at its end (each run's seed is seed + its index in the ladder) or of fewer `repeats`
+    (each repeat has its own seed, `teach.run_seed`); one with other settings
     is an InputError unless overwrite. workers: teacher MD runs at once (`teach.sample_pool`). friction: Langevin
     friction of the teacher MD after equilibration (1/fs), which the student's validation runs copy. device: where
     the teacher runs ('cpu', 'cuda'; default its registered option); not part of the settings, so samples made on
@@ -150,6 +151,9 @@ def sample_teacher(
         wanted = settings
         if _ladder_extended(stored, wanted):  # each finished run keeps its seed (seed + index): it is reused
             log(f"the temperature ladder extends the one sampled in {folder}: its finished MD runs are reused")
+            stored = dict(wanted)
+        if _repeats_added(stored, wanted):  # run r of each temperature keeps its seed (`teach.run_seed`)
+            log(f"more teacher runs per temperature than sampled in {folder}: its finished MD runs are reused")
             stored = dict(wanted)
         if stored != wanted and not overwrite:
             raise InputError(
@@ -386,6 +390,12 @@ def _ladder_extended(stored: dict, wanted: dict) -> bool:
     old, new = stored.get("temperatures_K", []), wanted.get("temperatures_K", [])
     rest = [{k: v for k, v in d.items() if k != "temperatures_K"} for d in (stored, wanted)]
     return rest[0] == rest[1] and len(new) > len(old) and new[: len(old)] == old
+
+
+def _repeats_added(stored: dict, wanted: dict) -> bool:
+    """Whether `wanted` sampling settings only ask for more teacher runs per temperature than `stored`."""
+    rest = [{k: v for k, v in d.items() if k != "teacher_repeats"} for d in (stored, wanted)]
+    return rest[0] == rest[1] and wanted.get("teacher_repeats", 1) > stored.get("teacher_repeats", 1)
 
 
 def production_size_cell(material: str, supercell: str | None, atoms: int):
