@@ -67,7 +67,8 @@ def main() -> None:
     ]
     for folder_r in args.repeat:
         other = json.loads((folder_r / "teacher" / "settings.json").read_text())
-        if {k: v for k, v in other.items() if k != "seed"} != {k: v for k, v in settings.items() if k != "seed"}:
+        own = ("seed", "teacher_repeats")  # another realisation: its seed and its number of runs may differ
+        if {k: v for k, v in other.items() if k not in own} != {k: v for k, v in settings.items() if k not in own}:
             raise SystemExit(f"{folder_r} was sampled with other settings than {args.distillation} (seed aside)")
         if other["seed"] == settings["seed"]:
             raise SystemExit(f"{folder_r} has the same seed as {args.distillation}: not another realisation")

@@ -116,3 +116,32 @@ def test_unconverged_scf_is_refused_not_returned(tmp_path):
     with pytest.raises(TeacherFailed, match="did not converge"):
         atoms.get_potential_energy()
     atoms.calc.close()
+
+
+@needs_cp2k
+def test_the_k_point_teacher_is_its_own_setting_and_runs_its_mesh(tmp_path):
+    """cp2k-pbe-d3-k222: the default settings with a 2×2×2 mesh, so its labels have another key than the Γ teacher's
+    (never mixed in one label folder); on the 3-atom Li2S cell CP2K runs that mesh,
+    forces sum to zero and the stress is symmetric, and the energy differs from the Γ point's (a 3-atom cell at Γ is
+    far from converged)."""
+    from superionic.potentials import get_potential
+    from superionic.potentials.training.labelling import teacher_identity
+
+    spec, gamma = get_potential("cp2k-pbe-d3-k222"), get_potential("cp2k-pbe-d3")
+    assert spec.kind == "dft" and spec.options["settings"].kpoints == (2, 2, 2)
+    assert teacher_identity(spec)["key"] != teacher_identity(gamma)["key"]
+    assert teacher_identity(spec)["label"].endswith("/2×2×2")
+    energies = []
+    for k, s in enumerate((spec, gamma)):
+        atoms = _li2s()
+        atoms.positions[1] += [0.06, -0.03, 0.02]
+        atoms.calc = s.make(settings=s.options["settings"].with_(added_mos=10), directory=tmp_path / str(k), threads=1)
+        f, stress = atoms.get_forces(), atoms.get_stress(voigt=False)
+        energies.append(atoms.get_potential_energy())
+        assert np.abs(f.sum(axis=0)).max() < 0.02
+        np.testing.assert_allclose(stress, stress.T, atol=1e-6)
+        atoms.calc.close()
+    assert "MONKHORST-PACK 2 2 2" in (tmp_path / "0" / "cp2k.inp").read_text()
+    # CP2K keeps a k-point wavefunction (.kp) where it sampled k-points, a Γ-point one (.wfn) where it did not
+    assert (tmp_path / "0" / "cp2k-RESTART.kp").exists() and not list((tmp_path / "1").glob("*.kp"))
+    assert abs(energies[0] - energies[1]) > 0.05  # eV per 3 atoms
