@@ -74,7 +74,9 @@ def main() -> None:
             raise SystemExit(f"{folder_r} has the same seed as {args.distillation}: not another realisation")
         for more, t in zip(repeats, settings["temperatures_K"], strict=True):
             more.append(read_h5md(run_files(folder_r / "teacher", 1, 0, float(t))[0]))
-    gate = Gate(**{**old.get("gate", {}), "production_atoms": args.production_atoms, "production_ps": args.production_ps})
+    gate = Gate(
+        **{**old.get("gate", {}), "production_atoms": args.production_atoms, "production_ps": args.production_ps}
+    )
     cell = (
         production_size_cell(settings["material"], settings["supercell"], args.production_atoms)
         if args.production_ps > 0
