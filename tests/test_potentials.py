@@ -95,7 +95,8 @@ def test_cli_potentials_json():
 
 def test_a_distilled_potentials_latest_verdict_is_read_from_its_cards(tmp_path):
     """The validation card, then the latest re-validation (by date in its name) decide; a card without a verdict
-    (made before the gate) says nothing; a version registered under a versioned name finds its cards too."""
+    (made before the gate) says nothing unless a re-validation gave one; a version registered under a versioned name
+    finds its cards too."""
     from superionic.potentials.lammps_potentials import LammpsPotential, gate_verdict, verdict_warning
 
     pot = LammpsPotential("x-snap", "snap", [], ["Li"], directory=str(tmp_path), version="2")
@@ -115,6 +116,10 @@ def test_a_distilled_potentials_latest_verdict_is_read_from_its_cards(tmp_path):
     assert "re-validated on 2026-12-05" in text and "host S flows; D of Li off …" in text and "Li-Li" not in text
     versioned = LammpsPotential("x-snap-v2", "snap", [], ["Li"], directory=str(tmp_path), version="2")
     assert gate_verdict(versioned) == v
+    card.write_text(json.dumps({"md": []}))  # a card made before the gate: the latest re-validation decides
+    legacy = gate_verdict(pot)
+    assert legacy["passed"] is None and legacy["revalidated"] == v["revalidated"]
+    assert "re-validated on 2026-12-05" in verdict_warning(pot)
 
 
 def test_a_study_on_a_potential_that_failed_its_gate_says_so(tmp_path):

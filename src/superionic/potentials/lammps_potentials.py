@@ -378,7 +378,8 @@ def gate_verdict(pot: LammpsPotential) -> dict[str, Any] | None:
     """The validation verdict of a distilled potential, from the cards beside its files: ``<name>-v<version>
     .validation.json`` ("passed", "failures", "card") and the latest ``<name>-v<version>.revalidation-<date>.json``
     (`scripts/revalidate_potential.py`) as "revalidated" {"date", "passed", "failures", "card"}. None where there is
-    no card or the card holds no verdict (made before the gate had one).
+    no card, or the card holds no verdict (made before the gate had one) and no re-validation gave one ("passed" is
+    then None and the re-validation decides).
     """
     tag = f"-v{pot.version}"  # a version kept beside the latest is registered as NAME-vV already
     stem = pot.name if pot.name.endswith(tag) else pot.name + tag
@@ -386,14 +387,14 @@ def gate_verdict(pot: LammpsPotential) -> dict[str, Any] | None:
     if not pot.version or not card.is_file():
         return None
     first = json.loads(card.read_text())
-    if "passed" not in first:
+    later = sorted(pot.folder().glob(f"{stem}.revalidation-*.json"))  # ISO dates: the last one is the latest
+    if "passed" not in first and not later:
         return None
     out: dict[str, Any] = {
-        "passed": bool(first["passed"]),
+        "passed": bool(first["passed"]) if "passed" in first else None,
         "failures": list(first.get("failures", [])),
         "card": str(card),
     }
-    later = sorted(pot.folder().glob(f"{stem}.revalidation-*.json"))  # ISO dates: the last one is the latest
     if later:
         again = json.loads(later[-1].read_text())
         out["revalidated"] = {
