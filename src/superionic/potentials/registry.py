@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .dft import DEFAULT_DFT, DFT_K222, cp2k_calculator, cp2k_executable, cp2k_version
+from .dft import DEFAULT_DFT, DFT_K222, DFTSettings, cp2k_calculator, cp2k_executable, cp2k_version
 
 
 def _sha256(path: str | Path) -> str:
@@ -154,6 +154,21 @@ def _tuned_chgnet(name: str, model: Path, n_train: int, description: str) -> Pot
     )
 
 
+def _cp2k(name: str, settings: DFTSettings, sampling: str, description: str) -> PotentialSpec:
+    """A registered CP2K teacher with `settings`; `sampling` names its Brillouin-zone sampling."""
+    return PotentialSpec(
+        name,
+        "ase",
+        f"CP2K Quickstep DFT: PBE + D3(BJ), DZVP-MOLOPT-SR-GTH, GTH-PBE, 400 Ry, {sampling} (potentials/dft.py)",
+        cp2k_calculator,
+        description=description,
+        options={"settings": settings},
+        kind="dft",
+        requires=_cp2k_available,
+        version_of=cp2k_version,
+    )
+
+
 REGISTRY: dict[str, PotentialSpec] = {
     "chgnet": PotentialSpec(
         "chgnet",
@@ -185,30 +200,20 @@ REGISTRY: dict[str, PotentialSpec] = {
         "superseded by li6ps5cl-pbe-d3-chgnet v2; kept as the teacher of li6ps5cl-pbe-d3-snap v5 (held-out force "
         "RMSE 0.20 eV/Å against PBE-D3)",
     ),
-    "cp2k-pbe-d3": PotentialSpec(
+    "cp2k-pbe-d3": _cp2k(
         "cp2k-pbe-d3",
-        "ase",
-        "CP2K Quickstep DFT: PBE + D3(BJ), DZVP-MOLOPT-SR-GTH, GTH-PBE, 400 Ry, Γ point (potentials/dft.py)",
-        cp2k_calculator,
-        description="first-principles teacher (minutes per 52-atom cell on 2 cores; apt-get install cp2k)",
-        options={"settings": DEFAULT_DFT},
-        kind="dft",
-        requires=_cp2k_available,
-        version_of=cp2k_version,
+        DEFAULT_DFT,
+        "Γ point",
+        "first-principles teacher (minutes per 52-atom cell on 2 cores; apt-get install cp2k)",
     ),
     # Γ labels of the 52-atom Li6PS5Cl cell differ from 2×2×2 by 0.027 eV/Å RMS (0.11 at the worst atom); 2×2×2
     # differs from 3×3×3 by 0.0006 RMS (0.002 worst) at 2.2–3× the Γ cost (docs/dft.md)
-    "cp2k-pbe-d3-k222": PotentialSpec(
+    "cp2k-pbe-d3-k222": _cp2k(
         "cp2k-pbe-d3-k222",
-        "ase",
-        "CP2K Quickstep DFT: PBE + D3(BJ), DZVP-MOLOPT-SR-GTH, GTH-PBE, 400 Ry, 2×2×2 Monkhorst–Pack (potentials/dft.py)",
-        cp2k_calculator,
-        description="first-principles teacher with forces converged to 0.002 eV/Å in k-points for ~10 Å cells "
+        DFT_K222,
+        "2×2×2 Monkhorst–Pack",
+        "first-principles teacher with forces converged to 0.002 eV/Å in k-points for ~10 Å cells "
         "(2.2–3× cp2k-pbe-d3's cost; apt-get install cp2k)",
-        options={"settings": DFT_K222},
-        kind="dft",
-        requires=_cp2k_available,
-        version_of=cp2k_version,
     ),
     "emt": PotentialSpec(
         "emt",
