@@ -1,6 +1,7 @@
 """Potential registry: listing, identity recorded in metadata, user calculators, model files, CLI."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -122,17 +123,46 @@ def test_a_distilled_potentials_latest_verdict_is_read_from_its_cards(tmp_path):
     assert "re-validated on 2026-12-05" in verdict_warning(pot)
 
 
+def test_the_verdict_warning_knows_at_which_temperatures_the_gate_failed(tmp_path):
+    """li6ps5cl-snap v3's re-validation failed at 900 K only (host P/Cl flow) and passed at 600 K: a study up to
+    600 K is inside what passed, one that reaches 700 K or 900 K is told where it failed; the per-temperature
+    split gives back the card's own failures."""
+    import shutil
+
+    from superionic.potentials.lammps_potentials import LammpsPotential, verdict_warning
+    from superionic.potentials.training.validate import Gate, failures_by_temperature, gate_failures
+
+    data = Path(__file__).parents[1] / "src/superionic/potentials/data"
+    real = data / "li6ps5cl-snap-v3.revalidation-2026-12-04.json"
+    card = json.loads(real.read_text())
+    by_t = failures_by_temperature(card, Gate(**card["gate"]))
+    assert set(by_t) == {900.0} and gate_failures(card, Gate(**card["gate"])) == card["failures"]
+    pot = LammpsPotential("x-snap", "snap", [], ["Li"], directory=str(tmp_path), version="3")
+    (tmp_path / "x-snap-v3.validation.json").write_text(json.dumps({"md": []}))
+    shutil.copy(real, tmp_path / "x-snap-v3.revalidation-2026-12-04.json")
+    assert verdict_warning(pot, [400.0, 500.0, 600.0]) is None
+    reach = verdict_warning(pot, [600.0, 700.0])
+    assert "at 900 K (passed at 600 K); this run reaches 700 K" in reach
+    assert "at 900 K (passed at 600 K)" in verdict_warning(pot) and "reaches" not in verdict_warning(pot)
+    held_out = dict(card, held_out=dict(card["held_out"], force_rmse_eV_per_A=1.0))
+    (tmp_path / "x-snap-v3.revalidation-2026-12-05.json").write_text(json.dumps(held_out | {"passed": False}))
+    assert verdict_warning(pot, [500.0]) is not None  # a held-out failure holds at every temperature
+
+
 def test_a_study_on_a_potential_that_failed_its_gate_says_so(tmp_path):
-    """The shipped na3ps4-snap-v2 failed its re-validation: a study on it warns (into its summary and report)."""
+    """The shipped na3ps4-snap-v2 failed its re-validation at 900 K (passed at 600 K): a study that reaches 900 K
+    warns (into its summary and report), one at 600 K does not."""
     from superionic.workflow.config import StudyConfig
     from superionic.workflow.study import _warn_about_potential
 
-    with pytest.warns(UserWarning, match=r"na3ps4-snap-v2 \(version 2\) failed its gate .* re-validated on 2026-12-03"):
-        _warn_about_potential(StudyConfig(material="Na3PS4", potential="na3ps4-snap-v2", temperatures=[600.0]))
+    match = r"na3ps4-snap-v2 \(version 2\) failed its gate .* re-validated on 2026-12-03 at 900 K .* reaches 900 K"
+    with pytest.warns(UserWarning, match=match):
+        _warn_about_potential(StudyConfig(material="Na3PS4", potential="na3ps4-snap-v2", temperatures=[600.0, 900.0]))
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        _warn_about_potential(StudyConfig(material="Na3PS4", potential="na3ps4-snap-v2", temperatures=[600.0]))
         _warn_about_potential(StudyConfig(material="Na3PS4", potential="na3ps4-snap", temperatures=[600.0]))
         _warn_about_potential(StudyConfig(material="Li6PS5Cl", potential="lj", temperatures=[600.0]))
 

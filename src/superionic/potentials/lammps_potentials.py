@@ -406,20 +406,57 @@ def gate_verdict(pot: LammpsPotential) -> dict[str, Any] | None:
     return out
 
 
-def verdict_warning(pot: LammpsPotential) -> str | None:
-    """A sentence for the user when the potential's latest verdict (`gate_verdict`) is a failure, else None."""
+def verdict_warning(pot: LammpsPotential, temperatures: Sequence[float] | None = None) -> str | None:
+    """A sentence for the user when the potential's latest verdict (`gate_verdict`) is a failure, else None.
+
+    temperatures (K): where the user runs it (a study's ladder). When every failure of that verdict was found in MD
+    at some temperature (none on held-out data) and every one of `temperatures` is at or below a validated
+    temperature that passed below the lowest failing one, the potential was validated where it is used: None.
+    Otherwise the sentence names the failing and passing temperatures and whether `temperatures` reach them.
+    """
     v = gate_verdict(pot)
     if v is None:
         return None
     latest = v.get("revalidated", v)
     if latest["passed"]:
         return None
+    failed, passed = _verdict_temperatures(Path(latest["card"]))
+    if temperatures and failed and None not in failed:
+        safe = [t for t in passed if t < min(t for t in failed if t is not None)]
+        if safe and max(temperatures) <= max(safe):
+            return None
     when = f"when re-validated on {latest['date']}" if "revalidated" in v else "in its validation"
     reasons = "; ".join(latest["failures"][:2]) + (" …" if len(latest["failures"]) > 2 else "")
+    where = ""
+    if failed and None not in failed:
+        where = f" at {', '.join(f'{t:g}' for t in sorted(failed))} K" + (
+            f" (passed at {', '.join(f'{t:g}' for t in sorted(passed))} K)" if passed else ""
+        )
+        if temperatures:
+            where += f"; this run reaches {max(temperatures):g} K"
     return (
-        f"the potential {pot.name} (version {pot.version}) failed its gate against its teacher {when} ({reasons}; card "
-        f"{Path(latest['card']).name}): read the quantities named there with that in mind"
+        f"the potential {pot.name} (version {pot.version}) failed its gate against its teacher {when}{where} "
+        f"({reasons}; card {Path(latest['card']).name}): read the quantities named there with that in mind"
     )
+
+
+def _verdict_temperatures(card_path: Path) -> tuple[set[float | None], list[float]]:
+    """(temperatures K where the card's MD failed its gate, None for held-out failures; MD temperatures that
+    passed), by today's gate rules with the card's own thresholds. Empty sets where the card holds no MD records
+    (the caller then cannot tell where it failed).
+    """
+    from .training.validate import Gate, failures_by_temperature
+
+    card = json.loads(card_path.read_text())
+    if not card.get("md") or "held_out" not in card:
+        return set(), []
+    known = {k: v for k, v in (card.get("gate") or {}).items() if k in Gate.__dataclass_fields__}
+    try:
+        by_t = failures_by_temperature(card, Gate(**known))
+    except (KeyError, TypeError):  # a card of an older layout: where it failed is not known
+        return set(), []
+    temps = sorted({float(r["temperature_K"]) for r in card["md"]})
+    return set(by_t), [t for t in temps if t not in by_t]
 
 
 def installed_potentials() -> dict[str, LammpsPotential]:

@@ -130,7 +130,7 @@ def _plan(cfg: StudyConfig, out: Path) -> tuple[list[_Planned], object, str]:
 
 def _warn_about_potential(cfg: StudyConfig) -> None:
     """A warning (into the summary and the report) when the study's distilled potential failed its gate when last
-    validated (`lammps_potentials.verdict_warning`).
+    validated, unless it failed only above every temperature of the study (`lammps_potentials.verdict_warning`).
     """
     from ..potentials import get_potential
     from ..potentials.lammps_potentials import get_lammps_potential, verdict_warning
@@ -139,7 +139,7 @@ def _warn_about_potential(cfg: StudyConfig) -> None:
     if spec.engine != "lammps":
         return
     try:
-        note = verdict_warning(get_lammps_potential(spec.name))
+        note = verdict_warning(get_lammps_potential(spec.name), cfg.temperatures)
     except InputError:  # not an installed LAMMPS potential: no card to read
         return
     if note:

@@ -651,66 +651,89 @@ def _first_window(run: dict, pair: str) -> str:
 
 def gate_failures(card: dict, gate: Gate) -> list[str]:
     """Why the potential of a validation card fails `gate` (empty: it passes); each reason states its numbers."""
-    out = []
+    return [reason for reasons in failures_by_temperature(card, gate).values() for reason in reasons]
+
+
+def failures_by_temperature(card: dict, gate: Gate) -> dict[float | None, list[str]]:
+    """`gate_failures` keyed by the temperature (K) of the MD where each was found; None: held-out data, which no
+    temperature holds. Only temperatures with failures appear.
+    """
+    out: dict[float | None, list[str]] = {}
     f = card["held_out"]["force_rmse_eV_per_A"]
     if f > gate.force_rmse:
         scope = f" ({card['held_out_scope']})" if card.get("held_out_scope") else ""
-        out.append(f"held-out force RMSE{scope} {f:.3f} eV/Å > {gate.force_rmse} eV/Å")
+        out[None] = [f"held-out force RMSE{scope} {f:.3f} eV/Å > {gate.force_rmse} eV/Å"]
     for r in card["md"]:
-        t = f"{r['temperature_K']:g} K"
-        if "failed" in r:
-            out.append(f"student MD at {t} failed: {r['failed']}")
-            continue
-        too_close = _below_bound_unlike_teacher(r)
-        if too_close:
-            pairs = ", ".join(f"{k} {d:.2f} Å{_first_window(r, k)}" for k, d in too_close.items())
-            out.append(f"at {t} pairs come closer than their bound: {pairs}")
-        fs = r["student_md_force"]["force_rmse_eV_per_A"]
-        if fs > gate.student_force_rmse:
-            out.append(f"force RMSE on the student's own MD at {t}: {fs:.3f} eV/Å > {gate.student_force_rmse} eV/Å")
-        closest = r.get("student_closest_force")  # absent from cards made before it was measured
-        if closest and closest["force_rmse_eV_per_A"] > gate.student_force_rmse:
-            out.append(
-                f"force RMSE at the closest approaches of the student's own MD at {t}: "
-                f"{closest['force_rmse_eV_per_A']:.3f} eV/Å > {gate.student_force_rmse} eV/Å "
-                f"(worst atom {closest['worst_eV_per_A']:.1f} eV/Å; closer than the teacher came: {_closer_pairs(r)})"
-            )
-        ceilings = vdos_ceiling(r)
-        for s, v in r["vdos_overlap"].items():
-            if v < min(gate.vdos_overlap, ceilings[s]):
-                out.append(f"VDOS overlap of {s} at {t}: {v:.3f} < {gate.vdos_overlap} ({_ceiling_text(r, s)})")
-        for s, ds in r["D_student_cm2_s"].items():
-            dt = r["D_teacher_cm2_s"][s]
-            (d_s, e_s), (d_t, e_t) = fit_value(ds), fit_value(dt)
-            if not np.isfinite(d_s) or not np.isfinite(d_t) or not (ds["diffusive"] or dt["diffusive"]):
-                continue  # no fit, or a vibrating species in both runs: nothing to compare
-            # one teacher run of this length scatters from run to run by about the spread of the student's
-            # windows of the same length (its GLS σ covers the noise of its own MSD only)
-            scatter = ds.get("window_std", 0.0) if len(ds.get("windows", [])) >= MIN_WINDOWS_FOR_SCATTER else 0.0
-            diff, sig = abs(d_s - d_t), float(np.hypot(e_s, max(e_t, scatter)))
-            if diff > gate.d_sigmas * sig:
-                out.append(
-                    f"D of {s} at {t}: student {d_text(ds)} vs teacher {d_text(dt)} "
-                    f"(differ by {diff / sig:.1f} σ > {gate.d_sigmas:g} σ)"
-                )
-        for s, h in r.get("host_msd", {}).items():  # absent from cards made before it was measured
-            out += _host_msd_failure(s, h, t, gate)
+        reasons = _md_failures(r, gate)
+        if reasons:
+            out.setdefault(float(r["temperature_K"]), []).extend(reasons)
     p = card.get("production")
-    if p:
-        where = f"the production-size run ({p['n_atoms']} atoms, {p['temperature_K']:g} K)"
-        if not p["completed"]:
-            out.append(f"{where} failed after {p['ps']:.1f} of {p['ps_target']:g} ps: {p['failed']}")
-        too_close = _below_bound_unlike_teacher(p)
-        if too_close:
-            pairs = ", ".join(f"{k} {d:.2f} Å" for k, d in too_close.items())
-            out.append(f"in {where} pairs come closer than their bound: {pairs}")
-        c = p["closest_force"]
-        if c and c["force_rmse_eV_per_A"] > gate.student_force_rmse:
+    reasons = _production_failures(p, gate) if p else []
+    if reasons:
+        out.setdefault(float(p["temperature_K"]), []).extend(reasons)
+    return out
+
+
+def _md_failures(r: dict, gate: Gate) -> list[str]:
+    """The reasons one `compare_in_md` record fails `gate`."""
+    out = []
+    t = f"{r['temperature_K']:g} K"
+    if "failed" in r:
+        return [f"student MD at {t} failed: {r['failed']}"]
+    too_close = _below_bound_unlike_teacher(r)
+    if too_close:
+        pairs = ", ".join(f"{k} {d:.2f} Å{_first_window(r, k)}" for k, d in too_close.items())
+        out.append(f"at {t} pairs come closer than their bound: {pairs}")
+    fs = r["student_md_force"]["force_rmse_eV_per_A"]
+    if fs > gate.student_force_rmse:
+        out.append(f"force RMSE on the student's own MD at {t}: {fs:.3f} eV/Å > {gate.student_force_rmse} eV/Å")
+    closest = r.get("student_closest_force")  # absent from cards made before it was measured
+    if closest and closest["force_rmse_eV_per_A"] > gate.student_force_rmse:
+        out.append(
+            f"force RMSE at the closest approaches of the student's own MD at {t}: "
+            f"{closest['force_rmse_eV_per_A']:.3f} eV/Å > {gate.student_force_rmse} eV/Å "
+            f"(worst atom {closest['worst_eV_per_A']:.1f} eV/Å; closer than the teacher came: {_closer_pairs(r)})"
+        )
+    ceilings = vdos_ceiling(r)
+    for s, v in r["vdos_overlap"].items():
+        if v < min(gate.vdos_overlap, ceilings[s]):
+            out.append(f"VDOS overlap of {s} at {t}: {v:.3f} < {gate.vdos_overlap} ({_ceiling_text(r, s)})")
+    for s, ds in r["D_student_cm2_s"].items():
+        dt = r["D_teacher_cm2_s"][s]
+        (d_s, e_s), (d_t, e_t) = fit_value(ds), fit_value(dt)
+        if not np.isfinite(d_s) or not np.isfinite(d_t) or not (ds["diffusive"] or dt["diffusive"]):
+            continue  # no fit, or a vibrating species in both runs: nothing to compare
+        # one teacher run of this length scatters from run to run by about the spread of the student's
+        # windows of the same length (its GLS σ covers the noise of its own MSD only)
+        scatter = ds.get("window_std", 0.0) if len(ds.get("windows", [])) >= MIN_WINDOWS_FOR_SCATTER else 0.0
+        diff, sig = abs(d_s - d_t), float(np.hypot(e_s, max(e_t, scatter)))
+        if diff > gate.d_sigmas * sig:
             out.append(
-                f"force RMSE at the closest approaches of {where}: {c['force_rmse_eV_per_A']:.3f} eV/Å > "
-                f"{gate.student_force_rmse} eV/Å (worst atom {c['worst_eV_per_A']:.1f} eV/Å; closer than the teacher "
-                f"came: {_closer_pairs(p)})"
+                f"D of {s} at {t}: student {d_text(ds)} vs teacher {d_text(dt)} "
+                f"(differ by {diff / sig:.1f} σ > {gate.d_sigmas:g} σ)"
             )
+    for s, h in r.get("host_msd", {}).items():  # absent from cards made before it was measured
+        out += _host_msd_failure(s, h, t, gate)
+    return out
+
+
+def _production_failures(p: dict, gate: Gate) -> list[str]:
+    """The reasons one `production_run` record fails `gate`."""
+    out = []
+    where = f"the production-size run ({p['n_atoms']} atoms, {p['temperature_K']:g} K)"
+    if not p["completed"]:
+        out.append(f"{where} failed after {p['ps']:.1f} of {p['ps_target']:g} ps: {p['failed']}")
+    too_close = _below_bound_unlike_teacher(p)
+    if too_close:
+        pairs = ", ".join(f"{k} {d:.2f} Å" for k, d in too_close.items())
+        out.append(f"in {where} pairs come closer than their bound: {pairs}")
+    c = p["closest_force"]
+    if c and c["force_rmse_eV_per_A"] > gate.student_force_rmse:
+        out.append(
+            f"force RMSE at the closest approaches of {where}: {c['force_rmse_eV_per_A']:.3f} eV/Å > "
+            f"{gate.student_force_rmse} eV/Å (worst atom {c['worst_eV_per_A']:.1f} eV/Å; closer than the teacher "
+            f"came: {_closer_pairs(p)})"
+        )
     return out
 
 
