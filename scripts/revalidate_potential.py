@@ -12,7 +12,8 @@ fails now is reported, not unregistered. With --production-ps > 0 a potential th
 gate's production-size check (the card's material, at the highest teacher temperature). --repeat: another folder
 whose teacher runs were sampled with the same settings but another seed (e.g. by scripts/sample_teachers.py); the
 teacher's D, host MSD and closest approaches are then read over all its runs (`validate.teacher_d`, `host_msd`,
-`teacher_closest_approach`).
+`teacher_closest_approach`). --frozen-host-ps: the gate's frozen-host check (`validate.frozen_host_check`), the
+teacher's runs kept in `<distillation>/teacher/frozen-host/` and reused.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from superionic.potentials import get_potential
 from superionic.potentials.lammps_potentials import LammpsPotential
 from superionic.potentials.training.distil import production_size_cell
 from superionic.potentials.training.teach import run_files
-from superionic.potentials.training.validate import Gate, validate
+from superionic.potentials.training.validate import Gate, d_text, validate
 from superionic.potentials.user_potentials import user_potentials_dir
 from superionic.trajectory import read_h5md
 
@@ -39,6 +40,12 @@ def main() -> None:
     p.add_argument("--own-snapshots", type=int, default=10)
     p.add_argument("--production-atoms", type=int, default=Gate.production_atoms)
     p.add_argument("--production-ps", type=float, default=0.0, help="0: no production-size run")
+    p.add_argument(
+        "--frozen-host-ps",
+        type=float,
+        default=Gate.frozen_host_ps,
+        help="the teacher's frozen-host run in ps (0: not run); kept in DISTILLATION/teacher/frozen-host",
+    )
     p.add_argument("--from", dest="source", type=Path, help="folder of NAME.lammps.json (default: registered/shipped)")
     p.add_argument(
         "--repeat", type=Path, action="append", default=[], help="a folder of teacher runs of another seed (repeatable)"
@@ -75,7 +82,12 @@ def main() -> None:
         for more, t in zip(repeats, settings["temperatures_K"], strict=True):
             more.append(read_h5md(run_files(folder_r / "teacher", 1, 0, float(t))[0]))
     gate = Gate(
-        **{**old.get("gate", {}), "production_atoms": args.production_atoms, "production_ps": args.production_ps}
+        **{
+            **old.get("gate", {}),
+            "production_atoms": args.production_atoms,
+            "production_ps": args.production_ps,
+            "frozen_host_ps": args.frozen_host_ps,
+        }
     )
     cell = (
         production_size_cell(settings["material"], settings["supercell"], args.production_atoms)
@@ -92,6 +104,7 @@ def main() -> None:
         relabel=args.own_snapshots,
         production_cell=cell,
         repeats=repeats,
+        frozen_host_dir=args.distillation / "teacher" / "frozen-host",
     )
     for r in card["md"]:
         if "failed" in r:
@@ -107,6 +120,17 @@ def main() -> None:
                 f"{k} {d:.2f}" for k, d in sorted(r["closest_approach_student_A"].items(), key=lambda x: x[1])[:3]
             )
         )
+    fh = card.get("frozen_host") or {}
+    if "D_student_cm2_s" in fh:
+        print(
+            f"frozen host at {fh['temperature_K']:g} K: "
+            + "; ".join(
+                f"D_{s} student {d_text(v)} vs teacher {d_text(fh['D_teacher_cm2_s'][s])}"
+                for s, v in fh["D_student_cm2_s"].items()
+            )
+        )
+    elif fh:
+        print(f"frozen host: {fh.get('failed') or fh.get('skipped')}")
     prod = card.get("production")
     if prod:
         c = prod["closest_force"] or {}

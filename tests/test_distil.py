@@ -5,6 +5,7 @@ The teacher is ASE's EMT on a 32-atom Cu cell (fast, exact forces), so the whole
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -1043,3 +1044,126 @@ def test_more_teacher_repeats_reuse_the_finished_first_runs(tmp_path):
     assert (tmp_path / "a" / "T300.r1.h5").exists()
     fresh, _, _ = sample_teacher(_cu(tmp_path), "emt", tmp_path / "b", repeats=2, **kw)
     _same_frames(more, fresh)
+
+
+def test_the_frozen_host_check_compares_d_in_the_teachers_static_host():
+    """The check runs where the teacher's Li first diffuse (600 K, not 300 K); the measured Li10GeP2S12 case (v12
+    vs CHGNet in one frozen CHGNet host, 600 K: 2.35 ± 0.52 vs 0.60 ± 0.26e-5 cm²/s) is 3.0 σ apart and refused,
+    keyed at its temperature; v11's 1.30 ± 0.34 is 1.6 σ and passes; a record of a skipped check judges nothing."""
+    from superionic.potentials.training.validate import (
+        Gate,
+        _d_entry,
+        failures_by_temperature,
+        frozen_host_temperature,
+        gate_failures,
+    )
+
+    def run(t, d):
+        return {"temperature_K": t, "D_teacher_cm2_s": {"Li": d}}
+
+    cold, warm = _d_entry(0.01e-5, 0.02e-5, False), _d_entry(4.5e-5, 0.6e-5, True)
+    assert frozen_host_temperature([run(300.0, cold), run(600.0, warm), run(750.0, warm)]) == 600.0
+    assert frozen_host_temperature([run(300.0, cold), {"temperature_K": 600.0, "failed": "lost atoms"}]) is None
+    fine = {
+        "temperature_K": 600.0,
+        "too_close": {},
+        "student_md_force": {"force_rmse_eV_per_A": 0.1},
+        "vdos_overlap": {"Li": 0.95},
+        "vdos_overlap_teacher_halves": {"Li": 0.96},
+        "D_student_cm2_s": {"Li": _d_entry(4.3e-5, 0.98e-5, True)},
+        "D_teacher_cm2_s": {"Li": _d_entry(4.5e-5, 0.61e-5, True)},
+    }
+    card = {"held_out": {"force_rmse_eV_per_A": 0.08}, "md": [fine]}
+    teacher = _d_entry(0.60e-5, 0.26e-5, True)
+    card["frozen_host"] = {"temperature_K": 600.0, "D_student_cm2_s": {"Li": _d_entry(2.35e-5, 0.52e-5, True)}}
+    card["frozen_host"]["D_teacher_cm2_s"] = {"Li": teacher}
+    (reason,) = failures_by_temperature(card, Gate())[600.0]
+    assert reason.startswith("D of Li in the teacher's frozen host at 600 K") and "(3.92×; differ by 3.0 σ" in reason
+    card["frozen_host"]["D_student_cm2_s"] = {"Li": _d_entry(1.30e-5, 0.34e-5, True)}
+    assert gate_failures(card, Gate()) == []
+    card["frozen_host"] = {"temperature_K": 600.0, "failed": "MDExplodedError: Li-S 0.9 Å"}
+    assert gate_failures(card, Gate()) == [
+        "student MD in the teacher's frozen host at 600 K failed: MDExplodedError: Li-S 0.9 Å"
+    ]
+    card["frozen_host"] = {"skipped": "the teacher's mobile ions diffuse at none of its temperatures"}
+    assert gate_failures(card, Gate()) == []
+
+
+def test_the_frozen_host_check_holds_the_teachers_last_frame_and_keeps_the_teachers_run(tmp_path):
+    """li6ps5cl-snap as both teacher (ASE engine, its ASE calculator) and student (LAMMPS engine), 900 K: in the
+    teacher's run no host atom leaves the free run's last frame; both report a diffusive Li D; asked again, the
+    teacher's frozen run is reused (its files are untouched) and only the student runs."""
+    from superionic.materials import build_material
+    from superionic.md import MDSettings
+    from superionic.md.engine import run_md
+    from superionic.potentials import get_potential
+    from superionic.potentials.lammps_potentials import get_lammps_potential
+    from superionic.potentials.training import validate as v
+    from superionic.trajectory import read_h5md
+
+    pot, spec = get_lammps_potential("li6ps5cl-snap"), get_potential("li6ps5cl-snap")
+    free_settings = MDSettings(temperature=900, steps=250, dt=2, stride=5, equilibration_steps=100)
+    free = read_h5md(run_md(build_material("Li6PS5Cl"), pot, free_settings, tmp_path / "free", engine="lammps"))
+    rec = v.frozen_host_check(pot, free, spec.make(), spec.identity(), tmp_path / "fh", ps=1.0, student_runs=2)
+    teacher = read_h5md(rec["teacher_run"] + "/trajectory.h5")
+    host = [i for i, s in enumerate(free.symbols) if s != "Li"]
+    assert np.abs(teacher.positions[:, host] - free.positions[-1][host]).max() < 1e-6
+    assert rec["teacher_ps"] == 1.0 and rec["student_ps"] == 2.0 and rec["D_window_ps"] == 1.0
+    assert len(rec["D_student_cm2_s"]["Li"]["windows"]) == 2
+    assert v.fit_value(rec["D_teacher_cm2_s"]["Li"])[0] > 0 and v.fit_value(rec["D_student_cm2_s"]["Li"])[0] > 0
+
+    files = sorted(Path(rec["teacher_run"]).glob("[!.]*"))  # not the lock file, which every call takes
+    stamps = [f.stat().st_mtime_ns for f in files]
+    again = v.frozen_host_check(pot, free, spec.make(), spec.identity(), tmp_path / "fh", ps=1.0, student_runs=2)
+    assert again["D_teacher_cm2_s"] == rec["D_teacher_cm2_s"] and again["teacher_run"] == rec["teacher_run"]
+    assert [f.stat().st_mtime_ns for f in files] == stamps
+
+
+@pytest.mark.slow
+def test_frozen_host_md_on_the_ase_and_lammps_engines_gives_one_d():
+    """One potential (li6ps5cl-snap), one frozen host (a 900 K free run's last frame), Li D over six 8 ps runs on
+    either engine: the means agree within 2 σ (measured 3.94 ± 0.49 vs 3.98 ± 0.38 e-5 cm²/s), and the Li
+    kinetic temperature of both is 900 K within 3 σ of its run-to-run scatter. About 5 minutes."""
+    import tempfile
+    from dataclasses import replace
+
+    from ase import Atoms
+    from ase.data import atomic_masses, atomic_numbers
+
+    from superionic.materials import build_material
+    from superionic.md import MDSettings
+    from superionic.md.engine import run_md
+    from superionic.md.run import run_nvt
+    from superionic.potentials import get_potential
+    from superionic.potentials.lammps_potentials import get_lammps_potential
+    from superionic.potentials.training.validate import fit_value, tracer_d
+    from superionic.trajectory import read_h5md
+
+    tmp = Path(tempfile.mkdtemp())
+    pot, spec = get_lammps_potential("li6ps5cl-snap"), get_potential("li6ps5cl-snap")
+    s = MDSettings(temperature=900, steps=1000, dt=2, stride=5, equilibration_steps=200, production_friction=0.001)
+    free = read_h5md(run_md(build_material("Li6PS5Cl"), pot, s, tmp / "free", engine="lammps"))
+    last, cell = free.positions[-1], free.cells[-1]
+    atoms = Atoms(free.symbols, positions=last, cell=cell, pbc=True)
+    host = {"mean": last, "last": last, "cell": cell, "symbols": list(free.symbols), "frames": 1}
+    frozen = replace(s, steps=4000, friction=0.01, protocol="frozen-host", host_reference="snapshot", mobile=["Li"])
+    li = [i for i, x in enumerate(free.symbols) if x == "Li"]
+    d: dict[str, list] = {"ase": [], "lammps": []}
+    temps: dict[str, list] = {"ase": [], "lammps": []}
+    for seed in range(3, 9):
+        runs = {
+            "ase": run_nvt(atoms, spec.make(), replace(frozen, seed=seed), tmp / f"a{seed}", reference=host),
+            "lammps": run_md(
+                atoms, pot, replace(frozen, seed=seed, host_reference="mean"), tmp / f"l{seed}", engine="lammps"
+            ),
+        }
+        for engine, path in runs.items():
+            t = read_h5md(path)
+            d[engine].append(fit_value(tracer_d(t, ["Li"])["Li"])[0])
+            v2 = (t.velocities[:, li] ** 2).sum(-1).mean()  # Å²/fs²
+            temps[engine].append(atomic_masses[atomic_numbers["Li"]] * v2 * 103.6427 / 3 / 8.617333e-5)
+    mean = {k: np.mean(x) for k, x in d.items()}
+    sem = {k: np.std(x, ddof=1) / np.sqrt(len(x)) for k, x in d.items()}
+    assert abs(mean["ase"] - mean["lammps"]) < 2 * np.hypot(sem["ase"], sem["lammps"])
+    for x in temps.values():
+        assert abs(np.mean(x) - 900) < 3 * np.std(x, ddof=1) / np.sqrt(len(x)) + 10

@@ -139,6 +139,15 @@ def train_potential_cmd(
         help="Length of that production-size run in ps (0: not run). 50 ps on 200 atoms caught a Li10GeP2S12 "
         "potential that passed every other check and exploded at 21.8 ps.",
     ),
+    frozen_host_ps: float = typer.Option(
+        10.0,
+        "--frozen-host-ps",
+        help="Gate: after every MD check passes, the teacher runs this many ps with every host atom frozen at its "
+        "run's last frame, at its lowest temperature where the mobile ions diffuse, and the student 4x as long in "
+        "the same host; their D must agree within --gate-d-sigmas (0: not run). The seed's D_free/D_frozen rests "
+        "on it: a Li10GeP2S12 potential that passed everything else moved Li 3.9x faster than CHGNet in a frozen "
+        "CHGNet host.",
+    ),
     refine: int = typer.Option(
         0,
         "--refine",
@@ -197,7 +206,8 @@ def train_potential_cmd(
     With a teacher (CHGNet by default): teacher MD over --temperatures, strained cells and close contacts are
     labelled; candidate SNAP families are fitted and compared on held-out data; the chosen one runs MD beside
     every teacher run (VDOS overlap, D of the mobile ions, forces on its own MD, closest approaches, stability at
-    the highest temperature), then once more at the highest temperature in a cell of production size. A potential that fails the gate is refused with its numbers and not registered.
+    the highest temperature), then in the teacher's frozen host (D of the mobile ions with every host atom held
+    still), then once more at the highest temperature in a cell of production size. A potential that fails the gate is refused with its numbers and not registered.
 
     Example (any material):  superionic train-potential beta-Li3PS4 --name my-li3ps4 --out pot
 
@@ -241,6 +251,8 @@ def train_potential_cmd(
         (friction, "--friction"),
     ):
         positive(g, opt)
+    if frozen_host_ps < 0:
+        raise InputError(f"--frozen-host-ps is a length in ps (0: no frozen-host check), got {frozen_host_ps}")
     if production_ps < 0:
         raise InputError(f"--production-ps is a length in ps (0: no production-size run), got {production_ps}")
     if not gate_host_msd > 1.0:
@@ -342,7 +354,16 @@ def train_potential_cmd(
             supercell=supercell,
             variants=[v.strip() for v in variants.split(";") if v.strip()],
             validate_steps=validate_steps,
-            gate=(gate_force, gate_md_force, gate_vdos, gate_d_sigmas, production_atoms, production_ps, gate_host_msd),
+            gate=(
+                gate_force,
+                gate_md_force,
+                gate_vdos,
+                gate_d_sigmas,
+                production_atoms,
+                production_ps,
+                gate_host_msd,
+                frozen_host_ps,
+            ),
             refine=refine,
             own_snapshots=own_snapshots,
             register=register,
@@ -427,6 +448,14 @@ def _distil(material: str, name: str, out: Path, *, gate: tuple, save_data: Path
             )
             + (f"; {ds}" if ds else "")
         )
+    fh = card.get("frozen_host")
+    if fh and "D_student_cm2_s" in fh:
+        ds = "; ".join(
+            f"D_{s} {_d(v)} vs teacher {_d(fh['D_teacher_cm2_s'][s])}" for s, v in fh["D_student_cm2_s"].items()
+        )
+        typer.echo(f"  frozen host (the teacher's, {fh['temperature_K']:g} K): {ds}")
+    elif fh:
+        typer.echo(f"  frozen host: not checked ({fh['skipped']})")
     prod = card.get("production")
     if prod:
         closest = ", ".join(

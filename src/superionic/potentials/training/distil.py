@@ -8,8 +8,9 @@
    (`train.choose`);
 3. `validate.validate` runs the student against every teacher trajectory (VDOS overlap, D of the mobile ions,
    force RMSE on the student's own MD, closest approaches, stability at the highest temperature) and, if all of
-   that passes, once more at the highest temperature in a cell of production size (`Gate.production_atoms`,
-   `Gate.production_ps`);
+   that passes, in the teacher's frozen host (`validate.frozen_host_check`; the teacher's frozen-host runs are kept
+   in ``<out>/teacher/frozen-host/``) and once more at the highest temperature in a cell of production size
+   (`Gate.production_atoms`, `Gate.production_ps`);
 4. with `refine` > 0, a student that fails its gate is refitted with the snapshots of its own MD relabelled by
    the teacher (the regions the teacher's MD never visited, e.g. bonds the student forms at its hottest
    temperature) and validated again, up to `refine` times;
@@ -348,6 +349,7 @@ def distil(
             keep=keep,
             production_cell=production_cell,
             repeats=repeats,
+            frozen_host_dir=out / "teacher" / "frozen-host",
             log=log,
         )
         card["material"] = material

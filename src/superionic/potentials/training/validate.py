@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,11 @@ class Gate:
     # flowing host by several times (CHGNet's α-AgI iodide at 600 K: 1.8 Å² at 5 ps of a 5 ps run, 8.8 Å² at 10 ps
     # of a 25 ps run, where it flows)
     host_msd_ratio: float = 1.5
+    # the teacher's run with every host atom frozen at its free run's last frame, at the lowest teacher temperature
+    # where the mobile ions diffuse (0: not run): the student's D of the mobile ions in the same static host must
+    # agree within d_sigmas (`frozen_host_check`). Li10GeP2S12 v12 passed every check above, and its Li moved 3.9×
+    # faster than CHGNet's in one frozen CHGNet host (600 K, 10 ps): D_free/D_frozen is the seed's headline
+    frozen_host_ps: float = 10.0
 
 
 def rdf(traj, a: str, b: str, r_max: float = 4.9, nbins: int = 60, every: int = 5) -> tuple[np.ndarray, np.ndarray]:
@@ -430,6 +435,97 @@ def compare_in_md(
     }
 
 
+def frozen_host_temperature(runs: Sequence[dict]) -> float | None:
+    """The lowest temperature (K) of the `compare_in_md` records where the teacher's mobile ions diffuse (a resolved,
+    diffusive D): where a frozen host still lets them move, so D_free/D_frozen is measured. None: nowhere.
+    """
+    moving = [
+        float(r["temperature_K"])
+        for r in runs
+        if "failed" not in r and any(d.get("D") is not None and d["diffusive"] for d in r["D_teacher_cm2_s"].values())
+    ]
+    return min(moving) if moving else None
+
+
+def frozen_host_check(
+    pot,
+    teacher,
+    teacher_calc,
+    teacher_identity: dict,
+    folder: Path,
+    *,
+    ps: float,
+    student_runs: int = 4,
+    mobile: Sequence[str] | None = None,
+    seed: int = 3,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Student and teacher with every host atom (not of a `mobile` species) frozen at the teacher Trajectory's last
+    frame, at its temperature and frictions, the mobile ions starting there too (200 equilibration steps of 2 fs).
+
+    The teacher runs `ps` picoseconds on the ASE engine (`teacher_calc`; `teacher_identity` is recorded) into
+    ``folder/T<K>K-<host hash>``, kept and reused while its settings and host are unchanged (a killed run resumes);
+    the student runs `student_runs` × as long on the LAMMPS engine, its D from windows as long as the teacher's run
+    (`windowed_d`). Returns {"temperature_K", "host", "teacher_ps", "student_ps", "D_window_ps", "D_teacher_cm2_s",
+    "D_student_cm2_s", "teacher_run"}, or {"temperature_K", "failed"} where the student's run stopped.
+    """
+    import hashlib
+
+    from ase import Atoms
+
+    from ...md import MDSettings
+    from ...md.engine import run_md
+    from ...md.run import run_nvt
+    from ...trajectory import read_h5md
+
+    temp = float(teacher.metadata["temperature"])
+    species = list(dict.fromkeys(teacher.symbols))
+    mobile = [s for s in (mobile or MOBILE) if s in species]
+    last = np.asarray(teacher.positions[-1], dtype=float)
+    cell = np.asarray(teacher.cells[-1], dtype=float)
+    atoms = Atoms(teacher.symbols, positions=last, cell=cell, pbc=True)
+    eq, gamma = _frictions(teacher)
+    steps = max(1, int(round(ps * 1000 / 2.0)))
+    settings = MDSettings(
+        temperature=temp,
+        steps=steps,
+        dt=2.0,
+        stride=max(1, int(round(teacher.dt / 2.0))),
+        equilibration_steps=200,
+        seed=seed,
+        friction=eq,
+        production_friction=gamma,
+        protocol="frozen-host",
+        host_reference="snapshot",
+        mobile=mobile,
+    )
+    host = {"mean": last, "last": last, "cell": cell, "symbols": list(teacher.symbols), "frames": 1}
+    digest = hashlib.sha256(np.round(last, 4).tobytes() + np.round(cell, 4).tobytes()).hexdigest()[:10]
+    run_dir = Path(folder) / f"T{temp:g}K-{digest}"
+    log(f"frozen host at {temp:g} K: the teacher for {ps:g} ps ({run_dir}) …")
+    t_frozen = read_h5md(
+        run_nvt(atoms, teacher_calc, settings, run_dir, potential=teacher_identity, resume=True, reference=host)
+    )
+    # the LAMMPS engine holds the host where the run starts when no reference run is named: the same snapshot
+    student_settings = replace(settings, steps=student_runs * steps, seed=seed + 1, host_reference="mean")
+    log(f"frozen host at {temp:g} K: the student for {student_runs * ps:g} ps …")
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            student = read_h5md(run_md(atoms, pot, student_settings, Path(tmp), engine="lammps"))
+        except Exception as err:  # lost atoms, a tripped guard: the result of this check
+            return {"temperature_K": temp, "failed": f"{type(err).__name__}: {str(err).splitlines()[0]}"}
+    return {
+        "temperature_K": temp,
+        "host": "the teacher run's last frame, every atom but " + ", ".join(mobile) + " frozen",
+        "teacher_ps": float(t_frozen.n_frames * t_frozen.dt / 1000),
+        "student_ps": float(student.n_frames * student.dt / 1000),
+        "D_window_ps": float(t_frozen.n_frames * t_frozen.dt / 1000),
+        "D_teacher_cm2_s": tracer_d(t_frozen, mobile),
+        "D_student_cm2_s": windowed_d(student, mobile, _frames_like(student, t_frozen)),
+        "teacher_run": str(run_dir),
+    }
+
+
 def _sane_frames(traj, frames: Sequence[int]) -> list[int]:
     """The `frames` of `traj` where no species pair is below its sanity bound (below it, the ZBL core rules)."""
     from ase import Atoms
@@ -532,6 +628,7 @@ def validate(
     keep: list | None = None,
     production_cell=None,
     repeats: Sequence[Sequence] | None = None,
+    frozen_host_dir: Path | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """The validation card: held-out metrics of `training` (a `train_snap` record), `compare_in_md` per teacher
@@ -540,6 +637,9 @@ def validate(
     size; when given and every other criterion passes, `production_run` at the hottest teacher's temperature
     ("production"; a card without it was not checked there). repeats: per teacher run, more runs of its material at
     its temperature (other seeds, the same protocol), whose spread the host check counts (`host_msd`).
+    frozen_host_dir: where the teacher's frozen-host runs are kept; when given, `gate.frozen_host_ps` > 0 and neither
+    held-out data nor the MD at `frozen_host_temperature` failed, `frozen_host_check` there ("frozen_host"; the
+    teacher's identity is training["teacher"]; its run is reused by later rounds), before the production-size run.
     """
     gate = gate or Gate()
     more_runs = [list(r) for r in repeats] if repeats is not None else [[] for _ in teachers]
@@ -569,6 +669,25 @@ def validate(
         "gate": asdict(gate),
     }
     card["failures"] = gate_failures(card, gate)
+    where = frozen_host_temperature(runs)
+    failed_at = failures_by_temperature(card, gate)  # the check runs unless held-out data or its own MD failed
+    if frozen_host_dir is not None and gate.frozen_host_ps > 0 and None not in failed_at and where not in failed_at:
+        species = set(teachers[0].symbols)
+        if not species - set(mobile or MOBILE):
+            card["frozen_host"] = {"skipped": "every species is mobile: no host to freeze"}
+        elif where is None:
+            card["frozen_host"] = {"skipped": "the teacher's mobile ions diffuse at none of its temperatures"}
+        else:
+            t = next(t for t in teachers if float(t.metadata["temperature"]) == where)
+            identity = {
+                k: v
+                for k, v in training.get("teacher", {}).items()
+                if k in ("name", "engine", "source", "package", "version")
+            }
+            card["frozen_host"] = frozen_host_check(
+                pot, t, teacher_calc, identity, frozen_host_dir, ps=gate.frozen_host_ps, mobile=mobile, log=log
+            )
+        card["failures"] = gate_failures(card, gate)
     if production_cell is not None and gate.production_ps > 0 and not card["failures"]:
         hottest = max(teachers, key=lambda t: float(t.metadata["temperature"]))
         log(
@@ -667,11 +786,14 @@ def failures_by_temperature(card: dict, gate: Gate) -> dict[float | None, list[s
         reasons = _md_failures(r, gate)
         if reasons:
             out.setdefault(float(r["temperature_K"]), []).extend(reasons)
-    p = card.get("production")
-    reasons = _production_failures(p, gate) if p else []
-    if reasons:
-        out.setdefault(float(p["temperature_K"]), []).extend(reasons)
-    return out
+    # absent from cards made before it was measured; "skipped" where there was nothing to measure
+    f = card.get("frozen_host") or {}
+    if "temperature_K" in f:
+        out.setdefault(float(f["temperature_K"]), []).extend(_frozen_host_failures(f, gate))
+    p = card.get("production") or {}
+    if p:
+        out.setdefault(float(p["temperature_K"]), []).extend(_production_failures(p, gate))
+    return {t: r for t, r in out.items() if r}
 
 
 def _md_failures(r: dict, gate: Gate) -> list[str]:
@@ -698,6 +820,17 @@ def _md_failures(r: dict, gate: Gate) -> list[str]:
     for s, v in r["vdos_overlap"].items():
         if v < min(gate.vdos_overlap, ceilings[s]):
             out.append(f"VDOS overlap of {s} at {t}: {v:.3f} < {gate.vdos_overlap} ({_ceiling_text(r, s)})")
+    out += _d_failures(r, gate, f"at {t}")
+    for s, h in r.get("host_msd", {}).items():  # absent from cards made before it was measured
+        out += _host_msd_failure(s, h, t, gate)
+    return out
+
+
+def _d_failures(r: dict, gate: Gate, where: str) -> list[str]:
+    """The mobile species whose student D ("D_student_cm2_s" of record `r`) differs from the teacher's by more than
+    `gate.d_sigmas` σ, as reasons ('D of Li {where}: …').
+    """
+    out = []
     for s, ds in r["D_student_cm2_s"].items():
         dt = r["D_teacher_cm2_s"][s]
         (d_s, e_s), (d_t, e_t) = fit_value(ds), fit_value(dt)
@@ -709,12 +842,21 @@ def _md_failures(r: dict, gate: Gate) -> list[str]:
         diff, sig = abs(d_s - d_t), float(np.hypot(e_s, max(e_t, scatter)))
         if diff > gate.d_sigmas * sig:
             out.append(
-                f"D of {s} at {t}: student {d_text(ds)} vs teacher {d_text(dt)} "
+                f"D of {s} {where}: student {d_text(ds)} vs teacher {d_text(dt)} "
+                f"({d_s / d_t:.2f}×; differ by {diff / sig:.1f} σ > {gate.d_sigmas:g} σ)"
+                if d_t > 0
+                else f"D of {s} {where}: student {d_text(ds)} vs teacher {d_text(dt)} "
                 f"(differ by {diff / sig:.1f} σ > {gate.d_sigmas:g} σ)"
             )
-    for s, h in r.get("host_msd", {}).items():  # absent from cards made before it was measured
-        out += _host_msd_failure(s, h, t, gate)
     return out
+
+
+def _frozen_host_failures(f: dict, gate: Gate) -> list[str]:
+    """The reasons one `frozen_host_check` record fails `gate`."""
+    where = f"in the teacher's frozen host at {f['temperature_K']:g} K"
+    if "failed" in f:
+        return [f"student MD {where} failed: {f['failed']}"]
+    return _d_failures(f, gate, where)
 
 
 def _production_failures(p: dict, gate: Gate) -> list[str]:
