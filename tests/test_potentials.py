@@ -149,6 +149,22 @@ def test_the_verdict_warning_knows_at_which_temperatures_the_gate_failed(tmp_pat
     assert verdict_warning(pot, [500.0]) is not None  # a held-out failure holds at every temperature
 
 
+def test_a_frozen_host_study_is_told_when_the_card_never_compared_a_frozen_host(tmp_path):
+    """A card without a frozen-host comparison (or with one skipped) gives the note; one with a comparison none."""
+    from superionic.potentials.lammps_potentials import LammpsPotential, frozen_host_note
+
+    pot = LammpsPotential("x-snap", "snap", [], ["Li"], directory=str(tmp_path), version="1")
+    assert frozen_host_note(pot) is None  # no card at all: nothing to read
+    card = tmp_path / "x-snap-v1.validation.json"
+    card.write_text(json.dumps({"passed": True, "failures": []}))
+    assert "never compared with its teacher's; card x-snap-v1.validation.json" in frozen_host_note(pot)
+    card.write_text(json.dumps({"passed": True, "failures": [], "frozen_host": {"skipped": "no host"}}))
+    assert "teacher's (no host)" in frozen_host_note(pot)
+    check = {"temperature_K": 600.0, "D_teacher_cm2_s": {"Li": {"D": 1e-5}}, "D_student_cm2_s": {"Li": {"D": 1e-5}}}
+    card.write_text(json.dumps({"passed": True, "failures": [], "frozen_host": check}))
+    assert frozen_host_note(pot) is None
+
+
 def test_a_study_on_a_potential_that_failed_its_gate_says_so(tmp_path):
     """The shipped na3ps4-snap-v2 failed its re-validation at 900 K (passed at 600 K): a study that reaches 900 K
     warns (into its summary and report), one at 600 K does not."""

@@ -440,6 +440,25 @@ def verdict_warning(pot: LammpsPotential, temperatures: Sequence[float] | None =
     )
 
 
+def frozen_host_note(pot: LammpsPotential) -> str | None:
+    """A sentence for a study with frozen-host runs when the potential's latest card (`gate_verdict`) holds no
+    comparison with its teacher in a frozen host (`validate.frozen_host_check`), else None. A comparison that
+    failed is a failed verdict (`verdict_warning`).
+    """
+    v = gate_verdict(pot)
+    if v is None:
+        return None
+    latest = v.get("revalidated", v)
+    check = json.loads(Path(latest["card"]).read_text()).get("frozen_host") or {}
+    if "D_teacher_cm2_s" in check:
+        return None
+    why = f" ({check['skipped']})" if "skipped" in check else ""
+    return (
+        f"the mobile ions of {pot.name} (version {pot.version}) in a frozen host were never compared with its teacher's"
+        f"{why}; card {Path(latest['card']).name}: D_free/D_frozen rests on that D"
+    )
+
+
 def _verdict_temperatures(card_path: Path) -> tuple[set[float | None], list[float]]:
     """(temperatures K where the card's MD failed its gate, None for held-out failures; MD temperatures that
     passed), by today's gate rules with the card's own thresholds. Empty sets where the card holds no MD records

@@ -130,20 +130,25 @@ def _plan(cfg: StudyConfig, out: Path) -> tuple[list[_Planned], object, str]:
 
 def _warn_about_potential(cfg: StudyConfig) -> None:
     """A warning (into the summary and the report) when the study's distilled potential failed its gate when last
-    validated, unless it failed only above every temperature of the study (`lammps_potentials.verdict_warning`).
+    validated, unless it failed only above every temperature of the study (`lammps_potentials.verdict_warning`),
+    and, for a study with frozen-host runs, when its card has no frozen-host comparison (`frozen_host_note`).
     """
     from ..potentials import get_potential
-    from ..potentials.lammps_potentials import get_lammps_potential, verdict_warning
+    from ..potentials.lammps_potentials import frozen_host_note, get_lammps_potential, verdict_warning
 
     spec = get_potential(cfg.potential)
     if spec.engine != "lammps":
         return
     try:
-        note = verdict_warning(get_lammps_potential(spec.name), cfg.temperatures)
+        pot = get_lammps_potential(spec.name)
     except InputError:  # not an installed LAMMPS potential: no card to read
         return
-    if note:
-        warnings.warn(note, stacklevel=2)
+    notes = [verdict_warning(pot, cfg.temperatures)]
+    if "frozen-host" in cfg.protocols:
+        notes.append(frozen_host_note(pot))
+    for note in notes:
+        if note:
+            warnings.warn(note, stacklevel=2)
 
 
 def _current_identity(spec, engine: str) -> dict:
