@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import superionic.potentials
@@ -27,7 +28,7 @@ from superionic.potentials import get_potential
 from superionic.potentials.lammps_potentials import LammpsPotential
 from superionic.potentials.training.distil import production_size_cell
 from superionic.potentials.training.teach import run_files
-from superionic.potentials.training.validate import Gate, d_text, validate
+from superionic.potentials.training.validate import Gate, add_frozen_host, d_text, validate
 from superionic.potentials.user_potentials import user_potentials_dir
 from superionic.trajectory import read_h5md
 
@@ -45,6 +46,13 @@ def main() -> None:
         type=float,
         default=Gate.frozen_host_ps,
         help="the teacher's frozen-host run in ps (0: not run); kept in DISTILLATION/teacher/frozen-host",
+    )
+    p.add_argument(
+        "--frozen-host-only",
+        type=Path,
+        metavar="CARD",
+        help="add only the frozen-host check to CARD, a re-validation card of this potential against DISTILLATION "
+        "(its MD records are kept; the new card goes to --card)",
     )
     p.add_argument("--from", dest="source", type=Path, help="folder of NAME.lammps.json (default: registered/shipped)")
     p.add_argument(
@@ -94,18 +102,28 @@ def main() -> None:
         if args.production_ps > 0
         else None
     )
-    card = validate(
-        pot,
-        teachers,
-        get_potential(settings["teacher"]["name"]).make(),
-        steps=4 * int(settings["md_steps"]),
-        training=training,
-        gate=gate,
-        relabel=args.own_snapshots,
-        production_cell=cell,
-        repeats=repeats,
-        frozen_host_dir=args.distillation / "teacher" / "frozen-host",
-    )
+    teacher_calc = get_potential(settings["teacher"]["name"]).make()
+    if args.frozen_host_only:
+        card = json.loads(args.frozen_host_only.read_text())
+        if card.get("potential") != pot.name or str(card.get("version")) != str(version):
+            raise SystemExit(f"{args.frozen_host_only} is not a card of {args.name} v{version}")
+        card["gate"] = asdict(gate)
+        card.pop("frozen_host", None)
+        add_frozen_host(card, pot, teachers, teacher_calc, gate, args.distillation / "teacher" / "frozen-host")
+        card["passed"] = not card["failures"]
+    else:
+        card = validate(
+            pot,
+            teachers,
+            teacher_calc,
+            steps=4 * int(settings["md_steps"]),
+            training=training,
+            gate=gate,
+            relabel=args.own_snapshots,
+            production_cell=cell,
+            repeats=repeats,
+            frozen_host_dir=args.distillation / "teacher" / "frozen-host",
+        )
     for r in card["md"]:
         if "failed" in r:
             print(f"{r['temperature_K']:g} K: failed: {r['failed']}")

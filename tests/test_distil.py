@@ -1047,7 +1047,7 @@ def test_more_teacher_repeats_reuse_the_finished_first_runs(tmp_path):
 
 
 def test_the_frozen_host_check_compares_d_in_the_teachers_static_host():
-    """The check runs where the teacher's Li first diffuse (600 K, not 300 K); the measured Li10GeP2S12 case (v12
+    """The check runs where the teacher's Li first move (600 K, not 300 K); the measured Li10GeP2S12 case (v12
     vs CHGNet in one frozen CHGNet host, 600 K: 2.35 ± 0.52 vs 0.60 ± 0.26e-5 cm²/s) is 3.0 σ apart and refused,
     keyed at its temperature; v11's 1.30 ± 0.34 is 1.6 σ and passes; a record of a skipped check judges nothing."""
     from superionic.potentials.training.validate import (
@@ -1062,7 +1062,9 @@ def test_the_frozen_host_check_compares_d_in_the_teachers_static_host():
         return {"temperature_K": t, "D_teacher_cm2_s": {"Li": d}}
 
     cold, warm = _d_entry(0.01e-5, 0.02e-5, False), _d_entry(4.5e-5, 0.6e-5, True)
-    assert frozen_host_temperature([run(300.0, cold), run(600.0, warm), run(750.0, warm)]) == 600.0
+    # a resolved slope counts before the MSD is linear (CHGNet, 52-atom Li6PS5Cl, 6 ps at 600 K: 2.8 ± 0.7e-5)
+    moving = _d_entry(2.8e-5, 0.66e-5, False)
+    assert frozen_host_temperature([run(300.0, cold), run(600.0, moving), run(750.0, warm)]) == 600.0
     assert frozen_host_temperature([run(300.0, cold), {"temperature_K": 600.0, "failed": "lost atoms"}]) is None
     fine = {
         "temperature_K": 600.0,
@@ -1074,18 +1076,19 @@ def test_the_frozen_host_check_compares_d_in_the_teachers_static_host():
         "D_teacher_cm2_s": {"Li": _d_entry(4.5e-5, 0.61e-5, True)},
     }
     card = {"held_out": {"force_rmse_eV_per_A": 0.08}, "md": [fine]}
-    teacher = _d_entry(0.60e-5, 0.26e-5, True)
-    card["frozen_host"] = {"temperature_K": 600.0, "D_student_cm2_s": {"Li": _d_entry(2.35e-5, 0.52e-5, True)}}
+    # 10 ps in a frozen host: slopes compare though neither MSD is linear yet
+    teacher = _d_entry(0.60e-5, 0.26e-5, False)
+    card["frozen_host"] = {"temperature_K": 600.0, "D_student_cm2_s": {"Li": _d_entry(2.35e-5, 0.52e-5, False)}}
     card["frozen_host"]["D_teacher_cm2_s"] = {"Li": teacher}
     (reason,) = failures_by_temperature(card, Gate())[600.0]
     assert reason.startswith("D of Li in the teacher's frozen host at 600 K") and "(3.92×; differ by 3.0 σ" in reason
-    card["frozen_host"]["D_student_cm2_s"] = {"Li": _d_entry(1.30e-5, 0.34e-5, True)}
+    card["frozen_host"]["D_student_cm2_s"] = {"Li": _d_entry(1.30e-5, 0.34e-5, False)}
     assert gate_failures(card, Gate()) == []
     card["frozen_host"] = {"temperature_K": 600.0, "failed": "MDExplodedError: Li-S 0.9 Å"}
     assert gate_failures(card, Gate()) == [
         "student MD in the teacher's frozen host at 600 K failed: MDExplodedError: Li-S 0.9 Å"
     ]
-    card["frozen_host"] = {"skipped": "the teacher's mobile ions diffuse at none of its temperatures"}
+    card["frozen_host"] = {"skipped": "every species is mobile: no host to freeze"}
     assert gate_failures(card, Gate()) == []
 
 

@@ -253,6 +253,29 @@ def test_snapshot_reference_is_the_free_runs_last_frame(free_run, tmp_path):
     assert desc["host_reference"] == "snapshot" and "last frame" in desc["suppressed"]
 
 
+def test_a_host_taken_earlier_in_the_free_run_is_that_frame(free_run, tmp_path):
+    """host_time 0.5: the host and the mobile ions start at the free run's middle frame, recorded in run.json; a
+    host_time outside (0, 1] or on a free run is refused."""
+    from superionic.md.settings import differing_settings
+
+    full = reference_from_trajectory(free_run)
+    half = reference_from_trajectory(free_run, at=0.5)
+    assert half["frame"] == round(0.5 * (full["frames"] - 1)) and full["frame"] == full["frames"] - 1
+    np.testing.assert_array_equal(half["mean"], full["mean"])
+    assert not np.allclose(half["last"], full["last"])
+    s = quick(protocol="frozen-host", reference=str(free_run), host_reference="snapshot", host_time=0.5)
+    run_nvt(cuag(), EMT(), s, tmp_path)
+    t = read_trajectory(tmp_path / "trajectory.h5")
+    np.testing.assert_allclose(t.positions[0], half["last"], atol=1e-4)
+    info = json.loads((tmp_path / "run.json").read_text())
+    assert info["protocol"]["reference_frame"] == half["frame"]
+    assert differing_settings(info, quick(protocol="frozen-host", reference=str(free_run), host_reference="snapshot"))
+    with pytest.raises(InputError, match="host_time is a fraction"):
+        quick(protocol="frozen-host", host_time=1.5).validate()
+    with pytest.raises(InputError, match="host_time applies to the frozen-host and tethered"):
+        quick(host_time=0.5).validate()
+
+
 def test_quenched_reference_is_a_force_minimum(free_run, tmp_path):
     from superionic.md.protocols import QUENCH_FMAX, resolve_host_reference
 

@@ -231,6 +231,70 @@ def test_lammps_study_starts_suppressed_runs_at_the_chosen_host_reference(tmp_pa
     assert s.reference is None and s.metadata["host_reference"]["host_reference"] == "snapshot"
 
 
+def test_several_frozen_hosts_are_several_runs_from_frames_spread_over_the_free_run(tmp_path, monkeypatch):
+    """host_samples 2: the hosts of T700K-frozen-host-h1of2 and -h2of2 are the free run's frames at 1/2 and 2/2 of
+    its length (on LAMMPS the run starts there, mobile ions included), each with its own cache key; one host keeps the
+    old folder name; a time-averaged host is one host and refuses host_samples."""
+    from superionic.md import reference_from_trajectory
+    from superionic.workflow.study import run_md_stage
+
+    calls: list = []
+    monkeypatch.setattr("superionic.md.run_md", fake_md(calls))
+    cfg = StudyConfig(
+        potential="li6ps5cl-snap",
+        temperatures=[700],
+        protocols=["frozen-host"],
+        host_reference="snapshot",
+        host_samples=2,
+    )
+    runs = run_md_stage(cfg, tmp_path)
+    assert [r.label for r in runs] == ["T700K", "T700K-frozen-host-h1of2", "T700K-frozen-host-h2of2"]
+    assert {r.group for r in runs[1:]} == {"T700K-frozen-host"}
+    starts = {name: (atoms, st) for name, atoms, st in calls}
+    for name, at in (("T700K-frozen-host-h1of2", 0.5), ("T700K-frozen-host-h2of2", 1.0)):
+        atoms, st = starts[name]
+        frame = reference_from_trajectory(tmp_path / "md" / "T700K", at=at)
+        np.testing.assert_allclose(atoms.get_positions(), frame["last"])
+        assert st.host_time == at and st.metadata["md_hash"] == cfg.md_hash("frozen-host", None, at)
+    first, second = (starts[f"T700K-frozen-host-h{k}of2"][0].get_positions() for k in (1, 2))
+    assert not np.allclose(first, second)
+    assert cfg.md_hash("frozen-host") == cfg.md_hash("frozen-host", None, 1.0) != cfg.md_hash("frozen-host", None, 0.5)
+    with pytest.raises(ValueError, match="host_samples 3 takes frozen hosts from several frames"):
+        StudyConfig(potential="emt", temperatures=[500], protocols=["frozen-host"], host_samples=3)
+
+
+def test_several_frozen_hosts_give_one_enhancement_row_with_their_spread(tmp_path):
+    """Two hosts with D 1.0 and 2.0 (σ 0.1 each) against a free D of 4.0: one row, D_suppressed 1.5 with σ from the
+    hosts' spread (0.5, not √(0.1² + 0.2²)/2), ratio 2.67, the hosts' values kept; its label names the hosts."""
+    from superionic.results import protocol_label
+    from superionic.workflow.study import Run, _enhancement
+
+    def ds(d, err):
+        return xr.Dataset(
+            {"D": ("species", [d]), "D_err": ("species", [err]), "fit_range_ok": ("species", [1])},
+            coords={"species": ["Li"]},
+        )
+
+    def run(label, protocol, sample=None):
+        d = tmp_path / label
+        d.mkdir()
+        (d / "run.json").write_text(json.dumps({"protocol": {"name": protocol, "host_reference": "snapshot"}}))
+        return Run(500.0, protocol, d / "trajectory.h5", None, sample)
+
+    sets = {
+        run("free", "free"): ds(4.0, 0.2),
+        run("h1", "frozen-host", (1, 2)): ds(1.0, 0.1),
+        run("h2", "frozen-host", (2, 2)): ds(2.0, 0.2),
+    }
+    ((label, row),) = _enhancement(sets, "Li").items()
+    assert label == "T500K-frozen-host" and row["host_samples"] == 2
+    assert row["D_suppressed"] == pytest.approx(1.5) and row["D_suppressed_err"] == pytest.approx(0.5)
+    assert row["ratio"] == pytest.approx(4.0 / 1.5)
+    assert row["ratio_err"] == pytest.approx(4.0 / 1.5 * np.hypot(0.2 / 4.0, 0.5 / 1.5))
+    assert row["D_suppressed_hosts"] == [1.0, 2.0] and row["ratio_hosts"] == [4.0, 2.0]
+    assert protocol_label(row) == "frozen-host (2 snapshot hosts)"
+
+
 def test_enhancement_rows_carry_the_host_reference_and_stiffness(tmp_path):
     from superionic.workflow.study import Run, _enhancement
 

@@ -156,14 +156,17 @@ def fit_value(entry: dict, key: str = "D") -> tuple[float, float]:
 
 
 def protocol_label(row: dict, mean_reference: bool = False) -> str:
-    """'frozen-host', 'tethered k = 1 eV/Å²', '… (quenched host)' for an enhancement row of a study summary;
+    """'frozen-host', 'tethered k = 1 eV/Å²', '… (quenched host)', '… (4 snapshot hosts)' for an enhancement row;
     the default host reference 'mean' is named only with `mean_reference`.
     """
     label = row["protocol"]
     if row.get("stiffness_eV_per_A2") is not None:
         label += f" k = {row['stiffness_eV_per_A2']:g} eV/Å²"
     ref = row.get("host_reference")
-    if ref and (mean_reference or ref != "mean"):
+    n = row.get("host_samples")
+    if ref and n:
+        label += f" ({n} {ref} hosts)"
+    elif ref and (mean_reference or ref != "mean"):
         label += f" ({ref} host)"
     return label
 

@@ -61,6 +61,12 @@ def md_cmd(
         "frame relaxed to its nearest energy minimum with the same potential; auto = mean when it is a "
         "valid structure, else quenched. The enhancement D_free/D_suppressed depends on this choice.",
     ),
+    host_time: float = typer.Option(
+        1.0,
+        "--host-time",
+        help="Where in the --reference run a snapshot or quenched host is taken and the mobile ions start, as a "
+        "fraction of its length (1: its last frame; 0.5: its middle frame). Several values give several frozen hosts.",
+    ),
     thermostat: str = typer.Option(
         "langevin", "--thermostat", help="Production thermostat: langevin | bussi | nose-hoover | nve."
     ),
@@ -151,6 +157,7 @@ def md_cmd(
             reference=None if reference is None else str(reference),
             tether_stiffness=stiffness,
             host_reference=host_reference,
+            host_time=host_time,
             metadata={"material": material, "supercell": supercell},
         )
         settings.validate()
@@ -275,6 +282,7 @@ def _resume_conflicts(
         "reference": (settings.reference, lambda v: same_path(v, settings.reference)),
         "stiffness": (settings.tether_stiffness, None),
         "host_reference": (settings.host_reference, None),
+        "host_time": (settings.host_time, None),
         "thermostat": (settings.thermostat, None),
         "friction": (settings.production_friction, None),
         "tau": (settings.tau, None),
@@ -287,7 +295,9 @@ def _resume_conflicts(
             continue
         v = given[name]
         if not (same(v) if same else v == value):
-            flag = {"temperature": "-T", "host_reference": "--host-reference"}.get(name, f"--{name}")
+            flag = {"temperature": "-T", "host_reference": "--host-reference", "host_time": "--host-time"}.get(
+                name, f"--{name}"
+            )
             out.append(f"{flag} {v} (run: {value})")
     return out
 

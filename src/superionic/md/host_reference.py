@@ -36,11 +36,13 @@ MIN_HOST_DISTANCE = 1.2  # Å, closer host atoms in a time average: not a struct
 MIN_DISTANCE_FRACTION = 0.9
 
 
-def reference_from_trajectory(path: str | Path, discard_fraction: float = 0.0) -> dict[str, Any]:
-    """Time-averaged unwrapped positions of every atom in a free run, plus its last frame.
+def reference_from_trajectory(path: str | Path, discard_fraction: float = 0.0, at: float = 1.0) -> dict[str, Any]:
+    """Time-averaged unwrapped positions of every atom in a free run, plus one of its frames.
 
     Returns {'mean': (N,3) Å, 'last': (N,3) Å (unwrapped, consistent with 'mean'), 'cell': (3,3),
-    'symbols', 'frames', 'source'}. `discard_fraction` drops that leading fraction of frames.
+    'symbols', 'frames', 'source', 'frame'}. `discard_fraction` drops that leading fraction of frames. 'last' is the
+    frame at fraction `at` of the run (its index 'frame' = round(at · (frames − 1)) from the first kept frame; 1: the
+    last frame), where a snapshot or quenched host is taken and the mobile ions start.
     """
     from ..trajectory import read_trajectory
     from ..trajectory.unwrap import unwrap_positions
@@ -58,9 +60,13 @@ def reference_from_trajectory(path: str | Path, discard_fraction: float = 0.0) -
     if traj.n_frames - start < 2:
         raise InputError(f"reference run {path} has {traj.n_frames} frames; time averages need more")
     unwrapped = unwrap_positions(traj.positions, traj.cells)[start:]
+    if not 0.0 < at <= 1.0:
+        raise InputError(f"the host frame is a fraction of the reference run in (0, 1], got {at}")
+    frame = int(round(at * (len(unwrapped) - 1)))
     return {
         "mean": unwrapped.mean(axis=0),
-        "last": unwrapped[-1],
+        "last": unwrapped[frame],
+        "frame": frame,
         "cell": traj.cells[start:].mean(axis=0),
         "symbols": list(traj.symbols),
         "frames": int(traj.n_frames - start),

@@ -126,7 +126,7 @@ def run_nvt_lammps(
     if reference_positions is None and protocol != "free" and getattr(settings, "reference", None):
         from .host_reference import reference_from_trajectory
 
-        source = reference_from_trajectory(settings.reference)
+        source = reference_from_trajectory(settings.reference, at=getattr(settings, "host_time", 1.0))
         reference_positions, instantaneous = source["mean"], source["last"]
     tether_k = float(
         tether_k

@@ -151,6 +151,8 @@ def apply_protocol(
         atoms.set_positions(pos, apply_constraint=False)
         desc["reference"] = reference.get("source")
         desc["reference_frames"] = reference.get("frames")
+        if reference.get("frame") is not None and reference["frame"] != (reference.get("frames") or 0) - 1:
+            desc["reference_frame"] = int(reference["frame"])  # where the host was taken, when not the last frame
         desc["host_reference"] = kind
         desc.update({k: reference[k] for k in ("host_reference_reason", "quench") if k in reference})
         if protocol == "frozen-host":

@@ -231,13 +231,13 @@ def host_reference_start(atoms: Atoms, settings: MDSettings, calculator=None) ->
         start,
         settings.protocol,
         mobile=settings.mobile,
-        reference=reference_from_trajectory(source),
+        reference=reference_from_trajectory(source, at=settings.host_time),
         stiffness=settings.tether_stiffness,
         host_reference=settings.host_reference,
     )
     start.set_constraint()
     start.calc = None
-    keep = ("host_reference", "host_reference_reason", "quench", "reference", "reference_frames")
+    keep = ("host_reference", "host_reference_reason", "quench", "reference", "reference_frames", "reference_frame")
     record = {k: desc[k] for k in keep if k in desc}
     return start, replace(settings, reference=None, metadata={**settings.metadata, "host_reference": record})
 
@@ -269,7 +269,7 @@ def _prepare(
                 f"protocol {settings.protocol} needs a free run at the same temperature: set "
                 "reference (CLI: --reference DIR)"
             )
-        reference = reference_from_trajectory(settings.reference)
+        reference = reference_from_trajectory(settings.reference, at=settings.host_time)
     desc = apply_protocol(
         atoms,
         settings.protocol,

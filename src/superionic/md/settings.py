@@ -35,6 +35,9 @@ class MDSettings:
     protocol: str = "free"  # free | frozen-host | tethered | rigid-anions
     reference: str | None = None  # free-run folder or trajectory.h5 (frozen-host, tethered)
     host_reference: str = "mean"  # host positions from that run: mean | snapshot | quenched | auto
+    # where in that run (fraction of its frames; 1: its last frame) the mobile ions start and a snapshot or quenched
+    # host is taken: a study's host_samples spread several frozen hosts over the run
+    host_time: float = 1.0
     tether_stiffness: float = 1.0  # eV/Å², tethered protocol
     mobile: list[str] | None = None  # mobile species (default: Li, else Na, Ag, …)
     rigid_centre: str = "P"  # rigid-anions: unit centre species
@@ -73,6 +76,10 @@ class MDSettings:
                 f"host_reference {self.host_reference!r} applies to the frozen-host and tethered "
                 f"protocols, not to {self.protocol}"
             )
+        if not 0.0 < self.host_time <= 1.0:
+            raise InputError(f"host_time is a fraction of the reference run in (0, 1], got {self.host_time}")
+        if self.host_time != 1.0 and self.protocol not in ("frozen-host", "tethered"):
+            raise InputError(f"host_time applies to the frozen-host and tethered protocols, not to {self.protocol}")
         if self.protocol == "tethered" and not self.tether_stiffness >= 0:
             raise InputError(f"tether stiffness must be ≥ 0 eV/Å², got {self.tether_stiffness}")
         if self.npt_steps and self.protocol != "free":
@@ -143,7 +150,7 @@ def differing_settings(
     if new.npt_steps:
         names.append("pressure")
     if new.protocol in ("frozen-host", "tethered"):
-        names += ["host_reference", "reference"]
+        names += ["host_reference", "reference", "host_time"]
     if new.protocol == "tethered":
         names.append("tether_stiffness")
     if new.protocol == "rigid-anions":

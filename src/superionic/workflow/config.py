@@ -225,6 +225,14 @@ class StudyConfig(BaseModel):
         "temperature: its time average (mean), last frame (snapshot), last frame relaxed to "
         "its energy minimum (quenched), or mean if it is a structure else quenched (auto)",
     )
+    host_samples: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="frozen hosts per frozen-host or tethered run (host_reference snapshot or quenched): the free "
+        "run's frames at 1/N, 2/N … N/N of its length, each its own run (folders …-h2of4); D_suppressed is their mean "
+        "with their spread in its σ. One snapshot host is one sample of the host's disorder",
+    )
     mobile_species: str = "Li"
     output: str = "results/study"
     execution: ExecutionConfig = Field(
@@ -273,6 +281,21 @@ class StudyConfig(BaseModel):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _host_samples_need_instantaneous_hosts(self) -> StudyConfig:
+        """Several hosts are several frames of the free run: a time average (mean, auto) is one host."""
+        if self.host_samples > 1 and self.host_reference not in ("snapshot", "quenched"):
+            raise ValueError(
+                f"host_samples {self.host_samples} takes frozen hosts from several frames of the free run: set "
+                f"host_reference to snapshot or quenched (it is {self.host_reference!r}, one time-averaged host)"
+            )
+        return self
+
+    def host_times(self) -> list[float]:
+        """Where in the free run each frozen host is taken (fractions of its length; [1.0]: its last frame)."""
+        n = self.host_samples
+        return [(j + 1) / n for j in range(n)]
+
     def stiffness_scan(self) -> list[float] | None:
         """The tethered stiffnesses (eV/Å²) when `tether_stiffness` is a list, else None (one tethered run)."""
         return list(self.tether_stiffness) if isinstance(self.tether_stiffness, list) else None
@@ -283,12 +306,13 @@ class StudyConfig(BaseModel):
         """The free run comes first: frozen and tethered hosts take their positions from it."""
         return ["free"] + [p for p in dict.fromkeys(v) if p != "free"]
 
-    def md_hash(self, protocol: str = "free", stiffness: float | None = None) -> str:
+    def md_hash(self, protocol: str = "free", stiffness: float | None = None, host_time: float = 1.0) -> str:
         """Hash of everything that determines one MD run (not the analyses): a cache key for the runs.
 
         stiffness: the tethered run's spring constant, eV/Å² (required for a stiffness scan; a scan entry
         hashes as a single-valued study with that stiffness). host_reference enters only when not 'mean',
-        so runs made before it existed keep their keys.
+        and host_time (where in the free run the host is taken, `host_times`) only when not 1, so runs made
+        before they existed keep their keys.
         """
         extra: dict = {}
         if protocol == "tethered":
@@ -297,6 +321,8 @@ class StudyConfig(BaseModel):
             extra["tether_stiffness"] = float(self.tether_stiffness if stiffness is None else stiffness)
         if protocol in ("frozen-host", "tethered") and self.host_reference != "mean":
             extra["host_reference"] = self.host_reference
+        if protocol in ("frozen-host", "tethered") and host_time != 1.0:
+            extra["host_time"] = float(host_time)
         md = {**self.md.model_dump(exclude={"suppressed_steps"}), "steps": self.md.steps_for(protocol)}
         key = {
             "material": self.material,

@@ -50,17 +50,28 @@ class Run:
     protocol: str
     path: Path
     stiffness: float | None = None
+    host_sample: tuple[int, int] | None = None  # (k, N): the k-th of N frozen hosts (`StudyConfig.host_samples`)
 
     @property
     def label(self) -> str:
-        """Folder name of the run: T600K, T600K-frozen-host, T600K-tethered-k0.5 (k in eV/Å²)."""
+        """Folder name of the run: T600K, T600K-frozen-host, T600K-tethered-k0.5 (k in eV/Å²), T600K-frozen-host-h2of4."""
+        return _label(self.temperature, self.protocol, self.stiffness, self.host_sample)
+
+    @property
+    def group(self) -> str:
+        """The label without its host sample: the runs whose D_suppressed is averaged over hosts."""
         return _label(self.temperature, self.protocol, self.stiffness)
 
 
-def _label(t: float, protocol: str = "free", stiffness: float | None = None) -> str:
-    """T600K, T600K-frozen-host, T600K-tethered-k0.5 (scan entry, k in eV/Å²)."""
+def _label(
+    t: float, protocol: str = "free", stiffness: float | None = None, sample: tuple[int, int] | None = None
+) -> str:
+    """T600K, T600K-frozen-host, T600K-tethered-k0.5 (scan entry, k in eV/Å²), T600K-frozen-host-h2of4 (host 2 of 4)."""
     return (
-        f"T{t:g}K" + ("" if protocol == "free" else f"-{protocol}") + ("" if stiffness is None else f"-k{stiffness:g}")
+        f"T{t:g}K"
+        + ("" if protocol == "free" else f"-{protocol}")
+        + ("" if stiffness is None else f"-k{stiffness:g}")
+        + ("" if sample is None else f"-h{sample[0]}of{sample[1]}")
     )
 
 
@@ -77,6 +88,11 @@ class _Planned:
     settings: object  # MDSettings
     info: dict | None  # the folder's run.json, if any
     potential: dict | None = None  # the identity the engine records for the study's potential now
+    sample: tuple[int, int] | None = None  # (k, N): the k-th of N frozen hosts
+
+    def run(self, path: Path) -> Run:
+        """The `Run` of this planned run, its trajectory at `path`."""
+        return Run(self.temperature, self.protocol, path, self.stiffness, self.sample)
 
 
 def _plan(cfg: StudyConfig, out: Path) -> tuple[list[_Planned], object, str]:
@@ -92,10 +108,16 @@ def _plan(cfg: StudyConfig, out: Path) -> tuple[list[_Planned], object, str]:
     m = cfg.md
     plan = []
     for temp in cfg.temperatures:
-        for protocol, k in [(p, k) for p in cfg.protocols for k in (scan if p == "tethered" and scan else [None])]:
-            label = _label(temp, protocol, k)
+        for protocol, k, sample in [
+            (p, k, sample)
+            for p in cfg.protocols
+            for k in (scan if p == "tethered" and scan else [None])
+            for sample in (_host_samples(cfg) if p in ("frozen-host", "tethered") else [None])
+        ]:
+            label = _label(temp, protocol, k, sample)
             folder = out / "md" / label
-            key = cfg.md_hash(protocol, k)
+            host_time = 1.0 if sample is None else sample[0] / sample[1]
+            key = cfg.md_hash(protocol, k, host_time)
             suppressed = protocol in ("frozen-host", "tethered")
             settings = MDSettings(
                 temperature=temp,
@@ -110,6 +132,7 @@ def _plan(cfg: StudyConfig, out: Path) -> tuple[list[_Planned], object, str]:
                 tether_stiffness=k if k is not None else (scan or [cfg.tether_stiffness])[0],
                 reference=str(out / "md" / _label(temp)) if suppressed else None,
                 host_reference=cfg.host_reference if suppressed else "mean",
+                host_time=host_time,
                 mobile=[cfg.mobile_species],
                 metadata={
                     "material": cfg.material,
@@ -124,8 +147,14 @@ def _plan(cfg: StudyConfig, out: Path) -> tuple[list[_Planned], object, str]:
                 info = read_run_info(folder)
             except InputError:
                 info = {"status": "unreadable"}  # no cache key: moved aside, never deleted
-            plan.append(_Planned(temp, protocol, k, label, folder, key, settings, info, identity))
+            plan.append(_Planned(temp, protocol, k, label, folder, key, settings, info, identity, sample))
     return plan, spec, engine
+
+
+def _host_samples(cfg: StudyConfig) -> list[tuple[int, int] | None]:
+    """[(1, N), … (N, N)] for N = host_samples > 1; [None] (one host, unlabelled) otherwise."""
+    n = cfg.host_samples
+    return [None] if n == 1 else [(j + 1, n) for j in range(n)]
 
 
 def _warn_about_potential(cfg: StudyConfig) -> None:
@@ -293,10 +322,10 @@ def run_md_stage(
     runs: list[Run] = []
     failed_labels: set[str] = set()
     for p in plan:
-        label, temp, protocol, k, folder = p.label, p.temperature, p.protocol, p.stiffness, p.folder
+        label, temp, protocol, folder = p.label, p.temperature, p.protocol, p.folder
         resume = p.info is not None  # same cache key (others were moved aside)
         if resume and _finished(p):
-            runs.append(Run(temp, protocol, folder / "trajectory.h5", k))
+            runs.append(p.run(folder / "trajectory.h5"))
             if progress:
                 progress(f"MD {label} (reused)", cfg.md.steps_for(protocol), cfg.md.steps_for(protocol), temp)
             continue
@@ -315,7 +344,7 @@ def run_md_stage(
             failed.append(_failure(label, "md", err))
             failed_labels.add(label)
             continue
-        runs.append(Run(temp, protocol, path, k))
+        runs.append(p.run(path))
     return runs
 
 
@@ -460,11 +489,11 @@ def _run_md_tasks(cfg: StudyConfig, out: Path, plan: list[_Planned], progress, f
     runs: list[Run] = []
     for p in plan:
         if p.label in finished:
-            runs.append(Run(p.temperature, p.protocol, p.folder / "trajectory.h5", p.stiffness))
+            runs.append(p.run(p.folder / "trajectory.h5"))
         elif "failure" in results[p.label]:
             failed.append(results[p.label]["failure"])
         else:
-            runs.append(Run(p.temperature, p.protocol, Path(results[p.label]["path"]), p.stiffness))
+            runs.append(p.run(Path(results[p.label]["path"])))
     return runs
 
 
@@ -893,61 +922,130 @@ def _enhancement(diff_sets: dict, mobile: str, results: dict | None = None) -> d
     lower bound `ratio_lower` = (D_free − 2σ)/D_suppressed_upper: a caged run makes the ratio a bound, not a number.
     When both runs have a resolved cage-to-cage D (`results[label]['cage_diffusion']`, materials with cages),
     the row also carries `ratio_cage` ± `ratio_cage_err` = D_cage(free)/D_cage(suppressed), the same estimator
-    on both sides, with the cage changes counted in each run.
+    on both sides, with the cage changes counted in each run. Runs of several frozen hosts (`Run.host_sample`) give
+    one row under their group label (T600K-frozen-host): D_suppressed (and the cage D, the bound) is their mean, σ
+    = max(√Σσ_k²/N, std(D_k)/√N), so the hosts' spread enters; `host_samples` N and the hosts' values
+    (`D_suppressed_hosts`, `ratio_hosts`) are kept.
     """
-    from ..analysis.subdiffusion import late_slope_bound
-    from ..results import nonnegative_fields
-
     free_run = {r.temperature: r for r in diff_sets if r.protocol == "free"}
-    out = {}
+    groups: dict[str, list] = {}
     for run, ds in diff_sets.items():
         if run.protocol == "free" or run.temperature not in free_run or mobile not in ds.species.values:
             continue
-        free = diff_sets[free_run[run.temperature]]
-        a, sa = float(free.D.sel(species=mobile)), float(free.D_err.sel(species=mobile))
-        b, sb = float(ds.D.sel(species=mobile)), float(ds.D_err.sel(species=mobile))
-        ratio = a / b if b > 0 else float("nan")
-        err = abs(ratio) * float(np.hypot(sa / a, sb / b)) if a > 0 and b > 0 else float("nan")
-        free_ok, sup_ok = bool(free.fit_range_ok.sel(species=mobile)), bool(ds.fit_range_ok.sel(species=mobile))
-        row = {
-            "temperature_K": run.temperature,
-            "protocol": run.protocol,
-            "species": mobile,
-            # the MSD slopes behind the ratio: stored as D only when resolved and diffusive (nonnegative_fields)
-            **nonnegative_fields(a, sa, "D_free", regime_ok=free_ok),
-            **nonnegative_fields(b, sb, "D_suppressed", regime_ok=sup_ok),
-            "ratio": ratio,
-            "ratio_err": err,
-            "fit_ranges_diffusive": free_ok and sup_ok,
-        }
-        if free_ok and not sup_ok:
-            bound = late_slope_bound(ds, mobile)
-            row["bound_reason"] = bound["reason"]
-            if bound["valid"] and a - 2 * sa > 0:
-                row["D_suppressed_upper"] = bound["D_upper"]
-                row["ratio_lower"] = (a - 2 * sa) / bound["D_upper"]
-        cages = [
-            ((results or {}).get(r.label) or {}).get("cage_diffusion") or {} for r in (free_run[run.temperature], run)
-        ]
-        if all(c.get("resolved") for c in cages):
-            (fa, fsa), (fb, fsb) = ((c["D"], c["D_err"]) for c in cages)
-            row["ratio_cage"] = fa / fb
-            row["ratio_cage_err"] = fa / fb * float(np.hypot(fsa / fa, fsb / fb))
-            row["D_free_cage"], row["D_free_cage_err"] = fa, fsa
-            row["D_suppressed_cage"], row["D_suppressed_cage_err"] = fb, fsb
-            row["cage_changes"] = [cages[0]["cage_changes"], cages[1]["cage_changes"]]
-        if run.path is not None and (run.path.parent / "run.json").exists():
-            info = json.loads((run.path.parent / "run.json").read_text())
-            desc = info.get("protocol")  # the LAMMPS engine records the choice in the settings' metadata
-            if not isinstance(desc, dict):
-                desc = info.get("settings", {}).get("metadata", {}).get("host_reference") or {}
-            if run.protocol in ("frozen-host", "tethered"):
-                row["host_reference"] = desc.get("host_reference", "mean")
-            if run.protocol == "tethered":
-                settings = info.get("settings", {})
-                row["stiffness_eV_per_A2"] = float(desc.get("stiffness_eV_per_A2", settings.get("tether_stiffness")))
-        out[run.label] = row
+        groups.setdefault(run.group, []).append(run)
+    out = {}
+    for group, runs in groups.items():
+        parts = [_suppressed_part(run, diff_sets[run], mobile, results) for run in runs]
+        if len(parts) == 1 and runs[0].host_sample is None:
+            out[runs[0].label] = _enhancement_row(
+                runs[0], diff_sets[free_run[runs[0].temperature]], parts[0], mobile, results
+            )
+            continue
+        free = diff_sets[free_run[runs[0].temperature]]
+        row = _enhancement_row(runs[0], free, _merge_hosts(parts), mobile, results)
+        a = float(free.D.sel(species=mobile))
+        row["host_samples"] = len(parts)
+        row["D_suppressed_hosts"] = [p["D"] for p in parts]
+        row["ratio_hosts"] = [a / p["D"] if p["D"] > 0 else float("nan") for p in parts]
+        out[group] = row
     return out
+
+
+def _suppressed_part(run: Run, ds, mobile: str, results: dict | None) -> dict:
+    """What one suppressed run contributes to its enhancement row: its D (cm²/s) and σ, whether diffusive, its
+    late-slope bound where it is not, its cage D where resolved, and its run.json.
+    """
+    from ..analysis.subdiffusion import late_slope_bound
+
+    ok = bool(ds.fit_range_ok.sel(species=mobile))
+    info = {}
+    if run.path is not None and (run.path.parent / "run.json").exists():
+        info = json.loads((run.path.parent / "run.json").read_text())
+    return {
+        "D": float(ds.D.sel(species=mobile)),
+        "D_err": float(ds.D_err.sel(species=mobile)),
+        "ok": ok,
+        "bound": None if ok else late_slope_bound(ds, mobile),
+        "cage": ((results or {}).get(run.label) or {}).get("cage_diffusion") or {},
+        "info": info,
+    }
+
+
+def _mean_with_spread(values: list[float], errors: list[float]) -> tuple[float, float]:
+    """Mean of N estimates and σ = max(√Σσ_k²/N, std/√N): their own errors or their spread, the larger."""
+    v, e = np.asarray(values, float), np.asarray(errors, float)
+    n = len(v)
+    spread = float(v.std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0
+    return float(v.mean()), max(float(np.sqrt((e**2).sum()) / n), spread)
+
+
+def _merge_hosts(parts: list[dict]) -> dict:
+    """One `_suppressed_part` from the runs of several frozen hosts (`_mean_with_spread`)."""
+    d, err = _mean_with_spread([p["D"] for p in parts], [p["D_err"] for p in parts])
+    ok = all(p["ok"] for p in parts)
+    bound = None
+    if not ok:  # the mean of upper bounds bounds the mean: a diffusive host's D + 2σ, a caged one's late slope
+        bounds = [p["bound"] for p in parts if not p["ok"]]
+        valid = all(b is not None and b["valid"] for b in bounds)
+        uppers = [p["D"] + 2 * p["D_err"] if p["ok"] else (p["bound"] or {}).get("D_upper", np.nan) for p in parts]
+        bound = {
+            "valid": valid,
+            "D_upper": float(np.mean(uppers)) if valid else float("nan"),
+            "reason": "; ".join(dict.fromkeys(b["reason"] for b in bounds if b is not None)),
+        }
+    cage: dict = {}
+    if all(p["cage"].get("resolved") for p in parts):
+        c, ce = _mean_with_spread([p["cage"]["D"] for p in parts], [p["cage"]["D_err"] for p in parts])
+        cage = {"resolved": True, "D": c, "D_err": ce, "cage_changes": sum(p["cage"]["cage_changes"] for p in parts)}
+    return {"D": d, "D_err": err, "ok": ok, "bound": bound, "cage": cage, "info": parts[0]["info"]}
+
+
+def _enhancement_row(run: Run, free, part: dict, mobile: str, results: dict | None) -> dict:
+    """The enhancement row of a suppressed run (or its hosts, merged) against its free run's diffusion `free`."""
+    from ..results import nonnegative_fields
+
+    free_label = _label(run.temperature)
+    a, sa = float(free.D.sel(species=mobile)), float(free.D_err.sel(species=mobile))
+    b, sb = part["D"], part["D_err"]
+    ratio = a / b if b > 0 else float("nan")
+    err = abs(ratio) * float(np.hypot(sa / a, sb / b)) if a > 0 and b > 0 else float("nan")
+    free_ok, sup_ok = bool(free.fit_range_ok.sel(species=mobile)), part["ok"]
+    row = {
+        "temperature_K": run.temperature,
+        "protocol": run.protocol,
+        "species": mobile,
+        # the MSD slopes behind the ratio: stored as D only when resolved and diffusive (nonnegative_fields)
+        **nonnegative_fields(a, sa, "D_free", regime_ok=free_ok),
+        **nonnegative_fields(b, sb, "D_suppressed", regime_ok=sup_ok),
+        "ratio": ratio,
+        "ratio_err": err,
+        "fit_ranges_diffusive": free_ok and sup_ok,
+    }
+    if free_ok and not sup_ok and part["bound"] is not None:
+        bound = part["bound"]
+        row["bound_reason"] = bound["reason"]
+        if bound["valid"] and a - 2 * sa > 0:
+            row["D_suppressed_upper"] = bound["D_upper"]
+            row["ratio_lower"] = (a - 2 * sa) / bound["D_upper"]
+    cages = [((results or {}).get(free_label) or {}).get("cage_diffusion") or {}, part["cage"]]
+    if all(c.get("resolved") for c in cages):
+        (fa, fsa), (fb, fsb) = ((c["D"], c["D_err"]) for c in cages)
+        row["ratio_cage"] = fa / fb
+        row["ratio_cage_err"] = fa / fb * float(np.hypot(fsa / fa, fsb / fb))
+        row["D_free_cage"], row["D_free_cage_err"] = fa, fsa
+        row["D_suppressed_cage"], row["D_suppressed_cage_err"] = fb, fsb
+        row["cage_changes"] = [cages[0]["cage_changes"], cages[1]["cage_changes"]]
+    info = part["info"]
+    if info:
+        desc = info.get("protocol")  # the LAMMPS engine records the choice in the settings' metadata
+        if not isinstance(desc, dict):
+            desc = info.get("settings", {}).get("metadata", {}).get("host_reference") or {}
+        if run.protocol in ("frozen-host", "tethered"):
+            row["host_reference"] = desc.get("host_reference", "mean")
+        if run.protocol == "tethered":
+            settings = info.get("settings", {})
+            row["stiffness_eV_per_A2"] = float(desc.get("stiffness_eV_per_A2", settings.get("tether_stiffness")))
+    return row
 
 
 def _neutron(cfg: StudyConfig, traj, vdos_ds, stem: Path) -> dict:

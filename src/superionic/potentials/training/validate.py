@@ -29,7 +29,9 @@ production friction: by default a study's, 0.001/fs), from the teacher's first f
 
 Every student run, the hottest included, must finish with no pair closer than its sanity bound
 (`materials.checks.pair_bound`), unless the teacher's own MD at that temperature (any of its runs there) crossed
-that bound too: then the teacher's forces where the student came closest decide. A potential that passes all of this then runs once more at the highest teacher
+that bound too: then the teacher's forces where the student came closest decide. Where held-out data and the MD at that
+temperature passed, student and teacher run in the teacher's frozen host at the lowest teacher temperature where the
+mobile ions diffuse (`frozen_host_check`): D_free/D_frozen divides by a D no free run shows. A potential that passes all of this then runs once more at the highest teacher
 temperature in a cell of production size (`production_run`, `Gate.production_ps` on `Gate.production_atoms`): the
 teacher runs watch tens of picoseconds of a small cell, and rare framework events escape them. `gate_failures`
 turns the card into the reasons a potential is refused.
@@ -436,15 +438,22 @@ def compare_in_md(
 
 
 def frozen_host_temperature(runs: Sequence[dict]) -> float | None:
-    """The lowest temperature (K) of the `compare_in_md` records where the teacher's mobile ions diffuse (a resolved,
-    diffusive D): where a frozen host still lets them move, so D_free/D_frozen is measured. None: nowhere.
+    """The lowest temperature (K) of the `compare_in_md` records where the teacher's mobile ions move: an MSD slope
+    (`fit_value`) above 2 σ, in the diffusive regime or not (a 6 ps CHGNet run of 52-atom Li6PS5Cl at 900 K gives
+    D_fit 6 ± 2 × 10⁻⁵ cm²/s before its MSD is linear). None: nowhere.
     """
     moving = [
         float(r["temperature_K"])
         for r in runs
-        if "failed" not in r and any(d.get("D") is not None and d["diffusive"] for d in r["D_teacher_cm2_s"].values())
+        if "failed" not in r and any(_resolved(d) for d in r["D_teacher_cm2_s"].values())
     ]
     return min(moving) if moving else None
+
+
+def _resolved(d: dict) -> bool:
+    """A D entry whose MSD slope (`fit_value`) is above 2 σ."""
+    v, e = fit_value(d)
+    return bool(np.isfinite(v) and np.isfinite(e) and v > 2 * e)
 
 
 def frozen_host_check(
@@ -637,9 +646,8 @@ def validate(
     size; when given and every other criterion passes, `production_run` at the hottest teacher's temperature
     ("production"; a card without it was not checked there). repeats: per teacher run, more runs of its material at
     its temperature (other seeds, the same protocol), whose spread the host check counts (`host_msd`).
-    frozen_host_dir: where the teacher's frozen-host runs are kept; when given, `gate.frozen_host_ps` > 0 and neither
-    held-out data nor the MD at `frozen_host_temperature` failed, `frozen_host_check` there ("frozen_host"; the
-    teacher's identity is training["teacher"]; its run is reused by later rounds), before the production-size run.
+    frozen_host_dir: where the teacher's frozen-host runs are kept; when given and `gate.frozen_host_ps` > 0,
+    `add_frozen_host` (its teacher run is reused by later rounds), before the production-size run.
     """
     gate = gate or Gate()
     more_runs = [list(r) for r in repeats] if repeats is not None else [[] for _ in teachers]
@@ -669,25 +677,8 @@ def validate(
         "gate": asdict(gate),
     }
     card["failures"] = gate_failures(card, gate)
-    where = frozen_host_temperature(runs)
-    failed_at = failures_by_temperature(card, gate)  # the check runs unless held-out data or its own MD failed
-    if frozen_host_dir is not None and gate.frozen_host_ps > 0 and None not in failed_at and where not in failed_at:
-        species = set(teachers[0].symbols)
-        if not species - set(mobile or MOBILE):
-            card["frozen_host"] = {"skipped": "every species is mobile: no host to freeze"}
-        elif where is None:
-            card["frozen_host"] = {"skipped": "the teacher's mobile ions diffuse at none of its temperatures"}
-        else:
-            t = next(t for t in teachers if float(t.metadata["temperature"]) == where)
-            identity = {
-                k: v
-                for k, v in training.get("teacher", {}).items()
-                if k in ("name", "engine", "source", "package", "version")
-            }
-            card["frozen_host"] = frozen_host_check(
-                pot, t, teacher_calc, identity, frozen_host_dir, ps=gate.frozen_host_ps, mobile=mobile, log=log
-            )
-        card["failures"] = gate_failures(card, gate)
+    if frozen_host_dir is not None and gate.frozen_host_ps > 0:
+        add_frozen_host(card, pot, teachers, teacher_calc, gate, frozen_host_dir, mobile=mobile, log=log)
     if production_cell is not None and gate.production_ps > 0 and not card["failures"]:
         hottest = max(teachers, key=lambda t: float(t.metadata["temperature"]))
         log(
@@ -700,6 +691,42 @@ def validate(
         card["failures"] = gate_failures(card, gate)
     card["passed"] = not card["failures"]
     return card
+
+
+def add_frozen_host(
+    card: dict,
+    pot,
+    teachers: Sequence,
+    teacher_calc,
+    gate: Gate,
+    folder: Path,
+    *,
+    mobile: Sequence[str] | None = None,
+    log: Callable[[str], None] = print,
+) -> None:
+    """Add the frozen-host check to a validation `card` (in place: "frozen_host", "failures"): `frozen_host_check` at
+    `frozen_host_temperature` of its MD records, against the teacher Trajectory of `teachers` at that temperature,
+    unless held-out data or the MD there already failed; {"skipped": why} where there is nothing to freeze or no
+    temperature where the teacher's mobile ions move. The teacher's identity is card["teacher"].
+    """
+    where = frozen_host_temperature(card["md"])
+    failed_at = failures_by_temperature(card, gate)
+    if None in failed_at or (where is not None and where in failed_at):
+        return
+    if not set(teachers[0].symbols) - set(mobile or MOBILE):
+        card["frozen_host"] = {"skipped": "every species is mobile: no host to freeze"}
+    elif where is None:
+        card["frozen_host"] = {
+            "skipped": "the teacher's mobile ions move (MSD slope > 2 σ) at none of its temperatures"
+        }
+    else:
+        t = next(t for t in teachers if float(t.metadata["temperature"]) == where)
+        keys = ("name", "engine", "source", "package", "version")
+        identity = {k: v for k, v in (card.get("teacher") or {}).items() if k in keys}
+        card["frozen_host"] = frozen_host_check(
+            pot, t, teacher_calc, identity, folder, ps=gate.frozen_host_ps, mobile=mobile, log=log
+        )
+    card["failures"] = gate_failures(card, gate)
 
 
 def d_text(d: dict) -> str:
@@ -826,15 +853,18 @@ def _md_failures(r: dict, gate: Gate) -> list[str]:
     return out
 
 
-def _d_failures(r: dict, gate: Gate, where: str) -> list[str]:
+def _d_failures(r: dict, gate: Gate, where: str, slopes: bool = False) -> list[str]:
     """The mobile species whose student D ("D_student_cm2_s" of record `r`) differs from the teacher's by more than
-    `gate.d_sigmas` σ, as reasons ('D of Li {where}: …').
+    `gate.d_sigmas` σ, as reasons ('D of Li {where}: …'). Compared where either run is diffusive, or with `slopes`
+    where either MSD slope is resolved (`_resolved`): both measured over the same time, their slopes compare even
+    before the MSD is linear (the frozen host, 10 ps).
     """
     out = []
     for s, ds in r["D_student_cm2_s"].items():
         dt = r["D_teacher_cm2_s"][s]
         (d_s, e_s), (d_t, e_t) = fit_value(ds), fit_value(dt)
-        if not np.isfinite(d_s) or not np.isfinite(d_t) or not (ds["diffusive"] or dt["diffusive"]):
+        moving = _resolved(ds) or _resolved(dt) if slopes else ds["diffusive"] or dt["diffusive"]
+        if not np.isfinite(d_s) or not np.isfinite(d_t) or not moving:
             continue  # no fit, or a vibrating species in both runs: nothing to compare
         # one teacher run of this length scatters from run to run by about the spread of the student's
         # windows of the same length (its GLS σ covers the noise of its own MSD only)
@@ -856,7 +886,7 @@ def _frozen_host_failures(f: dict, gate: Gate) -> list[str]:
     where = f"in the teacher's frozen host at {f['temperature_K']:g} K"
     if "failed" in f:
         return [f"student MD {where} failed: {f['failed']}"]
-    return _d_failures(f, gate, where)
+    return _d_failures(f, gate, where, slopes=True)
 
 
 def _production_failures(p: dict, gate: Gate) -> list[str]:
