@@ -291,11 +291,6 @@ class StudyConfig(BaseModel):
             )
         return self
 
-    def host_times(self) -> list[float]:
-        """Where in the free run each frozen host is taken (fractions of its length; [1.0]: its last frame)."""
-        n = self.host_samples
-        return [(j + 1) / n for j in range(n)]
-
     def stiffness_scan(self) -> list[float] | None:
         """The tethered stiffnesses (eV/Å²) when `tether_stiffness` is a list, else None (one tethered run)."""
         return list(self.tether_stiffness) if isinstance(self.tether_stiffness, list) else None
@@ -311,7 +306,7 @@ class StudyConfig(BaseModel):
 
         stiffness: the tethered run's spring constant, eV/Å² (required for a stiffness scan; a scan entry
         hashes as a single-valued study with that stiffness). host_reference enters only when not 'mean',
-        and host_time (where in the free run the host is taken, `host_times`) only when not 1, so runs made
+        and host_time (where in the free run the host is taken, `host_samples`) only when not 1, so runs made
         before they existed keep their keys.
         """
         extra: dict = {}
