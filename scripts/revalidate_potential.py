@@ -48,6 +48,9 @@ def main() -> None:
         help="the teacher's frozen-host run in ps (0: not run); kept in DISTILLATION/teacher/frozen-host",
     )
     p.add_argument(
+        "--frozen-host-runs", type=int, default=Gate.frozen_host_runs, help="teacher runs (seeds) in the frozen host"
+    )
+    p.add_argument(
         "--frozen-host-only",
         type=Path,
         metavar="CARD",
@@ -95,6 +98,7 @@ def main() -> None:
             "production_atoms": args.production_atoms,
             "production_ps": args.production_ps,
             "frozen_host_ps": args.frozen_host_ps,
+            "frozen_host_runs": args.frozen_host_runs,
         }
     )
     cell = (

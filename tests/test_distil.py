@@ -1107,17 +1107,24 @@ def test_the_frozen_host_check_holds_the_teachers_last_frame_and_keeps_the_teach
     pot, spec = get_lammps_potential("li6ps5cl-snap"), get_potential("li6ps5cl-snap")
     free_settings = MDSettings(temperature=900, steps=250, dt=2, stride=5, equilibration_steps=100)
     free = read_h5md(run_md(build_material("Li6PS5Cl"), pot, free_settings, tmp_path / "free", engine="lammps"))
-    rec = v.frozen_host_check(pot, free, spec.make(), spec.identity(), tmp_path / "fh", ps=1.0, student_runs=2)
+    rec = v.frozen_host_check(
+        pot, free, spec.make(), spec.identity(), tmp_path / "fh", ps=1.0, student_runs=2, teacher_runs=2
+    )
     teacher = read_h5md(rec["teacher_run"] + "/trajectory.h5")
     host = [i for i, s in enumerate(free.symbols) if s != "Li"]
     assert np.abs(teacher.positions[:, host] - free.positions[-1][host]).max() < 1e-6
     assert rec["teacher_ps"] == 1.0 and rec["student_ps"] == 2.0 and rec["D_window_ps"] == 1.0
     assert len(rec["D_student_cm2_s"]["Li"]["windows"]) == 2
     assert v.fit_value(rec["D_teacher_cm2_s"]["Li"])[0] > 0 and v.fit_value(rec["D_student_cm2_s"]["Li"])[0] > 0
+    # two teacher runs (seeds 3 and 4, the second in …-r1): their mean and spread are the teacher's D
+    assert rec["teacher_runs"] == 2 and len(rec["D_teacher_cm2_s"]["Li"]["runs"]) == 2
+    assert Path(rec["teacher_run"] + "-r1", "trajectory.h5").is_file()
 
-    files = sorted(Path(rec["teacher_run"]).glob("[!.]*"))  # not the lock file, which every call takes
+    files = sorted((tmp_path / "fh").glob("*/[!.]*"))  # not the lock files, which every call takes
     stamps = [f.stat().st_mtime_ns for f in files]
-    again = v.frozen_host_check(pot, free, spec.make(), spec.identity(), tmp_path / "fh", ps=1.0, student_runs=2)
+    again = v.frozen_host_check(
+        pot, free, spec.make(), spec.identity(), tmp_path / "fh", ps=1.0, student_runs=2, teacher_runs=2
+    )
     assert again["D_teacher_cm2_s"] == rec["D_teacher_cm2_s"] and again["teacher_run"] == rec["teacher_run"]
     assert [f.stat().st_mtime_ns for f in files] == stamps
 

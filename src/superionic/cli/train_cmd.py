@@ -148,6 +148,12 @@ def train_potential_cmd(
         "on it: a Li10GeP2S12 potential that passed everything else moved Li 3.9x faster than CHGNet in a frozen "
         "CHGNet host.",
     ),
+    frozen_host_runs: int = typer.Option(
+        1,
+        "--frozen-host-runs",
+        help="Teacher runs (other seeds) in that frozen host: their spread is the teacher's run-to-run scatter, "
+        "which one 10 ps run's fit error misses.",
+    ),
     refine: int = typer.Option(
         0,
         "--refine",
@@ -241,6 +247,7 @@ def train_potential_cmd(
         (production_atoms, "--production-atoms", 1),
         (workers, "--workers", 1),
         (teacher_repeats, "--teacher-repeats", 1),
+        (frozen_host_runs, "--frozen-host-runs", 1),
     ):
         at_least(value, least, opt)
     positive(radius, "--radius")
@@ -363,6 +370,7 @@ def train_potential_cmd(
                 production_ps,
                 gate_host_msd,
                 frozen_host_ps,
+                frozen_host_runs,
             ),
             refine=refine,
             own_snapshots=own_snapshots,
