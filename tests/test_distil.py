@@ -1114,7 +1114,7 @@ def test_the_frozen_host_check_holds_the_teachers_last_frame_and_keeps_the_teach
     host = [i for i, s in enumerate(free.symbols) if s != "Li"]
     assert np.abs(teacher.positions[:, host] - free.positions[-1][host]).max() < 1e-6
     assert rec["teacher_ps"] == 1.0 and rec["student_ps"] == 2.0 and rec["D_window_ps"] == 1.0
-    assert len(rec["D_student_cm2_s"]["Li"]["windows"]) == 2
+    assert rec["student_runs"] == 2 and len(rec["D_student_cm2_s"]["Li"]["runs"]) == 2
     assert v.fit_value(rec["D_teacher_cm2_s"]["Li"])[0] > 0 and v.fit_value(rec["D_student_cm2_s"]["Li"])[0] > 0
     # two teacher runs (seeds 3 and 4, the second in …-r1): their mean and spread are the teacher's D
     assert rec["teacher_runs"] == 2 and len(rec["D_teacher_cm2_s"]["Li"]["runs"]) == 2

@@ -124,29 +124,33 @@ def test_a_distilled_potentials_latest_verdict_is_read_from_its_cards(tmp_path):
 
 
 def test_the_verdict_warning_knows_at_which_temperatures_the_gate_failed(tmp_path):
-    """li6ps5cl-snap v3's re-validation failed at 900 K only (host P/Cl flow) and passed at 600 K: a study up to
-    600 K is inside what passed, one that reaches 700 K or 900 K is told where it failed; the per-temperature
-    split gives back the card's own failures."""
+    """na3ps4-snap v2's re-validation failed at 900 K only (Na–Na below its bound, host S flows) and passed at
+    600 K: a study up to 600 K is inside what passed, one that reaches 700 K or 900 K is told where it failed; the
+    per-temperature split gives back the card's own failures; li6ps5cl-snap v3's re-validation failed at 600 K too
+    (its frozen-host Li) and warns any study."""
     import shutil
 
     from superionic.potentials.lammps_potentials import LammpsPotential, verdict_warning
     from superionic.potentials.training.validate import Gate, failures_by_temperature, gate_failures
 
     data = Path(__file__).parents[1] / "src/superionic/potentials/data"
-    real = data / "li6ps5cl-snap-v3.revalidation-2026-12-04.json"
+    real = data / "na3ps4-snap-v2.revalidation-2026-12-03.json"
     card = json.loads(real.read_text())
-    by_t = failures_by_temperature(card, Gate(**card["gate"]))
-    assert set(by_t) == {900.0} and gate_failures(card, Gate(**card["gate"])) == card["failures"]
-    pot = LammpsPotential("x-snap", "snap", [], ["Li"], directory=str(tmp_path), version="3")
-    (tmp_path / "x-snap-v3.validation.json").write_text(json.dumps({"md": []}))
-    shutil.copy(real, tmp_path / "x-snap-v3.revalidation-2026-12-04.json")
+    gate = Gate(**card["gate"])
+    assert set(failures_by_temperature(card, gate)) == {900.0} and gate_failures(card, gate) == card["failures"]
+    pot = LammpsPotential("x-snap", "snap", [], ["Na"], directory=str(tmp_path), version="2")
+    (tmp_path / "x-snap-v2.validation.json").write_text(json.dumps({"md": []}))
+    shutil.copy(real, tmp_path / "x-snap-v2.revalidation-2026-12-03.json")
     assert verdict_warning(pot, [400.0, 500.0, 600.0]) is None
     reach = verdict_warning(pot, [600.0, 700.0])
     assert "at 900 K (passed at 600 K); this run reaches 700 K" in reach
     assert "at 900 K (passed at 600 K)" in verdict_warning(pot) and "reaches" not in verdict_warning(pot)
     held_out = dict(card, held_out=dict(card["held_out"], force_rmse_eV_per_A=1.0))
-    (tmp_path / "x-snap-v3.revalidation-2026-12-05.json").write_text(json.dumps(held_out | {"passed": False}))
+    (tmp_path / "x-snap-v2.revalidation-2026-12-05.json").write_text(json.dumps(held_out | {"passed": False}))
     assert verdict_warning(pot, [500.0]) is not None  # a held-out failure holds at every temperature
+    l6 = json.loads((data / "li6ps5cl-snap-v3.revalidation-2026-12-04.json").read_text())
+    l6_gate = Gate(**l6["gate"])
+    assert set(failures_by_temperature(l6, l6_gate)) == {600.0, 900.0} and gate_failures(l6, l6_gate) == l6["failures"]
 
 
 def test_a_frozen_host_study_is_told_when_the_card_never_compared_a_frozen_host(tmp_path):

@@ -143,8 +143,8 @@ def train_potential_cmd(
         10.0,
         "--frozen-host-ps",
         help="Gate: after every MD check passes, the teacher runs this many ps with every host atom frozen at its "
-        "run's last frame, at its lowest temperature where the mobile ions diffuse, and the student 4x as long in "
-        "the same host; their D must agree within --gate-d-sigmas (0: not run). The seed's D_free/D_frozen rests "
+        "run's last frame, at its lowest temperature where the mobile ions move, and the student four times as long "
+        "from the same start (other seeds); their D must agree within --gate-d-sigmas (0: not run). The seed's D_free/D_frozen rests "
         "on it: a Li10GeP2S12 potential that passed everything else moved Li 3.9x faster than CHGNet in a frozen "
         "CHGNet host.",
     ),
