@@ -953,7 +953,7 @@ def _enhancement(diff_sets: dict, mobile: str, results: dict | None = None) -> d
 
 def _suppressed_part(run: Run, ds, mobile: str, results: dict | None) -> dict:
     """What one suppressed run contributes to its enhancement row: its D (cm²/s) and σ, whether diffusive, its
-    late-slope bound where it is not, its cage D where resolved, and its run.json.
+    late-slope bound (a function: computed where the row needs it), its cage D where resolved, and its run.json.
     """
     from ..analysis.subdiffusion import late_slope_bound
 
@@ -965,7 +965,8 @@ def _suppressed_part(run: Run, ds, mobile: str, results: dict | None) -> dict:
         "D": float(ds.D.sel(species=mobile)),
         "D_err": float(ds.D_err.sel(species=mobile)),
         "ok": ok,
-        "bound": None if ok else late_slope_bound(ds, mobile),
+        # computed only where the row needs it (a short run has too few points for the late fit ranges)
+        "bound": lambda: late_slope_bound(ds, mobile),
         "cage": ((results or {}).get(run.label) or {}).get("cage_diffusion") or {},
         "info": info,
     }
@@ -983,16 +984,18 @@ def _merge_hosts(parts: list[dict]) -> dict:
     """One `_suppressed_part` from the runs of several frozen hosts (`_mean_with_spread`)."""
     d, err = _mean_with_spread([p["D"] for p in parts], [p["D_err"] for p in parts])
     ok = all(p["ok"] for p in parts)
-    bound = None
-    if not ok:  # the mean of upper bounds bounds the mean: a diffusive host's D + 2σ, a caged one's late slope
-        bounds = [p["bound"] for p in parts if not p["ok"]]
-        valid = all(b is not None and b["valid"] for b in bounds)
-        uppers = [p["D"] + 2 * p["D_err"] if p["ok"] else (p["bound"] or {}).get("D_upper", np.nan) for p in parts]
-        bound = {
+
+    def bound() -> dict:
+        """The mean of upper bounds bounds the mean: a diffusive host's D + 2σ, a caged one's late slope."""
+        each = [None if p["ok"] else p["bound"]() for p in parts]
+        valid = all(b["valid"] for b in each if b is not None)
+        uppers = [p["D"] + 2 * p["D_err"] if b is None else b["D_upper"] for p, b in zip(parts, each, strict=True)]
+        return {
             "valid": valid,
             "D_upper": float(np.mean(uppers)) if valid else float("nan"),
-            "reason": "; ".join(dict.fromkeys(b["reason"] for b in bounds if b is not None)),
+            "reason": "; ".join(dict.fromkeys(b["reason"] for b in each if b is not None)),
         }
+
     cage: dict = {}
     if all(p["cage"].get("resolved") for p in parts):
         c, ce = _mean_with_spread([p["cage"]["D"] for p in parts], [p["cage"]["D_err"] for p in parts])
@@ -1021,8 +1024,8 @@ def _enhancement_row(run: Run, free, part: dict, mobile: str, results: dict | No
         "ratio_err": err,
         "fit_ranges_diffusive": free_ok and sup_ok,
     }
-    if free_ok and not sup_ok and part["bound"] is not None:
-        bound = part["bound"]
+    if free_ok and not sup_ok:
+        bound = part["bound"]()
         row["bound_reason"] = bound["reason"]
         if bound["valid"] and a - 2 * sa > 0:
             row["D_suppressed_upper"] = bound["D_upper"]
