@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 
@@ -153,6 +154,16 @@ def fit_value(entry: dict, key: str = "D") -> tuple[float, float]:
     else:
         v, e = entry.get(f"{key}_fit"), entry.get(f"{key}_fit_err")
     return (float(v) if v is not None else nan), (float(e) if e is not None else nan)
+
+
+def mean_with_spread(values, errors) -> tuple[float, float]:
+    """Mean of N estimates (windows, runs, hosts) and its σ = max(√Σσ_k²/N, std(v_k)/√N): their own errors or their
+    spread, whichever is larger (one estimate: its own error).
+    """
+    v, e = np.asarray(values, dtype=float), np.asarray(errors, dtype=float)
+    n = len(v)
+    spread = float(v.std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0
+    return float(v.mean()), max(float(np.sqrt((e**2).sum()) / n), spread)
 
 
 def protocol_label(row: dict, mean_reference: bool = False) -> str:

@@ -972,17 +972,11 @@ def _suppressed_part(run: Run, ds, mobile: str, results: dict | None) -> dict:
     }
 
 
-def _mean_with_spread(values: list[float], errors: list[float]) -> tuple[float, float]:
-    """Mean of N estimates and σ = max(√Σσ_k²/N, std/√N): their own errors or their spread, the larger."""
-    v, e = np.asarray(values, float), np.asarray(errors, float)
-    n = len(v)
-    spread = float(v.std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0
-    return float(v.mean()), max(float(np.sqrt((e**2).sum()) / n), spread)
-
-
 def _merge_hosts(parts: list[dict]) -> dict:
-    """One `_suppressed_part` from the runs of several frozen hosts (`_mean_with_spread`)."""
-    d, err = _mean_with_spread([p["D"] for p in parts], [p["D_err"] for p in parts])
+    """One `_suppressed_part` from the runs of several frozen hosts (`results.mean_with_spread`)."""
+    from ..results import mean_with_spread
+
+    d, err = mean_with_spread([p["D"] for p in parts], [p["D_err"] for p in parts])
     ok = all(p["ok"] for p in parts)
 
     def bound() -> dict:
@@ -998,7 +992,7 @@ def _merge_hosts(parts: list[dict]) -> dict:
 
     cage: dict = {}
     if all(p["cage"].get("resolved") for p in parts):
-        c, ce = _mean_with_spread([p["cage"]["D"] for p in parts], [p["cage"]["D_err"] for p in parts])
+        c, ce = mean_with_spread([p["cage"]["D"] for p in parts], [p["cage"]["D_err"] for p in parts])
         cage = {"resolved": True, "D": c, "D_err": ce, "cage_changes": sum(p["cage"]["cage_changes"] for p in parts)}
     return {"D": d, "D_err": err, "ok": ok, "bound": bound, "cage": cage, "info": parts[0]["info"]}
 

@@ -49,7 +49,7 @@ import numpy as np
 
 from ...carriers import MOBILE_IONS as MOBILE
 from ...errors import InputError
-from ...results import fit_value, nonnegative_fields, positive_text
+from ...results import fit_value, mean_with_spread, nonnegative_fields, positive_text
 
 
 @dataclass(frozen=True)
@@ -202,10 +202,9 @@ def _combined_d(parts: list, species: Sequence[str], what: str, extra: dict) -> 
             out[s] = {"D": None, "D_err": None, "diffusive": False, f"{what}s": pieces}
             continue
         d = np.array([f[0] for f in fits])
-        e = np.array([f[1] for f in fits])
-        sigma = max(float(np.sqrt((e**2).sum()) / k), float(d.std(ddof=1) / np.sqrt(k)))
+        mean, sigma = mean_with_spread(d, [f[1] for f in fits])
         out[s] = _d_entry(
-            float(d.mean()),
+            mean,
             sigma,
             all(f[2] for f in fits),
             **{f"{what}s": d.tolist(), f"{what}_std": float(d.std(ddof=1))},
@@ -902,12 +901,10 @@ def _d_failures(r: dict, gate: Gate, where: str, slopes: bool = False) -> list[s
         scatter = ds.get("window_std", 0.0) if len(ds.get("windows", [])) >= MIN_WINDOWS_FOR_SCATTER else 0.0
         diff, sig = abs(d_s - d_t), float(np.hypot(e_s, max(e_t, scatter)))
         if diff > gate.d_sigmas * sig:
+            ratio = f"{d_s / d_t:.2f}×; " if d_t > 0 else ""
             out.append(
                 f"D of {s} {where}: student {d_text(ds)} vs teacher {d_text(dt)} "
-                f"({d_s / d_t:.2f}×; differ by {diff / sig:.1f} σ > {gate.d_sigmas:g} σ)"
-                if d_t > 0
-                else f"D of {s} {where}: student {d_text(ds)} vs teacher {d_text(dt)} "
-                f"(differ by {diff / sig:.1f} σ > {gate.d_sigmas:g} σ)"
+                f"({ratio}differ by {diff / sig:.1f} σ > {gate.d_sigmas:g} σ)"
             )
     return out
 
