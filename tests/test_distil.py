@@ -26,6 +26,21 @@ def run(*args, env):
     )
 
 
+def md_record(**changes):
+    """A `compare_in_md` record at 600 K that passes every check (Li VDOS, own-MD forces, no close pairs), with
+    `changes` applied."""
+    base = {
+        "temperature_K": 600.0,
+        "too_close": {},
+        "student_md_force": {"force_rmse_eV_per_A": 0.1},
+        "vdos_overlap": {"Li": 0.95},
+        "vdos_overlap_teacher_halves": {"Li": 0.96},
+        "D_student_cm2_s": {},
+        "D_teacher_cm2_s": {},
+    }
+    return base | changes
+
+
 @pytest.fixture(scope="module")
 def setting(tmp_path_factory):
     import os
@@ -124,15 +139,10 @@ def test_the_gate_judges_the_teachers_md_where_the_record_has_an_operating_range
 def test_gate_failures_state_each_reason():
     from superionic.potentials.training.validate import Gate, gate_failures
 
-    run_ok = {
-        "temperature_K": 600.0,
-        "too_close": {},
-        "student_md_force": {"force_rmse_eV_per_A": 0.1},
-        "vdos_overlap": {"Li": 0.95},
-        "vdos_overlap_teacher_halves": {"Li": 0.96},
-        "D_student_cm2_s": {"Li": {"D": 3e-5, "D_err": 0.2e-5, "diffusive": True}},
-        "D_teacher_cm2_s": {"Li": {"D": 2.8e-5, "D_err": 0.3e-5, "diffusive": True}},
-    }
+    run_ok = md_record(
+        D_student_cm2_s={"Li": {"D": 3e-5, "D_err": 0.2e-5, "diffusive": True}},
+        D_teacher_cm2_s={"Li": {"D": 2.8e-5, "D_err": 0.3e-5, "diffusive": True}},
+    )
     card = {"held_out": {"force_rmse_eV_per_A": 0.1}, "md": [run_ok]}
     assert gate_failures(card, Gate()) == []
     bad = dict(
@@ -153,15 +163,7 @@ def test_vdos_overlap_is_judged_against_the_teachers_own_ceiling():
     both, it fails."""
     from superionic.potentials.training.validate import Gate, gate_failures
 
-    run = {
-        "temperature_K": 600.0,
-        "too_close": {},
-        "student_md_force": {"force_rmse_eV_per_A": 0.1},
-        "vdos_overlap": {"Ge": 0.840, "Li": 0.95},
-        "vdos_overlap_teacher_halves": {"Ge": 0.810, "Li": 0.94},
-        "D_student_cm2_s": {},
-        "D_teacher_cm2_s": {},
-    }
+    run = md_record(vdos_overlap={"Ge": 0.840, "Li": 0.95}, vdos_overlap_teacher_halves={"Ge": 0.810, "Li": 0.94})
     card = {"held_out": {"force_rmse_eV_per_A": 0.1}, "md": [run]}
     assert gate_failures(card, Gate()) == []
     low = dict(run, vdos_overlap={"Ge": 0.80, "Li": 0.95})
@@ -275,15 +277,7 @@ def test_gate_compares_the_fit_of_a_student_whose_d_is_only_a_bound():
     negative = _d_entry(-0.3e-5, 0.2e-5, False)
     assert negative["D"] is None and np.isclose(negative["D_upper"], 0.4e-5)
     assert d_text(negative).startswith("consistent with zero")
-    run = {
-        "temperature_K": 600.0,
-        "too_close": {},
-        "student_md_force": {"force_rmse_eV_per_A": 0.1},
-        "vdos_overlap": {"Li": 0.95},
-        "vdos_overlap_teacher_halves": {"Li": 0.96},
-        "D_student_cm2_s": {"Li": stuck},
-        "D_teacher_cm2_s": {"Li": _d_entry(3.0e-5, 0.3e-5, True)},
-    }
+    run = md_record(D_student_cm2_s={"Li": stuck}, D_teacher_cm2_s={"Li": _d_entry(3.0e-5, 0.3e-5, True)})
     (reason,) = gate_failures({"held_out": {"force_rmse_eV_per_A": 0.1}, "md": [run]}, Gate())
     assert "D of Li at 600 K" in reason and "8.0 σ" in reason
 
@@ -1008,16 +1002,11 @@ def test_with_repeated_teacher_runs_the_vdos_ceiling_is_also_run_against_run():
     halves' ceiling (0.90) and the gate's 0.85 stand, and it is refused."""
     from superionic.potentials.training.validate import Gate, gate_failures, vdos_ceiling
 
-    run = {
-        "temperature_K": 600.0,
-        "too_close": {},
-        "student_md_force": {"force_rmse_eV_per_A": 0.1},
-        "vdos_overlap": {"Ge": 0.83, "Li": 0.95},
-        "vdos_overlap_teacher_halves": {"Ge": 0.90, "Li": 0.94},
-        "vdos_overlap_teacher_runs": {"Ge": 0.80, "Li": 0.96},
-        "D_student_cm2_s": {},
-        "D_teacher_cm2_s": {},
-    }
+    run = md_record(
+        vdos_overlap={"Ge": 0.83, "Li": 0.95},
+        vdos_overlap_teacher_halves={"Ge": 0.90, "Li": 0.94},
+        vdos_overlap_teacher_runs={"Ge": 0.80, "Li": 0.96},
+    )
     card = {"held_out": {"force_rmse_eV_per_A": 0.1}, "md": [run]}
     assert vdos_ceiling(run) == {"Ge": 0.80, "Li": 0.94} and gate_failures(card, Gate()) == []
     one_run = dict(run, vdos_overlap_teacher_runs=None)
@@ -1066,15 +1055,9 @@ def test_the_frozen_host_check_compares_d_in_the_teachers_static_host():
     moving = _d_entry(2.8e-5, 0.66e-5, False)
     assert frozen_host_temperature([run(300.0, cold), run(600.0, moving), run(750.0, warm)]) == 600.0
     assert frozen_host_temperature([run(300.0, cold), {"temperature_K": 600.0, "failed": "lost atoms"}]) is None
-    fine = {
-        "temperature_K": 600.0,
-        "too_close": {},
-        "student_md_force": {"force_rmse_eV_per_A": 0.1},
-        "vdos_overlap": {"Li": 0.95},
-        "vdos_overlap_teacher_halves": {"Li": 0.96},
-        "D_student_cm2_s": {"Li": _d_entry(4.3e-5, 0.98e-5, True)},
-        "D_teacher_cm2_s": {"Li": _d_entry(4.5e-5, 0.61e-5, True)},
-    }
+    fine = md_record(
+        D_student_cm2_s={"Li": _d_entry(4.3e-5, 0.98e-5, True)}, D_teacher_cm2_s={"Li": _d_entry(4.5e-5, 0.61e-5, True)}
+    )
     card = {"held_out": {"force_rmse_eV_per_A": 0.08}, "md": [fine]}
     # 10 ps in a frozen host: slopes compare though neither MSD is linear yet
     teacher = _d_entry(0.60e-5, 0.26e-5, False)
