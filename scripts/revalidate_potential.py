@@ -113,7 +113,15 @@ def main() -> None:
             raise SystemExit(f"{args.frozen_host_only} is not a card of {args.name} v{version}")
         card["gate"] = asdict(gate)
         card.pop("frozen_host", None)
-        add_frozen_host(card, pot, teachers, teacher_calc, gate, args.distillation / "teacher" / "frozen-host")
+        add_frozen_host(
+            card,
+            pot,
+            teachers,
+            teacher_calc,
+            gate,
+            args.distillation / "teacher" / "frozen-host",
+            relabel=args.own_snapshots,
+        )
         card["passed"] = not card["failures"]
     else:
         card = validate(
@@ -151,6 +159,9 @@ def main() -> None:
                 for s, v in fh["D_student_cm2_s"].items()
             )
         )
+        if fh.get("student_md_force"):
+            per = fh["student_md_force"]["force_rmse_per_species_eV_per_A"]
+            print("  its force RMSE per species (eV/Å): " + ", ".join(f"{s} {v:.3f}" for s, v in per.items()))
     elif fh:
         print(f"frozen host: {fh.get('failed') or fh.get('skipped')}")
     prod = card.get("production")

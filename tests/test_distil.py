@@ -1065,6 +1065,10 @@ def test_the_frozen_host_check_compares_d_in_the_teachers_static_host():
     card["frozen_host"]["D_teacher_cm2_s"] = {"Li": teacher}
     (reason,) = failures_by_temperature(card, Gate())[600.0]
     assert reason.startswith("D of Li in the teacher's frozen host at 600 K") and "(3.92×; differ by 3.0 σ" in reason
+    # with the student's frames there relabelled, the reason says how accurate its forces on Li were
+    card["frozen_host"]["student_md_force"] = {"force_rmse_per_species_eV_per_A": {"Li": 0.046, "S": 0.09}}
+    (reason,) = failures_by_temperature(card, Gate())[600.0]
+    assert reason.endswith("> 2 σ) (its Li force RMSE there 0.046 eV/Å)")
     card["frozen_host"]["D_student_cm2_s"] = {"Li": _d_entry(1.30e-5, 0.34e-5, False)}
     assert gate_failures(card, Gate()) == []
     card["frozen_host"] = {"temperature_K": 600.0, "failed": "MDExplodedError: Li-S 0.9 Å"}
@@ -1077,8 +1081,9 @@ def test_the_frozen_host_check_compares_d_in_the_teachers_static_host():
 
 def test_the_frozen_host_check_holds_the_teachers_last_frame_and_keeps_the_teachers_run(tmp_path):
     """li6ps5cl-snap as both teacher (ASE engine, its ASE calculator) and student (LAMMPS engine), 900 K: in the
-    teacher's run no host atom leaves the free run's last frame; both report a diffusive Li D; asked again, the
-    teacher's frozen run is reused (its files are untouched) and only the student runs."""
+    teacher's run no host atom leaves the free run's last frame; both report a diffusive Li D; the student's frames
+    relabelled by the teacher (the same SNAP through ASE) give a force RMSE of zero and join `keep`; asked again,
+    the teacher's frozen run is reused (its files are untouched) and only the student runs."""
     from superionic.materials import build_material
     from superionic.md import MDSettings
     from superionic.md.engine import run_md
@@ -1090,9 +1095,22 @@ def test_the_frozen_host_check_holds_the_teachers_last_frame_and_keeps_the_teach
     pot, spec = get_lammps_potential("li6ps5cl-snap"), get_potential("li6ps5cl-snap")
     free_settings = MDSettings(temperature=900, steps=250, dt=2, stride=5, equilibration_steps=100)
     free = read_h5md(run_md(build_material("Li6PS5Cl"), pot, free_settings, tmp_path / "free", engine="lammps"))
+    keep: list = []
     rec = v.frozen_host_check(
-        pot, free, spec.make(), spec.identity(), tmp_path / "fh", ps=1.0, student_runs=2, teacher_runs=2
+        pot,
+        free,
+        spec.make(),
+        spec.identity(),
+        tmp_path / "fh",
+        ps=1.0,
+        student_runs=2,
+        teacher_runs=2,
+        relabel=3,
+        keep=keep,
     )
+    assert len(keep) == 3 and {a.info["source"] for a in keep} == {"student-md-frozen-host"}
+    assert rec["student_md_force"]["frames"] == 3 and rec["student_md_force"]["force_rmse_eV_per_A"] < 1e-6
+    assert set(rec["student_md_force"]["force_rmse_per_species_eV_per_A"]) == {"Li", "P", "S", "Cl"}
     teacher = read_h5md(rec["teacher_run"] + "/trajectory.h5")
     host = [i for i, s in enumerate(free.symbols) if s != "Li"]
     assert np.abs(teacher.positions[:, host] - free.positions[-1][host]).max() < 1e-6
