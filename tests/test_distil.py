@@ -1079,6 +1079,24 @@ def test_the_frozen_host_check_compares_d_in_the_teachers_static_host():
     assert gate_failures(card, Gate()) == []
 
 
+def test_the_card_gives_the_teachers_and_the_students_enhancement_ratio():
+    """D_free/D_frozen from the free-run record and the frozen-host record at one temperature (li6ps5cl-snap v3
+    against CHGNet at 600 K: free 3.13 ± 0.84 vs 2.80 ± 0.66, frozen 1.30 ± 0.25 vs 0.61 ± 0.22 × 10⁻⁵ cm²/s):
+    teacher 2.80/0.61 = 4.59 with σ = 4.59 · √((0.66/2.80)² + (0.22/0.61)²) = 1.98, student 2.41 ± 0.79; a D
+    consistent with zero gives NaN, not a number."""
+    from superionic.potentials.training.validate import _d_entry, enhancement
+
+    free = {"D_student_cm2_s": {"Li": _d_entry(3.13e-5, 0.84e-5, True)}}
+    free["D_teacher_cm2_s"] = {"Li": _d_entry(2.80e-5, 0.66e-5, True)}
+    frozen = {"D_student_cm2_s": {"Li": _d_entry(1.30e-5, 0.25e-5, False)}}
+    frozen["D_teacher_cm2_s"] = {"Li": _d_entry(0.61e-5, 0.22e-5, False)}
+    e = enhancement(free, frozen)["Li"]
+    assert e["teacher"] == pytest.approx(4.590, abs=1e-3) and e["teacher_err"] == pytest.approx(1.977, abs=1e-3)
+    assert e["student"] == pytest.approx(2.408, abs=1e-3) and e["student_err"] == pytest.approx(0.795, abs=1e-3)
+    frozen["D_teacher_cm2_s"] = {"Li": _d_entry(-0.1e-5, 0.3e-5, False)}
+    assert np.isnan(enhancement(free, frozen)["Li"]["teacher"])
+
+
 def test_the_frozen_host_check_holds_the_teachers_last_frame_and_keeps_the_teachers_run(tmp_path):
     """li6ps5cl-snap as both teacher (ASE engine, its ASE calculator) and student (LAMMPS engine), 900 K: in the
     teacher's run no host atom leaves the free run's last frame; both report a diffusive Li D; the student's frames

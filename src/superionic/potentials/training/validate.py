@@ -781,7 +781,27 @@ def add_frozen_host(
             keep=keep,
             log=log,
         )
+        free = next(r for r in card["md"] if float(r["temperature_K"]) == where)
+        if "D_student_cm2_s" in card["frozen_host"]:
+            card["frozen_host"]["enhancement"] = enhancement(free, card["frozen_host"])
     card["failures"] = gate_failures(card, gate)
+
+
+def enhancement(free: dict, frozen: dict) -> dict[str, dict[str, float]]:
+    """D_free/D_frozen of each mobile species as the teacher and the student give it (the seed's headline ratio, at
+    the frozen-host check's temperature): D of the free runs (a `compare_in_md` record) over D in the frozen host (a
+    `frozen_host_check` record), MSD slopes resolved or not, σ from both relative errors in quadrature. NaN where a
+    D is not positive. Informative: the gate judges the two D, not their ratio.
+    """
+    out: dict[str, dict[str, float]] = {}
+    for s in frozen["D_student_cm2_s"]:
+        out[s] = {}
+        for who in ("teacher", "student"):
+            (a, sa), (b, sb) = fit_value(free[f"D_{who}_cm2_s"][s]), fit_value(frozen[f"D_{who}_cm2_s"][s])
+            ok = a > 0 and b > 0
+            out[s][who] = a / b if ok else float("nan")
+            out[s][f"{who}_err"] = a / b * float(np.hypot(sa / a, sb / b)) if ok else float("nan")
+    return out
 
 
 def d_text(d: dict) -> str:
