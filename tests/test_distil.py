@@ -1065,8 +1065,15 @@ def test_the_frozen_host_check_compares_d_in_the_teachers_static_host():
     card["frozen_host"]["D_teacher_cm2_s"] = {"Li": teacher}
     (reason,) = failures_by_temperature(card, Gate())[600.0]
     assert reason.startswith("D of Li in the teacher's frozen host at 600 K") and "(3.92×; differ by 3.0 σ" in reason
-    # with the student's frames there relabelled, the reason says how accurate its forces on Li were
+    # with the student's frames there relabelled, the reason says how accurate its forces on Li were; with fewer
+    # than four teacher runs it says how to tell a failure from the teacher's run-to-run scatter
     card["frozen_host"]["student_md_force"] = {"force_rmse_per_species_eV_per_A": {"Li": 0.046, "S": 0.09}}
+    (reason,) = failures_by_temperature(card, Gate())[600.0]
+    assert reason.endswith(
+        "> 2 σ) (its Li force RMSE there 0.046 eV/Å; 1 teacher run: --frozen-host-runs 4 tells a failure from the "
+        "teacher's scatter)"
+    )
+    card["frozen_host"]["teacher_runs"] = 4
     (reason,) = failures_by_temperature(card, Gate())[600.0]
     assert reason.endswith("> 2 σ) (its Li force RMSE there 0.046 eV/Å)")
     card["frozen_host"]["D_student_cm2_s"] = {"Li": _d_entry(1.30e-5, 0.34e-5, False)}
