@@ -1078,6 +1078,17 @@ def test_the_frozen_host_check_compares_d_in_the_teachers_static_host():
     assert reason.endswith("> 2 σ) (its Li force RMSE there 0.046 eV/Å)")
     card["frozen_host"]["D_student_cm2_s"] = {"Li": _d_entry(1.30e-5, 0.34e-5, False)}
     assert gate_failures(card, Gate()) == []
+    # the student's four runs from the host's start scatter (lgps-snap v12: 1.06, 1.34, 0.95, 2.24, std 0.585):
+    # one teacher run scatters as much, which its GLS σ (0.25) misses (CHGNet's next seed there gave 1.34): the
+    # 5.3× of one teacher run is 1.7 σ; against the mean of four teacher runs (σ of the scatter 0.585/√4) 2.8 σ
+    runs = [1.06e-5, 1.34e-5, 0.95e-5, 2.24e-5]
+    student = _d_entry(1.40e-5, 0.29e-5, False, runs=runs, run_std=float(np.std(runs, ddof=1)))
+    card["frozen_host"] = {"temperature_K": 600.0, "D_student_cm2_s": {"Li": student}, "teacher_runs": 1}
+    card["frozen_host"]["D_teacher_cm2_s"] = {"Li": _d_entry(0.26e-5, 0.25e-5, False)}
+    assert gate_failures(card, Gate()) == []
+    card["frozen_host"]["teacher_runs"] = 4
+    (reason,) = gate_failures(card, Gate())
+    assert "(5.38×; differ by 2.8 σ > 2 σ)" in reason
     card["frozen_host"] = {"temperature_K": 600.0, "failed": "MDExplodedError: Li-S 0.9 Å"}
     assert gate_failures(card, Gate()) == [
         "student MD in the teacher's frozen host at 600 K failed: MDExplodedError: Li-S 0.9 Å"

@@ -13,7 +13,8 @@ production friction: by default a study's, 0.001/fs), from the teacher's first f
   5 ps windows gave 1.7 × 10⁻⁵ cm²/s, the same student's 20 ps run 0.68 × 10⁻⁵). With at least
   `MIN_WINDOWS_FOR_SCATTER` windows their spread also stands for the run-to-run scatter of the teacher's single
   run, whose GLS σ covers only the noise of its own MSD (α-AgI, 500 K, 108 atoms: 5 ps windows of one potential
-  from 0.7 to 1.8 × 10⁻⁵ cm²/s, GLS σ about 0.1 × 10⁻⁵);
+  from 0.7 to 1.8 × 10⁻⁵ cm²/s, GLS σ about 0.1 × 10⁻⁵), and that of the mean of n teacher runs over √n; in the
+  frozen host the student's runs from the host's start play the windows' part (`frozen_host_check`);
 - the MSD (Å²) of every host species (not a mobile ion) at half the teacher run's length, the student's over
   windows as long as the teacher's run (`host_msd`; the gate judges the first window, which covers the same time
   from the same frame as the teacher's run): a host that flows in the student and not in the teacher leaves the
@@ -943,9 +944,15 @@ def _d_failures(
         moving = _resolved(ds) or _resolved(dt) if slopes else ds["diffusive"] or dt["diffusive"]
         if not np.isfinite(d_s) or not np.isfinite(d_t) or not moving:
             continue  # no fit, or a vibrating species in both runs: nothing to compare
-        # one teacher run of this length scatters from run to run by about the spread of the student's
-        # windows of the same length (its GLS σ covers the noise of its own MSD only)
-        scatter = ds.get("window_std", 0.0) if len(ds.get("windows", [])) >= MIN_WINDOWS_FOR_SCATTER else 0.0
+        # one teacher run of this length scatters from run to run by about the spread of the student's windows of
+        # the same length, or of its runs from the same start in a frozen host (the teacher's GLS σ covers the noise
+        # of its own MSD only: CHGNet's Li in one frozen LGPS host gave 0.26 ± 0.25 and 1.34 ± 0.28 × 10⁻⁵ cm²/s
+        # with two seeds); the mean of n teacher runs scatters by that over √n
+        pieces, spread = (
+            (ds.get("windows"), ds.get("window_std")) if "windows" in ds else (ds.get("runs"), ds.get("run_std"))
+        )
+        enough = pieces is not None and len(pieces) >= MIN_WINDOWS_FOR_SCATTER and spread is not None
+        scatter = float(spread) / np.sqrt(max(1, int(r.get("teacher_runs") or 1))) if enough else 0.0
         diff, sig = abs(d_s - d_t), float(np.hypot(e_s, max(e_t, scatter)))
         if diff > gate.d_sigmas * sig:
             ratio = f"{d_s / d_t:.2f}×; " if d_t > 0 else ""
