@@ -173,6 +173,26 @@ def test_a_frozen_host_study_is_told_when_the_card_never_compared_a_frozen_host(
     assert frozen_host_note(pot) is None
 
 
+def test_a_potentials_frozen_host_ratios_are_read_from_its_latest_card():
+    """li6ps5cl-snap's card of 2026-12-05 records D_free/D_frozen of CHGNet and the student at 600 K; agi-snap v9's
+    card of 2026-12-04 predates the record and gets it from its D records: the teacher's free D over its frozen-host
+    D, divided here by hand. A potential whose card never compared a frozen host gives None."""
+    from superionic.potentials.lammps_potentials import frozen_host_reference, get_lammps_potential
+    from superionic.results import fit_value
+
+    l6 = frozen_host_reference(get_lammps_potential("li6ps5cl-snap"))
+    assert l6["card"] == "li6ps5cl-snap-v3.revalidation-2026-12-05.json" and l6["temperature_K"] == 600.0
+    assert l6["teacher"] == "chgnet" and l6["teacher_runs"] == 4 and l6["ps"] == 10.0
+    assert l6["enhancement"]["Li"]["teacher"] == pytest.approx(3.12, abs=0.01)
+    assert l6["enhancement"]["Li"]["student"] == pytest.approx(2.40, abs=0.01)
+    agi = frozen_host_reference(get_lammps_potential("agi-snap"))
+    card = json.loads((Path(__file__).parents[1] / "src/superionic/potentials/data" / agi["card"]).read_text())
+    free = next(r for r in card["md"] if r["temperature_K"] == 500.0)
+    by_hand = fit_value(free["D_teacher_cm2_s"]["Ag"])[0] / fit_value(card["frozen_host"]["D_teacher_cm2_s"]["Ag"])[0]
+    assert "enhancement" not in card["frozen_host"] and agi["enhancement"]["Ag"]["teacher"] == pytest.approx(by_hand)
+    assert frozen_host_reference(get_lammps_potential("li3ps4-snap")) is None
+
+
 def test_a_study_on_a_potential_that_failed_its_gate_says_so(tmp_path):
     """The shipped na3ps4-snap-v2 failed its re-validation at 900 K (passed at 600 K): a study that reaches 900 K
     warns (into its summary and report), one at 600 K does not."""

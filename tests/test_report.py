@@ -158,6 +158,19 @@ def test_summary_of_an_earlier_version_reports_the_same():
     for key in ("fit_ranges_diffusive", "windows_diffusive"):
         row = {**enh["T600K-frozen-host"], key: False}
         assert "†" in sections.phonon_enhancement({"phonon_enhancement": {"x": row}}, results, "Li")
+    # the potential's own ratio against its teacher's (its card's frozen-host check) is shown beside the table
+    check = {
+        "card": "x-snap-v1.validation.json",
+        "temperature_K": 600.0,
+        "ps": 10.0,
+        "teacher": "chgnet",
+        "teacher_runs": 4,
+        "student_runs": 4,
+        "enhancement": {"Li": {"teacher": 3.12, "teacher_err": 0.97, "student": 2.40, "student_err": 0.79}},
+    }
+    text = sections.phonon_enhancement({"phonon_enhancement": enh, "potential_frozen_host_check": check}, results, "Li")
+    assert "x-snap-v1.validation.json): D_free/D_frozen at 600 K" in text
+    assert "Li: teacher (chgnet, 4 runs) 3.12 ± 0.97, this potential (4 runs) 2.4 ± 0.79" in text
 
 
 def test_the_report_shows_the_cage_to_cage_arrhenius_fit(tmp_path):

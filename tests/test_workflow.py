@@ -293,6 +293,15 @@ def test_several_frozen_hosts_give_one_enhancement_row_with_their_spread(tmp_pat
     assert row["ratio_err"] == pytest.approx(4.0 / 1.5 * np.hypot(0.2 / 4.0, 0.5 / 1.5))
     assert row["D_suppressed_hosts"] == [1.0, 2.0] and row["ratio_hosts"] == [4.0, 2.0]
     assert protocol_label(row) == "frozen-host (2 snapshot hosts)"
+    # on a distilled potential the series carries its card's own D_free/D_frozen against its teacher's
+    from superionic.workflow.study import _series
+
+    adir = tmp_path / "analysis"
+    adir.mkdir()
+    cfg = StudyConfig(potential="li6ps5cl-snap", temperatures=[500], protocols=["frozen-host"])
+    check = _series(cfg, {}, sets, adir)["potential_frozen_host_check"]
+    assert check["card"].startswith("li6ps5cl-snap-v3.revalidation") and "Li" in check["enhancement"]
+    assert "potential_frozen_host_check" not in _series(cfg.model_copy(update={"potential": "emt"}), {}, sets, adir)
 
 
 def test_enhancement_rows_carry_the_host_reference_and_stiffness(tmp_path):

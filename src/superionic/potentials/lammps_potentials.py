@@ -445,18 +445,59 @@ def frozen_host_note(pot: LammpsPotential) -> str | None:
     comparison with its teacher in a frozen host (`validate.frozen_host_check`), else None. A comparison that
     failed is a failed verdict (`verdict_warning`).
     """
-    v = gate_verdict(pot)
-    if v is None:
+    latest = _latest_card(pot)
+    if latest is None:
         return None
-    latest = v.get("revalidated", v)
-    check = json.loads(Path(latest["card"]).read_text()).get("frozen_host") or {}
+    card, path = latest
+    check = card.get("frozen_host") or {}
     if "D_teacher_cm2_s" in check:
         return None
     why = f" ({check['skipped']})" if "skipped" in check else ""
     return (
         f"the mobile ions of {pot.name} (version {pot.version}) in a frozen host were never compared with its teacher's"
-        f"{why}; card {Path(latest['card']).name}: D_free/D_frozen rests on that D"
+        f"{why}; card {path.name}: D_free/D_frozen rests on that D"
     )
+
+
+def frozen_host_reference(pot: LammpsPotential) -> dict[str, Any] | None:
+    """The frozen-host comparison of the potential's latest card (`gate_verdict`), for a study's D_free/D_frozen to
+    be read beside: {"card" (file name), "temperature_K", "ps" (each run's length), "teacher" (name), "teacher_runs",
+    "student_runs", "enhancement" (per species: D_free/D_frozen of "teacher" and "student" with "…_err",
+    `validate.enhancement`)}; None where the card holds no such comparison. Cards made before the ratios were
+    recorded get them from their records.
+    """
+    from .training.validate import enhancement
+
+    latest = _latest_card(pot)
+    if latest is None:
+        return None
+    card, path = latest
+    check = card.get("frozen_host") or {}
+    if "D_student_cm2_s" not in check:
+        return None
+    if "enhancement" not in check:
+        free = [r for r in card.get("md", []) if float(r["temperature_K"]) == float(check["temperature_K"])]
+        if not free or "D_student_cm2_s" not in free[0]:
+            return None
+        check = dict(check, enhancement=enhancement(free[0], check))
+    return {
+        "card": path.name,
+        "temperature_K": float(check["temperature_K"]),
+        "ps": float(check["teacher_ps"]),
+        "teacher": (card.get("teacher") or {}).get("name"),
+        "teacher_runs": int(check.get("teacher_runs", 1)),
+        "student_runs": int(check.get("student_runs", 1)),
+        "enhancement": check["enhancement"],
+    }
+
+
+def _latest_card(pot: LammpsPotential) -> tuple[dict[str, Any], Path] | None:
+    """The potential's latest card (a re-validation if any, `gate_verdict`) and its path; None without a verdict."""
+    v = gate_verdict(pot)
+    if v is None:
+        return None
+    path = Path(v.get("revalidated", v)["card"])
+    return json.loads(path.read_text()), path
 
 
 def _verdict_temperatures(card_path: Path) -> tuple[set[float | None], list[float]]:

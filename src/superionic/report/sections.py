@@ -230,6 +230,25 @@ def phonon_enhancement(series: dict, results: dict, mobile: str) -> str:
         "cage-to-cage column (argyrodites) divides the D's of the MSD of the cage centres each Li visits: "
         "the bounded motion inside a cage removed, it converges with the inter-cage jumps counted "
         "(σ by bootstrap over ions; docs/diffusion.md).</p>"
+        + _potential_check(series.get("potential_frozen_host_check"))
+    )
+
+
+def _potential_check(check: dict | None) -> str:
+    """The potential's own D_free/D_frozen against its teacher's (its card's frozen-host check), as a note."""
+    if not check:
+        return ""
+    parts = [
+        f"{html.escape(s)}: teacher ({html.escape(str(check['teacher']))}, {check['teacher_runs']} run"
+        f"{'s' if check['teacher_runs'] != 1 else ''}) {resolved_cell(e['teacher'], e['teacher_err'])}, this "
+        f"potential ({check['student_runs']} runs) {resolved_cell(e['student'], e['student_err'])}"
+        for s, e in check["enhancement"].items()
+    ]
+    return (
+        "<p class='note'>The potential against its teacher (its card "
+        f"{html.escape(check['card'])}): D_free/D_frozen at {fmt(check['temperature_K'])} K in the distillation's "
+        f"cell, the host frozen at a teacher snapshot, {fmt(check['ps'])} ps runs from the host's start — "
+        f"{'; '.join(parts)}. A difference between the two carries into the ratios above (docs/distillation.md).</p>"
     )
 
 

@@ -162,15 +162,10 @@ def _warn_about_potential(cfg: StudyConfig) -> None:
     validated, unless it failed only above every temperature of the study (`lammps_potentials.verdict_warning`),
     and, for a study with frozen-host runs, when its card has no frozen-host comparison (`frozen_host_note`).
     """
-    from ..potentials import get_potential
-    from ..potentials.lammps_potentials import frozen_host_note, get_lammps_potential, verdict_warning
+    from ..potentials.lammps_potentials import frozen_host_note, verdict_warning
 
-    spec = get_potential(cfg.potential)
-    if spec.engine != "lammps":
-        return
-    try:
-        pot = get_lammps_potential(spec.name)
-    except InputError:  # not an installed LAMMPS potential: no card to read
+    pot = _carded_potential(cfg)
+    if pot is None:
         return
     notes = [verdict_warning(pot, cfg.temperatures)]
     if "frozen-host" in cfg.protocols:
@@ -178,6 +173,20 @@ def _warn_about_potential(cfg: StudyConfig) -> None:
     for note in notes:
         if note:
             warnings.warn(note, stacklevel=2)
+
+
+def _carded_potential(cfg: StudyConfig):
+    """The study's potential as a LammpsPotential, whose cards can be read; None for any other potential."""
+    from ..potentials import get_potential
+    from ..potentials.lammps_potentials import get_lammps_potential
+
+    spec = get_potential(cfg.potential)
+    if spec.engine != "lammps":
+        return None
+    try:
+        return get_lammps_potential(spec.name)
+    except InputError:  # not an installed LAMMPS potential: no card to read
+        return None
 
 
 def _current_identity(spec, engine: str) -> dict:
@@ -795,6 +804,14 @@ def _series(cfg: StudyConfig, results: dict, diff_sets: dict, adir: Path) -> dic
 
         series["phonon_enhancement"] = enhancement
         series["phonon_enhancement_300K"] = enhancement_at(enhancement)
+        pot = _carded_potential(cfg)
+        if pot is not None:
+            from ..potentials.lammps_potentials import frozen_host_reference
+
+            # the potential's D_free/D_frozen against its teacher's, from its card: what this study's ratios inherit
+            reference = frozen_host_reference(pot)
+            if reference is not None:
+                series["potential_frozen_host_check"] = reference
     free_sets = {r.temperature: ds for r, ds in diff_sets.items() if r.protocol == "free"}
     free_runs = {r.temperature: r for r in diff_sets if r.protocol == "free"}
     temps = sorted(free_sets)
