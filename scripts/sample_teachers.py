@@ -25,7 +25,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
-from superionic.potentials.training.distil import sample_teacher, teacher_settings
+from superionic.potentials.training.distil import extends_sampling, sample_teacher, teacher_settings
 from superionic.potentials.training.teach import run_files, run_seed
 from superionic.results import write_json
 
@@ -113,7 +113,7 @@ def main() -> None:
         folder = s.pop("folder")
         settings = teacher_settings(**s)
         meta = folder / "settings.json"
-        if meta.exists() and json.loads(meta.read_text()) != settings:
+        if meta.exists() and not extends_sampling(json.loads(meta.read_text()), settings):
             raise SystemExit(f"{folder} holds a sampling with other settings; give another out")
         folder.mkdir(parents=True, exist_ok=True)
         write_json(meta, settings)

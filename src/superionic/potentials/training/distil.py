@@ -387,6 +387,13 @@ def distil(
     return card
 
 
+def extends_sampling(stored: dict, wanted: dict) -> bool:
+    """Whether a teacher folder sampled with `stored` settings (`teacher_settings`) is reused for `wanted` ones by
+    `sample_teacher`: the same settings, a temperature ladder extended at its end, or more runs per temperature.
+    """
+    return stored == wanted or _ladder_extended(stored, wanted) or _repeats_added(stored, wanted)
+
+
 def _ladder_extended(stored: dict, wanted: dict) -> bool:
     """Whether `wanted` sampling settings only add temperatures at the end of the `stored` ladder."""
     old, new = stored.get("temperatures_K", []), wanted.get("temperatures_K", [])
