@@ -958,6 +958,20 @@ def test_the_teachers_closest_approach_is_over_all_its_runs_at_that_temperature(
     assert teacher_closest_approach(one, [other]) == pytest.approx({"Li-Li": 2.0, "Li-S": 2.2})
 
 
+def test_a_sampling_is_extended_by_a_longer_ladder_or_more_runs_only():
+    """What `sample_teacher` reuses, for scripts/sample_teachers.py: the same settings, temperatures added at the end
+    of the ladder, or more runs per temperature; not a temperature inserted before the end, nor another seed."""
+    from superionic.potentials.training.distil import extends_sampling
+
+    stored = {"temperatures_K": [600.0, 900.0], "seed": 0, "teacher_repeats": 2}
+    assert extends_sampling(stored, dict(stored))
+    assert extends_sampling(stored, dict(stored, temperatures_K=[600.0, 900.0, 700.0]))
+    assert extends_sampling(stored, dict(stored, teacher_repeats=4))
+    assert not extends_sampling(stored, dict(stored, temperatures_K=[600.0, 700.0, 900.0]))
+    assert not extends_sampling(stored, dict(stored, seed=1))
+    assert not extends_sampling(stored, dict(stored, temperatures_K=[600.0, 900.0, 700.0], teacher_repeats=4))
+
+
 def test_a_ladder_extended_at_its_end_reuses_the_finished_teacher_runs(tmp_path):
     """Adding a temperature at the end keeps every finished run's seed (seed + its index): the runs are read back,
     and the samples are those of a fresh sampling of the whole ladder; another order is other settings."""
