@@ -128,7 +128,7 @@ def test_the_verdict_warning_knows_at_which_temperatures_the_gate_failed(tmp_pat
     600 K: a study up to 600 K is inside what passed, one that reaches 700 K or 900 K is told where it failed; the
     per-temperature split gives back the card's own failures; li6ps5cl-snap v3's re-validation of 2026-12-04 failed
     at 600 K too (its frozen-host Li against two CHGNet runs), which under the student-scatter rule and in that of
-    2026-12-05 (four CHGNet runs) is a pass: 900 K alone."""
+    2026-12-05 (four CHGNet runs) is a pass: 900 K alone; the card of 2026-12-05 adds 700 K, where its host flows."""
     import shutil
 
     from superionic.potentials.lammps_potentials import LammpsPotential, verdict_warning
@@ -154,7 +154,7 @@ def test_the_verdict_warning_knows_at_which_temperatures_the_gate_failed(tmp_pat
     assert set(failures_by_temperature(old, Gate(**old["gate"]))) == {900.0}
     l6 = json.loads((data / "li6ps5cl-snap-v3.revalidation-2026-12-05.json").read_text())
     l6_gate = Gate(**l6["gate"])
-    assert set(failures_by_temperature(l6, l6_gate)) == {900.0} and gate_failures(l6, l6_gate) == l6["failures"]
+    assert set(failures_by_temperature(l6, l6_gate)) == {700.0, 900.0} and gate_failures(l6, l6_gate) == l6["failures"]
 
 
 def test_a_frozen_host_study_is_told_when_the_card_never_compared_a_frozen_host(tmp_path):
