@@ -828,17 +828,14 @@ def test_msd_at_one_lag_is_the_random_walks_and_the_msd_functions():
 
 
 def _host_run(host: dict) -> dict:
-    """A card's MD entry that passes every check but the host MSD `host`."""
-    return {
-        "temperature_K": 700.0,
-        "too_close": {},
-        "student_md_force": {"force_rmse_eV_per_A": 0.05},
-        "vdos_overlap": {"I": 0.97},
-        "vdos_overlap_teacher_halves": {"I": 0.97},
-        "D_student_cm2_s": {},
-        "D_teacher_cm2_s": {},
-        "host_msd": {"I": host},
-    }
+    """A card's MD entry (α-AgI's iodide, 700 K) that passes every check but the host MSD `host`."""
+    return md_record(
+        temperature_K=700.0,
+        student_md_force={"force_rmse_eV_per_A": 0.05},
+        vdos_overlap={"I": 0.97},
+        vdos_overlap_teacher_halves={"I": 0.97},
+        host_msd={"I": host},
+    )
 
 
 def test_gate_refuses_a_host_that_flows_in_the_student_only():
