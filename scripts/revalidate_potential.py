@@ -28,9 +28,8 @@ from superionic.potentials import get_potential
 from superionic.potentials.lammps_potentials import LammpsPotential
 from superionic.potentials.training.distil import production_size_cell
 from superionic.potentials.training.teach import run_files
-from superionic.potentials.training.validate import Gate, add_frozen_host, d_text, validate
+from superionic.potentials.training.validate import Gate, add_frozen_host, d_text, enhancement_text, validate
 from superionic.potentials.user_potentials import user_potentials_dir
-from superionic.results import resolved_text
 from superionic.trajectory import read_h5md
 
 
@@ -161,10 +160,7 @@ def main() -> None:
             )
         )
         for s, e in (fh.get("enhancement") or {}).items():
-            print(
-                f"  D_free/D_frozen of {s}: teacher {resolved_text(e['teacher'], e['teacher_err'])}, student "
-                f"{resolved_text(e['student'], e['student_err'])}"
-            )
+            print(f"  D_free/D_frozen of {s}: {enhancement_text(e)}")
         if fh.get("student_md_force"):
             per = fh["student_md_force"]["force_rmse_per_species_eV_per_A"]
             print("  its force RMSE per species (eV/Å): " + ", ".join(f"{s} {v:.3f}" for s, v in per.items()))

@@ -462,13 +462,10 @@ def _distil(material: str, name: str, out: Path, *, gate: tuple, save_data: Path
             f"D_{s} {_d(v)} vs teacher {_d(fh['D_teacher_cm2_s'][s])}" for s, v in fh["D_student_cm2_s"].items()
         )
         typer.echo(f"  frozen host (the teacher's, {fh['temperature_K']:g} K): {ds}")
-        from ..results import resolved_text
+        from ..potentials.training.validate import enhancement_text
 
         for s, e in (fh.get("enhancement") or {}).items():
-            typer.echo(
-                f"    D_free/D_frozen of {s} there: teacher {resolved_text(e['teacher'], e['teacher_err'])}, "
-                f"student {resolved_text(e['student'], e['student_err'])}"
-            )
+            typer.echo(f"    D_free/D_frozen of {s} there: {enhancement_text(e)}")
     elif fh:
         typer.echo(f"  frozen host: not checked ({fh['skipped']})")
     prod = card.get("production")

@@ -464,9 +464,9 @@ def frozen_host_reference(pot: LammpsPotential) -> dict[str, Any] | None:
     be read beside: {"card" (file name), "temperature_K", "ps" (each run's length), "teacher" (name), "teacher_runs",
     "student_runs", "enhancement" (per species: D_free/D_frozen of "teacher" and "student" with "…_err",
     `validate.enhancement`)}; None where the card holds no such comparison. Cards made before the ratios were
-    recorded get them from their records.
+    recorded get them from their records (`validate.card_enhancement`).
     """
-    from .training.validate import enhancement
+    from .training.validate import card_enhancement
 
     latest = _latest_card(pot)
     if latest is None:
@@ -475,11 +475,9 @@ def frozen_host_reference(pot: LammpsPotential) -> dict[str, Any] | None:
     check = card.get("frozen_host") or {}
     if "D_student_cm2_s" not in check:
         return None
-    if "enhancement" not in check:
-        free = [r for r in card.get("md", []) if float(r["temperature_K"]) == float(check["temperature_K"])]
-        if not free or "D_student_cm2_s" not in free[0]:
-            return None
-        check = dict(check, enhancement=enhancement(free[0], check))
+    ratios = check.get("enhancement") or card_enhancement(card)
+    if ratios is None:
+        return None
     return {
         "card": path.name,
         "temperature_K": float(check["temperature_K"]),
@@ -487,7 +485,7 @@ def frozen_host_reference(pot: LammpsPotential) -> dict[str, Any] | None:
         "teacher": (card.get("teacher") or {}).get("name"),
         "teacher_runs": int(check.get("teacher_runs", 1)),
         "student_runs": int(check.get("student_runs", 1)),
-        "enhancement": check["enhancement"],
+        "enhancement": ratios,
     }
 
 

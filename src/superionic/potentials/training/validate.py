@@ -783,10 +783,32 @@ def add_frozen_host(
             keep=keep,
             log=log,
         )
-        free = next(r for r in card["md"] if float(r["temperature_K"]) == where)
-        if "D_student_cm2_s" in card["frozen_host"]:
-            card["frozen_host"]["enhancement"] = enhancement(free, card["frozen_host"])
+        ratios = card_enhancement(card)
+        if ratios is not None:
+            card["frozen_host"]["enhancement"] = ratios
     card["failures"] = gate_failures(card, gate)
+
+
+def card_enhancement(card: dict) -> dict[str, dict[str, float]] | None:
+    """`enhancement` of a validation card: its frozen-host record over its free-run record at that temperature;
+    None where either is missing or its MD failed.
+    """
+    fh = card.get("frozen_host") or {}
+    if "D_student_cm2_s" not in fh:
+        return None
+    at = float(fh["temperature_K"])
+    free = [r for r in card.get("md", []) if "D_student_cm2_s" in r and float(r["temperature_K"]) == at]
+    return enhancement(free[0], fh) if free else None
+
+
+def enhancement_text(e: dict[str, float]) -> str:
+    """One species' `enhancement` entry as text: 'teacher r ± σ, student r ± σ' ('not resolved …' where σ > r/2)."""
+    from ...results import resolved_text
+
+    return (
+        f"teacher {resolved_text(e['teacher'], e['teacher_err'])}, student "
+        f"{resolved_text(e['student'], e['student_err'])}"
+    )
 
 
 def enhancement(free: dict, frozen: dict) -> dict[str, dict[str, float]]:
