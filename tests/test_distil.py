@@ -315,15 +315,14 @@ def test_gate_counts_the_run_to_run_scatter_of_one_teacher_run_only_with_enough_
     spread = float(np.std(windows, ddof=1))
     student = {"D": float(np.mean(windows)), "D_err": spread / 2, "diffusive": True, "windows": windows}
     student["window_std"] = spread
-    run = {
-        "temperature_K": 500.0,
-        "too_close": {},
-        "student_md_force": {"force_rmse_eV_per_A": 0.05},
-        "vdos_overlap": {"Ag": 0.97},
-        "vdos_overlap_teacher_halves": {"Ag": 0.97},
-        "D_student_cm2_s": {"Ag": student},
-        "D_teacher_cm2_s": {"Ag": {"D": 2.6e-5, "D_err": 0.08e-5, "diffusive": True}},
-    }
+    run = md_record(
+        temperature_K=500.0,
+        student_md_force={"force_rmse_eV_per_A": 0.05},
+        vdos_overlap={"Ag": 0.97},
+        vdos_overlap_teacher_halves={"Ag": 0.97},
+        D_student_cm2_s={"Ag": student},
+        D_teacher_cm2_s={"Ag": {"D": 2.6e-5, "D_err": 0.08e-5, "diffusive": True}},
+    )
     card = {"held_out": {"force_rmse_eV_per_A": 0.05}, "md": [run]}
     # |1.50 − 2.60| = 1.10e-5 against √(0.24² + 0.47²) = 0.53e-5: 2.1 σ, refused
     assert len(gate_failures(card, Gate())) == 1
