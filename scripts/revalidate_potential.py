@@ -51,6 +51,11 @@ def main() -> None:
         "--frozen-host-runs", type=int, default=Gate.frozen_host_runs, help="teacher runs (seeds) in the frozen host"
     )
     p.add_argument(
+        "--frozen-host-temperature",
+        type=float,
+        help="teacher temperature (K) of the frozen-host check (default: the lowest where the mobile ions move)",
+    )
+    p.add_argument(
         "--frozen-host-only",
         type=Path,
         metavar="CARD",
@@ -99,6 +104,7 @@ def main() -> None:
             "production_ps": args.production_ps,
             "frozen_host_ps": args.frozen_host_ps,
             "frozen_host_runs": args.frozen_host_runs,
+            "frozen_host_temperature": args.frozen_host_temperature,
         }
     )
     cell = (

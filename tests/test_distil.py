@@ -459,9 +459,10 @@ def test_refine_is_refused_where_no_fast_teacher_can_relabel(tmp_path, args, why
     [
         (["--production-ps", "-1"], "--production-ps is a length in ps"),
         (["--production-atoms", "0"], "--production-atoms"),
+        (["--temperatures", "300,600", "--frozen-host-temperature", "450"], "450 K is not one of --temperatures"),
     ],
 )
-def test_a_production_run_of_no_size_or_negative_length_is_refused(tmp_path, args, why):
+def test_a_production_run_of_no_size_or_negative_length_or_a_frozen_host_off_the_ladder_is_refused(tmp_path, args, why):
     res = subprocess.run(
         [sys.executable, "-m", "superionic", "train-potential", "Cu", "--name", "t", "--out", str(tmp_path), *args],
         capture_output=True,
@@ -1105,6 +1106,46 @@ def test_the_frozen_host_check_compares_d_in_the_teachers_static_host():
     ]
     card["frozen_host"] = {"skipped": "every species is mobile: no host to freeze"}
     assert gate_failures(card, Gate()) == []
+
+
+def test_the_frozen_host_check_runs_at_the_gates_temperature_where_one_is_given(monkeypatch, tmp_path):
+    """Without one it runs at the lowest temperature where the teacher's Li move (450 K of 300/450/600 K); at 600 K
+    when the gate names it; a named temperature where the teacher's Li do not move is a skip saying so, and one the
+    teacher never ran at is refused."""
+    from types import SimpleNamespace
+
+    from superionic.errors import InputError
+    from superionic.potentials.training import validate as v
+
+    def run(t, d):
+        return md_record(temperature_K=t, D_teacher_cm2_s={"Li": d}, D_student_cm2_s={"Li": d})
+
+    cold, moving = v._d_entry(0.01e-5, 0.02e-5, False), v._d_entry(2.8e-5, 0.66e-5, False)
+    teachers = [SimpleNamespace(metadata={"temperature": t}, symbols=["Li", "P", "S"]) for t in (300.0, 450.0, 600.0)]
+    seen: list[float] = []
+
+    def check(pot, t, *a, **k):
+        seen.append(float(t.metadata["temperature"]))
+        return {"temperature_K": seen[-1], "D_student_cm2_s": {"Li": moving}, "D_teacher_cm2_s": {"Li": moving}}
+
+    monkeypatch.setattr(v, "frozen_host_check", check)
+
+    def card():
+        return {
+            "held_out": {"force_rmse_eV_per_A": 0.08},
+            "md": [run(300.0, cold), run(450.0, moving), run(600.0, moving)],
+        }
+
+    for gate, where in ((v.Gate(), 450.0), (v.Gate(frozen_host_temperature=600.0), 600.0)):
+        c = card()
+        v.add_frozen_host(c, None, teachers, None, gate, tmp_path)
+        assert seen[-1] == where and c["frozen_host"]["temperature_K"] == where
+    c = card()
+    v.add_frozen_host(c, None, teachers, None, v.Gate(frozen_host_temperature=300.0), tmp_path)
+    assert c["frozen_host"] == {"skipped": "the teacher's mobile ions do not move (MSD slope ≤ 2 σ) at 300 K"}
+    with pytest.raises(InputError, match="at 700 K: the teacher ran at"):
+        v.add_frozen_host(card(), None, teachers, None, v.Gate(frozen_host_temperature=700.0), tmp_path)
+    assert len(seen) == 2
 
 
 def test_the_card_gives_the_teachers_and_the_students_enhancement_ratio():

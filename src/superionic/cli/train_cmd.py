@@ -154,6 +154,13 @@ def train_potential_cmd(
         "which one 10 ps run's fit error misses (CHGNet's Li in one LGPS host: 0.26 to 2.43e-5 cm2/s over four "
         "seeds). With fewer than four, the student's run spread stands for it.",
     ),
+    frozen_host_temperature: float | None = typer.Option(
+        None,
+        "--frozen-host-temperature",
+        help="Teacher temperature (K, one of --temperatures) of that frozen-host check (default: the lowest where "
+        "the mobile ions move). A higher one resolves D better in 10 ps, and frozen-host runs of the teacher already "
+        "made there (same host, same seeds) are reused.",
+    ),
     refine: int = typer.Option(
         0,
         "--refine",
@@ -306,6 +313,8 @@ def train_potential_cmd(
             raise InputError(f"--temperatures must be a comma list of numbers, got {temperatures!r}") from None
         if not temps or any(not (0 < t < float("inf")) for t in temps):
             raise InputError(f"--temperatures must be positive numbers in K, got {temperatures!r}")
+        if frozen_host_temperature is not None and frozen_host_temperature not in temps:
+            raise InputError(f"--frozen-host-temperature {frozen_host_temperature:g} K is not one of --temperatures")
 
         from ..potentials.registry import REGISTRY
 
@@ -371,6 +380,7 @@ def train_potential_cmd(
                 gate_host_msd,
                 frozen_host_ps,
                 frozen_host_runs,
+                frozen_host_temperature,
             ),
             refine=refine,
             own_snapshots=own_snapshots,

@@ -83,6 +83,9 @@ class Gate:
     # run's GLS σ does not hold (CHGNet's Li in one frozen 52-atom LGPS host, 600 K, 10 ps: 0.26 ± 0.25, 1.34, 2.43,
     # 2.15 × 10⁻⁵ cm²/s); with fewer runs the student's run spread stands for it (`_d_failures`)
     frozen_host_runs: int = 1
+    # the teacher temperature (K) of that check; None: the lowest where the mobile ions move. A higher one resolves
+    # D better in 10 ps (Li6PS5Cl at 300 K moves ~1 Å² in a 52-atom cell) and reuses teacher runs made there
+    frozen_host_temperature: float | None = None
 
 
 def rdf(traj, a: str, b: str, r_max: float = 4.9, nbins: int = 60, every: int = 5) -> tuple[np.ndarray, np.ndarray]:
@@ -751,21 +754,28 @@ def add_frozen_host(
     log: Callable[[str], None] = print,
 ) -> None:
     """Add the frozen-host check to a validation `card` (in place: "frozen_host", "failures"): `frozen_host_check` at
-    `frozen_host_temperature` of its MD records, against the teacher Trajectory of `teachers` at that temperature,
+    `gate.frozen_host_temperature` (default `frozen_host_temperature` of its MD records), against the teacher Trajectory of `teachers` at that temperature,
     unless held-out data or the MD there already failed; {"skipped": why} where there is nothing to freeze or no
     temperature where the teacher's mobile ions move. The teacher's identity is card["teacher"]. relabel, keep: as
     in `frozen_host_check`.
     """
-    where = frozen_host_temperature(card["md"])
+    where = moving = frozen_host_temperature(card["md"])
+    if gate.frozen_host_temperature is not None:
+        where = float(gate.frozen_host_temperature)
+        ladder = [float(t.metadata["temperature"]) for t in teachers]
+        if where not in ladder:
+            raise InputError(f"the frozen-host check at {where:g} K: the teacher ran at {ladder} K only")
     failed_at = failures_by_temperature(card, gate)
     if None in failed_at or (where is not None and where in failed_at):
         return
     if not set(teachers[0].symbols) - set(mobile or MOBILE):
         card["frozen_host"] = {"skipped": "every species is mobile: no host to freeze"}
-    elif where is None:
+    elif moving is None:
         card["frozen_host"] = {
             "skipped": "the teacher's mobile ions move (MSD slope > 2 σ) at none of its temperatures"
         }
+    elif where is None or where < moving:
+        card["frozen_host"] = {"skipped": f"the teacher's mobile ions do not move (MSD slope ≤ 2 σ) at {where:g} K"}
     else:
         t = next(t for t in teachers if float(t.metadata["temperature"]) == where)
         keys = ("name", "engine", "source", "package", "version")
