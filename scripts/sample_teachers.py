@@ -113,8 +113,12 @@ def main() -> None:
         folder = s.pop("folder")
         settings = teacher_settings(**s)
         meta = folder / "settings.json"
-        if meta.exists() and not extends_sampling(json.loads(meta.read_text()), settings):
-            raise SystemExit(f"{folder} holds a sampling with other settings; give another out")
+        if meta.exists():
+            stored = json.loads(meta.read_text())
+            if not extends_sampling(stored, settings):
+                raise SystemExit(f"{folder} holds a sampling with other settings; give another out")
+            if stored != settings:  # the samples file of the old settings lacks the new runs' frames
+                (folder / "samples.extxyz").unlink(missing_ok=True)
         folder.mkdir(parents=True, exist_ok=True)
         write_json(meta, settings)
         names = [s["material"], *s["variants"]]

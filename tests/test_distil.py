@@ -724,6 +724,26 @@ def test_sample_teachers_script_gives_the_frames_of_train_potentials_own_samplin
     assert any(m.startswith("reusing the teacher samples") for m in logs)
     serial, _, _ = sample_teacher(structure, "emt", tmp_path / "serial", **kw)
     _same_frames(reused, serial)
+    # a plan that extends the ladder: the samples hold the new temperature's frames too, not the old file's
+    plan.write_text(
+        json.dumps(
+            [
+                {
+                    "out": str(tmp_path / "gpu"),
+                    "material": structure,
+                    "teacher": "emt",
+                    **opts,
+                    "temperatures": [300.0, 600.0, 900.0],
+                }
+            ]
+        )
+    )
+    done = subprocess.run([sys.executable, str(script), str(plan), "--processes", "2"], capture_output=True, text=True)
+    assert done.returncode == 0 and "600.h5: done before, kept" in done.stdout, done.stderr
+    kw["temperatures"] = (300.0, 600.0, 900.0)
+    reused, _, _ = sample_teacher(structure, "emt", tmp_path / "gpu" / "teacher", **kw)
+    serial, _, _ = sample_teacher(structure, "emt", tmp_path / "serial3", **kw)
+    _same_frames(reused, serial)
 
 
 def test_repeated_teacher_runs_have_their_own_seeds_files_and_settings(tmp_path):
