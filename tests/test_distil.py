@@ -1168,6 +1168,19 @@ def test_the_frozen_host_check_runs_at_the_gates_temperature_where_one_is_given(
     assert len(seen) == 2
 
 
+def test_a_frozen_host_run_records_its_teachers_registered_identity_whatever_the_card_calls_it():
+    """An older card's CHGNet version text ('0.4.2 (CHGNet 0.3.0 weights)') and a newer card's ('0.4.2') name one
+    teacher: the frozen-host runs of a re-validation and of a distillation record the same identity and are shared."""
+    from superionic.potentials import get_potential
+    from superionic.potentials.training.validate import _teacher_identity
+
+    old = {"name": "chgnet", "package": "chgnet", "version": "0.4.2 (CHGNet 0.3.0 weights)"}
+    assert _teacher_identity(old) == _teacher_identity(get_potential("chgnet").identity())
+    assert _teacher_identity(old)["version"] == get_potential("chgnet").identity()["version"]
+    user = {"name": "my-dft", "version": "7", "files": ["a.xyz"]}
+    assert _teacher_identity(user) == {"name": "my-dft", "version": "7"}
+
+
 def test_the_card_gives_the_teachers_and_the_students_enhancement_ratio():
     """D_free/D_frozen from the free-run record and the frozen-host record at one temperature (li6ps5cl-snap v3
     against CHGNet at 600 K: free 3.13 ± 0.84 vs 2.80 ± 0.66, frozen 1.30 ± 0.25 vs 0.61 ± 0.22 × 10⁻⁵ cm²/s):

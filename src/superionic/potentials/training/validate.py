@@ -756,7 +756,8 @@ def add_frozen_host(
     """Add the frozen-host check to a validation `card` (in place: "frozen_host", "failures"): `frozen_host_check` at
     `gate.frozen_host_temperature` (default `frozen_host_temperature` of its MD records), against the teacher Trajectory of `teachers` at that temperature,
     unless held-out data or the MD there already failed; {"skipped": why} where there is nothing to freeze or no
-    temperature where the teacher's mobile ions move. The teacher's identity is card["teacher"]. relabel, keep: as
+    temperature where the teacher's mobile ions move. The teacher's identity is that of card["teacher"]
+    (`_teacher_identity`). relabel, keep: as
     in `frozen_host_check`.
     """
     where = moving = frozen_host_temperature(card["md"])
@@ -778,8 +779,7 @@ def add_frozen_host(
         card["frozen_host"] = {"skipped": f"the teacher's mobile ions do not move (MSD slope ≤ 2 σ) at {where:g} K"}
     else:
         t = next(t for t in teachers if float(t.metadata["temperature"]) == where)
-        keys = ("name", "engine", "source", "package", "version")
-        identity = {k: v for k, v in (card.get("teacher") or {}).items() if k in keys}
+        identity = _teacher_identity(card.get("teacher") or {})
         card["frozen_host"] = frozen_host_check(
             pot,
             t,
@@ -797,6 +797,20 @@ def add_frozen_host(
         if ratios is not None:
             card["frozen_host"]["enhancement"] = ratios
     card["failures"] = gate_failures(card, gate)
+
+
+def _teacher_identity(teacher: dict) -> dict:
+    """The registered identity of a card's teacher (what its frozen-host runs record and are reused by); the card's
+    own fields for an unregistered one. Older cards describe CHGNet's version as '0.4.2 (CHGNet 0.3.0 weights)',
+    newer ones as '0.4.2': one teacher, whose runs a re-validation and a distillation must share.
+    """
+    from ..registry import REGISTRY
+
+    name = teacher.get("name")
+    if name in REGISTRY:
+        return REGISTRY[name].identity()
+    keys = ("name", "engine", "source", "package", "version")
+    return {k: v for k, v in teacher.items() if k in keys}
 
 
 def card_enhancement(card: dict) -> dict[str, dict[str, float]] | None:
