@@ -351,8 +351,9 @@ def test_refinement_refits_with_the_students_own_snapshots_relabelled_by_the_tea
     assert f"refitting with {n} snapshots of the student's own MD" in res.stdout
     assert all(any("own MD" in f for f in r["failures"]) for r in rounds)
     assert (tmp / "pot" / "cu-snap-v3.round0.validation.json").exists()
+    # the file holds the snapshots round 1 trained on, then round 1's own (for a rerun with --refine 2 to resume)
     own = read(tmp / "pot" / "teacher" / "student-md.extxyz", index=":")
-    assert len(own) == n and {a.info["source"] for a in own} == {"student-md"}
+    assert len(own) > n and {a.info["source"] for a in own} == {"student-md"}
     assert sorted({float(a.info["temperature"]) for a in own}) == [300.0, 900.0]
     for a in own[::3]:
         f = a.get_forces()
@@ -366,6 +367,46 @@ def test_refinement_refits_with_the_students_own_snapshots_relabelled_by_the_tea
 
     # the teacher's samples keep their split (the held-out set is the same in every round); the snapshots train
     assert training["data"]["n_train"] == int((split_indices(samples) == "train").sum()) + n
+
+
+def test_a_refinement_run_again_with_more_rounds_resumes_after_its_last_round(setting):
+    """--refine 1, then the same with --refine 2: the second run fits and validates only round 2, on every snapshot
+    of rounds 0 and 1, and its card lists all three rounds; under another gate it starts again from round 0."""
+    from ase.io import read
+
+    tmp, structure, env = setting
+    args = ["--name", "cu-res", "--out", tmp / "res", "--gate-md-force", "1e-4", "--own-snapshots", "3", *ARGS]
+    first = run("train-potential", structure, *args, "--refine", "1", "--no-register", env=env)
+    assert first.returncode != 0 and "fails its gate" in first.stderr
+    kept = len(read(tmp / "res" / "teacher" / "student-md.extxyz", index=":"))
+    # it ended (refused): continuing it replaces that potential, so it takes --overwrite
+    refused = run("train-potential", structure, *args, "--refine", "2", "--no-register", env=env)
+    assert refused.returncode != 0 and "give --overwrite" in refused.stderr
+    again = run("train-potential", structure, *args, "--refine", "2", "--no-register", "--overwrite", env=env)
+    assert again.returncode != 0 and "fails its gate" in again.stderr
+    assert f"resuming the refinement after round 1 (cu-res-v1.round1.validation.json): {kept} snapshots" in again.stdout
+    assert again.stdout.count("validating in MD at 300 K") == 1
+    rounds = json.loads((tmp / "res" / "cu-res-v1.validation.json").read_text())["refinement"]
+    assert [r["round"] for r in rounds] == [0, 1, 2] and rounds[2]["student_snapshots_in_training"] == kept
+    # killed in round 2 (no final card): it resumes without --overwrite
+    for f in ("cu-res-v1.validation.json", "cu-res-v1.round2.validation.json"):
+        (tmp / "res" / f).unlink()
+    killed = run("train-potential", structure, *args, "--refine", "2", "--no-register", env=env)
+    assert "resuming the refinement after round 1" in killed.stdout and "fails its gate" in killed.stderr
+    other = run(
+        "train-potential",
+        structure,
+        *args[: -len(ARGS)],
+        "--gate-vdos",
+        "0.5",
+        *ARGS,
+        "--refine",
+        "2",
+        "--no-register",
+        "--overwrite",
+        env=env,
+    )
+    assert "resuming" not in other.stdout and other.stdout.count("validating in MD at 300 K") == 3
 
 
 def test_an_unusable_refit_ends_the_refinement_with_the_rounds_reasons(setting, monkeypatch):

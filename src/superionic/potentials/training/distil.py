@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -299,11 +300,11 @@ def distil(
     production_cell = (
         production_size_cell(material, supercell, gate.production_atoms) if gate.production_ps > 0 else None
     )
-    own: list = []  # the student's own snapshots, relabelled by the teacher (refinement rounds)
-    rounds: list[dict[str, Any]] = []
-    card: dict[str, Any] = {}  # the last validated round's
+    samples_sha = _file_sha(out / "teacher" / "samples.extxyz")
+    # the student's own snapshots relabelled by the teacher, the rounds so far, the last validated round's card
+    start, own, rounds, card = _refinement_so_far(out, name, version, refine, samples_sha, gate, log)
     card_path = out / f"{name}-v{version}.validation.json"
-    for k in range(refine + 1):
+    for k in range(start, refine + 1):
         try:
             record = train_snap(
                 [*frames, *own],
@@ -363,11 +364,15 @@ def distil(
         )
         if refine:
             card["refinement"] = list(rounds)
+            card["samples_sha256_16"] = samples_sha
             write_json(out / f"{name}-v{version}.round{k}.validation.json", card)
-        if card["passed"] or k == refine:
+        if card["passed"]:
             break
-        own.extend(keep)
-        _write_frames(out / "teacher" / "student-md.extxyz", own)
+        if refine:  # kept for the next round, and for a rerun with a larger --refine to resume from
+            own.extend(keep)
+            _write_frames(out / "teacher" / "student-md.extxyz", own)
+        if k == refine:
+            break
         n = len(card["failures"])
         log(
             f"round {k}: the gate fails ({n} reason{'s' if n != 1 else ''}: {card['failures'][0]}"
@@ -385,6 +390,42 @@ def distil(
         str(register_potential(record["potential_json"], card, overwrite=overwrite)) if register else None
     )
     return card
+
+
+def _file_sha(path: Path) -> str:
+    """First 16 hex digits of a file's SHA-256."""
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def _refinement_so_far(
+    out: Path, name: str, version: str, refine: int, samples_sha: str, gate: Gate, log: Callable[[str], None]
+) -> tuple[int, list, list[dict[str, Any]], dict[str, Any]]:
+    """(first round to run, own snapshots, rounds, last card) of a refinement: a killed or stopped one resumes after
+    its last failed round in `out` whose card was made on the same teacher samples (`samples_sha`) under the same
+    gate, with the snapshots it added (``teacher/student-md.extxyz``); else (0, [], [], {}).
+    """
+    import ase.io
+
+    snapshots = out / "teacher" / "student-md.extxyz"
+    for k in range(refine - 1, -1, -1):
+        path = out / f"{name}-v{version}.round{k}.validation.json"
+        if not (path.exists() and snapshots.exists()):
+            continue
+        card = json.loads(path.read_text())
+        own = list(ase.io.read(snapshots, index=":"))
+        had = card.get("refinement", [{}])[-1].get("student_snapshots_in_training", 0)
+        if (
+            card.get("samples_sha256_16") != samples_sha
+            or card.get("gate") != asdict(gate)
+            or card.get("passed")
+            or len(own) <= had
+        ):
+            return 0, [], [], {}
+        log(f"resuming the refinement after round {k} ({path.name}): {len(own)} snapshots of the student's own MD")
+        return k + 1, own, list(card["refinement"]), card
+    return 0, [], [], {}
 
 
 def extends_sampling(stored: dict, wanted: dict) -> bool:
