@@ -157,19 +157,21 @@ def sample_teacher(
         if _repeats_added(stored, wanted):  # run r of each temperature keeps its seed (`teach.run_seed`)
             log(f"more teacher runs per temperature than sampled in {folder}: its finished MD runs are reused")
             stored = dict(wanted)
+        finished = samples.exists() and all(h5.exists() for h5, _ in runs)
+        single_points = ("strained", "close_contacts", "mobile_contacts")
+        md_kept = finished and {k: v for k, v in stored.items() if k not in single_points} == {
+            k: v for k, v in wanted.items() if k not in single_points
+        }  # only the strained cells or close contacts changed: the (expensive) teacher MD is kept
         if stored != wanted and not overwrite:
             raise InputError(
                 f"{folder} holds teacher samples made with other settings; give another --out, or --overwrite"
+                + (" (only the strained cells and close contacts differ: its teacher MD is kept)" if md_kept else "")
             )
-        finished = samples.exists() and all(h5.exists() for h5, _ in runs)
         if stored == wanted and finished:
             log(f"reusing the teacher samples in {folder}")
             return list(ase.io.read(samples, index=":")), paths, spec.identity()
         resume = stored == wanted  # a killed sampling: its finished MD runs are kept
-        single_points = ("strained", "close_contacts", "mobile_contacts")
-        if finished and {k: v for k, v in stored.items() if k not in single_points} == {
-            k: v for k, v in wanted.items() if k not in single_points
-        }:  # only the strained cells or close contacts changed: the (expensive) teacher MD is kept
+        if md_kept:
             reuse_md = [a for a in ase.io.read(samples, index=":") if a.info.get("source") == "teacher-md"]
     folder.mkdir(parents=True, exist_ok=True)
     samples.unlink(missing_ok=True)  # samples of other settings must not pass for these if this run is killed
