@@ -351,6 +351,15 @@ def test_refinement_refits_with_the_students_own_snapshots_relabelled_by_the_tea
     assert f"refitting with {n} snapshots of the student's own MD" in res.stdout
     assert all(any("own MD" in f for f in r["failures"]) for r in rounds)
     assert (tmp / "pot" / "cu-snap-v3.round0.validation.json").exists()
+    # each round's fit is kept beside its card, with a description that names its files (round 1's are the final)
+    from superionic.potentials.lammps_potentials import LammpsPotential
+
+    r0 = LammpsPotential.from_json(tmp / "pot" / "cu-snap-v3.round0.lammps.json")
+    coeff = [w for line in r0.pair_coeff for w in line.split() if w.endswith(".snapcoeff")]
+    assert coeff == ["{dir}/cu-snap-v3.round0.snapcoeff"]
+    final = (tmp / "pot" / "cu-snap-v3.snapcoeff").read_text()
+    assert (tmp / "pot" / "cu-snap-v3.round1.snapcoeff").read_text() == final
+    assert (tmp / "pot" / "cu-snap-v3.round0.snapcoeff").read_text() != final
     # the file holds the snapshots round 1 trained on, then round 1's own (for a rerun with --refine 2 to resume)
     own = read(tmp / "pot" / "teacher" / "student-md.extxyz", index=":")
     assert len(own) > n and {a.info["source"] for a in own} == {"student-md"}

@@ -340,6 +340,8 @@ def distil(
             log(f"round {k}: the refit is unusable ({why}); round {k - 1} is the last validated one")
             break
         pot = LammpsPotential.from_json(record["potential_json"])
+        if refine:
+            _keep_round_files(out, f"{name}-v{version}", Path(record["potential_json"]), k)
         keep: list = []
         card = validate(
             pot,
@@ -392,6 +394,19 @@ def distil(
         str(register_potential(record["potential_json"], card, overwrite=overwrite)) if register else None
     )
     return card
+
+
+def _keep_round_files(out: Path, stem: str, potential_json: Path, k: int) -> None:
+    """Copy round k's fitted files (``STEM.*``) to ``STEM.roundK.*`` with a description ``STEM.roundK.lammps.json``
+    that names them (usable as ``--potential``): a later round replaces the files, and is not always better."""
+    import shutil
+
+    for f in out.glob(f"{stem}.*"):
+        rest = f.name[len(stem) + 1 :]
+        if not rest.startswith("round") and not rest.endswith("validation.json"):
+            shutil.copyfile(f, out / f"{stem}.round{k}.{rest}")
+    text = potential_json.read_text().replace(f"{stem}.", f"{stem}.round{k}.")
+    atomic_write(out / f"{stem}.round{k}.lammps.json", lambda tmp: Path(tmp).write_text(text))
 
 
 def _file_sha(path: Path) -> str:
