@@ -398,7 +398,8 @@ def distil(
 
 def _keep_round_files(out: Path, stem: str, potential_json: Path, k: int) -> None:
     """Copy round k's fitted files (``STEM.*``) to ``STEM.roundK.*`` with a description ``STEM.roundK.lammps.json``
-    that names them (usable as ``--potential``): a later round replaces the files, and is not always better."""
+    that names them (usable as ``--potential``): a later round replaces the files, and is not always better.
+    """
     import shutil
 
     for f in out.glob(f"{stem}.*"):

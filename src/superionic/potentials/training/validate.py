@@ -754,11 +754,10 @@ def add_frozen_host(
     log: Callable[[str], None] = print,
 ) -> None:
     """Add the frozen-host check to a validation `card` (in place: "frozen_host", "failures"): `frozen_host_check` at
-    `gate.frozen_host_temperature` (default `frozen_host_temperature` of its MD records), against the teacher Trajectory of `teachers` at that temperature,
-    unless held-out data or the MD there already failed; {"skipped": why} where there is nothing to freeze or no
-    temperature where the teacher's mobile ions move. The teacher's identity is that of card["teacher"]
-    (`_teacher_identity`). relabel, keep: as
-    in `frozen_host_check`.
+    `gate.frozen_host_temperature` (default: `frozen_host_temperature` of its MD records), against the teacher
+    Trajectory of `teachers` at that temperature, unless held-out data or the MD there already failed; {"skipped":
+    why} where there is nothing to freeze or the teacher's mobile ions do not move there. The teacher's identity is
+    that of card["teacher"] (`_teacher_identity`). relabel, keep: as in `frozen_host_check`.
     """
     where = moving = frozen_host_temperature(card["md"])
     if gate.frozen_host_temperature is not None:
