@@ -254,6 +254,44 @@ def test_snap_with_pair_term_matches_lammps_table(tmp_path):
     assert np.abs((pe2 - pe) / d.n_atoms).max() < 1e-6
 
 
+def test_normal_equations_read_in_blocks_equal_the_whole_matrix_products():
+    """AᵀA, Aᵀy and the column scales accumulated over blocks of force rows (here 7 rows a block, a selection and
+    weights) equal the products of the whole weighted, scaled matrices written out directly."""
+    from superionic.potentials.training.snap import Design, normal_equations
+
+    rng = np.random.default_rng(5)
+    n_cfg, n_par = 6, 9
+    n_atoms = rng.integers(2, 5, n_cfg)
+    cfg = np.repeat(np.arange(n_cfg), 3 * n_atoms)
+    d = Design(
+        A_energy=rng.normal(size=(n_cfg, n_par)),
+        y_energy=rng.normal(size=n_cfg),
+        n_atoms=n_atoms.astype(float),
+        A_force=rng.normal(size=(len(cfg), n_par)),
+        y_force=rng.normal(size=len(cfg)),
+        force_species=np.zeros(len(cfg), int),
+        force_config=cfg,
+    )
+    d.A_force[:, 4] = 0.0
+    d.A_energy[:, 4] = 0.0  # a column with no data keeps scale 1
+    select, w = np.array([1, 0, 1, 1, 0, 1], bool), rng.uniform(0.2, 1.0, n_cfg)
+    ne = normal_equations(d, select, w, chunk=7)
+    Ae = d.A_energy[select] / d.n_atoms[select, None] * w[select, None]
+    ye = d.y_energy[select] / d.n_atoms[select] * w[select]
+    cf = select[cfg]
+    Af, yf = d.A_force[cf] * w[cfg[cf], None], d.y_force[cf] * w[cfg[cf]]
+    scale = np.sqrt(((Ae**2).sum(0) + (Af**2).sum(0)) / (len(ye) + len(yf)))
+    scale[scale == 0] = 1.0
+    np.testing.assert_allclose(ne.scale, scale, rtol=1e-12)
+    assert ne.scale[4] == 1.0 and ne.n_rows == len(ye) + len(yf)
+    for got, want in zip(
+        (ne.G_energy, ne.b_energy, ne.G_force, ne.b_force),
+        ((Ae / scale).T @ (Ae / scale), (Ae / scale).T @ ye, (Af / scale).T @ (Af / scale), (Af / scale).T @ yf),
+        strict=True,
+    ):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
 def test_candidate_unstable_in_md_is_excluded_not_fatal(tmp_path):
     """16 configurations are too few for quadratic SNAP: its short NVE test loses atoms. Training
     reports that candidate as unstable and chooses among the stable ones instead of crashing; the scratch
