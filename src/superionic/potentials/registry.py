@@ -25,7 +25,8 @@ from ..errors import InputError
 from .dft import DEFAULT_DFT, DFT_K222, DFTSettings, cp2k_calculator, cp2k_executable, cp2k_version
 
 
-def _sha256(path: str | Path) -> str:
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (hex): the identity of a model or data file."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
@@ -76,7 +77,7 @@ class PotentialSpec:
             out["options"] = {k: (v.as_dict() if hasattr(v, "as_dict") else v) for k, v in self.options.items()}
         if self.model_file:
             if self.model_sha256 is None:
-                self.model_sha256 = _sha256(self.model_file)
+                self.model_sha256 = file_sha256(self.model_file)
             out.update(model_file=self.model_file, model_sha256=self.model_sha256)
         return out
 
@@ -295,7 +296,7 @@ def from_model_file(path: str | Path, kind: str | None = None) -> PotentialSpec:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"model file {path} not found")
-    digest = _sha256(path)
+    digest = file_sha256(path)
     kind = kind or ("sevennet" if any(k in path.name.lower() for k in ("7net", "sevenn")) else "chgnet")
     if kind == "chgnet":
         factory, pkg = partial(_chgnet, model_file=str(path)), "chgnet"

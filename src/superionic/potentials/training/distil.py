@@ -265,6 +265,7 @@ def distil(
     """
     from ...trajectory import read_h5md
     from ..lammps_potentials import LammpsPotential
+    from ..registry import file_sha256
     from ..user_potentials import register_potential
     from .sampling import teacher_calculator
     from .teach import run_files
@@ -302,7 +303,7 @@ def distil(
     production_cell = (
         production_size_cell(material, supercell, gate.production_atoms) if gate.production_ps > 0 else None
     )
-    samples_sha = _file_sha(out / "teacher" / "samples.extxyz")
+    samples_sha = file_sha256(out / "teacher" / "samples.extxyz")[:16]
     # the student's own snapshots relabelled by the teacher, the rounds so far, the last validated round's card
     start, own, rounds, card = _refinement_so_far(out, name, version, refine, samples_sha, gate, log)
     card_path = out / f"{name}-v{version}.validation.json"
@@ -410,13 +411,6 @@ def _keep_round_files(out: Path, stem: str, potential_json: Path, k: int) -> Non
     atomic_write(out / f"{stem}.round{k}.lammps.json", lambda tmp: Path(tmp).write_text(text))
 
 
-def _file_sha(path: Path) -> str:
-    """First 16 hex digits of a file's SHA-256."""
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-
-
 def _refinement_so_far(
     out: Path, name: str, version: str, refine: int, samples_sha: str, gate: Gate, log: Callable[[str], None]
 ) -> tuple[int, list, list[dict[str, Any]], dict[str, Any]]:
@@ -427,9 +421,9 @@ def _refinement_so_far(
     import ase.io
 
     snapshots = out / "teacher" / "student-md.extxyz"
-    for k in range(refine - 1, -1, -1):
+    for k in range(refine - 1 if snapshots.exists() else -1, -1, -1):
         path = out / f"{name}-v{version}.round{k}.validation.json"
-        if not (path.exists() and snapshots.exists()):
+        if not path.exists():
             continue
         card = json.loads(path.read_text())
         own = list(ase.io.read(snapshots, index=":"))

@@ -324,11 +324,10 @@ def fine_tune_labels(
     (``<out>.card.json``) holds the record of `fine_tune`, the split, and the held-out errors of the pretrained
     and of the fine-tuned model (`label_errors`; ``kept_test_errors``: on the earlier test set). Returns the card.
     """
-    import hashlib
-
     from chgnet.model.dynamics import CHGNetCalculator
 
     from ...results import write_json
+    from ..registry import file_sha256
     from .sampling import read_labelled
     from .train import split_indices
 
@@ -347,7 +346,7 @@ def fine_tune_labels(
     path = save_model(model, out)
     card: dict[str, Any] = {
         "model_file": str(path),
-        "model_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "model_sha256": file_sha256(path),
         "base_model": "CHGNet 0.3.0 (weights inside the chgnet wheel)",
         "labels": [str(p) for p in map(Path, paths)],
         "n_labels": len(frames),

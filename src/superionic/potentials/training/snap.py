@@ -319,27 +319,22 @@ def normal_equations(
     Ae = design.A_energy[ce] / design.n_atoms[ce, None] * w[ce, None]
     ye = design.y_energy[ce] / design.n_atoms[ce] * w[ce]
     rows = np.flatnonzero(ce[design.force_config])
-    blocks = [rows[i : i + chunk] for i in range(0, len(rows), chunk)]
-
-    def force_block(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        wf = w[design.force_config[b]]
-        return design.A_force[b] * wf[:, None], design.y_force[b] * wf
-
-    squares = (Ae**2).sum(axis=0)
-    for b in blocks:
-        squares += (force_block(b)[0] ** 2).sum(axis=0)
+    n = design.A_force.shape[1]
+    G, b = np.zeros((n, n)), np.zeros(n)
+    for i in range(0, len(rows), chunk):
+        block = rows[i : i + chunk]
+        wf = w[design.force_config[block]]
+        Af = design.A_force[block] * wf[:, None]
+        G += Af.T @ Af
+        b += Af.T @ (design.y_force[block] * wf)
+    # column scales: RMS over the energy and force rows (the force rows' sums of squares are G's diagonal)
     n_rows = len(ye) + len(rows)
-    scale = np.sqrt(squares / n_rows)
+    scale = np.sqrt(((Ae**2).sum(axis=0) + np.diag(G)) / n_rows)
     scale[scale == 0] = 1.0
     Ae = Ae / scale
-    n = len(scale)
-    AtA_f, Aty_f = np.zeros((n, n)), np.zeros(n)
-    for b in blocks:
-        Af, yf = force_block(b)
-        Af /= scale
-        AtA_f += Af.T @ Af
-        Aty_f += Af.T @ yf
-    return NormalEquations(Ae.T @ Ae, Ae.T @ ye, AtA_f, Aty_f, scale, n_rows, design.n_per_element, design.n_snap)
+    return NormalEquations(
+        Ae.T @ Ae, Ae.T @ ye, G / np.outer(scale, scale), b / scale, scale, n_rows, design.n_per_element, design.n_snap
+    )
 
 
 def solve(ne: NormalEquations, *, energy_weight: float = 1.0, ridge: float = 1e-6) -> np.ndarray:
