@@ -360,6 +360,17 @@ def test_refinement_refits_with_the_students_own_snapshots_relabelled_by_the_tea
     final = (tmp / "pot" / "cu-snap-v3.snapcoeff").read_text()
     assert (tmp / "pot" / "cu-snap-v3.round1.snapcoeff").read_text() == final
     assert (tmp / "pot" / "cu-snap-v3.round0.snapcoeff").read_text() != final
+    # registering it (as a user may, after reading the card) takes the round cards along, not the rounds' fits
+    from superionic.potentials import registry
+    from superionic.potentials.user_potentials import register_potential
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SUPERIONIC_POTENTIALS", str(tmp / "registry-rounds"))
+        mp.setattr(registry, "REGISTRY", dict(registry.REGISTRY))  # the registration does not outlive the test
+        dest = register_potential(tmp / "pot" / "cu-snap.lammps.json").parent
+    names = {p.name for p in dest.iterdir()}
+    assert {"cu-snap-v3.snapcoeff", "cu-snap-v3.round0.validation.json", "cu-snap-v3.round1.validation.json"} <= names
+    assert not any(".round" in n and not n.endswith(".validation.json") for n in names)
     # the file holds the snapshots round 1 trained on, then round 1's own (for a rerun with --refine 2 to resume)
     own = read(tmp / "pot" / "teacher" / "student-md.extxyz", index=":")
     assert len(own) > n and {a.info["source"] for a in own} == {"student-md"}

@@ -297,7 +297,10 @@ def train_potential_cmd(
     # an active-learning folder (DFT teacher) refits its own potential every round: running again resumes it
     resuming = not data and (out / "pool.extxyz").exists() and (out / f"{stem}.rounds.json").exists()
     # so does a refinement killed before its final card (`distil._refinement_so_far`); one that ended is replaced
-    killed = not (out / f"{stem}.validation.json").exists() and any(out.glob(f"{stem}.round*.validation.json"))
+    from ..potentials.training.distil import round_stem
+
+    round_cards = out.glob(f"{round_stem(stem, '*')}.validation.json")
+    killed = not (out / f"{stem}.validation.json").exists() and any(round_cards)
     resuming |= bool(refine and not data and killed)
     # <name>.lammps.json describes the latest version: a new version replaces it, an existing version is kept
     if not overwrite and not resuming and any(p.exists() for p in made[1:]):

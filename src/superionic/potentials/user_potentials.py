@@ -47,6 +47,7 @@ def register_potential(description: str | Path, card: dict[str, Any] | None = No
     """
     from . import registry
     from .lammps_potentials import LammpsPotential, register_lammps_potentials, shipped_potentials
+    from .training.distil import is_round_fit
 
     src = Path(description)
     pot = LammpsPotential.from_json(src)
@@ -55,7 +56,8 @@ def register_potential(description: str | Path, card: dict[str, Any] | None = No
         raise InputError(f"{pot.name!r} is the name of a built-in potential; train under another --name")
     stem = f"{pot.name}-v{pot.version or '1'}"
     dest = user_potentials_dir() / pot.name
-    files = sorted(p for p in src.parent.glob(f"{stem}.*") if p.is_file())
+    # a refinement's round fits (`distil._keep_round_files`) stay in the training folder; its round cards travel
+    files = sorted(p for p in src.parent.glob(f"{stem}.*") if p.is_file() and not is_round_fit(p, stem))
     if not files:
         raise InputError(f"no files {stem}.* beside {src}: is it a potential written by train-potential?")
     if not overwrite and (dest / f"{stem}.snapcoeff").exists():

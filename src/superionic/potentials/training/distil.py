@@ -370,7 +370,7 @@ def distil(
         if refine:
             card["refinement"] = list(rounds)
             card["samples_sha256_16"] = samples_sha
-            write_json(out / f"{name}-v{version}.round{k}.validation.json", card)
+            write_json(out / f"{round_stem(f'{name}-v{version}', k)}.validation.json", card)
         if card["passed"]:
             break
         if refine:  # kept for the next round, and for a rerun with a larger --refine to resume from
@@ -397,6 +397,16 @@ def distil(
     return card
 
 
+def round_stem(stem: str, k: int | str) -> str:
+    """Stem of refinement round k's files (``NAME-vV.roundK``; k = "*" gives a glob pattern)."""
+    return f"{stem}.round{k}"
+
+
+def is_round_fit(path: Path, stem: str) -> bool:
+    """Whether `path` is a round's kept fit (``STEM.roundK.*``), not a round card (``.validation.json``)."""
+    return path.name.startswith(f"{stem}.round") and not path.name.endswith(".validation.json")
+
+
 def _keep_round_files(out: Path, stem: str, potential_json: Path, k: int) -> None:
     """Copy round k's fitted files (``STEM.*``) to ``STEM.roundK.*`` with a description ``STEM.roundK.lammps.json``
     that names them (usable as ``--potential``): a later round replaces the files, and is not always better.
@@ -406,9 +416,9 @@ def _keep_round_files(out: Path, stem: str, potential_json: Path, k: int) -> Non
     for f in out.glob(f"{stem}.*"):
         rest = f.name[len(stem) + 1 :]
         if not rest.startswith("round") and not rest.endswith("validation.json"):
-            shutil.copyfile(f, out / f"{stem}.round{k}.{rest}")
-    text = potential_json.read_text().replace(f"{stem}.", f"{stem}.round{k}.")
-    atomic_write(out / f"{stem}.round{k}.lammps.json", lambda tmp: Path(tmp).write_text(text))
+            shutil.copyfile(f, out / f"{round_stem(stem, k)}.{rest}")
+    text = potential_json.read_text().replace(f"{stem}.", f"{round_stem(stem, k)}.")
+    atomic_write(out / f"{round_stem(stem, k)}.lammps.json", lambda tmp: Path(tmp).write_text(text))
 
 
 def _refinement_so_far(
@@ -422,7 +432,7 @@ def _refinement_so_far(
 
     snapshots = out / "teacher" / "student-md.extxyz"
     for k in range(refine - 1 if snapshots.exists() else -1, -1, -1):
-        path = out / f"{name}-v{version}.round{k}.validation.json"
+        path = out / f"{round_stem(f'{name}-v{version}', k)}.validation.json"
         if not path.exists():
             continue
         card = json.loads(path.read_text())
