@@ -404,7 +404,7 @@ def round_stem(stem: str, k: int | str) -> str:
 
 def is_round_fit(path: Path, stem: str) -> bool:
     """Whether `path` is a round's kept fit (``STEM.roundK.*``), not a round card (``.validation.json``)."""
-    return path.name.startswith(f"{stem}.round") and not path.name.endswith(".validation.json")
+    return path.name.startswith(round_stem(stem, "")) and not path.name.endswith(".validation.json")
 
 
 def _keep_round_files(out: Path, stem: str, potential_json: Path, k: int) -> None:
@@ -413,10 +413,9 @@ def _keep_round_files(out: Path, stem: str, potential_json: Path, k: int) -> Non
     """
     import shutil
 
-    for f in out.glob(f"{stem}.*"):
-        rest = f.name[len(stem) + 1 :]
-        if not rest.startswith("round") and not rest.endswith("validation.json"):
-            shutil.copyfile(f, out / f"{round_stem(stem, k)}.{rest}")
+    for f in out.glob(f"{stem}.*"):  # the fit's files: neither a round's files nor a card
+        if not f.name.startswith(round_stem(stem, "")) and not f.name.endswith("validation.json"):
+            shutil.copyfile(f, out / f"{round_stem(stem, k)}.{f.name[len(stem) + 1 :]}")
     text = potential_json.read_text().replace(f"{stem}.", f"{round_stem(stem, k)}.")
     atomic_write(out / f"{round_stem(stem, k)}.lammps.json", lambda tmp: Path(tmp).write_text(text))
 
@@ -431,7 +430,9 @@ def _refinement_so_far(
     import ase.io
 
     snapshots = out / "teacher" / "student-md.extxyz"
-    for k in range(refine - 1 if snapshots.exists() else -1, -1, -1):
+    if not snapshots.exists():
+        return 0, [], [], {}
+    for k in range(refine - 1, -1, -1):
         path = out / f"{round_stem(f'{name}-v{version}', k)}.validation.json"
         if not path.exists():
             continue
