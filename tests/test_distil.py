@@ -172,6 +172,27 @@ def test_vdos_overlap_is_judged_against_the_teachers_own_ceiling():
     ]
 
 
+def test_vdos_mean_frequency_says_which_way_a_low_overlap_leans():
+    """Einstein oscillators (exact solution): a 'teacher' at 8 (P) and 4 THz (S), a 'student' with P 5 % softer. The
+    spectra's mean frequencies are the oscillators' within 0.1 THz, the overlap of P is below 1 and that of S is not,
+    and the gate's reason quotes the two means."""
+    from superionic.potentials.training.validate import Gate, gate_failures, vdos_mean_frequency, vdos_overlap
+    from superionic.synthetic import harmonic_oscillators
+
+    teacher = harmonic_oscillators([8.0, 4.0], n_per_frequency=16, n_frames=2048, seed=1)
+    student = harmonic_oscillators([7.6, 4.0], n_per_frequency=16, n_frames=2048, seed=2)
+    means = vdos_mean_frequency(student, teacher, ["P", "S"])
+    assert abs(means["P"]["teacher"] - 8.0) < 0.1 and abs(means["P"]["student"] - 7.6) < 0.1
+    assert abs(means["S"]["teacher"] - 4.0) < 0.1 and abs(means["S"]["student"] - 4.0) < 0.1
+    overlap = vdos_overlap(student, teacher, ["P", "S"])
+    assert overlap["P"] < 0.85 < overlap["S"]
+    run = md_record(vdos_overlap=overlap, vdos_overlap_teacher_halves={"P": 0.99, "S": 0.99}, vdos_mean_THz=means)
+    (reason,) = gate_failures({"held_out": {"force_rmse_eV_per_A": 0.1}, "md": [run]}, Gate())
+    m = means["P"]
+    assert reason.endswith(f"mean frequency {m['student']:.2f} THz against the teacher's {m['teacher']:.2f})")
+    assert reason.startswith(f"VDOS overlap of P at 600 K: {overlap['P']:.3f} < 0.85")
+
+
 def test_a_pair_the_teacher_itself_brings_below_its_bound_is_judged_by_the_teachers_forces():
     """t-Na3PS4 at 900 K (na3ps4-snap v2, round 2): the teacher's closest Na-Na 2.321 Å is below the covalent bound
     2.324 Å; the student's 2.19 Å is then no failure by itself, and its closest-approach force RMSE decides."""

@@ -6,7 +6,8 @@ production friction: by default a study's, 0.001/fs), from the teacher's first f
 
 - VDOS overlap per species, ∫min(g_s, g_t) dν with each g normalised to 1 and the same lag window, beside its
   noise ceiling (the teacher's first half against its second half; with more teacher runs, `repeats`, g_t is
-  their mean and the ceiling is also the first run against the others, whichever is lower: `vdos_ceiling`);
+  their mean and the ceiling is also the first run against the others, whichever is lower: `vdos_ceiling`), and
+  both spectra's mean frequencies (`vdos_mean_frequency`: which way a low overlap leans);
 - tracer D (cm²/s, GLS fit with σ) of the mobile species, the student's from windows as long as the teacher's
   run (`windowed_d`): a fit over a short run measures the MSD slope at short lags, and runs of different
   lengths do not estimate the same quantity where the motion is correlated over picoseconds (α-AgI at 500 K:
@@ -107,24 +108,44 @@ def rdf(traj, a: str, b: str, r_max: float = 4.9, nbins: int = 60, every: int = 
     return 0.5 * (edges[1:] + edges[:-1]), h / (nf * npairs_density * shell)
 
 
-def vdos_overlap(t1, t2, species: Sequence[str], max_lag: int = 400, repeats: Sequence = ()) -> dict[str, float]:
-    """∫min(g1, g2)dν / ∫g1 dν per species, both VDOS with the same lag window (`max_lag` frames): different
-    windows give different resolution and an overlap < 1 even for equal dynamics. repeats: more runs like `t2`
-    (other seeds): g2 is then the mean of their VDOS and t2's, a reference with less noise than one run's.
+def _spectra(t1, t2, species: Sequence[str], max_lag: int, repeats: Sequence) -> tuple[np.ndarray, dict]:
+    """(ν THz, {species: (g1, g2)}) on t1's grid, both with the same lag window and clipped at zero (a windowed
+    spectrum rings slightly below zero in its tails); g2 the mean over t2 and `repeats`.
     """
     from ...analysis.vdos import vdos
 
     lag = min(max_lag, *(t.n_frames // 2 for t in (t1, t2, *repeats)))
     g1 = vdos(t1, list(species), max_lag=lag)
     g2 = [vdos(t, list(species), max_lag=lag) for t in (t2, *repeats)]
-    out = {}
     nu = g1["frequency"].values
-    for s in species:  # a windowed spectrum rings slightly below zero in its tails: no overlap there
+    out = {}
+    for s in species:
         a = np.clip(g1["g"].sel(species=s).values, 0.0, None)
         b = np.mean([np.interp(nu, g["frequency"].values, g["g"].sel(species=s).values) for g in g2], axis=0)
-        b = np.clip(b, 0.0, None)
-        out[s] = float(np.trapezoid(np.minimum(a, b), nu) / np.trapezoid(a, nu))
-    return out
+        out[s] = (a, np.clip(b, 0.0, None))
+    return nu, out
+
+
+def vdos_overlap(t1, t2, species: Sequence[str], max_lag: int = 400, repeats: Sequence = ()) -> dict[str, float]:
+    """∫min(g1, g2)dν / ∫g1 dν per species, both VDOS with the same lag window (`max_lag` frames): different
+    windows give different resolution and an overlap < 1 even for equal dynamics. repeats: more runs like `t2`
+    (other seeds): g2 is then the mean of their VDOS and t2's, a reference with less noise than one run's.
+    """
+    nu, g = _spectra(t1, t2, species, max_lag, repeats)
+    return {s: float(np.trapezoid(np.minimum(a, b), nu) / np.trapezoid(a, nu)) for s, (a, b) in g.items()}
+
+
+def vdos_mean_frequency(
+    t1, t2, species: Sequence[str], max_lag: int = 400, repeats: Sequence = ()
+) -> dict[str, dict[str, float]]:
+    """{species: {"student": ν̄1, "teacher": ν̄2}}, ν̄ = ∫ν g dν / ∫g dν (THz) of the spectra `vdos_overlap`
+    compares: which way a low overlap leans (a student softer than its teacher has the lower ν̄).
+    """
+    nu, g = _spectra(t1, t2, species, max_lag, repeats)
+    return {
+        s: {k: float(np.trapezoid(nu * x, nu) / np.trapezoid(x, nu)) for k, x in (("student", a), ("teacher", b))}
+        for s, (a, b) in g.items()
+    }
 
 
 def vdos_ceiling(run: dict) -> dict[str, float]:
@@ -426,6 +447,7 @@ def compare_in_md(
         "teacher_ps": float(teacher.n_frames * teacher.dt / 1000),
         "student_ps": float(student.n_frames * student.dt / 1000),
         "vdos_overlap": vdos_overlap(student, teacher, species, repeats=repeats),
+        "vdos_mean_THz": vdos_mean_frequency(student, teacher, species, repeats=repeats),
         "vdos_overlap_teacher_halves": vdos_overlap(
             teacher.select_frames(0, half), teacher.select_frames(half, 2 * half), species, max_lag=half // 2
         ),
@@ -891,6 +913,12 @@ def _ceiling_text(run: dict, s: str) -> str:
     return text if runs is None else f"{text}, teacher runs: {runs:.3f}"
 
 
+def _mean_text(run: dict, s: str) -> str:
+    """The mean VDOS frequencies of species `s` in a card's MD entry (absent from cards made before 2026-12-05)."""
+    m = (run.get("vdos_mean_THz") or {}).get(s)
+    return f"; mean frequency {m['student']:.2f} THz against the teacher's {m['teacher']:.2f}" if m else ""
+
+
 def _below_bound_unlike_teacher(run: dict) -> dict[str, float]:
     """The pairs of a student run below their sanity bound where the teacher's own MD stayed above it.
 
@@ -968,7 +996,9 @@ def _md_failures(r: dict, gate: Gate) -> list[str]:
     ceilings = vdos_ceiling(r)
     for s, v in r["vdos_overlap"].items():
         if v < min(gate.vdos_overlap, ceilings[s]):
-            out.append(f"VDOS overlap of {s} at {t}: {v:.3f} < {gate.vdos_overlap} ({_ceiling_text(r, s)})")
+            out.append(
+                f"VDOS overlap of {s} at {t}: {v:.3f} < {gate.vdos_overlap} ({_ceiling_text(r, s)}{_mean_text(r, s)})"
+            )
     out += _d_failures(r, gate, f"at {t}")
     for s, h in r.get("host_msd", {}).items():  # absent from cards made before it was measured
         out += _host_msd_failure(s, h, t, gate)
