@@ -315,3 +315,29 @@ def test_mpi_run_failure_is_reported_with_its_reason(tmp_path):
     bad = lennard_jones(["Ar"], epsilon=0.5, sigma=2.0, rc=5.0)  # 50× deeper well, disordered start
     with pytest.raises(MDExplodedError, match="exploded|stopped"):
         run_nvt_lammps(hot, bad, s, tmp_path / "bad", ranks=2)
+
+
+def test_an_unregistered_lammps_json_is_a_lammps_potential(tmp_path):
+    """A `.lammps.json` path (train-potential --no-register writes one) resolves to the LAMMPS engine: its single
+    point equals ASE's Lennard-Jones and it runs MD there; a JSON that is no potential is refused as such, not
+    read as a CHGNet checkpoint."""
+    from superionic.errors import InputError
+    from superionic.md.engine import run_md
+    from superionic.potentials import get_potential
+
+    path = tmp_path / "lj.lammps.json"
+    lj_lammps().to_json(path)
+    spec = get_potential(str(path))
+    assert spec.engine == "lammps" and spec.name == str(path)
+    atoms = lj_liquid()
+    atoms.rattle(0.05, seed=1)
+    ref = atoms.copy()
+    ref.calc = lj_ase()
+    atoms.calc = spec.make()
+    assert np.isclose(atoms.get_potential_energy(), ref.get_potential_energy(), rtol=1e-8, atol=1e-10)
+    s = MDSettings(temperature=T_STAR * EPS / units.KB_EV, steps=40, dt=2.0, stride=10, seed=0)
+    t = read_h5md(run_md(lj_liquid(), spec, s, tmp_path / "run"))
+    assert t.metadata["engine"] == "lammps" and t.n_frames == 4
+    (tmp_path / "other.json").write_text('{"temperature": 300}')
+    with pytest.raises(InputError, match="not a LAMMPS potential description"):
+        get_potential(str(tmp_path / "other.json"))

@@ -33,7 +33,10 @@ def md_cmd(
     ),
     supercell: str = typer.Option("1x1x1", "--supercell", help="Repeat the cell: 2x2x2, or by size: 200atoms, 12A."),
     potential: str = typer.Option(
-        "chgnet", "--potential", help="Registered potential (see `superionic potentials`) or a model file."
+        "chgnet",
+        "--potential",
+        help="Registered potential (see `superionic potentials`), a LAMMPS potential's .lammps.json written by "
+        "`superionic train-potential`, or a CHGNet/SevenNet model file.",
     ),
     engine: str = typer.Option(
         "auto", "--engine", help="MD engine: auto (the potential's own), ase, or lammps (fast distilled potentials)."

@@ -116,7 +116,10 @@ def phonons_cmd(
         "file (CIF, POSCAR, extxyz …), taken as the unit cell.",
     ),
     potential: str = typer.Option(
-        "chgnet", "--potential", help="Registered potential (see `superionic potentials`) or a model file."
+        "chgnet",
+        "--potential",
+        help="Registered potential (see `superionic potentials`), a LAMMPS potential's .lammps.json written by "
+        "`superionic train-potential`, or a CHGNet/SevenNet model file.",
     ),
     supercell: str = typer.Option(
         "auto",

@@ -111,11 +111,17 @@ class LammpsPotential:
     def from_json(cls, path: str | Path) -> LammpsPotential:
         """Read a potential description written by `to_json` (files next to it unless `directory` is set)."""
         path = Path(path)
-        d = json.loads(path.read_text())
-        d = d.get("lammps", d)
-        d.setdefault("directory", str(path.parent))
-        keys = cls.__dataclass_fields__.keys()
-        return cls(**{k: v for k, v in d.items() if k in keys})
+        try:
+            d = json.loads(path.read_text())
+            d = d.get("lammps", d)
+            d.setdefault("directory", str(path.parent))
+            keys = cls.__dataclass_fields__.keys()
+            return cls(**{k: v for k, v in d.items() if k in keys})
+        except (json.JSONDecodeError, TypeError, AttributeError) as err:
+            raise InputError(
+                f"{path} is not a LAMMPS potential description (a <name>.lammps.json written by "
+                f"`superionic train-potential`): {err}"
+            ) from None
 
     def to_json(self, path: str | Path, **extra: Any) -> None:
         """Write the description under key 'lammps' plus `extra` keys; no `directory` (files sit next to the JSON)."""
@@ -548,32 +554,37 @@ def get_lammps_potential(spec: str | LammpsPotential | dict | Path) -> LammpsPot
     return ships[spec]
 
 
-def register_lammps_potentials(registry: dict | None = None) -> dict:
-    """Add the shipped and registered user LAMMPS potentials to the potentials registry (engine "lammps").
-
-    The registry's factory returns an ASE calculator (`LammpsCalculator`, for single points);
-    fast MD goes through `superionic.md.lammps_engine.run_nvt_lammps(atoms, name, …)`.
+def lammps_spec(pot: LammpsPotential, name: str | None = None):
+    """The registry entry (engine "lammps") of `pot`, under `name` (default its own; a file path for an
+    unregistered `.lammps.json`, which the LAMMPS engine reads by that path). Its factory returns an ASE
+    calculator (`LammpsCalculator`, for single points); fast MD goes through `md.lammps_engine`.
     """
+    from . import registry as reg
+
+    def factory(_pot=pot, **_: Any):
+        return LammpsCalculator(_pot)
+
+    return reg.PotentialSpec(
+        name or pot.name,
+        "lammps",
+        pot.source,
+        factory,
+        package="lammps",
+        description=pot.description,
+        options={
+            "pair_style": pot.pair_style,
+            "pair_coeff": pot.pair_coeff,
+            "elements": pot.elements,
+            "files": str(pot.folder()),
+        },
+    )
+
+
+def register_lammps_potentials(registry: dict | None = None) -> dict:
+    """Add the shipped and registered user LAMMPS potentials to the potentials registry (`lammps_spec`)."""
     from . import registry as reg
 
     target = reg.REGISTRY if registry is None else registry
     for name, pot in installed_potentials().items():
-
-        def factory(_pot=pot, **_: Any):
-            return LammpsCalculator(_pot)
-
-        target[name] = reg.PotentialSpec(
-            name,
-            "lammps",
-            pot.source,
-            factory,
-            package="lammps",
-            description=pot.description,
-            options={
-                "pair_style": pot.pair_style,
-                "pair_coeff": pot.pair_coeff,
-                "elements": pot.elements,
-                "files": str(pot.folder()),
-            },
-        )
+        target[name] = lammps_spec(pot)
     return target

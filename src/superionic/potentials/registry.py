@@ -251,7 +251,9 @@ def list_potentials(include_unavailable: bool = False) -> list[PotentialSpec]:
 
 
 def get_potential(name: str) -> PotentialSpec:
-    """A registered potential by name, or a model file path (see `from_model_file`)."""
+    """A registered potential by name, a LAMMPS potential's ``.lammps.json`` (written by `train-potential`,
+    registered or not; the entry is named by its path), or a model file path (see `from_model_file`).
+    """
     if name in REGISTRY:
         spec = REGISTRY[name]
         if not spec.available() and spec.requires is not None:
@@ -262,6 +264,10 @@ def get_potential(name: str) -> PotentialSpec:
             )
         return spec
     if Path(name).is_file():
+        if name.endswith(".json"):  # never a network checkpoint: read as a CHGNet model it fails obscurely
+            from .lammps_potentials import LammpsPotential, lammps_spec
+
+            return lammps_spec(LammpsPotential.from_json(name), name=name)
         return from_model_file(name)
     raise InputError(
         f"unknown potential {name!r}; registered: {', '.join(s.name for s in list_potentials())} "
