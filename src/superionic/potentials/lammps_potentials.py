@@ -20,13 +20,16 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from ase import Atoms
 from ase.calculators.calculator import Calculator, all_changes
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    from .registry import PotentialSpec
 
 DATA_DIR = Path(__file__).parent / "data"
 BAR_TO_EV_PER_A3 = 1e5 / 1.602176634e-19 * 1e-30  # 1 bar = 1e5 Pa; 1 eV/Å³ = 1.602e11 Pa
@@ -554,7 +557,7 @@ def get_lammps_potential(spec: str | LammpsPotential | dict | Path) -> LammpsPot
     return ships[spec]
 
 
-def lammps_spec(pot: LammpsPotential, name: str | None = None):
+def lammps_spec(pot: LammpsPotential, name: str | None = None) -> PotentialSpec:
     """The registry entry (engine "lammps") of `pot`, under `name` (default its own; a file path for an
     unregistered `.lammps.json`, which the LAMMPS engine reads by that path). Its factory returns an ASE
     calculator (`LammpsCalculator`, for single points); fast MD goes through `md.lammps_engine`.

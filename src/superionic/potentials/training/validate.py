@@ -126,26 +126,39 @@ def _spectra(t1, t2, species: Sequence[str], max_lag: int, repeats: Sequence) ->
     return nu, out
 
 
-def vdos_overlap(t1, t2, species: Sequence[str], max_lag: int = 400, repeats: Sequence = ()) -> dict[str, float]:
-    """∫min(g1, g2)dν / ∫g1 dν per species, both VDOS with the same lag window (`max_lag` frames): different
-    windows give different resolution and an overlap < 1 even for equal dynamics. repeats: more runs like `t2`
-    (other seeds): g2 is then the mean of their VDOS and t2's, a reference with less noise than one run's.
-    """
-    nu, g = _spectra(t1, t2, species, max_lag, repeats)
+VDOS_MAX_LAG = 400  # frames: the lag window of the student–teacher VDOS comparison
+
+
+def _overlap(nu: np.ndarray, g: dict) -> dict[str, float]:
+    """`vdos_overlap` of the spectra `_spectra` returned."""
     return {s: float(np.trapezoid(np.minimum(a, b), nu) / np.trapezoid(a, nu)) for s, (a, b) in g.items()}
 
 
-def vdos_mean_frequency(
-    t1, t2, species: Sequence[str], max_lag: int = 400, repeats: Sequence = ()
-) -> dict[str, dict[str, float]]:
-    """{species: {"student": ν̄1, "teacher": ν̄2}}, ν̄ = ∫ν g dν / ∫g dν (THz) of the spectra `vdos_overlap`
-    compares: which way a low overlap leans (a student softer than its teacher has the lower ν̄).
-    """
-    nu, g = _spectra(t1, t2, species, max_lag, repeats)
+def _mean_frequency(nu: np.ndarray, g: dict) -> dict[str, dict[str, float]]:
+    """`vdos_mean_frequency` of the spectra `_spectra` returned."""
     return {
         s: {k: float(np.trapezoid(nu * x, nu) / np.trapezoid(x, nu)) for k, x in (("student", a), ("teacher", b))}
         for s, (a, b) in g.items()
     }
+
+
+def vdos_overlap(
+    t1, t2, species: Sequence[str], max_lag: int = VDOS_MAX_LAG, repeats: Sequence = ()
+) -> dict[str, float]:
+    """∫min(g1, g2)dν / ∫g1 dν per species, both VDOS with the same lag window (`max_lag` frames): different
+    windows give different resolution and an overlap < 1 even for equal dynamics. repeats: more runs like `t2`
+    (other seeds): g2 is then the mean of their VDOS and t2's, a reference with less noise than one run's.
+    """
+    return _overlap(*_spectra(t1, t2, species, max_lag, repeats))
+
+
+def vdos_mean_frequency(
+    t1, t2, species: Sequence[str], max_lag: int = VDOS_MAX_LAG, repeats: Sequence = ()
+) -> dict[str, dict[str, float]]:
+    """{species: {"student": ν̄1, "teacher": ν̄2}}, ν̄ = ∫ν g dν / ∫g dν (THz) of the spectra `vdos_overlap`
+    compares: which way a low overlap leans (a student softer than its teacher has the lower ν̄).
+    """
+    return _mean_frequency(*_spectra(t1, t2, species, max_lag, repeats))
 
 
 def vdos_ceiling(run: dict) -> dict[str, float]:
@@ -427,6 +440,7 @@ def compare_in_md(
     mobile = [s for s in (mobile or MOBILE) if s in species]
     hosts = [s for s in species if s not in mobile]
     half = teacher.n_frames // 2
+    spectra = _spectra(student, teacher, species, VDOS_MAX_LAG, repeats)  # once for the overlap and the means
     # every frame: the extreme of a subsampled run is too high (t-Na3PS4 at 900 K, CHGNet: Na-Na 2.327 Å over every
     # 5th frame of 6 ps, 2.27 Å over all of them, across the bound of 2.324 Å)
     minima = pair_minima(student)  # one scan gives the whole run's extremes and its first window's
@@ -446,8 +460,8 @@ def compare_in_md(
         "friction_per_fs": gamma,
         "teacher_ps": float(teacher.n_frames * teacher.dt / 1000),
         "student_ps": float(student.n_frames * student.dt / 1000),
-        "vdos_overlap": vdos_overlap(student, teacher, species, repeats=repeats),
-        "vdos_mean_THz": vdos_mean_frequency(student, teacher, species, repeats=repeats),
+        "vdos_overlap": _overlap(*spectra),
+        "vdos_mean_THz": _mean_frequency(*spectra),
         "vdos_overlap_teacher_halves": vdos_overlap(
             teacher.select_frames(0, half), teacher.select_frames(half, 2 * half), species, max_lag=half // 2
         ),
