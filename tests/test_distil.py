@@ -984,6 +984,39 @@ def test_gate_refuses_a_host_that_flows_in_the_student_only():
     assert 0.15 < stiff["student_A2"] / stiff["teacher_A2"] < 0.35
 
 
+def test_a_host_failure_says_whether_the_student_misses_the_vibrations_or_the_slow_creep():
+    """Teacher: iodide vibrating (1–2 THz) plus a slow lattice walk of every atom (creep: l²(1 − e^(−Γ dt)) per
+    frame, 0.05 Å² in 0.25 ps, 0.5 Å² in 2.5 ps); student: the same vibrations without the walk. The student's host
+    moves about 0.55× as far at 2.5 ps and is refused; the reason quotes both at 0.25 ps (equal within their noise)
+    and the growth from there (the teacher's by about the walk's 0.45 Å² more than the student's)."""
+    from superionic.potentials.training.validate import Gate, gate_failures, host_msd
+    from superionic.synthetic import harmonic_oscillators, lattice_random_walk
+    from superionic.trajectory import unwrap_positions
+    from superionic.trajectory.model import Trajectory
+
+    freqs = np.random.default_rng(9).uniform(1.0, 2.0, 100)
+
+    def vibrating(n_frames, seed):
+        return harmonic_oscillators(
+            freqs, n_per_frequency=1, n_frames=n_frames, dt=10.0, symbols=["I"] * 100, seed=seed
+        )
+
+    v = vibrating(500, 0)
+    walk = lattice_random_walk(n_atoms=100, n_frames=500, dt=10.0, rate=2e-4, jump_length=1.0, seed=3, symbol="I")
+    hops = unwrap_positions(walk.positions, walk.cells)  # the walk lives in a 10 Å box
+    teacher = Trajectory(positions=v.positions + hops - hops[:1], cells=v.cells, symbols=v.symbols, dt=10.0)
+    h = host_msd(vibrating(2000, 1), teacher, ["I"])["I"]
+    assert h["short_lag_ps"] == 0.25 and h["lag_ps"] == 2.5
+    assert h["first_short_A2"] == pytest.approx(h["teacher_short_A2"], rel=0.25)
+    creep = 1.0 * (1 - np.exp(-2e-4 * 10.0)) * (250 - 25)  # walk's MSD growth from 0.25 to 2.5 ps, Å²
+    teacher_growth, student_growth = h["teacher_A2"] - h["teacher_short_A2"], h["first_A2"] - h["first_short_A2"]
+    assert teacher_growth - student_growth == pytest.approx(creep, rel=0.5) and student_growth < 0.5 * teacher_growth
+    (reason,) = gate_failures({"held_out": {"force_rmse_eV_per_A": 0.05}, "md": [_host_run(h)]}, Gate())
+    assert "moves less" in reason
+    assert f"at 0.25 ps (mostly vibrations) student {h['first_short_A2']:.3f} vs teacher" in reason
+    assert f"teacher {teacher_growth:+.3f} Å²" in reason
+
+
 def test_repeated_teacher_runs_count_their_realisation_scatter_in_the_host_check():
     """A rare host event (30 % of the iodide hopping) happens in one teacher run and not in another: against the
     quiet run alone a student that has it is refused; against both, their mean and spread (the teacher's own
