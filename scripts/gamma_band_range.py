@@ -22,25 +22,21 @@ from ase import Atoms
 sys.path.insert(0, str(Path(__file__).parent))
 import dft_gamma_phonons as gp  # noqa: E402
 
+from superionic.lattice.inm import normal_modes  # noqa: E402
 from superionic.potentials.registry import get_potential, make_calculator  # noqa: E402
 from superionic.potentials.training.labelling import LabelStore, StoredCalculator, teacher_identity  # noqa: E402
 
-#: ν (THz) = √(eigenvalue in eV/(Å² amu)) × this
-THZ_PER_SQRT_EV_A2_AMU = 15.633302
-
 
 def truncated_frequencies(fc: np.ndarray, atoms: Atoms, radius: float) -> np.ndarray:
-    """Γ frequencies (THz, ascending; imaginary ones negative) from force constants `fc` (n, n, 3, 3; eV/Å²) kept
-    only for the pairs closer than `radius` (Å, minimum image), self terms from the acoustic sum rule."""
+    """Γ frequencies (THz, ascending; imaginary ones negative; the 3 translations removed) from force constants `fc`
+    (n, n, 3, 3; eV/Å²) kept only for the pairs closer than `radius` (Å, minimum image), self terms from the
+    acoustic sum rule."""
     n = len(atoms)
     f = np.where((atoms.get_all_distances(mic=True) <= radius)[:, :, None, None], fc, 0.0)
     idx = np.arange(n)
     f[idx, idx] = 0.0
     f[idx, idx] = -f.sum(axis=1)
-    m = atoms.get_masses()
-    dyn = (f / np.sqrt(m[:, None, None, None] * m[None, :, None, None])).transpose(0, 2, 1, 3).reshape(3 * n, 3 * n)
-    w2 = np.linalg.eigvalsh(0.5 * (dyn + dyn.T))
-    return np.sign(w2) * np.sqrt(np.abs(w2)) * THZ_PER_SQRT_EV_A2_AMU
+    return normal_modes(f.transpose(0, 2, 1, 3).reshape(3 * n, 3 * n), atoms.get_masses())[0]
 
 
 def main() -> None:
