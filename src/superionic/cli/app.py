@@ -46,6 +46,7 @@ from . import (  # noqa: E402,F401
     analyze_scattering,
     analyze_vdos,
     finetune_cmd,
+    fit_mace_cmd,
     fit_qens,  # noqa: E402,F401
     info_cmd,
     inm_cmd,

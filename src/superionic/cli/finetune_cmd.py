@@ -11,6 +11,44 @@ from .app import app
 from .common import OVERWRITE_HELP, check_outputs
 
 
+def check_fractions(test_fraction: float, val_fraction: float) -> None:
+    """Refuse test/validation shares that leave no training data."""
+    if not 0 <= test_fraction < 1 or not 0 < val_fraction < 1 or test_fraction + val_fraction >= 1:
+        raise InputError("--test-fraction in [0, 1) and --val-fraction in (0, 1) must leave training data")
+
+
+def kept_split(card: Path | None) -> dict[str, list[str]] | None:
+    """The ``split`` of an earlier card (--keep-split), or None."""
+    if card is None:
+        return None
+    import json
+
+    if not card.is_file():
+        raise InputError(f"--keep-split {card} not found")
+    kept = json.loads(card.read_text()).get("split")
+    if not isinstance(kept, dict):
+        raise InputError(f"--keep-split {card} is not a fine-tuning card (no 'split')")
+    return kept
+
+
+def echo_held_out(card: dict) -> None:
+    """Print a card's held-out errors: per model and label source, and on the kept card's test set."""
+    for which, errs in card.get("test_errors", {}).items():
+        for group, e in errs.items():
+            per = ", ".join(f"{k} {v:.3f}" for k, v in e["force_rmse_per_species_eV_per_A"].items())
+            typer.echo(
+                f"held out, {which:>10}, {group} ({e['n_configs']}): force RMSE {e['force_rmse_eV_per_A']:.3f} eV/Å "
+                f"({per}; label spread {e['force_std_eV_per_A']:.2f}), energy RMSE "
+                f"{e['energy_rmse_meV_per_atom']:.1f} meV/atom"
+            )
+    if "kept_test_errors" in card:
+        e = card["kept_test_errors"]["all"]
+        typer.echo(
+            f"held out, the earlier card's test configurations ({e['n_configs']}): force RMSE "
+            f"{e['force_rmse_eV_per_A']:.3f} eV/Å, energy RMSE {e['energy_rmse_meV_per_atom']:.1f} meV/atom"
+        )
+
+
 @app.command("fine-tune")
 def fine_tune_cmd(
     labels: list[Path] = typer.Argument(
@@ -61,19 +99,10 @@ def fine_tune_cmd(
     from ..potentials.training.finetune import FineTuneSettings, fine_tune_labels
     from .progress import count_progress
 
-    if not 0 <= test_fraction < 1 or not 0 < val_fraction < 1 or test_fraction + val_fraction >= 1:
-        raise InputError("--test-fraction in [0, 1) and --val-fraction in (0, 1) must leave training data")
     if out.suffix not in (".pth", ".pt", ".tar"):
         raise InputError(f"--out writes a CHGNet checkpoint: give a name ending in .pth (got {out.name!r})")
-    kept = None
-    if keep_split is not None:
-        import json
-
-        if not keep_split.is_file():
-            raise InputError(f"--keep-split {keep_split} not found")
-        kept = json.loads(keep_split.read_text()).get("split")
-        if not isinstance(kept, dict):
-            raise InputError(f"--keep-split {keep_split} is not a fine-tuning card (no 'split')")
+    check_fractions(test_fraction, val_fraction)
+    kept = kept_split(keep_split)
     card_path = out.with_name(out.name + ".card.json")
     check_outputs([("--out", out, "any"), ("card", card_path, "any")], labels, overwrite)
     settings = FineTuneSettings(
@@ -103,18 +132,5 @@ def fine_tune_cmd(
         f"{card['n_train']} training, {card['n_val']} validation configurations; best epoch {card['best_epoch']} "
         f"({card['seconds']:.0f} s)"
     )
-    for which, errs in card.get("test_errors", {}).items():
-        for group, e in errs.items():
-            per = ", ".join(f"{k} {v:.3f}" for k, v in e["force_rmse_per_species_eV_per_A"].items())
-            typer.echo(
-                f"held out, {which:>10}, {group} ({e['n_configs']}): force RMSE {e['force_rmse_eV_per_A']:.3f} eV/Å "
-                f"({per}; label spread {e['force_std_eV_per_A']:.2f}), energy RMSE "
-                f"{e['energy_rmse_meV_per_atom']:.1f} meV/atom"
-            )
-    if "kept_test_errors" in card:
-        e = card["kept_test_errors"]["all"]
-        typer.echo(
-            f"held out, the earlier card's test configurations ({e['n_configs']}): force RMSE "
-            f"{e['force_rmse_eV_per_A']:.3f} eV/Å, energy RMSE {e['energy_rmse_meV_per_atom']:.1f} meV/atom"
-        )
+    echo_held_out(card)
     typer.echo(f"wrote {out} and {card_path}  (use it: --potential {out})")

@@ -306,6 +306,34 @@ def label_files(paths: Sequence[str | Path]) -> list[Path]:
     return files
 
 
+def split_labels(
+    frames: Sequence[Atoms],
+    keep_split: dict[str, list[str]] | None,
+    test_fraction: float,
+    val_fraction: float,
+    seed: int,
+) -> tuple[dict[str, list[Atoms]], dict[str, str]]:
+    """Labelled frames split into 'train'/'val'/'test' at random (seed `seed`), and the roles kept.
+
+    A frame whose info has `split` keeps it, and so does one named in `keep_split` (an earlier card's ``split``,
+    role → configuration ids): two models judged on the same test set compare configuration for configuration.
+    Returns the parts and the kept roles by configuration id.
+    """
+    from .train import split_indices
+
+    role = {cid: k for k, ids in (keep_split or {}).items() for cid in ids}
+    kept = [a for a in frames if str(a.info.get("config_id")) in role]
+    if role and not kept:
+        raise InputError("none of the labelled configurations is named in the split to keep")
+    for a in kept:
+        a.info["split"] = role[str(a.info["config_id"])]
+    split = split_indices(frames, test_fraction, val_fraction, seed=seed)
+    part = {k: [a for a, s in zip(frames, split, strict=True) if s == k] for k in ("train", "val", "test")}
+    if not part["val"]:
+        raise InputError("no validation configurations after the split; raise --val-fraction or give more labels")
+    return part, role
+
+
 def fine_tune_labels(
     paths: Sequence[str | Path],
     out: str | Path,
@@ -329,19 +357,9 @@ def fine_tune_labels(
     from ...results import write_json
     from ..registry import file_sha256
     from .sampling import read_labelled
-    from .train import split_indices
 
     frames = read_labelled(label_files(paths))
-    role = {cid: k for k, ids in (keep_split or {}).items() for cid in ids}
-    kept = [a for a in frames if str(a.info.get("config_id")) in role]
-    if role and not kept:
-        raise InputError("none of the labelled configurations is named in the split to keep")
-    for a in kept:
-        a.info["split"] = role[str(a.info["config_id"])]
-    split = split_indices(frames, test_fraction, val_fraction, seed=settings.seed)
-    part = {k: [a for a, s in zip(frames, split, strict=True) if s == k] for k in ("train", "val", "test")}
-    if not part["val"]:
-        raise InputError("no validation configurations after the split; raise --val-fraction or give more labels")
+    part, role = split_labels(frames, keep_split, test_fraction, val_fraction, settings.seed)
     model, record = fine_tune(part["train"], part["val"], settings, progress=progress)
     path = save_model(model, out)
     card: dict[str, Any] = {
@@ -351,7 +369,7 @@ def fine_tune_labels(
         "labels": [str(p) for p in map(Path, paths)],
         "n_labels": len(frames),
         "split": {k: [str(a.info.get("config_id", a.info.get("file"))) for a in v] for k, v in part.items()},
-        "split_kept": len(kept),
+        "split_kept": sum(str(a.info.get("config_id")) in role for a in frames),
         **record,
     }
     if part["test"]:
