@@ -34,9 +34,11 @@ def _emt_labels(folder, n=24, seed=0):
         write(folder / f"cu{i:02d}.extxyz", a)
 
 
-def test_mace_learns_an_analytic_surface_and_its_card_says_what_it_gives(tmp_path):
+def test_mace_learns_an_analytic_surface_and_its_card_says_what_it_gives_with_a_zbl_wall(tmp_path):
     _emt_labels(tmp_path / "labels")
-    settings = MaceSettings(channels=8, max_l=1, correlation=2, interactions=2, r_max=4.0, epochs=40, swa=False)
+    settings = MaceSettings(
+        channels=8, max_l=1, correlation=2, interactions=2, r_max=4.0, epochs=40, swa=False, zbl=True
+    )
     out = tmp_path / "cu.model"
     seen = []
     card = fit_mace_labels(
@@ -73,6 +75,17 @@ def test_mace_learns_an_analytic_surface_and_its_card_says_what_it_gives(tmp_pat
         atoms.positions[1, 0] += d
         energies.append(atoms.get_potential_energy())
     assert f == pytest.approx(-(energies[0] - energies[1]) / (2 * h), abs=1e-4)
+    # the ZBL wall: two Cu pushed to 0.6 Å (no label comes closer than 2.3 Å) cost tens of eV. MACE's ZBL
+    # (screening length 0.4543 a0 / (Z1^0.3 + Z2^0.3)): 14.4 eV Å · 29² / 0.6 Å · φ(13.7) = 58 eV for the pair
+    # alone; a network alone learns nothing there
+    dimer = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 1, 1))
+    dimer.calc = spec.make()
+    e0 = dimer.get_potential_energy()
+    j = int(np.argsort(dimer.get_distances(0, range(1, len(dimer)), mic=True))[0]) + 1
+    v = dimer.get_distance(0, j, mic=True, vector=True)
+    dimer.positions[j] -= v * (1 - 0.6 / np.linalg.norm(v))
+    assert dimer.get_distance(0, j, mic=True) == pytest.approx(0.6)
+    assert dimer.get_potential_energy() - e0 > 25
 
 
 def test_shipped_mace_reproduces_its_card_and_beats_the_tuned_chgnet_on_labels_neither_saw():

@@ -38,6 +38,12 @@ def fit_mace_cmd(
     val_fraction: float = typer.Option(
         0.1, "--val-fraction", help="Share used to pick the best model (validation loss)."
     ),
+    zbl: bool = typer.Option(
+        False,
+        "--zbl/--no-zbl",
+        help="Add the ZBL screened-nuclear repulsion as a fixed pair term, so that the energy rises steeply at "
+        "distances closer than any label (without it a network may turn over there; docs/mace.md, Limits).",
+    ),
     seed: int = typer.Option(1, "--seed", help="Seed of the split and of MACE's training."),
     keep_split: Path | None = typer.Option(
         None,
@@ -54,7 +60,7 @@ def fit_mace_cmd(
     alone, which a few hundred labels of one chemistry can pin down. The model file works anywhere a
     potential is asked for (`--potential model.model`). The card reports the held-out force and energy
     errors, per label source and species. About 16 s per epoch for 138 configurations of 52 atoms on 2 cores
-    at the defaults (150 epochs: 40 min). See docs/finetune.md.
+    at the defaults (150 epochs: 47 min). See docs/mace.md.
     """
     from ..potentials.training.mace_fit import MaceSettings, fit_mace_labels
     from .progress import count_progress
@@ -72,6 +78,7 @@ def fit_mace_cmd(
         r_max=r_max,
         learning_rate=learning_rate,
         batch_size=batch_size,
+        zbl=zbl,
         seed=seed,
     )
     with count_progress("fit-mace", "epochs") as bar:

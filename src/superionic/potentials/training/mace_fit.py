@@ -45,7 +45,9 @@ class MaceSettings:
     energy per atom, forces and stress with their weights; with `swa` the last quarter of the epochs raises
     the energy weight (MACE's stage two). Optimiser: Adam (amsgrad) at `learning_rate`, halved on a plateau.
     The model of the best validation loss (evaluated every `eval_interval` epochs) is kept; exponential moving
-    average of the weights.
+    average of the weights. `zbl`: add the Ziegler–Biersack–Littmark screened-nuclear repulsion as a fixed pair
+    term (MACE's pair repulsion, cut off smoothly at the sum of covalent radii), so that the energy rises steeply
+    where the labels hold no pair; the network learns the rest.
     """
 
     channels: int = 32
@@ -61,6 +63,7 @@ class MaceSettings:
     stress_weight: float = 1.0
     huber_delta: float = 0.1
     swa: bool = True
+    zbl: bool = False
     eval_interval: int = 2
     seed: int = 1
 
@@ -111,6 +114,7 @@ class MaceSettings:
             "eval_interval": self.eval_interval,
         }
         flags = ["--ema", "--restart_latest", "--save_cpu"] + (["--swa"] if self.swa else [])
+        flags += ["--pair_repulsion"] if self.zbl else []
         return [f"--{k}={v}" for k, v in args.items()] + flags
 
 
