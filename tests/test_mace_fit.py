@@ -4,6 +4,7 @@ errors are what the model gives."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -86,6 +87,17 @@ def test_mace_learns_an_analytic_surface_and_its_card_says_what_it_gives_with_a_
     dimer.positions[j] -= v * (1 - 0.6 / np.linalg.norm(v))
     assert dimer.get_distance(0, j, mic=True) == pytest.approx(0.6)
     assert dimer.get_potential_energy() - e0 > 25
+    # a longer fit in the same work folder resumes from the last checkpoint instead of starting again
+    again_card = fit_mace_labels(
+        [tmp_path / "labels"],
+        out,
+        replace(settings, epochs=44),
+        test_fraction=0.25,
+        val_fraction=0.15,
+        threads=1,
+    )
+    assert again_card["split"] == card["split"]
+    assert again_card["history"][0]["epoch"] > 0  # a fresh fit logs epoch 0 first
 
 
 def test_shipped_mace_reproduces_its_card_and_beats_the_tuned_chgnet_on_labels_neither_saw():

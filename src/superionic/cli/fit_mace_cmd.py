@@ -30,7 +30,9 @@ def fit_mace_cmd(
     channels: int = typer.Option(32, "--channels", min=1, help="Features per atom and per symmetry (model width)."),
     max_l: int = typer.Option(1, "--max-l", min=0, max=3, help="Highest angular momentum of the messages."),
     r_max: float = typer.Option(5.0, "--r-max", help="Cutoff radius of one interaction layer (Å)."),
-    learning_rate: float = typer.Option(0.01, "--learning-rate", help="Adam learning rate (halved on plateaus)."),
+    learning_rate: float = typer.Option(
+        0.01, "--learning-rate", help="Adam learning rate (× 0.8 on plateaus; stage two at a tenth)."
+    ),
     batch_size: int = typer.Option(4, "--batch-size", min=1, help="Configurations per optimiser step."),
     test_fraction: float = typer.Option(
         0.2, "--test-fraction", help="Share of the configurations held out to judge the result (never trained on)."
