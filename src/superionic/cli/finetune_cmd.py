@@ -17,6 +17,19 @@ def check_fractions(test_fraction: float, val_fraction: float) -> None:
         raise InputError("--test-fraction in [0, 1) and --val-fraction in (0, 1) must leave training data")
 
 
+def checked_fit_inputs(
+    labels: list[Path], out: Path, test_fraction: float, val_fraction: float, keep_split: Path | None, overwrite: bool
+) -> tuple[dict[str, list[str]] | None, Path]:
+    """Check a fit's shares and outputs (the model and its card, `out` + .card.json); return the kept split and
+    the card's path.
+    """
+    check_fractions(test_fraction, val_fraction)
+    kept = kept_split(keep_split)
+    card_path = out.with_name(out.name + ".card.json")
+    check_outputs([("--out", out, "any"), ("card", card_path, "any")], labels, overwrite)
+    return kept, card_path
+
+
 def kept_split(card: Path | None) -> dict[str, list[str]] | None:
     """The ``split`` of an earlier card (--keep-split), or None."""
     if card is None:
@@ -101,10 +114,7 @@ def fine_tune_cmd(
 
     if out.suffix not in (".pth", ".pt", ".tar"):
         raise InputError(f"--out writes a CHGNet checkpoint: give a name ending in .pth (got {out.name!r})")
-    check_fractions(test_fraction, val_fraction)
-    kept = kept_split(keep_split)
-    card_path = out.with_name(out.name + ".card.json")
-    check_outputs([("--out", out, "any"), ("card", card_path, "any")], labels, overwrite)
+    kept, card_path = checked_fit_inputs(labels, out, test_fraction, val_fraction, keep_split, overwrite)
     settings = FineTuneSettings(
         epochs=epochs,
         learning_rate=learning_rate,

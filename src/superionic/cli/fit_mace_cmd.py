@@ -8,8 +8,8 @@ import typer
 
 from ..errors import InputError
 from .app import app
-from .common import OVERWRITE_HELP, check_outputs
-from .finetune_cmd import check_fractions, echo_held_out, kept_split
+from .common import OVERWRITE_HELP
+from .finetune_cmd import checked_fit_inputs, echo_held_out
 
 
 @app.command("fit-mace")
@@ -69,10 +69,7 @@ def fit_mace_cmd(
 
     if out.suffix != ".model":
         raise InputError(f"--out writes a MACE model: give a name ending in .model (got {out.name!r})")
-    check_fractions(test_fraction, val_fraction)
-    kept = kept_split(keep_split)
-    card_path = out.with_name(out.name + ".card.json")
-    check_outputs([("--out", out, "any"), ("card", card_path, "any")], labels, overwrite)
+    kept, card_path = checked_fit_inputs(labels, out, test_fraction, val_fraction, keep_split, overwrite)
     settings = MaceSettings(
         epochs=epochs,
         channels=channels,
