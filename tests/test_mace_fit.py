@@ -15,6 +15,7 @@ from ase.io import write
 
 pytest.importorskip("mace")
 
+from superionic.errors import InputError  # noqa: E402
 from superionic.potentials.registry import get_potential  # noqa: E402
 from superionic.potentials.training.finetune import label_errors  # noqa: E402
 from superionic.potentials.training.mace_fit import MaceSettings, fit_mace_labels  # noqa: E402
@@ -98,6 +99,11 @@ def test_mace_learns_an_analytic_surface_and_its_card_says_what_it_gives_with_a_
     )
     assert again_card["split"] == card["split"]
     assert again_card["history"][0]["epoch"] > 0  # a fresh fit logs epoch 0 first
+    # another fit's settings in the same work folder are refused before any training, not resumed from
+    with pytest.raises(InputError, match="other settings"):
+        fit_mace_labels(
+            [tmp_path / "labels"], out, replace(settings, channels=16), test_fraction=0.25, val_fraction=0.15
+        )
 
 
 def test_shipped_mace_reproduces_its_card_and_beats_the_tuned_chgnet_on_labels_neither_saw():

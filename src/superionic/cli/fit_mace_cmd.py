@@ -92,6 +92,7 @@ def fit_mace_cmd(
             test_fraction=test_fraction,
             val_fraction=val_fraction,
             keep_split=kept,
+            overwrite=overwrite,
             progress=progress,
         )
     typer.echo(f"{card['n_train']} training, {card['n_val']} validation configurations ({card['seconds']:.0f} s)")

@@ -151,6 +151,30 @@ def mace_version() -> str:
         raise InputError("fitting MACE needs the mace-torch package: pip install mace-torch") from err
 
 
+def _claim_work(work: Path, settings: MaceSettings, train: Sequence[Atoms], val: Sequence[Atoms], overwrite: bool):
+    """Make `work` this fit's folder (see `fit_mace`): create it, resume in it, or refuse or empty another fit's."""
+    import json
+
+    from ...results import write_json
+
+    def ids(frames: Sequence[Atoms]) -> list[str]:
+        return [str(a.info.get("config_id", i)) for i, a in enumerate(frames)]
+
+    this = {"settings": {**asdict(settings), "epochs": None}, "train": ids(train), "val": ids(val)}
+    record = work / "fit.json"
+    if record.is_file() and json.loads(record.read_text()) != this:
+        if not overwrite:
+            raise InputError(
+                f"{work} holds a MACE fit with other settings or data; give --overwrite to start again there, "
+                "or choose another --out"
+            )
+        shutil.rmtree(work)
+    elif work.is_dir() and not record.is_file() and any(work.iterdir()):
+        raise InputError(f"{work} exists and is not a fit-mace work folder; remove it or choose another --out")
+    work.mkdir(parents=True, exist_ok=True)
+    write_json(record, this)
+
+
 def fit_mace(
     train: Sequence[Atoms],
     val: Sequence[Atoms],
@@ -158,11 +182,14 @@ def fit_mace(
     settings: MaceSettings = MaceSettings(),
     *,
     threads: int | None = None,
+    overwrite: bool = False,
     progress: Progress | None = None,
 ) -> tuple[Path, dict[str, Any]]:
     """Train MACE on labelled frames in the folder `work` (resumes from its last checkpoint there).
 
-    `threads`: torch threads of the trainer (default: torch's own choice, every core).
+    `threads`: torch threads of the trainer (default: torch's own choice, every core). A work folder holds one fit:
+    ``work/fit.json`` records its settings (but the number of epochs, which a resumed fit may extend) and its
+    training and validation configurations. A folder of another fit is refused, or with `overwrite` emptied first.
 
     Returns the trained model file (the stage-two model with `swa`) and a record: settings, MACE version, the
     validation history (epoch, force RMSE eV/Å, energy RMSE meV/atom, as MACE's trainer logs them) and the wall
@@ -172,14 +199,14 @@ def fit_mace(
     if not train or not val:
         raise InputError("fitting MACE needs training and validation configurations (at least one of each)")
     work = Path(work)
-    work.mkdir(parents=True, exist_ok=True)
+    _claim_work(work, settings, train, val, overwrite)
     write_mace_set(train, work / "train.extxyz")
     write_mace_set(val, work / "valid.extxyz")
     name = "mace"
     cmd = [sys.executable, "-m", "mace.cli.run_train", *settings.arguments(name, work)]
     history: list[dict[str, float]] = []
     t0 = time.perf_counter()
-    with open(work / "mace.log", "a") as log:
+    with open(work / "mace.log", "a", buffering=1) as log:  # line-buffered: the log can be followed
         env = dict(os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {}))
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=work, env=env)
         assert proc.stdout is not None
@@ -217,6 +244,7 @@ def fit_mace_labels(
     val_fraction: float = 0.1,
     keep_split: dict[str, list[str]] | None = None,
     threads: int | None = None,
+    overwrite: bool = False,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Fit MACE on labelled files or folders; write the model `out` and its card ``<out>.card.json`` beside it.
@@ -233,7 +261,9 @@ def fit_mace_labels(
     frames = read_labelled(label_files(paths))
     part, role = split_labels(frames, keep_split, test_fraction, val_fraction, settings.seed)
     work = out.with_name(out.name + ".work")
-    model, record = fit_mace(part["train"], part["val"], work, settings, threads=threads, progress=progress)
+    model, record = fit_mace(
+        part["train"], part["val"], work, settings, threads=threads, overwrite=overwrite, progress=progress
+    )
     return mace_card(model, out, paths, frames, part, role, record)
 
 
