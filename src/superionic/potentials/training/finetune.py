@@ -355,31 +355,59 @@ def fine_tune_labels(
     from chgnet.model.dynamics import CHGNetCalculator
 
     from ...results import write_json
-    from ..registry import file_sha256
     from .sampling import read_labelled
 
     frames = read_labelled(label_files(paths))
     part, role = split_labels(frames, keep_split, test_fraction, val_fraction, settings.seed)
     model, record = fine_tune(part["train"], part["val"], settings, progress=progress)
     path = save_model(model, out)
-    card: dict[str, Any] = {
+    card = label_card(path, "CHGNet 0.3.0 (weights inside the chgnet wheel)", paths, frames, part, role, record)
+    if part["test"]:
+        pretrained = label_errors(CHGNetCalculator(model=base_model(), use_device="cpu"), part["test"])
+        rows = label_residuals(CHGNetCalculator(model=model, use_device="cpu"), part["test"])
+        add_held_out(card, "fine_tuned", rows, role, {"pretrained": pretrained})
+    write_json(path.with_name(path.name + ".card.json"), card)
+    return card
+
+
+def label_card(
+    path: Path,
+    base: str,
+    paths: Sequence[str | Path],
+    frames: Sequence[Atoms],
+    part: dict[str, list[Atoms]],
+    role: dict[str, str],
+    record: dict[str, Any],
+) -> dict[str, Any]:
+    """What the card of every model fitted on labelled frames holds: the model file and its SHA-256, the `base`
+    model, the label paths, the split (`split_labels`' parts; how many roles were kept) and the fit's `record`.
+    """
+    from ..registry import file_sha256
+
+    return {
         "model_file": str(path),
         "model_sha256": file_sha256(path),
-        "base_model": "CHGNet 0.3.0 (weights inside the chgnet wheel)",
+        "base_model": base,
         "labels": [str(p) for p in map(Path, paths)],
         "n_labels": len(frames),
         "split": {k: [str(a.info.get("config_id", a.info.get("file"))) for a in v] for k, v in part.items()},
         "split_kept": sum(str(a.info.get("config_id")) in role for a in frames),
         **record,
     }
-    if part["test"]:
-        rows = label_residuals(CHGNetCalculator(model=model, use_device="cpu"), part["test"])
-        card["test_errors"] = {
-            "pretrained": label_errors(CHGNetCalculator(model=base_model(), use_device="cpu"), part["test"]),
-            "fine_tuned": residual_errors(rows),
-        }
-        old_test = [r for r in rows if role.get(str(r[0].info.get("config_id"))) == "test"]
-        if old_test:  # the earlier card's own test set: its errors compare with that card's
-            card["kept_test_errors"] = residual_errors(old_test)
-    write_json(path.with_name(path.name + ".card.json"), card)
-    return card
+
+
+def add_held_out(
+    card: dict[str, Any],
+    name: str,
+    rows: Sequence[Residual],
+    role: dict[str, str],
+    others: dict[str, Any] | None = None,
+) -> None:
+    """Put a fitted model's held-out errors (`residual_errors` of its test `rows`) into `card` as
+    ``test_errors[name]`` after `others` (e.g. the pretrained model's), and as ``kept_test_errors`` those on the
+    earlier card's own test set (`role`), whose errors compare with that card's.
+    """
+    card["test_errors"] = {**(others or {}), name: residual_errors(rows)}
+    old_test = [r for r in rows if role.get(str(r[0].info.get("config_id"))) == "test"]
+    if old_test:
+        card["kept_test_errors"] = residual_errors(old_test)

@@ -278,25 +278,12 @@ def mace_card(
 ) -> dict[str, Any]:
     """Copy a trained `model` to `out` (atomic) and write its card beside it (`fit_mace_labels`); returns it."""
     from ...results import atomic_write, write_json
-    from ..registry import file_sha256, mace_calculator
-    from .finetune import label_residuals, residual_errors
+    from ..registry import mace_calculator
+    from .finetune import add_held_out, label_card, label_residuals
 
     path = atomic_write(out, lambda tmp: shutil.copyfile(model, tmp), durable=True)
-    card: dict[str, Any] = {
-        "model_file": str(path),
-        "model_sha256": file_sha256(path),
-        "base_model": "none: MACE fitted from scratch",
-        "labels": [str(p) for p in map(Path, paths)],
-        "n_labels": len(frames),
-        "split": {k: [str(a.info.get("config_id", a.info.get("file"))) for a in v] for k, v in part.items()},
-        "split_kept": sum(str(a.info.get("config_id")) in role for a in frames),
-        **record,
-    }
+    card = label_card(path, "none: MACE fitted from scratch", paths, frames, part, role, record)
     if part["test"]:
-        rows = label_residuals(mace_calculator(str(path)), part["test"])
-        card["test_errors"] = {"fitted": residual_errors(rows)}
-        old_test = [r for r in rows if role.get(str(r[0].info.get("config_id"))) == "test"]
-        if old_test:
-            card["kept_test_errors"] = residual_errors(old_test)
+        add_held_out(card, "fitted", label_residuals(mace_calculator(str(path)), part["test"]), role)
     write_json(path.with_name(path.name + ".card.json"), card)
     return card
