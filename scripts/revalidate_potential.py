@@ -28,7 +28,14 @@ from superionic.potentials import get_potential
 from superionic.potentials.lammps_potentials import LammpsPotential
 from superionic.potentials.training.distil import production_size_cell
 from superionic.potentials.training.teach import run_files
-from superionic.potentials.training.validate import Gate, add_frozen_host, d_text, enhancement_text, validate
+from superionic.potentials.training.validate import (
+    Gate,
+    add_frozen_host,
+    d_text,
+    enhancement_text,
+    frozen_host_temperature,
+    validate,
+)
 from superionic.potentials.user_potentials import user_potentials_dir
 from superionic.trajectory import read_h5md
 
@@ -77,26 +84,6 @@ def main() -> None:
     version = json.loads(desc.read_text())["lammps"]["version"]
     old = json.loads((folder / f"{args.name}-v{version}.validation.json").read_text())
     training = json.loads((folder / f"{args.name}-v{version}.training.json").read_text())
-    settings = json.loads((args.distillation / "teacher" / "settings.json").read_text())
-    teachers = [
-        read_h5md(run_files(args.distillation / "teacher", 1, 0, float(t))[0]) for t in settings["temperatures_K"]
-    ]
-    repeats: list[list] = [  # its own repeated runs (train-potential --teacher-repeats), then those of --repeat
-        [
-            read_h5md(run_files(args.distillation / "teacher", 1, 0, float(t), r)[0])
-            for r in range(1, int(settings.get("teacher_repeats", 1)))
-        ]
-        for t in settings["temperatures_K"]
-    ]
-    for folder_r in args.repeat:
-        other = json.loads((folder_r / "teacher" / "settings.json").read_text())
-        own = ("seed", "teacher_repeats")  # another realisation: its seed and its number of runs may differ
-        if {k: v for k, v in other.items() if k not in own} != {k: v for k, v in settings.items() if k not in own}:
-            raise SystemExit(f"{folder_r} was sampled with other settings than {args.distillation} (seed aside)")
-        if other["seed"] == settings["seed"]:
-            raise SystemExit(f"{folder_r} has the same seed as {args.distillation}: not another realisation")
-        for more, t in zip(repeats, settings["temperatures_K"], strict=True):
-            more.append(read_h5md(run_files(folder_r / "teacher", 1, 0, float(t))[0]))
     gate = Gate(
         **{
             **old.get("gate", {}),
@@ -107,29 +94,35 @@ def main() -> None:
             "frozen_host_temperature": args.frozen_host_temperature,
         }
     )
-    cell = (
-        production_size_cell(settings["material"], settings["supercell"], args.production_atoms)
-        if args.production_ps > 0
-        else None
-    )
-    teacher_calc = get_potential(settings["teacher"]["name"]).make()
     if args.frozen_host_only:
-        card = json.loads(args.frozen_host_only.read_text())
-        if card.get("potential") != pot.name or str(card.get("version")) != str(version):
-            raise SystemExit(f"{args.frozen_host_only} is not a card of {args.name} v{version}")
-        card["gate"] = asdict(gate)
-        card.pop("frozen_host", None)
-        add_frozen_host(
-            card,
-            pot,
-            teachers,
-            teacher_calc,
-            gate,
-            args.distillation / "teacher" / "frozen-host",
-            relabel=args.own_snapshots,
-        )
-        card["passed"] = not card["failures"]
+        card = frozen_host_only(args.frozen_host_only, pot, str(version), gate, args.distillation, args.own_snapshots)
     else:
+        settings = json.loads((args.distillation / "teacher" / "settings.json").read_text())
+        teachers = [
+            read_h5md(run_files(args.distillation / "teacher", 1, 0, float(t))[0]) for t in settings["temperatures_K"]
+        ]
+        repeats: list[list] = [  # its own repeated runs (train-potential --teacher-repeats), then those of --repeat
+            [
+                read_h5md(run_files(args.distillation / "teacher", 1, 0, float(t), r)[0])
+                for r in range(1, int(settings.get("teacher_repeats", 1)))
+            ]
+            for t in settings["temperatures_K"]
+        ]
+        for folder_r in args.repeat:
+            other = json.loads((folder_r / "teacher" / "settings.json").read_text())
+            own = ("seed", "teacher_repeats")  # another realisation: its seed and its number of runs may differ
+            if {k: v for k, v in other.items() if k not in own} != {k: v for k, v in settings.items() if k not in own}:
+                raise SystemExit(f"{folder_r} was sampled with other settings than {args.distillation} (seed aside)")
+            if other["seed"] == settings["seed"]:
+                raise SystemExit(f"{folder_r} has the same seed as {args.distillation}: not another realisation")
+            for more, t in zip(repeats, settings["temperatures_K"], strict=True):
+                more.append(read_h5md(run_files(folder_r / "teacher", 1, 0, float(t))[0]))
+        cell = (
+            production_size_cell(settings["material"], settings["supercell"], args.production_atoms)
+            if args.production_ps > 0
+            else None
+        )
+        teacher_calc = get_potential(settings["teacher"]["name"]).make()
         card = validate(
             pot,
             teachers,
@@ -191,6 +184,31 @@ def main() -> None:
     )
     if args.card:
         args.card.write_text(json.dumps(card, indent=1, default=str))
+
+
+def frozen_host_only(card_file: Path, pot, version: str, gate: Gate, distillation: Path, relabel: int) -> dict:
+    """`card_file` (a re-validation card of `pot`) with its frozen-host check made again, against the first teacher run
+    of `distillation` at the check's temperature; that folder is read only when the check runs (a teacher whose mobile
+    ions moved nowhere on the card is recorded as skipped without it).
+    """
+    card = json.loads(card_file.read_text())
+    if card.get("potential") != pot.name or str(card.get("version")) != version:
+        raise SystemExit(f"{card_file} is not a card of {pot.name} v{version}")
+    card["gate"] = asdict(gate)
+    card.pop("frozen_host", None)
+    where = gate.frozen_host_temperature or frozen_host_temperature(card["md"])
+    teachers, teacher_calc = [], None
+    if where is not None:
+        settings = json.loads((distillation / "teacher" / "settings.json").read_text())
+        if where not in [float(t) for t in settings["temperatures_K"]]:
+            raise SystemExit(
+                f"{distillation} has no teacher run at {where:g} K (it ran at {settings['temperatures_K']})"
+            )
+        teachers = [read_h5md(run_files(distillation / "teacher", 1, 0, where)[0])]
+        teacher_calc = get_potential(settings["teacher"]["name"]).make()
+    add_frozen_host(card, pot, teachers, teacher_calc, gate, distillation / "teacher" / "frozen-host", relabel=relabel)
+    card["passed"] = not card["failures"]
+    return card
 
 
 if __name__ == "__main__":

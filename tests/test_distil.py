@@ -1281,6 +1281,19 @@ def test_the_frozen_host_check_runs_at_the_gates_temperature_where_one_is_given(
     with pytest.raises(InputError, match="at 700 K: the teacher ran at"):
         v.add_frozen_host(card(), None, teachers, None, v.Gate(frozen_host_temperature=700.0), tmp_path)
     assert len(seen) == 2
+    # a re-validation whose teacher moved nowhere (LiAlCl4 at 350/400 K) records the skip without any teacher run;
+    # a potential whose every species is mobile has no host to freeze
+    c = card()
+    c["md"] = [run(350.0, cold), run(400.0, cold)]
+    v.add_frozen_host(c, SimpleNamespace(elements=["Li", "Al", "Cl"]), [], None, v.Gate(), tmp_path)
+    assert (
+        c["frozen_host"] == {"skipped": "the teacher's mobile ions move (MSD slope > 2 σ) at none of its temperatures"}
+        and c["failures"] == []
+    )
+    c = card()
+    v.add_frozen_host(c, SimpleNamespace(elements=["Ag"]), [], None, v.Gate(), tmp_path)
+    assert c["frozen_host"] == {"skipped": "every species is mobile: no host to freeze"}
+    assert len(seen) == 2
 
 
 def test_a_frozen_host_run_records_its_teachers_registered_identity_whatever_the_card_calls_it():

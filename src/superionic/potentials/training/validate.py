@@ -804,7 +804,8 @@ def add_frozen_host(
     """Add the frozen-host check to a validation `card` (in place: "frozen_host", "failures"): `frozen_host_check` at
     `gate.frozen_host_temperature` (default: `frozen_host_temperature` of its MD records), against the teacher
     Trajectory of `teachers` at that temperature, unless held-out data or the MD there already failed; {"skipped":
-    why} where there is nothing to freeze or the teacher's mobile ions do not move there. The teacher's identity is
+    why} where there is nothing to freeze or the teacher's mobile ions do not move there (then `teachers` may be
+    empty). The teacher's identity is
     that of card["teacher"] (`_teacher_identity`). relabel, keep: as in `frozen_host_check`.
     """
     where = moving = frozen_host_temperature(card["md"])
@@ -816,7 +817,8 @@ def add_frozen_host(
     failed_at = failures_by_temperature(card, gate)
     if None in failed_at or (where is not None and where in failed_at):
         return
-    if not set(teachers[0].symbols) - set(mobile or MOBILE):
+    species = set(teachers[0].symbols) if teachers else set(pot.elements)
+    if not species - set(mobile or MOBILE):
         card["frozen_host"] = {"skipped": "every species is mobile: no host to freeze"}
     elif moving is None:
         card["frozen_host"] = {
