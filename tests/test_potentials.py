@@ -176,8 +176,9 @@ def test_a_frozen_host_study_is_told_when_the_card_never_compared_a_frozen_host(
 def test_a_potentials_frozen_host_ratios_are_read_from_its_latest_card():
     """li6ps5cl-snap's card of 2026-12-05 records D_free/D_frozen of CHGNet and the student at 600 K; agi-snap v9's
     card of 2026-12-04 predates the record and gets it from its D records: the teacher's free D over its frozen-host
-    D, divided here by hand. A potential whose card never compared a frozen host gives None."""
-    from superionic.potentials.lammps_potentials import frozen_host_reference, get_lammps_potential
+    D, divided here by hand; li3ps4-snap's of 2026-12-05 too. A potential whose card never compared a frozen host
+    (lialcl4-snap: its teacher's Li did not move) gives None."""
+    from superionic.potentials.lammps_potentials import frozen_host_note, frozen_host_reference, get_lammps_potential
     from superionic.results import fit_value
 
     l6 = frozen_host_reference(get_lammps_potential("li6ps5cl-snap"))
@@ -190,7 +191,16 @@ def test_a_potentials_frozen_host_ratios_are_read_from_its_latest_card():
     free = next(r for r in card["md"] if r["temperature_K"] == 500.0)
     by_hand = fit_value(free["D_teacher_cm2_s"]["Ag"])[0] / fit_value(card["frozen_host"]["D_teacher_cm2_s"]["Ag"])[0]
     assert "enhancement" not in card["frozen_host"] and agi["enhancement"]["Ag"]["teacher"] == pytest.approx(by_hand)
-    assert frozen_host_reference(get_lammps_potential("li3ps4-snap")) is None
+    li3 = frozen_host_reference(get_lammps_potential("li3ps4-snap"))  # 2026-12-05: two CHGNet runs, 600 K
+    card = json.loads((Path(__file__).parents[1] / "src/superionic/potentials/data" / li3["card"]).read_text())
+    free = next(r for r in card["md"] if r["temperature_K"] == 600.0)
+    by_hand = fit_value(free["D_teacher_cm2_s"]["Li"])[0] / fit_value(card["frozen_host"]["D_teacher_cm2_s"]["Li"])[0]
+    assert li3["teacher_runs"] == 2 and li3["enhancement"]["Li"]["teacher"] == pytest.approx(by_hand)
+    assert 2.0 < li3["enhancement"]["Li"]["student"] < 3.0  # its four frozen-host runs: 2.48 ± 0.41
+    # LiAlCl4's teacher moves its Li at neither 350 nor 400 K: the check was skipped, and a study is told why
+    lialcl4 = get_lammps_potential("lialcl4-snap")
+    assert frozen_host_reference(lialcl4) is None
+    assert "at none of its temperatures" in frozen_host_note(lialcl4)
 
 
 def test_a_study_on_a_potential_that_failed_its_gate_says_so(tmp_path):
@@ -211,15 +221,18 @@ def test_a_study_on_a_potential_that_failed_its_gate_says_so(tmp_path):
         _warn_about_potential(StudyConfig(material="Li6PS5Cl", potential="lj", temperatures=[600.0]))
 
 
-def test_cli_potentials_shows_the_gate_verdicts():
+def test_cli_potentials_shows_the_gate_verdicts(monkeypatch):
+    """The shipped cards' verdicts; a potential whose only card is its own validation card says "validated"."""
     from typer.testing import CliRunner
 
-    from superionic.cli import app
+    from superionic.cli import app, potentials_cmd
 
     res = CliRunner().invoke(app, ["potentials"])
     assert res.exit_code == 0, res.output
     assert "gate (re-validated 2026-12-03): FAILS: at 900 K pairs come closer" in res.output  # na3ps4-snap-v2
-    assert "gate (validated): passes" in res.output
+    assert "gate (re-validated 2026-12-05): passes" in res.output  # na3ps4-snap v4, li3ps4-snap v3 …
+    monkeypatch.setattr(potentials_cmd, "_gate", lambda spec: {"passed": True, "failures": []})
+    assert "gate (validated): passes" in CliRunner().invoke(app, ["potentials"]).output
 
 
 @pytest.mark.slow
