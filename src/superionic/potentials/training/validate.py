@@ -805,8 +805,8 @@ def add_frozen_host(
     `gate.frozen_host_temperature` (default: `frozen_host_temperature` of its MD records), against the teacher
     Trajectory of `teachers` at that temperature, unless held-out data or the MD there already failed; {"skipped":
     why} where there is nothing to freeze or the teacher's mobile ions do not move there (then `teachers` may be
-    empty). The teacher's identity is
-    that of card["teacher"] (`_teacher_identity`). relabel, keep: as in `frozen_host_check`.
+    empty). The teacher's identity is that of card["teacher"] (`_teacher_identity`). relabel, keep: as in
+    `frozen_host_check`.
     """
     where = moving = frozen_host_temperature(card["md"])
     if gate.frozen_host_temperature is not None:
