@@ -23,9 +23,11 @@ def checked_fit_inputs(
     """Check a fit's shares and outputs (the model and its card, `out` + .card.json); return the kept split and
     the card's path.
     """
+    from ..potentials.registry import model_card_file
+
     check_fractions(test_fraction, val_fraction)
     kept = kept_split(keep_split)
-    card_path = out.with_name(out.name + ".card.json")
+    card_path = model_card_file(out)
     check_outputs([("--out", out, "any"), ("card", card_path, "any")], labels, overwrite)
     return kept, card_path
 

@@ -134,14 +134,16 @@ PBE_D3_CHGNET_V1 = Path(__file__).parent / "data" / "li6ps5cl-pbe-d3-chgnet-v1.p
 PBE_D3_MACE = Path(__file__).parent / "data" / "li6ps5cl-pbe-d3-mace-v1.model"
 
 
+def model_card_file(model_file: Path) -> Path:
+    """Where `superionic fine-tune` and `fit-mace` write a model's card: ``<name>.card.json`` beside it."""
+    return model_file.with_name(model_file.name + ".card.json")
+
+
 def model_card(model_file: Path) -> dict[str, Any]:
-    """The fine-tuning card beside a tuned model file: ``<name>.card.json`` as `superionic fine-tune` writes it,
-    or ``<stem>.card.json`` as shipped in potentials/data.
+    """The fine-tuning card beside a tuned model file: ``<name>.card.json`` as `superionic fine-tune` writes it
+    (`model_card_file`), or ``<stem>.card.json`` as shipped in potentials/data.
     """
-    for card in (
-        model_file.with_name(model_file.name + ".card.json"),
-        model_file.with_name(model_file.stem + ".card.json"),
-    ):
+    for card in (model_card_file(model_file), model_file.with_name(model_file.stem + ".card.json")):
         if card.is_file():
             return json.loads(card.read_text())
     raise InputError(f"no fine-tuning card beside {model_file} ({model_file.name}.card.json)")

@@ -355,6 +355,7 @@ def fine_tune_labels(
     from chgnet.model.dynamics import CHGNetCalculator
 
     from ...results import write_json
+    from ..registry import model_card_file
     from .sampling import read_labelled
 
     frames = read_labelled(label_files(paths))
@@ -366,7 +367,7 @@ def fine_tune_labels(
         pretrained = label_errors(CHGNetCalculator(model=base_model(), use_device="cpu"), part["test"])
         rows = label_residuals(CHGNetCalculator(model=model, use_device="cpu"), part["test"])
         add_held_out(card, "fine_tuned", rows, role, {"pretrained": pretrained})
-    write_json(path.with_name(path.name + ".card.json"), card)
+    write_json(model_card_file(path), card)
     return card
 
 

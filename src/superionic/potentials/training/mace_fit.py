@@ -278,12 +278,12 @@ def mace_card(
 ) -> dict[str, Any]:
     """Copy a trained `model` to `out` (atomic) and write its card beside it (`fit_mace_labels`); returns it."""
     from ...results import atomic_write, write_json
-    from ..registry import mace_calculator
+    from ..registry import mace_calculator, model_card_file
     from .finetune import add_held_out, label_card, label_residuals
 
     path = atomic_write(out, lambda tmp: shutil.copyfile(model, tmp), durable=True)
     card = label_card(path, "none: MACE fitted from scratch", paths, frames, part, role, record)
     if part["test"]:
         add_held_out(card, "fitted", label_residuals(mace_calculator(str(path)), part["test"]), role)
-    write_json(path.with_name(path.name + ".card.json"), card)
+    write_json(model_card_file(path), card)
     return card
