@@ -33,7 +33,7 @@ from superionic.potentials.training.validate import (
     add_frozen_host,
     d_text,
     enhancement_text,
-    frozen_host_temperature,
+    frozen_host_at,
     validate,
 )
 from superionic.potentials.user_potentials import user_potentials_dir
@@ -196,7 +196,7 @@ def frozen_host_only(card_file: Path, pot, version: str, gate: Gate, distillatio
         raise SystemExit(f"{card_file} is not a card of {pot.name} v{version}")
     card["gate"] = asdict(gate)
     card.pop("frozen_host", None)
-    where = gate.frozen_host_temperature or frozen_host_temperature(card["md"])
+    where = frozen_host_at(card, gate)
     teachers, teacher_calc = [], None
     if where is not None:
         settings = json.loads((distillation / "teacher" / "settings.json").read_text())

@@ -788,6 +788,15 @@ def validate(
     return card
 
 
+def frozen_host_at(card: dict, gate: Gate) -> float | None:
+    """The temperature (K) of a card's frozen-host check: the gate's `frozen_host_temperature`, else the lowest where
+    the teacher's mobile ions move (`frozen_host_temperature` of its MD records); None: nowhere.
+    """
+    if gate.frozen_host_temperature is not None:
+        return float(gate.frozen_host_temperature)
+    return frozen_host_temperature(card["md"])
+
+
 def add_frozen_host(
     card: dict,
     pot,
@@ -808,9 +817,8 @@ def add_frozen_host(
     empty). The teacher's identity is that of card["teacher"] (`_teacher_identity`). relabel, keep: as in
     `frozen_host_check`.
     """
-    where = moving = frozen_host_temperature(card["md"])
+    moving, where = frozen_host_temperature(card["md"]), frozen_host_at(card, gate)
     if gate.frozen_host_temperature is not None:
-        where = float(gate.frozen_host_temperature)
         ladder = [float(t.metadata["temperature"]) for t in teachers]
         if where not in ladder:
             raise InputError(f"the frozen-host check at {where:g} K: the teacher ran at {ladder} K only")
