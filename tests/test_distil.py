@@ -225,6 +225,15 @@ def test_a_pair_the_teacher_itself_brings_below_its_bound_is_judged_by_the_teach
         "at 900 K pairs come closer than their bound: Na-Na 2.19 Å (in its first 6 ps 2.31 Å, in the teacher's "
         "run of that length 2.400 Å)"
     ]
+    # with several teacher runs the closest over all of them; a student that ran longer than all of them together
+    # is told how many teacher runs would sample as long (its extreme is lower by chance alone)
+    longer = dict(windowed, teacher_runs=2, student_ps=24.0)
+    assert gate_failures(dict(card, md=[longer]), Gate()) == [
+        "at 900 K pairs come closer than their bound: Na-Na 2.19 Å (in its first 6 ps 2.31 Å, in the teacher's 2 "
+        "runs of that length 2.400 Å; the student's 24 ps against the teacher's 2 × 6 ps: 4 teacher runs per "
+        "temperature sample as long)"
+    ]
+    assert "sample as long" not in gate_failures(dict(card, md=[dict(longer, teacher_runs=4)]), Gate())[0]
     # without the teacher's forces where the student came closest, the bound decides
     unmeasured = {k: v for k, v in run.items() if k != "student_closest_force"}
     assert len(gate_failures(dict(card, md=[unmeasured]), Gate())) == 1
