@@ -205,7 +205,9 @@ def train_potential_cmd(
         "--teacher-repeats",
         help="Teacher MD runs per temperature, each with its own seed. With 2 or more the gate's host check counts "
         "the teacher's run-to-run scatter (rare host events: CHGNet's S MSD in beta-Li3PS4 at 900 K differed 2x "
-        "between two runs), not only its scatter over atoms.",
+        "between two runs), not only its scatter over atoms, and its closest-approach check reads the extremes over "
+        "all runs: with the default --validate-steps the student runs 4x a teacher run, so 4 compare extremes over "
+        "equal sampling.",
     ),
     device: str | None = typer.Option(
         None,
