@@ -974,7 +974,8 @@ def _below_bound_unlike_teacher(run: dict) -> dict[str, float]:
 def _first_window(run: dict, pair: str) -> str:
     """' (in its first 6 ps 2.31 Å, in the teacher's run of that length 2.327 Å)', where the card has both; with
     several teacher runs, the closest over all of them. Where the student ran longer than the teacher's runs together,
-    says so: the extreme of the longer sampling is lower by chance alone (LLZO v6, docs/distillation.md).
+    says so: the extreme of a longer sampling is lower by chance alone, so unequal sampling cannot tell that from a
+    heavier tail (LLZO v6 at 600 K was the latter; docs/distillation.md).
     """
     first = (run.get("closest_approach_student_first_window_A") or {}).get(pair)
     teacher = (run.get("closest_approach_teacher_A") or {}).get(pair)
@@ -983,11 +984,11 @@ def _first_window(run: dict, pair: str) -> str:
     runs, each = int(run.get("teacher_runs", 1)), float(run["teacher_ps"])
     where = "in the teacher's run of that length" if runs == 1 else f"in the teacher's {runs} runs of that length"
     text = f" (in its first {each:g} ps {first:.2f} Å, {where} {teacher:.3f} Å"
-    student = run.get("student_ps")
-    if student is not None and float(student) > 1.01 * runs * each:
+    student = float(run.get("student_ps") or 0.0)  # absent from cards made before it was recorded
+    if student > 1.01 * runs * each:
         text += (
-            f"; the student's {float(student):g} ps against the teacher's {runs} × {each:g} ps: "
-            f"{math.ceil(float(student) / each - 0.01)} teacher runs per temperature sample as long"
+            f"; the student's {student:g} ps against the teacher's {runs} × {each:g} ps: "
+            f"{math.ceil(student / each - 0.01)} teacher runs per temperature sample as long"
         )
     return text + ")"
 
