@@ -49,6 +49,9 @@ def main() -> None:
     p.add_argument("--production-atoms", type=int, default=Gate.production_atoms)
     p.add_argument("--production-ps", type=float, default=0.0, help="0: no production-size run")
     p.add_argument(
+        "--stability-runs", type=int, default=0, help="more student runs at the hottest temperature (0: none)"
+    )
+    p.add_argument(
         "--frozen-host-ps",
         type=float,
         default=Gate.frozen_host_ps,
@@ -92,6 +95,7 @@ def main() -> None:
             "frozen_host_ps": args.frozen_host_ps,
             "frozen_host_runs": args.frozen_host_runs,
             "frozen_host_temperature": args.frozen_host_temperature,
+            "stability_runs": args.stability_runs,
         }
     )
     if args.frozen_host_only:

