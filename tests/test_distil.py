@@ -669,6 +669,7 @@ def test_refine_is_refused_where_no_fast_teacher_can_relabel(tmp_path, args, why
         (["--production-ps", "-1"], "--production-ps is a length in ps"),
         (["--production-atoms", "0"], "--production-atoms"),
         (["--stability-runs", "-1"], "--stability-runs is a number of runs"),
+        (["--student-runs", "no-such-run.h5"], "--student-runs no-such-run.h5 does not exist"),
         (["--temperatures", "300,600", "--frozen-host-temperature", "450"], "450 K is not one of --temperatures"),
     ],
 )
@@ -712,6 +713,37 @@ def test_a_student_run_that_stopped_gives_its_approach_to_the_failure_for_a_refi
         "relabelled_frames": 0,
     }
     assert _relabel_failed_run(None, 3, EMT(), 900.0, keep) == {"student_ps": 0.0, "relabelled_frames": 0}
+
+
+def test_an_earlier_students_run_gives_its_spread_its_closest_and_its_last_sane_frames_for_a_fit():
+    """--student-runs: a run of 10 frames whose last one has two Cu at 0.9 Å (below the bound): the spread 0, 3, 6, 9
+    and the last three sane frames 6, 7, 8 are relabelled by the teacher (EMT), frame 9 never; a run without its
+    temperature is refused."""
+    from ase.calculators.emt import EMT
+
+    from superionic.errors import InputError
+    from superionic.potentials.training.validate import relabel_student_run
+    from superionic.trajectory.model import Trajectory
+
+    a = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 2, 2))
+    pos = np.repeat(a.positions[None], 10, axis=0)
+    pos[1:] += np.random.default_rng(4).normal(0, 0.05, pos[1:].shape)
+    pos[9, 1] = pos[9, 0] + [0.9, 0, 0]
+    cells = np.tile(a.cell[:], (10, 1, 1))
+    run = Trajectory(positions=pos, cells=cells, symbols=a.get_chemical_symbols(), dt=100.0)
+    with pytest.raises(InputError, match="needs its temperature"):
+        relabel_student_run(run, EMT(), relabel=4)
+    run.metadata["temperature"] = 750.0
+    labelled = relabel_student_run(run, EMT(), relabel=4, last=3)
+    assert len(labelled) == 5  # frames 0, 3, 6, 7, 8 (Cu-Cu's closest is frame 9, below its bound)
+    kept = [next(f for f in range(9) if np.allclose(b.positions, pos[f])) for b in labelled]
+    assert kept == [0, 3, 6, 7, 8]
+    for b in labelled:
+        assert b.info["source"] == "student-run" and b.info["split"] == "train" and b.info["temperature"] == 750.0
+        ref = b.copy()
+        ref.calc = EMT()
+        assert np.allclose(b.get_forces(), ref.get_forces(), atol=1e-5)
+    assert len(relabel_student_run(run, EMT(), relabel=4, last=0)) == 3  # the spread alone, frame 9 left out
 
 
 def test_changing_only_the_single_points_keeps_the_teacher_md(tmp_path):

@@ -182,6 +182,14 @@ def train_potential_cmd(
         help="Snapshots of the student's own MD per temperature that the teacher relabels: the gate's own-MD "
         "force RMSE, and the data --refine adds.",
     ),
+    student_runs: list[Path] = typer.Option(
+        [],
+        "--student-runs",
+        help="H5MD trajectory of an earlier student's run (repeatable), e.g. one that collapsed: the teacher "
+        "relabels --own-snapshots evenly spread frames of it, the frame where each pair came closest and its last 3 "
+        "frames (none with a pair below its sanity bound), and every round trains on them. The last frames before a "
+        "collapse are where the student went and the teacher's MD never did.",
+    ),
     register: bool = typer.Option(
         True,
         "--register/--no-register",
@@ -302,6 +310,11 @@ def train_potential_cmd(
         raise InputError("--refine needs a teacher to relabel the student's own snapshots; with --data there is none")
     if device is not None and (data or teacher == "dft"):
         raise InputError("--device is where a fast teacher (CHGNet) runs; with --data or a DFT teacher it has no use")
+    if student_runs and (data or teacher == "dft"):
+        raise InputError("--student-runs are relabelled by a fast teacher; with --data or a DFT teacher there is none")
+    for p in student_runs:
+        if not p.is_file():
+            raise InputError(f"--student-runs {p} does not exist")
     if teacher_repeats > 1 and (data or teacher == "dft"):
         raise InputError("--teacher-repeats repeats a fast teacher's MD; with --data or a DFT teacher there is none")
     if teacher == "dft":
@@ -406,6 +419,7 @@ def train_potential_cmd(
             register=register,
             device=device,
             teacher_repeats=teacher_repeats,
+            student_runs=list(student_runs),
             overwrite=overwrite,
             workers=workers,
             friction=friction,

@@ -244,6 +244,7 @@ def distil(
     friction: float = 0.001,
     device: str | None = None,
     teacher_repeats: int = 1,
+    student_runs: Sequence[str | Path] = (),
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Distil, validate and (if it passes the gate) register a SNAP potential of `material`; see module doc.
@@ -261,7 +262,9 @@ def distil(
     friction: Langevin friction (1/fs) of the production part of the teacher's MD and of the student's validation
     runs (default: a study's production friction; at 0.01/fs heavy ions are overdamped and a flowing host can hide).
     device: where the teacher runs ('cpu', 'cuda'; `sample_teacher`). teacher_repeats: teacher MD runs per
-    temperature (other seeds), whose spread the gate's host check counts (`validate.host_msd`).
+    temperature (other seeds), whose spread the gate's host check counts (`validate.host_msd`). student_runs: H5MD
+    runs of an earlier student (e.g. one that collapsed) relabelled by the teacher (`validate.relabel_student_run`,
+    `own_snapshots` evenly spread frames each) and trained on in every round, like the student's own snapshots.
     """
     from ...trajectory import read_h5md
     from ..lammps_potentials import LammpsPotential
@@ -306,6 +309,15 @@ def distil(
     samples_sha = file_sha256(out / "teacher" / "samples.extxyz")[:16]
     # the student's own snapshots relabelled by the teacher, the rounds so far, the last validated round's card
     start, own, rounds, card = _refinement_so_far(out, name, version, refine, samples_sha, gate, log)
+    if student_runs and start == 0:  # a resumed refinement has them in its own snapshots already
+        from .validate import relabel_student_run
+
+        calc = teacher_calculator(teacher, device)
+        for run in student_runs:
+            labelled = relabel_student_run(read_h5md(run), calc, relabel=own_snapshots)
+            log(f"{run}: {len(labelled)} frames relabelled by the teacher for the training")
+            own.extend(labelled)
+        _write_frames(out / "teacher" / "student-md.extxyz", own)
     card_path = out / f"{name}-v{version}.validation.json"
     for k in range(start, refine + 1):
         try:
@@ -359,6 +371,8 @@ def distil(
             log=log,
         )
         card["material"] = material
+        if student_runs:
+            card["student_runs"] = [str(r) for r in student_runs]
         rounds.append(
             {
                 "round": k,

@@ -667,6 +667,32 @@ def _relabel_failed_run(student, relabel: int, teacher_calc, temperature: float,
     return out | {"relabelled_frames": len(frames)}
 
 
+def relabel_student_run(student, teacher_calc, relabel: int = 10, last: int = 3) -> list:
+    """Frames of a student's run (a Trajectory, e.g. one that collapsed: its frames up to the stop), labelled by the
+    teacher for a fit (source "student-run", training split, the run's `temperature` K): `relabel` evenly spread
+    frames, the frame where each species pair came closest and the `last` frames, without those where a pair is
+    below its sanity bound (`_sane_frames`). The last sane frames before a collapse are its approach: where the
+    student went and the teacher never did.
+    """
+    from ...md.stability import closest_approach_frames
+
+    if "temperature" not in student.metadata:
+        raise InputError(
+            "a student run to relabel needs its temperature in its metadata (an H5MD from `superionic md`)"
+        )
+    n = student.n_frames
+    spread = np.linspace(0, n - 1, min(relabel, n)).round().astype(int).tolist()
+    closest = [f for _, f in closest_approach_frames(student).values()]
+    tail: list[int] = []  # the last sane frames, read backwards from the end
+    for f in range(n - 1, -1, -1):
+        if len(tail) == last:
+            break
+        tail.extend(_sane_frames(student, [f]))
+    frames = sorted({*_sane_frames(student, sorted({*spread, *closest})), *tail})
+    temp = float(student.metadata["temperature"])
+    return _relabel(student, frames, teacher_calc, temp, source="student-run")
+
+
 def production_run(
     pot,
     atoms,
