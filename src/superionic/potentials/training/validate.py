@@ -650,36 +650,26 @@ def _sane_frames(traj, frames: Sequence[int]) -> list[int]:
 
 def _relabel_failed_run(student, relabel: int, teacher_calc, temperature: float, keep: list | None) -> dict[str, Any]:
     """For a student run that stopped (`student`: the frames written before, or None): with `keep`, `relabel`
-    evenly spread frames and those where each pair came closest (`_sane_frames` of them) are relabelled by the
-    teacher and appended to it: the approach to the failure is the data a refit needs. Returns {"student_ps",
-    "relabelled_frames"}.
+    evenly spread frames, those where each pair came closest and the last 3 (`_frames_to_relabel`) are relabelled
+    by the teacher and appended to it: the approach to the failure is the data a refit needs. Returns
+    {"student_ps", "relabelled_frames"}.
     """
-    from ...md.stability import closest_approach_frames
-
     if student is None or student.n_frames == 0:
         return {"student_ps": 0.0, "relabelled_frames": 0}
     out = {"student_ps": float(student.n_frames * student.dt / 1000), "relabelled_frames": 0}
     if keep is None:
         return out
-    spread = np.linspace(0, student.n_frames - 1, min(relabel, student.n_frames)).round().astype(int).tolist()
-    frames = _sane_frames(student, sorted({*spread, *(f for _, f in closest_approach_frames(student).values())}))
+    frames = _frames_to_relabel(student, relabel, last=3)
     keep.extend(_relabel(student, frames, teacher_calc, temperature))
     return out | {"relabelled_frames": len(frames)}
 
 
-def relabel_student_run(student, teacher_calc, relabel: int = 10, last: int = 3) -> list:
-    """Frames of a student's run (a Trajectory, e.g. one that collapsed: its frames up to the stop), labelled by the
-    teacher for a fit (source "student-run", training split, the run's `temperature` K): `relabel` evenly spread
-    frames, the frame where each species pair came closest and the `last` frames, without those where a pair is
-    below its sanity bound (`_sane_frames`). The last sane frames before a collapse are its approach: where the
-    student went and the teacher never did.
+def _frames_to_relabel(student, relabel: int, last: int = 0) -> list[int]:
+    """Frames of a student's run worth the teacher's labels: `relabel` evenly spread ones, the one where each species
+    pair came closest and the `last` ones, none where a pair is below its sanity bound (`_sane_frames`).
     """
     from ...md.stability import closest_approach_frames
 
-    if "temperature" not in student.metadata:
-        raise InputError(
-            "a student run to relabel needs its temperature in its metadata (an H5MD from `superionic md`)"
-        )
     n = student.n_frames
     spread = np.linspace(0, n - 1, min(relabel, n)).round().astype(int).tolist()
     closest = [f for _, f in closest_approach_frames(student).values()]
@@ -688,9 +678,22 @@ def relabel_student_run(student, teacher_calc, relabel: int = 10, last: int = 3)
         if len(tail) == last:
             break
         tail.extend(_sane_frames(student, [f]))
-    frames = sorted({*_sane_frames(student, sorted({*spread, *closest})), *tail})
-    temp = float(student.metadata["temperature"])
-    return _relabel(student, frames, teacher_calc, temp, source="student-run")
+    return sorted({*_sane_frames(student, sorted({*spread, *closest})), *tail})
+
+
+def relabel_student_run(student, teacher_calc, relabel: int = 10, last: int = 3) -> list:
+    """Frames of a student's run (a Trajectory, e.g. one that collapsed: its frames up to the stop), labelled by the
+    teacher for a fit (source "student-run", training split, the run's `temperature` K): `relabel` evenly spread
+    frames, the frame where each species pair came closest and the `last` frames, without those where a pair is
+    below its sanity bound (`_frames_to_relabel`). The last sane frames before a collapse are its approach: where the
+    student went and the teacher never did.
+    """
+    if "temperature" not in student.metadata:
+        raise InputError(
+            "a student run to relabel needs its temperature in its metadata (an H5MD from `superionic md`)"
+        )
+    frames = _frames_to_relabel(student, relabel, last)
+    return _relabel(student, frames, teacher_calc, float(student.metadata["temperature"]), source="student-run")
 
 
 def production_run(
