@@ -36,7 +36,7 @@ def pair_minima(traj, cutoff: float = 4.0, every: int = 1) -> dict[str, np.ndarr
     frames = range(0, traj.n_frames, every)
     out: dict[str, np.ndarray] = {}
     for i, f in enumerate(frames):
-        a = Atoms(traj.symbols, positions=traj.positions[f], cell=traj.cells[f], pbc=True)
+        a = traj.atoms_at(f)
         for (x, y), d in pair_min_distances(a, cutoff).items():
             out.setdefault(f"{x}-{y}", np.full(len(frames), np.inf))[i] = d
     return out

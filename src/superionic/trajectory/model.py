@@ -83,6 +83,12 @@ class Trajectory:
         """Number of atoms."""
         return self.positions.shape[1]
 
+    def atoms_at(self, frame: int):
+        """Frame `frame` as periodic ASE Atoms (positions and cell in Å; no velocities, no calculator)."""
+        from ase import Atoms
+
+        return Atoms(self.symbols, positions=self.positions[frame], cell=self.cells[frame], pbc=True)
+
     @property
     def times(self) -> np.ndarray:
         """Time of each frame from the first one, fs."""

@@ -309,10 +309,10 @@ def distil(
     samples_sha = file_sha256(out / "teacher" / "samples.extxyz")[:16]
     # the student's own snapshots relabelled by the teacher, the rounds so far, the last validated round's card
     start, own, rounds, card = _refinement_so_far(out, name, version, refine, samples_sha, gate, log)
+    calc = teacher_calculator(teacher, device)  # one model for the relabels and every round's validation
     if student_runs and start == 0:  # a resumed refinement has them in its own snapshots already
         from .validate import relabel_student_run
 
-        calc = teacher_calculator(teacher, device)
         for run in student_runs:
             labelled = relabel_student_run(read_h5md(run), calc, relabel=own_snapshots)
             log(f"{run}: {len(labelled)} frames relabelled by the teacher for the training")
@@ -359,7 +359,7 @@ def distil(
         card = validate(
             pot,
             [read_h5md(p) for p in paths],
-            teacher_calculator(teacher, device),
+            calc,
             steps=validate_steps or 4 * md_steps,
             training=record,
             gate=gate,

@@ -363,13 +363,11 @@ def _relabel(student, frames: Sequence[int], teacher_calc, temperature: float, s
     """Frames of the student's own MD labelled by the teacher (energy eV, forces eV/Å; `source`, training split,
     `temperature` K).
     """
-    from ase import Atoms
-
     from .sampling import labelled_copy
 
     out = []
     for f in frames:
-        a = Atoms(student.symbols, positions=student.positions[f], cell=student.cells[f], pbc=True)
+        a = student.atoms_at(f)
         a.calc = teacher_calc
         out.append(
             labelled_copy(
@@ -424,8 +422,6 @@ def compare_in_md(
     runs at this temperature: they enter the teacher's D (`teacher_d`), its host MSD (`host_msd`) and its closest
     approaches (`teacher_closest_approach`), each with their spread.
     """
-    from ase import Atoms
-
     from ...materials.checks import pair_bound
     from ...md import MDSettings
     from ...md.engine import run_md
@@ -434,7 +430,7 @@ def compare_in_md(
 
     temp = float(teacher.metadata["temperature"])
     eq, gamma = _frictions(teacher)
-    atoms = Atoms(teacher.symbols, positions=teacher.positions[0], cell=teacher.cells[0], pbc=True)
+    atoms = teacher.atoms_at(0)
     stride = max(1, int(round(teacher.dt / 2.0)))
     settings = MDSettings(
         temperature=temp,
@@ -637,13 +633,10 @@ def frozen_host_check(
 
 def _sane_frames(traj, frames: Sequence[int]) -> list[int]:
     """The `frames` of `traj` where no species pair is below its sanity bound (below it, the ZBL core rules)."""
-    from ase import Atoms
-
     from ...materials.checks import pair_bound, pair_min_distances
 
     def sane(f: int) -> bool:
-        a = Atoms(traj.symbols, positions=traj.positions[f], cell=traj.cells[f], pbc=True)
-        return all(d >= pair_bound(*k) for k, d in pair_min_distances(a).items())
+        return all(d >= pair_bound(*k) for k, d in pair_min_distances(traj.atoms_at(f)).items())
 
     return [f for f in frames if sane(f)]
 
@@ -848,24 +841,22 @@ def stability_runs(
     teacher's, are kept for the record and not compared with the teacher's. A run that stopped gives its approach to
     the failure to `keep` for a refit, relabelled by `teacher_calc` (`_relabel_failed_run`; "relabelled_frames").
     """
-    from ase import Atoms
-
     from ...md.stability import stability_check
     from ...trajectory import read_h5md
 
     temp = float(teacher.metadata["temperature"])
     eq, gamma = _frictions(teacher)
-    atoms = Atoms(teacher.symbols, positions=teacher.positions[0], cell=teacher.cells[0], pbc=True)
+    atoms, ps = teacher.atoms_at(0), steps * 2e-3  # 2 fs steps, as the validation run's
     out = []
     for k in range(runs):
         with tempfile.TemporaryDirectory() as tmp:
             rep = stability_check(
-                atoms, pot, temp, steps * 2e-3, friction=eq, production_friction=gamma, seed=seed + k, out_dir=tmp
+                atoms, pot, temp, ps, friction=eq, production_friction=gamma, seed=seed + k, out_dir=tmp
             )
             record = {
                 "temperature_K": temp,
                 "seed": seed + k,
-                "ps_target": steps * 2e-3,
+                "ps_target": ps,
                 "ps": rep["ps"],
                 "completed": rep["completed"],
                 "failed": rep["failed"],
