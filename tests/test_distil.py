@@ -826,6 +826,48 @@ def test_mobile_contacts_add_cation_cation_single_points_and_keep_the_teacher_md
     assert len(contacts) == 1 + 3 and all(a.info["pair"] == "Cu-Cu" for a in contacts)
 
 
+def test_partner_contacts_push_the_mobile_ion_towards_the_named_species(tmp_path):
+    """partner_contacts {species: n}: n contacts of the mobile ion with that species, each closer than any such pair
+    of the unstrained cell (2.55 Å); the teacher MD of a finished sampling is kept; a species the material lacks is
+    an InputError."""
+    import json
+
+    from superionic.errors import InputError
+    from superionic.potentials.training.distil import sample_teacher
+
+    atoms = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 2, 2))
+    atoms.symbols[[0, 9, 18, 27]] = "Ag"
+    structure = tmp_path / "cuag.extxyz"
+    atoms.write(structure)
+    kw = dict(temperatures=(300.0,), md_steps=20, label_every=10, strained=0, contacts=0, mobile="Cu", seed=0)
+    first, _, _ = sample_teacher(str(structure), "emt", tmp_path / "a", **kw)
+    assert "partner_contacts" not in json.loads((tmp_path / "a" / "settings.json").read_text())
+    more, _, _ = sample_teacher(str(structure), "emt", tmp_path / "a", partner_contacts={"Ag": 3}, overwrite=True, **kw)
+    assert json.loads((tmp_path / "a" / "settings.json").read_text())["partner_contacts"] == {"Ag": 3}
+    md0 = [a for a in first if a.info["source"] == "teacher-md"]
+    md1 = [a for a in more if a.info["source"] == "teacher-md"]
+    for a, b in zip(md0, md1, strict=True):
+        np.testing.assert_allclose(a.positions, b.positions, atol=1e-6)
+    contacts = [a for a in more if a.info["source"] == "close-contact"]
+    assert len(contacts) == 3 and all(a.info["pair"] == "Cu-Ag" for a in contacts)
+    for a in contacts:
+        cu, ag = [i for i, s in enumerate(a.symbols) if s == "Cu"], [i for i, s in enumerate(a.symbols) if s == "Ag"]
+        closest = min(a.get_distances(i, ag, mic=True).min() for i in cu)
+        assert closest == pytest.approx(a.info["distance"], abs=1e-6) and closest < 3.61 / 2**0.5
+    with pytest.raises(InputError, match="no La in"):
+        sample_teacher(str(structure), "emt", tmp_path / "b", partner_contacts={"La": 1}, **kw)
+
+
+def test_contacts_with_parses_species_and_counts():
+    from superionic.cli.train_cmd import _species_counts
+    from superionic.errors import InputError
+
+    assert _species_counts(["La:40", " Zr:5"], "--contacts-with") == {"La": 40, "Zr": 5}
+    for bad in (["La"], ["La:0"], ["Xx:3"], ["La:2", "La:3"], ["La:-1"]):
+        with pytest.raises(InputError, match="--contacts-with"):
+            _species_counts(bad, "--contacts-with")
+
+
 def _cu(tmp_path):
     structure = tmp_path / "cu.extxyz"
     bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 2, 2)).write(structure)

@@ -83,6 +83,14 @@ def train_potential_cmd(
         help="Extra single points with one mobile ion pushed towards another mobile ion (the cation-cation "
         "wall, which --close-contacts rarely probes: a cation's nearest neighbours are anions).",
     ),
+    contacts_with: list[str] | None = typer.Option(
+        None,
+        "--contacts-with",
+        metavar="SPECIES:N",
+        help="Extra single points with one mobile ion pushed towards one of its 3 nearest atoms of SPECIES, e.g. "
+        "La:40 for the Li-La wall of a garnet (a host cation the mobile ion passes, which --close-contacts rarely "
+        "probes); repeat for several species. With a teacher potential only.",
+    ),
     families: str = typer.Option(
         "linear-6,quadratic-4,quadratic-4+pair,pod,pod+4body",
         "--families",
@@ -310,6 +318,9 @@ def train_potential_cmd(
         raise InputError("--refine needs a teacher to relabel the student's own snapshots; with --data there is none")
     if device is not None and (data or teacher == "dft"):
         raise InputError("--device is where a fast teacher (CHGNet) runs; with --data or a DFT teacher it has no use")
+    partner_contacts = _species_counts(contacts_with or [], "--contacts-with")
+    if partner_contacts and (data or teacher == "dft"):
+        raise InputError("--contacts-with samples a fast teacher; with --data or a DFT teacher there is none")
     if student_runs and (data or teacher == "dft"):
         raise InputError("--student-runs are relabelled by a fast teacher; with --data or a DFT teacher there is none")
     for p in student_runs:
@@ -393,6 +404,7 @@ def train_potential_cmd(
             contacts=contacts,
             mobile=mobile,
             mobile_contacts=mobile_contacts,
+            partner_contacts=partner_contacts,
             families=[f.strip() for f in families.split(",") if f.strip()],
             zbl=(1.2, 1.6) if zbl else None,
             radius=radius,
@@ -454,6 +466,26 @@ def train_potential_cmd(
         f"wrote {rec['potential_json']}  (run MD with it: superionic md … --engine lammps "
         f"--potential {rec['potential_json']})"
     )
+
+
+def _species_counts(items: list[str], option: str) -> dict[str, int]:
+    """{species: count} of options given as SPECIES:N ('La:40'); an InputError names what is wrong."""
+    from ase.data import atomic_numbers
+
+    from ..errors import InputError
+
+    out: dict[str, int] = {}
+    for item in items:
+        species, _, n = item.partition(":")
+        species = species.strip()
+        if species not in atomic_numbers or not n.strip().isdigit() or int(n) < 1:
+            raise InputError(
+                f"{option} takes SPECIES:N with an element symbol and a count ≥ 1, e.g. La:40; got {item!r}"
+            )
+        if species in out:
+            raise InputError(f"{option} names {species} twice")
+        out[species] = int(n)
+    return out
 
 
 def _distil(material: str, name: str, out: Path, *, gate: tuple, save_data: Path | None, **kw) -> None:

@@ -24,7 +24,7 @@ killed or refused distillation restarts at the fit. Units: K, 2 fs steps, eV/Å.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ def teacher_settings(
     mobile: str | None,
     seed: int,
     mobile_contacts: int = 0,
+    partner_contacts: Mapping[str, int] | None = None,
     supercell: str | None = None,
     variants: Sequence[str] = (),
     friction: float = 0.001,
@@ -71,6 +72,8 @@ def teacher_settings(
         settings["variants"] = list(variants)
     if mobile_contacts:  # likewise
         settings["mobile_contacts"] = mobile_contacts
+    if partner_contacts:  # likewise
+        settings["partner_contacts"] = dict(sorted(partner_contacts.items()))
     if repeats > 1:  # likewise
         settings["teacher_repeats"] = repeats
     return json.loads(json.dumps(settings, default=str))
@@ -89,6 +92,7 @@ def sample_teacher(
     mobile: str | None,
     seed: int,
     mobile_contacts: int = 0,
+    partner_contacts: Mapping[str, int] | None = None,
     supercell: str | None = None,
     variants: Sequence[str] = (),
     overwrite: bool = False,
@@ -100,7 +104,8 @@ def sample_teacher(
 ) -> tuple[list, list[Path], dict]:
     """Teacher MD per temperature (labelled snapshots + H5MD in `folder`), strained cells, close contacts of
     the `mobile` ion (default: the first of `validate.MOBILE` in the material) with any neighbour and
-    (`mobile_contacts`) with another mobile ion. variants: more materials sampled
+    (`mobile_contacts`) with another mobile ion and (`partner_contacts`, {species: n}) with an atom of that species,
+    e.g. a host cation (`teach.sample_pool`). variants: more materials sampled
     the same way (e.g. 'Li6PS5Cl:exchange=0.5,seed=1' for S/Cl disorder); their runs are ``<m>-T<K>.h5``.
 
     Returns (labelled Atoms, the H5MD paths, the teacher's identity). Reuses `folder` when it holds a
@@ -132,6 +137,7 @@ def sample_teacher(
         mobile=mobile,
         seed=seed,
         mobile_contacts=mobile_contacts,
+        partner_contacts=partner_contacts,
         supercell=supercell,
         variants=variants,
         friction=friction,
@@ -158,7 +164,7 @@ def sample_teacher(
             log(f"more teacher runs per temperature than sampled in {folder}: its finished MD runs are reused")
             stored = dict(wanted)
         finished = samples.exists() and all(h5.exists() for h5, _ in runs)
-        single_points = ("strained", "close_contacts", "mobile_contacts")
+        single_points = ("strained", "close_contacts", "mobile_contacts", "partner_contacts")
         md_kept = finished and {k: v for k, v in stored.items() if k not in single_points} == {
             k: v for k, v in wanted.items() if k not in single_points
         }  # only the strained cells or close contacts changed: the (expensive) teacher MD is kept
@@ -183,9 +189,15 @@ def sample_teacher(
     atoms = cells[0]
     calc = teacher_calculator(teacher, device)
     mobile = mobile or next((s for s in MOBILE if s in atoms.get_chemical_symbols()), None)
-    if (contacts or mobile_contacts) and (mobile is None or mobile not in atoms.get_chemical_symbols()):
+    if (contacts or mobile_contacts or partner_contacts) and (
+        mobile is None or mobile not in atoms.get_chemical_symbols()
+    ):
         log(f"no {mobile} in {material}: no close contacts sampled (give --mobile)")
         contacts = mobile_contacts = 0
+        partner_contacts = None
+    missing = sorted(set(partner_contacts or {}) - set(atoms.get_chemical_symbols()))
+    if missing:
+        raise InputError(f"no {', '.join(missing)} in {material} to push {mobile} towards (partner contacts)")
     log(f"teacher: {teacher}")
     if reuse_md:
         log(f"reusing the teacher MD in {folder} ({len(reuse_md)} snapshots); new strained cells and close contacts")
@@ -199,6 +211,7 @@ def sample_teacher(
         contacts=contacts,
         mobile=mobile or "Li",
         mobile_contacts=mobile_contacts,
+        partner_contacts=partner_contacts,
         seed=seed,
         h5md_dir=folder,
         md_frames=reuse_md or None,
@@ -227,6 +240,7 @@ def distil(
     contacts: int = 0,
     mobile: str | None = None,
     mobile_contacts: int = 0,
+    partner_contacts: Mapping[str, int] | None = None,
     families: Sequence[str] = ("linear-6", "quadratic-4", "quadratic-4+pair", "pod", "pod+4body"),
     zbl: tuple[float, float] | None = (1.2, 1.6),
     radius: float | None = None,
@@ -250,7 +264,8 @@ def distil(
     """Distil, validate and (if it passes the gate) register a SNAP potential of `material`; see module doc.
 
     supercell: of the teacher's and the student's MD ('2x2x2', '100atoms', '12A'; default the cell as built).
-    mobile_contacts: close contacts between two mobile ions, besides `contacts` with any neighbour (`sample_teacher`).
+    mobile_contacts: close contacts between two mobile ions, besides `contacts` with any neighbour (`sample_teacher`);
+    partner_contacts: {species: n} close contacts of a mobile ion with an atom of that species (e.g. a host cation).
     variants: more materials the teacher samples and the student is validated on (`sample_teacher`).
     validate_steps: student MD steps per teacher temperature (default 4 × md_steps). own_snapshots: frames of
     the student's MD per temperature relabelled by the teacher (the gate's own-MD force RMSE). refine: refits,
@@ -287,6 +302,7 @@ def distil(
         contacts=contacts,
         mobile=mobile,
         mobile_contacts=mobile_contacts,
+        partner_contacts=partner_contacts,
         seed=seed,
         supercell=supercell,
         variants=variants,

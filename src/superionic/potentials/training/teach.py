@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ def sample_pool(
     contacts: int = 10,
     mobile: str = "Li",
     mobile_contacts: int = 0,
+    partner_contacts: Mapping[str, int] | None = None,
     seed: int = 0,
     h5md_dir: Path | None = None,
     md_frames: Sequence[Atoms] | None = None,
@@ -51,8 +52,9 @@ def sample_pool(
     log: Callable[[str], None] = print,
 ) -> list[Atoms]:
     """Labelled configurations from MD of every material variant at every temperature (K), strained and rattled
-    cells, close contacts of `mobile` with any neighbour and (`mobile_contacts`) with another `mobile` ion: the
-    candidate pool of active learning, or a teacher's training data.
+    cells, close contacts of `mobile` with any neighbour, (`mobile_contacts`) with another `mobile` ion and
+    (`partner_contacts`, {species: n}) with an atom of a given species, e.g. a host cation: the candidate pool of
+    active learning, or a teacher's training data.
 
     h5md_dir: also keep each MD run (positions, velocities) as ``T<K>.h5`` there (``<m>-T<K>.h5`` with several
     materials) and its labelled snapshots as ``….labels.extxyz``, each written under a temporary name and renamed
@@ -104,6 +106,8 @@ def sample_pool(
         pool += close_contacts(sources, calculator, contacts, mobile=mobile, seed=seed)
     if mobile_contacts:
         pool += close_contacts(sources, calculator, mobile_contacts, mobile=mobile, partner=mobile, seed=seed + 1)
+    for k, (partner, n) in enumerate(sorted((partner_contacts or {}).items())):
+        pool += close_contacts(sources, calculator, n, mobile=mobile, partner=partner, seed=seed + 2 + k)
     return pool
 
 
