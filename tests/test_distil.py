@@ -157,6 +157,27 @@ def test_gate_failures_state_each_reason():
     assert np.isclose(Gate().force_rmse, 0.15)
 
 
+
+def test_caged_mobile_ions_are_compared_by_their_msd_slopes():
+    """Neither run diffusive (LLZO's Li at 600 K in 3 ps), but both slopes resolved over the same time: they are
+    compared. llzo-snap v8's card: student windows (−0.04, 0.64, 1.03, 1.03) × 10⁻⁶, mean 0.66 ± 0.61, against four
+    CHGNet runs 3.50 ± 0.92 (run spread 1.84) × 10⁻⁶ cm²/s: 2.84 / √(0.61² + 0.92²) = 2.57 σ."""
+    from superionic.potentials.training.validate import Gate, gate_failures
+
+    windows = [-0.036e-6, 0.637e-6, 1.028e-6, 1.029e-6]
+    student = {"D": None, "D_fit": 0.664e-6, "D_fit_err": 0.607e-6, "diffusive": False, "windows": windows}
+    student["window_std"] = 0.502e-6
+    teacher = {"D": None, "D_fit": 3.503e-6, "D_fit_err": 0.921e-6, "diffusive": False, "run_std": 1.84e-6}
+    teacher["runs"] = [2.35e-6, 6.25e-6, 2.83e-6, 2.59e-6]
+    run = md_record(D_student_cm2_s={"Li": student}, D_teacher_cm2_s={"Li": teacher}, teacher_runs=4)
+    (reason,) = gate_failures({"held_out": {"force_rmse_eV_per_A": 0.1}, "md": [run]}, Gate())
+    assert reason.startswith("D of Li at 600 K") and "0.19×" in reason and "2.6 σ" in reason
+    close = dict(run, D_student_cm2_s={"Li": {**student, "D_fit": 2.5e-6}})
+    assert gate_failures({"held_out": {"force_rmse_eV_per_A": 0.1}, "md": [close]}, Gate()) == []
+    unresolved = {**teacher, "D_fit": 1.0e-6, "D_fit_err": 0.6e-6}  # neither slope above 2 σ: nothing to compare
+    idle = dict(run, D_teacher_cm2_s={"Li": unresolved}, D_student_cm2_s={"Li": {**student, "D_fit": 0.1e-6}})
+    assert gate_failures({"held_out": {"force_rmse_eV_per_A": 0.1}, "md": [idle]}, Gate()) == []
+
 def test_vdos_overlap_is_judged_against_the_teachers_own_ceiling():
     """Li10GeP2S12 (2 Ge in 50 atoms, 6 ps): the student's Ge overlaps the teacher's at 0.840 where two halves of the
     teacher's own run overlap at 0.810. Below the gate (0.85) but above what the teacher resolves: it passes; below
