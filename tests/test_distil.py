@@ -157,7 +157,6 @@ def test_gate_failures_state_each_reason():
     assert np.isclose(Gate().force_rmse, 0.15)
 
 
-
 def test_caged_mobile_ions_are_compared_by_their_msd_slopes():
     """Neither run diffusive (LLZO's Li at 600 K in 3 ps), but both slopes resolved over the same time: they are
     compared. llzo-snap v8's card: student windows (−0.04, 0.64, 1.03, 1.03) × 10⁻⁶, mean 0.66 ± 0.61, against four
@@ -177,6 +176,7 @@ def test_caged_mobile_ions_are_compared_by_their_msd_slopes():
     unresolved = {**teacher, "D_fit": 1.0e-6, "D_fit_err": 0.6e-6}  # neither slope above 2 σ: nothing to compare
     idle = dict(run, D_teacher_cm2_s={"Li": unresolved}, D_student_cm2_s={"Li": {**student, "D_fit": 0.1e-6}})
     assert gate_failures({"held_out": {"force_rmse_eV_per_A": 0.1}, "md": [idle]}, Gate()) == []
+
 
 def test_vdos_overlap_is_judged_against_the_teachers_own_ceiling():
     """Li10GeP2S12 (2 Ge in 50 atoms, 6 ps): the student's Ge overlaps the teacher's at 0.840 where two halves of the
