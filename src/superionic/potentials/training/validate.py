@@ -1146,26 +1146,23 @@ def _md_failures(r: dict, gate: Gate) -> list[str]:
             )
     # the student's D comes from windows as long as the teacher's run: their MSD slopes compare even where neither
     # is linear yet (LLZO's caged Li at 600 K in 3 ps: llzo-snap v7 round 2 at 0.02× CHGNet's slope had passed)
-    out += _d_failures(r, gate, f"at {t}", slopes=True)
+    out += _d_failures(r, gate, f"at {t}")
     for s, h in r.get("host_msd", {}).items():  # absent from cards made before it was measured
         out += _host_msd_failure(s, h, t, gate)
     return out
 
 
-def _d_failures(
-    r: dict, gate: Gate, where: str, slopes: bool = False, notes: dict[str, str] | None = None
-) -> list[str]:
+def _d_failures(r: dict, gate: Gate, where: str, notes: dict[str, str] | None = None) -> list[str]:
     """The mobile species whose student D ("D_student_cm2_s" of record `r`) differs from the teacher's by more than
     `gate.d_sigmas` σ, as reasons ('D of Li {where}: …', then `notes` of that species). Compared where either run is
-    diffusive, or with `slopes` where either MSD slope is resolved (`_resolved`): both measured over the same time,
-    their slopes compare even before the MSD is linear (the student's windows of the teacher's run length; the
-    frozen host, 10 ps).
+    diffusive or either MSD slope is resolved (`_resolved`): both measured over the same time (the student's windows
+    of the teacher's run length; the frozen host's 10 ps), their slopes compare even before the MSD is linear.
     """
     out = []
     for s, ds in r["D_student_cm2_s"].items():
         dt = r["D_teacher_cm2_s"][s]
         (d_s, e_s), (d_t, e_t) = fit_value(ds), fit_value(dt)
-        moving = _resolved(ds) or _resolved(dt) if slopes else ds["diffusive"] or dt["diffusive"]
+        moving = ds["diffusive"] or dt["diffusive"] or _resolved(ds) or _resolved(dt)
         if not np.isfinite(d_s) or not np.isfinite(d_t) or not moving:
             continue  # no fit, or a vibrating species in both runs: nothing to compare
         # one teacher run of this length scatters from run to run by about the spread of the student's windows of
@@ -1209,7 +1206,7 @@ def _frozen_host_failures(f: dict, gate: Gate) -> list[str]:
                 "failure from the teacher's scatter"
             )
         notes[s] = f" ({'; '.join(parts)})" if parts else ""
-    return _d_failures(f, gate, where, slopes=True, notes=notes)
+    return _d_failures(f, gate, where, notes=notes)
 
 
 def _production_failures(p: dict, gate: Gate) -> list[str]:
