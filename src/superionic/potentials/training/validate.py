@@ -1162,7 +1162,7 @@ def _d_failures(r: dict, gate: Gate, where: str, notes: dict[str, str] | None = 
     for s, ds in r["D_student_cm2_s"].items():
         dt = r["D_teacher_cm2_s"][s]
         (d_s, e_s), (d_t, e_t) = fit_value(ds), fit_value(dt)
-        moving = ds["diffusive"] or dt["diffusive"] or _resolved(ds) or _resolved(dt)
+        moving = ds.get("diffusive") or dt.get("diffusive") or _resolved(ds) or _resolved(dt)
         if not np.isfinite(d_s) or not np.isfinite(d_t) or not moving:
             continue  # no fit, or a vibrating species in both runs: nothing to compare
         # one teacher run of this length scatters from run to run by about the spread of the student's windows of
