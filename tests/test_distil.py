@@ -877,6 +877,11 @@ def test_partner_contacts_push_the_mobile_ion_towards_the_named_species(tmp_path
         assert closest == pytest.approx(a.info["distance"], abs=1e-6) and closest < 3.61 / 2**0.5
     with pytest.raises(InputError, match="no La in"):
         sample_teacher(str(structure), "emt", tmp_path / "b", partner_contacts={"La": 1}, **kw)
+    assert not (tmp_path / "b").exists()  # refused before the folder is touched
+    with pytest.raises(InputError, match="no La in"):
+        sample_teacher(str(structure), "emt", tmp_path / "a", partner_contacts={"La": 1}, overwrite=True, **kw)
+    assert json.loads((tmp_path / "a" / "settings.json").read_text())["partner_contacts"] == {"Ag": 3}
+    assert (tmp_path / "a" / "samples.extxyz").exists()
 
 
 def test_contacts_with_parses_species_and_counts():

@@ -143,8 +143,13 @@ def sample_teacher(
         friction=friction,
         repeats=repeats,
     )
-    samples, meta = folder / "samples.extxyz", folder / "settings.json"
     names = [material, *variants]
+    cells = [build_material(m, supercell) for m in names]
+    atoms = cells[0]
+    missing = sorted(set(partner_contacts or {}) - set(atoms.get_chemical_symbols()))
+    if missing:  # before anything in `folder` is touched
+        raise InputError(f"no {', '.join(missing)} in {material} to push the mobile ion towards (partner contacts)")
+    samples, meta = folder / "samples.extxyz", folder / "settings.json"
     runs = [
         run_files(folder, len(names), m, float(t), r)
         for m in range(len(names))
@@ -185,8 +190,6 @@ def sample_teacher(
         for _, labels in runs:
             labels.unlink(missing_ok=True)
     write_json(meta, settings)
-    cells = [build_material(m, supercell) for m in names]
-    atoms = cells[0]
     calc = teacher_calculator(teacher, device)
     mobile = mobile or next((s for s in MOBILE if s in atoms.get_chemical_symbols()), None)
     if (contacts or mobile_contacts or partner_contacts) and (
@@ -195,9 +198,6 @@ def sample_teacher(
         log(f"no {mobile} in {material}: no close contacts sampled (give --mobile)")
         contacts = mobile_contacts = 0
         partner_contacts = None
-    missing = sorted(set(partner_contacts or {}) - set(atoms.get_chemical_symbols()))
-    if missing:
-        raise InputError(f"no {', '.join(missing)} in {material} to push {mobile} towards (partner contacts)")
     log(f"teacher: {teacher}")
     if reuse_md:
         log(f"reusing the teacher MD in {folder} ({len(reuse_md)} snapshots); new strained cells and close contacts")
