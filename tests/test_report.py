@@ -158,6 +158,26 @@ def test_summary_of_an_earlier_version_reports_the_same():
     for key in ("fit_ranges_diffusive", "windows_diffusive"):
         row = {**enh["T600K-frozen-host"], key: False}
         assert "†" in sections.phonon_enhancement({"phonon_enhancement": {"x": row}}, results, "Li")
+    # LLZO on llzo-snap v9, 600 K: neither run diffusive; the free run's fitted slope is shown, marked, not as a D
+    caged = {
+        "temperature_K": 600.0,
+        "protocol": "frozen-host",
+        "D_free": None,
+        "D_free_err": None,
+        "D_free_fit": 2.27e-6,
+        "D_free_fit_err": 4.1e-7,
+        "D_suppressed": None,
+        "D_suppressed_err": None,
+        "D_suppressed_fit": 1.66e-8,
+        "D_suppressed_fit_err": 6.5e-8,
+        "ratio": 137.0,
+        "ratio_err": 536.0,
+        "fit_ranges_diffusive": False,
+    }
+    text = sections.phonon_enhancement({"phonon_enhancement": {"x": caged}}, results, "Li")
+    assert "<td>2.27e-06 ± 4.1e-07 †</td>" in text and "<td>consistent with zero (&lt; 1.5e-07)</td>" in text
+    plain = sections.phonon_enhancement({"phonon_enhancement": enh}, results, "Li")
+    assert "<td>2e-05 ± 1e-06</td>" in plain and "<td>1e-05 ± 1e-06</td>" in plain
     # the potential's own ratio against its teacher's (its card's frozen-host check) is shown beside the table
     check = {
         "card": "x-snap-v1.validation.json",

@@ -165,6 +165,15 @@ def key_results(results: dict, mobile: str) -> str:
     )
 
 
+def _run_d(entry: dict, key: str) -> str:
+    """One run's D (cm²/s) of an enhancement row: † where the number is the fit of an MSD without a diffusive regime
+    (its `key` is None and only `key`_fit is stored), as in the diffusion table.
+    """
+    value, err = fit_value(entry, key)
+    text = positive_text(value, err)
+    return text + " †" if entry.get(key) is None and value > 2.0 * err else text
+
+
 def phonon_enhancement(series: dict, results: dict, mobile: str) -> str:
     """D free / D suppressed per suppressed run, and at 300 K from the Arrhenius fits of both series."""
     enh = series.get("phonon_enhancement")
@@ -175,8 +184,8 @@ def phonon_enhancement(series: dict, results: dict, mobile: str) -> str:
             html.escape(k),
             html.escape(protocol_label(v, mean_reference=True)),
             fmt(v["temperature_K"]),
-            html.escape(positive_text(*fit_value(v, "D_free"))),
-            html.escape(positive_text(*fit_value(v, "D_suppressed"))),
+            html.escape(_run_d(v, "D_free")),
+            html.escape(_run_d(v, "D_suppressed")),
             (
                 f"≥ {v['ratio_lower']:.3g} (D suppressed &lt; {v['D_suppressed_upper']:.2g}) †"
                 if "ratio_lower" in v
